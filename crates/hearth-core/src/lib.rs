@@ -1,0 +1,22 @@
+//! Hearth's tier-0 crate: what every other crate shares and nothing more.
+//!
+//! - [`error`]: the error kinds every crate maps its errors onto (what happened, whether a retry can
+//!   help, what the user can do), and the rules for writing error messages.
+//! - [`config`]: `hearth.toml` parsed raw, then validated into typed settings, with errors that name
+//!   the key, the line and what is allowed.
+//! - [`board`]: board profiles (`board/<name>/board.toml`): RAM budgets per service, worker
+//!   concurrency, AES instructions, NPU; the embedded set of known boards.
+//! - [`service`]: the [`service::Service`] trait the supervisor runs, service states and the shared
+//!   status board the health endpoint reads.
+//! - [`shutdown`]: a cloneable shutdown signal passed to every service, so tests can stop them.
+//! - [`version`]: the build's version string.
+
+pub mod board;
+pub mod config;
+pub mod error;
+pub mod service;
+pub mod shutdown;
+pub mod version;
+
+pub use error::{ErrorKind, Kinded};
+pub use shutdown::{Shutdown, ShutdownTrigger};

@@ -1,0 +1,20 @@
+//! The seams between Hearth and the operating system. Everything that touches `/sys`, `/proc`,
+//! `/dev` or raw syscalls lives here, so domain crates can be tested against fakes.
+//!
+//! - [`cgroup`]: cgroup v2 groups with memory/CPU/IO limits per service; detects when they are not
+//!   available (a dev checkout, a cgroup v1 host) and says so once.
+//! - [`watchdog`]: the hardware watchdog (`/dev/watchdog`), fed by the supervisor.
+//! - [`board`]: which board this is (`/proc/device-tree/model`, `/proc/meminfo`).
+//! - [`clock`]: wall and monotonic time behind a trait, with a fake for throttling tests.
+//! - [`network`]: the machine's own networks, to tell LAN clients from the rest.
+//! - [`durable`]: files written so that a crash or power cut leaves the old or the new content,
+//!   never a torn one; free-space checks.
+//! - [`process`]: signals to child processes (graceful stop before a kill).
+
+pub mod board;
+pub mod cgroup;
+pub mod clock;
+pub mod durable;
+pub mod network;
+pub mod process;
+pub mod watchdog;
