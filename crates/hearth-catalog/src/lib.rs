@@ -1,0 +1,21 @@
+//! The catalog: one SQLite database (`DATA/hearth.db`) holding everything Hearth knows about its
+//! users, devices, folders and files. Content lives in files; the catalog is the index.
+//!
+//! - [`store`]: opening the database (WAL, foreign keys, busy timeout, full sync), refusing a
+//!   corrupt or newer-than-known file, and running closures on the connection.
+//! - [`migrations`]: the numbered schema migrations, applied at start, one transaction each.
+//! - [`error`]: [`CatalogError`] and how SQLite's failures map onto Hearth's error kinds.
+//! - Repositories, one per table family: [`users`], [`sessions`], [`tokens`], [`audit`],
+//!   [`settings`].
+
+pub mod audit;
+pub mod error;
+pub mod migrations;
+pub mod sessions;
+pub mod settings;
+pub mod store;
+pub mod tokens;
+pub mod users;
+
+pub use error::CatalogError;
+pub use store::Catalog;
