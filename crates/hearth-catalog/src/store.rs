@@ -9,7 +9,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+pub use rusqlite::{Connection, Transaction};
+use rusqlite::{OpenFlags, TransactionBehavior};
 
 use crate::{CatalogError, migrations};
 

@@ -4,6 +4,7 @@
 //!   help, what the user can do), and the rules for writing error messages.
 //! - [`config`]: `hearth.toml` parsed raw, then validated into typed settings, with errors that name
 //!   the key, the line and what is allowed.
+//! - [`announce`]: the one registry of services announced on the LAN; the mDNS responder reads it.
 //! - [`board`]: board profiles (`board/<name>/board.toml`): RAM budgets per service, worker
 //!   concurrency, AES instructions, NPU; the embedded set of known boards.
 //! - [`service`]: the [`service::Service`] trait the supervisor runs, service states and the shared
@@ -11,6 +12,7 @@
 //! - [`shutdown`]: a cloneable shutdown signal passed to every service, so tests can stop them.
 //! - [`version`]: the build's version string.
 
+pub mod announce;
 pub mod board;
 pub mod config;
 pub mod error;

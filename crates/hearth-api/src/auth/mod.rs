@@ -1,0 +1,19 @@
+//! Who is asking, and may they?
+//!
+//! - [`password`]: argon2id hashing and verification (on the blocking pool).
+//! - [`secret`]: random secrets for cookies, app passwords and setup codes; their SHA-256.
+//! - [`throttle`]: failed-login counting per user and per address, with doubling waits.
+//! - [`caller`]: [`Caller`], resolved from a session cookie, a bearer app password or the local
+//!   socket, and the layer that enforces each route's [`Access`].
+
+pub mod caller;
+pub mod password;
+pub mod secret;
+pub mod throttle;
+
+pub use caller::{Access, Caller, Via};
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "hearth_session";
+/// The prefix of app passwords, so they are recognisable in a config file or a leak scanner.
+pub const TOKEN_PREFIX: &str = "hth_";

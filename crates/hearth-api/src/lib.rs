@@ -1,0 +1,27 @@
+//! The HTTP side of Hearth: the JSON API under `/api/v1`, the health endpoint, the web page, and
+//! everything about who is asking.
+//!
+//! - [`server`]: [`server::ApiService`], the supervised service: plain HTTP and HTTPS listeners on
+//!   the LAN, the owner-only unix socket the CLI uses, a semaphore bounding connections, graceful
+//!   shutdown. [`server::run`] takes its listeners and a shutdown signal, so tests can drive it.
+//! - [`routes`]: the route table. Every route declares its access (public, user, admin) in one
+//!   table, and a layer enforces it, so a test can walk the table and prove nothing leaks.
+//! - [`auth`]: passwords (argon2id), session cookies, app passwords / API tokens, login throttling,
+//!   and the [`auth::Caller`] every protected handler receives.
+//! - [`setup_code`]: the one-time code that guards claiming the box from outside the LAN.
+//! - [`tls`]: the certificate generated on first start and the rustls (ring) configuration.
+//! - [`state`]: [`state::AppState`], what handlers share.
+//! - [`error`]: [`error::ApiError`], the JSON error body with its stable kind.
+//! - [`client`]: a small HTTP client over the unix socket or TCP/TLS, for `hearth` (the CLI).
+
+pub mod auth;
+pub mod client;
+pub mod error;
+pub mod routes;
+pub mod server;
+pub mod setup_code;
+pub mod state;
+pub mod tls;
+
+pub use error::ApiError;
+pub use state::AppState;

@@ -1,0 +1,70 @@
+//! Health (public) and status (logged in).
+
+use axum::Json;
+use axum::extract::State;
+use hearth_core::service::{ServiceState, ServiceStatus};
+use serde::Serialize;
+
+use crate::{ApiError, AppState};
+
+/// The body of `GET /api/health`.
+#[derive(Serialize)]
+pub struct Health {
+    /// `ok` when every service runs, `degraded` otherwise.
+    pub status: &'static str,
+    /// Hearth's version.
+    pub version: String,
+    /// The board profile.
+    pub board: String,
+    /// Whether the box still waits to be claimed.
+    pub setup_required: bool,
+    /// Every supervised service.
+    pub services: Vec<ServiceStatus>,
+}
+
+/// `GET /api/health` — no login: the web page and monitoring use it before anyone logs in.
+pub async fn health(State(state): State<AppState>) -> Json<Health> {
+    let services = state.status.snapshot();
+    let all_ok = services.iter().all(|s| s.state == ServiceState::Running);
+    Json(Health {
+        status: if all_ok { "ok" } else { "degraded" },
+        version: state.device.version.clone(),
+        board: state.device.board.clone(),
+        setup_required: state.setup.current().is_some(),
+        services,
+    })
+}
+
+/// The body of `GET /api/v1/status`.
+#[derive(Serialize)]
+pub struct Status {
+    /// Facts about the box.
+    pub device: crate::state::DeviceInfo,
+    /// The board profile.
+    pub board: hearth_core::board::BoardProfile,
+    /// Every supervised service.
+    pub services: Vec<ServiceStatus>,
+    /// The data folder.
+    pub data_dir: String,
+    /// Free bytes on the data disk.
+    pub data_free_bytes: Option<u64>,
+    /// Size of the data disk.
+    pub data_total_bytes: Option<u64>,
+    /// Users on the box.
+    pub users: i64,
+}
+
+/// `GET /api/v1/status`
+pub async fn status(State(state): State<AppState>) -> Result<Json<Status>, ApiError> {
+    let users = state.read(|c| hearth_catalog::users::count(c)).await?;
+    let space = hearth_platform::durable::space(&state.data_dir).ok();
+    Ok(Json(Status {
+        device: (*state.device).clone(),
+        board: (*state.board).clone(),
+        services: state.status.snapshot(),
+        data_dir: state.data_dir.display().to_string(),
+        data_free_bytes: space.map(|s| s.0),
+        data_total_bytes: space.map(|s| s.1),
+        users,
+    }))
+}

@@ -1,0 +1,128 @@
+//! The route table. Every route is listed once with its access level; [`router`] builds the
+//! axum router from this table only, wrapping each route in the layer that enforces its access.
+//! Handlers of protected routes receive the [`crate::auth::Caller`] as an extension.
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, FromRequest, Request};
+use axum::http::Method;
+use axum::routing::{MethodRouter, delete, get, patch, post};
+use serde::de::DeserializeOwned;
+
+use crate::auth::{Access, caller};
+use crate::{ApiError, AppState};
+
+pub mod account;
+pub mod admin;
+pub mod health;
+pub mod setup;
+pub mod web;
+
+/// One route.
+pub struct Route {
+    /// The HTTP method.
+    pub method: Method,
+    /// The path, with `{param}` placeholders.
+    pub path: &'static str,
+    /// Who may call it.
+    pub access: Access,
+    /// The handler.
+    pub handler: MethodRouter<AppState>,
+}
+
+fn r(method: Method, path: &'static str, access: Access, handler: MethodRouter<AppState>) -> Route {
+    Route { method, path, access, handler }
+}
+
+/// Every route Hearth serves. docs/api.md describes each.
+pub fn table() -> Vec<Route> {
+    use Access::*;
+    vec![
+        r(Method::GET, "/", Public, get(web::index)),
+        r(Method::GET, "/api/health", Public, get(health::health)),
+        r(Method::GET, "/api/v1/setup", Public, get(setup::state)),
+        r(Method::POST, "/api/v1/setup/claim", Public, post(setup::claim)),
+        r(Method::POST, "/api/v1/auth/login", Public, post(account::login)),
+        r(Method::POST, "/api/v1/auth/logout", User, post(account::logout)),
+        r(Method::GET, "/api/v1/me", User, get(account::me)),
+        r(Method::POST, "/api/v1/me/password", User, post(account::change_password)),
+        r(Method::GET, "/api/v1/me/tokens", User, get(account::list_tokens)),
+        r(Method::POST, "/api/v1/me/tokens", User, post(account::create_token)),
+        r(Method::DELETE, "/api/v1/me/tokens/{id}", User, delete(account::revoke_token)),
+        r(Method::GET, "/api/v1/status", User, get(health::status)),
+        r(Method::GET, "/api/v1/users", Admin, get(admin::list_users)),
+        r(Method::POST, "/api/v1/users", Admin, post(admin::create_user)),
+        r(Method::PATCH, "/api/v1/users/{name}", Admin, patch(admin::update_user)),
+        r(Method::DELETE, "/api/v1/users/{name}", Admin, delete(admin::delete_user)),
+        r(Method::POST, "/api/v1/users/{name}/password", Admin, post(admin::reset_password)),
+        r(Method::GET, "/api/v1/audit", Admin, get(admin::audit)),
+    ]
+}
+
+/// The router for `state`, built from [`table`].
+pub fn router(state: AppState) -> Router {
+    let mut router = Router::new();
+    for route in table() {
+        let access = route.access;
+        let layered = route.handler.route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            move |st: axum::extract::State<AppState>, req: Request, next: axum::middleware::Next| caller::enforce(st, access, req, next),
+        ));
+        router = router.route(route.path, layered);
+    }
+    let limit = state.config.http.max_body_bytes;
+    router
+        .fallback(|| async { ApiError::not_found("no such page or API route") })
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+}
+
+/// A JSON request body whose rejections are JSON errors with a message that says what is wrong.
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(JsonBody(v)),
+            Err(rejection) => {
+                use axum::extract::rejection::JsonRejection;
+                let status = rejection.status();
+                Err(match rejection {
+                    _ if status == axum::http::StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+                        hearth_core::ErrorKind::TooLarge,
+                        "the request body is larger than this endpoint accepts (http.max_body_bytes)",
+                    ),
+                    JsonRejection::MissingJsonContentType(_) => {
+                        ApiError::invalid("send the body as JSON with `Content-Type: application/json`")
+                    }
+                    JsonRejection::JsonDataError(e) => ApiError::invalid(format!("the JSON does not fit this request: {}", e.body_text())),
+                    JsonRejection::JsonSyntaxError(e) => ApiError::invalid(format!("the body is not valid JSON: {}", e.body_text())),
+                    other => ApiError::invalid(other.body_text()),
+                })
+            }
+        }
+    }
+}
+
+/// A user name: 1 to 32 of letters, digits, `.`, `_`, `-`, starting with a letter or digit.
+pub fn check_user_name(name: &str) -> Result<(), ApiError> {
+    let ok = (1..=32).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        && name.as_bytes()[0].is_ascii_alphanumeric();
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(format!(
+            "{name:?} is not a valid user name: use 1 to 32 letters, digits, '.', '_' or '-', starting with a letter or digit"
+        )))
+    }
+}
+
+/// A display name: 1 to 64 characters of printable text.
+pub fn check_display_name(name: &str) -> Result<(), ApiError> {
+    if name.trim().is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+        return Err(ApiError::invalid("a display name is 1 to 64 characters of printable text"));
+    }
+    Ok(())
+}

@@ -1,0 +1,86 @@
+//! What every handler shares.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use hearth_catalog::Catalog;
+use hearth_core::board::BoardProfile;
+use hearth_core::config::Config;
+use hearth_core::service::StatusBoard;
+use hearth_platform::clock::Clock;
+use hearth_platform::network::LocalNetwork;
+
+use crate::auth::throttle::Throttle;
+use crate::setup_code::SetupCode;
+
+/// Facts about this box that the API reports.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DeviceInfo {
+    /// A stable random id (hex), made on first start.
+    pub id: String,
+    /// The device name.
+    pub name: String,
+    /// Hearth's version.
+    pub version: String,
+    /// The board profile's name.
+    pub board: String,
+    /// HTTPS port, when HTTPS is on.
+    pub https_port: Option<u16>,
+    /// SHA-256 of the HTTPS certificate (hex), when HTTPS is on.
+    pub cert_sha256: Option<String>,
+}
+
+/// Shared state, cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The catalog.
+    pub catalog: Arc<Catalog>,
+    /// Validated settings.
+    pub config: Arc<Config>,
+    /// The board profile.
+    pub board: Arc<BoardProfile>,
+    /// Service states (written by the supervisor).
+    pub status: StatusBoard,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// Login throttling.
+    pub throttle: Arc<Throttle>,
+    /// The setup code, while the box is unclaimed.
+    pub setup: Arc<SetupCode>,
+    /// The networks counted as "the box's own LAN".
+    pub local_networks: Arc<Vec<LocalNetwork>>,
+    /// Device facts.
+    pub device: Arc<DeviceInfo>,
+    /// The data folder.
+    pub data_dir: PathBuf,
+}
+
+impl AppState {
+    /// Now, in Unix seconds, as the catalog stores it.
+    pub fn now(&self) -> i64 {
+        i64::try_from(self.clock.now_secs()).unwrap_or(i64::MAX)
+    }
+
+    /// Run a catalog read on the blocking pool.
+    pub async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&rusqlite_conn::Connection) -> Result<T, hearth_catalog::CatalogError> + Send + 'static,
+    ) -> Result<T, crate::ApiError> {
+        let catalog = self.catalog.clone();
+        Ok(tokio::task::spawn_blocking(move || catalog.read(f)).await??)
+    }
+
+    /// Run a catalog write transaction on the blocking pool.
+    pub async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&rusqlite_conn::Transaction<'_>) -> Result<T, hearth_catalog::CatalogError> + Send + 'static,
+    ) -> Result<T, crate::ApiError> {
+        let catalog = self.catalog.clone();
+        Ok(tokio::task::spawn_blocking(move || catalog.write(f)).await??)
+    }
+}
+
+/// The connection types the catalog's closures receive.
+pub mod rusqlite_conn {
+    pub use hearth_catalog::store::{Connection, Transaction};
+}
