@@ -1,0 +1,61 @@
+//! `hearthd`: the Hearth daemon.
+//!
+//! - `hearthd --data DIR` runs the whole NAS against DIR with embedded defaults.
+//! - `hearthd worker KIND --data DIR` is a worker process the supervisor starts itself.
+//! - `hearthd check-config FILE` validates a configuration file and exits.
+//!
+//! The modules: [`run`] wires the services together; [`worker`] holds the worker kinds.
+
+mod run;
+mod worker;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Hearth, the home NAS.
+#[derive(Parser, Debug)]
+#[command(name = "hearthd", version, about = "Hearth, the home NAS daemon", args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    run: run::RunArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run a worker process (started by the supervisor, not by people).
+    Worker {
+        /// The worker kind.
+        #[arg(value_parser = ["maintenance"])]
+        kind: String,
+        /// The data folder.
+        #[arg(long, env = "HEARTH_DATA")]
+        data: PathBuf,
+    },
+    /// Check a configuration file and exit (0 when valid).
+    CheckConfig {
+        /// The file.
+        file: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        None => run::main(cli.run),
+        Some(Command::Worker { kind, data }) => worker::main(&kind, &data),
+        Some(Command::CheckConfig { file }) => match run::load_config(Some(&file)) {
+            Ok(_) => {
+                println!("{}: valid", file.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{e:#}");
+                ExitCode::from(2)
+            }
+        },
+    }
+}

@@ -1,0 +1,266 @@
+//! Start-up: settings, data folder, catalog, certificate, listeners, then the supervisor.
+//! Every failure before the supervisor starts is a clear message and exit status 2.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, anyhow};
+use hearth_api::server::{ApiService, Listeners};
+use hearth_api::state::DeviceInfo;
+use hearth_api::{AppState, auth, setup_code::SetupCode, tls};
+use hearth_catalog::{Catalog, settings, users};
+use hearth_core::announce::Announcements;
+use hearth_core::board::BoardProfile;
+use hearth_core::config::Config;
+use hearth_core::service::StatusBoard;
+use hearth_core::{Kinded, shutdown};
+use hearth_discovery::MdnsService;
+use hearth_supervisor::{Limits, RestartPolicy, Supervisor, WorkerSpec};
+
+/// Flags of `hearthd` (run mode).
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    /// The data folder (created when missing). On the board: /data.
+    #[arg(long, env = "HEARTH_DATA", default_value = "./hearth-data")]
+    pub data: PathBuf,
+    /// A hearth.toml (docs/hearth.example.toml lists every key).
+    #[arg(long, env = "HEARTH_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Plain HTTP address (overrides http.listen).
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    /// HTTPS address or "off" (overrides http.https_listen).
+    #[arg(long)]
+    pub https_listen: Option<String>,
+    /// Board profile name (overrides device.board; detected when neither is given).
+    #[arg(long)]
+    pub board: Option<String>,
+    /// Do not announce on mDNS (overrides mdns.enabled).
+    #[arg(long)]
+    pub no_mdns: bool,
+    /// The device name (overrides device.name).
+    #[arg(long)]
+    pub name: Option<String>,
+}
+
+/// Read and validate the configuration file, or the defaults without one.
+pub fn load_config(file: Option<&Path>) -> anyhow::Result<Config> {
+    let Some(file) = file else { return Ok(Config::default()) };
+    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read the configuration file {}", file.display()))?;
+    Config::from_toml(&text).map_err(|e| anyhow!("{}: {e}", file.display()))
+}
+
+fn apply_flags(mut config: Config, args: &RunArgs) -> anyhow::Result<Config> {
+    if let Some(l) = args.listen {
+        config.http.listen = l;
+    }
+    if let Some(h) = &args.https_listen {
+        config.http.https_listen = if h == "off" {
+            None
+        } else {
+            Some(h.parse().map_err(|_| anyhow!("--https-listen {h:?}: allowed is IP:PORT or \"off\""))?)
+        };
+    }
+    if let Some(b) = &args.board {
+        if BoardProfile::builtin(b).is_none() {
+            return Err(anyhow!("--board {b:?}: allowed are {}", BoardProfile::builtin_names().join(", ")));
+        }
+        config.device.board = Some(b.clone());
+    }
+    if args.no_mdns {
+        config.mdns.enabled = false;
+    }
+    if let Some(n) = &args.name {
+        config.device.name = n.clone();
+    }
+    Ok(config)
+}
+
+fn init_logging(level: &str) {
+    let filter = std::env::var("HEARTH_LOG").ok().unwrap_or_else(|| level.to_string());
+    let filter = tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi).with_target(false).try_init();
+}
+
+/// `hearthd` run mode.
+pub fn main(args: RunArgs) -> ExitCode {
+    let started = Instant::now();
+    let config = match load_config(args.config.as_deref()).and_then(|c| apply_flags(c, &args)) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("hearthd: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(&config.log.level);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).max_blocking_threads(16).enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("hearthd: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(serve(args, config, started)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("hearthd: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// A start-up error with the guidance of a kinded error.
+fn explain<E: Kinded>(e: E) -> anyhow::Error {
+    match e.guidance() {
+        Some(g) => anyhow!("{e}\n  what to do: {g}"),
+        None => anyhow!("{e}"),
+    }
+}
+
+async fn serve(args: RunArgs, config: Config, started: Instant) -> anyhow::Result<()> {
+    let data = args.data.clone();
+    hearth_platform::durable::ensure_writable_dir(&data, 0o700)
+        .map_err(|e| anyhow!("the data folder {} is not usable: {e}\n  what to do: create it, or make it writable for the user running hearthd", data.display()))?;
+    let data = std::fs::canonicalize(&data).unwrap_or(data);
+
+    let board = match &config.device.board {
+        Some(name) => BoardProfile::builtin(name).ok_or_else(|| anyhow!("unknown board {name}"))?,
+        None => hearth_platform::board::detect(Path::new("/")),
+    };
+    tracing::info!(board = %board.name, version = hearth_core::version::VERSION, data = %data.display(), "starting Hearth");
+
+    let (catalog, report) = Catalog::open(&data.join("hearth.db")).map_err(explain)?;
+    if report.from_version != report.to_version {
+        tracing::info!(from = report.from_version, to = report.to_version, "catalog updated");
+    }
+    let catalog = Arc::new(catalog);
+
+    let device_id = catalog
+        .write(|tx| {
+            if let Some(id) = settings::get(tx, "device_id")? {
+                return Ok(id);
+            }
+            let mut raw = [0u8; 16];
+            // The catalog cannot fail for randomness; fall back to time+pid only if the OS RNG is broken.
+            if auth::secret::fill_random(&mut raw).is_err() {
+                let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+                raw[..16].copy_from_slice(&t.to_le_bytes());
+            }
+            let id = auth::secret::hex(&raw);
+            settings::set(tx, "device_id", &id)?;
+            Ok(id)
+        })
+        .map_err(explain)?;
+    let unclaimed = catalog.read(|c| users::count(c)).map_err(explain)? == 0;
+    let setup = SetupCode::prepare(&data, unclaimed).with_context(|| format!("cannot write the setup code into {}", data.display()))?;
+
+    let suffix: String = device_id.chars().take(4).collect();
+    let tls = match config.http.https_listen {
+        Some(_) => {
+            let names = vec![
+                format!("{}.local", config.mdns.hostname),
+                format!("{}-{suffix}.local", config.mdns.hostname),
+                "localhost".to_string(),
+                "127.0.0.1".to_string(),
+            ];
+            Some(tls::load_or_create(&data.join("tls"), &names).map_err(explain)?)
+        }
+        None => None,
+    };
+    let listeners = Listeners::bind(
+        config.http.listen,
+        config.http.https_listen.zip(tls.as_ref().map(|t| t.config.clone())),
+        Some(&data.join("hearthd.sock")),
+    )
+    .map_err(explain)?;
+    let http_addr = listeners.http_addr().context("the HTTP listener has no address")?;
+    let https_addr = listeners.https_addr();
+
+    let device = DeviceInfo {
+        id: device_id,
+        name: config.device.name.clone(),
+        version: hearth_core::version::VERSION.to_string(),
+        board: board.name.clone(),
+        https_port: https_addr.map(|a| a.port()),
+        cert_sha256: tls.as_ref().map(|t| t.fingerprint.clone()),
+    };
+    let status = StatusBoard::new();
+    let config = Arc::new(config);
+    let state = AppState {
+        catalog: catalog.clone(),
+        config: config.clone(),
+        board: Arc::new(board.clone()),
+        status: status.clone(),
+        clock: Arc::new(hearth_platform::clock::SystemClock),
+        throttle: Arc::new(auth::throttle::Throttle::new(&config.accounts)),
+        setup: Arc::new(setup),
+        local_networks: Arc::new(hearth_platform::network::local_networks()),
+        device: Arc::new(device),
+        data_dir: data.clone(),
+    };
+
+    let limits = Limits::detect(&board);
+    if let Limits::Off(reason) = &limits {
+        tracing::info!(%reason, "resource limits are off (no usable cgroup v2); services run without memory/CPU/IO limits");
+    }
+    let announcements = Announcements::new();
+    let mut supervisor = Supervisor::new(status.clone(), limits, config.supervisor.shutdown_timeout);
+    supervisor.task(Arc::new(ApiService::new(state.clone(), listeners, announcements.clone())), RestartPolicy::default());
+    if config.mdns.enabled {
+        supervisor.task(Arc::new(MdnsService::new(announcements.clone(), &config.mdns.hostname, &suffix)), RestartPolicy::default());
+    }
+    let exe = std::env::current_exe().context("cannot find hearthd's own program file")?;
+    supervisor.worker(
+        WorkerSpec { kind: "maintenance", program: exe, args: vec!["worker".into(), "maintenance".into(), "--data".into(), data.clone().into()] },
+        RestartPolicy::default(),
+    );
+
+    let (trigger, shutdown) = shutdown::channel();
+    if board.watchdog && config.supervisor.watchdog {
+        let sd = shutdown.clone();
+        tokio::spawn(async move { hearth_supervisor::watchdog::run(Path::new("/dev/watchdog"), sd, hearth_supervisor::watchdog::FEED_EVERY).await });
+    }
+    let signals = tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down");
+        trigger.fire();
+    });
+
+    if let Some(code) = state.setup.current() {
+        tracing::warn!("this Hearth has no owner yet: open the web page to claim it; from outside its network the setup code is {code}");
+        eprintln!("\n    Setup code: {code}\n");
+    }
+    let elapsed = started.elapsed();
+    tracing::info!(
+        http = %format!("http://{http_addr}/"),
+        https = %https_addr.map(|a| format!("https://{a}/")).unwrap_or_else(|| "off".into()),
+        ms = elapsed.as_millis() as u64,
+        "Hearth is running: open http://{http_addr}/"
+    );
+
+    supervisor.run(shutdown).await;
+    signals.abort();
+    if let Err(e) = catalog.checkpoint() {
+        tracing::warn!(error = %e, "final catalog checkpoint failed (the WAL keeps the data)");
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        // Without signal handlers the process still stops on the default action.
+        std::future::pending::<()>().await;
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {},
+        _ = int.recv() => {},
+    }
+}
