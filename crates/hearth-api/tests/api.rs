@@ -1,0 +1,370 @@
+//! The API against a real catalog in a temporary folder, driven through the router.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use hearth_api::auth::caller::Peer;
+use hearth_api::auth::Access;
+use hearth_api::routes;
+use hearth_api::setup_code::SetupCode;
+use hearth_api::state::DeviceInfo;
+use hearth_api::{AppState, auth};
+use hearth_catalog::Catalog;
+use hearth_core::board::BoardProfile;
+use hearth_core::config::Config;
+use hearth_core::service::StatusBoard;
+use hearth_platform::clock::FakeClock;
+use hearth_platform::network::LocalNetwork;
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+struct Box_ {
+    state: AppState,
+    clock: FakeClock,
+    _dir: tempfile::TempDir,
+}
+
+const LAN: &str = "192.168.1.50:40000";
+const OUTSIDE: &str = "203.0.113.9:40000";
+
+fn new_box() -> Box_ {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (catalog, _) = Catalog::open(&dir.path().join("hearth.db")).expect("catalog");
+    let mut config = Config::default();
+    config.accounts.free_failures_per_user = 3;
+    config.accounts.max_backoff = Duration::from_secs(60);
+    config.http.max_body_bytes = 4096;
+    let clock = FakeClock::at(1_800_000_000);
+    let state = AppState {
+        catalog: Arc::new(catalog),
+        throttle: Arc::new(auth::throttle::Throttle::new(&config.accounts)),
+        config: Arc::new(config),
+        board: Arc::new(BoardProfile::builtin("dev").expect("dev")),
+        status: StatusBoard::new(),
+        clock: Arc::new(clock.clone()),
+        setup: Arc::new(SetupCode::prepare(dir.path(), true).expect("code")),
+        local_networks: Arc::new(vec![LocalNetwork { addr: "192.168.1.2".parse().expect("ip"), prefix: 24 }]),
+        device: Arc::new(DeviceInfo {
+            id: "00112233445566778899aabbccddeeff".into(),
+            name: "Test box".into(),
+            version: "0.1.0".into(),
+            board: "dev".into(),
+            https_port: None,
+            cert_sha256: None,
+        }),
+        data_dir: dir.path().to_path_buf(),
+    };
+    Box_ { state, clock, _dir: dir }
+}
+
+struct Resp {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    json: Value,
+}
+
+impl Box_ {
+    async fn send(&self, method: &str, path: &str, from: &str, auth: Option<&str>, body: Option<Value>) -> Resp {
+        let mut req = Request::builder().method(method).uri(path);
+        if let Some(a) = auth {
+            if a.starts_with("hth_") {
+                req = req.header(header::AUTHORIZATION, format!("Bearer {a}"));
+            } else {
+                req = req.header(header::COOKIE, format!("hearth_session={a}"));
+            }
+        }
+        let body = match body {
+            Some(v) => {
+                req = req.header(header::CONTENT_TYPE, "application/json");
+                Body::from(v.to_string())
+            }
+            None => Body::empty(),
+        };
+        self.raw(req.body(body).expect("request"), from).await
+    }
+
+    async fn raw(&self, mut req: Request<Body>, from: &str) -> Resp {
+        let peer = if from == "socket" {
+            Peer { addr: None, tls: false, local_socket: true }
+        } else {
+            Peer { addr: Some(from.parse::<SocketAddr>().expect("addr")), tls: false, local_socket: false }
+        };
+        req.extensions_mut().insert(peer);
+        let resp = routes::router(self.state.clone()).oneshot(req).await.expect("infallible");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Resp { status, headers, json }
+    }
+
+    /// Claim from the LAN as `ada` and return her session secret.
+    async fn claimed(&self) -> String {
+        let r = self.send("POST", "/api/v1/setup/claim", LAN, None, Some(json!({"name": "ada", "password": "lovelace-1815"}))).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.json);
+        session_of(&r)
+    }
+
+    async fn login(&self, name: &str, password: &str) -> Resp {
+        self.send("POST", "/api/v1/auth/login", LAN, None, Some(json!({"name": name, "password": password}))).await
+    }
+}
+
+fn session_of(r: &Resp) -> String {
+    let cookie = r.headers.get(header::SET_COOKIE).expect("cookie").to_str().expect("ascii");
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    cookie.split(';').next().and_then(|kv| kv.split_once('=')).map(|(_, v)| v.to_string()).expect("value")
+}
+
+fn concrete(path: &str) -> String {
+    path.replace("{id}", "1").replace("{name}", "ada")
+}
+
+/// Walk the route table: every route that is not public answers 401 without credentials, and
+/// with a forged cookie or token; public routes never answer 401.
+#[tokio::test]
+async fn every_protected_route_requires_login() {
+    let b = new_box();
+    let _ = b.claimed().await;
+    let table = routes::table();
+    let mut public: Vec<String> = table.iter().filter(|r| r.access == Access::Public).map(|r| format!("{} {}", r.method, r.path)).collect();
+    public.sort();
+    assert_eq!(
+        public,
+        ["GET /", "GET /api/health", "GET /api/v1/setup", "POST /api/v1/auth/login", "POST /api/v1/setup/claim"],
+        "only health, setup, claim, login and the page itself are public"
+    );
+    for route in table {
+        let path = concrete(route.path);
+        let body = (route.method != "GET" && route.method != "DELETE").then(|| json!({}));
+        for auth in [None, Some("forged-session-secret"), Some("hth_forged_token")] {
+            let r = b.send(route.method.as_str(), &path, OUTSIDE, auth, body.clone()).await;
+            match route.access {
+                Access::Public => assert_ne!(r.status, StatusCode::UNAUTHORIZED, "{} {} is public", route.method, route.path),
+                _ => {
+                    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{} {} must need a login ({auth:?})", route.method, route.path);
+                    assert_eq!(r.json["error"]["kind"], "unauthenticated");
+                }
+            }
+        }
+    }
+    // Admin routes refuse members.
+    let b2 = new_box();
+    let owner = b2.claimed().await;
+    let r = b2.send("POST", "/api/v1/users", LAN, Some(&owner), Some(json!({"name": "kid", "password": "kid-password"}))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.json);
+    let kid = session_of(&b2.login("kid", "kid-password").await);
+    for route in routes::table().into_iter().filter(|r| r.access == Access::Admin) {
+        let body = (route.method != "GET" && route.method != "DELETE").then(|| json!({}));
+        let r = b2.send(route.method.as_str(), &concrete(route.path), LAN, Some(&kid), body).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{} {} is admin-only", route.method, route.path);
+    }
+}
+
+#[tokio::test]
+async fn claim_from_lan_without_code_from_outside_with_code_once() {
+    let b = new_box();
+    let s = b.send("GET", "/api/v1/setup", OUTSIDE, None, None).await;
+    assert_eq!(s.json, json!({"claimed": false, "code_required": true}));
+    let s = b.send("GET", "/api/v1/setup", LAN, None, None).await;
+    assert_eq!(s.json, json!({"claimed": false, "code_required": false}));
+    let h = b.send("GET", "/api/health", OUTSIDE, None, None).await;
+    assert_eq!(h.json["setup_required"], true);
+
+    let body = json!({"name": "ada", "password": "lovelace-1815"});
+    let r = b.send("POST", "/api/v1/setup/claim", OUTSIDE, None, Some(body.clone())).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.json);
+    let wrong = json!({"name": "ada", "password": "lovelace-1815", "setup_code": "AAAA-AAAA"});
+    let r = b.send("POST", "/api/v1/setup/claim", OUTSIDE, None, Some(wrong)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    let code = b.state.setup.current().expect("code");
+    let right = json!({"name": "ada", "password": "lovelace-1815", "setup_code": code.to_lowercase()});
+    let r = b.send("POST", "/api/v1/setup/claim", OUTSIDE, None, Some(right)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.json);
+    assert_eq!(r.json["role"], "owner");
+    let session = session_of(&r);
+    let me = b.send("GET", "/api/v1/me", OUTSIDE, Some(&session), None).await;
+    assert_eq!(me.json["name"], "ada");
+
+    let again = b.send("POST", "/api/v1/setup/claim", LAN, None, Some(json!({"name": "eve", "password": "eve-password"}))).await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert!(!b.state.data_dir.join("setup-code").exists());
+
+    let audit = b.send("GET", "/api/v1/audit", LAN, Some(&session), None).await;
+    let actions: Vec<(String, String)> = audit.json.as_array().expect("list").iter()
+        .map(|e| (e["action"].as_str().unwrap_or("").to_string(), e["outcome"].as_str().unwrap_or("").to_string())).collect();
+    assert!(actions.contains(&("setup.claim".into(), "ok".into())), "{actions:?}");
+    assert_eq!(actions.iter().filter(|a| a.0 == "setup.claim" && a.1 == "denied").count(), 2);
+}
+
+#[tokio::test]
+async fn wrong_passwords_are_throttled_and_audited() {
+    let b = new_box();
+    let _ = b.claimed().await;
+    for _ in 0..3 {
+        let r = b.login("ada", "wrong-password").await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(r.json["error"]["message"], "wrong user name or password");
+    }
+    let r = b.login("ada", "lovelace-1815").await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "even the right password waits");
+    assert_eq!(r.headers.get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()), Some("1"));
+    b.clock.advance(Duration::from_secs(1));
+    let r = b.login("ada", "wrong-again").await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let r = b.login("ada", "lovelace-1815").await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(r.headers.get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()), Some("2"), "the wait doubles");
+    b.clock.advance(Duration::from_secs(2));
+    let ok = b.login("ada", "lovelace-1815").await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.json);
+    // Unknown users get the same answer as wrong passwords.
+    let r = b.login("nobody", "whatever-pass").await;
+    assert_eq!(r.json["error"]["message"], "wrong user name or password");
+
+    let admin = session_of(&ok);
+    let audit = b.send("GET", "/api/v1/audit?limit=50", LAN, Some(&admin), None).await;
+    let denied = audit.json.as_array().expect("list").iter().filter(|e| e["action"] == "login" && e["outcome"] == "denied").count();
+    assert_eq!(denied, 7, "{}", audit.json);
+}
+
+#[tokio::test]
+async fn app_passwords_work_until_revoked() {
+    let b = new_box();
+    let s = b.claimed().await;
+    let r = b.send("POST", "/api/v1/me/tokens", LAN, Some(&s), Some(json!({"name": "Ada's phone"}))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.json);
+    let secret = r.json["secret"].as_str().expect("secret").to_string();
+    assert!(secret.starts_with("hth_"));
+    let id = r.json["token"]["id"].as_i64().expect("id");
+    let me = b.send("GET", "/api/v1/me", OUTSIDE, Some(&secret), None).await;
+    assert_eq!(me.json["name"], "ada");
+    let list = b.send("GET", "/api/v1/me/tokens", LAN, Some(&secret), None).await;
+    assert_eq!(list.json[0]["name"], "Ada's phone");
+    assert!(list.json[0].get("secret_hash").is_none());
+    let dup = b.send("POST", "/api/v1/me/tokens", LAN, Some(&s), Some(json!({"name": "Ada's phone"}))).await;
+    assert_eq!(dup.status, StatusCode::CONFLICT);
+    let del = b.send("DELETE", &format!("/api/v1/me/tokens/{id}"), LAN, Some(&s), None).await;
+    assert_eq!(del.status, StatusCode::NO_CONTENT);
+    let me = b.send("GET", "/api/v1/me", OUTSIDE, Some(&secret), None).await;
+    assert_eq!(me.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn password_change_ends_other_sessions_and_logout_ends_this_one() {
+    let b = new_box();
+    let first = b.claimed().await;
+    let second = session_of(&b.login("ada", "lovelace-1815").await);
+    let r = b.send("POST", "/api/v1/me/password", LAN, Some(&first), Some(json!({"current": "nope-nope", "new": "analytical-engine"}))).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = b.send("POST", "/api/v1/me/password", LAN, Some(&first), Some(json!({"current": "lovelace-1815", "new": "short"}))).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.json["error"]["message"].as_str().expect("msg").contains("at least 8"));
+    let r = b.send("POST", "/api/v1/me/password", LAN, Some(&first), Some(json!({"current": "lovelace-1815", "new": "analytical-engine"}))).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(b.send("GET", "/api/v1/me", LAN, Some(&first), None).await.status, StatusCode::OK);
+    assert_eq!(b.send("GET", "/api/v1/me", LAN, Some(&second), None).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(b.login("ada", "analytical-engine").await.status, StatusCode::OK);
+    let out = b.send("POST", "/api/v1/auth/logout", LAN, Some(&first), None).await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT);
+    assert_eq!(b.send("GET", "/api/v1/me", LAN, Some(&first), None).await.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn sessions_expire_after_idle_time() {
+    let b = new_box();
+    let s = b.claimed().await;
+    b.clock.advance(b.state.config.accounts.session_idle - Duration::from_secs(10));
+    assert_eq!(b.send("GET", "/api/v1/me", LAN, Some(&s), None).await.status, StatusCode::OK, "use extends it");
+    b.clock.advance(b.state.config.accounts.session_idle - Duration::from_secs(10));
+    assert_eq!(b.send("GET", "/api/v1/me", LAN, Some(&s), None).await.status, StatusCode::OK);
+    b.clock.advance(b.state.config.accounts.session_idle + Duration::from_secs(1));
+    assert_eq!(b.send("GET", "/api/v1/me", LAN, Some(&s), None).await.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn roles_are_enforced_and_the_last_owner_stays() {
+    let b = new_box();
+    let owner = b.claimed().await;
+    let r = b.send("POST", "/api/v1/users", LAN, Some(&owner), Some(json!({"name": "bob", "password": "bob-password", "role": "admin"}))).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let bob = session_of(&b.login("bob", "bob-password").await);
+    let r = b.send("POST", "/api/v1/users", LAN, Some(&bob), Some(json!({"name": "eve", "password": "eve-password", "role": "owner"}))).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "an admin cannot create owners");
+    let r = b.send("POST", "/api/v1/users", LAN, Some(&bob), Some(json!({"name": "cy", "password": "cy-password"}))).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let r = b.send("POST", "/api/v1/users", LAN, Some(&bob), Some(json!({"name": "CY", "password": "cy-password"}))).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "names are case-insensitive");
+    let r = b.send("DELETE", "/api/v1/users/ada", LAN, Some(&bob), None).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = b.send("DELETE", "/api/v1/users/ada", LAN, Some(&owner), None).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.json);
+    let r = b.send("PATCH", "/api/v1/users/ada", LAN, Some(&owner), Some(json!({"role": "member"}))).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    let r = b.send("POST", "/api/v1/users/cy/password", LAN, Some(&bob), Some(json!({"password": "new-cy-password"}))).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(b.login("cy", "new-cy-password").await.status, StatusCode::OK);
+    let r = b.send("DELETE", "/api/v1/users/cy", LAN, Some(&bob), None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let list = b.send("GET", "/api/v1/users", LAN, Some(&bob), None).await;
+    let names: Vec<&str> = list.json.as_array().expect("list").iter().filter_map(|u| u["name"].as_str()).collect();
+    assert_eq!(names, vec!["ada", "bob"]);
+    // The local socket acts as the owner.
+    let r = b.send("POST", "/api/v1/users", "socket", None, Some(json!({"name": "dee", "password": "dee-password", "role": "admin"}))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.json);
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_clear_4xx() {
+    let b = new_box();
+    let s = b.claimed().await;
+    let send_raw = |body: Body, ctype: Option<&str>| {
+        let mut req = Request::builder().method("POST").uri("/api/v1/users").header(header::COOKIE, format!("hearth_session={s}"));
+        if let Some(c) = ctype {
+            req = req.header(header::CONTENT_TYPE, c);
+        }
+        req.body(body).expect("req")
+    };
+    let r = b.raw(send_raw(Body::from("{\"name\": "), Some("application/json")), LAN).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.json["error"]["message"].as_str().expect("msg").contains("not valid JSON"), "{}", r.json);
+    let r = b.raw(send_raw(Body::from("{\"name\": 5}"), Some("application/json")), LAN).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.json["error"]["kind"], "invalid_input");
+    let r = b.raw(send_raw(Body::from("{\"name\": \"x\", \"password\": \"abcdefgh\", \"admin\": true}"), Some("application/json")), LAN).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "unknown fields are refused");
+    let r = b.raw(send_raw(Body::from("name=x"), Some("application/x-www-form-urlencoded")), LAN).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let big = format!("{{\"name\": \"{}\", \"password\": \"x\"}}", "a".repeat(10_000));
+    let r = b.raw(send_raw(Body::from(big), Some("application/json")), LAN).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(r.json["error"]["kind"], "too_large");
+    let r = b.send("POST", "/api/v1/users", LAN, Some(&s), Some(json!({"name": "../etc", "password": "abcdefgh"}))).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = b.send("POST", "/api/v1/users", LAN, Some(&s), Some(json!({"name": "ok", "password": "x".repeat(5000)}))).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+    let r = b.send("GET", "/api/v1/nope", LAN, Some(&s), None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(r.json["error"]["kind"], "not_found");
+    let r = b.send("POST", "/api/v1/auth/login", LAN, None, Some(json!({"name": "ada".repeat(100), "password": "x"}))).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn health_is_public_and_lists_services() {
+    let b = new_box();
+    b.state.status.register("api", "task", None);
+    b.state.status.set_state("api", hearth_core::service::ServiceState::Running);
+    let r = b.send("GET", "/api/health", OUTSIDE, None, None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.json["status"], "ok");
+    assert_eq!(r.json["services"][0]["name"], "api");
+    let page = b.send("GET", "/", OUTSIDE, None, None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/html")));
+}
