@@ -1,0 +1,169 @@
+//! Building and running `hearthd` for tests.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+/// Build `hearthd` and `hearth` (once per test process) and return the folder holding them.
+pub fn bin_dir() -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let profile = if cfg!(debug_assertions) { "debug" } else { "release" };
+        let mut cmd = Command::new(cargo);
+        cmd.current_dir(workspace()).args(["build", "-q", "-p", "hearthd", "-p", "hearth"]);
+        if profile == "release" {
+            cmd.arg("--release");
+        }
+        let status = cmd.status().expect("run cargo build");
+        assert!(status.success(), "building hearthd and hearth failed");
+        let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| workspace().join("target"));
+        target.join(profile)
+    })
+    .clone()
+}
+
+/// The path of `hearthd`.
+pub fn hearthd() -> PathBuf {
+    bin_dir().join("hearthd")
+}
+
+/// The path of `hearth`.
+pub fn hearth() -> PathBuf {
+    bin_dir().join("hearth")
+}
+
+/// A port that was free a moment ago on 127.0.0.1.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+}
+
+/// A running hearthd.
+pub struct Daemon {
+    /// The process.
+    pub child: Child,
+    /// Its plain HTTP address.
+    pub http: SocketAddr,
+    /// Its HTTPS address.
+    pub https: SocketAddr,
+    /// Its data folder.
+    pub data: PathBuf,
+    /// Where its stderr goes.
+    pub log: PathBuf,
+}
+
+/// Start hearthd on free ports against `data`, with `extra` arguments, mDNS off unless asked.
+pub fn start(data: &Path, extra: &[&str]) -> Daemon {
+    let http: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
+    let https: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
+    start_with(data, http, https, extra)
+}
+
+/// Start hearthd with given addresses.
+pub fn start_with(data: &Path, http: SocketAddr, https: SocketAddr, extra: &[&str]) -> Daemon {
+    let log = data.with_extension("log");
+    let log_file = std::fs::OpenOptions::new().create(true).append(true).open(&log).expect("log file");
+    let mut cmd = Command::new(hearthd());
+    cmd.arg("--data").arg(data).arg("--listen").arg(http.to_string()).arg("--https-listen").arg(https.to_string());
+    if !extra.contains(&"--mdns") {
+        cmd.arg("--no-mdns");
+    }
+    cmd.args(extra.iter().filter(|a| **a != "--mdns"));
+    cmd.env("HEARTH_LOG", "info").stdin(Stdio::null()).stdout(Stdio::null()).stderr(log_file);
+    let child = cmd.spawn().expect("spawn hearthd");
+    Daemon { child, http, https, data: data.to_path_buf(), log }
+}
+
+impl Daemon {
+    /// Wait until `/api/health` answers 200, or panic with the log after `limit`.
+    pub fn wait_healthy(&mut self, limit: Duration) {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("hearthd exited early with {status}:\n{}", self.log_text());
+            }
+            if crate::http::get(self.http, "/api/health").is_ok_and(|r| r.status == 200) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("hearthd did not become healthy within {limit:?}:\n{}", self.log_text());
+    }
+
+    /// The log so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGTERM and wait for the exit (panics after `limit`).
+    pub fn stop(mut self, limit: Duration) -> ExitStatus {
+        hearth_platform::process::terminate(self.child.id());
+        self.wait_exit(limit)
+    }
+
+    /// Wait for the process to end.
+    pub fn wait_exit(&mut self, limit: Duration) -> ExitStatus {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        panic!("hearthd did not exit within {limit:?}:\n{}", self.log_text());
+    }
+
+    /// SIGKILL, no goodbye.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Run the CLI against this daemon's socket; `stdin` is fed to it.
+    pub fn cli(&self, args: &[&str], stdin: &str) -> std::process::Output {
+        cli_at(&self.data, args, stdin)
+    }
+}
+
+/// Run `hearth --data DATA ARGS` with `stdin`.
+pub fn cli_at(data: &Path, args: &[&str], stdin: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = Command::new(hearth())
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .env_remove("HEARTH_URL")
+        .env_remove("HEARTH_TOKEN")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn hearth");
+    if let Some(mut input) = child.stdin.take() {
+        let _ = input.write_all(stdin.as_bytes());
+    }
+    child.wait_with_output().expect("hearth output")
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Run hearthd to completion (for start-up failures) and return its status and stderr.
+pub fn run_to_exit(args: &[&str]) -> (ExitStatus, String) {
+    let out = Command::new(hearthd()).args(args).env("HEARTH_LOG", "info").stdin(Stdio::null()).output().expect("run hearthd");
+    (out.status, String::from_utf8_lossy(&out.stderr).into_owned())
+}

@@ -1,0 +1,12 @@
+//! Helpers shared by the process-level tests in `tests/tests/`: building and starting `hearthd`,
+//! a tiny HTTP client, free ports, and the tier rules read from `cargo metadata`.
+//!
+//! - [`daemon`]: build the binaries once, start `hearthd` on free ports against a temporary data
+//!   folder, wait for health, stop it with a signal.
+//! - [`http`]: a minimal HTTP/1.1 client over `std::net` (tests must not share code paths with the
+//!   server they test).
+//! - [`tiers`]: the crate tier rules of DESIGN.md, checked against `cargo metadata`.
+
+pub mod daemon;
+pub mod http;
+pub mod tiers;
