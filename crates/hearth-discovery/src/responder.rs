@@ -51,7 +51,9 @@ fn name_taken(daemon: &ServiceDaemon, name: &str) -> bool {
     let ours = own_addresses();
     let deadline = std::time::Instant::now() + NAME_CHECK + Duration::from_millis(200);
     while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
-        match rx.recv_timeout(left) {
+        let ev = rx.recv_timeout(left);
+        tracing::debug!(?ev, "name check");
+        match ev {
             Ok(HostnameResolutionEvent::AddressesFound(_, addrs)) => {
                 if addrs.iter().any(|a| !ours.contains(&a.to_ip_addr())) {
                     let _ = daemon.stop_resolve_hostname(&fqdn);
@@ -72,6 +74,33 @@ fn service_info(a: &Announcement, host: &str) -> Result<ServiceInfo, mdns_sd::Er
     Ok(ServiceInfo::new(&ty, &a.instance, &format!("{host}.local."), "", a.port, &props[..])?.enable_addr_auto())
 }
 
+type Registered = BTreeMap<String, (Announcement, String)>;
+
+/// Make mdns-sd's registrations match `current` (registry key -> announcement) for `host`.
+fn sync(daemon: &ServiceDaemon, host: &str, current: &BTreeMap<String, Announcement>, registered: &mut Registered) {
+    let stale: Vec<String> = registered.iter().filter(|(k, (a, _))| current.get(*k) != Some(a)).map(|(k, _)| k.clone()).collect();
+    for k in stale {
+        if let Some((_, fullname)) = registered.remove(&k) {
+            let _ = daemon.unregister(&fullname);
+        }
+    }
+    for (k, a) in current {
+        if registered.contains_key(k) {
+            continue;
+        }
+        match service_info(a, host).and_then(|info| {
+            let fullname = info.get_fullname().to_string();
+            daemon.register(info).map(|()| fullname)
+        }) {
+            Ok(fullname) => {
+                tracing::info!(service = %a.service_type, instance = %a.instance, host = %format!("{host}.local"), port = a.port, "announced on mDNS");
+                registered.insert(k.clone(), (a.clone(), fullname));
+            }
+            Err(e) => tracing::warn!(service = %a.service_type, error = %e, "mDNS registration failed"),
+        }
+    }
+}
+
 impl Service for MdnsService {
     fn name(&self) -> &'static str {
         "mdns"
@@ -80,62 +109,40 @@ impl Service for MdnsService {
     fn run<'a>(&'a self, shutdown: Shutdown, ready: ReadySignal) -> BoxFuture<'a, Result<(), ServiceFailure>> {
         Box::pin(async move {
             let daemon = ServiceDaemon::new().map_err(|e| ServiceFailure::retryable(format!("cannot start the mDNS responder: {e}")))?;
-            let preferred = self.hostname.clone();
             let fallback = format!("{}-{}", self.hostname, self.fallback_suffix);
-            let probe = daemon.clone();
-            let taken = tokio::task::spawn_blocking(move || name_taken(&probe, &preferred)).await.unwrap_or(false);
-            let host = if taken {
-                tracing::warn!(taken = %self.hostname, using = %fallback, "another device on the LAN answers to {}.local; using {fallback}.local", self.hostname);
-                fallback
-            } else {
-                self.hostname.clone()
-            };
-            *self.chosen.lock().unwrap_or_else(|p| p.into_inner()) = Some(host.clone());
+            // mdns-sd probes every name it registers (RFC 6762 section 8) and renames on a
+            // conflict ("hearth-2"); we watch for that and switch to our own fallback instead.
+            let (conflict_tx, mut conflicts) = tokio::sync::mpsc::unbounded_channel::<String>();
             if let Ok(monitor) = daemon.monitor() {
                 std::thread::Builder::new()
                     .name("mdns-monitor".into())
                     .spawn(move || {
                         while let Ok(ev) = monitor.recv() {
                             if let mdns_sd::DaemonEvent::NameChange(change) = ev {
-                                tracing::warn!(from = %change.original, to = %change.new_name, "mDNS name conflict resolved by renaming");
+                                tracing::debug!(from = %change.original, to = %change.new_name, "mDNS name conflict");
+                                if conflict_tx.send(change.original).is_err() {
+                                    break;
+                                }
                             }
                         }
                     })
                     .ok();
             }
+            // A quick look first, so the usual case announces the final name straight away.
+            let (probe, preferred) = (daemon.clone(), self.hostname.clone());
+            let taken = tokio::task::spawn_blocking(move || name_taken(&probe, &preferred)).await.unwrap_or(false);
+            let mut host = if taken {
+                tracing::warn!(taken = %self.hostname, using = %fallback, "another device on the LAN answers to {}.local; using {fallback}.local", self.hostname);
+                fallback.clone()
+            } else {
+                self.hostname.clone()
+            };
+            *self.chosen.lock().unwrap_or_else(|p| p.into_inner()) = Some(host.clone());
 
             let mut rx = self.announcements.subscribe();
-            // fullname by registry key
-            let mut registered: BTreeMap<String, (Announcement, String)> = BTreeMap::new();
-            let sync = |current: &BTreeMap<String, Announcement>, registered: &mut BTreeMap<String, (Announcement, String)>| {
-                let stale: Vec<String> = registered
-                    .iter()
-                    .filter(|(k, (a, _))| current.get(*k) != Some(a))
-                    .map(|(k, _)| k.clone())
-                    .collect();
-                for k in stale {
-                    if let Some((_, fullname)) = registered.remove(&k) {
-                        let _ = daemon.unregister(&fullname);
-                    }
-                }
-                for (k, a) in current {
-                    if registered.contains_key(k) {
-                        continue;
-                    }
-                    match service_info(a, &host).and_then(|info| {
-                        let fullname = info.get_fullname().to_string();
-                        daemon.register(info).map(|()| fullname)
-                    }) {
-                        Ok(fullname) => {
-                            tracing::info!(service = %a.service_type, instance = %a.instance, host = %format!("{host}.local"), port = a.port, "announced on mDNS");
-                            registered.insert(k.clone(), (a.clone(), fullname));
-                        }
-                        Err(e) => tracing::warn!(service = %a.service_type, error = %e, "mDNS registration failed"),
-                    }
-                }
-            };
+            let mut registered: Registered = BTreeMap::new();
             let first = rx.borrow_and_update().clone();
-            sync(&first, &mut registered);
+            sync(&daemon, &host, &first, &mut registered);
             ready.ready();
             loop {
                 tokio::select! {
@@ -143,7 +150,19 @@ impl Service for MdnsService {
                     changed = rx.changed() => {
                         if changed.is_err() { break; }
                         let current = rx.borrow_and_update().clone();
-                        sync(&current, &mut registered);
+                        sync(&daemon, &host, &current, &mut registered);
+                    }
+                    Some(original) = conflicts.recv() => {
+                        if original.trim_end_matches('.') == format!("{host}.local") && host != fallback {
+                            tracing::warn!(taken = %host, using = %fallback, "another device on the LAN owns {host}.local; using {fallback}.local");
+                            for (_, (_, fullname)) in std::mem::take(&mut registered) {
+                                let _ = daemon.unregister(&fullname);
+                            }
+                            host = fallback.clone();
+                            *self.chosen.lock().unwrap_or_else(|p| p.into_inner()) = Some(host.clone());
+                            let current = rx.borrow().clone();
+                            sync(&daemon, &host, &current, &mut registered);
+                        }
                     }
                 }
             }
