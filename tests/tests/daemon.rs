@@ -79,6 +79,19 @@ fn unusable_data_folder_is_a_clear_error() {
     let (status, err) = run_to_exit(&["--data", data.to_str().expect("utf8"), "--no-mdns", "--listen", "127.0.0.1:0", "--https-listen", "off"]);
     assert_eq!(status.code(), Some(2));
     assert!(err.contains("data folder") && err.contains("not usable"), "{err}");
+
+    // A read-only disk (root ignores permission bits, so use a read-only mount).
+    let ro = dir.path().join("ro");
+    std::fs::create_dir_all(&ro).expect("mkdir");
+    let script = format!(
+        "mount -t tmpfs -o ro,size=1m tmpfs {ro} && exec {bin} --data {ro}/data --no-mdns --listen 127.0.0.1:0 --https-listen off",
+        ro = ro.display(),
+        bin = daemon::hearthd().display()
+    );
+    let out = std::process::Command::new("unshare").args(["-m", "--propagation", "private", "sh", "-c", &script]).output().expect("unshare");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("not usable") && err.contains("Read-only file system"), "{err}");
 }
 
 #[test]

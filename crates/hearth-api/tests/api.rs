@@ -249,6 +249,11 @@ async fn app_passwords_work_until_revoked() {
     assert!(list.json[0].get("secret_hash").is_none());
     let dup = b.send("POST", "/api/v1/me/tokens", LAN, Some(&s), Some(json!({"name": "Ada's phone"}))).await;
     assert_eq!(dup.status, StatusCode::CONFLICT);
+    let bad = b.send("DELETE", "/api/v1/me/tokens/not-a-number", LAN, Some(&s), None).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert_eq!(bad.json["error"]["kind"], "invalid_input");
+    let other = b.send("DELETE", "/api/v1/me/tokens/999", LAN, Some(&s), None).await;
+    assert_eq!(other.status, StatusCode::NOT_FOUND);
     let del = b.send("DELETE", &format!("/api/v1/me/tokens/{id}"), LAN, Some(&s), None).await;
     assert_eq!(del.status, StatusCode::NO_CONTENT);
     let me = b.send("GET", "/api/v1/me", OUTSIDE, Some(&secret), None).await;

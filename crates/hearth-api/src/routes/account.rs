@@ -234,9 +234,10 @@ pub async fn create_token(
 pub async fn revoke_token(
     State(state): State<AppState>,
     axum::Extension(caller): axum::Extension<Caller>,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let user = caller.require_user()?.clone();
+    let id: i64 = id.parse().map_err(|_| ApiError::invalid(format!("{id:?} is not an app password id (a number from GET /api/v1/me/tokens)")))?;
     let now = state.now();
     state
         .write(move |tx| {
