@@ -65,7 +65,8 @@ fn port_in_use_is_a_clear_error() {
     let busy = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = busy.local_addr().expect("addr").to_string();
     let https = format!("127.0.0.1:{}", daemon::free_port());
-    let (status, err) = run_to_exit(&["--data", dir.path().join("d").to_str().expect("utf8"), "--listen", &addr, "--https-listen", &https, "--no-mdns"]);
+    let (status, err) =
+        run_to_exit(&["--data", dir.path().join("d").to_str().expect("utf8"), "--listen", &addr, "--https-listen", &https, "--no-mdns"]);
     assert_eq!(status.code(), Some(2));
     assert!(err.contains(&format!("cannot listen on HTTP {addr}")) && err.contains("another program"), "{err}");
 }
@@ -76,7 +77,8 @@ fn unusable_data_folder_is_a_clear_error() {
     let file = dir.path().join("a-file");
     std::fs::write(&file, "not a folder").expect("write");
     let data = file.join("data");
-    let (status, err) = run_to_exit(&["--data", data.to_str().expect("utf8"), "--no-mdns", "--listen", "127.0.0.1:0", "--https-listen", "off"]);
+    let (status, err) =
+        run_to_exit(&["--data", data.to_str().expect("utf8"), "--no-mdns", "--listen", "127.0.0.1:0", "--https-listen", "off"]);
     assert_eq!(status.code(), Some(2));
     assert!(err.contains("data folder") && err.contains("not usable"), "{err}");
 
@@ -88,7 +90,8 @@ fn unusable_data_folder_is_a_clear_error() {
         ro = ro.display(),
         bin = daemon::hearthd().display()
     );
-    let out = std::process::Command::new("unshare").args(["-m", "--propagation", "private", "sh", "-c", &script]).output().expect("unshare");
+    let out =
+        std::process::Command::new("unshare").args(["-m", "--propagation", "private", "sh", "-c", &script]).output().expect("unshare");
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("not usable") && err.contains("Read-only file system"), "{err}");
@@ -128,7 +131,8 @@ fn a_second_daemon_on_the_same_data_folder_is_refused() {
     let data = dir.path().join("d");
     let mut first = start(&data, &[]);
     first.wait_healthy(START);
-    let (status, err) = run_to_exit(&["--data", data.to_str().expect("utf8"), "--no-mdns", "--listen", "127.0.0.1:0", "--https-listen", "off"]);
+    let (status, err) =
+        run_to_exit(&["--data", data.to_str().expect("utf8"), "--no-mdns", "--listen", "127.0.0.1:0", "--https-listen", "off"]);
     assert_eq!(status.code(), Some(2));
     assert!(err.contains("another hearthd is running on this data folder"), "{err}");
     assert!(http::get(first.http, "/api/health").is_ok_and(|r| r.status == 200), "the first one is unharmed");
@@ -157,7 +161,8 @@ fn cli_manages_users_over_the_socket_and_https_with_a_token() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 
     // Log in over HTTP, make an app password, use it with --url over HTTPS.
-    let login = http::request(d.http, "POST", "/api/v1/auth/login", &[], Some(r#"{"name":"bob","password":"bob-new-password"}"#)).expect("login");
+    let login =
+        http::request(d.http, "POST", "/api/v1/auth/login", &[], Some(r#"{"name":"bob","password":"bob-new-password"}"#)).expect("login");
     assert_eq!(login.status, 200, "{}", login.body);
     let cookie = login.header("set-cookie").and_then(|c| c.split(';').next()).expect("cookie").to_string();
     let tok = http::request(d.http, "POST", "/api/v1/me/tokens", &[format!("Cookie: {cookie}")], Some(r#"{"name":"cli"}"#)).expect("token");
@@ -245,7 +250,8 @@ fn full_data_disk_gives_a_clear_error_and_loses_nothing() {
         d = data.display(),
         log = log.display()
     );
-    let mut child = std::process::Command::new("unshare").args(["-m", "--propagation", "private", "sh", "-c", &script]).spawn().expect("unshare");
+    let mut child =
+        std::process::Command::new("unshare").args(["-m", "--propagation", "private", "sh", "-c", &script]).spawn().expect("unshare");
     let addr: std::net::SocketAddr = http.parse().expect("addr");
     let mut up = false;
     for _ in 0..1000 {
@@ -257,7 +263,8 @@ fn full_data_disk_gives_a_clear_error_and_loses_nothing() {
     }
     assert!(up, "hearthd on tmpfs did not start: {}", std::fs::read_to_string(&log).unwrap_or_default());
     // The socket lives inside the private mount; talk HTTP from the LAN side instead.
-    let claim = http::request(addr, "POST", "/api/v1/setup/claim", &[], Some(r#"{"name":"ada","password":"lovelace-1815"}"#)).expect("claim");
+    let claim =
+        http::request(addr, "POST", "/api/v1/setup/claim", &[], Some(r#"{"name":"ada","password":"lovelace-1815"}"#)).expect("claim");
     assert_eq!(claim.status, 201, "{}", claim.body);
     let cookie = claim.header("set-cookie").and_then(|c| c.split(';').next()).expect("cookie").to_string();
     let auth = [format!("Cookie: {cookie}")];

@@ -58,7 +58,13 @@ impl Lab {
             ),
         )
         .expect("dbus conf");
-        let dbus = Command::new("dbus-daemon").arg(format!("--config-file={}", dbus_conf.display())).arg("--nofork").stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("dbus-daemon");
+        let dbus = Command::new("dbus-daemon")
+            .arg(format!("--config-file={}", dbus_conf.display()))
+            .arg("--nofork")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dbus-daemon");
         self.children.push(dbus);
         let start = Instant::now();
         while !self.dir.join("bus").exists() {
@@ -88,13 +94,22 @@ impl Lab {
         self.children.push(avahi);
         let start = Instant::now();
         while !std::fs::read_to_string(self.dir.join("avahi.log")).unwrap_or_default().contains("Server startup complete") {
-            assert!(start.elapsed() < Duration::from_secs(20), "avahi did not start: {}", std::fs::read_to_string(self.dir.join("avahi.log")).unwrap_or_default());
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "avahi did not start: {}",
+                std::fs::read_to_string(self.dir.join("avahi.log")).unwrap_or_default()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
 
     fn in_b(&self, args: &[&str]) -> String {
-        let out = Command::new("ip").args(["netns", "exec", &self.ns_b]).args(args).env("DBUS_SYSTEM_BUS_ADDRESS", self.bus()).output().expect("run in B");
+        let out = Command::new("ip")
+            .args(["netns", "exec", &self.ns_b])
+            .args(args)
+            .env("DBUS_SYSTEM_BUS_ADDRESS", self.bus())
+            .output()
+            .expect("run in B");
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
@@ -132,10 +147,7 @@ fn wait_until<T>(limit: Duration, what: &str, mut f: impl FnMut() -> Option<T>) 
 
 #[test]
 fn avahi_sees_hearth_with_its_txt_and_sees_it_leave() {
-    assert!(
-        nix_is_root(),
-        "this test needs root for network namespaces (CI runs as root); run scripts/test as root"
-    );
+    assert!(nix_is_root(), "this test needs root for network namespaces (CI runs as root); run scripts/test as root");
     let dir = tempfile::tempdir().expect("tempdir");
     let mut lab = Lab::new(dir.path());
     lab.start_avahi();
@@ -145,7 +157,18 @@ fn avahi_sees_hearth_with_its_txt_and_sees_it_leave() {
     let mut hearthd = Command::new("ip")
         .args(["netns", "exec", &lab.ns_a])
         .arg(daemon::hearthd())
-        .args(["--data", data.to_str().expect("utf8"), "--listen", "198.18.0.1:8080", "--https-listen", "198.18.0.1:8443", "--name", "Test Hearth", "--board", "rpi4-2gb"])
+        .args([
+            "--data",
+            data.to_str().expect("utf8"),
+            "--listen",
+            "198.18.0.1:8080",
+            "--https-listen",
+            "198.18.0.1:8443",
+            "--name",
+            "Test Hearth",
+            "--board",
+            "rpi4-2gb",
+        ])
         .env("HEARTH_LOG", std::env::var("HEARTH_TEST_LOG").unwrap_or_else(|_| "info".into()))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -167,9 +190,9 @@ fn avahi_sees_hearth_with_its_txt_and_sees_it_leave() {
     // Wait for the entry on the fallback host name: when mdns-sd's probe finds the conflict
     // after a first announcement, avahi may briefly list the old record until its goodbye.
     let entry = wait_until(Duration::from_secs(30), "_hearth._tcp on the fallback host name in avahi-browse", || {
-        lab.browse("_hearth._tcp")
-            .into_iter()
-            .find(|f| f.get(3).is_some_and(|n| n.contains("Test")) && f.get(2).is_some_and(|p| p == "IPv4") && f.get(6) == Some(&expected_host))
+        lab.browse("_hearth._tcp").into_iter().find(|f| {
+            f.get(3).is_some_and(|n| n.contains("Test")) && f.get(2).is_some_and(|p| p == "IPv4") && f.get(6) == Some(&expected_host)
+        })
     });
     // =;iface;IPv4;name;type;domain;host;address;port;txt
     assert_eq!(entry[4], "_hearth._tcp");

@@ -74,7 +74,11 @@ impl Client {
         if authority.is_empty() || authority.contains('/') {
             return Err(ClientError::BadUrl(format!("give the box's address only, such as http://hearth.local:8080 (not {url:?})")));
         }
-        let authority = if authority.contains(':') && !authority.ends_with(']') { authority } else { format!("{authority}:{}", if https { 443 } else { 80 }) };
+        let authority = if authority.contains(':') && !authority.ends_with(']') {
+            authority
+        } else {
+            format!("{authority}:{}", if https { 443 } else { 80 })
+        };
         if https && cert_sha256.is_none() {
             return Err(ClientError::BadUrl(
                 "HTTPS needs the box's certificate fingerprint: --cert-sha256 HEX (shown on its web page and in its mDNS record)".into(),
@@ -85,12 +89,18 @@ impl Client {
 
     /// Send a request with an optional JSON body; returns the status and the JSON answer
     /// (`null` when the body is empty).
-    pub async fn request(&self, method: Method, path: &str, body: Option<&serde_json::Value>) -> Result<(StatusCode, serde_json::Value), ClientError> {
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<(StatusCode, serde_json::Value), ClientError> {
         let host = match &self.target {
             Target::Socket(_) => "localhost".to_string(),
             Target::Url { authority, .. } => authority.clone(),
         };
-        let mut req = Request::builder().method(method).uri(path).header(hyper::header::HOST, host).header(hyper::header::ACCEPT, "application/json");
+        let mut req =
+            Request::builder().method(method).uri(path).header(hyper::header::HOST, host).header(hyper::header::ACCEPT, "application/json");
         if let Some(t) = &self.token {
             req = req.header(hyper::header::AUTHORIZATION, format!("Bearer {t}"));
         }
@@ -118,7 +128,8 @@ impl Client {
                     let config = pinned_config(pin).map_err(|e| ClientError::Http(e.to_string()))?;
                     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
                     let name = rustls::pki_types::ServerName::try_from("hearth.local").map_err(|e| ClientError::Http(e.to_string()))?;
-                    let tls = connector.connect(name, s).await.map_err(|source| ClientError::Connect { target: authority.clone(), source })?;
+                    let tls =
+                        connector.connect(name, s).await.map_err(|source| ClientError::Connect { target: authority.clone(), source })?;
                     exchange(tls, req).await
                 } else {
                     exchange(s, req).await
@@ -132,7 +143,8 @@ async fn exchange<S>(stream: S, req: Request<Full<Bytes>>) -> Result<(StatusCode
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| ClientError::Http(e.to_string()))?;
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| ClientError::Http(e.to_string()))?;
     tokio::spawn(async move {
         let _ = conn.await;
     });

@@ -108,10 +108,10 @@ impl IntoResponse for ApiError {
         let status = Self::status(self.kind);
         let body = Body { error: Inner { kind: self.kind, message: &self.message, guidance: self.guidance.as_deref() } };
         let mut resp = (status, axum::Json(body)).into_response();
-        if let Some(secs) = self.retry_after {
-            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
-                resp.headers_mut().insert(header::RETRY_AFTER, v);
-            }
+        if let Some(secs) = self.retry_after
+            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+        {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
         }
         if self.kind == ErrorKind::Unauthenticated {
             resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"hearth\""));

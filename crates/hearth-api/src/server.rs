@@ -60,8 +60,12 @@ impl hearth_core::Kinded for BindError {
     }
     fn guidance(&self) -> Option<String> {
         match self.source.kind() {
-            io::ErrorKind::AddrInUse => Some("another program (or another hearthd) uses that port: stop it, or pick another port with --listen / --https-listen".into()),
-            io::ErrorKind::PermissionDenied => Some("ports below 1024 need root or CAP_NET_BIND_SERVICE; pick a port above 1024 with --listen".into()),
+            io::ErrorKind::AddrInUse => Some(
+                "another program (or another hearthd) uses that port: stop it, or pick another port with --listen / --https-listen".into(),
+            ),
+            io::ErrorKind::PermissionDenied => {
+                Some("ports below 1024 need root or CAP_NET_BIND_SERVICE; pick a port above 1024 with --listen".into())
+            }
             io::ErrorKind::AddrNotAvailable => Some("that address is not on this machine; use 0.0.0.0 for every interface".into()),
             _ => None,
         }
@@ -148,10 +152,7 @@ where
         let router = router.clone();
         async move { Ok::<_, Infallible>(router.oneshot(req.map(axum::body::Body::new)).await.unwrap_or_else(|e| match e {})) }
     });
-    let conn = http1::Builder::new()
-        .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_TIMEOUT)
-        .serve_connection(TokioIo::new(io), svc);
+    let conn = http1::Builder::new().timer(TokioTimer::new()).header_read_timeout(HEADER_TIMEOUT).serve_connection(TokioIo::new(io), svc);
     let fut = watcher.watch(conn);
     tokio::spawn(async move {
         if let Err(e) = fut.await {
@@ -260,7 +261,12 @@ impl ApiService {
         let Ok(http) = self.listeners.http_addr() else { return };
         self.announcements.set(
             "api.http",
-            Announcement { service_type: "_http._tcp".into(), instance: d.name.clone(), port: http.port(), txt: vec![("path".into(), "/".into())] },
+            Announcement {
+                service_type: "_http._tcp".into(),
+                instance: d.name.clone(),
+                port: http.port(),
+                txt: vec![("path".into(), "/".into())],
+            },
         );
         let mut txt = vec![
             ("version".to_string(), d.version.clone()),
@@ -273,7 +279,8 @@ impl ApiService {
             txt.push(("https_port".into(), port.to_string()));
             txt.push(("cert_sha256".into(), fp.clone()));
         }
-        self.announcements.set("api.hearth", Announcement { service_type: "_hearth._tcp".into(), instance: d.name.clone(), port: http.port(), txt });
+        self.announcements
+            .set("api.hearth", Announcement { service_type: "_hearth._tcp".into(), instance: d.name.clone(), port: http.port(), txt });
     }
 }
 
@@ -284,7 +291,8 @@ impl Service for ApiService {
 
     fn run<'a>(&'a self, shutdown: Shutdown, ready: ReadySignal) -> BoxFuture<'a, Result<(), ServiceFailure>> {
         Box::pin(async move {
-            let listeners = self.listeners.try_clone().map_err(|e| ServiceFailure::retryable(format!("cannot reuse the listening sockets: {e}")))?;
+            let listeners =
+                self.listeners.try_clone().map_err(|e| ServiceFailure::retryable(format!("cannot reuse the listening sockets: {e}")))?;
             let router = crate::routes::router(self.state.clone());
             self.announce();
             ready.ready();

@@ -48,7 +48,9 @@ impl hearth_core::Kinded for TlsError {
     }
     fn guidance(&self) -> Option<String> {
         match self {
-            TlsError::Invalid { dir, .. } => Some(format!("move {dir} away and restart Hearth to make a new certificate (phones will ask to trust it again)")),
+            TlsError::Invalid { dir, .. } => {
+                Some(format!("move {dir} away and restart Hearth to make a new certificate (phones will ask to trust it again)"))
+            }
             TlsError::Io { .. } => None,
         }
     }
@@ -63,8 +65,8 @@ pub fn load_or_create(dir: &Path, names: &[String]) -> Result<Tls, TlsError> {
     let key_path = dir.join("key.pem");
     if !cert_path.exists() || !key_path.exists() {
         hearth_platform::durable::ensure_writable_dir(dir, 0o700).map_err(io)?;
-        let made = rcgen::generate_simple_self_signed(names.to_vec())
-            .map_err(|e| TlsError::Invalid { dir: d.clone(), detail: e.to_string() })?;
+        let made =
+            rcgen::generate_simple_self_signed(names.to_vec()).map_err(|e| TlsError::Invalid { dir: d.clone(), detail: e.to_string() })?;
         // The key first: a crash between the two writes leaves no certificate, so the next start
         // makes a fresh pair instead of pairing a new certificate with an old key.
         hearth_platform::durable::write_atomic(&key_path, made.signing_key.serialize_pem().as_bytes(), 0o600).map_err(io)?;
@@ -74,9 +76,8 @@ pub fn load_or_create(dir: &Path, names: &[String]) -> Result<Tls, TlsError> {
     let invalid = |detail: String| TlsError::Invalid { dir: d.clone(), detail };
     let cert_pem = std::fs::read(&cert_path).map_err(io)?;
     let key_pem = std::fs::read(&key_path).map_err(io)?;
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&cert_pem)
-        .collect::<Result<_, _>>()
-        .map_err(|e| invalid(format!("cert.pem: {e}")))?;
+    let certs: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_slice_iter(&cert_pem).collect::<Result<_, _>>().map_err(|e| invalid(format!("cert.pem: {e}")))?;
     let Some(first) = certs.first() else { return Err(invalid("cert.pem holds no certificate".into())) };
     let fingerprint = secret::hex(ring::digest::digest(&ring::digest::SHA256, first.as_ref()).as_ref());
     let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| invalid(format!("key.pem: {e}")))?;

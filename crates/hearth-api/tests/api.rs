@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use hearth_api::auth::caller::Peer;
 use hearth_api::auth::Access;
+use hearth_api::auth::caller::Peer;
 use hearth_api::routes;
 use hearth_api::setup_code::SetupCode;
 use hearth_api::state::DeviceInfo;
@@ -196,8 +196,13 @@ async fn claim_from_lan_without_code_from_outside_with_code_once() {
     assert!(!b.state.data_dir.join("setup-code").exists());
 
     let audit = b.send("GET", "/api/v1/audit", LAN, Some(&session), None).await;
-    let actions: Vec<(String, String)> = audit.json.as_array().expect("list").iter()
-        .map(|e| (e["action"].as_str().unwrap_or("").to_string(), e["outcome"].as_str().unwrap_or("").to_string())).collect();
+    let actions: Vec<(String, String)> = audit
+        .json
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|e| (e["action"].as_str().unwrap_or("").to_string(), e["outcome"].as_str().unwrap_or("").to_string()))
+        .collect();
     assert!(actions.contains(&("setup.claim".into(), "ok".into())), "{actions:?}");
     assert_eq!(actions.iter().filter(|a| a.0 == "setup.claim" && a.1 == "denied").count(), 2);
 }
@@ -265,12 +270,15 @@ async fn password_change_ends_other_sessions_and_logout_ends_this_one() {
     let b = new_box();
     let first = b.claimed().await;
     let second = session_of(&b.login("ada", "lovelace-1815").await);
-    let r = b.send("POST", "/api/v1/me/password", LAN, Some(&first), Some(json!({"current": "nope-nope", "new": "analytical-engine"}))).await;
+    let r =
+        b.send("POST", "/api/v1/me/password", LAN, Some(&first), Some(json!({"current": "nope-nope", "new": "analytical-engine"}))).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     let r = b.send("POST", "/api/v1/me/password", LAN, Some(&first), Some(json!({"current": "lovelace-1815", "new": "short"}))).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(r.json["error"]["message"].as_str().expect("msg").contains("at least 8"));
-    let r = b.send("POST", "/api/v1/me/password", LAN, Some(&first), Some(json!({"current": "lovelace-1815", "new": "analytical-engine"}))).await;
+    let r = b
+        .send("POST", "/api/v1/me/password", LAN, Some(&first), Some(json!({"current": "lovelace-1815", "new": "analytical-engine"})))
+        .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     assert_eq!(b.send("GET", "/api/v1/me", LAN, Some(&first), None).await.status, StatusCode::OK);
     assert_eq!(b.send("GET", "/api/v1/me", LAN, Some(&second), None).await.status, StatusCode::UNAUTHORIZED);
@@ -296,10 +304,12 @@ async fn sessions_expire_after_idle_time() {
 async fn roles_are_enforced_and_the_last_owner_stays() {
     let b = new_box();
     let owner = b.claimed().await;
-    let r = b.send("POST", "/api/v1/users", LAN, Some(&owner), Some(json!({"name": "bob", "password": "bob-password", "role": "admin"}))).await;
+    let r =
+        b.send("POST", "/api/v1/users", LAN, Some(&owner), Some(json!({"name": "bob", "password": "bob-password", "role": "admin"}))).await;
     assert_eq!(r.status, StatusCode::CREATED);
     let bob = session_of(&b.login("bob", "bob-password").await);
-    let r = b.send("POST", "/api/v1/users", LAN, Some(&bob), Some(json!({"name": "eve", "password": "eve-password", "role": "owner"}))).await;
+    let r =
+        b.send("POST", "/api/v1/users", LAN, Some(&bob), Some(json!({"name": "eve", "password": "eve-password", "role": "owner"}))).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "an admin cannot create owners");
     let r = b.send("POST", "/api/v1/users", LAN, Some(&bob), Some(json!({"name": "cy", "password": "cy-password"}))).await;
     assert_eq!(r.status, StatusCode::CREATED);
@@ -320,7 +330,8 @@ async fn roles_are_enforced_and_the_last_owner_stays() {
     let names: Vec<&str> = list.json.as_array().expect("list").iter().filter_map(|u| u["name"].as_str()).collect();
     assert_eq!(names, vec!["ada", "bob"]);
     // The local socket acts as the owner.
-    let r = b.send("POST", "/api/v1/users", "socket", None, Some(json!({"name": "dee", "password": "dee-password", "role": "admin"}))).await;
+    let r =
+        b.send("POST", "/api/v1/users", "socket", None, Some(json!({"name": "dee", "password": "dee-password", "role": "admin"}))).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.json);
 }
 
@@ -341,7 +352,8 @@ async fn bad_input_gets_a_clear_4xx() {
     let r = b.raw(send_raw(Body::from("{\"name\": 5}"), Some("application/json")), LAN).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.json["error"]["kind"], "invalid_input");
-    let r = b.raw(send_raw(Body::from("{\"name\": \"x\", \"password\": \"abcdefgh\", \"admin\": true}"), Some("application/json")), LAN).await;
+    let r =
+        b.raw(send_raw(Body::from("{\"name\": \"x\", \"password\": \"abcdefgh\", \"admin\": true}"), Some("application/json")), LAN).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "unknown fields are refused");
     let r = b.raw(send_raw(Body::from("name=x"), Some("application/x-www-form-urlencoded")), LAN).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);

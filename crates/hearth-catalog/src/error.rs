@@ -88,9 +88,9 @@ impl Kinded for CatalogError {
             CatalogError::Conflict(_) => ErrorKind::Conflict,
             CatalogError::NotFound(_) => ErrorKind::NotFound,
             CatalogError::Open { source, .. } => match source.sqlite_error_code() {
-                Some(rusqlite::ErrorCode::ReadOnly) | Some(rusqlite::ErrorCode::PermissionDenied) | Some(rusqlite::ErrorCode::CannotOpen) => {
-                    ErrorKind::PermissionDenied
-                }
+                Some(rusqlite::ErrorCode::ReadOnly)
+                | Some(rusqlite::ErrorCode::PermissionDenied)
+                | Some(rusqlite::ErrorCode::CannotOpen) => ErrorKind::PermissionDenied,
                 _ => ErrorKind::Internal,
             },
             CatalogError::Migration { .. } | CatalogError::Sqlite(_) => ErrorKind::Internal,
@@ -103,10 +103,15 @@ impl Kinded for CatalogError {
                 "Hearth will not touch it. Stop Hearth, keep a copy of {p} (and {p}-wal if present), then restore the catalog from a backup, or move the file away to start with an empty catalog; files in the data folder are not affected",
                 p = path.display()
             )),
-            CatalogError::TooNew { .. } => Some("install the newer Hearth again (an update may have been rolled back), or restore a catalog backup made by this version".into()),
+            CatalogError::TooNew { .. } => Some(
+                "install the newer Hearth again (an update may have been rolled back), or restore a catalog backup made by this version"
+                    .into(),
+            ),
             CatalogError::DiskFull => Some("free some space on the data disk; nothing was lost, the last change was not saved".into()),
             CatalogError::Busy => Some("make sure only one hearthd uses this data folder".into()),
-            CatalogError::Open { path, .. } => Some(format!("check that {} and its folder are writable by the user running hearthd", path.display())),
+            CatalogError::Open { path, .. } => {
+                Some(format!("check that {} and its folder are writable by the user running hearthd", path.display()))
+            }
             _ => None,
         }
     }

@@ -36,15 +36,24 @@ pub fn find(conn: &Connection, secret_hash: &[u8], now: i64) -> Result<Option<Se
     )?;
     Ok(stmt
         .query_row(params![secret_hash, now], |r| {
-            Ok(Session { secret_hash: r.get(0)?, user_id: r.get(1)?, created_at: r.get(2)?, last_seen_at: r.get(3)?, expires_at: r.get(4)? })
+            Ok(Session {
+                secret_hash: r.get(0)?,
+                user_id: r.get(1)?,
+                created_at: r.get(2)?,
+                last_seen_at: r.get(3)?,
+                expires_at: r.get(4)?,
+            })
         })
         .optional()?)
 }
 
 /// Extend a session that is in use.
 pub fn touch(conn: &Connection, secret_hash: &[u8], now: i64, expires_at: i64) -> Result<(), CatalogError> {
-    conn.prepare_cached("UPDATE sessions SET last_seen_at = ?2, expires_at = ?3 WHERE secret_hash = ?1")?
-        .execute(params![secret_hash, now, expires_at])?;
+    conn.prepare_cached("UPDATE sessions SET last_seen_at = ?2, expires_at = ?3 WHERE secret_hash = ?1")?.execute(params![
+        secret_hash,
+        now,
+        expires_at
+    ])?;
     Ok(())
 }
 
@@ -55,10 +64,7 @@ pub fn delete(conn: &Connection, secret_hash: &[u8]) -> Result<bool, CatalogErro
 
 /// End every session of a user except `keep` (after a password change).
 pub fn delete_for_user(conn: &Connection, user_id: i64, keep: Option<&[u8]>) -> Result<usize, CatalogError> {
-    Ok(conn.execute(
-        "DELETE FROM sessions WHERE user_id = ?1 AND (?2 IS NULL OR secret_hash <> ?2)",
-        params![user_id, keep],
-    )?)
+    Ok(conn.execute("DELETE FROM sessions WHERE user_id = ?1 AND (?2 IS NULL OR secret_hash <> ?2)", params![user_id, keep])?)
 }
 
 /// Remove expired sessions.

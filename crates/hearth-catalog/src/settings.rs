@@ -11,6 +11,9 @@ pub fn get(conn: &Connection, key: &str) -> Result<Option<String>, CatalogError>
 
 /// Write a setting.
 pub fn set(conn: &Connection, key: &str, value: &str) -> Result<(), CatalogError> {
-    conn.execute("INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value", params![key, value])?;
+    conn.execute(
+        "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![key, value],
+    )?;
     Ok(())
 }

@@ -78,9 +78,9 @@ impl Catalog {
                 Err(e) => return Err(e.into()),
             }
         }
-        let mode: String = writer.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).map_err(|e| {
-            if is_corruption(&e) { corrupt(e.to_string()) } else { CatalogError::from(e) }
-        })?;
+        let mode: String = writer
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+            .map_err(|e| if is_corruption(&e) { corrupt(e.to_string()) } else { CatalogError::from(e) })?;
         if !mode.eq_ignore_ascii_case("wal") {
             tracing::warn!(mode, "the catalog's filesystem does not support WAL; using {mode}");
         }
@@ -90,11 +90,8 @@ impl Catalog {
         let (from_version, to_version) = migrations::apply_up_to(&mut writer, target)?;
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
-            let r = Connection::open_with_flags(
-                path,
-                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-            )
-            .map_err(open_err)?;
+            let r =
+                Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX).map_err(open_err)?;
             r.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
             r.pragma_update(None, "foreign_keys", "ON")?;
             readers.push(Mutex::new(r));

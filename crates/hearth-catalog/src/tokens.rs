@@ -37,10 +37,18 @@ pub fn create(conn: &Connection, user_id: i64, name: &str, secret_hash: &[u8], h
 
 /// The token with this secret hash.
 pub fn find(conn: &Connection, secret_hash: &[u8]) -> Result<Option<AppToken>, CatalogError> {
-    let mut stmt = conn.prepare_cached("SELECT id, user_id, name, hint, created_at, last_used_at FROM app_tokens WHERE secret_hash = ?1")?;
+    let mut stmt =
+        conn.prepare_cached("SELECT id, user_id, name, hint, created_at, last_used_at FROM app_tokens WHERE secret_hash = ?1")?;
     Ok(stmt
         .query_row([secret_hash], |r| {
-            Ok(AppToken { id: r.get(0)?, user_id: r.get(1)?, name: r.get(2)?, hint: r.get(3)?, created_at: r.get(4)?, last_used_at: r.get(5)? })
+            Ok(AppToken {
+                id: r.get(0)?,
+                user_id: r.get(1)?,
+                name: r.get(2)?,
+                hint: r.get(3)?,
+                created_at: r.get(4)?,
+                last_used_at: r.get(5)?,
+            })
         })
         .optional()?)
 }

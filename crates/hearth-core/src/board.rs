@@ -155,10 +155,7 @@ impl BoardProfile {
 
     /// A profile shipped in the binary, by name.
     pub fn builtin(name: &str) -> Option<BoardProfile> {
-        BUILTIN
-            .iter()
-            .find(|(n, _)| *n == name)
-            .and_then(|(_, src)| BoardProfile::from_toml(src).ok())
+        BUILTIN.iter().find(|(n, _)| *n == name).and_then(|(_, src)| BoardProfile::from_toml(src).ok())
     }
 
     /// Every shipped profile name.
@@ -182,21 +179,13 @@ impl BoardProfile {
     /// does not exceed the installed RAM wins (a 4 GB Pi 4 reports a little under 4096 MiB, so
     /// the comparison allows 15% for memory reserved by firmware and the GPU).
     pub fn detect(model: Option<&str>, mem_total_mib: u64) -> BoardProfile {
-        let fallback = || BoardProfile::builtin("dev").unwrap_or_else(|| unreachable_dev());
+        let fallback = || BoardProfile::builtin("dev").unwrap_or_else(unreachable_dev);
         let Some(model) = model else { return fallback() };
-        let mut candidates: Vec<BoardProfile> = Self::all_builtin()
-            .into_iter()
-            .filter(|p| p.model_match.iter().any(|m| model.contains(m.as_str())))
-            .collect();
+        let mut candidates: Vec<BoardProfile> =
+            Self::all_builtin().into_iter().filter(|p| p.model_match.iter().any(|m| model.contains(m.as_str()))).collect();
         candidates.sort_by_key(|p| p.ram_mib);
         let fits = |p: &BoardProfile| p.ram_mib * 85 / 100 <= mem_total_mib;
-        candidates
-            .iter()
-            .rev()
-            .find(|p| fits(p))
-            .or_else(|| candidates.first())
-            .cloned()
-            .unwrap_or_else(fallback)
+        candidates.iter().rev().find(|p| fits(p)).or_else(|| candidates.first()).cloned().unwrap_or_else(fallback)
     }
 }
 

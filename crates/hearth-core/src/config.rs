@@ -236,9 +236,7 @@ impl<'de> Deserialize<'de> for Address {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
         s.parse().map(Address).map_err(|_| {
-            serde::de::Error::custom(format!(
-                "{s:?} is not an address: allowed is IP:PORT, such as \"0.0.0.0:80\" or \"[::]:8080\""
-            ))
+            serde::de::Error::custom(format!("{s:?} is not an address: allowed is IP:PORT, such as \"0.0.0.0:80\" or \"[::]:8080\""))
         })
     }
 }
@@ -252,9 +250,7 @@ impl<'de> Deserialize<'de> for OptionalAddress {
             return Ok(OptionalAddress(None));
         }
         s.parse().map(|a| OptionalAddress(Some(a))).map_err(|_| {
-            serde::de::Error::custom(format!(
-                "{s:?} is not an address: allowed is IP:PORT, such as \"0.0.0.0:443\", or \"off\""
-            ))
+            serde::de::Error::custom(format!("{s:?} is not an address: allowed is IP:PORT, such as \"0.0.0.0:443\", or \"off\""))
         })
     }
 }
@@ -268,9 +264,7 @@ impl<'de> Deserialize<'de> for DeviceName {
         if ok {
             Ok(DeviceName(s.trim().to_string()))
         } else {
-            Err(serde::de::Error::custom(
-                "a device name must be 1 to 63 bytes of printable text".to_string(),
-            ))
+            Err(serde::de::Error::custom("a device name must be 1 to 63 bytes of printable text".to_string()))
         }
     }
 }
@@ -279,11 +273,7 @@ struct HostLabel(String);
 
 /// Whether `s` is a valid DNS label for an mDNS host name (letters, digits, inner hyphens).
 pub fn is_host_label(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 63
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        && !s.starts_with('-')
-        && !s.ends_with('-')
+    !s.is_empty() && s.len() <= 63 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') && !s.starts_with('-') && !s.ends_with('-')
 }
 
 impl<'de> Deserialize<'de> for HostLabel {
@@ -309,11 +299,7 @@ impl<'de> Deserialize<'de> for BoardName {
         } else {
             Err(serde::de::Error::custom(format!(
                 "unknown board {s:?}: allowed are \"auto\", {}",
-                crate::board::BoardProfile::builtin_names()
-                    .iter()
-                    .map(|n| format!("{n:?}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                crate::board::BoardProfile::builtin_names().iter().map(|n| format!("{n:?}")).collect::<Vec<_>>().join(", ")
             )))
         }
     }
@@ -329,9 +315,7 @@ impl<'de> Deserialize<'de> for LogLevel {
         let ok = !s.is_empty()
             && s.split(',').all(|part| match part.split_once('=') {
                 Some((target, level)) => {
-                    !target.is_empty()
-                        && target.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b':')
-                        && valid_level(level)
+                    !target.is_empty() && target.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b':') && valid_level(level)
                 }
                 None => valid_level(part),
             });
@@ -359,11 +343,7 @@ impl Config {
                 listen: raw.http.listen.map(|a| a.0).unwrap_or(d.http.listen),
                 https_listen: raw.http.https_listen.map(|a| a.0).unwrap_or(d.http.https_listen),
                 max_body_bytes: raw.http.max_body_bytes.map(|b| b.as_u64() as usize).unwrap_or(d.http.max_body_bytes),
-                max_connections: raw
-                    .http
-                    .max_connections
-                    .map(|b| b.as_u64() as usize)
-                    .unwrap_or(d.http.max_connections),
+                max_connections: raw.http.max_connections.map(|b| b.as_u64() as usize).unwrap_or(d.http.max_connections),
             },
             mdns: MdnsConfig {
                 enabled: raw.mdns.enabled.unwrap_or(d.mdns.enabled),
@@ -385,11 +365,7 @@ impl Config {
                     .free_failures_per_address
                     .map(|b| b.as_u64() as u32)
                     .unwrap_or(d.accounts.free_failures_per_address),
-                max_backoff: raw
-                    .accounts
-                    .max_backoff_secs
-                    .map(|b| Duration::from_secs(b.as_u64()))
-                    .unwrap_or(d.accounts.max_backoff),
+                max_backoff: raw.accounts.max_backoff_secs.map(|b| Duration::from_secs(b.as_u64())).unwrap_or(d.accounts.max_backoff),
             },
             supervisor: SupervisorConfig {
                 shutdown_timeout: raw

@@ -79,9 +79,7 @@ impl ErrorKind {
             Io::NotFound => Self::NotFound,
             Io::PermissionDenied | Io::ReadOnlyFilesystem => Self::PermissionDenied,
             Io::StorageFull | Io::QuotaExceeded | Io::FileTooLarge => Self::StorageFull,
-            Io::AddrInUse | Io::AddrNotAvailable | Io::WouldBlock | Io::TimedOut | Io::Interrupted => {
-                Self::Unavailable
-            }
+            Io::AddrInUse | Io::AddrNotAvailable | Io::WouldBlock | Io::TimedOut | Io::Interrupted => Self::Unavailable,
             Io::InvalidData | Io::UnexpectedEof => Self::Corrupt,
             Io::InvalidInput => Self::InvalidInput,
             _ => Self::Internal,

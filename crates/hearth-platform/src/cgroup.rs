@@ -44,26 +44,16 @@ pub fn detect(root: &Path, proc_self_cgroup: &str) -> Result<CgroupTree, String>
     };
     let base = root.join(own.trim_start_matches('/'));
     // When an earlier start already moved us into `daemon/`, manage its parent.
-    let base = if base.file_name().is_some_and(|n| n == "daemon") {
-        base.parent().map(Path::to_path_buf).unwrap_or(base)
-    } else {
-        base
-    };
+    let base = if base.file_name().is_some_and(|n| n == "daemon") { base.parent().map(Path::to_path_buf).unwrap_or(base) } else { base };
     let controllers_text = fs::read_to_string(base.join("cgroup.controllers"))
         .map_err(|e| format!("cannot read {}: {e}", base.join("cgroup.controllers").display()))?;
     let wanted = ["memory", "cpu", "io"];
-    let controllers: Vec<String> = controllers_text
-        .split_whitespace()
-        .filter(|c| wanted.contains(c))
-        .map(str::to_string)
-        .collect();
+    let controllers: Vec<String> = controllers_text.split_whitespace().filter(|c| wanted.contains(c)).map(str::to_string).collect();
     if !controllers.iter().any(|c| c == "memory") {
         return Err(format!("the memory controller is not available in {}", base.display()));
     }
     let probe = base.join("hearth-probe");
-    fs::create_dir(&probe)
-        .and_then(|()| fs::remove_dir(&probe))
-        .map_err(|e| format!("{} is not writable: {e}", base.display()))?;
+    fs::create_dir(&probe).and_then(|()| fs::remove_dir(&probe)).map_err(|e| format!("{} is not writable: {e}", base.display()))?;
     Ok(CgroupTree { base, controllers })
 }
 

@@ -37,10 +37,7 @@ pub fn local_networks() -> Vec<LocalNetwork> {
         .into_iter()
         .map(|i| match i.addr {
             if_addrs::IfAddr::V4(v4) => LocalNetwork { addr: IpAddr::V4(v4.ip), prefix: prefix_len_v4(v4.netmask) },
-            if_addrs::IfAddr::V6(v6) => LocalNetwork {
-                addr: IpAddr::V6(v6.ip),
-                prefix: u128::from(v6.netmask).count_ones() as u8,
-            },
+            if_addrs::IfAddr::V6(v6) => LocalNetwork { addr: IpAddr::V6(v6.ip), prefix: u128::from(v6.netmask).count_ones() as u8 },
         })
         .collect()
 }

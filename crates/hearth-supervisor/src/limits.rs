@@ -23,7 +23,12 @@ impl Limits {
     /// Detect cgroup v2 at `/sys/fs/cgroup`, move the daemon into its own group with the board's
     /// `daemon` budget, and return `On`; or `Off` with the reason.
     pub fn detect(board: &BoardProfile) -> Limits {
-        Self::detect_at(Path::new("/sys/fs/cgroup"), &std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default(), board, std::process::id())
+        Self::detect_at(
+            Path::new("/sys/fs/cgroup"),
+            &std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default(),
+            board,
+            std::process::id(),
+        )
     }
 
     /// [`Limits::detect`] against any cgroup root (tests use a fake tree).
@@ -57,10 +62,10 @@ impl Limits {
 
     /// Put `pid` into `group`.
     pub fn add(&self, group: &Path, pid: u32) {
-        if let Limits::On { tree, .. } = self {
-            if let Err(e) = tree.add_process(group, pid) {
-                tracing::warn!(pid, group = %group.display(), error = %e, "cannot move the worker into its cgroup");
-            }
+        if let Limits::On { tree, .. } = self
+            && let Err(e) = tree.add_process(group, pid)
+        {
+            tracing::warn!(pid, group = %group.display(), error = %e, "cannot move the worker into its cgroup");
         }
     }
 }

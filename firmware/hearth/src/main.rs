@@ -141,7 +141,8 @@ fn read_new_password(prompt: &str) -> anyhow::Result<String> {
 fn prompt_hidden(prompt: &str) -> anyhow::Result<String> {
     eprint!("{prompt}");
     std::io::stderr().flush().ok();
-    let echo_off = std::process::Command::new("stty").arg("-echo").stdin(std::process::Stdio::inherit()).status().is_ok_and(|s| s.success());
+    let echo_off =
+        std::process::Command::new("stty").arg("-echo").stdin(std::process::Stdio::inherit()).status().is_ok_and(|s| s.success());
     let mut line = String::new();
     let read = std::io::stdin().lock().read_line(&mut line);
     if echo_off {
@@ -160,16 +161,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let c = client(&cli)?;
     match &cli.command {
         Command::Status => {
-            let v = call(&c, Method::GET, "/api/v1/status", None).await.or_else(|e| {
-                // Without a login (e.g. --url without token) fall back to the public health.
-                if cli.url.is_some() && cli.token.is_none() { Err(anyhow!("{e}\n  (give --token for the full status)")) } else { Err(e) }
+            let v = call(&c, Method::GET, "/api/v1/status", None).await.map_err(|e| {
+                // Over the network the status needs an app password; say so when none was given.
+                if cli.url.is_some() && cli.token.is_none() { anyhow!("{e}\n  (give --token with an app password)") } else { e }
             })?;
             if cli.json {
                 print_json(&v);
                 return Ok(());
             }
             let d = &v["device"];
-            println!("{} — Hearth {} on board {}", d["name"].as_str().unwrap_or("?"), d["version"].as_str().unwrap_or("?"), d["board"].as_str().unwrap_or("?"));
+            println!(
+                "{} — Hearth {} on board {}",
+                d["name"].as_str().unwrap_or("?"),
+                d["version"].as_str().unwrap_or("?"),
+                d["board"].as_str().unwrap_or("?")
+            );
             if let Some(fp) = d["cert_sha256"].as_str() {
                 println!("HTTPS certificate SHA-256: {fp}");
             }
@@ -199,7 +205,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 let password = read_new_password(&format!("Password for {name}"))?;
                 let body = json!({ "name": name, "password": password, "role": role, "display_name": display_name });
                 let v = call(&c, Method::POST, "/api/v1/users", Some(body)).await?;
-                if cli.json { print_json(&v) } else { println!("Added {} ({}).", v["name"].as_str().unwrap_or(name), v["role"].as_str().unwrap_or(role)) }
+                if cli.json {
+                    print_json(&v)
+                } else {
+                    println!("Added {} ({}).", v["name"].as_str().unwrap_or(name), v["role"].as_str().unwrap_or(role))
+                }
             }
             UsersCommand::List => {
                 let v = call(&c, Method::GET, "/api/v1/users", None).await?;
@@ -209,7 +219,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 println!("{:<20} {:<8} display name", "name", "role");
                 for u in v.as_array().into_iter().flatten() {
-                    println!("{:<20} {:<8} {}", u["name"].as_str().unwrap_or("?"), u["role"].as_str().unwrap_or("?"), u["display_name"].as_str().unwrap_or(""));
+                    println!(
+                        "{:<20} {:<8} {}",
+                        u["name"].as_str().unwrap_or("?"),
+                        u["role"].as_str().unwrap_or("?"),
+                        u["display_name"].as_str().unwrap_or("")
+                    );
                 }
             }
             UsersCommand::Passwd { name } => {

@@ -58,11 +58,8 @@ fn apply_flags(mut config: Config, args: &RunArgs) -> anyhow::Result<Config> {
         config.http.listen = l;
     }
     if let Some(h) = &args.https_listen {
-        config.http.https_listen = if h == "off" {
-            None
-        } else {
-            Some(h.parse().map_err(|_| anyhow!("--https-listen {h:?}: allowed is IP:PORT or \"off\""))?)
-        };
+        config.http.https_listen =
+            if h == "off" { None } else { Some(h.parse().map_err(|_| anyhow!("--https-listen {h:?}: allowed is IP:PORT or \"off\""))?) };
     }
     if let Some(b) = &args.board {
         if BoardProfile::builtin(b).is_none() {
@@ -124,8 +121,12 @@ fn explain<E: Kinded>(e: E) -> anyhow::Error {
 
 async fn serve(args: RunArgs, config: Config, started: Instant) -> anyhow::Result<()> {
     let data = args.data.clone();
-    hearth_platform::durable::ensure_writable_dir(&data, 0o700)
-        .map_err(|e| anyhow!("the data folder {} is not usable: {e}\n  what to do: create it, or make it writable for the user running hearthd", data.display()))?;
+    hearth_platform::durable::ensure_writable_dir(&data, 0o700).map_err(|e| {
+        anyhow!(
+            "the data folder {} is not usable: {e}\n  what to do: create it, or make it writable for the user running hearthd",
+            data.display()
+        )
+    })?;
     let data = std::fs::canonicalize(&data).unwrap_or(data);
 
     let board = match &config.device.board {
@@ -156,7 +157,7 @@ async fn serve(args: RunArgs, config: Config, started: Instant) -> anyhow::Resul
             Ok(id)
         })
         .map_err(explain)?;
-    let unclaimed = catalog.read(|c| users::count(c)).map_err(explain)? == 0;
+    let unclaimed = catalog.read(users::count).map_err(explain)? == 0;
     let setup = SetupCode::prepare(&data, unclaimed).with_context(|| format!("cannot write the setup code into {}", data.display()))?;
 
     let suffix: String = device_id.chars().take(4).collect();
@@ -216,14 +217,20 @@ async fn serve(args: RunArgs, config: Config, started: Instant) -> anyhow::Resul
     }
     let exe = std::env::current_exe().context("cannot find hearthd's own program file")?;
     supervisor.worker(
-        WorkerSpec { kind: "maintenance", program: exe, args: vec!["worker".into(), "maintenance".into(), "--data".into(), data.clone().into()] },
+        WorkerSpec {
+            kind: "maintenance",
+            program: exe,
+            args: vec!["worker".into(), "maintenance".into(), "--data".into(), data.clone().into()],
+        },
         RestartPolicy::default(),
     );
 
     let (trigger, shutdown) = shutdown::channel();
     if board.watchdog && config.supervisor.watchdog {
         let sd = shutdown.clone();
-        tokio::spawn(async move { hearth_supervisor::watchdog::run(Path::new("/dev/watchdog"), sd, hearth_supervisor::watchdog::FEED_EVERY).await });
+        tokio::spawn(async move {
+            hearth_supervisor::watchdog::run(Path::new("/dev/watchdog"), sd, hearth_supervisor::watchdog::FEED_EVERY).await
+        });
     }
     let signals = tokio::spawn(async move {
         wait_for_signal().await;

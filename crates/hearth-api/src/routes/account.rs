@@ -6,8 +6,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hearth_catalog::audit::{self, NewEntry, Outcome};
 use hearth_catalog::sessions::{self, Session};
-use hearth_catalog::users::{self, Role, User};
 use hearth_catalog::tokens;
+use hearth_catalog::users::{self, Role, User};
 use hearth_core::ErrorKind;
 use serde::{Deserialize, Serialize};
 
@@ -38,11 +38,23 @@ impl From<&User> for UserView {
 }
 
 /// Create a session for `user` and answer with its cookie and the user.
-pub async fn session_response(state: &AppState, user: &User, peer: Option<Peer>, headers: &HeaderMap, status: StatusCode) -> Result<Response, ApiError> {
+pub async fn session_response(
+    state: &AppState,
+    user: &User,
+    peer: Option<Peer>,
+    headers: &HeaderMap,
+    status: StatusCode,
+) -> Result<Response, ApiError> {
     let secret_value = secret::new_secret()?;
     let now = state.now();
     let idle = i64::try_from(state.config.accounts.session_idle.as_secs()).unwrap_or(i64::MAX / 2);
-    let s = Session { secret_hash: secret::sha256(&secret_value), user_id: user.id, created_at: now, last_seen_at: now, expires_at: now + idle };
+    let s = Session {
+        secret_hash: secret::sha256(&secret_value),
+        user_id: user.id,
+        created_at: now,
+        last_seen_at: now,
+        expires_at: now + idle,
+    };
     let address = peer.and_then(|p| p.address_text());
     let agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|s| s.chars().take(200).collect::<String>());
     state.write(move |tx| sessions::create(tx, &s, address.as_deref(), agent.as_deref())).await?;
@@ -85,7 +97,13 @@ pub async fn login(
         let (n, a) = (body.name.clone(), address.clone());
         state
             .write(move |tx| {
-                let e = NewEntry { actor_name: Some(&n), address: a.as_deref(), action: "login", detail: Some("throttled"), ..Default::default() };
+                let e = NewEntry {
+                    actor_name: Some(&n),
+                    address: a.as_deref(),
+                    action: "login",
+                    detail: Some("throttled"),
+                    ..Default::default()
+                };
                 audit::append(tx, &e, Outcome::Denied, now)
             })
             .await?;
@@ -102,7 +120,13 @@ pub async fn login(
         let (n, a) = (body.name.clone(), address.clone());
         state
             .write(move |tx| {
-                let e = NewEntry { actor_name: Some(&n), address: a.as_deref(), action: "login", detail: Some("wrong user name or password"), ..Default::default() };
+                let e = NewEntry {
+                    actor_name: Some(&n),
+                    address: a.as_deref(),
+                    action: "login",
+                    detail: Some("wrong user name or password"),
+                    ..Default::default()
+                };
                 audit::append(tx, &e, Outcome::Denied, now)
             })
             .await?;
@@ -157,7 +181,10 @@ pub async fn change_password(
     let now_u = state.clock.now_secs();
     let wait = state.throttle.wait(Some(&user.name), ip, now_u);
     if wait > 0 {
-        return Err(ApiError { retry_after: Some(wait), ..ApiError::new(ErrorKind::RateLimited, format!("too many wrong passwords; try again in {wait} s")) });
+        return Err(ApiError {
+            retry_after: Some(wait),
+            ..ApiError::new(ErrorKind::RateLimited, format!("too many wrong passwords; try again in {wait} s"))
+        });
     }
     if !password::verify(body.current, Some(user.password_hash.clone())).await {
         state.throttle.failed(Some(&user.name), ip, now_u);
@@ -175,7 +202,14 @@ pub async fn change_password(
         .write(move |tx| {
             users::set_password(tx, user.id, &hash, now)?;
             sessions::delete_for_user(tx, user.id, keep.as_deref())?;
-            let e = NewEntry { actor_id: Some(user.id), actor_name: Some(&user.name), address: address.as_deref(), action: "password.change", target: Some(&user.name), ..Default::default() };
+            let e = NewEntry {
+                actor_id: Some(user.id),
+                actor_name: Some(&user.name),
+                address: address.as_deref(),
+                action: "password.change",
+                target: Some(&user.name),
+                ..Default::default()
+            };
             audit::append(tx, &e, Outcome::Ok, now)
         })
         .await?;
@@ -183,7 +217,10 @@ pub async fn change_password(
 }
 
 /// `GET /api/v1/me/tokens`
-pub async fn list_tokens(State(state): State<AppState>, axum::Extension(caller): axum::Extension<Caller>) -> Result<Json<Vec<tokens::AppToken>>, ApiError> {
+pub async fn list_tokens(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+) -> Result<Json<Vec<tokens::AppToken>>, ApiError> {
     let id = caller.require_user()?.id;
     Ok(Json(state.read(move |c| tokens::list(c, id)).await?))
 }
@@ -213,7 +250,8 @@ pub async fn create_token(
     JsonBody(body): JsonBody<NewToken>,
 ) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
     let user = caller.require_user()?.clone();
-    super::check_display_name(&body.name).map_err(|_| ApiError::invalid("an app password's name is 1 to 64 characters of printable text"))?;
+    super::check_display_name(&body.name)
+        .map_err(|_| ApiError::invalid("an app password's name is 1 to 64 characters of printable text"))?;
     let secret_value = format!("{TOKEN_PREFIX}{}", secret::new_secret()?);
     let hint: String = secret_value.chars().take(TOKEN_PREFIX.len() + 4).collect();
     let hash = secret::sha256(&secret_value);
@@ -222,7 +260,14 @@ pub async fn create_token(
     let token = state
         .write(move |tx| {
             let t = tokens::create(tx, user.id, &body.name, &hash, &hint, now)?;
-            let e = NewEntry { actor_id: Some(user.id), actor_name: Some(&user.name), address: address.as_deref(), action: "token.create", target: Some(&body.name), ..Default::default() };
+            let e = NewEntry {
+                actor_id: Some(user.id),
+                actor_name: Some(&user.name),
+                address: address.as_deref(),
+                action: "token.create",
+                target: Some(&body.name),
+                ..Default::default()
+            };
             audit::append(tx, &e, Outcome::Ok, now)?;
             Ok(t)
         })
@@ -237,13 +282,20 @@ pub async fn revoke_token(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let user = caller.require_user()?.clone();
-    let id: i64 = id.parse().map_err(|_| ApiError::invalid(format!("{id:?} is not an app password id (a number from GET /api/v1/me/tokens)")))?;
+    let id: i64 =
+        id.parse().map_err(|_| ApiError::invalid(format!("{id:?} is not an app password id (a number from GET /api/v1/me/tokens)")))?;
     let now = state.now();
     state
         .write(move |tx| {
             tokens::delete(tx, user.id, id)?;
             let target = id.to_string();
-            let e = NewEntry { actor_id: Some(user.id), actor_name: Some(&user.name), action: "token.revoke", target: Some(&target), ..Default::default() };
+            let e = NewEntry {
+                actor_id: Some(user.id),
+                actor_name: Some(&user.name),
+                action: "token.revoke",
+                target: Some(&target),
+                ..Default::default()
+            };
             audit::append(tx, &e, Outcome::Ok, now)
         })
         .await?;

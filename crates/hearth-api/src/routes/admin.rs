@@ -19,7 +19,7 @@ use crate::{ApiError, AppState};
 
 /// `GET /api/v1/users`
 pub async fn list_users(State(state): State<AppState>) -> Result<Json<Vec<UserView>>, ApiError> {
-    let list = state.read(|c| users::list(c)).await?;
+    let list = state.read(users::list).await?;
     Ok(Json(list.iter().map(UserView::from).collect()))
 }
 
@@ -68,7 +68,14 @@ pub async fn create_user(
         .write(move |tx| {
             let u = users::create(tx, &NewUser { name: body.name.clone(), display_name: display, role, password_hash: hash }, now)?;
             let detail = format!("role {}", role.as_str());
-            let e = NewEntry { actor_id: caller.actor_id(), actor_name: Some(&caller.name), address: addr.as_deref(), action: "user.create", target: Some(&u.name), detail: Some(&detail) };
+            let e = NewEntry {
+                actor_id: caller.actor_id(),
+                actor_name: Some(&caller.name),
+                address: addr.as_deref(),
+                action: "user.create",
+                target: Some(&u.name),
+                detail: Some(&detail),
+            };
             audit::append(tx, &e, Outcome::Ok, now)?;
             Ok(u)
         })
@@ -121,7 +128,14 @@ pub async fn update_user(
                 tx.execute("UPDATE users SET display_name = ?2 WHERE id = ?1", rusqlite_params(user.id, d))?;
             }
             let detail = body.role.map(|r| format!("role {}", r.as_str()));
-            let e = NewEntry { actor_id: caller.actor_id(), actor_name: Some(&caller.name), address: addr.as_deref(), action: "user.update", target: Some(&user.name), detail: detail.as_deref() };
+            let e = NewEntry {
+                actor_id: caller.actor_id(),
+                actor_name: Some(&caller.name),
+                address: addr.as_deref(),
+                action: "user.update",
+                target: Some(&user.name),
+                detail: detail.as_deref(),
+            };
             audit::append(tx, &e, Outcome::Ok, now)?;
             users::by_id(tx, user.id)?.ok_or_else(|| CatalogError::NotFound("user".into()))
         })
@@ -150,7 +164,14 @@ pub async fn delete_user(
                 return Err(CatalogError::Conflict("the last owner cannot be removed".into()));
             }
             users::delete(tx, user.id)?;
-            let e = NewEntry { actor_id: caller.actor_id(), actor_name: Some(&caller.name), address: addr.as_deref(), action: "user.delete", target: Some(&user.name), ..Default::default() };
+            let e = NewEntry {
+                actor_id: caller.actor_id(),
+                actor_name: Some(&caller.name),
+                address: addr.as_deref(),
+                action: "user.delete",
+                target: Some(&user.name),
+                ..Default::default()
+            };
             audit::append(tx, &e, Outcome::Ok, now)
         })
         .await?;
@@ -185,7 +206,14 @@ pub async fn reset_password(
         .write(move |tx| {
             users::set_password(tx, user.id, &hash, now)?;
             sessions::delete_for_user(tx, user.id, None)?;
-            let e = NewEntry { actor_id: caller.actor_id(), actor_name: Some(&caller.name), address: addr.as_deref(), action: "user.password_reset", target: Some(&user.name), ..Default::default() };
+            let e = NewEntry {
+                actor_id: caller.actor_id(),
+                actor_name: Some(&caller.name),
+                address: addr.as_deref(),
+                action: "user.password_reset",
+                target: Some(&user.name),
+                ..Default::default()
+            };
             audit::append(tx, &e, Outcome::Ok, now)
         })
         .await?;

@@ -56,7 +56,7 @@ pub struct Status {
 
 /// `GET /api/v1/status`
 pub async fn status(State(state): State<AppState>) -> Result<Json<Status>, ApiError> {
-    let users = state.read(|c| hearth_catalog::users::count(c)).await?;
+    let users = state.read(hearth_catalog::users::count).await?;
     let space = hearth_platform::durable::space(&state.data_dir).ok();
     Ok(Json(Status {
         device: (*state.device).clone(),

@@ -70,10 +70,7 @@ pub fn router(state: AppState) -> Router {
         router = router.route(route.path, layered);
     }
     let limit = state.config.http.max_body_bytes;
-    router
-        .fallback(|| async { ApiError::not_found("no such page or API route") })
-        .layer(DefaultBodyLimit::max(limit))
-        .with_state(state)
+    router.fallback(|| async { ApiError::not_found("no such page or API route") }).layer(DefaultBodyLimit::max(limit)).with_state(state)
 }
 
 /// A JSON request body whose rejections are JSON errors with a message that says what is wrong.

@@ -71,7 +71,10 @@ pub async fn claim(
         let now = state.clock.now_secs();
         let wait = state.throttle.wait(None, ip, now);
         if wait > 0 {
-            return Err(ApiError { retry_after: Some(wait), ..ApiError::new(ErrorKind::RateLimited, format!("too many wrong setup codes; try again in {wait} s")) });
+            return Err(ApiError {
+                retry_after: Some(wait),
+                ..ApiError::new(ErrorKind::RateLimited, format!("too many wrong setup codes; try again in {wait} s"))
+            });
         }
         let ok = body.setup_code.as_deref().is_some_and(|c| state.setup.matches(c));
         if !ok {
@@ -80,7 +83,12 @@ pub async fn claim(
             let now_db = state.now();
             state
                 .write(move |tx| {
-                    let e = NewEntry { action: "setup.claim", address: addr.as_deref(), detail: Some("wrong or missing setup code"), ..Default::default() };
+                    let e = NewEntry {
+                        action: "setup.claim",
+                        address: addr.as_deref(),
+                        detail: Some("wrong or missing setup code"),
+                        ..Default::default()
+                    };
                     audit::append(tx, &e, Outcome::Denied, now_db)
                 })
                 .await?;
@@ -103,7 +111,14 @@ pub async fn claim(
             }
             let u = users::create(tx, &NewUser { name: name.clone(), display_name: display, role: Role::Owner, password_hash: hash }, now)?;
             settings::set(tx, "claimed_at", &now.to_string())?;
-            let e = NewEntry { actor_id: Some(u.id), actor_name: Some(&name), address: addr.as_deref(), action: "setup.claim", target: Some(&name), ..Default::default() };
+            let e = NewEntry {
+                actor_id: Some(u.id),
+                actor_name: Some(&name),
+                address: addr.as_deref(),
+                action: "setup.claim",
+                target: Some(&name),
+                ..Default::default()
+            };
             audit::append(tx, &e, Outcome::Ok, now)?;
             Ok(u)
         })
