@@ -22,6 +22,10 @@ pub struct AppToken {
     pub last_used_at: Option<i64>,
 }
 
+fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AppToken> {
+    Ok(AppToken { id: r.get(0)?, user_id: r.get(1)?, name: r.get(2)?, hint: r.get(3)?, created_at: r.get(4)?, last_used_at: r.get(5)? })
+}
+
 /// Store a new token; a name used twice by one user is a conflict.
 pub fn create(conn: &Connection, user_id: i64, name: &str, secret_hash: &[u8], hint: &str, now: i64) -> Result<AppToken, CatalogError> {
     conn.execute(
@@ -39,18 +43,7 @@ pub fn create(conn: &Connection, user_id: i64, name: &str, secret_hash: &[u8], h
 pub fn find(conn: &Connection, secret_hash: &[u8]) -> Result<Option<AppToken>, CatalogError> {
     let mut stmt =
         conn.prepare_cached("SELECT id, user_id, name, hint, created_at, last_used_at FROM app_tokens WHERE secret_hash = ?1")?;
-    Ok(stmt
-        .query_row([secret_hash], |r| {
-            Ok(AppToken {
-                id: r.get(0)?,
-                user_id: r.get(1)?,
-                name: r.get(2)?,
-                hint: r.get(3)?,
-                created_at: r.get(4)?,
-                last_used_at: r.get(5)?,
-            })
-        })
-        .optional()?)
+    Ok(stmt.query_row([secret_hash], from_row).optional()?)
 }
 
 /// Record a use (at most the caller's chosen resolution: callers skip this when recent).
@@ -64,9 +57,7 @@ pub fn list(conn: &Connection, user_id: i64) -> Result<Vec<AppToken>, CatalogErr
     let mut stmt = conn.prepare_cached(
         "SELECT id, user_id, name, hint, created_at, last_used_at FROM app_tokens WHERE user_id = ?1 ORDER BY created_at, id",
     )?;
-    let rows = stmt.query_map([user_id], |r| {
-        Ok(AppToken { id: r.get(0)?, user_id: r.get(1)?, name: r.get(2)?, hint: r.get(3)?, created_at: r.get(4)?, last_used_at: r.get(5)? })
-    })?;
+    let rows = stmt.query_map([user_id], from_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 

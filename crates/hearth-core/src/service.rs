@@ -20,8 +20,8 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub struct ServiceFailure {
     /// What went wrong, for the status board and the log.
     pub message: String,
-    /// `false` when restarting cannot help (bad configuration, port owned by another program that
-    /// will not go away on its own is still retryable; a corrupt catalog is not).
+    /// `false` when restarting cannot help (a corrupt catalog, a setting that must be fixed);
+    /// the service is then marked failed instead of being restarted.
     pub retryable: bool,
 }
 

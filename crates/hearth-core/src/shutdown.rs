@@ -37,14 +37,6 @@ impl ShutdownTrigger {
 }
 
 impl Shutdown {
-    /// A signal that never fires, for one-shot commands and tests that do not stop.
-    pub fn never() -> Self {
-        let (tx, rx) = watch::channel(false);
-        // Keep the sender alive for the life of the program so `wait` never returns.
-        std::mem::forget(tx);
-        Shutdown { rx }
-    }
-
     /// Whether shutdown has been requested.
     pub fn is_requested(&self) -> bool {
         *self.rx.borrow()

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use hearth_core::Shutdown;
 use hearth_core::service::{ReadySignal, Service, ServiceFailure, ServiceState, StatusBoard};
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 use crate::{Limits, RestartPolicy};
 
@@ -69,7 +70,8 @@ impl Supervisor {
         let mut set = JoinSet::new();
         for entry in self.entries {
             let (status, limits, sd, grace) = (self.status.clone(), self.limits.clone(), shutdown.clone(), self.grace);
-            set.spawn(supervise(entry, status, limits, sd, grace));
+            let span = tracing::info_span!("service", name = %entry.name);
+            set.spawn(supervise(entry, status, limits, sd, grace).instrument(span));
         }
         shutdown.wait().await;
         let deadline = tokio::time::sleep(self.grace + Duration::from_secs(1));
@@ -90,9 +92,6 @@ impl Supervisor {
 
 async fn supervise(entry: Entry, status: StatusBoard, limits: Arc<Limits>, shutdown: Shutdown, grace: Duration) {
     let name = entry.name.clone();
-    let span = tracing::info_span!("service", name = %name);
-    let _enter = span.enter();
-    drop(_enter);
     let mut failures: u32 = 0;
     loop {
         if shutdown.is_requested() {

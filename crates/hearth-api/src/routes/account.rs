@@ -77,6 +77,22 @@ pub struct Login {
     pub password: String,
 }
 
+async fn audit_denied_login(state: &AppState, name: &str, address: Option<String>, detail: &'static str, now: i64) -> Result<(), ApiError> {
+    let name = name.to_string();
+    state
+        .write(move |tx| {
+            let e = NewEntry {
+                actor_name: Some(&name),
+                address: address.as_deref(),
+                action: "login",
+                detail: Some(detail),
+                ..Default::default()
+            };
+            audit::append(tx, &e, Outcome::Denied, now)
+        })
+        .await
+}
+
 /// `POST /api/v1/auth/login`
 pub async fn login(
     State(state): State<AppState>,
@@ -94,19 +110,7 @@ pub async fn login(
     let now = state.now();
     let wait = state.throttle.wait(Some(&body.name), ip, now_u);
     if wait > 0 {
-        let (n, a) = (body.name.clone(), address.clone());
-        state
-            .write(move |tx| {
-                let e = NewEntry {
-                    actor_name: Some(&n),
-                    address: a.as_deref(),
-                    action: "login",
-                    detail: Some("throttled"),
-                    ..Default::default()
-                };
-                audit::append(tx, &e, Outcome::Denied, now)
-            })
-            .await?;
+        audit_denied_login(&state, &body.name, address.clone(), "throttled", now).await?;
         return Err(ApiError {
             retry_after: Some(wait),
             ..ApiError::new(ErrorKind::RateLimited, format!("too many failed logins; try again in {wait} s"))
@@ -117,19 +121,7 @@ pub async fn login(
     let ok = password::verify(body.password, user.as_ref().map(|u| u.password_hash.clone())).await;
     let Some(user) = user.filter(|_| ok) else {
         state.throttle.failed(Some(&body.name), ip, now_u);
-        let (n, a) = (body.name.clone(), address.clone());
-        state
-            .write(move |tx| {
-                let e = NewEntry {
-                    actor_name: Some(&n),
-                    address: a.as_deref(),
-                    action: "login",
-                    detail: Some("wrong user name or password"),
-                    ..Default::default()
-                };
-                audit::append(tx, &e, Outcome::Denied, now)
-            })
-            .await?;
+        audit_denied_login(&state, &body.name, address.clone(), "wrong user name or password", now).await?;
         return Err(ApiError::new(ErrorKind::Unauthenticated, "wrong user name or password"));
     };
     state.throttle.succeeded(&user.name);

@@ -44,6 +44,17 @@ fn may_manage(caller: &Caller, role: Role) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// The audit entry of an admin action by `caller` on `target`.
+fn admin_entry<'a>(
+    caller: &'a Caller,
+    address: Option<&'a str>,
+    action: &'a str,
+    target: &'a str,
+    detail: Option<&'a str>,
+) -> NewEntry<'a> {
+    NewEntry { actor_id: caller.actor_id(), actor_name: Some(&caller.name), address, action, target: Some(target), detail }
+}
+
 fn address(peer: &Option<axum::Extension<Peer>>) -> Option<String> {
     peer.as_ref().and_then(|p| p.0.address_text())
 }
@@ -68,14 +79,7 @@ pub async fn create_user(
         .write(move |tx| {
             let u = users::create(tx, &NewUser { name: body.name.clone(), display_name: display, role, password_hash: hash }, now)?;
             let detail = format!("role {}", role.as_str());
-            let e = NewEntry {
-                actor_id: caller.actor_id(),
-                actor_name: Some(&caller.name),
-                address: addr.as_deref(),
-                action: "user.create",
-                target: Some(&u.name),
-                detail: Some(&detail),
-            };
+            let e = admin_entry(&caller, addr.as_deref(), "user.create", &u.name, Some(&detail));
             audit::append(tx, &e, Outcome::Ok, now)?;
             Ok(u)
         })
@@ -128,14 +132,7 @@ pub async fn update_user(
                 tx.execute("UPDATE users SET display_name = ?2 WHERE id = ?1", rusqlite_params(user.id, d))?;
             }
             let detail = body.role.map(|r| format!("role {}", r.as_str()));
-            let e = NewEntry {
-                actor_id: caller.actor_id(),
-                actor_name: Some(&caller.name),
-                address: addr.as_deref(),
-                action: "user.update",
-                target: Some(&user.name),
-                detail: detail.as_deref(),
-            };
+            let e = admin_entry(&caller, addr.as_deref(), "user.update", &user.name, detail.as_deref());
             audit::append(tx, &e, Outcome::Ok, now)?;
             users::by_id(tx, user.id)?.ok_or_else(|| CatalogError::NotFound("user".into()))
         })
@@ -164,14 +161,7 @@ pub async fn delete_user(
                 return Err(CatalogError::Conflict("the last owner cannot be removed".into()));
             }
             users::delete(tx, user.id)?;
-            let e = NewEntry {
-                actor_id: caller.actor_id(),
-                actor_name: Some(&caller.name),
-                address: addr.as_deref(),
-                action: "user.delete",
-                target: Some(&user.name),
-                ..Default::default()
-            };
+            let e = admin_entry(&caller, addr.as_deref(), "user.delete", &user.name, None);
             audit::append(tx, &e, Outcome::Ok, now)
         })
         .await?;
@@ -206,14 +196,7 @@ pub async fn reset_password(
         .write(move |tx| {
             users::set_password(tx, user.id, &hash, now)?;
             sessions::delete_for_user(tx, user.id, None)?;
-            let e = NewEntry {
-                actor_id: caller.actor_id(),
-                actor_name: Some(&caller.name),
-                address: addr.as_deref(),
-                action: "user.password_reset",
-                target: Some(&user.name),
-                ..Default::default()
-            };
+            let e = admin_entry(&caller, addr.as_deref(), "user.password_reset", &user.name, None);
             audit::append(tx, &e, Outcome::Ok, now)
         })
         .await?;
