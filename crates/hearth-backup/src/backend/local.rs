@@ -1,0 +1,130 @@
+//! A repository in a local folder.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::PathBuf;
+
+use super::{Backend, FileType};
+use crate::error::{BackupError, Result};
+
+/// A folder.
+#[derive(Debug, Clone)]
+pub struct Local {
+    root: PathBuf,
+}
+
+impl Local {
+    /// The repository at `root`.
+    pub fn new(root: PathBuf) -> Self {
+        Local { root }
+    }
+
+    fn path(&self, t: FileType, name: &str) -> Result<PathBuf> {
+        if t == FileType::Config {
+            return Ok(self.root.join("config"));
+        }
+        // Names are hex hashes; refuse anything else so no name can leave the folder.
+        if name.len() != 64 || !name.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(BackupError::Invalid(format!("{name:?} is not an object name")));
+        }
+        let dir = self.root.join(t.dir());
+        Ok(if t == FileType::Pack { dir.join(&name[..2]).join(name) } else { dir.join(name) })
+    }
+}
+
+fn sync_dir(p: &std::path::Path) -> std::io::Result<()> {
+    File::open(p)?.sync_all()
+}
+
+impl Backend for Local {
+    fn location(&self) -> String {
+        self.root.display().to_string()
+    }
+
+    fn exists(&self) -> Result<bool> {
+        Ok(self.root.join("config").exists())
+    }
+
+    fn create(&self) -> Result<()> {
+        let io = |e| BackupError::io(self.root.display().to_string(), e);
+        fs::create_dir_all(&self.root).map_err(io)?;
+        for t in [FileType::Key, FileType::Lock, FileType::Snapshot, FileType::Index, FileType::Pack] {
+            fs::create_dir_all(self.root.join(t.dir())).map_err(io)?;
+        }
+        for i in 0..=255u8 {
+            fs::create_dir_all(self.root.join("data").join(format!("{i:02x}"))).map_err(io)?;
+        }
+        sync_dir(&self.root).map_err(io)
+    }
+
+    fn list(&self, t: FileType) -> Result<Vec<String>> {
+        let dir = self.root.join(t.dir());
+        let io = |e| BackupError::io(dir.display().to_string(), e);
+        let mut out = Vec::new();
+        let mut push = |p: PathBuf| -> Result<()> {
+            for entry in fs::read_dir(&p).map_err(|e| BackupError::io(p.display().to_string(), e))? {
+                let entry = entry.map_err(|e| BackupError::io(p.display().to_string(), e))?;
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    out.push(name);
+                }
+            }
+            Ok(())
+        };
+        if t == FileType::Pack {
+            for sub in fs::read_dir(&dir).map_err(io)? {
+                let sub = sub.map_err(io)?;
+                if sub.file_type().map_err(io)?.is_dir() {
+                    push(sub.path())?;
+                }
+            }
+        } else {
+            push(dir.clone())?;
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    fn read(&self, t: FileType, name: &str) -> Result<Vec<u8>> {
+        let p = self.path(t, name)?;
+        fs::read(&p).map_err(|e| BackupError::io(p.display().to_string(), e))
+    }
+
+    fn read_range(&self, t: FileType, name: &str, offset: u64, length: u32) -> Result<Vec<u8>> {
+        let p = self.path(t, name)?;
+        let io = |e| BackupError::io(p.display().to_string(), e);
+        let mut f = File::open(&p).map_err(io)?;
+        f.seek(SeekFrom::Start(offset)).map_err(io)?;
+        let mut buf = vec![0u8; length as usize];
+        f.read_exact(&mut buf).map_err(io)?;
+        Ok(buf)
+    }
+
+    fn size(&self, t: FileType, name: &str) -> Result<u64> {
+        let p = self.path(t, name)?;
+        fs::metadata(&p).map(|m| m.len()).map_err(|e| BackupError::io(p.display().to_string(), e))
+    }
+
+    fn write(&self, t: FileType, name: &str, bytes: &[u8]) -> Result<()> {
+        let p = self.path(t, name)?;
+        let dir = p.parent().map(PathBuf::from).unwrap_or_else(|| self.root.clone());
+        let tmp = dir.join(format!(".tmp-{}-{}", std::process::id(), &name[..name.len().min(16)]));
+        let io = |e| BackupError::io(p.display().to_string(), e);
+        let result = (|| {
+            let mut f = OpenOptions::new().write(true).create(true).truncate(true).open(&tmp)?;
+            f.write_all(bytes)?;
+            f.sync_all()?;
+            fs::rename(&tmp, &p)?;
+            sync_dir(&dir)
+        })();
+        if result.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        result.map_err(io)
+    }
+
+    fn remove(&self, t: FileType, name: &str) -> Result<()> {
+        let p = self.path(t, name)?;
+        fs::remove_file(&p).map_err(|e| BackupError::io(p.display().to_string(), e))
+    }
+}

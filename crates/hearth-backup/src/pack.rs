@@ -1,0 +1,152 @@
+//! Pack files (docs/backup-format.md §6): sealed blobs, then a sealed header, then its length.
+
+use crate::blob::{BlobId, BlobType};
+use crate::crypto::{Keys, OVERHEAD};
+use crate::error::{BackupError, Result};
+
+const MAGIC: &[u8; 4] = b"HPK1";
+const HEADER_AAD: &[u8] = b"hearth-pack-header";
+/// Bytes of one header entry.
+pub const ENTRY_LEN: usize = 1 + 1 + 32 + 4 + 4;
+/// Flag bit: the blob is a zstd frame.
+pub const FLAG_ZSTD: u8 = 1;
+
+/// One blob in a pack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PackEntry {
+    /// Data or tree.
+    pub blob_type: BlobType,
+    /// Flags (bit 0: zstd).
+    pub flags: u8,
+    /// The blob's id.
+    pub id: BlobId,
+    /// Offset in the pack.
+    pub offset: u64,
+    /// Sealed length.
+    pub length: u32,
+    /// Plaintext length (after decompression).
+    pub raw_length: u32,
+}
+
+/// Builds one pack in memory.
+#[derive(Debug)]
+pub struct PackWriter {
+    blob_type: BlobType,
+    bytes: Vec<u8>,
+    entries: Vec<PackEntry>,
+}
+
+impl PackWriter {
+    /// An empty pack for blobs of `blob_type`.
+    pub fn new(blob_type: BlobType, capacity: usize) -> Self {
+        PackWriter { blob_type, bytes: Vec::with_capacity(capacity), entries: Vec::new() }
+    }
+
+    /// Append an already sealed blob.
+    pub fn add(&mut self, id: BlobId, flags: u8, sealed: &[u8], raw_length: u32) -> Result<()> {
+        let length = u32::try_from(sealed.len()).map_err(|_| BackupError::Invalid("blob too large".into()))?;
+        self.entries.push(PackEntry { blob_type: self.blob_type, flags, id, offset: self.bytes.len() as u64, length, raw_length });
+        self.bytes.extend_from_slice(sealed);
+        Ok(())
+    }
+
+    /// Bytes so far.
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Whether no blob was added.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Finish: the stored bytes and the entries.
+    pub fn finish(mut self, keys: &Keys) -> Result<(Vec<u8>, Vec<PackEntry>)> {
+        let mut header = Vec::with_capacity(8 + self.entries.len() * ENTRY_LEN);
+        header.extend_from_slice(MAGIC);
+        header.extend_from_slice(&(self.entries.len() as u32).to_le_bytes());
+        for e in &self.entries {
+            header.push(e.blob_type.byte());
+            header.push(e.flags);
+            header.extend_from_slice(&e.id.0);
+            header.extend_from_slice(&e.length.to_le_bytes());
+            header.extend_from_slice(&e.raw_length.to_le_bytes());
+        }
+        let sealed = keys.enc.seal(HEADER_AAD, &header)?;
+        self.bytes.extend_from_slice(&sealed);
+        self.bytes.extend_from_slice(&(sealed.len() as u32).to_le_bytes());
+        Ok((self.bytes, self.entries))
+    }
+}
+
+/// Read the entries of a stored pack `name` (the whole file, or at least its tail that holds
+/// the header: `tail` is the last bytes and `total` the file's length).
+pub fn read_header(name: &str, tail: &[u8], total: u64, keys: &Keys) -> Result<Vec<PackEntry>> {
+    let bad = |d: &str| BackupError::damaged("data", name, d.to_string());
+    if tail.len() < 4 {
+        return Err(bad("too short for a pack"));
+    }
+    let hlen = u32::from_le_bytes(tail[tail.len() - 4..].try_into().map_err(|_| bad("length"))?) as usize;
+    if hlen < OVERHEAD + 8 || hlen + 4 > tail.len() {
+        return Err(bad("header length out of range"));
+    }
+    let sealed = &tail[tail.len() - 4 - hlen..tail.len() - 4];
+    let header = keys.enc.open(HEADER_AAD, sealed).ok_or_else(|| bad("header authentication failed"))?;
+    if header.len() < 8 || &header[..4] != MAGIC {
+        return Err(bad("header magic"));
+    }
+    let count = u32::from_le_bytes([header[4], header[5], header[6], header[7]]) as usize;
+    if header.len() != 8 + count * ENTRY_LEN {
+        return Err(bad("header size does not match its count"));
+    }
+    let blobs_end = total.checked_sub((hlen + 4) as u64).ok_or_else(|| bad("header larger than the pack"))?;
+    let mut entries = Vec::with_capacity(count);
+    let mut offset = 0u64;
+    for raw in header[8..].chunks_exact(ENTRY_LEN) {
+        let blob_type = BlobType::from_byte(raw[0]).ok_or_else(|| bad("unknown blob type"))?;
+        let mut id = [0u8; 32];
+        id.copy_from_slice(&raw[2..34]);
+        let length = u32::from_le_bytes([raw[34], raw[35], raw[36], raw[37]]);
+        let raw_length = u32::from_le_bytes([raw[38], raw[39], raw[40], raw[41]]);
+        entries.push(PackEntry { blob_type, flags: raw[1], id: BlobId(id), offset, length, raw_length });
+        offset += u64::from(length);
+    }
+    if offset != blobs_end {
+        return Err(bad("blob lengths do not add up to the pack size"));
+    }
+    Ok(entries)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::Cipher;
+
+    #[test]
+    fn pack_roundtrip_and_damage() {
+        let keys = Keys::generate(Cipher::Aes256Gcm).expect("keys");
+        let mut w = PackWriter::new(BlobType::Data, 1024);
+        let mut ids = Vec::new();
+        for i in 0..5u8 {
+            let plain = vec![i; 100 + usize::from(i)];
+            let id = keys.blob_id(&plain);
+            let sealed = keys.enc.seal(&BlobType::Data.aad(&id), &plain).expect("seal");
+            w.add(id, 0, &sealed, plain.len() as u32).expect("add");
+            ids.push(id);
+        }
+        let (bytes, entries) = w.finish(&keys).expect("finish");
+        let read = read_header("p", &bytes, bytes.len() as u64, &keys).expect("header");
+        assert_eq!(read, entries);
+        for (e, id) in read.iter().zip(&ids) {
+            let sealed = &bytes[e.offset as usize..e.offset as usize + e.length as usize];
+            let plain = keys.enc.open(&BlobType::Data.aad(id), sealed).expect("open");
+            assert_eq!(plain.len() as u32, e.raw_length);
+        }
+        let mut bad = bytes.clone();
+        let n = bad.len();
+        bad[n - 10] ^= 1;
+        assert!(read_header("p", &bad, n as u64, &keys).is_err());
+        assert!(read_header("p", &bytes[..3], 3, &keys).is_err());
+        assert!(read_header("p", &bytes[10..], bytes.len() as u64 - 10, &keys).is_err(), "truncated front");
+    }
+}

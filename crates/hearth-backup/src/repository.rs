@@ -1,0 +1,217 @@
+//! An open repository: its keys, config and index, and reading and writing its objects.
+
+use crate::backend::{Backend, FileType};
+use crate::blob::{BlobId, BlobType};
+use crate::crypto::{Cipher, Keys, object_name};
+use crate::error::{BackupError, Result};
+use crate::index::{IndexFile, MasterIndex, hex32, parse_name};
+use crate::keyfile::{Kdf, KeyFile};
+use crate::pack::FLAG_ZSTD;
+use crate::repo_config::RepoConfig;
+use crate::snapshot::Snapshot;
+use crate::tree::Tree;
+
+/// A snapshot and its object name.
+pub type NamedSnapshot = (String, Snapshot);
+
+/// An open repository.
+pub struct Repository {
+    backend: Box<dyn Backend>,
+    /// Keys.
+    pub keys: Keys,
+    /// Parameters.
+    pub config: RepoConfig,
+    /// Every blob the index files know.
+    pub index: MasterIndex,
+    /// The key file this session opened with.
+    pub key_name: String,
+}
+
+impl std::fmt::Debug for Repository {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Repository({})", self.backend.location())
+    }
+}
+
+impl Repository {
+    /// Create a repository with one key for `password`.
+    pub fn init(backend: Box<dyn Backend>, password: &[u8], cipher: Cipher, kdf: Kdf) -> Result<Repository> {
+        if backend.exists()? {
+            return Err(BackupError::AlreadyExists(backend.location()));
+        }
+        if password.is_empty() {
+            return Err(BackupError::Invalid("an empty password protects nothing: choose one".into()));
+        }
+        backend.create()?;
+        let keys = Keys::generate(cipher)?;
+        let config = RepoConfig::new()?;
+        let kf = KeyFile::wrap(keys.master(), cipher, password, kdf)?.to_bytes()?;
+        let key_name = object_name(&kf);
+        backend.write(FileType::Key, &key_name, &kf)?;
+        // The config last: a repository exists once its config does.
+        backend.write(FileType::Config, "config", &config.seal(&keys)?)?;
+        Ok(Repository { backend, keys, config, index: MasterIndex::default(), key_name })
+    }
+
+    /// Open a repository with `password` and load its index.
+    pub fn open(backend: Box<dyn Backend>, password: &[u8]) -> Result<Repository> {
+        let mut repo = Self::open_without_index(backend, password)?;
+        repo.load_index()?;
+        Ok(repo)
+    }
+
+    /// Open without reading the index (key management).
+    pub fn open_without_index(backend: Box<dyn Backend>, password: &[u8]) -> Result<Repository> {
+        if !backend.exists()? {
+            return Err(BackupError::NoRepository(backend.location()));
+        }
+        let config_bytes = backend.read(FileType::Config, "config")?;
+        RepoConfig::peek(&config_bytes)?;
+        let mut found = None;
+        for name in backend.list(FileType::Key)? {
+            let bytes = backend.read(FileType::Key, &name)?;
+            let kf = match KeyFile::parse(&name, &bytes) {
+                Ok(k) => k,
+                Err(e @ BackupError::NewerFormat { .. }) => return Err(e),
+                Err(e) => {
+                    tracing::warn!(key = %name, error = %e, "skipping an unreadable key file");
+                    continue;
+                }
+            };
+            if let Some((master, cipher)) = kf.unwrap(password)? {
+                found = Some((master, cipher, name));
+                break;
+            }
+        }
+        let Some((master, cipher, key_name)) = found else { return Err(BackupError::WrongPassword) };
+        let keys = Keys::derive(master, cipher)?;
+        let config = RepoConfig::open(&config_bytes, &keys)?;
+        Ok(Repository { backend, keys, config, index: MasterIndex::default(), key_name })
+    }
+
+    /// The storage.
+    pub fn backend(&self) -> &dyn Backend {
+        self.backend.as_ref()
+    }
+
+    /// Read every index file. Damaged ones are skipped and returned (their packs' blobs look
+    /// missing until `check`/`prune` repairs the index).
+    pub fn load_index(&mut self) -> Result<Vec<BackupError>> {
+        let mut damaged = Vec::new();
+        let mut files = Vec::new();
+        for name in self.backend.list(FileType::Index)? {
+            match self.read_index(&name) {
+                Ok(f) => files.push((name, f)),
+                Err(e @ BackupError::Damaged { .. }) => {
+                    tracing::warn!(error = %e, "skipping a damaged index file");
+                    damaged.push(e);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let superseded: std::collections::HashSet<[u8; 32]> = files.iter().flat_map(|(_, f)| f.supersedes.iter().copied()).collect();
+        let mut index = MasterIndex::default();
+        for (name, f) in &files {
+            let Some(raw) = parse_name(name) else { continue };
+            if !superseded.contains(&raw) {
+                index.add(raw, f);
+            }
+        }
+        self.index = index;
+        Ok(damaged)
+    }
+
+    /// Read and verify one index file.
+    pub fn read_index(&self, name: &str) -> Result<IndexFile> {
+        let bytes = self.backend.read(FileType::Index, name)?;
+        if object_name(&bytes) != name {
+            return Err(BackupError::damaged("index", name, "content does not match its name"));
+        }
+        IndexFile::open(name, &bytes, &self.keys)
+    }
+
+    /// Store a sealed index file; returns its name.
+    pub fn write_index(&self, file: &IndexFile) -> Result<String> {
+        let bytes = file.seal(&self.keys)?;
+        let name = object_name(&bytes);
+        self.backend.write(FileType::Index, &name, &bytes)?;
+        Ok(name)
+    }
+
+    /// A blob's plaintext, verified against its id.
+    pub fn read_blob(&self, id: &BlobId) -> Result<Vec<u8>> {
+        let loc = *self.index.get(id).ok_or_else(|| BackupError::MissingBlob(id.to_hex()))?;
+        let pack = hex32(&loc.pack);
+        let sealed = self.backend.read_range(FileType::Pack, &pack, loc.offset, loc.length)?;
+        decode_blob(&self.keys, &pack, loc.blob_type, loc.flags, loc.raw_length, id, &sealed)
+    }
+
+    /// A tree blob.
+    pub fn load_tree(&self, id: &BlobId) -> Result<Tree> {
+        Tree::from_bytes(id, &self.read_blob(id)?)
+    }
+
+    /// Every snapshot with its name, oldest first, and the errors of damaged ones.
+    pub fn snapshots(&self) -> Result<(Vec<NamedSnapshot>, Vec<BackupError>)> {
+        let mut out = Vec::new();
+        let mut bad = Vec::new();
+        for name in self.backend.list(FileType::Snapshot)? {
+            match self.read_snapshot(&name) {
+                Ok(s) => out.push((name, s)),
+                Err(e @ BackupError::Damaged { .. }) => bad.push(e),
+                Err(e) => return Err(e),
+            }
+        }
+        out.sort_by(|a, b| a.1.time.cmp(&b.1.time));
+        Ok((out, bad))
+    }
+
+    /// Read one snapshot.
+    pub fn read_snapshot(&self, name: &str) -> Result<Snapshot> {
+        let bytes = self.backend.read(FileType::Snapshot, name)?;
+        if object_name(&bytes) != name {
+            return Err(BackupError::damaged("snapshots", name, "content does not match its name"));
+        }
+        Snapshot::open(name, &bytes, &self.keys)
+    }
+
+    /// Find a snapshot by a unique prefix of its name, or `latest`.
+    pub fn find_snapshot(&self, wanted: &str) -> Result<(String, Snapshot)> {
+        let (all, _) = self.snapshots()?;
+        if wanted == "latest" {
+            return all.into_iter().last().ok_or_else(|| BackupError::Invalid("the repository has no snapshots".into()));
+        }
+        let mut hits: Vec<(String, Snapshot)> = all.into_iter().filter(|(n, _)| n.starts_with(wanted)).collect();
+        match hits.len() {
+            1 => Ok(hits.remove(0)),
+            0 => Err(BackupError::Invalid(format!("no snapshot {wanted:?}"))),
+            n => Err(BackupError::Invalid(format!("{wanted:?} matches {n} snapshots; give more characters"))),
+        }
+    }
+
+    /// Store a snapshot; returns its name.
+    pub fn save_snapshot(&self, s: &Snapshot) -> Result<String> {
+        let bytes = s.seal(&self.keys)?;
+        let name = object_name(&bytes);
+        self.backend.write(FileType::Snapshot, &name, &bytes)?;
+        Ok(name)
+    }
+}
+
+/// Open a sealed blob read from `pack`, decompress it and check its id.
+pub fn decode_blob(keys: &Keys, pack: &str, t: BlobType, flags: u8, raw_length: u32, id: &BlobId, sealed: &[u8]) -> Result<Vec<u8>> {
+    let stored = keys
+        .enc
+        .open(&t.aad(id), sealed)
+        .ok_or_else(|| BackupError::damaged("data", pack, format!("blob {} failed authentication", id.to_hex())))?;
+    let plain = if flags & FLAG_ZSTD != 0 {
+        zstd::bulk::decompress(&stored, raw_length as usize)
+            .map_err(|e| BackupError::damaged("data", pack, format!("blob {} does not decompress: {e}", id.to_hex())))?
+    } else {
+        stored
+    };
+    if plain.len() != raw_length as usize || keys.blob_id(&plain) != *id {
+        return Err(BackupError::damaged("data", pack, format!("blob {} does not match its id", id.to_hex())));
+    }
+    Ok(plain)
+}

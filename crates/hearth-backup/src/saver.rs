@@ -1,0 +1,252 @@
+//! The saving half of the backup pipeline:
+//!
+//! ```text
+//! caller (walk, read, chunk) ──chunks──▶ N workers (id, dedup, compress?, seal) ──▶ packer (packs, index files)
+//! ```
+//!
+//! Queues are bounded, so memory stays within a few chunks per worker plus two open packs,
+//! whatever the size of the data. A blob id is handed back as soon as it is known; the caller
+//! writes its snapshot only after [`Saver::finish`], when every pack and index is stored.
+
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use crate::backend::FileType;
+use crate::blob::{BlobId, BlobType};
+use crate::crypto::{Keys, object_name};
+use crate::error::{BackupError, Result};
+use crate::index::IndexFile;
+use crate::pack::{FLAG_ZSTD, PackWriter};
+use crate::repository::Repository;
+
+/// Write an index file after this many packs, so an interrupted backup's packs are reused.
+const PACKS_PER_INDEX: usize = 4;
+/// Compression trial size.
+const SAMPLE: usize = 64 * 1024;
+
+struct Job {
+    data: Vec<u8>,
+    blob_type: BlobType,
+    reply: SyncSender<Result<BlobId>>,
+}
+
+struct Sealed {
+    id: BlobId,
+    blob_type: BlobType,
+    flags: u8,
+    sealed: Vec<u8>,
+    raw_length: u32,
+}
+
+/// Counters of what was stored.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SaverStats {
+    /// New blobs.
+    pub blobs_new: u64,
+    /// Plaintext bytes of new blobs.
+    pub bytes_added: u64,
+    /// Bytes written to packs (sealed, compressed).
+    pub bytes_stored: u64,
+    /// Packs written.
+    pub packs: u64,
+}
+
+/// A pending blob id.
+pub struct PendingId(Receiver<Result<BlobId>>);
+
+impl PendingId {
+    /// Wait for the id.
+    pub fn wait(self) -> Result<BlobId> {
+        self.0.recv().map_err(|_| BackupError::Invalid("the saving pipeline stopped".into()))?
+    }
+}
+
+/// The running pipeline.
+pub struct Saver {
+    jobs: Option<SyncSender<Job>>,
+    workers: Vec<JoinHandle<()>>,
+    packer: Option<JoinHandle<Result<SaverStats>>>,
+}
+
+thread_local! {
+    static COMPRESSOR: RefCell<Option<zstd::bulk::Compressor<'static>>> = const { RefCell::new(None) };
+}
+
+fn compress(level: i32, data: &[u8]) -> Option<Vec<u8>> {
+    COMPRESSOR.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.is_none() {
+            *c = zstd::bulk::Compressor::new(level).ok();
+        }
+        let comp = c.as_mut()?;
+        comp.set_compression_level(level).ok()?;
+        comp.compress(data).ok()
+    })
+}
+
+/// Compress `data` when a level-1 trial on its first 64 KiB saves at least 10%
+/// (docs/backup-format.md §6). Photos and videos fail the trial cheaply.
+fn maybe_compress(data: &[u8]) -> Option<Vec<u8>> {
+    if data.len() < 512 {
+        return None;
+    }
+    let sample = &data[..data.len().min(SAMPLE)];
+    let trial = compress(1, sample)?;
+    if trial.len() * 10 > sample.len() * 9 {
+        return None;
+    }
+    let full = compress(3, data)?;
+    (full.len() < data.len()).then_some(full)
+}
+
+impl Saver {
+    /// Start `workers` worker threads and the packer for `repo`. `known` starts as every blob in
+    /// the repository's index.
+    pub fn start(repo: Arc<Repository>, workers: usize) -> Saver {
+        let workers_n = workers.max(1);
+        let (job_tx, job_rx) = sync_channel::<Job>(workers_n * 2);
+        let (sealed_tx, sealed_rx) = sync_channel::<Sealed>(workers_n * 2);
+        let job_rx = Arc::new(Mutex::new(job_rx));
+        let known: Arc<Mutex<HashSet<BlobId>>> = Arc::new(Mutex::new(repo.index.iter().map(|(id, _)| *id).collect()));
+        let mut handles = Vec::new();
+        for _ in 0..workers_n {
+            let (rx, tx, known, repo) = (job_rx.clone(), sealed_tx.clone(), known.clone(), repo.clone());
+            handles.push(std::thread::spawn(move || worker(&repo.keys, &rx, &tx, &known)));
+        }
+        drop(sealed_tx);
+        let packer = std::thread::spawn(move || packer(&repo, sealed_rx));
+        Saver { jobs: Some(job_tx), workers: handles, packer: Some(packer) }
+    }
+
+    /// Queue a blob; blocks while the pipeline is full.
+    pub fn save(&self, data: Vec<u8>, blob_type: BlobType) -> Result<PendingId> {
+        let (reply, rx) = sync_channel(1);
+        let jobs = self.jobs.as_ref().ok_or_else(|| BackupError::Invalid("saver finished".into()))?;
+        jobs.send(Job { data, blob_type, reply })
+            .map_err(|_| BackupError::Invalid("the saving pipeline stopped (see the error above)".into()))?;
+        Ok(PendingId(rx))
+    }
+
+    /// Flush everything: every pack and index file stored.
+    pub fn finish(mut self) -> Result<SaverStats> {
+        self.jobs.take();
+        for w in self.workers.drain(..) {
+            let _ = w.join();
+        }
+        match self.packer.take().map(JoinHandle::join) {
+            Some(Ok(r)) => r,
+            _ => Err(BackupError::Invalid("the packer thread crashed".into())),
+        }
+    }
+}
+
+fn worker(keys: &Keys, jobs: &Mutex<Receiver<Job>>, out: &SyncSender<Sealed>, known: &Mutex<HashSet<BlobId>>) {
+    loop {
+        let job = {
+            let rx = jobs.lock().unwrap_or_else(|p| p.into_inner());
+            match rx.recv() {
+                Ok(j) => j,
+                Err(_) => return,
+            }
+        };
+        let id = keys.blob_id(&job.data);
+        let is_new = known.lock().unwrap_or_else(|p| p.into_inner()).insert(id);
+        if is_new {
+            let raw_length = job.data.len() as u32;
+            let (flags, stored) = match maybe_compress(&job.data) {
+                Some(c) => (FLAG_ZSTD, c),
+                None => (0, job.data),
+            };
+            let sealed = match keys.enc.seal(&job.blob_type.aad(&id), &stored) {
+                Ok(s) => s,
+                Err(e) => {
+                    let _ = job.reply.send(Err(e));
+                    continue;
+                }
+            };
+            if out.send(Sealed { id, blob_type: job.blob_type, flags, sealed, raw_length }).is_err() {
+                let _ = job.reply.send(Err(BackupError::Invalid("the packer stopped".into())));
+                return;
+            }
+        }
+        let _ = job.reply.send(Ok(id));
+    }
+}
+
+fn packer(repo: &Repository, rx: Receiver<Sealed>) -> Result<SaverStats> {
+    let pack_size = repo.config.pack_size as usize;
+    let mut stats = SaverStats::default();
+    let mut data = PackWriter::new(BlobType::Data, pack_size + (1 << 20));
+    let mut trees = PackWriter::new(BlobType::Tree, 1 << 20);
+    let mut pending = IndexFile::default();
+    let flush = |w: PackWriter, pending: &mut IndexFile, stats: &mut SaverStats| -> Result<()> {
+        let (bytes, entries) = w.finish(&repo.keys)?;
+        let name = object_name(&bytes);
+        repo.backend().write(FileType::Pack, &name, &bytes)?;
+        stats.packs += 1;
+        stats.bytes_stored += bytes.len() as u64;
+        let raw = crate::index::parse_name(&name).ok_or_else(|| BackupError::Invalid("bad pack name".into()))?;
+        pending.packs.push((raw, entries));
+        if pending.packs.len() >= PACKS_PER_INDEX {
+            repo.write_index(pending)?;
+            pending.packs.clear();
+        }
+        Ok(())
+    };
+    // On an error, keep draining so workers never block, then report the first error.
+    let mut failed: Option<BackupError> = None;
+    for s in rx {
+        if failed.is_some() {
+            continue;
+        }
+        stats.blobs_new += 1;
+        stats.bytes_added += u64::from(s.raw_length);
+        let w = if s.blob_type == BlobType::Data { &mut data } else { &mut trees };
+        if let Err(e) = w.add(s.id, s.flags, &s.sealed, s.raw_length) {
+            failed = Some(e);
+            continue;
+        }
+        if w.len() >= pack_size {
+            let full = std::mem::replace(w, PackWriter::new(s.blob_type, pack_size + (1 << 20)));
+            if let Err(e) = flush(full, &mut pending, &mut stats) {
+                failed = Some(e);
+            }
+        }
+    }
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    for w in [data, trees] {
+        if !w.is_empty() {
+            flush(w, &mut pending, &mut stats)?;
+        }
+    }
+    if !pending.packs.is_empty() {
+        repo.write_index(&pending)?;
+    }
+    Ok(stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compression_is_chosen_only_when_it_pays() {
+        let text = b"2026-11-22 10:00:00 INFO hearthd: all is well\n".repeat(5000);
+        assert!(maybe_compress(&text).is_some_and(|c| c.len() < text.len() / 5));
+        let mut x = 1u64;
+        let noise: Vec<u8> = (0..200_000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        assert!(maybe_compress(&noise).is_none());
+    }
+}
