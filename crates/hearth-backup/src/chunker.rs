@@ -101,9 +101,11 @@ impl Chunker {
         len.max(1).min(data.len())
     }
 
-    /// Chunks of a reader, with one reusable buffer of twice the maximum chunk size.
-    pub fn chunks<R: Read>(&self, reader: R) -> Chunks<'_, R> {
-        Chunks { chunker: self, reader, buf: Vec::new(), start: 0, eof: false }
+    /// Chunks of a reader. `buf` is reused across files (it grows to twice the maximum chunk
+    /// size once, and is never zero-filled): small files cost no more than their own bytes.
+    pub fn chunks<'a, R: Read>(&'a self, reader: R, buf: &'a mut Vec<u8>) -> Chunks<'a, R> {
+        buf.clear();
+        Chunks { chunker: self, reader, buf, start: 0, eof: false }
     }
 }
 
@@ -111,7 +113,7 @@ impl Chunker {
 pub struct Chunks<'a, R> {
     chunker: &'a Chunker,
     reader: R,
-    buf: Vec<u8>,
+    buf: &'a mut Vec<u8>,
     start: usize,
     eof: bool,
 }
@@ -121,26 +123,13 @@ impl<R: Read> Chunks<'_, R> {
     pub fn next_chunk(&mut self) -> io::Result<Option<Vec<u8>>> {
         let max = self.chunker.params.max as usize;
         if self.buf.len() - self.start < max && !self.eof {
-            // Move the tail to the front, then fill up to two maximum chunks.
+            // Move the unread tail to the front, then top up to two maximum chunks.
             self.buf.drain(..self.start);
             self.start = 0;
-            let want = 2 * max;
-            while self.buf.len() < want {
-                let old = self.buf.len();
-                self.buf.resize(want, 0);
-                match self.reader.read(&mut self.buf[old..]) {
-                    Ok(0) => {
-                        self.buf.truncate(old);
-                        self.eof = true;
-                        break;
-                    }
-                    Ok(n) => self.buf.truncate(old + n),
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => self.buf.truncate(old),
-                    Err(e) => {
-                        self.buf.truncate(old);
-                        return Err(e);
-                    }
-                }
+            let want = (2 * max - self.buf.len()) as u64;
+            let got = (&mut self.reader).take(want).read_to_end(self.buf)? as u64;
+            if got < want {
+                self.eof = true;
             }
         }
         let rest = &self.buf[self.start..];
@@ -176,7 +165,8 @@ mod tests {
     }
 
     fn all_chunks(c: &Chunker, data: &[u8]) -> Vec<Vec<u8>> {
-        let mut it = c.chunks(data);
+        let mut buf = Vec::new();
+        let mut it = c.chunks(data, &mut buf);
         let mut out = Vec::new();
         while let Some(ch) = it.next_chunk().expect("read") {
             out.push(ch);
@@ -242,7 +232,8 @@ mod tests {
             let c = Chunker::new(small(), 9).expect("c");
             let data = pseudo_random(len, 11);
             let whole = all_chunks(&c, &data);
-            let mut it = c.chunks(Trickle(&data, step));
+            let mut buf = vec![1, 2, 3];
+            let mut it = c.chunks(Trickle(&data, step), &mut buf);
             let mut trickled = Vec::new();
             while let Some(ch) = it.next_chunk().expect("read") { trickled.push(ch); }
             prop_assert_eq!(whole, trickled);

@@ -94,9 +94,17 @@ impl SealKey {
 
     /// `nonce ‖ ciphertext ‖ tag` of `plain` with associated data `aad`.
     pub fn seal(&self, aad: &[u8], plain: &[u8]) -> Result<Vec<u8>> {
+        let mut out = Vec::with_capacity(plain.len() + OVERHEAD);
+        self.seal_into(aad, plain, &mut out)?;
+        Ok(out)
+    }
+
+    /// Like [`SealKey::seal`], into `out` (cleared first), so buffers can be reused.
+    pub fn seal_into(&self, aad: &[u8], plain: &[u8], out: &mut Vec<u8>) -> Result<()> {
         let mut nonce = [0u8; NONCE_LEN];
         random(&mut nonce)?;
-        let mut out = Vec::with_capacity(plain.len() + OVERHEAD);
+        out.clear();
+        out.reserve(plain.len() + OVERHEAD);
         out.extend_from_slice(&nonce);
         out.extend_from_slice(plain);
         let tag = self
@@ -104,21 +112,27 @@ impl SealKey {
             .seal_in_place_separate_tag(Nonce::assume_unique_for_key(nonce), Aad::from(aad), &mut out[NONCE_LEN..])
             .map_err(|_| BackupError::Invalid("sealing failed".into()))?;
         out.extend_from_slice(tag.as_ref());
-        Ok(out)
+        Ok(())
     }
 
     /// Open sealed data; `None` when it is not authentic (wrong key, altered, truncated).
     pub fn open(&self, aad: &[u8], sealed: &[u8]) -> Option<Vec<u8>> {
-        if sealed.len() < OVERHEAD {
+        let mut buf = sealed.to_vec();
+        let range = self.open_in_place(aad, &mut buf)?;
+        buf.truncate(range.end);
+        buf.drain(..range.start);
+        Some(buf)
+    }
+
+    /// Open `buf` (sealed) in place; returns where the plaintext is in `buf`.
+    pub fn open_in_place(&self, aad: &[u8], buf: &mut [u8]) -> Option<std::ops::Range<usize>> {
+        if buf.len() < OVERHEAD {
             return None;
         }
-        let (nonce, rest) = sealed.split_at(NONCE_LEN);
+        let (nonce, rest) = buf.split_at_mut(NONCE_LEN);
         let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
-        let mut buf = rest.to_vec();
-        let plain = self.key.open_in_place(nonce, Aad::from(aad), &mut buf).ok()?;
-        let n = plain.len();
-        buf.truncate(n);
-        Some(buf)
+        let n = self.key.open_in_place(nonce, Aad::from(aad), rest).ok()?.len();
+        Some(NONCE_LEN..NONCE_LEN + n)
     }
 }
 

@@ -9,12 +9,14 @@
 //! - [`network`]: the machine's own networks, to tell LAN clients from the rest.
 //! - [`durable`]: files written so that a crash or power cut leaves the old or the new content,
 //!   never a torn one; free-space checks.
+//! - [`memory`]: pinning the C allocator's mmap threshold so freed buffers go back to the kernel.
 //! - [`process`]: signals to child processes (graceful stop before a kill).
 
 pub mod board;
 pub mod cgroup;
 pub mod clock;
 pub mod durable;
+pub mod memory;
 pub mod network;
 pub mod process;
 pub mod watchdog;

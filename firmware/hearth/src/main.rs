@@ -55,6 +55,11 @@ enum Command {
         #[command(subcommand)]
         command: UsersCommand,
     },
+    /// Encrypted backups (works without a running hearthd).
+    Backup {
+        #[command(subcommand)]
+        command: backup::BackupCommand,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -79,8 +84,20 @@ enum UsersCommand {
     },
 }
 
+mod backup;
+
 fn main() -> ExitCode {
+    hearth_platform::memory::pin_allocator_thresholds();
     let cli = Cli::parse();
+    if let Command::Backup { command } = cli.command {
+        return match backup::run(command) {
+            Ok(code) => ExitCode::from(code),
+            Err(e) => {
+                eprintln!("hearth: {e:#}");
+                ExitCode::from(1)
+            }
+        };
+    }
     let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
@@ -138,7 +155,7 @@ fn read_new_password(prompt: &str) -> anyhow::Result<String> {
     Ok(first)
 }
 
-fn prompt_hidden(prompt: &str) -> anyhow::Result<String> {
+pub(crate) fn prompt_hidden(prompt: &str) -> anyhow::Result<String> {
     eprint!("{prompt}");
     std::io::stderr().flush().ok();
     let echo_off =
@@ -200,6 +217,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let v = call(&c, Method::POST, "/api/v1/setup/claim", Some(body)).await?;
             if cli.json { print_json(&v) } else { println!("{} now owns this Hearth.", v["name"].as_str().unwrap_or(name)) }
         }
+        // Handled in main before any connection is made.
+        Command::Backup { .. } => bail!("backup commands do not talk to the daemon"),
         Command::Users { command } => match command {
             UsersCommand::Add { name, role, display_name } => {
                 let password = read_new_password(&format!("Password for {name}"))?;

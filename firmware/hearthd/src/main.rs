@@ -43,6 +43,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    hearth_platform::memory::pin_allocator_thresholds();
     let cli = Cli::parse();
     match cli.command {
         None => run::main(cli.run),

@@ -91,13 +91,22 @@ impl Backend for Local {
     }
 
     fn read_range(&self, t: FileType, name: &str, offset: u64, length: u32) -> Result<Vec<u8>> {
+        let mut buf = Vec::new();
+        self.read_range_into(t, name, offset, length, &mut buf)?;
+        Ok(buf)
+    }
+
+    fn read_range_into(&self, t: FileType, name: &str, offset: u64, length: u32, buf: &mut Vec<u8>) -> Result<()> {
         let p = self.path(t, name)?;
         let io = |e| BackupError::io(p.display().to_string(), e);
         let mut f = File::open(&p).map_err(io)?;
         f.seek(SeekFrom::Start(offset)).map_err(io)?;
-        let mut buf = vec![0u8; length as usize];
-        f.read_exact(&mut buf).map_err(io)?;
-        Ok(buf)
+        buf.clear();
+        let got = f.take(u64::from(length)).read_to_end(buf).map_err(io)?;
+        if got != length as usize {
+            return Err(BackupError::damaged(t.dir(), name, format!("shorter than the index says ({got} of {length} bytes at {offset})")));
+        }
+        Ok(())
     }
 
     fn size(&self, t: FileType, name: &str) -> Result<u64> {

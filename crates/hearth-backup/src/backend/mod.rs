@@ -54,6 +54,11 @@ pub trait Backend: Send + Sync {
     fn read(&self, t: FileType, name: &str) -> Result<Vec<u8>>;
     /// `length` bytes at `offset` of an object.
     fn read_range(&self, t: FileType, name: &str, offset: u64, length: u32) -> Result<Vec<u8>>;
+    /// Like `read_range`, into a reused buffer (cleared first).
+    fn read_range_into(&self, t: FileType, name: &str, offset: u64, length: u32, buf: &mut Vec<u8>) -> Result<()> {
+        *buf = self.read_range(t, name, offset, length)?;
+        Ok(())
+    }
     /// An object's size.
     fn size(&self, t: FileType, name: &str) -> Result<u64>;
     /// Store an object durably (temporary name, fsync, rename, fsync folder).

@@ -70,6 +70,7 @@ struct Walker<'a> {
     repo: &'a Repository,
     saver: &'a Saver,
     chunker: Chunker,
+    buf: Vec<u8>,
     excludes: Excludes,
     force: bool,
     summary: Summary,
@@ -221,7 +222,7 @@ impl Walker<'_> {
     fn file(&mut self, path: &Path) -> Result<Vec<PendingId>> {
         let src = |source| BackupError::Source { path: path.to_path_buf(), source };
         let f = File::open(path).map_err(src)?;
-        let mut chunks = self.chunker.chunks(f);
+        let mut chunks = self.chunker.chunks(f, &mut self.buf);
         let mut ids = Vec::new();
         while let Some(chunk) = chunks.next_chunk().map_err(src)? {
             self.summary.bytes_read += chunk.len() as u64;
@@ -258,6 +259,7 @@ pub fn run(repo: Arc<Repository>, opts: &BackupOptions) -> Result<BackupReport> 
         repo: &repo,
         saver: &saver,
         chunker: Chunker::new(repo.config.chunker, repo.keys.chunker_seed)?,
+        buf: Vec::new(),
         excludes: Excludes::new(&opts.excludes)?,
         force: opts.force,
         summary: Summary::default(),
