@@ -121,6 +121,13 @@ pub struct Chunks<'a, R> {
 impl<R: Read> Chunks<'_, R> {
     /// The next chunk, `None` at the end.
     pub fn next_chunk(&mut self) -> io::Result<Option<Vec<u8>>> {
+        let mut out = Vec::new();
+        Ok(self.next_chunk_into(&mut out)?.then_some(out))
+    }
+
+    /// The next chunk into `out` (cleared first, so a pooled buffer can be reused); `false` at
+    /// the end.
+    pub fn next_chunk_into(&mut self, out: &mut Vec<u8>) -> io::Result<bool> {
         let max = self.chunker.params.max as usize;
         if self.buf.len() - self.start < max && !self.eof {
             // Move the unread tail to the front, then top up to two maximum chunks.
@@ -134,12 +141,13 @@ impl<R: Read> Chunks<'_, R> {
         }
         let rest = &self.buf[self.start..];
         if rest.is_empty() {
-            return Ok(None);
+            return Ok(false);
         }
         let len = self.chunker.cut(rest);
-        let chunk = rest[..len].to_vec();
+        out.clear();
+        out.extend_from_slice(&rest[..len]);
         self.start += len;
-        Ok(Some(chunk))
+        Ok(true)
     }
 }
 

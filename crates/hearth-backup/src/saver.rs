@@ -64,8 +64,38 @@ impl PendingId {
     }
 }
 
+/// Buffers handed around the pipeline and back, so a backup allocates a fixed number of chunk
+/// buffers instead of three fresh ones per chunk (each a page-faulted mapping).
+#[derive(Default)]
+pub struct BufferPool {
+    free: Mutex<Vec<Vec<u8>>>,
+    keep: usize,
+}
+
+impl BufferPool {
+    /// A pool that keeps at most `keep` idle buffers.
+    pub fn new(keep: usize) -> Self {
+        BufferPool { free: Mutex::new(Vec::with_capacity(keep)), keep }
+    }
+
+    /// An empty buffer (reused when one is idle).
+    pub fn take(&self) -> Vec<u8> {
+        self.free.lock().unwrap_or_else(|p| p.into_inner()).pop().unwrap_or_default()
+    }
+
+    /// Give a buffer back.
+    pub fn give(&self, mut buf: Vec<u8>) {
+        buf.clear();
+        let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
+        if free.len() < self.keep {
+            free.push(buf);
+        }
+    }
+}
+
 /// The running pipeline.
 pub struct Saver {
+    pool: Arc<BufferPool>,
     jobs: Option<SyncSender<Job>>,
     workers: Vec<JoinHandle<()>>,
     packer: Option<JoinHandle<Result<SaverStats>>>,
@@ -73,9 +103,11 @@ pub struct Saver {
 
 thread_local! {
     static COMPRESSOR: RefCell<Option<zstd::bulk::Compressor<'static>>> = const { RefCell::new(None) };
+    static TRIAL: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
-fn compress(level: i32, data: &[u8]) -> Option<Vec<u8>> {
+/// Compress `data` at `level` into `out` (cleared first); the compressed length.
+fn compress_into(level: i32, data: &[u8], out: &mut Vec<u8>) -> Option<usize> {
     COMPRESSOR.with(|c| {
         let mut c = c.borrow_mut();
         if c.is_none() {
@@ -83,23 +115,22 @@ fn compress(level: i32, data: &[u8]) -> Option<Vec<u8>> {
         }
         let comp = c.as_mut()?;
         comp.set_compression_level(level).ok()?;
-        comp.compress(data).ok()
+        out.clear();
+        out.reserve(zstd::zstd_safe::compress_bound(data.len()));
+        comp.compress_to_buffer(data, out).ok()
     })
 }
 
-/// Compress `data` when a level-1 trial on its first 64 KiB saves at least 10%
-/// (docs/backup-format.md §6). Photos and videos fail the trial cheaply.
-fn maybe_compress(data: &[u8]) -> Option<Vec<u8>> {
+/// Compress `data` into `out` when a level-1 trial on its first 64 KiB saves at least 10%
+/// (docs/backup-format.md §6); photos and videos fail the trial cheaply. `true` when `out`
+/// holds the (smaller) compressed form.
+fn maybe_compress(data: &[u8], out: &mut Vec<u8>) -> bool {
     if data.len() < 512 {
-        return None;
+        return false;
     }
     let sample = &data[..data.len().min(SAMPLE)];
-    let trial = compress(1, sample)?;
-    if trial.len() * 10 > sample.len() * 9 {
-        return None;
-    }
-    let full = compress(3, data)?;
-    (full.len() < data.len()).then_some(full)
+    let pays = TRIAL.with(|t| compress_into(1, sample, &mut t.borrow_mut()).is_some_and(|n| n * 10 <= sample.len() * 9));
+    pays && compress_into(3, data, out).is_some_and(|n| n < data.len())
 }
 
 impl Saver {
@@ -107,18 +138,26 @@ impl Saver {
     /// the repository's index.
     pub fn start(repo: Arc<Repository>, workers: usize) -> Saver {
         let workers_n = workers.max(1);
-        let (job_tx, job_rx) = sync_channel::<Job>(workers_n * 2);
-        let (sealed_tx, sealed_rx) = sync_channel::<Sealed>(workers_n * 2);
+        // Enough idle buffers for the chunks in flight (queues + workers), no more.
+        let pool = Arc::new(BufferPool::new(workers_n * 3 + 2));
+        let (job_tx, job_rx) = sync_channel::<Job>(workers_n);
+        let (sealed_tx, sealed_rx) = sync_channel::<Sealed>(workers_n);
         let job_rx = Arc::new(Mutex::new(job_rx));
         let known: Arc<Mutex<HashSet<BlobId>>> = Arc::new(Mutex::new(repo.index.iter().map(|(id, _)| *id).collect()));
         let mut handles = Vec::new();
         for _ in 0..workers_n {
-            let (rx, tx, known, repo) = (job_rx.clone(), sealed_tx.clone(), known.clone(), repo.clone());
-            handles.push(std::thread::spawn(move || worker(&repo.keys, &rx, &tx, &known)));
+            let (rx, tx, known, repo, pool) = (job_rx.clone(), sealed_tx.clone(), known.clone(), repo.clone(), pool.clone());
+            handles.push(std::thread::spawn(move || worker(&repo.keys, &rx, &tx, &known, &pool)));
         }
         drop(sealed_tx);
-        let packer = std::thread::spawn(move || packer(&repo, sealed_rx));
-        Saver { jobs: Some(job_tx), workers: handles, packer: Some(packer) }
+        let packer_pool = pool.clone();
+        let packer = std::thread::spawn(move || packer(&repo, sealed_rx, &packer_pool));
+        Saver { pool, jobs: Some(job_tx), workers: handles, packer: Some(packer) }
+    }
+
+    /// A buffer for the next chunk (give it to [`Saver::save`]).
+    pub fn buffer(&self) -> Vec<u8> {
+        self.pool.take()
     }
 
     /// Queue a blob; blocks while the pipeline is full.
@@ -143,7 +182,7 @@ impl Saver {
     }
 }
 
-fn worker(keys: &Keys, jobs: &Mutex<Receiver<Job>>, out: &SyncSender<Sealed>, known: &Mutex<HashSet<BlobId>>) {
+fn worker(keys: &Keys, jobs: &Mutex<Receiver<Job>>, out: &SyncSender<Sealed>, known: &Mutex<HashSet<BlobId>>, pool: &BufferPool) {
     loop {
         let job = {
             let rx = jobs.lock().unwrap_or_else(|p| p.into_inner());
@@ -156,27 +195,29 @@ fn worker(keys: &Keys, jobs: &Mutex<Receiver<Job>>, out: &SyncSender<Sealed>, kn
         let is_new = known.lock().unwrap_or_else(|p| p.into_inner()).insert(id);
         if is_new {
             let raw_length = job.data.len() as u32;
-            let (flags, stored) = match maybe_compress(&job.data) {
-                Some(c) => (FLAG_ZSTD, c),
-                None => (0, job.data),
-            };
-            let sealed = match keys.enc.seal(&job.blob_type.aad(&id), &stored) {
-                Ok(s) => s,
-                Err(e) => {
-                    let _ = job.reply.send(Err(e));
-                    continue;
-                }
-            };
+            let mut compressed = pool.take();
+            let flags = if maybe_compress(&job.data, &mut compressed) { FLAG_ZSTD } else { 0 };
+            let stored: &[u8] = if flags == FLAG_ZSTD { &compressed } else { &job.data };
+            let mut sealed = pool.take();
+            let result = keys.enc.seal_into(&job.blob_type.aad(&id), stored, &mut sealed);
+            pool.give(compressed);
+            pool.give(job.data);
+            if let Err(e) = result {
+                let _ = job.reply.send(Err(e));
+                continue;
+            }
             if out.send(Sealed { id, blob_type: job.blob_type, flags, sealed, raw_length }).is_err() {
                 let _ = job.reply.send(Err(BackupError::Invalid("the packer stopped".into())));
                 return;
             }
+        } else {
+            pool.give(job.data);
         }
         let _ = job.reply.send(Ok(id));
     }
 }
 
-fn packer(repo: &Repository, rx: Receiver<Sealed>) -> Result<SaverStats> {
+fn packer(repo: &Repository, rx: Receiver<Sealed>, pool: &BufferPool) -> Result<SaverStats> {
     let pack_size = repo.config.pack_size as usize;
     let mut stats = SaverStats::default();
     let mut data = PackWriter::new(BlobType::Data, pack_size + (1 << 20));
@@ -205,7 +246,9 @@ fn packer(repo: &Repository, rx: Receiver<Sealed>) -> Result<SaverStats> {
         stats.blobs_new += 1;
         stats.bytes_added += u64::from(s.raw_length);
         let w = if s.blob_type == BlobType::Data { &mut data } else { &mut trees };
-        if let Err(e) = w.add(s.id, s.flags, &s.sealed, s.raw_length) {
+        let added = w.add(s.id, s.flags, &s.sealed, s.raw_length);
+        pool.give(s.sealed);
+        if let Err(e) = added {
             failed = Some(e);
             continue;
         }
@@ -237,7 +280,8 @@ mod tests {
     #[test]
     fn compression_is_chosen_only_when_it_pays() {
         let text = b"2026-11-22 10:00:00 INFO hearthd: all is well\n".repeat(5000);
-        assert!(maybe_compress(&text).is_some_and(|c| c.len() < text.len() / 5));
+        let mut out = Vec::new();
+        assert!(maybe_compress(&text, &mut out) && out.len() < text.len() / 5);
         let mut x = 1u64;
         let noise: Vec<u8> = (0..200_000)
             .map(|_| {
@@ -247,6 +291,6 @@ mod tests {
                 x as u8
             })
             .collect();
-        assert!(maybe_compress(&noise).is_none());
+        assert!(!maybe_compress(&noise, &mut out));
     }
 }

@@ -224,7 +224,11 @@ impl Walker<'_> {
         let f = File::open(path).map_err(src)?;
         let mut chunks = self.chunker.chunks(f, &mut self.buf);
         let mut ids = Vec::new();
-        while let Some(chunk) = chunks.next_chunk().map_err(src)? {
+        loop {
+            let mut chunk = self.saver.buffer();
+            if !chunks.next_chunk_into(&mut chunk).map_err(src)? {
+                break;
+            }
             self.summary.bytes_read += chunk.len() as u64;
             ids.push(self.saver.save(chunk, BlobType::Data)?);
         }
