@@ -1,5 +1,7 @@
 //! An open repository: its keys, config and index, and reading and writing its objects.
 
+use std::sync::Arc;
+
 use crate::backend::{Backend, FileType};
 use crate::blob::{BlobId, BlobType};
 use crate::crypto::{Cipher, Keys, object_name};
@@ -16,7 +18,7 @@ pub type NamedSnapshot = (String, Snapshot);
 
 /// An open repository.
 pub struct Repository {
-    backend: Box<dyn Backend>,
+    backend: Arc<dyn Backend>,
     /// Keys.
     pub keys: Keys,
     /// Parameters.
@@ -25,6 +27,8 @@ pub struct Repository {
     pub index: MasterIndex,
     /// The key file this session opened with.
     pub key_name: String,
+    /// Delete stale locks found while locking (`--remove-stale-locks`), instead of ignoring them.
+    pub remove_stale_locks: bool,
 }
 
 impl std::fmt::Debug for Repository {
@@ -35,7 +39,7 @@ impl std::fmt::Debug for Repository {
 
 impl Repository {
     /// Create a repository with one key for `password`.
-    pub fn init(backend: Box<dyn Backend>, password: &[u8], cipher: Cipher, kdf: Kdf) -> Result<Repository> {
+    pub fn init(backend: Arc<dyn Backend>, password: &[u8], cipher: Cipher, kdf: Kdf) -> Result<Repository> {
         if backend.exists()? {
             return Err(BackupError::AlreadyExists(backend.location()));
         }
@@ -50,18 +54,18 @@ impl Repository {
         backend.write(FileType::Key, &key_name, &kf)?;
         // The config last: a repository exists once its config does.
         backend.write(FileType::Config, "config", &config.seal(&keys)?)?;
-        Ok(Repository { backend, keys, config, index: MasterIndex::default(), key_name })
+        Ok(Repository { backend, keys, config, index: MasterIndex::default(), key_name, remove_stale_locks: false })
     }
 
     /// Open a repository with `password` and load its index.
-    pub fn open(backend: Box<dyn Backend>, password: &[u8]) -> Result<Repository> {
+    pub fn open(backend: Arc<dyn Backend>, password: &[u8]) -> Result<Repository> {
         let mut repo = Self::open_without_index(backend, password)?;
         repo.load_index()?;
         Ok(repo)
     }
 
     /// Open without reading the index (key management).
-    pub fn open_without_index(backend: Box<dyn Backend>, password: &[u8]) -> Result<Repository> {
+    pub fn open_without_index(backend: Arc<dyn Backend>, password: &[u8]) -> Result<Repository> {
         if !backend.exists()? {
             return Err(BackupError::NoRepository(backend.location()));
         }
@@ -86,12 +90,22 @@ impl Repository {
         let Some((master, cipher, key_name)) = found else { return Err(BackupError::WrongPassword) };
         let keys = Keys::derive(master, cipher)?;
         let config = RepoConfig::open(&config_bytes, &keys)?;
-        Ok(Repository { backend, keys, config, index: MasterIndex::default(), key_name })
+        Ok(Repository { backend, keys, config, index: MasterIndex::default(), key_name, remove_stale_locks: false })
     }
 
     /// The storage.
     pub fn backend(&self) -> &dyn Backend {
         self.backend.as_ref()
+    }
+
+    /// Lock the repository for this session's work (docs/backup-format.md §10).
+    pub fn lock(&self, mode: crate::lock::LockMode) -> Result<crate::lock::Lock> {
+        crate::lock::acquire(self, mode, self.remove_stale_locks)
+    }
+
+    /// The storage, shared (for threads that outlive a borrow, like the lock refresher).
+    pub fn backend_arc(&self) -> Arc<dyn Backend> {
+        self.backend.clone()
     }
 
     /// Read every index file. Damaged ones are skipped and returned (their packs' blobs look
@@ -119,6 +133,49 @@ impl Repository {
         }
         self.index = index;
         Ok(damaged)
+    }
+
+    /// A stored pack's entries, read from its header (two range reads, not the whole pack).
+    pub fn read_pack_header(&self, name: &str) -> Result<Vec<crate::pack::PackEntry>> {
+        let total = self.backend.size(FileType::Pack, name)?;
+        if total < 4 {
+            return Err(BackupError::damaged("data", name, "too short for a pack"));
+        }
+        let len_bytes = self.backend.read_range(FileType::Pack, name, total - 4, 4)?;
+        let hlen = u32::from_le_bytes(len_bytes.as_slice().try_into().map_err(|_| BackupError::damaged("data", name, "short read"))?);
+        let tail_len = u64::from(hlen) + 4;
+        if tail_len > total {
+            return Err(BackupError::damaged("data", name, "header larger than the pack"));
+        }
+        let tail = self.backend.read_range(FileType::Pack, name, total - tail_len, tail_len as u32)?;
+        crate::pack::read_header(name, &tail, total, &self.keys)
+    }
+
+    /// Index the packs that no index names: a backup interrupted (SIGKILL, power cut) after
+    /// storing packs but before their index file. Their headers are read and one new index file
+    /// lists them, so the next backup reuses what was already uploaded. Damaged ones are left
+    /// for `check` to report and `prune` to remove. Returns how many packs were indexed.
+    pub fn index_orphan_packs(&mut self) -> Result<usize> {
+        let known: std::collections::HashSet<[u8; 32]> = self.index.iter().map(|(_, l)| l.pack).collect();
+        let mut file = IndexFile::default();
+        for name in self.backend.list(FileType::Pack)? {
+            let Some(raw) = parse_name(&name) else { continue };
+            if known.contains(&raw) {
+                continue;
+            }
+            match self.read_pack_header(&name) {
+                Ok(entries) => file.packs.push((raw, entries)),
+                Err(e) => tracing::warn!(pack = %name, error = %e, "not indexing a damaged pack"),
+            }
+        }
+        if file.packs.is_empty() {
+            return Ok(0);
+        }
+        let name = self.write_index(&file)?;
+        let raw = parse_name(&name).ok_or_else(|| BackupError::Invalid("bad index name".into()))?;
+        self.index.add(raw, &file);
+        tracing::info!(packs = file.packs.len(), index = %name, "indexed packs left by an interrupted backup");
+        Ok(file.packs.len())
     }
 
     /// Read and verify one index file.

@@ -5,7 +5,6 @@ use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
-use std::sync::Arc;
 
 use hearth_backup::backend::{self, FileType};
 use hearth_backup::commands::{backup, check, ls, restore};
@@ -77,9 +76,8 @@ fn backup_restore_incremental_and_damage() {
         let kdf = Kdf::for_tests().expect("kdf");
         Repository::init(backend::open(repo_path.to_str().expect("utf8")).expect("b"), b"secret", cipher, kdf).expect("init");
         assert!(matches!(open(&repo_path, "wrong"), Err(BackupError::WrongPassword)));
-        let repo = Arc::new(open(&repo_path, "secret").expect("open"));
         let opts = backup::BackupOptions { paths: vec![src.clone()], excludes: vec!["*.tmp".into()], ..Default::default() };
-        let first = backup::run(repo.clone(), &opts).expect("backup");
+        let first = backup::run(open(&repo_path, "secret").expect("open"), &opts).expect("backup");
         let s = &first.snapshot.summary;
         assert_eq!(s.files_new, 5, "{s:?}");
         assert!(!first.snapshot.partial);
@@ -87,7 +85,7 @@ fn backup_restore_incremental_and_damage() {
         assert!(s.bytes_added < 5_000_000 + 2_100_000, "dedup: {s:?}");
         assert!(s.bytes_stored < 5_200_000, "compression: {s:?}");
 
-        let repo = Arc::new(open(&repo_path, "secret").expect("reopen: the new index files are read"));
+        let repo = open(&repo_path, "secret").expect("reopen: the new index files are read");
         let target = dir.path().join("restore");
         let _ = fs::remove_dir_all(&target);
         let r = restore::run(&repo, &restore::RestoreOptions { snapshot: "latest".into(), target: target.clone(), ..Default::default() })
@@ -96,8 +94,8 @@ fn backup_restore_incremental_and_damage() {
         assert_same(&src, &target.join("src"));
 
         // Nothing changed: nothing is read.
-        let repo = Arc::new(open(&repo_path, "secret").expect("open"));
-        let second = backup::run(repo.clone(), &opts).expect("backup 2");
+        let second = backup::run(open(&repo_path, "secret").expect("open"), &opts).expect("backup 2");
+        let repo = open(&repo_path, "secret").expect("open");
         assert_eq!(second.snapshot.summary.files_unmodified, 5, "{:?}", second.snapshot.summary);
         assert_eq!(second.snapshot.summary.bytes_read, 0);
         assert_eq!(second.snapshot.parent.as_deref(), Some(first.name.as_str()));

@@ -3,11 +3,10 @@
 
 use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::Subcommand;
-use hearth_backup::commands::{backup, check, ls, restore};
+use hearth_backup::commands::{backup, check, diff, forget, key, ls, prune, restore, stats};
 use hearth_backup::crypto::{Cipher, cpu_has_aes};
 use hearth_backup::keyfile::Kdf;
 use hearth_backup::tree::NodeType;
@@ -17,12 +16,76 @@ use hearth_core::Kinded;
 /// Repository and password, shared by every backup command.
 #[derive(clap::Args, Debug)]
 pub struct RepoArgs {
-    /// The repository: a folder (rest: and s3: are planned).
+    /// The repository: a folder, rest:http(s)://HOST/PATH (restic REST server) or s3:http(s)://HOST/BUCKET[/PREFIX].
     #[arg(long, env = "HEARTH_BACKUP_REPO")]
     repo: String,
     /// Read the password from this file (first line).
     #[arg(long, env = "HEARTH_BACKUP_PASSWORD_FILE")]
     password_file: Option<PathBuf>,
+    /// Delete stale locks (expired, or of a process on this host that is gone) instead of ignoring them.
+    #[arg(long)]
+    remove_stale_locks: bool,
+}
+
+/// Retention rules of `forget`.
+#[derive(clap::Args, Debug)]
+pub struct KeepArgs {
+    /// Keep the newest N snapshots.
+    #[arg(long, default_value_t = 0)]
+    keep_last: u32,
+    /// Keep the newest snapshot of each of the last N hours that have one.
+    #[arg(long, default_value_t = 0)]
+    keep_hourly: u32,
+    /// … of the last N days.
+    #[arg(long, default_value_t = 0)]
+    keep_daily: u32,
+    /// … of the last N ISO weeks.
+    #[arg(long, default_value_t = 0)]
+    keep_weekly: u32,
+    /// … of the last N months.
+    #[arg(long, default_value_t = 0)]
+    keep_monthly: u32,
+    /// … of the last N years.
+    #[arg(long, default_value_t = 0)]
+    keep_yearly: u32,
+    /// Keep every snapshot taken within this span of the newest (e.g. 30d, 6m, 1y2m, 12h).
+    #[arg(long)]
+    keep_within: Option<String>,
+    /// Keep snapshots with this tag.
+    #[arg(long)]
+    keep_tag: Vec<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeyCommand {
+    /// List the keys (one per password).
+    List {
+        #[command(flatten)]
+        repo: RepoArgs,
+    },
+    /// Add a password. The new one is read from HEARTH_BACKUP_NEW_PASSWORD, --new-password-file or a prompt.
+    Add {
+        #[command(flatten)]
+        repo: RepoArgs,
+        /// Read the new password from this file (first line).
+        #[arg(long)]
+        new_password_file: Option<PathBuf>,
+    },
+    /// Remove a key by its name (a unique prefix, as `key list` shows it).
+    Remove {
+        #[command(flatten)]
+        repo: RepoArgs,
+        /// Key name or prefix.
+        key: String,
+    },
+    /// Change the password used to open the repository (adds the new key, removes the old).
+    Passwd {
+        #[command(flatten)]
+        repo: RepoArgs,
+        /// Read the new password from this file (first line).
+        #[arg(long)]
+        new_password_file: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -90,6 +153,56 @@ pub enum BackupCommand {
         #[arg(long, value_parser = parse_percent)]
         read_data_subset: Option<u8>,
     },
+    /// Show what changed between two snapshots.
+    Diff {
+        #[command(flatten)]
+        repo: RepoArgs,
+        /// The older snapshot (a unique prefix or "latest").
+        a: String,
+        /// The newer snapshot.
+        b: String,
+    },
+    /// Remove snapshots by a retention policy (then `prune` frees their space).
+    Forget {
+        #[command(flatten)]
+        repo: RepoArgs,
+        #[command(flatten)]
+        keep: KeepArgs,
+        /// Only show what would be removed.
+        #[arg(long)]
+        dry_run: bool,
+        /// Prune afterwards.
+        #[arg(long)]
+        prune: bool,
+    },
+    /// Delete data no snapshot uses; repack packs that are partly unused.
+    Prune {
+        #[command(flatten)]
+        repo: RepoArgs,
+        /// Tolerate this share of unused bytes (of used bytes) instead of repacking, e.g. 5%.
+        #[arg(long, value_parser = parse_percent_or_zero, default_value = "5%")]
+        max_unused: u8,
+        /// Only show what would be done.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Manage passwords.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+    /// Sizes: restore size, unique and stored bytes, packs, keys.
+    Stats {
+        #[command(flatten)]
+        repo: RepoArgs,
+        /// Only this snapshot (default: all).
+        snapshot: Option<String>,
+    },
+}
+
+fn parse_percent_or_zero(s: &str) -> Result<u8, String> {
+    let n: u8 = s.trim_end_matches('%').parse().map_err(|_| format!("{s:?} is not a percentage"))?;
+    if n <= 100 { Ok(n) } else { Err("allowed is 0% to 100%".into()) }
 }
 
 fn parse_percent(s: &str) -> Result<u8, String> {
@@ -98,16 +211,26 @@ fn parse_percent(s: &str) -> Result<u8, String> {
 }
 
 fn password(args: &RepoArgs, confirm: bool) -> anyhow::Result<String> {
-    if let Ok(p) = std::env::var("HEARTH_BACKUP_PASSWORD") {
+    read_password("HEARTH_BACKUP_PASSWORD", args.password_file.as_deref(), "Repository password: ", confirm)
+}
+
+fn new_password(file: Option<&std::path::Path>) -> anyhow::Result<String> {
+    read_password("HEARTH_BACKUP_NEW_PASSWORD", file, "New password: ", true)
+}
+
+/// A password from the environment variable `var`, a file, a hidden prompt on a terminal, or
+/// the first line of standard input.
+fn read_password(var: &str, file: Option<&std::path::Path>, prompt: &str, confirm: bool) -> anyhow::Result<String> {
+    if let Ok(p) = std::env::var(var) {
         return Ok(p);
     }
-    if let Some(f) = &args.password_file {
+    if let Some(f) = file {
         let text = std::fs::read_to_string(f).with_context(|| format!("cannot read the password file {}", f.display()))?;
         return Ok(text.lines().next().unwrap_or("").to_string());
     }
     let stdin = std::io::stdin();
     if stdin.is_terminal() {
-        let first = crate::prompt_hidden("Repository password: ")?;
+        let first = crate::prompt_hidden(prompt)?;
         if confirm && crate::prompt_hidden("Again: ")? != first {
             bail!("the two passwords differ");
         }
@@ -127,7 +250,38 @@ fn explain(e: BackupError) -> anyhow::Error {
 
 fn open(args: &RepoArgs) -> anyhow::Result<Repository> {
     let pw = password(args, false)?;
-    Repository::open(backend::open(&args.repo).map_err(explain)?, pw.as_bytes()).map_err(explain)
+    let mut r = Repository::open(backend::open(&args.repo).map_err(explain)?, pw.as_bytes()).map_err(explain)?;
+    r.remove_stale_locks = args.remove_stale_locks;
+    Ok(r)
+}
+
+fn open_without_index(args: &RepoArgs) -> anyhow::Result<Repository> {
+    let pw = password(args, false)?;
+    let mut r = Repository::open_without_index(backend::open(&args.repo).map_err(explain)?, pw.as_bytes()).map_err(explain)?;
+    r.remove_stale_locks = args.remove_stale_locks;
+    Ok(r)
+}
+
+fn policy(k: KeepArgs) -> anyhow::Result<forget::KeepPolicy> {
+    Ok(forget::KeepPolicy {
+        last: k.keep_last,
+        hourly: k.keep_hourly,
+        daily: k.keep_daily,
+        weekly: k.keep_weekly,
+        monthly: k.keep_monthly,
+        yearly: k.keep_yearly,
+        within_secs: k.keep_within.as_deref().map(forget::parse_within).transpose().map_err(explain)?,
+        tags: k.keep_tag,
+    })
+}
+
+fn print_prune(r: &prune::PruneReport, dry_run: bool) {
+    let verb = if dry_run { "would delete" } else { "deleted" };
+    println!(
+        "{} blobs in use; {verb} {} unused packs, {} orphaned packs, repacked {} packs into {}",
+        r.blobs_used, r.packs_unused, r.packs_orphaned, r.packs_repacked, r.packs_written
+    );
+    println!("{verb} {}, wrote {}; {} unused left in kept packs", size(r.bytes_deleted), size(r.bytes_written), size(r.bytes_unused_left));
 }
 
 fn size(n: u64) -> String {
@@ -155,7 +309,7 @@ pub fn run(cmd: BackupCommand) -> anyhow::Result<u8> {
             Ok(0)
         }
         BackupCommand::Run { repo, paths, exclude, tag, force } => {
-            let r = Arc::new(open(&repo)?);
+            let r = open(&repo)?;
             let opts = backup::BackupOptions { paths, excludes: exclude, tags: tag, workers: 0, force };
             let report = backup::run(r, &opts).map_err(explain)?;
             let s = &report.snapshot.summary;
@@ -251,6 +405,100 @@ pub fn run(cmd: BackupCommand) -> anyhow::Result<u8> {
                 }
             }
             Ok(1)
+        }
+        BackupCommand::Diff { repo, a, b } => {
+            let r = open(&repo)?;
+            let d = diff::run(&r, &a, &b).map_err(explain)?;
+            for (change, path) in &d.changes {
+                println!("{}    {}", change.mark(), path.display());
+            }
+            println!(
+                "files: {} added, {} removed, {} changed; data: {} added, {} removed",
+                d.files_added,
+                d.files_removed,
+                d.files_modified,
+                size(d.bytes_added),
+                size(d.bytes_removed)
+            );
+            Ok(0)
+        }
+        BackupCommand::Forget { repo: args, keep, dry_run, prune: then_prune } => {
+            let r = open(&args)?;
+            let report = forget::run(&r, &policy(keep)?, dry_run).map_err(explain)?;
+            for g in &report.groups {
+                println!("{} {}:", g.host, g.paths.join(" "));
+                for d in &g.decisions {
+                    let what = if d.reasons.is_empty() { "remove".to_string() } else { format!("keep ({})", d.reasons.join(", ")) };
+                    println!("  {}  {}  {what}", &d.name[..12], d.time.get(..19).unwrap_or(&d.time).replace('T', " "));
+                }
+            }
+            println!("{} {} snapshots", if dry_run { "would remove" } else { "removed" }, report.removed);
+            if then_prune && !dry_run {
+                let p = prune::run(r, prune::PruneOptions::default()).map_err(explain)?;
+                print_prune(&p, false);
+            }
+            Ok(0)
+        }
+        BackupCommand::Prune { repo, max_unused, dry_run } => {
+            let r = open(&repo)?;
+            let p = prune::run(r, prune::PruneOptions { max_unused_percent: max_unused, dry_run }).map_err(explain)?;
+            print_prune(&p, dry_run);
+            Ok(0)
+        }
+        BackupCommand::Key { command } => match command {
+            KeyCommand::List { repo } => {
+                let r = open_without_index(&repo)?;
+                println!("  {:<12}  {:<20}  {:<16}  user", "key", "created", "host");
+                for k in key::list(&r).map_err(explain)? {
+                    println!(
+                        "{} {:<12}  {:<20}  {:<16}  {}",
+                        if k.current { "*" } else { " " },
+                        &k.name[..12],
+                        k.created.get(..19).unwrap_or(&k.created).replace('T', " "),
+                        k.host,
+                        k.user
+                    );
+                }
+                Ok(0)
+            }
+            KeyCommand::Add { repo, new_password_file } => {
+                let r = open_without_index(&repo)?;
+                let pw = new_password(new_password_file.as_deref())?;
+                let name = key::add(&r, pw.as_bytes(), Kdf::standard().map_err(explain)?).map_err(explain)?;
+                println!("added key {}", &name[..12]);
+                Ok(0)
+            }
+            KeyCommand::Remove { repo, key: which } => {
+                let r = open_without_index(&repo)?;
+                let name = key::remove(&r, &which).map_err(explain)?;
+                println!("removed key {}", &name[..12]);
+                Ok(0)
+            }
+            KeyCommand::Passwd { repo, new_password_file } => {
+                let mut r = open_without_index(&repo)?;
+                let pw = new_password(new_password_file.as_deref())?;
+                let name = key::passwd(&mut r, pw.as_bytes(), Kdf::standard().map_err(explain)?).map_err(explain)?;
+                println!("password changed (key {})", &name[..12]);
+                Ok(0)
+            }
+        },
+        BackupCommand::Stats { repo, snapshot } => {
+            let r = open(&repo)?;
+            let s = stats::run(&r, snapshot.as_deref()).map_err(explain)?;
+            println!("snapshots:        {}", s.snapshots);
+            println!("files:            {}", s.files);
+            println!("restore size:     {}", size(s.restore_bytes));
+            println!("unique data:      {} in {} blobs", size(s.unique_bytes), s.unique_blobs);
+            println!("stored:           {}", size(s.stored_bytes));
+            if s.unique_data_bytes > 0 {
+                println!("deduplication:    {:.2}× (file bytes per stored content byte)", s.restore_bytes as f64 / s.unique_data_bytes as f64);
+            }
+            if s.unique_bytes > 0 {
+                println!("compression:      {:.2}×", s.unique_bytes as f64 / s.stored_bytes.max(1) as f64);
+            }
+            println!("repository data:  {} in {} packs", size(s.pack_bytes), s.packs);
+            println!("keys:             {}", s.keys);
+            Ok(0)
         }
     }
 }

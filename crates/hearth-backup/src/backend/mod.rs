@@ -68,11 +68,11 @@ pub trait Backend: Send + Sync {
 }
 
 /// Open the backend for a repository string: a path (later also `rest:` and `s3:`).
-pub fn open(repo: &str) -> Result<Box<dyn Backend>> {
+pub fn open(repo: &str) -> Result<std::sync::Arc<dyn Backend>> {
     if repo.starts_with("rest:") || repo.starts_with("s3:") {
         return Err(crate::BackupError::Invalid(format!(
             "{repo}: REST and S3 repositories are not supported by this build yet; use a folder"
         )));
     }
-    Ok(Box::new(local::Local::new(repo.into())))
+    Ok(std::sync::Arc::new(local::Local::new(repo.into())))
 }

@@ -12,6 +12,7 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 use crate::blob::{BlobId, BlobType};
 use crate::chunker::Chunker;
 use crate::error::{BackupError, Result};
+use crate::lock::LockMode;
 use crate::repository::Repository;
 use crate::saver::{PendingId, Saver};
 use crate::snapshot::{Snapshot, SnapshotError, Summary, hostname, now_rfc3339};
@@ -236,13 +237,16 @@ impl Walker<'_> {
     }
 }
 
-/// Back up `opts.paths` into `repo` and write a snapshot. The new blobs are in new index files;
-/// `repo`'s in-memory index does not include them (call [`Repository::load_index`] to use them).
-pub fn run(repo: Arc<Repository>, opts: &BackupOptions) -> Result<BackupReport> {
+/// Back up `opts.paths` into `repo` and write a snapshot, under a shared lock. Packs left by an
+/// interrupted backup are indexed first, so their blobs are reused.
+pub fn run(mut repo: Repository, opts: &BackupOptions) -> Result<BackupReport> {
     let started = Instant::now();
     if opts.paths.is_empty() {
         return Err(BackupError::Invalid("nothing to back up: give one or more paths".into()));
     }
+    let _lock = repo.lock(LockMode::Shared)?;
+    repo.index_orphan_packs()?;
+    let repo = Arc::new(repo);
     let mut abs = Vec::new();
     for p in &opts.paths {
         let a = fs::canonicalize(p).map_err(|e| BackupError::Source { path: p.clone(), source: e })?;

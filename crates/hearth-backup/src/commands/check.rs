@@ -53,6 +53,7 @@ impl CheckReport {
 
 /// Check `repo`.
 pub fn run(repo: &Repository, opts: CheckOptions) -> Result<CheckReport> {
+    let _lock = repo.lock(crate::lock::LockMode::Shared)?;
     let mut report = CheckReport::default();
     let backend = repo.backend();
     for name in backend.list(FileType::Index)? {

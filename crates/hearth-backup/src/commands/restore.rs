@@ -73,6 +73,7 @@ fn is_root() -> bool {
 
 /// Restore into `opts.target`.
 pub fn run(repo: &Repository, opts: &RestoreOptions) -> Result<RestoreReport> {
+    let _lock = repo.lock(crate::lock::LockMode::Shared)?;
     let (_, snap) = repo.find_snapshot(&opts.snapshot)?;
     fs::create_dir_all(&opts.target).map_err(|e| BackupError::io(opts.target.display().to_string(), e))?;
     let mut report = RestoreReport::default();

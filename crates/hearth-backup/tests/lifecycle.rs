@@ -1,0 +1,211 @@
+//! A repository's life after the first backup: diff, forget, prune, stats, orphan packs.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use hearth_backup::backend::{self, FileType};
+use hearth_backup::blob::BlobType;
+use hearth_backup::commands::diff::Change;
+use hearth_backup::commands::{backup, check, diff, forget, prune, restore, stats};
+use hearth_backup::crypto::{Cipher, object_name};
+use hearth_backup::keyfile::Kdf;
+use hearth_backup::pack::PackWriter;
+use hearth_backup::{BackupError, Repository};
+
+fn noise(n: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    repo: PathBuf,
+    src: PathBuf,
+    root: PathBuf,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        let dir = tempfile::tempdir().expect("tmp");
+        let repo = dir.path().join("repo");
+        let src = dir.path().join("src");
+        fs::create_dir_all(src.join("sub")).expect("mkdir");
+        Repository::init(backend::open(repo.to_str().expect("utf8")).expect("b"), b"pw", Cipher::Aes256Gcm, Kdf::for_tests().expect("kdf"))
+            .expect("init");
+        let root = dir.path().to_path_buf();
+        Fixture { _dir: dir, repo, src, root }
+    }
+
+    fn open(&self) -> Repository {
+        Repository::open(backend::open(self.repo.to_str().expect("utf8")).expect("b"), b"pw").expect("open")
+    }
+
+    fn backup(&self) -> backup::BackupReport {
+        let opts = backup::BackupOptions { paths: vec![self.src.clone()], ..Default::default() };
+        backup::run(self.open(), &opts).expect("backup")
+    }
+
+    fn count(&self, t: FileType) -> usize {
+        backend::open(self.repo.to_str().expect("utf8")).expect("b").list(t).expect("list").len()
+    }
+}
+
+fn same_tree(a: &Path, b: &Path) {
+    let mut left: Vec<_> = fs::read_dir(a).expect("ls").map(|e| e.expect("e").file_name()).collect();
+    let mut right: Vec<_> = fs::read_dir(b).expect("ls").map(|e| e.expect("e").file_name()).collect();
+    left.sort();
+    right.sort();
+    assert_eq!(left, right);
+    for n in left {
+        let (pa, pb) = (a.join(&n), b.join(&n));
+        if pa.is_dir() {
+            same_tree(&pa, &pb);
+        } else {
+            assert!(fs::read(&pa).expect("r") == fs::read(&pb).expect("r"), "{}", pa.display());
+        }
+    }
+}
+
+#[test]
+fn diff_forget_prune_stats() {
+    let f = Fixture::new();
+    fs::write(f.src.join("keep.bin"), noise(3_000_000, 1)).expect("w");
+    fs::write(f.src.join("gone.bin"), noise(6_000_000, 2)).expect("w");
+    fs::write(f.src.join("sub/edit.txt"), b"first version\n".repeat(1000)).expect("w");
+    let first = f.backup();
+
+    fs::remove_file(f.src.join("gone.bin")).expect("rm");
+    fs::write(f.src.join("sub/edit.txt"), b"second version\n".repeat(1000)).expect("w");
+    fs::write(f.src.join("sub/new.bin"), noise(1_000_000, 3)).expect("w");
+    let second = f.backup();
+
+    let repo = f.open();
+    let d = diff::run(&repo, &first.name[..10], &second.name[..10]).expect("diff");
+    let marks: Vec<(char, String)> = d.changes.iter().map(|(c, p)| (c.mark(), p.display().to_string())).collect();
+    assert!(marks.contains(&('-', "/src/gone.bin".into())), "{marks:?}");
+    assert!(marks.contains(&('+', "/src/sub/new.bin".into())), "{marks:?}");
+    assert!(marks.contains(&('M', "/src/sub/edit.txt".into())), "{marks:?}");
+    assert!(!marks.iter().any(|(_, p)| p == "/src/keep.bin"), "{marks:?}");
+    assert_eq!((d.files_added, d.files_removed, d.files_modified), (1, 1, 1));
+    assert!(d.bytes_removed >= 6_000_000 && d.bytes_added >= 1_000_000, "{d:?}");
+    assert!(diff::run(&repo, "latest", "latest").expect("diff").changes.is_empty());
+    assert!(d.changes.iter().all(|(c, _)| *c != Change::TypeChanged));
+
+    let before = stats::run(&repo, None).expect("stats");
+    assert_eq!(before.snapshots, 2);
+    assert_eq!(before.files, 3 + 3);
+    assert_eq!(before.restore_bytes, 2 * 3_000_000 + 6_000_000 + 1_000_000 + 14_000 + 15_000);
+    assert!(before.unique_bytes < before.restore_bytes, "dedup: {before:?}");
+
+    // Forget refuses an empty policy, keeps the newest, and a dry run removes nothing.
+    assert!(forget::run(&repo, &forget::KeepPolicy::default(), false).is_err());
+    let policy = forget::KeepPolicy { last: 1, ..Default::default() };
+    let dry = forget::run(&repo, &policy, true).expect("dry");
+    assert_eq!((dry.removed, f.count(FileType::Snapshot)), (1, 2));
+    let done = forget::run(&repo, &policy, false).expect("forget");
+    assert_eq!(done.removed, 1);
+    assert_eq!(f.count(FileType::Snapshot), 1);
+    let kept = &done.groups[0].decisions;
+    assert_eq!(kept.iter().find(|d| !d.reasons.is_empty()).map(|d| d.name.clone()), Some(second.name.clone()));
+
+    // Prune frees what only the first snapshot used and keeps everything the second needs.
+    let packs_before = f.count(FileType::Pack);
+    let r = prune::run(f.open(), prune::PruneOptions { max_unused_percent: 0, dry_run: false }).expect("prune");
+    assert!(r.bytes_deleted >= 6_000_000, "{r:?}");
+    assert!(r.packs_unused + r.packs_repacked > 0, "{r:?}");
+    assert_eq!(f.count(FileType::Pack), packs_before - r.packs_unused - r.packs_repacked + r.packs_written);
+    let repo = f.open();
+    let c = check::run(&repo, check::CheckOptions { read_data: true, ..Default::default() }).expect("check");
+    assert!(c.ok() && c.unindexed_packs == 0, "{:?}", c.problems);
+    let after = stats::run(&repo, None).expect("stats");
+    assert!(after.pack_bytes < before.pack_bytes - 5_000_000, "{before:?} → {after:?}");
+    assert!(after.pack_bytes <= after.stored_bytes, "no unused bytes left at 0%: {after:?}");
+    let target = f.root.join("restored");
+    let rr = restore::run(&repo, &restore::RestoreOptions { snapshot: "latest".into(), target: target.clone(), ..Default::default() })
+        .expect("restore");
+    assert!(rr.errors.is_empty(), "{:?}", rr.errors);
+    same_tree(&f.src, &target.join("src"));
+
+    // A second prune has nothing to do; an incremental backup after prune still works.
+    let again = prune::run(f.open(), prune::PruneOptions::default()).expect("prune again");
+    assert_eq!(again.packs_unused + again.packs_repacked + again.packs_orphaned, 0, "{again:?}");
+    assert_eq!(f.backup().snapshot.summary.files_unmodified, 3);
+}
+
+#[test]
+fn orphan_packs_are_reused_by_backup_and_removed_by_prune() {
+    let f = Fixture::new();
+    let content = noise(700_000, 9);
+    fs::write(f.src.join("photo.jpg"), &content).expect("w");
+    // A pack a killed backup stored before its index: it holds exactly this file's one chunk.
+    let repo = f.open();
+    let id = repo.keys.blob_id(&content);
+    let sealed = repo.keys.enc.seal(&BlobType::Data.aad(&id), &content).expect("seal");
+    let mut w = PackWriter::new(BlobType::Data, 1 << 20);
+    w.add(id, 0, &sealed, content.len() as u32).expect("add");
+    let (bytes, _) = w.finish(&repo.keys).expect("finish");
+    repo.backend().write(FileType::Pack, &object_name(&bytes), &bytes).expect("write");
+    let c = check::run(&repo, check::CheckOptions::default()).expect("check");
+    assert!(c.ok() && c.unindexed_packs == 1, "{c:?}");
+
+    let b = f.backup();
+    assert_eq!(b.snapshot.summary.bytes_added, b.snapshot.summary.bytes_added.min(4096), "only the tree is new: {:?}", b.snapshot.summary);
+
+    // Another orphan, this time garbage for every snapshot: prune deletes it.
+    let other = noise(600_000, 10);
+    let oid = repo.keys.blob_id(&other);
+    let mut w = PackWriter::new(BlobType::Data, 1 << 20);
+    w.add(oid, 0, &repo.keys.enc.seal(&BlobType::Data.aad(&oid), &other).expect("seal"), other.len() as u32).expect("add");
+    let (bytes, _) = w.finish(&repo.keys).expect("finish");
+    let orphan = object_name(&bytes);
+    repo.backend().write(FileType::Pack, &orphan, &bytes).expect("write");
+    let r = prune::run(f.open(), prune::PruneOptions::default()).expect("prune");
+    assert_eq!(r.packs_orphaned, 1, "{r:?}");
+    assert!(!f.open().backend().list(FileType::Pack).expect("list").contains(&orphan));
+    let c = check::run(&f.open(), check::CheckOptions { read_data: true, ..Default::default() }).expect("check");
+    assert!(c.ok(), "{:?}", c.problems);
+}
+
+#[test]
+fn prune_refuses_when_the_index_misses_a_blob_and_deletes_nothing() {
+    let f = Fixture::new();
+    fs::write(f.src.join("a.bin"), noise(2_000_000, 4)).expect("w");
+    f.backup();
+    // Lose the index: every pack now looks orphaned, yet the snapshot needs them.
+    let b = backend::open(f.repo.to_str().expect("utf8")).expect("b");
+    for name in b.list(FileType::Index).expect("list") {
+        b.remove(FileType::Index, &name).expect("rm");
+    }
+    let packs = f.count(FileType::Pack);
+    let err = prune::run(f.open(), prune::PruneOptions::default()).expect_err("refuses");
+    assert!(err.to_string().contains("without deleting anything"), "{err}");
+    assert_eq!(f.count(FileType::Pack), packs);
+    // A backup indexes the packs again, and then prune and check are happy.
+    f.backup();
+    prune::run(f.open(), prune::PruneOptions::default()).expect("prune");
+    let c = check::run(&f.open(), check::CheckOptions { read_data: true, ..Default::default() }).expect("check");
+    assert!(c.ok(), "{:?}", c.problems);
+}
+
+#[test]
+fn exclusive_commands_wait_for_nobody_and_refuse_while_locked() {
+    let f = Fixture::new();
+    fs::write(f.src.join("a.bin"), noise(100_000, 5)).expect("w");
+    f.backup();
+    let holder = Arc::new(f.open());
+    let lock = holder.lock(hearth_backup::lock::LockMode::Shared).expect("shared");
+    let err = prune::run(f.open(), prune::PruneOptions::default()).expect_err("locked");
+    assert!(matches!(err, BackupError::Locked { .. }), "{err}");
+    let policy = forget::KeepPolicy { last: 1, ..Default::default() };
+    assert!(matches!(forget::run(&f.open(), &policy, false), Err(BackupError::Locked { .. })));
+    drop(lock);
+    prune::run(f.open(), prune::PruneOptions::default()).expect("prune after release");
+}
