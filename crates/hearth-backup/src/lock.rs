@@ -166,17 +166,14 @@ pub fn acquire_with(repo: &Repository, mode: LockMode, remove_stale: bool, refre
 }
 
 fn refresh_loop(backend: Arc<dyn Backend>, keys: Keys, exclusive: bool, mut name: String, every: Duration, stop: Receiver<()>) {
-    loop {
-        match stop.recv_timeout(every) {
-            Err(RecvTimeoutError::Timeout) => match write_lock(backend.as_ref(), &keys, exclusive) {
-                Ok(new) => {
-                    let _ = backend.remove(FileType::Lock, &name);
-                    name = new;
-                }
-                // Keep the old lock; it stays valid until it expires and the next round retries.
-                Err(e) => tracing::warn!(error = %e, "cannot refresh the repository lock"),
-            },
-            Ok(()) | Err(RecvTimeoutError::Disconnected) => break,
+    while let Err(RecvTimeoutError::Timeout) = stop.recv_timeout(every) {
+        match write_lock(backend.as_ref(), &keys, exclusive) {
+            Ok(new) => {
+                let _ = backend.remove(FileType::Lock, &name);
+                name = new;
+            }
+            // Keep the old lock; it stays valid until it expires and the next round retries.
+            Err(e) => tracing::warn!(error = %e, "cannot refresh the repository lock"),
         }
     }
     if let Err(e) = backend.remove(FileType::Lock, &name) {
@@ -214,7 +211,8 @@ mod tests {
     use crate::keyfile::Kdf;
 
     fn repo(dir: &std::path::Path) -> Repository {
-        Repository::init(Arc::new(Local::new(dir.join("r"))), b"pw", Cipher::ChaCha20Poly1305, Kdf::for_tests().expect("kdf")).expect("init")
+        Repository::init(Arc::new(Local::new(dir.join("r"))), b"pw", Cipher::ChaCha20Poly1305, Kdf::for_tests().expect("kdf"))
+            .expect("init")
     }
 
     #[test]

@@ -491,7 +491,10 @@ pub fn run(cmd: BackupCommand) -> anyhow::Result<u8> {
             println!("unique data:      {} in {} blobs", size(s.unique_bytes), s.unique_blobs);
             println!("stored:           {}", size(s.stored_bytes));
             if s.unique_data_bytes > 0 {
-                println!("deduplication:    {:.2}× (file bytes per stored content byte)", s.restore_bytes as f64 / s.unique_data_bytes as f64);
+                println!(
+                    "deduplication:    {:.2}× (file bytes per stored content byte)",
+                    s.restore_bytes as f64 / s.unique_data_bytes as f64
+                );
             }
             if s.unique_bytes > 0 {
                 println!("compression:      {:.2}×", s.unique_bytes as f64 / s.stored_bytes.max(1) as f64);

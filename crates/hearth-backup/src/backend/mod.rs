@@ -2,10 +2,14 @@
 //! (docs/backup-format.md §2); an object counts as stored only when `write` returned `Ok`.
 //!
 //! - [`local`]: a folder (a USB disk, the NAS's own backup folder).
-//!
-//! The restic REST and S3 backends implement the same trait.
+//! - [`rest`]: a restic REST server (`rest-server`, `rclone serve restic`).
+//! - [`s3`]: an S3-compatible bucket.
+//! - [`retry`]: retries with backoff for the network backends.
 
 pub mod local;
+pub mod rest;
+pub mod retry;
+pub mod s3;
 
 use crate::error::Result;
 
@@ -67,12 +71,16 @@ pub trait Backend: Send + Sync {
     fn remove(&self, t: FileType, name: &str) -> Result<()>;
 }
 
-/// Open the backend for a repository string: a path (later also `rest:` and `s3:`).
+/// Open the backend for a repository string: `rest:URL`, `s3:…`, or a folder path.
 pub fn open(repo: &str) -> Result<std::sync::Arc<dyn Backend>> {
-    if repo.starts_with("rest:") || repo.starts_with("s3:") {
-        return Err(crate::BackupError::Invalid(format!(
-            "{repo}: REST and S3 repositories are not supported by this build yet; use a folder"
-        )));
+    if let Some(url) = repo.strip_prefix("rest:") {
+        return Ok(std::sync::Arc::new(rest::Rest::new(url)?));
+    }
+    if let Some(spec) = repo.strip_prefix("s3:") {
+        return Ok(std::sync::Arc::new(s3::S3::new(spec)?));
+    }
+    if repo.is_empty() {
+        return Err(crate::BackupError::Invalid("no repository given: use --repo PATH, rest:URL or s3:URL".into()));
     }
     Ok(std::sync::Arc::new(local::Local::new(repo.into())))
 }

@@ -73,7 +73,8 @@ pub fn run(repo: &Repository, a: &str, b: &str) -> Result<DiffReport> {
     if sa.tree != sb.tree {
         w.trees(Some(&sa.tree), Some(&sb.tree), Path::new("/"))?;
     }
-    let size = |ids: &mut dyn Iterator<Item = &BlobId>| -> u64 { ids.filter_map(|id| repo.index.get(id)).map(|l| u64::from(l.raw_length)).sum() };
+    let size =
+        |ids: &mut dyn Iterator<Item = &BlobId>| -> u64 { ids.filter_map(|id| repo.index.get(id)).map(|l| u64::from(l.raw_length)).sum() };
     w.report.bytes_added = size(&mut w.blobs_b.difference(&w.blobs_a));
     w.report.bytes_removed = size(&mut w.blobs_a.difference(&w.blobs_b));
     Ok(w.report)
@@ -158,10 +159,10 @@ impl Walk<'_> {
         } else if a.mode != b.mode || a.uid != b.uid || a.gid != b.gid || (a.subtree.is_none() && a.mtime_ns != b.mtime_ns) {
             self.report.changes.push((Change::Metadata, path.clone()));
         }
-        if let (Some(sa), Some(sb)) = (&a.subtree, &b.subtree) {
-            if sa != sb {
-                self.trees(Some(sa), Some(sb), &path)?;
-            }
+        if let (Some(sa), Some(sb)) = (&a.subtree, &b.subtree)
+            && sa != sb
+        {
+            self.trees(Some(sa), Some(sb), &path)?;
         }
         Ok(())
     }

@@ -184,7 +184,8 @@ pub fn run(repo: &Repository, policy: &KeepPolicy, dry_run: bool) -> Result<Forg
         // wrong ones. Say what to do instead.
         return Err(BackupError::Invalid(format!("{d}; run `hearth backup check` and remove that snapshot object first")));
     }
-    let mut groups: BTreeMap<(String, Vec<String>), Vec<(String, Snapshot)>> = BTreeMap::new();
+    type GroupKey = (String, Vec<String>);
+    let mut groups: BTreeMap<GroupKey, Vec<(String, Snapshot)>> = BTreeMap::new();
     for (name, s) in all {
         groups.entry((s.host.clone(), s.paths.clone())).or_default().push((name, s));
     }
@@ -237,11 +238,11 @@ mod tests {
     #[test]
     fn iso_weeks_and_calendar_buckets() {
         // 2026-11-22 is a Sunday in ISO week 47; Monday 2026-11-23 starts week 48.
-        assert_eq!(buckets(BASE)[2], 2026_47);
-        assert_eq!(buckets(BASE + 86_400)[2], 2026_48);
+        assert_eq!(buckets(BASE)[2], 2026 * 100 + 47);
+        assert_eq!(buckets(BASE + 86_400)[2], 2026 * 100 + 48);
         // 2027-01-01 (Friday) belongs to ISO week 53 of 2026.
-        assert_eq!(buckets(1_798_761_600)[2], 2026_53);
-        assert_eq!(buckets(BASE)[3], 2026_11);
+        assert_eq!(buckets(1_798_761_600)[2], 2026 * 100 + 53);
+        assert_eq!(buckets(BASE)[3], 2026 * 100 + 11);
         assert_eq!(buckets(BASE)[4], 2026);
     }
 

@@ -221,7 +221,7 @@ pub fn run(mut repo: Repository, opts: PruneOptions) -> Result<PruneReport> {
     let gone: HashSet<[u8; 32]> = delete.iter().chain(repack.iter()).copied().collect();
     let mut kept: Vec<([u8; 32], Vec<PackEntry>)> =
         packs.iter().filter(|(p, _)| !gone.contains(*p)).map(|(p, u)| (*p, u.entries.clone())).collect();
-    kept.sort_by(|a, b| a.0.cmp(&b.0));
+    kept.sort_by_key(|k| k.0);
     kept.extend(new_packs);
     const PACKS_PER_FILE: usize = 2_000;
     let mut chunks: Vec<Vec<([u8; 32], Vec<PackEntry>)>> = Vec::new();
