@@ -282,6 +282,9 @@ fn print_prune(r: &prune::PruneReport, dry_run: bool) {
         r.blobs_used, r.packs_unused, r.packs_orphaned, r.packs_repacked, r.packs_written
     );
     println!("{verb} {}, wrote {}; {} unused left in kept packs", size(r.bytes_deleted), size(r.bytes_written), size(r.bytes_unused_left));
+    if r.temporaries_removed > 0 {
+        println!("deleted {} partial files left by interrupted writers", r.temporaries_removed);
+    }
 }
 
 fn size(n: u64) -> String {

@@ -136,4 +136,30 @@ impl Backend for Local {
         let p = self.path(t, name)?;
         fs::remove_file(&p).map_err(|e| BackupError::io(p.display().to_string(), e))
     }
+
+    fn remove_stale_temporaries(&self) -> Result<u64> {
+        let mut dirs = vec![self.root.clone()];
+        for t in [FileType::Key, FileType::Lock, FileType::Snapshot, FileType::Index] {
+            dirs.push(self.root.join(t.dir()));
+        }
+        if let Ok(rd) = fs::read_dir(self.root.join("data")) {
+            dirs.extend(rd.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_dir()));
+        }
+        let mut removed = 0;
+        for dir in dirs {
+            let Ok(rd) = fs::read_dir(&dir) else { continue };
+            for entry in rd.filter_map(|e| e.ok()) {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                // `.tmp-PID-NAME`: only when that writer no longer runs on this machine.
+                let Some(pid) = name.strip_prefix(".tmp-").and_then(|r| r.split('-').next()).and_then(|p| p.parse::<u32>().ok()) else {
+                    continue;
+                };
+                if pid != std::process::id() && !std::path::Path::new("/proc").join(pid.to_string()).exists() {
+                    fs::remove_file(entry.path()).map_err(|e| BackupError::io(entry.path().display().to_string(), e))?;
+                    removed += 1;
+                }
+            }
+        }
+        Ok(removed)
+    }
 }

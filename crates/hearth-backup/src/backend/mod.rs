@@ -69,6 +69,11 @@ pub trait Backend: Send + Sync {
     fn write(&self, t: FileType, name: &str, bytes: &[u8]) -> Result<()>;
     /// Remove an object.
     fn remove(&self, t: FileType, name: &str) -> Result<()>;
+    /// Delete partial writes left by processes that were killed mid-write (a folder's temporary
+    /// files); returns how many. Network stores write whole objects and have none.
+    fn remove_stale_temporaries(&self) -> Result<u64> {
+        Ok(0)
+    }
 }
 
 /// Open the backend for a repository string: `rest:URL`, `s3:…`, or a folder path.

@@ -60,6 +60,8 @@ pub struct PruneReport {
     pub bytes_unused_left: u64,
     /// Index files replaced.
     pub index_files_replaced: usize,
+    /// Partial writes of killed processes deleted.
+    pub temporaries_removed: u64,
 }
 
 struct PackUse {
@@ -169,7 +171,11 @@ pub fn run(mut repo: Repository, opts: PruneOptions) -> Result<PruneReport> {
     }
 
     let nothing_to_do = delete.is_empty() && repack.is_empty() && orphans.is_empty();
-    if opts.dry_run || nothing_to_do {
+    if opts.dry_run {
+        return Ok(report);
+    }
+    report.temporaries_removed = repo.backend().remove_stale_temporaries()?;
+    if nothing_to_do {
         return Ok(report);
     }
 
