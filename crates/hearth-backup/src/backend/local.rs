@@ -61,6 +61,11 @@ impl Backend for Local {
         let dir = self.root.join(t.dir());
         let io = |e| BackupError::io(dir.display().to_string(), e);
         let mut out = Vec::new();
+        // A missing folder is an empty one: copies made by tools that drop empty folders (git,
+        // some sync programs) stay readable.
+        if !dir.exists() && self.root.join("config").exists() {
+            return Ok(out);
+        }
         let mut push = |p: PathBuf| -> Result<()> {
             for entry in fs::read_dir(&p).map_err(|e| BackupError::io(p.display().to_string(), e))? {
                 let entry = entry.map_err(|e| BackupError::io(p.display().to_string(), e))?;
@@ -120,7 +125,14 @@ impl Backend for Local {
         let tmp = dir.join(format!(".tmp-{}-{}", std::process::id(), &name[..name.len().min(16)]));
         let io = |e| BackupError::io(p.display().to_string(), e);
         let result = (|| {
-            let mut f = OpenOptions::new().write(true).create(true).truncate(true).open(&tmp)?;
+            let open = || OpenOptions::new().write(true).create(true).truncate(true).open(&tmp);
+            let mut f = match open() {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    fs::create_dir_all(&dir)?;
+                    open()?
+                }
+                other => other?,
+            };
             f.write_all(bytes)?;
             f.sync_all()?;
             fs::rename(&tmp, &p)?;
