@@ -75,9 +75,14 @@ impl IndexFile {
 
     /// Open and parse a stored index named `name`.
     pub fn open(name: &str, sealed: &[u8], keys: &Keys) -> Result<IndexFile> {
+        let plain = keys.enc.open(AAD, sealed).ok_or_else(|| BackupError::damaged("index", name, "authentication failed"))?;
+        Self::parse(name, &plain)
+    }
+
+    /// Parse the plaintext of an index file (after authentication).
+    pub fn parse(name: &str, plain: &[u8]) -> Result<IndexFile> {
         let bad = |d: &str| BackupError::damaged("index", name, d.to_string());
-        let plain = keys.enc.open(AAD, sealed).ok_or_else(|| bad("authentication failed"))?;
-        let mut r = Reader { buf: &plain, pos: 0 };
+        let mut r = Reader { buf: plain, pos: 0 };
         if r.take(4).ok_or_else(|| bad("truncated"))? != MAGIC {
             return Err(bad("magic"));
         }

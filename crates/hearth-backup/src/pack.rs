@@ -92,6 +92,13 @@ pub fn read_header(name: &str, tail: &[u8], total: u64, keys: &Keys) -> Result<V
     }
     let sealed = &tail[tail.len() - 4 - hlen..tail.len() - 4];
     let header = keys.enc.open(HEADER_AAD, sealed).ok_or_else(|| bad("header authentication failed"))?;
+    parse_header(name, &header, total, (hlen + 4) as u64)
+}
+
+/// Parse a pack header's plaintext (after authentication): `total` is the pack's length and
+/// `tail_len` the bytes the sealed header and its length take at its end.
+pub fn parse_header(name: &str, header: &[u8], total: u64, tail_len: u64) -> Result<Vec<PackEntry>> {
+    let bad = |d: &str| BackupError::damaged("data", name, d.to_string());
     if header.len() < 8 || &header[..4] != MAGIC {
         return Err(bad("header magic"));
     }
@@ -99,7 +106,7 @@ pub fn read_header(name: &str, tail: &[u8], total: u64, keys: &Keys) -> Result<V
     if header.len() != 8 + count * ENTRY_LEN {
         return Err(bad("header size does not match its count"));
     }
-    let blobs_end = total.checked_sub((hlen + 4) as u64).ok_or_else(|| bad("header larger than the pack"))?;
+    let blobs_end = total.checked_sub(tail_len).ok_or_else(|| bad("header larger than the pack"))?;
     let mut entries = Vec::with_capacity(count);
     let mut offset = 0u64;
     for raw in header[8..].chunks_exact(ENTRY_LEN) {

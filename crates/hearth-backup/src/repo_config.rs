@@ -76,7 +76,12 @@ impl RepoConfig {
             .enc
             .open(&Self::aad(cipher), &sealed)
             .ok_or_else(|| BackupError::damaged("config", "config", "authentication failed (altered, or not this repository's key)"))?;
-        let cfg: RepoConfig = serde_json::from_slice(&plain).map_err(|e| BackupError::damaged("config", "config", e.to_string()))?;
+        Self::parse(&plain)
+    }
+
+    /// Parse and validate the config's plaintext body (after authentication).
+    pub fn parse(plain: &[u8]) -> Result<RepoConfig> {
+        let cfg: RepoConfig = serde_json::from_slice(plain).map_err(|e| BackupError::damaged("config", "config", e.to_string()))?;
         cfg.chunker.validate()?;
         if !PACK_SIZE_RANGE.contains(&cfg.pack_size) {
             return Err(BackupError::damaged("config", "config", format!("pack size {} out of range", cfg.pack_size)));

@@ -83,7 +83,12 @@ impl Snapshot {
     /// Open a stored snapshot.
     pub fn open(name: &str, sealed: &[u8], keys: &Keys) -> Result<Snapshot> {
         let plain = keys.enc.open(AAD, sealed).ok_or_else(|| BackupError::damaged("snapshots", name, "authentication failed"))?;
-        let s: Snapshot = serde_json::from_slice(&plain).map_err(|e| BackupError::damaged("snapshots", name, e.to_string()))?;
+        Self::parse(name, &plain)
+    }
+
+    /// Parse the plaintext of a snapshot (after authentication).
+    pub fn parse(name: &str, plain: &[u8]) -> Result<Snapshot> {
+        let s: Snapshot = serde_json::from_slice(plain).map_err(|e| BackupError::damaged("snapshots", name, e.to_string()))?;
         if s.version != crate::FORMAT_VERSION {
             return Err(BackupError::NewerFormat { found: s.version, known: crate::FORMAT_VERSION });
         }

@@ -118,12 +118,16 @@ fn every_golden_repository_still_reads_restores_checks_and_accepts_backups() {
         assert!(c.problems.iter().any(|p| p.contains(&pack)), "{:?}", c.problems);
         assert_eq!(c.affected.len(), 2, "{:?}", c.affected);
         for paths in c.affected.values() {
-            assert!(paths.iter().any(|p| p.ends_with("IMG_0001.jpg")) && paths.iter().any(|p| p.ends_with("IMG_0001 copy.jpg")), "{paths:?}");
+            assert!(
+                paths.iter().any(|p| p.ends_with("IMG_0001.jpg")) && paths.iter().any(|p| p.ends_with("IMG_0001 copy.jpg")),
+                "{paths:?}"
+            );
             assert!(!paths.iter().any(|p| p.ends_with("notes.txt")), "{paths:?}");
         }
         let target = dir.path().join("restored-damaged");
-        let r = restore::run(&repo, &restore::RestoreOptions { snapshot: snaps[1].0.clone(), target: target.clone(), ..Default::default() })
-            .expect("restore");
+        let r =
+            restore::run(&repo, &restore::RestoreOptions { snapshot: snaps[1].0.clone(), target: target.clone(), ..Default::default() })
+                .expect("restore");
         assert_eq!(r.errors.len(), 2, "{:?}", r.errors);
         assert!(fs::read(target.join("family/notes.txt")).expect("notes").ends_with(b"a second snapshot adds this line\n"));
     }
