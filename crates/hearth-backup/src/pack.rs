@@ -28,31 +28,110 @@ pub struct PackEntry {
     pub raw_length: u32,
 }
 
-/// Builds one pack in memory.
-#[derive(Debug)]
+/// Where a pack's bytes go while it is built: memory (then one `Backend::write`), or straight
+/// into a temporary file of a folder repository (no 16 MiB buffer; committed by rename).
+pub enum PackTarget {
+    /// In memory.
+    Memory(Vec<u8>),
+    /// A backend's streaming file.
+    File(Box<dyn PackFile>),
+}
+
+/// A pack file being written piece by piece (see [`crate::backend::Backend::begin_pack`]).
+pub trait PackFile: Send {
+    /// Append bytes.
+    fn append(&mut self, bytes: &[u8]) -> Result<()>;
+    /// Make the file durable under its final name (dropping it uncommitted deletes it).
+    fn commit(self: Box<Self>, name: &str) -> Result<()>;
+}
+
+/// Builds one pack.
 pub struct PackWriter {
     blob_type: BlobType,
-    bytes: Vec<u8>,
+    target: PackTarget,
+    hasher: blake3::Hasher,
+    len: u64,
     entries: Vec<PackEntry>,
 }
 
+impl std::fmt::Debug for PackWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PackWriter({:?}, {} blobs, {} bytes)", self.blob_type, self.entries.len(), self.len)
+    }
+}
+
+/// A complete pack: its name (the BLAKE3 of its bytes), entries and size, not yet stored.
+pub struct FinishedPack {
+    /// Object name.
+    pub name: String,
+    /// Its blobs.
+    pub entries: Vec<PackEntry>,
+    /// Bytes.
+    pub size: u64,
+    target: PackTarget,
+}
+
+impl FinishedPack {
+    /// Store it durably in `backend` (write, or commit the streaming file).
+    pub fn store(self, backend: &dyn crate::backend::Backend) -> Result<()> {
+        match self.target {
+            PackTarget::Memory(bytes) => backend.write(crate::backend::FileType::Pack, &self.name, &bytes),
+            PackTarget::File(f) => f.commit(&self.name),
+        }
+    }
+
+    /// The bytes of a pack built in memory.
+    pub fn into_bytes(self) -> Option<Vec<u8>> {
+        match self.target {
+            PackTarget::Memory(b) => Some(b),
+            PackTarget::File(_) => None,
+        }
+    }
+}
+
 impl PackWriter {
-    /// An empty pack for blobs of `blob_type`.
+    /// An empty pack for blobs of `blob_type`, built in memory.
     pub fn new(blob_type: BlobType, capacity: usize) -> Self {
-        PackWriter { blob_type, bytes: Vec::with_capacity(capacity), entries: Vec::new() }
+        Self::with_target(blob_type, PackTarget::Memory(Vec::with_capacity(capacity)))
+    }
+
+    /// An empty pack written into `target`.
+    pub fn with_target(blob_type: BlobType, target: PackTarget) -> Self {
+        PackWriter { blob_type, target, hasher: blake3::Hasher::new(), len: 0, entries: Vec::new() }
+    }
+
+    /// A pack for `backend`: streamed into a file when the backend can, in memory otherwise.
+    pub fn for_backend(blob_type: BlobType, backend: &dyn crate::backend::Backend, capacity: usize) -> Result<Self> {
+        Ok(match backend.begin_pack()? {
+            Some(f) => Self::with_target(blob_type, PackTarget::File(f)),
+            None => Self::new(blob_type, capacity),
+        })
+    }
+
+    fn put(&mut self, bytes: &[u8]) -> Result<()> {
+        self.hasher.update(bytes);
+        self.len += bytes.len() as u64;
+        match &mut self.target {
+            PackTarget::Memory(v) => {
+                v.extend_from_slice(bytes);
+                Ok(())
+            }
+            PackTarget::File(f) => f.append(bytes),
+        }
     }
 
     /// Append an already sealed blob.
     pub fn add(&mut self, id: BlobId, flags: u8, sealed: &[u8], raw_length: u32) -> Result<()> {
         let length = u32::try_from(sealed.len()).map_err(|_| BackupError::Invalid("blob too large".into()))?;
-        self.entries.push(PackEntry { blob_type: self.blob_type, flags, id, offset: self.bytes.len() as u64, length, raw_length });
-        self.bytes.extend_from_slice(sealed);
+        let offset = self.len;
+        self.put(sealed)?;
+        self.entries.push(PackEntry { blob_type: self.blob_type, flags, id, offset, length, raw_length });
         Ok(())
     }
 
     /// Bytes so far.
     pub fn len(&self) -> usize {
-        self.bytes.len()
+        self.len as usize
     }
 
     /// Whether no blob was added.
@@ -60,8 +139,8 @@ impl PackWriter {
         self.entries.is_empty()
     }
 
-    /// Finish: the stored bytes and the entries.
-    pub fn finish(mut self, keys: &Keys) -> Result<(Vec<u8>, Vec<PackEntry>)> {
+    /// Finish: append the sealed header and its length; the pack is ready to store.
+    pub fn finish(mut self, keys: &Keys) -> Result<FinishedPack> {
         let mut header = Vec::with_capacity(8 + self.entries.len() * ENTRY_LEN);
         header.extend_from_slice(MAGIC);
         header.extend_from_slice(&(self.entries.len() as u32).to_le_bytes());
@@ -73,9 +152,10 @@ impl PackWriter {
             header.extend_from_slice(&e.raw_length.to_le_bytes());
         }
         let sealed = keys.enc.seal(HEADER_AAD, &header)?;
-        self.bytes.extend_from_slice(&sealed);
-        self.bytes.extend_from_slice(&(sealed.len() as u32).to_le_bytes());
-        Ok((self.bytes, self.entries))
+        self.put(&sealed)?;
+        self.put(&(sealed.len() as u32).to_le_bytes())?;
+        let name = self.hasher.finalize().to_hex().to_string();
+        Ok(FinishedPack { name, entries: self.entries, size: self.len, target: self.target })
     }
 }
 
@@ -141,7 +221,11 @@ mod tests {
             w.add(id, 0, &sealed, plain.len() as u32).expect("add");
             ids.push(id);
         }
-        let (bytes, entries) = w.finish(&keys).expect("finish");
+        let finished = w.finish(&keys).expect("finish");
+        let entries = finished.entries.clone();
+        let name = finished.name.clone();
+        let bytes = finished.into_bytes().expect("built in memory");
+        assert_eq!(name, crate::crypto::object_name(&bytes), "the name is the hash of the bytes");
         let read = read_header("p", &bytes, bytes.len() as u64, &keys).expect("header");
         assert_eq!(read, entries);
         for (e, id) in read.iter().zip(&ids) {

@@ -14,12 +14,11 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use crate::backend::FileType;
 use crate::blob::{BlobId, BlobType};
-use crate::crypto::{Keys, object_name};
+use crate::crypto::Keys;
 use crate::error::{BackupError, Result};
 use crate::index::IndexFile;
-use crate::pack::{FLAG_ZSTD, PackWriter};
+use crate::pack::{FLAG_ZSTD, FinishedPack, PackWriter};
 use crate::repository::Repository;
 
 /// Write an index file after this many packs, so an interrupted backup's packs are reused.
@@ -217,60 +216,101 @@ fn worker(keys: &Keys, jobs: &Mutex<Receiver<Job>>, out: &SyncSender<Sealed>, kn
     }
 }
 
-fn packer(repo: &Repository, rx: Receiver<Sealed>, pool: &BufferPool) -> Result<SaverStats> {
+fn packer(repo: &Arc<Repository>, rx: Receiver<Sealed>, pool: &BufferPool) -> Result<SaverStats> {
     let pack_size = repo.config.pack_size as usize;
+    // Finished packs are stored (fsync, rename; or uploaded) by another thread, so packing goes
+    // on meanwhile; one waits in the queue at most.
+    let (done_tx, done_rx) = sync_channel::<FinishedPack>(1);
+    let store_repo = repo.clone();
+    let storer = std::thread::Builder::new()
+        .name("backup-store".into())
+        .spawn(move || store_packs(&store_repo, done_rx))
+        .map_err(|e| BackupError::io("the pack storing thread", e))?;
     let mut stats = SaverStats::default();
-    let mut data = PackWriter::new(BlobType::Data, pack_size + (1 << 20));
-    let mut trees = PackWriter::new(BlobType::Tree, 1 << 20);
-    let mut pending = IndexFile::default();
-    let flush = |w: PackWriter, pending: &mut IndexFile, stats: &mut SaverStats| -> Result<()> {
-        let (bytes, entries) = w.finish(&repo.keys)?;
-        let name = object_name(&bytes);
-        repo.backend().write(FileType::Pack, &name, &bytes)?;
+    let mut writers: [Option<PackWriter>; 2] = [None, None];
+    let slot = |t: BlobType| usize::from(t != BlobType::Data);
+    let capacity = |t: BlobType| if t == BlobType::Data { pack_size + (1 << 20) } else { 1 << 20 };
+    let ship = |w: PackWriter, stats: &mut SaverStats| -> Result<()> {
+        let finished = w.finish(&repo.keys)?;
         stats.packs += 1;
-        stats.bytes_stored += bytes.len() as u64;
-        let raw = crate::index::parse_name(&name).ok_or_else(|| BackupError::Invalid("bad pack name".into()))?;
-        pending.packs.push((raw, entries));
-        if pending.packs.len() >= PACKS_PER_INDEX {
-            repo.write_index(pending)?;
-            pending.packs.clear();
-        }
-        Ok(())
+        stats.bytes_stored += finished.size;
+        done_tx.send(finished).map_err(|_| BackupError::Invalid("the pack storing thread stopped".into()))
     };
     // On an error, keep draining so workers never block, then report the first error.
     let mut failed: Option<BackupError> = None;
     for s in rx {
         if failed.is_some() {
+            pool.give(s.sealed);
             continue;
         }
         stats.blobs_new += 1;
         stats.bytes_added += u64::from(s.raw_length);
-        let w = if s.blob_type == BlobType::Data { &mut data } else { &mut trees };
-        let added = w.add(s.id, s.flags, &s.sealed, s.raw_length);
+        let i = slot(s.blob_type);
+        let added = (|| -> Result<()> {
+            if writers[i].is_none() {
+                writers[i] = Some(PackWriter::for_backend(s.blob_type, repo.backend(), capacity(s.blob_type))?);
+            }
+            let w = writers[i].as_mut().ok_or_else(|| BackupError::Invalid("no pack writer".into()))?;
+            w.add(s.id, s.flags, &s.sealed, s.raw_length)?;
+            if w.len() >= pack_size
+                && let Some(full) = writers[i].take()
+            {
+                ship(full, &mut stats)?;
+            }
+            Ok(())
+        })();
         pool.give(s.sealed);
         if let Err(e) = added {
             failed = Some(e);
+        }
+    }
+    if failed.is_none() {
+        for w in writers.iter_mut().filter_map(Option::take) {
+            if let Err(e) = ship(w, &mut stats) {
+                failed = Some(e);
+                break;
+            }
+        }
+    }
+    drop(done_tx);
+    let stored = storer.join().unwrap_or_else(|_| Err(BackupError::Invalid("the pack storing thread crashed".into())));
+    match (failed, stored) {
+        (Some(e), _) | (None, Err(e)) => Err(e),
+        (None, Ok(())) => Ok(stats),
+    }
+}
+
+/// Store finished packs in order; after every few, an index file naming them (only packs that
+/// are durably stored are ever indexed).
+fn store_packs(repo: &Repository, rx: Receiver<FinishedPack>) -> Result<()> {
+    let mut pending = IndexFile::default();
+    let mut failed: Option<BackupError> = None;
+    for pack in rx {
+        if failed.is_some() {
             continue;
         }
-        if w.len() >= pack_size {
-            let full = std::mem::replace(w, PackWriter::new(s.blob_type, pack_size + (1 << 20)));
-            if let Err(e) = flush(full, &mut pending, &mut stats) {
-                failed = Some(e);
+        let name = pack.name.clone();
+        let entries = pack.entries.clone();
+        let result = pack.store(repo.backend()).and_then(|()| {
+            let raw = crate::index::parse_name(&name).ok_or_else(|| BackupError::Invalid("bad pack name".into()))?;
+            pending.packs.push((raw, entries));
+            if pending.packs.len() >= PACKS_PER_INDEX {
+                repo.write_index(&pending)?;
+                pending.packs.clear();
             }
+            Ok(())
+        });
+        if let Err(e) = result {
+            failed = Some(e);
         }
     }
     if let Some(e) = failed {
         return Err(e);
     }
-    for w in [data, trees] {
-        if !w.is_empty() {
-            flush(w, &mut pending, &mut stats)?;
-        }
-    }
     if !pending.packs.is_empty() {
         repo.write_index(&pending)?;
     }
-    Ok(stats)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -151,7 +151,7 @@ fn orphan_packs_are_reused_by_backup_and_removed_by_prune() {
     let sealed = repo.keys.enc.seal(&BlobType::Data.aad(&id), &content).expect("seal");
     let mut w = PackWriter::new(BlobType::Data, 1 << 20);
     w.add(id, 0, &sealed, content.len() as u32).expect("add");
-    let (bytes, _) = w.finish(&repo.keys).expect("finish");
+    let bytes = w.finish(&repo.keys).expect("finish").into_bytes().expect("in memory");
     repo.backend().write(FileType::Pack, &object_name(&bytes), &bytes).expect("write");
     let c = check::run(&repo, check::CheckOptions::default()).expect("check");
     assert!(c.ok() && c.unindexed_packs == 1, "{c:?}");
@@ -164,7 +164,7 @@ fn orphan_packs_are_reused_by_backup_and_removed_by_prune() {
     let oid = repo.keys.blob_id(&other);
     let mut w = PackWriter::new(BlobType::Data, 1 << 20);
     w.add(oid, 0, &repo.keys.enc.seal(&BlobType::Data.aad(&oid), &other).expect("seal"), other.len() as u32).expect("add");
-    let (bytes, _) = w.finish(&repo.keys).expect("finish");
+    let bytes = w.finish(&repo.keys).expect("finish").into_bytes().expect("in memory");
     let orphan = object_name(&bytes);
     repo.backend().write(FileType::Pack, &orphan, &bytes).expect("write");
     let r = prune::run(f.open(), prune::PruneOptions::default()).expect("prune");

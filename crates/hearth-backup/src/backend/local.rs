@@ -4,8 +4,53 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use super::{Backend, FileType};
 use crate::error::{BackupError, Result};
+use crate::pack::PackFile;
+
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A pack streamed into `data/.tmp-PID-packN`, renamed to `data/XX/NAME` when committed.
+struct LocalPackFile {
+    root: PathBuf,
+    tmp: PathBuf,
+    file: Option<File>,
+}
+
+impl PackFile for LocalPackFile {
+    fn append(&mut self, bytes: &[u8]) -> Result<()> {
+        let f = self.file.as_mut().ok_or_else(|| BackupError::Invalid("pack file already committed".into()))?;
+        f.write_all(bytes).map_err(|e| BackupError::io(self.tmp.display().to_string(), e))
+    }
+
+    fn commit(mut self: Box<Self>, name: &str) -> Result<()> {
+        let dest = Local::new(self.root.clone()).path(FileType::Pack, name)?;
+        let dir = dest.parent().map(PathBuf::from).unwrap_or_else(|| self.root.clone());
+        let io = |e| BackupError::io(dest.display().to_string(), e);
+        let f = self.file.take().ok_or_else(|| BackupError::Invalid("pack file already committed".into()))?;
+        f.sync_all().map_err(io)?;
+        drop(f);
+        if let Err(e) = fs::rename(&self.tmp, &dest) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                return Err(io(e));
+            }
+            fs::create_dir_all(&dir).map_err(io)?;
+            fs::rename(&self.tmp, &dest).map_err(io)?;
+        }
+        sync_dir(&dir).map_err(io)
+    }
+}
+
+impl Drop for LocalPackFile {
+    fn drop(&mut self) {
+        // Not committed (an error elsewhere): leave nothing behind.
+        if self.file.take().is_some() {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
+}
 
 /// A folder.
 #[derive(Debug, Clone)]
@@ -149,8 +194,16 @@ impl Backend for Local {
         fs::remove_file(&p).map_err(|e| BackupError::io(p.display().to_string(), e))
     }
 
+    fn begin_pack(&self) -> Result<Option<Box<dyn PackFile>>> {
+        let dir = self.root.join("data");
+        let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+        let tmp = dir.join(format!(".tmp-{}-pack{n}", std::process::id()));
+        let file = OpenOptions::new().write(true).create_new(true).open(&tmp).map_err(|e| BackupError::io(tmp.display().to_string(), e))?;
+        Ok(Some(Box::new(LocalPackFile { root: self.root.clone(), tmp, file: Some(file) })))
+    }
+
     fn remove_stale_temporaries(&self) -> Result<u64> {
-        let mut dirs = vec![self.root.clone()];
+        let mut dirs = vec![self.root.clone(), self.root.join("data")];
         for t in [FileType::Key, FileType::Lock, FileType::Snapshot, FileType::Index] {
             dirs.push(self.root.join(t.dir()));
         }

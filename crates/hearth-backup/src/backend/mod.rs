@@ -69,6 +69,12 @@ pub trait Backend: Send + Sync {
     fn write(&self, t: FileType, name: &str, bytes: &[u8]) -> Result<()>;
     /// Remove an object.
     fn remove(&self, t: FileType, name: &str) -> Result<()>;
+    /// Start a pack that is written piece by piece into storage (a folder: a temporary file),
+    /// so a writer needs no pack-sized buffer. `None` (the default): build packs in memory and
+    /// store them with [`Backend::write`].
+    fn begin_pack(&self) -> Result<Option<Box<dyn crate::pack::PackFile>>> {
+        Ok(None)
+    }
     /// Delete partial writes left by processes that were killed mid-write (a folder's temporary
     /// files); returns how many. Network stores write whole objects and have none.
     fn remove_stale_temporaries(&self) -> Result<u64> {

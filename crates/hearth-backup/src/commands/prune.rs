@@ -187,11 +187,11 @@ pub fn run(mut repo: Repository, opts: PruneOptions) -> Result<PruneReport> {
     let mut writers: HashMap<BlobType, PackWriter> = HashMap::new();
     let mut scratch = Vec::new();
     let flush = |w: PackWriter, report: &mut PruneReport, new_packs: &mut Vec<([u8; 32], Vec<PackEntry>)>| -> Result<()> {
-        let (bytes, entries) = w.finish(&repo.keys)?;
-        let name = crate::crypto::object_name(&bytes);
-        repo.backend().write(FileType::Pack, &name, &bytes)?;
+        let finished = w.finish(&repo.keys)?;
+        let (name, entries, size) = (finished.name.clone(), finished.entries.clone(), finished.size);
+        finished.store(repo.backend())?;
         report.packs_written += 1;
-        report.bytes_written += bytes.len() as u64;
+        report.bytes_written += size;
         let raw = parse_name(&name).ok_or_else(|| BackupError::Invalid("bad pack name".into()))?;
         new_packs.push((raw, entries));
         Ok(())
@@ -207,10 +207,14 @@ pub fn run(mut repo: Repository, opts: PruneOptions) -> Result<PruneReport> {
             repo.backend().read_range_into(FileType::Pack, &name, e.offset, e.length, &mut scratch)?;
             decode_blob(&repo.keys, &name, e.blob_type, e.flags, e.raw_length, &e.id, &scratch)
                 .map_err(|err| refuse(&format!("{err} (nothing was deleted)")))?;
-            let w = writers.entry(e.blob_type).or_insert_with(|| PackWriter::new(e.blob_type, pack_size + (1 << 20)));
+            if !writers.contains_key(&e.blob_type) {
+                writers.insert(e.blob_type, PackWriter::for_backend(e.blob_type, repo.backend(), pack_size + (1 << 20))?);
+            }
+            let Some(w) = writers.get_mut(&e.blob_type) else { continue };
             w.add(e.id, e.flags, &scratch, e.raw_length)?;
-            if w.len() >= pack_size {
-                let full = std::mem::replace(w, PackWriter::new(e.blob_type, pack_size + (1 << 20)));
+            if w.len() >= pack_size
+                && let Some(full) = writers.remove(&e.blob_type)
+            {
                 flush(full, &mut report, &mut new_packs)?;
             }
         }
