@@ -207,10 +207,12 @@ pub fn run(mut repo: Repository, opts: PruneOptions) -> Result<PruneReport> {
             repo.backend().read_range_into(FileType::Pack, &name, e.offset, e.length, &mut scratch)?;
             decode_blob(&repo.keys, &name, e.blob_type, e.flags, e.raw_length, &e.id, &scratch)
                 .map_err(|err| refuse(&format!("{err} (nothing was deleted)")))?;
-            if !writers.contains_key(&e.blob_type) {
-                writers.insert(e.blob_type, PackWriter::for_backend(e.blob_type, repo.backend(), pack_size + (1 << 20))?);
-            }
-            let Some(w) = writers.get_mut(&e.blob_type) else { continue };
+            let w = match writers.entry(e.blob_type) {
+                std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(PackWriter::for_backend(e.blob_type, repo.backend(), pack_size + (1 << 20))?)
+                }
+            };
             w.add(e.id, e.flags, &scratch, e.raw_length)?;
             if w.len() >= pack_size
                 && let Some(full) = writers.remove(&e.blob_type)
