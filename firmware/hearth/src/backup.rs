@@ -141,6 +141,9 @@ pub enum BackupCommand {
         /// Only this path of the snapshot (as `ls` shows it).
         #[arg(long)]
         include: Option<PathBuf>,
+        /// Do not wait until the restored files are on disk (faster; like cp and restic).
+        #[arg(long)]
+        no_sync: bool,
     },
     /// Verify the repository.
     Check {
@@ -367,10 +370,10 @@ pub fn run(cmd: BackupCommand) -> anyhow::Result<u8> {
             }
             Ok(0)
         }
-        BackupCommand::Restore { repo, snapshot, target, include } => {
+        BackupCommand::Restore { repo, snapshot, target, include, no_sync } => {
             let r = open(&repo)?;
-            let report =
-                restore::run(&r, &restore::RestoreOptions { snapshot, include, target: target.clone(), workers: 0 }).map_err(explain)?;
+            let report = restore::run(&r, &restore::RestoreOptions { snapshot, include, target: target.clone(), workers: 0, no_sync })
+                .map_err(explain)?;
             println!("restored {} files ({}) and {} folders into {}", report.files, size(report.bytes), report.dirs, target.display());
             if !report.errors.is_empty() {
                 eprintln!("{} entries could not be restored:", report.errors.len());

@@ -2,8 +2,10 @@
 //!
 //! Folders are made first, then files are written by several threads, each holding one blob in
 //! memory at a time. A file is written under a temporary name and renamed when complete, so a
-//! half-restored file never looks finished; the target filesystem is flushed once at the end
-//! (`sync -f`), not per file. A file whose blobs are missing or damaged is
+//! half-restored file never looks finished. Restored files are durable when restore returns:
+//! large files are flushed by a background thread as soon as each is complete (the disk works
+//! while the next ones are decrypted), the target filesystem once at the end (`sync -f`), not
+//! per small file; `no_sync` leaves it to the kernel. A file whose blobs are missing or damaged is
 //! reported and skipped; everything else is still restored.
 
 use std::ffi::OsString;
@@ -31,6 +33,10 @@ pub struct RestoreOptions {
     pub target: PathBuf,
     /// Parallel writers (0: 4).
     pub workers: usize,
+    /// Leave flushing to the kernel's writeback (like cp, rsync and restic) instead of making
+    /// the restored files durable before returning. Faster; a power cut soon after may lose
+    /// restored files (the repository still has them).
+    pub no_sync: bool,
 }
 
 /// What happened.
@@ -98,27 +104,46 @@ pub fn run(repo: &Repository, opts: &RestoreOptions) -> Result<RestoreReport> {
     }
     let root_user = is_root();
     let workers = if opts.workers == 0 { 4 } else { opts.workers };
-    // Threads take whole folders: creating files in one folder from several threads contends on
-    // the folder's lock in the kernel, and that cost more than the writing itself.
+    // Threads take whole folders of small files: creating files in one folder from several
+    // threads contends on the folder's lock in the kernel, and that cost more than the writing
+    // itself. Large files are jobs of their own so they spread over the threads.
     let mut groups: Vec<Vec<FileJob>> = Vec::new();
+    let mut open_group: Option<usize> = None;
     for job in files {
-        match groups.last_mut() {
-            Some(g) if g.last().is_some_and(|j| j.path.parent() == job.path.parent()) => g.push(job),
-            _ => groups.push(vec![job]),
+        if job.node.size.unwrap_or(0) >= LARGE_FILE {
+            groups.push(vec![job]);
+            continue;
+        }
+        match open_group {
+            Some(i) if groups[i].last().is_some_and(|j| j.path.parent() == job.path.parent()) => groups[i].push(job),
+            _ => {
+                open_group = Some(groups.len());
+                groups.push(vec![job]);
+            }
         }
     }
-    // Largest folders first, so one big folder does not finish last on its own.
+    // Largest first, so one big job does not finish last on its own.
     groups.sort_by_key(|g| std::cmp::Reverse(g.iter().map(|j| j.node.size.unwrap_or(0)).sum::<u64>()));
     let queue = Mutex::new(groups.into_iter());
     let results = Mutex::new((0u64, 0u64, Vec::<(PathBuf, String)>::new()));
+    // Large files are flushed to disk by a separate thread as soon as they are complete, so the
+    // disk writes while the next files are decrypted and the final flush has little left to do.
+    let (flush_tx, flush_rx) = std::sync::mpsc::sync_channel::<File>(8);
     std::thread::scope(|s| {
+        s.spawn(move || {
+            for f in flush_rx {
+                let _ = f.sync_data();
+            }
+        });
         for _ in 0..workers {
-            s.spawn(|| {
+            let flush_tx = flush_tx.clone();
+            let (queue, results) = (&queue, &results);
+            s.spawn(move || {
                 loop {
                     let group = queue.lock().unwrap_or_else(|p| p.into_inner()).next();
                     let Some(group) = group else { break };
                     for job in group {
-                        let r = restore_file(repo, &job, root_user);
+                        let r = restore_file(repo, &job, root_user, &flush_tx, opts.no_sync);
                         let mut res = results.lock().unwrap_or_else(|p| p.into_inner());
                         match r {
                             Ok(bytes) => {
@@ -131,6 +156,7 @@ pub fn run(repo: &Repository, opts: &RestoreOptions) -> Result<RestoreReport> {
                 }
             });
         }
+        drop(flush_tx);
     });
     let (n, bytes, mut errs) = results.into_inner().unwrap_or_else(|p| p.into_inner());
     report.files = n;
@@ -144,7 +170,9 @@ pub fn run(repo: &Repository, opts: &RestoreOptions) -> Result<RestoreReport> {
     report.dirs = dirs.len() as u64;
     report.errors.sort();
     // One flush of the target's filesystem instead of an fsync per file.
-    let _ = std::process::Command::new("sync").arg("-f").arg(&opts.target).status();
+    if !opts.no_sync {
+        let _ = std::process::Command::new("sync").arg("-f").arg(&opts.target).status();
+    }
     Ok(report)
 }
 
@@ -228,7 +256,16 @@ thread_local! {
     static BUFFERS: std::cell::RefCell<(Vec<u8>, Vec<u8>)> = const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
 }
 
-fn restore_file(repo: &Repository, job: &FileJob, root_user: bool) -> Result<u64> {
+/// Files at least this large are restored as jobs of their own and flushed early.
+const LARGE_FILE: u64 = 8 << 20;
+
+fn restore_file(
+    repo: &Repository,
+    job: &FileJob,
+    root_user: bool,
+    flush: &std::sync::mpsc::SyncSender<File>,
+    no_sync: bool,
+) -> Result<u64> {
     if let Some(e) = &job.node.error {
         return Err(BackupError::Invalid(format!("was not readable at backup time: {e}")));
     }
@@ -243,7 +280,7 @@ fn restore_file(repo: &Repository, job: &FileJob, root_user: bool) -> Result<u64
         BUFFERS.with(|b| {
             let (scratch, data) = &mut *b.borrow_mut();
             for id in ids {
-                repo.read_blob_into(id, scratch, data)?;
+                repo.read_blob_into(id, scratch, data, false)?;
                 f.write_all(data).map_err(io)?;
                 written += data.len() as u64;
             }
@@ -256,5 +293,8 @@ fn restore_file(repo: &Repository, job: &FileJob, root_user: bool) -> Result<u64
         return Err(e);
     }
     set_meta(&job.path, &job.node, root_user);
+    if written >= LARGE_FILE && !no_sync {
+        let _ = flush.send(f);
+    }
     Ok(written)
 }
