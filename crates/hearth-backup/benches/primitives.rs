@@ -5,10 +5,12 @@
 //!     cargo bench -p hearth-backup --bench primitives
 //!
 //! Each primitive runs over 64 MiB, best of five rounds. The limit for incompressible data is
-//! what the work per byte allows when every stage spreads over the available cores:
-//! `cores / (1/chunk + 1/id + 1/trial + 1/seal)` with the chunker on one core at most; restore's
-//! is `cores / (1/open + 1/id)`.
+//! what the work per byte allows when every CPU stage spreads over the available cores,
+//! `cores / (1/read + 1/chunk + 1/id + 1/trial + 1/seal)`, capped by the chunker (one thread)
+//! and by storing packs on this disk (write + fdatasync, one thread); restore's is
+//! `cores / (1/open + 1/id)`.
 
+use std::io::{Read, Write};
 use std::time::Instant;
 
 use hearth_backup::blob::BlobType;
@@ -51,6 +53,29 @@ fn main() {
         (0..TOTAL / 48).flat_map(|i| format!("2026-11-22 10:00:{:02} INFO worker-{} item {i:>9}\n", i % 60, i % 8).into_bytes()).collect();
     let chunker = Chunker::new(ChunkerParams::default(), keys.chunker_seed).expect("chunker");
     let mut results: Vec<(&str, f64)> = Vec::new();
+
+    // Storage: the disk under the temporary folder (scripts/bench-backup keeps its repositories
+    // there too).
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("store");
+    results.push((
+        "store (write + fdatasync)",
+        speed(TOTAL, || {
+            let mut f = std::fs::File::create(&path).expect("create");
+            for c in data.chunks(MIB) {
+                f.write_all(c).expect("write");
+            }
+            f.sync_data().expect("sync");
+        }),
+    ));
+    let mut block = vec![0u8; MIB];
+    results.push((
+        "read (page cache)",
+        speed(TOTAL, || {
+            let mut f = std::fs::File::open(&path).expect("open");
+            while f.read(&mut block).expect("read") > 0 {}
+        }),
+    ));
 
     results.push((
         "chunk (fastcdc v2020)",
@@ -120,8 +145,9 @@ fn main() {
     let get = |prefix: &str| results.iter().find(|(n, _)| n.starts_with(prefix)).map(|(_, v)| *v).unwrap_or(f64::NAN);
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) as f64;
     let (chunk, id, seal, open, trial) = (get("chunk"), get("id"), get("seal"), get("open"), get("zstd trial"));
-    let per_byte = 1.0 / chunk + 1.0 / id + 1.0 / seal + 1.0 / trial;
-    let backup_limit = (cores / per_byte).min(chunk);
+    let (read, store) = (get("read"), get("store"));
+    let per_byte = 1.0 / read + 1.0 / chunk + 1.0 / id + 1.0 / seal + 1.0 / trial;
+    let backup_limit = (cores / per_byte).min(chunk).min(store);
     let restore_limit = cores / (1.0 / open + 1.0 / id);
     println!("{{\"limit\": \"backup, incompressible\", \"cores\": {cores}, \"mb_per_s\": {backup_limit:.1}}}");
     println!("{{\"limit\": \"restore\", \"cores\": {cores}, \"mb_per_s\": {restore_limit:.1}}}");
