@@ -70,6 +70,8 @@ const S3_ENV: &[(&str, &str)] = &[("AWS_ACCESS_KEY_ID", "hearth-test"), ("AWS_SE
 fn cli(repo: &str, env: &[(&str, &str)], args: &[&str]) -> Output {
     let mut cmd = Command::new(daemon::hearth());
     cmd.arg("backup").args(args).arg("--repo").arg(repo).env("HEARTH_BACKUP_PASSWORD", "family photos");
+    // Network repositories are cached locally; keep the test's cache out of $HOME.
+    cmd.env("HEARTH_BACKUP_CACHE", std::env::temp_dir().join(format!("hearth-test-cache-{}", std::process::id())));
     for (k, v) in env {
         cmd.env(k, v);
     }

@@ -14,6 +14,7 @@
 //! - [`snapshot`]: snapshots (§9).
 //! - [`lock`]: repository locks (§10).
 //! - [`backend`]: where objects live, behind the [`backend::Backend`] trait (local folder first).
+//! - [`cache`]: the local cache of a network repository's index files and trees.
 //! - [`repository`]: an open repository: keys, config, index, loading blobs and files.
 //! - [`saver`]: the parallel saving pipeline (id, dedup, compress, seal, pack, index).
 //! - [`commands`]: one module per operation (`init`, `backup`, `restore`, `snapshots`, `ls`,
@@ -21,6 +22,7 @@
 
 pub mod backend;
 pub mod blob;
+pub mod cache;
 pub mod chunker;
 pub mod commands;
 pub mod crypto;

@@ -1,9 +1,11 @@
 //! An open repository: its keys, config and index, and reading and writing its objects.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use crate::backend::{Backend, FileType};
 use crate::blob::{BlobId, BlobType};
+use crate::cache::Cache;
 use crate::crypto::{Cipher, Keys, object_name};
 use crate::error::{BackupError, Result};
 use crate::index::{IndexFile, MasterIndex, hex32, parse_name};
@@ -34,6 +36,8 @@ pub struct Repository {
     pub key_name: String,
     /// Delete stale locks found while locking (`--remove-stale-locks`), instead of ignoring them.
     pub remove_stale_locks: bool,
+    /// The local metadata cache (network repositories).
+    cache: Option<Cache>,
 }
 
 impl std::fmt::Debug for Repository {
@@ -59,12 +63,24 @@ impl Repository {
         backend.write(FileType::Key, &key_name, &kf)?;
         // The config last: a repository exists once its config does.
         backend.write(FileType::Config, "config", &config.seal(&keys)?)?;
-        Ok(Repository { backend, keys, config, index: MasterIndex::default(), key_name, remove_stale_locks: false })
+        Ok(Repository { backend, keys, config, index: MasterIndex::default(), key_name, remove_stale_locks: false, cache: None })
     }
 
     /// Open a repository with `password` and load its index.
     pub fn open(backend: Arc<dyn Backend>, password: &[u8]) -> Result<Repository> {
+        Self::open_cached(backend, password, None)
+    }
+
+    /// Like [`Repository::open`], keeping index files and trees in a local cache under
+    /// `cache_base` (see [`crate::cache`]); a cache that cannot be made is logged and skipped.
+    pub fn open_cached(backend: Arc<dyn Backend>, password: &[u8], cache_base: Option<&Path>) -> Result<Repository> {
         let mut repo = Self::open_without_index(backend, password)?;
+        if let Some(base) = cache_base {
+            match Cache::open(base, &repo.config.id) {
+                Ok(c) => repo.cache = Some(c),
+                Err(e) => tracing::warn!(error = %e, base = %base.display(), "working without the local backup cache"),
+            }
+        }
         repo.load_index()?;
         Ok(repo)
     }
@@ -95,7 +111,7 @@ impl Repository {
         let Some((master, cipher, key_name)) = found else { return Err(BackupError::WrongPassword) };
         let keys = Keys::derive(master, cipher)?;
         let config = RepoConfig::open(&config_bytes, &keys)?;
-        Ok(Repository { backend, keys, config, index: MasterIndex::default(), key_name, remove_stale_locks: false })
+        Ok(Repository { backend, keys, config, index: MasterIndex::default(), key_name, remove_stale_locks: false, cache: None })
     }
 
     /// The storage.
@@ -118,7 +134,11 @@ impl Repository {
     pub fn load_index(&mut self) -> Result<Vec<BackupError>> {
         let mut damaged = Vec::new();
         let mut files = Vec::new();
-        for name in self.backend.list(FileType::Index)? {
+        let names = self.backend.list(FileType::Index)?;
+        if let Some(c) = &self.cache {
+            c.retain_index(&names.iter().cloned().collect());
+        }
+        for name in names {
             match self.read_index(&name) {
                 Ok(f) => files.push((name, f)),
                 Err(e @ BackupError::Damaged { .. }) => {
@@ -185,7 +205,22 @@ impl Repository {
 
     /// Read and verify one index file.
     pub fn read_index(&self, name: &str) -> Result<IndexFile> {
+        if let Some(bytes) = self.cache.as_ref().and_then(|c| c.get("index", name)) {
+            if object_name(&bytes) == name
+                && let Ok(f) = IndexFile::open(name, &bytes, &self.keys)
+            {
+                return Ok(f);
+            }
+            if let Some(c) = &self.cache {
+                c.remove("index", name);
+            }
+        }
         let bytes = self.backend.read(FileType::Index, name)?;
+        if let Some(c) = &self.cache
+            && object_name(&bytes) == name
+        {
+            c.put("index", name, &bytes);
+        }
         if object_name(&bytes) != name {
             return Err(BackupError::damaged("index", name, "content does not match its name"));
         }
@@ -197,6 +232,9 @@ impl Repository {
         let bytes = file.seal(&self.keys)?;
         let name = object_name(&bytes);
         self.backend.write(FileType::Index, &name, &bytes)?;
+        if let Some(c) = &self.cache {
+            c.put("index", &name, &bytes);
+        }
         Ok(name)
     }
 
@@ -251,7 +289,32 @@ impl Repository {
 
     /// A tree blob.
     pub fn load_tree(&self, id: &BlobId) -> Result<Tree> {
-        Tree::from_bytes(id, &self.read_blob(id)?)
+        let Some(cache) = &self.cache else { return Tree::from_bytes(id, &self.read_blob(id)?) };
+        let loc = *self.index.get(id).ok_or_else(|| BackupError::MissingBlob(id.to_hex()))?;
+        let name = id.to_hex();
+        let pack = hex32(&loc.pack);
+        if let Some(sealed) = cache.get("trees", &name) {
+            if let Ok(plain) = decode_blob(&self.keys, &pack, loc.blob_type, loc.flags, loc.raw_length, id, &sealed) {
+                return Tree::from_bytes(id, &plain);
+            }
+            cache.remove("trees", &name);
+        }
+        let sealed = self.backend.read_range(FileType::Pack, &pack, loc.offset, loc.length)?;
+        let plain = decode_blob(&self.keys, &pack, loc.blob_type, loc.flags, loc.raw_length, id, &sealed)?;
+        cache.put("trees", &name, &sealed);
+        Tree::from_bytes(id, &plain)
+    }
+
+    /// Remember a tree blob the saver just sealed, so the next backup finds it locally.
+    pub fn cache_tree(&self, id: &BlobId, sealed: &[u8]) {
+        if let Some(c) = &self.cache {
+            c.put("trees", &id.to_hex(), sealed);
+        }
+    }
+
+    /// Whether a local metadata cache is in use.
+    pub fn has_cache(&self) -> bool {
+        self.cache.is_some()
     }
 
     /// Every snapshot with its name, oldest first, and the errors of damaged ones.

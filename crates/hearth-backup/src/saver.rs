@@ -252,6 +252,9 @@ fn packer(repo: &Arc<Repository>, rx: Receiver<Sealed>, pool: &BufferPool) -> Re
             }
             let w = writers[i].as_mut().ok_or_else(|| BackupError::Invalid("no pack writer".into()))?;
             w.add(s.id, s.flags, &s.sealed, s.raw_length)?;
+            if s.blob_type == BlobType::Tree {
+                repo.cache_tree(&s.id, &s.sealed);
+            }
             if w.len() >= pack_size
                 && let Some(full) = writers[i].take()
             {

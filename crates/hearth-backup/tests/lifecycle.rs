@@ -209,3 +209,96 @@ fn exclusive_commands_wait_for_nobody_and_refuse_while_locked() {
     drop(lock);
     prune::run(f.open(), prune::PruneOptions::default()).expect("prune after release");
 }
+
+/// A folder repository that pretends to be remote and counts what is read from it.
+struct Counting {
+    inner: Arc<dyn hearth_backup::backend::Backend>,
+    pack_reads: std::sync::atomic::AtomicUsize,
+    index_reads: std::sync::atomic::AtomicUsize,
+}
+
+impl hearth_backup::backend::Backend for Counting {
+    fn location(&self) -> String {
+        self.inner.location()
+    }
+    fn is_remote(&self) -> bool {
+        true
+    }
+    fn exists(&self) -> hearth_backup::error::Result<bool> {
+        self.inner.exists()
+    }
+    fn create(&self) -> hearth_backup::error::Result<()> {
+        self.inner.create()
+    }
+    fn list(&self, t: FileType) -> hearth_backup::error::Result<Vec<String>> {
+        self.inner.list(t)
+    }
+    fn read(&self, t: FileType, name: &str) -> hearth_backup::error::Result<Vec<u8>> {
+        if t == FileType::Index {
+            self.index_reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        self.inner.read(t, name)
+    }
+    fn read_range(&self, t: FileType, name: &str, offset: u64, length: u32) -> hearth_backup::error::Result<Vec<u8>> {
+        if t == FileType::Pack {
+            self.pack_reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        self.inner.read_range(t, name, offset, length)
+    }
+    fn size(&self, t: FileType, name: &str) -> hearth_backup::error::Result<u64> {
+        self.inner.size(t, name)
+    }
+    fn write(&self, t: FileType, name: &str, bytes: &[u8]) -> hearth_backup::error::Result<()> {
+        self.inner.write(t, name, bytes)
+    }
+    fn remove(&self, t: FileType, name: &str) -> hearth_backup::error::Result<()> {
+        self.inner.remove(t, name)
+    }
+}
+
+#[test]
+fn the_metadata_cache_makes_an_unchanged_backup_download_nothing() {
+    let f = Fixture::new();
+    fs::create_dir_all(f.src.join("a/b/c")).expect("mkdir");
+    for (i, d) in ["a", "a/b", "a/b/c"].iter().enumerate() {
+        fs::write(f.src.join(d).join("photo.jpg"), noise(300_000, i as u64 + 20)).expect("write");
+    }
+    let cache = f.root.join("cache");
+    let counting = || {
+        Arc::new(Counting {
+            inner: backend::open(f.repo.to_str().expect("utf8")).expect("b"),
+            pack_reads: Default::default(),
+            index_reads: Default::default(),
+        })
+    };
+    let opts = backup::BackupOptions { paths: vec![f.src.clone()], ..Default::default() };
+    let b1 = counting();
+    backup::run(Repository::open_cached(b1.clone(), b"pw", Some(&cache)).expect("open"), &opts).expect("backup");
+    // Second run, unchanged: the parent's trees and the index come from the cache.
+    let b2 = counting();
+    let r = backup::run(Repository::open_cached(b2.clone(), b"pw", Some(&cache)).expect("open"), &opts).expect("backup");
+    assert_eq!(r.snapshot.summary.files_unmodified, 3);
+    assert_eq!(b2.pack_reads.load(std::sync::atomic::Ordering::SeqCst), 0, "no tree downloaded");
+    assert_eq!(b2.index_reads.load(std::sync::atomic::Ordering::SeqCst), 0, "no index downloaded");
+    // A damaged cache entry is a miss, not an error.
+    let mut damaged = 0;
+    let mut stack = vec![cache.clone()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).expect("ls").map(|e| e.expect("e")) {
+            if e.file_type().expect("t").is_dir() {
+                stack.push(e.path());
+            } else {
+                let mut b = fs::read(e.path()).expect("r");
+                let n = b.len() / 2;
+                b[n] ^= 1;
+                fs::write(e.path(), b).expect("w");
+                damaged += 1;
+            }
+        }
+    }
+    assert!(damaged >= 4, "trees and index files are cached");
+    let b3 = counting();
+    let r = backup::run(Repository::open_cached(b3.clone(), b"pw", Some(&cache)).expect("open"), &opts).expect("backup");
+    assert_eq!(r.snapshot.summary.files_unmodified, 3);
+    assert!(b3.pack_reads.load(std::sync::atomic::Ordering::SeqCst) > 0 && b3.index_reads.load(std::sync::atomic::Ordering::SeqCst) > 0);
+}

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::Subcommand;
+use hearth_backup::cache::Cache;
 use hearth_backup::commands::{backup, check, diff, forget, key, ls, prune, restore, stats};
 use hearth_backup::crypto::{Cipher, cpu_has_aes};
 use hearth_backup::keyfile::Kdf;
@@ -25,6 +26,12 @@ pub struct RepoArgs {
     /// Delete stale locks (expired, or of a process on this host that is gone) instead of ignoring them.
     #[arg(long)]
     remove_stale_locks: bool,
+    /// Where to cache a network repository's index files and trees (default: $XDG_CACHE_HOME/hearth/backup).
+    #[arg(long, env = "HEARTH_BACKUP_CACHE")]
+    cache_dir: Option<PathBuf>,
+    /// Do not cache anything locally.
+    #[arg(long)]
+    no_cache: bool,
 }
 
 /// Retention rules of `forget`.
@@ -253,7 +260,14 @@ fn explain(e: BackupError) -> anyhow::Error {
 
 fn open(args: &RepoArgs) -> anyhow::Result<Repository> {
     let pw = password(args, false)?;
-    let mut r = Repository::open(backend::open(&args.repo).map_err(explain)?, pw.as_bytes()).map_err(explain)?;
+    let b = backend::open(&args.repo).map_err(explain)?;
+    let cache = match (&args.cache_dir, args.no_cache) {
+        (_, true) => None,
+        (Some(dir), false) => Some(dir.clone()),
+        (None, false) if b.is_remote() => Cache::default_base(),
+        (None, false) => None,
+    };
+    let mut r = Repository::open_cached(b, pw.as_bytes(), cache.as_deref()).map_err(explain)?;
     r.remove_stale_locks = args.remove_stale_locks;
     Ok(r)
 }

@@ -48,6 +48,10 @@ impl FileType {
 pub trait Backend: Send + Sync {
     /// A description for messages (`/mnt/usb/backup`, `rest:https://…`).
     fn location(&self) -> String;
+    /// Whether reads cross a network (then index files and trees are cached locally).
+    fn is_remote(&self) -> bool {
+        false
+    }
     /// Whether a repository (its config) exists.
     fn exists(&self) -> Result<bool>;
     /// Prepare an empty repository's structure.

@@ -98,6 +98,10 @@ impl Backend for Rest {
         self.shown.clone()
     }
 
+    fn is_remote(&self) -> bool {
+        true
+    }
+
     fn exists(&self) -> Result<bool> {
         let url = self.url(FileType::Config, "")?;
         with_retry(self.retry, "config", || match self.req("HEAD", &url).call() {

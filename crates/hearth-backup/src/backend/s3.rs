@@ -100,6 +100,10 @@ impl Backend for S3 {
         self.shown.clone()
     }
 
+    fn is_remote(&self) -> bool {
+        true
+    }
+
     fn exists(&self) -> Result<bool> {
         let key = self.key(FileType::Config, "")?;
         with_retry(self.retry, "config", || {
