@@ -28,13 +28,16 @@ pub struct Location {
     pub raw_length: u32,
 }
 
+/// Packs (raw names) and their blobs.
+pub type PackList = Vec<([u8; 32], Vec<PackEntry>)>;
+
 /// The contents of one index file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IndexFile {
     /// Index files this one replaces.
     pub supersedes: Vec<[u8; 32]>,
     /// Packs and their blobs.
-    pub packs: Vec<([u8; 32], Vec<PackEntry>)>,
+    pub packs: PackList,
 }
 
 /// Hex of a 32-byte name.
@@ -145,6 +148,8 @@ pub struct MasterIndex {
     blobs: HashMap<BlobId, Location>,
     /// Index files read (names), and those superseded by others.
     pub files: HashSet<[u8; 32]>,
+    /// Every pack an index names (also those whose blobs all have a copy elsewhere).
+    packs: HashSet<[u8; 32]>,
 }
 
 impl MasterIndex {
@@ -158,6 +163,7 @@ impl MasterIndex {
 
     /// Add one pack's entries.
     pub fn add_pack(&mut self, pack: [u8; 32], entries: &[PackEntry]) {
+        self.packs.insert(pack);
         for e in entries {
             self.blobs.entry(e.id).or_insert(Location {
                 pack,
@@ -173,6 +179,11 @@ impl MasterIndex {
     /// Where a blob is.
     pub fn get(&self, id: &BlobId) -> Option<&Location> {
         self.blobs.get(id)
+    }
+
+    /// Whether an index names this pack.
+    pub fn has_pack(&self, pack: &[u8; 32]) -> bool {
+        self.packs.contains(pack)
     }
 
     /// Whether the blob is stored.

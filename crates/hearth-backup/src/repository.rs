@@ -176,30 +176,42 @@ impl Repository {
         crate::pack::read_header(name, &tail, total, &self.keys)
     }
 
-    /// Index the packs that no index names: a backup interrupted (SIGKILL, power cut) after
-    /// storing packs but before their index file. Their headers are read and one new index file
-    /// lists them, so the next backup reuses what was already uploaded. Damaged ones are left
-    /// for `check` to report and `prune` to remove. Returns how many packs were indexed.
-    pub fn index_orphan_packs(&mut self) -> Result<usize> {
-        let known: std::collections::HashSet<[u8; 32]> = self.index.iter().map(|(_, l)| l.pack).collect();
-        let mut file = IndexFile::default();
+    /// The packs no loaded index names, with their entries read from their headers (a backup
+    /// interrupted between storing packs and their index, or an index file that is damaged);
+    /// packs whose header cannot be read are returned as errors.
+    pub fn read_unindexed_packs(&self) -> Result<(crate::index::PackList, Vec<(String, BackupError)>)> {
+        let mut found = Vec::new();
+        let mut damaged = Vec::new();
         for name in self.backend.list(FileType::Pack)? {
             let Some(raw) = parse_name(&name) else { continue };
-            if known.contains(&raw) {
+            if self.index.has_pack(&raw) {
                 continue;
             }
             match self.read_pack_header(&name) {
-                Ok(entries) => file.packs.push((raw, entries)),
-                Err(e) => tracing::warn!(pack = %name, error = %e, "not indexing a damaged pack"),
+                Ok(entries) => found.push((raw, entries)),
+                Err(e @ (BackupError::Damaged { .. } | BackupError::Io { .. })) => damaged.push((name, e)),
+                Err(e) => return Err(e),
             }
         }
-        if file.packs.is_empty() {
+        Ok((found, damaged))
+    }
+
+    /// Index the packs that no index names (see [`Repository::read_unindexed_packs`]): one new
+    /// index file lists them, so the next backup reuses what was already uploaded. Damaged ones
+    /// are left for `check` to report and `prune` to remove. Returns how many packs were indexed.
+    pub fn index_orphan_packs(&mut self) -> Result<usize> {
+        let (found, damaged) = self.read_unindexed_packs()?;
+        for (pack, e) in &damaged {
+            tracing::warn!(%pack, error = %e, "not indexing a damaged pack");
+        }
+        if found.is_empty() {
             return Ok(0);
         }
+        let file = IndexFile { supersedes: Vec::new(), packs: found };
         let name = self.write_index(&file)?;
         let raw = parse_name(&name).ok_or_else(|| BackupError::Invalid("bad index name".into()))?;
         self.index.add(raw, &file);
-        tracing::info!(packs = file.packs.len(), index = %name, "indexed packs left by an interrupted backup");
+        tracing::info!(packs = file.packs.len(), index = %name, "indexed packs that no index named");
         Ok(file.packs.len())
     }
 

@@ -80,14 +80,14 @@ fn every_golden_repository_still_reads_restores_checks_and_accepts_backups() {
             Err(BackupError::WrongPassword)
         ));
 
-        let repo = open().expect("open");
+        let mut repo = open().expect("open");
         let (snaps, damaged) = repo.snapshots().expect("snapshots");
         assert!(damaged.is_empty());
         assert_eq!(snaps.len() as u64, manifest["snapshots"].as_u64().expect("count"), "{}", v.display());
         let latest = &snaps.last().expect("latest").1;
         assert_eq!(serde_json::json!(latest.tags), manifest["latest_tags"]);
 
-        let c = check::run(&repo, check::CheckOptions { read_data: true, ..Default::default() }).expect("check");
+        let c = check::run(&mut repo, check::CheckOptions { read_data: true, ..Default::default() }).expect("check");
         assert!(c.ok(), "{}: {:?}", v.display(), c.problems);
         let target = dir.path().join("restored");
         let r = restore::run(&repo, &restore::RestoreOptions { snapshot: "latest".into(), target: target.clone(), ..Default::default() })
@@ -100,12 +100,12 @@ fn every_golden_repository_still_reads_restores_checks_and_accepts_backups() {
         fs::create_dir_all(&more).expect("mkdir");
         fs::write(more.join("new.txt"), b"added by a newer Hearth").expect("write");
         backup::run(open().expect("open"), &backup::BackupOptions { paths: vec![more], ..Default::default() }).expect("backup");
-        let c = check::run(&open().expect("open"), check::CheckOptions { read_data: true, ..Default::default() }).expect("check");
+        let c = check::run(&mut open().expect("open"), check::CheckOptions { read_data: true, ..Default::default() }).expect("check");
         assert!(c.ok(), "{:?}", c.problems);
 
         // Damage the pack holding the photo: check names it and the files (in both snapshots);
         // everything else still restores.
-        let repo = open().expect("open");
+        let mut repo = open().expect("open");
         let photo = ls::run(&repo, &snaps[0].0, Some(Path::new("family/Photos/2026/IMG_0001.jpg"))).expect("ls");
         let blob = photo[0].node.content.as_ref().expect("content")[0];
         let loc = *repo.index.get(&blob).expect("indexed");
@@ -114,7 +114,7 @@ fn every_golden_repository_still_reads_restores_checks_and_accepts_backups() {
         let mut bytes = fs::read(&pack_path).expect("pack");
         bytes[loc.offset as usize + 40] ^= 0x55;
         fs::write(&pack_path, &bytes).expect("write");
-        let c = check::run(&repo, check::CheckOptions { read_data: true, ..Default::default() }).expect("check");
+        let c = check::run(&mut repo, check::CheckOptions { read_data: true, ..Default::default() }).expect("check");
         assert!(c.problems.iter().any(|p| p.contains(&pack)), "{:?}", c.problems);
         assert_eq!(c.affected.len(), 2, "{:?}", c.affected);
         for paths in c.affected.values() {

@@ -14,7 +14,8 @@ use hearth_backup::pack::PackWriter;
 use hearth_backup::{BackupError, Repository};
 
 fn noise(n: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
+    // Mixed first: seeds that differ only in the lowest bit must not give the same bytes.
+    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
     (0..n)
         .map(|_| {
             x ^= x << 13;
@@ -78,15 +79,18 @@ fn same_tree(a: &Path, b: &Path) {
 fn diff_forget_prune_stats() {
     let f = Fixture::new();
     fs::write(f.src.join("keep.bin"), noise(3_000_000, 1)).expect("w");
-    fs::write(f.src.join("gone.bin"), noise(6_000_000, 2)).expect("w");
+    fs::write(f.src.join("gone.bin"), noise(6_000_000, 4)).expect("w");
     fs::write(f.src.join("sub/edit.txt"), b"first version\n".repeat(1000)).expect("w");
     let first = f.backup();
 
     fs::remove_file(f.src.join("gone.bin")).expect("rm");
     fs::write(f.src.join("sub/edit.txt"), b"second version\n".repeat(1000)).expect("w");
-    fs::write(f.src.join("sub/new.bin"), noise(1_000_000, 3)).expect("w");
+    fs::write(f.src.join("sub/new.bin"), noise(1_000_000, 6)).expect("w");
     let second = f.backup();
 
+    let mut repo = f.open();
+    let c = check::run(&mut repo, check::CheckOptions { read_data: true, ..Default::default() }).expect("check");
+    assert!(c.ok() && c.unindexed_packs == 0, "{c:?}");
     let repo = f.open();
     let d = diff::run(&repo, &first.name[..10], &second.name[..10]).expect("diff");
     let marks: Vec<(char, String)> = d.changes.iter().map(|(c, p)| (c.mark(), p.display().to_string())).collect();
@@ -122,8 +126,8 @@ fn diff_forget_prune_stats() {
     assert!(r.bytes_deleted >= 6_000_000, "{r:?}");
     assert!(r.packs_unused + r.packs_repacked > 0, "{r:?}");
     assert_eq!(f.count(FileType::Pack), packs_before - r.packs_unused - r.packs_repacked + r.packs_written);
-    let repo = f.open();
-    let c = check::run(&repo, check::CheckOptions { read_data: true, ..Default::default() }).expect("check");
+    let mut repo = f.open();
+    let c = check::run(&mut repo, check::CheckOptions { read_data: true, ..Default::default() }).expect("check");
     assert!(c.ok() && c.unindexed_packs == 0, "{:?}", c.problems);
     let after = stats::run(&repo, None).expect("stats");
     assert!(after.pack_bytes < before.pack_bytes - 5_000_000, "{before:?} → {after:?}");
@@ -143,23 +147,24 @@ fn diff_forget_prune_stats() {
 #[test]
 fn orphan_packs_are_reused_by_backup_and_removed_by_prune() {
     let f = Fixture::new();
-    let content = noise(700_000, 9);
+    // Smaller than the minimum chunk: the file is exactly one chunk whatever the chunker's seed.
+    let content = noise(400_000, 9);
     fs::write(f.src.join("photo.jpg"), &content).expect("w");
     // A pack a killed backup stored before its index: it holds exactly this file's one chunk.
-    let repo = f.open();
+    let mut repo = f.open();
     let id = repo.keys.blob_id(&content);
     let sealed = repo.keys.enc.seal(&BlobType::Data.aad(&id), &content).expect("seal");
     let mut w = PackWriter::new(BlobType::Data, 1 << 20);
     w.add(id, 0, &sealed, content.len() as u32).expect("add");
     let bytes = w.finish(&repo.keys).expect("finish").into_bytes().expect("in memory");
     repo.backend().write(FileType::Pack, &object_name(&bytes), &bytes).expect("write");
-    let c = check::run(&repo, check::CheckOptions::default()).expect("check");
+    let c = check::run(&mut repo, check::CheckOptions::default()).expect("check");
     assert!(c.ok() && c.unindexed_packs == 1, "{c:?}");
 
     let b = f.backup();
     assert_eq!(b.snapshot.summary.bytes_added, b.snapshot.summary.bytes_added.min(4096), "only the tree is new: {:?}", b.snapshot.summary);
 
-    // Another orphan, this time garbage for every snapshot: prune deletes it.
+    // Another pack in no index, this time garbage for every snapshot: prune deletes it.
     let other = noise(600_000, 10);
     let oid = repo.keys.blob_id(&other);
     let mut w = PackWriter::new(BlobType::Data, 1 << 20);
@@ -168,31 +173,47 @@ fn orphan_packs_are_reused_by_backup_and_removed_by_prune() {
     let orphan = object_name(&bytes);
     repo.backend().write(FileType::Pack, &orphan, &bytes).expect("write");
     let r = prune::run(f.open(), prune::PruneOptions::default()).expect("prune");
-    assert_eq!(r.packs_orphaned, 1, "{r:?}");
+    assert!(r.packs_recovered == 1 && r.packs_unused == 1 && r.packs_orphaned == 0, "read from its header, then deleted as unused: {r:?}");
     assert!(!f.open().backend().list(FileType::Pack).expect("list").contains(&orphan));
-    let c = check::run(&f.open(), check::CheckOptions { read_data: true, ..Default::default() }).expect("check");
+    let c = check::run(&mut f.open(), check::CheckOptions { read_data: true, ..Default::default() }).expect("check");
     assert!(c.ok(), "{:?}", c.problems);
 }
 
 #[test]
-fn prune_refuses_when_the_index_misses_a_blob_and_deletes_nothing() {
+fn prune_rebuilds_a_lost_index_from_pack_headers_and_refuses_when_data_is_gone() {
     let f = Fixture::new();
     fs::write(f.src.join("a.bin"), noise(2_000_000, 4)).expect("w");
+    fs::write(f.src.join("b.txt"), b"b\n".repeat(10_000)).expect("w");
     f.backup();
-    // Lose the index: every pack now looks orphaned, yet the snapshot needs them.
+    // Lose every index file: the packs still describe themselves.
     let b = backend::open(f.repo.to_str().expect("utf8")).expect("b");
     for name in b.list(FileType::Index).expect("list") {
         b.remove(FileType::Index, &name).expect("rm");
     }
     let packs = f.count(FileType::Pack);
-    let err = prune::run(f.open(), prune::PruneOptions::default()).expect_err("refuses");
-    assert!(err.to_string().contains("without deleting anything"), "{err}");
-    assert_eq!(f.count(FileType::Pack), packs);
-    // A backup indexes the packs again, and then prune and check are happy.
+    let c = check::run(&mut f.open(), check::CheckOptions { read_data: true, ..Default::default() }).expect("check");
+    assert!(c.ok() && c.unindexed_packs == packs, "{c:?}");
+    let r = prune::run(f.open(), prune::PruneOptions::default()).expect("prune rebuilds the index");
+    assert_eq!((r.packs_recovered, f.count(FileType::Pack)), (packs, packs), "{r:?}");
+    let c = check::run(&mut f.open(), check::CheckOptions { read_data: true, ..Default::default() }).expect("check");
+    assert!(c.ok() && c.unindexed_packs == 0, "{c:?}");
+
+    // A pack that the snapshot needs disappears: prune deletes nothing and says why.
+    let repo = f.open();
+    let (_, snap) = repo.find_snapshot("latest").expect("latest");
+    let data_pack = repo
+        .index
+        .iter()
+        .find(|(id, l)| **id != snap.tree && l.blob_type == BlobType::Data)
+        .map(|(_, l)| hearth_backup::index::hex32(&l.pack))
+        .expect("a data pack");
+    b.remove(FileType::Pack, &data_pack).expect("rm");
+    fs::write(f.src.join("c.bin"), noise(600_000, 5)).expect("w");
     f.backup();
-    prune::run(f.open(), prune::PruneOptions::default()).expect("prune");
-    let c = check::run(&f.open(), check::CheckOptions { read_data: true, ..Default::default() }).expect("check");
-    assert!(c.ok(), "{:?}", c.problems);
+    let before = f.count(FileType::Pack);
+    let err = prune::run(f.open(), prune::PruneOptions { max_unused_percent: 0, dry_run: false }).expect_err("refuses");
+    assert!(err.to_string().contains("without deleting anything") && err.to_string().contains(&data_pack), "{err}");
+    assert_eq!(f.count(FileType::Pack), before);
 }
 
 #[test]

@@ -399,8 +399,8 @@ pub fn run(cmd: BackupCommand) -> anyhow::Result<u8> {
             Ok(0)
         }
         BackupCommand::Check { repo, read_data, read_data_subset } => {
-            let r = open(&repo)?;
-            let report = check::run(&r, check::CheckOptions { read_data, read_data_subset }).map_err(explain)?;
+            let mut r = open(&repo)?;
+            let report = check::run(&mut r, check::CheckOptions { read_data, read_data_subset }).map_err(explain)?;
             println!(
                 "checked {} snapshots, {} blobs in the index; read {} packs ({} blobs)",
                 report.snapshots,
@@ -409,7 +409,10 @@ pub fn run(cmd: BackupCommand) -> anyhow::Result<u8> {
                 report.blobs_read
             );
             if report.unindexed_packs > 0 {
-                println!("{} packs are not in any index (left by an interrupted backup; prune removes them)", report.unindexed_packs);
+                println!(
+                    "{} packs are in no readable index but describe themselves (an interrupted backup, or a damaged index); the next backup or prune indexes them",
+                    report.unindexed_packs
+                );
             }
             if report.ok() {
                 println!("no problems found");

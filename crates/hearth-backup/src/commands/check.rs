@@ -34,7 +34,9 @@ pub struct CheckReport {
     pub problems: Vec<String>,
     /// For each damaged snapshot, the paths that cannot be restored.
     pub affected: BTreeMap<String, Vec<PathBuf>>,
-    /// Packs present but in no index (left by an interrupted backup; `prune` removes them).
+    /// Packs in no readable index whose headers are intact (left by an interrupted backup, or
+    /// described by a damaged index): their blobs count as present; the next backup or prune
+    /// indexes them again.
     pub unindexed_packs: usize,
     /// Packs read.
     pub packs_read: usize,
@@ -52,15 +54,28 @@ impl CheckReport {
 }
 
 /// Check `repo`.
-pub fn run(repo: &Repository, opts: CheckOptions) -> Result<CheckReport> {
+pub fn run(repo: &mut Repository, opts: CheckOptions) -> Result<CheckReport> {
     let _lock = repo.lock(crate::lock::LockMode::Shared)?;
     let mut report = CheckReport::default();
-    let backend = repo.backend();
+    let backend = repo.backend_arc();
     for name in backend.list(FileType::Index)? {
         if let Err(e) = repo.read_index(&name) {
             report.problems.push(e.to_string());
         }
     }
+    // Packs no readable index names are described by their own headers: count on them for
+    // what follows (in memory only; the next backup or prune writes the index), so the damage
+    // reported below is what is really lost.
+    let (unindexed, damaged_packs) = repo.read_unindexed_packs()?;
+    report.unindexed_packs = unindexed.len();
+    for (pack, entries) in &unindexed {
+        repo.index.add_pack(*pack, entries);
+    }
+    for (_, e) in damaged_packs {
+        report.problems.push(e.to_string());
+    }
+    let repo: &Repository = repo;
+    let backend = repo.backend();
     // Packs named by the index, with the size their blobs imply.
     let mut expected: HashMap<[u8; 32], u64> = HashMap::new();
     for (_, loc) in repo.index.iter() {
@@ -92,7 +107,6 @@ pub fn run(repo: &Repository, opts: CheckOptions) -> Result<CheckReport> {
             bad_blobs.insert(*id);
         }
     }
-    report.unindexed_packs = stored.iter().filter(|p| !expected.contains_key(*p)).count();
 
     // Read packs.
     let mut to_read: Vec<[u8; 32]> = expected.keys().filter(|p| !missing_packs.contains(*p)).copied().collect();

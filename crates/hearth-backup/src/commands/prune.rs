@@ -7,9 +7,11 @@
 //! any point harmless: new packs, then new index files, then the index that supersedes the old
 //! ones, and only then deletions. Snapshots are never touched.
 //!
-//! Prune refuses to run when anything it would rely on is damaged (an index or snapshot that does
-//! not open, a tree or blob that is missing): deleting on a wrong picture of the repository is
-//! the one way it could lose data. `check` says what is wrong.
+//! Damaged index files are replaced: the packs they described are read again from their own
+//! headers (as are the packs of an interrupted backup). Prune refuses to run, deleting nothing,
+//! when anything else it would rely on is wrong (a snapshot that does not open, a tree or blob
+//! that is missing, a pack that snapshots need and that is gone): deleting on a wrong picture of
+//! the repository is the one way it could lose data. `check` says what is wrong.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -46,7 +48,8 @@ pub struct PruneReport {
     pub packs_unused: usize,
     /// Partly used packs whose used blobs were copied into new packs, then deleted.
     pub packs_repacked: usize,
-    /// Packs in no index, deleted.
+    /// Packs in no index whose header cannot be read either, deleted (no snapshot needs them:
+    /// prune stops before deleting anything when a snapshot's blob is missing).
     pub packs_orphaned: usize,
     /// New packs written by repacking.
     pub packs_written: usize,
@@ -62,6 +65,10 @@ pub struct PruneReport {
     pub index_files_replaced: usize,
     /// Partial writes of killed processes deleted.
     pub temporaries_removed: u64,
+    /// Packs no readable index named, indexed again from their headers.
+    pub packs_recovered: usize,
+    /// Damaged index files replaced.
+    pub index_files_damaged: usize,
 }
 
 struct PackUse {
@@ -75,14 +82,27 @@ pub fn run(mut repo: Repository, opts: PruneOptions) -> Result<PruneReport> {
     let _lock = repo.lock(LockMode::Exclusive)?;
     let mut report = PruneReport::default();
 
-    // The index as it is now, every file of it; a damaged one stops prune.
+    // The index as it is now. A damaged index file is replaced: the packs it described are
+    // found again from their own headers, like the packs of an interrupted backup.
     let names = repo.backend().list(FileType::Index)?;
     let mut files = Vec::with_capacity(names.len());
     for name in &names {
-        files.push((name.clone(), repo.read_index(name)?));
+        match repo.read_index(name) {
+            Ok(f) => files.push((name.clone(), f)),
+            Err(e @ BackupError::Damaged { .. }) => {
+                tracing::warn!(error = %e, "replacing a damaged index file");
+                report.index_files_damaged += 1;
+            }
+            Err(e) => return Err(e),
+        }
     }
     let superseded: HashSet<[u8; 32]> = files.iter().flat_map(|(_, f)| f.supersedes.iter().copied()).collect();
     repo.load_index()?;
+    let (recovered, _unreadable) = repo.read_unindexed_packs()?;
+    for (pack, entries) in &recovered {
+        repo.index.add_pack(*pack, entries);
+    }
+    report.packs_recovered = recovered.len();
 
     // Which blobs the snapshots use.
     let (snaps, damaged) = repo.snapshots()?;
@@ -121,6 +141,9 @@ pub fn run(mut repo: Repository, opts: PruneOptions) -> Result<PruneReport> {
             packs.entry(*pack).or_insert_with(|| PackUse { entries: entries.clone(), used: 0, unused: 0 });
         }
     }
+    for (pack, entries) in recovered {
+        packs.entry(pack).or_insert(PackUse { entries, used: 0, unused: 0 });
+    }
     for (pack, u) in packs.iter_mut() {
         for e in &u.entries {
             let chosen = repo.index.get(&e.id).is_some_and(|l| l.pack == *pack && l.offset == e.offset);
@@ -132,6 +155,10 @@ pub fn run(mut repo: Repository, opts: PruneOptions) -> Result<PruneReport> {
         }
     }
     report.packs_before = packs.len();
+    let stored: HashSet<[u8; 32]> = repo.backend().list(FileType::Pack)?.iter().filter_map(|n| parse_name(n)).collect();
+    if let Some((pack, _)) = packs.iter().find(|(p, u)| u.used > 0 && !stored.contains(*p)) {
+        return Err(refuse(&format!("data/{} is missing and snapshots need it", hex32(pack))));
+    }
 
     let mut delete: Vec<[u8; 32]> = Vec::new();
     let mut partly: Vec<([u8; 32], u64)> = Vec::new();
@@ -163,14 +190,14 @@ pub fn run(mut repo: Repository, opts: PruneOptions) -> Result<PruneReport> {
     report.bytes_unused_left = waste;
 
     let indexed: HashSet<[u8; 32]> = packs.keys().copied().collect();
-    let orphans: Vec<String> =
-        repo.backend().list(FileType::Pack)?.into_iter().filter(|n| parse_name(n).is_some_and(|raw| !indexed.contains(&raw))).collect();
+    let orphans: Vec<String> = stored.iter().filter(|raw| !indexed.contains(*raw)).map(hex32).collect();
     report.packs_orphaned = orphans.len();
     for name in &orphans {
         report.bytes_deleted += repo.backend().size(FileType::Pack, name).unwrap_or(0);
     }
 
-    let nothing_to_do = delete.is_empty() && repack.is_empty() && orphans.is_empty();
+    let nothing_to_do =
+        delete.is_empty() && repack.is_empty() && orphans.is_empty() && report.packs_recovered == 0 && report.index_files_damaged == 0;
     if opts.dry_run {
         return Ok(report);
     }
