@@ -232,4 +232,38 @@ mod tests {
         assert_eq!(m.get(&BlobId([3; 32])).map(|l| l.pack), Some([2; 32]));
         assert!(IndexFile::open("i", &sealed[..sealed.len() - 1], &keys).is_err());
     }
+
+    proptest::proptest! {
+        /// Index files of any shape seal, open and parse back unchanged.
+        #[test]
+        fn any_index_roundtrips(
+            supersedes in proptest::collection::vec(proptest::array::uniform32(proptest::num::u8::ANY), 0..4),
+            packs in proptest::collection::vec(
+                (proptest::array::uniform32(proptest::num::u8::ANY),
+                 proptest::collection::vec((proptest::num::u8::ANY, proptest::num::u64::ANY, proptest::num::u32::ANY, proptest::num::u32::ANY), 0..20)),
+                0..10),
+        ) {
+            let keys = Keys::derive([4; 32], Cipher::Aes256Gcm).expect("keys");
+            let packs: PackList = packs
+                .into_iter()
+                .map(|(p, es)| {
+                    let entries = es
+                        .into_iter()
+                        .map(|(b, offset, length, raw_length)| PackEntry {
+                            blob_type: if b & 1 == 0 { BlobType::Data } else { BlobType::Tree },
+                            flags: b >> 7,
+                            id: BlobId([b; 32]),
+                            offset,
+                            length,
+                            raw_length,
+                        })
+                        .collect();
+                    (p, entries)
+                })
+                .collect();
+            let file = IndexFile { supersedes, packs };
+            let sealed = file.seal(&keys).expect("seal");
+            proptest::prop_assert_eq!(IndexFile::open("i", &sealed, &keys).expect("open"), file);
+        }
+    }
 }

@@ -240,4 +240,37 @@ mod tests {
         assert!(read_header("p", &bytes[..3], 3, &keys).is_err());
         assert!(read_header("p", &bytes[10..], bytes.len() as u64 - 10, &keys).is_err(), "truncated front");
     }
+
+    proptest::proptest! {
+        /// Any sequence of blobs packs and reads back: the header lists them in order with the
+        /// right offsets, each opens with its id, and the name is the hash of the bytes.
+        #[test]
+        fn any_blobs_pack_and_read_back(blobs in proptest::collection::vec((0usize..3000, proptest::bool::ANY, 0u8..2), 1..40)) {
+            let keys = Keys::derive([3; 32], Cipher::ChaCha20Poly1305).expect("keys");
+            let blob_type = BlobType::Tree;
+            let mut w = PackWriter::new(blob_type, 1024);
+            let mut plain = Vec::new();
+            for (i, (len, zstd, _)) in blobs.iter().enumerate() {
+                let data: Vec<u8> = (0..*len).map(|j| (i * 31 + j) as u8).collect();
+                let id = keys.blob_id(&data);
+                let sealed = keys.enc.seal(&blob_type.aad(&id), &data).expect("seal");
+                w.add(id, u8::from(*zstd), &sealed, data.len() as u32).expect("add");
+                plain.push((id, data));
+            }
+            let finished = w.finish(&keys).expect("finish");
+            let name = finished.name.clone();
+            let bytes = finished.into_bytes().expect("memory");
+            proptest::prop_assert_eq!(name, crate::crypto::object_name(&bytes));
+            let entries = read_header("p", &bytes, bytes.len() as u64, &keys).expect("header");
+            proptest::prop_assert_eq!(entries.len(), plain.len());
+            for (e, (id, data)) in entries.iter().zip(&plain) {
+                proptest::prop_assert_eq!(e.id, *id);
+                let sealed = &bytes[e.offset as usize..(e.offset + u64::from(e.length)) as usize];
+                proptest::prop_assert_eq!(&keys.enc.open(&blob_type.aad(id), sealed).expect("open"), data);
+            }
+            // Any truncation of the tail is refused, never misread.
+            let cut = bytes.len() - 1 - (blobs.len() % 7).min(bytes.len() - 1);
+            proptest::prop_assert!(read_header("p", &bytes[..cut], cut as u64, &keys).is_err());
+        }
+    }
 }
