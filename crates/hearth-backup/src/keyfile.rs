@@ -40,7 +40,7 @@ impl Kdf {
 
     fn derive(&self, password: &[u8]) -> Result<[u8; 32]> {
         if self.algorithm != "argon2id"
-            || !(8..=4_194_304).contains(&self.m_kib)
+            || !(8..=1_048_576).contains(&self.m_kib)
             || !(1..=100).contains(&self.t)
             || !(1..=64).contains(&self.p)
         {
