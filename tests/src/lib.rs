@@ -5,8 +5,10 @@
 //!   folder, wait for health, stop it with a signal.
 //! - [`http`]: a minimal HTTP/1.1 client over `std::net` (tests must not share code paths with the
 //!   server they test).
+//! - [`syncthing`]: a real Syncthing in a temporary home, configured offline, with its REST API.
 //! - [`tiers`]: the crate tier rules of DESIGN.md, checked against `cargo metadata`.
 
 pub mod daemon;
 pub mod http;
+pub mod syncthing;
 pub mod tiers;

@@ -1,0 +1,19 @@
+//! Hearth's side of Syncthing's Block Exchange Protocol (BEP v1): what a stock Syncthing device
+//! needs to pair with the NAS. The wire schema comes first: `proto/bep.proto`.
+//!
+//! - [`error`]: [`SyncError`] and its error kinds.
+//! - [`device_id`]: device ids as Syncthing computes and prints them (SHA-256 of the
+//!   certificate, base32, Luhn check characters, dashes).
+//! - [`identity`]: the NAS's certificate and key (ECDSA P-384, like Syncthing), made on first start.
+//! - [`protocol`]: the messages ([`protocol::messages`]) and their framing, LZ4 and size limits
+//!   ([`protocol::frame`]).
+//! - [`connection`]: TLS 1.3 with both certificates and ALPN `bep/1.0`, and the Hello exchange.
+
+pub mod connection;
+pub mod device_id;
+pub mod error;
+pub mod identity;
+pub mod protocol;
+
+pub use device_id::DeviceId;
+pub use error::SyncError;

@@ -1,0 +1,119 @@
+//! A real Syncthing (Debian's 1.19) in a temporary home, for interop tests: generated without
+//! touching the internet, configured before its first start as ../shared/PEERS.md prescribes
+//! (no global discovery, relays, NAT, crash reports, usage reports or upgrades; fixed listen and
+//! GUI addresses on 127.0.0.1; a fixed API key), started with STMONITORED=1 so the pid is the
+//! worker, and killed on drop.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::daemon::free_port;
+use crate::http;
+
+/// The API key every test instance uses.
+pub const API_KEY: &str = "hearth-test-api-key";
+
+/// A running Syncthing.
+pub struct Syncthing {
+    /// Its home folder (config.xml, cert.pem, key.pem, index).
+    pub home: PathBuf,
+    /// REST/GUI address.
+    pub gui: SocketAddr,
+    /// BEP listen address.
+    pub listen: SocketAddr,
+    /// Its device id, as `syncthing serve --device-id` prints it.
+    pub device_id: String,
+    child: Child,
+}
+
+fn set_tag(xml: &str, tag: &str, value: &str) -> String {
+    let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
+    let Some(start) = xml.find(&open) else { panic!("config.xml has no <{tag}>") };
+    let Some(end) = xml[start..].find(&close) else { panic!("config.xml has no </{tag}>") };
+    format!("{}{open}{value}{}", &xml[..start], &xml[start + end..])
+}
+
+impl Syncthing {
+    /// Generate, configure and start an instance in `home`.
+    pub fn start(home: &Path) -> Syncthing {
+        let out = Command::new("syncthing")
+            .args(["generate", "--no-default-folder", "--skip-port-probing"])
+            .arg(format!("--home={}", home.display()))
+            .output()
+            .expect("syncthing is installed by scripts/test (Debian package syncthing)");
+        assert!(out.status.success(), "syncthing generate: {}", String::from_utf8_lossy(&out.stderr));
+        let out =
+            Command::new("syncthing").args(["serve", "--device-id"]).arg(format!("--home={}", home.display())).output().expect("device id");
+        let device_id = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let (gui_port, listen_port) = (free_port(), free_port());
+        let path = home.join("config.xml");
+        let mut xml = std::fs::read_to_string(&path).expect("config.xml");
+        for (tag, value) in [
+            ("listenAddress", format!("tcp://127.0.0.1:{listen_port}")),
+            ("apikey", API_KEY.to_string()),
+            ("globalAnnounceEnabled", "false".into()),
+            ("localAnnounceEnabled", "false".into()),
+            ("relaysEnabled", "false".into()),
+            ("natEnabled", "false".into()),
+            ("startBrowser", "false".into()),
+            ("crashReportingEnabled", "false".into()),
+            ("urAccepted", "-1".into()),
+            ("autoUpgradeIntervalH", "0".into()),
+            ("globalAnnounceServer", String::new()),
+        ] {
+            xml = set_tag(&xml, tag, &value);
+        }
+        // The GUI address is the <address> inside <gui>.
+        let gui_start = xml.find("<gui").expect("<gui>");
+        let rest = set_tag(&xml[gui_start..], "address", &format!("127.0.0.1:{gui_port}"));
+        xml = format!("{}{rest}", &xml[..gui_start]);
+        std::fs::write(&path, xml).expect("write config.xml");
+        let log = std::fs::File::create(home.join("syncthing.log")).expect("log");
+        let child = Command::new("syncthing")
+            .args(["serve", "--no-browser", "--no-restart", "--no-upgrade"])
+            .arg(format!("--home={}", home.display()))
+            .env("STNOUPGRADE", "1")
+            .env("STMONITORED", "1")
+            .stdout(Stdio::from(log.try_clone().expect("log")))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("start syncthing");
+        let st = Syncthing {
+            home: home.to_path_buf(),
+            gui: SocketAddr::from(([127, 0, 0, 1], gui_port)),
+            listen: SocketAddr::from(([127, 0, 0, 1], listen_port)),
+            device_id,
+            child,
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while st.try_get("/rest/system/ping").is_none() {
+            assert!(Instant::now() < deadline, "syncthing did not start: {}", st.log());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        st
+    }
+
+    fn try_get(&self, path: &str) -> Option<serde_json::Value> {
+        let r = http::request(self.gui, "GET", path, &[format!("X-API-Key: {API_KEY}")], None).ok()?;
+        (r.status == 200).then(|| r.json())
+    }
+
+    /// GET a REST path (panics unless 200).
+    pub fn get(&self, path: &str) -> serde_json::Value {
+        self.try_get(path).unwrap_or_else(|| panic!("GET {path} failed; log: {}", self.log()))
+    }
+
+    /// Syncthing's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.home.join("syncthing.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Syncthing {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
