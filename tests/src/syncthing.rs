@@ -105,6 +105,15 @@ impl Syncthing {
         self.try_get(path).unwrap_or_else(|| panic!("GET {path} failed; log: {}", self.log()))
     }
 
+    /// POST (or PUT, PATCH) JSON to a REST path; panics unless 200.
+    pub fn send(&self, method: &str, path: &str, body: &serde_json::Value) -> serde_json::Value {
+        let text = body.to_string();
+        let headers = [format!("X-API-Key: {API_KEY}"), "Content-Type: application/json".to_string()];
+        let r = http::request(self.gui, method, path, &headers, Some(&text)).unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        assert_eq!(r.status, 200, "{method} {path}: {}\n{}", r.body, self.log());
+        if r.body.is_empty() { serde_json::Value::Null } else { r.json() }
+    }
+
     /// Syncthing's log so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.home.join("syncthing.log")).unwrap_or_default()

@@ -46,3 +46,110 @@ fn syncthing_sees_hearth_as_a_pending_device() {
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+fn noise(n: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+fn sha(b: &[u8]) -> Vec<u8> {
+    ring::digest::digest(&ring::digest::SHA256, b).as_ref().to_vec()
+}
+
+#[test]
+fn syncthing_sends_a_camera_folder_to_hearth() {
+    use hearth_sync::receive::{self, Local, ReceiveFolder, SyncEvent};
+
+    let dir = tempfile::tempdir().expect("tmp");
+    let st = Syncthing::start(&dir.path().join("st"));
+    let ours = Identity::load_or_create(&dir.path().join("hearth-sync")).expect("identity");
+
+    // The phone's camera folder: small photos in two folders and one large video.
+    let camera = dir.path().join("phone-camera");
+    let mut expected = std::collections::BTreeMap::new();
+    for i in 0..40u64 {
+        let name = format!("DCIM/{}/IMG_{i:04}.jpg", if i % 2 == 0 { "Camera" } else { "Screenshots" });
+        let data = noise(1_000 + (i as usize * 7_919) % 200_000, i + 1);
+        std::fs::create_dir_all(camera.join(&name).parent().expect("parent")).expect("mkdir");
+        std::fs::write(camera.join(&name), &data).expect("write");
+        expected.insert(name, sha(&data));
+    }
+    let video = noise(20 << 20, 99);
+    std::fs::write(camera.join("DCIM/Camera/VID_0001.mp4"), &video).expect("write");
+    expected.insert("DCIM/Camera/VID_0001.mp4".to_string(), sha(&video));
+
+    st.send(
+        "POST",
+        "/rest/config/devices",
+        &serde_json::json!({"deviceID": ours.device_id.to_string(), "name": "hearth", "addresses": ["dynamic"]}),
+    );
+    st.send(
+        "POST",
+        "/rest/config/folders",
+        &serde_json::json!({
+            "id": "camera", "label": "Camera", "path": camera, "type": "sendonly",
+            "fsWatcherEnabled": false, "rescanIntervalS": 3600,
+            "devices": [{"deviceID": st.device_id}, {"deviceID": ours.device_id.to_string()}]
+        }),
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let status = st.get("/rest/db/status?folder=camera");
+        if status["state"] == "idle" && status["globalFiles"].as_u64() == Some(expected.len() as u64) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "Syncthing did not scan: {status}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // Hearth dials Syncthing and receives the folder.
+    let nas = dir.path().join("nas/sync/camera");
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let hello = Hello { device_name: "hearth".into(), client_name: "hearth".into(), client_version: "0.1.0".into(), ..Default::default() };
+    let conn = rt.block_on(connect(st.listen, &ours, Some(st.device_id.parse().expect("id")), &hello)).expect("connect");
+    let (events_tx, mut events) = tokio::sync::mpsc::unbounded_channel();
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let local = Local { device: ours.device_id, name: "hearth".into() };
+    let folder = ReceiveFolder { id: "camera".into(), label: "Camera".into(), root: nas.clone() };
+    let session = rt.spawn(receive::run(conn, local, folder, events_tx, stop_rx));
+    let mut arrived = std::collections::BTreeSet::new();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while arrived.len() < expected.len() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rt.block_on(async { tokio::time::timeout(left, events.recv()).await }) {
+            Ok(Some(SyncEvent::FileArrived { folder, name, size })) => {
+                assert_eq!(folder, "camera");
+                assert!(size > 0);
+                arrived.insert(name);
+            }
+            Ok(Some(SyncEvent::InSync { .. })) => {}
+            other => panic!("only {} of {} files arrived: {other:?}\n{}", arrived.len(), expected.len(), st.log()),
+        }
+    }
+    for (name, digest) in &expected {
+        let got = std::fs::read(nas.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(&sha(&got), digest, "{name} differs");
+        let (a, b) = (std::fs::metadata(camera.join(name)).expect("m"), std::fs::metadata(nas.join(name)).expect("m"));
+        assert_eq!(a.modified().expect("t"), b.modified().expect("t"), "{name}: modification time");
+    }
+    // Syncthing agrees that the NAS has everything.
+    let path = format!("/rest/db/completion?folder=camera&device={}", ours.device_id);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let c = st.get(&path);
+        if c["completion"].as_f64() == Some(100.0) && c["needItems"].as_u64() == Some(0) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "Syncthing does not see the NAS complete: {c}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    stop_tx.send(true).expect("stop");
+    rt.block_on(session).expect("join").expect("session ended cleanly");
+}

@@ -7,13 +7,17 @@
 //! - [`identity`]: the NAS's certificate and key (ECDSA P-384, like Syncthing), made on first start.
 //! - [`protocol`]: the messages ([`protocol::messages`]) and their framing, LZ4 and size limits
 //!   ([`protocol::frame`]).
+//! - [`paths`]: peers' file names turned into paths inside a folder, or refused.
+//! - [`receive`]: receiving a folder from a peer (pull, verify, write, announce, events).
 //! - [`connection`]: TLS 1.3 with both certificates and ALPN `bep/1.0`, and the Hello exchange.
 
 pub mod connection;
 pub mod device_id;
 pub mod error;
 pub mod identity;
+pub mod paths;
 pub mod protocol;
+pub mod receive;
 
 pub use device_id::DeviceId;
 pub use error::SyncError;
