@@ -153,3 +153,65 @@ fn syncthing_sends_a_camera_folder_to_hearth() {
     stop_tx.send(true).expect("stop");
     rt.block_on(session).expect("join").expect("session ended cleanly");
 }
+
+#[test]
+fn hearth_sends_a_folder_to_syncthing() {
+    use hearth_sync::receive::Local;
+    use hearth_sync::send::{self, SendFolder};
+
+    let dir = tempfile::tempdir().expect("tmp");
+    let st = Syncthing::start(&dir.path().join("st"));
+    let ours = Identity::load_or_create(&dir.path().join("hearth-sync")).expect("identity");
+    let nas = dir.path().join("nas/photos");
+    let mut expected = std::collections::BTreeMap::new();
+    for i in 0..30u64 {
+        let name = format!("2026/{:02}/photo-{i}.jpg", i % 12 + 1);
+        let data = noise(500 + (i as usize * 12_347) % 300_000, i + 100);
+        std::fs::create_dir_all(nas.join(&name).parent().expect("parent")).expect("mkdir");
+        std::fs::write(nas.join(&name), &data).expect("write");
+        expected.insert(name, sha(&data));
+    }
+    // A file over 100 MiB (880 blocks of 128 KiB).
+    let big = noise(110 << 20, 7);
+    std::fs::write(nas.join("family-video.mp4"), &big).expect("write");
+    expected.insert("family-video.mp4".into(), sha(&big));
+    drop(big);
+
+    let laptop = dir.path().join("laptop-photos");
+    st.send(
+        "POST",
+        "/rest/config/devices",
+        &serde_json::json!({"deviceID": ours.device_id.to_string(), "name": "hearth", "addresses": ["dynamic"]}),
+    );
+    st.send(
+        "POST",
+        "/rest/config/folders",
+        &serde_json::json!({
+            "id": "photos", "label": "Photos", "path": laptop, "type": "receiveonly",
+            "fsWatcherEnabled": false, "rescanIntervalS": 3600,
+            "devices": [{"deviceID": st.device_id}, {"deviceID": ours.device_id.to_string()}]
+        }),
+    );
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let hello = Hello { device_name: "hearth".into(), client_name: "hearth".into(), client_version: "0.1.0".into(), ..Default::default() };
+    let conn = rt.block_on(connect(st.listen, &ours, Some(st.device_id.parse().expect("id")), &hello)).expect("connect");
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let local = Local { device: ours.device_id, name: "hearth".into() };
+    let session = rt.spawn(send::run(conn, local, SendFolder { id: "photos".into(), label: "Photos".into(), root: nas.clone() }, stop_rx));
+
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        let s = st.get("/rest/db/status?folder=photos");
+        if s["state"] == "idle" && s["needFiles"].as_u64() == Some(0) && s["inSyncFiles"].as_u64() == Some(expected.len() as u64) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "Syncthing did not receive everything: {s}\n{}", st.log());
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    for (name, digest) in &expected {
+        let got = std::fs::read(laptop.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(&sha(&got), digest, "{name} differs");
+    }
+    stop_tx.send(true).expect("stop");
+    rt.block_on(session).expect("join").expect("session ended cleanly");
+}

@@ -9,6 +9,8 @@
 //!   ([`protocol::frame`]).
 //! - [`paths`]: peers' file names turned into paths inside a folder, or refused.
 //! - [`receive`]: receiving a folder from a peer (pull, verify, write, announce, events).
+//! - [`scan`]: a folder's files as BEP entries (Syncthing's block sizes, SHA-256 blocks).
+//! - [`send`]: sending a folder to a peer (offer an index, answer block requests).
 //! - [`connection`]: TLS 1.3 with both certificates and ALPN `bep/1.0`, and the Hello exchange.
 
 pub mod connection;
@@ -18,6 +20,8 @@ pub mod identity;
 pub mod paths;
 pub mod protocol;
 pub mod receive;
+pub mod scan;
+pub mod send;
 
 pub use device_id::DeviceId;
 pub use error::SyncError;
