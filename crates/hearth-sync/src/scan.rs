@@ -121,7 +121,7 @@ mod tests {
     #[test]
     fn block_sizes_follow_syncthing() {
         assert_eq!(block_size(0), 128 << 10);
-        assert_eq!(block_size(250 << 20), 128 << 10);
+        assert_eq!(block_size((250 << 20) - 1), 128 << 10);
         assert_eq!(block_size(2000 * (128 << 10)), 256 << 10);
         assert_eq!(block_size(1 << 30), 1 << 20);
         assert_eq!(block_size(1 << 40), 16 << 20);
