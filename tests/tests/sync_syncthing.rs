@@ -150,6 +150,33 @@ fn syncthing_sends_a_camera_folder_to_hearth() {
         assert!(Instant::now() < deadline, "Syncthing does not see the NAS complete: {c}");
         std::thread::sleep(Duration::from_millis(200));
     }
+
+    // On the phone, one photo is edited and one deleted: the NAS takes the new content and keeps
+    // both old ones in its versions folder.
+    let (edited, deleted) = ("DCIM/Camera/IMG_0000.jpg", "DCIM/Screenshots/IMG_0001.jpg");
+    let old_edited = std::fs::read(camera.join(edited)).expect("read");
+    let old_deleted = std::fs::read(camera.join(deleted)).expect("read");
+    let new_content = noise(150_000, 4242);
+    std::fs::write(camera.join(edited), &new_content).expect("edit");
+    std::fs::remove_file(camera.join(deleted)).expect("delete");
+    st.send("POST", "/rest/db/scan?folder=camera", &serde_json::Value::Null);
+    let versions = nas.join(".stversions");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let kept: Vec<Vec<u8>> = ["DCIM/Camera", "DCIM/Screenshots"]
+            .iter()
+            .flat_map(|d| std::fs::read_dir(versions.join(d)).into_iter().flatten())
+            .filter_map(|e| e.ok())
+            .filter_map(|e| std::fs::read(e.path()).ok())
+            .collect();
+        let now = std::fs::read(nas.join(edited)).unwrap_or_default();
+        if kept.len() == 2 && now == new_content && !nas.join(deleted).exists() {
+            assert!(kept.contains(&old_edited) && kept.contains(&old_deleted), "the old contents are the versions");
+            break;
+        }
+        assert!(Instant::now() < deadline, "edit and delete not applied safely: {} versions\n{}", kept.len(), st.log());
+        std::thread::sleep(Duration::from_millis(200));
+    }
     stop_tx.send(true).expect("stop");
     rt.block_on(session).expect("join").expect("session ended cleanly");
 }

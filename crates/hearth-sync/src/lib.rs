@@ -11,6 +11,7 @@
 //! - [`receive`]: receiving a folder from a peer (pull, verify, write, announce, events).
 //! - [`scan`]: a folder's files as BEP entries (Syncthing's block sizes, SHA-256 blocks).
 //! - [`send`]: sending a folder to a peer (offer an index, answer block requests).
+//! - [`versions`]: what a peer's change would delete or overwrite is kept in `.stversions`.
 //! - [`connection`]: TLS 1.3 with both certificates and ALPN `bep/1.0`, and the Hello exchange.
 
 pub mod connection;
@@ -22,6 +23,7 @@ pub mod protocol;
 pub mod receive;
 pub mod scan;
 pub mod send;
+pub mod versions;
 
 pub use device_id::DeviceId;
 pub use error::SyncError;

@@ -6,9 +6,12 @@
 //! then an IndexUpdate tells the peer the NAS has it (same version vector), and a
 //! [`SyncEvent::FileArrived`] tells the rest of Hearth.
 //!
-//! Not yet here (issue 4 continues): the persistent local index, deletions and the versions
-//! folder, symlinks, sending files, conflicts, ignores, scanning and watching. A deletion or
-//! symlink from the peer is logged and left alone, so nothing on the NAS is lost meanwhile.
+//! A file the peer deletes, and the old content of a file it overwrites, move into the versions
+//! folder ([`crate::versions`]) instead of being destroyed.
+//!
+//! Not yet here (issue 4 continues): the persistent local index, folder deletions, symlinks,
+//! conflicts, ignores, scanning and watching. Those entries are logged and left alone, so
+//! nothing on the NAS is lost meanwhile.
 
 use std::collections::{HashMap, VecDeque};
 use std::os::unix::fs::FileExt;
@@ -209,8 +212,31 @@ where
             continue;
         }
         let kind = FileInfoType::try_from(f.r#type).ok();
-        if f.deleted || f.invalid || !matches!(kind, Some(FileInfoType::File | FileInfoType::Directory)) {
-            tracing::info!(folder = %st.folder.id, name = %f.name, deleted = f.deleted, "not applied yet (deletions, links and invalid entries come later)");
+        if f.deleted && kind == Some(FileInfoType::File) {
+            // A deletion moves the NAS's copy into the versions folder.
+            if let Ok(path) = safe_path(&st.folder.root, &f.name) {
+                let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+                match crate::versions::keep(&st.folder.root, &f.name, &path, now) {
+                    Ok(Some(kept)) => {
+                        tracing::info!(folder = %st.folder.id, name = %f.name, kept = %kept.display(), "deleted by the peer; kept as a version")
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::warn!(folder = %st.folder.id, name = %f.name, error = %e, "cannot keep a deleted file; leaving it in place");
+                        continue;
+                    }
+                }
+            }
+        } else if f.deleted || f.invalid || !matches!(kind, Some(FileInfoType::File | FileInfoType::Directory)) {
+            tracing::info!(folder = %st.folder.id, name = %f.name, "not applied yet (folder deletions, links and invalid entries come later)");
+            continue;
+        }
+        if f.deleted {
+            st.sequence += 1;
+            let mut mine = f.clone();
+            mine.sequence = st.sequence;
+            st.files.insert(mine.name.clone(), mine.clone());
+            have.push(mine);
             continue;
         }
         let path = match safe_path(&st.folder.root, &f.name) {
@@ -326,6 +352,9 @@ where
             + std::time::Duration::from_nanos(f.modified_ns.max(0) as u64);
         let _ = file.set_times(std::fs::FileTimes::new().set_modified(mtime));
         file.sync_all().map_err(io)?;
+        // What the NAS had under this name is kept, never overwritten.
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+        crate::versions::keep(&st.folder.root, &f.name, path, now)?;
         std::fs::rename(&tmp, path).map_err(io)?;
         if let Some(dir) = path.parent() {
             let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
