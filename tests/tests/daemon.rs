@@ -300,3 +300,29 @@ fn full_data_disk_gives_a_clear_error_and_loses_nothing() {
     let status = child.wait().expect("wait");
     assert!(status.success(), "{status}: {}", std::fs::read_to_string(&log).unwrap_or_default());
 }
+
+#[test]
+fn the_sync_device_id_is_made_once_and_shown_by_the_cli() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let mut d = start(&data, &[]);
+    d.wait_healthy(START);
+    claim(&d);
+    let out = d.cli(&["sync", "id"], "");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let shown = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let id: hearth_sync::DeviceId = shown.parse().expect("a valid device id");
+    let cert = std::fs::read(data.join("sync/cert.pem")).expect("cert.pem");
+    let key = std::fs::read(data.join("sync/key.pem")).expect("key.pem");
+    assert_eq!(hearth_sync::identity::Identity::from_pem(&cert, &key, "data").expect("pem").device_id, id);
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(data.join("sync/key.pem")).expect("key").permissions().mode() & 0o777, 0o600);
+    assert_eq!(http::get(d.http, "/api/v1/sync/id").expect("get").status, 401, "the id needs a login");
+    assert!(d.stop(STOP).success());
+    // The same id after a restart.
+    let mut d = start(&data, &[]);
+    d.wait_healthy(START);
+    let out = d.cli(&["sync", "id"], "");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), shown);
+    assert!(d.stop(STOP).success());
+}

@@ -28,6 +28,8 @@ pub struct DeviceInfo {
     pub https_port: Option<u16>,
     /// SHA-256 of the HTTPS certificate (hex), when HTTPS is on.
     pub cert_sha256: Option<String>,
+    /// The Syncthing-compatible device id peers pair with (`hearth sync id`).
+    pub sync_device_id: Option<String>,
 }
 
 /// Shared state, cheap to clone.

@@ -55,6 +55,7 @@ fn new_box() -> Box_ {
             board: "dev".into(),
             https_port: None,
             cert_sha256: None,
+            sync_device_id: Some("MFZWI3D-BONSGYC-YLTMRWG-C43ENR5-QXGZDMM-FZWI3DP-BONSGYY-LTMRWAD".into()),
         }),
         data_dir: dir.path().to_path_buf(),
     };

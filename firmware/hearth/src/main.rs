@@ -55,11 +55,22 @@ enum Command {
         #[command(subcommand)]
         command: UsersCommand,
     },
+    /// Folder sync with Syncthing devices.
+    Sync {
+        #[command(subcommand)]
+        command: SyncCommand,
+    },
     /// Encrypted backups (works without a running hearthd).
     Backup {
         #[command(subcommand)]
         command: backup::BackupCommand,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum SyncCommand {
+    /// Show the device id to enter in Syncthing on a phone or laptop.
+    Id,
 }
 
 #[derive(Subcommand, Debug)]
@@ -219,6 +230,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         // Handled in main before any connection is made.
         Command::Backup { .. } => bail!("backup commands do not talk to the daemon"),
+        Command::Sync { command: SyncCommand::Id } => {
+            let v = call(&c, Method::GET, "/api/v1/sync/id", None).await?;
+            if cli.json { print_json(&v) } else { println!("{}", v["device_id"].as_str().unwrap_or("?")) }
+        }
         Command::Users { command } => match command {
             UsersCommand::Add { name, role, display_name } => {
                 let password = read_new_password(&format!("Password for {name}"))?;

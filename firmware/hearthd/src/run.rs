@@ -180,6 +180,8 @@ async fn serve(args: RunArgs, config: Config, started: Instant) -> anyhow::Resul
     )
     .map_err(explain)?;
     let http_addr = listeners.http_addr().context("the HTTP listener has no address")?;
+    // The sync identity: made once; peers pair with its device id, so it must never change.
+    let sync_identity = hearth_sync::identity::Identity::load_or_create(&data.join("sync")).map_err(explain)?;
     let https_addr = listeners.https_addr();
 
     let device = DeviceInfo {
@@ -189,6 +191,7 @@ async fn serve(args: RunArgs, config: Config, started: Instant) -> anyhow::Resul
         board: board.name.clone(),
         https_port: https_addr.map(|a| a.port()),
         cert_sha256: tls.as_ref().map(|t| t.fingerprint.clone()),
+        sync_device_id: Some(sync_identity.device_id.to_string()),
     };
     let status = StatusBoard::new();
     let config = Arc::new(config);

@@ -68,3 +68,18 @@ pub async fn status(State(state): State<AppState>) -> Result<Json<Status>, ApiEr
         users,
     }))
 }
+
+/// The body of `GET /api/v1/sync/id`.
+#[derive(Serialize)]
+pub struct SyncId {
+    /// The device id to enter on a phone or laptop running Syncthing.
+    pub device_id: String,
+    /// The name peers see.
+    pub name: String,
+}
+
+/// `GET /api/v1/sync/id` — the box's Syncthing device id.
+pub async fn sync_id(State(state): State<AppState>) -> Result<Json<SyncId>, ApiError> {
+    let id = state.device.sync_device_id.clone().ok_or_else(|| ApiError::not_found("sync is not set up on this box"))?;
+    Ok(Json(SyncId { device_id: id, name: state.device.name.clone() }))
+}

@@ -49,6 +49,7 @@ pub fn table() -> Vec<Route> {
         r(Method::POST, "/api/v1/me/tokens", User, post(account::create_token)),
         r(Method::DELETE, "/api/v1/me/tokens/{id}", User, delete(account::revoke_token)),
         r(Method::GET, "/api/v1/status", User, get(health::status)),
+        r(Method::GET, "/api/v1/sync/id", User, get(health::sync_id)),
         r(Method::GET, "/api/v1/users", Admin, get(admin::list_users)),
         r(Method::POST, "/api/v1/users", Admin, post(admin::create_user)),
         r(Method::PATCH, "/api/v1/users/{name}", Admin, patch(admin::update_user)),
