@@ -75,6 +75,10 @@ pub fn start_with(data: &Path, http: SocketAddr, https: SocketAddr, extra: &[&st
     if !extra.contains(&"--mdns") {
         cmd.arg("--no-mdns");
     }
+    // Sync on a port of its own unless the test chooses one (tests run in parallel).
+    if !extra.contains(&"--sync-listen") {
+        cmd.arg("--sync-listen").arg("127.0.0.1:0");
+    }
     cmd.args(extra.iter().filter(|a| **a != "--mdns"));
     cmd.env("HEARTH_LOG", "info").stdin(Stdio::null()).stdout(Stdio::null()).stderr(log_file);
     let child = cmd.spawn().expect("spawn hearthd");

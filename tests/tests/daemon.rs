@@ -25,7 +25,7 @@ fn starts_with_defaults_answers_health_and_stops_on_sigterm() {
     assert_eq!(j["version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(j["setup_required"], true);
     let names: Vec<&str> = j["services"].as_array().expect("services").iter().filter_map(|s| s["name"].as_str()).collect();
-    assert_eq!(names, ["api", "maintenance"]);
+    assert_eq!(names, ["api", "sync", "maintenance"]);
     let code = std::fs::read_to_string(data.join("setup-code")).expect("setup code file");
     assert!(d.log_text().contains(code.trim()), "the setup code is printed");
     use std::os::unix::fs::PermissionsExt;
@@ -86,7 +86,7 @@ fn unusable_data_folder_is_a_clear_error() {
     let ro = dir.path().join("ro");
     std::fs::create_dir_all(&ro).expect("mkdir");
     let script = format!(
-        "mount -t tmpfs -o ro,size=1m tmpfs {ro} && exec {bin} --data {ro}/data --no-mdns --listen 127.0.0.1:0 --https-listen off",
+        "mount -t tmpfs -o ro,size=1m tmpfs {ro} && exec {bin} --data {ro}/data --no-mdns --listen 127.0.0.1:0 --https-listen off --sync-listen off",
         ro = ro.display(),
         bin = daemon::hearthd().display()
     );
@@ -104,7 +104,8 @@ fn corrupt_or_newer_catalog_is_refused_and_left_alone() {
     std::fs::create_dir_all(&data).expect("mkdir");
     let db = data.join("hearth.db");
     std::fs::write(&db, b"this is not a database at all, but somebody's file").expect("write");
-    let args = ["--data", data.to_str().expect("utf8"), "--no-mdns", "--listen", "127.0.0.1:0", "--https-listen", "off"];
+    let args =
+        ["--data", data.to_str().expect("utf8"), "--no-mdns", "--listen", "127.0.0.1:0", "--https-listen", "off", "--sync-listen", "off"];
     let (status, err) = run_to_exit(&args);
     assert_eq!(status.code(), Some(2));
     assert!(err.contains("is damaged") && err.contains("what to do") && err.contains("restore"), "{err}");
@@ -244,7 +245,7 @@ fn full_data_disk_gives_a_clear_error_and_loses_nothing() {
     let http = format!("127.0.0.1:{}", daemon::free_port());
     let log = dir.path().join("hearthd.log");
     let script = format!(
-        "mount -t tmpfs -o size=4m tmpfs {m} && exec {bin} --data {d} --listen {http} --https-listen off --no-mdns 2>{log}",
+        "mount -t tmpfs -o size=4m tmpfs {m} && exec {bin} --data {d} --listen {http} --https-listen off --sync-listen 127.0.0.1:0 --no-mdns 2>{log}",
         m = mnt.display(),
         bin = daemon::hearthd().display(),
         d = data.display(),

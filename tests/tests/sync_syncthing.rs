@@ -242,3 +242,58 @@ fn hearth_sends_a_folder_to_syncthing() {
     stop_tx.send(true).expect("stop");
     rt.block_on(session).expect("join").expect("session ended cleanly");
 }
+
+#[test]
+fn hearthd_refuses_an_unpaired_syncthing_lists_it_as_pending_and_pairs_it_on_accept() {
+    use hearth_tests::daemon;
+
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("data");
+    let sync_port = daemon::free_port();
+    let sync_addr = format!("127.0.0.1:{sync_port}");
+    let mut d = daemon::start(&data, &["--sync-listen", &sync_addr]);
+    d.wait_healthy(Duration::from_secs(30));
+    let out = d.cli(&["setup", "--name", "ada"], "lovelace-1815\n");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let hearth_id = String::from_utf8_lossy(&d.cli(&["sync", "id"], "").stdout).trim().to_string();
+
+    // Syncthing knows Hearth's id and address and dials it; Hearth does not know Syncthing.
+    let st = Syncthing::start(&dir.path().join("st"));
+    st.send(
+        "POST",
+        "/rest/config/devices",
+        &serde_json::json!({"deviceID": hearth_id, "name": "nas", "addresses": [format!("tcp://{sync_addr}")]}),
+    );
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let pending = loop {
+        let out = d.cli(&["--json", "sync", "devices", "list"], "");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        if let Some(p) = v["pending"].as_array().and_then(|a| a.iter().find(|p| p["device_id"] == st.device_id.as_str()).cloned()) {
+            assert!(v["devices"].as_array().is_some_and(|a| a.is_empty()), "nothing paired yet: {v}");
+            break p;
+        }
+        assert!(Instant::now() < deadline, "Syncthing never showed up as pending: {v}\n{}\n{}", d.log_text(), st.log());
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert!(pending["client"].as_str().is_some_and(|c| c.starts_with("syncthing v1.")), "{pending}");
+    assert!(pending["address"].as_str().is_some_and(|a| a.starts_with("127.0.0.1:")), "{pending}");
+    assert!(d.log_text().contains("refused an unpaired device"));
+
+    // A wrong id is refused with a clear message; the right one pairs.
+    let mut typo = st.device_id.clone().into_bytes();
+    typo[0] = if typo[0] == b'A' { b'B' } else { b'A' };
+    let out = d.cli(&["sync", "devices", "accept", &String::from_utf8(typo).expect("ascii")], "");
+    assert!(
+        !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("check character"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = d.cli(&["sync", "devices", "accept", &st.device_id], "");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = d.cli(&["--json", "sync", "devices", "list"], "");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["devices"][0]["device_id"], st.device_id.as_str(), "{v}");
+    assert_eq!(v["devices"][0]["name"], pending["name"], "the name it gave is kept");
+    assert!(v["pending"].as_array().is_some_and(|a| a.is_empty()), "{v}");
+    assert!(d.stop(Duration::from_secs(15)).success());
+}

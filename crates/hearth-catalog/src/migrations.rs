@@ -7,8 +7,11 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::CatalogError;
 
 /// `(version, name, SQL)`, in order, starting at 1.
-pub const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "accounts", include_str!("migrations/0001_accounts.sql")), (2, "audit", include_str!("migrations/0002_audit.sql"))];
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "accounts", include_str!("migrations/0001_accounts.sql")),
+    (2, "audit", include_str!("migrations/0002_audit.sql")),
+    (3, "sync", include_str!("migrations/0003_sync.sql")),
+];
 
 /// The newest schema version this build knows.
 pub fn latest() -> i64 {

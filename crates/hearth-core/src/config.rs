@@ -53,6 +53,8 @@ pub struct Config {
     pub http: HttpConfig,
     /// mDNS announcements.
     pub mdns: MdnsConfig,
+    /// Folder sync with Syncthing devices.
+    pub sync: SyncConfig,
     /// Logins and sessions.
     pub accounts: AccountsConfig,
     /// The supervisor.
@@ -90,6 +92,13 @@ pub struct MdnsConfig {
     pub enabled: bool,
     /// The host label; `hearth` gives `hearth.local`.
     pub hostname: String,
+}
+
+/// `[sync]`
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncConfig {
+    /// Where Syncthing devices connect (TCP, BEP over TLS), or `None` when switched off.
+    pub listen: Option<SocketAddr>,
 }
 
 /// `[accounts]`
@@ -132,6 +141,7 @@ impl Default for Config {
                 max_connections: 256,
             },
             mdns: MdnsConfig { enabled: true, hostname: "hearth".into() },
+            sync: SyncConfig { listen: Some(SocketAddr::from(([0, 0, 0, 0], 22000))) },
             accounts: AccountsConfig {
                 session_idle: Duration::from_secs(30 * 24 * 3600),
                 free_failures_per_user: 5,
@@ -155,6 +165,8 @@ struct RawConfig {
     http: RawHttp,
     #[serde(default)]
     mdns: RawMdns,
+    #[serde(default)]
+    sync: RawSync,
     #[serde(default)]
     accounts: RawAccounts,
     #[serde(default)]
@@ -184,6 +196,12 @@ struct RawHttp {
 struct RawMdns {
     enabled: Option<bool>,
     hostname: Option<HostLabel>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawSync {
+    listen: Option<OptionalAddress>,
 }
 
 #[derive(Deserialize, Default)]
@@ -349,6 +367,7 @@ impl Config {
                 enabled: raw.mdns.enabled.unwrap_or(d.mdns.enabled),
                 hostname: raw.mdns.hostname.map(|h| h.0).unwrap_or(d.mdns.hostname),
             },
+            sync: SyncConfig { listen: raw.sync.listen.map(|a| a.0).unwrap_or(d.sync.listen) },
             accounts: AccountsConfig {
                 session_idle: raw
                     .accounts

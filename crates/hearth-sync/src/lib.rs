@@ -12,6 +12,7 @@
 //! - [`scan`]: a folder's files as BEP entries (Syncthing's block sizes, SHA-256 blocks).
 //! - [`send`]: sending a folder to a peer (offer an index, answer block requests).
 //! - [`versions`]: what a peer's change would delete or overwrite is kept in `.stversions`.
+//! - [`service`]: hearthd's `sync` service (listener; unpaired devices become pending).
 //! - [`connection`]: TLS 1.3 with both certificates and ALPN `bep/1.0`, and the Hello exchange.
 
 pub mod connection;
@@ -23,6 +24,7 @@ pub mod protocol;
 pub mod receive;
 pub mod scan;
 pub mod send;
+pub mod service;
 pub mod versions;
 
 pub use device_id::DeviceId;

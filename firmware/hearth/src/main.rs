@@ -71,6 +71,38 @@ enum Command {
 enum SyncCommand {
     /// Show the device id to enter in Syncthing on a phone or laptop.
     Id,
+    /// Paired and pending Syncthing devices.
+    Devices {
+        #[command(subcommand)]
+        command: DevicesCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum DevicesCommand {
+    /// Paired devices, then devices that tried to connect unpaired.
+    List,
+    /// Pair a device by its id.
+    Add {
+        /// Its device id (Syncthing: Actions → Show ID).
+        id: String,
+        /// A name (default: the name it gave when it connected).
+        #[arg(long)]
+        name: Option<String>,
+        /// An address to dial, tcp://HOST:PORT (default: it connects to the box).
+        #[arg(long)]
+        address: Vec<String>,
+    },
+    /// Pair a pending device (one listed by `devices list`).
+    Accept {
+        /// Its device id.
+        id: String,
+    },
+    /// Unpair a device.
+    Remove {
+        /// Its device id.
+        id: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -230,6 +262,53 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         // Handled in main before any connection is made.
         Command::Backup { .. } => bail!("backup commands do not talk to the daemon"),
+        Command::Sync { command: SyncCommand::Devices { command } } => match command {
+            DevicesCommand::List => {
+                let v = call(&c, Method::GET, "/api/v1/sync/devices", None).await?;
+                if cli.json {
+                    print_json(&v)
+                } else {
+                    let empty = Vec::new();
+                    println!("paired:");
+                    for d in v["devices"].as_array().unwrap_or(&empty) {
+                        println!("  {}  {}", d["device_id"].as_str().unwrap_or("?"), d["name"].as_str().unwrap_or(""));
+                    }
+                    println!("pending (refused until accepted):");
+                    for d in v["pending"].as_array().unwrap_or(&empty) {
+                        println!(
+                            "  {}  {}  from {}  ({})",
+                            d["device_id"].as_str().unwrap_or("?"),
+                            d["name"].as_str().unwrap_or(""),
+                            d["address"].as_str().unwrap_or("?"),
+                            d["client"].as_str().unwrap_or("")
+                        );
+                    }
+                }
+            }
+            DevicesCommand::Add { id, name, address } => {
+                let v = call(&c, Method::POST, "/api/v1/sync/devices", Some(json!({"device_id": id, "name": name, "addresses": address})))
+                    .await?;
+                if cli.json {
+                    print_json(&v)
+                } else {
+                    println!("Paired {} ({}).", v["device_id"].as_str().unwrap_or("?"), v["name"].as_str().unwrap_or(""))
+                }
+            }
+            DevicesCommand::Accept { id } => {
+                let v = call(&c, Method::POST, "/api/v1/sync/devices", Some(json!({"device_id": id}))).await?;
+                if cli.json {
+                    print_json(&v)
+                } else {
+                    println!("Paired {} ({}).", v["device_id"].as_str().unwrap_or("?"), v["name"].as_str().unwrap_or(""))
+                }
+            }
+            DevicesCommand::Remove { id } => {
+                call(&c, Method::DELETE, &format!("/api/v1/sync/devices/{id}"), None).await?;
+                if !cli.json {
+                    println!("Unpaired {id}.");
+                }
+            }
+        },
         Command::Sync { command: SyncCommand::Id } => {
             let v = call(&c, Method::GET, "/api/v1/sync/id", None).await?;
             if cli.json { print_json(&v) } else { println!("{}", v["device_id"].as_str().unwrap_or("?")) }

@@ -35,6 +35,9 @@ pub struct RunArgs {
     /// HTTPS address or "off" (overrides http.https_listen).
     #[arg(long)]
     pub https_listen: Option<String>,
+    /// Sync (BEP) address, "tcp://IP:PORT", "IP:PORT" or "off" (overrides sync.listen).
+    #[arg(long)]
+    pub sync_listen: Option<String>,
     /// Board profile name (overrides device.board; detected when neither is given).
     #[arg(long)]
     pub board: Option<String>,
@@ -60,6 +63,14 @@ fn apply_flags(mut config: Config, args: &RunArgs) -> anyhow::Result<Config> {
     if let Some(h) = &args.https_listen {
         config.http.https_listen =
             if h == "off" { None } else { Some(h.parse().map_err(|_| anyhow!("--https-listen {h:?}: allowed is IP:PORT or \"off\""))?) };
+    }
+    if let Some(s) = &args.sync_listen {
+        let addr = s.strip_prefix("tcp://").unwrap_or(s);
+        config.sync.listen = if addr == "off" {
+            None
+        } else {
+            Some(addr.parse().map_err(|_| anyhow!("--sync-listen {s:?}: allowed is tcp://IP:PORT, IP:PORT or \"off\""))?)
+        };
     }
     if let Some(b) = &args.board {
         if BoardProfile::builtin(b).is_none() {
@@ -217,6 +228,10 @@ async fn serve(args: RunArgs, config: Config, started: Instant) -> anyhow::Resul
     supervisor.task(Arc::new(ApiService::new(state.clone(), listeners, announcements.clone())), RestartPolicy::default());
     if config.mdns.enabled {
         supervisor.task(Arc::new(MdnsService::new(announcements.clone(), &config.mdns.hostname, &suffix)), RestartPolicy::default());
+    }
+    if let Some(addr) = config.sync.listen {
+        let service = hearth_sync::service::SyncService::new(catalog.clone(), sync_identity.clone(), addr, config.device.name.clone());
+        supervisor.task(Arc::new(service), RestartPolicy::default());
     }
     let exe = std::env::current_exe().context("cannot find hearthd's own program file")?;
     supervisor.worker(

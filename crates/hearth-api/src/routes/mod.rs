@@ -15,6 +15,7 @@ pub mod account;
 pub mod admin;
 pub mod health;
 pub mod setup;
+pub mod sync;
 pub mod web;
 
 /// One route.
@@ -50,6 +51,9 @@ pub fn table() -> Vec<Route> {
         r(Method::DELETE, "/api/v1/me/tokens/{id}", User, delete(account::revoke_token)),
         r(Method::GET, "/api/v1/status", User, get(health::status)),
         r(Method::GET, "/api/v1/sync/id", User, get(health::sync_id)),
+        r(Method::GET, "/api/v1/sync/devices", User, get(sync::list)),
+        r(Method::POST, "/api/v1/sync/devices", Admin, post(sync::add)),
+        r(Method::DELETE, "/api/v1/sync/devices/{id}", Admin, delete(sync::remove)),
         r(Method::GET, "/api/v1/users", Admin, get(admin::list_users)),
         r(Method::POST, "/api/v1/users", Admin, post(admin::create_user)),
         r(Method::PATCH, "/api/v1/users/{name}", Admin, patch(admin::update_user)),

@@ -1,0 +1,138 @@
+//! The `sync` service of hearthd: listens for Syncthing devices (BEP over TLS 1.3), learns who
+//! each one is from its certificate, and refuses devices the owner has not paired — recording
+//! them as pending (`GET /api/v1/sync/pending`, `hearth sync devices list`) so they can be
+//! accepted. Handshakes are bounded in number and time, so a flood of connections cannot starve
+//! the box.
+//!
+//! Still to come (issue 4): running the folder sessions ([`crate::receive`], [`crate::send`])
+//! for paired devices, dialling their addresses, local discovery.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hearth_catalog::Catalog;
+use hearth_catalog::sync_peers::{self, PendingDevice};
+use hearth_core::service::{BoxFuture, ReadySignal, Service, ServiceFailure};
+use hearth_core::shutdown::Shutdown;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+
+use crate::connection::{accept, server_config};
+use crate::identity::Identity;
+use crate::protocol::frame::write_message;
+use crate::protocol::messages::{Close, Hello, Message};
+
+/// Handshakes in progress at once; more connections wait in the kernel's backlog.
+const MAX_HANDSHAKES: usize = 16;
+/// A peer must finish TLS and Hello within this time.
+const HANDSHAKE_TIME: Duration = Duration::from_secs(10);
+
+/// The sync service.
+pub struct SyncService {
+    catalog: Arc<Catalog>,
+    identity: Identity,
+    listen: SocketAddr,
+    device_name: String,
+}
+
+impl SyncService {
+    /// A service listening on `listen` as `identity`, named `device_name` to peers.
+    pub fn new(catalog: Arc<Catalog>, identity: Identity, listen: SocketAddr, device_name: String) -> Self {
+        SyncService { catalog, identity, listen, device_name }
+    }
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+impl Service for SyncService {
+    fn name(&self) -> &'static str {
+        "sync"
+    }
+
+    fn run<'a>(&'a self, shutdown: Shutdown, ready: ReadySignal) -> BoxFuture<'a, Result<(), ServiceFailure>> {
+        Box::pin(async move {
+            let listener = TcpListener::bind(self.listen)
+                .await
+                .map_err(|e| ServiceFailure::retryable(format!("cannot listen for Syncthing devices on {}: {e}", self.listen)))?;
+            let bound = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+            tracing::info!(addr = %bound, device_id = %self.identity.device_id, "sync listening");
+            let tls = server_config(&self.identity).map_err(|e| ServiceFailure::permanent(e.to_string()))?;
+            let hello = Hello {
+                device_name: self.device_name.clone(),
+                client_name: "hearth".into(),
+                client_version: hearth_core::version::VERSION.into(),
+                ..Default::default()
+            };
+            let slots = Arc::new(Semaphore::new(MAX_HANDSHAKES));
+            ready.ready();
+            loop {
+                let permit = tokio::select! {
+                    _ = shutdown.wait() => break,
+                    p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+                };
+                let (tcp, addr) = tokio::select! {
+                    _ = shutdown.wait() => break,
+                    a = listener.accept() => match a {
+                        Ok(a) => a,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "sync accept failed");
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                            continue;
+                        }
+                    },
+                };
+                let (catalog, tls, hello) = (self.catalog.clone(), tls.clone(), hello.clone());
+                tokio::spawn(async move {
+                    handle(tcp, addr, tls, hello, catalog).await;
+                    drop(permit);
+                });
+            }
+            Ok(())
+        })
+    }
+}
+
+async fn handle(tcp: TcpStream, addr: SocketAddr, tls: Arc<rustls::ServerConfig>, hello: Hello, catalog: Arc<Catalog>) {
+    let mut conn = match tokio::time::timeout(HANDSHAKE_TIME, accept(tcp, tls, &hello)).await {
+        Ok(Ok(c)) => c,
+        Ok(Err(e)) => {
+            tracing::info!(%addr, error = %e, "sync handshake failed");
+            return;
+        }
+        Err(_) => {
+            tracing::info!(%addr, "sync handshake timed out");
+            return;
+        }
+    };
+    let id = conn.peer.to_string();
+    let (check_id, check_catalog) = (id.clone(), catalog.clone());
+    let paired = tokio::task::spawn_blocking(move || check_catalog.read(|c| sync_peers::is_paired(c, &check_id))).await;
+    match paired {
+        Ok(Ok(true)) => {
+            tracing::info!(%addr, device = %id, "a paired device connected; folder sessions are not served by hearthd yet");
+            let close = Close { reason: "Hearth is not serving folders to this device yet".into() };
+            let _ = write_message(&mut conn.stream, &Message::Close(close), false).await;
+        }
+        Ok(Ok(false)) => {
+            let client = format!("{} {}", conn.hello.client_name, conn.hello.client_version);
+            let pending = PendingDevice {
+                device_id: id.clone(),
+                name: conn.hello.device_name.chars().take(200).collect(),
+                address: addr.to_string(),
+                client: client.chars().take(200).collect(),
+                first_seen: now(),
+                last_seen: now(),
+            };
+            let stored = tokio::task::spawn_blocking(move || catalog.write(|tx| sync_peers::record_pending(tx, &pending))).await;
+            if let Ok(Err(e)) = stored {
+                tracing::warn!(error = %e, "cannot record a pending device");
+            }
+            tracing::info!(%addr, device = %id, name = %conn.hello.device_name, "refused an unpaired device; it is listed as pending");
+        }
+        Ok(Err(e)) => tracing::warn!(error = %e, "cannot read the paired devices"),
+        Err(e) => tracing::warn!(error = %e, "sync check task failed"),
+    }
+}
