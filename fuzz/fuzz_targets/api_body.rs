@@ -37,6 +37,7 @@ fn env() -> &'static Env {
                 board: "dev".into(),
                 https_port: None,
                 cert_sha256: None,
+                sync_device_id: None,
             }),
             data_dir: dir.path().to_path_buf(),
         };
