@@ -109,8 +109,11 @@ fn syncthing_sends_a_camera_folder_to_hearth() {
         std::thread::sleep(Duration::from_millis(200));
     }
 
-    // Hearth dials Syncthing and receives the folder.
+    // Hearth dials Syncthing and receives the folder. One photo is already on the NAS (shared
+    // before): it is neither downloaded again nor kept as a version.
     let nas = dir.path().join("nas/sync/camera");
+    std::fs::create_dir_all(nas.join("DCIM/Camera")).expect("mkdir");
+    std::fs::copy(camera.join("DCIM/Camera/IMG_0002.jpg"), nas.join("DCIM/Camera/IMG_0002.jpg")).expect("copy");
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     let hello = Hello { device_name: "hearth".into(), client_name: "hearth".into(), client_version: "0.1.0".into(), ..Default::default() };
     let conn = rt.block_on(connect(st.listen, &ours, Some(st.device_id.parse().expect("id")), &hello)).expect("connect");

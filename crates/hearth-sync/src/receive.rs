@@ -253,14 +253,25 @@ where
                 tracing::warn!(folder = %st.folder.id, name = %f.name, %why, "skipping a file the peer described badly");
                 continue;
             }
-            match fetch(st, &f, &path, wr, rx, backlog, &mut next_id).await {
-                Ok(()) => {
-                    let _ = events.send(SyncEvent::FileArrived { folder: st.folder.id.clone(), name: f.name.clone(), size: f.size as u64 });
+            if already_have(&path, &f) {
+                // The NAS already holds exactly this content (a folder shared again, a restart):
+                // nothing to download and nothing to keep as a version.
+                tracing::debug!(folder = %st.folder.id, name = %f.name, "content already present");
+                if let Ok(file) = std::fs::File::options().write(true).open(&path) {
+                    apply_meta(&file, &path, &f);
                 }
-                Err(e @ SyncError::Protocol(_)) => return Err(e),
-                Err(e) => {
-                    tracing::warn!(folder = %st.folder.id, name = %f.name, error = %e, "could not receive a file; it is tried again on the next index");
-                    continue;
+                let _ = events.send(SyncEvent::FileArrived { folder: st.folder.id.clone(), name: f.name.clone(), size: f.size as u64 });
+            } else {
+                match fetch(st, &f, &path, wr, rx, backlog, &mut next_id).await {
+                    Ok(()) => {
+                        let _ =
+                            events.send(SyncEvent::FileArrived { folder: st.folder.id.clone(), name: f.name.clone(), size: f.size as u64 });
+                    }
+                    Err(e @ SyncError::Protocol(_)) => return Err(e),
+                    Err(e) => {
+                        tracing::warn!(folder = %st.folder.id, name = %f.name, error = %e, "could not receive a file; it is tried again on the next index");
+                        continue;
+                    }
                 }
             }
         }
@@ -274,6 +285,31 @@ where
         write_message(wr, &Message::IndexUpdate(IndexUpdate { folder: st.folder.id.clone(), files: have }), true).await?;
     }
     Ok(())
+}
+
+/// Give a received file the peer's permissions (unless it says not to) and modification time.
+fn apply_meta(file: &std::fs::File, path: &std::path::Path, f: &FileInfo) {
+    if !f.no_permissions && f.permissions != 0 {
+        let _ = std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(f.permissions & 0o777));
+    }
+    let mtime = std::time::UNIX_EPOCH
+        + std::time::Duration::from_secs(f.modified_s.max(0) as u64)
+        + std::time::Duration::from_nanos(f.modified_ns.max(0) as u64);
+    let _ = file.set_times(std::fs::FileTimes::new().set_modified(mtime));
+}
+
+/// Whether the file at `path` already has exactly the content `f` describes (same size, same
+/// block hashes).
+fn already_have(path: &std::path::Path, f: &FileInfo) -> bool {
+    let Ok(meta) = std::fs::symlink_metadata(path) else { return false };
+    if !meta.is_file() || meta.len() != f.size as u64 {
+        return false;
+    }
+    let Some(first) = f.blocks.first() else { return f.size == 0 };
+    match crate::scan::hash_blocks(path, first.size as usize) {
+        Ok(mine) => mine.len() == f.blocks.len() && mine.iter().zip(&f.blocks).all(|(a, b)| a.hash == b.hash),
+        Err(_) => false,
+    }
 }
 
 /// Request every block of `f`, write them into the temporary file, then put it in place.
@@ -344,13 +380,7 @@ where
             done += 1;
         }
         file.set_len(f.size as u64).map_err(io)?;
-        if !f.no_permissions && f.permissions != 0 {
-            let _ = std::fs::set_permissions(&tmp, std::os::unix::fs::PermissionsExt::from_mode(f.permissions & 0o777));
-        }
-        let mtime = std::time::UNIX_EPOCH
-            + std::time::Duration::from_secs(f.modified_s.max(0) as u64)
-            + std::time::Duration::from_nanos(f.modified_ns.max(0) as u64);
-        let _ = file.set_times(std::fs::FileTimes::new().set_modified(mtime));
+        apply_meta(&file, &tmp, f);
         file.sync_all().map_err(io)?;
         // What the NAS had under this name is kept, never overwritten.
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
