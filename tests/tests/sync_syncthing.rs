@@ -247,7 +247,7 @@ fn hearth_sends_a_folder_to_syncthing() {
 }
 
 #[test]
-fn hearthd_refuses_an_unpaired_syncthing_lists_it_as_pending_and_pairs_it_on_accept() {
+fn hearthd_refuses_an_unpaired_syncthing_pairs_it_on_accept_and_lists_its_folder_offers() {
     use hearth_tests::daemon;
 
     let dir = tempfile::tempdir().expect("tmp");
@@ -298,5 +298,27 @@ fn hearthd_refuses_an_unpaired_syncthing_lists_it_as_pending_and_pairs_it_on_acc
     assert_eq!(v["devices"][0]["device_id"], st.device_id.as_str(), "{v}");
     assert_eq!(v["devices"][0]["name"], pending["name"], "the name it gave is kept");
     assert!(v["pending"].as_array().is_some_and(|a| a.is_empty()), "{v}");
+
+    // Paired now, Syncthing offers its camera folder; hearthd lists the offer for the owner.
+    st.send("PATCH", "/rest/config/options", &serde_json::json!({"reconnectionIntervalS": 1}));
+    st.send(
+        "POST",
+        "/rest/config/folders",
+        &serde_json::json!({
+            "id": "phone-camera", "label": "Phone camera", "path": dir.path().join("st-camera"), "type": "sendonly",
+            "fsWatcherEnabled": false, "devices": [{"deviceID": st.device_id}, {"deviceID": hearth_id}]
+        }),
+    );
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let out = d.cli(&["--json", "sync", "folders", "list"], "");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        if let Some(f) = v["pending"].as_array().and_then(|a| a.iter().find(|f| f["folder_id"] == "phone-camera").cloned()) {
+            assert_eq!((f["label"].as_str(), f["device_id"].as_str()), (Some("Phone camera"), Some(st.device_id.as_str())), "{v}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the folder offer never showed: {v}\n{}", d.log_text());
+        std::thread::sleep(Duration::from_millis(500));
+    }
     assert!(d.stop(Duration::from_secs(15)).success());
 }

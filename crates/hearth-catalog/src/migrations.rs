@@ -11,6 +11,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "accounts", include_str!("migrations/0001_accounts.sql")),
     (2, "audit", include_str!("migrations/0002_audit.sql")),
     (3, "sync", include_str!("migrations/0003_sync.sql")),
+    (4, "sync folder offers", include_str!("migrations/0004_sync_folder_offers.sql")),
 ];
 
 /// The newest schema version this build knows.

@@ -34,6 +34,42 @@ pub struct PendingDevice {
     pub last_seen: i64,
 }
 
+/// A folder a paired device offers.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PendingFolder {
+    /// The offering device.
+    pub device_id: String,
+    /// The folder id (as the device names it).
+    pub folder_id: String,
+    /// Its label.
+    pub label: String,
+    /// First and last offer (Unix seconds).
+    pub first_seen: i64,
+    /// Last offer.
+    pub last_seen: i64,
+}
+
+/// Remember (or refresh) a folder offer.
+pub fn record_pending_folder(conn: &Connection, f: &PendingFolder) -> Result<(), CatalogError> {
+    conn.execute(
+        "INSERT INTO sync_pending_folders (device_id, folder_id, label, first_seen, last_seen) VALUES (?1, ?2, ?3, ?4, ?4)
+         ON CONFLICT (device_id, folder_id) DO UPDATE SET label = excluded.label, last_seen = excluded.last_seen",
+        params![f.device_id, f.folder_id, f.label, f.last_seen],
+    )?;
+    Ok(())
+}
+
+/// Folder offers, most recent first.
+pub fn list_pending_folders(conn: &Connection) -> Result<Vec<PendingFolder>, CatalogError> {
+    let mut stmt = conn.prepare(
+        "SELECT device_id, folder_id, label, first_seen, last_seen FROM sync_pending_folders ORDER BY last_seen DESC, folder_id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(PendingFolder { device_id: r.get(0)?, folder_id: r.get(1)?, label: r.get(2)?, first_seen: r.get(3)?, last_seen: r.get(4)? })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// Whether `device_id` is paired.
 pub fn is_paired(conn: &Connection, device_id: &str) -> Result<bool, CatalogError> {
     Ok(conn.query_row("SELECT 1 FROM sync_devices WHERE device_id = ?1", [device_id], |_| Ok(())).optional()?.is_some())
@@ -132,6 +168,11 @@ mod tests {
         assert!(catalog.read(|c| is_paired(c, "AAA")).expect("paired?"));
         assert!(catalog.read(list_pending).expect("list").is_empty());
         assert_eq!(catalog.read(list_devices).expect("devices"), vec![d]);
+        let offer =
+            PendingFolder { device_id: "AAA".into(), folder_id: "camera".into(), label: "Camera".into(), first_seen: 40, last_seen: 40 };
+        catalog.write(|tx| record_pending_folder(tx, &offer)).expect("offer");
+        catalog.write(|tx| record_pending_folder(tx, &PendingFolder { last_seen: 50, ..offer.clone() })).expect("again");
+        assert_eq!(catalog.read(list_pending_folders).expect("offers"), vec![PendingFolder { last_seen: 50, ..offer }]);
         assert!(catalog.write(|tx| remove_device(tx, "AAA")).expect("rm"));
         assert!(!catalog.write(|tx| remove_device(tx, "AAA")).expect("rm again"));
     }

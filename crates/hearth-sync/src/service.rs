@@ -1,7 +1,7 @@
 //! The `sync` service of hearthd: listens for Syncthing devices (BEP over TLS 1.3), learns who
 //! each one is from its certificate, and refuses devices the owner has not paired — recording
-//! them as pending (`GET /api/v1/sync/pending`, `hearth sync devices list`) so they can be
-//! accepted. Handshakes are bounded in number and time, so a flood of connections cannot starve
+//! them as pending (`GET /api/v1/sync/devices`, `hearth sync devices list`) so they can be
+//! accepted. From paired devices it records the folders they offer (`hearth sync folders list`). Handshakes are bounded in number and time, so a flood of connections cannot starve
 //! the box.
 //!
 //! Still to come (issue 4): running the folder sessions ([`crate::receive`], [`crate::send`])
@@ -12,15 +12,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hearth_catalog::Catalog;
-use hearth_catalog::sync_peers::{self, PendingDevice};
+use hearth_catalog::sync_peers::{self, PendingDevice, PendingFolder};
 use hearth_core::service::{BoxFuture, ReadySignal, Service, ServiceFailure};
 use hearth_core::shutdown::Shutdown;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 
 use crate::connection::{accept, server_config};
+use crate::device_id::DeviceId;
 use crate::identity::Identity;
-use crate::protocol::frame::write_message;
+use crate::protocol::frame::{read_message, write_message};
 use crate::protocol::messages::{Close, Hello, Message};
 
 /// Handshakes in progress at once; more connections wait in the kernel's backlog.
@@ -84,9 +85,9 @@ impl Service for SyncService {
                         }
                     },
                 };
-                let (catalog, tls, hello) = (self.catalog.clone(), tls.clone(), hello.clone());
+                let (catalog, tls, hello, own_id) = (self.catalog.clone(), tls.clone(), hello.clone(), self.identity.device_id);
                 tokio::spawn(async move {
-                    handle(tcp, addr, tls, hello, catalog).await;
+                    handle(tcp, addr, tls, hello, catalog, own_id).await;
                     drop(permit);
                 });
             }
@@ -95,7 +96,7 @@ impl Service for SyncService {
     }
 }
 
-async fn handle(tcp: TcpStream, addr: SocketAddr, tls: Arc<rustls::ServerConfig>, hello: Hello, catalog: Arc<Catalog>) {
+async fn handle(tcp: TcpStream, addr: SocketAddr, tls: Arc<rustls::ServerConfig>, hello: Hello, catalog: Arc<Catalog>, own_id: DeviceId) {
     let mut conn = match tokio::time::timeout(HANDSHAKE_TIME, accept(tcp, tls, &hello)).await {
         Ok(Ok(c)) => c,
         Ok(Err(e)) => {
@@ -112,7 +113,32 @@ async fn handle(tcp: TcpStream, addr: SocketAddr, tls: Arc<rustls::ServerConfig>
     let paired = tokio::task::spawn_blocking(move || check_catalog.read(|c| sync_peers::is_paired(c, &check_id))).await;
     match paired {
         Ok(Ok(true)) => {
-            tracing::info!(%addr, device = %id, "a paired device connected; folder sessions are not served by hearthd yet");
+            // The device says which folders it shares with us in its first message; offers of
+            // folders the box does not have yet wait for the owner.
+            let me = own_id.0.to_vec();
+            if let Ok(Ok(Message::ClusterConfig(cc))) = tokio::time::timeout(HANDSHAKE_TIME, read_message(&mut conn.stream)).await {
+                let offers: Vec<PendingFolder> = cc
+                    .folders
+                    .iter()
+                    .filter(|f| f.devices.iter().any(|d| d.id == me))
+                    .map(|f| PendingFolder {
+                        device_id: id.clone(),
+                        folder_id: f.id.chars().take(200).collect(),
+                        label: f.label.chars().take(200).collect(),
+                        first_seen: now(),
+                        last_seen: now(),
+                    })
+                    .collect();
+                let n = offers.len();
+                let stored = tokio::task::spawn_blocking(move || {
+                    catalog.write(|tx| offers.iter().try_for_each(|o| sync_peers::record_pending_folder(tx, o)))
+                })
+                .await;
+                if let Ok(Err(e)) = stored {
+                    tracing::warn!(error = %e, "cannot record folder offers");
+                }
+                tracing::info!(%addr, device = %id, offers = n, "a paired device connected; its folder offers wait for the owner");
+            }
             let close = Close { reason: "Hearth is not serving folders to this device yet".into() };
             let _ = write_message(&mut conn.stream, &Message::Close(close), false).await;
         }

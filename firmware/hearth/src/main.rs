@@ -76,6 +76,17 @@ enum SyncCommand {
         #[command(subcommand)]
         command: DevicesCommand,
     },
+    /// Shared folders.
+    Folders {
+        #[command(subcommand)]
+        command: FoldersCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum FoldersCommand {
+    /// Folders paired devices offer (accepting them comes next).
+    List,
 }
 
 #[derive(Subcommand, Debug)]
@@ -309,6 +320,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
         },
+        Command::Sync { command: SyncCommand::Folders { command: FoldersCommand::List } } => {
+            let v = call(&c, Method::GET, "/api/v1/sync/folders", None).await?;
+            if cli.json {
+                print_json(&v)
+            } else {
+                println!("offered by paired devices:");
+                for f in v["pending"].as_array().unwrap_or(&Vec::new()) {
+                    println!(
+                        "  {}  \"{}\"  from {}",
+                        f["folder_id"].as_str().unwrap_or("?"),
+                        f["label"].as_str().unwrap_or(""),
+                        f["device_id"].as_str().unwrap_or("?")
+                    );
+                }
+            }
+        }
         Command::Sync { command: SyncCommand::Id } => {
             let v = call(&c, Method::GET, "/api/v1/sync/id", None).await?;
             if cli.json { print_json(&v) } else { println!("{}", v["device_id"].as_str().unwrap_or("?")) }

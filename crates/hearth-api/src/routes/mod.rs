@@ -52,6 +52,7 @@ pub fn table() -> Vec<Route> {
         r(Method::GET, "/api/v1/status", User, get(health::status)),
         r(Method::GET, "/api/v1/sync/id", User, get(health::sync_id)),
         r(Method::GET, "/api/v1/sync/devices", User, get(sync::list)),
+        r(Method::GET, "/api/v1/sync/folders", User, get(sync::folders)),
         r(Method::POST, "/api/v1/sync/devices", Admin, post(sync::add)),
         r(Method::DELETE, "/api/v1/sync/devices/{id}", Admin, delete(sync::remove)),
         r(Method::GET, "/api/v1/users", Admin, get(admin::list_users)),

@@ -120,3 +120,16 @@ pub async fn remove(
         .await?;
     if removed { Ok(StatusCode::NO_CONTENT) } else { Err(ApiError::not_found("no such paired device")) }
 }
+
+/// `GET /api/v1/sync/folders` body.
+#[derive(Serialize)]
+pub struct Folders {
+    /// Folders paired devices offer, waiting for the owner.
+    pub pending: Vec<sync_peers::PendingFolder>,
+}
+
+/// `GET /api/v1/sync/folders`
+pub async fn folders(State(state): State<AppState>) -> Result<Json<Folders>, ApiError> {
+    let pending = state.read(sync_peers::list_pending_folders).await?;
+    Ok(Json(Folders { pending }))
+}
