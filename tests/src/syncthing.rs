@@ -36,8 +36,13 @@ fn set_tag(xml: &str, tag: &str, value: &str) -> String {
 }
 
 impl Syncthing {
-    /// Generate, configure and start an instance in `home`.
+    /// Generate, configure and start an instance in `home` (local discovery off).
     pub fn start(home: &Path) -> Syncthing {
+        Self::start_with(home, false)
+    }
+
+    /// Like [`Syncthing::start`], listening for local discovery announcements when asked.
+    pub fn start_with(home: &Path, local_discovery: bool) -> Syncthing {
         let out = Command::new("syncthing")
             .args(["generate", "--no-default-folder", "--skip-port-probing"])
             .arg(format!("--home={}", home.display()))
@@ -54,7 +59,7 @@ impl Syncthing {
             ("listenAddress", format!("tcp://127.0.0.1:{listen_port}")),
             ("apikey", API_KEY.to_string()),
             ("globalAnnounceEnabled", "false".into()),
-            ("localAnnounceEnabled", "false".into()),
+            ("localAnnounceEnabled", local_discovery.to_string()),
             ("relaysEnabled", "false".into()),
             ("natEnabled", "false".into()),
             ("startBrowser", "false".into()),

@@ -322,3 +322,30 @@ fn hearthd_refuses_an_unpaired_syncthing_pairs_it_on_accept_and_lists_its_folder
     }
     assert!(d.stop(Duration::from_secs(15)).success());
 }
+
+#[test]
+fn syncthing_finds_hearthd_by_local_discovery() {
+    use hearth_tests::daemon;
+
+    let dir = tempfile::tempdir().expect("tmp");
+    let st = Syncthing::start_with(&dir.path().join("st"), true);
+    let sync_port = daemon::free_port();
+    let mut d = daemon::start(&dir.path().join("data"), &["--sync-listen", &format!("0.0.0.0:{sync_port}")]);
+    d.wait_healthy(Duration::from_secs(30));
+    let out = d.cli(&["setup", "--name", "ada"], "lovelace-1815\n");
+    assert!(out.status.success());
+    let hearth_id = String::from_utf8_lossy(&d.cli(&["sync", "id"], "").stdout).trim().to_string();
+    // hearthd announces at start and every 30 s; Syncthing's cache of the LAN shows it.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let cache = st.get("/rest/system/discovery");
+        if let Some(entry) = cache.get(&hearth_id) {
+            let addrs: Vec<&str> = entry["addresses"].as_array().into_iter().flatten().filter_map(|a| a.as_str()).collect();
+            assert!(addrs.iter().any(|a| a.ends_with(&format!(":{sync_port}")) && !a.contains("0.0.0.0")), "{entry}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "Syncthing never heard hearthd's announcement: {cache}\n{}", st.log());
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert!(d.stop(Duration::from_secs(15)).success());
+}

@@ -99,6 +99,8 @@ pub struct MdnsConfig {
 pub struct SyncConfig {
     /// Where Syncthing devices connect (TCP, BEP over TLS), or `None` when switched off.
     pub listen: Option<SocketAddr>,
+    /// Announce the box on the LAN (UDP 21027) so devices find it without an address.
+    pub local_announce: bool,
 }
 
 /// `[accounts]`
@@ -141,7 +143,7 @@ impl Default for Config {
                 max_connections: 256,
             },
             mdns: MdnsConfig { enabled: true, hostname: "hearth".into() },
-            sync: SyncConfig { listen: Some(SocketAddr::from(([0, 0, 0, 0], 22000))) },
+            sync: SyncConfig { listen: Some(SocketAddr::from(([0, 0, 0, 0], 22000))), local_announce: true },
             accounts: AccountsConfig {
                 session_idle: Duration::from_secs(30 * 24 * 3600),
                 free_failures_per_user: 5,
@@ -202,6 +204,7 @@ struct RawMdns {
 #[serde(deny_unknown_fields)]
 struct RawSync {
     listen: Option<OptionalAddress>,
+    local_announce: Option<bool>,
 }
 
 #[derive(Deserialize, Default)]
@@ -367,7 +370,10 @@ impl Config {
                 enabled: raw.mdns.enabled.unwrap_or(d.mdns.enabled),
                 hostname: raw.mdns.hostname.map(|h| h.0).unwrap_or(d.mdns.hostname),
             },
-            sync: SyncConfig { listen: raw.sync.listen.map(|a| a.0).unwrap_or(d.sync.listen) },
+            sync: SyncConfig {
+                listen: raw.sync.listen.map(|a| a.0).unwrap_or(d.sync.listen),
+                local_announce: raw.sync.local_announce.unwrap_or(d.sync.local_announce),
+            },
             accounts: AccountsConfig {
                 session_idle: raw
                     .accounts

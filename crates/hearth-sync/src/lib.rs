@@ -4,6 +4,7 @@
 //! - [`error`]: [`SyncError`] and its error kinds.
 //! - [`device_id`]: device ids as Syncthing computes and prints them (SHA-256 of the
 //!   certificate, base32, Luhn check characters, dashes).
+//! - [`discovery`]: local discovery announcements (UDP 21027, Syncthing's format).
 //! - [`identity`]: the NAS's certificate and key (ECDSA P-384, like Syncthing), made on first start.
 //! - [`protocol`]: the messages ([`protocol::messages`]) and their framing, LZ4 and size limits
 //!   ([`protocol::frame`]).
@@ -17,6 +18,7 @@
 
 pub mod connection;
 pub mod device_id;
+pub mod discovery;
 pub mod error;
 pub mod identity;
 pub mod paths;

@@ -35,12 +35,14 @@ pub struct SyncService {
     identity: Identity,
     listen: SocketAddr,
     device_name: String,
+    local_announce: bool,
 }
 
 impl SyncService {
-    /// A service listening on `listen` as `identity`, named `device_name` to peers.
-    pub fn new(catalog: Arc<Catalog>, identity: Identity, listen: SocketAddr, device_name: String) -> Self {
-        SyncService { catalog, identity, listen, device_name }
+    /// A service listening on `listen` as `identity`, named `device_name` to peers, announcing
+    /// itself on the LAN when `local_announce`.
+    pub fn new(catalog: Arc<Catalog>, identity: Identity, listen: SocketAddr, device_name: String, local_announce: bool) -> Self {
+        SyncService { catalog, identity, listen, device_name, local_announce }
     }
 }
 
@@ -68,6 +70,11 @@ impl Service for SyncService {
                 ..Default::default()
             };
             let slots = Arc::new(Semaphore::new(MAX_HANDSHAKES));
+            let (stop_announcing, stop_rx) = tokio::sync::watch::channel(false);
+            if self.local_announce {
+                let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+                tokio::spawn(crate::discovery::announce(self.identity.device_id, port, stop_rx));
+            }
             ready.ready();
             loop {
                 let permit = tokio::select! {
@@ -91,6 +98,7 @@ impl Service for SyncService {
                     drop(permit);
                 });
             }
+            let _ = stop_announcing.send(true);
             Ok(())
         })
     }

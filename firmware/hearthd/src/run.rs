@@ -230,7 +230,13 @@ async fn serve(args: RunArgs, config: Config, started: Instant) -> anyhow::Resul
         supervisor.task(Arc::new(MdnsService::new(announcements.clone(), &config.mdns.hostname, &suffix)), RestartPolicy::default());
     }
     if let Some(addr) = config.sync.listen {
-        let service = hearth_sync::service::SyncService::new(catalog.clone(), sync_identity.clone(), addr, config.device.name.clone());
+        let service = hearth_sync::service::SyncService::new(
+            catalog.clone(),
+            sync_identity.clone(),
+            addr,
+            config.device.name.clone(),
+            config.sync.local_announce,
+        );
         supervisor.task(Arc::new(service), RestartPolicy::default());
     }
     let exe = std::env::current_exe().context("cannot find hearthd's own program file")?;

@@ -1,0 +1,110 @@
+//! Local discovery, as Syncthing does it (its "local discovery v4"): every 30 seconds a UDP
+//! packet to port 21027, as an IPv4 broadcast and to the IPv6 multicast group ff12::8384,
+//! holding `magic 0x2EA7D90B (u32 BE) ‖ Announce` (protobuf: device id bytes = 1, addresses = 2,
+//! instance id = 3). An address with an unspecified IP (`tcp://0.0.0.0:22000`) means "the address
+//! this packet came from", so a phone on the LAN finds the NAS without typing anything.
+//!
+//! Listening to other devices' announcements (to dial paired devices) comes with the folder
+//! sessions; this module announces and parses.
+
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
+use std::time::Duration;
+
+use prost::Message as _;
+
+use crate::device_id::DeviceId;
+use crate::error::{Result, SyncError};
+
+/// The discovery port.
+pub const PORT: u16 = 21027;
+/// The IPv6 group.
+pub const V6_GROUP: Ipv6Addr = Ipv6Addr::new(0xff12, 0, 0, 0, 0, 0, 0, 0x8384);
+/// How often to announce.
+pub const INTERVAL: Duration = Duration::from_secs(30);
+const MAGIC: u32 = 0x2EA7_D90B;
+/// Longest packet accepted.
+const MAX_PACKET: usize = 1024;
+
+/// An announcement.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Announce {
+    /// 32 raw bytes of the device id.
+    #[prost(bytes = "vec", tag = "1")]
+    pub id: Vec<u8>,
+    /// `tcp://IP:PORT` addresses.
+    #[prost(string, repeated, tag = "2")]
+    pub addresses: Vec<String>,
+    /// Random per process start, so peers notice a restart.
+    #[prost(int64, tag = "3")]
+    pub instance_id: i64,
+}
+
+/// The bytes of an announcement.
+pub fn encode(id: DeviceId, addresses: &[String], instance_id: i64) -> Vec<u8> {
+    let body = Announce { id: id.0.to_vec(), addresses: addresses.to_vec(), instance_id }.encode_to_vec();
+    let mut out = MAGIC.to_be_bytes().to_vec();
+    out.extend_from_slice(&body);
+    out
+}
+
+/// Parse a received packet.
+pub fn decode(packet: &[u8]) -> Result<(DeviceId, Announce)> {
+    let bad = |why: &str| SyncError::Protocol(format!("local discovery packet: {why}"));
+    if packet.len() > MAX_PACKET {
+        return Err(bad("too long"));
+    }
+    let Some((magic, body)) = packet.split_first_chunk::<4>() else { return Err(bad("too short")) };
+    if u32::from_be_bytes(*magic) != MAGIC {
+        return Err(bad("unknown magic"));
+    }
+    let a = Announce::decode(body).map_err(|e| bad(&e.to_string()))?;
+    let id = DeviceId::from_bytes(&a.id).ok_or_else(|| bad("the device id is not 32 bytes"))?;
+    Ok((id, a))
+}
+
+/// Announce `id` reachable at `port` (any address of this host) until `stop` fires.
+pub async fn announce(id: DeviceId, port: u16, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut instance = [0u8; 8];
+    let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut instance);
+    let packet = encode(id, &[format!("tcp://0.0.0.0:{port}"), format!("tcp://[::]:{port}")], i64::from_be_bytes(instance) & i64::MAX);
+    let v4 = tokio::net::UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).await.ok();
+    if let Some(s) = &v4
+        && let Err(e) = s.set_broadcast(true)
+    {
+        tracing::warn!(error = %e, "local discovery: no IPv4 broadcast");
+    }
+    let v6 = tokio::net::UdpSocket::bind((Ipv6Addr::UNSPECIFIED, 0)).await.ok();
+    loop {
+        if let Some(s) = &v4
+            && let Err(e) = s.send_to(&packet, SocketAddr::from((Ipv4Addr::BROADCAST, PORT))).await
+        {
+            tracing::debug!(error = %e, "local discovery: IPv4 broadcast failed");
+        }
+        if let Some(s) = &v6 {
+            let _ = s.send_to(&packet, SocketAddr::V6(SocketAddrV6::new(V6_GROUP, PORT, 0, 0))).await;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(INTERVAL) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn announcements_roundtrip_and_garbage_is_refused() {
+        let id = DeviceId([9; 32]);
+        let p = encode(id, &["tcp://0.0.0.0:22000".into()], 42);
+        let (got, a) = decode(&p).expect("decode");
+        assert_eq!((got, a.addresses.as_slice(), a.instance_id), (id, &["tcp://0.0.0.0:22000".to_string()][..], 42));
+        assert!(decode(&p[..3]).is_err());
+        assert!(decode(&[0, 0, 0, 0, 1]).is_err());
+        let short = encode(DeviceId([1; 32]), &[], 1);
+        let mut bad_id = short.clone();
+        bad_id[5] = 3; // id length 3
+        assert!(decode(&bad_id).is_err());
+    }
+}
