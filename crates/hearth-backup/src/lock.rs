@@ -58,8 +58,9 @@ impl LockInfo {
     }
 }
 
-/// Whether a process with this pid exists on this host.
-fn process_exists(pid: u32) -> bool {
+/// Whether a process with this pid exists on this host (also decides whether a folder's
+/// temporary file belongs to a writer that is gone).
+pub(crate) fn process_exists(pid: u32) -> bool {
     pid == std::process::id() || std::path::Path::new("/proc").join(pid.to_string()).exists()
 }
 

@@ -20,6 +20,9 @@ thread_local! {
     static DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> = const { std::cell::RefCell::new(None) };
 }
 
+/// An index file and its object name.
+pub type NamedIndexFile = (String, IndexFile);
+
 /// A snapshot and its object name.
 pub type NamedSnapshot = (String, Snapshot);
 
@@ -132,15 +135,23 @@ impl Repository {
     /// Read every index file. Damaged ones are skipped and returned (their packs' blobs look
     /// missing until `check`/`prune` repairs the index).
     pub fn load_index(&mut self) -> Result<Vec<BackupError>> {
+        let (_, files, damaged) = self.read_index_files()?;
+        self.set_index(&files);
+        Ok(damaged)
+    }
+
+    /// The names of all index files, those that open (with their contents), and the errors of
+    /// the damaged ones.
+    pub fn read_index_files(&self) -> Result<(Vec<String>, Vec<NamedIndexFile>, Vec<BackupError>)> {
         let mut damaged = Vec::new();
         let mut files = Vec::new();
         let names = self.backend.list(FileType::Index)?;
         if let Some(c) = &self.cache {
             c.retain_index(&names.iter().cloned().collect());
         }
-        for name in names {
-            match self.read_index(&name) {
-                Ok(f) => files.push((name, f)),
+        for name in &names {
+            match self.read_index(name) {
+                Ok(f) => files.push((name.clone(), f)),
                 Err(e @ BackupError::Damaged { .. }) => {
                     tracing::warn!(error = %e, "skipping a damaged index file");
                     damaged.push(e);
@@ -148,16 +159,21 @@ impl Repository {
                 Err(e) => return Err(e),
             }
         }
+        Ok((names, files, damaged))
+    }
+
+    /// Make the in-memory index from index files already read; files another one supersedes
+    /// are left out.
+    pub fn set_index(&mut self, files: &[NamedIndexFile]) {
         let superseded: std::collections::HashSet<[u8; 32]> = files.iter().flat_map(|(_, f)| f.supersedes.iter().copied()).collect();
         let mut index = MasterIndex::default();
-        for (name, f) in &files {
+        for (name, f) in files {
             let Some(raw) = parse_name(name) else { continue };
             if !superseded.contains(&raw) {
                 index.add(raw, f);
             }
         }
         self.index = index;
-        Ok(damaged)
     }
 
     /// A stored pack's entries, read from its header (two range reads, not the whole pack).

@@ -219,7 +219,7 @@ impl Backend for Local {
                 let Some(pid) = name.strip_prefix(".tmp-").and_then(|r| r.split('-').next()).and_then(|p| p.parse::<u32>().ok()) else {
                     continue;
                 };
-                if pid != std::process::id() && !std::path::Path::new("/proc").join(pid.to_string()).exists() {
+                if !crate::lock::process_exists(pid) {
                     fs::remove_file(entry.path()).map_err(|e| BackupError::io(entry.path().display().to_string(), e))?;
                     removed += 1;
                 }

@@ -84,20 +84,10 @@ pub fn run(mut repo: Repository, opts: PruneOptions) -> Result<PruneReport> {
 
     // The index as it is now. A damaged index file is replaced: the packs it described are
     // found again from their own headers, like the packs of an interrupted backup.
-    let names = repo.backend().list(FileType::Index)?;
-    let mut files = Vec::with_capacity(names.len());
-    for name in &names {
-        match repo.read_index(name) {
-            Ok(f) => files.push((name.clone(), f)),
-            Err(e @ BackupError::Damaged { .. }) => {
-                tracing::warn!(error = %e, "replacing a damaged index file");
-                report.index_files_damaged += 1;
-            }
-            Err(e) => return Err(e),
-        }
-    }
+    let (names, files, damaged) = repo.read_index_files()?;
+    report.index_files_damaged = damaged.len();
     let superseded: HashSet<[u8; 32]> = files.iter().flat_map(|(_, f)| f.supersedes.iter().copied()).collect();
-    repo.load_index()?;
+    repo.set_index(&files);
     let (recovered, _unreadable) = repo.read_unindexed_packs()?;
     for (pack, entries) in &recovered {
         repo.index.add_pack(*pack, entries);
