@@ -15,8 +15,8 @@ use tokio::net::TcpStream;
 use crate::device_id::DeviceId;
 use crate::error::{Result, SyncError};
 use crate::identity::Identity;
-use crate::protocol::frame::{read_hello, write_hello};
-use crate::protocol::messages::Hello;
+use crate::protocol::frame::{read_hello, read_message, write_hello};
+use crate::protocol::messages::{Hello, Message};
 
 /// The ALPN protocol name.
 pub const ALPN: &[u8] = b"bep/1.0";
@@ -144,6 +144,33 @@ impl<S> std::fmt::Debug for Connection<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Connection({}, {:?})", self.peer, self.hello.client_name)
     }
+}
+
+/// Read messages from `rd` on a task of their own, so a session can answer while it waits:
+/// each message (or the error that ended the stream) arrives on the returned channel. Abort the
+/// handle when the session ends.
+pub fn spawn_reader<R>(mut rd: R) -> (tokio::sync::mpsc::Receiver<Result<Message>>, tokio::task::JoinHandle<()>)
+where
+    R: tokio::io::AsyncRead + Unpin + Send + 'static,
+{
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Message>>(64);
+    let handle = tokio::spawn(async move {
+        loop {
+            let m = read_message(&mut rd).await;
+            let stop = m.is_err();
+            if tx.send(m).await.is_err() || stop {
+                break;
+            }
+        }
+    });
+    (rx, handle)
+}
+
+/// A random 64-bit number (index ids, discovery instance ids).
+pub fn random_u64() -> Result<u64> {
+    let mut b = [0u8; 8];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut b).map_err(|_| SyncError::Tls("no randomness".into()))?;
+    Ok(u64::from_be_bytes(b))
 }
 
 fn peer_id(certs: Option<&[CertificateDer<'_>]>) -> Result<DeviceId> {

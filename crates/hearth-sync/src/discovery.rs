@@ -64,9 +64,8 @@ pub fn decode(packet: &[u8]) -> Result<(DeviceId, Announce)> {
 
 /// Announce `id` reachable at `port` (any address of this host) until `stop` fires.
 pub async fn announce(id: DeviceId, port: u16, mut stop: tokio::sync::watch::Receiver<bool>) {
-    let mut instance = [0u8; 8];
-    let _ = ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut instance);
-    let packet = encode(id, &[format!("tcp://0.0.0.0:{port}"), format!("tcp://[::]:{port}")], i64::from_be_bytes(instance) & i64::MAX);
+    let instance = crate::connection::random_u64().unwrap_or(1) & i64::MAX as u64;
+    let packet = encode(id, &[format!("tcp://0.0.0.0:{port}"), format!("tcp://[::]:{port}")], instance as i64);
     let v4 = tokio::net::UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).await.ok();
     if let Some(s) = &v4
         && let Err(e) = s.set_broadcast(true)

@@ -20,11 +20,11 @@ use std::path::PathBuf;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, watch};
 
-use crate::connection::Connection;
+use crate::connection::{Connection, random_u64, spawn_reader};
 use crate::device_id::DeviceId;
 use crate::error::{Result, SyncError};
 use crate::paths::{safe_path, temp_path};
-use crate::protocol::frame::{read_message, write_message};
+use crate::protocol::frame::write_message;
 use crate::protocol::messages::*;
 
 /// Block requests in flight at once.
@@ -117,20 +117,10 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let peer = conn.peer;
-    let (mut rd, mut wr) = tokio::io::split(conn.stream);
-    let (tx, mut rx) = mpsc::channel::<Result<Message>>(64);
-    let reader = tokio::spawn(async move {
-        loop {
-            let m = read_message(&mut rd).await;
-            let stop = m.is_err();
-            if tx.send(m).await.is_err() || stop {
-                break;
-            }
-        }
-    });
-    let mut index_id = [0u8; 8];
-    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut index_id).map_err(|_| SyncError::Tls("no randomness".into()))?;
-    let mut st = State { folder, files: HashMap::new(), sequence: 0, index_id: u64::from_be_bytes(index_id) };
+    let (rd, mut wr) = tokio::io::split(conn.stream);
+    let (mut rx, reader) = spawn_reader(rd);
+    let index_id = random_u64()?;
+    let mut st = State { folder, files: HashMap::new(), sequence: 0, index_id };
     let device = |id: DeviceId, name: &str, max_sequence: i64, index_id: u64| Device {
         id: id.0.to_vec(),
         name: name.to_string(),

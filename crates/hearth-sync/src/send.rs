@@ -10,12 +10,12 @@ use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
-use crate::connection::Connection;
+use crate::connection::{Connection, random_u64, spawn_reader};
 use crate::error::{Result, SyncError};
 use crate::paths::safe_path;
-use crate::protocol::frame::{read_message, write_message};
+use crate::protocol::frame::write_message;
 use crate::protocol::messages::*;
 use crate::receive::Local;
 use crate::scan::{MAX_BLOCK, bump, scan};
@@ -66,25 +66,15 @@ where
     let offered: std::sync::Arc<HashMap<String, FileInfo>> =
         std::sync::Arc::new(files.iter().map(|f| (f.name.clone(), f.clone())).collect());
 
-    let (mut rd, mut wr) = tokio::io::split(conn.stream);
-    let (tx, mut rx) = mpsc::channel::<Result<Message>>(64);
-    let reader = tokio::spawn(async move {
-        loop {
-            let m = read_message(&mut rd).await;
-            let stop = m.is_err();
-            if tx.send(m).await.is_err() || stop {
-                break;
-            }
-        }
-    });
-    let mut index_id = [0u8; 8];
-    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut index_id).map_err(|_| SyncError::Tls("no randomness".into()))?;
+    let (rd, mut wr) = tokio::io::split(conn.stream);
+    let (mut rx, reader) = spawn_reader(rd);
+    let index_id = random_u64()?;
     let me = Device {
         id: local.device.0.to_vec(),
         name: local.name.clone(),
         addresses: vec!["dynamic".into()],
         max_sequence: files.len() as i64,
-        index_id: u64::from_be_bytes(index_id),
+        index_id,
         ..Default::default()
     };
     let them = Device { id: peer.0.to_vec(), addresses: vec!["dynamic".into()], ..Default::default() };
