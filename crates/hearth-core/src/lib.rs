@@ -9,11 +9,13 @@
 //!   concurrency, AES instructions, NPU; the embedded set of known boards.
 //! - [`service`]: the [`service::Service`] trait the supervisor runs, service states and the shared
 //!   status board the health endpoint reads.
+//! - [`calendar`]: dates from days since 1970 and back (UTC), without a time-zone library.
 //! - [`shutdown`]: a cloneable shutdown signal passed to every service, so tests can stop them.
 //! - [`version`]: the build's version string.
 
 pub mod announce;
 pub mod board;
+pub mod calendar;
 pub mod config;
 pub mod error;
 pub mod service;

@@ -13,7 +13,9 @@ use crate::backend::FileType;
 use crate::error::{BackupError, Result};
 use crate::lock::LockMode;
 use crate::repository::Repository;
-use crate::snapshot::{Snapshot, civil_from_days, parse_rfc3339};
+use hearth_core::calendar::{civil_from_days, days_from_civil};
+
+use crate::snapshot::{Snapshot, parse_rfc3339};
 
 /// What to keep. Counts of 0 mean "this rule keeps nothing".
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -117,20 +119,8 @@ fn buckets(secs: i64) -> [i64; 5] {
     let weekday = (days + 3).rem_euclid(7); // 1970-01-01 was a Thursday: 0 = Monday.
     let thursday = days - weekday + 3;
     let (wy, _, _) = civil_from_days(thursday);
-    let week = (thursday - days_of_year_start(wy)) / 7 + 1;
+    let week = (thursday - days_from_civil(wy, 1, 1)) / 7 + 1;
     [secs.div_euclid(3_600), days, wy * 100 + week, y * 100 + i64::from(m), y]
-}
-
-fn days_of_year_start(y: i64) -> i64 {
-    // Days from the epoch to y-01-01: invert civil_from_days by search around an estimate.
-    let mut d = (y - 1970) * 365 + (y - 1969).div_euclid(4) - (y - 1901).div_euclid(100) + (y - 1601).div_euclid(400);
-    while civil_from_days(d).0 >= y {
-        d -= 1;
-    }
-    while civil_from_days(d).0 < y {
-        d += 1;
-    }
-    d
 }
 
 /// Decide, for snapshots of one group sorted newest first, which to keep and why.
