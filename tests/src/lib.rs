@@ -3,12 +3,14 @@
 //!
 //! - [`daemon`]: build the binaries once, start `hearthd` on free ports against a temporary data
 //!   folder, wait for health, stop it with a signal.
+//! - [`data`]: deterministic test data.
 //! - [`http`]: a minimal HTTP/1.1 client over `std::net` (tests must not share code paths with the
 //!   server they test).
 //! - [`syncthing`]: a real Syncthing in a temporary home, configured offline, with its REST API.
 //! - [`tiers`]: the crate tier rules of DESIGN.md, checked against `cargo metadata`.
 
 pub mod daemon;
+pub mod data;
 pub mod http;
 pub mod syncthing;
 pub mod tiers;

@@ -13,6 +13,7 @@ use hearth_backup::backend::rest::Rest;
 use hearth_backup::backend::retry::RetryPolicy;
 use hearth_backup::backend::{Backend, FileType};
 use hearth_tests::daemon;
+use hearth_tests::data::noise;
 
 struct Server {
     child: Child,
@@ -82,19 +83,6 @@ fn ok(out: &Output) -> String {
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "hearth failed: {text}");
     text
-}
-
-fn noise(n: usize, seed: u64) -> Vec<u8> {
-    // Mixed first: seeds that differ only in the lowest bit must not give the same bytes.
-    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
 }
 
 fn same_tree(a: &Path, b: &Path) {

@@ -8,6 +8,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use hearth_tests::daemon;
+use hearth_tests::data::noise;
 
 fn hearth(repo: &Path, args: &[&str]) -> Output {
     Command::new(daemon::hearth())
@@ -23,19 +24,6 @@ fn hearth(repo: &Path, args: &[&str]) -> Output {
 
 fn text(o: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
-}
-
-fn noise(n: usize, seed: u64) -> Vec<u8> {
-    // Mixed first: seeds that differ only in the lowest bit must not give the same bytes.
-    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
 }
 
 fn chown_nobody(p: &Path) {

@@ -9,6 +9,7 @@ use hearth_sync::DeviceId;
 use hearth_sync::connection::connect;
 use hearth_sync::identity::Identity;
 use hearth_sync::protocol::messages::Hello;
+use hearth_tests::data::noise;
 use hearth_tests::syncthing::Syncthing;
 
 #[test]
@@ -45,18 +46,6 @@ fn syncthing_sees_hearth_as_a_pending_device() {
         assert!(Instant::now() < deadline, "Syncthing never listed Hearth as pending: {pending}\n{}", st.log());
         std::thread::sleep(Duration::from_millis(200));
     }
-}
-
-fn noise(n: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
 }
 
 fn sha(b: &[u8]) -> Vec<u8> {
