@@ -6,7 +6,7 @@
 //! - [`migrations`]: the numbered schema migrations, applied at start, one transaction each.
 //! - [`error`]: [`CatalogError`] and how SQLite's failures map onto Hearth's error kinds.
 //! - Repositories, one per table family: [`users`], [`sessions`], [`tokens`], [`audit`],
-//!   [`settings`], [`sync_peers`].
+//!   [`settings`], [`sync_peers`], [`sync_folders`].
 
 pub mod audit;
 pub mod error;
@@ -14,6 +14,7 @@ pub mod migrations;
 pub mod sessions;
 pub mod settings;
 pub mod store;
+pub mod sync_folders;
 pub mod sync_peers;
 pub mod tokens;
 pub mod users;

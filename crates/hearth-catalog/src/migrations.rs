@@ -12,6 +12,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "audit", include_str!("migrations/0002_audit.sql")),
     (3, "sync", include_str!("migrations/0003_sync.sql")),
     (4, "sync folder offers", include_str!("migrations/0004_sync_folder_offers.sql")),
+    (5, "sync folders", include_str!("migrations/0005_sync_folders.sql")),
 ];
 
 /// The newest schema version this build knows.

@@ -26,6 +26,15 @@ pub enum SyncError {
         /// What is wrong.
         detail: String,
     },
+    /// A `.stignore` that cannot be used (the folder keeps its previous patterns).
+    #[error(".stignore: {0}")]
+    BadIgnore(String),
+    /// A folder setting or request that cannot be honoured.
+    #[error("{0}")]
+    Invalid(String),
+    /// The catalog failed.
+    #[error("catalog: {0}")]
+    Catalog(#[from] hearth_catalog::CatalogError),
     /// Network or disk.
     #[error("{what}: {source}")]
     Io {
@@ -51,6 +60,8 @@ impl Kinded for SyncError {
             SyncError::UnexpectedPeer(_) => ErrorKind::Unauthenticated,
             SyncError::Tls(_) => ErrorKind::Unavailable,
             SyncError::Identity { .. } => ErrorKind::Internal,
+            SyncError::BadIgnore(_) | SyncError::Invalid(_) => ErrorKind::InvalidInput,
+            SyncError::Catalog(e) => e.kind(),
             SyncError::Io { source, .. } => ErrorKind::of_io(source),
         }
     }

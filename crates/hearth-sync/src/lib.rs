@@ -20,12 +20,15 @@ pub mod connection;
 pub mod device_id;
 pub mod discovery;
 pub mod error;
+pub mod folder;
 pub mod identity;
+pub mod ignore;
 pub mod paths;
 pub mod protocol;
 pub mod receive;
 pub mod scan;
 pub mod send;
+pub mod vector;
 pub mod service;
 pub mod versions;
 
