@@ -79,7 +79,11 @@ pub fn start_with(data: &Path, http: SocketAddr, https: SocketAddr, extra: &[&st
     if !extra.contains(&"--sync-listen") {
         cmd.arg("--sync-listen").arg("127.0.0.1:0");
     }
-    cmd.args(extra.iter().filter(|a| **a != "--mdns"));
+    // UDP 21027 is one port per host: only tests about discovery take it.
+    if !extra.contains(&"--local-discovery") {
+        cmd.arg("--no-local-discovery");
+    }
+    cmd.args(extra.iter().filter(|a| **a != "--mdns" && **a != "--local-discovery"));
     cmd.env("HEARTH_LOG", "info").stdin(Stdio::null()).stdout(Stdio::null()).stderr(log_file);
     let child = cmd.spawn().expect("spawn hearthd");
     Daemon { child, http, https, data: data.to_path_buf(), log }

@@ -119,6 +119,43 @@ impl Syncthing {
         if r.body.is_empty() { serde_json::Value::Null } else { r.json() }
     }
 
+    /// Pair a device (`addresses`: `tcp://…`, or empty for "dynamic").
+    pub fn add_device(&self, id: &str, name: &str, addresses: &[String]) {
+        let addresses: Vec<String> = if addresses.is_empty() { vec!["dynamic".into()] } else { addresses.to_vec() };
+        self.send("POST", "/rest/config/devices", &serde_json::json!({"deviceID": id, "name": name, "addresses": addresses}));
+    }
+
+    /// Share a folder (`kind`: sendreceive, sendonly, receiveonly) with `devices`; no watcher,
+    /// hourly rescans (tests ask for scans).
+    pub fn add_folder(&self, id: &str, path: &Path, kind: &str, devices: &[&str]) {
+        let mut all = vec![serde_json::json!({"deviceID": self.device_id})];
+        all.extend(devices.iter().map(|d| serde_json::json!({"deviceID": d})));
+        let folder = serde_json::json!({
+            "id": id, "label": id, "path": path, "type": kind,
+            "fsWatcherEnabled": false, "rescanIntervalS": 3600, "devices": all
+        });
+        self.send("POST", "/rest/config/folders", &folder);
+    }
+
+    /// Ask for a scan of `folder`.
+    pub fn scan(&self, folder: &str) {
+        self.send("POST", &format!("/rest/db/scan?folder={folder}"), &serde_json::Value::Null);
+    }
+
+    /// Poll `path` until `done` holds (panics with the log after `limit`); returns the last answer.
+    pub fn wait_for(&self, path: &str, limit: Duration, done: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(v) = self.try_get(path)
+                && done(&v)
+            {
+                return v;
+            }
+            assert!(Instant::now() < deadline, "waited {limit:?} for {path}: {:?}\n{}", self.try_get(path), self.log());
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
     /// Syncthing's log so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.home.join("syncthing.log")).unwrap_or_default()

@@ -52,13 +52,67 @@ fn sha(b: &[u8]) -> Vec<u8> {
     ring::digest::digest(&ring::digest::SHA256, b).as_ref().to_vec()
 }
 
-#[test]
-fn syncthing_sends_a_camera_folder_to_hearth() {
-    use hearth_sync::receive::{self, Local, ReceiveFolder, SyncEvent};
+/// hearthd on a free sync port, claimed, with its device id.
+fn nas(dir: &std::path::Path) -> (hearth_tests::daemon::Daemon, String, String) {
+    use hearth_tests::daemon;
+    let sync_addr = format!("127.0.0.1:{}", daemon::free_port());
+    let mut d = daemon::start(&dir.join("data"), &["--sync-listen", &sync_addr]);
+    d.wait_healthy(Duration::from_secs(30));
+    let out = d.cli(&["setup", "--name", "ada"], "lovelace-1815\n");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let id = String::from_utf8_lossy(&d.cli(&["sync", "id"], "").stdout).trim().to_string();
+    (d, id, sync_addr)
+}
 
+fn ok(out: std::process::Output) -> serde_json::Value {
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
+}
+
+/// Poll `hearth --json ARGS` until `done` holds.
+fn wait_cli(
+    d: &hearth_tests::daemon::Daemon,
+    args: &[&str],
+    limit: Duration,
+    done: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = Instant::now() + limit;
+    let mut full = vec!["--json"];
+    full.extend_from_slice(args);
+    loop {
+        let v = ok(d.cli(&full, ""));
+        if done(&v) {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "waited {limit:?} for hearth {args:?}: {v}\n{}", d.log_text());
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+fn folder<'a>(v: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    v["folders"].as_array().and_then(|a| a.iter().find(|f| f["id"] == id)).unwrap_or(&serde_json::Value::Null)
+}
+
+fn versions_in(root: &std::path::Path) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.join(".stversions")];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            if e.path().is_dir() {
+                stack.push(e.path());
+            } else if let Ok(b) = std::fs::read(e.path()) {
+                out.push(b);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn syncthing_sends_a_camera_folder_to_hearthd() {
     let dir = tempfile::tempdir().expect("tmp");
     let st = Syncthing::start(&dir.path().join("st"));
-    let ours = Identity::load_or_create(&dir.path().join("hearth-sync")).expect("identity");
+    let (d, hearth_id, _) = nas(dir.path());
 
     // The phone's camera folder: small photos in two folders and one large video.
     let camera = dir.path().join("phone-camera");
@@ -74,165 +128,135 @@ fn syncthing_sends_a_camera_folder_to_hearth() {
     std::fs::write(camera.join("DCIM/Camera/VID_0001.mp4"), &video).expect("write");
     expected.insert("DCIM/Camera/VID_0001.mp4".to_string(), sha(&video));
 
-    st.send(
-        "POST",
-        "/rest/config/devices",
-        &serde_json::json!({"deviceID": ours.device_id.to_string(), "name": "hearth", "addresses": ["dynamic"]}),
-    );
-    st.send(
-        "POST",
-        "/rest/config/folders",
-        &serde_json::json!({
-            "id": "camera", "label": "Camera", "path": camera, "type": "sendonly",
-            "fsWatcherEnabled": false, "rescanIntervalS": 3600,
-            "devices": [{"deviceID": st.device_id}, {"deviceID": ours.device_id.to_string()}]
-        }),
-    );
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let status = st.get("/rest/db/status?folder=camera");
-        if status["state"] == "idle" && status["globalFiles"].as_u64() == Some(expected.len() as u64) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "Syncthing did not scan: {status}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    // Paired both ways; the NAS knows the phone's address and dials it.
+    st.add_device(&hearth_id, "nas", &[]);
+    st.add_folder("camera", &camera, "sendonly", &[&hearth_id]);
+    st.wait_for("/rest/db/status?folder=camera", Duration::from_secs(60), |s| {
+        s["state"] == "idle" && s["globalFiles"].as_u64() == Some(expected.len() as u64)
+    });
+    ok(d.cli(&["sync", "devices", "add", &st.device_id, "--name", "phone", "--address", &format!("tcp://{}", st.listen)], ""));
+    wait_cli(&d, &["sync", "folders", "list"], Duration::from_secs(60), |v| {
+        v["pending"].as_array().is_some_and(|p| p.iter().any(|f| f["folder_id"] == "camera"))
+    });
 
-    // Hearth dials Syncthing and receives the folder. One photo is already on the NAS (shared
-    // before): it is neither downloaded again nor kept as a version.
-    let nas = dir.path().join("nas/sync/camera");
-    std::fs::create_dir_all(nas.join("DCIM/Camera")).expect("mkdir");
-    std::fs::copy(camera.join("DCIM/Camera/IMG_0002.jpg"), nas.join("DCIM/Camera/IMG_0002.jpg")).expect("copy");
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
-    let hello = Hello { device_name: "hearth".into(), client_name: "hearth".into(), client_version: "0.1.0".into(), ..Default::default() };
-    let conn = rt.block_on(connect(st.listen, &ours, Some(st.device_id.parse().expect("id")), &hello)).expect("connect");
-    let (events_tx, mut events) = tokio::sync::mpsc::unbounded_channel();
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let local = Local { device: ours.device_id, name: "hearth".into() };
-    let folder = ReceiveFolder { id: "camera".into(), label: "Camera".into(), root: nas.clone() };
-    let session = rt.spawn(receive::run(conn, local, folder, events_tx, stop_rx));
-    let mut arrived = std::collections::BTreeSet::new();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while arrived.len() < expected.len() {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match rt.block_on(async { tokio::time::timeout(left, events.recv()).await }) {
-            Ok(Some(SyncEvent::FileArrived { folder, name, size })) => {
-                assert_eq!(folder, "camera");
-                assert!(size > 0);
-                arrived.insert(name);
-            }
-            Ok(Some(SyncEvent::InSync { .. })) => {}
-            other => panic!("only {} of {} files arrived: {other:?}\n{}", arrived.len(), expected.len(), st.log()),
-        }
-    }
+    // One photo is already on the NAS (shared before): it is neither downloaded again nor
+    // kept as a version.
+    let nas_dir = dir.path().join("nas/camera");
+    std::fs::create_dir_all(nas_dir.join("DCIM/Camera")).expect("mkdir");
+    std::fs::copy(camera.join("DCIM/Camera/IMG_0002.jpg"), nas_dir.join("DCIM/Camera/IMG_0002.jpg")).expect("copy");
+    let nas_text = nas_dir.display().to_string();
+    ok(d.cli(&["sync", "folders", "accept", "camera", "--path", &nas_text, "--type", "receive-only"], ""));
+    let v = wait_cli(&d, &["sync", "folders", "list"], Duration::from_secs(180), |v| {
+        let f = folder(v, "camera");
+        f["local_files"].as_u64() == Some(expected.len() as u64) && f["need_files"] == 0
+    });
+    assert_eq!(folder(&v, "camera")["type"], "receive-only", "{v}");
+    assert!(v["pending"].as_array().is_some_and(|p| p.is_empty()), "accepting clears the offer: {v}");
     for (name, digest) in &expected {
-        let got = std::fs::read(nas.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let got = std::fs::read(nas_dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(&sha(&got), digest, "{name} differs");
-        let (a, b) = (std::fs::metadata(camera.join(name)).expect("m"), std::fs::metadata(nas.join(name)).expect("m"));
+        let (a, b) = (std::fs::metadata(camera.join(name)).expect("m"), std::fs::metadata(nas_dir.join(name)).expect("m"));
         assert_eq!(a.modified().expect("t"), b.modified().expect("t"), "{name}: modification time");
     }
+    assert!(versions_in(&nas_dir).is_empty(), "the photo already there was adopted, not versioned");
     // Syncthing agrees that the NAS has everything.
-    let path = format!("/rest/db/completion?folder=camera&device={}", ours.device_id);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let c = st.get(&path);
-        if c["completion"].as_f64() == Some(100.0) && c["needItems"].as_u64() == Some(0) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "Syncthing does not see the NAS complete: {c}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    st.wait_for(&format!("/rest/db/completion?folder=camera&device={hearth_id}"), Duration::from_secs(60), |c| {
+        c["completion"].as_f64() == Some(100.0) && c["needItems"].as_u64() == Some(0)
+    });
 
-    // On the phone, one photo is edited and one deleted: the NAS takes the new content and keeps
-    // both old ones in its versions folder.
-    let (edited, deleted) = ("DCIM/Camera/IMG_0000.jpg", "DCIM/Screenshots/IMG_0001.jpg");
+    // On the phone, one photo is edited, one deleted and one renamed: the NAS follows and keeps
+    // the old contents in its versions folder.
+    let (edited, deleted, renamed, new_name) =
+        ("DCIM/Camera/IMG_0000.jpg", "DCIM/Screenshots/IMG_0001.jpg", "DCIM/Camera/IMG_0004.jpg", "DCIM/Camera/renamed.jpg");
     let old_edited = std::fs::read(camera.join(edited)).expect("read");
     let old_deleted = std::fs::read(camera.join(deleted)).expect("read");
+    let moved = std::fs::read(camera.join(renamed)).expect("read");
     let new_content = noise(150_000, 4242);
     std::fs::write(camera.join(edited), &new_content).expect("edit");
     std::fs::remove_file(camera.join(deleted)).expect("delete");
-    st.send("POST", "/rest/db/scan?folder=camera", &serde_json::Value::Null);
-    let versions = nas.join(".stversions");
-    let deadline = Instant::now() + Duration::from_secs(60);
+    std::fs::rename(camera.join(renamed), camera.join(new_name)).expect("rename");
+    st.scan("camera");
+    let deadline = Instant::now() + Duration::from_secs(90);
     loop {
-        let kept: Vec<Vec<u8>> = ["DCIM/Camera", "DCIM/Screenshots"]
-            .iter()
-            .flat_map(|d| std::fs::read_dir(versions.join(d)).into_iter().flatten())
-            .filter_map(|e| e.ok())
-            .filter_map(|e| std::fs::read(e.path()).ok())
-            .collect();
-        let now = std::fs::read(nas.join(edited)).unwrap_or_default();
-        if kept.len() == 2 && now == new_content && !nas.join(deleted).exists() {
-            assert!(kept.contains(&old_edited) && kept.contains(&old_deleted), "the old contents are the versions");
+        let kept = versions_in(&nas_dir);
+        let now = std::fs::read(nas_dir.join(edited)).unwrap_or_default();
+        let moved_now = std::fs::read(nas_dir.join(new_name)).unwrap_or_default();
+        if kept.len() == 3 && now == new_content && !nas_dir.join(deleted).exists() && moved_now == moved && !nas_dir.join(renamed).exists()
+        {
+            for old in [&old_edited, &old_deleted, &moved] {
+                assert!(kept.contains(old), "an old content is missing from the versions");
+            }
             break;
         }
-        assert!(Instant::now() < deadline, "edit and delete not applied safely: {} versions\n{}", kept.len(), st.log());
-        std::thread::sleep(Duration::from_millis(200));
+        assert!(Instant::now() < deadline, "edit, delete and rename not applied safely: {} versions\n{}", kept.len(), d.log_text());
+        std::thread::sleep(Duration::from_millis(300));
     }
-    stop_tx.send(true).expect("stop");
-    rt.block_on(session).expect("join").expect("session ended cleanly");
+    let v = ok(d.cli(&["--json", "sync", "versions", "camera"], ""));
+    let listed: Vec<&str> = v["versions"].as_array().expect("versions").iter().filter_map(|x| x["name"].as_str()).collect();
+    for name in [edited, deleted, renamed] {
+        assert!(listed.contains(&name), "{name} not listed: {v}");
+    }
+    // A version is restored: the deleted screenshot is back on the NAS.
+    let version = v["versions"].as_array().expect("versions").iter().find(|x| x["name"] == deleted).expect("deleted one")["version"]
+        .as_str()
+        .expect("text")
+        .to_string();
+    ok(d.cli(&["sync", "versions", "camera", "--restore", &version], ""));
+    assert_eq!(std::fs::read(nas_dir.join(deleted)).expect("restored"), old_deleted);
+    // Status and connection counters are there for the phone.
+    let c = ok(d.cli(&["--json", "sync", "status"], ""));
+    let conn = &c["connections"][0];
+    assert_eq!(conn["device_id"], st.device_id.as_str(), "{c}");
+    assert!(conn["bytes_in"].as_u64().is_some_and(|b| b >= 20 << 20), "{c}");
+    assert!(d.stop(Duration::from_secs(15)).success());
 }
 
 #[test]
-fn hearth_sends_a_folder_to_syncthing() {
-    use hearth_sync::receive::Local;
-    use hearth_sync::send::{self, SendFolder};
-
+fn hearthd_sends_a_folder_to_syncthing() {
     let dir = tempfile::tempdir().expect("tmp");
     let st = Syncthing::start(&dir.path().join("st"));
-    let ours = Identity::load_or_create(&dir.path().join("hearth-sync")).expect("identity");
-    let nas = dir.path().join("nas/photos");
+    let (d, hearth_id, sync_addr) = nas(dir.path());
+    let nas_dir = dir.path().join("nas/photos");
     let mut expected = std::collections::BTreeMap::new();
     for i in 0..30u64 {
         let name = format!("2026/{:02}/photo-{i}.jpg", i % 12 + 1);
         let data = noise(500 + (i as usize * 12_347) % 300_000, i + 100);
-        std::fs::create_dir_all(nas.join(&name).parent().expect("parent")).expect("mkdir");
-        std::fs::write(nas.join(&name), &data).expect("write");
+        std::fs::create_dir_all(nas_dir.join(&name).parent().expect("parent")).expect("mkdir");
+        std::fs::write(nas_dir.join(&name), &data).expect("write");
         expected.insert(name, sha(&data));
     }
     // A file over 100 MiB (880 blocks of 128 KiB).
     let big = noise(110 << 20, 7);
-    std::fs::write(nas.join("family-video.mp4"), &big).expect("write");
+    std::fs::write(nas_dir.join("family-video.mp4"), &big).expect("write");
     expected.insert("family-video.mp4".into(), sha(&big));
     drop(big);
 
+    // This time the laptop dials the NAS; the NAS shares a send-only folder with it.
     let laptop = dir.path().join("laptop-photos");
-    st.send(
-        "POST",
-        "/rest/config/devices",
-        &serde_json::json!({"deviceID": ours.device_id.to_string(), "name": "hearth", "addresses": ["dynamic"]}),
-    );
-    st.send(
-        "POST",
-        "/rest/config/folders",
-        &serde_json::json!({
-            "id": "photos", "label": "Photos", "path": laptop, "type": "receiveonly",
-            "fsWatcherEnabled": false, "rescanIntervalS": 3600,
-            "devices": [{"deviceID": st.device_id}, {"deviceID": ours.device_id.to_string()}]
-        }),
-    );
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
-    let hello = Hello { device_name: "hearth".into(), client_name: "hearth".into(), client_version: "0.1.0".into(), ..Default::default() };
-    let conn = rt.block_on(connect(st.listen, &ours, Some(st.device_id.parse().expect("id")), &hello)).expect("connect");
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let local = Local { device: ours.device_id, name: "hearth".into() };
-    let session = rt.spawn(send::run(conn, local, SendFolder { id: "photos".into(), label: "Photos".into(), root: nas.clone() }, stop_rx));
-
-    let deadline = Instant::now() + Duration::from_secs(180);
-    loop {
-        let s = st.get("/rest/db/status?folder=photos");
-        if s["state"] == "idle" && s["needFiles"].as_u64() == Some(0) && s["inSyncFiles"].as_u64() == Some(expected.len() as u64) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "Syncthing did not receive everything: {s}\n{}", st.log());
-        std::thread::sleep(Duration::from_millis(250));
-    }
+    st.add_device(&hearth_id, "nas", &[format!("tcp://{sync_addr}")]);
+    st.add_folder("photos", &laptop, "receiveonly", &[&hearth_id]);
+    ok(d.cli(&["sync", "devices", "add", &st.device_id, "--name", "laptop"], ""));
+    let nas_text = nas_dir.display().to_string();
+    ok(d.cli(&["sync", "folders", "add", "photos", "--path", &nas_text, "--type", "send-only", "--device", &st.device_id], ""));
+    st.wait_for("/rest/db/status?folder=photos", Duration::from_secs(240), |s| {
+        s["state"] == "idle" && s["needFiles"].as_u64() == Some(0) && s["inSyncFiles"].as_u64() == Some(expected.len() as u64)
+    });
     for (name, digest) in &expected {
         let got = std::fs::read(laptop.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(&sha(&got), digest, "{name} differs");
     }
-    stop_tx.send(true).expect("stop");
-    rt.block_on(session).expect("join").expect("session ended cleanly");
+    // The NAS's completion view of the laptop agrees.
+    wait_cli(&d, &["sync", "folders", "list"], Duration::from_secs(30), |v| folder(v, "photos")["devices"][0]["completion"] == 100.0);
+
+    // A change on the NAS is found by the watcher (no scan request) and reaches the laptop.
+    let added = noise(70_000, 5);
+    std::fs::write(nas_dir.join("2026/01/new.jpg"), &added).expect("write");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::fs::read(laptop.join("2026/01/new.jpg")).ok().as_deref() != Some(&added[..]) {
+        assert!(Instant::now() < deadline, "the watcher's change never arrived\n{}", d.log_text());
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert!(d.stop(Duration::from_secs(15)).success());
 }
 
 #[test]
@@ -319,7 +343,7 @@ fn syncthing_finds_hearthd_by_local_discovery() {
     let dir = tempfile::tempdir().expect("tmp");
     let st = Syncthing::start_with(&dir.path().join("st"), true);
     let sync_port = daemon::free_port();
-    let mut d = daemon::start(&dir.path().join("data"), &["--sync-listen", &format!("0.0.0.0:{sync_port}")]);
+    let mut d = daemon::start(&dir.path().join("data"), &["--sync-listen", &format!("0.0.0.0:{sync_port}"), "--local-discovery"]);
     d.wait_healthy(Duration::from_secs(30));
     let out = d.cli(&["setup", "--name", "ada"], "lovelace-1815\n");
     assert!(out.status.success());

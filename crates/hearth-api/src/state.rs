@@ -55,6 +55,8 @@ pub struct AppState {
     pub device: Arc<DeviceInfo>,
     /// The data folder.
     pub data_dir: PathBuf,
+    /// The sync engine (absent when `sync.listen` is off).
+    pub sync: Option<hearth_sync::engine::Engine>,
 }
 
 impl AppState {

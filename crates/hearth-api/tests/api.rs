@@ -58,6 +58,7 @@ fn new_box() -> Box_ {
             sync_device_id: Some("MFZWI3D-BONSGYC-YLTMRWG-C43ENR5-QXGZDMM-FZWI3DP-BONSGYY-LTMRWAD".into()),
         }),
         data_dir: dir.path().to_path_buf(),
+        sync: None,
     };
     Box_ { state, clock, _dir: dir }
 }

@@ -51,7 +51,8 @@ pub fn add_folder(conn: &Connection, f: &SyncFolder, index_id: u64) -> Result<()
 
 /// Share a folder with a paired device; whether it was new.
 pub fn share(conn: &Connection, folder_id: &str, device_id: &str) -> Result<bool, CatalogError> {
-    let n = conn.execute("INSERT OR IGNORE INTO sync_folder_devices (folder_id, device_id) VALUES (?1, ?2)", params![folder_id, device_id])?;
+    let n =
+        conn.execute("INSERT OR IGNORE INTO sync_folder_devices (folder_id, device_id) VALUES (?1, ?2)", params![folder_id, device_id])?;
     conn.execute("DELETE FROM sync_pending_folders WHERE folder_id = ?1 AND device_id = ?2", params![folder_id, device_id])?;
     Ok(n > 0)
 }
@@ -70,9 +71,8 @@ pub fn remove_folder(conn: &Connection, folder_id: &str) -> Result<bool, Catalog
 
 /// Every folder, by label.
 pub fn list_folders(conn: &Connection) -> Result<Vec<SyncFolder>, CatalogError> {
-    let mut stmt = conn.prepare(
-        "SELECT folder_id, label, path, kind, versioning, keep_days, added_at FROM sync_folders ORDER BY label, folder_id",
-    )?;
+    let mut stmt =
+        conn.prepare("SELECT folder_id, label, path, kind, versioning, keep_days, added_at FROM sync_folders ORDER BY label, folder_id")?;
     let mut folders = stmt
         .query_map([], |r| {
             Ok(SyncFolder {
@@ -117,7 +117,12 @@ pub fn load_entries(conn: &Connection, folder_id: &str) -> Result<Vec<(String, i
 
 /// Store changed entries `(name, sequence, entry)` and the new highest sequence, in the caller's
 /// transaction so the index and its head never disagree.
-pub fn store_entries(conn: &Connection, folder_id: &str, entries: &[(String, i64, Vec<u8>)], max_sequence: i64) -> Result<(), CatalogError> {
+pub fn store_entries(
+    conn: &Connection,
+    folder_id: &str,
+    entries: &[(String, i64, Vec<u8>)],
+    max_sequence: i64,
+) -> Result<(), CatalogError> {
     let mut stmt = conn.prepare_cached(
         "INSERT INTO sync_files (folder_id, name, sequence, entry) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (folder_id, name) DO UPDATE SET sequence = excluded.sequence, entry = excluded.entry",
@@ -140,7 +145,8 @@ mod tests {
         let (catalog, _) = crate::Catalog::open(&dir.path().join("c.db")).expect("open");
         let phone = SyncDevice { device_id: "PHONE".into(), name: "phone".into(), addresses: vec![], added_at: 1 };
         catalog.write(|tx| add_device(tx, &phone)).expect("device");
-        let offer = PendingFolder { device_id: "PHONE".into(), folder_id: "cam".into(), label: "Camera".into(), first_seen: 2, last_seen: 2 };
+        let offer =
+            PendingFolder { device_id: "PHONE".into(), folder_id: "cam".into(), label: "Camera".into(), first_seen: 2, last_seen: 2 };
         catalog.write(|tx| record_pending_folder(tx, &offer)).expect("offer");
         let f = SyncFolder {
             folder_id: "cam".into(),

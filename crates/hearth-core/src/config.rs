@@ -99,8 +99,8 @@ pub struct MdnsConfig {
 pub struct SyncConfig {
     /// Where Syncthing devices connect (TCP, BEP over TLS), or `None` when switched off.
     pub listen: Option<SocketAddr>,
-    /// Announce the box on the LAN (UDP 21027) so devices find it without an address.
-    pub local_announce: bool,
+    /// Announce the box on the LAN and listen for paired devices' announcements (UDP 21027).
+    pub local_discovery: bool,
 }
 
 /// `[accounts]`
@@ -143,7 +143,7 @@ impl Default for Config {
                 max_connections: 256,
             },
             mdns: MdnsConfig { enabled: true, hostname: "hearth".into() },
-            sync: SyncConfig { listen: Some(SocketAddr::from(([0, 0, 0, 0], 22000))), local_announce: true },
+            sync: SyncConfig { listen: Some(SocketAddr::from(([0, 0, 0, 0], 22000))), local_discovery: true },
             accounts: AccountsConfig {
                 session_idle: Duration::from_secs(30 * 24 * 3600),
                 free_failures_per_user: 5,
@@ -204,7 +204,7 @@ struct RawMdns {
 #[serde(deny_unknown_fields)]
 struct RawSync {
     listen: Option<OptionalAddress>,
-    local_announce: Option<bool>,
+    local_discovery: Option<bool>,
 }
 
 #[derive(Deserialize, Default)]
@@ -372,7 +372,7 @@ impl Config {
             },
             sync: SyncConfig {
                 listen: raw.sync.listen.map(|a| a.0).unwrap_or(d.sync.listen),
-                local_announce: raw.sync.local_announce.unwrap_or(d.sync.local_announce),
+                local_discovery: raw.sync.local_discovery.unwrap_or(d.sync.local_discovery),
             },
             accounts: AccountsConfig {
                 session_idle: raw

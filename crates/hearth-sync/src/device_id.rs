@@ -40,6 +40,15 @@ impl DeviceId {
     }
 }
 
+/// How Syncthing prints a short id (in conflict names): the first 7 base32 characters of its
+/// 8 bytes, which are also the first 7 characters of the device id.
+pub fn short_text(short: u64) -> String {
+    if short == 0 {
+        return String::new();
+    }
+    base32(&short.to_be_bytes()).chars().take(7).collect()
+}
+
 fn base32(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len().div_ceil(5) * 8);
     let (mut acc, mut bits) = (0u32, 0u32);

@@ -4,8 +4,8 @@
 //! instance id = 3). An address with an unspecified IP (`tcp://0.0.0.0:22000`) means "the address
 //! this packet came from", so a phone on the LAN finds the NAS without typing anything.
 //!
-//! Listening to other devices' announcements (to dial paired devices) comes with the folder
-//! sessions; this module announces and parses.
+//! Hearth also listens ([`listen`]): a paired device announcing itself on the LAN is dialled at
+//! the address its packet came from.
 
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
 use std::time::Duration;
@@ -89,6 +89,56 @@ pub async fn announce(id: DeviceId, port: u16, mut stop: tokio::sync::watch::Rec
     }
 }
 
+/// The addresses an announcement means: `tcp://` ones, an unspecified IP replaced by the
+/// sender's (as Syncthing does), at most 16.
+pub fn addresses_of(a: &Announce, from: SocketAddr) -> Vec<SocketAddr> {
+    a.addresses
+        .iter()
+        .filter_map(|text| text.strip_prefix("tcp://").and_then(|hp| hp.parse::<SocketAddr>().ok()))
+        .map(|mut addr| {
+            if addr.ip().is_unspecified() {
+                addr.set_ip(from.ip());
+            }
+            addr
+        })
+        .filter(|addr| addr.is_ipv4() == from.is_ipv4())
+        .take(16)
+        .collect()
+}
+
+/// Listen for other devices' announcements until `stop`, telling `engine` where they are.
+/// The port may be taken (another Syncthing on this host): then the NAS only announces.
+pub async fn listen(engine: crate::engine::Engine, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let v4 = tokio::net::UdpSocket::bind((Ipv4Addr::UNSPECIFIED, PORT)).await;
+    let v6 = async {
+        let s = tokio::net::UdpSocket::bind((Ipv6Addr::UNSPECIFIED, PORT)).await?;
+        let _ = s.join_multicast_v6(&V6_GROUP, 0);
+        std::io::Result::Ok(s)
+    }
+    .await;
+    let (v4, v6) = match (v4, v6) {
+        (Err(e), Err(_)) => {
+            tracing::info!(error = %e, "local discovery: port {PORT} is taken; only announcing");
+            return;
+        }
+        (a, b) => (a.ok(), b.ok()),
+    };
+    let mut b4 = [0u8; MAX_PACKET + 1];
+    let mut b6 = [0u8; MAX_PACKET + 1];
+    loop {
+        let got = tokio::select! {
+            r = async { match &v4 { Some(s) => s.recv_from(&mut b4).await.map(|(n, a)| (b4[..n].to_vec(), a)), None => std::future::pending().await } } => r,
+            r = async { match &v6 { Some(s) => s.recv_from(&mut b6).await.map(|(n, a)| (b6[..n].to_vec(), a)), None => std::future::pending().await } } => r,
+            _ = stop.changed() => return,
+        };
+        let Ok((packet, from)) = got else { continue };
+        match decode(&packet) {
+            Ok((id, a)) => engine.discovered(id, addresses_of(&a, from)),
+            Err(e) => tracing::debug!(%from, error = %e, "ignored a local discovery packet"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,5 +155,19 @@ mod tests {
         let mut bad_id = short.clone();
         bad_id[5] = 3; // id length 3
         assert!(decode(&bad_id).is_err());
+        let from: SocketAddr = "192.168.1.7:21027".parse().expect("addr");
+        let a = Announce {
+            id: vec![],
+            addresses: vec![
+                "tcp://0.0.0.0:22000".into(),
+                "tcp://10.0.0.2:22001".into(),
+                "quic://0.0.0.0:22000".into(),
+                "tcp://[::]:22000".into(),
+                "junk".into(),
+            ],
+            instance_id: 1,
+        };
+        let got: Vec<String> = addresses_of(&a, from).iter().map(ToString::to_string).collect();
+        assert_eq!(got, ["192.168.1.7:22000", "10.0.0.2:22001"]);
     }
 }

@@ -205,7 +205,13 @@ impl Folder {
             settings: Mutex::new(settings),
             local: Mutex::new(local),
             remotes: Mutex::new(HashMap::new()),
-            activity: Mutex::new(Activity { state: FolderState::Idle, last_error: None, last_scan: None, received_files: 0, received_bytes: 0 }),
+            activity: Mutex::new(Activity {
+                state: FolderState::Idle,
+                last_error: None,
+                last_scan: None,
+                received_files: 0,
+                received_bytes: 0,
+            }),
             sequence,
             catalog,
             pull_wanted: Notify::new(),
@@ -250,11 +256,12 @@ impl Folder {
         self.sequence.subscribe()
     }
 
-    /// Local entries with a sequence above `after`, in sequence order.
-    pub fn entries_since(&self, after: i64) -> Vec<FileInfo> {
-        let mut out: Vec<FileInfo> = lock(&self.local).files.values().filter(|f| f.sequence > after).cloned().collect();
-        out.sort_by_key(|f| f.sequence);
-        out
+    /// At most `limit` local entries with a sequence above `after`, in sequence order.
+    pub fn entries_since(&self, after: i64, limit: usize) -> Vec<FileInfo> {
+        let local = lock(&self.local);
+        let mut refs: Vec<&FileInfo> = local.files.values().filter(|f| f.sequence > after).collect();
+        refs.sort_unstable_by_key(|f| f.sequence);
+        refs.into_iter().take(limit).cloned().collect()
     }
 
     /// Record changed entries in the index: each gets the next sequence number, all are written
@@ -324,7 +331,8 @@ impl Folder {
                             *b = f;
                             devices.clear();
                             devices.push(*device);
-                        } else if relate(&f.version.clone().unwrap_or_default(), &b.version.clone().unwrap_or_default()) == Relation::Equal {
+                        } else if relate(&f.version.clone().unwrap_or_default(), &b.version.clone().unwrap_or_default()) == Relation::Equal
+                        {
                             devices.push(*device);
                         }
                     }
@@ -382,7 +390,7 @@ impl Folder {
             let has = theirs.files.get(name).is_some_and(|t| !supersedes(g, t));
             if has {
                 have += size;
-            } else if !(g.deleted && !theirs.files.contains_key(name)) {
+            } else if !g.deleted || theirs.files.contains_key(name) {
                 need += 1;
             }
         }
@@ -441,7 +449,7 @@ mod tests {
         f.commit(vec![entry("a", &[(1, 2)], false)]).expect("commit");
         assert!(seq.has_changed().expect("watch"));
         assert_eq!(*seq.borrow_and_update(), 3);
-        assert_eq!(f.entries_since(1).iter().map(|e| (e.name.as_str(), e.sequence)).collect::<Vec<_>>(), [("b", 2), ("a", 3)]);
+        assert_eq!(f.entries_since(1, 10).iter().map(|e| (e.name.as_str(), e.sequence)).collect::<Vec<_>>(), [("b", 2), ("a", 3)]);
         let settings = f.settings();
         let again = Folder::open(f.catalog.clone(), settings).expect("reopen");
         again.with_local(|l| {
@@ -458,8 +466,16 @@ mod tests {
         f.commit(vec![entry("same", &[(1, 1)], false), entry("old", &[(1, 1)], false), entry("gone", &[(1, 1)], false)]).expect("commit");
         let mut dir_entry = entry("d", &[(2, 1)], false);
         dir_entry.r#type = FileInfoType::Directory as i32;
-        f.update_remote(p, vec![entry("same", &[(1, 1)], false), entry("old", &[(1, 1), (2, 5)], false), dir_entry, entry("gone", &[(1, 2)], true)], true);
-        f.update_remote(q, vec![entry("old", &[(1, 1), (2, 5)], false), entry("new", &[(3, 1)], false), entry("skip.tmp", &[(3, 1)], false)], true);
+        f.update_remote(
+            p,
+            vec![entry("same", &[(1, 1)], false), entry("old", &[(1, 1), (2, 5)], false), dir_entry, entry("gone", &[(1, 2)], true)],
+            true,
+        );
+        f.update_remote(
+            q,
+            vec![entry("old", &[(1, 1), (2, 5)], false), entry("new", &[(3, 1)], false), entry("skip.tmp", &[(3, 1)], false)],
+            true,
+        );
         let connected: HashSet<DeviceId> = [p].into();
         let needs = f.needs(&connected, |n| n.ends_with(".tmp"));
         let names: Vec<&str> = needs.iter().map(|n| n.global.name.as_str()).collect();

@@ -33,7 +33,10 @@ enum Token {
     DoubleStar,
     /// `**/`: nothing, or anything that ends with a slash (so `**/a` matches a top-level `a`).
     AnyDirs,
-    Class { negated: bool, ranges: Vec<(char, char)> },
+    Class {
+        negated: bool,
+        ranges: Vec<(char, char)>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -340,7 +343,9 @@ fn matches(tokens: &[Token], text: &str) -> bool {
                         cur[j + 1] = match t {
                             Token::Char(p) => *p == c,
                             Token::AnyChar => c != '/',
-                            Token::Class { negated, ranges } => c != '/' && (ranges.iter().any(|(lo, hi)| (*lo..=*hi).contains(&c)) != *negated),
+                            Token::Class { negated, ranges } => {
+                                c != '/' && (ranges.iter().any(|(lo, hi)| (*lo..=*hi).contains(&c)) != *negated)
+                            }
                             Token::Star | Token::DoubleStar | Token::AnyDirs => false,
                         };
                     }

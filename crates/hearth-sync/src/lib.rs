@@ -19,17 +19,20 @@
 pub mod connection;
 pub mod device_id;
 pub mod discovery;
+pub mod engine;
 pub mod error;
+pub mod events;
 pub mod folder;
 pub mod identity;
 pub mod ignore;
 pub mod paths;
+pub mod peer;
 pub mod protocol;
-pub mod receive;
+pub mod puller;
 pub mod scan;
-pub mod send;
-pub mod vector;
 pub mod service;
+pub mod session;
+pub mod vector;
 pub mod versions;
 
 pub use device_id::DeviceId;

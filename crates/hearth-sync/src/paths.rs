@@ -11,8 +11,8 @@ use crate::error::{Result, SyncError};
 /// Longest name accepted (bytes).
 const MAX_NAME: usize = 4096;
 
-/// The path of `name` inside `root`, or why not.
-pub fn safe_path(root: &Path, name: &str) -> Result<PathBuf> {
+/// Whether `name` is acceptable as a name inside a folder (without looking at the disk).
+pub fn check_name(name: &str) -> Result<()> {
     let bad = |why: &str| SyncError::Protocol(format!("refused file name {name:?}: {why}"));
     if name.is_empty() || name.len() > MAX_NAME {
         return Err(bad("empty or too long"));
@@ -23,7 +23,6 @@ pub fn safe_path(root: &Path, name: &str) -> Result<PathBuf> {
     if name.starts_with('/') {
         return Err(bad("absolute"));
     }
-    let mut path = root.to_path_buf();
     for (i, part) in name.split('/').enumerate() {
         if part.is_empty() || part == "." || part == ".." {
             return Err(bad("empty, '.' or '..' part"));
@@ -31,6 +30,16 @@ pub fn safe_path(root: &Path, name: &str) -> Result<PathBuf> {
         if i == 0 && matches!(part, ".stfolder" | ".stignore" | ".stversions") || part.starts_with(".syncthing.") {
             return Err(bad("reserved name"));
         }
+    }
+    Ok(())
+}
+
+/// The path of `name` inside `root`, or why not.
+pub fn safe_path(root: &Path, name: &str) -> Result<PathBuf> {
+    check_name(name)?;
+    let bad = |why: &str| SyncError::Protocol(format!("refused file name {name:?}: {why}"));
+    let mut path = root.to_path_buf();
+    for (i, part) in name.split('/').enumerate() {
         path.push(part);
         // An existing symlink on the way (not as the last part) would lead out of the folder.
         if let Ok(m) = std::fs::symlink_metadata(&path)

@@ -7,8 +7,12 @@ use std::io::Read;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
+use std::collections::HashSet;
+
 use crate::error::{Result, SyncError};
-use crate::protocol::messages::{BlockInfo, Counter, FileInfo, FileInfoType, Vector};
+use crate::folder::Folder;
+use crate::ignore::Ignores;
+use crate::protocol::messages::{BlockInfo, FileInfo, FileInfoType};
 
 /// Smallest block.
 pub const MIN_BLOCK: usize = 128 << 10;
@@ -26,42 +30,121 @@ pub fn block_size(size: u64) -> usize {
     b
 }
 
-/// A version vector after this device (`short_id`) changed the entry: its counter becomes
-/// max(old + 1, now in seconds), as Syncthing does, so counters also order concurrent edits.
-pub fn bump(version: Option<&Vector>, short_id: u64, now_s: u64) -> Vector {
-    let mut v = version.cloned().unwrap_or_default();
-    match v.counters.iter_mut().find(|c| c.id == short_id) {
-        Some(c) => c.value = (c.value + 1).max(now_s),
-        None => v.counters.push(Counter { id: short_id, value: now_s.max(1) }),
-    }
-    v
+pub use crate::vector::bump;
+
+/// Whether a root-level name is Syncthing's own (never offered, never touched by peers).
+pub fn reserved(name: &str) -> bool {
+    matches!(name, ".stfolder" | ".stignore" | ".stversions")
 }
 
-fn skipped(name: &str) -> bool {
-    matches!(name, ".stfolder" | ".stignore" | ".stversions") || (name.starts_with(".syncthing.") && name.ends_with(".tmp"))
+/// Whether a file name is one of Syncthing's temporaries (`.syncthing.NAME.tmp`).
+pub fn temporary(name: &str) -> bool {
+    name.starts_with(".syncthing.") && name.ends_with(".tmp")
 }
 
-/// Every file and folder under `root`, sorted by name, with their blocks.
+/// Every file and folder under `root`, sorted by name, with their blocks (no versions yet).
 pub fn scan(root: &Path) -> Result<Vec<FileInfo>> {
     let mut out = Vec::new();
-    walk(root, "", &mut out)?;
+    let mut seen = HashSet::new();
+    walk(root, "", &Ignores::none(), &|_| None, &mut seen, &mut out)?;
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)
 }
 
-fn walk(dir: &Path, prefix: &str, out: &mut Vec<FileInfo>) -> Result<()> {
+/// What changed in `root` since the folder's index: new and modified entries are hashed,
+/// unchanged ones (same type, size, modification time and permissions) are skipped without
+/// reading, vanished ones become deletions. Versions are bumped for `short_id` at `now_s`.
+pub fn changes(root: &Path, folder: &Folder, ignores: &Ignores, short_id: u64, now_s: u64) -> Result<Vec<FileInfo>> {
+    let mut found = Vec::new();
+    let mut seen = HashSet::new();
+    let known = |name: &str| folder.local_entry(name);
+    walk(root, "", ignores, &known, &mut seen, &mut found)?;
+    for f in &mut found {
+        let prev = folder.local_entry(&f.name);
+        f.version = Some(bump(prev.as_ref().and_then(|p| p.version.as_ref()), short_id, now_s));
+        f.modified_by = short_id;
+    }
+    // Names under a directory that could not be read are not known to be gone.
+    let unreadable: Vec<&str> = seen.iter().filter_map(|s| s.strip_suffix("\0unreadable")).collect();
+    let below_unreadable = |name: &str| unreadable.iter().any(|u| name.starts_with(u));
+    let gone: Vec<FileInfo> = folder.with_local(|l| {
+        l.files
+            .values()
+            .filter(|f| !f.deleted && !seen.contains(&f.name) && !ignores.ignored(&f.name) && !below_unreadable(&f.name))
+            .map(|f| FileInfo {
+                name: f.name.clone(),
+                r#type: f.r#type,
+                deleted: true,
+                modified_s: f.modified_s,
+                modified_ns: f.modified_ns,
+                version: Some(bump(f.version.as_ref(), short_id, now_s)),
+                modified_by: short_id,
+                ..Default::default()
+            })
+            .collect()
+    });
+    found.extend(gone);
+    found.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(found)
+}
+
+fn unchanged(prev: &FileInfo, now: &FileInfo) -> bool {
+    !prev.deleted
+        && !prev.invalid
+        && prev.r#type == now.r#type
+        && (prev.r#type == FileInfoType::Directory as i32 || prev.size == now.size)
+        && (prev.r#type == FileInfoType::Directory as i32 || (prev.modified_s, prev.modified_ns) == (now.modified_s, now.modified_ns))
+        && (prev.no_permissions || prev.permissions & 0o777 == now.permissions & 0o777)
+}
+
+/// Walk `dir`, adding to `out` what differs from `known` (everything when it knows nothing) and
+/// to `seen` every name that is present (and `DIR/\0unreadable` for a directory it could not
+/// read: NUL never occurs in a real name).
+fn walk(
+    dir: &Path,
+    prefix: &str,
+    ignores: &Ignores,
+    known: &dyn Fn(&str) -> Option<FileInfo>,
+    seen: &mut HashSet<String>,
+    out: &mut Vec<FileInfo>,
+) -> Result<()> {
     let io = |e| SyncError::io(dir.display().to_string(), e);
-    for entry in std::fs::read_dir(dir).map_err(io)? {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        // A directory we cannot read is left alone, and its contents are not taken as deleted.
+        Err(e) if !prefix.is_empty() && e.kind() == std::io::ErrorKind::PermissionDenied => {
+            tracing::warn!(dir = %dir.display(), "cannot read a directory; skipping it");
+            seen.insert(format!("{prefix}/\0unreadable"));
+            return Ok(());
+        }
+        Err(e) => return Err(io(e)),
+    };
+    for entry in entries {
         let entry = entry.map_err(io)?;
         let Ok(name) = entry.file_name().into_string() else {
             tracing::warn!(dir = %dir.display(), "skipping a name that is not UTF-8 (BEP names are UTF-8)");
             continue;
         };
-        if prefix.is_empty() && skipped(&name) || name.starts_with(".syncthing.") {
+        if prefix.is_empty() && reserved(&name) || name.starts_with(".syncthing.") {
             continue;
         }
         let rel = if prefix.is_empty() { name.clone() } else { format!("{prefix}/{name}") };
-        let meta = entry.metadata().map_err(io)?;
+        let meta = match entry.metadata() {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(io(e)),
+        };
+        if ignores.ignored(&rel) {
+            if meta.is_dir() && !ignores.skip_ignored_dirs() {
+                walk(&entry.path(), &rel, ignores, known, seen, out)?;
+            }
+            continue;
+        }
+        if meta.file_type().is_symlink() {
+            // Symlinks are neither followed nor offered: a link could lead out of the folder.
+            tracing::debug!(name = %rel, "skipping a symlink");
+            continue;
+        }
         let mut f = FileInfo {
             name: rel.clone(),
             permissions: meta.mode() & 0o777,
@@ -71,14 +154,28 @@ fn walk(dir: &Path, prefix: &str, out: &mut Vec<FileInfo>) -> Result<()> {
         };
         if meta.is_dir() {
             f.r#type = FileInfoType::Directory as i32;
-            out.push(f);
-            walk(&entry.path(), &rel, out)?;
+            seen.insert(rel.clone());
+            if !known(&rel).is_some_and(|p| unchanged(&p, &f)) {
+                out.push(f);
+            }
+            walk(&entry.path(), &rel, ignores, known, seen, out)?;
         } else if meta.is_file() {
             f.r#type = FileInfoType::File as i32;
             f.size = meta.len() as i64;
+            seen.insert(rel.clone());
+            if known(&rel).is_some_and(|p| unchanged(&p, &f)) {
+                continue;
+            }
             let bs = block_size(meta.len());
             f.block_size = bs as i32;
-            f.blocks = hash_blocks(&entry.path(), bs)?;
+            match hash_blocks(&entry.path(), bs) {
+                Ok(blocks) => f.blocks = blocks,
+                Err(e) => {
+                    // Unreadable now (permissions, vanished mid-scan): keep what the index says.
+                    tracing::warn!(name = %rel, error = %e, "cannot read a file; it keeps its previous state");
+                    continue;
+                }
+            }
             out.push(f);
         }
     }

@@ -1,28 +1,23 @@
 //! The `sync` service of hearthd: listens for Syncthing devices (BEP over TLS 1.3), learns who
-//! each one is from its certificate, and refuses devices the owner has not paired — recording
-//! them as pending (`GET /api/v1/sync/devices`, `hearth sync devices list`) so they can be
-//! accepted. From paired devices it records the folders they offer (`hearth sync folders list`). Handshakes are bounded in number and time, so a flood of connections cannot starve
-//! the box.
-//!
-//! Still to come (issue 4): running the folder sessions ([`crate::receive`], [`crate::send`])
-//! for paired devices, dialling their addresses, local discovery.
+//! each one is from its certificate, hands paired devices to the [`Engine`] and refuses the
+//! others — recording them as pending (`GET /api/v1/sync/devices`, `hearth sync devices list`)
+//! so they can be accepted. It also starts the engine's folders, its dialler, and local
+//! discovery (announcing and listening). Handshakes are bounded in number and time, so a flood of
+//! connections cannot starve the box.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hearth_catalog::Catalog;
-use hearth_catalog::sync_peers::{self, PendingDevice, PendingFolder};
+use hearth_catalog::sync_peers::{self, PendingDevice};
 use hearth_core::service::{BoxFuture, ReadySignal, Service, ServiceFailure};
 use hearth_core::shutdown::Shutdown;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 
 use crate::connection::{accept, server_config};
-use crate::device_id::DeviceId;
-use crate::identity::Identity;
-use crate::protocol::frame::{read_message, write_message};
-use crate::protocol::messages::{Close, Hello, Message};
+use crate::engine::Engine;
+use crate::protocol::messages::Hello;
 
 /// Handshakes in progress at once; more connections wait in the kernel's backlog.
 const MAX_HANDSHAKES: usize = 16;
@@ -31,18 +26,16 @@ const HANDSHAKE_TIME: Duration = Duration::from_secs(10);
 
 /// The sync service.
 pub struct SyncService {
-    catalog: Arc<Catalog>,
-    identity: Identity,
+    engine: Engine,
     listen: SocketAddr,
-    device_name: String,
-    local_announce: bool,
+    local_discovery: bool,
 }
 
 impl SyncService {
-    /// A service listening on `listen` as `identity`, named `device_name` to peers, announcing
-    /// itself on the LAN when `local_announce`.
-    pub fn new(catalog: Arc<Catalog>, identity: Identity, listen: SocketAddr, device_name: String, local_announce: bool) -> Self {
-        SyncService { catalog, identity, listen, device_name, local_announce }
+    /// A service running `engine`, listening on `listen`, announcing itself on the LAN and
+    /// listening for others' announcements when `local_discovery`.
+    pub fn new(engine: Engine, listen: SocketAddr, local_discovery: bool) -> Self {
+        SyncService { engine, listen, local_discovery }
     }
 }
 
@@ -61,20 +54,20 @@ impl Service for SyncService {
                 .await
                 .map_err(|e| ServiceFailure::retryable(format!("cannot listen for Syncthing devices on {}: {e}", self.listen)))?;
             let bound = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
-            tracing::info!(addr = %bound, device_id = %self.identity.device_id, "sync listening");
-            let tls = server_config(&self.identity).map_err(|e| ServiceFailure::permanent(e.to_string()))?;
-            let hello = Hello {
-                device_name: self.device_name.clone(),
-                client_name: "hearth".into(),
-                client_version: hearth_core::version::VERSION.into(),
-                ..Default::default()
-            };
+            let identity = self.engine.0.identity.clone();
+            tracing::info!(addr = %bound, device_id = %identity.device_id, "sync listening");
+            let tls = server_config(&identity).map_err(|e| ServiceFailure::permanent(e.to_string()))?;
+            let hello = self.engine.hello();
+            self.engine.reload().await.map_err(|e| ServiceFailure::retryable(format!("cannot start the sync folders: {e}")))?;
             let slots = Arc::new(Semaphore::new(MAX_HANDSHAKES));
-            let (stop_announcing, stop_rx) = tokio::sync::watch::channel(false);
-            if self.local_announce {
+            let (stop_discovery, stop_rx) = tokio::sync::watch::channel(false);
+            if self.local_discovery {
                 let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
-                tokio::spawn(crate::discovery::announce(self.identity.device_id, port, stop_rx));
+                tokio::spawn(crate::discovery::announce(identity.device_id, port, stop_rx.clone()));
+                tokio::spawn(crate::discovery::listen(self.engine.clone(), stop_rx));
             }
+            let dialler = self.engine.clone();
+            tokio::spawn(async move { dialler.dial_loop().await });
             ready.ready();
             loop {
                 let permit = tokio::select! {
@@ -92,20 +85,25 @@ impl Service for SyncService {
                         }
                     },
                 };
-                let (catalog, tls, hello, own_id) = (self.catalog.clone(), tls.clone(), hello.clone(), self.identity.device_id);
-                tokio::spawn(async move {
-                    handle(tcp, addr, tls, hello, catalog, own_id).await;
-                    drop(permit);
-                });
+                let (engine, tls, hello) = (self.engine.clone(), tls.clone(), hello.clone());
+                tokio::spawn(handle(tcp, addr, tls, hello, engine, permit));
             }
-            let _ = stop_announcing.send(true);
+            let _ = stop_discovery.send(true);
+            self.engine.stop();
             Ok(())
         })
     }
 }
 
-async fn handle(tcp: TcpStream, addr: SocketAddr, tls: Arc<rustls::ServerConfig>, hello: Hello, catalog: Arc<Catalog>, own_id: DeviceId) {
-    let mut conn = match tokio::time::timeout(HANDSHAKE_TIME, accept(tcp, tls, &hello)).await {
+async fn handle(
+    tcp: TcpStream,
+    addr: SocketAddr,
+    tls: Arc<rustls::ServerConfig>,
+    hello: Hello,
+    engine: Engine,
+    permit: tokio::sync::OwnedSemaphorePermit,
+) {
+    let conn = match tokio::time::timeout(HANDSHAKE_TIME, accept(tcp, tls, &hello)).await {
         Ok(Ok(c)) => c,
         Ok(Err(e)) => {
             tracing::info!(%addr, error = %e, "sync handshake failed");
@@ -116,39 +114,17 @@ async fn handle(tcp: TcpStream, addr: SocketAddr, tls: Arc<rustls::ServerConfig>
             return;
         }
     };
+    // The handshake is over: the slot is free for the next one while the session runs.
+    drop(permit);
     let id = conn.peer.to_string();
-    let (check_id, check_catalog) = (id.clone(), catalog.clone());
-    let paired = tokio::task::spawn_blocking(move || check_catalog.read(|c| sync_peers::is_paired(c, &check_id))).await;
+    let catalog = engine.0.catalog.clone();
+    let check_id = id.clone();
+    let paired = tokio::task::spawn_blocking(move || catalog.read(|c| sync_peers::is_paired(c, &check_id))).await;
     match paired {
         Ok(Ok(true)) => {
-            // The device says which folders it shares with us in its first message; offers of
-            // folders the box does not have yet wait for the owner.
-            let me = own_id.0.to_vec();
-            if let Ok(Ok(Message::ClusterConfig(cc))) = tokio::time::timeout(HANDSHAKE_TIME, read_message(&mut conn.stream)).await {
-                let offers: Vec<PendingFolder> = cc
-                    .folders
-                    .iter()
-                    .filter(|f| f.devices.iter().any(|d| d.id == me))
-                    .map(|f| PendingFolder {
-                        device_id: id.clone(),
-                        folder_id: f.id.chars().take(200).collect(),
-                        label: f.label.chars().take(200).collect(),
-                        first_seen: now(),
-                        last_seen: now(),
-                    })
-                    .collect();
-                let n = offers.len();
-                let stored = tokio::task::spawn_blocking(move || {
-                    catalog.write(|tx| offers.iter().try_for_each(|o| sync_peers::record_pending_folder(tx, o)))
-                })
-                .await;
-                if let Ok(Err(e)) = stored {
-                    tracing::warn!(error = %e, "cannot record folder offers");
-                }
-                tracing::info!(%addr, device = %id, offers = n, "a paired device connected; its folder offers wait for the owner");
+            if let Err(e) = engine.serve(conn, addr.to_string(), false).await {
+                tracing::debug!(%addr, device = %id, error = %e, "session ended");
             }
-            let close = Close { reason: "Hearth is not serving folders to this device yet".into() };
-            let _ = write_message(&mut conn.stream, &Message::Close(close), false).await;
         }
         Ok(Ok(false)) => {
             let client = format!("{} {}", conn.hello.client_name, conn.hello.client_version);
@@ -160,6 +136,7 @@ async fn handle(tcp: TcpStream, addr: SocketAddr, tls: Arc<rustls::ServerConfig>
                 first_seen: now(),
                 last_seen: now(),
             };
+            let catalog = engine.0.catalog.clone();
             let stored = tokio::task::spawn_blocking(move || catalog.write(|tx| sync_peers::record_pending(tx, &pending))).await;
             if let Ok(Err(e)) = stored {
                 tracing::warn!(error = %e, "cannot record a pending device");

@@ -1,6 +1,6 @@
 //! The versions folder: whatever a peer's change would delete or overwrite on the NAS is moved
 //! here first, never destroyed (DESIGN goal 1, beyond Syncthing's default). Layout as Syncthing's
-//! versioners write it, so people and tools already know it:
+//! versioners write it; conflict copies are named as Syncthing names them ([`conflict_name`]), so people and tools already know it:
 //! `FOLDER/.stversions/DIR/NAME~YYYYMMDD-HHMMSS.EXT`. Pruning by age (30 days by default) and the
 //! `hearth sync versions` command come with the folder settings.
 
@@ -21,10 +21,25 @@ fn versioned_name(name: &str, stamp: &str) -> String {
     }
 }
 
-fn stamp(secs: i64) -> String {
+/// `YYYYMMDD-HHMMSS` in UTC, as version and conflict names carry it.
+pub fn stamp(secs: i64) -> String {
     let (y, m, d) = hearth_core::calendar::civil_from_days(secs.div_euclid(86_400));
     let rem = secs.rem_euclid(86_400);
     format!("{y:04}{m:02}{d:02}-{:02}{:02}{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+/// The name Syncthing gives the losing side of a conflict:
+/// `NAME.sync-conflict-YYYYMMDD-HHMMSS-SHORTID.EXT`, SHORTID naming who last changed it.
+pub fn conflict_name(name: &str, now_s: i64, modified_by: u64) -> String {
+    let (dir, base) = match name.rfind('/') {
+        Some(i) => (&name[..=i], &name[i + 1..]),
+        None => ("", name),
+    };
+    let (stem, ext) = match base.rfind('.') {
+        Some(dot) if dot > 0 => (&base[..dot], &base[dot..]),
+        _ => (base, ""),
+    };
+    format!("{dir}{stem}.sync-conflict-{}-{}{ext}", stamp(now_s), crate::device_id::short_text(modified_by))
 }
 
 /// Move the file at `path` (named `name` in the folder at `root`) into the versions folder.
@@ -52,6 +67,119 @@ pub fn keep(root: &Path, name: &str, path: &Path, now_s: i64) -> Result<Option<P
     Ok(Some(dest))
 }
 
+/// A kept version.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Version {
+    /// The file's name in the folder.
+    pub name: String,
+    /// Where the version is, relative to the versions folder (what `restore` takes).
+    pub version: String,
+    /// When it was kept (Unix seconds).
+    pub kept_at: i64,
+    /// Bytes.
+    pub size: u64,
+}
+
+/// Split `NAME~YYYYMMDD-HHMMSS[-N].EXT` into the original name and the time it was kept.
+fn parse_versioned(base: &str) -> Option<(String, i64)> {
+    let tilde = base.rfind('~')?;
+    let (stem, rest) = (&base[..tilde], &base[tilde + 1..]);
+    let stamp_text = rest.get(..15)?;
+    let after = &rest[15..];
+    let ext = match after.find('.') {
+        Some(dot) => {
+            let between = &after[..dot];
+            if !(between.is_empty() || between.starts_with('-') && between[1..].bytes().all(|b| b.is_ascii_digit())) {
+                return None;
+            }
+            &after[dot..]
+        }
+        None if after.is_empty() || after.starts_with('-') && after[1..].bytes().all(|b| b.is_ascii_digit()) => "",
+        None => return None,
+    };
+    let b = stamp_text.as_bytes();
+    if b.len() != 15 || b[8] != b'-' || !b[..8].iter().chain(&b[9..]).all(u8::is_ascii_digit) {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| stamp_text[r].parse::<i64>().ok();
+    let (y, mo, d, h, mi, se) = (num(0..4)?, num(4..6)?, num(6..8)?, num(9..11)?, num(11..13)?, num(13..15)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
+        return None;
+    }
+    let days = hearth_core::calendar::days_from_civil(y, mo, d);
+    Some((format!("{stem}{ext}"), days * 86_400 + h * 3600 + mi * 60 + se))
+}
+
+/// Every version kept in the folder at `root`, newest first.
+pub fn list(root: &Path) -> Result<Vec<Version>> {
+    let base = versions_dir(root);
+    let mut out = Vec::new();
+    let mut stack = vec![PathBuf::new()];
+    while let Some(rel) = stack.pop() {
+        let dir = base.join(&rel);
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(SyncError::io(dir.display().to_string(), e)),
+        };
+        for entry in entries {
+            let entry = entry.map_err(|e| SyncError::io(dir.display().to_string(), e))?;
+            let Ok(name) = entry.file_name().into_string() else { continue };
+            let Ok(meta) = entry.metadata() else { continue };
+            if meta.is_dir() {
+                stack.push(rel.join(&name));
+            } else if let Some((original, kept_at)) = parse_versioned(&name) {
+                let version = rel.join(&name).to_string_lossy().into_owned();
+                let name = rel.join(original).to_string_lossy().into_owned();
+                out.push(Version { name, version, kept_at, size: meta.len() });
+            }
+        }
+    }
+    out.sort_by(|a, b| b.kept_at.cmp(&a.kept_at).then_with(|| a.version.cmp(&b.version)));
+    Ok(out)
+}
+
+/// Put a version back under its name. Whatever is there now is kept as a version first, so a
+/// restore never loses anything either. Returns the restored path.
+pub fn restore(root: &Path, version: &str, now_s: i64) -> Result<PathBuf> {
+    let source = crate::paths::safe_path(&versions_dir(root), version)
+        .map_err(|_| SyncError::Invalid(format!("{version:?} is not a version in this folder")))?;
+    let base = Path::new(version).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let (original, _) = parse_versioned(&base).ok_or_else(|| SyncError::Invalid(format!("{version:?} is not a version name")))?;
+    let name = match Path::new(version).parent() {
+        Some(p) if !p.as_os_str().is_empty() => format!("{}/{original}", p.to_string_lossy()),
+        _ => original,
+    };
+    if !source.is_file() {
+        return Err(SyncError::Invalid(format!("no version {version:?}")));
+    }
+    let dest = crate::paths::safe_path(root, &name)?;
+    keep(root, &name, &dest, now_s)?;
+    if let Some(dir) = dest.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| SyncError::io(dir.display().to_string(), e))?;
+    }
+    std::fs::rename(&source, &dest).map_err(|e| SyncError::io(format!("restoring {version}"), e))?;
+    Ok(dest)
+}
+
+/// Remove versions kept longer than `keep_days` (0: keep forever). Returns how many went.
+pub fn clean(root: &Path, keep_days: i64, now_s: i64) -> Result<usize> {
+    if keep_days <= 0 {
+        return Ok(0);
+    }
+    let mut n = 0;
+    for v in list(root)? {
+        if now_s - v.kept_at > keep_days * 86_400 {
+            let path = versions_dir(root).join(&v.version);
+            match std::fs::remove_file(&path) {
+                Ok(()) => n += 1,
+                Err(e) => tracing::warn!(path = %path.display(), error = %e, "cannot remove an expired version"),
+            }
+        }
+    }
+    Ok(n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,5 +199,39 @@ mod tests {
         assert_eq!(keep(root, "none", &root.join("none"), 0).expect("nothing"), None);
         assert_eq!(versioned_name("README", "S"), "README~S");
         assert_eq!(versioned_name(".hidden", "S"), ".hidden~S");
+        let id: crate::DeviceId = "MFZWI3D-BONSGYC-YLTMRWG-C43ENR5-QXGZDMM-FZWI3DP-BONSGYY-LTMRWAD".parse().expect("id");
+        assert_eq!(conflict_name("DCIM/a.b.jpg", 1_795_305_600, id.short()), "DCIM/a.b.sync-conflict-20261122-000000-MFZWI3D.jpg");
+        assert_eq!(conflict_name("notes", 0, 0), "notes.sync-conflict-19700101-000000-");
+    }
+
+    #[test]
+    fn list_restore_and_clean() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("DCIM")).expect("mkdir");
+        let day = 86_400;
+        std::fs::write(root.join("DCIM/a.jpg"), b"one").expect("write");
+        keep(root, "DCIM/a.jpg", &root.join("DCIM/a.jpg"), 100 * day).expect("keep");
+        std::fs::write(root.join("DCIM/a.jpg"), b"two").expect("write");
+        keep(root, "DCIM/a.jpg", &root.join("DCIM/a.jpg"), 100 * day).expect("keep");
+        std::fs::write(root.join("notes"), b"n").expect("write");
+        keep(root, "notes", &root.join("notes"), 140 * day).expect("keep");
+        std::fs::write(root.join("DCIM/a.jpg"), b"three").expect("write");
+        let all = list(root).expect("list");
+        assert_eq!(
+            all.iter().map(|v| (v.name.as_str(), v.kept_at / day)).collect::<Vec<_>>(),
+            [("notes", 140), ("DCIM/a.jpg", 100), ("DCIM/a.jpg", 100)]
+        );
+        // Restoring keeps what is there now as a version too.
+        let first = all.iter().find(|v| v.version.ends_with("000000.jpg")).expect("first");
+        restore(root, &first.version, 150 * day).expect("restore");
+        assert_eq!(std::fs::read(root.join("DCIM/a.jpg")).expect("read"), b"one");
+        assert_eq!(list(root).expect("list").len(), 3);
+        assert!(restore(root, "../../etc/passwd", 0).is_err());
+        assert!(restore(root, "DCIM/none~20260101-000000.jpg", 0).is_err());
+        // 30 days after day 150: the day-100 version goes, the day-140 and day-150 ones stay.
+        assert_eq!(clean(root, 30, 171 * day).expect("clean"), 1);
+        assert_eq!(list(root).expect("list").len(), 2);
+        assert_eq!(clean(root, 0, i64::MAX / 2).expect("forever"), 0);
     }
 }

@@ -58,61 +58,12 @@ enum Command {
     /// Folder sync with Syncthing devices.
     Sync {
         #[command(subcommand)]
-        command: SyncCommand,
+        command: sync::SyncCommand,
     },
     /// Encrypted backups (works without a running hearthd).
     Backup {
         #[command(subcommand)]
         command: backup::BackupCommand,
-    },
-}
-
-#[derive(Subcommand, Debug)]
-enum SyncCommand {
-    /// Show the device id to enter in Syncthing on a phone or laptop.
-    Id,
-    /// Paired and pending Syncthing devices.
-    Devices {
-        #[command(subcommand)]
-        command: DevicesCommand,
-    },
-    /// Shared folders.
-    Folders {
-        #[command(subcommand)]
-        command: FoldersCommand,
-    },
-}
-
-#[derive(Subcommand, Debug)]
-enum FoldersCommand {
-    /// Folders paired devices offer (accepting them comes next).
-    List,
-}
-
-#[derive(Subcommand, Debug)]
-enum DevicesCommand {
-    /// Paired devices, then devices that tried to connect unpaired.
-    List,
-    /// Pair a device by its id.
-    Add {
-        /// Its device id (Syncthing: Actions → Show ID).
-        id: String,
-        /// A name (default: the name it gave when it connected).
-        #[arg(long)]
-        name: Option<String>,
-        /// An address to dial, tcp://HOST:PORT (default: it connects to the box).
-        #[arg(long)]
-        address: Vec<String>,
-    },
-    /// Pair a pending device (one listed by `devices list`).
-    Accept {
-        /// Its device id.
-        id: String,
-    },
-    /// Unpair a device.
-    Remove {
-        /// Its device id.
-        id: String,
     },
 }
 
@@ -139,6 +90,7 @@ enum UsersCommand {
 }
 
 mod backup;
+mod sync;
 
 fn main() -> ExitCode {
     hearth_platform::memory::pin_allocator_thresholds();
@@ -176,7 +128,7 @@ fn client(cli: &Cli) -> anyhow::Result<Client> {
 }
 
 /// Send a request; an error status becomes an error with the server's message and guidance.
-async fn call(c: &Client, method: Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
+pub(crate) async fn call(c: &Client, method: Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
     let (status, v) = c.request(method, path, body.as_ref()).await?;
     if status.is_success() {
         return Ok(v);
@@ -224,7 +176,7 @@ pub(crate) fn prompt_hidden(prompt: &str) -> anyhow::Result<String> {
     Ok(line.trim_end_matches(['\n', '\r']).to_string())
 }
 
-fn print_json(v: &Value) {
+pub(crate) fn print_json(v: &Value) {
     println!("{}", serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string()));
 }
 
@@ -273,73 +225,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         // Handled in main before any connection is made.
         Command::Backup { .. } => bail!("backup commands do not talk to the daemon"),
-        Command::Sync { command: SyncCommand::Devices { command } } => match command {
-            DevicesCommand::List => {
-                let v = call(&c, Method::GET, "/api/v1/sync/devices", None).await?;
-                if cli.json {
-                    print_json(&v)
-                } else {
-                    let empty = Vec::new();
-                    println!("paired:");
-                    for d in v["devices"].as_array().unwrap_or(&empty) {
-                        println!("  {}  {}", d["device_id"].as_str().unwrap_or("?"), d["name"].as_str().unwrap_or(""));
-                    }
-                    println!("pending (refused until accepted):");
-                    for d in v["pending"].as_array().unwrap_or(&empty) {
-                        println!(
-                            "  {}  {}  from {}  ({})",
-                            d["device_id"].as_str().unwrap_or("?"),
-                            d["name"].as_str().unwrap_or(""),
-                            d["address"].as_str().unwrap_or("?"),
-                            d["client"].as_str().unwrap_or("")
-                        );
-                    }
-                }
-            }
-            DevicesCommand::Add { id, name, address } => {
-                let v = call(&c, Method::POST, "/api/v1/sync/devices", Some(json!({"device_id": id, "name": name, "addresses": address})))
-                    .await?;
-                if cli.json {
-                    print_json(&v)
-                } else {
-                    println!("Paired {} ({}).", v["device_id"].as_str().unwrap_or("?"), v["name"].as_str().unwrap_or(""))
-                }
-            }
-            DevicesCommand::Accept { id } => {
-                let v = call(&c, Method::POST, "/api/v1/sync/devices", Some(json!({"device_id": id}))).await?;
-                if cli.json {
-                    print_json(&v)
-                } else {
-                    println!("Paired {} ({}).", v["device_id"].as_str().unwrap_or("?"), v["name"].as_str().unwrap_or(""))
-                }
-            }
-            DevicesCommand::Remove { id } => {
-                call(&c, Method::DELETE, &format!("/api/v1/sync/devices/{id}"), None).await?;
-                if !cli.json {
-                    println!("Unpaired {id}.");
-                }
-            }
-        },
-        Command::Sync { command: SyncCommand::Folders { command: FoldersCommand::List } } => {
-            let v = call(&c, Method::GET, "/api/v1/sync/folders", None).await?;
-            if cli.json {
-                print_json(&v)
-            } else {
-                println!("offered by paired devices:");
-                for f in v["pending"].as_array().unwrap_or(&Vec::new()) {
-                    println!(
-                        "  {}  \"{}\"  from {}",
-                        f["folder_id"].as_str().unwrap_or("?"),
-                        f["label"].as_str().unwrap_or(""),
-                        f["device_id"].as_str().unwrap_or("?")
-                    );
-                }
-            }
-        }
-        Command::Sync { command: SyncCommand::Id } => {
-            let v = call(&c, Method::GET, "/api/v1/sync/id", None).await?;
-            if cli.json { print_json(&v) } else { println!("{}", v["device_id"].as_str().unwrap_or("?")) }
-        }
+        Command::Sync { command } => sync::run(&c, cli.json, command.clone()).await?,
         Command::Users { command } => match command {
             UsersCommand::Add { name, role, display_name } => {
                 let password = read_new_password(&format!("Password for {name}"))?;

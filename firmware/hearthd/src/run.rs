@@ -44,6 +44,10 @@ pub struct RunArgs {
     /// Do not announce on mDNS (overrides mdns.enabled).
     #[arg(long)]
     pub no_mdns: bool,
+    /// No Syncthing local discovery: neither announce nor listen on UDP 21027 (overrides
+    /// sync.local_discovery).
+    #[arg(long)]
+    pub no_local_discovery: bool,
     /// The device name (overrides device.name).
     #[arg(long)]
     pub name: Option<String>,
@@ -71,6 +75,9 @@ fn apply_flags(mut config: Config, args: &RunArgs) -> anyhow::Result<Config> {
         } else {
             Some(addr.parse().map_err(|_| anyhow!("--sync-listen {s:?}: allowed is tcp://IP:PORT, IP:PORT or \"off\""))?)
         };
+    }
+    if args.no_local_discovery {
+        config.sync.local_discovery = false;
     }
     if let Some(b) = &args.board {
         if BoardProfile::builtin(b).is_none() {
@@ -205,6 +212,8 @@ async fn serve(args: RunArgs, config: Config, started: Instant) -> anyhow::Resul
         sync_device_id: Some(sync_identity.device_id.to_string()),
     };
     let status = StatusBoard::new();
+    let sync_engine =
+        config.sync.listen.map(|_| hearth_sync::engine::Engine::new(catalog.clone(), sync_identity.clone(), config.device.name.clone()));
     let config = Arc::new(config);
     let state = AppState {
         catalog: catalog.clone(),
@@ -217,6 +226,7 @@ async fn serve(args: RunArgs, config: Config, started: Instant) -> anyhow::Resul
         local_networks: Arc::new(hearth_platform::network::local_networks()),
         device: Arc::new(device),
         data_dir: data.clone(),
+        sync: sync_engine.clone(),
     };
 
     let limits = Limits::detect(&board);
@@ -229,14 +239,8 @@ async fn serve(args: RunArgs, config: Config, started: Instant) -> anyhow::Resul
     if config.mdns.enabled {
         supervisor.task(Arc::new(MdnsService::new(announcements.clone(), &config.mdns.hostname, &suffix)), RestartPolicy::default());
     }
-    if let Some(addr) = config.sync.listen {
-        let service = hearth_sync::service::SyncService::new(
-            catalog.clone(),
-            sync_identity.clone(),
-            addr,
-            config.device.name.clone(),
-            config.sync.local_announce,
-        );
+    if let (Some(addr), Some(engine)) = (config.sync.listen, sync_engine) {
+        let service = hearth_sync::service::SyncService::new(engine, addr, config.sync.local_discovery);
         supervisor.task(Arc::new(service), RestartPolicy::default());
     }
     let exe = std::env::current_exe().context("cannot find hearthd's own program file")?;

@@ -1,0 +1,474 @@
+//! Pulling: bringing the NAS's copy of a folder to the global version. One round takes what
+//! [`Folder::needs`] lists: directories are made, files arrive (up to [`FILES_AT_ONCE`] at a
+//! time, each with a window of block requests), then deletions are applied deepest first.
+//!
+//! Each block is checked against its SHA-256 before it is written into `.syncthing.NAME.tmp`;
+//! blocks the NAS already holds (in the file's previous content, or in a file the same round
+//! deletes — a rename) are copied locally instead of fetched. A finished file is made durable,
+//! given its time and permissions, and renamed into place; what it replaces, and what a peer
+//! deletes, moves into the versions folder first. When the NAS's own unannounced change
+//! conflicts with a peer's, the NAS's content is kept as a conflict copy named as Syncthing
+//! names them. A change on disk that the index does not know yet is never overwritten: the
+//! round skips the file and asks for a scan.
+
+use std::collections::{HashMap, HashSet};
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tokio::sync::broadcast;
+use tokio::task::JoinSet;
+
+use crate::device_id::DeviceId;
+use crate::error::{Result, SyncError};
+use crate::events::SyncEvent;
+use crate::folder::{Folder, FolderType, Need, is_dir, is_file};
+use crate::ignore::Ignores;
+use crate::paths::{safe_path, temp_path};
+use crate::peer::Peer;
+use crate::protocol::messages::FileInfo;
+use crate::vector::{Relation, relate};
+
+/// Files received at the same time.
+pub const FILES_AT_ONCE: usize = 4;
+/// Block requests in flight per file (fewer for large blocks, see [`window`]).
+pub const WINDOW: usize = 16;
+/// Bytes of block data in flight per file, at most.
+const WINDOW_BYTES: usize = 32 << 20;
+/// The largest block BEP allows.
+const MAX_BLOCK: i32 = 16 << 20;
+/// Entries committed to the index at once.
+const COMMIT_BATCH: usize = 200;
+
+fn window(block_size: usize) -> usize {
+    (WINDOW_BYTES / block_size.max(1)).clamp(1, WINDOW)
+}
+
+fn now_s() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+/// How a round went.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Round {
+    /// Entries brought to the global version.
+    pub done: usize,
+    /// Entries that failed (tried again later).
+    pub failed: usize,
+    /// Entries no connected peer can provide now.
+    pub waiting: usize,
+    /// Whether a scan should run (a local change was found, or a conflict copy made).
+    pub scan_wanted: bool,
+    /// The last failure.
+    pub last_error: Option<String>,
+}
+
+/// What a pull round works with.
+pub struct Puller {
+    /// The folder.
+    pub folder: Arc<Folder>,
+    /// Connected peers.
+    pub peers: HashMap<DeviceId, Arc<Peer>>,
+    /// The folder's ignore patterns.
+    pub ignores: Arc<Ignores>,
+    /// Where events go.
+    pub events: broadcast::Sender<SyncEvent>,
+}
+
+/// Check a file entry before acting on it; `None` when it is fine.
+pub fn refuse(f: &FileInfo) -> Option<String> {
+    if f.size < 0 {
+        return Some("negative size".into());
+    }
+    let mut offset = 0i64;
+    for b in &f.blocks {
+        if b.offset != offset || b.size <= 0 || b.size > MAX_BLOCK || b.hash.len() != 32 {
+            return Some("its block list is inconsistent".into());
+        }
+        offset += i64::from(b.size);
+    }
+    if offset != f.size {
+        return Some(format!("blocks add up to {offset} bytes, not {}", f.size));
+    }
+    None
+}
+
+/// Whether the file on disk is what the index says the NAS has (so replacing it loses nothing
+/// unannounced).
+fn disk_matches(path: &Path, local: Option<&FileInfo>) -> bool {
+    let meta = std::fs::symlink_metadata(path).ok();
+    match (meta, local) {
+        (None, None) => true,
+        (None, Some(l)) => l.deleted,
+        (Some(_), None) => false,
+        (Some(m), Some(l)) if l.deleted => !m.is_file(),
+        (Some(m), Some(l)) if is_dir(l) => m.is_dir(),
+        (Some(m), Some(l)) => {
+            m.is_file() && m.len() == l.size as u64 && (m.mtime(), m.mtime_nsec() as i32) == (l.modified_s, l.modified_ns)
+        }
+    }
+}
+
+/// Give a received file the peer's permissions (unless it says not to) and modification time.
+fn apply_meta(file: &std::fs::File, path: &Path, f: &FileInfo) {
+    if !f.no_permissions && f.permissions != 0 {
+        let _ = std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(f.permissions & 0o777));
+    }
+    let mtime = std::time::UNIX_EPOCH
+        + std::time::Duration::from_secs(f.modified_s.max(0) as u64)
+        + std::time::Duration::from_nanos(f.modified_ns.max(0) as u64);
+    let _ = file.set_times(std::fs::FileTimes::new().set_modified(mtime));
+}
+
+/// Whether the file at `path` already has exactly the content `f` describes.
+fn already_have(path: &Path, f: &FileInfo) -> bool {
+    let Ok(meta) = std::fs::symlink_metadata(path) else { return false };
+    if !meta.is_file() || meta.len() != f.size as u64 {
+        return false;
+    }
+    let Some(first) = f.blocks.first() else { return f.size == 0 };
+    match crate::scan::hash_blocks(path, first.size as usize) {
+        Ok(mine) => mine.len() == f.blocks.len() && mine.iter().zip(&f.blocks).all(|(a, b)| a.hash == b.hash),
+        Err(_) => false,
+    }
+}
+
+/// Where a block with a given hash can be read locally.
+type LocalBlocks = HashMap<Vec<u8>, (PathBuf, u64, usize)>;
+
+fn read_verified(path: &Path, offset: u64, size: usize, hash: &[u8]) -> Option<Vec<u8>> {
+    let file = std::fs::File::open(path).ok()?;
+    let mut buf = vec![0u8; size];
+    file.read_exact_at(&mut buf, offset).ok()?;
+    (ring::digest::digest(&ring::digest::SHA256, &buf).as_ref() == hash).then_some(buf)
+}
+
+impl Puller {
+    fn ignored(&self, name: &str) -> bool {
+        self.ignores.ignored(name)
+    }
+
+    /// One round: everything currently needed, as far as the connected peers allow.
+    pub async fn round(&self) -> Round {
+        let settings = self.folder.settings();
+        let mut round = Round::default();
+        if settings.kind == FolderType::SendOnly {
+            return round;
+        }
+        let connected: HashSet<DeviceId> = self.peers.keys().copied().collect();
+        let needs = self.folder.needs(&connected, |n| self.ignored(n));
+        if needs.is_empty() {
+            return round;
+        }
+        // Blocks of files this round deletes: a rename arrives as a new name plus a deletion.
+        let mut local_blocks: LocalBlocks = HashMap::new();
+        for n in needs.iter().filter(|n| n.global.deleted) {
+            if let (Some(l), Ok(path)) = (&n.local, safe_path(&settings.root, &n.global.name))
+                && is_file(l)
+                && !l.deleted
+            {
+                for b in &l.blocks {
+                    local_blocks.insert(b.hash.clone(), (path.clone(), b.offset as u64, b.size as usize));
+                }
+            }
+        }
+        let local_blocks = Arc::new(local_blocks);
+        let mut done: Vec<FileInfo> = Vec::new();
+        let mut files: JoinSet<(Need, Result<Option<FileInfo>>)> = JoinSet::new();
+        let mut deletions = Vec::new();
+        for need in needs {
+            if need.global.deleted {
+                deletions.push(need);
+                continue;
+            }
+            if need.sources.is_empty() && is_file(&need.global) && !need.global.blocks.is_empty() {
+                round.waiting += 1;
+                continue;
+            }
+            if is_dir(&need.global) {
+                let (folder, n) = (self.folder.clone(), need.clone());
+                let r = tokio::task::spawn_blocking(move || make_dir(&folder, &n)).await;
+                self.settle(&mut round, &mut done, need, r.unwrap_or_else(|e| Err(SyncError::Protocol(e.to_string()))));
+                continue;
+            }
+            if !is_file(&need.global) {
+                tracing::info!(folder = %settings.id, name = %need.global.name, "symlinks are not created on the NAS; skipped");
+                round.waiting += 1;
+                continue;
+            }
+            while files.len() >= FILES_AT_ONCE {
+                if let Some(Ok((n, r))) = files.join_next().await {
+                    self.settle(&mut round, &mut done, n, r);
+                }
+            }
+            let (folder, peers, blocks, events) = (self.folder.clone(), self.peers.clone(), local_blocks.clone(), self.events.clone());
+            files.spawn(async move {
+                let r = pull_file(&folder, &peers, &blocks, &events, &need).await;
+                (need, r)
+            });
+            if done.len() >= COMMIT_BATCH {
+                self.commit(&mut round, &mut done).await;
+            }
+        }
+        while let Some(joined) = files.join_next().await {
+            if let Ok((n, r)) = joined {
+                self.settle(&mut round, &mut done, n, r);
+            }
+        }
+        self.commit(&mut round, &mut done).await;
+        for need in deletions {
+            let (folder, n, events) = (self.folder.clone(), need.clone(), self.events.clone());
+            let r = tokio::task::spawn_blocking(move || delete(&folder, &n, &events)).await;
+            self.settle(&mut round, &mut done, need, r.unwrap_or_else(|e| Err(SyncError::Protocol(e.to_string()))));
+            if done.len() >= COMMIT_BATCH {
+                self.commit(&mut round, &mut done).await;
+            }
+        }
+        self.commit(&mut round, &mut done).await;
+        round
+    }
+
+    fn settle(&self, round: &mut Round, done: &mut Vec<FileInfo>, need: Need, r: Result<Option<FileInfo>>) {
+        match r {
+            Ok(Some(f)) => {
+                round.done += 1;
+                done.push(f);
+            }
+            Ok(None) => round.scan_wanted = true,
+            Err(e) => {
+                tracing::warn!(folder = %self.folder.id(), name = %need.global.name, error = %e, "could not apply a change; it is tried again later");
+                round.failed += 1;
+                round.last_error = Some(format!("{}: {e}", need.global.name));
+            }
+        }
+    }
+
+    async fn commit(&self, round: &mut Round, done: &mut Vec<FileInfo>) {
+        if done.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(done);
+        let n = batch.len();
+        let folder = self.folder.clone();
+        match tokio::task::spawn_blocking(move || folder.commit(batch)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                round.failed += n;
+                round.last_error = Some(format!("recording received files: {e}"));
+            }
+            Err(e) => round.last_error = Some(e.to_string()),
+        }
+    }
+}
+
+/// Keep the NAS's conflicting content as a conflict copy, if the global version conflicts with
+/// what the NAS changed itself.
+fn keep_conflict(folder: &Folder, need: &Need, path: &Path) -> Result<bool> {
+    let Some(local) = &need.local else { return Ok(false) };
+    let concurrent =
+        relate(&need.global.version.clone().unwrap_or_default(), &local.version.clone().unwrap_or_default()) == Relation::Concurrent;
+    if !concurrent || local.deleted || !is_file(local) || !path.exists() {
+        return Ok(false);
+    }
+    let name = crate::versions::conflict_name(&need.global.name, now_s(), local.modified_by);
+    let dest = safe_path(&folder.settings().root, &name)?;
+    std::fs::rename(path, &dest).map_err(|e| SyncError::io(format!("keeping a conflict copy of {}", need.global.name), e))?;
+    tracing::info!(folder = %folder.id(), name = %need.global.name, copy = %name, "conflict: the NAS's version is kept as a conflict copy");
+    Ok(true)
+}
+
+fn make_dir(folder: &Folder, need: &Need) -> Result<Option<FileInfo>> {
+    let root = folder.settings().root;
+    let path = safe_path(&root, &need.global.name)?;
+    match std::fs::symlink_metadata(&path) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => {
+            if folder.settings().kind == FolderType::SendReceive && !disk_matches(&path, need.local.as_ref()) {
+                return Ok(None);
+            }
+            crate::versions::keep(&root, &need.global.name, &path, now_s())?;
+            std::fs::create_dir(&path).map_err(|e| SyncError::io(path.display().to_string(), e))?;
+        }
+        Err(_) => std::fs::create_dir_all(&path).map_err(|e| SyncError::io(path.display().to_string(), e))?,
+    }
+    if !need.global.no_permissions && need.global.permissions != 0 {
+        let _ = std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(need.global.permissions & 0o777));
+    }
+    Ok(Some(need.global.clone()))
+}
+
+fn delete(folder: &Folder, need: &Need, events: &broadcast::Sender<SyncEvent>) -> Result<Option<FileInfo>> {
+    let settings = folder.settings();
+    let path = safe_path(&settings.root, &need.global.name)?;
+    if settings.kind == FolderType::SendReceive && !disk_matches(&path, need.local.as_ref()) {
+        // Changed on the NAS since the last scan: the scan announces it, and a modification
+        // beats a deletion.
+        return Ok(None);
+    }
+    match std::fs::symlink_metadata(&path) {
+        Err(_) => {}
+        Ok(m) if m.is_dir() => {
+            if let Err(e) = std::fs::remove_dir(&path) {
+                return Err(SyncError::io(format!("removing directory {} (not empty?)", need.global.name), e));
+            }
+        }
+        Ok(_) => {
+            if let Some(kept) = crate::versions::keep(&settings.root, &need.global.name, &path, now_s())? {
+                tracing::info!(folder = %settings.id, name = %need.global.name, kept = %kept.display(), "deleted by a peer; kept as a version");
+                let _ = events.send(SyncEvent::FileVersioned { folder: settings.id.clone(), name: need.global.name.clone() });
+            }
+        }
+    }
+    Ok(Some(need.global.clone()))
+}
+
+async fn pull_file(
+    folder: &Arc<Folder>,
+    peers: &HashMap<DeviceId, Arc<Peer>>,
+    local_blocks: &Arc<LocalBlocks>,
+    events: &broadcast::Sender<SyncEvent>,
+    need: &Need,
+) -> Result<Option<FileInfo>> {
+    let settings = folder.settings();
+    let f = &need.global;
+    let path = safe_path(&settings.root, &f.name)?;
+    if let Some(why) = refuse(f) {
+        return Err(SyncError::Protocol(format!("the peer described {} badly: {why}", f.name)));
+    }
+    if settings.kind == FolderType::SendReceive && !disk_matches(&path, need.local.as_ref()) {
+        return Ok(None);
+    }
+    let (p, n, fo) = (path.clone(), need.clone(), folder.clone());
+    let (present, conflicted) = tokio::task::spawn_blocking(move || -> Result<(bool, bool)> {
+        let conflicted = keep_conflict(&fo, &n, &p)?;
+        Ok((!conflicted && already_have(&p, &n.global), conflicted))
+    })
+    .await
+    .map_err(|e| SyncError::Protocol(e.to_string()))??;
+    if present {
+        // The NAS already holds exactly this content (a folder shared again, a restart).
+        let (p, g) = (path.clone(), f.clone());
+        let _ = tokio::task::spawn_blocking(move || {
+            if let Ok(file) = std::fs::File::options().write(true).open(&p) {
+                apply_meta(&file, &p, &g);
+            }
+        })
+        .await;
+    } else {
+        fetch(folder, peers, local_blocks, need, &path).await?;
+    }
+    folder.update_activity(|a| {
+        a.received_files += 1;
+        a.received_bytes += f.size.max(0) as u64;
+    });
+    let _ = events.send(SyncEvent::FileArrived { folder: settings.id.clone(), name: f.name.clone(), size: f.size.max(0) as u64 });
+    if conflicted {
+        folder.scan_wanted.notify_one();
+    }
+    Ok(Some(f.clone()))
+}
+
+/// Every block of the file into its temporary, then into place.
+async fn fetch(
+    folder: &Arc<Folder>,
+    peers: &HashMap<DeviceId, Arc<Peer>>,
+    local_blocks: &Arc<LocalBlocks>,
+    need: &Need,
+    path: &Path,
+) -> Result<()> {
+    let settings = folder.settings();
+    let f = &need.global;
+    let io = |e| SyncError::io(path.display().to_string(), e);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let tmp = temp_path(path);
+    let file = Arc::new(std::fs::OpenOptions::new().write(true).create(true).truncate(true).open(&tmp).map_err(io)?);
+    // Blocks of the file's previous content can be reused where they are unchanged.
+    let previous: HashMap<Vec<u8>, (u64, usize)> = match &need.local {
+        Some(l) if is_file(l) && !l.deleted => l.blocks.iter().map(|b| (b.hash.clone(), (b.offset as u64, b.size as usize))).collect(),
+        _ => HashMap::new(),
+    };
+    let sources: Vec<Arc<Peer>> = need.sources.iter().filter_map(|d| peers.get(d).cloned()).collect();
+    let result = async {
+        let win = window(f.blocks.first().map_or(1, |b| b.size as usize));
+        let mut inflight: JoinSet<Result<()>> = JoinSet::new();
+        for (i, b) in f.blocks.iter().enumerate() {
+            while inflight.len() >= win {
+                if let Some(r) = inflight.join_next().await {
+                    r.map_err(|e| SyncError::Protocol(e.to_string()))??;
+                }
+            }
+            let (b, file, path_prev, locals) = (b.clone(), file.clone(), path.to_path_buf(), local_blocks.clone());
+            let prev = previous.get(&b.hash).copied();
+            let source = sources.get(i % sources.len().max(1)).cloned();
+            let others = sources.clone();
+            let (folder_id, name) = (settings.id.clone(), f.name.clone());
+            inflight.spawn(async move {
+                let hash = b.hash.clone();
+                let (size, offset) = (b.size as usize, b.offset as u64);
+                let reused = tokio::task::spawn_blocking(move || {
+                    let from_prev = prev.and_then(|(o, s)| (s == size).then(|| read_verified(&path_prev, o, s, &hash)).flatten());
+                    from_prev
+                        .or_else(|| locals.get(&hash).and_then(|(p, o, s)| (*s == size).then(|| read_verified(p, *o, *s, &hash)).flatten()))
+                })
+                .await
+                .ok()
+                .flatten();
+                let data = match reused {
+                    Some(d) => d,
+                    None => {
+                        let mut last = SyncError::Protocol(format!("no connected device has {name}"));
+                        let mut got = None;
+                        for peer in source.iter().chain(others.iter()) {
+                            match peer.request(&folder_id, &name, b.offset, b.size, &b.hash, i as i32).await {
+                                Ok(d)
+                                    if d.len() == size && ring::digest::digest(&ring::digest::SHA256, &d).as_ref() == b.hash.as_slice() =>
+                                {
+                                    got = Some(d);
+                                    break;
+                                }
+                                Ok(_) => {
+                                    last = SyncError::io(
+                                        name.clone(),
+                                        std::io::Error::other(format!("block {i} from {} does not match its hash", peer.device)),
+                                    )
+                                }
+                                Err(e) => last = e,
+                            }
+                        }
+                        got.ok_or(last)?
+                    }
+                };
+                tokio::task::spawn_blocking(move || file.write_all_at(&data, offset))
+                    .await
+                    .map_err(|e| SyncError::Protocol(e.to_string()))?
+                    .map_err(|e| SyncError::io(name, e))
+            });
+        }
+        while let Some(r) = inflight.join_next().await {
+            r.map_err(|e| SyncError::Protocol(e.to_string()))??;
+        }
+        let (file, tmp2, dest, g, root) = (file.clone(), tmp.clone(), path.to_path_buf(), f.clone(), settings.root.clone());
+        tokio::task::spawn_blocking(move || -> Result<()> {
+            let io = |e| SyncError::io(dest.display().to_string(), e);
+            file.set_len(g.size as u64).map_err(io)?;
+            apply_meta(&file, &tmp2, &g);
+            file.sync_all().map_err(io)?;
+            // What the NAS had under this name is kept, never overwritten.
+            crate::versions::keep(&root, &g.name, &dest, now_s())?;
+            std::fs::rename(&tmp2, &dest).map_err(io)?;
+            if let Some(dir) = dest.parent() {
+                let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|e| SyncError::Protocol(e.to_string()))?
+    }
+    .await;
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
