@@ -95,13 +95,13 @@ pub fn addresses_of(a: &Announce, from: SocketAddr) -> Vec<SocketAddr> {
     a.addresses
         .iter()
         .filter_map(|text| text.strip_prefix("tcp://").and_then(|hp| hp.parse::<SocketAddr>().ok()))
+        .filter(|addr| addr.is_ipv4() == from.is_ipv4())
         .map(|mut addr| {
             if addr.ip().is_unspecified() {
                 addr.set_ip(from.ip());
             }
             addr
         })
-        .filter(|addr| addr.is_ipv4() == from.is_ipv4())
         .take(16)
         .collect()
 }

@@ -635,7 +635,11 @@ async fn run_folder(engine: Arc<EngineInner>, folder: Arc<Folder>) {
             if last_clean.is_none_or(|t| t.elapsed() > Duration::from_secs(86_400)) {
                 last_clean = Some(Instant::now());
                 let (root, keep) = (settings.root.clone(), settings.keep_days);
-                let _ = tokio::task::spawn_blocking(move || crate::versions::clean(&root, keep, now_s())).await;
+                let _ = tokio::task::spawn_blocking(move || {
+                    let _ = crate::versions::clean(&root, keep, now_s());
+                    crate::scan::remove_stale_temporaries(&root, Duration::from_secs(86_400))
+                })
+                .await;
             }
             set_state(&engine, &folder, FolderState::Syncing, None);
             let puller = Puller { folder: folder.clone(), peers: engine.peers(), ignores: ignores.clone(), events: engine.events.clone() };

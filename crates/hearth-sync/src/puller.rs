@@ -383,7 +383,9 @@ async fn fetch(
         std::fs::create_dir_all(dir).map_err(io)?;
     }
     let tmp = temp_path(path);
-    let file = Arc::new(std::fs::OpenOptions::new().write(true).create(true).truncate(true).open(&tmp).map_err(io)?);
+    // A temporary left by an interrupted transfer (a crash, a dropped connection) is kept: its
+    // blocks that already match are not fetched again.
+    let file = Arc::new(std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&tmp).map_err(io)?);
     // Blocks of the file's previous content can be reused where they are unchanged.
     let previous: HashMap<Vec<u8>, (u64, usize)> = match &need.local {
         Some(l) if is_file(l) && !l.deleted => l.blocks.iter().map(|b| (b.hash.clone(), (b.offset as u64, b.size as usize))).collect(),
@@ -399,7 +401,7 @@ async fn fetch(
                     r.map_err(|e| SyncError::Protocol(e.to_string()))??;
                 }
             }
-            let (b, file, path_prev, locals) = (b.clone(), file.clone(), path.to_path_buf(), local_blocks.clone());
+            let (b, file, path_prev, locals, tmp_path) = (b.clone(), file.clone(), path.to_path_buf(), local_blocks.clone(), tmp.clone());
             let prev = previous.get(&b.hash).copied();
             let source = sources.get(i % sources.len().max(1)).cloned();
             let others = sources.clone();
@@ -408,15 +410,21 @@ async fn fetch(
                 let hash = b.hash.clone();
                 let (size, offset) = (b.size as usize, b.offset as u64);
                 let reused = tokio::task::spawn_blocking(move || {
+                    if read_verified(&tmp_path, offset, size, &hash).is_some() {
+                        return Some(None);
+                    }
                     let from_prev = prev.and_then(|(o, s)| (s == size).then(|| read_verified(&path_prev, o, s, &hash)).flatten());
                     from_prev
                         .or_else(|| locals.get(&hash).and_then(|(p, o, s)| (*s == size).then(|| read_verified(p, *o, *s, &hash)).flatten()))
+                        .map(Some)
                 })
                 .await
                 .ok()
                 .flatten();
                 let data = match reused {
-                    Some(d) => d,
+                    // Already in the temporary.
+                    Some(None) => return Ok(()),
+                    Some(Some(d)) => d,
                     None => {
                         let mut last = SyncError::Protocol(format!("no connected device has {name}"));
                         let mut got = None;
@@ -467,7 +475,8 @@ async fn fetch(
         .map_err(|e| SyncError::Protocol(e.to_string()))?
     }
     .await;
-    if result.is_err() {
+    // Verified blocks in the temporary are worth keeping for the next attempt; an empty one is not.
+    if result.is_err() && std::fs::metadata(&tmp).is_ok_and(|m| m.len() == 0) {
         let _ = std::fs::remove_file(&tmp);
     }
     result

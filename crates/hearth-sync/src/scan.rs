@@ -182,6 +182,29 @@ fn walk(
     Ok(())
 }
 
+/// Remove Syncthing temporaries under `root` untouched for longer than `max_age` (transfers
+/// that will not resume: the file was deleted or replaced meanwhile). Returns how many went.
+pub fn remove_stale_temporaries(root: &Path, max_age: std::time::Duration) -> usize {
+    let mut removed = 0;
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let Ok(meta) = entry.metadata() else { continue };
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if meta.is_dir() && !(dir == root && name == ".stversions") {
+                stack.push(entry.path());
+            } else if meta.is_file()
+                && temporary(&name)
+                && meta.modified().ok().and_then(|m| m.elapsed().ok()).is_some_and(|age| age > max_age)
+                && std::fs::remove_file(entry.path()).is_ok()
+            {
+                removed += 1;
+            }
+        }
+    }
+    removed
+}
+
 /// The blocks of a file.
 pub fn hash_blocks(path: &Path, block_size: usize) -> Result<Vec<BlockInfo>> {
     let io = |e| SyncError::io(path.display().to_string(), e);

@@ -229,8 +229,8 @@ mod tests {
         assert_eq!(list(root).expect("list").len(), 3);
         assert!(restore(root, "../../etc/passwd", 0).is_err());
         assert!(restore(root, "DCIM/none~20260101-000000.jpg", 0).is_err());
-        // 30 days after day 150: the day-100 version goes, the day-140 and day-150 ones stay.
-        assert_eq!(clean(root, 30, 171 * day).expect("clean"), 1);
+        // On day 165, keeping 30 days: the day-100 version goes, the day-140 and day-150 ones stay.
+        assert_eq!(clean(root, 30, 165 * day).expect("clean"), 1);
         assert_eq!(list(root).expect("list").len(), 2);
         assert_eq!(clean(root, 0, i64::MAX / 2).expect("forever"), 0);
     }
