@@ -379,7 +379,8 @@ impl Engine {
                         .fold((0u64, 0u64), |(n, b), e| (n + 1, b + e.size.max(0) as u64))
                 });
                 let ignores = Ignores::load(&s.root).unwrap_or_default();
-                let needs = if s.kind.receives() { f.needs(&connected, |n| ignores.ignored(n)) } else { Vec::new() };
+                // A send-only folder still shows what peers changed and it did not apply.
+                let needs = f.needs(&connected, |n| ignores.ignored(n));
                 let devices = s
                     .devices
                     .iter()
