@@ -40,6 +40,7 @@ fn env() -> &'static Env {
                 sync_device_id: None,
             }),
             data_dir: dir.path().to_path_buf(),
+            sync: None,
         };
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
         Env { rt, state, _dir: dir }
