@@ -42,15 +42,6 @@ pub fn temporary(name: &str) -> bool {
     name.starts_with(".syncthing.") && name.ends_with(".tmp")
 }
 
-/// Every file and folder under `root`, sorted by name, with their blocks (no versions yet).
-pub fn scan(root: &Path) -> Result<Vec<FileInfo>> {
-    let mut out = Vec::new();
-    let mut seen = HashSet::new();
-    walk(root, "", &Ignores::none(), &|_| None, &mut seen, &mut out)?;
-    out.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(out)
-}
-
 /// What changed in `root` since the folder's index: new and modified entries are hashed,
 /// unchanged ones (same type, size, modification time and permissions) are skipped without
 /// reading, vanished ones become deletions. Versions are bumped for `short_id` at `now_s`.
@@ -254,7 +245,9 @@ mod tests {
         std::fs::create_dir_all(dir.path().join(".stfolder")).expect("mkdir");
         std::fs::write(dir.path().join("a/x.bin"), vec![7u8; 300_000]).expect("write");
         std::fs::write(dir.path().join("a/.syncthing.x.bin.tmp"), b"partial").expect("write");
-        let files = scan(dir.path()).expect("scan");
+        let (mut files, mut seen) = (Vec::new(), HashSet::new());
+        walk(dir.path(), "", &Ignores::none(), &|_| None, &mut seen, &mut files).expect("scan");
+        files.sort_by(|a, b| a.name.cmp(&b.name));
         let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(names, ["a", "a/.stfolder-not", "a/x.bin"]);
         let x = &files[2];

@@ -1,6 +1,7 @@
 //! `hearth backup …`: the backup repository commands. They work without a running hearthd (a
 //! disaster-recovery machine needs only this binary, the repository and the password).
 
+use crate::size;
 use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 
@@ -301,15 +302,6 @@ fn print_prune(r: &prune::PruneReport, dry_run: bool) {
     println!("{verb} {}, wrote {}; {} unused left in kept packs", size(r.bytes_deleted), size(r.bytes_written), size(r.bytes_unused_left));
     if r.temporaries_removed > 0 {
         println!("deleted {} partial files left by interrupted writers", r.temporaries_removed);
-    }
-}
-
-fn size(n: u64) -> String {
-    match n {
-        n if n >= 1 << 30 => format!("{:.2} GiB", n as f64 / (1u64 << 30) as f64),
-        n if n >= 1 << 20 => format!("{:.1} MiB", n as f64 / (1u64 << 20) as f64),
-        n if n >= 1 << 10 => format!("{:.1} KiB", n as f64 / 1024.0),
-        n => format!("{n} B"),
     }
 }
 

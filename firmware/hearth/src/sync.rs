@@ -6,7 +6,7 @@ use hearth_api::client::Client;
 use hyper::Method;
 use serde_json::{Value, json};
 
-use crate::{call, print_json};
+use crate::{call, print_json, size};
 
 #[derive(Subcommand, Debug, Clone)]
 pub enum SyncCommand {
@@ -120,15 +120,6 @@ fn s<'a>(v: &'a Value, key: &str) -> &'a str {
     v[key].as_str().unwrap_or("")
 }
 
-fn bytes(n: u64) -> String {
-    match n {
-        n if n >= 1 << 30 => format!("{:.1} GiB", n as f64 / (1u64 << 30) as f64),
-        n if n >= 1 << 20 => format!("{:.1} MiB", n as f64 / (1u64 << 20) as f64),
-        n if n >= 1 << 10 => format!("{:.1} KiB", n as f64 / 1024.0),
-        n => format!("{n} B"),
-    }
-}
-
 /// Run one `hearth sync` command.
 pub async fn run(c: &Client, json_out: bool, command: SyncCommand) -> anyhow::Result<()> {
     let empty = Vec::new();
@@ -186,9 +177,9 @@ pub async fn run(c: &Client, json_out: bool, command: SyncCommand) -> anyhow::Re
                         s(f, "path"),
                         s(f, "state"),
                         f["local_files"],
-                        bytes(f["local_bytes"].as_u64().unwrap_or(0)),
+                        size(f["local_bytes"].as_u64().unwrap_or(0)),
                         f["need_files"],
-                        bytes(f["need_bytes"].as_u64().unwrap_or(0)),
+                        size(f["need_bytes"].as_u64().unwrap_or(0)),
                     );
                     if let Some(e) = f["last_error"].as_str() {
                         println!("      error: {e}");
@@ -250,10 +241,10 @@ pub async fn run(c: &Client, json_out: bool, command: SyncCommand) -> anyhow::Re
                     s(p, "name"),
                     s(p, "client"),
                     s(p, "address"),
-                    bytes(p["bytes_in"].as_u64().unwrap_or(0)),
-                    bytes(p["rate_in"].as_u64().unwrap_or(0)),
-                    bytes(p["bytes_out"].as_u64().unwrap_or(0)),
-                    bytes(p["rate_out"].as_u64().unwrap_or(0)),
+                    size(p["bytes_in"].as_u64().unwrap_or(0)),
+                    size(p["rate_in"].as_u64().unwrap_or(0)),
+                    size(p["bytes_out"].as_u64().unwrap_or(0)),
+                    size(p["rate_out"].as_u64().unwrap_or(0)),
                 );
             }
         }
@@ -272,7 +263,7 @@ pub async fn run(c: &Client, json_out: bool, command: SyncCommand) -> anyhow::Re
                 return Ok(());
             }
             for ver in v["versions"].as_array().unwrap_or(&empty) {
-                println!("  {}  {:>10}  {}", s(ver, "version"), bytes(ver["size"].as_u64().unwrap_or(0)), s(ver, "name"));
+                println!("  {}  {:>10}  {}", s(ver, "version"), size(ver["size"].as_u64().unwrap_or(0)), s(ver, "name"));
             }
         }
     }

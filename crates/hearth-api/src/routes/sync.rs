@@ -14,6 +14,21 @@ use crate::auth::Caller;
 use crate::auth::caller::Peer;
 use crate::{ApiError, AppState};
 
+/// Append an audit entry for a sync change, in the caller's transaction.
+fn audit_entry(
+    tx: &crate::state::rusqlite_conn::Transaction<'_>,
+    caller: &Caller,
+    addr: Option<&str>,
+    action: &str,
+    target: &str,
+    detail: Option<&str>,
+    now: i64,
+) -> Result<(), hearth_catalog::CatalogError> {
+    let e = NewEntry { actor_id: caller.actor_id(), actor_name: Some(&caller.name), address: addr, action, target: Some(target), detail };
+    audit::append(tx, &e, Outcome::Ok, now)?;
+    Ok(())
+}
+
 /// `GET /api/v1/sync/devices` body.
 #[derive(Serialize)]
 pub struct Devices {
@@ -77,15 +92,7 @@ pub async fn add(
             };
             let d = SyncDevice { device_id: text.clone(), name, addresses: body.addresses, added_at: now };
             sync_peers::add_device(tx, &d)?;
-            let e = NewEntry {
-                actor_id: caller.actor_id(),
-                actor_name: Some(&caller.name),
-                address: addr.as_deref(),
-                action: "sync.device.add",
-                target: Some(&text),
-                detail: Some(&d.name),
-            };
-            audit::append(tx, &e, Outcome::Ok, now)?;
+            audit_entry(tx, &caller, addr.as_deref(), "sync.device.add", &text, Some(&d.name), now)?;
             Ok(d)
         })
         .await?;
@@ -106,15 +113,7 @@ pub async fn remove(
         .write(move |tx| {
             let removed = sync_peers::remove_device(tx, &text)?;
             if removed {
-                let e = NewEntry {
-                    actor_id: caller.actor_id(),
-                    actor_name: Some(&caller.name),
-                    address: addr.as_deref(),
-                    action: "sync.device.remove",
-                    target: Some(&text),
-                    detail: None,
-                };
-                audit::append(tx, &e, Outcome::Ok, now)?;
+                audit_entry(tx, &caller, addr.as_deref(), "sync.device.remove", &text, None, now)?;
             }
             Ok(removed)
         })
@@ -142,20 +141,6 @@ async fn reload(state: &AppState) {
     {
         tracing::warn!(error = %err, "sync engine reload failed");
     }
-}
-
-fn audit_entry(
-    tx: &crate::state::rusqlite_conn::Transaction<'_>,
-    caller: &Caller,
-    addr: Option<&str>,
-    action: &str,
-    target: &str,
-    detail: Option<&str>,
-    now: i64,
-) -> Result<(), hearth_catalog::CatalogError> {
-    let e = NewEntry { actor_id: caller.actor_id(), actor_name: Some(&caller.name), address: addr, action, target: Some(target), detail };
-    audit::append(tx, &e, Outcome::Ok, now)?;
-    Ok(())
 }
 
 /// `GET /api/v1/sync/folders` body.
