@@ -114,17 +114,18 @@ fn syncthing_sends_a_camera_folder_to_hearthd() {
     let st = Syncthing::start(&dir.path().join("st"));
     let (d, hearth_id, _) = nas(dir.path());
 
-    // The phone's camera folder: small photos in two folders and one large video.
+    // The phone's camera folder: 2,000 small photos in two folders and a video over 100 MiB.
     let camera = dir.path().join("phone-camera");
     let mut expected = std::collections::BTreeMap::new();
-    for i in 0..40u64 {
+    for i in 0..2_000u64 {
         let name = format!("DCIM/{}/IMG_{i:04}.jpg", if i % 2 == 0 { "Camera" } else { "Screenshots" });
-        let data = noise(1_000 + (i as usize * 7_919) % 200_000, i + 1);
+        let size = if i % 100 == 0 { 150_000 + (i as usize * 7_919) % 200_000 } else { 1_000 + (i as usize * 7_919) % 30_000 };
+        let data = noise(size, i + 1);
         std::fs::create_dir_all(camera.join(&name).parent().expect("parent")).expect("mkdir");
         std::fs::write(camera.join(&name), &data).expect("write");
         expected.insert(name, sha(&data));
     }
-    let video = noise(20 << 20, 99);
+    let video = noise(104 << 20, 99);
     std::fs::write(camera.join("DCIM/Camera/VID_0001.mp4"), &video).expect("write");
     expected.insert("DCIM/Camera/VID_0001.mp4".to_string(), sha(&video));
 
@@ -207,7 +208,7 @@ fn syncthing_sends_a_camera_folder_to_hearthd() {
     let c = ok(d.cli(&["--json", "sync", "status"], ""));
     let conn = &c["connections"][0];
     assert_eq!(conn["device_id"], st.device_id.as_str(), "{c}");
-    assert!(conn["bytes_in"].as_u64().is_some_and(|b| b >= 20 << 20), "{c}");
+    assert!(conn["bytes_in"].as_u64().is_some_and(|b| b >= 104 << 20), "{c}");
     assert!(d.stop(Duration::from_secs(15)).success());
 }
 
@@ -218,9 +219,9 @@ fn hearthd_sends_a_folder_to_syncthing() {
     let (d, hearth_id, sync_addr) = nas(dir.path());
     let nas_dir = dir.path().join("nas/photos");
     let mut expected = std::collections::BTreeMap::new();
-    for i in 0..30u64 {
+    for i in 0..2_000u64 {
         let name = format!("2026/{:02}/photo-{i}.jpg", i % 12 + 1);
-        let data = noise(500 + (i as usize * 12_347) % 300_000, i + 100);
+        let data = noise(500 + (i as usize * 12_347) % 30_000, i + 100);
         std::fs::create_dir_all(nas_dir.join(&name).parent().expect("parent")).expect("mkdir");
         std::fs::write(nas_dir.join(&name), &data).expect("write");
         expected.insert(name, sha(&data));
