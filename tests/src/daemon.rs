@@ -57,6 +57,8 @@ pub struct Daemon {
     pub data: PathBuf,
     /// Where its stderr goes.
     pub log: PathBuf,
+    /// The network namespace it runs in, if not the test's.
+    pub netns: Option<String>,
 }
 
 /// Start hearthd on free ports against `data`, with `extra` arguments, mDNS off unless asked.
@@ -68,9 +70,22 @@ pub fn start(data: &Path, extra: &[&str]) -> Daemon {
 
 /// Start hearthd with given addresses.
 pub fn start_with(data: &Path, http: SocketAddr, https: SocketAddr, extra: &[&str]) -> Daemon {
+    launch(None, data, http, https, extra)
+}
+
+/// Start hearthd inside network namespace `ns` (its HTTP on the namespace's 127.0.0.1; the
+/// CLI reaches it through the socket in `data`, the filesystem being shared).
+pub fn start_in_netns(ns: &str, data: &Path, extra: &[&str]) -> Daemon {
+    launch(Some(ns), data, ([127, 0, 0, 1], 8080).into(), ([127, 0, 0, 1], 8443).into(), extra)
+}
+
+fn launch(netns: Option<&str>, data: &Path, http: SocketAddr, https: SocketAddr, extra: &[&str]) -> Daemon {
     let log = data.with_extension("log");
     let log_file = std::fs::OpenOptions::new().create(true).append(true).open(&log).expect("log file");
-    let mut cmd = Command::new(hearthd());
+    let mut cmd = match netns {
+        Some(ns) => crate::netns::NetnsPair::command(ns, hearthd()),
+        None => Command::new(hearthd()),
+    };
     cmd.arg("--data").arg(data).arg("--listen").arg(http.to_string()).arg("--https-listen").arg(https.to_string());
     if !extra.contains(&"--mdns") {
         cmd.arg("--no-mdns");
@@ -86,7 +101,7 @@ pub fn start_with(data: &Path, http: SocketAddr, https: SocketAddr, extra: &[&st
     cmd.args(extra.iter().filter(|a| **a != "--mdns" && **a != "--local-discovery"));
     cmd.env("HEARTH_LOG", "info").stdin(Stdio::null()).stdout(Stdio::null()).stderr(log_file);
     let child = cmd.spawn().expect("spawn hearthd");
-    Daemon { child, http, https, data: data.to_path_buf(), log }
+    Daemon { child, http, https, data: data.to_path_buf(), log, netns: netns.map(str::to_string) }
 }
 
 impl Daemon {
@@ -97,7 +112,12 @@ impl Daemon {
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!("hearthd exited early with {status}:\n{}", self.log_text());
             }
-            if crate::http::get(self.http, "/api/health").is_ok_and(|r| r.status == 200) {
+            let healthy = match self.netns {
+                // Its HTTP port is in another namespace: ask over the socket.
+                Some(_) => self.cli(&["status"], "").status.success(),
+                None => crate::http::get(self.http, "/api/health").is_ok_and(|r| r.status == 200),
+            };
+            if healthy {
                 return;
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -138,6 +158,28 @@ impl Daemon {
     /// Run the CLI against this daemon's socket; `stdin` is fed to it.
     pub fn cli(&self, args: &[&str], stdin: &str) -> std::process::Output {
         cli_at(&self.data, args, stdin)
+    }
+
+    /// `hearth --json ARGS`, which must succeed; its JSON answer (null when it prints none).
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut full = vec!["--json"];
+        full.extend_from_slice(args);
+        let out = self.cli(&full, "");
+        assert!(out.status.success(), "hearth {args:?}: {}\n{}", String::from_utf8_lossy(&out.stderr), self.log_text());
+        serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// Poll `hearth --json ARGS` until `done` holds; panics with the log after `limit`.
+    pub fn wait_json(&self, args: &[&str], limit: Duration, done: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+        let deadline = Instant::now() + limit;
+        loop {
+            let v = self.json(args);
+            if done(&v) {
+                return v;
+            }
+            assert!(Instant::now() < deadline, "waited {limit:?} for hearth {args:?}: {v}\n{}", self.log_text());
+            std::thread::sleep(Duration::from_millis(300));
+        }
     }
 }
 

@@ -6,11 +6,13 @@
 //! - [`data`]: deterministic test data.
 //! - [`http`]: a minimal HTTP/1.1 client over `std::net` (tests must not share code paths with the
 //!   server they test).
+//! - [`netns`]: two network namespaces on one virtual LAN.
 //! - [`syncthing`]: a real Syncthing in a temporary home, configured offline, with its REST API.
 //! - [`tiers`]: the crate tier rules of DESIGN.md, checked against `cargo metadata`.
 
 pub mod daemon;
 pub mod data;
 pub mod http;
+pub mod netns;
 pub mod syncthing;
 pub mod tiers;

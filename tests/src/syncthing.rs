@@ -25,7 +25,9 @@ pub struct Syncthing {
     pub listen: SocketAddr,
     /// Its device id, as `syncthing serve --device-id` prints it.
     pub device_id: String,
-    child: Child,
+    /// The network namespace it runs in (its REST API is reached from inside it).
+    netns: Option<String>,
+    child: Option<Child>,
 }
 
 fn set_tag(xml: &str, tag: &str, value: &str) -> String {
@@ -43,6 +45,17 @@ impl Syncthing {
 
     /// Like [`Syncthing::start`], listening for local discovery announcements when asked.
     pub fn start_with(home: &Path, local_discovery: bool) -> Syncthing {
+        let (gui, listen) = (free_port(), free_port());
+        Self::configure_and_start(home, local_discovery, None, ([127, 0, 0, 1], gui).into(), ([127, 0, 0, 1], listen).into())
+    }
+
+    /// Inside network namespace `ns` (a LAN of its own): BEP on `ip`:22000 with local discovery,
+    /// the REST API on the namespace's 127.0.0.1:8384.
+    pub fn start_in_netns(home: &Path, ns: &str, ip: std::net::Ipv4Addr) -> Syncthing {
+        Self::configure_and_start(home, true, Some(ns.to_string()), ([127, 0, 0, 1], 8384).into(), (ip, 22000).into())
+    }
+
+    fn configure_and_start(home: &Path, local_discovery: bool, netns: Option<String>, gui: SocketAddr, listen: SocketAddr) -> Syncthing {
         let out = Command::new("syncthing")
             .args(["generate", "--no-default-folder", "--skip-port-probing"])
             .arg(format!("--home={}", home.display()))
@@ -52,11 +65,10 @@ impl Syncthing {
         let out =
             Command::new("syncthing").args(["serve", "--device-id"]).arg(format!("--home={}", home.display())).output().expect("device id");
         let device_id = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        let (gui_port, listen_port) = (free_port(), free_port());
         let path = home.join("config.xml");
         let mut xml = std::fs::read_to_string(&path).expect("config.xml");
         for (tag, value) in [
-            ("listenAddress", format!("tcp://127.0.0.1:{listen_port}")),
+            ("listenAddress", format!("tcp://{listen}")),
             ("apikey", API_KEY.to_string()),
             ("globalAnnounceEnabled", "false".into()),
             ("localAnnounceEnabled", local_discovery.to_string()),
@@ -72,36 +84,73 @@ impl Syncthing {
         }
         // The GUI address is the <address> inside <gui>.
         let gui_start = xml.find("<gui").expect("<gui>");
-        let rest = set_tag(&xml[gui_start..], "address", &format!("127.0.0.1:{gui_port}"));
+        let rest = set_tag(&xml[gui_start..], "address", &gui.to_string());
         xml = format!("{}{rest}", &xml[..gui_start]);
         std::fs::write(&path, xml).expect("write config.xml");
-        let log = std::fs::File::create(home.join("syncthing.log")).expect("log");
-        let child = Command::new("syncthing")
+        let mut st = Syncthing { home: home.to_path_buf(), gui, listen, device_id, netns, child: None };
+        st.launch();
+        st
+    }
+
+    /// Start the process on the configured home and wait for its API.
+    fn launch(&mut self) {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.home.join("syncthing.log")).expect("log");
+        let mut cmd = match &self.netns {
+            Some(ns) => crate::netns::NetnsPair::command(ns, "syncthing"),
+            None => Command::new("syncthing"),
+        };
+        let child = cmd
             .args(["serve", "--no-browser", "--no-restart", "--no-upgrade"])
-            .arg(format!("--home={}", home.display()))
+            .arg(format!("--home={}", self.home.display()))
             .env("STNOUPGRADE", "1")
             .env("STMONITORED", "1")
             .stdout(Stdio::from(log.try_clone().expect("log")))
             .stderr(Stdio::from(log))
             .spawn()
             .expect("start syncthing");
-        let st = Syncthing {
-            home: home.to_path_buf(),
-            gui: SocketAddr::from(([127, 0, 0, 1], gui_port)),
-            listen: SocketAddr::from(([127, 0, 0, 1], listen_port)),
-            device_id,
-            child,
-        };
+        self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(60);
-        while st.try_get("/rest/system/ping").is_none() {
-            assert!(Instant::now() < deadline, "syncthing did not start: {}", st.log());
+        while self.try_get("/rest/system/ping").is_none() {
+            assert!(Instant::now() < deadline, "syncthing did not start: {}", self.log());
             std::thread::sleep(Duration::from_millis(100));
         }
-        st
+    }
+
+    /// SIGKILL: no goodbye, no index flush.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Start again on the same home (after [`Syncthing::kill`]).
+    pub fn restart(&mut self) {
+        self.kill();
+        self.launch();
+    }
+
+    /// One REST request; from inside the namespace (through curl) when Syncthing runs in one.
+    fn rest(&self, method: &str, path: &str, body: Option<&str>) -> std::io::Result<http::Response> {
+        let headers = [format!("X-API-Key: {API_KEY}"), "Content-Type: application/json".to_string()];
+        let Some(ns) = &self.netns else { return http::request(self.gui, method, path, &headers, body) };
+        let mut cmd = crate::netns::NetnsPair::command(ns, "curl");
+        cmd.args(["-s", "-m", "30", "-w", "\n%{http_code}", "-X", method]);
+        for h in &headers {
+            cmd.args(["-H", h]);
+        }
+        if let Some(b) = body {
+            cmd.args(["--data-binary", b]);
+        }
+        let out = cmd.arg(format!("http://{}{path}", self.gui)).output()?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let (body, code) = text.rsplit_once('\n').unwrap_or(("", &text));
+        let status = code.trim().parse().map_err(|_| std::io::Error::other(format!("curl: {}", String::from_utf8_lossy(&out.stderr))))?;
+        Ok(http::Response { status, headers: Vec::new(), body: body.to_string() })
     }
 
     fn try_get(&self, path: &str) -> Option<serde_json::Value> {
-        let r = http::request(self.gui, "GET", path, &[format!("X-API-Key: {API_KEY}")], None).ok()?;
+        let r = self.rest("GET", path, None).ok()?;
         (r.status == 200).then(|| r.json())
     }
 
@@ -113,8 +162,7 @@ impl Syncthing {
     /// POST (or PUT, PATCH) JSON to a REST path; panics unless 200.
     pub fn send(&self, method: &str, path: &str, body: &serde_json::Value) -> serde_json::Value {
         let text = body.to_string();
-        let headers = [format!("X-API-Key: {API_KEY}"), "Content-Type: application/json".to_string()];
-        let r = http::request(self.gui, method, path, &headers, Some(&text)).unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let r = self.rest(method, path, Some(&text)).unwrap_or_else(|e| panic!("{method} {path}: {e}"));
         assert_eq!(r.status, 200, "{method} {path}: {}\n{}", r.body, self.log());
         if r.body.is_empty() { serde_json::Value::Null } else { r.json() }
     }
@@ -164,7 +212,6 @@ impl Syncthing {
 
 impl Drop for Syncthing {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.kill();
     }
 }

@@ -8,35 +8,17 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use hearth_tests::daemon;
+use hearth_tests::netns::{ADDR_A, NetnsPair};
 
 struct Lab {
-    ns_a: String,
-    ns_b: String,
+    net: NetnsPair,
     dir: PathBuf,
     children: Vec<Child>,
 }
 
-fn sh(args: &[&str]) {
-    let out = Command::new(args[0]).args(&args[1..]).output().expect("run");
-    assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-}
-
 impl Lab {
     fn new(dir: &Path) -> Lab {
-        let id = std::process::id() % 100_000;
-        let lab = Lab { ns_a: format!("hth-a-{id}"), ns_b: format!("hth-b-{id}"), dir: dir.to_path_buf(), children: Vec::new() };
-        let (va, vb) = (format!("hva{id}"), format!("hvb{id}"));
-        sh(&["ip", "netns", "add", &lab.ns_a]);
-        sh(&["ip", "netns", "add", &lab.ns_b]);
-        sh(&["ip", "link", "add", &va, "type", "veth", "peer", "name", &vb]);
-        sh(&["ip", "link", "set", &va, "netns", &lab.ns_a]);
-        sh(&["ip", "link", "set", &vb, "netns", &lab.ns_b]);
-        for (ns, dev, addr) in [(&lab.ns_a, &va, "198.18.0.1/24"), (&lab.ns_b, &vb, "198.18.0.2/24")] {
-            sh(&["ip", "-n", ns, "addr", "add", addr, "dev", dev]);
-            sh(&["ip", "-n", ns, "link", "set", dev, "up"]);
-            sh(&["ip", "-n", ns, "link", "set", "lo", "up"]);
-        }
-        lab
+        Lab { net: NetnsPair::new("m"), dir: dir.to_path_buf(), children: Vec::new() }
     }
 
     fn bus(&self) -> String {
@@ -72,16 +54,15 @@ impl Lab {
             std::thread::sleep(Duration::from_millis(20));
         }
         let conf = self.dir.join("avahi.conf");
-        let id = std::process::id() % 100_000;
         std::fs::write(
             &conf,
-            format!("[server]\nhost-name=hearth\nuse-ipv4=yes\nuse-ipv6=no\nallow-interfaces=hvb{id}\nenable-dbus=yes\n[wide-area]\nenable-wide-area=no\n[publish]\npublish-hinfo=no\npublish-workstation=no\n"),
+            format!("[server]\nhost-name=hearth\nuse-ipv4=yes\nuse-ipv6=no\nallow-interfaces={}\nenable-dbus=yes\n[wide-area]\nenable-wide-area=no\n[publish]\npublish-hinfo=no\npublish-workstation=no\n", self.net.dev_b),
         )
         .expect("avahi conf");
         std::fs::create_dir_all("/run/avahi-daemon").expect("mount point");
         let log = std::fs::File::create(self.dir.join("avahi.log")).expect("log");
         let avahi = Command::new("ip")
-            .args(["netns", "exec", &self.ns_b, "unshare", "-m", "sh", "-c"])
+            .args(["netns", "exec", &self.net.b, "unshare", "-m", "sh", "-c"])
             .arg(format!(
                 "mount -t tmpfs tmpfs /run/avahi-daemon && exec avahi-daemon -f {} --no-drop-root --no-chroot --no-rlimits",
                 conf.display()
@@ -105,7 +86,7 @@ impl Lab {
 
     fn in_b(&self, args: &[&str]) -> String {
         let out = Command::new("ip")
-            .args(["netns", "exec", &self.ns_b])
+            .args(["netns", "exec", &self.net.b])
             .args(args)
             .env("DBUS_SYSTEM_BUS_ADDRESS", self.bus())
             .output()
@@ -129,8 +110,6 @@ impl Drop for Lab {
             let _ = c.kill();
             let _ = c.wait();
         }
-        let _ = Command::new("ip").args(["netns", "del", &self.ns_a]).status();
-        let _ = Command::new("ip").args(["netns", "del", &self.ns_b]).status();
     }
 }
 
@@ -147,7 +126,6 @@ fn wait_until<T>(limit: Duration, what: &str, mut f: impl FnMut() -> Option<T>) 
 
 #[test]
 fn avahi_sees_hearth_with_its_txt_and_sees_it_leave() {
-    assert!(nix_is_root(), "this test needs root for network namespaces (CI runs as root); run scripts/test as root");
     let dir = tempfile::tempdir().expect("tempdir");
     let mut lab = Lab::new(dir.path());
     lab.start_avahi();
@@ -155,15 +133,15 @@ fn avahi_sees_hearth_with_its_txt_and_sees_it_leave() {
     let data = dir.path().join("data");
     let hearthd_log = std::fs::File::create(dir.path().join("hearthd.log")).expect("log");
     let mut hearthd = Command::new("ip")
-        .args(["netns", "exec", &lab.ns_a])
+        .args(["netns", "exec", &lab.net.a])
         .arg(daemon::hearthd())
         .args([
             "--data",
             data.to_str().expect("utf8"),
             "--listen",
-            "198.18.0.1:8080",
+            &format!("{ADDR_A}:8080"),
             "--https-listen",
-            "198.18.0.1:8443",
+            &format!("{ADDR_A}:8443"),
             "--name",
             "Test Hearth",
             "--board",
@@ -197,7 +175,7 @@ fn avahi_sees_hearth_with_its_txt_and_sees_it_leave() {
     // =;iface;IPv4;name;type;domain;host;address;port;txt
     assert_eq!(entry[4], "_hearth._tcp");
     assert_eq!(entry[6], expected_host, "avahi owns hearth.local in this network, so hearthd must use {expected_host}; log:\n{}", log());
-    assert_eq!(entry[7], "198.18.0.1");
+    assert_eq!(entry[7], ADDR_A);
     assert_eq!(entry[8], "8080");
     let txt = &entry[9];
     for want in [
@@ -213,7 +191,7 @@ fn avahi_sees_hearth_with_its_txt_and_sees_it_leave() {
     let http = lab.browse("_http._tcp");
     assert!(http.iter().any(|f| f.get(3).is_some_and(|n| n.contains("Test")) && f.get(8).is_some_and(|p| p == "8080")), "{http:?}");
     let resolved = lab.in_b(&["avahi-resolve-host-name", "-4", &expected_host]);
-    assert!(resolved.contains("198.18.0.1"), "{expected_host} resolves: {resolved:?}");
+    assert!(resolved.contains(ADDR_A), "{expected_host} resolves: {resolved:?}");
 
     // SIGTERM: the goodbye removes the services long before their TTL would.
     hearth_platform::process::terminate(hearthd.id());
@@ -224,11 +202,4 @@ fn avahi_sees_hearth_with_its_txt_and_sees_it_leave() {
         (!lab.browse("_hearth._tcp").iter().any(|f| f.get(3).is_some_and(|n| n.contains("Test")))).then_some(())
     });
     assert!(gone_at.elapsed() < Duration::from_secs(10), "removed by goodbye, not by TTL expiry (120 s)");
-}
-
-fn nix_is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).map(|l| l.split_whitespace().nth(1) == Some("0")))
-        .unwrap_or(false)
 }

@@ -9,11 +9,6 @@ use std::time::{Duration, Instant, SystemTime};
 use hearth_tests::daemon::{self, Daemon};
 use hearth_tests::syncthing::Syncthing;
 
-fn ok(out: std::process::Output) -> serde_json::Value {
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
-}
-
 fn wait(what: &str, limit: Duration, d: &Daemon, st: &Syncthing, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + limit;
     while !done() {
@@ -52,7 +47,7 @@ fn conflict_copies(dir: &Path, stem: &str) -> Vec<Vec<u8>> {
 }
 
 fn folder_status(d: &Daemon, id: &str) -> serde_json::Value {
-    let v = ok(d.cli(&["--json", "sync", "folders", "list"], ""));
+    let v = d.json(&["sync", "folders", "list"]);
     v["folders"].as_array().and_then(|a| a.iter().find(|f| f["id"] == id).cloned()).unwrap_or_default()
 }
 
@@ -62,7 +57,7 @@ fn folder_types_conflicts_and_ignores_behave_like_syncthing_and_lose_nothing() {
     let st = Syncthing::start(&dir.path().join("st"));
     let mut d = daemon::start(&dir.path().join("data"), &[]);
     d.wait_healthy(Duration::from_secs(30));
-    ok(d.cli(&["setup", "--name", "ada"], "lovelace-1815\n"));
+    assert!(d.cli(&["setup", "--name", "ada"], "lovelace-1815\n").status.success());
     let hearth_id = String::from_utf8_lossy(&d.cli(&["sync", "id"], "").stdout).trim().to_string();
     let (phone, nas) = (dir.path().join("phone"), dir.path().join("nas"));
 
@@ -72,19 +67,19 @@ fn folder_types_conflicts_and_ignores_behave_like_syncthing_and_lose_nothing() {
     for id in ["both", "out", "in"] {
         st.add_folder(id, &phone.join(id), "sendreceive", &[&hearth_id]);
     }
-    ok(d.cli(&["sync", "devices", "add", &st.device_id, "--name", "phone", "--address", &format!("tcp://{}", st.listen)], ""));
+    d.json(&["sync", "devices", "add", &st.device_id, "--name", "phone", "--address", &format!("tcp://{}", st.listen)]);
     std::fs::create_dir_all(nas.join("both")).expect("mkdir");
     std::fs::write(nas.join("both/.stignore"), "// not for the NAS\n*.tmp\n/private\n").expect("stignore");
     for (id, kind) in [("both", "send-receive"), ("out", "send-only"), ("in", "receive-only")] {
         let path = nas.join(id).display().to_string();
-        ok(d.cli(&["sync", "folders", "add", id, "--path", &path, "--type", kind, "--device", &st.device_id], ""));
+        d.json(&["sync", "folders", "add", id, "--path", &path, "--type", kind, "--device", &st.device_id]);
     }
 
     // Send-receive, both directions.
     write_at(&phone.join("both/from-phone.txt"), b"phone", 0);
     st.scan("both");
     write_at(&nas.join("both/from-nas.txt"), b"nas", 0);
-    ok(d.cli(&["sync", "folders", "scan", "both"], ""));
+    d.json(&["sync", "folders", "scan", "both"]);
     wait("both directions", Duration::from_secs(90), &d, &st, || {
         read(&nas.join("both/from-phone.txt")).as_deref() == Some(b"phone")
             && read(&phone.join("both/from-nas.txt")).as_deref() == Some(b"nas")
@@ -97,7 +92,7 @@ fn folder_types_conflicts_and_ignores_behave_like_syncthing_and_lose_nothing() {
     write_at(&nas.join("both/nas-only.tmp"), b"ignored", 0);
     write_at(&nas.join("both/nas-visible.txt"), b"seen", 0);
     st.scan("both");
-    ok(d.cli(&["sync", "folders", "scan", "both"], ""));
+    d.json(&["sync", "folders", "scan", "both"]);
     wait("the visible files", Duration::from_secs(90), &d, &st, || {
         read(&nas.join("both/visible.txt")).is_some() && read(&phone.join("both/nas-visible.txt")).is_some()
     });
@@ -120,7 +115,7 @@ fn folder_types_conflicts_and_ignores_behave_like_syncthing_and_lose_nothing() {
     }
     st.send("PATCH", &format!("/rest/config/devices/{hearth_id}"), &serde_json::json!({"paused": true}));
     wait("the pause", Duration::from_secs(30), &d, &st, || {
-        ok(d.cli(&["--json", "sync", "status"], ""))["connections"].as_array().is_some_and(|c| c.is_empty())
+        d.json(&["sync", "status"])["connections"].as_array().is_some_and(|c| c.is_empty())
     });
     // c1: the NAS's edit is newer and wins; c2: the phone's edit is newer and wins.
     write_at(&nas.join("both/c1.txt"), b"nas edit 1", 100);
@@ -131,7 +126,7 @@ fn folder_types_conflicts_and_ignores_behave_like_syncthing_and_lose_nothing() {
     std::fs::remove_file(phone.join("both/d.txt")).expect("delete");
     write_at(&nas.join("both/d.txt"), b"nas keeps d", 0);
     st.scan("both");
-    ok(d.cli(&["sync", "folders", "scan", "both"], ""));
+    d.json(&["sync", "folders", "scan", "both"]);
     wait("the NAS's scan", Duration::from_secs(30), &d, &st, || folder_status(&d, "both")["state"] == "idle");
     std::thread::sleep(Duration::from_secs(3));
     st.send("PATCH", &format!("/rest/config/devices/{hearth_id}"), &serde_json::json!({"paused": false}));
@@ -160,7 +155,7 @@ fn folder_types_conflicts_and_ignores_behave_like_syncthing_and_lose_nothing() {
 
     // Send-only: the phone's change is known on the NAS but not applied.
     write_at(&nas.join("out/report.txt"), b"the NAS's report", 0);
-    ok(d.cli(&["sync", "folders", "scan", "out"], ""));
+    d.json(&["sync", "folders", "scan", "out"]);
     wait("the report on the phone", Duration::from_secs(90), &d, &st, || read(&phone.join("out/report.txt")).is_some());
     write_at(&phone.join("out/report.txt"), b"changed on the phone", 100);
     st.scan("out");
@@ -174,7 +169,7 @@ fn folder_types_conflicts_and_ignores_behave_like_syncthing_and_lose_nothing() {
     wait("the photo", Duration::from_secs(90), &d, &st, || read(&nas.join("in/photo.jpg")).is_some());
     write_at(&nas.join("in/photo.jpg"), b"edited on the NAS", 100);
     write_at(&nas.join("in/nas-note.txt"), b"a note", 0);
-    ok(d.cli(&["sync", "folders", "scan", "in"], ""));
+    d.json(&["sync", "folders", "scan", "in"]);
     write_at(&phone.join("in/second.jpg"), b"another photo", 0);
     st.scan("in");
     wait("the second photo", Duration::from_secs(90), &d, &st, || read(&nas.join("in/second.jpg")).is_some());

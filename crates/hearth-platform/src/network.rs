@@ -42,6 +42,22 @@ pub fn local_networks() -> Vec<LocalNetwork> {
         .collect()
 }
 
+/// The IPv4 broadcast address of every interface that has one (loopback has none), so a LAN
+/// announcement reaches each attached network, not only the one the default route points at.
+pub fn broadcast_addresses() -> Vec<std::net::Ipv4Addr> {
+    let Ok(ifaces) = if_addrs::get_if_addrs() else { return Vec::new() };
+    let mut out: Vec<std::net::Ipv4Addr> = ifaces
+        .into_iter()
+        .filter_map(|i| match i.addr {
+            if_addrs::IfAddr::V4(v4) if !v4.ip.is_loopback() => v4.broadcast.filter(|b| !b.is_unspecified()),
+            _ => None,
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
 fn prefix_len_v4(mask: std::net::Ipv4Addr) -> u8 {
     u32::from(mask).count_ones() as u8
 }

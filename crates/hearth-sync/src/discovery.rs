@@ -74,10 +74,18 @@ pub async fn announce(id: DeviceId, port: u16, mut stop: tokio::sync::watch::Rec
     }
     let v6 = tokio::net::UdpSocket::bind((Ipv6Addr::UNSPECIFIED, 0)).await.ok();
     loop {
-        if let Some(s) = &v4
-            && let Err(e) = s.send_to(&packet, SocketAddr::from((Ipv4Addr::BROADCAST, PORT))).await
-        {
-            tracing::debug!(error = %e, "local discovery: IPv4 broadcast failed");
+        if let Some(s) = &v4 {
+            // Each network's own broadcast address, as Syncthing does (255.255.255.255 leaves
+            // only by the default route, and a box without one would reach nobody).
+            let mut targets = hearth_platform::network::broadcast_addresses();
+            if targets.is_empty() {
+                targets.push(Ipv4Addr::BROADCAST);
+            }
+            for to in targets {
+                if let Err(e) = s.send_to(&packet, SocketAddr::from((to, PORT))).await {
+                    tracing::debug!(error = %e, %to, "local discovery: IPv4 broadcast failed");
+                }
+            }
         }
         if let Some(s) = &v6 {
             let _ = s.send_to(&packet, SocketAddr::V6(SocketAddrV6::new(V6_GROUP, PORT, 0, 0))).await;
