@@ -15,6 +15,7 @@ use std::collections::{HashMap, HashSet};
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use tokio::sync::broadcast;
 use tokio::task::JoinSet;
@@ -392,6 +393,8 @@ async fn fetch(
         _ => HashMap::new(),
     };
     let sources: Vec<Arc<Peer>> = need.sources.iter().filter_map(|d| peers.get(d).cloned()).collect();
+    // Where the blocks came from: [already in the temporary, copied from files on the NAS, fetched].
+    let origin: Arc<[AtomicU32; 3]> = Arc::new(Default::default());
     let result = async {
         let win = window(f.blocks.first().map_or(1, |b| b.size as usize));
         let mut inflight: JoinSet<Result<()>> = JoinSet::new();
@@ -406,6 +409,7 @@ async fn fetch(
             let source = sources.get(i % sources.len().max(1)).cloned();
             let others = sources.clone();
             let (folder_id, name) = (settings.id.clone(), f.name.clone());
+            let origin = origin.clone();
             inflight.spawn(async move {
                 let hash = b.hash.clone();
                 let (size, offset) = (b.size as usize, b.offset as u64);
@@ -421,6 +425,12 @@ async fn fetch(
                 .await
                 .ok()
                 .flatten();
+                let from = match &reused {
+                    Some(None) => 0,
+                    Some(Some(_)) => 1,
+                    None => 2,
+                };
+                origin[from].fetch_add(1, Ordering::Relaxed);
                 let data = match reused {
                     // Already in the temporary.
                     Some(None) => return Ok(()),
@@ -475,6 +485,13 @@ async fn fetch(
         .map_err(|e| SyncError::Protocol(e.to_string()))?
     }
     .await;
+    let [resumed, copied, fetched] = [0, 1, 2].map(|i| origin[i].load(Ordering::Relaxed));
+    if result.is_ok() && resumed + copied > 0 {
+        tracing::info!(
+            folder = %settings.id, name = %f.name, resumed, copied, fetched,
+            "blocks reused: resumed from an interrupted transfer's temporary, copied from files on the NAS"
+        );
+    }
     // Verified blocks in the temporary are worth keeping for the next attempt; an empty one is not.
     if result.is_err() && std::fs::metadata(&tmp).is_ok_and(|m| m.len() == 0) {
         let _ = std::fs::remove_file(&tmp);
