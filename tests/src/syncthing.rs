@@ -116,6 +116,11 @@ impl Syncthing {
         }
     }
 
+    /// The worker's process id (STMONITORED=1: no monitor process in between).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// SIGKILL: no goodbye, no index flush.
     pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {

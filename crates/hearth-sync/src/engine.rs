@@ -580,6 +580,7 @@ fn set_state(engine: &EngineInner, folder: &Folder, state: FolderState, error: O
 
 async fn scan_folder(engine: &EngineInner, folder: &Arc<Folder>, ignores: &Arc<Ignores>) -> Result<usize> {
     set_state(engine, folder, FolderState::Scanning, None);
+    let started = Instant::now();
     let (f, ig, short) = (folder.clone(), ignores.clone(), engine.identity.device_id.short());
     let n = tokio::task::spawn_blocking(move || -> Result<usize> {
         let root = f.settings().root;
@@ -592,7 +593,7 @@ async fn scan_folder(engine: &EngineInner, folder: &Arc<Folder>, ignores: &Arc<I
     .map_err(|e| SyncError::Protocol(e.to_string()))??;
     folder.update_activity(|a| a.last_scan = Some(now_s()));
     if n > 0 {
-        tracing::info!(folder = %folder.id(), changes = n, "scanned");
+        tracing::info!(folder = %folder.id(), changes = n, ms = started.elapsed().as_millis() as u64, "scanned");
     }
     Ok(n)
 }
@@ -644,7 +645,14 @@ async fn run_folder(engine: Arc<EngineInner>, folder: Arc<Folder>) {
             }
             set_state(&engine, &folder, FolderState::Syncing, None);
             let puller = Puller { folder: folder.clone(), peers: engine.peers(), ignores: ignores.clone(), events: engine.events.clone() };
+            let started = Instant::now();
             let round = puller.round().await;
+            if round.done + round.failed > 0 {
+                tracing::info!(
+                    folder = %id, done = round.done, failed = round.failed, waiting = round.waiting,
+                    ms = started.elapsed().as_millis() as u64, "pulled"
+                );
+            }
             if round.scan_wanted {
                 scan_due = true;
             }

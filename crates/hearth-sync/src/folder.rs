@@ -251,6 +251,12 @@ impl Folder {
         lock(&self.local).files.get(name).cloned()
     }
 
+    /// `look` applied to the local entry for `name`, without copying it (a large file's entry
+    /// holds thousands of block hashes, and block requests come by the thousand).
+    pub fn with_local_entry<T>(&self, name: &str, look: impl FnOnce(&FileInfo) -> T) -> Option<T> {
+        lock(&self.local).files.get(name).map(look)
+    }
+
     /// Follow the local index's highest sequence (changes when entries are committed).
     pub fn watch_sequence(&self) -> watch::Receiver<i64> {
         self.sequence.subscribe()

@@ -1,6 +1,7 @@
 //! Pulling: bringing the NAS's copy of a folder to the global version. One round takes what
-//! [`Folder::needs`] lists: directories are made, files arrive (up to [`FILES_AT_ONCE`] at a
-//! time, each with a window of block requests), then deletions are applied deepest first.
+//! [`Folder::needs`] lists: directories are made, files arrive (many small ones at a time, a
+//! few large ones, each with a window of block requests), then deletions are applied deepest
+//! first.
 //!
 //! Each block is checked against its SHA-256 before it is written into `.syncthing.NAME.tmp`;
 //! blocks the NAS already holds (in the file's previous content, or in a file the same round
@@ -30,8 +31,13 @@ use crate::peer::Peer;
 use crate::protocol::messages::FileInfo;
 use crate::vector::{Relation, relate};
 
-/// Files received at the same time.
-pub const FILES_AT_ONCE: usize = 4;
+/// Files received at the same time, at most (small files; large ones are bounded by
+/// [`SLOTS`] and [`BYTES_IN_FLIGHT`]: four files of 128 KiB blocks at once).
+pub const FILES_AT_ONCE: usize = 32;
+/// Block requests in flight over all files of a round.
+const SLOTS: usize = 64;
+/// Bytes of block data in flight over all files of a round.
+const BYTES_IN_FLIGHT: usize = 64 << 20;
 /// Block requests in flight per file (fewer for large blocks, see [`window`]).
 pub const WINDOW: usize = 16;
 /// Bytes of block data in flight per file, at most.
@@ -43,6 +49,13 @@ const COMMIT_BATCH: usize = 200;
 
 fn window(block_size: usize) -> usize {
     (WINDOW_BYTES / block_size.max(1)).clamp(1, WINDOW)
+}
+
+/// What receiving a file holds while it runs: (block requests, bytes) in flight.
+fn load(f: &FileInfo) -> (usize, usize) {
+    let size = f.blocks.first().map_or(0, |b| b.size.max(0) as usize);
+    let slots = window(size.max(1)).min(f.blocks.len()).max(1);
+    (slots, slots * size)
 }
 
 fn now_s() -> i64 {
@@ -176,6 +189,8 @@ impl Puller {
         let local_blocks = Arc::new(local_blocks);
         let mut done: Vec<FileInfo> = Vec::new();
         let mut files: JoinSet<(Need, Result<Option<FileInfo>>)> = JoinSet::new();
+        let mut in_flight = (0usize, 0usize);
+        let mut loads: HashMap<tokio::task::Id, (usize, usize)> = HashMap::new();
         let mut deletions = Vec::new();
         for need in needs {
             if need.global.deleted {
@@ -197,16 +212,28 @@ impl Puller {
                 round.waiting += 1;
                 continue;
             }
-            while files.len() >= FILES_AT_ONCE {
-                if let Some(Ok((n, r))) = files.join_next().await {
+            let (slots, bytes) = load(&need.global);
+            while !files.is_empty()
+                && (files.len() >= FILES_AT_ONCE || in_flight.0 + slots > SLOTS || in_flight.1 + bytes > BYTES_IN_FLIGHT)
+            {
+                let Some(joined) = files.join_next_with_id().await else { break };
+                let id = match &joined {
+                    Ok((id, _)) => *id,
+                    Err(e) => e.id(),
+                };
+                let (s, b) = loads.remove(&id).unwrap_or_default();
+                in_flight = (in_flight.0 - s, in_flight.1 - b);
+                if let Ok((_, (n, r))) = joined {
                     self.settle(&mut round, &mut done, n, r);
                 }
             }
+            in_flight = (in_flight.0 + slots, in_flight.1 + bytes);
             let (folder, peers, blocks, events) = (self.folder.clone(), self.peers.clone(), local_blocks.clone(), self.events.clone());
-            files.spawn(async move {
+            let task = files.spawn(async move {
                 let r = pull_file(&folder, &peers, &blocks, &events, &need).await;
                 (need, r)
             });
+            loads.insert(task.id(), (slots, bytes));
             if done.len() >= COMMIT_BATCH {
                 self.commit(&mut round, &mut done).await;
             }
@@ -251,7 +278,18 @@ impl Puller {
         let batch = std::mem::take(done);
         let n = batch.len();
         let folder = self.folder.clone();
-        match tokio::task::spawn_blocking(move || folder.commit(batch)).await {
+        let durable = move || {
+            // The renames that put these files in place reach the disk before the index says
+            // they are there: each directory once, not once per file.
+            let root = folder.settings().root;
+            let dirs: HashSet<PathBuf> =
+                batch.iter().filter_map(|f| safe_path(&root, &f.name).ok()?.parent().map(Path::to_path_buf)).collect();
+            for dir in dirs {
+                let _ = std::fs::File::open(&dir).and_then(|d| d.sync_all());
+            }
+            folder.commit(batch)
+        };
+        match tokio::task::spawn_blocking(durable).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
                 round.failed += n;
@@ -387,6 +425,9 @@ async fn fetch(
     // A temporary left by an interrupted transfer (a crash, a dropped connection) is kept: its
     // blocks that already match are not fetched again.
     let file = Arc::new(std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&tmp).map_err(io)?);
+    // Only what a temporary already held when this transfer began can be resumed; a fresh one
+    // is not read back (blocks written by this transfer are known to be there).
+    let resumable = file.metadata().map_err(io)?.len();
     // Blocks of the file's previous content can be reused where they are unchanged.
     let previous: HashMap<Vec<u8>, (u64, usize)> = match &need.local {
         Some(l) if is_file(l) && !l.deleted => l.blocks.iter().map(|b| (b.hash.clone(), (b.offset as u64, b.size as usize))).collect(),
@@ -414,7 +455,7 @@ async fn fetch(
                 let hash = b.hash.clone();
                 let (size, offset) = (b.size as usize, b.offset as u64);
                 let reused = tokio::task::spawn_blocking(move || {
-                    if read_verified(&tmp_path, offset, size, &hash).is_some() {
+                    if offset + size as u64 <= resumable && read_verified(&tmp_path, offset, size, &hash).is_some() {
                         return Some(None);
                     }
                     let from_prev = prev.and_then(|(o, s)| (s == size).then(|| read_verified(&path_prev, o, s, &hash)).flatten());
@@ -475,10 +516,8 @@ async fn fetch(
             file.sync_all().map_err(io)?;
             // What the NAS had under this name is kept, never overwritten.
             crate::versions::keep(&root, &g.name, &dest, now_s())?;
+            // The directory is made durable once per commit batch (see `Puller::commit`).
             std::fs::rename(&tmp2, &dest).map_err(io)?;
-            if let Some(dir) = dest.parent() {
-                let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
-            }
             Ok(())
         })
         .await

@@ -112,11 +112,11 @@ async fn send_index(peer: Arc<Peer>, folder: Arc<SharedFolder>, start: i64) {
 fn answer(folder: Option<Arc<SharedFolder>>, r: &Request) -> Response {
     let fail = |code: ErrorCode| Response { id: r.id, data: Vec::new(), code: code as i32 };
     let Some(folder) = folder else { return fail(ErrorCode::Generic) };
-    let Some(f) = folder.local_entry(&r.name) else { return fail(ErrorCode::NoSuchFile) };
-    if f.deleted || f.invalid || !is_file(&f) {
+    let Some(size) = folder.with_local_entry(&r.name, |f| (!f.deleted && !f.invalid && is_file(f)).then_some(f.size)) else {
         return fail(ErrorCode::NoSuchFile);
-    }
-    if r.offset < 0 || r.size <= 0 || r.size > 16 << 20 || r.offset.saturating_add(i64::from(r.size)) > f.size {
+    };
+    let Some(size) = size else { return fail(ErrorCode::NoSuchFile) };
+    if r.offset < 0 || r.size <= 0 || r.size > 16 << 20 || r.offset.saturating_add(i64::from(r.size)) > size {
         return fail(ErrorCode::InvalidFile);
     }
     let Ok(path) = crate::paths::safe_path(&folder.settings().root, &r.name) else { return fail(ErrorCode::InvalidFile) };
