@@ -19,6 +19,26 @@ pub fn bin_dir() -> PathBuf {
         let profile = if cfg!(debug_assertions) { "debug" } else { "release" };
         let mut cmd = Command::new(cargo);
         cmd.current_dir(workspace()).args(["build", "-q", "-p", "hearthd", "-p", "hearth"]);
+        // What cargo set for this package's own run (CARGO_MANIFEST_DIR, CARGO_PKG_*...) would
+        // reach build scripts that watch it (ring's does) and make each build undo the last.
+        for (key, _) in std::env::vars_os() {
+            let key = key.to_string_lossy();
+            let per_package = key.starts_with("CARGO_PKG_")
+                || [
+                    "CARGO_MANIFEST_DIR",
+                    "CARGO_MANIFEST_PATH",
+                    "CARGO_CRATE_NAME",
+                    "CARGO_BIN_NAME",
+                    "CARGO_PRIMARY_PACKAGE",
+                    "CARGO_TARGET_TMPDIR",
+                    "CARGO_RUSTC_CURRENT_DIR",
+                    "OUT_DIR",
+                ]
+                .contains(&key.as_ref());
+            if per_package {
+                cmd.env_remove(key.as_ref());
+            }
+        }
         if profile == "release" {
             cmd.arg("--release");
         }

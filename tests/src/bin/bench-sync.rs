@@ -271,7 +271,9 @@ fn main() {
             "--pairs" => pairs = args.next().unwrap_or_default(),
             "--keep" => keep = true,
             other => {
-                eprintln!("bench-sync: unknown argument {other}\nusage: bench-sync [--sets small,big] [--pairs SS,SH,HH] [--dir DIR] [--keep]");
+                eprintln!(
+                    "bench-sync: unknown argument {other}\nusage: bench-sync [--sets small,big] [--pairs SS,SH,HH] [--dir DIR] [--keep]"
+                );
                 std::process::exit(2);
             }
         }
@@ -303,12 +305,11 @@ fn main() {
     println!("\n| data set | pair | wall s | sender CPU s | receiver CPU s | sender peak RSS MiB | receiver peak RSS MiB |");
     println!("|---|---|---:|---:|---:|---:|---:|");
     for r in &runs {
-        println!(
-            "| {} | {} | {:.2} | {:.2} | {:.2} | {:.1} | {:.1} |",
-            r.set, r.pair, r.wall, r.cpu[0], r.cpu[1], r.rss[0], r.rss[1]
-        );
+        println!("| {} | {} | {:.2} | {:.2} | {:.2} | {:.1} | {:.1} |", r.set, r.pair, r.wall, r.cpu[0], r.cpu[1], r.rss[0], r.rss[1]);
     }
-    println!("\n| data set | S→H wall / S→S (target ≤ 1) | H→H wall / S→S (target ≤ 0.5) | Hearth receiver RSS / Syncthing's (≤ 0.5) | Hearth sender RSS / Syncthing's (≤ 0.5) |");
+    println!(
+        "\n| data set | S→H wall / S→S (target ≤ 1) | H→H wall / S→S (target ≤ 0.5) | Hearth receiver RSS / Syncthing's (≤ 0.5) | Hearth sender RSS / Syncthing's (≤ 0.5) |"
+    );
     println!("|---|---:|---:|---:|---:|");
     let mut labels: Vec<&str> = runs.iter().map(|r| r.set).collect();
     labels.dedup();
