@@ -11,6 +11,7 @@
 //!   never a torn one; free-space checks.
 //! - [`memory`]: pinning the C allocator's mmap threshold so freed buffers go back to the kernel.
 //! - [`process`]: signals to child processes (graceful stop before a kill).
+//! - [`sha256_lanes`]: SHA-256 of eight equal-length blocks at once, AVX2 chosen at run time.
 
 pub mod board;
 pub mod cgroup;
@@ -19,4 +20,5 @@ pub mod durable;
 pub mod memory;
 pub mod network;
 pub mod process;
+pub mod sha256_lanes;
 pub mod watchdog;

@@ -23,6 +23,7 @@ pub mod engine;
 pub mod error;
 pub mod events;
 pub mod folder;
+pub mod hashing;
 pub mod identity;
 pub mod ignore;
 pub mod paths;
