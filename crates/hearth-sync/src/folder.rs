@@ -415,7 +415,7 @@ impl Folder {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::protocol::messages::{Counter, Vector};
 
@@ -430,7 +430,8 @@ mod tests {
         }
     }
 
-    fn folder(dir: &std::path::Path) -> Folder {
+    /// A send-receive folder "f" at `dir/f`, its catalog at `dir/c.db`.
+    pub(crate) fn folder(dir: &std::path::Path) -> Folder {
         let (catalog, _) = Catalog::open(&dir.join("c.db")).expect("catalog");
         let row = SyncFolder {
             folder_id: "f".into(),

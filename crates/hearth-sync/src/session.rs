@@ -9,6 +9,7 @@
 //! [`IDLE_LIMIT`] is dropped; the NAS pings every [`PING_EVERY`], as Syncthing expects.
 
 use std::collections::HashMap;
+use std::os::unix::fs::MetadataExt;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -109,25 +110,41 @@ async fn send_index(peer: Arc<Peer>, folder: Arc<SharedFolder>, start: i64) {
 }
 
 /// Answer a block request from the NAS's files.
+///
+/// The peer verifies every block's SHA-256 itself, so the NAS does not hash what it sends when
+/// the file is as scanned (same size and modification time) and the request names the block the
+/// scan recorded at that offset; otherwise the data is hashed, and a mismatch asks for a scan.
 fn answer(folder: Option<Arc<SharedFolder>>, r: &Request) -> Response {
     let fail = |code: ErrorCode| Response { id: r.id, data: Vec::new(), code: code as i32 };
     let Some(folder) = folder else { return fail(ErrorCode::Generic) };
-    let Some(size) = folder.with_local_entry(&r.name, |f| (!f.deleted && !f.invalid && is_file(f)).then_some(f.size)) else {
+    let Some(entry) = folder.with_local_entry(&r.name, |f| {
+        (!f.deleted && !f.invalid && is_file(f)).then(|| {
+            let recorded = f.blocks.binary_search_by_key(&r.offset, |b| b.offset).ok().is_some_and(|i| f.blocks[i].hash == r.hash);
+            (f.size, (f.modified_s, f.modified_ns), recorded)
+        })
+    }) else {
         return fail(ErrorCode::NoSuchFile);
     };
-    let Some(size) = size else { return fail(ErrorCode::NoSuchFile) };
+    let Some((size, modified, recorded)) = entry else { return fail(ErrorCode::NoSuchFile) };
     if r.offset < 0 || r.size <= 0 || r.size > 16 << 20 || r.offset.saturating_add(i64::from(r.size)) > size {
         return fail(ErrorCode::InvalidFile);
     }
     let Ok(path) = crate::paths::safe_path(&folder.settings().root, &r.name) else { return fail(ErrorCode::InvalidFile) };
     let mut data = vec![0u8; r.size as usize];
-    let read = std::fs::File::open(&path).and_then(|file| std::os::unix::fs::FileExt::read_exact_at(&file, &mut data, r.offset as u64));
-    if let Err(e) = read {
-        tracing::info!(name = %r.name, error = %e, "cannot read a requested block");
-        folder.scan_wanted.notify_one();
-        return fail(ErrorCode::Generic);
-    }
-    if !r.hash.is_empty() && ring::digest::digest(&ring::digest::SHA256, &data).as_ref() != r.hash.as_slice() {
+    let read = std::fs::File::open(&path).and_then(|file| {
+        std::os::unix::fs::FileExt::read_exact_at(&file, &mut data, r.offset as u64)?;
+        file.metadata()
+    });
+    let meta = match read {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::info!(name = %r.name, error = %e, "cannot read a requested block");
+            folder.scan_wanted.notify_one();
+            return fail(ErrorCode::Generic);
+        }
+    };
+    let as_scanned = recorded && meta.len() == size as u64 && (meta.mtime(), meta.mtime_nsec() as i32) == modified;
+    if !as_scanned && !r.hash.is_empty() && crate::hashing::sha256(&data).as_slice() != r.hash.as_slice() {
         // The file changed since it was scanned: the scan announces the new content.
         folder.scan_wanted.notify_one();
         return fail(ErrorCode::InvalidFile);
@@ -372,4 +389,57 @@ where
     }
     let _ = engine.events.send(SyncEvent::DeviceDisconnected { device: device.to_string() });
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::messages::{FileInfoType, Vector};
+
+    fn request(name: &str, offset: i64, size: i32, hash: &[u8]) -> Request {
+        Request { id: 9, folder: "f".into(), name: name.into(), offset, size, hash: hash.to_vec(), ..Default::default() }
+    }
+
+    #[test]
+    fn blocks_are_sent_as_scanned_and_changed_files_are_refused() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let folder = Arc::new(crate::folder::tests::folder(dir.path()));
+        let root = dir.path().join("f");
+        std::fs::create_dir_all(&root).expect("mkdir");
+        let path = root.join("a.bin");
+        let content: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+        std::fs::write(&path, &content).expect("write");
+        let meta = std::fs::metadata(&path).expect("stat");
+        let blocks = crate::scan::hash_blocks(&path, crate::scan::MIN_BLOCK).expect("hash");
+        let entry = FileInfo {
+            name: "a.bin".into(),
+            r#type: FileInfoType::File as i32,
+            size: content.len() as i64,
+            modified_s: meta.mtime(),
+            modified_ns: meta.mtime_nsec() as i32,
+            version: Some(Vector::default()),
+            blocks: blocks.clone(),
+            ..Default::default()
+        };
+        folder.commit(vec![entry]).expect("commit");
+        let b1 = &blocks[1];
+        let ok = answer(Some(folder.clone()), &request("a.bin", b1.offset, b1.size, &b1.hash));
+        assert_eq!(ok.code, ErrorCode::NoError as i32);
+        assert_eq!(ok.data, content[b1.offset as usize..(b1.offset + i64::from(b1.size)) as usize]);
+        // A hash the scan did not record at that offset is checked, and refused.
+        let wrong = answer(Some(folder.clone()), &request("a.bin", b1.offset, b1.size, &blocks[0].hash));
+        assert_eq!(wrong.code, ErrorCode::InvalidFile as i32);
+        // Changed behind the scanner's back (other bytes, another modification time): refused.
+        let mut changed = content.clone();
+        changed[b1.offset as usize] ^= 0xff;
+        std::fs::write(&path, &changed).expect("rewrite");
+        let file = std::fs::File::options().write(true).open(&path).expect("open");
+        file.set_modified(std::time::UNIX_EPOCH + Duration::from_secs(1_000_000)).expect("mtime");
+        let stale = answer(Some(folder.clone()), &request("a.bin", b1.offset, b1.size, &b1.hash));
+        assert_eq!(stale.code, ErrorCode::InvalidFile as i32);
+        // Blocks the change did not touch are still what the peer asked for.
+        let b0 = &blocks[0];
+        assert_eq!(answer(Some(folder.clone()), &request("a.bin", 0, b0.size, &b0.hash)).code, ErrorCode::NoError as i32);
+        assert_eq!(answer(Some(folder), &request("nope", 0, 1, &[])).code, ErrorCode::NoSuchFile as i32);
+    }
 }
