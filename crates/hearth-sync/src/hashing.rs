@@ -4,7 +4,11 @@
 //! instructions where the CPU has them) or eight blocks at once in SIMD lanes
 //! ([`hearth_platform::sha256_lanes`], where the CPU has AVX2 but no SHA instructions).
 
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+
 use hearth_platform::sha256_lanes;
+use tokio::sync::oneshot;
 
 /// A block's SHA-256.
 pub type Digest = [u8; 32];
@@ -64,6 +68,101 @@ impl BlockHasher {
     }
 }
 
+/// A received block waiting to be checked.
+struct Job {
+    data: Vec<u8>,
+    hash: Vec<u8>,
+    reply: oneshot::Sender<(Vec<u8>, bool)>,
+}
+
+/// Checks received blocks against their SHA-256. With lanes, blocks from every transfer go to
+/// one queue served by a thread per core; each thread takes what is waiting (up to eight) and
+/// hashes equal-length blocks together. While one batch is hashed the next ones queue up, so the
+/// batches fill exactly when the network delivers faster than one stream could hash.
+pub struct Verifier {
+    queue: Option<Mutex<mpsc::Sender<Job>>>,
+}
+
+impl Verifier {
+    /// The process's verifier (its threads start on first use and live as long as the process).
+    pub fn shared() -> &'static Verifier {
+        static SHARED: OnceLock<Verifier> = OnceLock::new();
+        SHARED.get_or_init(|| Verifier::start(BlockHasher::for_this_cpu()))
+    }
+
+    /// A verifier that hashes the way `hasher` says.
+    pub fn start(hasher: BlockHasher) -> Verifier {
+        if hasher == BlockHasher::Single {
+            return Verifier { queue: None };
+        }
+        let (tx, rx) = mpsc::channel::<Job>();
+        let rx = Arc::new(Mutex::new(rx));
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let mut started = 0;
+        for i in 0..threads {
+            let rx = rx.clone();
+            let spawned = std::thread::Builder::new().name(format!("sync-verify-{i}")).spawn(move || verify_batches(&rx));
+            match spawned {
+                Ok(_) => started += 1,
+                Err(e) => tracing::warn!(error = %e, "cannot start a block verifier thread"),
+            }
+        }
+        Verifier { queue: (started > 0).then(|| Mutex::new(tx)) }
+    }
+
+    /// `data` and whether its SHA-256 is `hash`.
+    pub async fn check(&self, data: Vec<u8>, hash: &[u8]) -> (Vec<u8>, bool) {
+        if let Some(queue) = &self.queue {
+            let (reply, answer) = oneshot::channel();
+            let sent = queue.lock().unwrap_or_else(PoisonError::into_inner).send(Job { data, hash: hash.to_vec(), reply });
+            match sent {
+                Ok(()) => {
+                    if let Ok(checked) = answer.await {
+                        return checked;
+                    }
+                    // The verifier threads are gone (cannot happen while the process runs):
+                    // the block is lost with them and is fetched again.
+                    return (Vec::new(), false);
+                }
+                Err(mpsc::SendError(job)) => return single_check(job.data, &job.hash),
+            }
+        }
+        single_check(data, hash)
+    }
+}
+
+fn single_check(data: Vec<u8>, hash: &[u8]) -> (Vec<u8>, bool) {
+    let ok = sha256(&data).as_slice() == hash;
+    (data, ok)
+}
+
+/// A verifier thread: take what is waiting, hash it in lanes, answer; until the queue closes.
+fn verify_batches(rx: &Mutex<mpsc::Receiver<Job>>) {
+    loop {
+        let mut batch = Vec::with_capacity(sha256_lanes::LANES);
+        {
+            let rx = rx.lock().unwrap_or_else(PoisonError::into_inner);
+            match rx.recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => return,
+            }
+            while batch.len() < sha256_lanes::LANES {
+                match rx.try_recv() {
+                    Ok(job) => batch.push(job),
+                    Err(_) => break,
+                }
+            }
+        }
+        let blocks: Vec<&[u8]> = batch.iter().map(|j| j.data.as_slice()).collect();
+        let digests = BlockHasher::Lanes.digest_all(&blocks);
+        for (job, digest) in batch.into_iter().zip(digests) {
+            let ok = digest.as_slice() == job.hash.as_slice();
+            // The waiting transfer may have been cancelled; then nobody needs the answer.
+            let _ = job.reply.send((job.data, ok));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,6 +175,30 @@ mod tests {
         assert_eq!(BlockHasher::Lanes.digest_all(&blocks), single);
         for (b, d) in blocks.iter().zip(&single) {
             assert_eq!(&sha256(b), d);
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn verifiers_accept_good_blocks_and_refuse_bad_ones() {
+        for hasher in [BlockHasher::Single, BlockHasher::Lanes] {
+            let verifier = Arc::new(Verifier::start(hasher));
+            let mut checks = tokio::task::JoinSet::new();
+            for i in 0..40u32 {
+                let verifier = verifier.clone();
+                checks.spawn(async move {
+                    let data = vec![(i % 7) as u8; 4096 + (i as usize % 3) * 100];
+                    let mut hash = sha256(&data).to_vec();
+                    let good = i % 5 != 0;
+                    if !good {
+                        hash[0] ^= 1;
+                    }
+                    let (back, ok) = verifier.check(data.clone(), &hash).await;
+                    assert_eq!((back, ok), (data, good), "{hasher:?} block {i}");
+                });
+            }
+            while let Some(r) = checks.join_next().await {
+                r.expect("check");
+            }
         }
     }
 }

@@ -25,6 +25,7 @@ use crate::device_id::DeviceId;
 use crate::error::{Result, SyncError};
 use crate::events::SyncEvent;
 use crate::folder::{Folder, FolderType, Need, is_dir, is_file};
+use crate::hashing::Verifier;
 use crate::ignore::Ignores;
 use crate::paths::{safe_path, temp_path};
 use crate::peer::Peer;
@@ -154,7 +155,7 @@ fn read_verified(path: &Path, offset: u64, size: usize, hash: &[u8]) -> Option<V
     let file = std::fs::File::open(path).ok()?;
     let mut buf = vec![0u8; size];
     file.read_exact_at(&mut buf, offset).ok()?;
-    (ring::digest::digest(&ring::digest::SHA256, &buf).as_ref() == hash).then_some(buf)
+    (crate::hashing::sha256(&buf).as_slice() == hash).then_some(buf)
 }
 
 impl Puller {
@@ -407,6 +408,10 @@ async fn pull_file(
     Ok(Some(f.clone()))
 }
 
+fn mismatch(name: &str, block: usize, peer: DeviceId) -> SyncError {
+    SyncError::io(name.to_string(), std::io::Error::other(format!("block {block} from {peer} does not match its hash")))
+}
+
 /// Every block of the file into its temporary, then into place.
 async fn fetch(
     folder: &Arc<Folder>,
@@ -481,18 +486,15 @@ async fn fetch(
                         let mut got = None;
                         for peer in source.iter().chain(others.iter()) {
                             match peer.request(&folder_id, &name, b.offset, b.size, &b.hash, i as i32).await {
-                                Ok(d)
-                                    if d.len() == size && ring::digest::digest(&ring::digest::SHA256, &d).as_ref() == b.hash.as_slice() =>
-                                {
-                                    got = Some(d);
-                                    break;
+                                Ok(d) if d.len() == size => {
+                                    let (d, ok) = Verifier::shared().check(d, &b.hash).await;
+                                    if ok {
+                                        got = Some(d);
+                                        break;
+                                    }
+                                    last = mismatch(&name, i, peer.device);
                                 }
-                                Ok(_) => {
-                                    last = SyncError::io(
-                                        name.clone(),
-                                        std::io::Error::other(format!("block {i} from {} does not match its hash", peer.device)),
-                                    )
-                                }
+                                Ok(_) => last = mismatch(&name, i, peer.device),
                                 Err(e) => last = e,
                             }
                         }
