@@ -5,7 +5,7 @@
 //! ([`hearth_platform::sha256_lanes`], where the CPU has AVX2 but no SHA instructions).
 
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 use hearth_platform::sha256_lanes;
 use tokio::sync::oneshot;
@@ -19,6 +19,9 @@ pub fn sha256(data: &[u8]) -> Digest {
     out.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, data).as_ref());
     out
 }
+
+/// The fewest equal-length blocks worth hashing in lanes.
+const MIN_LANES_USED: usize = 4;
 
 /// How blocks are hashed on this machine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,12 +45,14 @@ impl BlockHasher {
         let mut done = vec![false; blocks.len()];
         if self == BlockHasher::Lanes {
             // Group the indexes by length, eight at a time; a short group fills its spare lanes
-            // with copies of its first block (wasted lanes cost less than single streams).
+            // with copies of its first block. Eight lanes cost about what three or four single
+            // streams do (`cargo bench -p hearth-sync --bench hashing`), so smaller groups go
+            // one by one.
             let mut by_len: Vec<usize> = (0..blocks.len()).collect();
             by_len.sort_by_key(|&i| blocks[i].len());
             for group in by_len.chunk_by(|&a, &b| blocks[a].len() == blocks[b].len()) {
                 for eight in group.chunks(sha256_lanes::LANES) {
-                    if eight.len() < 2 {
+                    if eight.len() < MIN_LANES_USED {
                         continue;
                     }
                     let lanes: [&[u8]; sha256_lanes::LANES] = std::array::from_fn(|l| blocks[eight[l.min(eight.len() - 1)]]);
@@ -76,9 +81,11 @@ struct Job {
 }
 
 /// Checks received blocks against their SHA-256. With lanes, blocks from every transfer go to
-/// one queue served by a thread per core; each thread takes what is waiting (up to eight) and
-/// hashes equal-length blocks together. While one batch is hashed the next ones queue up, so the
-/// batches fill exactly when the network delivers faster than one stream could hash.
+/// one queue served by one thread, which takes what is waiting (up to eight) and hashes
+/// equal-length blocks together. While one batch is hashed the next one queues up, so batches
+/// fill when blocks arrive faster than they are hashed; one thread in lanes hashes faster than
+/// every core of these boards does in single streams, and more threads would only split the
+/// batches (measured: with a thread per core most batches held one block).
 pub struct Verifier {
     queue: Option<Mutex<mpsc::Sender<Job>>>,
 }
@@ -96,18 +103,13 @@ impl Verifier {
             return Verifier { queue: None };
         }
         let (tx, rx) = mpsc::channel::<Job>();
-        let rx = Arc::new(Mutex::new(rx));
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let mut started = 0;
-        for i in 0..threads {
-            let rx = rx.clone();
-            let spawned = std::thread::Builder::new().name(format!("sync-verify-{i}")).spawn(move || verify_batches(&rx));
-            match spawned {
-                Ok(_) => started += 1,
-                Err(e) => tracing::warn!(error = %e, "cannot start a block verifier thread"),
+        match std::thread::Builder::new().name("sync-verify".into()).spawn(move || verify_batches(&rx)) {
+            Ok(_) => Verifier { queue: Some(Mutex::new(tx)) },
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot start the block verifier thread; blocks are verified one by one");
+                Verifier { queue: None }
             }
         }
-        Verifier { queue: (started > 0).then(|| Mutex::new(tx)) }
     }
 
     /// `data` and whether its SHA-256 is `hash`.
@@ -137,20 +139,17 @@ fn single_check(data: Vec<u8>, hash: &[u8]) -> (Vec<u8>, bool) {
 }
 
 /// A verifier thread: take what is waiting, hash it in lanes, answer; until the queue closes.
-fn verify_batches(rx: &Mutex<mpsc::Receiver<Job>>) {
+fn verify_batches(rx: &mpsc::Receiver<Job>) {
     loop {
         let mut batch = Vec::with_capacity(sha256_lanes::LANES);
-        {
-            let rx = rx.lock().unwrap_or_else(PoisonError::into_inner);
-            match rx.recv() {
+        match rx.recv() {
+            Ok(job) => batch.push(job),
+            Err(_) => return,
+        }
+        while batch.len() < sha256_lanes::LANES {
+            match rx.try_recv() {
                 Ok(job) => batch.push(job),
-                Err(_) => return,
-            }
-            while batch.len() < sha256_lanes::LANES {
-                match rx.try_recv() {
-                    Ok(job) => batch.push(job),
-                    Err(_) => break,
-                }
+                Err(_) => break,
             }
         }
         let blocks: Vec<&[u8]> = batch.iter().map(|j| j.data.as_slice()).collect();
@@ -181,7 +180,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn verifiers_accept_good_blocks_and_refuse_bad_ones() {
         for hasher in [BlockHasher::Single, BlockHasher::Lanes] {
-            let verifier = Arc::new(Verifier::start(hasher));
+            let verifier = std::sync::Arc::new(Verifier::start(hasher));
             let mut checks = tokio::task::JoinSet::new();
             for i in 0..40u32 {
                 let verifier = verifier.clone();

@@ -11,7 +11,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::device_id::DeviceId;
 use crate::error::{Result, SyncError};
-use crate::protocol::messages::{ErrorCode, Message, Request, Response};
+use crate::protocol::messages::{BlockInfo, ErrorCode, Message, Request, Response};
 
 /// How long a block request may wait for its response.
 const REQUEST_TIME: Duration = Duration::from_secs(120);
@@ -89,8 +89,8 @@ impl Peer {
         self.out.send(m).await.map_err(|_| SyncError::Protocol(format!("{} is no longer connected", self.device)))
     }
 
-    /// Ask for a block and wait for it; the data is checked against `hash` by the caller.
-    pub async fn request(&self, folder: &str, name: &str, offset: i64, size: i32, hash: &[u8], block_no: i32) -> Result<Vec<u8>> {
+    /// Ask for a block and wait for it; the caller checks the data against the block's hash.
+    pub async fn request(&self, folder: &str, name: &str, block: &BlockInfo, block_no: i32) -> Result<Vec<u8>> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         self.waiting().insert(id, tx);
@@ -98,9 +98,12 @@ impl Peer {
             id,
             folder: folder.to_string(),
             name: name.to_string(),
-            offset,
-            size,
-            hash: hash.to_vec(),
+            offset: block.offset,
+            size: block.size,
+            hash: block.hash.clone(),
+            // Syncthing checks what it sends against the weak hash when it is given, and hashes
+            // the block with SHA-256 when it is not.
+            weak_hash: block.weak_hash,
             block_no,
             ..Default::default()
         };

@@ -485,7 +485,7 @@ async fn fetch(
                         let mut last = SyncError::Protocol(format!("no connected device has {name}"));
                         let mut got = None;
                         for peer in source.iter().chain(others.iter()) {
-                            match peer.request(&folder_id, &name, b.offset, b.size, &b.hash, i as i32).await {
+                            match peer.request(&folder_id, &name, &b, i as i32).await {
                                 Ok(d) if d.len() == size => {
                                     let (d, ok) = Verifier::shared().check(d, &b.hash).await;
                                     if ok {
