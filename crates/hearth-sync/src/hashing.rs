@@ -6,6 +6,7 @@
 
 use std::sync::mpsc;
 use std::sync::{Mutex, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
 
 use hearth_platform::sha256_lanes;
 use tokio::sync::oneshot;
@@ -81,11 +82,10 @@ struct Job {
 }
 
 /// Checks received blocks against their SHA-256. With lanes, blocks from every transfer go to
-/// one queue served by one thread, which takes what is waiting (up to eight) and hashes
-/// equal-length blocks together. While one batch is hashed the next one queues up, so batches
-/// fill when blocks arrive faster than they are hashed; one thread in lanes hashes faster than
-/// every core of these boards does in single streams, and more threads would only split the
-/// batches (measured: with a thread per core most batches held one block).
+/// one queue served by one thread, which lets whole blocks wait briefly for others of their size
+/// and hashes equal-length blocks together (see [`verify_batches`]). One thread in lanes hashes
+/// faster than every core of these machines in single streams; more threads would only split the
+/// batches (measured: with a thread per core and no waiting most batches held one block).
 pub struct Verifier {
     queue: Option<Mutex<mpsc::Sender<Job>>>,
 }
@@ -138,20 +138,55 @@ fn single_check(data: Vec<u8>, hash: &[u8]) -> (Vec<u8>, bool) {
     (data, ok)
 }
 
-/// A verifier thread: take what is waiting, hash it in lanes, answer; until the queue closes.
+/// How long a whole block may wait for others of its size to fill the lanes. Blocks arrive a
+/// few milliseconds apart in a transfer, and the puller keeps more in flight than one batch, so
+/// waiting costs no throughput; it saves the CPU time the other side of a transfer needs.
+const LINGER: Duration = Duration::from_millis(20);
+
+/// Whether a block is a whole one (Syncthing's block sizes: powers of two from 128 KiB), the
+/// kind that arrives many at a time with one length. A file's last block, and a small file's
+/// only one, rarely shares its length and is hashed at once.
+fn whole_block(len: usize) -> bool {
+    len >= crate::scan::MIN_BLOCK && len.is_power_of_two()
+}
+
+/// The verifier thread: gather blocks until eight whole blocks wait, a block that is not whole
+/// arrives, or the oldest has waited [`LINGER`]; hash them (lanes for equal lengths); answer.
+/// Ends when the queue closes.
 fn verify_batches(rx: &mpsc::Receiver<Job>) {
-    loop {
-        let mut batch = Vec::with_capacity(sha256_lanes::LANES);
-        match rx.recv() {
-            Ok(job) => batch.push(job),
-            Err(_) => return,
+    let mut waiting: Vec<Job> = Vec::new();
+    let mut oldest = Instant::now();
+    let mut open = true;
+    while open || !waiting.is_empty() {
+        let next = if waiting.is_empty() {
+            rx.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected)
+        } else {
+            rx.recv_timeout((oldest + LINGER).saturating_duration_since(Instant::now()))
+        };
+        match next {
+            Ok(job) => {
+                if waiting.is_empty() {
+                    oldest = Instant::now();
+                }
+                waiting.push(job);
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => open = false,
         }
-        while batch.len() < sha256_lanes::LANES {
+        while waiting.len() < 2 * sha256_lanes::LANES {
             match rx.try_recv() {
-                Ok(job) => batch.push(job),
+                Ok(job) => waiting.push(job),
                 Err(_) => break,
             }
         }
+        let ready = !open
+            || waiting.len() >= sha256_lanes::LANES
+            || waiting.iter().any(|j| !whole_block(j.data.len()))
+            || oldest.elapsed() >= LINGER;
+        if !ready {
+            continue;
+        }
+        let batch = std::mem::take(&mut waiting);
         let blocks: Vec<&[u8]> = batch.iter().map(|j| j.data.as_slice()).collect();
         let digests = BlockHasher::Lanes.digest_all(&blocks);
         for (job, digest) in batch.into_iter().zip(digests) {
@@ -182,10 +217,12 @@ mod tests {
         for hasher in [BlockHasher::Single, BlockHasher::Lanes] {
             let verifier = std::sync::Arc::new(Verifier::start(hasher));
             let mut checks = tokio::task::JoinSet::new();
-            for i in 0..40u32 {
+            for i in 0..43u32 {
                 let verifier = verifier.clone();
                 checks.spawn(async move {
-                    let data = vec![(i % 7) as u8; 4096 + (i as usize % 3) * 100];
+                    // Whole blocks (which wait for company) and odd-sized ones.
+                    let len = if i % 4 == 0 { crate::scan::MIN_BLOCK } else { 4096 + (i as usize % 3) * 100 };
+                    let data = vec![(i % 7) as u8; len];
                     let mut hash = sha256(&data).to_vec();
                     let good = i % 5 != 0;
                     if !good {
