@@ -9,6 +9,7 @@ use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use hearth_platform::sha256_lanes;
+use prost::bytes::Bytes;
 use tokio::sync::oneshot;
 
 /// A block's SHA-256.
@@ -76,9 +77,9 @@ impl BlockHasher {
 
 /// A received block waiting to be checked.
 struct Job {
-    data: Vec<u8>,
+    data: Bytes,
     hash: Vec<u8>,
-    reply: oneshot::Sender<(Vec<u8>, bool)>,
+    reply: oneshot::Sender<(Bytes, bool)>,
 }
 
 /// Checks received blocks against their SHA-256. With lanes, blocks from every transfer go to
@@ -113,7 +114,7 @@ impl Verifier {
     }
 
     /// `data` and whether its SHA-256 is `hash`.
-    pub async fn check(&self, data: Vec<u8>, hash: &[u8]) -> (Vec<u8>, bool) {
+    pub async fn check(&self, data: Bytes, hash: &[u8]) -> (Bytes, bool) {
         if let Some(queue) = &self.queue {
             let (reply, answer) = oneshot::channel();
             let sent = queue.lock().unwrap_or_else(PoisonError::into_inner).send(Job { data, hash: hash.to_vec(), reply });
@@ -124,7 +125,7 @@ impl Verifier {
                     }
                     // The verifier threads are gone (cannot happen while the process runs):
                     // the block is lost with them and is fetched again.
-                    return (Vec::new(), false);
+                    return (Bytes::new(), false);
                 }
                 Err(mpsc::SendError(job)) => return single_check(job.data, &job.hash),
             }
@@ -133,7 +134,7 @@ impl Verifier {
     }
 }
 
-fn single_check(data: Vec<u8>, hash: &[u8]) -> (Vec<u8>, bool) {
+fn single_check(data: Bytes, hash: &[u8]) -> (Bytes, bool) {
     let ok = sha256(&data).as_slice() == hash;
     (data, ok)
 }
@@ -187,7 +188,7 @@ fn verify_batches(rx: &mpsc::Receiver<Job>) {
             continue;
         }
         let batch = std::mem::take(&mut waiting);
-        let blocks: Vec<&[u8]> = batch.iter().map(|j| j.data.as_slice()).collect();
+        let blocks: Vec<&[u8]> = batch.iter().map(|j| &j.data[..]).collect();
         let digests = BlockHasher::Lanes.digest_all(&blocks);
         for (job, digest) in batch.into_iter().zip(digests) {
             let ok = digest.as_slice() == job.hash.as_slice();
@@ -228,8 +229,8 @@ mod tests {
                     if !good {
                         hash[0] ^= 1;
                     }
-                    let (back, ok) = verifier.check(data.clone(), &hash).await;
-                    assert_eq!((back, ok), (data, good), "{hasher:?} block {i}");
+                    let (back, ok) = verifier.check(Bytes::from(data.clone()), &hash).await;
+                    assert_eq!((&back[..], ok), (&data[..], good), "{hasher:?} block {i}");
                 });
             }
             while let Some(r) = checks.join_next().await {

@@ -11,6 +11,8 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::device_id::DeviceId;
 use crate::error::{Result, SyncError};
+use prost::bytes::Bytes;
+
 use crate::protocol::messages::{BlockInfo, ErrorCode, Message, Request, Response};
 
 /// How long a block request may wait for its response.
@@ -90,7 +92,7 @@ impl Peer {
     }
 
     /// Ask for a block and wait for it; the caller checks the data against the block's hash.
-    pub async fn request(&self, folder: &str, name: &str, block: &BlockInfo, block_no: i32) -> Result<Vec<u8>> {
+    pub async fn request(&self, folder: &str, name: &str, block: &BlockInfo, block_no: i32) -> Result<Bytes> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         self.waiting().insert(id, tx);

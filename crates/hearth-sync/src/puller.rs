@@ -480,7 +480,7 @@ async fn fetch(
                 let data = match reused {
                     // Already in the temporary.
                     Some(None) => return Ok(()),
-                    Some(Some(d)) => d,
+                    Some(Some(d)) => prost::bytes::Bytes::from(d),
                     None => {
                         let mut last = SyncError::Protocol(format!("no connected device has {name}"));
                         let mut got = None;

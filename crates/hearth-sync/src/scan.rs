@@ -13,7 +13,7 @@ use hearth_platform::sha256_lanes::{LANES, Lanes};
 
 use crate::error::{Result, SyncError};
 use crate::folder::Folder;
-use crate::hashing::BlockHasher;
+use crate::hashing::{BlockHasher, Digest};
 use crate::ignore::Ignores;
 use crate::protocol::messages::{BlockInfo, FileInfo, FileInfoType};
 
@@ -207,34 +207,47 @@ pub fn hash_blocks(path: &Path, block_size: usize) -> Result<Vec<BlockInfo>> {
 /// Bytes read from each lane's block at a time (so a 16 MiB block is never held whole).
 const LANE_PIECE: usize = 256 << 10;
 
-/// The blocks of a file, hashed the way `hasher` says: with lanes, each run of eight whole
-/// blocks is hashed side by side, read in [`LANE_PIECE`]s; the rest block by block.
+/// The blocks of a file, hashed the way `hasher` says. Runs of eight whole blocks are spread
+/// over the cores (each run in lanes or block by block, read in [`LANE_PIECE`]s); the rest is
+/// hashed block by block.
 pub fn hash_blocks_with(path: &Path, block_size: usize, hasher: BlockHasher) -> Result<Vec<BlockInfo>> {
     let io = |e| SyncError::io(path.display().to_string(), e);
     let mut file = std::fs::File::open(path).map_err(io)?;
     let mut blocks = Vec::new();
     let mut offset = 0i64;
-    if hasher == BlockHasher::Lanes {
-        let size = file.metadata().map_err(io)?.len();
-        let runs = size / (block_size as u64 * LANES as u64);
-        let piece = LANE_PIECE.min(block_size);
-        let mut buf = vec![0u8; piece * LANES];
-        'runs: for run in 0..runs {
-            let start = run * (block_size * LANES) as u64;
-            let mut lanes = Lanes::new();
-            for at in (0..block_size).step_by(piece) {
-                for (lane, part) in buf.chunks_exact_mut(piece).enumerate() {
-                    let pos = start + (lane * block_size + at) as u64;
-                    match std::os::unix::fs::FileExt::read_exact_at(&file, part, pos) {
-                        Ok(()) => {}
-                        // The file shrank while it was read: the rest goes block by block.
-                        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break 'runs,
-                        Err(e) => return Err(io(e)),
-                    }
+    let size = file.metadata().map_err(io)?.len();
+    let runs = (size / (block_size as u64 * LANES as u64)) as usize;
+    if runs > 0 {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(runs);
+        let mut hashed: Vec<Option<[Digest; LANES]>> = vec![None; runs];
+        let failed = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads)
+                .map(|t| {
+                    let file = &file;
+                    scope.spawn(move || -> std::io::Result<Vec<(usize, Option<[Digest; LANES]>)>> {
+                        let piece = LANE_PIECE.min(block_size);
+                        let mut buf = vec![0u8; piece * LANES];
+                        (t..runs).step_by(threads).map(|run| Ok((run, hash_run(file, run, block_size, hasher, &mut buf)?))).collect()
+                    })
+                })
+                .collect();
+            let mut failed = None;
+            for w in workers {
+                match w.join() {
+                    Ok(Ok(done)) => done.into_iter().for_each(|(run, digests)| hashed[run] = digests),
+                    Ok(Err(e)) => failed = Some(e),
+                    Err(_) => failed = Some(std::io::Error::other("a hashing thread panicked")),
                 }
-                lanes.update(&std::array::from_fn(|lane| &buf[lane * piece..(lane + 1) * piece]));
             }
-            for hash in lanes.finish(&[&[]; LANES]) {
+            failed
+        });
+        if let Some(e) = failed {
+            return Err(io(e));
+        }
+        // A run cut short (the file shrank while it was read) ends the runs: the rest goes
+        // block by block.
+        for digests in hashed.into_iter().map_while(|d| d) {
+            for hash in digests {
                 blocks.push(BlockInfo { offset, size: block_size as i32, hash: hash.to_vec(), weak_hash: 0 });
                 offset += block_size as i64;
             }
@@ -264,6 +277,46 @@ pub fn hash_blocks_with(path: &Path, block_size: usize, hasher: BlockHasher) -> 
         }
     }
     Ok(blocks)
+}
+
+/// The digests of run `run` (eight whole blocks from `run * 8 * block_size`), or `None` when the
+/// file ends inside it.
+fn hash_run(
+    file: &std::fs::File,
+    run: usize,
+    block_size: usize,
+    hasher: BlockHasher,
+    buf: &mut [u8],
+) -> std::io::Result<Option<[Digest; LANES]>> {
+    let piece = buf.len() / LANES;
+    let start = (run * block_size * LANES) as u64;
+    let mut lanes = Lanes::new();
+    let mut single: [ring::digest::Context; LANES] = std::array::from_fn(|_| ring::digest::Context::new(&ring::digest::SHA256));
+    for at in (0..block_size).step_by(piece) {
+        for (lane, part) in buf.chunks_exact_mut(piece).enumerate() {
+            match std::os::unix::fs::FileExt::read_exact_at(file, part, start + (lane * block_size + at) as u64) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+                Err(e) => return Err(e),
+            }
+        }
+        match hasher {
+            BlockHasher::Lanes => lanes.update(&std::array::from_fn(|lane| &buf[lane * piece..(lane + 1) * piece])),
+            BlockHasher::Single => {
+                for (lane, ctx) in single.iter_mut().enumerate() {
+                    ctx.update(&buf[lane * piece..(lane + 1) * piece]);
+                }
+            }
+        }
+    }
+    Ok(Some(match hasher {
+        BlockHasher::Lanes => lanes.finish(&[&[]; LANES]),
+        BlockHasher::Single => single.map(|ctx| {
+            let mut d = [0u8; 32];
+            d.copy_from_slice(ctx.finish().as_ref());
+            d
+        }),
+    }))
 }
 
 #[cfg(test)]

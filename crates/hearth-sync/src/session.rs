@@ -115,7 +115,7 @@ async fn send_index(peer: Arc<Peer>, folder: Arc<SharedFolder>, start: i64) {
 /// the file is as scanned (same size and modification time) and the request names the block the
 /// scan recorded at that offset; otherwise the data is hashed, and a mismatch asks for a scan.
 fn answer(folder: Option<Arc<SharedFolder>>, r: &Request) -> Response {
-    let fail = |code: ErrorCode| Response { id: r.id, data: Vec::new(), code: code as i32 };
+    let fail = |code: ErrorCode| Response { id: r.id, data: Default::default(), code: code as i32 };
     let Some(folder) = folder else { return fail(ErrorCode::Generic) };
     let Some(entry) = folder.with_local_entry(&r.name, |f| {
         (!f.deleted && !f.invalid && is_file(f)).then(|| {
@@ -149,7 +149,7 @@ fn answer(folder: Option<Arc<SharedFolder>>, r: &Request) -> Response {
         folder.scan_wanted.notify_one();
         return fail(ErrorCode::InvalidFile);
     }
-    Response { id: r.id, data, code: ErrorCode::NoError as i32 }
+    Response { id: r.id, data: data.into(), code: ErrorCode::NoError as i32 }
 }
 
 /// Entries from a peer's index, checked: names that could leave the folder are dropped, entries
@@ -357,7 +357,7 @@ where
                         let id = r.id;
                         let resp = tokio::task::spawn_blocking(move || answer(folder, &r)).await.unwrap_or(Response {
                             id,
-                            data: Vec::new(),
+                            data: Default::default(),
                             code: ErrorCode::Generic as i32,
                         });
                         let _ = peer.send(Message::Response(resp)).await;

@@ -95,7 +95,7 @@ async fn a_lying_peer_gets_nothing_but_the_honest_file_in() {
                 Message::Request(r) => {
                     requested.push(r.name.clone());
                     let data = if r.name == "good.jpg" { honest.clone() } else { b"other bytes!!!".to_vec() };
-                    let resp = Response { id: r.id, data, code: 0 };
+                    let resp = Response { id: r.id, data: data.into(), code: 0 };
                     write_message(&mut c.stream, &Message::Response(resp), false).await.expect("resp");
                 }
                 Message::IndexUpdate(u) if !u.files.is_empty() => {

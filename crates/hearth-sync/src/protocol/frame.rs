@@ -11,6 +11,7 @@
 //! ends the connection. Messages of 128 bytes or more are compressed when it saves space.
 
 use prost::Message as _;
+use prost::bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::messages::*;
@@ -67,19 +68,35 @@ pub fn decode_hello(body: &[u8]) -> Result<Hello> {
 
 /// A message as sent: header, length, body (LZ4 when `compress` and it pays).
 pub fn encode_message(msg: &Message, compress: bool) -> Vec<u8> {
-    let body = match msg {
-        Message::ClusterConfig(m) => m.encode_to_vec(),
-        Message::Index(m) => m.encode_to_vec(),
-        Message::IndexUpdate(m) => m.encode_to_vec(),
-        Message::Request(m) => m.encode_to_vec(),
-        Message::Response(m) => m.encode_to_vec(),
-        Message::DownloadProgress(m) => m.encode_to_vec(),
-        Message::Ping(m) => m.encode_to_vec(),
-        Message::Close(m) => m.encode_to_vec(),
+    let (mut out, tail) = encode_parts(msg, compress);
+    out.extend_from_slice(tail);
+    out
+}
+
+/// A message as sent, in two parts to be sent one after the other: everything but a Response's
+/// data, then that data (empty for other messages), so a block is never copied to be framed.
+/// (Protobuf fields may come in any order: the data field is written last.)
+pub fn encode_parts(msg: &Message, compress: bool) -> (Vec<u8>, &[u8]) {
+    let (body, tail): (Vec<u8>, &[u8]) = match msg {
+        Message::ClusterConfig(m) => (m.encode_to_vec(), &[]),
+        Message::Index(m) => (m.encode_to_vec(), &[]),
+        Message::IndexUpdate(m) => (m.encode_to_vec(), &[]),
+        Message::Request(m) => (m.encode_to_vec(), &[]),
+        Message::Response(m) => {
+            let mut head = Response { id: m.id, data: Default::default(), code: m.code }.encode_to_vec();
+            if !m.data.is_empty() {
+                prost::encoding::encode_key(2, prost::encoding::WireType::LengthDelimited, &mut head);
+                prost::encoding::encode_varint(m.data.len() as u64, &mut head);
+            }
+            (head, &m.data[..])
+        }
+        Message::DownloadProgress(m) => (m.encode_to_vec(), &[]),
+        Message::Ping(m) => (m.encode_to_vec(), &[]),
+        Message::Close(m) => (m.encode_to_vec(), &[]),
     };
     let mut compression = MessageCompression::None;
     let mut payload = body;
-    if compress && payload.len() >= COMPRESSION_THRESHOLD {
+    if compress && tail.is_empty() && payload.len() >= COMPRESSION_THRESHOLD {
         let block = lz4_flex::block::compress(&payload);
         if block.len() + 4 < payload.len() {
             let mut framed = Vec::with_capacity(block.len() + 4);
@@ -93,9 +110,9 @@ pub fn encode_message(msg: &Message, compress: bool) -> Vec<u8> {
     let mut out = Vec::with_capacity(2 + header.len() + 4 + payload.len());
     out.extend_from_slice(&(header.len() as u16).to_be_bytes());
     out.extend_from_slice(&header);
-    out.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+    out.extend_from_slice(&((payload.len() + tail.len()) as u32).to_be_bytes());
     out.extend_from_slice(&payload);
-    out
+    (out, tail)
 }
 
 /// Check a message's announced length.
@@ -103,11 +120,11 @@ pub fn check_message_len(len: usize) -> Result<()> {
     if len > MAX_MESSAGE_LEN { Err(protocol(format!("message of {len} bytes is over the {MAX_MESSAGE_LEN}-byte limit"))) } else { Ok(()) }
 }
 
-/// Parse a header and its message.
-pub fn decode_message(header: &[u8], payload: &[u8]) -> Result<Message> {
+/// Parse a header and its message. A Response's data is a slice of `payload` (no copy).
+pub fn decode_message(header: &[u8], payload: Bytes) -> Result<Message> {
     let header = Header::decode(header).map_err(|e| protocol(format!("bad header: {e}")))?;
-    let body: std::borrow::Cow<'_, [u8]> = match MessageCompression::try_from(header.compression) {
-        Ok(MessageCompression::None) => payload.into(),
+    let body: Bytes = match MessageCompression::try_from(header.compression) {
+        Ok(MessageCompression::None) => payload,
         Ok(MessageCompression::Lz4) => {
             let Some((len, block)) = payload.split_first_chunk::<4>() else { return Err(protocol("LZ4 message without its length")) };
             let len = u32::from_be_bytes(*len) as usize;
@@ -116,7 +133,7 @@ pub fn decode_message(header: &[u8], payload: &[u8]) -> Result<Message> {
             if plain.len() != len {
                 return Err(protocol("LZ4 data shorter than announced"));
             }
-            plain.into()
+            Bytes::from(plain)
         }
         Err(_) => return Err(protocol(format!("unknown compression {}", header.compression))),
     };
@@ -126,7 +143,7 @@ pub fn decode_message(header: &[u8], payload: &[u8]) -> Result<Message> {
         Ok(MessageType::Index) => Message::Index(Index::decode(&*body).map_err(bad)?),
         Ok(MessageType::IndexUpdate) => Message::IndexUpdate(IndexUpdate::decode(&*body).map_err(bad)?),
         Ok(MessageType::Request) => Message::Request(Request::decode(&*body).map_err(bad)?),
-        Ok(MessageType::Response) => Message::Response(Response::decode(&*body).map_err(bad)?),
+        Ok(MessageType::Response) => Message::Response(Response::decode(body).map_err(bad)?),
         Ok(MessageType::DownloadProgress) => Message::DownloadProgress(DownloadProgress::decode(&*body).map_err(bad)?),
         Ok(MessageType::Ping) => Message::Ping(Ping::decode(&*body).map_err(bad)?),
         Ok(MessageType::Close) => Message::Close(Close::decode(&*body).map_err(bad)?),
@@ -144,7 +161,7 @@ pub fn decode_frame(buf: &[u8]) -> Result<Option<(Message, usize)>> {
     let mlen = u32::from_be_bytes(*mlen) as usize;
     check_message_len(mlen)?;
     let Some(payload) = rest.get(..mlen) else { return Ok(None) };
-    Ok(Some((decode_message(header, payload)?, 2 + hlen + 4 + mlen)))
+    Ok(Some((decode_message(header, Bytes::copy_from_slice(payload))?, 2 + hlen + 4 + mlen)))
 }
 
 /// Read a Hello.
@@ -173,13 +190,17 @@ pub async fn read_message<R: AsyncRead + Unpin>(r: &mut R) -> Result<Message> {
     check_message_len(mlen)?;
     let mut payload = vec![0u8; mlen];
     r.read_exact(&mut payload).await.map_err(io)?;
-    decode_message(&header, &payload)
+    decode_message(&header, Bytes::from(payload))
 }
 
 /// Write one message.
 pub async fn write_message<W: AsyncWrite + Unpin>(w: &mut W, msg: &Message, compress: bool) -> Result<()> {
     let io = |e| SyncError::io("sending a message", e);
-    w.write_all(&encode_message(msg, compress)).await.map_err(io)?;
+    let (head, data) = encode_parts(msg, compress);
+    w.write_all(&head).await.map_err(io)?;
+    if !data.is_empty() {
+        w.write_all(data).await.map_err(io)?;
+    }
     w.flush().await.map_err(io)
 }
 
@@ -220,6 +241,27 @@ mod tests {
         });
         let bytes = encode_message(&progress, false);
         assert_eq!(decode_frame(&bytes).expect("ok").expect("whole").0, progress);
+    }
+
+    #[test]
+    fn responses_frame_their_data_last_and_decode_as_prost_would() {
+        let block: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+        for resp in [
+            Response { id: 7, data: block.into(), code: 0 },
+            Response { id: 8, data: Bytes::new(), code: ErrorCode::NoSuchFile as i32 },
+            Response { id: -1, data: Bytes::from_static(b"x"), code: 0 },
+        ] {
+            let msg = Message::Response(resp.clone());
+            let (head, tail) = encode_parts(&msg, true);
+            assert_eq!(tail, &resp.data[..]);
+            let bytes = encode_message(&msg, true);
+            assert_eq!(bytes.len(), head.len() + tail.len());
+            let (back, used) = decode_frame(&bytes).expect("decode").expect("whole");
+            assert_eq!((back, used), (msg, bytes.len()));
+            // The body is a valid protobuf Response (what Syncthing's decoder reads).
+            let body_at = 2 + usize::from(u16::from_be_bytes([bytes[0], bytes[1]])) + 4;
+            assert_eq!(Response::decode(&bytes[body_at..]).expect("prost"), resp);
+        }
     }
 
     #[test]

@@ -343,9 +343,9 @@ pub struct Response {
     /// The request's id.
     #[prost(int32, tag = "1")]
     pub id: i32,
-    /// The data.
-    #[prost(bytes = "vec", tag = "2")]
-    pub data: Vec<u8>,
+    /// The data (shares the received message's buffer: no copy per block).
+    #[prost(bytes = "bytes", tag = "2")]
+    pub data: prost::bytes::Bytes,
     /// [`ErrorCode`].
     #[prost(enumeration = "ErrorCode", tag = "3")]
     pub code: i32,
