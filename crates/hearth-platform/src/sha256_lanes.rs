@@ -173,7 +173,7 @@ impl Lanes {
     /// If the pieces differ in length or are not whole 64-byte chunks (a caller's mistake).
     pub fn update(&mut self, pieces: &[&[u8]; LANES]) {
         let len = pieces[0].len();
-        assert!(len % 64 == 0 && pieces.iter().all(|p| p.len() == len), "sha256_lanes: pieces must be equal whole chunks");
+        assert!(len.is_multiple_of(64) && pieces.iter().all(|p| p.len() == len), "sha256_lanes: pieces must be equal whole chunks");
         self.len += len as u64;
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {

@@ -84,7 +84,7 @@ struct Job {
 
 /// Checks received blocks against their SHA-256. With lanes, blocks from every transfer go to
 /// one queue served by one thread, which lets whole blocks wait briefly for others of their size
-/// and hashes equal-length blocks together (see [`verify_batches`]). One thread in lanes hashes
+/// and hashes equal-length blocks together (see `verify_batches`). One thread in lanes hashes
 /// faster than every core of these machines in single streams; more threads would only split the
 /// batches (measured: with a thread per core and no waiting most batches held one block).
 pub struct Verifier {

@@ -4,17 +4,23 @@
 //! - [`error`]: [`SyncError`] and its error kinds.
 //! - [`device_id`]: device ids as Syncthing computes and prints them (SHA-256 of the
 //!   certificate, base32, Luhn check characters, dashes).
-//! - [`discovery`]: local discovery announcements (UDP 21027, Syncthing's format).
 //! - [`identity`]: the NAS's certificate and key (ECDSA P-384, like Syncthing), made on first start.
 //! - [`protocol`]: the messages ([`protocol::messages`]) and their framing, LZ4 and size limits
 //!   ([`protocol::frame`]).
-//! - [`paths`]: peers' file names turned into paths inside a folder, or refused.
-//! - [`receive`]: receiving a folder from a peer (pull, verify, write, announce, events).
-//! - [`scan`]: a folder's files as BEP entries (Syncthing's block sizes, SHA-256 blocks).
-//! - [`send`]: sending a folder to a peer (offer an index, answer block requests).
-//! - [`versions`]: what a peer's change would delete or overwrite is kept in `.stversions`.
-//! - [`service`]: hearthd's `sync` service (listener; unpaired devices become pending).
 //! - [`connection`]: TLS 1.3 with both certificates and ALPN `bep/1.0`, and the Hello exchange.
+//! - [`discovery`]: local discovery announcements (UDP 21027, Syncthing's format).
+//! - [`service`]: hearthd's `sync` service (listener, dialler; unpaired devices become pending).
+//! - [`engine`]: the folders and connected devices, scans, pulls, status and [`events`].
+//! - [`session`]: one connected device: its messages, index exchange, answers to block requests.
+//! - [`peer`]: a connected device as the puller sees it (requests and their answers).
+//! - [`folder`]: a folder's settings, its index (persisted in the catalog) and peers' indexes.
+//! - [`scan`]: a folder's files as BEP entries (Syncthing's block sizes, SHA-256 blocks).
+//! - [`hashing`]: block hashes the faster way for this CPU, and the verifier of received blocks.
+//! - [`puller`]: receiving what peers have that the NAS needs (fetch, verify, write, rename).
+//! - [`ignore`]: `.stignore` patterns in Syncthing's syntax.
+//! - [`vector`]: version vectors and how two versions relate.
+//! - [`paths`]: peers' file names turned into paths inside a folder, or refused.
+//! - [`versions`]: what a peer's change would delete or overwrite is kept in `.stversions`.
 
 pub mod connection;
 pub mod device_id;

@@ -33,7 +33,7 @@ use crate::protocol::messages::FileInfo;
 use crate::vector::{Relation, relate};
 
 /// Files received at the same time, at most (small files; large ones are bounded by
-/// [`SLOTS`] and [`BYTES_IN_FLIGHT`]: four files of 128 KiB blocks at once). More than eight
+/// `SLOTS` and `BYTES_IN_FLIGHT`: four files of 128 KiB blocks at once). More than eight
 /// small files at once only contend for the directory's lock in the kernel (measured with
 /// scripts/bench-sync: 32 at once took twice the CPU of 8 and more wall time).
 pub const FILES_AT_ONCE: usize = 8;
@@ -41,7 +41,7 @@ pub const FILES_AT_ONCE: usize = 8;
 const SLOTS: usize = 64;
 /// Bytes of block data in flight over all files of a round.
 const BYTES_IN_FLIGHT: usize = 64 << 20;
-/// Block requests in flight per file (fewer for large blocks, see [`window`]).
+/// Block requests in flight per file (fewer for large blocks, see `window`).
 pub const WINDOW: usize = 16;
 /// Bytes of block data in flight per file, at most.
 const WINDOW_BYTES: usize = 32 << 20;

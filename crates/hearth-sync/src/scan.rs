@@ -208,7 +208,7 @@ pub fn hash_blocks(path: &Path, block_size: usize) -> Result<Vec<BlockInfo>> {
 const LANE_PIECE: usize = 256 << 10;
 
 /// The blocks of a file, hashed the way `hasher` says. Runs of eight whole blocks are spread
-/// over the cores (each run in lanes or block by block, read in [`LANE_PIECE`]s); the rest is
+/// over the cores (each run in lanes or block by block, read in `LANE_PIECE`s); the rest is
 /// hashed block by block.
 pub fn hash_blocks_with(path: &Path, block_size: usize, hasher: BlockHasher) -> Result<Vec<BlockInfo>> {
     let io = |e| SyncError::io(path.display().to_string(), e);
