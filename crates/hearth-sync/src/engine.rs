@@ -636,9 +636,13 @@ async fn run_folder(engine: Arc<EngineInner>, folder: Arc<Folder>) {
             }
             if last_clean.is_none_or(|t| t.elapsed() > Duration::from_secs(86_400)) {
                 last_clean = Some(Instant::now());
-                let (root, keep) = (settings.root.clone(), settings.keep_days);
+                let (root, keep, staggered) = (settings.root.clone(), settings.keep_days, settings.staggered);
                 let _ = tokio::task::spawn_blocking(move || {
-                    let _ = crate::versions::clean(&root, keep, now_s());
+                    let cleaned =
+                        if staggered { crate::versions::thin(&root, keep, now_s()) } else { crate::versions::clean(&root, keep, now_s()) };
+                    if let Err(e) = cleaned {
+                        tracing::warn!(error = %e, "cleaning the folder's versions failed");
+                    }
                     crate::scan::remove_stale_temporaries(&root, Duration::from_secs(86_400))
                 })
                 .await;

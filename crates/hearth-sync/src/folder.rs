@@ -77,6 +77,8 @@ pub struct FolderSettings {
     pub devices: Vec<DeviceId>,
     /// Versions older than this are removed (0: never).
     pub keep_days: i64,
+    /// Staggered versioning (versions thinned as they age) instead of the trash can.
+    pub staggered: bool,
 }
 
 impl FolderSettings {
@@ -89,6 +91,7 @@ impl FolderSettings {
             kind: FolderType::parse(&f.kind)?,
             devices: f.devices.iter().filter_map(|d| d.parse().ok()).collect(),
             keep_days: f.keep_days,
+            staggered: f.versioning == "staggered",
         })
     }
 }

@@ -180,6 +180,51 @@ pub fn clean(root: &Path, keep_days: i64, now_s: i64) -> Result<usize> {
     Ok(n)
 }
 
+/// Staggered versioning (Syncthing's scheme): of each file's versions keep, by age, at most one
+/// per 30 seconds for the first hour, one per hour for the first day, one per day for the first
+/// 30 days, then one per week until `keep_days` (0: forever). Returns how many went.
+pub fn thin(root: &Path, keep_days: i64, now_s: i64) -> Result<usize> {
+    let mut by_file: std::collections::BTreeMap<String, Vec<Version>> = std::collections::BTreeMap::new();
+    for v in list(root)? {
+        by_file.entry(v.name.clone()).or_default().push(v);
+    }
+    let mut n = 0;
+    for versions in by_file.values_mut() {
+        for v in thinned(versions, keep_days, now_s) {
+            let path = versions_dir(root).join(&v.version);
+            match std::fs::remove_file(&path) {
+                Ok(()) => n += 1,
+                Err(e) => tracing::warn!(path = %path.display(), error = %e, "cannot remove a thinned version"),
+            }
+        }
+    }
+    Ok(n)
+}
+
+/// The versions of one file that staggered versioning removes.
+fn thinned(versions: &mut [Version], keep_days: i64, now_s: i64) -> Vec<Version> {
+    /// (age up to, one version per) in seconds.
+    const BRACKETS: [(i64, i64); 3] = [(3600, 30), (86_400, 3600), (30 * 86_400, 86_400)];
+    const LATER: i64 = 7 * 86_400;
+    // Oldest first: within an interval, the oldest version stays (it has lasted longest).
+    versions.sort_by_key(|v| v.kept_at);
+    let mut gone = Vec::new();
+    let mut last: Option<(i64, i64)> = None;
+    for v in versions.iter() {
+        let age = now_s - v.kept_at;
+        if keep_days > 0 && age > keep_days * 86_400 {
+            gone.push(v.clone());
+            continue;
+        }
+        let interval = BRACKETS.iter().find(|(upto, _)| age <= *upto).map_or(LATER, |(_, every)| *every);
+        match last {
+            Some((kept_at, every)) if every == interval && v.kept_at - kept_at < interval => gone.push(v.clone()),
+            _ => last = Some((v.kept_at, interval)),
+        }
+    }
+    gone
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -233,5 +278,22 @@ mod tests {
         assert_eq!(clean(root, 30, 165 * day).expect("clean"), 1);
         assert_eq!(list(root).expect("list").len(), 2);
         assert_eq!(clean(root, 0, i64::MAX / 2).expect("forever"), 0);
+    }
+
+    #[test]
+    fn staggered_versions_thin_out_with_age() {
+        let now = 2_000_000_000;
+        let v = |ago: i64| Version { name: "a.jpg".into(), version: format!("v{ago}"), kept_at: now - ago, size: 1 };
+        let day = 86_400;
+        let mut versions =
+            vec![v(100), v(110), v(120), v(200), v(7200), v(7260), v(40 * day), v(40 * day + 3600), v(50 * day), v(400 * day)];
+        let mut gone: Vec<String> = thinned(&mut versions, 365, now).into_iter().map(|g| g.version).collect();
+        gone.sort();
+        // First hour, one per 30 s: 200 and 120 s ago stay, 110 and 100 go. First day, one per
+        // hour: 7260 stays, 7200 goes. Later, one per week: 50 days and 40 days + 1 hour stay,
+        // 40 days goes. Past the 365-day limit: 400 days goes.
+        assert_eq!(gone, ["v100", "v110", "v3456000", "v34560000", "v7200"]);
+        let mut forever = vec![v(400 * day)];
+        assert!(thinned(&mut forever, 0, now).is_empty(), "0 keeps forever");
     }
 }
