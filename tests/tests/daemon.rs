@@ -198,26 +198,31 @@ fn sigkill_at_any_moment_leaves_a_consistent_catalog() {
     let mut acknowledged: Vec<String> = Vec::new();
     let mut n = 0;
     for round in 0..8u64 {
-        // A writer in the background: user creations through the socket.
+        // A writer in the background: user creations through the socket, each acknowledged one
+        // reported as it is acknowledged.
         let data2 = data.clone();
         let start_n = n;
+        let (acked, acks) = std::sync::mpsc::channel::<String>();
         let writer = std::thread::spawn(move || {
-            let mut ok = Vec::new();
             for i in start_n..start_n + 40 {
                 let name = format!("u{i}");
                 let out = cli_at(&data2, &["users", "add", &name], "password-123\n");
-                if out.status.success() {
-                    ok.push(name);
-                } else {
+                if !out.status.success() || acked.send(name).is_err() {
                     break;
                 }
             }
-            ok
         });
-        // Kill after a varied delay (deterministic per round, spread over the writes).
-        std::thread::sleep(Duration::from_millis(30 + round * 37 % 200));
+        // Kill after a varied number of acknowledged writes (1 to 4, by round), while the writer
+        // is in the middle of the next one: the same on a fast or a loaded machine.
+        for _ in 0..=(round % 4) {
+            match acks.recv_timeout(Duration::from_secs(60)) {
+                Ok(name) => acknowledged.push(name),
+                Err(e) => panic!("round {round}: no write was acknowledged: {e}"),
+            }
+        }
         d.kill();
-        acknowledged.extend(writer.join().expect("writer"));
+        writer.join().expect("writer");
+        acknowledged.extend(acks.try_iter());
         n += 40;
         d = start(&data, &[]);
         d.wait_healthy(START);
