@@ -99,6 +99,14 @@ fn hearthd_killed_mid_file_resumes_from_its_temporary() {
     st.wait_for(&format!("/rest/db/completion?folder=phone&device={hearth_id}"), Duration::from_secs(60), |c| {
         c["completion"].as_f64() == Some(100.0)
     });
+    // While the limited transfer ran (over 4 s), Syncthing heard the NAS's DownloadProgress.
+    let events = st.get("/rest/events?since=0&timeout=1");
+    let heard = events.as_array().into_iter().flatten().any(|e| {
+        e["type"] == "RemoteDownloadProgress"
+            && e["data"]["device"] == hearth_id.as_str()
+            && e["data"]["state"]["birthday.mov"].as_u64().is_some_and(|blocks| blocks > 0)
+    });
+    assert!(heard, "no RemoteDownloadProgress from the NAS in Syncthing's events: {events}");
     assert!(d.stop(Duration::from_secs(15)).success());
 }
 

@@ -17,6 +17,7 @@ use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
 
 use tokio::sync::broadcast;
 use tokio::task::JoinSet;
@@ -29,7 +30,7 @@ use crate::hashing::Verifier;
 use crate::ignore::Ignores;
 use crate::paths::{safe_path, temp_path};
 use crate::peer::Peer;
-use crate::protocol::messages::FileInfo;
+use crate::protocol::messages::{DownloadProgress, FileDownloadProgressUpdate, FileDownloadProgressUpdateType, FileInfo, Message};
 use crate::vector::{Relation, relate};
 
 /// Files received at the same time, at most (small files; large ones are bounded by
@@ -410,6 +411,59 @@ async fn pull_file(
     Ok(Some(f.clone()))
 }
 
+/// How often the devices a file comes from hear which of its blocks the NAS holds.
+const PROGRESS_EVERY: Duration = Duration::from_secs(2);
+
+/// DownloadProgress for one transfer: every [`PROGRESS_EVERY`] the devices the file comes from
+/// hear which blocks the temporary holds (Syncthing shows it as the NAS's progress, and may ask
+/// for those blocks from the temporary), and a Forget when the transfer ends.
+struct Progress<'a> {
+    folder: &'a str,
+    file: &'a FileInfo,
+    to: &'a [Arc<Peer>],
+    fresh: Vec<i32>,
+    last: Instant,
+    announced: bool,
+}
+
+impl<'a> Progress<'a> {
+    fn new(folder: &'a str, file: &'a FileInfo, to: &'a [Arc<Peer>]) -> Self {
+        Progress { folder, file, to, fresh: Vec::new(), last: Instant::now(), announced: false }
+    }
+
+    async fn block_done(&mut self, index: i32) {
+        self.fresh.push(index);
+        if self.last.elapsed() >= PROGRESS_EVERY {
+            self.last = Instant::now();
+            let blocks = std::mem::take(&mut self.fresh);
+            self.send(FileDownloadProgressUpdateType::Append, blocks).await;
+            self.announced = true;
+        }
+    }
+
+    async fn end(self) {
+        if self.announced {
+            self.send(FileDownloadProgressUpdateType::Forget, Vec::new()).await;
+        }
+    }
+
+    async fn send(&self, kind: FileDownloadProgressUpdateType, block_indexes: Vec<i32>) {
+        let update = FileDownloadProgressUpdate {
+            update_type: kind as i32,
+            name: self.file.name.clone(),
+            version: self.file.version.clone(),
+            block_indexes,
+            block_size: self.file.blocks.first().map_or(0, |b| b.size),
+        };
+        for peer in self.to {
+            // A device that left meanwhile needs no progress.
+            let _ = peer
+                .send(Message::DownloadProgress(DownloadProgress { folder: self.folder.to_string(), updates: vec![update.clone()] }))
+                .await;
+        }
+    }
+}
+
 fn mismatch(name: &str, block: usize, peer: DeviceId) -> SyncError {
     SyncError::io(name.to_string(), std::io::Error::other(format!("block {block} from {peer} does not match its hash")))
 }
@@ -443,13 +497,14 @@ async fn fetch(
     let sources: Vec<Arc<Peer>> = need.sources.iter().filter_map(|d| peers.get(d).cloned()).collect();
     // Where the blocks came from: [already in the temporary, copied from files on the NAS, fetched].
     let origin: Arc<[AtomicU32; 3]> = Arc::new(Default::default());
+    let mut progress = Progress::new(&settings.id, f, &sources);
     let result = async {
         let win = window(f.blocks.first().map_or(1, |b| b.size as usize));
-        let mut inflight: JoinSet<Result<()>> = JoinSet::new();
+        let mut inflight: JoinSet<Result<i32>> = JoinSet::new();
         for (i, b) in f.blocks.iter().enumerate() {
             while inflight.len() >= win {
                 if let Some(r) = inflight.join_next().await {
-                    r.map_err(|e| SyncError::Protocol(e.to_string()))??;
+                    progress.block_done(r.map_err(|e| SyncError::Protocol(e.to_string()))??).await;
                 }
             }
             let (b, file, path_prev, locals, tmp_path) = (b.clone(), file.clone(), path.to_path_buf(), local_blocks.clone(), tmp.clone());
@@ -481,7 +536,7 @@ async fn fetch(
                 origin[from].fetch_add(1, Ordering::Relaxed);
                 let data = match reused {
                     // Already in the temporary.
-                    Some(None) => return Ok(()),
+                    Some(None) => return Ok(i as i32),
                     Some(Some(d)) => prost::bytes::Bytes::from(d),
                     None => {
                         let mut last = SyncError::Protocol(format!("no connected device has {name}"));
@@ -506,11 +561,12 @@ async fn fetch(
                 tokio::task::spawn_blocking(move || file.write_all_at(&data, offset))
                     .await
                     .map_err(|e| SyncError::Protocol(e.to_string()))?
-                    .map_err(|e| SyncError::io(name, e))
+                    .map_err(|e| SyncError::io(name, e))?;
+                Ok(i as i32)
             });
         }
         while let Some(r) = inflight.join_next().await {
-            r.map_err(|e| SyncError::Protocol(e.to_string()))??;
+            progress.block_done(r.map_err(|e| SyncError::Protocol(e.to_string()))??).await;
         }
         let (file, tmp2, dest, g, root) = (file.clone(), tmp.clone(), path.to_path_buf(), f.clone(), settings.root.clone());
         tokio::task::spawn_blocking(move || -> Result<()> {
@@ -528,6 +584,7 @@ async fn fetch(
         .map_err(|e| SyncError::Protocol(e.to_string()))?
     }
     .await;
+    progress.end().await;
     let [resumed, copied, fetched] = [0, 1, 2].map(|i| origin[i].load(Ordering::Relaxed));
     if result.is_ok() && resumed + copied > 0 {
         tracing::info!(

@@ -117,6 +117,9 @@ async fn send_index(peer: Arc<Peer>, folder: Arc<SharedFolder>, start: i64) {
 fn answer(folder: Option<Arc<SharedFolder>>, r: &Request) -> Response {
     let fail = |code: ErrorCode| Response { id: r.id, data: Default::default(), code: code as i32 };
     let Some(folder) = folder else { return fail(ErrorCode::Generic) };
+    if r.from_temporary {
+        return answer_from_temporary(&folder, r);
+    }
     let Some(entry) = folder.with_local_entry(&r.name, |f| {
         (!f.deleted && !f.invalid && is_file(f)).then(|| {
             let recorded = f.blocks.binary_search_by_key(&r.offset, |b| b.offset).ok().is_some_and(|i| f.blocks[i].hash == r.hash);
@@ -148,6 +151,23 @@ fn answer(folder: Option<Arc<SharedFolder>>, r: &Request) -> Response {
         // The file changed since it was scanned: the scan announces the new content.
         folder.scan_wanted.notify_one();
         return fail(ErrorCode::InvalidFile);
+    }
+    Response { id: r.id, data: data.into(), code: ErrorCode::NoError as i32 }
+}
+
+/// Answer a request for a block of a file the NAS is still receiving (a peer saw our
+/// DownloadProgress): from the temporary, always hashed (nothing recorded it).
+fn answer_from_temporary(folder: &SharedFolder, r: &Request) -> Response {
+    let fail = |code: ErrorCode| Response { id: r.id, data: Default::default(), code: code as i32 };
+    if r.offset < 0 || r.size <= 0 || r.size > 16 << 20 || r.hash.is_empty() {
+        return fail(ErrorCode::InvalidFile);
+    }
+    let Ok(path) = crate::paths::safe_path(&folder.settings().root, &r.name) else { return fail(ErrorCode::InvalidFile) };
+    let mut data = vec![0u8; r.size as usize];
+    let read = std::fs::File::open(crate::paths::temp_path(&path))
+        .and_then(|file| std::os::unix::fs::FileExt::read_exact_at(&file, &mut data, r.offset as u64));
+    if read.is_err() || crate::hashing::sha256(&data).as_slice() != r.hash.as_slice() {
+        return fail(ErrorCode::NoSuchFile);
     }
     Response { id: r.id, data: data.into(), code: ErrorCode::NoError as i32 }
 }
@@ -440,6 +460,13 @@ mod tests {
         // Blocks the change did not touch are still what the peer asked for.
         let b0 = &blocks[0];
         assert_eq!(answer(Some(folder.clone()), &request("a.bin", 0, b0.size, &b0.hash)).code, ErrorCode::NoError as i32);
-        assert_eq!(answer(Some(folder), &request("nope", 0, 1, &[])).code, ErrorCode::NoSuchFile as i32);
+        assert_eq!(answer(Some(folder.clone()), &request("nope", 0, 1, &[])).code, ErrorCode::NoSuchFile as i32);
+        // A block of a file still being received comes from its temporary, checked.
+        std::fs::write(crate::paths::temp_path(&root.join("b.bin")), &content).expect("temporary");
+        let mut from_tmp = request("b.bin", b1.offset, b1.size, &b1.hash);
+        from_tmp.from_temporary = true;
+        assert_eq!(answer(Some(folder.clone()), &from_tmp).data, ok.data);
+        from_tmp.hash = blocks[0].hash.clone();
+        assert_eq!(answer(Some(folder), &from_tmp).code, ErrorCode::NoSuchFile as i32);
     }
 }
