@@ -129,7 +129,7 @@ fn answer(folder: Option<Arc<SharedFolder>>, r: &Request) -> Response {
         return fail(ErrorCode::NoSuchFile);
     };
     let Some((size, modified, recorded)) = entry else { return fail(ErrorCode::NoSuchFile) };
-    if r.offset < 0 || r.size <= 0 || r.size > 16 << 20 || r.offset.saturating_add(i64::from(r.size)) > size {
+    if r.offset < 0 || r.size <= 0 || r.size as usize > crate::scan::MAX_BLOCK || r.offset.saturating_add(i64::from(r.size)) > size {
         return fail(ErrorCode::InvalidFile);
     }
     let Ok(path) = crate::paths::safe_path(&folder.settings().root, &r.name) else { return fail(ErrorCode::InvalidFile) };
@@ -159,7 +159,7 @@ fn answer(folder: Option<Arc<SharedFolder>>, r: &Request) -> Response {
 /// DownloadProgress): from the temporary, always hashed (nothing recorded it).
 fn answer_from_temporary(folder: &SharedFolder, r: &Request) -> Response {
     let fail = |code: ErrorCode| Response { id: r.id, data: Default::default(), code: code as i32 };
-    if r.offset < 0 || r.size <= 0 || r.size > 16 << 20 || r.hash.is_empty() {
+    if r.offset < 0 || r.size <= 0 || r.size as usize > crate::scan::MAX_BLOCK || r.hash.is_empty() {
         return fail(ErrorCode::InvalidFile);
     }
     let Ok(path) = crate::paths::safe_path(&folder.settings().root, &r.name) else { return fail(ErrorCode::InvalidFile) };
