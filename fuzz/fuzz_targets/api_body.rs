@@ -41,6 +41,7 @@ fn env() -> &'static Env {
             }),
             data_dir: dir.path().to_path_buf(),
             sync: None,
+        power: None,
         };
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
         Env { rt, state, _dir: dir }

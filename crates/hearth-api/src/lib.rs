@@ -12,6 +12,8 @@
 //! - [`tls`]: the certificate generated on first start and the rustls (ring) configuration.
 //! - [`state`]: [`state::AppState`], what handlers share.
 //! - [`error`]: [`error::ApiError`], the JSON error body with its stable kind.
+//! - [`trouble`]: the page served instead of the API when the box cannot start (no data
+//!   partition, a damaged catalog): what is wrong and what to do.
 //! - [`client`]: a small HTTP client over the unix socket or TCP/TLS, for `hearth` (the CLI).
 
 pub mod auth;
@@ -22,6 +24,7 @@ pub mod server;
 pub mod setup_code;
 pub mod state;
 pub mod tls;
+pub mod trouble;
 
 pub use error::ApiError;
 pub use state::AppState;

@@ -57,6 +57,8 @@ pub struct AppState {
     pub data_dir: PathBuf,
     /// The sync engine (absent when `sync.listen` is off).
     pub sync: Option<hearth_sync::engine::Engine>,
+    /// Power off and reboot (only on the image, `hearthd --appliance`).
+    pub power: Option<Arc<dyn hearth_platform::power::Power>>,
 }
 
 impl AppState {

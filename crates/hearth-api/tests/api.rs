@@ -59,6 +59,7 @@ fn new_box() -> Box_ {
         }),
         data_dir: dir.path().to_path_buf(),
         sync: None,
+        power: None,
     };
     Box_ { state, clock, _dir: dir }
 }

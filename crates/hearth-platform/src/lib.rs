@@ -12,13 +12,19 @@
 //! - [`memory`]: pinning the C allocator's mmap threshold so freed buffers go back to the kernel.
 //! - [`process`]: signals to child processes (graceful stop before a kill).
 //! - [`sha256_lanes`]: SHA-256 of eight equal-length blocks at once, AVX2 chosen at run time.
+//! - [`mbr`]: the boot card's MBR partition table, and growing its last partition.
+//! - [`block_device`]: sizes, partition names, BLKPG resize, and what a partition holds.
+//! - [`power`]: power off and reboot through PID 1 (the image's busybox init).
 
+pub mod block_device;
 pub mod board;
 pub mod cgroup;
 pub mod clock;
 pub mod durable;
+pub mod mbr;
 pub mod memory;
 pub mod network;
+pub mod power;
 pub mod process;
 pub mod sha256_lanes;
 pub mod watchdog;

@@ -3,9 +3,13 @@
 //! - `hearthd --data DIR` runs the whole NAS against DIR with embedded defaults.
 //! - `hearthd worker KIND --data DIR` is a worker process the supervisor starts itself.
 //! - `hearthd check-config FILE` validates a configuration file and exits.
+//! - `hearthd prepare-data --disk DEV` grows, checks or formats and mounts the image's data
+//!   partition at boot (docs/image.md).
 //!
-//! The modules: [`run`] wires the services together; [`worker`] holds the worker kinds.
+//! The modules: [`run`] wires the services together; [`worker`] holds the worker kinds;
+//! [`prepare_data`] is the image's data-partition boot step.
 
+mod prepare_data;
 mod run;
 mod worker;
 
@@ -35,6 +39,8 @@ enum Command {
         #[arg(long, env = "HEARTH_DATA")]
         data: PathBuf,
     },
+    /// Grow, check or format, and mount the data partition (the image's boot step).
+    PrepareData(prepare_data::Args),
     /// Check a configuration file and exit (0 when valid).
     CheckConfig {
         /// The file.
@@ -48,6 +54,7 @@ fn main() -> ExitCode {
     match cli.command {
         None => run::main(cli.run),
         Some(Command::Worker { kind, data }) => worker::main(&kind, &data),
+        Some(Command::PrepareData(args)) => prepare_data::main(&args),
         Some(Command::CheckConfig { file }) => match run::load_config(Some(&file)) {
             Ok(_) => {
                 println!("{}: valid", file.display());

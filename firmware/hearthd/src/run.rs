@@ -10,6 +10,7 @@ use std::time::Instant;
 use anyhow::{Context, anyhow};
 use hearth_api::server::{ApiService, Listeners};
 use hearth_api::state::DeviceInfo;
+use hearth_api::trouble::Problem;
 use hearth_api::{AppState, auth, setup_code::SetupCode, tls};
 use hearth_catalog::{Catalog, settings, users};
 use hearth_core::announce::Announcements;
@@ -51,6 +52,14 @@ pub struct RunArgs {
     /// The device name (overrides device.name).
     #[arg(long)]
     pub name: Option<String>,
+    /// Run as the appliance's daemon (the image's init starts it so): the web page may power off
+    /// and reboot the box, and a start that fails serves the trouble page instead of exiting.
+    #[arg(long)]
+    pub appliance: bool,
+    /// The status file of `hearthd prepare-data`: when it reports trouble, only the trouble page
+    /// is served (with --appliance).
+    #[arg(long, requires = "appliance")]
+    pub data_status: Option<PathBuf>,
 }
 
 /// Read and validate the configuration file, or the defaults without one.
@@ -119,11 +128,64 @@ pub fn main(args: RunArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match runtime.block_on(serve(args, config, started)) {
+    if let Some(path) = &args.data_status {
+        let trouble = match crate::prepare_data::read_status(path) {
+            Ok(status) => status.problem,
+            Err(e) => Some(Problem {
+                kind: "missing".into(),
+                problem: format!("the data partition was not prepared at boot ({e})"),
+                what_to_do: RESTART.into(),
+            }),
+        };
+        if let Some(problem) = trouble {
+            return runtime.block_on(serve_trouble(&config, problem));
+        }
+    }
+    let appliance = args.appliance;
+    match runtime.block_on(serve(args, config.clone(), started)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e:#}");
             eprintln!("hearthd: {e:#}");
+            if appliance {
+                let text = format!("{e:#}");
+                let (problem, what_to_do) = match text.split_once("\n  what to do: ") {
+                    Some((p, w)) => (p.to_string(), w.to_string()),
+                    None => (text, RESTART.to_string()),
+                };
+                return runtime.block_on(serve_trouble(&config, Problem { kind: "start".into(), problem, what_to_do }));
+            }
+            ExitCode::from(2)
+        }
+    }
+}
+
+const RESTART: &str = "Restart the box (unplug it for ten seconds). If this page comes back, your data is still on the card: ask for help before changing anything.";
+
+/// Serve the trouble page until a signal; the box stays reachable and says what is wrong.
+async fn serve_trouble(config: &Config, problem: Problem) -> ExitCode {
+    tracing::error!(kind = %problem.kind, "{}; serving the trouble page", problem.problem);
+    eprintln!("\n    Hearth needs attention: {}\n    What to do: {}\n", problem.problem, problem.what_to_do);
+    let listener = match std::net::TcpListener::bind(config.http.listen) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("hearthd: cannot listen on {} for the trouble page: {e}", config.http.listen);
+            return ExitCode::from(2);
+        }
+    };
+    let board = match &config.device.board {
+        Some(name) => name.clone(),
+        None => hearth_platform::board::detect(Path::new("/")).name,
+    };
+    let (trigger, shutdown) = shutdown::channel();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        trigger.fire();
+    });
+    match hearth_api::trouble::run(listener, problem, hearth_core::version::VERSION.to_string(), board, shutdown).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("hearthd: the trouble page stopped: {e}");
             ExitCode::from(2)
         }
     }
@@ -227,6 +289,7 @@ async fn serve(args: RunArgs, config: Config, started: Instant) -> anyhow::Resul
         device: Arc::new(device),
         data_dir: data.clone(),
         sync: sync_engine.clone(),
+        power: args.appliance.then(|| Arc::new(hearth_platform::power::BusyboxInit) as Arc<dyn hearth_platform::power::Power>),
     };
 
     let limits = Limits::detect(&board);

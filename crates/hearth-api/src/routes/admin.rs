@@ -217,3 +217,56 @@ pub async fn audit(State(state): State<AppState>, Query(q): Query<AuditQuery>) -
     let limit = q.limit.unwrap_or(100).clamp(1, 500);
     Ok(Json(state.read(move |c| audit::list(c, limit, q.before)).await?))
 }
+
+/// Which way the box goes down.
+#[derive(Clone, Copy)]
+enum PowerAction {
+    Off,
+    Reboot,
+}
+
+async fn power(state: AppState, caller: Caller, peer: Option<axum::Extension<Peer>>, action: PowerAction) -> Result<StatusCode, ApiError> {
+    let Some(power) = state.power.clone() else {
+        return Err(ApiError::new(
+            hearth_core::ErrorKind::Conflict,
+            "this hearthd does not control the machine (it is not running as the appliance's daemon); stop it like any program",
+        ));
+    };
+    let now = state.now();
+    let addr = address(&peer);
+    let (name, verb) = match action {
+        PowerAction::Off => ("system.poweroff", "power off"),
+        PowerAction::Reboot => ("system.reboot", "reboot"),
+    };
+    // Recorded before asking, since the box goes down right after.
+    state
+        .write(move |tx| {
+            let e = admin_entry(&caller, addr.as_deref(), name, "box", None);
+            audit::append(tx, &e, Outcome::Ok, now)
+        })
+        .await?;
+    let result = match action {
+        PowerAction::Off => power.power_off(),
+        PowerAction::Reboot => power.reboot(),
+    };
+    result.map_err(|e| ApiError::new(hearth_core::ErrorKind::of_io(&e), format!("the machine refused to {verb}: {e}")))?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// `POST /api/v1/system/poweroff`: stops every service, unmounts the data disk and powers off.
+pub async fn power_off(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    peer: Option<axum::Extension<Peer>>,
+) -> Result<StatusCode, ApiError> {
+    power(state, caller, peer, PowerAction::Off).await
+}
+
+/// `POST /api/v1/system/reboot`: like power off, then starts again.
+pub async fn reboot(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    peer: Option<axum::Extension<Peer>>,
+) -> Result<StatusCode, ApiError> {
+    power(state, caller, peer, PowerAction::Reboot).await
+}

@@ -68,6 +68,8 @@ pub fn table() -> Vec<Route> {
         r(Method::DELETE, "/api/v1/users/{name}", Admin, delete(admin::delete_user)),
         r(Method::POST, "/api/v1/users/{name}/password", Admin, post(admin::reset_password)),
         r(Method::GET, "/api/v1/audit", Admin, get(admin::audit)),
+        r(Method::POST, "/api/v1/system/poweroff", Admin, post(admin::power_off)),
+        r(Method::POST, "/api/v1/system/reboot", Admin, post(admin::reboot)),
     ]
 }
 

@@ -1,0 +1,19 @@
+# Hearth boot script for the QEMU virt board (U-Boot's distro boot runs it from partition 1).
+# The bootloader state is hearth.env on this FAT partition: hearth_slot=a|b picks the root slot
+# (docs/image.md, "Root slots"). Anything else in it is ignored.
+setenv hearth_slot a
+if fatload virtio 0:1 ${kernel_addr_r} hearth.env; then
+    env import -t ${kernel_addr_r} ${filesize} hearth_slot
+fi
+if test "${hearth_slot}" = "b"; then
+    setenv hearth_part 3
+else
+    setenv hearth_slot a
+    setenv hearth_part 2
+fi
+echo "Hearth: booting root slot ${hearth_slot} (partition ${hearth_part})"
+ext4load virtio 0:${hearth_part} ${kernel_addr_r} /boot/Image
+ext4load virtio 0:${hearth_part} ${ramdisk_addr_r} /boot/initrd.img
+setenv hearth_initrd_size ${filesize}
+setenv bootargs "console=ttyAMA0 root=/dev/vda${hearth_part} hearth.slot=${hearth_slot} ro panic=5 quiet"
+booti ${kernel_addr_r} ${ramdisk_addr_r}:${hearth_initrd_size} ${fdtcontroladdr}

@@ -1,0 +1,215 @@
+//! `hearthd prepare-data`: the image's boot step that makes the data partition usable, run by
+//! `/etc/init.d/rcS` before hearthd starts (docs/image.md, "The data partition").
+//!
+//! 1. Grow partition N to the end of the card (first boot: the image carries a small one).
+//! 2. Look at what it holds: an ext4 filesystem is checked (`e2fsck -p`); a partition whose first
+//!    MiB is all zeros is formatted (`mke2fs -t ext4`); anything else is left alone: it may be
+//!    somebody's data, and Hearth never formats a partition that holds data.
+//! 3. Mount it and grow the filesystem to the partition (`resize2fs`, online).
+//!
+//! Whatever happens, a status file says so (`ready`, or a [`Problem`] the trouble page shows), and
+//! the exit status is 0 only when the partition is mounted.
+
+use std::fs::OpenOptions;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use hearth_api::trouble::Problem;
+use hearth_platform::block_device::{self, Contents};
+use hearth_platform::mbr::{self, Mbr};
+use serde::{Deserialize, Serialize};
+
+/// Flags of `hearthd prepare-data`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The boot card (`/dev/vda`, `/dev/mmcblk0`).
+    #[arg(long)]
+    pub disk: PathBuf,
+    /// The data partition's number on it.
+    #[arg(long, default_value_t = 4)]
+    pub partition: u8,
+    /// Where to mount it.
+    #[arg(long, default_value = "/data")]
+    pub mount: PathBuf,
+    /// Where to write the outcome (JSON), read by `hearthd --appliance --data-status`.
+    #[arg(long, default_value = "/run/hearth/data.json")]
+    pub status: PathBuf,
+}
+
+/// What `prepare-data` found, as the status file holds it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DataStatus {
+    /// `ready` or `trouble`.
+    pub state: String,
+    /// The partition's device file.
+    pub device: String,
+    /// Whether this boot grew the partition.
+    pub grew: bool,
+    /// Whether this boot formatted it.
+    pub formatted: bool,
+    /// Present when `state` is `trouble`.
+    pub problem: Option<Problem>,
+}
+
+/// Alignment of the grown partition's end: 1 MiB in sectors.
+const ALIGN: u64 = 2048;
+
+fn problem(kind: &str, problem: String, what_to_do: &str) -> Problem {
+    Problem { kind: kind.into(), problem, what_to_do: what_to_do.into() }
+}
+
+/// `hearthd prepare-data`
+pub fn main(args: &Args) -> ExitCode {
+    let device = block_device::partition_path(&args.disk, args.partition);
+    let mut status =
+        DataStatus { state: "ready".into(), device: device.display().to_string(), grew: false, formatted: false, problem: None };
+    if let Err(p) = prepare(args, &device, &mut status) {
+        eprintln!("hearthd prepare-data: {}\n  what to do: {}", p.problem, p.what_to_do);
+        status.state = "trouble".into();
+        status.problem = Some(p);
+    }
+    let text = serde_json::to_string_pretty(&status).unwrap_or_default();
+    if let Some(dir) = args.status.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    if let Err(e) = std::fs::write(&args.status, text) {
+        eprintln!("hearthd prepare-data: cannot write {}: {e}", args.status.display());
+    }
+    if status.problem.is_some() { ExitCode::from(1) } else { ExitCode::SUCCESS }
+}
+
+fn prepare(args: &Args, device: &Path, status: &mut DataStatus) -> Result<(), Problem> {
+    const REFLASH: &str = "This card was not written with a Hearth image, or its partition table was changed. Flash the Hearth image again (this erases the card), or put back the card that holds your Hearth data.";
+    let disk_name = args.disk.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut disk = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&args.disk)
+        .map_err(|e| problem("missing", format!("the boot card {} cannot be opened: {e}", args.disk.display()), REFLASH))?;
+    let mut sector = [0u8; 512];
+    disk.read_exact(&mut sector)
+        .map_err(|e| problem("missing", format!("the partition table of {} cannot be read: {e}", args.disk.display()), REFLASH))?;
+    let mut table = Mbr::parse(&sector).map_err(|e| problem("missing", format!("{}: {e}", args.disk.display()), REFLASH))?;
+    let part = table.partition(args.partition).map_err(|e| problem("missing", format!("{}: {e}", args.disk.display()), REFLASH))?;
+
+    // 1. Grow the partition to the end of the card.
+    let disk_sectors = block_device::sectors(Path::new("/sys"), &disk_name)
+        .map_err(|e| problem("missing", format!("the size of {} is unknown: {e}", args.disk.display()), REFLASH))?;
+    if let Some(sectors) = table.grown_size(args.partition, disk_sectors, ALIGN).map_err(|e| {
+        problem(
+            "missing",
+            format!("{}: {e}", args.disk.display()),
+            "The data partition must be the last one on the card; flash the Hearth image again.",
+        )
+    })? {
+        table.set_sectors(args.partition, sectors).map_err(|e| problem("missing", e.to_string(), REFLASH))?;
+        let written = disk.seek(SeekFrom::Start(0)).and_then(|_| disk.write_all(table.bytes())).and_then(|_| disk.sync_all());
+        written.map_err(|e| {
+            problem(
+                "damaged",
+                format!("the grown partition table could not be written to {}: {e}", args.disk.display()),
+                "The card may be failing or write-protected: check its lock switch, or try another card.",
+            )
+        })?;
+        block_device::resize_partition(&disk, args.partition, part.first * mbr::SECTOR, sectors * mbr::SECTOR).map_err(|e| {
+            problem(
+                "damaged",
+                format!("the kernel did not take the grown partition {}: {e}", device.display()),
+                "Restart the box; the next start uses the new size.",
+            )
+        })?;
+        eprintln!("hearthd prepare-data: {} grew from {} MiB to {} MiB", device.display(), part.sectors / ALIGN, sectors / ALIGN);
+        status.grew = true;
+    }
+    drop(disk);
+
+    // 2. What does it hold?
+    let contents = block_device::probe(device).map_err(|e| {
+        problem(
+            "missing",
+            format!("the data partition {} cannot be read: {e}", device.display()),
+            "The card may be failing: copy what you can from it and use a new one.",
+        )
+    })?;
+    match contents {
+        Contents::Empty => {
+            eprintln!("hearthd prepare-data: {} is empty: making the data filesystem", device.display());
+            run(Command::new("mke2fs").args(["-q", "-t", "ext4", "-L", "hearth-data", "-m", "1"]).arg(device), &[0]).map_err(|e| {
+                problem(
+                    "damaged",
+                    format!("formatting {} failed: {e}", device.display()),
+                    "The card may be failing or too small; try another card.",
+                )
+            })?;
+            status.formatted = true;
+        }
+        Contents::Ext { .. } => {
+            // -p repairs only what is safe to repair without a person; 1 = repaired, fine.
+            run(Command::new("e2fsck").arg("-p").arg(device), &[0, 1]).map_err(|e| {
+                problem(
+                    "damaged",
+                    format!("the data filesystem on {} has errors that need a decision: {e}", device.display()),
+                    "Nothing was changed. Take the card out, put it in a Linux computer and run `e2fsck -f` on its fourth partition, or ask for help; your backups are safe either way.",
+                )
+            })?;
+        }
+        Contents::Unknown => {
+            return Err(problem(
+                "foreign",
+                format!(
+                    "the data partition {} holds something that is not a Hearth data filesystem, so Hearth did not touch it",
+                    device.display()
+                ),
+                "If this card is meant for Hearth and holds nothing you need, flash the Hearth image again. If it holds data you need, copy it off first: Hearth never formats a partition that holds data.",
+            ));
+        }
+    }
+
+    // 3. Mount, and grow the filesystem to the partition.
+    std::fs::create_dir_all(&args.mount).ok();
+    run(Command::new("mount").args(["-t", "ext4", "-o", "noatime"]).arg(device).arg(&args.mount), &[0]).map_err(|e| {
+        problem(
+            "damaged",
+            format!("the data filesystem on {} cannot be mounted: {e}", device.display()),
+            "Restart the box; if this stays, the card may be failing.",
+        )
+    })?;
+    let part_bytes =
+        block_device::sectors(Path::new("/sys"), &device.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
+            .map(|s| s * mbr::SECTOR)
+            .unwrap_or(0);
+    if let Ok(Contents::Ext { bytes }) = block_device::probe(device)
+        && part_bytes >= bytes + ALIGN * mbr::SECTOR
+    {
+        eprintln!("hearthd prepare-data: growing the data filesystem from {} MiB to {} MiB", bytes >> 20, part_bytes >> 20);
+        // A failed grow leaves a smaller, intact filesystem: say so and carry on.
+        if let Err(e) = run(Command::new("resize2fs").arg(device), &[0]) {
+            eprintln!("hearthd prepare-data: the data filesystem keeps its size: {e}");
+        }
+    }
+    Ok(())
+}
+
+/// Run a program to the end; an exit status outside `ok` is an error with its output.
+fn run(cmd: &mut Command, ok: &[i32]) -> Result<(), String> {
+    let program = cmd.get_program().to_string_lossy().into_owned();
+    let out = cmd.output().map_err(|e| format!("{program} could not start: {e}"))?;
+    match out.status.code() {
+        Some(code) if ok.contains(&code) => Ok(()),
+        code => {
+            let mut text = String::from_utf8_lossy(&out.stderr).trim().to_string();
+            if text.is_empty() {
+                text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            }
+            let _ = std::io::stderr().flush();
+            Err(format!("{program} ended with {} {text}", code.map(|c| format!("status {c}:")).unwrap_or_else(|| "a signal:".into())))
+        }
+    }
+}
+
+/// Read a status file written by [`main`].
+pub fn read_status(path: &Path) -> Result<DataStatus, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
