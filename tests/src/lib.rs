@@ -1,6 +1,8 @@
 //! Helpers shared by the process-level tests in `tests/tests/`: building and starting `hearthd`,
 //! a tiny HTTP client, free ports, and the tier rules read from `cargo metadata`.
 //!
+//! - [`avahi`]: a real avahi-daemon in a network namespace, and avahi-browse.
+//! - [`board`]: the card image (`qemu/build-image`) and guests booted from it (`qemu/run`).
 //! - [`daemon`]: build the binaries once, start `hearthd` on free ports against a temporary data
 //!   folder, wait for health, stop it with a signal.
 //! - [`data`]: deterministic test data.
@@ -10,6 +12,8 @@
 //! - [`syncthing`]: a real Syncthing in a temporary home, configured offline, with its REST API.
 //! - [`tiers`]: the crate tier rules of DESIGN.md, checked against `cargo metadata`.
 
+pub mod avahi;
+pub mod board;
 pub mod daemon;
 pub mod data;
 pub mod http;

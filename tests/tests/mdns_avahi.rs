@@ -3,115 +3,12 @@
 //! hearthd must pick `hearth-XXXX.local`; avahi must see `_hearth._tcp` and `_http._tcp` with the
 //! right TXT, and see them leave when hearthd gets SIGTERM. Needs root (namespaces), like CI.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use hearth_tests::avahi::Avahi;
 use hearth_tests::daemon;
 use hearth_tests::netns::{ADDR_A, NetnsPair};
-
-struct Lab {
-    net: NetnsPair,
-    dir: PathBuf,
-    children: Vec<Child>,
-}
-
-impl Lab {
-    fn new(dir: &Path) -> Lab {
-        Lab { net: NetnsPair::new("m"), dir: dir.to_path_buf(), children: Vec::new() }
-    }
-
-    fn bus(&self) -> String {
-        format!("unix:path={}", self.dir.join("bus").display())
-    }
-
-    /// dbus (a private system bus) and avahi-daemon in namespace B, with host name `hearth`.
-    fn start_avahi(&mut self) {
-        let dbus_conf = self.dir.join("dbus.conf");
-        std::fs::write(
-            &dbus_conf,
-            format!(
-                r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN" "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig><type>system</type><listen>unix:path={}</listen><auth>EXTERNAL</auth>
-<policy context="default"><allow user="*"/><allow own="*"/><allow send_type="method_call"/><allow send_type="signal"/>
-<allow send_type="method_return"/><allow send_type="error"/><allow receive_type="method_call"/><allow receive_type="signal"/>
-<allow receive_type="method_return"/><allow receive_type="error"/></policy></busconfig>"#,
-                self.dir.join("bus").display()
-            ),
-        )
-        .expect("dbus conf");
-        let dbus = Command::new("dbus-daemon")
-            .arg(format!("--config-file={}", dbus_conf.display()))
-            .arg("--nofork")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("dbus-daemon");
-        self.children.push(dbus);
-        let start = Instant::now();
-        while !self.dir.join("bus").exists() {
-            assert!(start.elapsed() < Duration::from_secs(10), "dbus-daemon did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let conf = self.dir.join("avahi.conf");
-        std::fs::write(
-            &conf,
-            format!("[server]\nhost-name=hearth\nuse-ipv4=yes\nuse-ipv6=no\nallow-interfaces={}\nenable-dbus=yes\n[wide-area]\nenable-wide-area=no\n[publish]\npublish-hinfo=no\npublish-workstation=no\n", self.net.dev_b),
-        )
-        .expect("avahi conf");
-        std::fs::create_dir_all("/run/avahi-daemon").expect("mount point");
-        let log = std::fs::File::create(self.dir.join("avahi.log")).expect("log");
-        let avahi = Command::new("ip")
-            .args(["netns", "exec", &self.net.b, "unshare", "-m", "sh", "-c"])
-            .arg(format!(
-                "mount -t tmpfs tmpfs /run/avahi-daemon && exec avahi-daemon -f {} --no-drop-root --no-chroot --no-rlimits",
-                conf.display()
-            ))
-            .env("DBUS_SYSTEM_BUS_ADDRESS", self.bus())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("avahi-daemon");
-        self.children.push(avahi);
-        let start = Instant::now();
-        while !std::fs::read_to_string(self.dir.join("avahi.log")).unwrap_or_default().contains("Server startup complete") {
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "avahi did not start: {}",
-                std::fs::read_to_string(self.dir.join("avahi.log")).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn in_b(&self, args: &[&str]) -> String {
-        let out = Command::new("ip")
-            .args(["netns", "exec", &self.net.b])
-            .args(args)
-            .env("DBUS_SYSTEM_BUS_ADDRESS", self.bus())
-            .output()
-            .expect("run in B");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// Resolved `=` lines of `avahi-browse -rtpk TYPE`.
-    fn browse(&self, ty: &str) -> Vec<Vec<String>> {
-        self.in_b(&["avahi-browse", "-rtpk", ty])
-            .lines()
-            .filter(|l| l.starts_with('='))
-            .map(|l| l.split(';').map(str::to_string).collect())
-            .collect()
-    }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        for c in self.children.iter_mut().rev() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
 
 fn wait_until<T>(limit: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
     let start = Instant::now();
@@ -127,13 +24,14 @@ fn wait_until<T>(limit: Duration, what: &str, mut f: impl FnMut() -> Option<T>) 
 #[test]
 fn avahi_sees_hearth_with_its_txt_and_sees_it_leave() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut lab = Lab::new(dir.path());
-    lab.start_avahi();
+    let net = NetnsPair::new("m");
+    // avahi already owns hearth.local in this network.
+    let lab = Avahi::start(dir.path(), &net.b, &net.dev_b, "hearth");
 
     let data = dir.path().join("data");
     let hearthd_log = std::fs::File::create(dir.path().join("hearthd.log")).expect("log");
     let mut hearthd = Command::new("ip")
-        .args(["netns", "exec", &lab.net.a])
+        .args(["netns", "exec", &net.a])
         .arg(daemon::hearthd())
         .args([
             "--data",
@@ -190,7 +88,7 @@ fn avahi_sees_hearth_with_its_txt_and_sees_it_leave() {
     }
     let http = lab.browse("_http._tcp");
     assert!(http.iter().any(|f| f.get(3).is_some_and(|n| n.contains("Test")) && f.get(8).is_some_and(|p| p == "8080")), "{http:?}");
-    let resolved = lab.in_b(&["avahi-resolve-host-name", "-4", &expected_host]);
+    let resolved = lab.run(&["avahi-resolve-host-name", "-4", &expected_host]);
     assert!(resolved.contains(ADDR_A), "{expected_host} resolves: {resolved:?}");
 
     // SIGTERM: the goodbye removes the services long before their TTL would.

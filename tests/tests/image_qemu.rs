@@ -1,0 +1,293 @@
+//! The firmware image on the virtual board: built from this checkout by `qemu/build-image`
+//! (hearthd cross-built for aarch64), booted by `qemu/run` on qemu-system-aarch64 (virt,
+//! Cortex-A72, U-Boot, Debian's arm64 kernel). From the host: health, the claim flow, a reboot into
+//! root slot B with the data kept, a clean power off, mDNS seen by a real avahi, and the trouble
+//! page for every broken data partition, whose bytes stay untouched. Needs root (namespaces, tap).
+
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use hearth_tests::avahi::Avahi;
+use hearth_tests::board::{self, Guest};
+use hearth_tests::{data, http};
+
+const GIB: u64 = 1 << 30;
+
+fn read_at(path: &Path, offset: u64, len: u64) -> Vec<u8> {
+    let mut f = std::fs::File::open(path).expect("open card");
+    f.seek(SeekFrom::Start(offset)).expect("seek");
+    let mut buf = vec![0u8; usize::try_from(len).expect("len")];
+    f.read_exact(&mut buf).expect("read");
+    buf
+}
+
+fn write_at(path: &Path, offset: u64, bytes: &[u8]) {
+    let mut f = std::fs::OpenOptions::new().write(true).open(path).expect("open card");
+    f.seek(SeekFrom::Start(offset)).expect("seek");
+    f.write_all(bytes).expect("write");
+    f.sync_all().expect("sync");
+}
+
+fn setup_code(console: &str) -> String {
+    console
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Setup code: ").map(|c| c.trim().to_string()))
+        .unwrap_or_else(|| panic!("no setup code on the console:\n{console}"))
+}
+
+fn cookie(r: &http::Response) -> [String; 1] {
+    let c = r.header("set-cookie").and_then(|c| c.split(';').next()).expect("session cookie");
+    [format!("Cookie: {c}")]
+}
+
+fn post(addr: SocketAddr, path: &str, auth: &[String], body: &str) -> http::Response {
+    http::request(addr, "POST", path, auth, Some(body)).unwrap_or_else(|e| panic!("POST {path}: {e}"))
+}
+
+/// Put `hearth_slot=SLOT` into the bootloader state on the card's FAT partition (mtools, no mount).
+fn choose_slot(card: &Path, slot: &str) {
+    let env = card.with_file_name("hearth.env");
+    std::fs::write(&env, format!("hearth_slot={slot}\n")).expect("env");
+    let out = Command::new("mcopy").arg("-o").arg("-i").arg(format!("{}@@1M", card.display())).arg(&env).arg("::hearth.env").output().expect("mcopy");
+    assert!(out.status.success(), "mcopy: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn the_image_boots_is_claimed_reboots_into_slot_b_with_its_data_and_powers_off() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let card = board::card(dir.path(), 2 * GIB);
+
+    // First boot: the data partition grows to the card and gets its filesystem.
+    let mut guest = Guest::boot(&card, dir.path());
+    let health = guest.wait_health(200);
+    assert_eq!(health["board"], "qemu-aarch64", "{health}");
+    assert_eq!(health["setup_required"], true, "{health}");
+    let console = guest.wait_console("Setup code: ");
+    assert!(console.contains("root slot a is /dev/vda2"), "{console}");
+    assert!(console.contains("/dev/vda4 is empty: making the data filesystem"), "{console}");
+    let console = guest.wait_console("Hearth is at http://10.0.2.15/");
+    let code = setup_code(&console);
+    let addr = guest.http.expect("forwarded port");
+
+    // The claim flow, as the web page does it (with the code from the console, as from outside).
+    let claim = post(addr, "/api/v1/setup/claim", &[], &format!(r#"{{"name":"ada","password":"lovelace-1815","setup_code":"{code}"}}"#));
+    assert_eq!(claim.status, 201, "{}", claim.body);
+    let auth = cookie(&claim);
+    let status = http::request(addr, "GET", "/api/v1/status", &auth, None).expect("status");
+    assert_eq!(status.status, 200, "{}", status.body);
+    let total = status.json()["data_total_bytes"].as_u64().expect("data size");
+    assert!(total > GIB, "the data filesystem fills the 2 GiB card ({total} bytes)");
+    assert_eq!(status.json()["data_dir"], "/data");
+
+    // Reboot from the web page: QEMU runs with -no-reboot, so it ends when the guest restarts.
+    let r = post(addr, "/api/v1/system/reboot", &auth, "{}");
+    assert_eq!(r.status, 202, "{}", r.body);
+    let exit = guest.wait_exit(Duration::from_secs(120));
+    assert!(exit.success(), "QEMU: {exit}");
+    let console = guest.console();
+    assert!(console.contains("hearth: stopped cleanly"), "{console}");
+    drop(guest);
+
+    // Second boot, from root slot B: the same data partition, not formatted again.
+    choose_slot(&card, "b");
+    let mut guest = Guest::boot(&card, dir.path());
+    let health = guest.wait_health(200);
+    assert_eq!(health["setup_required"], false, "the claim survived the reboot: {health}");
+    let console = guest.wait_console("Hearth is running");
+    assert!(console.contains("root slot b is /dev/vda3"), "{console}");
+    assert!(!console.contains("making the data filesystem"), "{console}");
+    assert!(!console.contains("grew from"), "{console}");
+    let addr = guest.http.expect("forwarded port");
+    let login = post(addr, "/api/v1/auth/login", &[], r#"{"name":"ada","password":"lovelace-1815"}"#);
+    assert_eq!(login.status, 200, "{}", login.body);
+    let auth = cookie(&login);
+
+    // Power off: services stop, /data is unmounted, QEMU ends with status 0.
+    let r = post(addr, "/api/v1/system/poweroff", &auth, "{}");
+    assert_eq!(r.status, 202, "{}", r.body);
+    let exit = guest.wait_exit(Duration::from_secs(120));
+    assert!(exit.success(), "QEMU: {exit}");
+    let console = guest.console();
+    assert!(console.contains("hearth: stopped cleanly"), "{console}");
+    assert!(console.contains("reboot: Power down"), "{console}");
+}
+
+/// Boot `card` (not grown) and return the trouble page's health body once it answers.
+fn trouble(card: &Path, dir: &Path) -> (serde_json::Value, String) {
+    let mut guest = Guest::boot(card, dir);
+    let health = guest.wait_health(503);
+    assert_eq!(health["status"], "trouble", "{health}");
+    let page = http::get(guest.http.expect("port"), "/").expect("page");
+    assert_eq!(page.status, 503);
+    assert!(page.body.contains("Hearth needs attention"), "{}", page.body);
+    (health, guest.console())
+}
+
+#[test]
+fn a_partition_holding_something_else_or_no_partition_gets_the_trouble_page_and_is_not_touched() {
+    let dir = tempfile::tempdir().expect("tempdir");
+
+    // Foreign bytes where the data partition should be: never formatted.
+    let card = board::card(dir.path(), 0);
+    let (offset, len) = board::partition(&card, 4);
+    write_at(&card, offset, &data::noise(1 << 20, 7));
+    let before = read_at(&card, offset, len);
+    let (health, console) = trouble(&card, dir.path());
+    assert_eq!(health["problem"]["kind"], "foreign", "{health}");
+    assert!(health["problem"]["what_to_do"].as_str().unwrap_or("").contains("never formats"), "{health}");
+    assert!(console.contains("Hearth needs attention"), "the console says it too:\n{console}");
+    assert!(read_at(&card, offset, len) == before, "the foreign partition was changed");
+
+    // No partition 4 at all.
+    let card = board::card(dir.path(), 0);
+    let mut mbr = read_at(&card, 0, 512);
+    mbr[446 + 48..446 + 64].fill(0);
+    write_at(&card, 0, &mbr);
+    let (health, _) = trouble(&card, dir.path());
+    assert_eq!(health["problem"]["kind"], "missing", "{health}");
+    assert!(health["problem"]["problem"].as_str().unwrap_or("").contains("no partition 4"), "{health}");
+}
+
+/// An ext4 filesystem image of `len` bytes holding the files of `root`, written over partition 4.
+fn put_data_filesystem(card: &Path, root: &Path, extra: &[&str]) -> (u64, u64) {
+    let (offset, len) = board::partition(card, 4);
+    let fs = root.with_extension("ext4");
+    let out = Command::new("mke2fs")
+        .args(["-q", "-F", "-t", "ext4", "-m", "0", "-L", "hearth-data"])
+        .args(extra)
+        .arg("-d")
+        .arg(root)
+        .arg(&fs)
+        .arg(format!("{}k", len / 1024))
+        .output()
+        .expect("mke2fs");
+    assert!(out.status.success(), "mke2fs: {}", String::from_utf8_lossy(&out.stderr));
+    write_at(card, offset, &std::fs::read(&fs).expect("fs image"));
+    (offset, len)
+}
+
+/// A file's content inside partition 4's ext4 filesystem (debugfs, no mount).
+fn file_in_data(card: &Path, name: &str) -> Vec<u8> {
+    let (offset, len) = board::partition(card, 4);
+    let fs = card.with_extension("part4");
+    std::fs::write(&fs, read_at(card, offset, len)).expect("extract");
+    let out = Command::new("debugfs").args(["-R", &format!("cat /{name}")]).arg(&fs).stderr(Stdio::null()).output().expect("debugfs");
+    out.stdout
+}
+
+#[test]
+fn a_damaged_catalog_or_a_full_disk_gets_the_trouble_page_and_nothing_is_lost() {
+    let dir = tempfile::tempdir().expect("tempdir");
+
+    // A catalog that is not a database: reported, kept byte for byte.
+    let card = board::card(dir.path(), 0);
+    let root = dir.path().join("damaged");
+    std::fs::create_dir_all(&root).expect("mkdir");
+    let mut junk = b"SQLite format 3\0".to_vec();
+    junk.extend(data::noise(64 << 10, 3));
+    std::fs::write(root.join("hearth.db"), &junk).expect("junk");
+    put_data_filesystem(&card, &root, &[]);
+    let (health, _) = trouble(&card, dir.path());
+    assert_eq!(health["problem"]["kind"], "start", "{health}");
+    let text = health["problem"]["problem"].as_str().unwrap_or("").to_lowercase();
+    assert!(text.contains("catalog") || text.contains("database"), "{health}");
+    assert!(file_in_data(&card, "hearth.db") == junk, "the damaged catalog was changed");
+
+    // A data disk with no free block: the box starts far enough to say so.
+    let card = board::card(dir.path(), 0);
+    let root = dir.path().join("full");
+    std::fs::create_dir_all(&root).expect("mkdir");
+    let (_, len) = board::partition(&card, 4);
+    // Fill with files until mke2fs refuses, then keep the largest filling that fits.
+    let mut fill = len;
+    loop {
+        std::fs::write(root.join("photos.bin"), vec![7u8; usize::try_from(fill).expect("size")]).expect("filler");
+        let fs = dir.path().join("probe.ext4");
+        let ok = Command::new("mke2fs")
+            .args(["-q", "-F", "-t", "ext4", "-m", "0", "-d"])
+            .arg(&root)
+            .arg(&fs)
+            .arg(format!("{}k", len / 1024))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("mke2fs")
+            .success();
+        if ok {
+            break;
+        }
+        fill -= 64 << 10;
+        assert!(fill > 0, "no filling fits");
+    }
+    put_data_filesystem(&card, &root, &[]);
+    let (health, _) = trouble(&card, dir.path());
+    assert_eq!(health["problem"]["kind"], "start", "{health}");
+    let text = format!("{} {}", health["problem"]["problem"], health["problem"]["what_to_do"]).to_lowercase();
+    assert!(text.contains("full") || text.contains("space"), "the page says the disk is full: {health}");
+    assert_eq!(file_in_data(&card, "photos.bin").len() as u64, fill, "the family's file is intact");
+}
+
+#[test]
+fn avahi_in_the_guests_network_finds_it_by_mdns() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let card = board::card(dir.path(), 0);
+    let id = std::process::id() % 100_000;
+    let ns = format!("hth-img-{id}");
+    let tap = format!("himg{id}");
+    let sh = |args: &[&str]| {
+        let out = Command::new(args[0]).args(&args[1..]).output().expect("run");
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    sh(&["ip", "netns", "add", &ns]);
+    struct Netns(String);
+    impl Drop for Netns {
+        fn drop(&mut self) {
+            let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+        }
+    }
+    let _netns = Netns(ns.clone());
+    sh(&["ip", "-n", &ns, "tuntap", "add", "dev", &tap, "mode", "tap"]);
+    sh(&["ip", "-n", &ns, "addr", "add", "192.168.77.1/24", "brd", "+", "dev", &tap]);
+    sh(&["ip", "-n", &ns, "link", "set", &tap, "up"]);
+    sh(&["ip", "-n", &ns, "link", "set", "lo", "up"]);
+    // The router's DHCP, as on a family's LAN.
+    let mut dnsmasq = Command::new("ip")
+        .args(["netns", "exec", &ns, "dnsmasq", "--no-daemon", "--port=0", "--bind-interfaces", "--no-resolv", "--no-hosts"])
+        .arg(format!("--interface={tap}"))
+        .arg("--dhcp-range=192.168.77.50,192.168.77.99,12h")
+        .arg(format!("--dhcp-leasefile={}", dir.path().join("leases").display()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("dnsmasq");
+    let avahi = Avahi::start(dir.path(), &ns, &tap, "family-laptop");
+
+    let mut guest = Guest::start(&card, dir.path(), &["--tap", &tap], Some(&ns));
+    let console = guest.wait_console("Hearth is at http://192.168.77.");
+    let ip = console
+        .lines()
+        .find_map(|l| l.split("Hearth is at http://").nth(1).and_then(|r| r.split('/').next()))
+        .expect("address")
+        .to_string();
+    let start = Instant::now();
+    let entry = loop {
+        if let Some(e) = avahi.browse("_http._tcp").into_iter().find(|f| f.get(6).is_some_and(|h| h.starts_with("hearth")) && f.get(2).is_some_and(|p| p == "IPv4")) {
+            break e;
+        }
+        assert!(start.elapsed() < board::BOOT_LIMIT, "avahi never saw the guest's _http._tcp:\n{}\n{}", guest.console(), avahi.log());
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert_eq!(entry[7], ip, "{entry:?}");
+    assert_eq!(entry[8], "80", "{entry:?}");
+    assert!(entry[9].contains("board=qemu-aarch64"), "{entry:?}");
+    let resolved = avahi.run(&["avahi-resolve-host-name", "-4", &entry[6]]);
+    assert!(resolved.contains(&ip), "{} resolves: {resolved:?}", entry[6]);
+    // And the page answers at the name's address, from the LAN.
+    let health = Command::new("ip").args(["netns", "exec", &ns, "curl", "-sf", "-m", "10"]).arg(format!("http://{ip}/api/health")).output().expect("curl");
+    assert!(String::from_utf8_lossy(&health.stdout).contains("\"board\":\"qemu-aarch64\""), "{health:?}");
+    let _ = dnsmasq.kill();
+    let _ = dnsmasq.wait();
+}
