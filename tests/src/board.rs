@@ -74,14 +74,22 @@ impl Guest {
     /// Boot `card` with user networking and the web port forwarded to the host.
     pub fn boot(card: &Path, dir: &Path) -> Guest {
         let port = free_port();
-        let mut guest = Guest::start(card, dir, &["--http", &port.to_string(), "--https", &free_port().to_string(), "--sync", &free_port().to_string()], None);
+        let mut guest = Guest::start(
+            card,
+            dir,
+            &["--http", &port.to_string(), "--https", &free_port().to_string(), "--sync", &free_port().to_string()],
+            None,
+        );
         guest.http = Some(SocketAddr::from(([127, 0, 0, 1], port)));
         guest
     }
 
     /// Boot `card` with `qemu/run` and extra arguments, optionally inside network namespace `ns`.
     pub fn start(card: &Path, dir: &Path, extra: &[&str], ns: Option<&str>) -> Guest {
-        let serial = dir.join(format!("serial-{}.log", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)));
+        let serial = dir.join(format!(
+            "serial-{}.log",
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
+        ));
         let log = std::fs::File::create(&serial).expect("serial log");
         let run = workspace().join("qemu/run");
         let mut cmd = match ns {

@@ -24,8 +24,21 @@ pub fn pin_allocator_thresholds() {
     }
 }
 
+/// This process's resident memory in bytes (VmRSS of /proc/self/status), when Linux says.
+pub fn resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kib: u64 = status.lines().find_map(|l| l.strip_prefix("VmRSS:"))?.trim().trim_end_matches("kB").trim().parse().ok()?;
+    Some(kib * 1024)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn resident_size_is_read() {
+        let rss = super::resident_bytes().expect("VmRSS");
+        assert!(rss > 1 << 20, "{rss}");
+    }
+
     #[test]
     fn pinning_is_harmless() {
         super::pin_allocator_thresholds();

@@ -52,6 +52,8 @@ pub struct Status {
     pub data_total_bytes: Option<u64>,
     /// Users on the box.
     pub users: i64,
+    /// hearthd's own resident memory (its worker processes not counted).
+    pub daemon_resident_bytes: Option<u64>,
 }
 
 /// `GET /api/v1/status`
@@ -66,6 +68,7 @@ pub async fn status(State(state): State<AppState>) -> Result<Json<Status>, ApiEr
         data_free_bytes: space.map(|s| s.0),
         data_total_bytes: space.map(|s| s.1),
         users,
+        daemon_resident_bytes: hearth_platform::memory::resident_bytes(),
     }))
 }
 
