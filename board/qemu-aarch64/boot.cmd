@@ -13,7 +13,11 @@ else
 fi
 echo "Hearth: booting root slot ${hearth_slot} (partition ${hearth_part})"
 ext4load virtio 0:${hearth_part} ${kernel_addr_r} /boot/Image
-ext4load virtio 0:${hearth_part} ${ramdisk_addr_r} /boot/initrd.img
-setenv hearth_initrd_size ${filesize}
-setenv bootargs "console=ttyAMA0 root=/dev/vda${hearth_part} hearth.slot=${hearth_slot} ro panic=5 quiet"
-booti ${kernel_addr_r} ${ramdisk_addr_r}:${hearth_initrd_size} ${fdtcontroladdr}
+setenv bootargs "console=ttyAMA0 root=/dev/vda${hearth_part} rootfstype=ext4 rootwait ro hearth.slot=${hearth_slot} panic=5 quiet"
+# Debian's kernel (qemu/build-image) needs the initramfs to load virtio and ext4; a buildroot
+# kernel has them built in and the slot has no initrd.img.
+if ext4load virtio 0:${hearth_part} ${ramdisk_addr_r} /boot/initrd.img; then
+    booti ${kernel_addr_r} ${ramdisk_addr_r}:${filesize} ${fdtcontroladdr}
+else
+    booti ${kernel_addr_r} - ${fdtcontroladdr}
+fi

@@ -388,3 +388,45 @@ async fn health_is_public_and_lists_services() {
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/html")));
 }
+
+/// Records what the API asked of the machine.
+#[derive(Default)]
+struct FakePower(std::sync::Mutex<Vec<&'static str>>);
+
+impl hearth_platform::power::Power for FakePower {
+    fn power_off(&self) -> std::io::Result<()> {
+        self.0.lock().expect("lock").push("off");
+        Ok(())
+    }
+    fn reboot(&self) -> std::io::Result<()> {
+        self.0.lock().expect("lock").push("reboot");
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn power_off_and_reboot_are_for_admins_of_an_appliance_and_audited() {
+    let mut b = new_box();
+    let owner = b.claimed().await;
+    // A developer's hearthd controls no machine.
+    let r = b.send("POST", "/api/v1/system/poweroff", LAN, Some(&owner), Some(json!({}))).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.json);
+
+    let power = Arc::new(FakePower::default());
+    b.state.power = Some(power.clone());
+    let r = b.send("POST", "/api/v1/users", LAN, Some(&owner), Some(json!({"name": "kid", "password": "kid-password"}))).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let kid = session_of(&b.login("kid", "kid-password").await);
+    let r = b.send("POST", "/api/v1/system/poweroff", LAN, Some(&kid), Some(json!({}))).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "a member cannot power the box off");
+    assert!(power.0.lock().expect("lock").is_empty());
+
+    let r = b.send("POST", "/api/v1/system/reboot", LAN, Some(&owner), Some(json!({}))).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.json);
+    let r = b.send("POST", "/api/v1/system/poweroff", LAN, Some(&owner), Some(json!({}))).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.json);
+    assert_eq!(*power.0.lock().expect("lock"), vec!["reboot", "off"]);
+    let audit = b.send("GET", "/api/v1/audit", LAN, Some(&owner), None).await;
+    let actions: Vec<&str> = audit.json.as_array().expect("audit").iter().filter_map(|e| e["action"].as_str()).collect();
+    assert!(actions.starts_with(&["system.poweroff", "system.reboot"]), "{actions:?}");
+}
