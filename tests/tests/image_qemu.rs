@@ -134,7 +134,7 @@ fn trouble(card: &Path, dir: &Path) -> (serde_json::Value, String) {
 }
 
 #[test]
-fn a_partition_holding_something_else_or_no_partition_gets_the_trouble_page_and_is_not_touched() {
+fn a_foreign_missing_or_broken_data_partition_gets_the_trouble_page_and_is_not_formatted() {
     let dir = tempfile::tempdir().expect("tempdir");
 
     // Foreign bytes where the data partition should be: never formatted.
@@ -156,15 +156,34 @@ fn a_partition_holding_something_else_or_no_partition_gets_the_trouble_page_and_
     let (health, _) = trouble(&card, dir.path());
     assert_eq!(health["problem"]["kind"], "missing", "{health}");
     assert!(health["problem"]["problem"].as_str().unwrap_or("").contains("no partition 4"), "{health}");
+
+    // A data filesystem with an error `e2fsck -p` must not decide alone (its root directory gone):
+    // not mounted, not formatted, a person is asked.
+    let card = board::card(dir.path(), 0);
+    let root = dir.path().join("broken");
+    std::fs::create_dir_all(&root).expect("mkdir");
+    std::fs::write(root.join("photo.jpg"), b"a family photo").expect("file");
+    let (offset, len) = put_data_filesystem(&card, &root);
+    let fs = dir.path().join("broken.ext4");
+    for request in ["clri <2>", "ssv state 2"] {
+        let out = Command::new("debugfs").args(["-w", "-R", request]).arg(&fs).output().expect("debugfs");
+        assert!(out.status.success(), "debugfs {request}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    write_at(&card, offset, &std::fs::read(&fs).expect("fs"));
+    let (health, console) = trouble(&card, dir.path());
+    assert_eq!(health["problem"]["kind"], "damaged", "{health}");
+    assert!(health["problem"]["what_to_do"].as_str().unwrap_or("").contains("e2fsck"), "{health}");
+    assert!(!console.contains("making the data filesystem"), "{console}");
+    assert_eq!(board::partition(&card, 4).1, len, "a card that was not grown keeps its table");
 }
 
-/// An ext4 filesystem image of `len` bytes holding the files of `root`, written over partition 4.
-fn put_data_filesystem(card: &Path, root: &Path, extra: &[&str]) -> (u64, u64) {
+/// An ext4 filesystem as big as partition 4 holding the files of `root` (kept next to it as
+/// ROOT.ext4), written over partition 4.
+fn put_data_filesystem(card: &Path, root: &Path) -> (u64, u64) {
     let (offset, len) = board::partition(card, 4);
     let fs = root.with_extension("ext4");
     let out = Command::new("mke2fs")
         .args(["-q", "-F", "-t", "ext4", "-m", "0", "-L", "hearth-data"])
-        .args(extra)
         .arg("-d")
         .arg(root)
         .arg(&fs)
@@ -196,7 +215,7 @@ fn a_damaged_catalog_or_a_full_disk_gets_the_trouble_page_and_nothing_is_lost() 
     let mut junk = b"SQLite format 3\0".to_vec();
     junk.extend(data::noise(64 << 10, 3));
     std::fs::write(root.join("hearth.db"), &junk).expect("junk");
-    put_data_filesystem(&card, &root, &[]);
+    put_data_filesystem(&card, &root);
     let (health, _) = trouble(&card, dir.path());
     assert_eq!(health["problem"]["kind"], "start", "{health}");
     let text = health["problem"]["problem"].as_str().unwrap_or("").to_lowercase();
@@ -229,7 +248,7 @@ fn a_damaged_catalog_or_a_full_disk_gets_the_trouble_page_and_nothing_is_lost() 
         fill -= 64 << 10;
         assert!(fill > 0, "no filling fits");
     }
-    put_data_filesystem(&card, &root, &[]);
+    put_data_filesystem(&card, &root);
     let (health, _) = trouble(&card, dir.path());
     assert_eq!(health["problem"]["kind"], "start", "{health}");
     let text = format!("{} {}", health["problem"]["problem"], health["problem"]["what_to_do"]).to_lowercase();
