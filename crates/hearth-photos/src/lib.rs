@@ -1,0 +1,9 @@
+//! The photo library (issue 5). So far: what a photo file says about itself.
+//!
+//! - [`metadata`]: the container formats (JPEG, PNG, WebP, HEIF/HEIC) recognised by their bytes,
+//!   not their names; their dimensions; and the EXIF inside them: when the photo was taken (with
+//!   its UTC offset when the camera or the GPS says it), where, with which camera and lens, and
+//!   which way up. Everything here reads bytes from outside: it never panics and never allocates
+//!   in proportion to what a header claims (fuzz target `photo_metadata`).
+
+pub mod metadata;

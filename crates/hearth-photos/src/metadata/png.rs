@@ -1,0 +1,26 @@
+//! PNG: chunks after the signature. IHDR gives the size; `eXIf` (PNG 1.5 / 2022) holds the TIFF
+//! block; some writers put it in a `zTXt`/`tEXt` "Raw profile type exif" instead, which is not
+//! read. Chunks after the head are not seen: writers put eXIf before IDAT as the spec asks.
+
+use super::{Found, be32};
+
+pub(super) fn scan(b: &[u8]) -> Found<'_> {
+    let mut found = Found::default();
+    let mut at = 8;
+    while let (Some(len), Some(kind)) = (be32(b, at), b.get(at + 4..at + 8)) {
+        let len = len as usize;
+        let Some(data) = b.get(at + 8..(at + 8).saturating_add(len)) else { break };
+        match kind {
+            b"IHDR" => {
+                if let (Some(w), Some(h)) = (be32(data, 0), be32(data, 4)) {
+                    found.size = Some((w, h));
+                }
+            }
+            b"eXIf" => found.exif = Some(data.strip_prefix(b"Exif\0\0").unwrap_or(data)),
+            b"IEND" => break,
+            _ => {}
+        }
+        at = at.saturating_add(12).saturating_add(len);
+    }
+    found
+}
