@@ -5,5 +5,8 @@
 //!   its UTC offset when the camera or the GPS says it), where, with which camera and lens, and
 //!   which way up. Everything here reads bytes from outside: it never panics and never allocates
 //!   in proportion to what a header claims (fuzz target `photo_metadata`).
+//! - [`thumbnail`]: the 250 px grid and 1440 px viewing thumbnails, decoded at reduced size
+//!   (JPEG DCT scaling), resized, turned upright, encoded as progressive JPEG.
 
 pub mod metadata;
+pub mod thumbnail;

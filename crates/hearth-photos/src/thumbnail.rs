@@ -1,0 +1,211 @@
+//! Thumbnails: the grid size ([`GRID`], 250 px on the long edge) and the viewing size ([`VIEW`],
+//! 1440 px), orientation applied, as progressive JPEG.
+//!
+//! A JPEG is decoded at reduced size where the codec allows: the inverse DCT can produce 1/2, 1/4
+//! or 1/8 of the stored size directly, so a 4000 × 3000 photo is decoded to 500 × 375 for the grid
+//! and 2000 × 1500 for viewing, never at full size. One decode serves every size asked for at
+//! once (the largest one's scale). Then a Lanczos-3 resize (SIMD, `fast_image_resize`), the
+//! orientation turn on the small image, and the encode. The size is checked against
+//! [`crate::metadata::MAX_PIXELS`] from the header, before any pixel buffer exists.
+//!
+//! Colour: pixels are taken as sRGB; an embedded ICC profile (Display P3 on iPhones) is not yet
+//! converted. Only JPEG is thumbnailed so far; other formats get [`ThumbnailError::Unsupported`].
+
+use fast_image_resize::images::Image;
+use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
+
+use crate::metadata::{self, Format};
+
+/// Long edge of grid thumbnails.
+pub const GRID: u32 = 250;
+/// Long edge of viewing thumbnails.
+pub const VIEW: u32 = 1440;
+/// JPEG quality of thumbnails.
+pub const QUALITY: u8 = 80;
+
+/// Why no thumbnail could be made. Messages are for the family (shown on the asset).
+#[derive(Debug, thiserror::Error)]
+pub enum ThumbnailError {
+    /// The metadata already says why.
+    #[error(transparent)]
+    Metadata(#[from] metadata::MetadataError),
+    /// A container we do not decode yet.
+    #[error("Hearth does not make thumbnails of {0:?} files yet")]
+    Unsupported(Format),
+    /// The pixels are damaged.
+    #[error("the photo's pixels cannot be decoded: {0}")]
+    Decode(String),
+    /// Resizing or encoding failed (a bug, or memory).
+    #[error("the thumbnail could not be made: {0}")]
+    Encode(String),
+}
+
+impl hearth_core::Kinded for ThumbnailError {
+    fn kind(&self) -> hearth_core::ErrorKind {
+        match self {
+            ThumbnailError::Metadata(e) => e.kind(),
+            ThumbnailError::Unsupported(_) | ThumbnailError::Decode(_) => hearth_core::ErrorKind::InvalidInput,
+            ThumbnailError::Encode(_) => hearth_core::ErrorKind::Internal,
+        }
+    }
+}
+
+/// One made thumbnail.
+#[derive(Debug, Clone)]
+pub struct Thumbnail {
+    /// The long edge asked for.
+    pub long_edge: u32,
+    /// Shown size (orientation applied).
+    pub width: u32,
+    /// Shown size (orientation applied).
+    pub height: u32,
+    /// Progressive JPEG.
+    pub jpeg: Vec<u8>,
+}
+
+/// Decoded RGB pixels.
+struct Rgb {
+    width: u32,
+    height: u32,
+    pixels: Vec<u8>,
+}
+
+/// Make a thumbnail for each long edge in `sizes` from a whole photo file. A photo smaller than a
+/// size is not enlarged.
+pub fn make(file: &[u8], sizes: &[u32]) -> Result<Vec<Thumbnail>, ThumbnailError> {
+    let meta = metadata::read(file)?;
+    let largest = sizes.iter().copied().max().unwrap_or(GRID);
+    let decoded = match meta.format {
+        Format::Jpeg => decode_jpeg(file, largest)?,
+        other => return Err(ThumbnailError::Unsupported(other)),
+    };
+    sizes.iter().map(|&edge| shrink(&decoded, edge, meta.orientation)).collect()
+}
+
+fn decode_jpeg(file: &[u8], long_edge: u32) -> Result<Rgb, ThumbnailError> {
+    let mut d = jpeg_decoder::Decoder::new(file);
+    d.read_info().map_err(|e| ThumbnailError::Decode(e.to_string()))?;
+    let info = d.info().ok_or_else(|| ThumbnailError::Decode("no frame header".into()))?;
+    metadata::check_pixels(Format::Jpeg, u32::from(info.width), u32::from(info.height))?;
+    let edge = u16::try_from(long_edge).unwrap_or(u16::MAX);
+    let (width, height) = d.scale(edge, edge).map_err(|e| ThumbnailError::Decode(e.to_string()))?;
+    let raw = d.decode().map_err(|e| ThumbnailError::Decode(e.to_string()))?;
+    let format = d.info().map(|i| i.pixel_format).ok_or_else(|| ThumbnailError::Decode("no frame header".into()))?;
+    let pixels = match format {
+        jpeg_decoder::PixelFormat::RGB24 => raw,
+        jpeg_decoder::PixelFormat::L8 => raw.iter().flat_map(|&l| [l, l, l]).collect(),
+        jpeg_decoder::PixelFormat::L16 => raw.chunks_exact(2).flat_map(|c| [c[0], c[0], c[0]]).collect(),
+        // The decoder has already undone Adobe's inversion; a naive CMYK → RGB is close enough
+        // for a thumbnail of a rare file.
+        jpeg_decoder::PixelFormat::CMYK32 => raw
+            .chunks_exact(4)
+            .flat_map(|c| {
+                let k = u16::from(c[3]);
+                [c[0], c[1], c[2]].map(|v| (u16::from(v) * k / 255) as u8)
+            })
+            .collect(),
+    };
+    let (width, height) = (u32::from(width), u32::from(height));
+    if pixels.len() < width as usize * height as usize * 3 {
+        return Err(ThumbnailError::Decode("the decoder returned fewer pixels than the frame has".into()));
+    }
+    Ok(Rgb { width, height, pixels })
+}
+
+/// Resize to `long_edge` (never up), turn by `orientation`, encode.
+fn shrink(src: &Rgb, long_edge: u32, orientation: u16) -> Result<Thumbnail, ThumbnailError> {
+    let scale = f64::from(long_edge) / f64::from(src.width.max(src.height));
+    let (w, h) = if scale >= 1.0 {
+        (src.width, src.height)
+    } else {
+        (((f64::from(src.width) * scale).round() as u32).max(1), ((f64::from(src.height) * scale).round() as u32).max(1))
+    };
+    let resized = if (w, h) == (src.width, src.height) {
+        src.pixels[..w as usize * h as usize * 3].to_vec()
+    } else {
+        let from = Image::from_vec_u8(src.width, src.height, src.pixels.clone(), PixelType::U8x3)
+            .map_err(|e| ThumbnailError::Encode(e.to_string()))?;
+        let mut to = Image::new(w, h, PixelType::U8x3);
+        Resizer::new()
+            .resize(&from, &mut to, &ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3)))
+            .map_err(|e| ThumbnailError::Encode(e.to_string()))?;
+        to.into_vec()
+    };
+    let (pixels, width, height) = orient(&resized, w, h, orientation);
+    let mut jpeg = Vec::with_capacity(pixels.len() / 8);
+    let mut enc = jpeg_encoder::Encoder::new(&mut jpeg, QUALITY);
+    enc.set_progressive(true);
+    let (ew, eh) = (
+        u16::try_from(width).map_err(|_| ThumbnailError::Encode("too wide".into()))?,
+        u16::try_from(height).map_err(|_| ThumbnailError::Encode("too tall".into()))?,
+    );
+    enc.encode(&pixels, ew, eh, jpeg_encoder::ColorType::Rgb).map_err(|e| ThumbnailError::Encode(e.to_string()))?;
+    Ok(Thumbnail { long_edge, width, height, jpeg })
+}
+
+/// Apply an EXIF orientation (1–8) to RGB pixels: returns the pixels and the new size.
+pub fn orient(src: &[u8], w: u32, h: u32, orientation: u16) -> (Vec<u8>, u32, u32) {
+    if !(2..=8).contains(&orientation) {
+        return (src.to_vec(), w, h);
+    }
+    let (w, h) = (w as usize, h as usize);
+    let swap = orientation >= 5;
+    let (ow, oh) = if swap { (h, w) } else { (w, h) };
+    let mut out = vec![0u8; w * h * 3];
+    for y in 0..h {
+        for x in 0..w {
+            // Where the stored pixel (x, y) goes when shown.
+            let (dx, dy) = match orientation {
+                2 => (w - 1 - x, y),
+                3 => (w - 1 - x, h - 1 - y),
+                4 => (x, h - 1 - y),
+                5 => (y, x),
+                6 => (h - 1 - y, x),
+                7 => (h - 1 - y, w - 1 - x),
+                _ => (y, w - 1 - x), // 8
+            };
+            let s = (y * w + x) * 3;
+            let d = (dy * ow + dx) * 3;
+            out[d..d + 3].copy_from_slice(&src[s..s + 3]);
+        }
+    }
+    (out, ow as u32, oh as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 3 × 2 image whose pixels are numbered 0..6 (in the red channel).
+    fn numbered() -> Vec<u8> {
+        (0..6u8).flat_map(|i| [i, 0, 0]).collect()
+    }
+
+    fn reds(p: &[u8]) -> Vec<u8> {
+        p.chunks(3).map(|c| c[0]).collect()
+    }
+
+    #[test]
+    fn orientations_turn_the_way_exif_means() {
+        // Stored:  0 1 2
+        //          3 4 5
+        assert_eq!(orient(&numbered(), 3, 2, 1), (numbered(), 3, 2));
+        let (p, w, h) = orient(&numbered(), 3, 2, 6); // shown after a 90° clockwise turn
+        assert_eq!((reds(&p), w, h), (vec![3, 0, 4, 1, 5, 2], 2, 3));
+        let (p, _, _) = orient(&numbered(), 3, 2, 8); // 90° anticlockwise
+        assert_eq!(reds(&p), vec![2, 5, 1, 4, 0, 3]);
+        let (p, _, _) = orient(&numbered(), 3, 2, 3);
+        assert_eq!(reds(&p), vec![5, 4, 3, 2, 1, 0]);
+        let (p, _, _) = orient(&numbered(), 3, 2, 2);
+        assert_eq!(reds(&p), vec![2, 1, 0, 5, 4, 3]);
+        let (p, w, h) = orient(&numbered(), 3, 2, 5); // transpose
+        assert_eq!((reds(&p), w, h), (vec![0, 3, 1, 4, 2, 5], 2, 3));
+    }
+
+    #[test]
+    fn what_cannot_be_decoded_is_refused_clearly() {
+        assert!(matches!(make(b"not a photo", &[GRID]), Err(ThumbnailError::Metadata(metadata::MetadataError::NotAPhoto))));
+        let png = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR\0\0\0\x10\0\0\0\x10\x08\x02\0\0\0\0\0\0\0";
+        assert!(matches!(make(png, &[GRID]), Err(ThumbnailError::Unsupported(Format::Png))));
+    }
+}

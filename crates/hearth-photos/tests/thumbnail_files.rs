@@ -1,0 +1,66 @@
+//! Thumbnails of real JPEGs made by ImageMagick with EXIF from exiftool, checked by ImageMagick
+//! (`identify`): their size, that they are progressive, and that they are upright.
+
+use std::path::Path;
+use std::process::Command;
+
+use hearth_photos::thumbnail::{self, GRID, VIEW};
+
+fn run(program: &str, args: &[&str], dir: &Path) -> String {
+    let out =
+        Command::new(program).args(args).current_dir(dir).output().unwrap_or_else(|e| {
+            panic!("{program} is needed ({e}): apt-get install imagemagick libimage-exiftool-perl (scripts/test does)")
+        });
+    assert!(out.status.success(), "{program} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn a_sideways_camera_jpeg_gets_upright_progressive_thumbnails() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // 1600 × 1200 stored, grey, with a red block in the stored top-left corner; the camera was held
+    // upright, so EXIF says "turn 90° clockwise" (6): shown 1200 × 1600 with red at the top right.
+    run(
+        "convert",
+        &["-size", "1600x1200", "xc:gray50", "-fill", "red", "-draw", "rectangle 0,0 399,299", "-quality", "92", "cam.jpg"],
+        dir.path(),
+    );
+    run("exiftool", &["-q", "-overwrite_original", "-Orientation#=6", "cam.jpg"], dir.path());
+    let file = std::fs::read(dir.path().join("cam.jpg")).expect("jpeg");
+    let thumbs = thumbnail::make(&file, &[GRID, VIEW]).expect("thumbnails");
+    assert_eq!(thumbs.iter().map(|t| (t.width, t.height)).collect::<Vec<_>>(), vec![(188, 250), (1080, 1440)]);
+    for t in &thumbs {
+        let name = format!("t{}.jpg", t.long_edge);
+        std::fs::write(dir.path().join(&name), &t.jpeg).expect("write");
+        let info = run("identify", &["-format", "%w %h %[interlace]", &name], dir.path());
+        assert_eq!(info, format!("{} {} JPEG", t.width, t.height), "{name}");
+        let px = |x: u32, y: u32| {
+            run(
+                "convert",
+                &[&name, "-format", &format!("%[fx:int(255*p{{{x},{y}}}.r)] %[fx:int(255*p{{{x},{y}}}.g)]"), "info:"],
+                dir.path(),
+            )
+        };
+        let rg = |x: u32, y: u32| -> (u32, u32) {
+            let v: Vec<u32> = px(x, y).split(' ').filter_map(|v| v.parse().ok()).collect();
+            (v.first().copied().unwrap_or(0), v.get(1).copied().unwrap_or(0))
+        };
+        let (r, g) = rg(t.width - 5, 5);
+        assert!(r > 200 && g < 60, "{name}: red at the top right, got {r} {g}");
+        let (r, g) = rg(5, 5);
+        assert!(r.abs_diff(g) < 20, "{name}: grey at the top left, got {r} {g}");
+    }
+}
+
+#[test]
+fn a_small_photo_is_not_enlarged_and_a_cut_one_is_an_error_not_a_panic() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    run("convert", &["-size", "200x100", "gradient:blue-yellow", "small.jpg"], dir.path());
+    let file = std::fs::read(dir.path().join("small.jpg")).expect("jpeg");
+    let thumbs = thumbnail::make(&file, &[GRID, VIEW]).expect("thumbnails");
+    assert!(thumbs.iter().all(|t| (t.width, t.height) == (200, 100)));
+    let cut = &file[..file.len() / 2];
+    let _ = thumbnail::make(cut, &[GRID]);
+    let e = thumbnail::make(&file[..40], &[GRID]).expect_err("no frame");
+    assert!(!e.to_string().is_empty());
+}
