@@ -13,6 +13,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "sync", include_str!("migrations/0003_sync.sql")),
     (4, "sync folder offers", include_str!("migrations/0004_sync_folder_offers.sql")),
     (5, "sync folders", include_str!("migrations/0005_sync_folders.sql")),
+    (6, "assets", include_str!("migrations/0006_assets.sql")),
 ];
 
 /// The newest schema version this build knows.

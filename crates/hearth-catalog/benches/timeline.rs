@@ -1,0 +1,118 @@
+//! The timeline at a million assets (issue 5's scale target): a synthetic catalog of 1,000,000
+//! photos for one user over 20 years (and 100,000 for a second user), then the two timeline reads
+//! a phone makes, through `Catalog::read` as the API does: the month list, and one month's first
+//! page of 200 and the page after it. p50 and p99 over many runs; target p99 under 20 ms.
+//!
+//! `cargo bench -p hearth-catalog --bench timeline` (the catalog is built in a temporary folder,
+//! about 400 MB, in a minute or two).
+
+use std::time::Instant;
+
+use hearth_catalog::Catalog;
+use hearth_catalog::assets::{self, NewAsset, Source};
+
+const ASSETS: i64 = 1_000_000;
+const BATCH: i64 = 10_000;
+
+fn asset(owner: i64, n: i64, rng: &mut u64) -> NewAsset {
+    *rng ^= *rng << 13;
+    *rng ^= *rng >> 7;
+    *rng ^= *rng << 17;
+    let start = 1_104_537_600; // 2005-01-01
+    let taken_at = start + (*rng % (20 * 365 * 86400)) as i64;
+    let mut checksum = [0u8; 32];
+    checksum[..8].copy_from_slice(&n.to_le_bytes());
+    checksum[8..16].copy_from_slice(&owner.to_le_bytes());
+    NewAsset {
+        owner_id: owner,
+        source: Source::Sync,
+        path: format!("sync/camera/IMG_{n:07}.jpg"),
+        checksum,
+        video: n % 20 == 0,
+        format: Some("jpeg".into()),
+        size_bytes: 3_000_000 + (*rng % 2_000_000) as i64,
+        width: Some(4032),
+        height: Some(3024),
+        taken_at,
+        taken_offset: Some(60),
+        latitude: Some(48.0 + (*rng % 1000) as f64 / 1000.0),
+        longitude: Some(2.0 + (*rng % 997) as f64 / 1000.0),
+        make: Some("Apple".into()),
+        model: Some("iPhone 15".into()),
+        lens: None,
+        duration_ms: None,
+        metadata_error: None,
+        added_at: taken_at,
+    }
+}
+
+fn percentiles(mut ms: Vec<f64>) -> (f64, f64) {
+    ms.sort_by(|a, b| a.total_cmp(b));
+    (ms[ms.len() / 2], ms[(ms.len() * 99 / 100).min(ms.len() - 1)])
+}
+
+fn main() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (catalog, _) = Catalog::open(&dir.path().join("hearth.db")).expect("catalog");
+    let owners: Vec<i64> = catalog
+        .write(|tx| {
+            let mut ids = Vec::new();
+            for name in ["ada", "bob"] {
+                tx.execute(
+                    "INSERT INTO users (name, display_name, role, password_hash, created_at, password_changed_at) VALUES (?1, ?1, 'member', 'x', 0, 0)",
+                    [name],
+                )?;
+                ids.push(tx.last_insert_rowid());
+            }
+            Ok(ids)
+        })
+        .expect("users");
+    let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+    let t = Instant::now();
+    for (owner, total) in [(owners[0], ASSETS), (owners[1], ASSETS / 10)] {
+        let mut n = 0;
+        while n < total {
+            let batch: Vec<NewAsset> = (n..(n + BATCH).min(total)).map(|i| asset(owner, i, &mut rng)).collect();
+            catalog.write(move |tx| batch.iter().try_for_each(|a| assets::insert(tx, a).map(|_| ()))).expect("insert");
+            n += BATCH;
+        }
+    }
+    let insert_s = t.elapsed().as_secs_f64();
+    let owner = owners[0];
+
+    let mut month_list = Vec::new();
+    let mut months = Vec::new();
+    for _ in 0..200 {
+        let t = Instant::now();
+        months = catalog.read(move |r| assets::months(r, owner)).expect("months");
+        month_list.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    let mut first = Vec::new();
+    let mut second = Vec::new();
+    for i in 0..1000 {
+        let month = months[(i * 7919) % months.len()].month;
+        let t = Instant::now();
+        let page = catalog.read(move |r| assets::month_page(r, owner, month, None, 200)).expect("page");
+        first.push(t.elapsed().as_secs_f64() * 1e3);
+        let cursor = page.last().map(|s| (s.taken_at, s.id));
+        let t = Instant::now();
+        let next = catalog.read(move |r| assets::month_page(r, owner, month, cursor, 200)).expect("page");
+        second.push(t.elapsed().as_secs_f64() * 1e3);
+        std::hint::black_box(next);
+    }
+    let total: i64 = months.iter().map(|m| m.count).sum();
+    assert_eq!(total, ASSETS, "the month counts add up to every asset");
+    println!(
+        "catalog: {ASSETS} assets for one user ({} months) and {} for another; inserted in {insert_s:.0} s ({:.0}/s)",
+        months.len(),
+        ASSETS / 10,
+        (ASSETS + ASSETS / 10) as f64 / insert_s
+    );
+    println!();
+    println!("| read | p50 ms | p99 ms | target p99 |");
+    println!("|---|---:|---:|---:|");
+    for (name, v) in [("month list", month_list), ("a month's first 200", first), ("the next 200 (cursor)", second)] {
+        let (p50, p99) = percentiles(v);
+        println!("| {name} | {p50:.2} | {p99:.2} | < 20 ms |");
+    }
+}

@@ -1,0 +1,324 @@
+//! Photo library assets and the timeline over them (migration 6).
+//!
+//! The timeline is read in two steps, as a phone scrolls: [`months`] (one row per month with its
+//! count, from `asset_months`, which triggers keep exact), then [`month_page`] for the months on
+//! screen (the partial index `assets_timeline` serves it in order, resuming after a cursor).
+//! Neither reads more rows than it returns, so both stay flat at a million assets
+//! (`cargo bench -p hearth-catalog --bench timeline`).
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+use crate::CatalogError;
+
+/// Where an asset came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// A sync folder marked as a camera folder.
+    Sync,
+    /// The upload API.
+    Upload,
+    /// An external library indexed in place (read-only).
+    External,
+    /// The Photos folder of a user's files.
+    Files,
+}
+
+impl Source {
+    fn as_str(self) -> &'static str {
+        match self {
+            Source::Sync => "sync",
+            Source::Upload => "upload",
+            Source::External => "external",
+            Source::Files => "files",
+        }
+    }
+}
+
+/// What ingest knows about a new asset.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewAsset {
+    /// The user whose library it is in.
+    pub owner_id: i64,
+    /// Where it came from.
+    pub source: Source,
+    /// Its file, relative to the data folder (absolute for external libraries).
+    pub path: String,
+    /// BLAKE3 of the content.
+    pub checksum: [u8; 32],
+    /// `photo` or `video`.
+    pub video: bool,
+    /// `jpeg`, `heif`, `mp4`…
+    pub format: Option<String>,
+    /// Bytes.
+    pub size_bytes: i64,
+    /// Shown size.
+    pub width: Option<i64>,
+    /// Shown size.
+    pub height: Option<i64>,
+    /// Unix seconds (see the migration for what it means without an offset).
+    pub taken_at: i64,
+    /// Minutes east of UTC, when known.
+    pub taken_offset: Option<i64>,
+    /// Position.
+    pub latitude: Option<f64>,
+    /// Position.
+    pub longitude: Option<f64>,
+    /// Camera.
+    pub make: Option<String>,
+    /// Camera.
+    pub model: Option<String>,
+    /// Lens.
+    pub lens: Option<String>,
+    /// Videos.
+    pub duration_ms: Option<i64>,
+    /// What could not be read, for the family.
+    pub metadata_error: Option<String>,
+    /// When it was added (Unix seconds).
+    pub added_at: i64,
+}
+
+/// One month of the timeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Month {
+    /// YYYYMM.
+    pub month: i64,
+    /// Visible assets in it.
+    pub count: i64,
+}
+
+/// What a timeline page shows of an asset.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    /// Id.
+    pub id: i64,
+    /// Unix seconds.
+    pub taken_at: i64,
+    /// Minutes east of UTC.
+    pub taken_offset: Option<i64>,
+    /// `photo` or `video`.
+    pub kind: String,
+    /// Shown size.
+    pub width: Option<i64>,
+    /// Shown size.
+    pub height: Option<i64>,
+    /// Videos.
+    pub duration_ms: Option<i64>,
+    /// Marked as a favourite.
+    pub favourite: bool,
+}
+
+/// YYYYMM of the asset's local time.
+pub fn local_month(taken_at: i64, offset_minutes: Option<i64>) -> i64 {
+    let local = taken_at + offset_minutes.unwrap_or(0) * 60;
+    let days = local.div_euclid(86400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719468;
+    let era = z.div_euclid(146097);
+    let doe = z - era * 146097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    year.clamp(1800, 9999) * 100 + month
+}
+
+/// Add an asset; its id. An asset already at that path for that owner is an error
+/// ([`CatalogError::Conflict`]): ingest updates it instead.
+pub fn insert(conn: &Connection, a: &NewAsset) -> Result<i64, CatalogError> {
+    conn.execute(
+        "INSERT INTO assets (owner_id, source, path, checksum, kind, format, size_bytes, width, height, taken_at,
+             taken_offset, local_month, latitude, longitude, make, model, lens, duration_ms, metadata_error, added_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+        params![
+            a.owner_id,
+            a.source.as_str(),
+            a.path,
+            &a.checksum[..],
+            if a.video { "video" } else { "photo" },
+            a.format,
+            a.size_bytes,
+            a.width,
+            a.height,
+            a.taken_at,
+            a.taken_offset,
+            local_month(a.taken_at, a.taken_offset),
+            a.latitude,
+            a.longitude,
+            a.make,
+            a.model,
+            a.lens,
+            a.duration_ms,
+            a.metadata_error,
+            a.added_at,
+        ],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// The owner's asset with this content, if any (uploads are deduplicated by content).
+pub fn by_checksum(conn: &Connection, owner_id: i64, checksum: &[u8; 32]) -> Result<Option<i64>, CatalogError> {
+    Ok(conn
+        .query_row(
+            "SELECT id FROM assets WHERE owner_id = ?1 AND checksum = ?2 ORDER BY id LIMIT 1",
+            params![owner_id, &checksum[..]],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// Move to the trash (`Some(now)`) or restore (`None`); whether the asset exists.
+pub fn set_trashed(conn: &Connection, owner_id: i64, id: i64, at: Option<i64>) -> Result<bool, CatalogError> {
+    Ok(conn.execute("UPDATE assets SET trashed_at = ?3 WHERE owner_id = ?1 AND id = ?2", params![owner_id, id, at])? > 0)
+}
+
+/// Archive (hidden from the timeline, kept in albums and search) or bring back.
+pub fn set_archived(conn: &Connection, owner_id: i64, id: i64, archived: bool) -> Result<bool, CatalogError> {
+    Ok(conn.execute("UPDATE assets SET archived = ?3 WHERE owner_id = ?1 AND id = ?2", params![owner_id, id, archived])? > 0)
+}
+
+/// Delete for good (the trash's expiry); whether it existed.
+pub fn delete(conn: &Connection, owner_id: i64, id: i64) -> Result<bool, CatalogError> {
+    Ok(conn.execute("DELETE FROM assets WHERE owner_id = ?1 AND id = ?2", params![owner_id, id])? > 0)
+}
+
+/// Every month with visible assets, newest first.
+pub fn months(conn: &Connection, owner_id: i64) -> Result<Vec<Month>, CatalogError> {
+    let mut st = conn.prepare_cached("SELECT month, count FROM asset_months WHERE owner_id = ?1 AND count > 0 ORDER BY month DESC")?;
+    let rows = st.query_map([owner_id], |r| Ok(Month { month: r.get(0)?, count: r.get(1)? }))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Up to `limit` visible assets of one month, newest first, after `cursor` (the `(taken_at, id)`
+/// of the last one already shown).
+pub fn month_page(
+    conn: &Connection,
+    owner_id: i64,
+    month: i64,
+    cursor: Option<(i64, i64)>,
+    limit: i64,
+) -> Result<Vec<Summary>, CatalogError> {
+    let (after_t, after_id) = cursor.unwrap_or((i64::MAX, i64::MAX));
+    let mut st = conn.prepare_cached(
+        "SELECT id, taken_at, taken_offset, kind, width, height, duration_ms, favourite FROM assets
+         WHERE owner_id = ?1 AND local_month = ?2 AND trashed_at IS NULL AND archived = 0
+           AND (taken_at < ?3 OR (taken_at = ?3 AND id < ?4))
+         ORDER BY taken_at DESC, id DESC LIMIT ?5",
+    )?;
+    let rows = st.query_map(params![owner_id, month, after_t, after_id, limit], |r| {
+        Ok(Summary {
+            id: r.get(0)?,
+            taken_at: r.get(1)?,
+            taken_offset: r.get(2)?,
+            kind: r.get(3)?,
+            width: r.get(4)?,
+            height: r.get(5)?,
+            duration_ms: r.get(6)?,
+            favourite: r.get::<_, i64>(7)? == 1,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn catalog() -> (tempfile::TempDir, crate::Catalog, i64) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (c, _) = crate::Catalog::open(&dir.path().join("hearth.db")).expect("open");
+        let owner = c
+            .write(|tx| {
+                tx.execute("INSERT INTO users (name, display_name, role, password_hash, created_at, password_changed_at) VALUES ('ada', 'Ada', 'owner', 'x', 0, 0)", [])?;
+                Ok(tx.last_insert_rowid())
+            })
+            .expect("user");
+        (dir, c, owner)
+    }
+
+    fn asset(owner: i64, n: i64, taken_at: i64) -> NewAsset {
+        NewAsset {
+            owner_id: owner,
+            source: Source::Upload,
+            path: format!("library/{n}.jpg"),
+            checksum: [n as u8; 32],
+            video: false,
+            format: Some("jpeg".into()),
+            size_bytes: 1000,
+            width: Some(4000),
+            height: Some(3000),
+            taken_at,
+            taken_offset: Some(120),
+            latitude: None,
+            longitude: None,
+            make: None,
+            model: None,
+            lens: None,
+            duration_ms: None,
+            metadata_error: None,
+            added_at: 0,
+        }
+    }
+
+    #[test]
+    fn local_months() {
+        assert_eq!(local_month(0, None), 197001);
+        // 2019-12-31 23:30 in Sydney (+11:00) is 12:30 UTC: December locally.
+        assert_eq!(local_month(1_577_795_400, Some(660)), 201912);
+        // 2019-12-31 23:30 in New York (-05:00) is 04:30 UTC on 1 January.
+        assert_eq!(local_month(1_577_853_000, Some(-300)), 201912);
+        assert_eq!(local_month(1_577_853_000, None), 202001);
+        assert!((180001..=180012).contains(&local_month(-10_000_000_000, None)), "a date before 1800 is kept in 1800");
+    }
+
+    #[test]
+    fn months_and_pages_follow_trash_archive_and_delete() {
+        let (_d, c, owner) = catalog();
+        let july = 1_720_973_002; // 2024-07-14 16:03 UTC
+        let ids: Vec<i64> =
+            c.write(|tx| (0..5).map(|i| insert(tx, &asset(owner, i, july + i * 60))).collect::<Result<_, _>>()).expect("insert");
+        let june = c.write(|tx| insert(tx, &asset(owner, 9, july - 30 * 86400))).expect("june");
+        assert_eq!(
+            c.read(|r| months(r, owner)).expect("months"),
+            vec![Month { month: 202407, count: 5 }, Month { month: 202406, count: 1 }]
+        );
+        let page = c.read(|r| month_page(r, owner, 202407, None, 3)).expect("page");
+        assert_eq!(page.iter().map(|s| s.id).collect::<Vec<_>>(), vec![ids[4], ids[3], ids[2]]);
+        let last = page.last().map(|s| (s.taken_at, s.id));
+        let rest = c.read(move |r| month_page(r, owner, 202407, last, 3)).expect("page");
+        assert_eq!(rest.iter().map(|s| s.id).collect::<Vec<_>>(), vec![ids[1], ids[0]]);
+
+        c.write(|tx| set_trashed(tx, owner, ids[0], Some(100))).expect("trash");
+        c.write(|tx| set_archived(tx, owner, ids[1], true)).expect("archive");
+        c.write(|tx| delete(tx, owner, june)).expect("delete");
+        assert_eq!(c.read(|r| months(r, owner)).expect("months"), vec![Month { month: 202407, count: 3 }]);
+        c.write(|tx| set_trashed(tx, owner, ids[0], None)).expect("restore");
+        c.write(|tx| set_trashed(tx, owner, ids[0], None)).expect("restore twice changes nothing");
+        assert_eq!(c.read(|r| months(r, owner)).expect("months"), vec![Month { month: 202407, count: 4 }]);
+        assert_eq!(c.read(|r| by_checksum(r, owner, &[3u8; 32])).expect("dedup"), Some(ids[3]));
+        let dup = c.write(|tx| insert(tx, &asset(owner, 3, july)));
+        assert!(dup.is_err(), "the same path twice");
+    }
+
+    #[test]
+    fn the_timeline_queries_use_their_indexes() {
+        let (_d, c, _owner) = catalog();
+        let plan = |sql: &'static str| {
+            c.read(move |r| {
+                let mut st = r.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+                let rows = st.query_map([], |row| row.get::<_, String>(3))?;
+                Ok(rows.collect::<Result<Vec<_>, _>>()?.join("\n"))
+            })
+            .expect("plan")
+        };
+        let page = plan(
+            "SELECT id FROM assets WHERE owner_id = 1 AND local_month = 202407 AND trashed_at IS NULL AND archived = 0
+             AND (taken_at < 5 OR (taken_at = 5 AND id < 9)) ORDER BY taken_at DESC, id DESC LIMIT 100",
+        );
+        assert!(page.contains("USING INDEX assets_timeline") && !page.contains("TEMP B-TREE"), "{page}");
+        let months = plan("SELECT month, count FROM asset_months WHERE owner_id = 1 AND count > 0 ORDER BY month DESC");
+        assert!(months.contains("PRIMARY KEY") && !months.contains("TEMP B-TREE"), "{months}");
+    }
+}
