@@ -1,7 +1,8 @@
 //! The timeline at a million assets (issue 5's scale target): a synthetic catalog of 1,000,000
 //! photos for one user over 20 years (and 100,000 for a second user), then the two timeline reads
 //! a phone makes, through `Catalog::read` as the API does: the month list, and one month's first
-//! page of 200 and the page after it. p50 and p99 over many runs; target p99 under 20 ms.
+//! page of 200 and the page after it (target p99 under 20 ms), and map markers for the whole world
+//! and closer views (target under 100 ms). p50 and p99 over many runs.
 //!
 //! `cargo bench -p hearth-catalog --bench timeline` (the catalog is built in a temporary folder,
 //! about 400 MB, in a minute or two).
@@ -9,7 +10,7 @@
 use std::time::Instant;
 
 use hearth_catalog::Catalog;
-use hearth_catalog::assets::{self, NewAsset, Source};
+use hearth_catalog::assets::{self, Bounds, NewAsset, Source};
 
 const ASSETS: i64 = 1_000_000;
 const BATCH: i64 = 10_000;
@@ -35,8 +36,11 @@ fn asset(owner: i64, n: i64, rng: &mut u64) -> NewAsset {
         height: Some(3024),
         taken_at,
         taken_offset: Some(60),
-        latitude: Some(48.0 + (*rng % 1000) as f64 / 1000.0),
-        longitude: Some(2.0 + (*rng % 997) as f64 / 1000.0),
+        // Half at home (around Paris), the rest anywhere between 60° S and 70° N; 1 in 10 unlocated.
+        latitude: (n % 10 != 0)
+            .then(|| if n % 2 == 0 { 48.5 + (*rng % 1000) as f64 / 1000.0 } else { -60.0 + (*rng % 130_000) as f64 / 1000.0 }),
+        longitude: (n % 10 != 0)
+            .then(|| if n % 2 == 0 { 2.0 + (*rng % 997) as f64 / 1000.0 } else { -180.0 + (*rng >> 20) as f64 % 360.0 }),
         make: Some("Apple".into()),
         model: Some("iPhone 15".into()),
         lens: None,
@@ -100,6 +104,23 @@ fn main() {
         second.push(t.elapsed().as_secs_f64() * 1e3);
         std::hint::black_box(next);
     }
+    let mut map = Vec::new();
+    for (zoom, bounds) in [
+        (0, Bounds::WORLD),
+        (3, Bounds::WORLD),
+        (6, Bounds::WORLD),
+        (9, Bounds { south: 40.0, west: -10.0, north: 55.0, east: 15.0 }),
+        (15, Bounds { south: 48.85, west: 2.33, north: 48.87, east: 2.36 }),
+    ] {
+        let mut ms = Vec::new();
+        let mut markers = 0;
+        for _ in 0..50 {
+            let t = Instant::now();
+            markers = catalog.read(move |r| assets::map_markers(r, owner, zoom, bounds, 2000)).expect("map").len();
+            ms.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+        map.push((zoom, markers, percentiles(ms)));
+    }
     let total: i64 = months.iter().map(|m| m.count).sum();
     assert_eq!(total, ASSETS, "the month counts add up to every asset");
     println!(
@@ -114,5 +135,16 @@ fn main() {
     for (name, v) in [("month list", month_list), ("a month's first 200", first), ("the next 200 (cursor)", second)] {
         let (p50, p99) = percentiles(v);
         println!("| {name} | {p50:.2} | {p99:.2} | < 20 ms |");
+    }
+    println!();
+    println!("| map view | markers | p50 ms | p99 ms | target |");
+    println!("|---|---:|---:|---:|---:|");
+    for (zoom, markers, (p50, p99)) in map {
+        let what = match zoom {
+            0 | 3 | 6 => format!("whole world, zoom {zoom}"),
+            9 => "western Europe, zoom 9".to_string(),
+            _ => format!("a few streets, zoom {zoom}"),
+        };
+        println!("| {what} | {markers} | {p50:.2} | {p99:.2} | < 100 ms |");
     }
 }

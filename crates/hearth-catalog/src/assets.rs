@@ -222,6 +222,75 @@ pub fn month_page(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// A map marker: one asset, or a cluster of nearby ones at their mean position.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Marker {
+    /// Degrees.
+    pub latitude: f64,
+    /// Degrees.
+    pub longitude: f64,
+    /// Assets in it.
+    pub count: i64,
+    /// The asset, when the marker is a single one.
+    pub asset_id: Option<i64>,
+}
+
+/// A rectangle on the map, in degrees.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bounds {
+    /// Southern edge.
+    pub south: f64,
+    /// Western edge.
+    pub west: f64,
+    /// Northern edge.
+    pub north: f64,
+    /// Eastern edge.
+    pub east: f64,
+}
+
+impl Bounds {
+    /// The whole world.
+    pub const WORLD: Bounds = Bounds { south: -90.0, west: -180.0, north: 90.0, east: 180.0 };
+}
+
+/// The grid levels `asset_cells` keeps (migration 7).
+const CELL_LEVELS: [u32; 4] = [2, 5, 8, 11];
+
+/// Markers of the owner's visible, located assets inside `bounds`, clustered for map `zoom`
+/// (0 shows the whole world in 256 px): a cluster is about 64 px wide at that zoom. Up to zoom 11
+/// the clusters come from `asset_cells`; closer in, single assets (at most `limit`).
+pub fn map_markers(conn: &Connection, owner_id: i64, zoom: u32, bounds: Bounds, limit: i64) -> Result<Vec<Marker>, CatalogError> {
+    // A view across the antimeridian (west > east) is widened to every longitude.
+    let bounds = if bounds.west > bounds.east { Bounds { west: -180.0, east: 180.0, ..bounds } } else { bounds };
+    if zoom <= 11 {
+        // At zoom z the world is 256·2^z px wide: 64 px cells are 2^(z+2) across; the nearest
+        // kept level at or below that.
+        let want = zoom + 2;
+        let level = CELL_LEVELS.iter().rev().copied().find(|l| *l <= want).unwrap_or(CELL_LEVELS[0]);
+        let n = f64::from(1u32 << level);
+        let cell = |v: f64, lo: f64, span: f64| (((v - lo) / span * n).floor() as i64).clamp(0, (1 << level) - 1);
+        let (x0, x1) = (cell(bounds.west, -180.0, 360.0), cell(bounds.east, -180.0, 360.0));
+        let (y0, y1) = (cell(bounds.south, -90.0, 180.0), cell(bounds.north, -90.0, 180.0));
+        let mut st = conn.prepare_cached(
+            "SELECT lat_sum / count, lon_sum / count, count FROM asset_cells
+             WHERE owner_id = ?1 AND level = ?2 AND cx BETWEEN ?3 AND ?4 AND cy BETWEEN ?5 AND ?6 AND count > 0",
+        )?;
+        let rows = st.query_map(params![owner_id, level, x0, x1, y0, y1], |r| {
+            Ok(Marker { latitude: r.get(0)?, longitude: r.get(1)?, count: r.get(2)?, asset_id: None })
+        })?;
+        return Ok(rows.collect::<Result<_, _>>()?);
+    }
+    let mut st = conn.prepare_cached(
+        "SELECT id, latitude, longitude FROM assets
+         WHERE owner_id = ?1 AND latitude IS NOT NULL AND trashed_at IS NULL AND archived = 0
+           AND latitude BETWEEN ?2 AND ?3 AND longitude BETWEEN ?4 AND ?5 LIMIT ?6",
+    )?;
+    let rows = st.query_map(params![owner_id, bounds.south, bounds.north, bounds.west, bounds.east, limit], |r| {
+        Ok(Marker { latitude: r.get(1)?, longitude: r.get(2)?, count: 1, asset_id: Some(r.get(0)?) })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -300,6 +369,40 @@ mod tests {
         assert_eq!(c.read(|r| by_checksum(r, owner, &[3u8; 32])).expect("dedup"), Some(ids[3]));
         let dup = c.write(|tx| insert(tx, &asset(owner, 3, july)));
         assert!(dup.is_err(), "the same path twice");
+    }
+
+    #[test]
+    fn map_markers_cluster_far_out_and_are_single_close_in() {
+        let (_d, c, owner) = catalog();
+        let place =
+            |n: i64, lat: f64, lon: f64| NewAsset { latitude: Some(lat), longitude: Some(lon), ..asset(owner, n, 1_700_000_000 + n) };
+        let paris: Vec<i64> = c
+            .write(move |tx| (0..3).map(|i| insert(tx, &place(i, 48.85 + i as f64 * 0.001, 2.29))).collect::<Result<_, _>>())
+            .expect("paris");
+        let sydney = c.write(move |tx| insert(tx, &place(10, -33.86, 151.21))).expect("sydney");
+        c.write(move |tx| insert(tx, &NewAsset { latitude: None, longitude: None, ..asset(owner, 11, 0) })).expect("no place");
+        let world = c.read(move |r| map_markers(r, owner, 0, Bounds::WORLD, 100)).expect("world");
+        let mut counts: Vec<i64> = world.iter().map(|m| m.count).collect();
+        counts.sort();
+        assert_eq!(counts, vec![1, 3], "{world:?}");
+        let p = world.iter().find(|m| m.count == 3).expect("paris cluster");
+        assert!((p.latitude - 48.851).abs() < 1e-9 && (p.longitude - 2.29).abs() < 1e-9, "the cluster sits at its mean: {p:?}");
+        // Close in on Paris: single assets with their ids.
+        let view = Bounds { south: 48.8, west: 2.2, north: 48.9, east: 2.4 };
+        let close = c.read(move |r| map_markers(r, owner, 15, view, 100)).expect("close");
+        let mut ids: Vec<i64> = close.iter().filter_map(|m| m.asset_id).collect();
+        ids.sort();
+        assert_eq!(ids, paris);
+        // The trash, archive and delete leave the map too.
+        let (first, second) = (paris[0], paris[1]);
+        c.write(move |tx| set_trashed(tx, owner, first, Some(5))).expect("trash");
+        c.write(move |tx| set_archived(tx, owner, second, true)).expect("archive");
+        c.write(move |tx| delete(tx, owner, sydney)).expect("delete");
+        let world = c.read(move |r| map_markers(r, owner, 3, Bounds::WORLD, 100)).expect("world");
+        assert_eq!(world.iter().map(|m| m.count).collect::<Vec<_>>(), vec![1], "{world:?}");
+        let cells: i64 =
+            c.read(|r| Ok(r.query_row("SELECT count(*) FROM asset_cells WHERE count <= 0", [], |x| x.get(0))?)).expect("cells");
+        assert_eq!(cells, 0, "empty cells are removed");
     }
 
     #[test]

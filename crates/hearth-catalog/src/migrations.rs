@@ -14,6 +14,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "sync folder offers", include_str!("migrations/0004_sync_folder_offers.sql")),
     (5, "sync folders", include_str!("migrations/0005_sync_folders.sql")),
     (6, "assets", include_str!("migrations/0006_assets.sql")),
+    (7, "asset map cells", include_str!("migrations/0007_asset_cells.sql")),
 ];
 
 /// The newest schema version this build knows.
