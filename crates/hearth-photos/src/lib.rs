@@ -7,6 +7,9 @@
 //!   in proportion to what a header claims (fuzz target `photo_metadata`).
 //! - [`thumbnail`]: the 250 px grid and 1440 px viewing thumbnails, decoded at reduced size
 //!   (JPEG DCT scaling), resized, turned upright, encoded as progressive JPEG.
+//! - [`ingest`]: one file into the library: checksum, duplicate check, metadata, thumbnails in the
+//!   content-addressed cache, the asset row (`hearth_catalog::assets`).
 
+pub mod ingest;
 pub mod metadata;
 pub mod thumbnail;

@@ -64,3 +64,80 @@ fn a_small_photo_is_not_enlarged_and_a_cut_one_is_an_error_not_a_panic() {
     let e = thumbnail::make(&file[..40], &[GRID]).expect_err("no frame");
     assert!(!e.to_string().is_empty());
 }
+
+#[test]
+fn ingest_adds_a_photo_once_keeps_a_damaged_one_and_refuses_a_text_file() {
+    use hearth_catalog::assets::{self, Source};
+    use hearth_photos::ingest::{self, IngestError, Outcome, Request};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (catalog, _) = hearth_catalog::Catalog::open(&dir.path().join("hearth.db")).expect("catalog");
+    let owner = catalog
+        .write(|tx| {
+            tx.execute("INSERT INTO users (name, display_name, role, password_hash, created_at, password_changed_at) VALUES ('ada', 'Ada', 'owner', 'x', 0, 0)", [])?;
+            Ok(tx.last_insert_rowid())
+        })
+        .expect("user");
+    let cache = dir.path().join("cache");
+    run("convert", &["-size", "1600x1200", "plasma:fractal", "photo.jpg"], dir.path());
+    run(
+        "exiftool",
+        &[
+            "-q",
+            "-overwrite_original",
+            "-DateTimeOriginal=2024:07:14 18:03:22",
+            "-OffsetTimeOriginal=+02:00",
+            "-GPSLatitude=48.8584",
+            "-GPSLongitude=2.2945",
+            "-Orientation#=6",
+            "photo.jpg",
+        ],
+        dir.path(),
+    );
+    let add = |name: &str| {
+        let file = dir.path().join(name);
+        ingest::ingest(
+            &catalog,
+            &Request {
+                owner_id: owner,
+                source: Source::Upload,
+                file: &file,
+                stored_path: format!("library/{name}"),
+                cache: &cache,
+                now: 1_800_000_000,
+            },
+        )
+    };
+
+    let Outcome::Added { id, problem: None } = add("photo.jpg").expect("ingest") else { panic!("not added cleanly") };
+    let months = catalog.read(move |r| assets::months(r, owner)).expect("months");
+    assert_eq!(months, vec![assets::Month { month: 202407, count: 1 }]);
+    let page = catalog.read(move |r| assets::month_page(r, owner, 202407, None, 10)).expect("page");
+    assert_eq!(
+        (page[0].id, page[0].taken_at, page[0].taken_offset, page[0].width, page[0].height),
+        (id, 1_720_973_002, Some(120), Some(1200), Some(1600))
+    );
+    let file = std::fs::read(dir.path().join("photo.jpg")).expect("read");
+    let checksum = ingest::checksum(&file);
+    for edge in [GRID, VIEW] {
+        let t = ingest::thumbnail_path(&cache, &checksum, edge);
+        let size = run("identify", &["-format", "%w %h", t.to_str().expect("utf8")], dir.path());
+        assert_eq!(size, if edge == GRID { "188 250" } else { "1080 1440" });
+    }
+
+    // The same photo again, under another name: nothing new.
+    std::fs::copy(dir.path().join("photo.jpg"), dir.path().join("again.jpg")).expect("copy");
+    assert_eq!(add("again.jpg").expect("ingest"), Outcome::Duplicate { id });
+
+    // A JPEG cut in half: an asset with the reason, so the family sees it.
+    std::fs::write(dir.path().join("cut.jpg"), &file[..file.len() / 2]).expect("write");
+    match add("cut.jpg").expect("ingest") {
+        Outcome::Added { problem: Some(p), .. } => assert!(p.contains("decoded"), "{p}"),
+        other => panic!("{other:?}"),
+    }
+    // A text file named .jpg: refused, nothing added.
+    std::fs::write(dir.path().join("list.jpg"), "eggs, milk").expect("write");
+    assert!(matches!(add("list.jpg"), Err(IngestError::NotAPhoto { .. })));
+    let months = catalog.read(move |r| assets::months(r, owner)).expect("months");
+    assert_eq!(months.iter().map(|m| m.count).sum::<i64>(), 2);
+}
