@@ -124,7 +124,7 @@ fn session_of(r: &Resp) -> String {
 }
 
 fn concrete(path: &str) -> String {
-    path.replace("{id}", "1").replace("{name}", "ada")
+    path.replace("{id}", "1").replace("{name}", "ada").replace("{month}", "202407")
 }
 
 /// Walk the route table: every route that is not public answers 401 without credentials, and

@@ -169,6 +169,13 @@ pub fn by_checksum(conn: &Connection, owner_id: i64, checksum: &[u8; 32]) -> Res
         .optional()?)
 }
 
+/// The content checksum of the owner's asset `id` (thumbnails are named by it).
+pub fn checksum_of(conn: &Connection, owner_id: i64, id: i64) -> Result<Option<[u8; 32]>, CatalogError> {
+    let blob: Option<Vec<u8>> =
+        conn.query_row("SELECT checksum FROM assets WHERE owner_id = ?1 AND id = ?2", params![owner_id, id], |r| r.get(0)).optional()?;
+    Ok(blob.and_then(|b| b.try_into().ok()))
+}
+
 /// Move to the trash (`Some(now)`) or restore (`None`); whether the asset exists.
 pub fn set_trashed(conn: &Connection, owner_id: i64, id: i64, at: Option<i64>) -> Result<bool, CatalogError> {
     Ok(conn.execute("UPDATE assets SET trashed_at = ?3 WHERE owner_id = ?1 AND id = ?2", params![owner_id, id, at])? > 0)

@@ -14,6 +14,7 @@ use crate::{ApiError, AppState};
 pub mod account;
 pub mod admin;
 pub mod health;
+pub mod photos;
 pub mod setup;
 pub mod sync;
 pub mod web;
@@ -62,6 +63,11 @@ pub fn table() -> Vec<Route> {
         r(Method::GET, "/api/v1/sync/folders/{id}/versions", User, get(sync::versions)),
         r(Method::POST, "/api/v1/sync/folders/{id}/versions/restore", Admin, post(sync::restore_version)),
         r(Method::GET, "/api/v1/sync/connections", User, get(sync::connections)),
+        r(Method::POST, "/api/v1/assets", User, post(photos::upload)),
+        r(Method::GET, "/api/v1/assets/{id}/thumbnail", User, get(photos::thumbnail)),
+        r(Method::GET, "/api/v1/timeline/months", User, get(photos::months)),
+        r(Method::GET, "/api/v1/timeline/months/{month}", User, get(photos::month_page)),
+        r(Method::GET, "/api/v1/map/markers", User, get(photos::markers)),
         r(Method::GET, "/api/v1/users", Admin, get(admin::list_users)),
         r(Method::POST, "/api/v1/users", Admin, post(admin::create_user)),
         r(Method::PATCH, "/api/v1/users/{name}", Admin, patch(admin::update_user)),

@@ -1,0 +1,272 @@
+//! The photo library over HTTP: uploads, the timeline (months, then a month's assets), map
+//! markers, and thumbnails. Every route reads and writes the caller's own library only.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use hearth_catalog::assets::{self, Bounds, Marker, Month, Source, Summary};
+use hearth_photos::ingest::{self, Outcome};
+use hearth_photos::thumbnail::{GRID, VIEW};
+use http_body_util::BodyExt;
+use serde::{Deserialize, Serialize};
+use tokio::io::AsyncWriteExt;
+
+use crate::auth::Caller;
+use crate::{ApiError, AppState};
+
+/// The largest upload accepted (a long 4K video; photos are far smaller).
+pub const MAX_UPLOAD_BYTES: usize = 4 << 30;
+
+fn owner(caller: &Caller) -> Result<i64, ApiError> {
+    Ok(caller.require_user()?.id)
+}
+
+/// `GET /api/v1/timeline/months` body.
+#[derive(Serialize)]
+pub struct Months {
+    /// Newest first.
+    pub months: Vec<Month>,
+}
+
+/// `GET /api/v1/timeline/months`: every month with photos, newest first, with counts.
+pub async fn months(State(state): State<AppState>, axum::Extension(caller): axum::Extension<Caller>) -> Result<Json<Months>, ApiError> {
+    let owner = owner(&caller)?;
+    Ok(Json(Months { months: state.read(move |r| assets::months(r, owner)).await? }))
+}
+
+/// Query of a month page.
+#[derive(Deserialize)]
+pub struct PageQuery {
+    /// Resume after this asset (`taken_at` and `id` of the last one shown), both or neither.
+    pub after_taken_at: Option<i64>,
+    /// See `after_taken_at`.
+    pub after_id: Option<i64>,
+    /// At most this many (1–1000, default 200).
+    pub limit: Option<i64>,
+}
+
+/// `GET /api/v1/timeline/months/{month}` body.
+#[derive(Serialize)]
+pub struct Page {
+    /// Newest first.
+    pub assets: Vec<Summary>,
+    /// Pass as `after_taken_at` / `after_id` for the next page; absent at the end.
+    pub next: Option<(i64, i64)>,
+}
+
+/// `GET /api/v1/timeline/months/{month}`: a month's assets (YYYYMM), newest first.
+pub async fn month_page(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Path(month): Path<i64>,
+    Query(q): Query<PageQuery>,
+) -> Result<Json<Page>, ApiError> {
+    let owner = owner(&caller)?;
+    if !(180001..=999912).contains(&month) || !(1..=12).contains(&(month % 100)) {
+        return Err(ApiError::invalid("the month is YYYYMM, like 202407"));
+    }
+    let limit = q.limit.unwrap_or(200);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::invalid("limit is 1 to 1000"));
+    }
+    let cursor = match (q.after_taken_at, q.after_id) {
+        (Some(t), Some(id)) => Some((t, id)),
+        (None, None) => None,
+        _ => return Err(ApiError::invalid("give both after_taken_at and after_id, or neither")),
+    };
+    let assets = state.read(move |r| assets::month_page(r, owner, month, cursor, limit)).await?;
+    let next = (assets.len() as i64 == limit).then(|| assets.last().map(|a| (a.taken_at, a.id))).flatten();
+    Ok(Json(Page { assets, next }))
+}
+
+/// Query of the map.
+#[derive(Deserialize)]
+pub struct MapQuery {
+    /// Map zoom, 0 (the world in 256 px) to 22.
+    pub zoom: u32,
+    /// The view, degrees; the whole world without them.
+    pub south: Option<f64>,
+    /// See `south`.
+    pub west: Option<f64>,
+    /// See `south`.
+    pub north: Option<f64>,
+    /// See `south`.
+    pub east: Option<f64>,
+}
+
+/// `GET /api/v1/map/markers` body.
+#[derive(Serialize)]
+pub struct Markers {
+    /// Clusters (no `asset_id`) or single assets.
+    pub markers: Vec<Marker>,
+}
+
+/// `GET /api/v1/map/markers?zoom=Z[&south=&west=&north=&east=]`
+pub async fn markers(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Query(q): Query<MapQuery>,
+) -> Result<Json<Markers>, ApiError> {
+    let owner = owner(&caller)?;
+    if q.zoom > 22 {
+        return Err(ApiError::invalid("zoom is 0 to 22"));
+    }
+    let bounds = match (q.south, q.west, q.north, q.east) {
+        (None, None, None, None) => Bounds::WORLD,
+        (Some(south), Some(west), Some(north), Some(east))
+            if (-90.0..=90.0).contains(&south)
+                && (-90.0..=90.0).contains(&north)
+                && south <= north
+                && (-180.0..=180.0).contains(&west)
+                && (-180.0..=180.0).contains(&east) =>
+        {
+            Bounds { south, west, north, east }
+        }
+        _ => return Err(ApiError::invalid("give south, west, north and east in degrees (south ≤ north), or none for the whole world")),
+    };
+    let zoom = q.zoom;
+    Ok(Json(Markers { markers: state.read(move |r| assets::map_markers(r, owner, zoom, bounds, 5000)).await? }))
+}
+
+/// Query of a thumbnail.
+#[derive(Deserialize)]
+pub struct ThumbQuery {
+    /// 250 (grid, the default) or 1440 (viewing).
+    pub size: Option<u32>,
+}
+
+/// `GET /api/v1/assets/{id}/thumbnail?size=250|1440`: a JPEG; its ETag is the content's checksum,
+/// so it is cached for good and revalidated with a 304.
+pub async fn thumbnail(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Path(id): Path<i64>,
+    Query(q): Query<ThumbQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let owner = owner(&caller)?;
+    let size = q.size.unwrap_or(GRID);
+    if size != GRID && size != VIEW {
+        return Err(ApiError::invalid(format!("size is {GRID} or {VIEW}")));
+    }
+    let checksum = state.read(move |r| assets::checksum_of(r, owner, id)).await?.ok_or_else(|| ApiError::not_found("no such photo"))?;
+    let hex: String = checksum.iter().map(|b| format!("{b:02x}")).collect();
+    let etag = format!("\"{hex}-{size}\"");
+    let cache = "private, max-age=31536000, immutable";
+    if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| v.split(',').any(|t| t.trim() == etag)) {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag), (header::CACHE_CONTROL, cache.to_string())]).into_response());
+    }
+    let path = ingest::thumbnail_path(&state.data_dir.join("cache"), &checksum, size);
+    let bytes = tokio::fs::read(&path).await.map_err(|_| ApiError::not_found("this photo has no thumbnail (its details say why)"))?;
+    Ok((
+        [(header::CONTENT_TYPE, "image/jpeg".to_string()), (header::ETAG, etag), (header::CACHE_CONTROL, cache.to_string())],
+        Body::from(bytes),
+    )
+        .into_response())
+}
+
+/// Query of an upload.
+#[derive(Deserialize)]
+pub struct UploadQuery {
+    /// The file's name on the phone (`IMG_0001.HEIC`).
+    pub name: String,
+}
+
+/// `POST /api/v1/assets` answer.
+#[derive(Serialize)]
+pub struct Uploaded {
+    /// The asset.
+    pub id: i64,
+    /// The owner already had this content: nothing was stored.
+    pub duplicate: bool,
+    /// Why metadata or thumbnails are missing, when they are.
+    pub problem: Option<String>,
+}
+
+/// `POST /api/v1/assets?name=NAME` with the file as the body: stored under
+/// `DATA/library/<user id>/`, then ingested. 201 when added, 200 for content already there.
+pub async fn upload(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Query(q): Query<UploadQuery>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let owner = owner(&caller)?;
+    let name = q.name.trim();
+    let ok_name = !name.is_empty() && name.len() <= 255 && !name.starts_with('.') && !name.contains(['/', '\\', '\0']);
+    if !ok_name {
+        return Err(ApiError::invalid("name is the file's own name, without folders"));
+    }
+    let dir = state.data_dir.join("library").join(owner.to_string());
+    tokio::fs::create_dir_all(&dir)
+        .await
+        .map_err(|e| ApiError::new(hearth_core::ErrorKind::of_io(&e), format!("cannot make the library folder: {e}")))?;
+    // The body goes to a temporary file as it arrives: a video never sits in memory.
+    let tmp = dir.join(format!(".upload-{}", std::process::id() as u64 * 1_000_000 + u64::from(rand_u32())));
+    let io = |e: std::io::Error| ApiError::new(hearth_core::ErrorKind::of_io(&e), format!("the upload could not be stored: {e}"));
+    let mut file = tokio::fs::File::create(&tmp).await.map_err(io)?;
+    let mut body = request.into_body();
+    let mut total = 0usize;
+    let written: Result<(), ApiError> = async {
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| ApiError::invalid(format!("the upload was cut off: {e}")))?;
+            if let Some(data) = frame.data_ref() {
+                total += data.len();
+                if total > MAX_UPLOAD_BYTES {
+                    return Err(ApiError::new(hearth_core::ErrorKind::TooLarge, "the file is larger than uploads may be (4 GiB)"));
+                }
+                file.write_all(data).await.map_err(io)?;
+            }
+        }
+        file.sync_all().await.map_err(io)
+    }
+    .await;
+    if let Err(e) = written {
+        let _ = tokio::fs::remove_file(&tmp).await;
+        return Err(e);
+    }
+    // A free name: IMG_0001.jpg, then IMG_0001 (1).jpg, …
+    let (stem, ext) = match name.rsplit_once('.') {
+        Some((s, e)) if !s.is_empty() => (s.to_string(), format!(".{e}")),
+        _ => (name.to_string(), String::new()),
+    };
+    let mut target = dir.join(name);
+    let mut n = 1;
+    while tokio::fs::try_exists(&target).await.unwrap_or(true) {
+        target = dir.join(format!("{stem} ({n}){ext}"));
+        n += 1;
+    }
+    tokio::fs::rename(&tmp, &target).await.map_err(io)?;
+    let stored = target.strip_prefix(&state.data_dir).unwrap_or(&target).display().to_string();
+    let catalog = state.catalog.clone();
+    let cache = state.data_dir.join("cache");
+    let now = state.now();
+    let file_path = target.clone();
+    let outcome = tokio::task::spawn_blocking(move || {
+        ingest::ingest(
+            &catalog,
+            &ingest::Request { owner_id: owner, source: Source::Upload, file: &file_path, stored_path: stored, cache: &cache, now },
+        )
+    })
+    .await
+    .map_err(|e| ApiError::new(hearth_core::ErrorKind::Internal, format!("ingest stopped: {e}")))?;
+    match outcome {
+        Ok(Outcome::Added { id, problem }) => Ok((StatusCode::CREATED, Json(Uploaded { id, duplicate: false, problem })).into_response()),
+        Ok(Outcome::Duplicate { id }) => {
+            let _ = tokio::fs::remove_file(&target).await;
+            Ok((StatusCode::OK, Json(Uploaded { id, duplicate: true, problem: None })).into_response())
+        }
+        Err(e) => {
+            let _ = tokio::fs::remove_file(&target).await;
+            Err(ApiError::new(hearth_core::Kinded::kind(&e), e.to_string()))
+        }
+    }
+}
+
+fn rand_u32() -> u32 {
+    let mut b = [0u8; 4];
+    let _ = crate::auth::secret::fill_random(&mut b);
+    u32::from_le_bytes(b)
+}

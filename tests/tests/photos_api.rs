@@ -1,0 +1,129 @@
+//! The photo library through a running hearthd, with curl as the client: upload real JPEGs made
+//! by ImageMagick with EXIF from exiftool, then the timeline, the map and the thumbnails as a
+//! phone reads them; a re-upload costs nothing; a text file named .jpg is refused.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use hearth_tests::{daemon, http};
+
+fn run(program: &str, args: &[&str], dir: &Path) {
+    let out =
+        Command::new(program).args(args).current_dir(dir).output().unwrap_or_else(|e| panic!("{program}: {e} (scripts/test installs it)"));
+    assert!(out.status.success(), "{program} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// `curl` with the session cookie; (status, body).
+fn curl(cookie: &str, args: &[&str]) -> (u16, Vec<u8>) {
+    let out = Command::new("curl")
+        .args(["-s", "-o", "-", "-w", "\n%{http_code}", "-H", &format!("Cookie: {cookie}")])
+        .args(args)
+        .output()
+        .expect("curl");
+    let mut body = out.stdout;
+    let cut = body.iter().rposition(|b| *b == b'\n').expect("status line");
+    let status = String::from_utf8_lossy(&body[cut + 1..]).trim().parse().expect("status");
+    body.truncate(cut);
+    (status, body)
+}
+
+fn json(body: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(body).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(body)))
+}
+
+#[test]
+fn uploads_show_up_in_the_timeline_the_map_and_as_thumbnails() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut d = daemon::start(&dir.path().join("data"), &[]);
+    d.wait_healthy(Duration::from_secs(30));
+    let claim =
+        http::request(d.http, "POST", "/api/v1/setup/claim", &[], Some(r#"{"name":"ada","password":"lovelace-1815"}"#)).expect("claim");
+    assert_eq!(claim.status, 201, "{}", claim.body);
+    let cookie = claim.header("set-cookie").and_then(|c| c.split(';').next()).expect("cookie").to_string();
+    let base = format!("http://{}", d.http);
+
+    run("convert", &["-size", "2000x1500", "plasma:fractal", "paris.jpg"], dir.path());
+    run(
+        "exiftool",
+        &[
+            "-q",
+            "-overwrite_original",
+            "-DateTimeOriginal=2024:07:14 18:03:22",
+            "-OffsetTimeOriginal=+02:00",
+            "-GPSLatitude=48.8584",
+            "-GPSLatitudeRef=N",
+            "-GPSLongitude=2.2945",
+            "-GPSLongitudeRef=E",
+            "paris.jpg",
+        ],
+        dir.path(),
+    );
+    run("convert", &["-size", "1200x1600", "gradient:green-white", "home.jpg"], dir.path());
+    run("exiftool", &["-q", "-overwrite_original", "-DateTimeOriginal=2023:12:24 20:00:00", "home.jpg"], dir.path());
+    std::fs::write(dir.path().join("list.jpg"), "eggs, milk").expect("text");
+
+    let upload = |file: &str, name: &str| {
+        let path = dir.path().join(file);
+        curl(&cookie, &["-X", "POST", "--data-binary", &format!("@{}", path.display()), &format!("{base}/api/v1/assets?name={name}")])
+    };
+    let (status, body) = upload("paris.jpg", "IMG_0001.JPG");
+    assert_eq!(status, 201, "{}", String::from_utf8_lossy(&body));
+    let paris = json(&body)["id"].as_i64().expect("id");
+    let (status, _) = upload("home.jpg", "IMG_0002.JPG");
+    assert_eq!(status, 201);
+    // The phone uploads its roll again: the same content is recognised, nothing is stored twice.
+    let (status, body) = upload("paris.jpg", "IMG_0001.JPG");
+    assert_eq!(status, 200);
+    assert_eq!(json(&body)["duplicate"], true);
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("data/library"))
+            .expect("library")
+            .flatten()
+            .flat_map(|u| std::fs::read_dir(u.path()).expect("user"))
+            .count(),
+        2
+    );
+    let (status, body) = upload("list.jpg", "list.jpg");
+    assert_eq!(status, 400, "{}", String::from_utf8_lossy(&body));
+    assert!(String::from_utf8_lossy(&body).contains("not a photo"));
+
+    let (status, body) = curl(&cookie, &[&format!("{base}/api/v1/timeline/months")]);
+    assert_eq!(status, 200);
+    assert_eq!(json(&body)["months"], serde_json::json!([{"month": 202407, "count": 1}, {"month": 202312, "count": 1}]));
+    let (_, body) = curl(&cookie, &[&format!("{base}/api/v1/timeline/months/202407")]);
+    let page = json(&body);
+    assert_eq!(page["assets"][0]["id"], paris);
+    assert_eq!(page["assets"][0]["taken_at"], 1_720_973_002);
+    assert_eq!(page["assets"][0]["taken_offset"], 120);
+    assert_eq!(page["next"], serde_json::Value::Null);
+
+    let (_, body) = curl(&cookie, &[&format!("{base}/api/v1/map/markers?zoom=1")]);
+    let markers = json(&body)["markers"].as_array().cloned().expect("markers");
+    assert_eq!(markers.len(), 1, "only the located photo: {markers:?}");
+    assert!((markers[0]["latitude"].as_f64().expect("lat") - 48.8584).abs() < 1e-3);
+    let (_, body) = curl(&cookie, &[&format!("{base}/api/v1/map/markers?zoom=16&south=48.85&west=2.28&north=48.87&east=2.30")]);
+    assert_eq!(json(&body)["markers"][0]["asset_id"], paris);
+
+    // Thumbnails: a JPEG of the right size, cached by content, revalidated with a 304.
+    let thumb = dir.path().join("t.jpg");
+    let (status, jpeg) = curl(
+        &cookie,
+        &["-D", &dir.path().join("h.txt").display().to_string(), &format!("{base}/api/v1/assets/{paris}/thumbnail?size=1440")],
+    );
+    assert_eq!(status, 200);
+    std::fs::write(&thumb, jpeg).expect("thumbnail");
+    let out = Command::new("identify").args(["-format", "%w %h"]).arg(&thumb).output().expect("identify");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "1440 1080");
+    let headers = std::fs::read_to_string(dir.path().join("h.txt")).expect("headers").to_lowercase();
+    assert!(headers.contains("cache-control: private, max-age=31536000, immutable"), "{headers}");
+    let etag = headers.lines().find_map(|l| l.strip_prefix("etag: ")).expect("etag").trim().to_string();
+    let (status, body) =
+        curl(&cookie, &["-H", &format!("If-None-Match: {etag}"), &format!("{base}/api/v1/assets/{paris}/thumbnail?size=1440")]);
+    assert_eq!((status, body.len()), (304, 0));
+    // Another user's library is not this one's.
+    let (status, _) = curl("hearth_session=nobody", &[&format!("{base}/api/v1/assets/{paris}/thumbnail")]);
+    assert_eq!(status, 401);
+    let (status, _) = curl(&cookie, &[&format!("{base}/api/v1/assets/{}/thumbnail", paris + 100)]);
+    assert_eq!(status, 404);
+}
