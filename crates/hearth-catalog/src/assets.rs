@@ -1,4 +1,5 @@
-//! Photo library assets and the timeline over them (migration 6).
+//! Photo library assets and the timeline over them (migration 6), the map (7), and the sync
+//! folders that feed a library (camera folders, 8).
 //!
 //! The timeline is read in two steps, as a phone scrolls: [`months`] (one row per month with its
 //! count, from `asset_months`, which triggers keep exact), then [`month_page`] for the months on
@@ -169,11 +170,37 @@ pub fn by_checksum(conn: &Connection, owner_id: i64, checksum: &[u8; 32]) -> Res
         .optional()?)
 }
 
+/// Make sync folder `folder_id` a camera folder of `owner_id`: photos arriving in it join that
+/// library (replaces an earlier owner).
+pub fn set_camera_folder(conn: &Connection, folder_id: &str, owner_id: i64, now: i64) -> Result<(), CatalogError> {
+    conn.execute(
+        "INSERT INTO camera_folders (folder_id, owner_id, added_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (folder_id) DO UPDATE SET owner_id = excluded.owner_id",
+        params![folder_id, owner_id, now],
+    )?;
+    Ok(())
+}
+
+/// Stop; whether it was one.
+pub fn unset_camera_folder(conn: &Connection, folder_id: &str) -> Result<bool, CatalogError> {
+    Ok(conn.execute("DELETE FROM camera_folders WHERE folder_id = ?1", [folder_id])? > 0)
+}
+
+/// Whose library a camera folder feeds.
+pub fn camera_folder_owner(conn: &Connection, folder_id: &str) -> Result<Option<i64>, CatalogError> {
+    Ok(conn.query_row("SELECT owner_id FROM camera_folders WHERE folder_id = ?1", [folder_id], |r| r.get(0)).optional()?)
+}
+
 /// The content checksum of the owner's asset `id` (thumbnails are named by it).
 pub fn checksum_of(conn: &Connection, owner_id: i64, id: i64) -> Result<Option<[u8; 32]>, CatalogError> {
     let blob: Option<Vec<u8>> =
         conn.query_row("SELECT checksum FROM assets WHERE owner_id = ?1 AND id = ?2", params![owner_id, id], |r| r.get(0)).optional()?;
     Ok(blob.and_then(|b| b.try_into().ok()))
+}
+
+/// Whether the owner has an asset at `path`.
+pub fn exists_at(conn: &Connection, owner_id: i64, path: &str) -> Result<bool, CatalogError> {
+    Ok(conn.query_row("SELECT 1 FROM assets WHERE owner_id = ?1 AND path = ?2", params![owner_id, path], |_| Ok(())).optional()?.is_some())
 }
 
 /// Move to the trash (`Some(now)`) or restore (`None`); whether the asset exists.

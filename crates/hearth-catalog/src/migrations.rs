@@ -15,6 +15,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "sync folders", include_str!("migrations/0005_sync_folders.sql")),
     (6, "assets", include_str!("migrations/0006_assets.sql")),
     (7, "asset map cells", include_str!("migrations/0007_asset_cells.sql")),
+    (8, "camera folders", include_str!("migrations/0008_camera_folders.sql")),
 ];
 
 /// The newest schema version this build knows.

@@ -160,3 +160,51 @@ pub fn ingest(catalog: &Catalog, req: &Request<'_>) -> Result<Outcome, IngestErr
     let id = catalog.write(move |tx| assets::insert(tx, &asset))?;
     Ok(Outcome::Added { id, problem })
 }
+
+/// Ingest every photo under `root` (a camera folder just marked, or one whose events were missed),
+/// skipping Syncthing's own folders and what is already in the library at the same path. Returns
+/// (added, duplicates, refused). One bad file never stops the walk.
+pub fn ingest_tree(catalog: &Catalog, owner_id: i64, source: Source, root: &Path, data_dir: &Path, now: i64) -> (usize, usize, usize) {
+    let cache = data_dir.join("cache");
+    let (mut added, mut duplicates, mut refused) = (0, 0, 0);
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with(".st") || name.starts_with(".syncthing.") || name.starts_with('~') {
+                continue;
+            }
+            let Ok(kind) = entry.file_type() else { continue };
+            if kind.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            if !kind.is_file() {
+                continue;
+            }
+            let stored = stored_path(&path, data_dir);
+            let at = stored.clone();
+            if catalog.read(move |r| assets::exists_at(r, owner_id, &at)).unwrap_or(false) {
+                continue;
+            }
+            match ingest(catalog, &Request { owner_id, source, file: &path, stored_path: stored, cache: &cache, now }) {
+                Ok(Outcome::Added { .. }) => added += 1,
+                Ok(Outcome::Duplicate { .. }) => duplicates += 1,
+                Err(IngestError::NotAPhoto { .. }) => refused += 1,
+                Err(e) => {
+                    tracing::warn!(file = %path.display(), error = %e, "a photo could not be ingested");
+                    refused += 1;
+                }
+            }
+        }
+    }
+    (added, duplicates, refused)
+}
+
+/// How the catalog names a file: relative to the data folder when inside it.
+pub fn stored_path(file: &Path, data_dir: &Path) -> String {
+    file.strip_prefix(data_dir).unwrap_or(file).display().to_string()
+}

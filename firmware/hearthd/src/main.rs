@@ -7,8 +7,10 @@
 //!   partition at boot (docs/image.md).
 //!
 //! The modules: [`run`] wires the services together; [`worker`] holds the worker kinds;
-//! [`prepare_data`] is the image's data-partition boot step.
+//! [`prepare_data`] is the image's data-partition boot step; [`camera`] ingests photos that sync
+//! completes in camera folders.
 
+mod camera;
 mod prepare_data;
 mod run;
 mod worker;

@@ -303,6 +303,8 @@ async fn serve(args: RunArgs, config: Config, started: Instant) -> anyhow::Resul
         supervisor.task(Arc::new(MdnsService::new(announcements.clone(), &config.mdns.hostname, &suffix)), RestartPolicy::default());
     }
     if let (Some(addr), Some(engine)) = (config.sync.listen, sync_engine) {
+        supervisor
+            .task(Arc::new(crate::camera::CameraIngest::new(engine.clone(), catalog.clone(), data.clone())), RestartPolicy::default());
         let service = hearth_sync::service::SyncService::new(engine, addr, config.sync.local_discovery);
         supervisor.task(Arc::new(service), RestartPolicy::default());
     }

@@ -5,7 +5,7 @@
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequest, Request};
 use axum::http::Method;
-use axum::routing::{MethodRouter, delete, get, patch, post};
+use axum::routing::{MethodRouter, delete, get, patch, post, put};
 use serde::de::DeserializeOwned;
 
 use crate::auth::{Access, caller};
@@ -68,6 +68,8 @@ pub fn table() -> Vec<Route> {
         r(Method::GET, "/api/v1/timeline/months", User, get(photos::months)),
         r(Method::GET, "/api/v1/timeline/months/{month}", User, get(photos::month_page)),
         r(Method::GET, "/api/v1/map/markers", User, get(photos::markers)),
+        r(Method::PUT, "/api/v1/photos/camera-folders/{id}", Admin, put(photos::set_camera_folder)),
+        r(Method::DELETE, "/api/v1/photos/camera-folders/{id}", Admin, delete(photos::unset_camera_folder)),
         r(Method::GET, "/api/v1/users", Admin, get(admin::list_users)),
         r(Method::POST, "/api/v1/users", Admin, post(admin::create_user)),
         r(Method::PATCH, "/api/v1/users/{name}", Admin, patch(admin::update_user)),

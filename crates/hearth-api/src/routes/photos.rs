@@ -270,3 +270,52 @@ fn rand_u32() -> u32 {
     let _ = crate::auth::secret::fill_random(&mut b);
     u32::from_le_bytes(b)
 }
+
+/// `PUT /api/v1/photos/camera-folders/{id}` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CameraFolder {
+    /// Whose library the folder's photos join.
+    pub user: String,
+}
+
+/// `PUT /api/v1/photos/camera-folders/{id}`: photos in sync folder `id`, and every photo that
+/// arrives in it later, join `user`'s library. The ones already there are ingested in the
+/// background. 202.
+pub async fn set_camera_folder(
+    State(state): State<AppState>,
+    Path(folder_id): Path<String>,
+    super::JsonBody(body): super::JsonBody<CameraFolder>,
+) -> Result<StatusCode, ApiError> {
+    let folder = {
+        let id = folder_id.clone();
+        state
+            .read(move |r| hearth_catalog::sync_folders::get_folder(r, &id))
+            .await?
+            .ok_or_else(|| ApiError::not_found("no sync folder with that id"))?
+    };
+    let user = state
+        .read(move |r| hearth_catalog::users::by_name(r, &body.user))
+        .await?
+        .ok_or_else(|| ApiError::not_found("no user with that name"))?;
+    let now = state.now();
+    let (id, owner) = (folder_id.clone(), user.id);
+    state.write(move |tx| assets::set_camera_folder(tx, &id, owner, now)).await?;
+    let (catalog, data_dir) = (state.catalog.clone(), state.data_dir.clone());
+    let root = std::path::PathBuf::from(&folder.path);
+    tokio::task::spawn_blocking(move || {
+        let (added, duplicates, refused) = ingest::ingest_tree(&catalog, owner, Source::Sync, &root, &data_dir, now);
+        tracing::info!(folder = %folder_id, added, duplicates, refused, "camera folder ingested");
+    });
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// `DELETE /api/v1/photos/camera-folders/{id}`: arriving photos no longer join a library (the
+/// ones already in it stay). 204, or 404 when it was not a camera folder.
+pub async fn unset_camera_folder(State(state): State<AppState>, Path(folder_id): Path<String>) -> Result<StatusCode, ApiError> {
+    if state.write(move |tx| assets::unset_camera_folder(tx, &folder_id)).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("that folder is not a camera folder"))
+    }
+}
