@@ -121,6 +121,19 @@ fn uploads_show_up_in_the_timeline_the_map_and_as_thumbnails() {
     let (status, body) =
         curl(&cookie, &["-H", &format!("If-None-Match: {etag}"), &format!("{base}/api/v1/assets/{paris}/thumbnail?size=1440")]);
     assert_eq!((status, body.len()), (304, 0));
+    // The original, whole and in ranges (a phone's viewer and a video player ask for ranges).
+    let original = std::fs::read(dir.path().join("paris.jpg")).expect("original");
+    let url = format!("{base}/api/v1/assets/{paris}/original");
+    let (status, body) = curl(&cookie, &[&url]);
+    assert_eq!((status, body == original), (200, true));
+    let (status, body) = curl(&cookie, &["-D", &dir.path().join("r.txt").display().to_string(), "-H", "Range: bytes=0-99", &url]);
+    assert_eq!((status, &body[..]), (206, &original[..100]));
+    let headers = std::fs::read_to_string(dir.path().join("r.txt")).expect("headers").to_lowercase();
+    assert!(headers.contains(&format!("content-range: bytes 0-99/{}", original.len())), "{headers}");
+    let (status, body) = curl(&cookie, &["-H", "Range: bytes=-10", &url]);
+    assert_eq!((status, &body[..]), (206, &original[original.len() - 10..]));
+    let (status, _) = curl(&cookie, &["-H", &format!("Range: bytes={}-", original.len()), &url]);
+    assert_eq!(status, 416);
     // Another user's library is not this one's.
     let (status, _) = curl("hearth_session=nobody", &[&format!("{base}/api/v1/assets/{paris}/thumbnail")]);
     assert_eq!(status, 401);

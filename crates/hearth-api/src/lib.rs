@@ -14,9 +14,11 @@
 //! - [`error`]: [`error::ApiError`], the JSON error body with its stable kind.
 //! - [`trouble`]: the page served instead of the API when the box cannot start (no data
 //!   partition, a damaged catalog): what is wrong and what to do.
+//! - [`byte_range`]: the `Range` header, for streaming originals.
 //! - [`client`]: a small HTTP client over the unix socket or TCP/TLS, for `hearth` (the CLI).
 
 pub mod auth;
+pub mod byte_range;
 pub mod client;
 pub mod error;
 pub mod routes;

@@ -198,6 +198,16 @@ pub fn checksum_of(conn: &Connection, owner_id: i64, id: i64) -> Result<Option<[
     Ok(blob.and_then(|b| b.try_into().ok()))
 }
 
+/// The stored path, content checksum and format of the owner's asset `id`.
+pub fn file_of(conn: &Connection, owner_id: i64, id: i64) -> Result<Option<(String, [u8; 32], Option<String>)>, CatalogError> {
+    let row: Option<(String, Vec<u8>, Option<String>)> = conn
+        .query_row("SELECT path, checksum, format FROM assets WHERE owner_id = ?1 AND id = ?2", params![owner_id, id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .optional()?;
+    Ok(row.and_then(|(p, c, f)| Some((p, c.try_into().ok()?, f))))
+}
+
 /// Whether the owner has an asset at `path`.
 pub fn exists_at(conn: &Connection, owner_id: i64, path: &str) -> Result<bool, CatalogError> {
     Ok(conn.query_row("SELECT 1 FROM assets WHERE owner_id = ?1 AND path = ?2", params![owner_id, path], |_| Ok(())).optional()?.is_some())

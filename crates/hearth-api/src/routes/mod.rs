@@ -65,6 +65,7 @@ pub fn table() -> Vec<Route> {
         r(Method::GET, "/api/v1/sync/connections", User, get(sync::connections)),
         r(Method::POST, "/api/v1/assets", User, post(photos::upload)),
         r(Method::GET, "/api/v1/assets/{id}/thumbnail", User, get(photos::thumbnail)),
+        r(Method::GET, "/api/v1/assets/{id}/original", User, get(photos::original)),
         r(Method::GET, "/api/v1/timeline/months", User, get(photos::months)),
         r(Method::GET, "/api/v1/timeline/months/{month}", User, get(photos::month_page)),
         r(Method::GET, "/api/v1/map/markers", User, get(photos::markers)),

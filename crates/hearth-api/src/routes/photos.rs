@@ -319,3 +319,80 @@ pub async fn unset_camera_folder(State(state): State<AppState>, Path(folder_id):
         Err(ApiError::not_found("that folder is not a camera folder"))
     }
 }
+
+/// `GET /api/v1/assets/{id}/original`: the file as it arrived, streamed, with `Range` (one range:
+/// 206; past the end: 416) and an `ETag` from the content (`If-None-Match` → 304).
+pub async fn original(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    use tokio::io::{AsyncReadExt, AsyncSeekExt};
+
+    let owner = owner(&caller)?;
+    let (stored, checksum, format) =
+        state.read(move |r| assets::file_of(r, owner, id)).await?.ok_or_else(|| ApiError::not_found("no such photo"))?;
+    let path = if std::path::Path::new(&stored).is_absolute() { std::path::PathBuf::from(&stored) } else { state.data_dir.join(&stored) };
+    let mut file = tokio::fs::File::open(&path).await.map_err(|_| ApiError::not_found("the photo's file is no longer on the disk"))?;
+    let len = file.metadata().await.map_err(|e| ApiError::new(hearth_core::ErrorKind::of_io(&e), e.to_string()))?.len();
+    let hex: String = checksum.iter().map(|b| format!("{b:02x}")).collect();
+    let etag = format!("\"{hex}\"");
+    let kind = match format.as_deref() {
+        Some("jpeg") => "image/jpeg",
+        Some("png") => "image/png",
+        Some("webp") => "image/webp",
+        Some("heif") => "image/heic",
+        _ => "application/octet-stream",
+    };
+    let common = [
+        (header::ETAG, etag.clone()),
+        (header::ACCEPT_RANGES, "bytes".to_string()),
+        (header::CACHE_CONTROL, "private, no-cache".to_string()),
+    ];
+    if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| v.split(',').any(|t| t.trim() == etag)) {
+        return Ok((StatusCode::NOT_MODIFIED, common).into_response());
+    }
+    let wanted = headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .map(|r| crate::byte_range::parse(r, len))
+        .unwrap_or(crate::byte_range::Wanted::Whole);
+    let (status, start, count) = match wanted {
+        crate::byte_range::Wanted::Whole => (StatusCode::OK, 0, len),
+        crate::byte_range::Wanted::Part { start, end } => (StatusCode::PARTIAL_CONTENT, start, end - start + 1),
+        crate::byte_range::Wanted::Unsatisfiable => {
+            return Ok((StatusCode::RANGE_NOT_SATISFIABLE, common, [(header::CONTENT_RANGE, format!("bytes */{len}"))]).into_response());
+        }
+    };
+    file.seek(std::io::SeekFrom::Start(start)).await.map_err(|e| ApiError::new(hearth_core::ErrorKind::of_io(&e), e.to_string()))?;
+    // 64 KiB at a time: a 4 GB video streams without being held in memory.
+    let stream = futures_util::stream::unfold((file.take(count), false), |(mut r, done)| async move {
+        if done {
+            return None;
+        }
+        let mut buf = vec![0u8; 64 << 10];
+        match r.read(&mut buf).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok::<_, std::io::Error>(axum::body::Bytes::from(buf)), (r, false)))
+            }
+            Err(e) => Some((Err(e), (r, true))),
+        }
+    });
+    let mut response = (
+        status,
+        common,
+        [(header::CONTENT_TYPE, kind.to_string()), (header::CONTENT_LENGTH, count.to_string())],
+        Body::from_stream(stream),
+    )
+        .into_response();
+    if status == StatusCode::PARTIAL_CONTENT {
+        let range = format!("bytes {start}-{}/{len}", start + count - 1);
+        if let Ok(v) = range.parse() {
+            response.headers_mut().insert(header::CONTENT_RANGE, v);
+        }
+    }
+    Ok(response)
+}

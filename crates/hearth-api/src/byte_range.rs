@@ -1,0 +1,77 @@
+//! The `Range` request header (RFC 9110 §14), for streaming originals: one range of bytes.
+//! Several ranges in one request (multipart answers) are not served: the whole file is, which the
+//! RFC allows. The header comes from outside: parsing never panics (fuzz target `byte_range`).
+
+/// What to send for a `Range` header on a resource of `len` bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wanted {
+    /// The whole resource (no usable range: other units, several ranges, syntax we ignore).
+    Whole,
+    /// Bytes `start..=end`.
+    Part {
+        /// First byte.
+        start: u64,
+        /// Last byte (inclusive).
+        end: u64,
+    },
+    /// A range that starts past the end: 416.
+    Unsatisfiable,
+}
+
+/// Read a `Range` header value against a resource of `len` bytes.
+pub fn parse(header: &str, len: u64) -> Wanted {
+    let Some(spec) = header.trim().strip_prefix("bytes=") else { return Wanted::Whole };
+    let spec = spec.trim();
+    if spec.contains(',') {
+        return Wanted::Whole;
+    }
+    let Some((a, b)) = spec.split_once('-') else { return Wanted::Whole };
+    let (a, b) = (a.trim(), b.trim());
+    let num = |s: &str| -> Option<u64> { (!s.is_empty() && s.bytes().all(|c| c.is_ascii_digit())).then(|| s.parse().ok()).flatten() };
+    match (a.is_empty(), b.is_empty()) {
+        // bytes=-N: the last N bytes.
+        (true, false) => match num(b) {
+            Some(0) => Wanted::Unsatisfiable,
+            Some(_) if len == 0 => Wanted::Unsatisfiable,
+            Some(n) => Wanted::Part { start: len.saturating_sub(n), end: len - 1 },
+            None => Wanted::Whole,
+        },
+        // bytes=S- : from S to the end.
+        (false, true) => match num(a) {
+            Some(s) if s >= len => Wanted::Unsatisfiable,
+            Some(s) => Wanted::Part { start: s, end: len - 1 },
+            None => Wanted::Whole,
+        },
+        (false, false) => match (num(a), num(b)) {
+            (Some(s), Some(e)) if s > e => Wanted::Whole,
+            (Some(s), Some(_)) if s >= len => Wanted::Unsatisfiable,
+            (Some(s), Some(e)) => Wanted::Part { start: s, end: e.min(len - 1) },
+            _ => Wanted::Whole,
+        },
+        (true, true) => Wanted::Whole,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        assert_eq!(parse("bytes=0-99", 1000), Wanted::Part { start: 0, end: 99 });
+        assert_eq!(parse("bytes=900-", 1000), Wanted::Part { start: 900, end: 999 });
+        assert_eq!(parse("bytes=-100", 1000), Wanted::Part { start: 900, end: 999 });
+        assert_eq!(parse("bytes=-5000", 1000), Wanted::Part { start: 0, end: 999 });
+        assert_eq!(parse("bytes=990-5000", 1000), Wanted::Part { start: 990, end: 999 });
+        assert_eq!(parse("bytes=1000-", 1000), Wanted::Unsatisfiable);
+        assert_eq!(parse("bytes=-0", 1000), Wanted::Unsatisfiable);
+        assert_eq!(parse("bytes=0-", 0), Wanted::Unsatisfiable);
+        assert_eq!(parse("bytes=-1", 0), Wanted::Unsatisfiable);
+        assert_eq!(parse("bytes=5-1", 1000), Wanted::Whole, "invalid: ignored");
+        assert_eq!(parse("bytes=0-1,5-9", 1000), Wanted::Whole);
+        assert_eq!(parse("items=0-1", 1000), Wanted::Whole);
+        assert_eq!(parse("bytes=x-1", 1000), Wanted::Whole);
+        assert_eq!(parse("bytes=+1-2", 1000), Wanted::Whole);
+        assert_eq!(parse("bytes=99999999999999999999999-", 1000), Wanted::Whole);
+    }
+}
