@@ -331,7 +331,7 @@ pub async fn original(
     use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
     let owner = owner(&caller)?;
-    let (stored, checksum, format) =
+    let assets::StoredFile { path: stored, checksum, format } =
         state.read(move |r| assets::file_of(r, owner, id)).await?.ok_or_else(|| ApiError::not_found("no such photo"))?;
     let path = if std::path::Path::new(&stored).is_absolute() { std::path::PathBuf::from(&stored) } else { state.data_dir.join(&stored) };
     let mut file = tokio::fs::File::open(&path).await.map_err(|_| ApiError::not_found("the photo's file is no longer on the disk"))?;
