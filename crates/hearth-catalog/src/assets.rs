@@ -198,14 +198,25 @@ pub fn checksum_of(conn: &Connection, owner_id: i64, id: i64) -> Result<Option<[
     Ok(blob.and_then(|b| b.try_into().ok()))
 }
 
-/// The stored path, content checksum and format of the owner's asset `id`.
-pub fn file_of(conn: &Connection, owner_id: i64, id: i64) -> Result<Option<(String, [u8; 32], Option<String>)>, CatalogError> {
+/// Where an asset's file is and what it holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredFile {
+    /// Relative to the data folder, or absolute for external libraries.
+    pub path: String,
+    /// BLAKE3 of the content when ingested.
+    pub checksum: [u8; 32],
+    /// `jpeg`, `heif`…
+    pub format: Option<String>,
+}
+
+/// The file of the owner's asset `id`.
+pub fn file_of(conn: &Connection, owner_id: i64, id: i64) -> Result<Option<StoredFile>, CatalogError> {
     let row: Option<(String, Vec<u8>, Option<String>)> = conn
         .query_row("SELECT path, checksum, format FROM assets WHERE owner_id = ?1 AND id = ?2", params![owner_id, id], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?))
         })
         .optional()?;
-    Ok(row.and_then(|(p, c, f)| Some((p, c.try_into().ok()?, f))))
+    Ok(row.and_then(|(path, c, format)| Some(StoredFile { path, checksum: c.try_into().ok()?, format })))
 }
 
 /// Whether the owner has an asset at `path`.
