@@ -134,6 +134,22 @@ fn uploads_show_up_in_the_timeline_the_map_and_as_thumbnails() {
     assert_eq!((status, &body[..]), (206, &original[original.len() - 10..]));
     let (status, _) = curl(&cookie, &["-H", &format!("Range: bytes={}-", original.len()), &url]);
     assert_eq!(status, 416);
+    // Favourite, archive, trash and restore, as the timeline sees them.
+    let home = json(&curl(&cookie, &[&format!("{base}/api/v1/timeline/months/202312")]).1)["assets"][0]["id"].as_i64().expect("home");
+    let patch = |body: &str| {
+        curl(&cookie, &["-X", "PATCH", "-H", "Content-Type: application/json", "--data", body, &format!("{base}/api/v1/assets/{paris}")]).0
+    };
+    assert_eq!(patch(r#"{"favourite":true}"#), 204);
+    assert_eq!(json(&curl(&cookie, &[&format!("{base}/api/v1/timeline/months/202407")]).1)["assets"][0]["favourite"], true);
+    assert_eq!(patch(r#"{"archived":true}"#), 204);
+    let months = |c: &str| json(&curl(c, &[&format!("{base}/api/v1/timeline/months")]).1)["months"].clone();
+    assert_eq!(months(&cookie), serde_json::json!([{"month": 202312, "count": 1}]));
+    assert_eq!(patch(r#"{"archived":false}"#), 204);
+    assert_eq!(curl(&cookie, &["-X", "POST", &format!("{base}/api/v1/assets/{home}/trash")]).0, 204);
+    assert_eq!(months(&cookie), serde_json::json!([{"month": 202407, "count": 1}]));
+    assert_eq!(curl(&cookie, &["-X", "POST", &format!("{base}/api/v1/assets/{home}/restore")]).0, 204);
+    assert_eq!(months(&cookie), serde_json::json!([{"month": 202407, "count": 1}, {"month": 202312, "count": 1}]));
+    assert_eq!(patch(r#"{}"#), 400);
     // Another user's library is not this one's.
     let (status, _) = curl("hearth_session=nobody", &[&format!("{base}/api/v1/assets/{paris}/thumbnail")]);
     assert_eq!(status, 401);

@@ -234,6 +234,54 @@ pub fn set_archived(conn: &Connection, owner_id: i64, id: i64, archived: bool) -
     Ok(conn.execute("UPDATE assets SET archived = ?3 WHERE owner_id = ?1 AND id = ?2", params![owner_id, id, archived])? > 0)
 }
 
+/// Mark or unmark as a favourite.
+pub fn set_favourite(conn: &Connection, owner_id: i64, id: i64, favourite: bool) -> Result<bool, CatalogError> {
+    Ok(conn.execute("UPDATE assets SET favourite = ?3 WHERE owner_id = ?1 AND id = ?2", params![owner_id, id, favourite])? > 0)
+}
+
+/// An asset whose time in the trash is over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expired {
+    /// Id.
+    pub id: i64,
+    /// Owner.
+    pub owner_id: i64,
+    /// `upload`, `sync`, `external` or `files`.
+    pub source: String,
+    /// Its file.
+    pub file: StoredFile,
+}
+
+/// Up to `limit` assets trashed before `before` (Unix seconds).
+pub fn expired_trash(conn: &Connection, before: i64, limit: i64) -> Result<Vec<Expired>, CatalogError> {
+    let mut st = conn.prepare_cached(
+        "SELECT id, owner_id, source, path, checksum, format FROM assets WHERE trashed_at IS NOT NULL AND trashed_at < ?1 ORDER BY trashed_at LIMIT ?2",
+    )?;
+    let rows = st.query_map(params![before, limit], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, Vec<u8>>(4)?,
+            r.get::<_, Option<String>>(5)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, owner_id, source, path, checksum, format) = row?;
+        if let Ok(checksum) = <[u8; 32]>::try_from(checksum) {
+            out.push(Expired { id, owner_id, source, file: StoredFile { path, checksum, format } });
+        }
+    }
+    Ok(out)
+}
+
+/// Whether any asset (of anyone) still has this content: its thumbnails are shared.
+pub fn checksum_in_use(conn: &Connection, checksum: &[u8; 32]) -> Result<bool, CatalogError> {
+    Ok(conn.query_row("SELECT 1 FROM assets WHERE checksum = ?1 LIMIT 1", [&checksum[..]], |_| Ok(())).optional()?.is_some())
+}
+
 /// Delete for good (the trash's expiry); whether it existed.
 pub fn delete(conn: &Connection, owner_id: i64, id: i64) -> Result<bool, CatalogError> {
     Ok(conn.execute("DELETE FROM assets WHERE owner_id = ?1 AND id = ?2", params![owner_id, id])? > 0)

@@ -9,7 +9,9 @@
 //!   (JPEG DCT scaling), resized, turned upright, encoded as progressive JPEG.
 //! - [`ingest`]: one file into the library: checksum, duplicate check, metadata, thumbnails in the
 //!   content-addressed cache, the asset row (`hearth_catalog::assets`).
+//! - [`trash`]: the trash's 30-day expiry: uploaded files and unshared thumbnails removed.
 
 pub mod ingest;
 pub mod metadata;
 pub mod thumbnail;
+pub mod trash;

@@ -141,3 +141,47 @@ fn ingest_adds_a_photo_once_keeps_a_damaged_one_and_refuses_a_text_file() {
     let months = catalog.read(move |r| assets::months(r, owner)).expect("months");
     assert_eq!(months.iter().map(|m| m.count).sum::<i64>(), 2);
 }
+
+#[test]
+fn the_trash_expires_after_30_days_with_uploaded_files_and_unshared_thumbnails() {
+    use hearth_catalog::assets::{self, Source};
+    use hearth_photos::ingest::{self, Outcome, Request};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(data.join("library/1")).expect("mkdir");
+    let (catalog, _) = hearth_catalog::Catalog::open(&data.join("hearth.db")).expect("catalog");
+    let owner = catalog
+        .write(|tx| {
+            tx.execute("INSERT INTO users (name, display_name, role, password_hash, created_at, password_changed_at) VALUES ('ada', 'Ada', 'owner', 'x', 0, 0)", [])?;
+            Ok(tx.last_insert_rowid())
+        })
+        .expect("user");
+    run("convert", &["-size", "800x600", "plasma:fractal", "library/1/old.jpg"], &data);
+    run("convert", &["-size", "800x600", "gradient:red-blue", "library/1/recent.jpg"], &data);
+    let now = 1_800_000_000;
+    let cache = data.join("cache");
+    let add = |name: &str| {
+        let file = data.join("library/1").join(name);
+        match ingest::ingest(
+            &catalog,
+            &Request { owner_id: owner, source: Source::Upload, file: &file, stored_path: format!("library/1/{name}"), cache: &cache, now },
+        )
+        .expect("ingest")
+        {
+            Outcome::Added { id, .. } => id,
+            other => panic!("{other:?}"),
+        }
+    };
+    let (old, recent) = (add("old.jpg"), add("recent.jpg"));
+    catalog.write(move |tx| assets::set_trashed(tx, owner, old, Some(now - 31 * 86400))).expect("trash");
+    catalog.write(move |tx| assets::set_trashed(tx, owner, recent, Some(now - 10 * 86400))).expect("trash");
+    let old_sum = ingest::checksum(&std::fs::read(data.join("library/1/old.jpg")).expect("read"));
+
+    assert_eq!(hearth_photos::trash::expire(&catalog, &data, now).expect("expire"), 1);
+    assert!(!data.join("library/1/old.jpg").exists(), "the uploaded file went with its asset");
+    assert!(!ingest::thumbnail_path(&cache, &old_sum, GRID).exists(), "and its thumbnails");
+    assert!(data.join("library/1/recent.jpg").exists(), "ten days in the trash: still restorable");
+    assert!(catalog.write(move |tx| assets::set_trashed(tx, owner, recent, None)).expect("restore"));
+    assert_eq!(hearth_photos::trash::expire(&catalog, &data, now).expect("expire"), 0);
+}

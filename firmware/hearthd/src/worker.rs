@@ -1,8 +1,9 @@
 //! Worker processes. Each runs in its own cgroup with the board's budget for its kind; a crash
 //! takes down only the worker, and the supervisor restarts it.
 //!
-//! - `maintenance`: keeps the catalog tidy: expired sessions removed, the query planner's
-//!   statistics refreshed, the WAL folded back into the database. Runs shortly after start and
+//! - `maintenance`: keeps the catalog tidy: expired sessions removed, photos 30 days in the trash
+//!   removed (hearth_photos::trash), the query planner's statistics refreshed, the WAL folded back
+//!   into the database. Runs shortly after start and
 //!   then every few hours, at low CPU and IO weight.
 
 use std::path::Path;
@@ -49,21 +50,22 @@ async fn maintenance(data: &Path) -> ExitCode {
             _ = tokio::time::sleep(wait) => {}
         }
         wait = EVERY;
-        let path = data.join("hearth.db");
-        let result = tokio::task::spawn_blocking(move || tidy(&path)).await;
+        let data = data.to_path_buf();
+        let result = tokio::task::spawn_blocking(move || tidy(&data)).await;
         match result {
-            Ok(Ok(purged)) => tracing::info!(expired_sessions = purged, "catalog maintenance done"),
+            Ok(Ok((purged, photos))) => tracing::info!(expired_sessions = purged, expired_photos = photos, "catalog maintenance done"),
             Ok(Err(e)) => tracing::warn!(error = %e, "catalog maintenance failed; will try again"),
             Err(e) => tracing::warn!(error = %e, "catalog maintenance crashed"),
         }
     }
 }
 
-fn tidy(path: &Path) -> Result<usize, hearth_catalog::CatalogError> {
-    let (catalog, _) = Catalog::open(path)?;
+fn tidy(data: &Path) -> Result<(usize, usize), hearth_catalog::CatalogError> {
+    let (catalog, _) = Catalog::open(&data.join("hearth.db"))?;
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
     let purged = catalog.write(|tx| sessions::purge_expired(tx, now))?;
+    let photos = hearth_photos::trash::expire(&catalog, data, now)?;
     catalog.write(|tx| Ok(tx.execute_batch("PRAGMA optimize")?))?;
     catalog.checkpoint()?;
-    Ok(purged)
+    Ok((purged, photos))
 }

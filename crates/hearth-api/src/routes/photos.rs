@@ -396,3 +396,69 @@ pub async fn original(
     }
     Ok(response)
 }
+
+/// `PATCH /api/v1/assets/{id}` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssetChange {
+    /// Mark or unmark as a favourite.
+    pub favourite: Option<bool>,
+    /// Hide from the timeline (kept in albums and search), or bring back.
+    pub archived: Option<bool>,
+}
+
+/// `PATCH /api/v1/assets/{id}`: favourite and archive. 204; 404 for another user's asset.
+pub async fn change(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Path(id): Path<i64>,
+    super::JsonBody(body): super::JsonBody<AssetChange>,
+) -> Result<StatusCode, ApiError> {
+    let owner = owner(&caller)?;
+    if body.favourite.is_none() && body.archived.is_none() {
+        return Err(ApiError::invalid("give favourite and/or archived"));
+    }
+    let found = state
+        .write(move |tx| {
+            let mut found = true;
+            if let Some(f) = body.favourite {
+                found &= assets::set_favourite(tx, owner, id, f)?;
+            }
+            if let Some(a) = body.archived {
+                found &= assets::set_archived(tx, owner, id, a)?;
+            }
+            Ok(found)
+        })
+        .await?;
+    if found { Ok(StatusCode::NO_CONTENT) } else { Err(ApiError::not_found("no such photo")) }
+}
+
+/// `POST /api/v1/assets/{id}/trash`: into the trash for 30 days (gone from the timeline and the
+/// map, restorable). 204.
+pub async fn trash(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    let owner = owner(&caller)?;
+    let now = state.now();
+    if state.write(move |tx| assets::set_trashed(tx, owner, id, Some(now))).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("no such photo"))
+    }
+}
+
+/// `POST /api/v1/assets/{id}/restore`: out of the trash. 204.
+pub async fn restore(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    let owner = owner(&caller)?;
+    if state.write(move |tx| assets::set_trashed(tx, owner, id, None)).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("no such photo"))
+    }
+}
