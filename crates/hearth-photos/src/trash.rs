@@ -29,12 +29,12 @@ pub fn expire(catalog: &Catalog, data_dir: &Path, now: i64) -> Result<usize, Cat
             removed += 1;
             let library = data_dir.join("library");
             let file = data_dir.join(&e.file.path);
-            if e.source == "upload" && !Path::new(&e.file.path).is_absolute() && file.starts_with(&library) {
-                if let Err(err) = std::fs::remove_file(&file)
-                    && err.kind() != std::io::ErrorKind::NotFound
-                {
-                    tracing::warn!(file = %file.display(), error = %err, "an expired photo's file could not be removed");
-                }
+            let uploaded = e.source == "upload" && !Path::new(&e.file.path).is_absolute() && file.starts_with(&library);
+            if uploaded
+                && let Err(err) = std::fs::remove_file(&file)
+                && err.kind() != std::io::ErrorKind::NotFound
+            {
+                tracing::warn!(file = %file.display(), error = %err, "an expired photo's file could not be removed");
             }
             let checksum = e.file.checksum;
             if !catalog.read(move |r| assets::checksum_in_use(r, &checksum))? {
