@@ -29,7 +29,10 @@ pub fn expire(catalog: &Catalog, data_dir: &Path, now: i64) -> Result<usize, Cat
             removed += 1;
             let library = data_dir.join("library");
             let file = data_dir.join(&e.file.path);
-            let uploaded = e.source == "upload" && !Path::new(&e.file.path).is_absolute() && file.starts_with(&library);
+            // Only a file the library itself holds, never one reached through `..`.
+            let stored = Path::new(&e.file.path);
+            let inside = !stored.is_absolute() && !stored.components().any(|c| matches!(c, std::path::Component::ParentDir));
+            let uploaded = e.source == "upload" && inside && file.starts_with(&library);
             if uploaded
                 && let Err(err) = std::fs::remove_file(&file)
                 && err.kind() != std::io::ErrorKind::NotFound
