@@ -69,6 +69,9 @@ impl hearth_core::Kinded for IngestError {
     }
 }
 
+/// The largest photo file whose pixels are decoded for thumbnails (a 200 MP JPEG is ~100 MB).
+pub const MAX_THUMBNAIL_SOURCE: u64 = 256 << 20;
+
 /// The content checksum assets are known by (BLAKE3).
 pub fn checksum(data: &[u8]) -> [u8; 32] {
     blake3::hash(data).into()
@@ -100,19 +103,33 @@ pub struct Request<'a> {
 /// Ingest one file.
 pub fn ingest(catalog: &Catalog, req: &Request<'_>) -> Result<Outcome, IngestError> {
     let io = |source| IngestError::Io { path: req.file.display().to_string(), source };
-    let data = std::fs::read(req.file).map_err(io)?;
-    let checksum = checksum(&data);
+    // The checksum streams; only a photo's head is read before we know it is one, so a video or
+    // a disk image never sits in memory.
+    let mut hasher = blake3::Hasher::new();
+    hasher.update_reader(std::fs::File::open(req.file).map_err(io)?).map_err(io)?;
+    let checksum: [u8; 32] = hasher.finalize().into();
     let owner = req.owner_id;
     if let Some(id) = catalog.read(move |r| assets::by_checksum(r, owner, &checksum))? {
         return Ok(Outcome::Duplicate { id });
     }
-    let (meta, mut problem) = match metadata::read(&data) {
+    let size = std::fs::metadata(req.file).map_err(io)?.len();
+    let mut head = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(std::fs::File::open(req.file).map_err(io)?, metadata::HEAD_BYTES as u64),
+        &mut head,
+    )
+    .map_err(io)?;
+    let (meta, mut problem) = match metadata::read(&head) {
         Ok(m) => (Some(m), None),
         Err(reason @ (MetadataError::Empty | MetadataError::NotAPhoto)) => {
             return Err(IngestError::NotAPhoto { path: req.file.display().to_string(), reason });
         }
         Err(e) => (None, Some(e.to_string())),
     };
+    if problem.is_none() && size > MAX_THUMBNAIL_SOURCE {
+        problem = Some(format!("the file is {} MB; Hearth makes thumbnails of photos up to {} MB", size >> 20, MAX_THUMBNAIL_SOURCE >> 20));
+    }
+    let data = if problem.is_none() { std::fs::read(req.file).map_err(io)? } else { Vec::new() };
     if problem.is_none() {
         match thumbnail::make(&data, &[GRID, VIEW]) {
             Ok(thumbs) => {
@@ -143,7 +160,7 @@ pub fn ingest(catalog: &Catalog, req: &Request<'_>) -> Result<Outcome, IngestErr
         checksum,
         video: false,
         format: meta.as_ref().map(|m| format!("{:?}", m.format).to_lowercase()),
-        size_bytes: data.len() as i64,
+        size_bytes: i64::try_from(size).unwrap_or(i64::MAX),
         width: shown.map(|s| i64::from(s.0)),
         height: shown.map(|s| i64::from(s.1)),
         taken_at: taken.map(|t| t.unix_seconds()).unwrap_or(file_time),

@@ -29,23 +29,21 @@ impl CameraIngest {
 
     fn arrived(&self, folder: String, name: String) {
         let (catalog, data_dir) = (self.catalog.clone(), self.data_dir.clone());
-        // One file at a time on the blocking pool: thumbnails are CPU work, sync comes first.
-        let owner_and_root = {
+        // One file at a time on the blocking pool (catalog reads and thumbnails are blocking work).
+        tokio::task::spawn_blocking(move || {
             let f = folder.clone();
-            catalog.read(move |r| {
+            let found = catalog.read(move |r| {
                 let Some(owner) = assets::camera_folder_owner(r, &f)? else { return Ok(None) };
                 Ok(hearth_catalog::sync_folders::get_folder(r, &f)?.map(|sf| (owner, PathBuf::from(sf.path))))
-            })
-        };
-        let (owner, root) = match owner_and_root {
-            Ok(Some(x)) => x,
-            Ok(None) => return,
-            Err(e) => {
-                tracing::warn!(%folder, error = %e, "cannot look up the camera folder");
-                return;
-            }
-        };
-        tokio::task::spawn_blocking(move || {
+            });
+            let (owner, root) = match found {
+                Ok(Some(x)) => x,
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::warn!(%folder, error = %e, "cannot look up the camera folder");
+                    return;
+                }
+            };
             let file = root.join(&name);
             let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
             let stored = ingest::stored_path(&file, &data_dir);

@@ -234,7 +234,12 @@ pub async fn upload(
     };
     let mut target = dir.join(name);
     let mut n = 1;
-    while tokio::fs::try_exists(&target).await.unwrap_or(true) {
+    // A name is taken only when it is known to be free: never rename over a file.
+    while !matches!(tokio::fs::try_exists(&target).await, Ok(false)) {
+        if n > 10_000 {
+            let _ = tokio::fs::remove_file(&tmp).await;
+            return Err(ApiError::new(hearth_core::ErrorKind::Conflict, format!("no free name for {name} in the library")));
+        }
         target = dir.join(format!("{stem} ({n}){ext}"));
         n += 1;
     }
