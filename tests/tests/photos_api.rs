@@ -121,6 +121,44 @@ fn uploads_show_up_in_the_timeline_the_map_and_as_thumbnails() {
     let (status, body) =
         curl(&cookie, &["-H", &format!("If-None-Match: {etag}"), &format!("{base}/api/v1/assets/{paris}/thumbnail?size=1440")]);
     assert_eq!((status, body.len()), (304, 0));
+    // Details, and the check a phone makes before uploading its roll.
+    let (status, body) = curl(&cookie, &[&format!("{base}/api/v1/assets/{paris}")]);
+    assert_eq!(status, 200);
+    let details = json(&body);
+    let paris_sum = details["checksum"].as_str().expect("checksum").to_string();
+    assert_eq!(
+        (details["format"].as_str(), details["width"].as_i64(), details["source"].as_str()),
+        (Some("jpeg"), Some(2000), Some("upload"))
+    );
+    assert!((details["latitude"].as_f64().expect("lat") - 48.8584).abs() < 1e-4);
+    let other = "00".repeat(32);
+    let (status, body) = curl(
+        &cookie,
+        &[
+            "-X",
+            "POST",
+            "-H",
+            "Content-Type: application/json",
+            "--data",
+            &format!(r#"{{"checksums":["{paris_sum}","{other}"]}}"#),
+            &format!("{base}/api/v1/assets/check"),
+        ],
+    );
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(json(&body)["existing"], serde_json::json!({ paris_sum.clone(): paris }));
+    let (status, _) = curl(
+        &cookie,
+        &[
+            "-X",
+            "POST",
+            "-H",
+            "Content-Type: application/json",
+            "--data",
+            r#"{"checksums":["nope"]}"#,
+            &format!("{base}/api/v1/assets/check"),
+        ],
+    );
+    assert_eq!(status, 400);
     // The original, whole and in ranges (a phone's viewer and a video player ask for ranges).
     let original = std::fs::read(dir.path().join("paris.jpg")).expect("original");
     let url = format!("{base}/api/v1/assets/{paris}/original");

@@ -219,6 +219,103 @@ pub fn file_of(conn: &Connection, owner_id: i64, id: i64) -> Result<Option<Store
     Ok(row.and_then(|(path, c, format)| Some(StoredFile { path, checksum: c.try_into().ok()?, format })))
 }
 
+/// Everything the catalog knows of an asset, for its details page.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Details {
+    /// Id.
+    pub id: i64,
+    /// `sync`, `upload`, `external`, `files`.
+    pub source: String,
+    /// Its file (relative to the data folder, or absolute for external libraries).
+    pub path: String,
+    /// BLAKE3 of the content, hex.
+    pub checksum: String,
+    /// `photo` or `video`.
+    pub kind: String,
+    /// `jpeg`, `heif`…
+    pub format: Option<String>,
+    /// Bytes.
+    pub size_bytes: i64,
+    /// Shown size.
+    pub width: Option<i64>,
+    /// Shown size.
+    pub height: Option<i64>,
+    /// Unix seconds.
+    pub taken_at: i64,
+    /// Minutes east of UTC.
+    pub taken_offset: Option<i64>,
+    /// Position.
+    pub latitude: Option<f64>,
+    /// Position.
+    pub longitude: Option<f64>,
+    /// Place names, when known.
+    pub city: Option<String>,
+    /// Place names, when known.
+    pub region: Option<String>,
+    /// Place names, when known.
+    pub country: Option<String>,
+    /// Camera.
+    pub make: Option<String>,
+    /// Camera.
+    pub model: Option<String>,
+    /// Lens.
+    pub lens: Option<String>,
+    /// Videos.
+    pub duration_ms: Option<i64>,
+    /// Favourite.
+    pub favourite: bool,
+    /// Archived.
+    pub archived: bool,
+    /// In the trash since (Unix seconds).
+    pub trashed_at: Option<i64>,
+    /// What could not be read.
+    pub metadata_error: Option<String>,
+    /// Added (Unix seconds).
+    pub added_at: i64,
+}
+
+/// The owner's asset `id`, in full.
+pub fn details(conn: &Connection, owner_id: i64, id: i64) -> Result<Option<Details>, CatalogError> {
+    Ok(conn
+        .query_row(
+            "SELECT id, source, path, checksum, kind, format, size_bytes, width, height, taken_at, taken_offset, latitude, longitude,
+                    city, region, country, make, model, lens, duration_ms, favourite, archived, trashed_at, metadata_error, added_at
+             FROM assets WHERE owner_id = ?1 AND id = ?2",
+            params![owner_id, id],
+            |r| {
+                let checksum: Vec<u8> = r.get(3)?;
+                Ok(Details {
+                    id: r.get(0)?,
+                    source: r.get(1)?,
+                    path: r.get(2)?,
+                    checksum: checksum.iter().map(|b| format!("{b:02x}")).collect(),
+                    kind: r.get(4)?,
+                    format: r.get(5)?,
+                    size_bytes: r.get(6)?,
+                    width: r.get(7)?,
+                    height: r.get(8)?,
+                    taken_at: r.get(9)?,
+                    taken_offset: r.get(10)?,
+                    latitude: r.get(11)?,
+                    longitude: r.get(12)?,
+                    city: r.get(13)?,
+                    region: r.get(14)?,
+                    country: r.get(15)?,
+                    make: r.get(16)?,
+                    model: r.get(17)?,
+                    lens: r.get(18)?,
+                    duration_ms: r.get(19)?,
+                    favourite: r.get::<_, i64>(20)? == 1,
+                    archived: r.get::<_, i64>(21)? == 1,
+                    trashed_at: r.get(22)?,
+                    metadata_error: r.get(23)?,
+                    added_at: r.get(24)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
 /// Whether the owner has an asset at `path`.
 pub fn exists_at(conn: &Connection, owner_id: i64, path: &str) -> Result<bool, CatalogError> {
     Ok(conn.query_row("SELECT 1 FROM assets WHERE owner_id = ?1 AND path = ?2", params![owner_id, path], |_| Ok(())).optional()?.is_some())

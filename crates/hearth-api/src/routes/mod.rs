@@ -66,6 +66,8 @@ pub fn table() -> Vec<Route> {
         r(Method::POST, "/api/v1/assets", User, post(photos::upload)),
         r(Method::GET, "/api/v1/assets/{id}/thumbnail", User, get(photos::thumbnail)),
         r(Method::GET, "/api/v1/assets/{id}/original", User, get(photos::original)),
+        r(Method::GET, "/api/v1/assets/{id}", User, get(photos::details)),
+        r(Method::POST, "/api/v1/assets/check", User, post(photos::check)),
         r(Method::PATCH, "/api/v1/assets/{id}", User, patch(photos::change)),
         r(Method::POST, "/api/v1/assets/{id}/trash", User, post(photos::trash)),
         r(Method::POST, "/api/v1/assets/{id}/restore", User, post(photos::restore)),

@@ -467,3 +467,63 @@ pub async fn restore(
         Err(ApiError::not_found("no such photo"))
     }
 }
+
+/// `GET /api/v1/assets/{id}`: everything known about a photo.
+pub async fn details(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Path(id): Path<i64>,
+) -> Result<Json<assets::Details>, ApiError> {
+    let owner = owner(&caller)?;
+    Ok(Json(state.read(move |r| assets::details(r, owner, id)).await?.ok_or_else(|| ApiError::not_found("no such photo"))?))
+}
+
+/// `POST /api/v1/assets/check` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Check {
+    /// BLAKE3 checksums (hex) of files a client is about to upload; at most 1,000.
+    pub checksums: Vec<String>,
+}
+
+/// `POST /api/v1/assets/check` answer.
+#[derive(Serialize)]
+pub struct Checked {
+    /// The checksums the caller's library already has, with the asset that has each.
+    pub existing: std::collections::BTreeMap<String, i64>,
+}
+
+/// `POST /api/v1/assets/check`: which of these files the library already has, so a phone
+/// re-uploading its roll sends nothing twice.
+pub async fn check(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    super::JsonBody(body): super::JsonBody<Check>,
+) -> Result<Json<Checked>, ApiError> {
+    let owner = owner(&caller)?;
+    if body.checksums.len() > 1000 {
+        return Err(ApiError::invalid("at most 1,000 checksums at once"));
+    }
+    let mut wanted = Vec::with_capacity(body.checksums.len());
+    for hex in body.checksums {
+        let bytes: Option<Vec<u8>> = (hex.len() == 64 && hex.is_ascii())
+            .then(|| (0..32).map(|i| u8::from_str_radix(&hex[i * 2..i * 2 + 2], 16).ok()).collect())
+            .flatten();
+        let Some(sum) = bytes.and_then(|b| <[u8; 32]>::try_from(b).ok()) else {
+            return Err(ApiError::invalid("each checksum is the file's BLAKE3 in 64 hex digits"));
+        };
+        wanted.push((hex.to_ascii_lowercase(), sum));
+    }
+    let existing = state
+        .read(move |r| {
+            let mut found = std::collections::BTreeMap::new();
+            for (hex, sum) in &wanted {
+                if let Some(id) = assets::by_checksum(r, owner, sum)? {
+                    found.insert(hex.clone(), id);
+                }
+            }
+            Ok(found)
+        })
+        .await?;
+    Ok(Json(Checked { existing }))
+}
