@@ -8,6 +8,7 @@
 //! - [`data`]: deterministic test data.
 //! - [`http`]: a minimal HTTP/1.1 client over `std::net` (tests must not share code paths with the
 //!   server they test).
+//! - [`poll`]: waiting, with a limit, for what another process does.
 //! - [`netns`]: two network namespaces on one virtual LAN.
 //! - [`syncthing`]: a real Syncthing in a temporary home, configured offline, with its REST API.
 //! - [`tiers`]: the crate tier rules of DESIGN.md, checked against `cargo metadata`.
@@ -18,5 +19,6 @@ pub mod daemon;
 pub mod data;
 pub mod http;
 pub mod netns;
+pub mod poll;
 pub mod syncthing;
 pub mod tiers;

@@ -7,19 +7,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use hearth_tests::avahi::Avahi;
-use hearth_tests::daemon;
 use hearth_tests::netns::{ADDR_A, NetnsPair};
-
-fn wait_until<T>(limit: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(start.elapsed() < limit, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(250));
-    }
-}
+use hearth_tests::{daemon, poll};
 
 #[test]
 fn avahi_sees_hearth_with_its_txt_and_sees_it_leave() {
@@ -53,7 +42,7 @@ fn avahi_sees_hearth_with_its_txt_and_sees_it_leave() {
         .expect("hearthd");
 
     // Identity of the box, over its socket (the filesystem is shared between namespaces).
-    let status = wait_until(Duration::from_secs(20), "hearthd's socket", || {
+    let status = poll::until(Duration::from_secs(20), "hearthd's socket", || {
         let out = daemon::cli_at(&data, &["--json", "status"], "");
         out.status.success().then(|| serde_json::from_slice::<serde_json::Value>(&out.stdout).ok()).flatten()
     });
@@ -65,7 +54,7 @@ fn avahi_sees_hearth_with_its_txt_and_sees_it_leave() {
     let log = || std::fs::read_to_string(dir.path().join("hearthd.log")).unwrap_or_default();
     // Wait for the entry on the fallback host name: when mdns-sd's probe finds the conflict
     // after a first announcement, avahi may briefly list the old record until its goodbye.
-    let entry = wait_until(Duration::from_secs(30), "_hearth._tcp on the fallback host name in avahi-browse", || {
+    let entry = poll::until(Duration::from_secs(30), "_hearth._tcp on the fallback host name in avahi-browse", || {
         lab.browse("_hearth._tcp").into_iter().find(|f| {
             f.get(3).is_some_and(|n| n.contains("Test")) && f.get(2).is_some_and(|p| p == "IPv4") && f.get(6) == Some(&expected_host)
         })
@@ -93,10 +82,10 @@ fn avahi_sees_hearth_with_its_txt_and_sees_it_leave() {
 
     // SIGTERM: the goodbye removes the services long before their TTL would.
     hearth_platform::process::terminate(hearthd.id());
-    let exit = wait_until(Duration::from_secs(20), "hearthd to exit", || hearthd.try_wait().ok().flatten());
+    let exit = poll::until(Duration::from_secs(20), "hearthd to exit", || hearthd.try_wait().ok().flatten());
     assert!(exit.success(), "hearthd exit: {exit}: {}", std::fs::read_to_string(dir.path().join("hearthd.log")).unwrap_or_default());
     let gone_at = Instant::now();
-    wait_until(Duration::from_secs(10), "_hearth._tcp to disappear after SIGTERM", || {
+    poll::until(Duration::from_secs(10), "_hearth._tcp to disappear after SIGTERM", || {
         (!lab.browse("_hearth._tcp").iter().any(|f| f.get(3).is_some_and(|n| n.contains("Test")))).then_some(())
     });
     assert!(gone_at.elapsed() < Duration::from_secs(10), "removed by goodbye, not by TTL expiry (120 s)");

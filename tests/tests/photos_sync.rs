@@ -4,10 +4,10 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use hearth_tests::syncthing::Syncthing;
-use hearth_tests::{daemon, http};
+use hearth_tests::{daemon, http, poll};
 
 fn run(program: &str, args: &[&str], dir: &Path) {
     let out =
@@ -34,17 +34,6 @@ fn camera_photo(dir: &Path, name: &str, date: &str, lat: &str, lon: &str) {
         ],
         dir,
     );
-}
-
-fn wait<T>(limit: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(start.elapsed() < limit, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(250));
-    }
 }
 
 #[test]
@@ -80,14 +69,14 @@ fn photos_from_a_syncthing_camera_folder_appear_in_the_timeline() {
     let r = http::request(d.http, "PUT", "/api/v1/photos/camera-folders/phone-camera", &auth, Some(r#"{"user":"ada"}"#)).expect("mark");
     assert_eq!(r.status, 202, "{}", r.body);
     let months = |auth: &[String]| http::request(d.http, "GET", "/api/v1/timeline/months", auth, None).expect("months").json();
-    wait(Duration::from_secs(60), "the synced photo in the timeline", || {
+    poll::until(Duration::from_secs(60), "the synced photo in the timeline", || {
         (months(&auth)["months"] == serde_json::json!([{"month": 202407, "count": 1}])).then_some(())
     });
 
     // A photo taken later arrives by sync and joins within seconds.
     camera_photo(&camera.join("Camera"), "IMG_0002.jpg", "2024:08:01 09:00:00", "43.2965", "5.3698");
     st.scan("phone-camera");
-    wait(Duration::from_secs(120), "the arriving photo in the timeline", || {
+    poll::until(Duration::from_secs(120), "the arriving photo in the timeline", || {
         (months(&auth)["months"] == serde_json::json!([{"month": 202408, "count": 1}, {"month": 202407, "count": 1}])).then_some(())
     });
     let page = http::request(d.http, "GET", "/api/v1/timeline/months/202408", &auth, None).expect("page").json();
