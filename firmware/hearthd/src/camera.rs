@@ -10,6 +10,7 @@ use hearth_catalog::assets::{self, Source};
 use hearth_core::Shutdown;
 use hearth_core::service::{BoxFuture, ReadySignal, Service, ServiceFailure};
 use hearth_photos::ingest::{self, IngestError, Outcome};
+use hearth_platform::clock::{Clock, SystemClock};
 use hearth_sync::engine::Engine;
 use hearth_sync::events::SyncEvent;
 use tokio::sync::broadcast::error::RecvError;
@@ -45,7 +46,7 @@ impl CameraIngest {
                 }
             };
             let file = root.join(&name);
-            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+            let now = i64::try_from(SystemClock.now_secs()).unwrap_or(i64::MAX);
             let stored = ingest::stored_path(&file, &data_dir);
             let req = ingest::Request {
                 owner_id: owner,

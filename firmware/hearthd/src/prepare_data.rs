@@ -202,7 +202,6 @@ fn run(cmd: &mut Command, ok: &[i32]) -> Result<(), String> {
             if text.is_empty() {
                 text = String::from_utf8_lossy(&out.stdout).trim().to_string();
             }
-            let _ = std::io::stderr().flush();
             Err(format!("{program} ended with {} {text}", code.map(|c| format!("status {c}:")).unwrap_or_else(|| "a signal:".into())))
         }
     }

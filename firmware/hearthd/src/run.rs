@@ -173,10 +173,8 @@ async fn serve_trouble(config: &Config, problem: Problem) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let board = match &config.device.board {
-        Some(name) => name.clone(),
-        None => hearth_platform::board::detect(Path::new("/")).name,
-    };
+    // An unknown board name is itself a start-up problem: the page still names what was asked.
+    let board = board_profile(config).map(|b| b.name).unwrap_or_else(|_| config.device.board.clone().unwrap_or_default());
     let (trigger, shutdown) = shutdown::channel();
     tokio::spawn(async move {
         wait_for_signal().await;
@@ -188,6 +186,14 @@ async fn serve_trouble(config: &Config, problem: Problem) -> ExitCode {
             eprintln!("hearthd: the trouble page stopped: {e}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// The board profile: the configured one, else the one the device tree names.
+fn board_profile(config: &Config) -> anyhow::Result<BoardProfile> {
+    match &config.device.board {
+        Some(name) => BoardProfile::builtin(name).ok_or_else(|| anyhow!("unknown board {name}")),
+        None => Ok(hearth_platform::board::detect(Path::new("/"))),
     }
 }
 
@@ -209,10 +215,7 @@ async fn serve(args: RunArgs, config: Config, started: Instant) -> anyhow::Resul
     })?;
     let data = std::fs::canonicalize(&data).unwrap_or(data);
 
-    let board = match &config.device.board {
-        Some(name) => BoardProfile::builtin(name).ok_or_else(|| anyhow!("unknown board {name}"))?,
-        None => hearth_platform::board::detect(Path::new("/")),
-    };
+    let board = board_profile(&config)?;
     tracing::info!(board = %board.name, version = hearth_core::version::VERSION, data = %data.display(), "starting Hearth");
 
     let (catalog, report) = Catalog::open(&data.join("hearth.db")).map_err(explain)?;

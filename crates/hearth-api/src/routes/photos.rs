@@ -19,6 +19,11 @@ use crate::{ApiError, AppState};
 /// The largest upload accepted (a long 4K video; photos are far smaller).
 pub const MAX_UPLOAD_BYTES: usize = 4 << 30;
 
+/// Whether `If-None-Match` names `etag` (the client's copy is current).
+fn etag_matches(headers: &HeaderMap, etag: &str) -> bool {
+    headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| v.split(',').any(|t| t.trim() == etag))
+}
+
 fn owner(caller: &Caller) -> Result<i64, ApiError> {
     Ok(caller.require_user()?.id)
 }
@@ -152,10 +157,10 @@ pub async fn thumbnail(
         return Err(ApiError::invalid(format!("size is {GRID} or {VIEW}")));
     }
     let checksum = state.read(move |r| assets::checksum_of(r, owner, id)).await?.ok_or_else(|| ApiError::not_found("no such photo"))?;
-    let hex: String = checksum.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = crate::auth::secret::hex(&checksum);
     let etag = format!("\"{hex}-{size}\"");
     let cache = "private, max-age=31536000, immutable";
-    if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| v.split(',').any(|t| t.trim() == etag)) {
+    if etag_matches(&headers, &etag) {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag), (header::CACHE_CONTROL, cache.to_string())]).into_response());
     }
     let path = ingest::thumbnail_path(&state.data_dir.join("cache"), &checksum, size);
@@ -341,7 +346,7 @@ pub async fn original(
     let path = if std::path::Path::new(&stored).is_absolute() { std::path::PathBuf::from(&stored) } else { state.data_dir.join(&stored) };
     let mut file = tokio::fs::File::open(&path).await.map_err(|_| ApiError::not_found("the photo's file is no longer on the disk"))?;
     let len = file.metadata().await.map_err(|e| ApiError::new(hearth_core::ErrorKind::of_io(&e), e.to_string()))?.len();
-    let hex: String = checksum.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = crate::auth::secret::hex(&checksum);
     let etag = format!("\"{hex}\"");
     let kind = match format.as_deref() {
         Some("jpeg") => "image/jpeg",
@@ -355,7 +360,7 @@ pub async fn original(
         (header::ACCEPT_RANGES, "bytes".to_string()),
         (header::CACHE_CONTROL, "private, no-cache".to_string()),
     ];
-    if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| v.split(',').any(|t| t.trim() == etag)) {
+    if etag_matches(&headers, &etag) {
         return Ok((StatusCode::NOT_MODIFIED, common).into_response());
     }
     let wanted = headers
