@@ -21,6 +21,11 @@ impl Response {
         serde_json::from_str(&self.body).unwrap_or(serde_json::Value::Null)
     }
 
+    /// The `name=value` of the cookie this response sets (the session after a login or claim).
+    pub fn cookie(&self) -> Option<&str> {
+        self.header("set-cookie").and_then(|c| c.split(';').next())
+    }
+
     /// A header's value.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())

@@ -165,7 +165,7 @@ fn cli_manages_users_over_the_socket_and_https_with_a_token() {
     let login =
         http::request(d.http, "POST", "/api/v1/auth/login", &[], Some(r#"{"name":"bob","password":"bob-new-password"}"#)).expect("login");
     assert_eq!(login.status, 200, "{}", login.body);
-    let cookie = login.header("set-cookie").and_then(|c| c.split(';').next()).expect("cookie").to_string();
+    let cookie = login.cookie().expect("cookie").to_string();
     let tok = http::request(d.http, "POST", "/api/v1/me/tokens", &[format!("Cookie: {cookie}")], Some(r#"{"name":"cli"}"#)).expect("token");
     assert_eq!(tok.status, 201, "{}", tok.body);
     let secret = tok.json()["secret"].as_str().expect("secret").to_string();
@@ -272,7 +272,7 @@ fn full_data_disk_gives_a_clear_error_and_loses_nothing() {
     let claim =
         http::request(addr, "POST", "/api/v1/setup/claim", &[], Some(r#"{"name":"ada","password":"lovelace-1815"}"#)).expect("claim");
     assert_eq!(claim.status, 201, "{}", claim.body);
-    let cookie = claim.header("set-cookie").and_then(|c| c.split(';').next()).expect("cookie").to_string();
+    let cookie = claim.cookie().expect("cookie").to_string();
     let auth = [format!("Cookie: {cookie}")];
     // Fill the disk from inside the namespace: hearthd's own process sees the tmpfs.
     let pid = child.id();

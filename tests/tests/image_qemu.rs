@@ -39,7 +39,7 @@ fn setup_code(console: &str) -> String {
 }
 
 fn cookie(r: &http::Response) -> [String; 1] {
-    let c = r.header("set-cookie").and_then(|c| c.split(';').next()).expect("session cookie");
+    let c = r.cookie().expect("session cookie");
     [format!("Cookie: {c}")]
 }
 

@@ -40,7 +40,7 @@ fn uploads_show_up_in_the_timeline_the_map_and_as_thumbnails() {
     let claim =
         http::request(d.http, "POST", "/api/v1/setup/claim", &[], Some(r#"{"name":"ada","password":"lovelace-1815"}"#)).expect("claim");
     assert_eq!(claim.status, 201, "{}", claim.body);
-    let cookie = claim.header("set-cookie").and_then(|c| c.split(';').next()).expect("cookie").to_string();
+    let cookie = claim.cookie().expect("cookie").to_string();
     let base = format!("http://{}", d.http);
 
     run("convert", &["-size", "2000x1500", "plasma:fractal", "paris.jpg"], dir.path());

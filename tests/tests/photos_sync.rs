@@ -46,7 +46,7 @@ fn photos_from_a_syncthing_camera_folder_appear_in_the_timeline() {
     let claim =
         http::request(d.http, "POST", "/api/v1/setup/claim", &[], Some(r#"{"name":"ada","password":"lovelace-1815"}"#)).expect("claim");
     assert_eq!(claim.status, 201, "{}", claim.body);
-    let auth = [format!("Cookie: {}", claim.header("set-cookie").and_then(|c| c.split(';').next()).expect("cookie"))];
+    let auth = [format!("Cookie: {}", claim.cookie().expect("cookie"))];
     let hearth_id = String::from_utf8_lossy(&d.cli(&["sync", "id"], "").stdout).trim().to_string();
 
     let camera = dir.path().join("phone/DCIM");

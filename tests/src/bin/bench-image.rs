@@ -79,7 +79,7 @@ fn resident_mib(addr: SocketAddr, auth: &[String]) -> f64 {
 }
 
 fn cookie(r: &http::Response) -> Vec<String> {
-    let c = r.header("set-cookie").and_then(|c| c.split(';').next()).expect("cookie");
+    let c = r.cookie().expect("cookie");
     vec![format!("Cookie: {c}")]
 }
 
