@@ -90,16 +90,23 @@ pub fn start(data: &Path, extra: &[&str]) -> Daemon {
 
 /// Start hearthd with given addresses.
 pub fn start_with(data: &Path, http: SocketAddr, https: SocketAddr, extra: &[&str]) -> Daemon {
-    launch(None, data, http, https, extra)
+    launch(None, data, http, https, extra, &[])
+}
+
+/// [`start`] with environment variables (the debug build's fault injection, for one).
+pub fn start_with_env(data: &Path, extra: &[&str], env: &[(&str, &str)]) -> Daemon {
+    let http: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
+    let https: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
+    launch(None, data, http, https, extra, env)
 }
 
 /// Start hearthd inside network namespace `ns` (its HTTP on the namespace's 127.0.0.1; the
 /// CLI reaches it through the socket in `data`, the filesystem being shared).
 pub fn start_in_netns(ns: &str, data: &Path, extra: &[&str]) -> Daemon {
-    launch(Some(ns), data, ([127, 0, 0, 1], 8080).into(), ([127, 0, 0, 1], 8443).into(), extra)
+    launch(Some(ns), data, ([127, 0, 0, 1], 8080).into(), ([127, 0, 0, 1], 8443).into(), extra, &[])
 }
 
-fn launch(netns: Option<&str>, data: &Path, http: SocketAddr, https: SocketAddr, extra: &[&str]) -> Daemon {
+fn launch(netns: Option<&str>, data: &Path, http: SocketAddr, https: SocketAddr, extra: &[&str], env: &[(&str, &str)]) -> Daemon {
     let log = data.with_extension("log");
     let log_file = std::fs::OpenOptions::new().create(true).append(true).open(&log).expect("log file");
     let mut cmd = match netns {
@@ -119,7 +126,7 @@ fn launch(netns: Option<&str>, data: &Path, http: SocketAddr, https: SocketAddr,
         cmd.arg("--no-local-discovery");
     }
     cmd.args(extra.iter().filter(|a| **a != "--mdns" && **a != "--local-discovery"));
-    cmd.env("HEARTH_LOG", "info").stdin(Stdio::null()).stdout(Stdio::null()).stderr(log_file);
+    cmd.env("HEARTH_LOG", "info").envs(env.iter().copied()).stdin(Stdio::null()).stdout(Stdio::null()).stderr(log_file);
     let child = cmd.spawn().expect("spawn hearthd");
     Daemon { child, http, https, data: data.to_path_buf(), log, netns: netns.map(str::to_string) }
 }

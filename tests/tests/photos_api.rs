@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use hearth_tests::{daemon, http};
+use hearth_tests::{daemon, http, poll};
 
 fn run(program: &str, args: &[&str], dir: &Path) {
     let out =
@@ -105,7 +105,17 @@ fn uploads_show_up_in_the_timeline_the_map_and_as_thumbnails() {
     let (_, body) = curl(&cookie, &[&format!("{base}/api/v1/map/markers?zoom=16&south=48.85&west=2.28&north=48.87&east=2.30")]);
     assert_eq!(json(&body)["markers"][0]["asset_id"], paris);
 
-    // Thumbnails: a JPEG of the right size, cached by content, revalidated with a 304.
+    // Thumbnails: made by the thumbnail worker shortly after the upload (until then 503 with
+    // Retry-After); a JPEG of the right size, cached by content, revalidated with a 304.
+    poll::until(Duration::from_secs(60), "the thumbnail worker", || {
+        let (status, _) =
+            curl(&cookie, &["-D", &dir.path().join("h.txt").display().to_string(), &format!("{base}/api/v1/assets/{paris}/thumbnail")]);
+        if status == 503 {
+            let headers = std::fs::read_to_string(dir.path().join("h.txt")).expect("headers").to_lowercase();
+            assert!(headers.contains("retry-after: 2"), "{headers}");
+        }
+        (status != 503).then_some(())
+    });
     let thumb = dir.path().join("t.jpg");
     let (status, jpeg) = curl(
         &cookie,
@@ -193,4 +203,61 @@ fn uploads_show_up_in_the_timeline_the_map_and_as_thumbnails() {
     assert_eq!(status, 401);
     let (status, _) = curl(&cookie, &[&format!("{base}/api/v1/assets/{}/thumbnail", paris + 100)]);
     assert_eq!(status, 404);
+}
+
+/// A photo that takes the thumbnail worker down (the debug build's `HEARTH_TEST_ABORT_ON` makes
+/// the worker abort on it, as an out-of-memory kill would) is retried once after the supervisor
+/// restarts the worker, then set aside; the photos around it get their thumbnails; the jobs API
+/// counts it all, and an admin can queue it again.
+#[test]
+fn a_photo_that_crashes_the_thumbnail_worker_is_quarantined_and_the_rest_go_on() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut d = daemon::start_with_env(&dir.path().join("data"), &[], &[("HEARTH_TEST_ABORT_ON", "IMG_0666.JPG")]);
+    d.wait_healthy(Duration::from_secs(30));
+    let claim =
+        http::request(d.http, "POST", "/api/v1/setup/claim", &[], Some(r#"{"name":"ada","password":"lovelace-1815"}"#)).expect("claim");
+    assert_eq!(claim.status, 201, "{}", claim.body);
+    let cookie = claim.cookie().expect("cookie").to_string();
+    let base = format!("http://{}", d.http);
+    let mut ids = Vec::new();
+    for (n, name) in ["IMG_0665.JPG", "IMG_0666.JPG", "IMG_0667.JPG"].iter().enumerate() {
+        let file = dir.path().join(format!("{n}.jpg"));
+        run("convert", &["-size", "640x480", &format!("gradient:red-rgb({},0,255)", n * 100), file.to_str().expect("utf8")], dir.path());
+        let (status, body) =
+            curl(&cookie, &["-X", "POST", "--data-binary", &format!("@{}", file.display()), &format!("{base}/api/v1/assets?name={name}")]);
+        assert_eq!(status, 201, "{}", String::from_utf8_lossy(&body));
+        ids.push(json(&body)["id"].as_i64().expect("id"));
+    }
+    let details = |id: i64| json(&curl(&cookie, &[&format!("{base}/api/v1/assets/{id}")]).1);
+    let settled = |id: i64| details(id)["thumbnails"] != "pending";
+    poll::until(Duration::from_secs(90), "every thumbnail job to end", || ids.iter().all(|&id| settled(id)).then_some(()));
+    assert_eq!(details(ids[0])["thumbnails"], "ready");
+    assert_eq!(details(ids[2])["thumbnails"], "ready");
+    let poisoned = details(ids[1]);
+    assert_eq!(poisoned["thumbnails"], "failed", "{poisoned}");
+    assert!(poisoned["metadata_error"].as_str().unwrap_or("").contains("set aside"), "{poisoned}");
+    let (status, body) = curl(&cookie, &[&format!("{base}/api/v1/assets/{}/thumbnail", ids[1])]);
+    assert_eq!(status, 404);
+    assert!(String::from_utf8_lossy(&body).contains("set aside"));
+    // The original is untouched and still downloads.
+    assert_eq!(curl(&cookie, &[&format!("{base}/api/v1/assets/{}/original", ids[1])]).0, 200);
+
+    let (_, body) = curl(&cookie, &[&format!("{base}/api/v1/jobs")]);
+    let jobs = json(&body);
+    let thumbs = &jobs["jobs"][0];
+    assert_eq!(thumbs["kind"], "thumbnails", "{jobs}");
+    assert_eq!((thumbs["done"].as_i64(), thumbs["quarantined"].as_i64(), thumbs["queued"].as_i64()), (Some(2), Some(1), Some(0)), "{jobs}");
+    // The worker crashed twice (the first try and the retry), and was restarted each time.
+    let health = http::get(d.http, "/api/health").expect("health").json();
+    let worker = health["services"].as_array().expect("services").iter().find(|s| s["name"] == "thumbnail").cloned().expect("thumbnail");
+    assert!(worker["restarts"].as_i64().unwrap_or(0) >= 2, "{worker}");
+    assert!(d.log_text().contains("set aside"), "the log says what happened");
+
+    // An admin queues it again (after an update, say): it is pending, then set aside once more.
+    let (status, body) = curl(&cookie, &["-X", "POST", &format!("{base}/api/v1/jobs/thumbnails/retry")]);
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(json(&body)["queued"], 1);
+    assert_eq!(curl(&cookie, &["-X", "POST", &format!("{base}/api/v1/jobs/posters/retry")]).0, 404);
+    poll::until(Duration::from_secs(90), "the retried job to end", || settled(ids[1]).then_some(()));
+    assert_eq!(details(ids[1])["thumbnails"], "failed");
 }

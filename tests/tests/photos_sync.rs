@@ -82,8 +82,12 @@ fn photos_from_a_syncthing_camera_folder_appear_in_the_timeline() {
     let page = http::request(d.http, "GET", "/api/v1/timeline/months/202408", &auth, None).expect("page").json();
     let id = page["assets"][0]["id"].as_i64().expect("id");
     assert_eq!(page["assets"][0]["taken_at"], 1_722_495_600, "09:00 at +02:00 is 07:00 UTC");
-    let thumb = http::request(d.http, "GET", &format!("/api/v1/assets/{id}/thumbnail"), &auth, None).expect("thumbnail");
-    assert_eq!(thumb.status, 200);
+    // The thumbnail worker makes it soon after (503 with Retry-After until then).
+    let thumb = poll::until(Duration::from_secs(60), "the thumbnail", || {
+        let t = http::request(d.http, "GET", &format!("/api/v1/assets/{id}/thumbnail"), &auth, None).expect("thumbnail");
+        (t.status != 503).then_some(t)
+    });
+    assert_eq!(thumb.status, 200, "{}", thumb.body);
     assert_eq!(thumb.header("content-type"), Some("image/jpeg"));
     let map = http::request(d.http, "GET", "/api/v1/map/markers?zoom=16&south=43.29&west=5.36&north=43.30&east=5.38", &auth, None)
         .expect("map")

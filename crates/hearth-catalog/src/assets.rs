@@ -108,6 +108,8 @@ pub struct Summary {
     pub duration_ms: Option<i64>,
     /// Marked as a favourite.
     pub favourite: bool,
+    /// `pending`, `ready` or `failed`.
+    pub thumbnails: String,
 }
 
 /// YYYYMM of the asset's local time.
@@ -126,13 +128,15 @@ pub fn local_month(taken_at: i64, offset_minutes: Option<i64>) -> i64 {
     year.clamp(1800, 9999) * 100 + month
 }
 
-/// Add an asset; its id. An asset already at that path for that owner is an error
-/// ([`CatalogError::Conflict`]): ingest updates it instead.
+/// Add an asset; its id. Its thumbnails are `pending` (for the job queue to make), or `failed`
+/// when its metadata already could not be read. An asset already at that path for that owner is
+/// an error ([`CatalogError::Conflict`]): ingest updates it instead.
 pub fn insert(conn: &Connection, a: &NewAsset) -> Result<i64, CatalogError> {
     conn.execute(
         "INSERT INTO assets (owner_id, source, path, checksum, kind, format, size_bytes, width, height, taken_at,
-             taken_offset, local_month, latitude, longitude, make, model, lens, duration_ms, metadata_error, added_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+             taken_offset, local_month, latitude, longitude, make, model, lens, duration_ms, metadata_error, added_at, thumbnails)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
+             CASE WHEN ?19 IS NULL THEN 'pending' ELSE 'failed' END)",
         params![
             a.owner_id,
             a.source.as_str(),
@@ -191,11 +195,24 @@ pub fn camera_folder_owner(conn: &Connection, folder_id: &str) -> Result<Option<
     Ok(conn.query_row("SELECT owner_id FROM camera_folders WHERE folder_id = ?1", [folder_id], |r| r.get(0)).optional()?)
 }
 
-/// The content checksum of the owner's asset `id` (thumbnails are named by it).
-pub fn checksum_of(conn: &Connection, owner_id: i64, id: i64) -> Result<Option<[u8; 32]>, CatalogError> {
-    let blob: Option<Vec<u8>> =
-        conn.query_row("SELECT checksum FROM assets WHERE owner_id = ?1 AND id = ?2", params![owner_id, id], |r| r.get(0)).optional()?;
-    Ok(blob.and_then(|b| b.try_into().ok()))
+/// What serving an asset's thumbnails needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Thumbnails {
+    /// The content checksum (thumbnails are named by it).
+    pub checksum: [u8; 32],
+    /// `pending`, `ready` or `failed`.
+    pub state: String,
+    /// Why they failed.
+    pub problem: Option<String>,
+}
+
+/// The thumbnails of the owner's asset `id`.
+pub fn thumbnails_of(conn: &Connection, owner_id: i64, id: i64) -> Result<Option<Thumbnails>, CatalogError> {
+    let row: Option<(Vec<u8>, String, Option<String>)> = conn
+        .prepare_cached("SELECT checksum, thumbnails, metadata_error FROM assets WHERE owner_id = ?1 AND id = ?2")?
+        .query_row(params![owner_id, id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    Ok(row.and_then(|(c, state, problem)| Some(Thumbnails { checksum: c.try_into().ok()?, state, problem })))
 }
 
 /// Where an asset's file is and what it holds.
@@ -217,6 +234,35 @@ pub fn file_of(conn: &Connection, owner_id: i64, id: i64) -> Result<Option<Store
         })
         .optional()?;
     Ok(row.and_then(|(path, c, format)| Some(StoredFile { path, checksum: c.try_into().ok()?, format })))
+}
+
+/// The file of asset `id`, whoever owns it (for workers), with its size when ingested.
+pub fn file_by_id(conn: &Connection, id: i64) -> Result<Option<(StoredFile, i64)>, CatalogError> {
+    let row: Option<(String, Vec<u8>, Option<String>, i64)> = conn
+        .prepare_cached("SELECT path, checksum, format, size_bytes FROM assets WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .optional()?;
+    Ok(row.and_then(|(path, c, format, size)| Some((StoredFile { path, checksum: c.try_into().ok()?, format }, size))))
+}
+
+/// Record how asset `id`'s thumbnail job ended: `ready`, or `failed` with the reason for the family.
+pub fn set_thumbnails(conn: &Connection, id: i64, failure: Option<&str>) -> Result<(), CatalogError> {
+    match failure {
+        None => conn.prepare_cached("UPDATE assets SET thumbnails = 'ready' WHERE id = ?1")?.execute([id])?,
+        Some(why) => conn
+            .prepare_cached("UPDATE assets SET thumbnails = 'failed', metadata_error = coalesce(metadata_error, ?2) WHERE id = ?1")?
+            .execute(params![id, why])?,
+    };
+    Ok(())
+}
+
+/// Mark `failed` thumbnails whose job is queued again as `pending`.
+pub fn thumbnails_pending_again(conn: &Connection) -> Result<usize, CatalogError> {
+    Ok(conn.execute(
+        "UPDATE assets SET thumbnails = 'pending'
+         WHERE thumbnails = 'failed' AND id IN (SELECT asset_id FROM jobs WHERE kind = 'thumbnails' AND state = 'queued')",
+        [],
+    )?)
 }
 
 /// Everything the catalog knows of an asset, for its details page.
@@ -272,6 +318,8 @@ pub struct Details {
     pub metadata_error: Option<String>,
     /// Added (Unix seconds).
     pub added_at: i64,
+    /// `pending`, `ready` or `failed`.
+    pub thumbnails: String,
 }
 
 /// The owner's asset `id`, in full.
@@ -279,7 +327,8 @@ pub fn details(conn: &Connection, owner_id: i64, id: i64) -> Result<Option<Detai
     Ok(conn
         .query_row(
             "SELECT id, source, path, checksum, kind, format, size_bytes, width, height, taken_at, taken_offset, latitude, longitude,
-                    city, region, country, make, model, lens, duration_ms, favourite, archived, trashed_at, metadata_error, added_at
+                    city, region, country, make, model, lens, duration_ms, favourite, archived, trashed_at, metadata_error, added_at,
+                    thumbnails
              FROM assets WHERE owner_id = ?1 AND id = ?2",
             params![owner_id, id],
             |r| {
@@ -310,6 +359,7 @@ pub fn details(conn: &Connection, owner_id: i64, id: i64) -> Result<Option<Detai
                     trashed_at: r.get(22)?,
                     metadata_error: r.get(23)?,
                     added_at: r.get(24)?,
+                    thumbnails: r.get(25)?,
                 })
             },
         )
@@ -402,7 +452,7 @@ pub fn month_page(
 ) -> Result<Vec<Summary>, CatalogError> {
     let (after_t, after_id) = cursor.unwrap_or((i64::MAX, i64::MAX));
     let mut st = conn.prepare_cached(
-        "SELECT id, taken_at, taken_offset, kind, width, height, duration_ms, favourite FROM assets
+        "SELECT id, taken_at, taken_offset, kind, width, height, duration_ms, favourite, thumbnails FROM assets
          WHERE owner_id = ?1 AND local_month = ?2 AND trashed_at IS NULL AND archived = 0
            AND (taken_at < ?3 OR (taken_at = ?3 AND id < ?4))
          ORDER BY taken_at DESC, id DESC LIMIT ?5",
@@ -417,6 +467,7 @@ pub fn month_page(
             height: r.get(5)?,
             duration_ms: r.get(6)?,
             favourite: r.get::<_, i64>(7)? == 1,
+            thumbnails: r.get(8)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)

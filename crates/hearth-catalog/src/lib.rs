@@ -6,11 +6,13 @@
 //! - [`migrations`]: the numbered schema migrations, applied at start, one transaction each.
 //! - [`error`]: [`CatalogError`] and how SQLite's failures map onto Hearth's error kinds.
 //! - Repositories, one per table family: [`users`], [`sessions`], [`tokens`], [`audit`],
-//!   [`settings`], [`sync_peers`], [`sync_folders`], [`assets`] (the photo library and its timeline).
+//!   [`settings`], [`sync_peers`], [`sync_folders`], [`assets`] (the photo library and its timeline),
+//!   [`jobs`] (the queue of work for worker processes).
 
 pub mod assets;
 pub mod audit;
 pub mod error;
+pub mod jobs;
 pub mod migrations;
 pub mod sessions;
 pub mod settings;

@@ -16,6 +16,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (6, "assets", include_str!("migrations/0006_assets.sql")),
     (7, "asset map cells", include_str!("migrations/0007_asset_cells.sql")),
     (8, "camera folders", include_str!("migrations/0008_camera_folders.sql")),
+    (9, "jobs", include_str!("migrations/0009_jobs.sql")),
 ];
 
 /// The newest schema version this build knows.

@@ -1,22 +1,22 @@
-//! Ingest of one photo file: content checksum (BLAKE3), metadata, both thumbnails into the
-//! sharded cache, and the asset row. The sources (camera sync folders, uploads, external
-//! libraries, users' Photos folders) and the job queue that calls this are still to come.
+//! Ingest of one photo file: content checksum (BLAKE3), metadata, the asset row, and its
+//! thumbnail job (made by a worker process: [`crate::thumbnail_jobs`]). Called by the upload API
+//! and for camera folders.
 //!
 //! - The same content already in the owner's library is a [`Outcome::Duplicate`]: a phone
 //!   uploading its whole roll again costs a checksum per photo and nothing else.
 //! - A file that is not a photo at all is refused ([`IngestError::NotAPhoto`]); a photo whose
 //!   metadata or pixels are damaged still becomes an asset, with the reason in `metadata_error`,
 //!   so the family sees it and can act, and the next file goes on.
-//! - Thumbnails are named by content (`cache/thumbs/ab/<checksum>-250.jpg`), written atomically,
-//!   and shared by every copy of the same photo.
+//! - Only the head of a file (its metadata) is parsed here, in the daemon, so the photo is in the
+//!   timeline at once with its date and place; decoding pixels, where a hostile file can do the
+//!   most harm, happens in the thumbnail worker.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use hearth_catalog::assets::{self, NewAsset, Source};
-use hearth_catalog::{Catalog, CatalogError};
+use hearth_catalog::{Catalog, CatalogError, jobs};
 
 use crate::metadata::{self, MetadataError};
-use crate::thumbnail::{self, GRID, VIEW};
 
 /// What became of a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,18 +69,9 @@ impl hearth_core::Kinded for IngestError {
     }
 }
 
-/// The largest photo file whose pixels are decoded for thumbnails (a 200 MP JPEG is ~100 MB).
-pub const MAX_THUMBNAIL_SOURCE: u64 = 256 << 20;
-
 /// The content checksum assets are known by (BLAKE3).
 pub fn checksum(data: &[u8]) -> [u8; 32] {
     blake3::hash(data).into()
-}
-
-/// Where the thumbnail of `checksum` at `edge` px lives under `cache`.
-pub fn thumbnail_path(cache: &Path, checksum: &[u8; 32], edge: u32) -> PathBuf {
-    let hex: String = checksum.iter().map(|b| format!("{b:02x}")).collect();
-    cache.join("thumbs").join(&hex[..2]).join(format!("{hex}-{edge}.jpg"))
 }
 
 /// The file to ingest and where it belongs.
@@ -94,10 +85,10 @@ pub struct Request<'a> {
     pub file: &'a Path,
     /// How the catalog names it (relative to the data folder, or absolute for external libraries).
     pub stored_path: String,
-    /// The thumbnail cache folder (`DATA/cache`).
-    pub cache: &'a Path,
     /// Now, Unix seconds.
     pub now: i64,
+    /// The priority of its thumbnail job ([`jobs::priority`]).
+    pub priority: i64,
 }
 
 /// Ingest one file.
@@ -119,31 +110,13 @@ pub fn ingest(catalog: &Catalog, req: &Request<'_>) -> Result<Outcome, IngestErr
         &mut head,
     )
     .map_err(io)?;
-    let (meta, mut problem) = match metadata::read(&head) {
+    let (meta, problem) = match metadata::read(&head) {
         Ok(m) => (Some(m), None),
         Err(reason @ (MetadataError::Empty | MetadataError::NotAPhoto)) => {
             return Err(IngestError::NotAPhoto { path: req.file.display().to_string(), reason });
         }
         Err(e) => (None, Some(e.to_string())),
     };
-    if problem.is_none() && size > MAX_THUMBNAIL_SOURCE {
-        problem = Some(format!("the file is {} MB; Hearth makes thumbnails of photos up to {} MB", size >> 20, MAX_THUMBNAIL_SOURCE >> 20));
-    }
-    let data = if problem.is_none() { std::fs::read(req.file).map_err(io)? } else { Vec::new() };
-    if problem.is_none() {
-        match thumbnail::make(&data, &[GRID, VIEW]) {
-            Ok(thumbs) => {
-                for t in thumbs {
-                    let path = thumbnail_path(req.cache, &checksum, t.long_edge);
-                    if let Some(dir) = path.parent() {
-                        std::fs::create_dir_all(dir).map_err(io)?;
-                    }
-                    hearth_platform::durable::write_atomic(&path, &t.jpeg, 0o600).map_err(io)?;
-                }
-            }
-            Err(e) => problem = Some(e.to_string()),
-        }
-    }
     // Without a date in the file, the file's own time; without that, now.
     let file_time = std::fs::metadata(req.file)
         .and_then(|m| m.modified())
@@ -174,15 +147,22 @@ pub fn ingest(catalog: &Catalog, req: &Request<'_>) -> Result<Outcome, IngestErr
         metadata_error: problem.clone(),
         added_at: req.now,
     };
-    let id = catalog.write(move |tx| assets::insert(tx, &asset))?;
+    let (now, priority) = (req.now, req.priority);
+    let id = catalog.write(move |tx| {
+        let id = assets::insert(tx, &asset)?;
+        if asset.metadata_error.is_none() {
+            jobs::enqueue(tx, jobs::THUMBNAILS, id, priority, now)?;
+        }
+        Ok(id)
+    })?;
     Ok(Outcome::Added { id, problem })
 }
 
 /// Ingest every photo under `root` (a camera folder just marked, or one whose events were missed),
 /// skipping Syncthing's own folders and what is already in the library at the same path. Returns
-/// (added, duplicates, refused). One bad file never stops the walk.
+/// (added, duplicates, refused). One bad file never stops the walk. Their thumbnails are queued
+/// at bulk priority, after anything a person is waiting for.
 pub fn ingest_tree(catalog: &Catalog, owner_id: i64, source: Source, root: &Path, data_dir: &Path, now: i64) -> (usize, usize, usize) {
-    let cache = data_dir.join("cache");
     let (mut added, mut duplicates, mut refused) = (0, 0, 0);
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {
@@ -207,7 +187,7 @@ pub fn ingest_tree(catalog: &Catalog, owner_id: i64, source: Source, root: &Path
             if catalog.read(move |r| assets::exists_at(r, owner_id, &at)).unwrap_or(false) {
                 continue;
             }
-            match ingest(catalog, &Request { owner_id, source, file: &path, stored_path: stored, cache: &cache, now }) {
+            match ingest(catalog, &Request { owner_id, source, file: &path, stored_path: stored, now, priority: jobs::priority::BULK }) {
                 Ok(Outcome::Added { .. }) => added += 1,
                 Ok(Outcome::Duplicate { .. }) => duplicates += 1,
                 Err(IngestError::NotAPhoto { .. }) => refused += 1,

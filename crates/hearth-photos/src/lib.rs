@@ -1,4 +1,4 @@
-//! The photo library (issue 5). So far: what a photo file says about itself.
+//! The photo library (issue 5).
 //!
 //! - [`metadata`]: the container formats (JPEG, PNG, WebP, HEIF/HEIC) recognised by their bytes,
 //!   not their names; their dimensions; and the EXIF inside them: when the photo was taken (with
@@ -7,11 +7,14 @@
 //!   in proportion to what a header claims (fuzz target `photo_metadata`).
 //! - [`thumbnail`]: the 250 px grid and 1440 px viewing thumbnails, decoded at reduced size
 //!   (JPEG DCT scaling), resized, turned upright, encoded as progressive JPEG.
-//! - [`ingest`]: one file into the library: checksum, duplicate check, metadata, thumbnails in the
-//!   content-addressed cache, the asset row (`hearth_catalog::assets`).
+//! - [`ingest`]: one file into the library: checksum, duplicate check, metadata, the asset row
+//!   (`hearth_catalog::assets`) and its thumbnail job (`hearth_catalog::jobs`).
+//! - [`thumbnail_jobs`]: what the thumbnail worker process does with a job: both sizes into the
+//!   content-addressed cache, the outcome on the asset; recovery after a worker crash.
 //! - [`trash`]: the trash's 30-day expiry: uploaded files and unshared thumbnails removed.
 
 pub mod ingest;
 pub mod metadata;
 pub mod thumbnail;
+pub mod thumbnail_jobs;
 pub mod trash;

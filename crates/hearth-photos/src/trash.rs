@@ -8,8 +8,8 @@ use std::path::Path;
 use hearth_catalog::assets;
 use hearth_catalog::{Catalog, CatalogError};
 
-use crate::ingest::thumbnail_path;
 use crate::thumbnail::{GRID, VIEW};
+use crate::thumbnail_jobs::thumbnail_path;
 
 /// Days a photo stays in the trash.
 pub const KEEP_DAYS: i64 = 30;

@@ -4,7 +4,9 @@
 use std::path::Path;
 use std::process::Command;
 
+use hearth_catalog::jobs;
 use hearth_photos::thumbnail::{self, GRID, VIEW};
+use hearth_photos::thumbnail_jobs::{self, Ended};
 
 fn run(program: &str, args: &[&str], dir: &Path) -> String {
     let out =
@@ -102,14 +104,15 @@ fn ingest_adds_a_photo_once_keeps_a_damaged_one_and_refuses_a_text_file() {
                 owner_id: owner,
                 source: Source::Upload,
                 file: &file,
-                stored_path: format!("library/{name}"),
-                cache: &cache,
+                stored_path: name.to_string(),
                 now: 1_800_000_000,
+                priority: jobs::priority::NEW,
             },
         )
     };
 
     let Outcome::Added { id, problem: None } = add("photo.jpg").expect("ingest") else { panic!("not added cleanly") };
+    assert_eq!(work_the_queue(&catalog, dir.path()), vec![Ended::Made]);
     let months = catalog.read(move |r| assets::months(r, owner)).expect("months");
     assert_eq!(months, vec![assets::Month { month: 202407, count: 1 }]);
     let page = catalog.read(move |r| assets::month_page(r, owner, 202407, None, 10)).expect("page");
@@ -120,7 +123,7 @@ fn ingest_adds_a_photo_once_keeps_a_damaged_one_and_refuses_a_text_file() {
     let file = std::fs::read(dir.path().join("photo.jpg")).expect("read");
     let checksum = ingest::checksum(&file);
     for edge in [GRID, VIEW] {
-        let t = ingest::thumbnail_path(&cache, &checksum, edge);
+        let t = thumbnail_jobs::thumbnail_path(&cache, &checksum, edge);
         let size = run("identify", &["-format", "%w %h", t.to_str().expect("utf8")], dir.path());
         assert_eq!(size, if edge == GRID { "188 250" } else { "1080 1440" });
     }
@@ -129,12 +132,17 @@ fn ingest_adds_a_photo_once_keeps_a_damaged_one_and_refuses_a_text_file() {
     std::fs::copy(dir.path().join("photo.jpg"), dir.path().join("again.jpg")).expect("copy");
     assert_eq!(add("again.jpg").expect("ingest"), Outcome::Duplicate { id });
 
-    // A JPEG cut in half: an asset with the reason, so the family sees it.
+    // A JPEG cut in half: its header reads, its pixels do not. The asset stays, with the reason,
+    // so the family sees it.
     std::fs::write(dir.path().join("cut.jpg"), &file[..file.len() / 2]).expect("write");
-    match add("cut.jpg").expect("ingest") {
-        Outcome::Added { problem: Some(p), .. } => assert!(p.contains("decoded"), "{p}"),
+    let Outcome::Added { id: cut, problem: None } = add("cut.jpg").expect("ingest") else { panic!("not added") };
+    match &work_the_queue(&catalog, dir.path())[..] {
+        [Ended::Failed(p)] => assert!(p.contains("decoded"), "{p}"),
         other => panic!("{other:?}"),
     }
+    let details = catalog.read(move |r| assets::details(r, owner, cut)).expect("read").expect("asset");
+    assert_eq!(details.thumbnails, "failed");
+    assert!(details.metadata_error.as_deref().unwrap_or("").contains("decoded"), "{details:?}");
     // A text file named .jpg: refused, nothing added.
     std::fs::write(dir.path().join("list.jpg"), "eggs, milk").expect("write");
     assert!(matches!(add("list.jpg"), Err(IngestError::NotAPhoto { .. })));
@@ -165,7 +173,14 @@ fn the_trash_expires_after_30_days_with_uploaded_files_and_unshared_thumbnails()
         let file = data.join("library/1").join(name);
         match ingest::ingest(
             &catalog,
-            &Request { owner_id: owner, source: Source::Upload, file: &file, stored_path: format!("library/1/{name}"), cache: &cache, now },
+            &Request {
+                owner_id: owner,
+                source: Source::Upload,
+                file: &file,
+                stored_path: format!("library/1/{name}"),
+                now,
+                priority: jobs::priority::NEW,
+            },
         )
         .expect("ingest")
         {
@@ -174,14 +189,24 @@ fn the_trash_expires_after_30_days_with_uploaded_files_and_unshared_thumbnails()
         }
     };
     let (old, recent) = (add("old.jpg"), add("recent.jpg"));
+    assert_eq!(work_the_queue(&catalog, &data), vec![Ended::Made, Ended::Made]);
     catalog.write(move |tx| assets::set_trashed(tx, owner, old, Some(now - 31 * 86400))).expect("trash");
     catalog.write(move |tx| assets::set_trashed(tx, owner, recent, Some(now - 10 * 86400))).expect("trash");
     let old_sum = ingest::checksum(&std::fs::read(data.join("library/1/old.jpg")).expect("read"));
 
     assert_eq!(hearth_photos::trash::expire(&catalog, &data, now).expect("expire"), 1);
     assert!(!data.join("library/1/old.jpg").exists(), "the uploaded file went with its asset");
-    assert!(!ingest::thumbnail_path(&cache, &old_sum, GRID).exists(), "and its thumbnails");
+    assert!(!thumbnail_jobs::thumbnail_path(&cache, &old_sum, GRID).exists(), "and its thumbnails");
     assert!(data.join("library/1/recent.jpg").exists(), "ten days in the trash: still restorable");
     assert!(catalog.write(move |tx| assets::set_trashed(tx, owner, recent, None)).expect("restore"));
     assert_eq!(hearth_photos::trash::expire(&catalog, &data, now).expect("expire"), 0);
+}
+
+/// Do every queued thumbnail job, as the worker would; how each ended.
+fn work_the_queue(catalog: &hearth_catalog::Catalog, data: &Path) -> Vec<Ended> {
+    let mut ended = Vec::new();
+    while let Some(job) = catalog.write(|tx| jobs::claim(tx, jobs::THUMBNAILS, 1_800_000_000)).expect("claim") {
+        ended.push(thumbnail_jobs::run(catalog, data, &job, || 1_800_000_000).expect("run"));
+    }
+    ended
 }

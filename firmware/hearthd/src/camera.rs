@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use hearth_catalog::Catalog;
 use hearth_catalog::assets::{self, Source};
+use hearth_catalog::{Catalog, jobs};
 use hearth_core::Shutdown;
 use hearth_core::service::{BoxFuture, ReadySignal, Service, ServiceFailure};
 use hearth_photos::ingest::{self, IngestError, Outcome};
@@ -53,8 +53,8 @@ impl CameraIngest {
                 source: Source::Sync,
                 file: &file,
                 stored_path: stored,
-                cache: &data_dir.join("cache"),
                 now,
+                priority: jobs::priority::NEW,
             };
             match ingest::ingest(&catalog, &req) {
                 Ok(Outcome::Added { id, problem }) => {

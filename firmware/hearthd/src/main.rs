@@ -35,11 +35,14 @@ enum Command {
     /// Run a worker process (started by the supervisor, not by people).
     Worker {
         /// The worker kind.
-        #[arg(value_parser = ["maintenance"])]
+        #[arg(value_parser = ["maintenance", "thumbnail"])]
         kind: String,
         /// The data folder.
         #[arg(long, env = "HEARTH_DATA")]
         data: PathBuf,
+        /// Jobs worked on at once (the board's `workers.concurrency`).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
+        threads: u32,
     },
     /// Grow, check or format, and mount the data partition (the image's boot step).
     PrepareData(prepare_data::Args),
@@ -55,7 +58,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         None => run::main(cli.run),
-        Some(Command::Worker { kind, data }) => worker::main(&kind, &data),
+        Some(Command::Worker { kind, data, threads }) => worker::main(&kind, &data, threads),
         Some(Command::PrepareData(args)) => prepare_data::main(&args),
         Some(Command::CheckConfig { file }) => match run::load_config(Some(&file)) {
             Ok(_) => {

@@ -315,8 +315,23 @@ async fn serve(args: RunArgs, config: Config, started: Instant) -> anyhow::Resul
     supervisor.worker(
         WorkerSpec {
             kind: "maintenance",
-            program: exe,
+            program: exe.clone(),
             args: vec!["worker".into(), "maintenance".into(), "--data".into(), data.clone().into()],
+        },
+        RestartPolicy::default(),
+    );
+    supervisor.worker(
+        WorkerSpec {
+            kind: "thumbnail",
+            program: exe,
+            args: vec![
+                "worker".into(),
+                "thumbnail".into(),
+                "--data".into(),
+                data.clone().into(),
+                "--threads".into(),
+                board.worker_concurrency.to_string().into(),
+            ],
         },
         RestartPolicy::default(),
     );

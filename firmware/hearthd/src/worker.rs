@@ -4,19 +4,32 @@
 //! - `maintenance`: keeps the catalog tidy: expired sessions removed, photos 30 days in the trash
 //!   removed (hearth_photos::trash), the query planner's statistics refreshed, the WAL folded back
 //!   into the database. Runs shortly after start and
-//!   then every few hours, at low CPU and IO weight.
+//!   then every few hours, at low CPU and IO weight. Finished jobs older than a day are removed.
+//! - `thumbnail`: works the thumbnail job queue (`hearth_catalog::jobs`) with `--threads`
+//!   jobs at once (the board's `workers.concurrency`): decoding photos from outside is the riskiest
+//!   and most memory-hungry thing Hearth does, so it happens here, in the `thumbnail` budget. At
+//!   start it recovers the jobs its previous run died on (`hearth_photos::thumbnail_jobs::recover`).
 
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use hearth_catalog::{Catalog, sessions};
+use hearth_catalog::{Catalog, jobs, sessions};
+use hearth_photos::thumbnail_jobs::{self, Ended};
+use hearth_platform::clock::{Clock, SystemClock};
 
 const FIRST_RUN_AFTER: Duration = Duration::from_secs(60);
 const EVERY: Duration = Duration::from_secs(6 * 3600);
 
-/// `hearthd worker KIND --data DIR`.
-pub fn main(kind: &str, data: &Path) -> ExitCode {
+/// How long an idle thumbnail thread waits before looking at the queue again.
+const IDLE_POLL: Duration = Duration::from_millis(500);
+/// Done jobs are kept this long for the progress report.
+const KEEP_DONE_JOBS: i64 = 86400;
+
+/// `hearthd worker KIND --data DIR [--threads N]`.
+pub fn main(kind: &str, data: &Path, threads: u32) -> ExitCode {
     let filter = std::env::var("HEARTH_LOG").unwrap_or_else(|_| "info".into());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")))
@@ -33,6 +46,7 @@ pub fn main(kind: &str, data: &Path) -> ExitCode {
     };
     match kind {
         "maintenance" => rt.block_on(maintenance(data)),
+        "thumbnail" => rt.block_on(thumbnails(data, threads)),
         other => {
             eprintln!("unknown worker kind {other:?}");
             ExitCode::from(2)
@@ -64,8 +78,103 @@ fn tidy(data: &Path) -> Result<(usize, usize), hearth_catalog::CatalogError> {
     let (catalog, _) = Catalog::open(&data.join("hearth.db"))?;
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
     let purged = catalog.write(|tx| sessions::purge_expired(tx, now))?;
+    catalog.write(|tx| jobs::purge_done(tx, now - KEEP_DONE_JOBS))?;
     let photos = hearth_photos::trash::expire(&catalog, data, now)?;
     catalog.write(|tx| Ok(tx.execute_batch("PRAGMA optimize")?))?;
     catalog.checkpoint()?;
     Ok((purged, photos))
+}
+
+fn now() -> i64 {
+    i64::try_from(SystemClock.now_secs()).unwrap_or(i64::MAX)
+}
+
+async fn thumbnails(data: &Path, threads: u32) -> ExitCode {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut term) = signal(SignalKind::terminate()) else { return ExitCode::from(2) };
+    let catalog = match Catalog::open(&data.join("hearth.db")) {
+        Ok((c, _)) => Arc::new(c),
+        Err(e) => {
+            tracing::error!(error = %e, "the thumbnail worker cannot open the catalog");
+            return ExitCode::from(1);
+        }
+    };
+    match thumbnail_jobs::recover(&catalog, now()) {
+        Ok((0, 0)) => {}
+        Ok((requeued, quarantined)) => {
+            tracing::warn!(
+                requeued,
+                quarantined,
+                "the previous thumbnail worker stopped in the middle of jobs; they are retried once, then set aside"
+            )
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "the thumbnail worker cannot recover its jobs");
+            return ExitCode::from(1);
+        }
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let alone = Arc::new(RwLock::new(()));
+    let (failed_tx, mut failed_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let mut handles = Vec::new();
+    for n in 0..threads {
+        let (catalog, data, stop, alone, failed) = (catalog.clone(), data.to_path_buf(), stop.clone(), alone.clone(), failed_tx.clone());
+        let spawned = std::thread::Builder::new().name(format!("thumbnail-{n}")).spawn(move || {
+            if let Err(e) = work_thumbnails(&catalog, &data, &stop, &alone) {
+                let _ = failed.send(e);
+            }
+        });
+        match spawned {
+            Ok(h) => handles.push(h),
+            Err(e) => tracing::warn!(error = %e, "cannot start a thumbnail thread; working with fewer"),
+        }
+    }
+    drop(failed_tx);
+    if handles.is_empty() {
+        return ExitCode::from(1);
+    }
+    let code = tokio::select! {
+        _ = term.recv() => ExitCode::SUCCESS,
+        Some(e) = failed_rx.recv() => {
+            tracing::error!(error = %e, "the thumbnail worker stops; the supervisor starts it again");
+            ExitCode::from(1)
+        }
+    };
+    // Each thread finishes the photo in hand (well under a second) and stops.
+    stop.store(true, Ordering::Relaxed);
+    let _ = tokio::task::spawn_blocking(move || {
+        for h in handles {
+            let _ = h.join();
+        }
+    })
+    .await;
+    code
+}
+
+/// One thread: claim, make, record, until `stop`. `Err` when the catalog or the cache cannot
+/// be written (the job in hand stays running and is retried by the next worker). A job that was
+/// in hand when an earlier worker died runs `alone` (the write side), so if it kills the worker
+/// again it is the only suspect.
+fn work_thumbnails(catalog: &Catalog, data: &Path, stop: &AtomicBool, alone: &RwLock<()>) -> Result<(), String> {
+    while !stop.load(Ordering::Relaxed) {
+        // Look before claiming: an idle worker only reads, and never holds the write lock.
+        if !catalog.read(|r| jobs::has_queued(r, jobs::THUMBNAILS)).map_err(|e| e.to_string())? {
+            std::thread::sleep(IDLE_POLL);
+            continue;
+        }
+        let Some(job) = catalog.write(|tx| jobs::claim(tx, jobs::THUMBNAILS, now())).map_err(|e| e.to_string())? else { continue };
+        // A poisoned lock only means another thread panicked; the gate itself holds no data.
+        let (_shared, _exclusive) = if job.attempts > 0 {
+            tracing::info!(asset = job.asset_id, "retrying, alone, a photo that was in hand when the worker stopped");
+            (None, Some(alone.write().unwrap_or_else(|p| p.into_inner())))
+        } else {
+            (Some(alone.read().unwrap_or_else(|p| p.into_inner())), None)
+        };
+        match thumbnail_jobs::run(catalog, data, &job, now).map_err(|e| e.to_string())? {
+            Ended::Made => tracing::debug!(asset = job.asset_id, "thumbnails made"),
+            Ended::Gone => tracing::debug!(asset = job.asset_id, "the asset was deleted before its thumbnails"),
+            Ended::Failed(why) => tracing::info!(asset = job.asset_id, %why, "no thumbnails for this photo"),
+        }
+    }
+    Ok(())
 }

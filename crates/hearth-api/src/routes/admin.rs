@@ -45,7 +45,7 @@ fn may_manage(caller: &Caller, role: Role) -> Result<(), ApiError> {
 }
 
 /// The audit entry of an admin action by `caller` on `target`.
-fn admin_entry<'a>(
+pub(super) fn admin_entry<'a>(
     caller: &'a Caller,
     address: Option<&'a str>,
     action: &'a str,
@@ -55,7 +55,7 @@ fn admin_entry<'a>(
     NewEntry { actor_id: caller.actor_id(), actor_name: Some(&caller.name), address, action, target: Some(target), detail }
 }
 
-fn address(peer: &Option<axum::Extension<Peer>>) -> Option<String> {
+pub(super) fn address(peer: &Option<axum::Extension<Peer>>) -> Option<String> {
     peer.as_ref().and_then(|p| p.0.address_text())
 }
 

@@ -14,6 +14,7 @@ use crate::{ApiError, AppState};
 pub mod account;
 pub mod admin;
 pub mod health;
+pub mod jobs;
 pub mod photos;
 pub mod setup;
 pub mod sync;
@@ -76,6 +77,8 @@ pub fn table() -> Vec<Route> {
         r(Method::GET, "/api/v1/map/markers", User, get(photos::markers)),
         r(Method::PUT, "/api/v1/photos/camera-folders/{id}", Admin, put(photos::set_camera_folder)),
         r(Method::DELETE, "/api/v1/photos/camera-folders/{id}", Admin, delete(photos::unset_camera_folder)),
+        r(Method::GET, "/api/v1/jobs", User, get(jobs::progress)),
+        r(Method::POST, "/api/v1/jobs/{kind}/retry", Admin, post(jobs::retry)),
         r(Method::GET, "/api/v1/users", Admin, get(admin::list_users)),
         r(Method::POST, "/api/v1/users", Admin, post(admin::create_user)),
         r(Method::PATCH, "/api/v1/users/{name}", Admin, patch(admin::update_user)),

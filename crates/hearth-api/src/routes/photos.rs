@@ -7,8 +7,10 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hearth_catalog::assets::{self, Bounds, Marker, Month, Source, Summary};
+use hearth_catalog::jobs;
 use hearth_photos::ingest::{self, Outcome};
 use hearth_photos::thumbnail::{GRID, VIEW};
+use hearth_photos::thumbnail_jobs;
 use http_body_util::BodyExt;
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
@@ -143,7 +145,8 @@ pub struct ThumbQuery {
 }
 
 /// `GET /api/v1/assets/{id}/thumbnail?size=250|1440`: a JPEG; its ETag is the content's checksum,
-/// so it is cached for good and revalidated with a 304.
+/// so it is cached for good and revalidated with a 304. While the thumbnail worker has not made it
+/// yet: 503 with `Retry-After`, and the job moves to the front of the queue (someone is waiting).
 pub async fn thumbnail(
     State(state): State<AppState>,
     axum::Extension(caller): axum::Extension<Caller>,
@@ -156,14 +159,28 @@ pub async fn thumbnail(
     if size != GRID && size != VIEW {
         return Err(ApiError::invalid(format!("size is {GRID} or {VIEW}")));
     }
-    let checksum = state.read(move |r| assets::checksum_of(r, owner, id)).await?.ok_or_else(|| ApiError::not_found("no such photo"))?;
+    let thumbs = state.read(move |r| assets::thumbnails_of(r, owner, id)).await?.ok_or_else(|| ApiError::not_found("no such photo"))?;
+    match thumbs.state.as_str() {
+        "pending" => {
+            state.write(move |tx| jobs::hurry(tx, jobs::THUMBNAILS, id, jobs::priority::WAITING)).await?;
+            let mut e = ApiError::new(hearth_core::ErrorKind::Unavailable, "the thumbnail is being made");
+            e.retry_after = Some(2);
+            return Err(e);
+        }
+        "failed" => {
+            let why = thumbs.problem.unwrap_or_else(|| "the photo could not be decoded".into());
+            return Err(ApiError::not_found(format!("this photo has no thumbnail: {why}")));
+        }
+        _ => {}
+    }
+    let checksum = thumbs.checksum;
     let hex = crate::auth::secret::hex(&checksum);
     let etag = format!("\"{hex}-{size}\"");
     let cache = "private, max-age=31536000, immutable";
     if etag_matches(&headers, &etag) {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag), (header::CACHE_CONTROL, cache.to_string())]).into_response());
     }
-    let path = ingest::thumbnail_path(&state.data_dir.join("cache"), &checksum, size);
+    let path = thumbnail_jobs::thumbnail_path(&state.data_dir.join("cache"), &checksum, size);
     let bytes = tokio::fs::read(&path).await.map_err(|_| ApiError::not_found("this photo has no thumbnail (its details say why)"))?;
     Ok((
         [(header::CONTENT_TYPE, "image/jpeg".to_string()), (header::ETAG, etag), (header::CACHE_CONTROL, cache.to_string())],
@@ -186,7 +203,8 @@ pub struct Uploaded {
     pub id: i64,
     /// The owner already had this content: nothing was stored.
     pub duplicate: bool,
-    /// Why metadata or thumbnails are missing, when they are.
+    /// Why its metadata could not be read, when it could not (thumbnails follow from a worker:
+    /// the asset's `thumbnails` says when they are ready, or why they failed).
     pub problem: Option<String>,
 }
 
@@ -251,13 +269,19 @@ pub async fn upload(
     tokio::fs::rename(&tmp, &target).await.map_err(io)?;
     let stored = target.strip_prefix(&state.data_dir).unwrap_or(&target).display().to_string();
     let catalog = state.catalog.clone();
-    let cache = state.data_dir.join("cache");
     let now = state.now();
     let file_path = target.clone();
     let outcome = tokio::task::spawn_blocking(move || {
         ingest::ingest(
             &catalog,
-            &ingest::Request { owner_id: owner, source: Source::Upload, file: &file_path, stored_path: stored, cache: &cache, now },
+            &ingest::Request {
+                owner_id: owner,
+                source: Source::Upload,
+                file: &file_path,
+                stored_path: stored,
+                now,
+                priority: jobs::priority::NEW,
+            },
         )
     })
     .await
