@@ -54,6 +54,87 @@ fn a_sideways_camera_jpeg_gets_upright_progressive_thumbnails() {
     }
 }
 
+/// (red, green, blue) of pixel (x, y) of an image file, 0–255, read by ImageMagick.
+fn rgb_at(dir: &Path, name: &str, x: u32, y: u32) -> [u32; 3] {
+    let f = format!("%[fx:int(255*p{{{x},{y}}}.r)] %[fx:int(255*p{{{x},{y}}}.g)] %[fx:int(255*p{{{x},{y}}}.b)]");
+    let v: Vec<u32> = run("convert", &[name, "-format", &f, "info:"], dir).split(' ').filter_map(|v| v.parse().ok()).collect();
+    [v.first().copied().unwrap_or(0), v.get(1).copied().unwrap_or(0), v.get(2).copied().unwrap_or(0)]
+}
+
+fn close(a: [u32; 3], b: [u32; 3]) -> bool {
+    a.iter().zip(b).all(|(x, y)| x.abs_diff(y) <= 24)
+}
+
+/// PNG (8- and 16-bit, palette, interlaced, with transparency) and WebP (lossy, lossless with
+/// alpha), made by ImageMagick: right size, right colours where the source has a red block and
+/// where it is transparent (shown over white).
+#[test]
+fn png_and_webp_photos_get_thumbnails_with_transparency_over_white() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // 2400 × 1600: blue, a red block at the top left, the right quarter fully transparent.
+    let source = [
+        "-size",
+        "2400x1600",
+        "xc:blue",
+        "-fill",
+        "red",
+        "-draw",
+        "rectangle 0,0 599,399",
+        "-alpha",
+        "set",
+        "-region",
+        "600x1600+1800+0",
+        "-alpha",
+        "transparent",
+        "+region",
+    ];
+    let cases: [(&str, &[&str]); 6] = [
+        ("rgba8.png", &["-depth", "8", "PNG32:rgba8.png"]),
+        ("rgba16.png", &["-depth", "16", "PNG64:rgba16.png"]),
+        ("palette.png", &["PNG8:palette.png"]),
+        ("interlaced.png", &["-interlace", "PNG", "PNG32:interlaced.png"]),
+        ("lossy.webp", &["-quality", "85", "lossy.webp"]),
+        ("lossless.webp", &["-define", "webp:lossless=true", "lossless.webp"]),
+    ];
+    for (name, output) in cases {
+        let mut args: Vec<&str> = source.to_vec();
+        args.extend_from_slice(output);
+        run("convert", &args, dir.path());
+        let file = std::fs::read(dir.path().join(name)).expect("read");
+        let thumbs = thumbnail::make(&file, &[GRID, VIEW]).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(thumbs.iter().map(|t| (t.width, t.height)).collect::<Vec<_>>(), vec![(250, 167), (1440, 960)], "{name}");
+        for t in &thumbs {
+            let out = format!("{name}-{}.jpg", t.long_edge);
+            std::fs::write(dir.path().join(&out), &t.jpeg).expect("write");
+            let (w, h) = (t.width, t.height);
+            let red = rgb_at(dir.path(), &out, w / 10, h / 10);
+            let blue = rgb_at(dir.path(), &out, w / 2, h / 2);
+            let clear = rgb_at(dir.path(), &out, w - w / 20, h / 2);
+            assert!(close(red, [255, 0, 0]), "{out}: red at the top left, got {red:?}");
+            assert!(close(blue, [0, 0, 255]), "{out}: blue in the middle, got {blue:?}");
+            assert!(close(clear, [255, 255, 255]), "{out}: white where transparent, got {clear:?}");
+        }
+    }
+}
+
+/// A PNG too tall to ever hold in memory decodes row by row (it fits the pixel limit); a WebP or
+/// interlaced PNG beyond the whole-image limit is refused with a clear reason, before decoding.
+#[test]
+fn big_pngs_stream_and_big_webps_are_refused_clearly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    run("convert", &["-size", "2000x12000", "gradient:white-black", "PNG24:tall.png"], dir.path());
+    let file = std::fs::read(dir.path().join("tall.png")).expect("read");
+    let thumbs = thumbnail::make(&file, &[GRID]).expect("thumbnail");
+    assert_eq!((thumbs[0].width, thumbs[0].height), (42, 250));
+    run("convert", &["-size", "5000x4000", "xc:green", "-quality", "50", "big.webp"], dir.path());
+    let file = std::fs::read(dir.path().join("big.webp")).expect("read");
+    let e = thumbnail::make(&file, &[GRID]).expect_err("too big to decode whole");
+    assert!(e.to_string().contains("up to 16 megapixels"), "{e}");
+    run("convert", &["-size", "5000x4000", "xc:green", "-interlace", "PNG", "PNG24:big.png"], dir.path());
+    let file = std::fs::read(dir.path().join("big.png")).expect("read");
+    assert!(thumbnail::make(&file, &[GRID]).is_err());
+}
+
 #[test]
 fn a_small_photo_is_not_enlarged_and_a_cut_one_is_an_error_not_a_panic() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -8,8 +8,12 @@
 //! orientation turn on the small image, and the encode. The size is checked against
 //! [`crate::metadata::MAX_PIXELS`] from the header, before any pixel buffer exists.
 //!
+//! PNG is decoded row by row into a box reducer ([`reduce`]), so its size costs no memory; WebP
+//! (and interlaced PNG) must be decoded whole, up to [`FULL_DECODE_MAX_PIXELS`]. Transparency is
+//! shown over white.
+//!
 //! Colour: pixels are taken as sRGB; an embedded ICC profile (Display P3 on iPhones) is not yet
-//! converted. Only JPEG is thumbnailed so far; other formats get [`ThumbnailError::Unsupported`].
+//! converted. HEIF is not decoded yet ([`ThumbnailError::Unsupported`]).
 
 use fast_image_resize::images::Image;
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
@@ -32,6 +36,16 @@ pub enum ThumbnailError {
     /// A container we do not decode yet.
     #[error("Hearth does not make thumbnails of {0:?} files yet")]
     Unsupported(Format),
+    /// Too many pixels for a format that must be decoded whole.
+    #[error("Hearth makes thumbnails of {format:?} images up to {max} megapixels; this one has {megapixels}")]
+    TooLarge {
+        /// The container.
+        format: Format,
+        /// Its size.
+        megapixels: u64,
+        /// The limit.
+        max: u64,
+    },
     /// The pixels are damaged.
     #[error("the photo's pixels cannot be decoded: {0}")]
     Decode(String),
@@ -45,6 +59,7 @@ impl hearth_core::Kinded for ThumbnailError {
         match self {
             ThumbnailError::Metadata(e) => e.kind(),
             ThumbnailError::Unsupported(_) | ThumbnailError::Decode(_) => hearth_core::ErrorKind::InvalidInput,
+            ThumbnailError::TooLarge { .. } => hearth_core::ErrorKind::TooLarge,
             ThumbnailError::Encode(_) => hearth_core::ErrorKind::Internal,
         }
     }
@@ -63,6 +78,23 @@ pub struct Thumbnail {
     pub jpeg: Vec<u8>,
 }
 
+mod jpeg;
+mod png;
+mod reduce;
+mod webp;
+
+/// The largest image decoded whole, for formats that cannot be decoded at reduced size or row by
+/// row (WebP, interlaced PNG): 16 MP, 64 MB of RGBA, inside the smallest board's thumbnail budget.
+pub const FULL_DECODE_MAX_PIXELS: u64 = 16_777_216;
+
+fn full_decode_allowed(format: Format, width: u32, height: u32) -> Result<(), ThumbnailError> {
+    let pixels = u64::from(width) * u64::from(height);
+    if pixels > FULL_DECODE_MAX_PIXELS {
+        return Err(ThumbnailError::TooLarge { format, megapixels: pixels / 1_000_000, max: FULL_DECODE_MAX_PIXELS / 1_000_000 });
+    }
+    Ok(())
+}
+
 /// Decoded RGB pixels.
 struct Rgb {
     width: u32,
@@ -76,40 +108,12 @@ pub fn make(file: &[u8], sizes: &[u32]) -> Result<Vec<Thumbnail>, ThumbnailError
     let meta = metadata::read(file)?;
     let largest = sizes.iter().copied().max().unwrap_or(GRID);
     let decoded = match meta.format {
-        Format::Jpeg => decode_jpeg(file, largest)?,
+        Format::Jpeg => jpeg::decode(file, largest)?,
+        Format::Png => png::decode(file, largest)?,
+        Format::Webp => webp::decode(file, largest)?,
         other => return Err(ThumbnailError::Unsupported(other)),
     };
     sizes.iter().map(|&edge| shrink(&decoded, edge, meta.orientation)).collect()
-}
-
-fn decode_jpeg(file: &[u8], long_edge: u32) -> Result<Rgb, ThumbnailError> {
-    let mut d = jpeg_decoder::Decoder::new(file);
-    d.read_info().map_err(|e| ThumbnailError::Decode(e.to_string()))?;
-    let info = d.info().ok_or_else(|| ThumbnailError::Decode("no frame header".into()))?;
-    metadata::check_pixels(Format::Jpeg, u32::from(info.width), u32::from(info.height))?;
-    let edge = u16::try_from(long_edge).unwrap_or(u16::MAX);
-    let (width, height) = d.scale(edge, edge).map_err(|e| ThumbnailError::Decode(e.to_string()))?;
-    let raw = d.decode().map_err(|e| ThumbnailError::Decode(e.to_string()))?;
-    let format = d.info().map(|i| i.pixel_format).ok_or_else(|| ThumbnailError::Decode("no frame header".into()))?;
-    let pixels = match format {
-        jpeg_decoder::PixelFormat::RGB24 => raw,
-        jpeg_decoder::PixelFormat::L8 => raw.iter().flat_map(|&l| [l, l, l]).collect(),
-        jpeg_decoder::PixelFormat::L16 => raw.chunks_exact(2).flat_map(|c| [c[0], c[0], c[0]]).collect(),
-        // The decoder has already undone Adobe's inversion; a naive CMYK → RGB is close enough
-        // for a thumbnail of a rare file.
-        jpeg_decoder::PixelFormat::CMYK32 => raw
-            .chunks_exact(4)
-            .flat_map(|c| {
-                let k = u16::from(c[3]);
-                [c[0], c[1], c[2]].map(|v| (u16::from(v) * k / 255) as u8)
-            })
-            .collect(),
-    };
-    let (width, height) = (u32::from(width), u32::from(height));
-    if pixels.len() < width as usize * height as usize * 3 {
-        return Err(ThumbnailError::Decode("the decoder returned fewer pixels than the frame has".into()));
-    }
-    Ok(Rgb { width, height, pixels })
 }
 
 /// Resize to `long_edge` (never up), turn by `orientation`, encode.
@@ -205,7 +209,8 @@ mod tests {
     #[test]
     fn what_cannot_be_decoded_is_refused_clearly() {
         assert!(matches!(make(b"not a photo", &[GRID]), Err(ThumbnailError::Metadata(metadata::MetadataError::NotAPhoto))));
+        // A PNG header with no image data.
         let png = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR\0\0\0\x10\0\0\0\x10\x08\x02\0\0\0\0\0\0\0";
-        assert!(matches!(make(png, &[GRID]), Err(ThumbnailError::Unsupported(Format::Png))));
+        assert!(matches!(make(png, &[GRID]), Err(ThumbnailError::Decode(_))));
     }
 }
