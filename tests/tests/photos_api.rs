@@ -261,3 +261,81 @@ fn a_photo_that_crashes_the_thumbnail_worker_is_quarantined_and_the_rest_go_on()
     poll::until(Duration::from_secs(90), "the retried job to end", || settled(ids[1]).then_some(()));
     assert_eq!(details(ids[1])["thumbnails"], "failed");
 }
+
+/// What an iPhone sends: a HEIC photo and a MOV video with its QuickTime tags. Both join the
+/// timeline with their dates; the thumbnail worker makes the HEIC's thumbnails through libheif
+/// and the video's from an upright poster frame; the video streams back in ranges.
+#[test]
+fn an_iphones_heic_and_mov_join_the_timeline_with_thumbnails() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut d = daemon::start(&dir.path().join("data"), &[]);
+    d.wait_healthy(Duration::from_secs(30));
+    let claim =
+        http::request(d.http, "POST", "/api/v1/setup/claim", &[], Some(r#"{"name":"ada","password":"lovelace-1815"}"#)).expect("claim");
+    assert_eq!(claim.status, 201, "{}", claim.body);
+    let cookie = claim.cookie().expect("cookie").to_string();
+    let base = format!("http://{}", d.http);
+
+    run("convert", &["-size", "2016x1512", "plasma:fractal", "-quality", "92", "src.jpg"], dir.path());
+    run(
+        "exiftool",
+        &["-q", "-overwrite_original", "-DateTimeOriginal=2024:07:14 18:03:22", "-OffsetTimeOriginal=+02:00", "src.jpg"],
+        dir.path(),
+    );
+    run("heif-enc", &["-q", "60", "src.jpg", "-o", "IMG_0001.HEIC"], dir.path());
+    run(
+        "ffmpeg",
+        &[
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=1280x720:rate=30:duration=2",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "IMG_0002.MOV",
+        ],
+        dir.path(),
+    );
+    run(
+        "exiftool",
+        &["-q", "-overwrite_original", "-QuickTime:CreationDate=2024:07:14 18:05:00+02:00", "-Rotation=90", "IMG_0002.MOV"],
+        dir.path(),
+    );
+    let mut ids = Vec::new();
+    for name in ["IMG_0001.HEIC", "IMG_0002.MOV"] {
+        let path = dir.path().join(name);
+        let (status, body) =
+            curl(&cookie, &["-X", "POST", "--data-binary", &format!("@{}", path.display()), &format!("{base}/api/v1/assets?name={name}")]);
+        assert_eq!(status, 201, "{name}: {}", String::from_utf8_lossy(&body));
+        ids.push(json(&body)["id"].as_i64().expect("id"));
+    }
+    let page = json(&curl(&cookie, &[&format!("{base}/api/v1/timeline/months/202407")]).1);
+    let assets = page["assets"].as_array().cloned().expect("assets");
+    assert_eq!(assets.len(), 2, "{page}");
+    assert_eq!(
+        (assets[0]["id"].as_i64(), assets[0]["kind"].as_str(), assets[0]["duration_ms"].as_i64()),
+        (Some(ids[1]), Some("video"), Some(2000))
+    );
+    assert_eq!((assets[0]["width"].as_i64(), assets[0]["height"].as_i64()), (Some(720), Some(1280)), "the video is shown upright");
+    assert_eq!((assets[1]["id"].as_i64(), assets[1]["kind"].as_str()), (Some(ids[0]), Some("photo")));
+    for (id, size) in [(ids[0], "1440 1080"), (ids[1], "720 1280")] {
+        poll::until(Duration::from_secs(60), "the thumbnail worker", || {
+            (curl(&cookie, &[&format!("{base}/api/v1/assets/{id}/thumbnail?size=1440")]).0 != 503).then_some(())
+        });
+        let (status, jpeg) = curl(&cookie, &[&format!("{base}/api/v1/assets/{id}/thumbnail?size=1440")]);
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&jpeg));
+        let thumb = dir.path().join(format!("{id}.jpg"));
+        std::fs::write(&thumb, jpeg).expect("thumbnail");
+        let out = Command::new("identify").args(["-format", "%w %h"]).arg(&thumb).output().expect("identify");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), size, "asset {id}");
+    }
+    let url = format!("{base}/api/v1/assets/{}/original", ids[1]);
+    let (status, body) = curl(&cookie, &["-D", &dir.path().join("v.txt").display().to_string(), "-H", "Range: bytes=4-11", &url]);
+    assert_eq!((status, &body[..]), (206, &b"ftypqt  "[..]));
+    let headers = std::fs::read_to_string(dir.path().join("v.txt")).expect("headers").to_lowercase();
+    assert!(headers.contains("content-type: video/quicktime"), "{headers}");
+}

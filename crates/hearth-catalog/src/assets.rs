@@ -236,13 +236,13 @@ pub fn file_of(conn: &Connection, owner_id: i64, id: i64) -> Result<Option<Store
     Ok(row.and_then(|(path, c, format)| Some(StoredFile { path, checksum: c.try_into().ok()?, format })))
 }
 
-/// The file of asset `id`, whoever owns it (for workers), with its size when ingested.
-pub fn file_by_id(conn: &Connection, id: i64) -> Result<Option<(StoredFile, i64)>, CatalogError> {
-    let row: Option<(String, Vec<u8>, Option<String>, i64)> = conn
-        .prepare_cached("SELECT path, checksum, format, size_bytes FROM assets WHERE id = ?1")?
-        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+/// The file of asset `id`, whoever owns it (for workers).
+pub fn file_by_id(conn: &Connection, id: i64) -> Result<Option<StoredFile>, CatalogError> {
+    let row: Option<(String, Vec<u8>, Option<String>)> = conn
+        .prepare_cached("SELECT path, checksum, format FROM assets WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?;
-    Ok(row.and_then(|(path, c, format, size)| Some((StoredFile { path, checksum: c.try_into().ok()?, format }, size))))
+    Ok(row.and_then(|(path, c, format)| Some(StoredFile { path, checksum: c.try_into().ok()?, format })))
 }
 
 /// Record how asset `id`'s thumbnail job ended: `ready`, or `failed` with the reason for the family.

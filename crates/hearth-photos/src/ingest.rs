@@ -1,5 +1,5 @@
-//! Ingest of one photo file: content checksum (BLAKE3), metadata, the asset row, and its
-//! thumbnail job (made by a worker process: [`crate::thumbnail_jobs`]). Called by the upload API
+//! Ingest of one photo or video file: content checksum (BLAKE3), metadata (a video's from
+//! ffprobe, [`crate::video`]), the asset row, and its thumbnail job (made by a worker process: [`crate::thumbnail_jobs`]). Called by the upload API
 //! and for camera folders.
 //!
 //! - The same content already in the owner's library is a [`Outcome::Duplicate`]: a phone
@@ -16,7 +16,8 @@ use std::path::Path;
 use hearth_catalog::assets::{self, NewAsset, Source};
 use hearth_catalog::{Catalog, CatalogError, jobs};
 
-use crate::metadata::{self, MetadataError};
+use crate::metadata::{self, Metadata, MetadataError, TakenAt};
+use crate::video::{self, VideoError, VideoMeta};
 
 /// What became of a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,6 +75,60 @@ pub fn checksum(data: &[u8]) -> [u8; 32] {
     blake3::hash(data).into()
 }
 
+/// What a file says about itself, photo or video.
+#[derive(Debug, Default)]
+struct Facts {
+    video: bool,
+    format: Option<String>,
+    width: Option<u32>,
+    height: Option<u32>,
+    taken: Option<TakenAt>,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+    make: Option<String>,
+    model: Option<String>,
+    lens: Option<String>,
+    duration_ms: Option<i64>,
+    problem: Option<String>,
+}
+
+impl Facts {
+    fn photo(m: &Metadata) -> Facts {
+        let (w, h) = m.display_size();
+        Facts {
+            video: false,
+            format: Some(format!("{:?}", m.format).to_lowercase()),
+            width: Some(w),
+            height: Some(h),
+            taken: m.taken_at,
+            latitude: m.latitude,
+            longitude: m.longitude,
+            make: m.make.clone(),
+            model: m.model.clone(),
+            lens: m.lens.clone(),
+            duration_ms: None,
+            problem: None,
+        }
+    }
+
+    fn video(container: &str, v: VideoMeta) -> Facts {
+        Facts {
+            video: true,
+            format: Some(container.to_string()),
+            width: v.width,
+            height: v.height,
+            taken: v.taken_at,
+            latitude: v.latitude,
+            longitude: v.longitude,
+            make: v.make,
+            model: v.model,
+            lens: None,
+            duration_ms: v.duration_ms,
+            problem: None,
+        }
+    }
+}
+
 /// The file to ingest and where it belongs.
 #[derive(Debug, Clone)]
 pub struct Request<'a> {
@@ -110,12 +165,23 @@ pub fn ingest(catalog: &Catalog, req: &Request<'_>) -> Result<Outcome, IngestErr
         &mut head,
     )
     .map_err(io)?;
-    let (meta, problem) = match metadata::read(&head) {
-        Ok(m) => (Some(m), None),
+    let facts = match metadata::read(&head) {
+        Ok(m) => Facts::photo(&m),
+        Err(MetadataError::NotAPhoto) if video::sniff(&head).is_some() => {
+            let container = video::sniff(&head).unwrap_or("mp4");
+            match video::probe(req.file) {
+                Ok(v) => Facts::video(container, v),
+                Err(VideoError::NoVideo) => {
+                    return Err(IngestError::NotAPhoto { path: req.file.display().to_string(), reason: MetadataError::NotAPhoto });
+                }
+                // A video ffprobe cannot read is kept, with the reason, like a damaged photo.
+                Err(e) => Facts { video: true, format: Some(container.to_string()), problem: Some(e.to_string()), ..Facts::default() },
+            }
+        }
         Err(reason @ (MetadataError::Empty | MetadataError::NotAPhoto)) => {
             return Err(IngestError::NotAPhoto { path: req.file.display().to_string(), reason });
         }
-        Err(e) => (None, Some(e.to_string())),
+        Err(e) => Facts { problem: Some(e.to_string()), ..Facts::default() },
     };
     // Without a date in the file, the file's own time; without that, now.
     let file_time = std::fs::metadata(req.file)
@@ -124,27 +190,26 @@ pub fn ingest(catalog: &Catalog, req: &Request<'_>) -> Result<Outcome, IngestErr
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map(|d| d.as_secs() as i64)
         .unwrap_or(req.now);
-    let taken = meta.as_ref().and_then(|m| m.taken_at);
-    let shown = meta.as_ref().map(|m| m.display_size());
+    let problem = facts.problem.clone();
     let asset = NewAsset {
         owner_id: owner,
         source: req.source,
         path: req.stored_path.clone(),
         checksum,
-        video: false,
-        format: meta.as_ref().map(|m| format!("{:?}", m.format).to_lowercase()),
+        video: facts.video,
+        format: facts.format,
         size_bytes: i64::try_from(size).unwrap_or(i64::MAX),
-        width: shown.map(|s| i64::from(s.0)),
-        height: shown.map(|s| i64::from(s.1)),
-        taken_at: taken.map(|t| t.unix_seconds()).unwrap_or(file_time),
-        taken_offset: taken.and_then(|t| t.offset_minutes).map(i64::from),
-        latitude: meta.as_ref().and_then(|m| m.latitude),
-        longitude: meta.as_ref().and_then(|m| m.longitude),
-        make: meta.as_ref().and_then(|m| m.make.clone()),
-        model: meta.as_ref().and_then(|m| m.model.clone()),
-        lens: meta.as_ref().and_then(|m| m.lens.clone()),
-        duration_ms: None,
-        metadata_error: problem.clone(),
+        width: facts.width.map(i64::from),
+        height: facts.height.map(i64::from),
+        taken_at: facts.taken.map(|t| t.unix_seconds()).unwrap_or(file_time),
+        taken_offset: facts.taken.and_then(|t| t.offset_minutes).map(i64::from),
+        latitude: facts.latitude,
+        longitude: facts.longitude,
+        make: facts.make,
+        model: facts.model,
+        lens: facts.lens,
+        duration_ms: facts.duration_ms,
+        metadata_error: facts.problem,
         added_at: req.now,
     };
     let (now, priority) = (req.now, req.priority);

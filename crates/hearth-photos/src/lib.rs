@@ -11,6 +11,8 @@
 //!   (`hearth_catalog::assets`) and its thumbnail job (`hearth_catalog::jobs`).
 //! - [`thumbnail_jobs`]: what the thumbnail worker process does with a job: both sizes into the
 //!   content-addressed cache, the outcome on the asset; recovery after a worker crash.
+//! - [`video`]: MP4, MOV and Matroska recognised by their bytes and described by ffprobe (in a
+//!   child process under limits): duration, shown size, when, where, which phone.
 //! - [`trash`]: the trash's 30-day expiry: uploaded files and unshared thumbnails removed.
 
 pub mod ingest;
@@ -18,3 +20,4 @@ pub mod metadata;
 pub mod thumbnail;
 pub mod thumbnail_jobs;
 pub mod trash;
+pub mod video;

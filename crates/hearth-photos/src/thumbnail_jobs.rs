@@ -17,9 +17,6 @@ use hearth_catalog::{Catalog, CatalogError, assets, jobs};
 
 use crate::thumbnail::{self, GRID, VIEW};
 
-/// The largest photo file whose pixels are decoded for thumbnails (a 200 MP JPEG is ~100 MB).
-pub const MAX_THUMBNAIL_SOURCE: u64 = 256 << 20;
-
 /// What the family sees on a photo set aside after crashing the worker twice.
 pub const QUARANTINED: &str =
     "making this photo's thumbnails stopped the thumbnail worker twice, so it is set aside; the original is kept and can be downloaded";
@@ -42,9 +39,15 @@ pub enum Ended {
 }
 
 /// Recover after a worker start: jobs interrupted by the previous worker's death go back to the
-/// queue once; the assets of those interrupted twice are marked with [`QUARANTINED`]. Returns
-/// (requeued, quarantined).
-pub fn recover(catalog: &Catalog, now: i64) -> Result<(usize, usize), CatalogError> {
+/// queue once; the assets of those interrupted twice are marked with [`QUARANTINED`]; the
+/// scratch folder's leftovers (`DATA/cache/tmp`) go. Returns (requeued, quarantined).
+pub fn recover(catalog: &Catalog, data_dir: &Path, now: i64) -> Result<(usize, usize), CatalogError> {
+    let scratch = data_dir.join("cache").join("tmp");
+    if let Ok(entries) = std::fs::read_dir(&scratch) {
+        for e in entries.flatten() {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
     catalog.write(|tx| {
         let r = jobs::recover(tx, jobs::THUMBNAILS, QUARANTINED, now)?;
         for &asset in &r.quarantined {
@@ -87,7 +90,7 @@ pub fn retry(conn: &hearth_catalog::store::Connection, now: i64) -> Result<usize
 /// `hearth_catalog::jobs`); the attempt is counted here, right before decoding.
 pub fn run(catalog: &Catalog, data_dir: &Path, job: &jobs::Job, now: impl Fn() -> i64) -> Result<Ended, RunError> {
     let asset = job.asset_id;
-    let Some((file, size)) = catalog.read(move |r| assets::file_by_id(r, asset))? else {
+    let Some(file) = catalog.read(move |r| assets::file_by_id(r, asset))? else {
         catalog.write(|tx| jobs::finish(tx, job.id, now()))?;
         return Ok(Ended::Gone);
     };
@@ -98,7 +101,7 @@ pub fn run(catalog: &Catalog, data_dir: &Path, job: &jobs::Job, now: impl Fn() -
         Ok(())
     } else {
         catalog.write(|tx| jobs::begin(tx, job.id))?;
-        make(&data_dir.join(&file.path), size, &targets)
+        make(&data_dir.join(&file.path), &cache.join("tmp"), &targets)
     };
     let end = match made {
         Ok(()) => {
@@ -127,28 +130,15 @@ enum Problem {
     Cache(std::io::Error),
 }
 
-fn make(original: &Path, size: i64, targets: &[PathBuf; 2]) -> Result<(), Problem> {
-    if u64::try_from(size).unwrap_or(u64::MAX) > MAX_THUMBNAIL_SOURCE {
-        return Err(Problem::Input(format!(
-            "the file is {} MB; Hearth makes thumbnails of photos up to {} MB",
-            size >> 20,
-            MAX_THUMBNAIL_SOURCE >> 20
-        )));
-    }
+fn make(original: &Path, scratch: &Path, targets: &[PathBuf; 2]) -> Result<(), Problem> {
     #[cfg(debug_assertions)]
     fault_injection(original);
-    let data = match std::fs::read(original) {
-        Ok(d) if d.len() as u64 <= MAX_THUMBNAIL_SOURCE => d,
-        Ok(_) => return Err(Problem::Input("the file grew past the size Hearth makes thumbnails of".into())),
-        Err(e) => return Err(Problem::Input(format!("the original cannot be read: {e}"))),
-    };
     // A panicking decoder would panic again on the same bytes: that is a failed job, not a crash.
-    let thumbs = match std::panic::catch_unwind(|| thumbnail::make(&data, &[GRID, VIEW])) {
+    let thumbs = match std::panic::catch_unwind(|| thumbnail::make_from_file(original, scratch, &[GRID, VIEW])) {
         Ok(Ok(t)) => t,
         Ok(Err(e)) => return Err(Problem::Input(e.to_string())),
         Err(_) => return Err(Problem::Input("the photo's pixels could not be decoded (the decoder gave up)".into())),
     };
-    drop(data);
     for (t, path) in thumbs.iter().zip(targets) {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(Problem::Cache)?;

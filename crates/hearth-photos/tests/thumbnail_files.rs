@@ -117,6 +117,37 @@ fn png_and_webp_photos_get_thumbnails_with_transparency_over_white() {
     }
 }
 
+/// An HEIC made by libheif's encoder from a camera JPEG: decoded by heif-convert, the thumbnail
+/// the size and way up the metadata says it is shown (libheif's transforms, never the EXIF
+/// orientation the HEIC carries along); a cut HEIC is an error from libheif, not a crash.
+#[test]
+fn heic_photos_get_thumbnails_through_libheif() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    run(
+        "convert",
+        &["-size", "1600x1200", "xc:gray50", "-fill", "red", "-draw", "rectangle 0,0 399,299", "-quality", "92", "src.jpg"],
+        dir.path(),
+    );
+    run("exiftool", &["-q", "-overwrite_original", "-Orientation#=6", "src.jpg"], dir.path());
+    run("heif-enc", &["-q", "80", "src.jpg", "-o", "photo.heic"], dir.path());
+    let heic = dir.path().join("photo.heic");
+    let meta = hearth_photos::metadata::read(&std::fs::read(&heic).expect("read")).expect("metadata");
+    assert_eq!(meta.display_size(), (1600, 1200));
+    let scratch = dir.path().join("scratch");
+    let thumbs = thumbnail::make_from_file(&heic, &scratch, &[GRID, VIEW]).expect("thumbnails");
+    assert_eq!(thumbs.iter().map(|t| (t.width, t.height)).collect::<Vec<_>>(), vec![(250, 188), (1440, 1080)]);
+    std::fs::write(dir.path().join("t.jpg"), &thumbs[1].jpeg).expect("write");
+    let red = rgb_at(dir.path(), "t.jpg", 100, 100);
+    assert!(close(red, [255, 0, 0]), "red at the top left, got {red:?}");
+    assert_eq!(std::fs::read_dir(&scratch).expect("scratch").count(), 0, "the intermediate file is gone");
+    // From memory, HEIF is refused with the reason.
+    assert!(thumbnail::make(&std::fs::read(&heic).expect("read"), &[GRID]).is_err());
+    let file = std::fs::read(&heic).expect("read");
+    std::fs::write(dir.path().join("cut.heic"), &file[..file.len() * 2 / 3]).expect("write");
+    let e = thumbnail::make_from_file(&dir.path().join("cut.heic"), &scratch, &[GRID]).expect_err("cut");
+    assert!(!e.to_string().is_empty());
+}
+
 /// A PNG too tall to ever hold in memory decodes row by row (it fits the pixel limit); a WebP or
 /// interlaced PNG beyond the whole-image limit is refused with a clear reason, before decoding.
 #[test]

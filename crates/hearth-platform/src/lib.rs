@@ -11,6 +11,7 @@
 //!   never a torn one; free-space checks.
 //! - [`memory`]: pinning the C allocator's mmap threshold so freed buffers go back to the kernel.
 //! - [`process`]: signals to child processes (graceful stop before a kill).
+//! - [`child`]: running another program on outside input with time and address-space limits.
 //! - [`sha256_lanes`]: SHA-256 of eight equal-length blocks at once, AVX2 chosen at run time.
 //! - [`mbr`]: the boot card's MBR partition table, and growing its last partition.
 //! - [`block_device`]: sizes, partition names, BLKPG resize, and what a partition holds.
@@ -19,6 +20,7 @@
 pub mod block_device;
 pub mod board;
 pub mod cgroup;
+pub mod child;
 pub mod clock;
 pub mod durable;
 pub mod mbr;

@@ -99,7 +99,7 @@ async fn thumbnails(data: &Path, threads: u32) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match thumbnail_jobs::recover(&catalog, now()) {
+    match thumbnail_jobs::recover(&catalog, data, now()) {
         Ok((0, 0)) => {}
         Ok((requeued, quarantined)) => {
             tracing::warn!(

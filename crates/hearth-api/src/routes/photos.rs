@@ -377,6 +377,9 @@ pub async fn original(
         Some("png") => "image/png",
         Some("webp") => "image/webp",
         Some("heif") => "image/heic",
+        Some("mp4") => "video/mp4",
+        Some("mov") => "video/quicktime",
+        Some("matroska") => "video/x-matroska",
         _ => "application/octet-stream",
     };
     let common = [

@@ -102,7 +102,7 @@ pub enum MetadataError {
     #[error("the file is empty")]
     Empty,
     /// Not a container we know.
-    #[error("this is not a photo Hearth can read (JPEG, PNG, WebP or HEIC)")]
+    #[error("this is not a photo or video Hearth can read (JPEG, PNG, WebP, HEIC, MP4, MOV)")]
     NotAPhoto,
     /// The container ends before its size is given.
     #[error("the {0:?} file is cut short or damaged: its image size is missing")]

@@ -13,7 +13,11 @@
 //! shown over white.
 //!
 //! Colour: pixels are taken as sRGB; an embedded ICC profile (Display P3 on iPhones) is not yet
-//! converted. HEIF is not decoded yet ([`ThumbnailError::Unsupported`]).
+//! converted. HEIF/HEIC is decoded by libheif's `heif-convert` in a child process ([`heif`]),
+//! from the file on disk ([`make_from_file`]); a video's thumbnails come from a poster frame
+//! that `ffmpeg` takes ([`video`]).
+
+use std::path::Path;
 
 use fast_image_resize::images::Image;
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
@@ -33,9 +37,17 @@ pub enum ThumbnailError {
     /// The metadata already says why.
     #[error(transparent)]
     Metadata(#[from] metadata::MetadataError),
-    /// A container we do not decode yet.
-    #[error("Hearth does not make thumbnails of {0:?} files yet")]
+    /// A container that cannot be decoded from memory (HEIF: use [`make_from_file`]).
+    #[error("Hearth makes thumbnails of {0:?} files from the file on disk only")]
     Unsupported(Format),
+    /// A photo file too big to read into memory.
+    #[error("the file is {megabytes} MB; Hearth makes thumbnails of photos up to {max} MB")]
+    FileTooLarge {
+        /// Its size.
+        megabytes: u64,
+        /// The limit.
+        max: u64,
+    },
     /// Too many pixels for a format that must be decoded whole.
     #[error("Hearth makes thumbnails of {format:?} images up to {max} megapixels; this one has {megapixels}")]
     TooLarge {
@@ -59,7 +71,7 @@ impl hearth_core::Kinded for ThumbnailError {
         match self {
             ThumbnailError::Metadata(e) => e.kind(),
             ThumbnailError::Unsupported(_) | ThumbnailError::Decode(_) => hearth_core::ErrorKind::InvalidInput,
-            ThumbnailError::TooLarge { .. } => hearth_core::ErrorKind::TooLarge,
+            ThumbnailError::TooLarge { .. } | ThumbnailError::FileTooLarge { .. } => hearth_core::ErrorKind::TooLarge,
             ThumbnailError::Encode(_) => hearth_core::ErrorKind::Internal,
         }
     }
@@ -78,9 +90,11 @@ pub struct Thumbnail {
     pub jpeg: Vec<u8>,
 }
 
+mod heif;
 mod jpeg;
 mod png;
 mod reduce;
+mod video;
 mod webp;
 
 /// The largest image decoded whole, for formats that cannot be decoded at reduced size or row by
@@ -104,16 +118,54 @@ struct Rgb {
 
 /// Make a thumbnail for each long edge in `sizes` from a whole photo file. A photo smaller than a
 /// size is not enlarged.
+/// HEIF needs its file on disk: see [`make_from_file`].
 pub fn make(file: &[u8], sizes: &[u32]) -> Result<Vec<Thumbnail>, ThumbnailError> {
     let meta = metadata::read(file)?;
+    make_decoded(file, meta.format, meta.orientation, sizes)
+}
+
+/// The largest photo file whose pixels are decoded in memory (a 200 MP JPEG is ~100 MB).
+pub const MAX_SOURCE_BYTES: u64 = 256 << 20;
+
+/// [`make`] for a file on disk: HEIF too (decoded by libheif in a child process, with `scratch`
+/// for its intermediate file), and videos (a poster frame from ffmpeg). Photos of more than
+/// [`MAX_SOURCE_BYTES`] are refused; videos are never read here, only by ffmpeg.
+pub fn make_from_file(original: &Path, scratch: &Path, sizes: &[u32]) -> Result<Vec<Thumbnail>, ThumbnailError> {
+    let unreadable = |e: std::io::Error| ThumbnailError::Decode(format!("the original cannot be read: {e}"));
+    let head = {
+        let mut head = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::Read::take(std::fs::File::open(original).map_err(unreadable)?, 64), &mut head)
+            .map_err(unreadable)?;
+        head
+    };
+    if Format::sniff(&head).is_none() && crate::video::sniff(&head).is_some() {
+        let jpeg = video::poster(original)?;
+        return make_decoded(&jpeg, Format::Jpeg, 1, sizes);
+    }
+    let size = std::fs::metadata(original).map_err(unreadable)?.len();
+    if size > MAX_SOURCE_BYTES {
+        return Err(ThumbnailError::FileTooLarge { megabytes: size >> 20, max: MAX_SOURCE_BYTES >> 20 });
+    }
+    let data = std::fs::read(original).map_err(unreadable)?;
+    let meta = metadata::read(&data)?;
+    if meta.format == Format::Heif {
+        drop(data);
+        let jpeg = heif::to_jpeg(original, scratch)?;
+        // libheif applied the container's transforms: the JPEG is upright whatever its EXIF says.
+        return make_decoded(&jpeg, Format::Jpeg, 1, sizes);
+    }
+    make_decoded(&data, meta.format, meta.orientation, sizes)
+}
+
+fn make_decoded(file: &[u8], format: Format, orientation: u16, sizes: &[u32]) -> Result<Vec<Thumbnail>, ThumbnailError> {
     let largest = sizes.iter().copied().max().unwrap_or(GRID);
-    let decoded = match meta.format {
+    let decoded = match format {
         Format::Jpeg => jpeg::decode(file, largest)?,
         Format::Png => png::decode(file, largest)?,
         Format::Webp => webp::decode(file, largest)?,
         other => return Err(ThumbnailError::Unsupported(other)),
     };
-    sizes.iter().map(|&edge| shrink(&decoded, edge, meta.orientation)).collect()
+    sizes.iter().map(|&edge| shrink(&decoded, edge, orientation)).collect()
 }
 
 /// Resize to `long_edge` (never up), turn by `orientation`, encode.
