@@ -141,6 +141,12 @@ fn uploads_show_up_in_the_timeline_the_map_and_as_thumbnails() {
         (Some("jpeg"), Some(2000), Some("upload"))
     );
     assert!((details["latitude"].as_f64().expect("lat") - 48.8584).abs() < 1e-4);
+    // Named offline from GeoNames (scripts/geodata made the file hearthd finds next to itself).
+    assert_eq!(
+        (details["city"].as_str(), details["region"].as_str(), details["country"].as_str()),
+        (Some("Paris"), Some("Île-de-France"), Some("France")),
+        "{details}"
+    );
     let other = "00".repeat(32);
     let (status, body) = curl(
         &cookie,

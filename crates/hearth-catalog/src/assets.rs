@@ -245,6 +245,24 @@ pub fn file_by_id(conn: &Connection, id: i64) -> Result<Option<StoredFile>, Cata
     Ok(row.and_then(|(path, c, format)| Some(StoredFile { path, checksum: c.try_into().ok()?, format })))
 }
 
+/// Set asset `id`'s place names (offline reverse geocoding of its position).
+pub fn set_place(conn: &Connection, id: i64, city: &str, region: Option<&str>, country: &str) -> Result<(), CatalogError> {
+    conn.prepare_cached("UPDATE assets SET city = ?2, region = ?3, country = ?4 WHERE id = ?1")?
+        .execute(params![id, city, region, country])?;
+    Ok(())
+}
+
+/// Up to `limit` assets with a position and no place names yet, after id `after`: (id,
+/// latitude, longitude), by id (the backfill when place names arrive after the photos).
+pub fn unplaced(conn: &Connection, after: i64, limit: i64) -> Result<Vec<(i64, f64, f64)>, CatalogError> {
+    let mut st = conn.prepare_cached(
+        "SELECT id, latitude, longitude FROM assets
+         WHERE id > ?1 AND latitude IS NOT NULL AND longitude IS NOT NULL AND city IS NULL ORDER BY id LIMIT ?2",
+    )?;
+    let rows = st.query_map(params![after, limit], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// Record how asset `id`'s thumbnail job ended: `ready`, or `failed` with the reason for the family.
 pub fn set_thumbnails(conn: &Connection, id: i64, failure: Option<&str>) -> Result<(), CatalogError> {
     match failure {

@@ -17,6 +17,7 @@ use hearth_catalog::assets::{self, NewAsset, Source};
 use hearth_catalog::{Catalog, CatalogError, jobs};
 
 use crate::metadata::{self, Metadata, MetadataError, TakenAt};
+use crate::places;
 use crate::video::{self, VideoError, VideoMeta};
 
 /// What became of a file.
@@ -212,9 +213,16 @@ pub fn ingest(catalog: &Catalog, req: &Request<'_>) -> Result<Outcome, IngestErr
         metadata_error: facts.problem,
         added_at: req.now,
     };
+    let place = match (asset.latitude, asset.longitude) {
+        (Some(lat), Some(lon)) => places::global().and_then(|p| p.lookup(lat, lon)),
+        _ => None,
+    };
     let (now, priority) = (req.now, req.priority);
     let id = catalog.write(move |tx| {
         let id = assets::insert(tx, &asset)?;
+        if let Some(p) = &place {
+            assets::set_place(tx, id, &p.city, p.region.as_deref(), &p.country)?;
+        }
         if asset.metadata_error.is_none() {
             jobs::enqueue(tx, jobs::THUMBNAILS, id, priority, now)?;
         }

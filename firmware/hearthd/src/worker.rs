@@ -2,7 +2,8 @@
 //! takes down only the worker, and the supervisor restarts it.
 //!
 //! - `maintenance`: keeps the catalog tidy: expired sessions removed, photos 30 days in the trash
-//!   removed (hearth_photos::trash), the query planner's statistics refreshed, the WAL folded back
+//!   removed (hearth_photos::trash), place names given to located photos that have none
+//!   (hearth_photos::places), the query planner's statistics refreshed, the WAL folded back
 //!   into the database. Runs shortly after start and
 //!   then every few hours, at low CPU and IO weight. Finished jobs older than a day are removed.
 //! - `thumbnail`: works the thumbnail job queue (`hearth_catalog::jobs`) with `--threads`
@@ -80,6 +81,12 @@ fn tidy(data: &Path) -> Result<(usize, usize), hearth_catalog::CatalogError> {
     let purged = catalog.write(|tx| sessions::purge_expired(tx, now))?;
     catalog.write(|tx| jobs::purge_done(tx, now - KEEP_DONE_JOBS))?;
     let photos = hearth_photos::trash::expire(&catalog, data, now)?;
+    if let Some(places) = hearth_photos::places::global() {
+        let named = hearth_photos::places::backfill(&catalog, places)?;
+        if named > 0 {
+            tracing::info!(named, "place names given to photos that had none");
+        }
+    }
     catalog.write(|tx| Ok(tx.execute_batch("PRAGMA optimize")?))?;
     catalog.checkpoint()?;
     Ok((purged, photos))
