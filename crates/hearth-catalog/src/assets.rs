@@ -112,6 +112,24 @@ pub struct Summary {
     pub thumbnails: String,
 }
 
+/// The columns [`summary_row`] reads, for queries that alias `assets` as `a`.
+pub const SUMMARY_COLUMNS: &str = "a.id, a.taken_at, a.taken_offset, a.kind, a.width, a.height, a.duration_ms, a.favourite, a.thumbnails";
+
+/// A [`Summary`] from a row of [`SUMMARY_COLUMNS`].
+pub fn summary_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Summary> {
+    Ok(Summary {
+        id: r.get(0)?,
+        taken_at: r.get(1)?,
+        taken_offset: r.get(2)?,
+        kind: r.get(3)?,
+        width: r.get(4)?,
+        height: r.get(5)?,
+        duration_ms: r.get(6)?,
+        favourite: r.get::<_, i64>(7)? == 1,
+        thumbnails: r.get(8)?,
+    })
+}
+
 /// YYYYMM of the asset's local time.
 pub fn local_month(taken_at: i64, offset_minutes: Option<i64>) -> i64 {
     let local = taken_at + offset_minutes.unwrap_or(0) * 60;
@@ -475,19 +493,7 @@ pub fn month_page(
            AND (taken_at < ?3 OR (taken_at = ?3 AND id < ?4))
          ORDER BY taken_at DESC, id DESC LIMIT ?5",
     )?;
-    let rows = st.query_map(params![owner_id, month, after_t, after_id, limit], |r| {
-        Ok(Summary {
-            id: r.get(0)?,
-            taken_at: r.get(1)?,
-            taken_offset: r.get(2)?,
-            kind: r.get(3)?,
-            width: r.get(4)?,
-            height: r.get(5)?,
-            duration_ms: r.get(6)?,
-            favourite: r.get::<_, i64>(7)? == 1,
-            thumbnails: r.get(8)?,
-        })
-    })?;
+    let rows = st.query_map(params![owner_id, month, after_t, after_id, limit], summary_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 

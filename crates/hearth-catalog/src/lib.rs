@@ -7,8 +7,10 @@
 //! - [`error`]: [`CatalogError`] and how SQLite's failures map onto Hearth's error kinds.
 //! - Repositories, one per table family: [`users`], [`sessions`], [`tokens`], [`audit`],
 //!   [`settings`], [`sync_peers`], [`sync_folders`], [`assets`] (the photo library and its timeline),
-//!   [`jobs`] (the queue of work for worker processes).
+//!   [`jobs`] (the queue of work for worker processes), [`albums`] and [`sharing`] (partners,
+//!   album members, share links: who may see an asset besides its owner).
 
+pub mod albums;
 pub mod assets;
 pub mod audit;
 pub mod error;
@@ -16,6 +18,7 @@ pub mod jobs;
 pub mod migrations;
 pub mod sessions;
 pub mod settings;
+pub mod sharing;
 pub mod store;
 pub mod sync_folders;
 pub mod sync_peers;

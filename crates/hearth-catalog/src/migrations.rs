@@ -17,6 +17,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (7, "asset map cells", include_str!("migrations/0007_asset_cells.sql")),
     (8, "camera folders", include_str!("migrations/0008_camera_folders.sql")),
     (9, "jobs", include_str!("migrations/0009_jobs.sql")),
+    (10, "albums and sharing", include_str!("migrations/0010_sharing.sql")),
 ];
 
 /// The newest schema version this build knows.

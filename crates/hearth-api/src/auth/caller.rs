@@ -85,7 +85,12 @@ impl Peer {
 const TOUCH_EVERY: i64 = 60;
 
 fn cookie_value<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
-    req.headers().get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|line| {
+    cookie_in(req.headers(), name)
+}
+
+/// The value of cookie `name` in a request's headers.
+pub fn cookie_in<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|line| {
         line.split(';').find_map(|pair| {
             let (k, v) = pair.trim().split_once('=')?;
             (k == name).then_some(v)

@@ -13,10 +13,12 @@ use crate::{ApiError, AppState};
 
 pub mod account;
 pub mod admin;
+pub mod albums;
 pub mod health;
 pub mod jobs;
 pub mod photos;
 pub mod setup;
+pub mod shares;
 pub mod sync;
 pub mod web;
 
@@ -77,6 +79,28 @@ pub fn table() -> Vec<Route> {
         r(Method::GET, "/api/v1/map/markers", User, get(photos::markers)),
         r(Method::PUT, "/api/v1/photos/camera-folders/{id}", Admin, put(photos::set_camera_folder)),
         r(Method::DELETE, "/api/v1/photos/camera-folders/{id}", Admin, delete(photos::unset_camera_folder)),
+        r(Method::GET, "/api/v1/albums", User, get(albums::list)),
+        r(Method::POST, "/api/v1/albums", User, post(albums::create)),
+        r(Method::GET, "/api/v1/albums/{id}", User, get(albums::get)),
+        r(Method::PATCH, "/api/v1/albums/{id}", User, patch(albums::change)),
+        r(Method::DELETE, "/api/v1/albums/{id}", User, delete(albums::delete)),
+        r(Method::GET, "/api/v1/albums/{id}/assets", User, get(albums::assets)),
+        r(Method::PUT, "/api/v1/albums/{id}/assets", User, put(albums::add_assets)),
+        r(Method::DELETE, "/api/v1/albums/{id}/assets", User, delete(albums::remove_assets)),
+        r(Method::PUT, "/api/v1/albums/{id}/members/{user}", User, put(albums::set_member)),
+        r(Method::DELETE, "/api/v1/albums/{id}/members/{user}", User, delete(albums::remove_member)),
+        r(Method::GET, "/api/v1/partners", User, get(albums::partners)),
+        r(Method::PUT, "/api/v1/partners/{user}", User, put(albums::add_partner)),
+        r(Method::DELETE, "/api/v1/partners/{user}", User, delete(albums::remove_partner)),
+        r(Method::POST, "/api/v1/shares", User, post(shares::create)),
+        r(Method::GET, "/api/v1/shares", User, get(shares::list)),
+        r(Method::DELETE, "/api/v1/shares/{id}", User, delete(shares::delete)),
+        r(Method::GET, "/api/v1/shared/{token}", Public, get(shares::view)),
+        r(Method::POST, "/api/v1/shared/{token}/unlock", Public, post(shares::unlock)),
+        r(Method::GET, "/api/v1/shared/{token}/assets", Public, get(shares::assets)),
+        r(Method::POST, "/api/v1/shared/{token}/assets", Public, post(shares::upload)),
+        r(Method::GET, "/api/v1/shared/{token}/assets/{id}/thumbnail", Public, get(shares::thumbnail)),
+        r(Method::GET, "/api/v1/shared/{token}/assets/{id}/original", Public, get(shares::original)),
         r(Method::GET, "/api/v1/jobs", User, get(jobs::progress)),
         r(Method::POST, "/api/v1/jobs/{kind}/retry", Admin, post(jobs::retry)),
         r(Method::GET, "/api/v1/users", Admin, get(admin::list_users)),

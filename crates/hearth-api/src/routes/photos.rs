@@ -38,14 +38,42 @@ pub struct Months {
 }
 
 /// `GET /api/v1/timeline/months`: every month with photos, newest first, with counts.
-pub async fn months(State(state): State<AppState>, axum::Extension(caller): axum::Extension<Caller>) -> Result<Json<Months>, ApiError> {
-    let owner = owner(&caller)?;
+pub async fn months(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Query(of): Query<Of>,
+) -> Result<Json<Months>, ApiError> {
+    let owner = timeline_owner(&state, &caller, of.user).await?;
     Ok(Json(Months { months: state.read(move |r| assets::months(r, owner)).await? }))
+}
+
+/// Whose timeline (`?user=NAME`): the caller's own without it; another user's when they made the
+/// caller their partner.
+#[derive(Deserialize)]
+pub struct Of {
+    /// A user name.
+    pub user: Option<String>,
+}
+
+/// The owner whose timeline the caller asked for (`None`: their own); 404 for a user who has
+/// not made the caller a partner.
+async fn timeline_owner(state: &AppState, caller: &Caller, user: Option<String>) -> Result<i64, ApiError> {
+    let me = owner(caller)?;
+    let Some(name) = user else { return Ok(me) };
+    let found = state
+        .read(move |r| {
+            let Some(u) = hearth_catalog::users::by_name(r, &name)? else { return Ok(None) };
+            Ok((u.id == me || hearth_catalog::sharing::is_partner(r, u.id, me)?).then_some(u.id))
+        })
+        .await?;
+    found.ok_or_else(|| ApiError::not_found("no timeline of that user is shared with you"))
 }
 
 /// Query of a month page.
 #[derive(Deserialize)]
 pub struct PageQuery {
+    /// Whose timeline (see [`Of`]).
+    pub user: Option<String>,
     /// Resume after this asset (`taken_at` and `id` of the last one shown), both or neither.
     pub after_taken_at: Option<i64>,
     /// See `after_taken_at`.
@@ -70,10 +98,17 @@ pub async fn month_page(
     Path(month): Path<i64>,
     Query(q): Query<PageQuery>,
 ) -> Result<Json<Page>, ApiError> {
-    let owner = owner(&caller)?;
+    let owner = timeline_owner(&state, &caller, q.user.clone()).await?;
     if !(180001..=999912).contains(&month) || !(1..=12).contains(&(month % 100)) {
         return Err(ApiError::invalid("the month is YYYYMM, like 202407"));
     }
+    let (cursor, limit) = page_bounds(&q)?;
+    let assets = state.read(move |r| assets::month_page(r, owner, month, cursor, limit)).await?;
+    Ok(Json(Page::of(assets, limit)))
+}
+
+/// The cursor and limit of a page query (limit 1–1000, default 200).
+pub(super) fn page_bounds(q: &PageQuery) -> Result<(Option<(i64, i64)>, i64), ApiError> {
     let limit = q.limit.unwrap_or(200);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::invalid("limit is 1 to 1000"));
@@ -83,14 +118,22 @@ pub async fn month_page(
         (None, None) => None,
         _ => return Err(ApiError::invalid("give both after_taken_at and after_id, or neither")),
     };
-    let assets = state.read(move |r| assets::month_page(r, owner, month, cursor, limit)).await?;
-    let next = (assets.len() as i64 == limit).then(|| assets.last().map(|a| (a.taken_at, a.id))).flatten();
-    Ok(Json(Page { assets, next }))
+    Ok((cursor, limit))
+}
+
+impl Page {
+    /// A page of `assets` asked for with `limit`: `next` is set when it may not be the last.
+    pub fn of(assets: Vec<Summary>, limit: i64) -> Page {
+        let next = (assets.len() as i64 == limit).then(|| assets.last().map(|a| (a.taken_at, a.id))).flatten();
+        Page { assets, next }
+    }
 }
 
 /// Query of the map.
 #[derive(Deserialize)]
 pub struct MapQuery {
+    /// Whose map (see [`Of`]).
+    pub user: Option<String>,
     /// Map zoom, 0 (the world in 256 px) to 22.
     pub zoom: u32,
     /// The view, degrees; the whole world without them.
@@ -116,7 +159,7 @@ pub async fn markers(
     axum::Extension(caller): axum::Extension<Caller>,
     Query(q): Query<MapQuery>,
 ) -> Result<Json<Markers>, ApiError> {
-    let owner = owner(&caller)?;
+    let owner = timeline_owner(&state, &caller, q.user.clone()).await?;
     if q.zoom > 22 {
         return Err(ApiError::invalid("zoom is 0 to 22"));
     }
@@ -154,8 +197,29 @@ pub async fn thumbnail(
     Query(q): Query<ThumbQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let owner = owner(&caller)?;
-    let size = q.size.unwrap_or(GRID);
+    let owner = viewable(&state, &caller, id).await?;
+    serve_thumbnail(&state, owner, id, q.size, &headers).await
+}
+
+/// Whose asset `id` is, when the caller may see it (theirs, a partner's, in an album they are
+/// in); 404 otherwise, the same as for an asset that does not exist.
+pub(super) async fn viewable(state: &AppState, caller: &Caller, id: i64) -> Result<i64, ApiError> {
+    let user = owner(caller)?;
+    match state.read(move |r| hearth_catalog::sharing::can_see(r, user, id)).await? {
+        Some((_, owner)) => Ok(owner),
+        None => Err(ApiError::not_found("no such photo")),
+    }
+}
+
+/// A thumbnail of `owner`'s asset `id` (the caller's right to see it is checked).
+pub(super) async fn serve_thumbnail(
+    state: &AppState,
+    owner: i64,
+    id: i64,
+    size: Option<u32>,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let size = size.unwrap_or(GRID);
     if size != GRID && size != VIEW {
         return Err(ApiError::invalid(format!("size is {GRID} or {VIEW}")));
     }
@@ -177,7 +241,7 @@ pub async fn thumbnail(
     let hex = crate::auth::secret::hex(&checksum);
     let etag = format!("\"{hex}-{size}\"");
     let cache = "private, max-age=31536000, immutable";
-    if etag_matches(&headers, &etag) {
+    if etag_matches(headers, &etag) {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag), (header::CACHE_CONTROL, cache.to_string())]).into_response());
     }
     let path = thumbnail_jobs::thumbnail_path(&state.data_dir.join("cache"), &checksum, size);
@@ -217,7 +281,14 @@ pub async fn upload(
     request: Request,
 ) -> Result<Response, ApiError> {
     let owner = owner(&caller)?;
-    let name = q.name.trim();
+    let (status, uploaded) = receive_upload(&state, owner, &q.name, request).await?;
+    Ok((status, Json(uploaded)).into_response())
+}
+
+/// Store an upload's body in `owner`'s library and ingest it: 201 when added, 200 for content
+/// the owner already had.
+pub(super) async fn receive_upload(state: &AppState, owner: i64, name: &str, request: Request) -> Result<(StatusCode, Uploaded), ApiError> {
+    let name = name.trim();
     let ok_name = !name.is_empty() && name.len() <= 255 && !name.starts_with('.') && !name.contains(['/', '\\', '\0']);
     if !ok_name {
         return Err(ApiError::invalid("name is the file's own name, without folders"));
@@ -287,10 +358,10 @@ pub async fn upload(
     .await
     .map_err(|e| ApiError::new(hearth_core::ErrorKind::Internal, format!("ingest stopped: {e}")))?;
     match outcome {
-        Ok(Outcome::Added { id, problem }) => Ok((StatusCode::CREATED, Json(Uploaded { id, duplicate: false, problem })).into_response()),
+        Ok(Outcome::Added { id, problem }) => Ok((StatusCode::CREATED, Uploaded { id, duplicate: false, problem })),
         Ok(Outcome::Duplicate { id }) => {
             let _ = tokio::fs::remove_file(&target).await;
-            Ok((StatusCode::OK, Json(Uploaded { id, duplicate: true, problem: None })).into_response())
+            Ok((StatusCode::OK, Uploaded { id, duplicate: true, problem: None }))
         }
         Err(e) => {
             let _ = tokio::fs::remove_file(&target).await;
@@ -362,9 +433,14 @@ pub async fn original(
     Path(id): Path<i64>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    let owner = viewable(&state, &caller, id).await?;
+    serve_original(&state, owner, id, &headers).await
+}
+
+/// The original of `owner`'s asset `id` (the caller's right to it is checked).
+pub(super) async fn serve_original(state: &AppState, owner: i64, id: i64, headers: &HeaderMap) -> Result<Response, ApiError> {
     use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
-    let owner = owner(&caller)?;
     let assets::StoredFile { path: stored, checksum, format } =
         state.read(move |r| assets::file_of(r, owner, id)).await?.ok_or_else(|| ApiError::not_found("no such photo"))?;
     let path = if std::path::Path::new(&stored).is_absolute() { std::path::PathBuf::from(&stored) } else { state.data_dir.join(&stored) };
@@ -387,7 +463,7 @@ pub async fn original(
         (header::ACCEPT_RANGES, "bytes".to_string()),
         (header::CACHE_CONTROL, "private, no-cache".to_string()),
     ];
-    if etag_matches(&headers, &etag) {
+    if etag_matches(headers, &etag) {
         return Ok((StatusCode::NOT_MODIFIED, common).into_response());
     }
     let wanted = headers
@@ -506,7 +582,7 @@ pub async fn details(
     axum::Extension(caller): axum::Extension<Caller>,
     Path(id): Path<i64>,
 ) -> Result<Json<assets::Details>, ApiError> {
-    let owner = owner(&caller)?;
+    let owner = viewable(&state, &caller, id).await?;
     Ok(Json(state.read(move |r| assets::details(r, owner, id)).await?.ok_or_else(|| ApiError::not_found("no such photo"))?))
 }
 

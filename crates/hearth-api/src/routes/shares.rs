@@ -1,0 +1,344 @@
+//! Share links: an album, or a selection of photos, opened to whoever holds the link (grandma,
+//! without an account). The owner makes one (`POST /api/v1/shares`) and gets its token once;
+//! the catalog keeps only the token's SHA-256. A link may need a password, expire, allow
+//! downloading originals, and allow uploading (a wedding's guests adding their photos).
+//!
+//! The visitor's routes are public and live under `/api/v1/shared/{token}`. With a password,
+//! `POST …/unlock` checks it (throttled like logins) and answers a key (also set as a cookie
+//! scoped to the link's path); the key is SHA-256 of the token and the stored password hash, so
+//! it needs no session table, cannot be made without the password, and stops working when the
+//! password changes or the link is deleted.
+
+use axum::Json;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use hearth_catalog::sharing::{self, NewLink, ShareLink};
+use hearth_catalog::{CatalogError, albums};
+use hearth_core::ErrorKind;
+use serde::{Deserialize, Serialize};
+
+use super::JsonBody;
+use super::photos::{Page, PageQuery, ThumbQuery, UploadQuery};
+use crate::auth::caller::Peer;
+use crate::auth::{Caller, password, secret};
+use crate::{ApiError, AppState};
+
+/// The cookie a browser keeps an unlocked link's key in.
+const KEY_COOKIE: &str = "hearth_share_key";
+
+/// `POST /api/v1/shares` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewShare {
+    /// An album of the caller's (or one they edit)…
+    pub album_id: Option<i64>,
+    /// …or these assets (the caller must be able to see each).
+    #[serde(default)]
+    pub assets: Vec<i64>,
+    /// What it is for ("for grandma").
+    pub description: Option<String>,
+    /// A password visitors must give.
+    pub password: Option<String>,
+    /// Unix seconds after which the link stops working.
+    pub expires_at: Option<i64>,
+    /// Visitors may download originals (default true).
+    pub allow_download: Option<bool>,
+    /// Visitors may add photos (default false).
+    pub allow_upload: Option<bool>,
+}
+
+/// `POST /api/v1/shares` answer: the only time the token is shown.
+#[derive(Serialize)]
+pub struct Created {
+    /// The link's id (for listing and deleting).
+    pub id: i64,
+    /// The secret part of the link.
+    pub token: String,
+    /// The API path visitors use.
+    pub path: String,
+}
+
+/// `POST /api/v1/shares` → 201.
+pub async fn create(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    JsonBody(body): JsonBody<NewShare>,
+) -> Result<(StatusCode, Json<Created>), ApiError> {
+    let user = caller.require_user()?.id;
+    let now = state.now();
+    if body.album_id.is_some() != body.assets.is_empty() {
+        return Err(ApiError::invalid("share an album (album_id) or some photos (assets), one of the two"));
+    }
+    if body.expires_at.is_some_and(|t| t <= now) {
+        return Err(ApiError::invalid("expires_at is in the past"));
+    }
+    let password_hash = match body.password {
+        Some(p) => {
+            password::check_rules(&p)?;
+            Some(password::hash(p).await?)
+        }
+        None => None,
+    };
+    let token = secret::new_secret()?;
+    let token_hash: [u8; 32] = secret::sha256(&token).try_into().map_err(|_| ApiError::internal("sha256 length"))?;
+    let id = state
+        .write(move |tx| {
+            if let Some(album) = body.album_id {
+                match albums::role_of(tx, album, user)? {
+                    Some(r) if r >= albums::AlbumRole::Editor => {}
+                    Some(_) => return Err(CatalogError::Conflict("viewers cannot share an album further".into())),
+                    None => return Err(CatalogError::NotFound("album".into())),
+                }
+            }
+            for &a in &body.assets {
+                if sharing::can_see(tx, user, a)?.is_none() {
+                    return Err(CatalogError::NotFound(format!("photo {a}")));
+                }
+            }
+            sharing::create_link(
+                tx,
+                &NewLink {
+                    token_hash,
+                    owner_id: user,
+                    album_id: body.album_id,
+                    assets: &body.assets,
+                    description: body.description.as_deref(),
+                    password_hash: password_hash.as_deref(),
+                    expires_at: body.expires_at,
+                    allow_download: body.allow_download.unwrap_or(true),
+                    allow_upload: body.allow_upload.unwrap_or(false),
+                },
+                now,
+            )
+        })
+        .await?;
+    let path = format!("/api/v1/shared/{token}");
+    Ok((StatusCode::CREATED, Json(Created { id, token, path })))
+}
+
+/// `GET /api/v1/shares` body.
+#[derive(Serialize)]
+pub struct LinkList {
+    /// The caller's links, newest first (without tokens).
+    pub links: Vec<ShareLink>,
+}
+
+/// `GET /api/v1/shares`.
+pub async fn list(State(state): State<AppState>, axum::Extension(caller): axum::Extension<Caller>) -> Result<Json<LinkList>, ApiError> {
+    let user = caller.require_user()?.id;
+    Ok(Json(LinkList { links: state.read(move |r| sharing::links_of(r, user)).await? }))
+}
+
+/// `DELETE /api/v1/shares/{id}` → 204: the link stops working at once.
+pub async fn delete(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    let user = caller.require_user()?.id;
+    if state.write(move |tx| sharing::delete_link(tx, user, id)).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("no such link"))
+    }
+}
+
+fn key_for(token: &str, password_hash: &str) -> String {
+    secret::hex(&secret::sha256(&format!("hearth-share-key\0{token}\0{password_hash}")))
+}
+
+/// The link of `token` when it is alive and, if it has a password, `headers` carry its key.
+async fn open_link(state: &AppState, token: &str, headers: &HeaderMap) -> Result<ShareLink, ApiError> {
+    let hash = secret::sha256(token);
+    let link = state
+        .read(move |r| sharing::link_by_token_hash(r, &hash))
+        .await?
+        .ok_or_else(|| ApiError::not_found("this link does not exist (it may have been deleted)"))?;
+    if link.expires_at.is_some_and(|t| t <= state.now()) {
+        return Err(ApiError::not_found("this link has expired"));
+    }
+    if let Some(ph) = &link.password_hash {
+        let given = headers
+            .get("x-share-key")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+            .or_else(|| crate::auth::caller::cookie_in(headers, KEY_COOKIE).map(str::to_string));
+        let ok = given.is_some_and(|g| secret::constant_time_eq(g.as_bytes(), key_for(token, ph).as_bytes()));
+        if !ok {
+            return Err(ApiError::new(ErrorKind::Unauthenticated, "this link needs its password: POST it to …/unlock"));
+        }
+    }
+    Ok(link)
+}
+
+/// `GET /api/v1/shared/{token}` body.
+#[derive(Serialize)]
+pub struct SharedView {
+    /// What the owner wrote.
+    pub description: Option<String>,
+    /// The album's title, for an album.
+    pub album_title: Option<String>,
+    /// Who shares it (user name).
+    pub shared_by: String,
+    /// Photos in it.
+    pub asset_count: i64,
+    /// Originals may be downloaded.
+    pub allow_download: bool,
+    /// Photos may be added.
+    pub allow_upload: bool,
+    /// Unix seconds.
+    pub expires_at: Option<i64>,
+}
+
+/// `GET /api/v1/shared/{token}`: what the link shows (401 until unlocked when it has a password).
+pub async fn view(State(state): State<AppState>, Path(token): Path<String>, headers: HeaderMap) -> Result<Json<SharedView>, ApiError> {
+    let link = open_link(&state, &token, &headers).await?;
+    let (owner, album) = (link.owner_id, link.album_id);
+    let (shared_by, album_title) = state
+        .read(move |r| {
+            let name = hearth_catalog::users::by_id(r, owner)?.map(|u| u.name).unwrap_or_default();
+            let title = match album {
+                Some(a) => r.query_row("SELECT title FROM albums WHERE id = ?1", [a], |row| row.get(0)).ok(),
+                None => None,
+            };
+            Ok((name, title))
+        })
+        .await?;
+    Ok(Json(SharedView {
+        description: link.description,
+        album_title,
+        shared_by,
+        asset_count: link.asset_count,
+        allow_download: link.allow_download,
+        allow_upload: link.allow_upload,
+        expires_at: link.expires_at,
+    }))
+}
+
+/// `POST /api/v1/shared/{token}/unlock` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Unlock {
+    /// The link's password.
+    pub password: String,
+}
+
+/// `POST /api/v1/shared/{token}/unlock` answer.
+#[derive(Serialize)]
+pub struct Unlocked {
+    /// Send as `X-Share-Key` (or rely on the cookie this also sets).
+    pub key: String,
+}
+
+/// `POST /api/v1/shared/{token}/unlock`: check the password (throttled per link and address).
+pub async fn unlock(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    peer: Option<axum::Extension<Peer>>,
+    JsonBody(body): JsonBody<Unlock>,
+) -> Result<Response, ApiError> {
+    let hash = secret::sha256(&token);
+    let link =
+        state.read(move |r| sharing::link_by_token_hash(r, &hash)).await?.ok_or_else(|| ApiError::not_found("this link does not exist"))?;
+    if link.expires_at.is_some_and(|t| t <= state.now()) {
+        return Err(ApiError::not_found("this link has expired"));
+    }
+    let Some(ph) = link.password_hash.clone() else {
+        return Err(ApiError::invalid("this link has no password"));
+    };
+    let throttle_key = format!("share-link:{}", link.id);
+    let ip = peer.as_ref().and_then(|p| p.0.addr).map(|a| a.ip());
+    let now = u64::try_from(state.now()).unwrap_or(0);
+    let wait = state.throttle.wait(Some(&throttle_key), ip, now);
+    if wait > 0 {
+        return Err(ApiError {
+            retry_after: Some(wait),
+            ..ApiError::new(ErrorKind::RateLimited, format!("too many wrong passwords; try again in {wait} s"))
+        });
+    }
+    if !password::verify(body.password, Some(ph.clone())).await {
+        state.throttle.failed(Some(&throttle_key), ip, now);
+        return Err(ApiError::new(ErrorKind::Unauthenticated, "that is not the link's password"));
+    }
+    state.throttle.succeeded(&throttle_key);
+    let key = key_for(&token, &ph);
+    let cookie = format!("{KEY_COOKIE}={key}; Path=/api/v1/shared/{token}; HttpOnly; SameSite=Lax");
+    Ok(([(header::SET_COOKIE, cookie)], Json(Unlocked { key })).into_response())
+}
+
+/// `GET /api/v1/shared/{token}/assets?after_taken_at=&after_id=&limit=`: newest first.
+pub async fn assets(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    Query(q): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Result<Json<Page>, ApiError> {
+    let link = open_link(&state, &token, &headers).await?;
+    let (cursor, limit) = super::photos::page_bounds(&q)?;
+    let assets = state.read(move |r| sharing::link_page(r, &link, cursor, limit)).await?;
+    Ok(Json(Page::of(assets, limit)))
+}
+
+/// The owner of asset `id` when the link shows it; 404 otherwise.
+async fn in_link(state: &AppState, link: ShareLink, id: i64) -> Result<i64, ApiError> {
+    let shown = state
+        .read(move |r| {
+            Ok(if sharing::link_contains(r, &link, id)? {
+                r.query_row("SELECT owner_id FROM assets WHERE id = ?1", [id], |row| row.get::<_, i64>(0)).ok()
+            } else {
+                None
+            })
+        })
+        .await?;
+    shown.ok_or_else(|| ApiError::not_found("no such photo in this link"))
+}
+
+/// `GET /api/v1/shared/{token}/assets/{id}/thumbnail?size=250|1440`.
+pub async fn thumbnail(
+    State(state): State<AppState>,
+    Path((token, id)): Path<(String, i64)>,
+    Query(q): Query<ThumbQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let link = open_link(&state, &token, &headers).await?;
+    let owner = in_link(&state, link, id).await?;
+    super::photos::serve_thumbnail(&state, owner, id, q.size, &headers).await
+}
+
+/// `GET /api/v1/shared/{token}/assets/{id}/original`: when the link allows downloads.
+pub async fn original(
+    State(state): State<AppState>,
+    Path((token, id)): Path<(String, i64)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let link = open_link(&state, &token, &headers).await?;
+    if !link.allow_download {
+        return Err(ApiError::forbidden("this link shows photos but does not allow downloading them"));
+    }
+    let owner = in_link(&state, link, id).await?;
+    super::photos::serve_original(&state, owner, id, &headers).await
+}
+
+/// `POST /api/v1/shared/{token}/assets?name=NAME`: when the link allows uploads, the photo joins
+/// the link owner's library and the album (or the selection).
+pub async fn upload(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    Query(q): Query<UploadQuery>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let link = open_link(&state, &token, request.headers()).await?;
+    if !link.allow_upload {
+        return Err(ApiError::forbidden("this link does not allow adding photos"));
+    }
+    let (status, uploaded) = super::photos::receive_upload(&state, link.owner_id, &q.name, request).await?;
+    let (id, now) = (uploaded.id, state.now());
+    state
+        .write(move |tx| match link.album_id {
+            Some(album) => albums::add_assets(tx, album, &[id], link.owner_id, now).map(|_| ()),
+            None => sharing::add_to_link(tx, link.id, &[id]),
+        })
+        .await?;
+    Ok((status, Json(uploaded)).into_response())
+}
