@@ -345,3 +345,95 @@ fn an_iphones_heic_and_mov_join_the_timeline_with_thumbnails() {
     let headers = std::fs::read_to_string(dir.path().join("v.txt")).expect("headers").to_lowercase();
     assert!(headers.contains("content-type: video/quicktime"), "{headers}");
 }
+
+/// Finding photos again: search by place name (named offline), file name and date; "on this day"
+/// in earlier years; a re-saved smaller copy found as a near-duplicate and trashed.
+#[test]
+fn search_memories_and_near_duplicates() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut d = daemon::start(&dir.path().join("data"), &[]);
+    d.wait_healthy(Duration::from_secs(30));
+    let claim =
+        http::request(d.http, "POST", "/api/v1/setup/claim", &[], Some(r#"{"name":"ada","password":"lovelace-1815"}"#)).expect("claim");
+    assert_eq!(claim.status, 201, "{}", claim.body);
+    let cookie = claim.cookie().expect("cookie").to_string();
+    let base = format!("http://{}", d.http);
+
+    run("convert", &["-size", "1600x1200", "plasma:fractal", "-quality", "92", "paris.jpg"], dir.path());
+    run(
+        "exiftool",
+        &[
+            "-q",
+            "-overwrite_original",
+            "-DateTimeOriginal=2024:07:14 18:03:22",
+            "-GPSLatitude=48.8584",
+            "-GPSLongitude=2.2945",
+            "paris.jpg",
+        ],
+        dir.path(),
+    );
+    // The same picture as a messenger would send it on: half the size, recompressed, EXIF kept.
+    run("convert", &["paris.jpg", "-resize", "50%", "-quality", "60", "copy.jpg"], dir.path());
+    run("convert", &["-size", "1600x1200", "gradient:navy-gold", "-quality", "92", "home.jpg"], dir.path());
+    run("exiftool", &["-q", "-overwrite_original", "-DateTimeOriginal=2023:07:14 09:00:00", "-Model=Pixel 8", "home.jpg"], dir.path());
+    let mut ids = Vec::new();
+    for (file, name) in [("paris.jpg", "IMG_0001.JPG"), ("copy.jpg", "IMG_0001-WA0003.jpg"), ("home.jpg", "PXL_20230714.jpg")] {
+        let path = dir.path().join(file);
+        let (status, body) =
+            curl(&cookie, &["-X", "POST", "--data-binary", &format!("@{}", path.display()), &format!("{base}/api/v1/assets?name={name}")]);
+        assert_eq!(status, 201, "{name}: {}", String::from_utf8_lossy(&body));
+        ids.push(json(&body)["id"].as_i64().expect("id"));
+    }
+    let found = |query: &str| -> Vec<i64> {
+        let (status, body) = curl(&cookie, &[&format!("{base}/api/v1/search?{query}")]);
+        assert_eq!(status, 200, "{query}: {}", String::from_utf8_lossy(&body));
+        json(&body)["assets"].as_array().expect("assets").iter().filter_map(|a| a["id"].as_i64()).collect()
+    };
+    assert_eq!(found("q=paris"), vec![ids[1], ids[0]]);
+    assert_eq!(found("q=France+IMG"), vec![ids[1], ids[0]]);
+    assert_eq!(found("q=wa0003"), vec![ids[1]]);
+    assert_eq!(found("q=pixel"), vec![ids[2]]);
+    assert_eq!(found("from=1704067200"), vec![ids[1], ids[0]], "from 1 January 2024");
+    assert_eq!(found("q=paris&to=1704067200"), Vec::<i64>::new());
+    assert_eq!(curl(&cookie, &[&format!("{base}/api/v1/search?kind=album")]).0, 400);
+
+    let (_, body) = curl(&cookie, &[&format!("{base}/api/v1/memories?date=2025-07-14")]);
+    let memories = json(&body);
+    let years: Vec<(i64, i64)> = memories["memories"]
+        .as_array()
+        .expect("memories")
+        .iter()
+        .map(|m| (m["year"].as_i64().unwrap_or(0), m["years_ago"].as_i64().unwrap_or(0)))
+        .collect();
+    assert_eq!(years, vec![(2024, 1), (2023, 2)], "{memories}");
+    assert_eq!(curl(&cookie, &[&format!("{base}/api/v1/memories?date=14/07/2025")]).0, 400);
+
+    // Near-duplicates need the thumbnail worker's hashes.
+    poll::until(Duration::from_secs(60), "the thumbnail jobs", || {
+        let jobs = json(&curl(&cookie, &[&format!("{base}/api/v1/jobs")]).1);
+        (jobs["jobs"][0]["done"].as_i64() == Some(3)).then_some(())
+    });
+    let (_, body) = curl(&cookie, &[&format!("{base}/api/v1/duplicates")]);
+    let groups = json(&body)["groups"].clone();
+    let ids_of =
+        |g: &serde_json::Value| g.as_array().map(|a| a.iter().filter_map(|x| x["id"].as_i64()).collect::<Vec<_>>()).unwrap_or_default();
+    assert_eq!(groups.as_array().map(|g| g.len()), Some(1), "{groups}");
+    let mut group = ids_of(&groups[0]);
+    group.sort();
+    assert_eq!(group, vec![ids[0], ids[1]], "the copy and its original, not the other photo");
+    let (status, _) = curl(
+        &cookie,
+        &[
+            "-X",
+            "POST",
+            "-H",
+            "Content-Type: application/json",
+            "--data",
+            &format!(r#"{{"trash":[{}]}}"#, ids[1]),
+            &format!("{base}/api/v1/duplicates/resolve"),
+        ],
+    );
+    assert_eq!(status, 204);
+    assert_eq!(json(&curl(&cookie, &[&format!("{base}/api/v1/duplicates")]).1)["groups"], serde_json::json!([]));
+    assert_eq!(found("q=paris"), vec![ids[0]], "the copy is in the trash");
+}

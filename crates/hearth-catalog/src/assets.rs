@@ -281,6 +281,42 @@ pub fn unplaced(conn: &Connection, after: i64, limit: i64) -> Result<Vec<(i64, f
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// Set asset `id`'s perceptual hash (the bits of the u64, stored as SQLite's signed integer), or
+/// copy it from another asset with the same content when `None`.
+pub fn set_phash(conn: &Connection, id: i64, phash: Option<u64>) -> Result<(), CatalogError> {
+    match phash {
+        Some(h) => conn.prepare_cached("UPDATE assets SET phash = ?2 WHERE id = ?1")?.execute(params![id, h as i64])?,
+        None => conn
+            .prepare_cached(
+                "UPDATE assets SET phash = (SELECT o.phash FROM assets o WHERE o.checksum = assets.checksum AND o.phash IS NOT NULL LIMIT 1)
+                 WHERE id = ?1",
+            )?
+            .execute([id])?,
+    };
+    Ok(())
+}
+
+/// Summaries of `owner_id`'s assets among `ids` (others are left out), newest first.
+pub fn summaries_of(conn: &Connection, owner_id: i64, ids: &[i64]) -> Result<Vec<Summary>, CatalogError> {
+    let mut st = conn.prepare_cached(&format!("SELECT {SUMMARY_COLUMNS} FROM assets a WHERE a.owner_id = ?1 AND a.id = ?2"))?;
+    let mut out = Vec::with_capacity(ids.len());
+    for &id in ids {
+        if let Some(s) = st.query_row(params![owner_id, id], summary_row).optional()? {
+            out.push(s);
+        }
+    }
+    out.sort_by(|a, b| (b.taken_at, b.id).cmp(&(a.taken_at, a.id)));
+    Ok(out)
+}
+
+/// Every perceptual hash of `owner_id`'s assets that are not in the trash: (id, hash), by id.
+pub fn phashes(conn: &Connection, owner_id: i64) -> Result<Vec<(i64, u64)>, CatalogError> {
+    let mut st =
+        conn.prepare_cached("SELECT id, phash FROM assets WHERE owner_id = ?1 AND phash IS NOT NULL AND trashed_at IS NULL ORDER BY id")?;
+    let rows = st.query_map([owner_id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)? as u64)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// Record how asset `id`'s thumbnail job ended: `ready`, or `failed` with the reason for the family.
 pub fn set_thumbnails(conn: &Connection, id: i64, failure: Option<&str>) -> Result<(), CatalogError> {
     match failure {

@@ -8,7 +8,8 @@
 //! - Repositories, one per table family: [`users`], [`sessions`], [`tokens`], [`audit`],
 //!   [`settings`], [`sync_peers`], [`sync_folders`], [`assets`] (the photo library and its timeline),
 //!   [`jobs`] (the queue of work for worker processes), [`albums`] and [`sharing`] (partners,
-//!   album members, share links: who may see an asset besides its owner).
+//!   album members, share links: who may see an asset besides its owner), [`search`] (words,
+//!   dates, places, cameras; "on this day").
 
 pub mod albums;
 pub mod assets;
@@ -16,6 +17,7 @@ pub mod audit;
 pub mod error;
 pub mod jobs;
 pub mod migrations;
+pub mod search;
 pub mod sessions;
 pub mod settings;
 pub mod sharing;

@@ -18,6 +18,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (8, "camera folders", include_str!("migrations/0008_camera_folders.sql")),
     (9, "jobs", include_str!("migrations/0009_jobs.sql")),
     (10, "albums and sharing", include_str!("migrations/0010_sharing.sql")),
+    (11, "search and near-duplicates", include_str!("migrations/0011_search.sql")),
 ];
 
 /// The newest schema version this build knows.

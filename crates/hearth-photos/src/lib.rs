@@ -11,12 +11,15 @@
 //!   (`hearth_catalog::assets`) and its thumbnail job (`hearth_catalog::jobs`).
 //! - [`thumbnail_jobs`]: what the thumbnail worker process does with a job: both sizes into the
 //!   content-addressed cache, the outcome on the asset; recovery after a worker crash.
+//! - [`duplicates`]: near-identical pictures grouped by their difference hashes (multi-index
+//!   hashing over four 16-bit bands).
 //! - [`places`]: offline reverse geocoding: the nearest town within 50 km, its region and country,
 //!   from the GeoNames data `scripts/geodata` prepares (docs/places-format.md).
 //! - [`video`]: MP4, MOV and Matroska recognised by their bytes and described by ffprobe (in a
 //!   child process under limits): duration, shown size, when, where, which phone.
 //! - [`trash`]: the trash's 30-day expiry: uploaded files and unshared thumbnails removed.
 
+pub mod duplicates;
 pub mod ingest;
 pub mod metadata;
 pub mod places;

@@ -97,16 +97,17 @@ pub fn run(catalog: &Catalog, data_dir: &Path, job: &jobs::Job, now: impl Fn() -
     let cache = data_dir.join("cache");
     let targets = [GRID, VIEW].map(|edge| thumbnail_path(&cache, &file.checksum, edge));
     let made = if targets.iter().all(|t| t.exists()) {
-        // Another copy of the same photo made them already.
-        Ok(())
+        // Another copy of the same photo made them already (its hash is copied below).
+        Ok(None)
     } else {
         catalog.write(|tx| jobs::begin(tx, job.id))?;
         make(&data_dir.join(&file.path), &cache.join("tmp"), &targets)
     };
     let end = match made {
-        Ok(()) => {
+        Ok(phash) => {
             catalog.write(|tx| {
                 assets::set_thumbnails(tx, asset, None)?;
+                assets::set_phash(tx, asset, phash)?;
                 jobs::finish(tx, job.id, now())
             })?;
             Ended::Made
@@ -130,7 +131,8 @@ enum Problem {
     Cache(std::io::Error),
 }
 
-fn make(original: &Path, scratch: &Path, targets: &[PathBuf; 2]) -> Result<(), Problem> {
+/// Make both thumbnails; the grid one's difference hash.
+fn make(original: &Path, scratch: &Path, targets: &[PathBuf; 2]) -> Result<Option<u64>, Problem> {
     #[cfg(debug_assertions)]
     fault_injection(original);
     // A panicking decoder would panic again on the same bytes: that is a failed job, not a crash.
@@ -145,7 +147,7 @@ fn make(original: &Path, scratch: &Path, targets: &[PathBuf; 2]) -> Result<(), P
         }
         hearth_platform::durable::write_atomic(path, &t.jpeg, 0o600).map_err(Problem::Cache)?;
     }
-    Ok(())
+    Ok(thumbs.first().map(|t| t.dhash))
 }
 
 /// Debug builds only: `HEARTH_TEST_ABORT_ON=<file name>` aborts the process when that file is

@@ -14,6 +14,7 @@ use crate::{ApiError, AppState};
 pub mod account;
 pub mod admin;
 pub mod albums;
+pub mod discover;
 pub mod health;
 pub mod jobs;
 pub mod photos;
@@ -79,6 +80,10 @@ pub fn table() -> Vec<Route> {
         r(Method::GET, "/api/v1/map/markers", User, get(photos::markers)),
         r(Method::PUT, "/api/v1/photos/camera-folders/{id}", Admin, put(photos::set_camera_folder)),
         r(Method::DELETE, "/api/v1/photos/camera-folders/{id}", Admin, delete(photos::unset_camera_folder)),
+        r(Method::GET, "/api/v1/search", User, get(discover::search)),
+        r(Method::GET, "/api/v1/memories", User, get(discover::memories)),
+        r(Method::GET, "/api/v1/duplicates", User, get(discover::duplicates)),
+        r(Method::POST, "/api/v1/duplicates/resolve", User, post(discover::resolve)),
         r(Method::GET, "/api/v1/albums", User, get(albums::list)),
         r(Method::POST, "/api/v1/albums", User, post(albums::create)),
         r(Method::GET, "/api/v1/albums/{id}", User, get(albums::get)),

@@ -88,8 +88,11 @@ pub struct Thumbnail {
     pub height: u32,
     /// Progressive JPEG.
     pub jpeg: Vec<u8>,
+    /// The difference hash of the picture as shown ([`dhash`]), for finding near-duplicates.
+    pub dhash: u64,
 }
 
+pub mod dhash;
 mod heif;
 mod jpeg;
 mod png;
@@ -188,6 +191,7 @@ fn shrink(src: &Rgb, long_edge: u32, orientation: u16) -> Result<Thumbnail, Thum
         to.into_vec()
     };
     let (pixels, width, height) = orient(&resized, w, h, orientation);
+    let dhash = dhash::dhash(&pixels, width, height);
     let mut jpeg = Vec::with_capacity(pixels.len() / 8);
     let mut enc = jpeg_encoder::Encoder::new(&mut jpeg, QUALITY);
     enc.set_progressive(true);
@@ -196,7 +200,7 @@ fn shrink(src: &Rgb, long_edge: u32, orientation: u16) -> Result<Thumbnail, Thum
         u16::try_from(height).map_err(|_| ThumbnailError::Encode("too tall".into()))?,
     );
     enc.encode(&pixels, ew, eh, jpeg_encoder::ColorType::Rgb).map_err(|e| ThumbnailError::Encode(e.to_string()))?;
-    Ok(Thumbnail { long_edge, width, height, jpeg })
+    Ok(Thumbnail { long_edge, width, height, jpeg, dhash })
 }
 
 /// Apply an EXIF orientation (1–8) to RGB pixels: returns the pixels and the new size.

@@ -1,0 +1,163 @@
+//! Finding photos again: search (words, dates, kind, favourites), "on this day" memories, and
+//! near-duplicates with a way to trash the extra copies. All over the caller's own library.
+
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use hearth_catalog::assets::{self, Summary};
+use hearth_catalog::search::{self, Memory};
+use serde::{Deserialize, Serialize};
+
+use super::JsonBody;
+use super::photos::{Page, PageQuery};
+use crate::auth::Caller;
+use crate::{ApiError, AppState};
+
+/// `GET /api/v1/search` query.
+#[derive(Deserialize)]
+pub struct SearchQuery {
+    /// Words, each matched as a prefix in file names, place names and cameras.
+    pub q: Option<String>,
+    /// Taken at or after (Unix seconds).
+    pub from: Option<i64>,
+    /// Taken before (Unix seconds).
+    pub to: Option<i64>,
+    /// `photo` or `video`.
+    pub kind: Option<String>,
+    /// Only favourites.
+    #[serde(default)]
+    pub favourite: bool,
+    /// Archived photos too.
+    #[serde(default)]
+    pub archived: bool,
+    /// Paging, as the timeline's.
+    pub after_taken_at: Option<i64>,
+    /// See `after_taken_at`.
+    pub after_id: Option<i64>,
+    /// 1–1000, default 200.
+    pub limit: Option<i64>,
+}
+
+/// `GET /api/v1/search?q=&from=&to=&kind=&favourite=&archived=&after_taken_at=&after_id=&limit=`.
+pub async fn search(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Query(q): Query<SearchQuery>,
+) -> Result<Json<Page>, ApiError> {
+    let owner = caller.require_user()?.id;
+    if q.q.as_deref().is_some_and(|t| t.len() > 500) {
+        return Err(ApiError::invalid("the search text is at most 500 characters"));
+    }
+    if q.kind.as_deref().is_some_and(|k| k != "photo" && k != "video") {
+        return Err(ApiError::invalid("kind is photo or video"));
+    }
+    let (cursor, limit) =
+        super::photos::page_bounds(&PageQuery { user: None, after_taken_at: q.after_taken_at, after_id: q.after_id, limit: q.limit })?;
+    let query = search::Query { text: q.q, from: q.from, to: q.to, kind: q.kind, favourite: q.favourite, include_archived: q.archived };
+    let assets = state.read(move |r| search::search(r, owner, &query, cursor, limit)).await?;
+    Ok(Json(Page::of(assets, limit)))
+}
+
+/// `GET /api/v1/memories` query.
+#[derive(Deserialize)]
+pub struct MemoriesQuery {
+    /// The day, `YYYY-MM-DD` (the phone's today; the box's UTC date without it).
+    pub date: Option<String>,
+}
+
+/// `GET /api/v1/memories` body.
+#[derive(Serialize)]
+pub struct Memories {
+    /// Earlier years on this day, newest first.
+    pub memories: Vec<Memory>,
+}
+
+/// `GET /api/v1/memories?date=YYYY-MM-DD`: photos taken on this day in earlier years.
+pub async fn memories(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Query(q): Query<MemoriesQuery>,
+) -> Result<Json<Memories>, ApiError> {
+    let owner = caller.require_user()?.id;
+    let (year, month, day) = match q.date.as_deref() {
+        Some(d) => parse_date(d).ok_or_else(|| ApiError::invalid("date is YYYY-MM-DD"))?,
+        None => {
+            let m = assets::local_month(state.now(), None);
+            let days = state.now().div_euclid(86400);
+            // The day of the month: days since the month's first day.
+            let first = civil_days(m / 100, m % 100, 1);
+            (m / 100, m % 100, days - first + 1)
+        }
+    };
+    let memories = state.read(move |r| search::on_this_day(r, owner, year, month, day, 24)).await?;
+    Ok(Json(Memories { memories }))
+}
+
+fn parse_date(s: &str) -> Option<(i64, i64, i64)> {
+    let mut parts = s.split('-');
+    let (y, m, d) = (parts.next()?.parse().ok()?, parts.next()?.parse().ok()?, parts.next()?.parse().ok()?);
+    (parts.next().is_none() && (1800..=9999).contains(&y) && (1..=12).contains(&m) && (1..=31).contains(&d)).then_some((y, m, d))
+}
+
+fn civil_days(year: i64, month: i64, day: i64) -> i64 {
+    let (y, m) = if month <= 2 { (year - 1, month + 9) } else { (year, month - 3) };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + (153 * m + 2) / 5 + day - 1;
+    era * 146097 + doe - 719468
+}
+
+/// `GET /api/v1/duplicates` body.
+#[derive(Serialize)]
+pub struct Duplicates {
+    /// Groups of near-identical photos (newest first within a group).
+    pub groups: Vec<Vec<Summary>>,
+}
+
+/// `GET /api/v1/duplicates`: the caller's near-identical photos, grouped.
+pub async fn duplicates(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+) -> Result<Json<Duplicates>, ApiError> {
+    let owner = caller.require_user()?.id;
+    let groups = state
+        .read(move |r| {
+            let hashes = assets::phashes(r, owner)?;
+            hearth_photos::duplicates::groups(&hashes).iter().map(|g| assets::summaries_of(r, owner, g)).collect::<Result<Vec<_>, _>>()
+        })
+        .await?;
+    Ok(Json(Duplicates { groups }))
+}
+
+/// `POST /api/v1/duplicates/resolve` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Resolve {
+    /// The copies to move to the trash (restorable for 30 days).
+    pub trash: Vec<i64>,
+}
+
+/// `POST /api/v1/duplicates/resolve` → 204: the copies go to the trash; 404 names one that is
+/// not the caller's (nothing is trashed then).
+pub async fn resolve(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    JsonBody(body): JsonBody<Resolve>,
+) -> Result<StatusCode, ApiError> {
+    let owner = caller.require_user()?.id;
+    if body.trash.len() > 10_000 {
+        return Err(ApiError::invalid("at most 10,000 at once"));
+    }
+    let now = state.now();
+    state
+        .write(move |tx| {
+            for &id in &body.trash {
+                if !assets::set_trashed(tx, owner, id, Some(now))? {
+                    return Err(hearth_catalog::CatalogError::NotFound(format!("photo {id}")));
+                }
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,232 @@
+//! Search (migration 11) and "on this day" memories over a user's library.
+//!
+//! Search combines words (matched as prefixes, every word required, diacritics folded) against
+//! the full-text index of file paths, place names and cameras, with a date range, the kind, and
+//! favourites. Results come newest first, in pages with a cursor like the timeline's.
+//! Memories are the photos taken on today's month and day in earlier years, by the photos' own
+//! local date.
+
+use rusqlite::{Connection, params_from_iter, types::Value};
+use serde::Serialize;
+
+use crate::CatalogError;
+use crate::assets::{SUMMARY_COLUMNS, Summary, summary_row};
+
+/// What to look for.
+#[derive(Debug, Clone, Default)]
+pub struct Query {
+    /// Words, each matched as a prefix in the path, place or camera ("paris", "img_20", "pixel").
+    pub text: Option<String>,
+    /// Taken at or after (Unix seconds).
+    pub from: Option<i64>,
+    /// Taken before (Unix seconds).
+    pub to: Option<i64>,
+    /// `photo` or `video`.
+    pub kind: Option<String>,
+    /// Only favourites.
+    pub favourite: bool,
+    /// Archived assets too (the timeline hides them; search finds them when asked).
+    pub include_archived: bool,
+}
+
+/// The FTS5 expression for free text: each space-separated term a quoted phrase of its words
+/// with a prefix match on the last (`IMG_12` finds IMG_1234.jpg, not every path with a 12 in
+/// it); nothing the user types is read as FTS syntax. `None` when there is no word in it.
+pub fn match_expression(text: &str) -> Option<String> {
+    let terms: Vec<String> = text
+        .split_whitespace()
+        .filter_map(|term| {
+            let words: Vec<String> = term.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect();
+            (!words.is_empty()).then(|| format!("\"{}\"*", words.join(" ")))
+        })
+        .take(16)
+        .collect();
+    (!terms.is_empty()).then(|| terms.join(" "))
+}
+
+/// A page of `owner_id`'s assets matching `q`, newest first, after `cursor` (taken_at, id).
+pub fn search(conn: &Connection, owner_id: i64, q: &Query, cursor: Option<(i64, i64)>, limit: i64) -> Result<Vec<Summary>, CatalogError> {
+    let (after_t, after_id) = cursor.unwrap_or((i64::MAX, i64::MAX));
+    let mut sql = format!("SELECT {SUMMARY_COLUMNS} FROM assets a");
+    let mut args: Vec<Value> = Vec::new();
+    let mut conditions = vec!["a.owner_id = ?".to_string(), "a.trashed_at IS NULL".to_string()];
+    args.push(owner_id.into());
+    if let Some(expr) = q.text.as_deref().and_then(match_expression) {
+        sql.push_str(" JOIN asset_search s ON s.rowid = a.id");
+        conditions.push("asset_search MATCH ?".into());
+        args.push(expr.into());
+    }
+    if !q.include_archived {
+        conditions.push("a.archived = 0".into());
+    }
+    if let Some(f) = q.from {
+        conditions.push("a.taken_at >= ?".into());
+        args.push(f.into());
+    }
+    if let Some(t) = q.to {
+        conditions.push("a.taken_at < ?".into());
+        args.push(t.into());
+    }
+    if let Some(k) = &q.kind {
+        conditions.push("a.kind = ?".into());
+        args.push(k.clone().into());
+    }
+    if q.favourite {
+        conditions.push("a.favourite = 1".into());
+    }
+    conditions.push("(a.taken_at < ? OR (a.taken_at = ? AND a.id < ?))".into());
+    args.extend([after_t.into(), after_t.into(), after_id.into()]);
+    sql.push_str(&format!(" WHERE {} ORDER BY a.taken_at DESC, a.id DESC LIMIT ?", conditions.join(" AND ")));
+    args.push(limit.into());
+    let mut st = conn.prepare(&sql)?;
+    let rows = st.query_map(params_from_iter(args), summary_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The photos of one earlier year on today's date.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Memory {
+    /// The year they were taken.
+    pub year: i64,
+    /// How long ago.
+    pub years_ago: i64,
+    /// The first few, in the order they were taken.
+    pub assets: Vec<Summary>,
+}
+
+/// Photos taken on `month`-`day` (their own local date) in the years before `year`, newest year
+/// first, at most `per_year` each.
+pub fn on_this_day(conn: &Connection, owner_id: i64, year: i64, month: i64, day: i64, per_year: i64) -> Result<Vec<Memory>, CatalogError> {
+    let mut years: Vec<i64> = {
+        let mut st = conn.prepare_cached(
+            "SELECT month / 100 FROM asset_months WHERE owner_id = ?1 AND month % 100 = ?2 AND month / 100 < ?3 AND count > 0 ORDER BY month DESC",
+        )?;
+        let rows = st.query_map(rusqlite::params![owner_id, month, year], |r| r.get(0))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    years.dedup();
+    let mut out = Vec::new();
+    for y in years {
+        let Some(start) = civil_day(y, month, day) else { continue };
+        let mut st = conn.prepare_cached(&format!(
+            "SELECT {SUMMARY_COLUMNS} FROM assets a
+             WHERE a.owner_id = ?1 AND a.local_month = ?2 AND a.trashed_at IS NULL AND a.archived = 0
+               AND (a.taken_at + coalesce(a.taken_offset, 0) * 60) / 86400 = ?3
+             ORDER BY a.taken_at, a.id LIMIT ?4"
+        ))?;
+        let rows = st.query_map(rusqlite::params![owner_id, y * 100 + month, start, per_year], summary_row)?;
+        let assets: Vec<Summary> = rows.collect::<Result<_, _>>()?;
+        if !assets.is_empty() {
+            out.push(Memory { year: y, years_ago: year - y, assets });
+        }
+    }
+    Ok(out)
+}
+
+/// Days since 1970-01-01 of a date that exists (29 February only in leap years).
+fn civil_day(year: i64, month: i64, day: i64) -> Option<i64> {
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let days_in = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    if !(1..=12).contains(&month) || day < 1 || day > days_in[(month - 1) as usize] {
+        return None;
+    }
+    let (y, m) = if month <= 2 { (year - 1, month + 9) } else { (year, month - 3) };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * m + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some(era * 146097 + doe - 719468)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::assets::{self, NewAsset, Source};
+    use crate::users::{self, NewUser, Role};
+    use crate::{Catalog, CatalogError};
+
+    fn asset(owner: i64, n: u8, path: &str, taken_at: i64, offset: Option<i64>) -> NewAsset {
+        NewAsset {
+            owner_id: owner,
+            source: Source::Upload,
+            path: path.into(),
+            checksum: [n; 32],
+            video: false,
+            format: Some("jpeg".into()),
+            size_bytes: 1,
+            width: None,
+            height: None,
+            taken_at,
+            taken_offset: offset,
+            latitude: None,
+            longitude: None,
+            make: Some("Google".into()),
+            model: Some(if n % 2 == 0 { "Pixel 8" } else { "iPhone 15" }.into()),
+            lens: None,
+            duration_ms: None,
+            metadata_error: None,
+            added_at: 0,
+        }
+    }
+
+    #[test]
+    fn words_dates_and_places_find_the_right_photos() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (c, _) = Catalog::open(&dir.path().join("hearth.db")).expect("open");
+        let (owner, ids) = c
+            .write(|tx| {
+                let u = NewUser { name: "ana".into(), display_name: "Ana".into(), role: Role::Owner, password_hash: "x".into() };
+                let owner = users::create(tx, &u, 0)?.id;
+                let mut ids = Vec::new();
+                // 14 July 2022, 2023, 2024 at 23:30 in Paris (+02:00): 21:30 UTC, the local date is the 14th.
+                for (n, year_start) in [(0u8, 1_657_756_800i64), (1, 1_689_292_800), (2, 1_720_915_200)] {
+                    let id = assets::insert(tx, &asset(owner, n, &format!("library/1/IMG_{n}.jpg"), year_start + 77_400, Some(120)))?;
+                    assets::set_place(tx, id, "Paris", Some("Île-de-France"), "France")?;
+                    ids.push(id);
+                }
+                ids.push(assets::insert(tx, &asset(owner, 3, "sync/cam/PXL_20240801.jpg", 1_722_470_400, None))?);
+                // 15 July 2021 at 00:30 in Paris: still the 14th in UTC.
+                ids.push(assets::insert(tx, &asset(owner, 5, "library/1/late.jpg", 1_626_220_800 + 81_000, Some(120)))?);
+                Ok((owner, ids))
+            })
+            .map_err(|e: CatalogError| e)
+            .expect("setup");
+        let find = |q: Query| c.read(move |r| search(r, owner, &q, None, 50)).expect("search").iter().map(|s| s.id).collect::<Vec<_>>();
+        let text = |t: &str| Query { text: Some(t.into()), ..Query::default() };
+        assert_eq!(find(text("paris")), vec![ids[2], ids[1], ids[0]]);
+        assert_eq!(find(text("ile de fra")), vec![ids[2], ids[1], ids[0]], "diacritics folded, prefixes");
+        assert_eq!(find(text("IMG_1")), vec![ids[1]]);
+        assert_eq!(find(text("pxl")), vec![ids[3]]);
+        assert_eq!(find(text("iphone paris")), vec![ids[1]], "every word");
+        assert_eq!(
+            find(text("\"*) (- ::")),
+            vec![ids[3], ids[2], ids[1], ids[0], ids[4]],
+            "no words: no text filter, and no FTS syntax error"
+        );
+        assert!(find(text("paris OR NOT")).is_empty(), "OR and NOT are words here, not operators");
+        assert_eq!(find(Query { from: Some(1_700_000_000), ..Query::default() }), vec![ids[3], ids[2]]);
+        assert_eq!(find(Query { from: Some(1_700_000_000), to: Some(1_722_000_000), ..text("paris") }), vec![ids[2]]);
+        // A renamed place is found under its new name.
+        c.write(|tx| assets::set_place(tx, ids[0], "Versailles", None, "France")).expect("place");
+        assert_eq!(find(text("versailles")), vec![ids[0]]);
+        // Archived: only when asked; trashed: never.
+        c.write(|tx| assets::set_archived(tx, owner, ids[1], true)).expect("archive");
+        assert_eq!(find(text("paris")), vec![ids[2]]);
+        assert_eq!(find(Query { include_archived: true, ..text("paris") }), vec![ids[2], ids[1]]);
+        c.write(|tx| assets::set_trashed(tx, owner, ids[2], Some(1))).expect("trash");
+        assert_eq!(find(Query { include_archived: true, ..text("paris") }), vec![ids[1]]);
+        // Deleting removes it from the index.
+        c.write(|tx| assets::delete(tx, owner, ids[3])).expect("delete");
+        assert!(find(text("pxl")).is_empty());
+
+        // On 14 July 2025: 2023 (2022's is in Versailles now, still 14 July; 2024's trashed; archived 2023 hidden).
+        c.write(|tx| assets::set_archived(tx, owner, ids[1], false)).expect("unarchive");
+        let m = c.read(move |r| on_this_day(r, owner, 2025, 7, 14, 10)).expect("memories");
+        assert_eq!(m.iter().map(|m| (m.year, m.years_ago, m.assets[0].id)).collect::<Vec<_>>(), vec![(2023, 2, ids[1]), (2022, 3, ids[0])]);
+        let m = c.read(move |r| on_this_day(r, owner, 2025, 7, 15, 10)).expect("memories");
+        assert_eq!(m.iter().map(|m| (m.year, m.assets[0].id)).collect::<Vec<_>>(), vec![(2021, ids[4])], "the local date, not UTC");
+        assert_eq!(civil_day(2024, 2, 30), None);
+        assert_eq!(civil_day(1970, 1, 1), Some(0));
+        assert_eq!(civil_day(2024, 7, 14), Some(19918));
+    }
+}
