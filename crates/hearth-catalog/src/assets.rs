@@ -305,7 +305,7 @@ pub fn summaries_of(conn: &Connection, owner_id: i64, ids: &[i64]) -> Result<Vec
             out.push(s);
         }
     }
-    out.sort_by(|a, b| (b.taken_at, b.id).cmp(&(a.taken_at, a.id)));
+    out.sort_by_key(|s| std::cmp::Reverse((s.taken_at, s.id)));
     Ok(out)
 }
 

@@ -161,7 +161,7 @@ mod tests {
             latitude: None,
             longitude: None,
             make: Some("Google".into()),
-            model: Some(if n % 2 == 0 { "Pixel 8" } else { "iPhone 15" }.into()),
+            model: Some(if n.is_multiple_of(2) { "Pixel 8" } else { "iPhone 15" }.into()),
             lens: None,
             duration_ms: None,
             metadata_error: None,

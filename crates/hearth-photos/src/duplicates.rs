@@ -57,9 +57,9 @@ pub fn groups(hashes: &[(i64, u64)]) -> Vec<Vec<i64>> {
         }
     }
     let mut grouped: HashMap<usize, Vec<i64>> = HashMap::new();
-    for i in 0..hashes.len() {
+    for (i, &(id, _)) in hashes.iter().enumerate() {
         let r = root(&mut parent, i);
-        grouped.entry(r).or_default().push(hashes[i].0);
+        grouped.entry(r).or_default().push(id);
     }
     let mut out: Vec<Vec<i64>> = grouped.into_values().filter(|g| g.len() > 1).collect();
     for g in &mut out {
