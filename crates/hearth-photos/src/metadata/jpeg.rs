@@ -1,9 +1,11 @@
 //! JPEG: markers from SOI up to the start of scan. The frame header (SOFn) gives the size; the
-//! APP1 segment that starts with `Exif\0\0` holds the TIFF block.
+//! APP1 segment that starts with `Exif\0\0` holds the TIFF block, the one that starts with
+//! Adobe's namespace the XMP packet.
 
 use super::{Found, be16};
 
 const EXIF: &[u8] = b"Exif\0\0";
+const XMP: &[u8] = b"http://ns.adobe.com/xap/1.0/\0";
 
 pub(super) fn scan(b: &[u8]) -> Found<'_> {
     let mut found = Found::default();
@@ -35,7 +37,8 @@ pub(super) fn scan(b: &[u8]) -> Found<'_> {
                     found.size.get_or_insert((u32::from(w), u32::from(h)));
                 }
             }
-            0xe1 if found.exif.is_none() => found.exif = body.strip_prefix(EXIF),
+            0xe1 if found.exif.is_none() && body.starts_with(EXIF) => found.exif = body.strip_prefix(EXIF),
+            0xe1 if found.xmp.is_none() && body.starts_with(XMP) => found.xmp = body.strip_prefix(XMP),
             _ => {}
         }
         at += len;

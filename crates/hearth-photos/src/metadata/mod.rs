@@ -2,7 +2,7 @@
 //!
 //! [`Format::sniff`] recognises the container by its magic bytes (a text file named `.jpg` is
 //! refused as not a photo); one module per container finds the pixel size and the EXIF block;
-//! [`exif`] reads the tags; [`time`] turns camera clock readings into moments. [`read`] puts it
+//! [`exif`] reads the tags, [`xmp`] the XML packet that fills what EXIF leaves out; [`time`] turns camera clock readings into moments. [`read`] puts it
 //! together. The caller passes the head of the file ([`HEAD_BYTES`] is enough for every camera
 //! and phone file we know: EXIF sits before the pixels), so nothing here reads pixel data, and a
 //! header announcing 60,000 × 60,000 pixels is refused by [`check_pixels`] before any decoder
@@ -14,6 +14,7 @@ mod jpeg;
 mod png;
 pub mod time;
 mod webp;
+pub mod xmp;
 
 use std::io::Read;
 use std::path::Path;
@@ -146,6 +147,8 @@ pub fn check_pixels(format: Format, width: u32, height: u32) -> Result<(), Metad
 struct Found<'a> {
     size: Option<(u32, u32)>,
     exif: Option<&'a [u8]>,
+    /// The XMP packet.
+    xmp: Option<&'a [u8]>,
     /// HEIF's own rotation, as an EXIF orientation.
     orientation: Option<u16>,
 }
@@ -163,6 +166,20 @@ pub fn read(head: &[u8]) -> Result<Metadata, MetadataError> {
         Format::Heif => heif::scan(head),
     };
     let exif = found.exif.and_then(exif::parse).unwrap_or_default();
+    // XMP fills what EXIF leaves out (PNGs from photo managers often carry only XMP).
+    let exif = match found.xmp.map(xmp::parse) {
+        Some(x) => Exif {
+            make: exif.make.or(x.make),
+            model: exif.model.or(x.model),
+            lens: exif.lens.or(x.lens),
+            orientation: exif.orientation.or(x.orientation),
+            taken_at: exif.taken_at.or(x.taken_at),
+            pixels: exif.pixels,
+            gps: exif.gps.or(x.gps),
+            gps_utc: exif.gps_utc,
+        },
+        None => exif,
+    };
     let (width, height) = found.size.or(exif.pixels).ok_or(MetadataError::NoSize(format))?;
     check_pixels(format, width, height)?;
     let taken_at = exif.taken_at.map(|t| t.with_gps_offset(exif.gps_utc));

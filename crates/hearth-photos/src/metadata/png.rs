@@ -1,6 +1,6 @@
 //! PNG: chunks after the signature. IHDR gives the size; `eXIf` (PNG 1.5 / 2022) holds the TIFF
 //! block; some writers put it in a `zTXt`/`tEXt` "Raw profile type exif" instead, which is not
-//! read. Chunks after the head are not seen: writers put eXIf before IDAT as the spec asks.
+//! read. An uncompressed `iTXt` `XML:com.adobe.xmp` holds XMP. Chunks after the head are not seen: writers put eXIf before IDAT as the spec asks.
 
 use super::{Found, be32};
 
@@ -17,6 +17,17 @@ pub(super) fn scan(b: &[u8]) -> Found<'_> {
                 }
             }
             b"eXIf" => found.exif = Some(data.strip_prefix(b"Exif\0\0").unwrap_or(data)),
+            // keyword \0, compression flag, method, language \0, translated keyword \0, text;
+            // a compressed packet is not read.
+            b"iTXt" if found.xmp.is_none() => {
+                if let Some(rest) = data.strip_prefix(b"XML:com.adobe.xmp\0")
+                    && rest.first() == Some(&0)
+                {
+                    let mut fields = rest.get(2..).unwrap_or(&[]).splitn(3, |b| *b == 0);
+                    let (_, _, text) = (fields.next(), fields.next(), fields.next());
+                    found.xmp = text;
+                }
+            }
             b"IEND" => break,
             _ => {}
         }

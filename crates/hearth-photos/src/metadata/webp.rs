@@ -36,6 +36,7 @@ pub(super) fn scan(b: &[u8]) -> Found<'_> {
                 }
             }
             b"EXIF" => found.exif = Some(data.strip_prefix(b"Exif\0\0").unwrap_or(data)),
+            b"XMP " => found.xmp = Some(data),
             _ => {}
         }
         // Chunks are padded to an even length.
