@@ -3,7 +3,8 @@
 //!
 //! - `maintenance`: keeps the catalog tidy: expired sessions removed, photos 30 days in the trash
 //!   removed (hearth_photos::trash), place names given to located photos that have none
-//!   (hearth_photos::places), the query planner's statistics refreshed, the WAL folded back
+//!   (hearth_photos::places), resumable uploads abandoned for a day removed, the query planner's
+//!   statistics refreshed, the WAL folded back
 //!   into the database. Runs shortly after start and
 //!   then every few hours, at low CPU and IO weight. Finished jobs older than a day are removed.
 //! - `thumbnail`: works the thumbnail job queue (`hearth_catalog::jobs`) with `--threads`
@@ -23,6 +24,23 @@ use hearth_platform::clock::{Clock, SystemClock};
 
 const FIRST_RUN_AFTER: Duration = Duration::from_secs(60);
 const EVERY: Duration = Duration::from_secs(6 * 3600);
+
+/// A resumable upload untouched this long is abandoned (its partial file and state go).
+const STALE_UPLOAD: Duration = Duration::from_secs(86400);
+
+/// Remove the files under `DATA/uploads/<user>/` last written before `before`; how many.
+fn remove_stale_uploads(root: &Path, before: std::time::SystemTime) -> usize {
+    let mut removed = 0;
+    for user in std::fs::read_dir(root).into_iter().flatten().flatten() {
+        for f in std::fs::read_dir(user.path()).into_iter().flatten().flatten() {
+            let old = f.metadata().and_then(|m| m.modified()).is_ok_and(|t| t < before);
+            if old && f.file_type().is_ok_and(|t| t.is_file()) && std::fs::remove_file(f.path()).is_ok() {
+                removed += 1;
+            }
+        }
+    }
+    removed
+}
 
 /// How long an idle thumbnail thread waits before looking at the queue again.
 const IDLE_POLL: Duration = Duration::from_millis(500);
@@ -80,6 +98,10 @@ fn tidy(data: &Path) -> Result<(usize, usize), hearth_catalog::CatalogError> {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
     let purged = catalog.write(|tx| sessions::purge_expired(tx, now))?;
     catalog.write(|tx| jobs::purge_done(tx, now - KEEP_DONE_JOBS))?;
+    let stale = remove_stale_uploads(&data.join("uploads"), std::time::SystemTime::now() - STALE_UPLOAD);
+    if stale > 0 {
+        tracing::info!(files = stale, "abandoned resumable uploads removed");
+    }
     let photos = hearth_photos::trash::expire(&catalog, data, now)?;
     if let Some(places) = hearth_photos::places::global() {
         let named = hearth_photos::places::backfill(&catalog, places)?;
@@ -184,4 +206,22 @@ fn work_thumbnails(catalog: &Catalog, data: &Path, stop: &AtomicBool, alone: &Rw
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_uploads_older_than_the_cutoff_are_removed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let user = dir.path().join("uploads/1");
+        std::fs::create_dir_all(&user).expect("mkdir");
+        std::fs::write(user.join("a.part"), b"x").expect("write");
+        std::fs::write(user.join("a.json"), b"{}").expect("write");
+        assert_eq!(remove_stale_uploads(&dir.path().join("uploads"), std::time::UNIX_EPOCH), 0, "nothing is that old");
+        let later = std::time::SystemTime::now() + Duration::from_secs(3600);
+        assert_eq!(remove_stale_uploads(&dir.path().join("uploads"), later), 2);
+        assert_eq!(remove_stale_uploads(&dir.path().join("missing"), later), 0);
+    }
 }

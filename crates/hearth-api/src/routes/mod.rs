@@ -5,7 +5,7 @@
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequest, Request};
 use axum::http::Method;
-use axum::routing::{MethodRouter, delete, get, patch, post, put};
+use axum::routing::{MethodRouter, delete, get, head, options, patch, post, put};
 use serde::de::DeserializeOwned;
 
 use crate::auth::{Access, caller};
@@ -21,6 +21,7 @@ pub mod photos;
 pub mod setup;
 pub mod shares;
 pub mod sync;
+pub mod uploads;
 pub mod web;
 
 /// One route.
@@ -68,6 +69,11 @@ pub fn table() -> Vec<Route> {
         r(Method::POST, "/api/v1/sync/folders/{id}/versions/restore", Admin, post(sync::restore_version)),
         r(Method::GET, "/api/v1/sync/connections", User, get(sync::connections)),
         r(Method::POST, "/api/v1/assets", User, post(photos::upload)),
+        r(Method::OPTIONS, "/api/v1/uploads", Public, options(uploads::options)),
+        r(Method::POST, "/api/v1/uploads", User, post(uploads::create)),
+        r(Method::HEAD, "/api/v1/uploads/{id}", User, head(uploads::head)),
+        r(Method::PATCH, "/api/v1/uploads/{id}", User, patch(uploads::patch)),
+        r(Method::DELETE, "/api/v1/uploads/{id}", User, delete(uploads::delete)),
         r(Method::GET, "/api/v1/assets/{id}/thumbnail", User, get(photos::thumbnail)),
         r(Method::GET, "/api/v1/assets/{id}/original", User, get(photos::original)),
         r(Method::GET, "/api/v1/assets/{id}", User, get(photos::details)),

@@ -288,15 +288,8 @@ pub async fn upload(
 /// Store an upload's body in `owner`'s library and ingest it: 201 when added, 200 for content
 /// the owner already had.
 pub(super) async fn receive_upload(state: &AppState, owner: i64, name: &str, request: Request) -> Result<(StatusCode, Uploaded), ApiError> {
-    let name = name.trim();
-    let ok_name = !name.is_empty() && name.len() <= 255 && !name.starts_with('.') && !name.contains(['/', '\\', '\0']);
-    if !ok_name {
-        return Err(ApiError::invalid("name is the file's own name, without folders"));
-    }
-    let dir = state.data_dir.join("library").join(owner.to_string());
-    tokio::fs::create_dir_all(&dir)
-        .await
-        .map_err(|e| ApiError::new(hearth_core::ErrorKind::of_io(&e), format!("cannot make the library folder: {e}")))?;
+    let name = check_name(name)?;
+    let dir = library_dir(state, owner).await?;
     // The body goes to a temporary file as it arrives: a video never sits in memory.
     let tmp = dir.join(format!(".upload-{}", std::process::id() as u64 * 1_000_000 + u64::from(rand_u32())));
     let io = |e: std::io::Error| ApiError::new(hearth_core::ErrorKind::of_io(&e), format!("the upload could not be stored: {e}"));
@@ -318,9 +311,41 @@ pub(super) async fn receive_upload(state: &AppState, owner: i64, name: &str, req
     }
     .await;
     if let Err(e) = written {
-        let _ = tokio::fs::remove_file(&tmp).await;
+        let _ = tokio::fs::remove_file(tmp).await;
         return Err(e);
     }
+    place_and_ingest(state, owner, name, &tmp).await
+}
+
+/// An upload's file name: its own name, no folders, not hidden.
+pub(super) fn check_name(name: &str) -> Result<&str, ApiError> {
+    let name = name.trim();
+    let ok_name = !name.is_empty() && name.len() <= 255 && !name.starts_with('.') && !name.contains(['/', '\\', '\0']);
+    if !ok_name {
+        return Err(ApiError::invalid("name is the file's own name, without folders"));
+    }
+    Ok(name)
+}
+
+async fn library_dir(state: &AppState, owner: i64) -> Result<std::path::PathBuf, ApiError> {
+    let dir = state.data_dir.join("library").join(owner.to_string());
+    tokio::fs::create_dir_all(&dir)
+        .await
+        .map_err(|e| ApiError::new(hearth_core::ErrorKind::of_io(&e), format!("cannot make the library folder: {e}")))?;
+    Ok(dir)
+}
+
+/// Move a complete upload (`tmp`, on the data disk) into `owner`'s library under a free version
+/// of `name`, and ingest it: 201 when added, 200 for content the owner already had (the file is
+/// not kept then); a file that is not a photo or video is removed and refused.
+pub(super) async fn place_and_ingest(
+    state: &AppState,
+    owner: i64,
+    name: &str,
+    tmp: &std::path::Path,
+) -> Result<(StatusCode, Uploaded), ApiError> {
+    let io = |e: std::io::Error| ApiError::new(hearth_core::ErrorKind::of_io(&e), format!("the upload could not be stored: {e}"));
+    let dir = library_dir(state, owner).await?;
     // A free name: IMG_0001.jpg, then IMG_0001 (1).jpg, …
     let (stem, ext) = match name.rsplit_once('.') {
         Some((s, e)) if !s.is_empty() => (s.to_string(), format!(".{e}")),
@@ -331,13 +356,13 @@ pub(super) async fn receive_upload(state: &AppState, owner: i64, name: &str, req
     // A name is taken only when it is known to be free: never rename over a file.
     while !matches!(tokio::fs::try_exists(&target).await, Ok(false)) {
         if n > 10_000 {
-            let _ = tokio::fs::remove_file(&tmp).await;
+            let _ = tokio::fs::remove_file(tmp).await;
             return Err(ApiError::new(hearth_core::ErrorKind::Conflict, format!("no free name for {name} in the library")));
         }
         target = dir.join(format!("{stem} ({n}){ext}"));
         n += 1;
     }
-    tokio::fs::rename(&tmp, &target).await.map_err(io)?;
+    tokio::fs::rename(tmp, &target).await.map_err(io)?;
     let stored = target.strip_prefix(&state.data_dir).unwrap_or(&target).display().to_string();
     let catalog = state.catalog.clone();
     let now = state.now();
