@@ -58,14 +58,14 @@ fn error(e: ApiError) -> Response {
     with_tus(e.into_response())
 }
 
-/// A client speaking another tus version is told so (412) before anything else.
-fn version_ok(headers: &HeaderMap) -> Result<(), Response> {
+/// The refusal (412) for a client speaking another tus version, told before anything else.
+fn wrong_version(headers: &HeaderMap) -> Option<Response> {
     match headers.get("Tus-Resumable").and_then(|v| v.to_str().ok()) {
-        Some(TUS_VERSION) | None => Ok(()),
+        Some(TUS_VERSION) | None => None,
         Some(_) => {
             let mut r = (StatusCode::PRECONDITION_FAILED, "this server speaks tus 1.0.0").into_response();
             r.headers_mut().insert("Tus-Version", HeaderValue::from_static(TUS_VERSION));
-            Err(with_tus(r))
+            Some(with_tus(r))
         }
     }
 }
@@ -142,7 +142,7 @@ pub async fn options() -> Response {
 
 /// `POST /api/v1/uploads`: make an upload.
 pub async fn create(State(state): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, headers: HeaderMap) -> Response {
-    if let Err(r) = version_ok(&headers) {
+    if let Some(r) = wrong_version(&headers) {
         return r;
     }
     let result: Result<Response, ApiError> = async {
@@ -229,7 +229,7 @@ pub async fn patch(
     Path(id): Path<String>,
     request: Request,
 ) -> Response {
-    if let Err(r) = version_ok(request.headers()) {
+    if let Some(r) = wrong_version(request.headers()) {
         return r;
     }
     match append(&state, &caller, &id, request).await {
