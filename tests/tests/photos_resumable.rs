@@ -103,7 +103,8 @@ fn a_video_upload_interrupted_by_the_network_resumes_with_a_tus_client() {
         .find_map(|l| l.strip_prefix("hearth-asset-id: "))
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or_else(|| panic!("no asset id: {headers}"));
-    let details = http::request(d.http, "GET", &format!("/api/v1/assets/{asset}"), &[cookie.clone()], None).expect("details").json();
+    let details =
+        http::request(d.http, "GET", &format!("/api/v1/assets/{asset}"), std::slice::from_ref(&cookie), None).expect("details").json();
     assert_eq!(
         (details["kind"].as_str(), details["duration_ms"].as_i64(), details["size_bytes"].as_u64()),
         (Some("video"), Some(8000), Some(size as u64)),
