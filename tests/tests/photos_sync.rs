@@ -93,4 +93,23 @@ fn photos_from_a_syncthing_camera_folder_appear_in_the_timeline() {
         .expect("map")
         .json();
     assert_eq!(map["markers"][0]["asset_id"], id, "{map}");
+    let details = http::request(d.http, "GET", &format!("/api/v1/assets/{id}"), &auth, None).expect("details").json();
+    assert_eq!(details["city"].as_str(), Some("Marseille"), "named offline: {details}");
+
+    // Renamed on the phone: sync delivers it under the new name (and versions the old one away);
+    // it is the same asset, with its favourite, at its new path.
+    let r = http::request(d.http, "PATCH", &format!("/api/v1/assets/{id}"), &auth, Some(r#"{"favourite":true}"#)).expect("favourite");
+    assert_eq!(r.status, 204);
+    std::fs::rename(camera.join("Camera/IMG_0002.jpg"), camera.join("Camera/Marseille.jpg")).expect("rename");
+    st.scan("phone-camera");
+    let details = poll::until(Duration::from_secs(120), "the asset to follow the rename", || {
+        let d = http::request(d.http, "GET", &format!("/api/v1/assets/{id}"), &auth, None).expect("details").json();
+        d["path"].as_str().is_some_and(|p| p.ends_with("Camera/Marseille.jpg")).then_some(d)
+    });
+    assert_eq!(details["favourite"], true, "{details}");
+    assert_eq!(
+        months(&auth)["months"],
+        serde_json::json!([{"month": 202408, "count": 1}, {"month": 202407, "count": 1}]),
+        "not duplicated"
+    );
 }

@@ -181,6 +181,132 @@ pub fn insert(conn: &Connection, a: &NewAsset) -> Result<i64, CatalogError> {
     Ok(conn.last_insert_rowid())
 }
 
+/// The owner's asset at `path`: its id and content checksum.
+pub fn at_path(conn: &Connection, owner_id: i64, path: &str) -> Result<Option<(i64, [u8; 32])>, CatalogError> {
+    let row: Option<(i64, Vec<u8>)> = conn
+        .prepare_cached("SELECT id, checksum FROM assets WHERE owner_id = ?1 AND path = ?2")?
+        .query_row(params![owner_id, path], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    Ok(row.and_then(|(id, c)| Some((id, c.try_into().ok()?))))
+}
+
+/// The file of asset `id` moved to `path` (a rename, a move between folders): same asset, same
+/// albums and favourites; back from the trash if it went there for being missing.
+pub fn move_to(conn: &Connection, id: i64, path: &str, source: Source) -> Result<(), CatalogError> {
+    conn.prepare_cached(
+        "UPDATE assets SET path = ?2, source = ?3,
+             trashed_at = CASE WHEN missing_since IS NOT NULL THEN NULL ELSE trashed_at END, missing_since = NULL
+         WHERE id = ?1",
+    )?
+    .execute(params![id, path, source.as_str()])?;
+    Ok(())
+}
+
+/// The file of asset `id` now holds other content (a photo edited in place): everything read
+/// from the file is replaced; the asset keeps its id, albums and flags; thumbnails are made again.
+pub fn replace_content(conn: &Connection, id: i64, a: &NewAsset) -> Result<(), CatalogError> {
+    conn.execute(
+        "UPDATE assets SET checksum = ?2, kind = ?3, format = ?4, size_bytes = ?5, width = ?6, height = ?7, taken_at = ?8,
+             taken_offset = ?9, local_month = ?10, latitude = ?11, longitude = ?12, make = ?13, model = ?14, lens = ?15,
+             duration_ms = ?16, metadata_error = ?17, city = NULL, region = NULL, country = NULL, phash = NULL,
+             thumbnails = CASE WHEN ?17 IS NULL THEN 'pending' ELSE 'failed' END
+         WHERE id = ?1",
+        params![
+            id,
+            &a.checksum[..],
+            if a.video { "video" } else { "photo" },
+            a.format,
+            a.size_bytes,
+            a.width,
+            a.height,
+            a.taken_at,
+            a.taken_offset,
+            local_month(a.taken_at, a.taken_offset),
+            a.latitude,
+            a.longitude,
+            a.make,
+            a.model,
+            a.lens,
+            a.duration_ms,
+            a.metadata_error,
+        ],
+    )?;
+    Ok(())
+}
+
+/// The owner's assets from `source` whose stored path starts with `prefix`, not in the trash
+/// unless they are there for being missing: (id, path, missing_since).
+pub fn under(conn: &Connection, owner_id: i64, source: Source, prefix: &str) -> Result<Vec<(i64, String, Option<i64>)>, CatalogError> {
+    let mut st = conn.prepare_cached(
+        "SELECT id, path, missing_since FROM assets
+         WHERE owner_id = ?1 AND source = ?2 AND substr(path, 1, length(?3)) = ?3 AND (trashed_at IS NULL OR missing_since IS NOT NULL)",
+    )?;
+    let rows = st.query_map(params![owner_id, source.as_str(), prefix], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Asset `id`'s file is gone (`Some(now)`: into the trash, marked missing) or back (`None`).
+pub fn set_missing(conn: &Connection, id: i64, since: Option<i64>) -> Result<(), CatalogError> {
+    match since {
+        Some(t) => conn
+            .prepare_cached("UPDATE assets SET trashed_at = ?2, missing_since = ?2 WHERE id = ?1 AND trashed_at IS NULL")?
+            .execute(params![id, t])?,
+        None => conn
+            .prepare_cached("UPDATE assets SET trashed_at = NULL, missing_since = NULL WHERE id = ?1 AND missing_since IS NOT NULL")?
+            .execute([id])?,
+    };
+    Ok(())
+}
+
+/// An external library folder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Library {
+    /// Id.
+    pub id: i64,
+    /// Whose library it feeds (user name).
+    pub user: String,
+    /// The folder (absolute).
+    pub path: String,
+    /// Unix seconds.
+    pub added_at: i64,
+}
+
+/// Add an external library folder for `owner_id`; its id. A folder already added is a conflict.
+pub fn add_library(conn: &Connection, owner_id: i64, path: &str, now: i64) -> Result<i64, CatalogError> {
+    conn.execute("INSERT INTO libraries (owner_id, path, added_at) VALUES (?1, ?2, ?3)", params![owner_id, path, now]).map_err(|e| {
+        match CatalogError::from(e) {
+            CatalogError::Conflict(_) => CatalogError::Conflict(format!("{path} is already a library")),
+            other => other,
+        }
+    })?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Every external library, with its owner's id.
+pub fn libraries(conn: &Connection) -> Result<Vec<(Library, i64)>, CatalogError> {
+    let mut st = conn
+        .prepare("SELECT l.id, u.name, l.path, l.added_at, l.owner_id FROM libraries l JOIN users u ON u.id = l.owner_id ORDER BY l.id")?;
+    let rows = st.query_map([], |r| Ok((Library { id: r.get(0)?, user: r.get(1)?, path: r.get(2)?, added_at: r.get(3)? }, r.get(4)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Stop indexing a library: its assets leave the catalog (their files stay untouched); whether
+/// it existed.
+pub fn remove_library(conn: &Connection, id: i64) -> Result<bool, CatalogError> {
+    let Some((owner, path)): Option<(i64, String)> =
+        conn.query_row("SELECT owner_id, path FROM libraries WHERE id = ?1", [id], |r| Ok((r.get(0)?, r.get(1)?))).optional()?
+    else {
+        return Ok(false);
+    };
+    let prefix = format!("{}/", path.trim_end_matches('/'));
+    conn.execute(
+        "DELETE FROM assets WHERE owner_id = ?1 AND source = 'external' AND substr(path, 1, length(?2)) = ?2",
+        params![owner, prefix],
+    )?;
+    conn.execute("DELETE FROM libraries WHERE id = ?1", [id])?;
+    Ok(true)
+}
+
 /// The owner's asset with this content, if any (uploads are deduplicated by content).
 pub fn by_checksum(conn: &Connection, owner_id: i64, checksum: &[u8; 32]) -> Result<Option<i64>, CatalogError> {
     Ok(conn
@@ -206,6 +332,13 @@ pub fn set_camera_folder(conn: &Connection, folder_id: &str, owner_id: i64, now:
 /// Stop; whether it was one.
 pub fn unset_camera_folder(conn: &Connection, folder_id: &str) -> Result<bool, CatalogError> {
     Ok(conn.execute("DELETE FROM camera_folders WHERE folder_id = ?1", [folder_id])? > 0)
+}
+
+/// Every camera folder: (sync folder id, owner).
+pub fn camera_folders(conn: &Connection) -> Result<Vec<(String, i64)>, CatalogError> {
+    let mut st = conn.prepare("SELECT folder_id, owner_id FROM camera_folders ORDER BY folder_id")?;
+    let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// Whose library a camera folder feeds.

@@ -61,6 +61,18 @@ pub fn enqueue(conn: &Connection, kind: &str, asset_id: i64, priority: i64, now:
     Ok(())
 }
 
+/// Queue `kind` for `asset_id` again from scratch (its content changed), whatever state its job
+/// was in.
+pub fn requeue(conn: &Connection, kind: &str, asset_id: i64, priority: i64, now: i64) -> Result<(), CatalogError> {
+    conn.prepare_cached(
+        "INSERT INTO jobs (kind, asset_id, priority, queued_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (kind, asset_id) DO UPDATE SET state = 'queued', attempts = 0, error = NULL, priority = excluded.priority,
+             queued_at = excluded.queued_at, started_at = NULL, finished_at = NULL",
+    )?
+    .execute(params![kind, asset_id, priority, now])?;
+    Ok(())
+}
+
 /// Raise a queued job to at least `priority`; whether one was queued.
 pub fn hurry(conn: &Connection, kind: &str, asset_id: i64, priority: i64) -> Result<bool, CatalogError> {
     Ok(conn.execute(

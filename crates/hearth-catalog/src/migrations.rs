@@ -19,6 +19,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (9, "jobs", include_str!("migrations/0009_jobs.sql")),
     (10, "albums and sharing", include_str!("migrations/0010_sharing.sql")),
     (11, "search and near-duplicates", include_str!("migrations/0011_search.sql")),
+    (12, "libraries", include_str!("migrations/0012_libraries.sql")),
 ];
 
 /// The newest schema version this build knows.

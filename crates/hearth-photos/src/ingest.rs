@@ -30,10 +30,22 @@ pub enum Outcome {
         /// Why its metadata or thumbnails are missing, when they are.
         problem: Option<String>,
     },
-    /// The owner already has this content.
+    /// The owner already has this content (at this path, or at another whose file is still there).
     Duplicate {
         /// The asset that has it.
         id: i64,
+    },
+    /// An asset whose file had vanished: this is it, moved or renamed. Same asset, new path.
+    Moved {
+        /// The asset.
+        id: i64,
+    },
+    /// The file at an asset's path now holds other content; the asset was read again.
+    Replaced {
+        /// The asset.
+        id: i64,
+        /// Why its metadata is missing, when it is.
+        problem: Option<String>,
     },
 }
 
@@ -145,6 +157,8 @@ pub struct Request<'a> {
     pub now: i64,
     /// The priority of its thumbnail job ([`jobs::priority`]).
     pub priority: i64,
+    /// The data folder (stored paths are relative to it).
+    pub data_dir: &'a Path,
 }
 
 /// Ingest one file.
@@ -156,7 +170,27 @@ pub fn ingest(catalog: &Catalog, req: &Request<'_>) -> Result<Outcome, IngestErr
     hasher.update_reader(std::fs::File::open(req.file).map_err(io)?).map_err(io)?;
     let checksum: [u8; 32] = hasher.finalize().into();
     let owner = req.owner_id;
-    if let Some(id) = catalog.read(move |r| assets::by_checksum(r, owner, &checksum))? {
+    let stored = req.stored_path.clone();
+    let (here, same_content) =
+        catalog.read(move |r| Ok((assets::at_path(r, owner, &stored)?, assets::by_checksum(r, owner, &checksum)?)))?;
+    // What is at this path already, unchanged (a folder walked again): nothing to do.
+    if let Some((id, sum)) = here
+        && sum == checksum
+    {
+        return Ok(Outcome::Duplicate { id });
+    }
+    if here.is_none()
+        && let Some(id) = same_content
+    {
+        // The same content elsewhere in the library. If that file is gone, this is it, moved or
+        // renamed: the asset follows it, keeping its albums, favourites and id.
+        let old = catalog.read(move |r| assets::file_by_id(r, id))?;
+        let gone = old.is_some_and(|f| !req.data_dir.join(&f.path).exists());
+        if gone {
+            let (path, source) = (req.stored_path.clone(), req.source);
+            catalog.write(move |tx| assets::move_to(tx, id, &path, source))?;
+            return Ok(Outcome::Moved { id });
+        }
         return Ok(Outcome::Duplicate { id });
     }
     let size = std::fs::metadata(req.file).map_err(io)?.len();
@@ -218,17 +252,28 @@ pub fn ingest(catalog: &Catalog, req: &Request<'_>) -> Result<Outcome, IngestErr
         _ => None,
     };
     let (now, priority) = (req.now, req.priority);
+    let replacing = here.map(|(id, _)| id);
     let id = catalog.write(move |tx| {
-        let id = assets::insert(tx, &asset)?;
+        let id = match replacing {
+            // The file at this path now holds other content (edited in place, replaced by sync).
+            Some(id) => {
+                assets::replace_content(tx, id, &asset)?;
+                id
+            }
+            None => assets::insert(tx, &asset)?,
+        };
         if let Some(p) = &place {
             assets::set_place(tx, id, &p.city, p.region.as_deref(), &p.country)?;
         }
         if asset.metadata_error.is_none() {
-            jobs::enqueue(tx, jobs::THUMBNAILS, id, priority, now)?;
+            jobs::requeue(tx, jobs::THUMBNAILS, id, priority, now)?;
         }
         Ok(id)
     })?;
-    Ok(Outcome::Added { id, problem })
+    Ok(match replacing {
+        Some(_) => Outcome::Replaced { id, problem },
+        None => Outcome::Added { id, problem },
+    })
 }
 
 /// Ingest every photo under `root` (a camera folder just marked, or one whose events were missed),
@@ -260,8 +305,11 @@ pub fn ingest_tree(catalog: &Catalog, owner_id: i64, source: Source, root: &Path
             if catalog.read(move |r| assets::exists_at(r, owner_id, &at)).unwrap_or(false) {
                 continue;
             }
-            match ingest(catalog, &Request { owner_id, source, file: &path, stored_path: stored, now, priority: jobs::priority::BULK }) {
-                Ok(Outcome::Added { .. }) => added += 1,
+            match ingest(
+                catalog,
+                &Request { owner_id, source, file: &path, stored_path: stored, now, priority: jobs::priority::BULK, data_dir },
+            ) {
+                Ok(Outcome::Added { .. } | Outcome::Moved { .. } | Outcome::Replaced { .. }) => added += 1,
                 Ok(Outcome::Duplicate { .. }) => duplicates += 1,
                 Err(IngestError::NotAPhoto { .. }) => refused += 1,
                 Err(e) => {

@@ -11,6 +11,8 @@
 //!   (`hearth_catalog::assets`) and its thumbnail job (`hearth_catalog::jobs`).
 //! - [`thumbnail_jobs`]: what the thumbnail worker process does with a job: both sizes into the
 //!   content-addressed cache, the outcome on the asset; recovery after a worker crash.
+//! - [`libraries`]: folders watched in place (external libraries, users' Photos folders, camera
+//!   folders): scans that take in new files, follow moves, and trash (and restore) vanished ones.
 //! - [`duplicates`]: near-identical pictures grouped by their difference hashes (multi-index
 //!   hashing over four 16-bit bands).
 //! - [`places`]: offline reverse geocoding: the nearest town within 50 km, its region and country,
@@ -21,6 +23,7 @@
 
 pub mod duplicates;
 pub mod ingest;
+pub mod libraries;
 pub mod metadata;
 pub mod places;
 pub mod thumbnail;

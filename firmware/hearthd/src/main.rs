@@ -7,10 +7,10 @@
 //!   partition at boot (docs/image.md).
 //!
 //! The modules: [`run`] wires the services together; [`worker`] holds the worker kinds;
-//! [`prepare_data`] is the image's data-partition boot step; [`camera`] ingests photos that sync
-//! completes in camera folders.
+//! [`prepare_data`] is the image's data-partition boot step; [`photo_sources`] ingests photos that
+//! sync completes in camera folders and scans the watched photo folders.
 
-mod camera;
+mod photo_sources;
 mod prepare_data;
 mod run;
 mod worker;

@@ -305,9 +305,11 @@ async fn serve(args: RunArgs, config: Config, started: Instant) -> anyhow::Resul
     if config.mdns.enabled {
         supervisor.task(Arc::new(MdnsService::new(announcements.clone(), &config.mdns.hostname, &suffix)), RestartPolicy::default());
     }
+    supervisor.task(
+        Arc::new(crate::photo_sources::PhotoSources::new(sync_engine.clone(), catalog.clone(), data.clone())),
+        RestartPolicy::default(),
+    );
     if let (Some(addr), Some(engine)) = (config.sync.listen, sync_engine) {
-        supervisor
-            .task(Arc::new(crate::camera::CameraIngest::new(engine.clone(), catalog.clone(), data.clone())), RestartPolicy::default());
         let service = hearth_sync::service::SyncService::new(engine, addr, config.sync.local_discovery);
         supervisor.task(Arc::new(service), RestartPolicy::default());
     }

@@ -366,7 +366,7 @@ pub(super) async fn place_and_ingest(
     let stored = target.strip_prefix(&state.data_dir).unwrap_or(&target).display().to_string();
     let catalog = state.catalog.clone();
     let now = state.now();
-    let file_path = target.clone();
+    let (file_path, data_dir) = (target.clone(), state.data_dir.clone());
     let outcome = tokio::task::spawn_blocking(move || {
         ingest::ingest(
             &catalog,
@@ -377,13 +377,18 @@ pub(super) async fn place_and_ingest(
                 stored_path: stored,
                 now,
                 priority: jobs::priority::NEW,
+                data_dir: &data_dir,
             },
         )
     })
     .await
     .map_err(|e| ApiError::new(hearth_core::ErrorKind::Internal, format!("ingest stopped: {e}")))?;
     match outcome {
-        Ok(Outcome::Added { id, problem }) => Ok((StatusCode::CREATED, Uploaded { id, duplicate: false, problem })),
+        Ok(Outcome::Added { id, problem } | Outcome::Replaced { id, problem }) => {
+            Ok((StatusCode::CREATED, Uploaded { id, duplicate: false, problem }))
+        }
+        // The owner's asset of this content had lost its file: this upload is its file now.
+        Ok(Outcome::Moved { id }) => Ok((StatusCode::OK, Uploaded { id, duplicate: true, problem: None })),
         Ok(Outcome::Duplicate { id }) => {
             let _ = tokio::fs::remove_file(&target).await;
             Ok((StatusCode::OK, Uploaded { id, duplicate: true, problem: None }))
@@ -659,4 +664,113 @@ pub async fn check(
         })
         .await?;
     Ok(Json(Checked { existing }))
+}
+
+/// `GET /api/v1/photos/libraries` body.
+#[derive(Serialize)]
+pub struct Libraries {
+    /// External library folders, oldest first.
+    pub libraries: Vec<assets::Library>,
+}
+
+/// `GET /api/v1/photos/libraries` (admin).
+pub async fn libraries(State(state): State<AppState>) -> Result<Json<Libraries>, ApiError> {
+    let libraries = state.read(|r| Ok(assets::libraries(r)?.into_iter().map(|(l, _)| l).collect())).await?;
+    Ok(Json(Libraries { libraries }))
+}
+
+/// `POST /api/v1/photos/libraries` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewLibrary {
+    /// Whose library it feeds.
+    pub user: String,
+    /// An absolute folder outside Hearth's data folder.
+    pub path: String,
+}
+
+/// `POST /api/v1/photos/libraries` (admin) → 201: the folder's photos join `user`'s library,
+/// indexed in place (the folder is never written to), scanned now and every quarter of an hour.
+pub async fn add_library(
+    State(state): State<AppState>,
+    super::JsonBody(body): super::JsonBody<NewLibrary>,
+) -> Result<(StatusCode, Json<assets::Library>), ApiError> {
+    let path = std::path::PathBuf::from(&body.path);
+    if !path.is_absolute() {
+        return Err(ApiError::invalid("the library's path is absolute (/mnt/archive/photos)"));
+    }
+    let real = tokio::fs::canonicalize(&path).await.map_err(|e| ApiError::not_found(format!("{}: {e}", path.display())))?;
+    if !real.is_dir() {
+        return Err(ApiError::invalid(format!("{} is not a folder", real.display())));
+    }
+    if real.starts_with(&state.data_dir) || state.data_dir.starts_with(&real) {
+        return Err(ApiError::invalid("a library is outside Hearth's data folder (photos inside it are already Hearth's)"));
+    }
+    let user = state
+        .read(move |r| hearth_catalog::users::by_name(r, &body.user))
+        .await?
+        .ok_or_else(|| ApiError::not_found("no user with that name"))?;
+    let (now, text) = (state.now(), real.display().to_string());
+    let library = state
+        .write(move |tx| {
+            let id = assets::add_library(tx, user.id, &text, now)?;
+            Ok(assets::Library { id, user: user.name.clone(), path: text, added_at: now })
+        })
+        .await?;
+    let (catalog, data_dir, owner) = (state.catalog.clone(), state.data_dir.clone(), user.id);
+    tokio::task::spawn_blocking(move || {
+        let root = hearth_photos::libraries::Root { owner_id: owner, source: Source::External, path: real };
+        match hearth_photos::libraries::scan(&catalog, &root, &data_dir, now) {
+            Ok(s) => tracing::info!(folder = %root.path.display(), taken_in = s.taken_in, "library scanned"),
+            Err(e) => tracing::warn!(folder = %root.path.display(), error = %e, "library scan failed"),
+        }
+    });
+    Ok((StatusCode::CREATED, Json(library)))
+}
+
+/// `DELETE /api/v1/photos/libraries/{id}` (admin) → 204: its photos leave the library (the
+/// files stay where they are).
+pub async fn remove_library(State(state): State<AppState>, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
+    if state.write(move |tx| assets::remove_library(tx, id)).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("no such library"))
+    }
+}
+
+/// `POST /api/v1/photos/scan` answer.
+#[derive(Serialize, Default)]
+pub struct ScanReport {
+    /// Folders scanned.
+    pub folders: usize,
+    /// Folders not there (unplugged): left as they were.
+    pub offline: usize,
+    /// New, moved or changed files taken in.
+    pub taken_in: usize,
+    /// Photos whose file vanished: now in the trash.
+    pub missing: usize,
+    /// Photos whose file came back: out of the trash.
+    pub back: usize,
+}
+
+/// `POST /api/v1/photos/scan`: scan the caller's watched folders now (their Photos folder,
+/// their camera folders, their external libraries) instead of at the next quarter hour.
+pub async fn scan(State(state): State<AppState>, axum::Extension(caller): axum::Extension<Caller>) -> Result<Json<ScanReport>, ApiError> {
+    let owner = owner(&caller)?;
+    let (catalog, data_dir, now) = (state.catalog.clone(), state.data_dir.clone(), state.now());
+    let report = tokio::task::spawn_blocking(move || -> Result<ScanReport, hearth_catalog::CatalogError> {
+        let mut report = ScanReport::default();
+        for root in hearth_photos::libraries::roots(&catalog, &data_dir)?.into_iter().filter(|r| r.owner_id == owner) {
+            let s = hearth_photos::libraries::scan(&catalog, &root, &data_dir, now)?;
+            report.folders += 1;
+            report.offline += usize::from(s.offline);
+            report.taken_in += s.taken_in;
+            report.missing += s.missing;
+            report.back += s.back;
+        }
+        Ok(report)
+    })
+    .await
+    .map_err(|e| ApiError::new(hearth_core::ErrorKind::Internal, format!("the scan stopped: {e}")))??;
+    Ok(Json(report))
 }
