@@ -219,6 +219,7 @@ fn ingest_adds_a_photo_once_keeps_a_damaged_one_and_refuses_a_text_file() {
                 stored_path: name.to_string(),
                 now: 1_800_000_000,
                 priority: jobs::priority::NEW,
+                data_dir: dir.path(),
             },
         )
     };
@@ -292,6 +293,7 @@ fn the_trash_expires_after_30_days_with_uploaded_files_and_unshared_thumbnails()
                 stored_path: format!("library/1/{name}"),
                 now,
                 priority: jobs::priority::NEW,
+                data_dir: &data,
             },
         )
         .expect("ingest")

@@ -106,6 +106,7 @@ fn videos_are_ingested_with_posters_and_bad_ones_are_kept_with_the_reason() {
                 stored_path: name.to_string(),
                 now: 1_800_000_000,
                 priority: jobs::priority::NEW,
+                data_dir: data,
             },
         )
     };
