@@ -148,6 +148,58 @@ fn heic_photos_get_thumbnails_through_libheif() {
     assert!(!e.to_string().is_empty());
 }
 
+/// Colour profiles from Debian's colord-data: a photo stored with a profile that swaps red and
+/// green shows red where its pixels say green; Adobe RGB stripes come back to the sRGB colours
+/// they were converted from (ImageMagick converting the same file is the reference); PNG and
+/// WebP carry profiles too.
+#[test]
+fn embedded_colour_profiles_are_converted_to_srgb() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let icc = Path::new("/usr/share/color/icc/colord");
+    assert!(icc.join("AdobeRGB1998.icc").exists(), "colord-data is needed (scripts/test installs it)");
+    let swapped = icc.join("SwappedRedAndGreen.icc");
+    run("convert", &["-size", "300x200", "xc:rgb(0,255,0)", "-profile", swapped.to_str().expect("utf8"), "swapped.jpg"], dir.path());
+    let t = thumbnail::make(&std::fs::read(dir.path().join("swapped.jpg")).expect("read"), &[GRID]).expect("thumbnail");
+    std::fs::write(dir.path().join("t.jpg"), &t[0].jpeg).expect("write");
+    let shown = rgb_at(dir.path(), "t.jpg", 50, 50);
+    assert!(close(shown, [255, 0, 0]), "the profile says these green pixels are red: {shown:?}");
+
+    // Saturated sRGB stripes converted to Adobe RGB by ImageMagick (the stored values change).
+    let srgb = icc.join("sRGB.icc");
+    let adobe = icc.join("AdobeRGB1998.icc");
+    for (name, out) in [("adobe.jpg", "adobe.jpg"), ("adobe.png", "PNG24:adobe.png"), ("adobe.webp", "adobe.webp")] {
+        run(
+            "convert",
+            &[
+                "-size",
+                "120x200",
+                "xc:rgb(230,20,20)",
+                "xc:rgb(20,200,40)",
+                "xc:rgb(30,40,220)",
+                "+append",
+                "-profile",
+                srgb.to_str().expect("utf8"),
+                "-profile",
+                adobe.to_str().expect("utf8"),
+                "-quality",
+                "95",
+                out,
+            ],
+            dir.path(),
+        );
+        let stored = rgb_at(dir.path(), name, 180, 100);
+        assert!(!close(stored, [20, 200, 40]), "{name}: Adobe RGB stores other numbers: {stored:?}");
+        let t = thumbnail::make(&std::fs::read(dir.path().join(name)).expect("read"), &[GRID]).expect("thumbnail");
+        let thumb = format!("{name}-t.jpg");
+        std::fs::write(dir.path().join(&thumb), &t[0].jpeg).expect("write");
+        let (w, h) = (t[0].width, t[0].height);
+        for (x, expected) in [(w / 6, [230, 20, 20]), (w / 2, [20, 200, 40]), (w * 5 / 6, [30, 40, 220])] {
+            let got = rgb_at(dir.path(), &thumb, x, h / 2);
+            assert!(close(got, expected), "{name} at x={x}: {got:?}, expected about {expected:?}");
+        }
+    }
+}
+
 /// A PNG too tall to ever hold in memory decodes row by row (it fits the pixel limit); a WebP or
 /// interlaced PNG beyond the whole-image limit is refused with a clear reason, before decoding.
 #[test]

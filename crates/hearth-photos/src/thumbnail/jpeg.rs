@@ -5,7 +5,7 @@
 use super::{Rgb, ThumbnailError};
 use crate::metadata::{self, Format};
 
-pub(super) fn decode(file: &[u8], long_edge: u32) -> Result<Rgb, ThumbnailError> {
+pub(super) fn decode(file: &[u8], long_edge: u32) -> Result<(Rgb, Option<Vec<u8>>), ThumbnailError> {
     let mut d = jpeg_decoder::Decoder::new(file);
     d.read_info().map_err(|e| ThumbnailError::Decode(e.to_string()))?;
     let info = d.info().ok_or_else(|| ThumbnailError::Decode("no frame header".into()))?;
@@ -32,5 +32,5 @@ pub(super) fn decode(file: &[u8], long_edge: u32) -> Result<Rgb, ThumbnailError>
     if pixels.len() < width as usize * height as usize * 3 {
         return Err(ThumbnailError::Decode("the decoder returned fewer pixels than the frame has".into()));
     }
-    Ok(Rgb { width, height, pixels })
+    Ok((Rgb { width, height, pixels }, d.icc_profile()))
 }

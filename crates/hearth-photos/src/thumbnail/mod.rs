@@ -12,8 +12,8 @@
 //! (and interlaced PNG) must be decoded whole, up to [`FULL_DECODE_MAX_PIXELS`]. Transparency is
 //! shown over white.
 //!
-//! Colour: pixels are taken as sRGB; an embedded ICC profile (Display P3 on iPhones) is not yet
-//! converted. HEIF/HEIC is decoded by libheif's `heif-convert` in a child process ([`heif`]),
+//! Colour: thumbnails are sRGB; an embedded matrix/TRC ICC profile (Display P3 on iPhones, Adobe
+//! RGB) is converted ([`icc`]). HEIF/HEIC is decoded by libheif's `heif-convert` in a child process ([`heif`]),
 //! from the file on disk ([`make_from_file`]); a video's thumbnails come from a poster frame
 //! that `ffmpeg` takes ([`video`]).
 
@@ -94,6 +94,7 @@ pub struct Thumbnail {
 
 pub mod dhash;
 mod heif;
+pub mod icc;
 mod jpeg;
 mod png;
 mod reduce;
@@ -162,12 +163,16 @@ pub fn make_from_file(original: &Path, scratch: &Path, sizes: &[u32]) -> Result<
 
 fn make_decoded(file: &[u8], format: Format, orientation: u16, sizes: &[u32]) -> Result<Vec<Thumbnail>, ThumbnailError> {
     let largest = sizes.iter().copied().max().unwrap_or(GRID);
-    let decoded = match format {
+    let (mut decoded, profile) = match format {
         Format::Jpeg => jpeg::decode(file, largest)?,
         Format::Png => png::decode(file, largest)?,
         Format::Webp => webp::decode(file, largest)?,
         other => return Err(ThumbnailError::Unsupported(other)),
     };
+    // On the reduced image, before resizing: a few million pixels at most.
+    if let Some(to_srgb) = profile.as_deref().and_then(icc::ToSrgb::from_profile) {
+        to_srgb.apply(&mut decoded.pixels);
+    }
     sizes.iter().map(|&edge| shrink(&decoded, edge, orientation)).collect()
 }
 

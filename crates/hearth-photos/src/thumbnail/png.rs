@@ -12,14 +12,14 @@ use crate::metadata::{self, Format};
 /// What the decoder itself may allocate (its line buffers, text chunks; not our image).
 const DECODER_BYTES: usize = 64 << 20;
 
-pub(super) fn decode(file: &[u8], long_edge: u32) -> Result<Rgb, ThumbnailError> {
+pub(super) fn decode(file: &[u8], long_edge: u32) -> Result<(Rgb, Option<Vec<u8>>), ThumbnailError> {
     let err = |e: png::DecodingError| ThumbnailError::Decode(e.to_string());
     let mut d = png::Decoder::new_with_limits(Cursor::new(file), png::Limits { bytes: DECODER_BYTES });
     d.set_transformations(png::Transformations::normalize_to_color8());
     let mut reader = d.read_info().map_err(err)?;
-    let (width, height, interlaced) = {
+    let (width, height, interlaced, icc) = {
         let info = reader.info();
-        (info.width, info.height, info.interlaced)
+        (info.width, info.height, info.interlaced, info.icc_profile.as_ref().map(|p| p.to_vec()))
     };
     metadata::check_pixels(Format::Png, width, height)?;
     let channels = match reader.output_color_type().0 {
@@ -48,5 +48,5 @@ pub(super) fn decode(file: &[u8], long_edge: u32) -> Result<Rgb, ThumbnailError>
             return Err(ThumbnailError::Decode(format!("the image data ends after {rows} of {height} rows")));
         }
     }
-    Ok(reducer.finish())
+    Ok((reducer.finish(), icc))
 }

@@ -7,10 +7,11 @@ use super::reduce::BoxReducer;
 use super::{Rgb, ThumbnailError, full_decode_allowed};
 use crate::metadata::{self, Format};
 
-pub(super) fn decode(file: &[u8], long_edge: u32) -> Result<Rgb, ThumbnailError> {
+pub(super) fn decode(file: &[u8], long_edge: u32) -> Result<(Rgb, Option<Vec<u8>>), ThumbnailError> {
     let err = |e: image_webp::DecodingError| ThumbnailError::Decode(e.to_string());
     let mut d = image_webp::WebPDecoder::new(Cursor::new(file)).map_err(err)?;
     let (width, height) = d.dimensions();
+    let icc = d.icc_profile().ok().flatten();
     metadata::check_pixels(Format::Webp, width, height)?;
     full_decode_allowed(Format::Webp, width, height)?;
     let channels = if d.has_alpha() { 4 } else { 3 };
@@ -21,5 +22,5 @@ pub(super) fn decode(file: &[u8], long_edge: u32) -> Result<Rgb, ThumbnailError>
     for row in buf.chunks(width as usize * channels) {
         reducer.push(row);
     }
-    Ok(reducer.finish())
+    Ok((reducer.finish(), icc))
 }
