@@ -2,7 +2,8 @@
 //! photos for one user over 20 years (and 100,000 for a second user), then the two timeline reads
 //! a phone makes, through `Catalog::read` as the API does: the month list, and one month's first
 //! page of 200 and the page after it (target p99 under 20 ms), and map markers for the whole world
-//! and closer views (target under 100 ms). p50 and p99 over many runs.
+//! and closer views (target under 100 ms); search by file name, place and dates, and "on this day".
+//! p50 and p99 over many runs.
 //!
 //! `cargo bench -p hearth-catalog --bench timeline` (the catalog is built in a temporary folder,
 //! about 400 MB, in a minute or two).
@@ -11,6 +12,7 @@ use std::time::Instant;
 
 use hearth_catalog::Catalog;
 use hearth_catalog::assets::{self, Bounds, NewAsset, Source};
+use hearth_catalog::search::{self, Query};
 
 const ASSETS: i64 = 1_000_000;
 const BATCH: i64 = 10_000;
@@ -77,7 +79,18 @@ fn main() {
         let mut n = 0;
         while n < total {
             let batch: Vec<NewAsset> = (n..(n + BATCH).min(total)).map(|i| asset(owner, i, &mut rng)).collect();
-            catalog.write(move |tx| batch.iter().try_for_each(|a| assets::insert(tx, a).map(|_| ()))).expect("insert");
+            catalog
+                .write(move |tx| {
+                    batch.iter().try_for_each(|a| {
+                        let id = assets::insert(tx, a)?;
+                        // The photos taken around home are named as the place-name lookup would.
+                        if a.latitude.is_some_and(|l| (48.5..49.5).contains(&l)) && a.longitude.is_some_and(|l| (2.0..3.0).contains(&l)) {
+                            assets::set_place(tx, id, "Paris", Some("Île-de-France"), "France")?;
+                        }
+                        Ok(())
+                    })
+                })
+                .expect("insert");
             n += BATCH;
         }
     }
@@ -121,6 +134,30 @@ fn main() {
         }
         map.push((zoom, markers, percentiles(ms)));
     }
+    let mut searches = Vec::new();
+    for (what, q) in [
+        ("a file name (1 match)", Query { text: Some("IMG_0123457".into()), ..Query::default() }),
+        ("a place (about 450,000 matches)", Query { text: Some("paris".into()), ..Query::default() }),
+        ("a year (about 50,000)", Query { from: Some(1_262_304_000), to: Some(1_293_840_000), ..Query::default() }),
+        ("a place in a year", Query { text: Some("paris".into()), from: Some(1_262_304_000), to: Some(1_293_840_000), ..Query::default() }),
+    ] {
+        let mut ms = Vec::new();
+        let mut found = 0;
+        for _ in 0..20 {
+            let q = q.clone();
+            let t = Instant::now();
+            found = catalog.read(move |r| search::search(r, owner, &q, None, 200)).expect("search").len();
+            ms.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+        searches.push((what, found, percentiles(ms)));
+    }
+    let mut memories = Vec::new();
+    for i in 0..100 {
+        let (month, day) = (1 + i % 12, 1 + (i * 7) % 28);
+        let t = Instant::now();
+        std::hint::black_box(catalog.read(move |r| search::on_this_day(r, owner, 2026, month, day, 24)).expect("memories"));
+        memories.push(t.elapsed().as_secs_f64() * 1e3);
+    }
     let total: i64 = months.iter().map(|m| m.count).sum();
     assert_eq!(total, ASSETS, "the month counts add up to every asset");
     println!(
@@ -147,4 +184,12 @@ fn main() {
         };
         println!("| {what} | {markers} | {p50:.2} | {p99:.2} | < 100 ms |");
     }
+    println!();
+    println!("| search (first page of 200) | found | p50 ms | p99 ms |");
+    println!("|---|---:|---:|---:|");
+    for (what, found, (p50, p99)) in searches {
+        println!("| {what} | {found} | {p50:.2} | {p99:.2} |");
+    }
+    let (p50, p99) = percentiles(memories);
+    println!("| on this day, 20 years of photos | | {p50:.2} | {p99:.2} |");
 }
