@@ -108,6 +108,16 @@ pub fn begin(conn: &Connection, id: i64) -> Result<(), CatalogError> {
     Ok(())
 }
 
+/// Give a claimed job back to the queue without counting its attempt (the worker could not do
+/// it for a reason of its own, like a full disk: not the input's fault).
+pub fn release(conn: &Connection, id: i64) -> Result<(), CatalogError> {
+    conn.prepare_cached(
+        "UPDATE jobs SET state = 'queued', attempts = max(attempts - 1, 0), started_at = NULL WHERE id = ?1 AND state = 'running'",
+    )?
+    .execute([id])?;
+    Ok(())
+}
+
 /// The job succeeded.
 pub fn finish(conn: &Connection, id: i64, now: i64) -> Result<(), CatalogError> {
     conn.prepare_cached("UPDATE jobs SET state = 'done', error = NULL, finished_at = ?2 WHERE id = ?1")?.execute(params![id, now])?;
@@ -353,6 +363,23 @@ mod tests {
         // An admin retries it: queued with a fresh count.
         assert_eq!(c.write(|tx| retry(tx, THUMBNAILS, 8)).expect("retry"), 1);
         assert_eq!(c.write(|tx| claim(tx, THUMBNAILS, 9)).expect("claim").map(|j| (j.asset_id, j.attempts)), Some((b.asset_id, 0)));
+    }
+
+    #[test]
+    fn a_job_given_back_by_its_worker_is_not_held_against_the_photo() {
+        let (_d, c, _, ids) = setup(1);
+        c.write(|tx| enqueue(tx, THUMBNAILS, ids[0], priority::NEW, 1)).expect("enqueue");
+        // Twice begun and given back (the disk was full both times): still not a suspect.
+        for _ in 0..2 {
+            let j = c.write(|tx| claim(tx, THUMBNAILS, 2)).expect("claim").expect("job");
+            assert_eq!(j.attempts, 0);
+            c.write(|tx| begin(tx, j.id)).expect("begin");
+            c.write(|tx| release(tx, j.id)).expect("release");
+        }
+        let j = c.write(|tx| claim(tx, THUMBNAILS, 3)).expect("claim").expect("job");
+        assert_eq!(j.attempts, 0);
+        c.write(|tx| begin(tx, j.id)).expect("begin");
+        assert_eq!(c.write(|tx| recover(tx, THUMBNAILS, "crashed", 4)).expect("recover"), Recovered { requeued: 1, quarantined: vec![] });
     }
 
     #[test]

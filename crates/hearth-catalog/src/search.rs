@@ -52,7 +52,9 @@ pub fn search(conn: &Connection, owner_id: i64, q: &Query, cursor: Option<(i64, 
     let mut conditions = vec!["a.owner_id = ?".to_string(), "a.trashed_at IS NULL".to_string()];
     args.push(owner_id.into());
     if let Some(expr) = q.text.as_deref().and_then(match_expression) {
-        sql.push_str(" JOIN asset_search s ON s.rowid = a.id");
+        // The words pick the rows (CROSS JOIN keeps SQLite from walking the whole library in date
+        // order and asking the full-text index about each photo), then the newest are kept.
+        sql = format!("SELECT {SUMMARY_COLUMNS} FROM asset_search s CROSS JOIN assets a ON a.id = s.rowid");
         conditions.push("asset_search MATCH ?".into());
         args.push(expr.into());
     }

@@ -199,7 +199,16 @@ fn work_thumbnails(catalog: &Catalog, data: &Path, stop: &AtomicBool, alone: &Rw
         } else {
             (Some(alone.read().unwrap_or_else(|p| p.into_inner())), None)
         };
-        match thumbnail_jobs::run(catalog, data, &job, now).map_err(|e| e.to_string())? {
+        let ended = match thumbnail_jobs::run(catalog, data, &job, now) {
+            Ok(ended) => ended,
+            Err(e) => {
+                // The cache or the catalog failed (a full disk, say): the photo is not to blame,
+                // so its attempt is not counted against it.
+                let _ = catalog.write(|tx| jobs::release(tx, job.id));
+                return Err(e.to_string());
+            }
+        };
+        match ended {
             Ended::Made => tracing::debug!(asset = job.asset_id, "thumbnails made"),
             Ended::Gone => tracing::debug!(asset = job.asset_id, "the asset was deleted before its thumbnails"),
             Ended::Failed(why) => tracing::info!(asset = job.asset_id, %why, "no thumbnails for this photo"),

@@ -292,7 +292,15 @@ async fn append(state: &AppState, caller: &Caller, id: &str, request: Request) -
     }
     let mut r = StatusCode::NO_CONTENT.into_response();
     if total == meta.length {
-        let (status, uploaded) = place_and_ingest(state, owner, &meta.name, &part).await?;
+        let (status, uploaded) = match place_and_ingest(state, owner, &meta.name, &part).await {
+            Ok(done) => done,
+            Err(e) => {
+                // Not a photo or video (or no room): the upload is over either way.
+                let _ = tokio::fs::remove_file(&part).await;
+                let _ = tokio::fs::remove_file(&meta_path).await;
+                return Err(e);
+            }
+        };
         let done = Meta { asset: Some((uploaded.id, status == StatusCode::OK)), ..meta };
         // The finished state stays until maintenance tidies it: a client that missed this answer
         // asks HEAD and learns the asset.
