@@ -1,5 +1,5 @@
 //! The web page driven by a real browser (Debian's Chromium through playwright-core): claim,
-//! log out, a wrong password, log in, reload. scripts/test installs Chromium and the npm package.
+//! add photos (one is not a photo) and see the thumbnail, log out, a wrong password, log in, reload. scripts/test installs Chromium and the npm package.
 
 use std::process::Command;
 use std::time::Duration;
@@ -17,11 +17,25 @@ fn claim_logout_login_in_chromium() {
     let mut d = start(&dir.path().join("data"), &[]);
     d.wait_healthy(Duration::from_secs(20));
     let shots = std::env::var("HEARTH_SCREENSHOTS").unwrap_or_default();
+    // A camera photo (ImageMagick, with its date from exiftool) and a text file named like one.
+    let photo = dir.path().join("IMG_0001.jpg");
+    let made = Command::new("convert").args(["-size", "1200x900", "plasma:fractal"]).arg(&photo).status().expect("convert");
+    assert!(made.success());
+    let dated = Command::new("exiftool")
+        .args(["-q", "-overwrite_original", "-DateTimeOriginal=2024:07:14 18:03:22"])
+        .arg(&photo)
+        .status()
+        .expect("exiftool");
+    assert!(dated.success());
+    let not_photo = dir.path().join("list.jpg");
+    std::fs::write(&not_photo, "eggs, milk").expect("text");
     let out = Command::new("node")
         .current_dir(&browser_dir)
         .arg("web_page.mjs")
         .arg(format!("http://{}/", d.http))
         .arg(shots)
+        .arg(&photo)
+        .arg(&not_photo)
         .output()
         .expect("node");
     assert!(

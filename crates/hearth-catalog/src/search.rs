@@ -110,13 +110,16 @@ pub fn on_this_day(conn: &Connection, owner_id: i64, year: i64, month: i64, day:
     let mut out = Vec::new();
     for y in years {
         let Some(start) = civil_day(y, month, day) else { continue };
+        // The day's instants at any offset (±14 h) come from the date index; then the photo's own
+        // local date decides.
+        let (from, to) = (start * 86400 - 14 * 3600, (start + 1) * 86400 + 14 * 3600);
         let mut st = conn.prepare_cached(&format!(
             "SELECT {SUMMARY_COLUMNS} FROM assets a
-             WHERE a.owner_id = ?1 AND a.local_month = ?2 AND a.trashed_at IS NULL AND a.archived = 0
-               AND (a.taken_at + coalesce(a.taken_offset, 0) * 60) / 86400 = ?3
-             ORDER BY a.taken_at, a.id LIMIT ?4"
+             WHERE a.owner_id = ?1 AND a.trashed_at IS NULL AND a.taken_at >= ?2 AND a.taken_at < ?3 AND a.archived = 0
+               AND (a.taken_at + coalesce(a.taken_offset, 0) * 60) / 86400 = ?4
+             ORDER BY a.taken_at, a.id LIMIT ?5"
         ))?;
-        let rows = st.query_map(rusqlite::params![owner_id, y * 100 + month, start, per_year], summary_row)?;
+        let rows = st.query_map(rusqlite::params![owner_id, from, to, start, per_year], summary_row)?;
         let assets: Vec<Summary> = rows.collect::<Result<_, _>>()?;
         if !assets.is_empty() {
             out.push(Memory { year: y, years_ago: year - y, assets });

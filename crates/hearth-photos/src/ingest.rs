@@ -73,6 +73,18 @@ pub enum IngestError {
     Catalog(#[from] CatalogError),
 }
 
+impl IngestError {
+    /// What to tell the person who sent the file: the reason, without the server's paths (the
+    /// `Display` form, with the path, is for the log).
+    pub fn user_message(&self) -> String {
+        match self {
+            IngestError::NotAPhoto { reason, .. } => reason.to_string(),
+            IngestError::Io { source, .. } => format!("the file could not be read on the box: {source}"),
+            IngestError::Catalog(e) => e.to_string(),
+        }
+    }
+}
+
 impl hearth_core::Kinded for IngestError {
     fn kind(&self) -> hearth_core::ErrorKind {
         match self {

@@ -395,7 +395,7 @@ pub(super) async fn place_and_ingest(
         }
         Err(e) => {
             let _ = tokio::fs::remove_file(&target).await;
-            Err(ApiError::new(hearth_core::Kinded::kind(&e), e.to_string()))
+            Err(ApiError::new(hearth_core::Kinded::kind(&e), e.user_message()))
         }
     }
 }
