@@ -81,6 +81,11 @@ pub fn create(conn: &Connection, owner_id: i64, title: &str, description: Option
     Ok(conn.last_insert_rowid())
 }
 
+/// Album `id`'s title (for a share link's visitor, who is no member).
+pub fn title(conn: &Connection, id: i64) -> Result<Option<String>, CatalogError> {
+    Ok(conn.query_row("SELECT title FROM albums WHERE id = ?1", [id], |r| r.get(0)).optional()?)
+}
+
 /// `user_id`'s role in album `id`, if any.
 pub fn role_of(conn: &Connection, id: i64, user_id: i64) -> Result<Option<AlbumRole>, CatalogError> {
     let owner: Option<i64> = conn.query_row("SELECT owner_id FROM albums WHERE id = ?1", [id], |r| r.get(0)).optional()?;

@@ -181,6 +181,11 @@ pub fn insert(conn: &Connection, a: &NewAsset) -> Result<i64, CatalogError> {
     Ok(conn.last_insert_rowid())
 }
 
+/// Whose asset `id` is.
+pub fn owner_of(conn: &Connection, id: i64) -> Result<Option<i64>, CatalogError> {
+    Ok(conn.prepare_cached("SELECT owner_id FROM assets WHERE id = ?1")?.query_row([id], |r| r.get(0)).optional()?)
+}
+
 /// The owner's asset at `path`: its id and content checksum.
 pub fn at_path(conn: &Connection, owner_id: i64, path: &str) -> Result<Option<(i64, [u8; 32])>, CatalogError> {
     let row: Option<(i64, Vec<u8>)> = conn

@@ -199,7 +199,7 @@ pub async fn view(State(state): State<AppState>, Path(token): Path<String>, head
         .read(move |r| {
             let name = hearth_catalog::users::by_id(r, owner)?.map(|u| u.name).unwrap_or_default();
             let title = match album {
-                Some(a) => r.query_row("SELECT title FROM albums WHERE id = ?1", [a], |row| row.get(0)).ok(),
+                Some(a) => albums::title(r, a)?,
                 None => None,
             };
             Ok((name, title))
@@ -283,13 +283,7 @@ pub async fn assets(
 /// The owner of asset `id` when the link shows it; 404 otherwise.
 async fn in_link(state: &AppState, link: ShareLink, id: i64) -> Result<i64, ApiError> {
     let shown = state
-        .read(move |r| {
-            Ok(if sharing::link_contains(r, &link, id)? {
-                r.query_row("SELECT owner_id FROM assets WHERE id = ?1", [id], |row| row.get::<_, i64>(0)).ok()
-            } else {
-                None
-            })
-        })
+        .read(move |r| Ok(if sharing::link_contains(r, &link, id)? { hearth_catalog::assets::owner_of(r, id)? } else { None }))
         .await?;
     shown.ok_or_else(|| ApiError::not_found("no such photo in this link"))
 }
