@@ -132,6 +132,15 @@ fn launch(netns: Option<&str>, data: &Path, http: SocketAddr, https: SocketAddr,
 }
 
 impl Daemon {
+    /// Claim the unclaimed box as `name` with `password` (from the box's own network, so no
+    /// setup code); the session cookie, `hearth_session=…`.
+    pub fn claim(&self, name: &str, password: &str) -> String {
+        let body = serde_json::json!({ "name": name, "password": password }).to_string();
+        let r = crate::http::request(self.http, "POST", "/api/v1/setup/claim", &[], Some(&body)).expect("claim");
+        assert_eq!(r.status, 201, "claim: {}", r.body);
+        r.cookie().expect("a session cookie").to_string()
+    }
+
     /// Wait until `/api/health` answers 200, or panic with the log after `limit`.
     pub fn wait_healthy(&mut self, limit: Duration) {
         let start = Instant::now();

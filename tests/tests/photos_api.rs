@@ -37,10 +37,8 @@ fn uploads_show_up_in_the_timeline_the_map_and_as_thumbnails() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut d = daemon::start(&dir.path().join("data"), &[]);
     d.wait_healthy(Duration::from_secs(30));
-    let claim =
-        http::request(d.http, "POST", "/api/v1/setup/claim", &[], Some(r#"{"name":"ada","password":"lovelace-1815"}"#)).expect("claim");
-    assert_eq!(claim.status, 201, "{}", claim.body);
-    let cookie = claim.cookie().expect("cookie").to_string();
+    let session = d.claim("ada", "lovelace-1815");
+    let cookie = session;
     let base = format!("http://{}", d.http);
 
     run("convert", &["-size", "2000x1500", "plasma:fractal", "paris.jpg"], dir.path());
@@ -220,10 +218,8 @@ fn a_photo_that_crashes_the_thumbnail_worker_is_quarantined_and_the_rest_go_on()
     let dir = tempfile::tempdir().expect("tempdir");
     let mut d = daemon::start_with_env(&dir.path().join("data"), &[], &[("HEARTH_TEST_ABORT_ON", "IMG_0666.JPG")]);
     d.wait_healthy(Duration::from_secs(30));
-    let claim =
-        http::request(d.http, "POST", "/api/v1/setup/claim", &[], Some(r#"{"name":"ada","password":"lovelace-1815"}"#)).expect("claim");
-    assert_eq!(claim.status, 201, "{}", claim.body);
-    let cookie = claim.cookie().expect("cookie").to_string();
+    let session = d.claim("ada", "lovelace-1815");
+    let cookie = session;
     let base = format!("http://{}", d.http);
     let mut ids = Vec::new();
     for (n, name) in ["IMG_0665.JPG", "IMG_0666.JPG", "IMG_0667.JPG"].iter().enumerate() {
@@ -276,10 +272,8 @@ fn an_iphones_heic_and_mov_join_the_timeline_with_thumbnails() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut d = daemon::start(&dir.path().join("data"), &[]);
     d.wait_healthy(Duration::from_secs(30));
-    let claim =
-        http::request(d.http, "POST", "/api/v1/setup/claim", &[], Some(r#"{"name":"ada","password":"lovelace-1815"}"#)).expect("claim");
-    assert_eq!(claim.status, 201, "{}", claim.body);
-    let cookie = claim.cookie().expect("cookie").to_string();
+    let session = d.claim("ada", "lovelace-1815");
+    let cookie = session;
     let base = format!("http://{}", d.http);
 
     run("convert", &["-size", "2016x1512", "plasma:fractal", "-quality", "92", "src.jpg"], dir.path());
@@ -353,10 +347,8 @@ fn search_memories_and_near_duplicates() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut d = daemon::start(&dir.path().join("data"), &[]);
     d.wait_healthy(Duration::from_secs(30));
-    let claim =
-        http::request(d.http, "POST", "/api/v1/setup/claim", &[], Some(r#"{"name":"ada","password":"lovelace-1815"}"#)).expect("claim");
-    assert_eq!(claim.status, 201, "{}", claim.body);
-    let cookie = claim.cookie().expect("cookie").to_string();
+    let session = d.claim("ada", "lovelace-1815");
+    let cookie = session;
     let base = format!("http://{}", d.http);
 
     run("convert", &["-size", "1600x1200", "plasma:fractal", "-quality", "92", "paris.jpg"], dir.path());

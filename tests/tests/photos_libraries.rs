@@ -28,10 +28,8 @@ fn watched_folders_follow_moves_deletions_and_unplugged_disks() {
     let data = dir.path().join("data");
     let mut d = daemon::start(&data, &[]);
     d.wait_healthy(Duration::from_secs(30));
-    let claim =
-        http::request(d.http, "POST", "/api/v1/setup/claim", &[], Some(r#"{"name":"ana","password":"ana-password-1"}"#)).expect("claim");
-    assert_eq!(claim.status, 201, "{}", claim.body);
-    let auth = vec![format!("Cookie: {}", claim.cookie().expect("cookie"))];
+    let session = d.claim("ana", "ana-password-1");
+    let auth = vec![format!("Cookie: {session}")];
     let call = |method: &str, path: &str, body: Option<&str>| http::request(d.http, method, path, &auth, body).expect("request");
     let count = || {
         call("GET", "/api/v1/timeline/months", None).json()["months"]

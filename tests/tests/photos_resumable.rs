@@ -35,10 +35,8 @@ fn a_video_upload_interrupted_by_the_network_resumes_with_a_tus_client() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut d = daemon::start(&dir.path().join("data"), &[]);
     d.wait_healthy(Duration::from_secs(30));
-    let claim =
-        http::request(d.http, "POST", "/api/v1/setup/claim", &[], Some(r#"{"name":"ada","password":"lovelace-1815"}"#)).expect("claim");
-    assert_eq!(claim.status, 201, "{}", claim.body);
-    let cookie = format!("Cookie: {}", claim.cookie().expect("cookie"));
+    let session = d.claim("ada", "lovelace-1815");
+    let cookie = format!("Cookie: {session}");
     let base = format!("http://{}", d.http);
     let video = dir.path().join("IMG_0002.MOV");
     let out = Command::new("ffmpeg")

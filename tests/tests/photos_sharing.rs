@@ -57,10 +57,8 @@ fn partners_albums_and_share_links_show_what_they_should_and_nothing_more() {
     let mut d = daemon::start(&dir.path().join("data"), &[]);
     d.wait_healthy(Duration::from_secs(30));
     let base = format!("http://{}", d.http);
-    let claim =
-        http::request(d.http, "POST", "/api/v1/setup/claim", &[], Some(r#"{"name":"ana","password":"ana-password-1"}"#)).expect("claim");
-    assert_eq!(claim.status, 201, "{}", claim.body);
-    let ana = Client { base: base.clone(), headers: vec![format!("Cookie: {}", claim.cookie().expect("cookie"))] };
+    let session = d.claim("ana", "ana-password-1");
+    let ana = Client { base: base.clone(), headers: vec![format!("Cookie: {session}")] };
     let login = |name: &str| {
         let (status, _) = ana.send("POST", "/api/v1/users", &format!(r#"{{"name":"{name}","password":"{name}-password-1"}}"#));
         assert_eq!(status, 201);

@@ -43,10 +43,8 @@ fn photos_from_a_syncthing_camera_folder_appear_in_the_timeline() {
     let sync_addr = format!("127.0.0.1:{}", daemon::free_port());
     let mut d = daemon::start(&dir.path().join("data"), &["--sync-listen", &sync_addr]);
     d.wait_healthy(Duration::from_secs(30));
-    let claim =
-        http::request(d.http, "POST", "/api/v1/setup/claim", &[], Some(r#"{"name":"ada","password":"lovelace-1815"}"#)).expect("claim");
-    assert_eq!(claim.status, 201, "{}", claim.body);
-    let auth = [format!("Cookie: {}", claim.cookie().expect("cookie"))];
+    let session = d.claim("ada", "lovelace-1815");
+    let auth = [format!("Cookie: {session}")];
     let hearth_id = String::from_utf8_lossy(&d.cli(&["sync", "id"], "").stdout).trim().to_string();
 
     let camera = dir.path().join("phone/DCIM");

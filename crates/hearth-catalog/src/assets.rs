@@ -744,41 +744,7 @@ pub fn map_markers(conn: &Connection, owner_id: i64, zoom: u32, bounds: Bounds, 
 mod tests {
     use super::*;
 
-    fn catalog() -> (tempfile::TempDir, crate::Catalog, i64) {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let (c, _) = crate::Catalog::open(&dir.path().join("hearth.db")).expect("open");
-        let owner = c
-            .write(|tx| {
-                tx.execute("INSERT INTO users (name, display_name, role, password_hash, created_at, password_changed_at) VALUES ('ada', 'Ada', 'owner', 'x', 0, 0)", [])?;
-                Ok(tx.last_insert_rowid())
-            })
-            .expect("user");
-        (dir, c, owner)
-    }
-
-    fn asset(owner: i64, n: i64, taken_at: i64) -> NewAsset {
-        NewAsset {
-            owner_id: owner,
-            source: Source::Upload,
-            path: format!("library/{n}.jpg"),
-            checksum: [n as u8; 32],
-            video: false,
-            format: Some("jpeg".into()),
-            size_bytes: 1000,
-            width: Some(4000),
-            height: Some(3000),
-            taken_at,
-            taken_offset: Some(120),
-            latitude: None,
-            longitude: None,
-            make: None,
-            model: None,
-            lens: None,
-            duration_ms: None,
-            metadata_error: None,
-            added_at: 0,
-        }
-    }
+    use crate::fixtures::{asset, catalog};
 
     #[test]
     fn local_months() {

@@ -254,53 +254,11 @@ pub fn state_of(conn: &Connection, kind: &str, asset_id: i64) -> Result<Option<(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Catalog;
-    use crate::assets::{self, NewAsset, Source};
-    use crate::users;
+    use crate::{Catalog, assets, fixtures};
 
     fn setup(n: i64) -> (tempfile::TempDir, Catalog, i64, Vec<i64>) {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let (catalog, _) = Catalog::open(&dir.path().join("hearth.db")).expect("open");
-        let (owner, ids) = catalog
-            .write(|tx| {
-                let owner = users::create(
-                    tx,
-                    &users::NewUser { name: "ana".into(), display_name: "Ana".into(), role: users::Role::Owner, password_hash: "x".into() },
-                    0,
-                )?
-                .id;
-                let mut ids = Vec::new();
-                for i in 0..n {
-                    let mut checksum = [0u8; 32];
-                    checksum[0] = i as u8;
-                    ids.push(assets::insert(
-                        tx,
-                        &NewAsset {
-                            owner_id: owner,
-                            source: Source::Upload,
-                            path: format!("library/1/{i}.jpg"),
-                            checksum,
-                            video: false,
-                            format: Some("jpeg".into()),
-                            size_bytes: 1,
-                            width: None,
-                            height: None,
-                            taken_at: 0,
-                            taken_offset: None,
-                            latitude: None,
-                            longitude: None,
-                            make: None,
-                            model: None,
-                            lens: None,
-                            duration_ms: None,
-                            metadata_error: None,
-                            added_at: 0,
-                        },
-                    )?);
-                }
-                Ok((owner, ids))
-            })
-            .expect("assets");
+        let (dir, catalog, owner) = fixtures::catalog();
+        let ids = catalog.write(|tx| (0..n).map(|i| assets::insert(tx, &fixtures::asset(owner, i, 0))).collect()).expect("assets");
         (dir, catalog, owner, ids)
     }
 

@@ -15,6 +15,8 @@ pub mod albums;
 pub mod assets;
 pub mod audit;
 pub mod error;
+#[cfg(test)]
+mod fixtures;
 pub mod jobs;
 pub mod migrations;
 pub mod search;

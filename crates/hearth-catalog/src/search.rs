@@ -146,42 +146,26 @@ fn civil_day(year: i64, month: i64, day: i64) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::assets::{self, NewAsset, Source};
-    use crate::users::{self, NewUser, Role};
-    use crate::{Catalog, CatalogError};
+    use crate::assets::{self, NewAsset};
+    use crate::users::Role;
+    use crate::{CatalogError, fixtures};
 
     fn asset(owner: i64, n: u8, path: &str, taken_at: i64, offset: Option<i64>) -> NewAsset {
         NewAsset {
-            owner_id: owner,
-            source: Source::Upload,
             path: path.into(),
-            checksum: [n; 32],
-            video: false,
-            format: Some("jpeg".into()),
-            size_bytes: 1,
-            width: None,
-            height: None,
-            taken_at,
             taken_offset: offset,
-            latitude: None,
-            longitude: None,
             make: Some("Google".into()),
             model: Some(if n.is_multiple_of(2) { "Pixel 8" } else { "iPhone 15" }.into()),
-            lens: None,
-            duration_ms: None,
-            metadata_error: None,
-            added_at: 0,
+            ..fixtures::asset(owner, i64::from(n), taken_at)
         }
     }
 
     #[test]
     fn words_dates_and_places_find_the_right_photos() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let (c, _) = Catalog::open(&dir.path().join("hearth.db")).expect("open");
+        let (_dir, c, _) = fixtures::catalog();
         let (owner, ids) = c
             .write(|tx| {
-                let u = NewUser { name: "ana".into(), display_name: "Ana".into(), role: Role::Owner, password_hash: "x".into() };
-                let owner = users::create(tx, &u, 0)?.id;
+                let owner = fixtures::user(tx, "ana", Role::Member)?;
                 let mut ids = Vec::new();
                 // 14 July 2022, 2023, 2024 at 23:30 in Paris (+02:00): 21:30 UTC, the local date is the 14th.
                 for (n, year_start) in [(0u8, 1_657_756_800i64), (1, 1_689_292_800), (2, 1_720_915_200)] {

@@ -257,40 +257,15 @@ pub fn link_page(conn: &Connection, link: &ShareLink, cursor: Option<(i64, i64)>
 mod tests {
     use super::*;
     use crate::albums::{self, AlbumRole};
-    use crate::assets::{self, NewAsset, Source};
-    use crate::users::{self, NewUser, Role};
-    use crate::{Catalog, CatalogError};
+    use crate::users::Role;
+    use crate::{Catalog, CatalogError, assets, fixtures};
 
     fn user(tx: &Connection, name: &str) -> Result<i64, CatalogError> {
-        let u = NewUser { name: name.into(), display_name: name.into(), role: Role::Member, password_hash: "x".into() };
-        Ok(users::create(tx, &u, 0)?.id)
+        fixtures::user(tx, name, Role::Member)
     }
 
     fn photo(tx: &Connection, owner: i64, n: u8) -> Result<i64, CatalogError> {
-        assets::insert(
-            tx,
-            &NewAsset {
-                owner_id: owner,
-                source: Source::Upload,
-                path: format!("library/{owner}/{n}.jpg"),
-                checksum: [n; 32],
-                video: false,
-                format: Some("jpeg".into()),
-                size_bytes: 1,
-                width: None,
-                height: None,
-                taken_at: 1_700_000_000 + i64::from(n),
-                taken_offset: None,
-                latitude: None,
-                longitude: None,
-                make: None,
-                model: None,
-                lens: None,
-                duration_ms: None,
-                metadata_error: None,
-                added_at: 0,
-            },
-        )
+        assets::insert(tx, &fixtures::asset(owner, i64::from(n), 1_700_000_000 + i64::from(n)))
     }
 
     #[test]
