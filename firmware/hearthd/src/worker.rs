@@ -3,10 +3,9 @@
 //!
 //! - `maintenance`: keeps the catalog tidy: expired sessions removed, photos 30 days in the trash
 //!   removed (hearth_photos::trash), place names given to located photos that have none
-//!   (hearth_photos::places), resumable uploads abandoned for a day removed, the query planner's
-//!   statistics refreshed, the WAL folded back
-//!   into the database. Runs shortly after start and
-//!   then every few hours, at low CPU and IO weight. Finished jobs older than a day are removed.
+//!   (hearth_photos::places), resumable uploads abandoned for a day removed, finished jobs older
+//!   than a day removed, the query planner's statistics refreshed, the WAL folded back into the
+//!   database. Runs shortly after start and then every few hours, at low CPU and IO weight.
 //! - `thumbnail`: works the thumbnail job queue (`hearth_catalog::jobs`) with `--threads`
 //!   jobs at once (the board's `workers.concurrency`): decoding photos from outside is the riskiest
 //!   and most memory-hungry thing Hearth does, so it happens here, in the `thumbnail` budget. At
