@@ -265,7 +265,8 @@ pub fn ingest(catalog: &Catalog, req: &Request<'_>) -> Result<Outcome, IngestErr
     };
     let (now, priority) = (req.now, req.priority);
     let replacing = here.map(|(id, _)| id);
-    let id = catalog.write(move |tx| {
+    let stored = req.stored_path.clone();
+    let written = catalog.write(move |tx| {
         let id = match replacing {
             // The file at this path now holds other content (edited in place, replaced by sync).
             Some(id) => {
@@ -281,7 +282,20 @@ pub fn ingest(catalog: &Catalog, req: &Request<'_>) -> Result<Outcome, IngestErr
             jobs::requeue(tx, jobs::THUMBNAILS, id, priority, now)?;
         }
         Ok(id)
-    })?;
+    });
+    let id = match written {
+        Ok(id) => id,
+        // Two ingests of one new file at once (a sync event and a folder scan): the other one
+        // added it first.
+        Err(CatalogError::Conflict(_)) if replacing.is_none() => {
+            let found = catalog.read(move |r| assets::at_path(r, owner, &stored))?;
+            return match found {
+                Some((id, _)) => Ok(Outcome::Duplicate { id }),
+                None => Err(IngestError::Catalog(CatalogError::Conflict(format!("{} was added and removed at once", req.stored_path)))),
+            };
+        }
+        Err(e) => return Err(e.into()),
+    };
     Ok(match replacing {
         Some(_) => Outcome::Replaced { id, problem },
         None => Outcome::Added { id, problem },

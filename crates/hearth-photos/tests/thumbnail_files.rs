@@ -376,3 +376,65 @@ fn work_the_queue(catalog: &hearth_catalog::Catalog, data: &Path) -> Vec<Ended> 
     }
     ended
 }
+
+/// A sync event and a folder scan may take in the same new file at the same moment: one adds it,
+/// the other finds it there; neither fails. Two threads race over thirty files.
+#[test]
+fn two_ingests_of_one_file_at_once_add_it_once() {
+    use hearth_catalog::assets::Source;
+    use hearth_photos::ingest::{self, Outcome, Request};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().to_path_buf();
+    let (catalog, _) = hearth_catalog::Catalog::open(&data.join("hearth.db")).expect("catalog");
+    let owner = catalog
+        .write(|tx| {
+            let u = hearth_catalog::users::NewUser {
+                name: "ada".into(),
+                display_name: "Ada".into(),
+                role: hearth_catalog::users::Role::Owner,
+                password_hash: "x".into(),
+            };
+            Ok(hearth_catalog::users::create(tx, &u, 0)?.id)
+        })
+        .expect("user");
+    run("convert", &["-size", "64x48", "gradient:red-blue", "base.jpg"], &data);
+    let base = std::fs::read(data.join("base.jpg")).expect("read");
+    let names: Vec<String> = (0..30).map(|i| format!("IMG_{i:04}.jpg")).collect();
+    for (i, name) in names.iter().enumerate() {
+        // The same picture with a different trailing byte: thirty distinct contents.
+        let mut bytes = base.clone();
+        bytes.push(i as u8);
+        std::fs::write(data.join(name), bytes).expect("write");
+    }
+    let catalog = std::sync::Arc::new(catalog);
+    let run_all = |catalog: std::sync::Arc<hearth_catalog::Catalog>, data: std::path::PathBuf, names: Vec<String>| {
+        std::thread::spawn(move || {
+            names
+                .iter()
+                .map(|name| {
+                    let req = Request {
+                        owner_id: owner,
+                        source: Source::Sync,
+                        file: &data.join(name),
+                        stored_path: name.clone(),
+                        now: 1_800_000_000,
+                        priority: jobs::priority::NEW,
+                        data_dir: &data,
+                    };
+                    ingest::ingest(&catalog, &req).unwrap_or_else(|e| panic!("{name}: {e}"))
+                })
+                .collect::<Vec<Outcome>>()
+        })
+    };
+    let a = run_all(catalog.clone(), data.clone(), names.clone());
+    let b = run_all(catalog.clone(), data.clone(), names.clone());
+    let (a, b) = (a.join().expect("thread"), b.join().expect("thread"));
+    for (i, (x, y)) in a.iter().zip(&b).enumerate() {
+        let added = [x, y].iter().filter(|o| matches!(o, Outcome::Added { .. })).count();
+        let dup = [x, y].iter().filter(|o| matches!(o, Outcome::Duplicate { .. })).count();
+        assert_eq!((added, dup), (1, 1), "file {i}: {x:?} {y:?}");
+    }
+    let months = catalog.read(move |r| hearth_catalog::assets::months(r, owner)).expect("months");
+    assert_eq!(months.iter().map(|m| m.count).sum::<i64>(), 30);
+}
