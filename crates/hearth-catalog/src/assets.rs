@@ -133,17 +133,8 @@ pub fn summary_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Summary> {
 /// YYYYMM of the asset's local time.
 pub fn local_month(taken_at: i64, offset_minutes: Option<i64>) -> i64 {
     let local = taken_at + offset_minutes.unwrap_or(0) * 60;
-    let days = local.div_euclid(86400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719468;
-    let era = z.div_euclid(146097);
-    let doe = z - era * 146097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    year.clamp(1800, 9999) * 100 + month
+    let (year, month, _) = hearth_core::calendar::civil_from_days(local.div_euclid(86400));
+    year.clamp(1800, 9999) * 100 + i64::from(month)
 }
 
 /// Add an asset; its id. Its thumbnails are `pending` (for the job queue to make), or `failed`

@@ -130,17 +130,9 @@ pub fn on_this_day(conn: &Connection, owner_id: i64, year: i64, month: i64, day:
 
 /// Days since 1970-01-01 of a date that exists (29 February only in leap years).
 fn civil_day(year: i64, month: i64, day: i64) -> Option<i64> {
-    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    let days_in = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-    if !(1..=12).contains(&month) || day < 1 || day > days_in[(month - 1) as usize] {
-        return None;
-    }
-    let (y, m) = if month <= 2 { (year - 1, month + 9) } else { (year, month - 3) };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * m + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    Some(era * 146097 + doe - 719468)
+    let days = hearth_core::calendar::days_from_civil(year, month, day);
+    let (y, m, d) = hearth_core::calendar::civil_from_days(days);
+    (y == year && i64::from(m) == month && i64::from(d) == day).then_some(days)
 }
 
 #[cfg(test)]

@@ -82,11 +82,8 @@ pub async fn memories(
     let (year, month, day) = match q.date.as_deref() {
         Some(d) => parse_date(d).ok_or_else(|| ApiError::invalid("date is YYYY-MM-DD"))?,
         None => {
-            let m = assets::local_month(state.now(), None);
-            let days = state.now().div_euclid(86400);
-            // The day of the month: days since the month's first day.
-            let first = civil_days(m / 100, m % 100, 1);
-            (m / 100, m % 100, days - first + 1)
+            let (y, m, d) = hearth_core::calendar::civil_from_days(state.now().div_euclid(86400));
+            (y, i64::from(m), i64::from(d))
         }
     };
     let memories = state.read(move |r| search::on_this_day(r, owner, year, month, day, 24)).await?;
@@ -97,14 +94,6 @@ fn parse_date(s: &str) -> Option<(i64, i64, i64)> {
     let mut parts = s.split('-');
     let (y, m, d) = (parts.next()?.parse().ok()?, parts.next()?.parse().ok()?, parts.next()?.parse().ok()?);
     (parts.next().is_none() && (1800..=9999).contains(&y) && (1..=12).contains(&m) && (1..=31).contains(&d)).then_some((y, m, d))
-}
-
-fn civil_days(year: i64, month: i64, day: i64) -> i64 {
-    let (y, m) = if month <= 2 { (year - 1, month + 9) } else { (year, month - 3) };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + (153 * m + 2) / 5 + day - 1;
-    era * 146097 + doe - 719468
 }
 
 /// `GET /api/v1/duplicates` body.
