@@ -538,7 +538,7 @@ pub fn details(conn: &Connection, owner_id: i64, id: i64) -> Result<Option<Detai
                     id: r.get(0)?,
                     source: r.get(1)?,
                     path: r.get(2)?,
-                    checksum: checksum.iter().map(|b| format!("{b:02x}")).collect(),
+                    checksum: hearth_core::hex::lower(&checksum),
                     kind: r.get(4)?,
                     format: r.get(5)?,
                     size_bytes: r.get(6)?,

@@ -10,6 +10,7 @@
 //! - [`service`]: the [`service::Service`] trait the supervisor runs, service states and the shared
 //!   status board the health endpoint reads.
 //! - [`calendar`]: dates from days since 1970 and back (UTC), without a time-zone library.
+//! - [`hex`]: lower-case hexadecimal for checksums, ids and ETags.
 //! - [`shutdown`]: a cloneable shutdown signal passed to every service, so tests can stop them.
 //! - [`version`]: the build's version string.
 
@@ -18,6 +19,7 @@ pub mod board;
 pub mod calendar;
 pub mod config;
 pub mod error;
+pub mod hex;
 pub mod service;
 pub mod shutdown;
 pub mod version;

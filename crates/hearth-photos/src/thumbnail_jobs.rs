@@ -23,7 +23,7 @@ pub const QUARANTINED: &str =
 
 /// Where the thumbnail of `checksum` at `edge` px lives under `cache` (`DATA/cache`).
 pub fn thumbnail_path(cache: &Path, checksum: &[u8; 32], edge: u32) -> PathBuf {
-    let hex: String = checksum.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = hearth_core::hex::lower(checksum);
     cache.join("thumbs").join(&hex[..2]).join(format!("{hex}-{edge}.jpg"))
 }
 

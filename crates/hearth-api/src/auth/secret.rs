@@ -24,7 +24,7 @@ pub fn sha256(secret: &str) -> Vec<u8> {
 
 /// Lower-case hex.
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hearth_core::hex::lower(bytes)
 }
 
 /// Constant-time equality for secrets compared in memory.
