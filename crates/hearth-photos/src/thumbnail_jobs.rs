@@ -147,7 +147,7 @@ fn make(original: &Path, scratch: &Path, targets: &[PathBuf; 2]) -> Result<Optio
         }
         hearth_platform::durable::write_atomic(path, &t.jpeg, 0o600).map_err(Problem::Cache)?;
     }
-    Ok(thumbs.first().map(|t| t.dhash))
+    Ok(thumbs.iter().find_map(|t| t.dhash))
 }
 
 /// Debug builds only: `HEARTH_TEST_ABORT_ON=<file name>` aborts the process when that file is

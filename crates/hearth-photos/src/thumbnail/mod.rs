@@ -88,8 +88,9 @@ pub struct Thumbnail {
     pub height: u32,
     /// Progressive JPEG.
     pub jpeg: Vec<u8>,
-    /// The difference hash of the picture as shown ([`dhash`]), for finding near-duplicates.
-    pub dhash: u64,
+    /// The difference hash of the picture as shown ([`dhash`]), for finding near-duplicates;
+    /// made from the smallest size asked for only.
+    pub dhash: Option<u64>,
 }
 
 pub mod dhash;
@@ -173,11 +174,12 @@ fn make_decoded(file: &[u8], format: Format, orientation: u16, sizes: &[u32]) ->
     if let Some(to_srgb) = profile.as_deref().and_then(icc::ToSrgb::from_profile) {
         to_srgb.apply(&mut decoded.pixels);
     }
-    sizes.iter().map(|&edge| shrink(&decoded, edge, orientation)).collect()
+    let smallest = sizes.iter().copied().min().unwrap_or(GRID);
+    sizes.iter().map(|&edge| shrink(&decoded, edge, orientation, edge == smallest)).collect()
 }
 
-/// Resize to `long_edge` (never up), turn by `orientation`, encode.
-fn shrink(src: &Rgb, long_edge: u32, orientation: u16) -> Result<Thumbnail, ThumbnailError> {
+/// Resize to `long_edge` (never up), turn by `orientation`, encode; the difference hash when `hash`.
+fn shrink(src: &Rgb, long_edge: u32, orientation: u16, hash: bool) -> Result<Thumbnail, ThumbnailError> {
     let scale = f64::from(long_edge) / f64::from(src.width.max(src.height));
     let (w, h) = if scale >= 1.0 {
         (src.width, src.height)
@@ -196,7 +198,7 @@ fn shrink(src: &Rgb, long_edge: u32, orientation: u16) -> Result<Thumbnail, Thum
         to.into_vec()
     };
     let (pixels, width, height) = orient(&resized, w, h, orientation);
-    let dhash = dhash::dhash(&pixels, width, height);
+    let dhash = hash.then(|| dhash::dhash(&pixels, width, height));
     let mut jpeg = Vec::with_capacity(pixels.len() / 8);
     let mut enc = jpeg_encoder::Encoder::new(&mut jpeg, QUALITY);
     enc.set_progressive(true);
