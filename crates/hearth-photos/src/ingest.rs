@@ -205,7 +205,8 @@ pub fn ingest(catalog: &Catalog, req: &Request<'_>) -> Result<Outcome, IngestErr
         }
         return Ok(Outcome::Duplicate { id });
     }
-    let size = std::fs::metadata(req.file).map_err(io)?.len();
+    let stat = std::fs::metadata(req.file).map_err(io)?;
+    let size = stat.len();
     let mut head = Vec::new();
     std::io::Read::read_to_end(
         &mut std::io::Read::take(std::fs::File::open(req.file).map_err(io)?, metadata::HEAD_BYTES as u64),
@@ -231,12 +232,8 @@ pub fn ingest(catalog: &Catalog, req: &Request<'_>) -> Result<Outcome, IngestErr
         Err(e) => Facts { problem: Some(e.to_string()), ..Facts::default() },
     };
     // Without a date in the file, the file's own time; without that, now.
-    let file_time = std::fs::metadata(req.file)
-        .and_then(|m| m.modified())
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(req.now);
+    let file_time =
+        stat.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map(|d| d.as_secs() as i64).unwrap_or(req.now);
     let problem = facts.problem.clone();
     let asset = NewAsset {
         owner_id: owner,
