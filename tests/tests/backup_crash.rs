@@ -51,9 +51,14 @@ fn ok(out: Output, what: &str) -> String {
     text
 }
 
+/// The snapshots in the repository; a `.tmp-` file a killed writer left is not one (prune may
+/// tidy it away).
 fn snapshot_names(repo: &Path) -> Vec<String> {
-    let mut v: Vec<String> =
-        fs::read_dir(repo.join("snapshots")).expect("ls").map(|e| e.expect("e").file_name().into_string().expect("utf8")).collect();
+    let mut v: Vec<String> = fs::read_dir(repo.join("snapshots"))
+        .expect("ls")
+        .map(|e| e.expect("e").file_name().into_string().expect("utf8"))
+        .filter(|n| !n.starts_with(".tmp-"))
+        .collect();
     v.sort();
     v
 }
