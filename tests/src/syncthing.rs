@@ -1,4 +1,5 @@
-//! A real Syncthing (Debian's 1.19) in a temporary home, for interop tests: generated without
+//! A real Syncthing (Debian 12's 1.19, or Debian trixie's 1.29 that phones' apps are closer to,
+//! fetched by `scripts/syncthing-current`) in a temporary home, for interop tests: generated without
 //! touching the internet, configured before its first start as ../shared/PEERS.md prescribes
 //! (no global discovery, relays, NAT, crash reports, usage reports or upgrades; fixed listen and
 //! GUI addresses on 127.0.0.1; a fixed API key), started with STMONITORED=1 so the pid is the
@@ -15,6 +16,32 @@ use crate::http;
 /// The API key every test instance uses.
 pub const API_KEY: &str = "hearth-test-api-key";
 
+/// Which Syncthing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    /// Debian 12's package (1.19), on PATH.
+    Debian12,
+    /// Debian trixie's 1.29, unpacked under target/peers by `scripts/syncthing-current`.
+    Current,
+}
+
+impl Version {
+    /// Both, oldest first.
+    pub const ALL: [Version; 2] = [Version::Debian12, Version::Current];
+
+    /// The program to run.
+    pub fn binary(self) -> PathBuf {
+        match self {
+            Version::Debian12 => PathBuf::from("syncthing"),
+            Version::Current => {
+                let p = crate::daemon::workspace().join("target/peers/syncthing-1.29.5/usr/bin/syncthing");
+                assert!(p.exists(), "{} is missing: run scripts/syncthing-current (scripts/test does)", p.display());
+                p
+            }
+        }
+    }
+}
+
 /// A running Syncthing.
 pub struct Syncthing {
     /// Its home folder (config.xml, cert.pem, key.pem, index).
@@ -27,6 +54,7 @@ pub struct Syncthing {
     pub device_id: String,
     /// The network namespace it runs in (its REST API is reached from inside it).
     netns: Option<String>,
+    binary: PathBuf,
     child: Option<Child>,
 }
 
@@ -45,25 +73,39 @@ impl Syncthing {
 
     /// Like [`Syncthing::start`], listening for local discovery announcements when asked.
     pub fn start_with(home: &Path, local_discovery: bool) -> Syncthing {
+        Self::start_version(home, Version::Debian12, local_discovery)
+    }
+
+    /// Like [`Syncthing::start_with`], of the given version.
+    pub fn start_version(home: &Path, version: Version, local_discovery: bool) -> Syncthing {
         let (gui, listen) = (free_port(), free_port());
-        Self::configure_and_start(home, local_discovery, None, ([127, 0, 0, 1], gui).into(), ([127, 0, 0, 1], listen).into())
+        let (gui, listen) = (([127, 0, 0, 1], gui).into(), ([127, 0, 0, 1], listen).into());
+        Self::configure_and_start(home, version.binary(), local_discovery, None, gui, listen)
     }
 
     /// Inside network namespace `ns` (a LAN of its own): BEP on `ip`:22000 with local discovery,
     /// the REST API on the namespace's 127.0.0.1:8384.
     pub fn start_in_netns(home: &Path, ns: &str, ip: std::net::Ipv4Addr) -> Syncthing {
-        Self::configure_and_start(home, true, Some(ns.to_string()), ([127, 0, 0, 1], 8384).into(), (ip, 22000).into())
+        let binary = Version::Debian12.binary();
+        Self::configure_and_start(home, binary, true, Some(ns.to_string()), ([127, 0, 0, 1], 8384).into(), (ip, 22000).into())
     }
 
-    fn configure_and_start(home: &Path, local_discovery: bool, netns: Option<String>, gui: SocketAddr, listen: SocketAddr) -> Syncthing {
-        let out = Command::new("syncthing")
+    fn configure_and_start(
+        home: &Path,
+        binary: PathBuf,
+        local_discovery: bool,
+        netns: Option<String>,
+        gui: SocketAddr,
+        listen: SocketAddr,
+    ) -> Syncthing {
+        let out = Command::new(&binary)
             .args(["generate", "--no-default-folder", "--skip-port-probing"])
             .arg(format!("--home={}", home.display()))
             .output()
             .expect("syncthing is installed by scripts/test (Debian package syncthing)");
         assert!(out.status.success(), "syncthing generate: {}", String::from_utf8_lossy(&out.stderr));
         let out =
-            Command::new("syncthing").args(["serve", "--device-id"]).arg(format!("--home={}", home.display())).output().expect("device id");
+            Command::new(&binary).args(["serve", "--device-id"]).arg(format!("--home={}", home.display())).output().expect("device id");
         let device_id = String::from_utf8_lossy(&out.stdout).trim().to_string();
         let path = home.join("config.xml");
         let mut xml = std::fs::read_to_string(&path).expect("config.xml");
@@ -87,7 +129,7 @@ impl Syncthing {
         let rest = set_tag(&xml[gui_start..], "address", &gui.to_string());
         xml = format!("{}{rest}", &xml[..gui_start]);
         std::fs::write(&path, xml).expect("write config.xml");
-        let mut st = Syncthing { home: home.to_path_buf(), gui, listen, device_id, netns, child: None };
+        let mut st = Syncthing { home: home.to_path_buf(), gui, listen, device_id, netns, binary, child: None };
         st.launch();
         st
     }
@@ -96,8 +138,8 @@ impl Syncthing {
     fn launch(&mut self) {
         let log = std::fs::OpenOptions::new().create(true).append(true).open(self.home.join("syncthing.log")).expect("log");
         let mut cmd = match &self.netns {
-            Some(ns) => crate::netns::NetnsPair::command(ns, "syncthing"),
-            None => Command::new("syncthing"),
+            Some(ns) => crate::netns::NetnsPair::command(ns, &self.binary),
+            None => Command::new(&self.binary),
         };
         let child = cmd
             .args(["serve", "--no-browser", "--no-restart", "--no-upgrade"])

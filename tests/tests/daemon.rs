@@ -332,3 +332,56 @@ fn the_sync_device_id_is_made_once_and_shown_by_the_cli() {
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), shown);
     assert!(d.stop(STOP).success());
 }
+
+/// The processes whose parent is `pid`, from /proc.
+fn children_of(pid: u32) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .expect("/proc")
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|p| {
+            let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
+            // pid (comm) state ppid …: comm may hold spaces, so read after the last ')'.
+            stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok()) == Some(pid)
+        })
+        .collect()
+}
+
+/// The kernel's OOM killer ends hearthd with SIGKILL: its workers must not live on (re-parented
+/// to init) beside the next daemon's workers on the same data folder.
+#[test]
+fn workers_die_with_a_sigkilled_daemon() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut d = daemon::start(&dir.path().join("data"), &[]);
+    d.wait_healthy(Duration::from_secs(30));
+    let pid = d.child.id();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let workers = loop {
+        let w = children_of(pid);
+        if w.len() >= 2 {
+            break w;
+        }
+        assert!(std::time::Instant::now() < deadline, "the maintenance and thumbnail workers never started: {w:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    d.kill();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let alive: Vec<u32> = workers.iter().copied().filter(|w| std::path::Path::new(&format!("/proc/{w}")).exists()).collect();
+        // A zombie that init has not reaped yet is gone as far as the data folder is concerned.
+        let running: Vec<u32> = alive
+            .into_iter()
+            .filter(|w| {
+                !std::fs::read_to_string(format!("/proc/{w}/stat"))
+                    .unwrap_or_default()
+                    .rsplit_once(')')
+                    .is_some_and(|(_, r)| r.trim_start().starts_with('Z'))
+            })
+            .collect();
+        if running.is_empty() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "workers {running:?} outlived their SIGKILLed daemon");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

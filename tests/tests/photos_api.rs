@@ -429,3 +429,93 @@ fn search_memories_and_near_duplicates() {
     assert_eq!(json(&curl(&cookie, &[&format!("{base}/api/v1/duplicates")]).1)["groups"], serde_json::json!([]));
     assert_eq!(found("q=paris"), vec![ids[0]], "the copy is in the trash");
 }
+
+/// Two phones (or relatives on one share link) upload different photos under one name at the
+/// same moment: every one is kept, byte for byte, under its own name, as its own asset; half
+/// arrive by plain upload and half by tus, which finishes through the same placing.
+#[test]
+fn concurrent_uploads_of_one_name_all_survive_byte_exact() {
+    const N: usize = 24;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut d = daemon::start(&dir.path().join("data"), &[]);
+    d.wait_healthy(Duration::from_secs(30));
+    let cookie = d.claim("ada", "lovelace-1815");
+    let base = format!("http://{}", d.http);
+    let files: Vec<_> = (0..N)
+        .map(|n| {
+            let name = format!("p{n}.jpg");
+            run("convert", &["-size", "320x240", &format!("gradient:rgb({},{},0)-blue", n * 10, 255 - n * 10), &name], dir.path());
+            dir.path().join(name)
+        })
+        .collect();
+    let uploaded: Vec<(u16, Vec<u8>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = files
+            .iter()
+            .enumerate()
+            .map(|(n, file)| {
+                let (cookie, base) = (&cookie, &base);
+                s.spawn(move || {
+                    let data = format!("@{}", file.display());
+                    if n % 2 == 0 {
+                        return curl(cookie, &["-X", "POST", "--data-binary", &data, &format!("{base}/api/v1/assets?name=IMG_0001.jpg")]);
+                    }
+                    // tus: create, then send the whole file in one PATCH.
+                    let len = std::fs::metadata(file).expect("size").len().to_string();
+                    let out = Command::new("curl")
+                        .args(["-s", "-D", "-", "-o", "/dev/null", "-X", "POST", "-H", &format!("Cookie: {cookie}")])
+                        .args(["-H", "Tus-Resumable: 1.0.0", "-H", &format!("Upload-Length: {len}")])
+                        .args(["-H", "Upload-Metadata: filename SU1HXzAwMDEuanBn", &format!("{base}/api/v1/uploads")])
+                        .output()
+                        .expect("curl");
+                    let head = String::from_utf8_lossy(&out.stdout).to_string();
+                    let location = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("location: ").or_else(|| l.strip_prefix("Location: ")))
+                        .unwrap_or_else(|| panic!("no Location in {head}"))
+                        .trim()
+                        .to_string();
+                    let out = Command::new("curl")
+                        .args(["-s", "-D", "-", "-o", "/dev/null", "-X", "PATCH", "-H", &format!("Cookie: {cookie}")])
+                        .args(["-H", "Tus-Resumable: 1.0.0", "-H", "Upload-Offset: 0"])
+                        .args(["-H", "Content-Type: application/offset+octet-stream", "--data-binary", &data])
+                        .arg(format!("{base}{location}"))
+                        .output()
+                        .expect("curl");
+                    let head = String::from_utf8_lossy(&out.stdout).to_lowercase();
+                    let status: u16 = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+                    let id = head.lines().find_map(|l| l.strip_prefix("hearth-asset-id: ")).unwrap_or("").trim().to_string();
+                    (
+                        if status == 204 && !id.is_empty() { 201 } else { status },
+                        format!(r#"{{"id":{}}}"#, if id.is_empty() { "0" } else { &id }).into_bytes(),
+                    )
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("upload thread")).collect()
+    });
+    let mut ids = std::collections::HashSet::new();
+    for (status, body) in &uploaded {
+        assert_eq!(*status, 201, "{}", String::from_utf8_lossy(body));
+        ids.insert(json(body)["id"].as_i64().expect("id"));
+    }
+    assert_eq!(ids.len(), N, "one asset per photo");
+    // On disk: N files, and together exactly the N photos sent.
+    let library = std::fs::read_dir(dir.path().join("data/library")).expect("library").flatten().next().expect("user folder").path();
+    let mut stored: Vec<Vec<u8>> = std::fs::read_dir(&library)
+        .expect("ls")
+        .flatten()
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .map(|e| std::fs::read(e.path()).expect("read"))
+        .collect();
+    let mut sent: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(f).expect("read")).collect();
+    stored.sort();
+    sent.sort();
+    assert_eq!(stored.len(), N, "every upload has its file");
+    assert!(stored == sent, "the library holds exactly the photos sent, byte for byte");
+    // And each asset's original is its own photo.
+    for id in ids {
+        let (status, body) = curl(&cookie, &[&format!("{base}/api/v1/assets/{id}/original")]);
+        assert_eq!(status, 200);
+        assert!(sent.contains(&body), "asset {id}'s original is one of the photos sent");
+    }
+}

@@ -24,7 +24,24 @@ fn a_sideways_camera_jpeg_gets_upright_progressive_thumbnails() {
     // upright, so EXIF says "turn 90° clockwise" (6): shown 1200 × 1600 with red at the top right.
     run(
         "convert",
-        &["-size", "1600x1200", "xc:gray50", "-fill", "red", "-draw", "rectangle 0,0 399,299", "-quality", "92", "cam.jpg"],
+        &[
+            "-size",
+            "1600x1200",
+            "xc:gray50",
+            // ImageMagick 6.9.11-60+deb12u16 keeps xc:gray50 in the Gray colourspace and draws the
+            // red block grey into it: ask for an RGB canvas and an RGB file explicitly.
+            "-colorspace",
+            "sRGB",
+            "-fill",
+            "red",
+            "-draw",
+            "rectangle 0,0 399,299",
+            "-type",
+            "TrueColor",
+            "-quality",
+            "92",
+            "cam.jpg",
+        ],
         dir.path(),
     );
     run("exiftool", &["-q", "-overwrite_original", "-Orientation#=6", "cam.jpg"], dir.path());
@@ -125,7 +142,24 @@ fn heic_photos_get_thumbnails_through_libheif() {
     let dir = tempfile::tempdir().expect("tempdir");
     run(
         "convert",
-        &["-size", "1600x1200", "xc:gray50", "-fill", "red", "-draw", "rectangle 0,0 399,299", "-quality", "92", "src.jpg"],
+        &[
+            "-size",
+            "1600x1200",
+            "xc:gray50",
+            // ImageMagick 6.9.11-60+deb12u16 keeps xc:gray50 in the Gray colourspace and draws the
+            // red block grey into it: ask for an RGB canvas and an RGB file explicitly.
+            "-colorspace",
+            "sRGB",
+            "-fill",
+            "red",
+            "-draw",
+            "rectangle 0,0 399,299",
+            "-type",
+            "TrueColor",
+            "-quality",
+            "92",
+            "src.jpg",
+        ],
         dir.path(),
     );
     run("exiftool", &["-q", "-overwrite_original", "-Orientation#=6", "src.jpg"], dir.path());

@@ -26,6 +26,58 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     result
 }
 
+/// Move `from` to `to` only if nothing is at `to`: the check and the move are one step, so a
+/// second writer doing the same at the same moment gets `AlreadyExists` instead of replacing
+/// (or being replaced by) the first. `renameat2(RENAME_NOREPLACE)`; where the filesystem does
+/// not know that flag, a hard link (which never replaces either) and then unlinking `from`.
+/// Both paths must be on one filesystem. The caller makes the folder durable (`sync_dir`).
+pub fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
+    use nix::errno::Errno;
+    use nix::fcntl::{AT_FDCWD, RenameFlags, renameat2};
+    match renameat2(AT_FDCWD, from, AT_FDCWD, to, RenameFlags::RENAME_NOREPLACE) {
+        Ok(()) => Ok(()),
+        Err(Errno::EINVAL | Errno::ENOSYS) => {
+            fs::hard_link(from, to)?;
+            fs::remove_file(from)
+        }
+        Err(e) => Err(io::Error::from(e)),
+    }
+}
+
+/// Move the file `from` into `dir` under `name`, or, when that name is taken, the first free
+/// `stem (1).ext`, `stem (2).ext`, … (what phones and desktops do); never over an existing file,
+/// even when another writer places a file of the same name at the same moment. The folder is
+/// fsynced before returning the path used. Gives up with `AlreadyExists` after `max_tries` names.
+pub fn place_new_file(from: &Path, dir: &Path, name: &str, max_tries: u32) -> io::Result<std::path::PathBuf> {
+    let (stem, ext) = match name.rsplit_once('.') {
+        Some((s, e)) if !s.is_empty() => (s, format!(".{e}")),
+        _ => (name, String::new()),
+    };
+    for n in 0..max_tries {
+        let candidate = if n == 0 { dir.join(name) } else { dir.join(numbered_name(stem, n, &ext)) };
+        match rename_noreplace(from, &candidate) {
+            Ok(()) => {
+                sync_dir(dir)?;
+                return Ok(candidate);
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(io::Error::new(io::ErrorKind::AlreadyExists, format!("no free name for {name} after {max_tries} tries")))
+}
+
+/// `stem (n)ext`, the stem shortened (at a character boundary) so the name stays within the
+/// 255 bytes a Linux filesystem allows.
+fn numbered_name(stem: &str, n: u32, ext: &str) -> String {
+    let suffix = format!(" ({n}){ext}");
+    let mut end = stem.len().min(255usize.saturating_sub(suffix.len()));
+    while !stem.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}{suffix}", &stem[..end])
+}
+
 /// fsync a folder so a rename or a new file in it is durable.
 pub fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
@@ -67,6 +119,69 @@ mod tests {
         assert_eq!(mode, 0o600);
         let leftovers: Vec<_> = fs::read_dir(dir.path()).expect("ls").collect();
         assert_eq!(leftovers.len(), 1, "no temporary file left behind");
+    }
+
+    #[test]
+    fn rename_noreplace_never_replaces() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        fs::write(&a, b"new").expect("write");
+        fs::write(&b, b"old").expect("write");
+        let err = rename_noreplace(&a, &b).expect_err("b exists");
+        assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(fs::read(&b).expect("read"), b"old");
+        assert_eq!(fs::read(&a).expect("read"), b"new", "the source stays where it was");
+        let c = dir.path().join("c");
+        rename_noreplace(&a, &c).expect("c is free");
+        assert!(!a.exists());
+        assert_eq!(fs::read(&c).expect("read"), b"new");
+    }
+
+    #[test]
+    fn placing_many_files_of_one_name_at_once_keeps_every_one() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let lib = dir.path().join("lib");
+        fs::create_dir(&lib).expect("mkdir");
+        let sources: Vec<_> = (0..32)
+            .map(|i| {
+                let p = dir.path().join(format!("upload-{i}"));
+                fs::write(&p, format!("photo {i}")).expect("write");
+                p
+            })
+            .collect();
+        let placed: Vec<_> = std::thread::scope(|s| {
+            let handles: Vec<_> = sources.iter().map(|p| s.spawn(|| place_new_file(p, &lib, "IMG_0001.jpg", 100))).collect();
+            handles.into_iter().map(|h| h.join().expect("thread").expect("placed")).collect()
+        });
+        let mut contents: Vec<_> = placed.iter().map(|p| fs::read_to_string(p).expect("read")).collect();
+        contents.sort();
+        let mut want: Vec<_> = (0..32).map(|i| format!("photo {i}")).collect();
+        want.sort();
+        assert_eq!(contents, want, "every upload is on disk under its own name");
+        assert_eq!(fs::read_dir(&lib).expect("ls").count(), 32);
+        assert!(placed.iter().any(|p| p.ends_with("IMG_0001.jpg")));
+        assert!(placed.iter().any(|p| p.ends_with("IMG_0001 (31).jpg")));
+    }
+
+    #[test]
+    fn numbered_names_stay_within_255_bytes() {
+        let stem = "é".repeat(126); // 252 bytes
+        let n = numbered_name(&stem, 12, ".jpg");
+        assert!(n.len() <= 255 && n.ends_with(" (12).jpg"), "{n}");
+        assert_eq!(numbered_name("IMG", 1, ".jpg"), "IMG (1).jpg");
+    }
+
+    #[test]
+    fn placing_gives_up_after_its_tries() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        fs::write(dir.path().join("x"), b"1").expect("write");
+        fs::write(dir.path().join("x (1)"), b"2").expect("write");
+        let src = dir.path().join("src");
+        fs::write(&src, b"3").expect("write");
+        let err = place_new_file(&src, dir.path(), "x", 2).expect_err("both taken");
+        assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(fs::read(&src).expect("read"), b"3", "nothing lost");
+        assert_eq!(place_new_file(&src, dir.path(), "x", 3).expect("third"), dir.path().join("x (2)"));
     }
 
     #[test]

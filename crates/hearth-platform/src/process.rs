@@ -8,6 +8,27 @@ pub fn terminate(pid: u32) -> bool {
     send(pid, Signal::SIGTERM)
 }
 
+/// For a worker process whose stdin is its parent's lifeline (a pipe only the parent writes to):
+/// a thread waits for end-of-file on stdin, which comes when the parent is gone however it
+/// ended, and then sends this process SIGTERM, so the worker stops the way it stops on a normal
+/// shutdown (the job in hand finished or given back). Anything read is ignored.
+pub fn stop_when_stdin_closes() -> std::io::Result<()> {
+    std::thread::Builder::new().name("lifeline".into()).spawn(|| {
+        let mut stdin = std::io::stdin().lock();
+        let mut buf = [0u8; 64];
+        loop {
+            match std::io::Read::read(&mut stdin, &mut buf) {
+                Ok(0) => break,
+                Ok(_) => continue,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(_) => break,
+            }
+        }
+        terminate(std::process::id());
+    })?;
+    Ok(())
+}
+
 /// Send SIGKILL to `pid`. Returns false when the process is already gone.
 pub fn kill_hard(pid: u32) -> bool {
     send(pid, Signal::SIGKILL)

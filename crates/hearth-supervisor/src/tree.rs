@@ -153,6 +153,10 @@ fn panic_text(e: tokio::task::JoinError) -> String {
     p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_else(|| "panic".into())
 }
 
+/// Set to `stdin` for worker processes: their stdin closes when the daemon is gone
+/// ([`hearth_platform::process::stop_when_stdin_closes`]).
+pub const LIFELINE_ENV: &str = "HEARTH_LIFELINE";
+
 async fn run_process(
     spec: &WorkerSpec,
     status: &StatusBoard,
@@ -162,8 +166,12 @@ async fn run_process(
     grace: Duration,
 ) -> Result<(), ServiceFailure> {
     let mut cmd = tokio::process::Command::new(&spec.program);
-    cmd.args(&spec.args).stdin(std::process::Stdio::null()).kill_on_drop(true);
+    // The worker's stdin is a lifeline: a pipe whose other end only this process holds. When the
+    // daemon dies however it dies (SIGKILL, the OOM killer), the kernel closes it, the worker
+    // reads end-of-file and stops, instead of living on beside the next daemon's workers.
+    cmd.args(&spec.args).stdin(std::process::Stdio::piped()).env(LIFELINE_ENV, "stdin").kill_on_drop(true);
     let mut child = cmd.spawn().map_err(|e| ServiceFailure::retryable(format!("cannot start {}: {e}", spec.program.display())))?;
+    let _lifeline = child.stdin.take();
     let pid = child.id().unwrap_or(0);
     if let Some((group, memory_max)) = limits.group_for(spec.kind) {
         limits.add(&group, pid);

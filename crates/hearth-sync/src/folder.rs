@@ -196,6 +196,10 @@ impl Folder {
             match FileInfo::decode(bytes.as_slice()) {
                 Ok(mut f) => {
                     f.sequence = sequence;
+                    // Entries scanned before empty files got Syncthing's one zero-size block.
+                    if is_file(&f) && !f.deleted && f.size == 0 && f.blocks.is_empty() {
+                        f.blocks = crate::scan::empty_file_blocks();
+                    }
                     files.insert(name, f);
                 }
                 // A damaged row is rescanned rather than trusted.

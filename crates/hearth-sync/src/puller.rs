@@ -31,6 +31,7 @@ use crate::ignore::Ignores;
 use crate::paths::{safe_path, temp_path};
 use crate::peer::Peer;
 use crate::protocol::messages::{DownloadProgress, FileDownloadProgressUpdate, FileDownloadProgressUpdateType, FileInfo, Message};
+use crate::scan::data_blocks;
 use crate::vector::{Relation, relate};
 
 /// Files received at the same time, at most (small files; large ones are bounded by
@@ -98,8 +99,18 @@ pub fn refuse(f: &FileInfo) -> Option<String> {
     if f.size < 0 {
         return Some("negative size".into());
     }
+    // An empty file: Syncthing writes one block of size 0, older Hearth none.
+    let blocks = match f.blocks.as_slice() {
+        [only] if only.size == 0 => {
+            if only.offset != 0 || only.hash.len() != 32 {
+                return Some("its empty block is inconsistent".into());
+            }
+            &[][..]
+        }
+        all => all,
+    };
     let mut offset = 0i64;
-    for b in &f.blocks {
+    for b in blocks {
         if b.offset != offset || b.size <= 0 || b.size > MAX_BLOCK || b.hash.len() != 32 {
             return Some("its block list is inconsistent".into());
         }
@@ -144,9 +155,10 @@ fn already_have(path: &Path, f: &FileInfo) -> bool {
     if !meta.is_file() || meta.len() != f.size as u64 {
         return false;
     }
-    let Some(first) = f.blocks.first() else { return f.size == 0 };
+    let theirs = data_blocks(&f.blocks);
+    let Some(first) = theirs.first() else { return f.size == 0 };
     match crate::scan::hash_blocks(path, first.size as usize) {
-        Ok(mine) => mine.len() == f.blocks.len() && mine.iter().zip(&f.blocks).all(|(a, b)| a.hash == b.hash),
+        Ok(mine) => mine.len() == theirs.len() && mine.iter().zip(theirs).all(|(a, b)| a.hash == b.hash),
         Err(_) => false,
     }
 }
@@ -201,7 +213,7 @@ impl Puller {
                 deletions.push(need);
                 continue;
             }
-            if need.sources.is_empty() && is_file(&need.global) && !need.global.blocks.is_empty() {
+            if need.sources.is_empty() && is_file(&need.global) && !data_blocks(&need.global.blocks).is_empty() {
                 round.waiting += 1;
                 continue;
             }
@@ -212,8 +224,13 @@ impl Puller {
                 continue;
             }
             if !is_file(&need.global) {
-                tracing::info!(folder = %settings.id, name = %need.global.name, "symlinks are not created on the NAS; skipped");
-                round.waiting += 1;
+                // A symlink could point anywhere on the NAS, and the NAS serves its folders to
+                // other people: it is never created. The entry is recorded as unsupported here
+                // (announced as invalid, as Syncthing on Windows does), so the folder completes
+                // and peers do not offer it again.
+                tracing::info!(folder = %settings.id, name = %need.global.name, "symlinks are not created on the NAS; recorded as unsupported");
+                let unsupported = FileInfo { invalid: true, ..need.global.clone() };
+                self.settle(&mut round, &mut done, need, Ok(Some(unsupported)));
                 continue;
             }
             let (slots, bytes) = load(&need.global);
@@ -315,7 +332,9 @@ fn keep_conflict(folder: &Folder, need: &Need, path: &Path) -> Result<bool> {
     }
     let name = crate::versions::conflict_name(&need.global.name, now_s(), local.modified_by);
     let dest = safe_path(&folder.settings().root, &name)?;
-    std::fs::rename(path, &dest).map_err(|e| SyncError::io(format!("keeping a conflict copy of {}", need.global.name), e))?;
+    // A second conflict of the same file within a second must not replace the first copy: then
+    // the older copy goes to the versions folder first.
+    crate::versions::replace_keeping(&folder.settings().root, &name, path, &dest, now_s())?;
     tracing::info!(folder = %folder.id(), name = %need.global.name, copy = %name, "conflict: the NAS's version is kept as a conflict copy");
     Ok(true)
 }
@@ -491,7 +510,9 @@ async fn fetch(
     let resumable = file.metadata().map_err(io)?.len();
     // Blocks of the file's previous content can be reused where they are unchanged.
     let previous: HashMap<Vec<u8>, (u64, usize)> = match &need.local {
-        Some(l) if is_file(l) && !l.deleted => l.blocks.iter().map(|b| (b.hash.clone(), (b.offset as u64, b.size as usize))).collect(),
+        Some(l) if is_file(l) && !l.deleted => {
+            data_blocks(&l.blocks).iter().map(|b| (b.hash.clone(), (b.offset as u64, b.size as usize))).collect()
+        }
         _ => HashMap::new(),
     };
     let sources: Vec<Arc<Peer>> = need.sources.iter().filter_map(|d| peers.get(d).cloned()).collect();
@@ -501,7 +522,7 @@ async fn fetch(
     let result = async {
         let win = window(f.blocks.first().map_or(1, |b| b.size as usize));
         let mut inflight: JoinSet<Result<i32>> = JoinSet::new();
-        for (i, b) in f.blocks.iter().enumerate() {
+        for (i, b) in data_blocks(&f.blocks).iter().enumerate() {
             while inflight.len() >= win {
                 if let Some(r) = inflight.join_next().await {
                     progress.block_done(r.map_err(|e| SyncError::Protocol(e.to_string()))??).await;
@@ -574,11 +595,9 @@ async fn fetch(
             file.set_len(g.size as u64).map_err(io)?;
             apply_meta(&file, &tmp2, &g);
             file.sync_all().map_err(io)?;
-            // What the NAS had under this name is kept, never overwritten.
-            crate::versions::keep(&root, &g.name, &dest, now_s())?;
-            // The directory is made durable once per commit batch (see `Puller::commit`).
-            std::fs::rename(&tmp2, &dest).map_err(io)?;
-            Ok(())
+            // What the NAS had under this name is kept, never overwritten. The directory is made
+            // durable once per commit batch (see `Puller::commit`).
+            crate::versions::replace_keeping(&root, &g.name, &tmp2, &dest, now_s())
         })
         .await
         .map_err(|e| SyncError::Protocol(e.to_string()))?

@@ -24,6 +24,28 @@ pub const MAX_BLOCK: usize = 16 << 20;
 /// Files get at most about this many blocks.
 const DESIRED_BLOCKS: u64 = 2000;
 
+/// SHA-256 of no bytes: the hash of the one block Syncthing gives an empty file.
+pub const SHA256_OF_NOTHING: [u8; 32] = [
+    0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4, 0xc8, 0x99, 0x6f, 0xb9, 0x24, 0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b,
+    0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55,
+];
+
+/// The block list of an empty file as Syncthing writes it: one block of size 0 at offset 0.
+/// (Syncthing 1.29 takes a file entry with no blocks as a protocol error and drops the
+/// connection, so an empty file is never announced without it.)
+pub fn empty_file_blocks() -> Vec<BlockInfo> {
+    vec![BlockInfo { offset: 0, size: 0, hash: SHA256_OF_NOTHING.to_vec(), weak_hash: 0 }]
+}
+
+/// The blocks of a list that hold bytes: an empty file's zero-size block holds none, so for an
+/// empty file this is empty (whether the peer wrote one zero-size block or none).
+pub fn data_blocks(blocks: &[BlockInfo]) -> &[BlockInfo] {
+    match blocks {
+        [only] if only.size == 0 => &[],
+        all => all,
+    }
+}
+
 /// The block size Syncthing uses for a file of `size` bytes.
 pub fn block_size(size: u64) -> usize {
     let mut b = MIN_BLOCK;
@@ -64,7 +86,8 @@ pub fn changes(root: &Path, folder: &Folder, ignores: &Ignores, short_id: u64, n
     let gone: Vec<FileInfo> = folder.with_local(|l| {
         l.files
             .values()
-            .filter(|f| !f.deleted && !seen.contains(&f.name) && !ignores.ignored(&f.name) && !below_unreadable(&f.name))
+            // An invalid entry (a peer's symlink, never created here) has no file to vanish.
+            .filter(|f| !f.deleted && !f.invalid && !seen.contains(&f.name) && !ignores.ignored(&f.name) && !below_unreadable(&f.name))
             .map(|f| FileInfo {
                 name: f.name.clone(),
                 r#type: f.r#type,
@@ -212,6 +235,7 @@ const LANE_PIECE: usize = 256 << 10;
 /// hashed block by block.
 pub fn hash_blocks_with(path: &Path, block_size: usize, hasher: BlockHasher) -> Result<Vec<BlockInfo>> {
     let io = |e| SyncError::io(path.display().to_string(), e);
+    let block_size = block_size.clamp(MIN_BLOCK, MAX_BLOCK);
     let mut file = std::fs::File::open(path).map_err(io)?;
     let mut blocks = Vec::new();
     let mut offset = 0i64;
@@ -275,6 +299,9 @@ pub fn hash_blocks_with(path: &Path, block_size: usize, hasher: BlockHasher) -> 
         if n < block_size {
             break;
         }
+    }
+    if blocks.is_empty() {
+        return Ok(empty_file_blocks());
     }
     Ok(blocks)
 }

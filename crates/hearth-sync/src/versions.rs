@@ -57,14 +57,42 @@ pub fn keep(root: &Path, name: &str, path: &Path, now_s: i64) -> Result<Option<P
     let base = rel.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let dir = versions_dir(root).join(rel.parent().unwrap_or(Path::new("")));
     std::fs::create_dir_all(&dir).map_err(|e| SyncError::io(dir.display().to_string(), e))?;
-    let mut dest = dir.join(versioned_name(&base, &stamp(now_s)));
-    let mut n = 1;
-    while dest.exists() {
-        dest = dir.join(versioned_name(&base, &format!("{}-{n}", stamp(now_s))));
-        n += 1;
+    // Two versions of one name kept in the same second get -1, -2, …: the name is claimed by a
+    // move that never replaces, so neither is lost even when both happen at once.
+    for n in 0..10_000 {
+        let dest = match n {
+            0 => dir.join(versioned_name(&base, &stamp(now_s))),
+            n => dir.join(versioned_name(&base, &format!("{}-{n}", stamp(now_s)))),
+        };
+        match hearth_platform::durable::rename_noreplace(path, &dest) {
+            Ok(()) => return Ok(Some(dest)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !path.exists() => return Ok(None),
+            Err(e) => return Err(SyncError::io(format!("keeping {} as a version", path.display()), e)),
+        }
     }
-    std::fs::rename(path, &dest).map_err(|e| SyncError::io(format!("keeping {} as a version", path.display()), e))?;
-    Ok(Some(dest))
+    Err(SyncError::io(
+        format!("keeping {} as a version", path.display()),
+        std::io::Error::new(std::io::ErrorKind::AlreadyExists, "10,000 versions of it were kept in this second"),
+    ))
+}
+
+/// Put the file `from` at `dest` (named `name` in the folder at `root`) without destroying
+/// anything: what is at `dest` is kept as a version first, and the move never replaces, so a
+/// file that appears at `dest` in between (a local write) is kept as a version too.
+pub fn replace_keeping(root: &Path, name: &str, from: &Path, dest: &Path, now_s: i64) -> Result<()> {
+    for _ in 0..100 {
+        keep(root, name, dest, now_s)?;
+        match hearth_platform::durable::rename_noreplace(from, dest) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(SyncError::io(dest.display().to_string(), e)),
+        }
+    }
+    Err(SyncError::io(
+        dest.display().to_string(),
+        std::io::Error::new(std::io::ErrorKind::AlreadyExists, "something keeps writing this name"),
+    ))
 }
 
 /// A kept version.
@@ -154,11 +182,13 @@ pub fn restore(root: &Path, version: &str, now_s: i64) -> Result<PathBuf> {
         return Err(SyncError::Invalid(format!("no version {version:?}")));
     }
     let dest = crate::paths::safe_path(root, &name)?;
-    keep(root, &name, &dest, now_s)?;
     if let Some(dir) = dest.parent() {
         std::fs::create_dir_all(dir).map_err(|e| SyncError::io(dir.display().to_string(), e))?;
     }
-    std::fs::rename(&source, &dest).map_err(|e| SyncError::io(format!("restoring {version}"), e))?;
+    replace_keeping(root, &name, &source, &dest, now_s)?;
+    if let Some(dir) = dest.parent() {
+        hearth_platform::durable::sync_dir(dir).map_err(|e| SyncError::io(dir.display().to_string(), e))?;
+    }
     Ok(dest)
 }
 

@@ -200,7 +200,7 @@ pub async fn run(c: &Client, json_out: bool, command: SyncCommand) -> anyhow::Re
                 if json_out { print_json(&v) } else { println!("Sharing {} ({}) at {}.", s(&v, "folder_id"), s(&v, "kind"), s(&v, "path")) }
             }
             FoldersCommand::Accept { id, path, kind, keep_days } => {
-                let body = json!({"id": id, "path": path, "type": kind, "keep_days": keep_days});
+                let body = json!({"id": id, "path": path, "type": kind, "keep_days": keep_days, "accept": true});
                 let v = call(c, Method::POST, "/api/v1/sync/folders", Some(body)).await?;
                 if json_out {
                     print_json(&v)

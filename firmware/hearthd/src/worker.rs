@@ -62,6 +62,13 @@ pub fn main(kind: &str, data: &Path, threads: u32) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Started by the supervisor: stop when the daemon is gone, even if it was SIGKILLed.
+    if std::env::var(hearth_supervisor::tree::LIFELINE_ENV).as_deref() == Ok("stdin")
+        && let Err(e) = hearth_platform::process::stop_when_stdin_closes()
+    {
+        eprintln!("worker {kind}: cannot watch the daemon: {e}");
+        return ExitCode::from(2);
+    }
     match kind {
         "maintenance" => rt.block_on(maintenance(data)),
         "thumbnail" => rt.block_on(thumbnails(data, threads)),

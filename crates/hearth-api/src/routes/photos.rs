@@ -293,7 +293,7 @@ pub(super) async fn receive_upload(state: &AppState, owner: i64, name: &str, req
     // The body goes to a temporary file as it arrives: a video never sits in memory.
     let tmp = dir.join(format!(".upload-{}", std::process::id() as u64 * 1_000_000 + u64::from(rand_u32())));
     let io = |e: std::io::Error| ApiError::new(hearth_core::ErrorKind::of_io(&e), format!("the upload could not be stored: {e}"));
-    let mut file = tokio::fs::File::create(&tmp).await.map_err(io)?;
+    let mut file = tokio::fs::OpenOptions::new().write(true).create_new(true).open(&tmp).await.map_err(io)?;
     let mut body = request.into_body();
     let mut total = 0usize;
     let written: Result<(), ApiError> = async {
@@ -346,23 +346,22 @@ pub(super) async fn place_and_ingest(
 ) -> Result<(StatusCode, Uploaded), ApiError> {
     let io = |e: std::io::Error| ApiError::new(hearth_core::ErrorKind::of_io(&e), format!("the upload could not be stored: {e}"));
     let dir = library_dir(state, owner).await?;
-    // A free name: IMG_0001.jpg, then IMG_0001 (1).jpg, …
-    let (stem, ext) = match name.rsplit_once('.') {
-        Some((s, e)) if !s.is_empty() => (s.to_string(), format!(".{e}")),
-        _ => (name.to_string(), String::new()),
-    };
-    let mut target = dir.join(name);
-    let mut n = 1;
-    // A name is taken only when it is known to be free: never rename over a file.
-    while !matches!(tokio::fs::try_exists(&target).await, Ok(false)) {
-        if n > 10_000 {
+    // A free name: IMG_0001.jpg, then IMG_0001 (1).jpg, …, each taken only if nothing is there at
+    // the moment of the move, so two uploads of one name at once both keep their file.
+    let (from, into, wanted) = (tmp.to_path_buf(), dir.clone(), name.to_string());
+    let placed = tokio::task::spawn_blocking(move || hearth_platform::durable::place_new_file(&from, &into, &wanted, 10_000))
+        .await
+        .map_err(|e| ApiError::new(hearth_core::ErrorKind::Internal, format!("storing the upload stopped: {e}")))?;
+    let target = match placed {
+        Ok(target) => target,
+        Err(e) => {
             let _ = tokio::fs::remove_file(tmp).await;
-            return Err(ApiError::new(hearth_core::ErrorKind::Conflict, format!("no free name for {name} in the library")));
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                return Err(ApiError::new(hearth_core::ErrorKind::Conflict, format!("no free name for {name} in the library")));
+            }
+            return Err(io(e));
         }
-        target = dir.join(format!("{stem} ({n}){ext}"));
-        n += 1;
-    }
-    tokio::fs::rename(tmp, &target).await.map_err(io)?;
+    };
     let stored = target.strip_prefix(&state.data_dir).unwrap_or(&target).display().to_string();
     let catalog = state.catalog.clone();
     let now = state.now();

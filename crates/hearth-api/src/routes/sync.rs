@@ -180,6 +180,10 @@ pub struct AddFolder {
     pub keep_days: Option<i64>,
     /// `trashcan` (default) or `staggered`.
     pub versioning: Option<String>,
+    /// Accept an offer: refused when no device offers `id`; when a folder `id` exists already,
+    /// it is shared with the devices offering it instead of being made again.
+    #[serde(default)]
+    pub accept: bool,
 }
 
 /// `POST /api/v1/sync/folders`
@@ -193,6 +197,16 @@ pub async fn add_folder(
     let offers: Vec<sync_peers::PendingFolder> =
         state.read(sync_peers::list_pending_folders).await?.into_iter().filter(|o| o.folder_id == body.id).collect();
     let offered = !offers.is_empty();
+    if body.accept && !offered {
+        return Err(ApiError::not_found(format!("no paired device offers a folder {:?}", body.id))
+            .with_guidance("`hearth sync folders list` shows the folders devices offer; `hearth sync folders add` makes a new one"));
+    }
+    let id = body.id.clone();
+    if body.accept
+        && let Some(existing) = state.read(move |c| hearth_catalog::sync_folders::get_folder(c, &id)).await?
+    {
+        return accept_into_existing(&state, &caller, peer.as_ref().map(|p| &p.0), existing, offers).await;
+    }
     let mut devices = Vec::new();
     let named = if body.devices.is_empty() { offers.iter().map(|o| o.device_id.clone()).collect() } else { body.devices.clone() };
     for d in named {
@@ -230,6 +244,33 @@ pub async fn add_folder(
         (state.now(), peer.as_ref().and_then(|p| p.0.address_text()), row.folder_id.clone(), format!("{} {}", row.kind, row.path));
     state.write(move |tx| audit_entry(tx, &caller, addr.as_deref(), "sync.folder.add", &target, Some(&detail), now)).await?;
     Ok((StatusCode::CREATED, Json(row)))
+}
+
+/// An offer for a folder id the box already has: the folder is shared with the offering devices
+/// (which clears their offers), and stays where and what it is.
+async fn accept_into_existing(
+    state: &AppState,
+    caller: &Caller,
+    peer: Option<&Peer>,
+    existing: hearth_catalog::sync_folders::SyncFolder,
+    offers: Vec<sync_peers::PendingFolder>,
+) -> Result<(StatusCode, Json<hearth_catalog::sync_folders::SyncFolder>), ApiError> {
+    let (now, addr, caller) = (state.now(), peer.and_then(|p| p.address_text()), caller.clone());
+    let folder = existing.folder_id.clone();
+    let row = state
+        .write(move |tx| {
+            for offer in &offers {
+                if sync_peers::is_paired(tx, &offer.device_id)? {
+                    hearth_catalog::sync_folders::share(tx, &folder, &offer.device_id)?;
+                    audit_entry(tx, &caller, addr.as_deref(), "sync.folder.share", &folder, Some(&offer.device_id), now)?;
+                }
+            }
+            hearth_catalog::sync_folders::get_folder(tx, &folder)
+        })
+        .await?
+        .unwrap_or(existing);
+    reload(state).await;
+    Ok((StatusCode::OK, Json(row)))
 }
 
 /// `POST /api/v1/sync/folders/{id}/devices` body.

@@ -159,9 +159,9 @@ pub async fn create(State(state): State<AppState>, axum::Extension(caller): axum
         let d = dir(&state, owner);
         let io = |e: std::io::Error| ApiError::new(hearth_core::ErrorKind::of_io(&e), format!("cannot start the upload: {e}"));
         tokio::fs::create_dir_all(&d).await.map_err(io)?;
-        tokio::fs::File::create(d.join(format!("{id}.part"))).await.map_err(io)?;
+        tokio::fs::OpenOptions::new().write(true).create_new(true).open(d.join(format!("{id}.part"))).await.map_err(io)?;
         let meta = serde_json::to_vec(&Meta { name, length, asset: None }).map_err(ApiError::internal)?;
-        tokio::fs::write(d.join(format!("{id}.json")), meta).await.map_err(io)?;
+        write_meta(d.join(format!("{id}.json")), meta).await.map_err(io)?;
         let mut r = StatusCode::CREATED.into_response();
         if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/uploads/{id}")) {
             r.headers_mut().insert(header::LOCATION, v);
@@ -199,6 +199,13 @@ pub async fn head(State(state): State<AppState>, axum::Extension(caller): axum::
         Ok(r) => with_tus(r),
         Err(e) => with_tus(ApiError::status(e.kind).into_response()),
     }
+}
+
+/// An upload's state file, whole or not at all after a crash.
+async fn write_meta(path: std::path::PathBuf, bytes: Vec<u8>) -> std::io::Result<()> {
+    tokio::task::spawn_blocking(move || hearth_platform::durable::write_atomic(&path, &bytes, 0o600))
+        .await
+        .map_err(std::io::Error::other)?
 }
 
 fn busy() -> &'static Mutex<HashSet<String>> {
@@ -304,7 +311,7 @@ async fn append(state: &AppState, caller: &Caller, id: &str, request: Request) -
         let done = Meta { asset: Some((uploaded.id, status == StatusCode::OK)), ..meta };
         // The finished state stays until maintenance tidies it: a client that missed this answer
         // asks HEAD and learns the asset.
-        tokio::fs::write(&meta_path, serde_json::to_vec(&done).map_err(ApiError::internal)?).await.map_err(io)?;
+        write_meta(meta_path, serde_json::to_vec(&done).map_err(ApiError::internal)?).await.map_err(io)?;
         r.headers_mut().insert("Hearth-Asset-Id", HeaderValue::from(uploaded.id));
         if status == StatusCode::OK {
             r.headers_mut().insert("Hearth-Duplicate", HeaderValue::from_static("true"));
