@@ -360,6 +360,26 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_file_has_syncthings_one_zero_size_block_and_passes_the_pullers_check() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join(".nomedia");
+        std::fs::write(&path, b"").expect("write");
+        let blocks = hash_blocks(&path, block_size(0)).expect("hash");
+        assert_eq!(blocks, empty_file_blocks());
+        assert_eq!(blocks[0].hash, crate::hashing::sha256(b"").to_vec());
+        assert!(data_blocks(&blocks).is_empty());
+        let entry = |blocks: Vec<BlockInfo>| FileInfo { name: ".nomedia".into(), blocks, ..Default::default() };
+        // Syncthing's way and older Hearth's (no blocks) are both fine; a zero-size block in a
+        // file with bytes, or at another offset, is not.
+        assert_eq!(crate::puller::refuse(&entry(blocks.clone())), None);
+        assert_eq!(crate::puller::refuse(&entry(Vec::new())), None);
+        let moved = BlockInfo { offset: 5, ..blocks[0].clone() };
+        assert!(crate::puller::refuse(&entry(vec![moved])).is_some());
+        let with_bytes = FileInfo { size: 10, ..entry(blocks) };
+        assert!(crate::puller::refuse(&with_bytes).is_some());
+    }
+
+    #[test]
     fn scans_blocks_and_skips_syncthing_files() {
         let dir = tempfile::tempdir().expect("tmp");
         std::fs::create_dir_all(dir.path().join("a/.stfolder-not")).expect("mkdir");

@@ -280,6 +280,43 @@ mod tests {
     }
 
     #[test]
+    fn many_versions_of_one_name_kept_at_once_are_all_kept() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let root = dir.path();
+        let sources: Vec<_> = (0..16)
+            .map(|i| {
+                let p = root.join(format!("copy-{i}"));
+                std::fs::write(&p, format!("content {i}")).expect("write");
+                p
+            })
+            .collect();
+        std::thread::scope(|s| {
+            for p in &sources {
+                s.spawn(move || keep(root, "DCIM/a.jpg", p, 1_795_305_600).expect("keep").expect("moved"));
+            }
+        });
+        let mut kept: Vec<Vec<u8>> =
+            list(root).expect("list").iter().map(|v| std::fs::read(versions_dir(root).join(&v.version)).expect("read")).collect();
+        kept.sort();
+        let mut want: Vec<Vec<u8>> = (0..16).map(|i| format!("content {i}").into_bytes()).collect();
+        want.sort();
+        assert_eq!(kept, want, "no version replaced another");
+    }
+
+    #[test]
+    fn replacing_keeps_what_appeared_at_the_name_meanwhile() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let root = dir.path();
+        std::fs::write(root.join("a.txt"), b"local edit").expect("write");
+        std::fs::write(root.join("incoming"), b"from the peer").expect("write");
+        replace_keeping(root, "a.txt", &root.join("incoming"), &root.join("a.txt"), 1_795_305_600).expect("replace");
+        assert_eq!(std::fs::read(root.join("a.txt")).expect("read"), b"from the peer");
+        let kept = list(root).expect("list");
+        assert_eq!(kept.len(), 1);
+        assert_eq!(std::fs::read(versions_dir(root).join(&kept[0].version)).expect("read"), b"local edit");
+    }
+
+    #[test]
     fn list_restore_and_clean() {
         let dir = tempfile::tempdir().expect("tmp");
         let root = dir.path();
