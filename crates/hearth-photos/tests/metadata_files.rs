@@ -171,3 +171,43 @@ fn bad_files_get_a_clear_error() {
     let m = metadata::read(&broken).expect("still a photo");
     assert_eq!((m.width, m.height), (64, 48));
 }
+
+/// The date a photo is placed at follows the order the photo world uses: when it was captured
+/// (EXIF, then XMP, then IPTC) before when it was digitised, and an edit's modify date only
+/// when nothing else is known: an edited photo does not jump to its edit's day.
+#[test]
+fn dates_follow_capture_then_digitised_then_modified() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let taken = |name: &str, tags: &[&str]| {
+        let file = photo(dir.path(), name, &[], tags);
+        metadata::read(&std::fs::read(file).expect("read"))
+            .expect("metadata")
+            .taken_at
+            .map(|t| (t.year, t.month, t.day, t.hour, t.offset_minutes))
+    };
+    // Edited in a photo editor: IFD0's ModifyDate is the edit, XMP keeps the capture.
+    assert_eq!(
+        taken("edited.jpg", &["-ModifyDate=2024:01:02 03:04:05", "-XMP-exif:DateTimeOriginal=2019:08:07 06:05:04+02:00"]),
+        Some((2019, 8, 7, 6, Some(120)))
+    );
+    // A press photo: only IPTC's DateCreated and TimeCreated, and a later ModifyDate.
+    assert_eq!(
+        taken("press.jpg", &["-ModifyDate=2024:01:02 03:04:05", "-IPTC:DateCreated=2018:05:04", "-IPTC:TimeCreated=10:11:12-05:00"]),
+        Some((2018, 5, 4, 10, Some(-300)))
+    );
+    // A scan: DateTimeDigitized beats the later ModifyDate.
+    assert_eq!(
+        taken("scan.jpg", &["-ModifyDate=2024:01:02 03:04:05", "-DateTimeDigitized=2010:03:04 05:06:07"]),
+        Some((2010, 3, 4, 5, None))
+    );
+    // EXIF's own capture date beats everything.
+    assert_eq!(
+        taken(
+            "camera.jpg",
+            &["-DateTimeOriginal=2015:06:07 08:09:10", "-XMP-exif:DateTimeOriginal=2016:01:01 00:00:00", "-IPTC:DateCreated=2017:01:01"]
+        ),
+        Some((2015, 6, 7, 8, None))
+    );
+    // Only a modify date: better than nothing (then the file's own time).
+    assert_eq!(taken("only-modified.jpg", &["-ModifyDate=2024:01:02 03:04:05"]), Some((2024, 1, 2, 3, None)));
+}

@@ -331,9 +331,18 @@ fn ingest_adds_a_photo_once_keeps_a_damaged_one_and_refuses_a_text_file() {
     std::fs::copy(dir.path().join("photo.jpg"), dir.path().join("again.jpg")).expect("copy");
     assert_eq!(add("again.jpg").expect("ingest"), Outcome::Duplicate { id });
 
-    // A JPEG cut in half: its header reads, its pixels do not. The asset stays, with the reason,
-    // so the family sees it.
-    std::fs::write(dir.path().join("cut.jpg"), &file[..file.len() / 2]).expect("write");
+    // A JPEG cut in half (a transfer that broke off): as with libjpeg, the half that arrived is
+    // shown and the rest is grey.
+    std::fs::write(dir.path().join("half.jpg"), &file[..file.len() / 2]).expect("write");
+    let Outcome::Added { .. } = add("half.jpg").expect("ingest") else { panic!("not added") };
+    match &work_the_queue(&catalog, dir.path())[..] {
+        [Ended::Made] => {}
+        other => panic!("{other:?}"),
+    }
+    // A JPEG cut before its pixels begin: its header reads, there are no pixels. The asset
+    // stays, with the reason, so the family sees it.
+    let scan = file.windows(2).position(|w| w == [0xff, 0xda]).expect("a scan");
+    std::fs::write(dir.path().join("cut.jpg"), &file[..scan]).expect("write");
     let Outcome::Added { id: cut, problem: None } = add("cut.jpg").expect("ingest") else { panic!("not added") };
     match &work_the_queue(&catalog, dir.path())[..] {
         [Ended::Failed(p)] => assert!(p.contains("decoded"), "{p}"),
@@ -346,7 +355,7 @@ fn ingest_adds_a_photo_once_keeps_a_damaged_one_and_refuses_a_text_file() {
     std::fs::write(dir.path().join("list.jpg"), "eggs, milk").expect("write");
     assert!(matches!(add("list.jpg"), Err(IngestError::NotAPhoto { .. })));
     let months = catalog.read(move |r| assets::months(r, owner)).expect("months");
-    assert_eq!(months.iter().map(|m| m.count).sum::<i64>(), 2);
+    assert_eq!(months.iter().map(|m| m.count).sum::<i64>(), 3);
 }
 
 #[test]

@@ -22,9 +22,14 @@ pub struct Exif {
     pub lens: Option<String>,
     /// 1–8 as in TIFF: 1 upright, 6 needs a 90° clockwise turn, …
     pub orientation: Option<u16>,
-    /// `DateTimeOriginal`, else `DateTimeDigitized`, else `DateTime`, with `SubSecTime…` and
-    /// `OffsetTime…` when present.
+    /// When it was captured: `DateTimeOriginal`, with `SubSecTimeOriginal` and
+    /// `OffsetTimeOriginal` when present.
     pub taken_at: Option<TakenAt>,
+    /// When it was digitised (`DateTimeDigitized`: a scan's date, or the capture again).
+    pub digitized_at: Option<TakenAt>,
+    /// When the file was last changed (`DateTime` in IFD0, "ModifyDate"): an edit's date, used
+    /// only when nothing says when the photo was taken.
+    pub modified_at: Option<TakenAt>,
     /// `PixelXDimension` × `PixelYDimension` (or the TIFF image size).
     pub pixels: Option<(u32, u32)>,
     /// Latitude and longitude in degrees (south and west negative), altitude in metres.
@@ -176,7 +181,8 @@ pub fn parse(data: &[u8]) -> Option<Exif> {
     }
 
     // The Exif IFD.
-    let (mut original, mut digitized, mut offset_original, mut offset_any, mut subsec) = (None, None, None, None, None);
+    let (mut original, mut digitized, mut offset_original, mut offset_digitized, mut offset_any) = (None, None, None, None, None);
+    let (mut subsec_original, mut subsec_digitized, mut subsec_any) = (None, None, None);
     let mut pixels = (None, None);
     if let Some(offset) = exif_ifd.filter(|o| !visited.contains(o)) {
         visited.push(offset);
@@ -184,8 +190,11 @@ pub fn parse(data: &[u8]) -> Option<Exif> {
             0x9003 => original = e.text(),
             0x9004 => digitized = e.text(),
             0x9011 => offset_original = e.text(),
+            0x9012 => offset_digitized = e.text(),
             0x9010 => offset_any = e.text(),
-            0x9291 => subsec = e.text(),
+            0x9291 => subsec_original = e.text(),
+            0x9292 => subsec_digitized = e.text(),
+            0x9290 => subsec_any = e.text(),
             0xa002 => pixels.0 = e.uint(0),
             0xa003 => pixels.1 = e.uint(0),
             0xa434 => exif.lens = e.text(),
@@ -198,8 +207,15 @@ pub fn parse(data: &[u8]) -> Option<Exif> {
     {
         exif.lens = Some(format!("{maker} {lens}"));
     }
-    let offset = offset_original.as_deref().or(offset_any.as_deref()).and_then(super::time::parse_offset);
-    exif.taken_at = [original, digitized, date_time].into_iter().flatten().find_map(|t| TakenAt::parse_exif(&t, subsec.as_deref(), offset));
+    // Each date with its own sub-second and offset tags; a camera that wrote only the plain
+    // OffsetTime meant it for all three.
+    let offset = |own: &Option<String>| own.as_deref().or(offset_any.as_deref()).and_then(super::time::parse_offset);
+    let date = |text: Option<String>, subsec: &Option<String>, own_offset: &Option<String>| {
+        TakenAt::parse_exif(&text?, subsec.as_deref().or(subsec_any.as_deref()), offset(own_offset))
+    };
+    exif.taken_at = date(original, &subsec_original, &offset_original);
+    exif.digitized_at = date(digitized, &subsec_digitized, &offset_digitized);
+    exif.modified_at = date(date_time, &subsec_any, &offset_any);
     exif.pixels = match (pixels, tiff_size) {
         ((Some(w), Some(h)), _) | (_, (Some(w), Some(h))) if w > 0 && h > 0 => Some((w, h)),
         _ => None,

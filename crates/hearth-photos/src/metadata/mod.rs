@@ -2,7 +2,8 @@
 //!
 //! [`Format::sniff`] recognises the container by its magic bytes (a text file named `.jpg` is
 //! refused as not a photo); one module per container finds the pixel size and the EXIF block;
-//! [`exif`] reads the tags, [`xmp`] the XML packet that fills what EXIF leaves out; [`time`] turns camera clock readings into moments. [`read`] puts it
+//! [`exif`] reads the tags, [`xmp`] the XML packet that fills what EXIF leaves out, `iptc` the
+//! press date in JPEG's APP13; [`time`] turns camera clock readings into moments. [`read`] puts it
 //! together. The caller passes the head of the file ([`HEAD_BYTES`] is enough for every camera
 //! and phone file we know: EXIF sits before the pixels), so nothing here reads pixel data, and a
 //! header announcing 60,000 × 60,000 pixels is refused by [`check_pixels`] before any decoder
@@ -10,7 +11,8 @@
 
 pub mod exif;
 mod heif;
-mod jpeg;
+mod iptc;
+pub(crate) mod jpeg;
 mod png;
 pub mod time;
 mod webp;
@@ -151,6 +153,8 @@ struct Found<'a> {
     xmp: Option<&'a [u8]>,
     /// HEIF's own rotation, as an EXIF orientation.
     orientation: Option<u16>,
+    /// IPTC datasets (JPEG's APP13), one slice per segment.
+    iptc: Vec<&'a [u8]>,
 }
 
 /// Read the metadata from the first bytes of a file.
@@ -167,18 +171,26 @@ pub fn read(head: &[u8]) -> Result<Metadata, MetadataError> {
     };
     let exif = found.exif.and_then(exif::parse).unwrap_or_default();
     // XMP fills what EXIF leaves out (PNGs from photo managers often carry only XMP).
-    let exif = match found.xmp.map(xmp::parse) {
-        Some(x) => Exif {
-            make: exif.make.or(x.make),
-            model: exif.model.or(x.model),
-            lens: exif.lens.or(x.lens),
-            orientation: exif.orientation.or(x.orientation),
-            taken_at: exif.taken_at.or(x.taken_at),
-            pixels: exif.pixels,
-            gps: exif.gps.or(x.gps),
-            gps_utc: exif.gps_utc,
-        },
-        None => exif,
+    let xmp = found.xmp.map(xmp::parse).unwrap_or_default();
+    let iptc = (!found.iptc.is_empty()).then(|| iptc::date_created(&found.iptc.concat())).flatten();
+    // The date the photo world trusts, best first: when it was captured (EXIF, XMP, IPTC), then
+    // when it was digitised, and only then when the file was last modified (an edited photo
+    // must not jump to its edit's date).
+    let taken_at = [exif.taken_at, xmp.taken_at, iptc, exif.digitized_at, xmp.digitized_at, exif.modified_at, xmp.modified_at]
+        .into_iter()
+        .flatten()
+        .next();
+    let exif = Exif {
+        make: exif.make.or(xmp.make),
+        model: exif.model.or(xmp.model),
+        lens: exif.lens.or(xmp.lens),
+        orientation: exif.orientation.or(xmp.orientation),
+        taken_at,
+        digitized_at: None,
+        modified_at: None,
+        pixels: exif.pixels,
+        gps: exif.gps.or(xmp.gps),
+        gps_utc: exif.gps_utc,
     };
     let (width, height) = found.size.or(exif.pixels).ok_or(MetadataError::NoSize(format))?;
     check_pixels(format, width, height)?;

@@ -1,7 +1,8 @@
 //! XMP: the XML packet photo software writes (Lightroom, digiKam, f-spot, phones' editors),
 //! in JPEG's APP1 (`http://ns.adobe.com/xap/1.0/`), PNG's `iTXt` (`XML:com.adobe.xmp`) and WebP's
-//! `XMP ` chunk. It fills what EXIF leaves out: the date taken (`exif:DateTimeOriginal`, else
-//! `photoshop:DateCreated`, else `xmp:CreateDate`, each with its offset when written), camera,
+//! `XMP ` chunk. It fills what EXIF leaves out: the dates (captured: `exif:DateTimeOriginal`, else
+//! `photoshop:DateCreated`; digitised: `exif:DateTimeDigitized`, else `xmp:CreateDate`; modified:
+//! `xmp:ModifyDate`; each with its offset when written), camera,
 //! lens, orientation and GPS (`exif:GPSLatitude` as `48,51.504N`).
 //!
 //! Not an XML parser: the properties Hearth reads are simple values, written either as an
@@ -31,9 +32,10 @@ fn utf8_prefix(b: &[u8]) -> usize {
 
 fn parse_text(xml: &str) -> Exif {
     let get = |name: &str| value(xml, name);
-    let taken_at = ["exif:DateTimeOriginal", "photoshop:DateCreated", "xmp:CreateDate"]
-        .iter()
-        .find_map(|name| get(name).and_then(|v| TakenAt::parse_exif(&v, None, None)));
+    let first_date = |names: &[&str]| names.iter().find_map(|name| get(name).and_then(|v| TakenAt::parse_exif(&v, None, None)));
+    let taken_at = first_date(&["exif:DateTimeOriginal", "photoshop:DateCreated"]);
+    let digitized_at = first_date(&["exif:DateTimeDigitized", "xmp:CreateDate"]);
+    let modified_at = first_date(&["xmp:ModifyDate", "tiff:DateTime"]);
     let orientation = get("tiff:Orientation").and_then(|v| v.parse::<u16>().ok()).filter(|o| (1..=8).contains(o));
     let gps =
         match (get("exif:GPSLatitude").and_then(|v| coordinate(&v, 90.0)), get("exif:GPSLongitude").and_then(|v| coordinate(&v, 180.0))) {
@@ -41,7 +43,18 @@ fn parse_text(xml: &str) -> Exif {
             _ => None,
         };
     let lens = get("exifEX:LensModel").or_else(|| get("aux:Lens"));
-    Exif { make: get("tiff:Make"), model: get("tiff:Model"), lens, orientation, taken_at, pixels: None, gps, gps_utc: None }
+    Exif {
+        make: get("tiff:Make"),
+        model: get("tiff:Model"),
+        lens,
+        orientation,
+        taken_at,
+        digitized_at,
+        modified_at,
+        pixels: None,
+        gps,
+        gps_utc: None,
+    }
 }
 
 /// The value of property `name`, as an element or an attribute; trimmed, entities decoded,
@@ -126,6 +139,7 @@ mod tests {
         assert_eq!((m.make.as_deref(), m.model.as_deref(), m.orientation), (Some("Canon"), Some("EOS R6 & co"), Some(6)));
         let t = m.taken_at.expect("date");
         assert_eq!((t.year, t.month, t.hour, t.offset_minutes), (2019, 6, 8, Some(120)));
+        assert_eq!(m.digitized_at.map(|t| t.year), Some(2020), "xmp:CreateDate is when it was digitised");
         let g = m.gps.expect("gps");
         assert!((g.latitude - 48.8584).abs() < 1e-4 && (g.longitude - 2.2945).abs() < 1e-4);
         assert_eq!(m.lens, None);

@@ -202,6 +202,11 @@ fn shrink(src: &Rgb, long_edge: u32, orientation: u16, hash: bool) -> Result<Thu
     let mut jpeg = Vec::with_capacity(pixels.len() / 8);
     let mut enc = jpeg_encoder::Encoder::new(&mut jpeg, QUALITY);
     enc.set_progressive(true);
+    // A picture shown at its own size (an icon, a small graphic) keeps full colour resolution:
+    // halving the chroma blurs one-pixel colour detail and shifts the colours of dithers.
+    if (w, h) == (src.width, src.height) {
+        enc.set_sampling_factor(jpeg_encoder::SamplingFactor::F_1_1);
+    }
     let (ew, eh) = (
         u16::try_from(width).map_err(|_| ThumbnailError::Encode("too wide".into()))?,
         u16::try_from(height).map_err(|_| ThumbnailError::Encode("too tall".into()))?,
