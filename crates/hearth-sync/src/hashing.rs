@@ -35,8 +35,12 @@ pub enum BlockHasher {
 }
 
 impl BlockHasher {
-    /// The faster way on this CPU.
+    /// The faster way on this CPU. `HEARTH_HASHER=single` forces the single stream (to measure
+    /// a CPU without lanes, as the boards are, on one that has them).
     pub fn for_this_cpu() -> Self {
+        if std::env::var("HEARTH_HASHER").as_deref() == Ok("single") {
+            return BlockHasher::Single;
+        }
         if sha256_lanes::fast_here() { BlockHasher::Lanes } else { BlockHasher::Single }
     }
 
@@ -82,11 +86,14 @@ struct Job {
     reply: oneshot::Sender<(Bytes, bool)>,
 }
 
-/// Checks received blocks against their SHA-256. With lanes, blocks from every transfer go to
-/// one queue served by one thread, which lets whole blocks wait briefly for others of their size
-/// and hashes equal-length blocks together (see `verify_batches`). One thread in lanes hashes
-/// faster than every core of these machines in single streams; more threads would only split the
-/// batches (measured: with a thread per core and no waiting most batches held one block).
+/// Checks received blocks against their SHA-256, never on the caller's (async) thread: hashing
+/// a 128 KiB block takes most of a millisecond on a Pi 4, and the daemon's few async threads
+/// also answer the web page. With lanes, blocks from every transfer go to one queue served by
+/// one thread, which lets whole blocks wait briefly for others of their size and hashes
+/// equal-length blocks together (see `verify_batches`). One thread in lanes hashes faster than
+/// every core of these machines in single streams; more threads would only split the batches
+/// (measured: with a thread per core and no waiting most batches held one block). Without lanes
+/// (the boards; CPUs with SHA instructions) a thread per core takes blocks from the queue.
 pub struct Verifier {
     queue: Option<Mutex<mpsc::Sender<Job>>>,
 }
@@ -100,16 +107,26 @@ impl Verifier {
 
     /// A verifier that hashes the way `hasher` says.
     pub fn start(hasher: BlockHasher) -> Verifier {
-        if hasher == BlockHasher::Single {
-            return Verifier { queue: None };
-        }
         let (tx, rx) = mpsc::channel::<Job>();
-        match std::thread::Builder::new().name("sync-verify".into()).spawn(move || verify_batches(&rx)) {
-            Ok(_) => Verifier { queue: Some(Mutex::new(tx)) },
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot start the block verifier thread; blocks are verified one by one");
-                Verifier { queue: None }
+        let started = match hasher {
+            BlockHasher::Lanes => std::thread::Builder::new().name("sync-verify".into()).spawn(move || verify_batches(&rx)).is_ok(),
+            BlockHasher::Single => {
+                let rx = std::sync::Arc::new(Mutex::new(rx));
+                let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+                (0..threads)
+                    .filter(|n| {
+                        let rx = rx.clone();
+                        std::thread::Builder::new().name(format!("sync-verify-{n}")).spawn(move || verify_one_by_one(&rx)).is_ok()
+                    })
+                    .count()
+                    > 0
             }
+        };
+        if started {
+            Verifier { queue: Some(Mutex::new(tx)) }
+        } else {
+            tracing::warn!("cannot start the block verifier threads; blocks are verified on the blocking pool");
+            Verifier { queue: None }
         }
     }
 
@@ -127,10 +144,31 @@ impl Verifier {
                     // the block is lost with them and is fetched again.
                     return (Bytes::new(), false);
                 }
-                Err(mpsc::SendError(job)) => return single_check(job.data, &job.hash),
+                Err(mpsc::SendError(job)) => return off_thread_check(job.data, job.hash).await,
             }
         }
-        single_check(data, hash)
+        off_thread_check(data, hash.to_vec()).await
+    }
+}
+
+/// Without verifier threads: on tokio's blocking pool (when there is a runtime), never inline.
+async fn off_thread_check(data: Bytes, hash: Vec<u8>) -> (Bytes, bool) {
+    match tokio::runtime::Handle::try_current() {
+        Ok(rt) => rt.spawn_blocking(move || single_check(data, &hash)).await.unwrap_or((Bytes::new(), false)),
+        Err(_) => single_check(data, &hash),
+    }
+}
+
+/// A verifier thread without lanes: one block at a time from the shared queue, until it closes.
+fn verify_one_by_one(rx: &Mutex<mpsc::Receiver<Job>>) {
+    loop {
+        let job = match rx.lock().unwrap_or_else(PoisonError::into_inner).recv() {
+            Ok(job) => job,
+            Err(_) => return,
+        };
+        let (data, ok) = single_check(job.data, &job.hash);
+        // The waiting transfer may have been cancelled; then nobody needs the answer.
+        let _ = job.reply.send((data, ok));
     }
 }
 

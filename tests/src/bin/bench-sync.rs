@@ -10,6 +10,11 @@
 //! seconds, CPU seconds of sender and receiver over the timed window (/proc/PID/stat), and each
 //! process's peak RSS (VmHWM) over the same window (reset with /proc/PID/clear_refs when the
 //! clock starts). Ratios against the Syncthing pair follow, with the targets.
+//!
+//! `h` is Hearth with the SIMD lanes off (`HEARTH_HASHER=single`), hashing the way a board without
+//! them does. Whenever Hearth receives, a probe asks its web API (`GET /api/health`, a fresh
+//! connection each time, every 5 ms) throughout the timed window: the p50, p99 and slowest
+//! answers show whether receiving starves the API. The CPU's flags (sha_ni, avx2) head the report.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -31,7 +36,8 @@ impl Node {
             _ => {
                 std::fs::create_dir_all(home).expect("mkdir");
                 let sync_addr = format!("127.0.0.1:{}", daemon::free_port());
-                let mut d = daemon::start(&home.join("data"), &["--sync-listen", &sync_addr]);
+                let env: &[(&str, &str)] = if kind == 'h' { &[("HEARTH_HASHER", "single")] } else { &[] };
+                let mut d = daemon::start_with_env(&home.join("data"), &["--sync-listen", &sync_addr], env);
                 d.wait_healthy(Duration::from_secs(60));
                 let out = d.cli(&["setup", "--name", "bench"], "bench-password-1\n");
                 assert!(out.status.success(), "setup: {}", String::from_utf8_lossy(&out.stderr));
@@ -194,6 +200,39 @@ struct Run {
     wall: f64,
     cpu: [f64; 2],
     rss: [f64; 2],
+    /// The receiver's API answer times while it received, ms: p50, p99, slowest (Hearth only).
+    api: Option<[f64; 3]>,
+}
+
+/// Ask `GET /api/health` every 5 ms until `stop`; the answer times in ms.
+fn probe_api(addr: std::net::SocketAddr, stop: &std::sync::atomic::AtomicBool) -> Vec<f64> {
+    let mut times = Vec::new();
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        let t = Instant::now();
+        if hearth_tests::http::request(addr, "GET", "/api/health", &[], None).is_ok_and(|r| r.status == 200) {
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    times
+}
+
+fn percentiles(mut times: Vec<f64>) -> Option<[f64; 3]> {
+    if times.is_empty() {
+        return None;
+    }
+    times.sort_by(f64::total_cmp);
+    let at = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
+    Some([at(0.5), at(0.99), times[times.len() - 1]])
+}
+
+/// The CPU's name and the flags that decide how SHA-256 runs here.
+fn cpu_flags() -> String {
+    let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = info.lines().find_map(|l| l.strip_prefix("model name")).map(|m| m.trim_start_matches([' ', '\t', ':'])).unwrap_or("?");
+    let flags: Vec<&str> = info.lines().find_map(|l| l.strip_prefix("flags")).unwrap_or("").split_whitespace().collect();
+    let has = |f: &str| if flags.contains(&f) { format!("{f} yes") } else { format!("{f} no") };
+    format!("{model}; {}, {}, {} cores", has("sha_ni"), has("avx2"), std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
@@ -232,6 +271,14 @@ fn run(set: &DataSet, sender_kind: char, receiver_kind: char, work: &Path, ticks
     for pid in [sp, rp] {
         std::fs::write(format!("/proc/{pid}/clear_refs"), "5").expect("reset the peak RSS (clear_refs)");
     }
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let probe = match &receiver {
+        Node::Hearth(d, ..) => {
+            let (addr, stop) = (d.http, stop.clone());
+            Some(std::thread::spawn(move || probe_api(addr, &stop)))
+        }
+        Node::Syncthing(_) => None,
+    };
     let cpu0 = [cpu_seconds(sp, ticks), cpu_seconds(rp, ticks)];
     let t0 = Instant::now();
     sender.share(&from, &receiver, true);
@@ -243,6 +290,8 @@ fn run(set: &DataSet, sender_kind: char, receiver_kind: char, work: &Path, ticks
     let wall = t0.elapsed().as_secs_f64();
     let cpu = [cpu_seconds(sp, ticks) - cpu0[0], cpu_seconds(rp, ticks) - cpu0[1]];
     let rss = [peak_rss_mib(sp), peak_rss_mib(rp)];
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let api = probe.and_then(|p| percentiles(p.join().unwrap_or_default()));
     for (rel, _) in &set.files {
         assert_eq!(sha(&into.join(rel)), sha(&set.dir.join(rel)), "{pair}: {} differs", rel.display());
     }
@@ -261,7 +310,10 @@ fn run(set: &DataSet, sender_kind: char, receiver_kind: char, work: &Path, ticks
     if !keep {
         let _ = std::fs::remove_dir_all(work);
     }
-    Run { set: set.label, pair, wall, cpu, rss }
+    if let Some([p50, p99, max]) = api {
+        eprintln!("  {pair} {:<15} the receiver's API while receiving: p50 {p50:.1} ms, p99 {p99:.1} ms, slowest {max:.1} ms", set.label);
+    }
+    Run { set: set.label, pair, wall, cpu, rss, api }
 }
 
 fn main() {
@@ -285,6 +337,7 @@ fn main() {
         }
     }
     let ticks = clock_ticks();
+    println!("CPU: {}", cpu_flags());
     let data = root.join("data");
     let mut runs = Vec::new();
     for name in sets.split(',') {
@@ -300,18 +353,24 @@ fn main() {
         eprintln!("{}: {:.1} MB", set.label, total as f64 / 1e6);
         for pair in pairs.split(',') {
             let mut c = pair.chars();
-            let (Some(s @ ('S' | 'H')), Some(r @ ('S' | 'H')), None) = (c.next(), c.next(), c.next()) else {
-                eprintln!("bench-sync: unknown pair {pair} (SS, SH, HH: sender then receiver)");
+            let (Some(s @ ('S' | 'H' | 'h')), Some(r @ ('S' | 'H' | 'h')), None) = (c.next(), c.next(), c.next()) else {
+                eprintln!("bench-sync: unknown pair {pair} (SS, SH, HH, Sh…: sender then receiver; h is Hearth without SIMD lanes)");
                 std::process::exit(2);
             };
             runs.push(run(&set, s, r, &root.join("run"), ticks, keep));
         }
     }
 
-    println!("\n| data set | pair | wall s | sender CPU s | receiver CPU s | sender peak RSS MiB | receiver peak RSS MiB |");
-    println!("|---|---|---:|---:|---:|---:|---:|");
+    println!(
+        "\n| data set | pair | wall s | sender CPU s | receiver CPU s | sender peak RSS MiB | receiver peak RSS MiB | receiver API p50 / p99 / slowest ms |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|---:|");
     for r in &runs {
-        println!("| {} | {} | {:.2} | {:.2} | {:.2} | {:.1} | {:.1} |", r.set, r.pair, r.wall, r.cpu[0], r.cpu[1], r.rss[0], r.rss[1]);
+        let api = r.api.map_or("–".to_string(), |[a, b, c]| format!("{a:.1} / {b:.1} / {c:.1}"));
+        println!(
+            "| {} | {} | {:.2} | {:.2} | {:.2} | {:.1} | {:.1} | {api} |",
+            r.set, r.pair, r.wall, r.cpu[0], r.cpu[1], r.rss[0], r.rss[1]
+        );
     }
     println!(
         "\n| data set | S→H wall / S→S (target ≤ 1) | H→H wall / S→S (target ≤ 0.5) | Hearth receiver RSS / Syncthing's (≤ 0.5) | Hearth sender RSS / Syncthing's (≤ 0.5) |"
