@@ -82,6 +82,12 @@ pub fn keep(root: &Path, name: &str, path: &Path, now_s: i64) -> Result<Option<P
 /// file that appears at `dest` in between (a local write) is kept as a version too.
 pub fn replace_keeping(root: &Path, name: &str, from: &Path, dest: &Path, now_s: i64) -> Result<()> {
     for _ in 0..100 {
+        if std::fs::symlink_metadata(dest).is_ok_and(|m| m.is_dir()) {
+            return Err(SyncError::io(
+                dest.display().to_string(),
+                std::io::Error::new(std::io::ErrorKind::IsADirectory, "a folder has this name on the NAS"),
+            ));
+        }
         keep(root, name, dest, now_s)?;
         match hearth_platform::durable::rename_noreplace(from, dest) {
             Ok(()) => return Ok(()),
