@@ -10,12 +10,15 @@
 //! - [`durable`]: files written so that a crash or power cut leaves the old or the new content,
 //!   never a torn one; free-space checks.
 //! - [`memory`]: pinning the C allocator's mmap threshold so freed buffers go back to the kernel.
-//! - [`process`]: signals to child processes (graceful stop before a kill).
+//! - [`process`]: signals to child processes (graceful stop before a kill); a worker's lifeline
+//!   (it stops when its daemon is gone).
 //! - [`child`]: running another program on outside input with time and address-space limits.
 //! - [`sha256_lanes`]: SHA-256 of eight equal-length blocks at once, AVX2 chosen at run time.
 //! - [`mbr`]: the boot card's MBR partition table, and growing its last partition.
 //! - [`block_device`]: sizes, partition names, BLKPG resize, and what a partition holds.
 //! - [`power`]: power off and reboot through PID 1 (the image's busybox init).
+//! - [`sntp`]: asking an NTP server how far this machine's clock is off (RFC 4330 client).
+//! - [`timekeeping`]: setting the clock from NTP servers (DHCP's, else the defaults) and saving it.
 
 pub mod block_device;
 pub mod board;
@@ -29,4 +32,6 @@ pub mod network;
 pub mod power;
 pub mod process;
 pub mod sha256_lanes;
+pub mod sntp;
+pub mod timekeeping;
 pub mod watchdog;

@@ -8,8 +8,10 @@
 //!
 //! The modules: [`run`] wires the services together; [`worker`] holds the worker kinds;
 //! [`prepare_data`] is the image's data-partition boot step; [`photo_sources`] ingests photos that
-//! sync completes in camera folders and scans the watched photo folders.
+//! sync completes in camera folders and scans the watched photo folders; [`clock_keeper`] sets the
+//! appliance's clock from NTP and saves it.
 
+mod clock_keeper;
 mod photo_sources;
 mod prepare_data;
 mod run;

@@ -302,6 +302,9 @@ async fn serve(args: RunArgs, config: Config, started: Instant) -> anyhow::Resul
     let announcements = Announcements::new();
     let mut supervisor = Supervisor::new(status.clone(), limits, config.supervisor.shutdown_timeout);
     supervisor.task(Arc::new(ApiService::new(state.clone(), listeners, announcements.clone())), RestartPolicy::default());
+    if args.appliance {
+        supervisor.task(Arc::new(crate::clock_keeper::ClockKeeper::new(data.clone())), RestartPolicy::default());
+    }
     if config.mdns.enabled {
         supervisor.task(Arc::new(MdnsService::new(announcements.clone(), &config.mdns.hostname, &suffix)), RestartPolicy::default());
     }
