@@ -256,6 +256,20 @@ fn a_damaged_catalog_or_a_full_disk_gets_the_trouble_page_and_nothing_is_lost() 
     assert_eq!(file_in_data(&card, "photos.bin").len() as u64, fill, "the family's file is intact");
 }
 
+/// The guest's clock as its web server says it (the `Date` header), in Unix seconds.
+fn guest_date(ns: &str, ip: &str) -> Option<i64> {
+    let out =
+        Command::new("ip").args(["netns", "exec", ns, "curl", "-sI", "-m", "10"]).arg(format!("http://{ip}/api/health")).output().ok()?;
+    let head = String::from_utf8_lossy(&out.stdout).to_string();
+    let date = head.lines().find_map(|l| l.strip_prefix("date: ").or_else(|| l.strip_prefix("Date: ")))?.trim().to_string();
+    let out = Command::new("date").args(["-u", "-d", &date, "+%s"]).output().ok()?;
+    String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+}
+
+/// A family's LAN in a network namespace: the router's DHCP (dnsmasq) also names an NTP server
+/// (Debian's chrony, serving this machine's time, never setting it). The guest boots with its
+/// real-time clock in 2001, as a board whose clock lost its time: avahi finds it by mDNS, and
+/// its clock is set right from the NTP server the lease named.
 #[test]
 fn avahi_in_the_guests_network_finds_it_by_mdns() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -279,11 +293,29 @@ fn avahi_in_the_guests_network_finds_it_by_mdns() {
     sh(&["ip", "-n", &ns, "addr", "add", "192.168.77.1/24", "brd", "+", "dev", &tap]);
     sh(&["ip", "-n", &ns, "link", "set", &tap, "up"]);
     sh(&["ip", "-n", &ns, "link", "set", "lo", "up"]);
-    // The router's DHCP, as on a family's LAN.
+    // The LAN's time server.
+    let chrony_conf = dir.path().join("chrony.conf");
+    std::fs::write(
+        &chrony_conf,
+        format!(
+            "bindaddress 192.168.77.1\nallow 192.168.77.0/24\nlocal stratum 8\ncmdport 0\nbindcmdaddress /\npidfile {0}/chronyd.pid\ndriftfile {0}/drift\n",
+            dir.path().display()
+        ),
+    )
+    .expect("chrony.conf");
+    let mut chrony = Command::new("ip")
+        .args(["netns", "exec", &ns, "chronyd", "-x", "-d", "-u", "root", "-f"])
+        .arg(&chrony_conf)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chronyd (scripts/test installs chrony)");
+    // The router's DHCP, as on a family's LAN, naming the time server.
     let mut dnsmasq = Command::new("ip")
         .args(["netns", "exec", &ns, "dnsmasq", "--no-daemon", "--port=0", "--bind-interfaces", "--no-resolv", "--no-hosts"])
         .arg(format!("--interface={tap}"))
         .arg("--dhcp-range=192.168.77.50,192.168.77.99,12h")
+        .arg("--dhcp-option=option:ntp-server,192.168.77.1")
         .arg(format!("--dhcp-leasefile={}", dir.path().join("leases").display()))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -291,7 +323,7 @@ fn avahi_in_the_guests_network_finds_it_by_mdns() {
         .expect("dnsmasq");
     let avahi = Avahi::start(dir.path(), &ns, &tap, "family-laptop");
 
-    let mut guest = Guest::start(&card, dir.path(), &["--tap", &tap], Some(&ns));
+    let mut guest = Guest::start(&card, dir.path(), &["--tap", &tap, "--rtc-base", "2001-01-01"], Some(&ns));
     let console = guest.wait_console("Hearth is at http://192.168.77.");
     let ip = console
         .lines()
@@ -323,6 +355,25 @@ fn avahi_in_the_guests_network_finds_it_by_mdns() {
         .output()
         .expect("curl");
     assert!(String::from_utf8_lossy(&health.stdout).contains("\"board\":\"qemu-aarch64\""), "{health:?}");
+    // The clock: started in 2001, set from chrony within the clock service's first tries.
+    let host_now = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let start = Instant::now();
+    loop {
+        let date = guest_date(&ns, &ip);
+        if date.is_some_and(|d| (d - host_now()).abs() < 60) {
+            break;
+        }
+        assert!(
+            start.elapsed() < board::BOOT_LIMIT,
+            "the guest's clock was never set from NTP: {date:?} (now {})\n{}",
+            host_now(),
+            guest.console()
+        );
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    assert!(guest.console().contains("the clock was set from NTP"), "hearthd stepped it (not some other way):\n{}", guest.console());
     let _ = dnsmasq.kill();
     let _ = dnsmasq.wait();
+    let _ = chrony.kill();
+    let _ = chrony.wait();
 }
