@@ -81,6 +81,18 @@ pub struct Daemon {
     pub netns: Option<String>,
 }
 
+/// hearthd in `dir/data` with sync on a free port, claimed by "ada", ready: the NAS of the sync
+/// interop tests. Returns it with its sync device id and its sync address.
+pub fn start_nas(dir: &Path) -> (Daemon, String, String) {
+    let sync_addr = format!("127.0.0.1:{}", free_port());
+    let mut d = start(&dir.join("data"), &["--sync-listen", &sync_addr]);
+    d.wait_healthy(Duration::from_secs(30));
+    let out = d.cli(&["setup", "--name", "ada"], "lovelace-1815\n");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let id = String::from_utf8_lossy(&d.cli(&["sync", "id"], "").stdout).trim().to_string();
+    (d, id, sync_addr)
+}
+
 /// Start hearthd on free ports against `data`, with `extra` arguments, mDNS off unless asked.
 pub fn start(data: &Path, extra: &[&str]) -> Daemon {
     let http: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");

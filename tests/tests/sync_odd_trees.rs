@@ -10,7 +10,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use hearth_tests::daemon::{self, Daemon};
+use hearth_tests::daemon::start_nas;
 use hearth_tests::data::noise;
 use hearth_tests::syncthing::{Syncthing, Version};
 
@@ -71,16 +71,6 @@ fn tree_matches(root: &Path, tree: &Tree) -> Result<(), String> {
     Ok(())
 }
 
-fn nas(dir: &Path) -> (Daemon, String, String) {
-    let sync_addr = format!("127.0.0.1:{}", daemon::free_port());
-    let mut d = daemon::start(&dir.join("data"), &["--sync-listen", &sync_addr]);
-    d.wait_healthy(Duration::from_secs(30));
-    let out = d.cli(&["setup", "--name", "ada"], "lovelace-1815\n");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let id = String::from_utf8_lossy(&d.cli(&["sync", "id"], "").stdout).trim().to_string();
-    (d, id, sync_addr)
-}
-
 fn folder<'a>(v: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
     v["folders"].as_array().and_then(|a| a.iter().find(|f| f["id"] == id)).unwrap_or(&serde_json::Value::Null)
 }
@@ -89,7 +79,7 @@ fn folder<'a>(v: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
 fn syncthing_sends_an_odd_tree(version: Version) {
     let dir = tempfile::tempdir().expect("tmp");
     let st = Syncthing::start_version(&dir.path().join("st"), version, false);
-    let (d, hearth_id, _) = nas(dir.path());
+    let (d, hearth_id, _) = start_nas(dir.path());
     let phone = dir.path().join("phone");
     let tree = odd_tree();
     write_tree(&phone, &tree);
@@ -123,7 +113,7 @@ fn syncthing_sends_an_odd_tree(version: Version) {
 fn hearthd_sends_an_odd_tree(version: Version) {
     let dir = tempfile::tempdir().expect("tmp");
     let st = Syncthing::start_version(&dir.path().join("st"), version, false);
-    let (d, hearth_id, sync_addr) = nas(dir.path());
+    let (d, hearth_id, sync_addr) = start_nas(dir.path());
     let nas_dir = dir.path().join("nas/odd");
     let tree = odd_tree();
     write_tree(&nas_dir, &tree);
@@ -175,7 +165,7 @@ fn hearthd_sends_an_odd_tree_to_syncthing_1_29() {
 fn accepting_needs_an_offer_and_joins_an_existing_folder() {
     let dir = tempfile::tempdir().expect("tmp");
     let st = Syncthing::start_version(&dir.path().join("st"), Version::Current, false);
-    let (d, hearth_id, _) = nas(dir.path());
+    let (d, hearth_id, _) = start_nas(dir.path());
     let out = d.cli(&["sync", "folders", "accept", "photos"], "");
     assert!(!out.status.success(), "accepting nothing must fail");
     assert!(String::from_utf8_lossy(&out.stderr).contains("offers"), "{}", String::from_utf8_lossy(&out.stderr));

@@ -52,18 +52,6 @@ fn sha(b: &[u8]) -> Vec<u8> {
     ring::digest::digest(&ring::digest::SHA256, b).as_ref().to_vec()
 }
 
-/// hearthd on a free sync port, claimed, with its device id.
-fn nas(dir: &std::path::Path) -> (hearth_tests::daemon::Daemon, String, String) {
-    use hearth_tests::daemon;
-    let sync_addr = format!("127.0.0.1:{}", daemon::free_port());
-    let mut d = daemon::start(&dir.join("data"), &["--sync-listen", &sync_addr]);
-    d.wait_healthy(Duration::from_secs(30));
-    let out = d.cli(&["setup", "--name", "ada"], "lovelace-1815\n");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let id = String::from_utf8_lossy(&d.cli(&["sync", "id"], "").stdout).trim().to_string();
-    (d, id, sync_addr)
-}
-
 fn folder<'a>(v: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
     v["folders"].as_array().and_then(|a| a.iter().find(|f| f["id"] == id)).unwrap_or(&serde_json::Value::Null)
 }
@@ -87,7 +75,7 @@ fn versions_in(root: &std::path::Path) -> Vec<Vec<u8>> {
 fn syncthing_sends_a_camera_folder_to_hearthd() {
     let dir = tempfile::tempdir().expect("tmp");
     let st = Syncthing::start(&dir.path().join("st"));
-    let (d, hearth_id, _) = nas(dir.path());
+    let (d, hearth_id, _) = hearth_tests::daemon::start_nas(dir.path());
 
     // The phone's camera folder: 2,000 small photos in two folders and a video over 100 MiB.
     let camera = dir.path().join("phone-camera");
@@ -191,7 +179,7 @@ fn syncthing_sends_a_camera_folder_to_hearthd() {
 fn hearthd_sends_a_folder_to_syncthing() {
     let dir = tempfile::tempdir().expect("tmp");
     let st = Syncthing::start(&dir.path().join("st"));
-    let (d, hearth_id, sync_addr) = nas(dir.path());
+    let (d, hearth_id, sync_addr) = hearth_tests::daemon::start_nas(dir.path());
     let nas_dir = dir.path().join("nas/photos");
     let mut expected = std::collections::BTreeMap::new();
     for i in 0..2_000u64 {

@@ -17,33 +17,23 @@ fn run(program: &str, args: &[&str], dir: &Path) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
+/// A 1600 × 1200 camera JPEG, grey with a red block in the stored top-left corner.
+fn grey_with_a_red_corner(dir: &Path, name: &str) {
+    // ImageMagick 6.9.11-60+deb12u16 keeps xc:gray50 in the Gray colourspace and draws the red
+    // block grey into it: ask for an RGB canvas and an RGB file explicitly.
+    let draw = ["-colorspace", "sRGB", "-fill", "red", "-draw", "rectangle 0,0 399,299", "-type", "TrueColor"];
+    let mut args = vec!["-size", "1600x1200", "xc:gray50"];
+    args.extend(draw);
+    args.extend(["-quality", "92", name]);
+    run("convert", &args, dir);
+}
+
 #[test]
 fn a_sideways_camera_jpeg_gets_upright_progressive_thumbnails() {
     let dir = tempfile::tempdir().expect("tempdir");
     // 1600 × 1200 stored, grey, with a red block in the stored top-left corner; the camera was held
     // upright, so EXIF says "turn 90° clockwise" (6): shown 1200 × 1600 with red at the top right.
-    run(
-        "convert",
-        &[
-            "-size",
-            "1600x1200",
-            "xc:gray50",
-            // ImageMagick 6.9.11-60+deb12u16 keeps xc:gray50 in the Gray colourspace and draws the
-            // red block grey into it: ask for an RGB canvas and an RGB file explicitly.
-            "-colorspace",
-            "sRGB",
-            "-fill",
-            "red",
-            "-draw",
-            "rectangle 0,0 399,299",
-            "-type",
-            "TrueColor",
-            "-quality",
-            "92",
-            "cam.jpg",
-        ],
-        dir.path(),
-    );
+    grey_with_a_red_corner(dir.path(), "cam.jpg");
     run("exiftool", &["-q", "-overwrite_original", "-Orientation#=6", "cam.jpg"], dir.path());
     let file = std::fs::read(dir.path().join("cam.jpg")).expect("jpeg");
     let thumbs = thumbnail::make(&file, &[GRID, VIEW]).expect("thumbnails");
@@ -140,28 +130,7 @@ fn png_and_webp_photos_get_thumbnails_with_transparency_over_white() {
 #[test]
 fn heic_photos_get_thumbnails_through_libheif() {
     let dir = tempfile::tempdir().expect("tempdir");
-    run(
-        "convert",
-        &[
-            "-size",
-            "1600x1200",
-            "xc:gray50",
-            // ImageMagick 6.9.11-60+deb12u16 keeps xc:gray50 in the Gray colourspace and draws the
-            // red block grey into it: ask for an RGB canvas and an RGB file explicitly.
-            "-colorspace",
-            "sRGB",
-            "-fill",
-            "red",
-            "-draw",
-            "rectangle 0,0 399,299",
-            "-type",
-            "TrueColor",
-            "-quality",
-            "92",
-            "src.jpg",
-        ],
-        dir.path(),
-    );
+    grey_with_a_red_corner(dir.path(), "src.jpg");
     run("exiftool", &["-q", "-overwrite_original", "-Orientation#=6", "src.jpg"], dir.path());
     run("heif-enc", &["-q", "80", "src.jpg", "-o", "photo.heic"], dir.path());
     let heic = dir.path().join("photo.heic");
