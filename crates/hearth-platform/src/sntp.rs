@@ -114,9 +114,16 @@ pub fn query(server: SocketAddr, timeout: Duration) -> std::io::Result<Answer> {
     socket.connect(server)?;
     socket.set_read_timeout(Some(timeout))?;
     let sent = SystemTime::now();
+    let deadline = std::time::Instant::now() + timeout;
     socket.send(&request(sent))?;
     let mut buf = [0u8; 512];
     loop {
+        // Stray packets do not keep the wait going past `timeout`.
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "no answer to this request"));
+        }
+        socket.set_read_timeout(Some(left))?;
         let n = socket.recv(&mut buf)?;
         let received = SystemTime::now();
         match read_answer(&buf[..n], sent, received) {
