@@ -18,7 +18,7 @@
 //! - [`block_device`]: sizes, partition names, BLKPG resize, and what a partition holds.
 //! - [`power`]: power off and reboot through PID 1 (the image's busybox init).
 //! - [`sntp`]: asking an NTP server how far this machine's clock is off (RFC 4330 client).
-//! - [`timekeeping`]: setting the clock from NTP servers (DHCP's, else the defaults) and saving it.
+//! - [`timekeeping`]: setting the clock from the NTP servers DHCP named, and saving it.
 
 pub mod block_device;
 pub mod board;
