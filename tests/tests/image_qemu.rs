@@ -122,6 +122,91 @@ fn the_image_boots_is_claimed_reboots_into_slot_b_with_its_data_and_powers_off()
     assert!(console.contains("reboot: Power down"), "{console}");
 }
 
+fn make(program: &str, args: &[&str], dir: &Path) {
+    let out =
+        Command::new(program).args(args).current_dir(dir).output().unwrap_or_else(|e| panic!("{program}: {e} (scripts/test installs it)"));
+    assert!(out.status.success(), "{program} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// `curl` to the guest with the session cookie; (status, body).
+fn curl(auth: &[String; 1], args: &[&str]) -> (u16, Vec<u8>) {
+    let out = Command::new("curl").args(["-s", "-o", "-", "-w", "\n%{http_code}", "-H", &auth[0]]).args(args).output().expect("curl");
+    let mut body = out.stdout;
+    let cut = body.iter().rposition(|b| *b == b'\n').expect("status line");
+    let status = String::from_utf8_lossy(&body[cut + 1..]).trim().parse().expect("status");
+    body.truncate(cut);
+    (status, body)
+}
+
+/// What an iPhone sends, uploaded to the board: a HEIC photo (libheif's heif-convert on the card)
+/// and an HEVC video turned on its side (the card's own ffmpeg and ffprobe) get their thumbnails,
+/// the video's upright.
+#[test]
+fn an_iphones_heic_and_hevc_video_get_thumbnails_on_the_board() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let card = board::card(dir.path(), 2 * GIB);
+    let mut guest = Guest::boot(&card, dir.path());
+    guest.wait_health(200);
+    let code = setup_code(&guest.wait_console("Hearth is at http://10.0.2.15/"));
+    let addr = guest.http.expect("forwarded port");
+    let claim = post(addr, "/api/v1/setup/claim", &[], &format!(r#"{{"name":"ada","password":"lovelace-1815","setup_code":"{code}"}}"#));
+    assert_eq!(claim.status, 201, "{}", claim.body);
+    let auth = cookie(&claim);
+
+    let files = dir.path();
+    make("convert", &["-size", "1600x1200", "plasma:fractal", "-quality", "92", "src.jpg"], files);
+    make("heif-enc", &["-q", "60", "src.jpg", "-o", "IMG_0001.HEIC"], files);
+    make(
+        "ffmpeg",
+        &[
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=640x360:rate=30:duration=2",
+            "-c:v",
+            "libx265",
+            "-tag:v",
+            "hvc1",
+            "-x265-params",
+            "log-level=error",
+        ]
+        .into_iter()
+        .chain(["-pix_fmt", "yuv420p", "IMG_0002.MOV"])
+        .collect::<Vec<_>>(),
+        files,
+    );
+    // Held upright: the display matrix turns the landscape frames a quarter.
+    make("exiftool", &["-q", "-overwrite_original", "-Rotation=90", "IMG_0002.MOV"], files);
+    let base = format!("http://{addr}");
+    let mut ids = Vec::new();
+    for name in ["IMG_0001.HEIC", "IMG_0002.MOV"] {
+        let path = files.join(name);
+        let (status, body) =
+            curl(&auth, &["-X", "POST", "--data-binary", &format!("@{}", path.display()), &format!("{base}/api/v1/assets?name={name}")]);
+        assert_eq!(status, 201, "{name}: {}", String::from_utf8_lossy(&body));
+        let id = serde_json::from_slice::<serde_json::Value>(&body).expect("json")["id"].as_i64().expect("id");
+        ids.push((name, id));
+    }
+    for ((name, id), size) in ids.into_iter().zip(["1440 1080", "360 640"]) {
+        let url = format!("{base}/api/v1/assets/{id}/thumbnail?size=1440");
+        let start = Instant::now();
+        let jpeg = loop {
+            let (status, body) = curl(&auth, &[&url]);
+            match status {
+                200 => break body,
+                503 if start.elapsed() < Duration::from_secs(300) => std::thread::sleep(Duration::from_millis(500)),
+                _ => panic!("{name}: thumbnail {status}: {}\n{}", String::from_utf8_lossy(&body), guest.console()),
+            }
+        };
+        let thumb = files.join(format!("{id}.jpg"));
+        std::fs::write(&thumb, jpeg).expect("thumbnail");
+        let out = Command::new("identify").args(["-format", "%w %h"]).arg(&thumb).output().expect("identify");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), size, "{name}");
+    }
+}
+
 /// Boot `card` (not grown) and return the trouble page's health body once it answers.
 fn trouble(card: &Path, dir: &Path) -> (serde_json::Value, String) {
     let mut guest = Guest::boot(card, dir);
