@@ -1,12 +1,14 @@
 //! The virtual board: the card image built once per test binary by `qemu/build-image` (which
 //! cross-builds hearthd with `scripts/cross`), and guests booted from copies of it with `qemu/run`.
 //!
-//! A guest's serial console goes to a file; tests read the setup code and boot messages from it.
+//! A guest's serial console goes to a file; tests read the setup code and boot messages from it,
+//! and type on it when the card turns the service console on ([`service_console`]).
 //! Nothing here depends on how fast QEMU is: waits poll with generous limits.
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -61,9 +63,36 @@ pub fn partition(card: &Path, n: u8) -> (u64, u64) {
     (p.first * 512, p.sectors * 512)
 }
 
+/// Write the bootloader state `hearth.env` on `card`'s FAT partition (mtools, no mount): root
+/// slot `slot`, and the service console (a root shell on the serial console) when `console`.
+pub fn boot_settings(card: &Path, slot: &str, console: bool) {
+    let env = card.with_file_name("hearth.env");
+    let mut text = format!("hearth_slot={slot}\n");
+    if console {
+        text.push_str("hearth_console=shell\n");
+    }
+    std::fs::write(&env, text).expect("env");
+    let out = Command::new("mcopy")
+        .arg("-o")
+        .arg("-i")
+        .arg(format!("{}@@1M", card.display()))
+        .arg(&env)
+        .arg("::hearth.env")
+        .output()
+        .expect("mcopy");
+    assert!(out.status.success(), "mcopy: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Turn the service console on for `card` (slot a).
+pub fn service_console(card: &Path) {
+    boot_settings(card, "a", true);
+}
+
 /// A booted (or booting) guest.
 pub struct Guest {
     child: Child,
+    /// The serial console's input (a shell reads it when the card turns the service console on).
+    console_in: Option<ChildStdin>,
     /// The serial console's file.
     pub serial: PathBuf,
     /// Where the guest's port 80 is forwarded (127.0.0.1:PORT), absent with a tap network.
@@ -104,12 +133,14 @@ impl Guest {
             .arg("--image")
             .arg(card)
             .args(extra)
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
             .stdout(log.try_clone().expect("log"))
             .stderr(log)
             .spawn()
             .expect("start qemu/run");
-        Guest { child, serial, http: None }
+        let mut child = child;
+        let console_in = child.stdin.take();
+        Guest { child, console_in, serial, http: None }
     }
 
     /// The console so far.
@@ -149,6 +180,12 @@ impl Guest {
             assert!(start.elapsed() < BOOT_LIMIT, "the console did not show {text:?} in {BOOT_LIMIT:?}:\n{c}");
             std::thread::sleep(Duration::from_millis(250));
         }
+    }
+
+    /// Type `line` and Enter on the serial console (the service console's shell reads it).
+    pub fn type_line(&mut self, line: &str) {
+        let input = self.console_in.as_mut().expect("the console's input");
+        input.write_all(format!("{line}\n").as_bytes()).and_then(|()| input.flush()).expect("type on the console");
     }
 
     /// Wait for QEMU to end by itself (the guest powered off or rebooted).

@@ -47,19 +47,9 @@ fn post(addr: SocketAddr, path: &str, auth: &[String], body: &str) -> http::Resp
     http::request(addr, "POST", path, auth, Some(body)).unwrap_or_else(|e| panic!("POST {path}: {e}"))
 }
 
-/// Put `hearth_slot=SLOT` into the bootloader state on the card's FAT partition (mtools, no mount).
+/// Put `hearth_slot=SLOT` into the bootloader state on the card's FAT partition.
 fn choose_slot(card: &Path, slot: &str) {
-    let env = card.with_file_name("hearth.env");
-    std::fs::write(&env, format!("hearth_slot={slot}\n")).expect("env");
-    let out = Command::new("mcopy")
-        .arg("-o")
-        .arg("-i")
-        .arg(format!("{}@@1M", card.display()))
-        .arg(&env)
-        .arg("::hearth.env")
-        .output()
-        .expect("mcopy");
-    assert!(out.status.success(), "mcopy: {}", String::from_utf8_lossy(&out.stderr));
+    board::boot_settings(card, slot, false);
 }
 
 #[test]
@@ -205,6 +195,118 @@ fn an_iphones_heic_and_hevc_video_get_thumbnails_on_the_board() {
         let out = Command::new("identify").args(["-format", "%w %h"]).arg(&thumb).output().expect("identify");
         assert_eq!(String::from_utf8_lossy(&out.stdout), size, "{name}");
     }
+}
+
+/// Boot `card` with the service console on, claim the box; (guest, session).
+fn boot_claimed_with_console(card: &Path, dir: &Path) -> (Guest, [String; 1]) {
+    board::service_console(card);
+    let mut guest = Guest::boot(card, dir);
+    guest.wait_health(200);
+    let code = setup_code(&guest.wait_console("Hearth is at http://10.0.2.15/"));
+    guest.wait_console("Hearth service console");
+    let addr = guest.http.expect("forwarded port");
+    let claim = post(addr, "/api/v1/setup/claim", &[], &format!(r#"{{"name":"ada","password":"lovelace-1815","setup_code":"{code}"}}"#));
+    assert_eq!(claim.status, 201, "{}", claim.body);
+    let auth = cookie(&claim);
+    (guest, auth)
+}
+
+/// Run `command` in the service console's shell and return its output, lines joined by spaces.
+/// It comes back on one line between two markers, written at once, so that the log lines of
+/// hearthd and the kernel on the same console cannot land inside it; the typed line echoes the
+/// command, not the expanded markers.
+fn in_guest(guest: &mut Guest, command: &str) -> String {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = 1000 + N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    guest.type_line(&format!("echo \"<<$(({n}))[$({command} 2>&1 | tr '\\n' ' ')]>>$(({n}))\""));
+    let (start, end) = (format!("<<{n}["), format!("]>>{n}"));
+    let console = guest.wait_console(&end);
+    let to = console.rfind(&end).expect("end marker");
+    let from = console[..to].rfind(&start).expect("start marker") + start.len();
+    console[from..to].trim().to_string()
+}
+
+/// The value of `key` in a flat-keyed cgroup file read by [`in_guest`] (`key value key value`).
+fn cgroup_value(text: &str, key: &str) -> u64 {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    words.chunks(2).find(|kv| kv[0] == key).and_then(|kv| kv.get(1)?.parse().ok()).unwrap_or_else(|| panic!("{key} in {text:?}"))
+}
+
+/// The board's hardware watchdog (i6300esb on QEMU) is fed by hearthd; a hearthd that hangs (here
+/// stopped with SIGSTOP, as a deadlock or a wedged disk leaves it) stops feeding it and the board
+/// resets by itself: QEMU ends (-no-reboot) with neither a clean stop nor a kernel restart on
+/// the console. Every other image test runs longer than the watchdog's period with hearthd
+/// feeding it, and none of them is reset.
+#[test]
+fn a_board_whose_hearthd_hangs_is_reset_by_the_watchdog() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let card = board::card(dir.path(), 2 * GIB);
+    let (mut guest, _) = boot_claimed_with_console(&card, dir.path());
+    guest.wait_console("feeding the hardware watchdog");
+    let daemon = in_guest(&mut guest, "cat /sys/fs/cgroup/daemon/cgroup.procs");
+    assert!(!daemon.is_empty() && daemon.chars().all(|c| c.is_ascii_digit()), "hearthd's pid in its group: {daemon:?}");
+    assert_eq!(in_guest(&mut guest, &format!("cat /proc/{daemon}/comm")), "hearthd");
+    guest.type_line(&format!("kill -STOP {daemon}"));
+    let exit = guest.wait_exit(Duration::from_secs(240));
+    assert!(exit.success(), "QEMU: {exit}");
+    let console = guest.console();
+    let after = &console[console.rfind("kill -STOP").expect("the kill")..];
+    assert!(!after.contains("stopped cleanly") && !after.contains("reboot:"), "a reset, not a shutdown:\n{after}");
+}
+
+/// Budgets where they are real: in the guest's cgroup v2 tree the thumbnail worker's group has
+/// its board budget (128 MiB on this board); a HEIC too big to decode within it (48 MP) gets the
+/// worker killed whole by the kernel (memory.oom.group), twice (the job is retried alone once),
+/// and the job is set aside, while hearthd goes on and the photos around it get thumbnails.
+#[test]
+fn a_worker_past_its_memory_budget_is_killed_and_its_photo_set_aside() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let card = board::card(dir.path(), 2 * GIB);
+    let (mut guest, auth) = boot_claimed_with_console(&card, dir.path());
+    let files = dir.path();
+    make("convert", &["-size", "640x480", "gradient:red-blue", "-quality", "90", "before.jpg"], files);
+    make("convert", &["-size", "640x480", "gradient:green-blue", "-quality", "90", "after.jpg"], files);
+    make("convert", &["-size", "8000x6000", "gradient:red-yellow", "-quality", "90", "huge.jpg"], files);
+    make("heif-enc", &["-q", "30", "huge.jpg", "-o", "IMG_0048.HEIC"], files);
+    let base = format!("http://{}", guest.http.expect("forwarded port"));
+    let upload = |file: &str, name: &str| {
+        let path = files.join(file);
+        let (status, body) =
+            curl(&auth, &["-X", "POST", "--data-binary", &format!("@{}", path.display()), &format!("{base}/api/v1/assets?name={name}")]);
+        assert_eq!(status, 201, "{name}: {}", String::from_utf8_lossy(&body));
+        serde_json::from_slice::<serde_json::Value>(&body).expect("json")["id"].as_i64().expect("id")
+    };
+    let details =
+        |id: i64| serde_json::from_slice::<serde_json::Value>(&curl(&auth, &[&format!("{base}/api/v1/assets/{id}")]).1).expect("json");
+    let settle = |id: i64| {
+        let start = Instant::now();
+        loop {
+            let d = details(id);
+            if d["thumbnails"] != "pending" {
+                return d;
+            }
+            assert!(start.elapsed() < Duration::from_secs(600), "asset {id} still pending: {d}");
+            std::thread::sleep(Duration::from_secs(1));
+        }
+    };
+    let before = upload("before.jpg", "IMG_0047.JPG");
+    assert_eq!(settle(before)["thumbnails"], "ready");
+    let huge = upload("IMG_0048.HEIC", "IMG_0048.HEIC");
+    let after = upload("after.jpg", "IMG_0049.JPG");
+    let set_aside = settle(huge);
+    assert_eq!(set_aside["thumbnails"], "failed", "{set_aside}");
+    assert!(set_aside["metadata_error"].as_str().unwrap_or("").contains("set aside"), "{set_aside}");
+    assert_eq!(settle(after)["thumbnails"], "ready");
+    assert_eq!(guest.wait_health(200)["setup_required"], false, "hearthd goes on");
+
+    assert_eq!(in_guest(&mut guest, "cat /sys/fs/cgroup/thumbnail/memory.max"), (128u64 << 20).to_string());
+    assert_eq!(in_guest(&mut guest, "cat /sys/fs/cgroup/thumbnail/memory.oom.group"), "1");
+    let events = in_guest(&mut guest, "cat /sys/fs/cgroup/thumbnail/memory.events");
+    assert!(cgroup_value(&events, "oom_group_kill") >= 2, "the worker was killed whole at least twice: {events}");
+    // The daemon kept its own group and its budget, and was never the one killed.
+    assert_eq!(in_guest(&mut guest, "cat /sys/fs/cgroup/daemon/memory.max"), (192u64 << 20).to_string());
+    let daemon_events = in_guest(&mut guest, "cat /sys/fs/cgroup/daemon/memory.events");
+    assert_eq!(cgroup_value(&daemon_events, "oom_kill"), 0, "{daemon_events}");
 }
 
 /// Boot `card` (not grown) and return the trouble page's health body once it answers.

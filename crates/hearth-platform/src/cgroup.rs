@@ -83,6 +83,15 @@ impl CgroupTree {
         let group = self.base.join(service);
         ensure_dir(&group)?;
         self.apply(&group, budget)?;
+        // A worker past its budget goes whole: the kernel's OOM killer takes every process of the
+        // group (the worker and its heif-convert or ffmpeg child), so the supervisor sees the
+        // worker die and sets its job aside, rather than a worker carrying on with a child's
+        // half-done job. The daemon's group is not one: there, the kernel picks one process.
+        if self.controllers.iter().any(|c| c == "memory")
+            && let Err(e) = fs::write(group.join("memory.oom.group"), "1")
+        {
+            tracing::debug!(group = %group.display(), error = %e, "memory.oom.group not applied");
+        }
         Ok(group)
     }
 
@@ -165,6 +174,8 @@ mod tests {
         let ml = tree.group_for("ml", &Budget { memory_mib: 512, cpu_weight: 25, io_weight: 25 }).expect("ml");
         tree.add_process(&ml, 77).expect("add");
         assert_eq!(fs::read_to_string(ml.join("memory.max")).expect("r"), (512u64 << 20).to_string());
+        assert_eq!(fs::read_to_string(ml.join("memory.oom.group")).expect("r"), "1", "a worker over budget goes whole");
+        assert!(!daemon.join("memory.oom.group").exists(), "the daemon's group is not killed whole");
         assert!(tree.group_for("../escape", &budget).is_err());
         // A restart finds itself in daemon/ and manages the same base.
         let again = detect(dir.path(), "0::/hearth.service/daemon\n").expect("v2");
