@@ -232,6 +232,57 @@ fn cgroup_value(text: &str, key: &str) -> u64 {
     words.chunks(2).find(|kv| kv[0] == key).and_then(|kv| kv.get(1)?.parse().ok()).unwrap_or_else(|| panic!("{key} in {text:?}"))
 }
 
+/// hearthd is not root on the board: the daemon and its workers run as the `hearth` user, the
+/// daemon with only CAP_NET_BIND_SERVICE and CAP_SYS_TIME (it serves port 80 and sets the
+/// clock), the workers with none; root stays with the privileged helper alone, which powers the
+/// box off when the web page asks and says so on the console. The data partition is hearth's.
+#[test]
+fn hearthd_runs_as_the_hearth_user_and_root_stays_in_its_helper() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let card = board::card(dir.path(), 2 * GIB);
+    let (mut guest, auth) = boot_claimed_with_console(&card, dir.path());
+    guest.wait_console("feeding the hardware watchdog");
+    let processes = in_guest(
+        &mut guest,
+        r#"for p in /proc/[0-9]*; do [ "$(cat $p/comm 2>/dev/null)" = hearthd ] && echo "@ $(tr '\0' ' ' < $p/cmdline)" && grep -E '^(Uid|CapEff|CapInh):' $p/status; done"#,
+    );
+    let mut seen = Vec::new();
+    for process in processes.split("@ ").filter(|p| !p.trim().is_empty()) {
+        let field = |key: &str| {
+            let words: Vec<&str> = process.split_whitespace().collect();
+            let at = words.iter().position(|w| *w == key).unwrap_or_else(|| panic!("{key} in {process}"));
+            words[at + 1].to_string()
+        };
+        let role = if process.contains("privileged-helper") {
+            "helper"
+        } else if process.contains(" worker ") {
+            "worker"
+        } else {
+            "daemon"
+        };
+        let (uid, caps) = (field("Uid:"), u64::from_str_radix(&field("CapEff:"), 16).expect("hex"));
+        assert_eq!(field("CapInh:"), "0000000000000000", "{process}");
+        match role {
+            "helper" => assert_eq!(uid, "0", "{process}"),
+            "worker" => assert_eq!((uid.as_str(), caps), ("1000", 0), "{process}"),
+            _ => assert_eq!((uid.as_str(), caps), ("1000", (1 << 10) | (1 << 25)), "{process}"),
+        }
+        seen.push(role);
+    }
+    seen.sort_unstable();
+    seen.dedup();
+    assert_eq!(seen, ["daemon", "helper", "worker"], "{processes}");
+    assert_eq!(in_guest(&mut guest, "stat -c %U /data /data/hearth.db"), "hearth hearth");
+
+    let r = post(guest.http.expect("forwarded port"), "/api/v1/system/poweroff", &auth, "{}");
+    assert_eq!(r.status, 202, "{}", r.body);
+    let exit = guest.wait_exit(Duration::from_secs(120));
+    assert!(exit.success(), "QEMU: {exit}");
+    let console = guest.console();
+    assert!(console.contains("hearthd privileged helper: power-off (asked by hearthd)"), "{console}");
+    assert!(console.contains("reboot: Power down"), "{console}");
+}
+
 /// The board's hardware watchdog (i6300esb on QEMU) is fed by hearthd; a hearthd that hangs (here
 /// stopped with SIGSTOP, as a deadlock or a wedged disk leaves it) stops feeding it and the board
 /// resets by itself: QEMU ends (-no-reboot) with neither a clean stop nor a kernel restart on
@@ -243,7 +294,7 @@ fn a_board_whose_hearthd_hangs_is_reset_by_the_watchdog() {
     let card = board::card(dir.path(), 2 * GIB);
     let (mut guest, _) = boot_claimed_with_console(&card, dir.path());
     guest.wait_console("feeding the hardware watchdog");
-    let daemon = in_guest(&mut guest, "cat /sys/fs/cgroup/daemon/cgroup.procs");
+    let daemon = in_guest(&mut guest, "cat /sys/fs/cgroup/hearth/daemon/cgroup.procs");
     assert!(!daemon.is_empty() && daemon.chars().all(|c| c.is_ascii_digit()), "hearthd's pid in its group: {daemon:?}");
     assert_eq!(in_guest(&mut guest, &format!("cat /proc/{daemon}/comm")), "hearthd");
     guest.type_line(&format!("kill -STOP {daemon}"));
@@ -299,13 +350,13 @@ fn a_worker_past_its_memory_budget_is_killed_and_its_photo_set_aside() {
     assert_eq!(settle(after)["thumbnails"], "ready");
     assert_eq!(guest.wait_health(200)["setup_required"], false, "hearthd goes on");
 
-    assert_eq!(in_guest(&mut guest, "cat /sys/fs/cgroup/thumbnail/memory.max"), (128u64 << 20).to_string());
-    assert_eq!(in_guest(&mut guest, "cat /sys/fs/cgroup/thumbnail/memory.oom.group"), "1");
-    let events = in_guest(&mut guest, "cat /sys/fs/cgroup/thumbnail/memory.events");
+    assert_eq!(in_guest(&mut guest, "cat /sys/fs/cgroup/hearth/thumbnail/memory.max"), (128u64 << 20).to_string());
+    assert_eq!(in_guest(&mut guest, "cat /sys/fs/cgroup/hearth/thumbnail/memory.oom.group"), "1");
+    let events = in_guest(&mut guest, "cat /sys/fs/cgroup/hearth/thumbnail/memory.events");
     assert!(cgroup_value(&events, "oom_group_kill") >= 2, "the worker was killed whole at least twice: {events}");
     // The daemon kept its own group and its budget, and was never the one killed.
-    assert_eq!(in_guest(&mut guest, "cat /sys/fs/cgroup/daemon/memory.max"), (192u64 << 20).to_string());
-    let daemon_events = in_guest(&mut guest, "cat /sys/fs/cgroup/daemon/memory.events");
+    assert_eq!(in_guest(&mut guest, "cat /sys/fs/cgroup/hearth/daemon/memory.max"), (192u64 << 20).to_string());
+    let daemon_events = in_guest(&mut guest, "cat /sys/fs/cgroup/hearth/daemon/memory.events");
     assert_eq!(cgroup_value(&daemon_events, "oom_kill"), 0, "{daemon_events}");
 }
 

@@ -19,6 +19,15 @@ use std::path::{Path, PathBuf};
 
 use hearth_core::board::Budget;
 
+/// On the appliance, the group rcS makes for hearthd and delegates to the `hearth` user
+/// (docs/image.md): hearthd joins it as root, before dropping root, and manages its parent.
+pub const APPLIANCE_GROUP: &str = "/sys/fs/cgroup/hearth/daemon";
+
+/// Move this process into `group`.
+pub fn move_self_into(group: &Path) -> io::Result<()> {
+    fs::write(group.join("cgroup.procs"), std::process::id().to_string())
+}
+
 /// A cgroup v2 subtree Hearth may manage.
 #[derive(Debug, Clone)]
 pub struct CgroupTree {

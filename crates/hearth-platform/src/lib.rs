@@ -17,6 +17,8 @@
 //! - [`mbr`]: the boot card's MBR partition table, and growing its last partition.
 //! - [`block_device`]: sizes, partition names, BLKPG resize, and what a partition holds.
 //! - [`power`]: power off and reboot through PID 1 (the image's busybox init).
+//! - [`identity`]: becoming the `hearth` user with only the capabilities hearthd needs.
+//! - [`privileged_helper`]: the closed set of requests the unprivileged daemon may ask root for.
 //! - [`sntp`]: asking an NTP server how far this machine's clock is off (RFC 4330 client).
 //! - [`timekeeping`]: setting the clock from the NTP servers DHCP named, and saving it.
 
@@ -26,10 +28,12 @@ pub mod cgroup;
 pub mod child;
 pub mod clock;
 pub mod durable;
+pub mod identity;
 pub mod mbr;
 pub mod memory;
 pub mod network;
 pub mod power;
+pub mod privileged_helper;
 pub mod process;
 pub mod sha256_lanes;
 pub mod sntp;

@@ -5,15 +5,18 @@
 //! - `hearthd check-config FILE` validates a configuration file and exits.
 //! - `hearthd prepare-data --disk DEV` grows, checks or formats and mounts the image's data
 //!   partition at boot (docs/image.md).
+//! - `hearthd privileged-helper` is root's side of the appliance's hearthd once it dropped root.
 //!
 //! The modules: [`run`] wires the services together; [`worker`] holds the worker kinds;
-//! [`prepare_data`] is the image's data-partition boot step; [`photo_sources`] ingests photos that
+//! [`prepare_data`] is the image's data-partition boot step; [`privileged_helper`] does the
+//! few things the unprivileged daemon may ask root for; [`photo_sources`] ingests photos that
 //! sync completes in camera folders and scans the watched photo folders; [`clock_keeper`] sets the
 //! appliance's clock from NTP and saves it.
 
 mod clock_keeper;
 mod photo_sources;
 mod prepare_data;
+mod privileged_helper;
 mod run;
 mod worker;
 
@@ -48,6 +51,9 @@ enum Command {
     },
     /// Grow, check or format, and mount the data partition (the image's boot step).
     PrepareData(prepare_data::Args),
+    /// The privileged helper (started by the appliance's hearthd before it drops root; requests
+    /// on stdin, answers on stdout).
+    PrivilegedHelper,
     /// Check a configuration file and exit (0 when valid).
     CheckConfig {
         /// The file.
@@ -62,6 +68,7 @@ fn main() -> ExitCode {
         None => run::main(cli.run),
         Some(Command::Worker { kind, data, threads }) => worker::main(&kind, &data, threads),
         Some(Command::PrepareData(args)) => prepare_data::main(&args),
+        Some(Command::PrivilegedHelper) => privileged_helper::main(),
         Some(Command::CheckConfig { file }) => match run::load_config(Some(&file)) {
             Ok(_) => {
                 println!("{}: valid", file.display());

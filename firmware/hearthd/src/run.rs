@@ -19,6 +19,9 @@ use hearth_core::config::Config;
 use hearth_core::service::StatusBoard;
 use hearth_core::{Kinded, shutdown};
 use hearth_discovery::MdnsService;
+use hearth_platform::identity::{self, Capability};
+use hearth_platform::power::{BusyboxInit, Power};
+use hearth_platform::privileged_helper::Helper;
 use hearth_supervisor::{Limits, RestartPolicy, Supervisor, WorkerSpec};
 
 /// Flags of `hearthd` (run mode).
@@ -60,6 +63,11 @@ pub struct RunArgs {
     /// is served (with --appliance).
     #[arg(long, requires = "appliance")]
     pub data_status: Option<PathBuf>,
+    /// Run as this user (with --appliance; the image passes `hearth`): hearthd starts the
+    /// privileged helper, joins the cgroup group delegated to the user, then drops root, keeping
+    /// only CAP_NET_BIND_SERVICE and CAP_SYS_TIME (docs/image.md, "Users and privileges").
+    #[arg(long, requires = "appliance")]
+    pub user: Option<String>,
 }
 
 /// Read and validate the configuration file, or the defaults without one.
@@ -120,6 +128,17 @@ pub fn main(args: RunArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Before any thread exists: capabilities are per thread.
+    let power: Option<Arc<dyn Power>> = match &args.user {
+        Some(name) => match drop_root(name) {
+            Ok(helper) => Some(Arc::new(helper)),
+            Err(e) => {
+                eprintln!("hearthd: cannot run as the user {name}: {e:#}");
+                return ExitCode::from(2);
+            }
+        },
+        None => args.appliance.then(|| Arc::new(BusyboxInit) as Arc<dyn Power>),
+    };
     init_logging(&config.log.level);
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).max_blocking_threads(16).enable_all().build() {
         Ok(r) => r,
@@ -142,7 +161,7 @@ pub fn main(args: RunArgs) -> ExitCode {
         }
     }
     let appliance = args.appliance;
-    match runtime.block_on(serve(args, config.clone(), started)) {
+    match runtime.block_on(serve(args, config.clone(), started, power)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e:#}");
@@ -158,6 +177,21 @@ pub fn main(args: RunArgs) -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Become `user`: the privileged helper started first (it keeps root), hearthd moved into the
+/// cgroup group rcS delegated to the user, then root dropped.
+fn drop_root(user: &str) -> anyhow::Result<Helper> {
+    let passwd = std::fs::read_to_string("/etc/passwd").context("cannot read /etc/passwd")?;
+    let account = identity::lookup(&passwd, user).ok_or_else(|| anyhow!("/etc/passwd has no user {user:?} (or it is root)"))?;
+    let exe = std::env::current_exe().context("cannot find hearthd's own program")?;
+    let helper = Helper::spawn(&exe, &["privileged-helper"]).context("cannot start the privileged helper")?;
+    let group = Path::new(hearth_platform::cgroup::APPLIANCE_GROUP);
+    if group.is_dir() {
+        hearth_platform::cgroup::move_self_into(group).with_context(|| format!("cannot join {}", group.display()))?;
+    }
+    identity::become_user(account, &[Capability::NetBindService, Capability::SysTime]).context("cannot drop root")?;
+    Ok(helper)
 }
 
 const RESTART: &str = "Restart the box (unplug it for ten seconds). If this page comes back, your data is still on the card: ask for help before changing anything.";
@@ -205,7 +239,7 @@ fn explain<E: Kinded>(e: E) -> anyhow::Error {
     }
 }
 
-async fn serve(args: RunArgs, config: Config, started: Instant) -> anyhow::Result<()> {
+async fn serve(args: RunArgs, config: Config, started: Instant, power: Option<Arc<dyn Power>>) -> anyhow::Result<()> {
     let data = args.data.clone();
     hearth_platform::durable::ensure_writable_dir(&data, 0o700).map_err(|e| {
         anyhow!(
@@ -292,7 +326,7 @@ async fn serve(args: RunArgs, config: Config, started: Instant) -> anyhow::Resul
         device: Arc::new(device),
         data_dir: data.clone(),
         sync: sync_engine.clone(),
-        power: args.appliance.then(|| Arc::new(hearth_platform::power::BusyboxInit) as Arc<dyn hearth_platform::power::Power>),
+        power,
     };
 
     let limits = Limits::detect(&board);
