@@ -11,6 +11,7 @@ cat > "$target/etc/hearth-release" <<REL
 HEARTH_BOARD=$board
 HEARTH_VERSION=$(grep -m1 '^version' "$hearth/Cargo.toml" | cut -d'"' -f2)
 HEARTH_COMMIT=$(git -C "$hearth" describe --always --dirty 2>/dev/null || echo unknown)
+HEARTH_BUILT=$(git -C "$hearth" log -1 --format=%ct 2>/dev/null || date +%s)
 REL
 # /data is the mount point of the data partition; the root is read-only (docs/image.md).
 mkdir -p "$target/data" "$target/run"

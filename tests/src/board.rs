@@ -102,13 +102,16 @@ pub struct Guest {
 impl Guest {
     /// Boot `card` with user networking and the web port forwarded to the host.
     pub fn boot(card: &Path, dir: &Path) -> Guest {
+        Guest::boot_with(card, dir, &[])
+    }
+
+    /// [`Guest::boot`] with more arguments for `qemu/run` (such as `--rtc-base`).
+    pub fn boot_with(card: &Path, dir: &Path, extra: &[&str]) -> Guest {
         let port = free_port();
-        let mut guest = Guest::start(
-            card,
-            dir,
-            &["--http", &port.to_string(), "--https", &free_port().to_string(), "--sync", &free_port().to_string()],
-            None,
-        );
+        let (http, https, sync) = (port.to_string(), free_port().to_string(), free_port().to_string());
+        let mut args = vec!["--http", &http, "--https", &https, "--sync", &sync];
+        args.extend_from_slice(extra);
+        let mut guest = Guest::start(card, dir, &args, None);
         guest.http = Some(SocketAddr::from(([127, 0, 0, 1], port)));
         guest
     }

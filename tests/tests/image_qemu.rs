@@ -283,6 +283,47 @@ fn hearthd_runs_as_the_hearth_user_and_root_stays_in_its_helper() {
     assert!(console.contains("reboot: Power down"), "{console}");
 }
 
+/// A board whose clock starts in 1970 (no battery, no saved time, no NTP server on this network)
+/// starts it at the system's build time instead: the guest's clock and the date of a photo
+/// uploaded without any date of its own are no earlier than the commit the image was built from.
+#[test]
+fn a_board_that_starts_in_1970_dates_nothing_before_its_build() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let card = board::card(dir.path(), 2 * GIB);
+    board::service_console(&card);
+    let release = std::fs::read_to_string(board::image().with_extension("release")).expect("release file");
+    let built: i64 =
+        release.lines().find_map(|l| l.strip_prefix("HEARTH_BUILT=")).and_then(|v| v.trim().parse().ok()).expect("HEARTH_BUILT");
+    let mut guest = Guest::boot_with(&card, dir.path(), &["--rtc-base", "1970-01-02"]);
+    guest.wait_health(200);
+    let code = setup_code(&guest.wait_console("Hearth is at http://10.0.2.15/"));
+    guest.wait_console("Hearth service console");
+    let addr = guest.http.expect("forwarded port");
+    let claim = post(addr, "/api/v1/setup/claim", &[], &format!(r#"{{"name":"ada","password":"lovelace-1815","setup_code":"{code}"}}"#));
+    assert_eq!(claim.status, 201, "{}", claim.body);
+    let auth = cookie(&claim);
+    let rtc = in_guest(&mut guest, "cat /sys/class/rtc/rtc0/since_epoch");
+    assert!(rtc.parse::<i64>().is_ok_and(|s| s < 86_400 * 366), "the board's own clock is in 1970: {rtc}");
+    let now: i64 = in_guest(&mut guest, "date +%s").parse().expect("date");
+    assert!(now >= built, "the clock ({now}) is not before the build ({built})");
+
+    make("convert", &["-size", "320x240", "gradient:red-blue", "+set", "date:create", "+set", "date:modify", "plain.png"], dir.path());
+    let path = dir.path().join("plain.png");
+    let base = format!("http://{addr}");
+    let (status, body) =
+        curl(&auth, &["-X", "POST", "--data-binary", &format!("@{}", path.display()), &format!("{base}/api/v1/assets?name=plain.png")]);
+    assert_eq!(status, 201, "{}", String::from_utf8_lossy(&body));
+    let (status, body) = curl(&auth, &[&format!("{base}/api/v1/timeline/months")]);
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let months: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    let month = months["months"][0]["month"].as_i64().expect("a month");
+    let built_month = {
+        let out = Command::new("date").args(["-u", "-d", &format!("@{built}"), "+%Y%m"]).output().expect("date");
+        String::from_utf8_lossy(&out.stdout).trim().parse::<i64>().expect("month")
+    };
+    assert!(month >= built_month, "the photo is dated {month}, before the build's month {built_month}: {months}");
+}
+
 /// The board's hardware watchdog (i6300esb on QEMU) is fed by hearthd; a hearthd that hangs (here
 /// stopped with SIGSTOP, as a deadlock or a wedged disk leaves it) stops feeding it and the board
 /// resets by itself: QEMU ends (-no-reboot) with neither a clean stop nor a kernel restart on
