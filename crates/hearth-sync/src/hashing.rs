@@ -36,12 +36,15 @@ pub enum BlockHasher {
 
 impl BlockHasher {
     /// The faster way on this CPU. `HEARTH_HASHER=single` forces the single stream (to measure
-    /// a CPU without lanes, as the boards are, on one that has them).
+    /// a CPU without lanes on one that has them), `HEARTH_HASHER=lanes` the lanes (to measure
+    /// them on a board against what was chosen there).
     pub fn for_this_cpu() -> Self {
-        if std::env::var("HEARTH_HASHER").as_deref() == Ok("single") {
-            return BlockHasher::Single;
+        match std::env::var("HEARTH_HASHER").as_deref() {
+            Ok("single") => return BlockHasher::Single,
+            Ok("lanes") => return BlockHasher::Lanes,
+            _ => {}
         }
-        if sha256_lanes::fast_here() { BlockHasher::Lanes } else { BlockHasher::Single }
+        if sha256_lanes::fast_here(sha256) { BlockHasher::Lanes } else { BlockHasher::Single }
     }
 
     /// The SHA-256 of each block, in order. Blocks of equal length go through the lanes

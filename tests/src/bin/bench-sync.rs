@@ -12,7 +12,8 @@
 //! clock starts). Ratios against the Syncthing pair follow, with the targets.
 //!
 //! `h` is Hearth with the SIMD lanes off (`HEARTH_HASHER=single`), hashing the way a board without
-//! them does. Whenever Hearth receives, a probe asks its web API (`GET /api/health`, a fresh
+//! them does; `l` is Hearth with them forced on (`HEARTH_HASHER=lanes`), even on a CPU whose SHA
+//! instructions would win. Whenever Hearth receives, a probe asks its web API (`GET /api/health`, a fresh
 //! connection each time, every 5 ms) throughout the timed window: the p50, p99 and slowest
 //! answers show whether receiving starves the API. The CPU's flags (sha_ni, avx2) head the report.
 
@@ -36,7 +37,11 @@ impl Node {
             _ => {
                 std::fs::create_dir_all(home).expect("mkdir");
                 let sync_addr = format!("127.0.0.1:{}", daemon::free_port());
-                let env: &[(&str, &str)] = if kind == 'h' { &[("HEARTH_HASHER", "single")] } else { &[] };
+                let env: &[(&str, &str)] = match kind {
+                    'h' => &[("HEARTH_HASHER", "single")],
+                    'l' => &[("HEARTH_HASHER", "lanes")],
+                    _ => &[],
+                };
                 let mut d = daemon::start_with_env(&home.join("data"), &["--sync-listen", &sync_addr], env);
                 d.wait_healthy(Duration::from_secs(60));
                 let out = d.cli(&["setup", "--name", "bench"], "bench-password-1\n");
@@ -353,8 +358,10 @@ fn main() {
         eprintln!("{}: {:.1} MB", set.label, total as f64 / 1e6);
         for pair in pairs.split(',') {
             let mut c = pair.chars();
-            let (Some(s @ ('S' | 'H' | 'h')), Some(r @ ('S' | 'H' | 'h')), None) = (c.next(), c.next(), c.next()) else {
-                eprintln!("bench-sync: unknown pair {pair} (SS, SH, HH, Sh…: sender then receiver; h is Hearth without SIMD lanes)");
+            let (Some(s @ ('S' | 'H' | 'h' | 'l')), Some(r @ ('S' | 'H' | 'h' | 'l')), None) = (c.next(), c.next(), c.next()) else {
+                eprintln!(
+                    "bench-sync: unknown pair {pair} (SS, SH, HH, Sh…: sender then receiver; h is Hearth without SIMD lanes, l with them forced)"
+                );
                 std::process::exit(2);
             };
             runs.push(run(&set, s, r, &root.join("run"), ticks, keep));
