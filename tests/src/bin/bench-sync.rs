@@ -14,7 +14,7 @@
 //! `h` is Hearth with the SIMD lanes off (`HEARTH_HASHER=single`), hashing the way a board without
 //! them does; `l` is Hearth with them forced on (`HEARTH_HASHER=lanes`), even on a CPU whose SHA
 //! instructions would win. A probe asks the receiver's web API (Hearth's `GET /api/health`,
-//! Syncthing's `GET /rest/noauth/health`; a fresh connection each time, every 5 ms) throughout
+//! Syncthing's `GET /rest/system/ping`; a fresh connection each time, every 5 ms) throughout
 //! the timed window: the p50, p99 and slowest answers show whether receiving starves the API,
 //! and both receivers' CPU seconds include answering it. The CPU's flags (sha_ni, avx2) head
 //! the report.
@@ -212,11 +212,11 @@ struct Run {
 }
 
 /// Ask `GET path` every 5 ms until `stop`; the answer times in ms.
-fn probe_api(addr: std::net::SocketAddr, path: &str, stop: &std::sync::atomic::AtomicBool) -> Vec<f64> {
+fn probe_api(addr: std::net::SocketAddr, path: &str, headers: &[String], stop: &std::sync::atomic::AtomicBool) -> Vec<f64> {
     let mut times = Vec::new();
     while !stop.load(std::sync::atomic::Ordering::Relaxed) {
         let t = Instant::now();
-        if hearth_tests::http::request(addr, "GET", path, &[], None).is_ok_and(|r| r.status == 200) {
+        if hearth_tests::http::request(addr, "GET", path, headers, None).is_ok_and(|r| r.status == 200) {
             times.push(t.elapsed().as_secs_f64() * 1000.0);
         }
         std::thread::sleep(Duration::from_millis(5));
@@ -280,13 +280,14 @@ fn run(set: &DataSet, sender_kind: char, receiver_kind: char, work: &Path, ticks
     }
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     // Both kinds of receiver answer the same probe, so its cost is in both CPU figures alike.
-    let (addr, path) = match &receiver {
-        Node::Hearth(d, ..) => (d.http, "/api/health"),
-        Node::Syncthing(st) => (st.gui, "/rest/noauth/health"),
+    // (Syncthing 1.19 has no health route; its ping needs the API key, as all its REST does.)
+    let (addr, path, headers) = match &receiver {
+        Node::Hearth(d, ..) => (d.http, "/api/health", vec![]),
+        Node::Syncthing(st) => (st.gui, "/rest/system/ping", vec![format!("X-API-Key: {}", hearth_tests::syncthing::API_KEY)]),
     };
     let probe = {
         let stop = stop.clone();
-        std::thread::spawn(move || probe_api(addr, path, &stop))
+        std::thread::spawn(move || probe_api(addr, path, &headers, &stop))
     };
     let cpu0 = [cpu_seconds(sp, ticks), cpu_seconds(rp, ticks)];
     let t0 = Instant::now();
