@@ -136,12 +136,8 @@ fn an_iphones_heic_and_hevc_video_get_thumbnails_on_the_board() {
     let dir = tempfile::tempdir().expect("tempdir");
     let card = board::card(dir.path(), 2 * GIB);
     let mut guest = Guest::boot(&card, dir.path());
-    guest.wait_health(200);
-    let code = setup_code(&guest.wait_console("Hearth is at http://10.0.2.15/"));
+    let auth = claim_when_up(&mut guest);
     let addr = guest.http.expect("forwarded port");
-    let claim = post(addr, "/api/v1/setup/claim", &[], &format!(r#"{{"name":"ada","password":"lovelace-1815","setup_code":"{code}"}}"#));
-    assert_eq!(claim.status, 201, "{}", claim.body);
-    let auth = cookie(&claim);
 
     let files = dir.path();
     make("convert", &["-size", "1600x1200", "plasma:fractal", "-quality", "92", "src.jpg"], files);
@@ -170,15 +166,8 @@ fn an_iphones_heic_and_hevc_video_get_thumbnails_on_the_board() {
     // Held upright: the display matrix turns the landscape frames a quarter.
     make("exiftool", &["-q", "-overwrite_original", "-Rotation=90", "IMG_0002.MOV"], files);
     let base = format!("http://{addr}");
-    let mut ids = Vec::new();
-    for name in ["IMG_0001.HEIC", "IMG_0002.MOV"] {
-        let path = files.join(name);
-        let (status, body) =
-            curl(&auth, &["-X", "POST", "--data-binary", &format!("@{}", path.display()), &format!("{base}/api/v1/assets?name={name}")]);
-        assert_eq!(status, 201, "{name}: {}", String::from_utf8_lossy(&body));
-        let id = serde_json::from_slice::<serde_json::Value>(&body).expect("json")["id"].as_i64().expect("id");
-        ids.push((name, id));
-    }
+    let ids: Vec<(&str, i64)> =
+        ["IMG_0001.HEIC", "IMG_0002.MOV"].into_iter().map(|name| (name, upload(&auth, addr, &files.join(name), name))).collect();
     for ((name, id), size) in ids.into_iter().zip(["1440 1080", "360 640"]) {
         let url = format!("{base}/api/v1/assets/{id}/thumbnail?size=1440");
         let start = Instant::now();
@@ -197,17 +186,31 @@ fn an_iphones_heic_and_hevc_video_get_thumbnails_on_the_board() {
     }
 }
 
-/// Boot `card` with the service console on, claim the box; (guest, session).
-fn boot_claimed_with_console(card: &Path, dir: &Path) -> (Guest, [String; 1]) {
-    board::service_console(card);
-    let mut guest = Guest::boot(card, dir);
+/// Once `guest` is up, claim it with the setup code from its console; the session.
+fn claim_when_up(guest: &mut Guest) -> [String; 1] {
     guest.wait_health(200);
     let code = setup_code(&guest.wait_console("Hearth is at http://10.0.2.15/"));
-    guest.wait_console("Hearth service console");
     let addr = guest.http.expect("forwarded port");
     let claim = post(addr, "/api/v1/setup/claim", &[], &format!(r#"{{"name":"ada","password":"lovelace-1815","setup_code":"{code}"}}"#));
     assert_eq!(claim.status, 201, "{}", claim.body);
-    let auth = cookie(&claim);
+    cookie(&claim)
+}
+
+/// Upload the file at `path` to the guest at `addr` as `name`; the new asset's id.
+fn upload(auth: &[String; 1], addr: SocketAddr, path: &Path, name: &str) -> i64 {
+    let (status, body) =
+        curl(auth, &["-X", "POST", "--data-binary", &format!("@{}", path.display()), &format!("http://{addr}/api/v1/assets?name={name}")]);
+    assert_eq!(status, 201, "{name}: {}", String::from_utf8_lossy(&body));
+    serde_json::from_slice::<serde_json::Value>(&body).expect("json")["id"].as_i64().expect("id")
+}
+
+/// Boot `card` with the service console on (and `extra` arguments for `qemu/run`), claim the
+/// box; (guest, session).
+fn boot_claimed_with_console(card: &Path, dir: &Path, extra: &[&str]) -> (Guest, [String; 1]) {
+    board::service_console(card);
+    let mut guest = Guest::boot_with(card, dir, extra);
+    let auth = claim_when_up(&mut guest);
+    guest.wait_console("Hearth service console");
     (guest, auth)
 }
 
@@ -240,7 +243,7 @@ fn cgroup_value(text: &str, key: &str) -> u64 {
 fn hearthd_runs_as_the_hearth_user_and_root_stays_in_its_helper() {
     let dir = tempfile::tempdir().expect("tempdir");
     let card = board::card(dir.path(), 2 * GIB);
-    let (mut guest, auth) = boot_claimed_with_console(&card, dir.path());
+    let (mut guest, auth) = boot_claimed_with_console(&card, dir.path(), &[]);
     guest.wait_console("feeding the hardware watchdog");
     let processes = in_guest(
         &mut guest,
@@ -290,29 +293,19 @@ fn hearthd_runs_as_the_hearth_user_and_root_stays_in_its_helper() {
 fn a_board_that_starts_in_1970_dates_nothing_before_its_build() {
     let dir = tempfile::tempdir().expect("tempdir");
     let card = board::card(dir.path(), 2 * GIB);
-    board::service_console(&card);
     let release = std::fs::read_to_string(board::image().with_extension("release")).expect("release file");
     let built: i64 =
         release.lines().find_map(|l| l.strip_prefix("HEARTH_BUILT=")).and_then(|v| v.trim().parse().ok()).expect("HEARTH_BUILT");
-    let mut guest = Guest::boot_with(&card, dir.path(), &["--rtc-base", "1970-01-02"]);
-    guest.wait_health(200);
-    let code = setup_code(&guest.wait_console("Hearth is at http://10.0.2.15/"));
-    guest.wait_console("Hearth service console");
+    let (mut guest, auth) = boot_claimed_with_console(&card, dir.path(), &["--rtc-base", "1970-01-02"]);
     let addr = guest.http.expect("forwarded port");
-    let claim = post(addr, "/api/v1/setup/claim", &[], &format!(r#"{{"name":"ada","password":"lovelace-1815","setup_code":"{code}"}}"#));
-    assert_eq!(claim.status, 201, "{}", claim.body);
-    let auth = cookie(&claim);
     let rtc = in_guest(&mut guest, "cat /sys/class/rtc/rtc0/since_epoch");
     assert!(rtc.parse::<i64>().is_ok_and(|s| s < 86_400 * 366), "the board's own clock is in 1970: {rtc}");
     let now: i64 = in_guest(&mut guest, "date +%s").parse().expect("date");
     assert!(now >= built, "the clock ({now}) is not before the build ({built})");
 
     make("convert", &["-size", "320x240", "gradient:red-blue", "+set", "date:create", "+set", "date:modify", "plain.png"], dir.path());
-    let path = dir.path().join("plain.png");
+    upload(&auth, addr, &dir.path().join("plain.png"), "plain.png");
     let base = format!("http://{addr}");
-    let (status, body) =
-        curl(&auth, &["-X", "POST", "--data-binary", &format!("@{}", path.display()), &format!("{base}/api/v1/assets?name=plain.png")]);
-    assert_eq!(status, 201, "{}", String::from_utf8_lossy(&body));
     let (status, body) = curl(&auth, &[&format!("{base}/api/v1/timeline/months")]);
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
     let months: serde_json::Value = serde_json::from_slice(&body).expect("json");
@@ -333,7 +326,7 @@ fn a_board_that_starts_in_1970_dates_nothing_before_its_build() {
 fn a_board_whose_hearthd_hangs_is_reset_by_the_watchdog() {
     let dir = tempfile::tempdir().expect("tempdir");
     let card = board::card(dir.path(), 2 * GIB);
-    let (mut guest, _) = boot_claimed_with_console(&card, dir.path());
+    let (mut guest, _) = boot_claimed_with_console(&card, dir.path(), &[]);
     guest.wait_console("feeding the hardware watchdog");
     let daemon = in_guest(&mut guest, "cat /sys/fs/cgroup/hearth/daemon/cgroup.procs");
     assert!(!daemon.is_empty() && daemon.chars().all(|c| c.is_ascii_digit()), "hearthd's pid in its group: {daemon:?}");
@@ -354,20 +347,15 @@ fn a_board_whose_hearthd_hangs_is_reset_by_the_watchdog() {
 fn a_worker_past_its_memory_budget_is_killed_and_its_photo_set_aside() {
     let dir = tempfile::tempdir().expect("tempdir");
     let card = board::card(dir.path(), 2 * GIB);
-    let (mut guest, auth) = boot_claimed_with_console(&card, dir.path());
+    let (mut guest, auth) = boot_claimed_with_console(&card, dir.path(), &[]);
     let files = dir.path();
     make("convert", &["-size", "640x480", "gradient:red-blue", "-quality", "90", "before.jpg"], files);
     make("convert", &["-size", "640x480", "gradient:green-blue", "-quality", "90", "after.jpg"], files);
     make("convert", &["-size", "8000x6000", "gradient:red-yellow", "-quality", "90", "huge.jpg"], files);
     make("heif-enc", &["-q", "30", "huge.jpg", "-o", "IMG_0048.HEIC"], files);
     let base = format!("http://{}", guest.http.expect("forwarded port"));
-    let upload = |file: &str, name: &str| {
-        let path = files.join(file);
-        let (status, body) =
-            curl(&auth, &["-X", "POST", "--data-binary", &format!("@{}", path.display()), &format!("{base}/api/v1/assets?name={name}")]);
-        assert_eq!(status, 201, "{name}: {}", String::from_utf8_lossy(&body));
-        serde_json::from_slice::<serde_json::Value>(&body).expect("json")["id"].as_i64().expect("id")
-    };
+    let addr = guest.http.expect("forwarded port");
+    let upload = |file: &str, name: &str| upload(&auth, addr, &files.join(file), name);
     let details =
         |id: i64| serde_json::from_slice::<serde_json::Value>(&curl(&auth, &[&format!("{base}/api/v1/assets/{id}")]).1).expect("json");
     let settle = |id: i64| {
