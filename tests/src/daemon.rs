@@ -1,8 +1,10 @@
 //! Building and running `hearthd` for tests.
 
+use std::fs;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -60,9 +62,36 @@ pub fn hearth() -> PathBuf {
     bin_dir().join("hearth")
 }
 
-/// A port that was free a moment ago on 127.0.0.1.
+/// A port that was free a moment ago on 127.0.0.1 and that no other caller in this process has
+/// been given.
+///
+/// Asking the kernel for port 0 is not enough: tests run in parallel and start their servers a
+/// while after choosing, so two of them could be handed the same just-released port, and the slow
+/// starter would fail to bind while the test talks to the other's server (a CI run once got S3 answers
+/// from `rclone serve restic`). So ports come from a counter, below the kernel's ephemeral range
+/// (where no outgoing connection takes them meanwhile), starting where the process id says so that
+/// test binaries running at once seldom meet.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    const LOWEST: u32 = 10_000;
+    let ephemeral_start = fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next().and_then(|low| low.parse::<u32>().ok()))
+        .unwrap_or(32_768);
+    let span = ephemeral_start.saturating_sub(LOWEST);
+    if span < 1_000 {
+        // An unusual range leaves no room below it: fall back to the kernel's choice.
+        return TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port");
+    }
+    let start = std::process::id().wrapping_mul(7_919) % span;
+    loop {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        assert!(n < span, "no free port left below {ephemeral_start}");
+        let port = u16::try_from(LOWEST + (start + n) % span).expect("below the ephemeral range");
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// A running hearthd.
