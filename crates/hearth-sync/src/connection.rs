@@ -21,6 +21,15 @@ use crate::protocol::messages::{Hello, Message};
 /// The ALPN protocol name.
 pub const ALPN: &[u8] = b"bep/1.0";
 
+/// The TCP stream under TLS, read through a buffer. rustls asks its transport for at most 4 KiB
+/// at a time, so a bare socket costs a `recvmsg` per 4 KiB — 262,000 system calls per GiB
+/// received, the largest cost after the copy into the page cache; the buffer makes them 64 KiB
+/// reads (writes pass through unbuffered).
+pub type Wire = tokio::io::BufReader<TcpStream>;
+
+/// How much the wire reads from the socket at once.
+const WIRE_READ: usize = 64 * 1024;
+
 /// Accepts any certificate whose handshake signature is valid; identity is decided by device id.
 #[derive(Debug)]
 struct ByDeviceId(Arc<CryptoProvider>);
@@ -184,12 +193,12 @@ pub async fn connect(
     identity: &Identity,
     expected: Option<DeviceId>,
     hello: &Hello,
-) -> Result<Connection<tokio_rustls::client::TlsStream<TcpStream>>> {
+) -> Result<Connection<tokio_rustls::client::TlsStream<Wire>>> {
     let tcp = TcpStream::connect(addr).await.map_err(|e| SyncError::io(format!("connecting to {addr}"), e))?;
     let _ = tcp.set_nodelay(true);
     let name = ServerName::try_from("syncthing").map_err(|e| SyncError::Tls(e.to_string()))?;
     let mut stream = tokio_rustls::TlsConnector::from(client_config(identity)?)
-        .connect(name, tcp)
+        .connect(name, Wire::with_capacity(WIRE_READ, tcp))
         .await
         .map_err(|e| SyncError::Tls(format!("handshake with {addr}: {e}")))?;
     let peer = peer_id(stream.get_ref().1.peer_certificates())?;
@@ -209,9 +218,12 @@ pub async fn accept(
     tcp: TcpStream,
     config: Arc<rustls::ServerConfig>,
     hello: &Hello,
-) -> Result<Connection<tokio_rustls::server::TlsStream<TcpStream>>> {
+) -> Result<Connection<tokio_rustls::server::TlsStream<Wire>>> {
     let _ = tcp.set_nodelay(true);
-    let mut stream = tokio_rustls::TlsAcceptor::from(config).accept(tcp).await.map_err(|e| SyncError::Tls(format!("handshake: {e}")))?;
+    let mut stream = tokio_rustls::TlsAcceptor::from(config)
+        .accept(Wire::with_capacity(WIRE_READ, tcp))
+        .await
+        .map_err(|e| SyncError::Tls(format!("handshake: {e}")))?;
     let peer = peer_id(stream.get_ref().1.peer_certificates())?;
     write_hello(&mut stream, hello).await?;
     let theirs = read_hello(&mut stream).await?;

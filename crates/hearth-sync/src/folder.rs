@@ -168,6 +168,11 @@ pub struct Folder {
     pub scan_wanted: Notify,
     /// Woken when the folder should stop.
     pub stop: Notify,
+    /// Held while the puller creates or renames a file: one at a time per folder. A directory
+    /// takes such changes one by one anyway, and pullers that meet on its lock spin in the
+    /// kernel (15 % of the receiver's CPU for 2,000 files in `scripts/bench-sync`'s profile),
+    /// where waiting here costs nothing.
+    pub(crate) directory_changes: tokio::sync::Mutex<()>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -224,6 +229,7 @@ impl Folder {
             pull_wanted: Notify::new(),
             scan_wanted: Notify::new(),
             stop: Notify::new(),
+            directory_changes: tokio::sync::Mutex::new(()),
         })
     }
 

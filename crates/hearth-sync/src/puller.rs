@@ -497,17 +497,27 @@ async fn fetch(
 ) -> Result<()> {
     let settings = folder.settings();
     let f = &need.global;
-    let io = |e| SyncError::io(path.display().to_string(), e);
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(io)?;
-    }
     let tmp = temp_path(path);
-    // A temporary left by an interrupted transfer (a crash, a dropped connection) is kept: its
-    // blocks that already match are not fetched again.
-    let file = Arc::new(std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&tmp).map_err(io)?);
-    // Only what a temporary already held when this transfer began can be resumed; a fresh one
-    // is not read back (blocks written by this transfer are known to be there).
-    let resumable = file.metadata().map_err(io)?.len();
+    let (file, resumable) = {
+        let _turn = folder.directory_changes.lock().await;
+        let (path, tmp) = (path.to_path_buf(), tmp.clone());
+        tokio::task::spawn_blocking(move || -> Result<(std::fs::File, u64)> {
+            let io = |e| SyncError::io(path.display().to_string(), e);
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(io)?;
+            }
+            // A temporary left by an interrupted transfer (a crash, a dropped connection) is
+            // kept: its blocks that already match are not fetched again.
+            let file = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&tmp).map_err(io)?;
+            // Only what a temporary already held when this transfer began can be resumed; a
+            // fresh one is not read back (blocks written by this transfer are known to be there).
+            let resumable = file.metadata().map_err(io)?.len();
+            Ok((file, resumable))
+        })
+        .await
+        .map_err(|e| SyncError::Protocol(e.to_string()))??
+    };
+    let file = Arc::new(file);
     // Blocks of the file's previous content can be reused where they are unchanged.
     let previous: HashMap<Vec<u8>, (u64, usize)> = match &need.local {
         Some(l) if is_file(l) && !l.deleted => {
@@ -519,6 +529,10 @@ async fn fetch(
     // Where the blocks came from: [already in the temporary, copied from files on the NAS, fetched].
     let origin: Arc<[AtomicU32; 3]> = Arc::new(Default::default());
     let mut progress = Progress::new(&settings.id, f, &sources);
+    // One block write into the temporary at a time: a buffered write holds the file's inode lock
+    // anyway, and writers that meet there spin in the kernel (2 % of the receiver's CPU per GiB
+    // in `scripts/bench-sync`'s profile) where waiting here costs nothing.
+    let writing = Arc::new(tokio::sync::Mutex::new(()));
     let result = async {
         let win = window(f.blocks.first().map_or(1, |b| b.size as usize));
         let mut inflight: JoinSet<Result<i32>> = JoinSet::new();
@@ -533,7 +547,7 @@ async fn fetch(
             let source = sources.get(i % sources.len().max(1)).cloned();
             let others = sources.clone();
             let (folder_id, name) = (settings.id.clone(), f.name.clone());
-            let origin = origin.clone();
+            let (origin, writing) = (origin.clone(), writing.clone());
             inflight.spawn(async move {
                 let hash = b.hash.clone();
                 let (size, offset) = (b.size as usize, b.offset as u64);
@@ -579,6 +593,7 @@ async fn fetch(
                         got.ok_or(last)?
                     }
                 };
+                let _turn = writing.lock().await;
                 tokio::task::spawn_blocking(move || file.write_all_at(&data, offset))
                     .await
                     .map_err(|e| SyncError::Protocol(e.to_string()))?
@@ -589,18 +604,22 @@ async fn fetch(
         while let Some(r) = inflight.join_next().await {
             progress.block_done(r.map_err(|e| SyncError::Protocol(e.to_string()))??).await;
         }
-        let (file, tmp2, dest, g, root) = (file.clone(), tmp.clone(), path.to_path_buf(), f.clone(), settings.root.clone());
+        let (file, tmp2, dest, g) = (file.clone(), tmp.clone(), path.to_path_buf(), f.clone());
         tokio::task::spawn_blocking(move || -> Result<()> {
             let io = |e| SyncError::io(dest.display().to_string(), e);
             file.set_len(g.size as u64).map_err(io)?;
             apply_meta(&file, &tmp2, &g);
-            file.sync_all().map_err(io)?;
-            // What the NAS had under this name is kept, never overwritten. The directory is made
-            // durable once per commit batch (see `Puller::commit`).
-            crate::versions::replace_keeping(&root, &g.name, &tmp2, &dest, now_s())
+            file.sync_all().map_err(io)
         })
         .await
-        .map_err(|e| SyncError::Protocol(e.to_string()))?
+        .map_err(|e| SyncError::Protocol(e.to_string()))??;
+        let _turn = folder.directory_changes.lock().await;
+        let (tmp2, dest, name, root) = (tmp.clone(), path.to_path_buf(), f.name.clone(), settings.root.clone());
+        // What the NAS had under this name is kept, never overwritten. The directory is made
+        // durable once per commit batch (see `Puller::commit`).
+        tokio::task::spawn_blocking(move || crate::versions::replace_keeping(&root, &name, &tmp2, &dest, now_s()))
+            .await
+            .map_err(|e| SyncError::Protocol(e.to_string()))?
     }
     .await;
     progress.end().await;

@@ -289,6 +289,7 @@ fn run(set: &DataSet, sender_kind: char, receiver_kind: char, work: &Path, ticks
         let stop = stop.clone();
         std::thread::spawn(move || probe_api(addr, path, &headers, &stop))
     };
+    let perf = profile_both(&pair, set.label, [sp, rp]);
     let cpu0 = [cpu_seconds(sp, ticks), cpu_seconds(rp, ticks)];
     let t0 = Instant::now();
     sender.share(&from, &receiver, true);
@@ -300,6 +301,11 @@ fn run(set: &DataSet, sender_kind: char, receiver_kind: char, work: &Path, ticks
     let wall = t0.elapsed().as_secs_f64();
     let cpu = [cpu_seconds(sp, ticks) - cpu0[0], cpu_seconds(rp, ticks) - cpu0[1]];
     let rss = [peak_rss_mib(sp), peak_rss_mib(rp)];
+    for mut recorder in perf {
+        // perf writes its data file when interrupted.
+        let _ = std::process::Command::new("kill").args(["-INT", &recorder.id().to_string()]).status();
+        let _ = recorder.wait();
+    }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let api = percentiles(probe.join().unwrap_or_default());
     for (rel, _) in &set.files {
@@ -324,6 +330,31 @@ fn run(set: &DataSet, sender_kind: char, receiver_kind: char, work: &Path, ticks
         eprintln!("  {pair} {:<15} the receiver's API while receiving: p50 {p50:.1} ms, p99 {p99:.1} ms, slowest {max:.1} ms", set.label);
     }
     Run { set: set.label, pair, wall, cpu, rss, api }
+}
+
+/// With `HEARTH_BENCH_PERF=DIR`, `perf record` samples sender and receiver (call graphs, CPU
+/// clock: it works where hardware counters are not offered) over the timed window, into
+/// `DIR/<set>-<pair>-{sender,receiver}.data`; `perf report -i FILE` reads them.
+fn profile_both(pair: &str, set: &str, pids: [u32; 2]) -> Vec<std::process::Child> {
+    let Some(dir) = std::env::var_os("HEARTH_BENCH_PERF").map(PathBuf::from) else { return Vec::new() };
+    std::fs::create_dir_all(&dir).expect("mkdir HEARTH_BENCH_PERF");
+    let set = set.split_whitespace().collect::<Vec<_>>().join("_");
+    let pair = pair.replace('→', "to");
+    let recorders: Vec<std::process::Child> = ["sender", "receiver"]
+        .iter()
+        .zip(pids)
+        .map(|(side, pid)| {
+            std::process::Command::new("perf")
+                .args(["record", "-q", "-e", "cpu-clock", "-F", "999", "--call-graph", "dwarf,16384", "-p", &pid.to_string(), "-o"])
+                .arg(dir.join(format!("{set}-{pair}-{side}.data")))
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .expect("perf is Debian's linux-perf")
+        })
+        .collect();
+    // perf needs a moment to attach; the timed window should not start before it samples.
+    std::thread::sleep(Duration::from_secs(1));
+    recorders
 }
 
 fn main() {

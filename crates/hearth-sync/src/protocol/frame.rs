@@ -11,10 +11,11 @@
 //! ends the connection. Messages of 128 bytes or more are compressed when it saves space.
 
 use prost::Message as _;
-use prost::bytes::Bytes;
+use prost::bytes::{BufMut, Bytes};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::messages::*;
+use super::recycled::{self, RECYCLED_FROM};
 use crate::error::{Result, SyncError};
 
 /// The Hello magic of BEP v1.
@@ -188,9 +189,19 @@ pub async fn read_message<R: AsyncRead + Unpin>(r: &mut R) -> Result<Message> {
     r.read_exact(&mut header).await.map_err(io)?;
     let mlen = r.read_u32().await.map_err(io)? as usize;
     check_message_len(mlen)?;
-    let mut payload = vec![0u8; mlen];
-    r.read_exact(&mut payload).await.map_err(io)?;
-    decode_message(&header, Bytes::from(payload))
+    if mlen < RECYCLED_FROM {
+        let mut payload = vec![0u8; mlen];
+        r.read_exact(&mut payload).await.map_err(io)?;
+        return decode_message(&header, Bytes::from(payload));
+    }
+    let mut payload = recycled::MESSAGES.take(mlen);
+    while payload.len() < mlen {
+        let wanted = mlen - payload.len();
+        if r.read_buf(&mut (&mut payload).limit(wanted)).await.map_err(io)? == 0 {
+            return Err(io(std::io::ErrorKind::UnexpectedEof.into()));
+        }
+    }
+    decode_message(&header, recycled::MESSAGES.into_bytes(payload))
 }
 
 /// Write one message.
