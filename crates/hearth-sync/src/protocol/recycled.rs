@@ -115,7 +115,8 @@ mod tests {
         id_127.resize(1_000_010, 0);
         let address = id_127.as_ptr();
         drop(HERE.into_bytes(id_127));
-        assert_eq!(HERE.take(1_000_011).as_ptr(), address, "a message a byte longer (request id 128) fits the buffer");
+        let longer = HERE.take(1_000_011);
+        assert_eq!(longer.as_ptr(), address, "a message a byte longer (request id 128) fits the buffer");
 
         let many: Vec<Bytes> = (0..10).map(|_| HERE.into_bytes(vec![1; 512 * 1024])).collect();
         let newest = many.last().map(|b| b.as_ptr());
