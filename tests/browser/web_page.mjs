@@ -1,64 +1,119 @@
-// The web page in a real browser: claim the box, see the services, add photos and see their
-// thumbnails, log out, fail a login, log in.
-// Usage: node web_page.mjs http://127.0.0.1:PORT/ SCREENSHOT_DIR PHOTO NOT_A_PHOTO
+// The web app in a real browser: claim the box, add photos and see them in the timeline, the
+// viewer (info, favourite, keyboard), the box's page, a session that ends mid-use, log out, a
+// wrong password, log in, reload. Any error in the browser's console fails the test.
+// Usage: node web_page.mjs http://127.0.0.1:PORT/ SCREENSHOT_DIR PHOTO NOT_A_PHOTO [PHOTO2]
 import { chromium } from "playwright-core";
 
-const [url, shots, photo, notPhoto] = process.argv.slice(2);
+const [url, shots, photo, notPhoto, photo2] = process.argv.slice(2);
 if (!url) {
-  console.error("usage: node web_page.mjs URL [SCREENSHOT_DIR]");
+  console.error("usage: node web_page.mjs URL [SCREENSHOT_DIR PHOTO NOT_A_PHOTO PHOTO2]");
   process.exit(2);
 }
 const fail = (msg) => { throw new Error(msg); };
+const step = (what) => console.log(`- ${what}`);
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
   args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync"],
 });
+const problems = [];
 try {
-  const page = await browser.newPage();
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+  const page = await context.newPage();
+  page.on("console", (m) => {
+    // Chromium logs every answer that is not a success. Expected here: 400 (a refused password
+    // or file), 401 (a wrong password, the ended session) and 503 (a thumbnail asked for before
+    // the worker made it; the page asks again). Anything else is a fault of the app.
+    const expected = /Failed to load resource: the server responded with a status of (400|401|503)\b/;
+    if (m.type() === "error" && !expected.test(m.text())) problems.push(`console: ${m.text()}`);
+  });
+  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  const shot = async (name) => { if (shots) await page.screenshot({ path: `${shots}/${name}.png` }); };
+
+  step("claim");
   await page.goto(url);
   await page.locator("#claim").waitFor({ state: "visible", timeout: 10000 });
-  if (await page.locator("#claim-code-box").isVisible()) fail("the setup code is asked for on the box's own network");
-
-  // A too-short password gets the server's message on the page.
+  if (await page.locator("#claim-code-box").count()) fail("the setup code is asked for on the box's own network");
+  await shot("claim-phone");
   await page.fill("#claim-name", "anna");
   await page.fill("#claim-password", "short");
-  await page.evaluate(() => document.getElementById("claim-password").removeAttribute("minlength"));
   await page.click("#claim button[type=submit]");
   await page.locator("#claim-error").filter({ hasText: "at least 8" }).waitFor({ timeout: 10000 });
-
   await page.fill("#claim-password", "anna-long-password");
   await page.click("#claim button[type=submit]");
-  await page.locator("#home").waitFor({ state: "visible", timeout: 10000 });
-  if ((await page.textContent("#me-name")) !== "anna") fail("home page greets the owner");
-  await page.locator("#services tr").first().waitFor({ timeout: 10000 });
-  const services = await page.locator("#services tr td:first-child").allTextContents();
-  if (!services.includes("api")) fail(`services listed: ${services}`);
-  if (shots) await page.screenshot({ path: `${shots}/home.png` });
+  await page.locator("#timeline").waitFor({ state: "attached", timeout: 10000 });
+  if (!location_is(page, "#/photos")) fail(`after claiming: ${page.url()}`);
+  if ((await page.getAttribute("#account", "data-name")) !== "anna") fail("the bar names the owner");
+  await page.locator(".empty").waitFor({ state: "visible", timeout: 10000 });
 
-  // Photos: a JPEG and a text file chosen at once; the photo shows up in the grid once the
-  // thumbnail worker has made its thumbnail (a real image, decoded by the browser).
   if (photo) {
-    await page.setInputFiles("#upload", [photo, notPhoto]);
-    await page.locator("#upload-status").filter({ hasText: "1 added; not added:" }).waitFor({ timeout: 20000 });
+    step("upload a photo and a text file named like one");
+    await page.setInputFiles("#upload", [photo, notPhoto, ...(photo2 ? [photo2] : [])]);
+    await page.locator("#upload-status").filter({ hasText: "added; not added:" }).waitFor({ timeout: 30000 });
     const status = await page.textContent("#upload-status");
     if (!status.includes("list.jpg: this is not a photo")) fail(`the text file's reason is shown: ${status}`);
     if (status.includes("/data/")) fail(`no server paths in what the family reads: ${status}`);
     await page.waitForFunction(() => {
-      const img = document.querySelector("#timeline .grid img");
+      const img = document.querySelector("#timeline .cell img");
       return img && img.complete && img.naturalWidth > 0;
     }, null, { timeout: 60000 });
-    const heading = await page.textContent("#timeline h4");
+    const heading = await page.textContent("#timeline .month h2");
     if (!heading.startsWith("July 2024")) fail(`the month of the photo: ${heading}`);
-    if (shots) await page.screenshot({ path: `${shots}/photos.png` });
+    await shot("photos-phone");
+
+    step("viewer: open, info, favourite, keys, back");
+    const first = page.locator("#timeline .cell").first();
+    const id = await first.getAttribute("data-id");
+    await first.click();
+    await page.locator(".viewer").waitFor({ state: "visible", timeout: 10000 });
+    if (!location_is(page, `#/photos/${id}`)) fail(`the viewer's address: ${page.url()}`);
+    await page.waitForFunction(() => { const i = document.querySelector(".viewer .stage img"); return i && i.complete && i.naturalWidth > 0; }, null, { timeout: 30000 });
+    await page.click(".viewer .info-toggle");
+    await page.locator("#viewer-info dt").filter({ hasText: "Taken" }).waitFor({ timeout: 10000 });
+    const info = await page.textContent("#viewer-info");
+    if (!info.includes("2024")) fail(`the info panel shows the date taken: ${info}`);
+    if (info.includes("/data/")) fail(`the info panel shows no server path: ${info}`);
+    await shot("viewer-phone");
+    await page.click(".viewer .favourite");
+    await page.locator('.viewer .favourite[aria-pressed="true"]').waitFor({ timeout: 10000 });
+    const details = await page.evaluate(async (id) => (await fetch(`/api/v1/assets/${id}`)).json(), id);
+    if (!details.favourite) fail("favourite reached the server");
+    if (photo2) {
+      await page.keyboard.press("ArrowRight");
+      await page.waitForFunction((id) => location.hash.startsWith("#/photos/") && location.hash !== `#/photos/${id}`, id, { timeout: 10000 });
+      await page.keyboard.press("ArrowLeft");
+      await page.waitForFunction((id) => location.hash === `#/photos/${id}`, id, { timeout: 10000 });
+    }
+    await page.keyboard.press("Escape");
+    await page.locator(".viewer").waitFor({ state: "detached", timeout: 10000 });
+    await page.locator(`#timeline .cell[data-id="${id}"] .fav`).waitFor({ timeout: 10000 });
   }
 
-  // The session cookie is HttpOnly: scripts on the page cannot read it.
+  step("the box's page");
+  await page.click('#nav a[data-page="box"]');
+  await page.locator("#services tr").first().waitFor({ timeout: 10000 });
+  const services = await page.locator("#services tr td:first-child").allTextContents();
+  if (!services.includes("api")) fail(`services listed: ${services}`);
+  await page.locator("#space progress").waitFor({ timeout: 10000 });
+  await shot("box-phone");
+
+  step("the session cookie is HttpOnly");
   const visible = await page.evaluate(() => document.cookie);
   if (visible.includes("hearth_session")) fail("the session cookie is readable from JavaScript");
 
-  await page.click("#logout");
+  step("the session ends mid-use: log in again, back to the same page");
+  await context.clearCookies();
+  await page.locator("#login").waitFor({ state: "visible", timeout: 15000 });
+  await page.locator("#login .notice").waitFor({ timeout: 5000 });
+  await page.fill("#login-name", "anna");
+  await page.fill("#login-password", "anna-long-password");
+  await page.click("#login button[type=submit]");
+  await page.locator("#services tr").first().waitFor({ timeout: 10000 });
+  if (!location_is(page, "#/box")) fail(`back where the session ended: ${page.url()}`);
+
+  step("log out, a wrong password, log in, reload");
+  await page.click("#account");
   await page.locator("#login").waitFor({ state: "visible", timeout: 10000 });
   await page.fill("#login-name", "anna");
   await page.fill("#login-password", "wrong-password");
@@ -66,13 +121,22 @@ try {
   await page.locator("#login-error").filter({ hasText: "wrong user name or password" }).waitFor({ timeout: 10000 });
   await page.fill("#login-password", "anna-long-password");
   await page.click("#login button[type=submit]");
-  await page.locator("#home").waitFor({ state: "visible", timeout: 10000 });
-
-  // A reload keeps the session.
+  await page.locator("#timeline").waitFor({ state: "attached", timeout: 10000 });
   await page.reload();
-  await page.locator("#home").waitFor({ state: "visible", timeout: 10000 });
-  if (shots) await page.screenshot({ path: `${shots}/after-login.png` });
-  console.log("web page: claim, photos, logout, login ok");
+  await page.locator("#timeline").waitFor({ state: "attached", timeout: 10000 });
+  if (photo) await page.locator("#timeline .cell img").first().waitFor({ timeout: 10000 });
+
+  step("desktop size");
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await page.waitForTimeout(300);
+  await shot("photos-desktop");
+
+  if (problems.length) fail(`the browser reported:\n${problems.join("\n")}`);
+  console.log("web app: claim, photos, viewer, box, session end, logout, login ok");
 } finally {
   await browser.close();
+}
+
+function location_is(page, hash) {
+  return new URL(page.url()).hash === hash;
 }

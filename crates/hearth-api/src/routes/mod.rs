@@ -45,6 +45,7 @@ pub fn table() -> Vec<Route> {
     use Access::*;
     vec![
         r(Method::GET, "/", Public, get(web::index)),
+        r(Method::GET, "/app/{*file}", Public, get(web::asset)),
         r(Method::GET, "/api/health", Public, get(health::health)),
         r(Method::GET, "/api/v1/setup", Public, get(setup::state)),
         r(Method::POST, "/api/v1/setup/claim", Public, post(setup::claim)),

@@ -1,0 +1,122 @@
+// The app's shell: who is signed in, the bar, and which page shows for the address after `#`.
+// Pages are modules with `render(main, route, app)` that return a `leave()` to call when the
+// address moves on.
+import { api, whenSignedOut } from "/app/api.js";
+import { t } from "/app/text.js";
+
+const $ = (id) => document.getElementById(id);
+const app = {
+  me: null,
+  setup: null,
+  // Shows a short message at the bottom of the screen.
+  toast(message) {
+    const box = $("toast");
+    box.textContent = message;
+    box.classList.add("shown");
+    clearTimeout(app.toastTimer);
+    app.toastTimer = setTimeout(() => box.classList.remove("shown"), 5000);
+  },
+  go(hash) { if (location.hash === hash) route(); else location.hash = hash; },
+};
+
+const PAGES = {
+  welcome: () => import("/app/pages/welcome.js"),
+  login: () => import("/app/pages/welcome.js"),
+  photos: () => import("/app/pages/photos.js"),
+  box: () => import("/app/pages/box.js"),
+  about: () => import("/app/pages/about.js"),
+};
+const NAV = [["photos", "nav.photos"], ["box", "nav.box"], ["about", "nav.about"]];
+
+function parse(hash) {
+  const [path, query = ""] = hash.replace(/^#\/?/, "").split("?");
+  const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
+  return { page: parts[0] || "photos", parts: parts.slice(1), query: new URLSearchParams(query), hash };
+}
+
+let current = null; // { name, module, leave }
+
+async function route() {
+  const r = parse(location.hash);
+  if (!app.me && r.page !== "welcome" && r.page !== "login" && r.page !== "about") {
+    const next = location.hash && location.hash !== "#/" ? `?next=${encodeURIComponent(location.hash)}` : "";
+    location.replace(`#/${app.setup && !app.setup.claimed ? "welcome" : "login"}${next}`);
+    return;
+  }
+  if (app.me && (r.page === "welcome" || r.page === "login")) {
+    location.replace(r.query.get("next") || "#/photos");
+    return;
+  }
+  const load = PAGES[r.page] || PAGES.photos;
+  const name = PAGES[r.page] ? r.page : "photos";
+  bar();
+  // The same page takes a new address itself (the viewer over the timeline).
+  if (current && current.name === name && current.update) {
+    current.update(r);
+    return;
+  }
+  if (current && current.leave) current.leave();
+  const module = await load();
+  const main = $("content");
+  main.replaceChildren();
+  current = { name, ...(module.render(main, r, app) || {}) };
+  for (const a of $("nav").querySelectorAll("a")) {
+    if (a.dataset.page === name) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
+  }
+}
+
+function bar() {
+  $("bar").hidden = !app.me;
+  if (!app.me) return;
+  if (!$("nav").childElementCount) {
+    for (const [page, key] of NAV) {
+      const a = document.createElement("a");
+      a.href = `#/${page}`;
+      a.dataset.page = page;
+      a.textContent = t(key);
+      $("nav").append(a);
+    }
+  }
+  const account = $("account");
+  account.textContent = t("account.logout");
+  account.title = t("account.signed_in_as", { name: app.me.display_name || app.me.name });
+  account.dataset.name = app.me.name;
+}
+
+$("account").addEventListener("click", async () => {
+  try { await api("POST", "/api/v1/auth/logout", undefined, { quietAuth: true }); } catch (_) { /* gone either way */ }
+  app.me = null;
+  app.go("#/login");
+});
+
+// The session ended mid-use: log in again, then come back here.
+whenSignedOut(() => {
+  if (!app.me) return;
+  app.me = null;
+  app.sessionEnded = true;
+  location.replace(`#/login?next=${encodeURIComponent(location.hash)}`);
+});
+
+// Who is signed in: called at start and after logging in or claiming.
+app.signedIn = async () => {
+  try {
+    app.me = await api("GET", "/api/v1/me", undefined, { quietAuth: true });
+  } catch (_) {
+    app.me = null;
+  }
+  return app.me;
+};
+
+async function start() {
+  try {
+    app.setup = await api("GET", "/api/v1/setup");
+  } catch (e) {
+    $("content").replaceChildren(Object.assign(document.createElement("p"), { className: "error", role: "alert", textContent: t("app.offline") }));
+    return;
+  }
+  if (app.setup.claimed) await app.signedIn();
+  window.addEventListener("hashchange", route);
+  route();
+}
+start();
+export { app };

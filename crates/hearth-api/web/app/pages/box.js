@@ -1,0 +1,63 @@
+// The box: what it is, its disk and memory, its services, and the long jobs it is working on
+// (with progress and time left), refreshed while the page is open.
+import { api } from "/app/api.js";
+import { h } from "/app/dom.js";
+import { t, bytes, duration } from "/app/text.js";
+
+const EVERY_MS = 3000;
+
+export function render(main, route, app) {
+  const device = h("p", { class: "muted", id: "device-line" });
+  const fingerprint = h("p", { class: "fingerprint", id: "fingerprint", hidden: true });
+  const space = h("div", { id: "space" });
+  const memory = h("p", { class: "muted", id: "memory" });
+  const services = h("tbody", { id: "services" });
+  const jobs = h("div", { id: "jobs", "aria-live": "polite" });
+  main.append(
+    h("div", { class: "page-head" }, h("h1", {}, t("box.title"))),
+    h("section", { class: "card" }, device, fingerprint, h("h2", {}, t("box.space")), space, memory),
+    h("section", { class: "card" }, h("h2", {}, t("box.activity")), jobs),
+    h("section", { class: "card" }, h("h2", {}, t("box.services")),
+      h("table", {}, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("box.service")), h("th", { scope: "col" }, t("box.state")), h("th", { scope: "col" }, t("box.restarts")))), services)));
+
+  let timer = 0, gone = false;
+  async function refresh() {
+    try {
+      const [st, js] = await Promise.all([api("GET", "/api/v1/status"), api("GET", "/api/v1/jobs")]);
+      if (gone) return;
+      const d = st.device;
+      device.textContent = t("box.device", { name: d.name, version: d.version, board: d.board });
+      fingerprint.hidden = !d.cert_sha256;
+      fingerprint.textContent = d.cert_sha256 ? t("box.fingerprint", { sha: d.cert_sha256 }) : "";
+      const used = st.data_total_bytes - st.data_free_bytes;
+      space.replaceChildren(
+        h("progress", { max: st.data_total_bytes || 1, value: used, "aria-label": t("box.space") }),
+        h("p", {}, t("box.space_line", { free: bytes(st.data_free_bytes), total: bytes(st.data_total_bytes) })));
+      memory.textContent = st.daemon_resident_bytes ? t("box.memory", { used: bytes(st.daemon_resident_bytes) }) : "";
+      services.replaceChildren(...st.services.map((s) => h("tr", {},
+        h("td", {}, s.name),
+        h("td", { class: s.state }, t(`state.${s.state}`)),
+        h("td", {}, String(s.restarts)))));
+      showJobs(js.jobs);
+    } catch (e) {
+      if (!gone) app.toast(e.text || String(e));
+    }
+    if (!gone) timer = setTimeout(refresh, document.hidden ? EVERY_MS * 5 : EVERY_MS);
+  }
+
+  function showJobs(list) {
+    const busy = list.filter((j) => j.queued + j.running > 0 || j.failed + j.quarantined > 0);
+    if (!busy.length) { jobs.replaceChildren(h("p", { class: "muted" }, t("box.idle"))); return; }
+    jobs.replaceChildren(...busy.map((j) => {
+      const left = j.queued + j.running;
+      const all = j.done + left;
+      return h("div", { class: "job", "data-kind": j.kind },
+        h("h3", {}, t(`box.job.${j.kind}`)),
+        h("progress", { max: all || 1, value: j.done, "aria-label": t(`box.job.${j.kind}`) }),
+        h("p", { class: "muted" }, t("box.job_line", { done: j.done, left, failed: j.failed + j.quarantined, eta: j.eta_seconds ? duration(j.eta_seconds) : "" })));
+    }));
+  }
+
+  refresh();
+  return { leave() { gone = true; clearTimeout(timer); } };
+}

@@ -1,0 +1,303 @@
+// The timeline: every photo, newest first, under month headings. Its whole height is known
+// from the months' counts before any photo is fetched, so each month has its place and size
+// from the start (nothing moves as photos arrive) and the page scrolls to any year at once.
+// Only months near the screen are in the page, and only months that stay on screen are fetched.
+import { api, send } from "/app/api.js";
+import { h } from "/app/dom.js";
+import { t, monthName, takenDate, duration } from "/app/text.js";
+import { openViewer } from "/app/viewer.js";
+
+const HEADER = 48; // a month's heading, px
+const GAP = 3; // between cells, px
+const AFTER = 16; // below a month, px
+const SETTLE_MS = 120; // months are fetched once scrolling rests this long
+const PAGE = 1000; // assets per request (the API's maximum)
+
+export function render(main, route, app) {
+  const status = h("p", { id: "upload-status", class: "muted", role: "status" });
+  const input = h("input", { id: "upload", type: "file", multiple: true, accept: "image/*,video/*", class: "visually-hidden" });
+  const empty = h("p", { class: "empty", hidden: true }, t("photos.empty"));
+  const timeline = h("div", { id: "timeline", role: "feed", "aria-busy": "true", "aria-label": t("photos.title") });
+  const scrubber = h("nav", { id: "scrubber", "aria-label": t("photos.jump") });
+  const bubble = h("div", { class: "scrub-bubble", "aria-hidden": "true" });
+  main.append(
+    h("div", { class: "page-head" },
+      h("h1", {}, t("photos.title")),
+      h("label", { for: "upload", class: "button" }, t("photos.add")),
+      input),
+    status, empty, timeline, scrubber, bubble);
+
+  const state = {
+    months: [], // [{month, count, top, height, el, assets, loading}]
+    total: 0,
+    cols: 4,
+    cell: 100,
+    width: 0,
+    settle: 0,
+    frame: 0,
+    gone: false,
+  };
+
+  function layout() {
+    const width = timeline.clientWidth;
+    if (!width) return;
+    const target = width < 600 ? 110 : 180;
+    state.width = width;
+    state.cols = Math.max(3, Math.round((width + GAP) / (target + GAP)));
+    state.cell = (width - GAP * (state.cols - 1)) / state.cols;
+    let top = 0;
+    for (const m of state.months) {
+      const rows = Math.ceil(m.count / state.cols);
+      m.top = top;
+      m.height = HEADER + rows * state.cell + Math.max(0, rows - 1) * GAP + AFTER;
+      top += m.height;
+      if (m.el) place(m);
+    }
+    state.total = top;
+    timeline.style.height = `${top}px`;
+    drawScrubber();
+  }
+
+  function place(m) {
+    m.el.style.top = `${m.top}px`;
+    m.el.style.height = `${m.height}px`;
+    const cells = m.el.querySelector(".cells");
+    cells.style.gridTemplateColumns = `repeat(${state.cols}, 1fr)`;
+    cells.style.gridAutoRows = `${state.cell}px`;
+  }
+
+  // The part of the timeline on screen, in its own coordinates.
+  function viewport() {
+    const top = window.scrollY - (timeline.getBoundingClientRect().top + window.scrollY);
+    return { top, bottom: top + window.innerHeight };
+  }
+
+  function update() {
+    state.frame = 0;
+    if (state.gone) return;
+    const { top, bottom } = viewport();
+    const margin = window.innerHeight;
+    for (const m of state.months) {
+      const near = m.top < bottom + margin && m.top + m.height > top - margin;
+      const far = m.top > bottom + 3 * margin || m.top + m.height < top - 3 * margin;
+      if (near && !m.el) mount(m);
+      else if (far && m.el) { m.el.remove(); m.el = null; }
+    }
+    clearTimeout(state.settle);
+    state.settle = setTimeout(fetchVisible, SETTLE_MS);
+    const label = monthAt(top + 1);
+    if (label) bubble.textContent = `${monthName(label.month % 100)} ${Math.floor(label.month / 100)}`;
+  }
+
+  function schedule() {
+    if (!state.frame) state.frame = requestAnimationFrame(update);
+  }
+
+  function monthAt(y) {
+    let lo = 0, hi = state.months.length - 1, found = state.months[0];
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (state.months[mid].top <= y) { found = state.months[mid]; lo = mid + 1; } else hi = mid - 1;
+    }
+    return found;
+  }
+
+  function mount(m) {
+    const year = Math.floor(m.month / 100), month = m.month % 100;
+    m.el = h("section", { class: "month", "aria-label": `${monthName(month)} ${year}` },
+      h("h2", {}, t("photos.month", { month: monthName(month), year }), " ", h("span", { class: "muted" }, t("photos.count", { n: m.count }))),
+      h("div", { class: "cells", role: "list" }));
+    place(m);
+    if (m.assets) fill(m);
+    timeline.append(m.el);
+  }
+
+  function fill(m) {
+    if (!m.el) return;
+    const cells = m.el.querySelector(".cells");
+    cells.replaceChildren(...m.assets.map(cell));
+  }
+
+  function cell(a) {
+    const label = a.kind === "video"
+      ? t("photos.video", { duration: duration((a.duration_ms || 0) / 1000) })
+      : t("photos.photo_of", { date: takenDate(a.taken_at, a.taken_offset) });
+    const link = h("a", { href: `#/photos/${a.id}`, class: `cell ${a.kind}`, role: "listitem", "aria-label": label, "data-id": a.id });
+    if (a.thumbnails === "failed") {
+      link.append(h("span", { class: "no-preview" }, t("photos.no_preview")));
+    } else {
+      const img = h("img", { alt: "", loading: "lazy", decoding: "async", src: `/api/v1/assets/${a.id}/thumbnail` });
+      // Made by the thumbnail worker soon after arrival (503 until then): ask again a few times.
+      let tries = 0;
+      img.addEventListener("error", () => {
+        if (++tries < 20 && !state.gone) setTimeout(() => { img.src = `/api/v1/assets/${a.id}/thumbnail?try=${tries}`; }, Math.min(10000, 1000 * tries));
+        else link.replaceChildren(h("span", { class: "no-preview" }, t("photos.no_preview")));
+      });
+      link.append(img);
+    }
+    if (a.kind === "video") link.append(h("span", { class: "badge" }, duration((a.duration_ms || 0) / 1000)));
+    if (a.favourite) link.append(h("span", { class: "fav", "aria-hidden": "true" }, "♥"));
+    return link;
+  }
+
+  async function load(m) {
+    if (m.assets || m.loading) return m.loading;
+    m.loading = (async () => {
+      const all = [];
+      let after = "";
+      for (;;) {
+        const page = await api("GET", `/api/v1/timeline/months/${m.month}?limit=${PAGE}${after}`);
+        all.push(...page.assets);
+        if (!page.next || page.assets.length === 0) break;
+        after = `&after_taken_at=${page.next[0]}&after_id=${page.next[1]}`;
+      }
+      m.assets = all;
+      // Counts may have changed since the months were listed (photos arriving, trashed).
+      if (all.length !== m.count) { m.count = all.length; layout(); }
+      fill(m);
+    })().catch((e) => { m.loading = null; app.toast(e.text || String(e)); });
+    return m.loading;
+  }
+
+  function fetchVisible() {
+    if (state.gone) return;
+    const { top, bottom } = viewport();
+    for (const m of state.months) {
+      if (m.top < bottom && m.top + m.height > top) load(m);
+    }
+  }
+
+  function drawScrubber() {
+    scrubber.replaceChildren();
+    if (!state.total) return;
+    let lastYear = null;
+    for (const m of state.months) {
+      const year = Math.floor(m.month / 100);
+      if (year === lastYear) continue;
+      lastYear = year;
+      const b = h("button", { type: "button", class: "year", "data-year": year, onclick: () => jump(m) }, String(year));
+      b.style.top = `${(m.top / state.total) * 100}%`;
+      scrubber.append(b);
+    }
+  }
+
+  function jump(m) {
+    window.scrollTo({ top: timeline.getBoundingClientRect().top + window.scrollY + m.top, behavior: "instant" });
+  }
+
+  // Dragging along the scrubber scrolls the same share of the timeline.
+  let dragging = false;
+  const drag = (ev) => {
+    const r = scrubber.getBoundingClientRect();
+    const share = Math.min(1, Math.max(0, (ev.clientY - r.top) / r.height));
+    bubble.classList.add("shown");
+    bubble.style.top = `${ev.clientY}px`;
+    window.scrollTo({ top: timeline.getBoundingClientRect().top + window.scrollY + share * state.total, behavior: "instant" });
+  };
+  scrubber.addEventListener("pointerdown", (ev) => {
+    if (ev.target.closest(".year")) return;
+    dragging = true;
+    scrubber.setPointerCapture(ev.pointerId);
+    drag(ev);
+  });
+  scrubber.addEventListener("pointermove", (ev) => dragging && drag(ev));
+  const stop = () => { dragging = false; bubble.classList.remove("shown"); };
+  scrubber.addEventListener("pointerup", stop);
+  scrubber.addEventListener("pointercancel", stop);
+
+  async function refreshMonths() {
+    const { months } = await api("GET", "/api/v1/timeline/months");
+    const old = new Map(state.months.map((m) => [m.month, m]));
+    for (const m of state.months) if (m.el) m.el.remove();
+    state.months = months.map((m) => {
+      const before = old.get(m.month);
+      // A month whose count changed is fetched again.
+      return { month: m.month, count: m.count, top: 0, height: 0, el: null, assets: before && before.count === m.count ? before.assets : null, loading: null };
+    });
+    empty.hidden = state.months.length > 0;
+    layout();
+    timeline.setAttribute("aria-busy", "false");
+    update();
+    fetchVisible();
+  }
+
+  // Neighbours for the viewer, across months (fetching the next month when needed).
+  async function neighbour(id, step) {
+    let i = state.months.findIndex((m) => m.assets && m.assets.some((a) => a.id === id));
+    if (i < 0) return null;
+    let m = state.months[i];
+    let j = m.assets.findIndex((a) => a.id === id) + step;
+    while (j < 0 || j >= m.assets.length) {
+      i += step;
+      if (i < 0 || i >= state.months.length) return null;
+      m = state.months[i];
+      await load(m);
+      if (!m.assets) return null;
+      j = step > 0 ? 0 : m.assets.length - 1;
+    }
+    return m.assets[j];
+  }
+
+  function changed(id, what) {
+    for (const m of state.months) {
+      const a = m.assets && m.assets.find((x) => x.id === id);
+      if (!a) continue;
+      if (what.removed) {
+        m.assets = m.assets.filter((x) => x.id !== id);
+        m.count = m.assets.length;
+        layout();
+      } else Object.assign(a, what);
+      fill(m);
+    }
+  }
+
+  input.addEventListener("change", async () => {
+    const files = [...input.files];
+    input.value = "";
+    let done = 0, duplicates = 0;
+    const failed = [];
+    for (const [i, f] of files.entries()) {
+      status.textContent = t("photos.sending", { i: i + 1, n: files.length, name: f.name });
+      const r = await send(`/api/v1/assets?name=${encodeURIComponent(f.name)}`, f);
+      if (r.status === 200 || r.status === 201) {
+        if (r.data && r.data.duplicate) duplicates++; else done++;
+      } else {
+        const e = r.data && r.data.error;
+        failed.push(`${f.name}: ${e ? e.message : r.status === 0 ? t("error.network") : t("error.generic", { status: r.status })}`);
+      }
+    }
+    status.textContent = t("photos.sent", { done, duplicates, failed: failed.join("; ") });
+    refreshMonths().catch((e) => app.toast(e.text || String(e)));
+  });
+
+  let viewer = null;
+  function showViewer(r) {
+    const id = Number(r.parts[0]);
+    if (r.parts.length && Number.isInteger(id) && id > 0) {
+      if (viewer) viewer.show(id);
+      else viewer = openViewer(id, { neighbour, changed, close: () => app.go("#/photos"), toast: app.toast });
+    } else if (viewer) {
+      const last = viewer.id;
+      viewer.remove();
+      viewer = null;
+      const back = timeline.querySelector(`[data-id="${last}"]`);
+      if (back) back.focus({ preventScroll: false });
+    }
+  }
+
+  const onResize = () => { layout(); schedule(); };
+  window.addEventListener("scroll", schedule, { passive: true });
+  window.addEventListener("resize", onResize);
+  refreshMonths().then(() => showViewer(route)).catch((e) => app.toast(e.text || String(e)));
+
+  return {
+    update: showViewer,
+    leave() {
+      state.gone = true;
+      clearTimeout(state.settle);
+      window.removeEventListener("scroll", schedule);
+      window.removeEventListener("resize", onResize);
+      if (viewer) viewer.remove();
+    },
+  };
+}

@@ -1,0 +1,126 @@
+// Every word the app shows, in one place, so that it can be translated. `t("key", {n: 3})`
+// fills `{n}`; a key whose text is a function gets the parameters instead.
+const EN = {
+  "app.name": "Hearth",
+  "app.starting": "Hearth is starting…",
+  "app.offline": "The box does not answer. Check that it is on and that this phone or computer is on the same network, then try again.",
+  "app.reload": "This page is from an older version of Hearth. Reload it.",
+  "nav.photos": "Photos",
+  "nav.box": "The box",
+  "nav.about": "About",
+  "account.logout": "Log out",
+  "account.signed_in_as": "Signed in as {name}",
+
+  "claim.title": "Welcome to your Hearth",
+  "claim.lead": "This box has no owner yet. Choose the name and password you will log in with; you can add the rest of the family next.",
+  "claim.name": "Your user name",
+  "claim.display": "Your name as the family sees it (optional)",
+  "claim.password": "Password (8 characters or more)",
+  "claim.code": "Setup code (shown on the box's screen or console)",
+  "claim.submit": "Claim this Hearth",
+  "login.title": "Log in",
+  "login.expired": "Your session ended. Log in again to go on where you were.",
+  "login.name": "User name",
+  "login.password": "Password",
+  "login.submit": "Log in",
+
+  "photos.title": "Photos",
+  "photos.add": "Add photos and videos",
+  "photos.empty": "No photos yet. Add some here, or pair a phone so that its camera roll arrives by itself.",
+  "photos.sending": "Sending {i} of {n}: {name}",
+  "photos.sent": (p) => `${p.done} added` + (p.duplicates ? `, ${p.duplicates} already here` : "") + (p.failed ? `; not added: ${p.failed}` : ""),
+  "photos.month": "{month} {year}",
+  "photos.count": (p) => p.n === 1 ? "1 photo" : `${p.n.toLocaleString()} photos`,
+  "photos.jump": "Jump to a year",
+  "photos.no_preview": "No preview",
+  "photos.video": "Video, {duration}",
+  "photos.photo_of": "Photo taken {date}",
+
+  "viewer.label": "Photo viewer",
+  "viewer.close": "Back to the photos",
+  "viewer.previous": "Previous",
+  "viewer.next": "Next",
+  "viewer.info": "Information",
+  "viewer.favourite": "Favourite",
+  "viewer.unfavourite": "Remove from favourites",
+  "viewer.archive": "Archive",
+  "viewer.unarchive": "Unarchive",
+  "viewer.trash": "Move to trash",
+  "viewer.trashed": "Moved to the trash. It stays there 30 days.",
+  "viewer.download": "Download",
+  "viewer.zoom": "Zoom",
+  "viewer.taken": "Taken",
+  "viewer.camera": "Camera",
+  "viewer.place": "Place",
+  "viewer.position": "Position",
+  "viewer.file": "File",
+  "viewer.size": "{w} × {h}, {bytes}",
+  "viewer.no_date": "Date unknown",
+  "viewer.problem": "Hearth could not read everything about this file: {problem}",
+
+  "box.title": "The box",
+  "box.device": "“{name}” · Hearth {version} · {board}",
+  "box.fingerprint": "HTTPS certificate fingerprint (SHA-256): {sha}",
+  "box.space": "Disk space",
+  "box.space_line": "{free} free of {total}",
+  "box.memory": "Hearth's memory: {used}",
+  "box.services": "Services",
+  "box.service": "Service",
+  "box.state": "State",
+  "box.restarts": "Restarts",
+  "box.activity": "Activity",
+  "box.idle": "Nothing is waiting. New photos get their thumbnails within seconds.",
+  "box.job.thumbnails": "Making thumbnails",
+  "box.job_line": (p) => `${p.done.toLocaleString()} done, ${p.left.toLocaleString()} to go` + (p.failed ? `, ${p.failed} failed` : "") + (p.eta ? ` · about ${p.eta} left` : ""),
+  "state.running": "running",
+  "state.starting": "starting",
+  "state.backing_off": "restarting soon",
+  "state.failed": "stopped after failing",
+  "state.quarantined": "set aside",
+  "state.stopped": "stopped",
+
+  "about.title": "About Hearth",
+  "about.lead": "Hearth keeps your family's photos and files at home, on this box.",
+  "about.places": "Place names come from GeoNames (geonames.org), licensed under Creative Commons Attribution 4.0.",
+
+  "error.generic": "Something went wrong ({status}). Try again; if it keeps happening, restart the box from its page.",
+  "error.network": "The box did not answer. Check your connection and try again.",
+  "error.not_found": "There is nothing here. It may have been removed.",
+};
+
+const MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
+
+export function t(key, params = {}) {
+  const text = EN[key];
+  if (text === undefined) return key;
+  if (typeof text === "function") return text(params);
+  return text.replace(/\{(\w+)\}/g, (_, name) => (params[name] ?? `{${name}}`).toString());
+}
+
+export function monthName(month) {
+  return MONTHS[month - 1] ?? String(month);
+}
+
+export function bytes(n) {
+  if (n == null) return "";
+  const units = ["bytes", "KB", "MB", "GB", "TB"];
+  let i = 0;
+  while (n >= 1000 && i < units.length - 1) { n /= 1000; i++; }
+  return `${i === 0 ? n : n.toFixed(n < 10 ? 1 : 0)} ${units[i]}`;
+}
+
+export function duration(seconds) {
+  seconds = Math.max(0, Math.round(seconds));
+  if (seconds < 60) return `${seconds} s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
+  return `${Math.floor(seconds / 3600)} h ${Math.floor(seconds % 3600 / 60)} min`;
+}
+
+// A photo's own local time: its UTC instant moved by the offset it was taken at, shown as is.
+export function takenDate(takenAt, offsetMinutes, withTime = true) {
+  if (takenAt == null) return t("viewer.no_date");
+  const local = new Date((takenAt + (offsetMinutes ?? 0) * 60) * 1000);
+  const opts = { timeZone: "UTC", year: "numeric", month: "long", day: "numeric" };
+  if (withTime) Object.assign(opts, { hour: "2-digit", minute: "2-digit" });
+  return local.toLocaleString(undefined, opts);
+}
