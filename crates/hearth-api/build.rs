@@ -50,7 +50,14 @@ fn main() {
     let import_map = format!("{{\"imports\":{{{}}}}}", imports.join(","));
     let template = std::fs::read_to_string(web.join("index.html")).expect("read web/index.html");
     assert!(template.contains("<!-- import map -->"), "web/index.html needs the <!-- import map --> marker");
-    let index = rewrite(&template, &named).replace("<!-- import map -->", &format!("<script type=\"importmap\">{import_map}</script>"));
+    // Every module is asked for at once, not one import after another.
+    let preloads: String = named
+        .iter()
+        .filter(|(plain, _)| plain.ends_with(".js"))
+        .map(|(_, hashed)| format!("\n<link rel=\"modulepreload\" href=\"{hashed}\">"))
+        .collect();
+    let index =
+        rewrite(&template, &named).replace("<!-- import map -->", &format!("<script type=\"importmap\">{import_map}</script>{preloads}"));
     let import_map_hash = base64(&Sha256::digest(import_map.as_bytes()));
     let csp = format!(
         "default-src 'self'; script-src 'self' 'sha256-{import_map_hash}'; style-src 'self'; img-src 'self' blob: data:; \

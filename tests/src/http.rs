@@ -34,6 +34,17 @@ impl Response {
 
 /// Send one request. `extra` are additional header lines (`Name: value`).
 pub fn request(addr: SocketAddr, method: &str, path: &str, extra: &[String], body: Option<&str>) -> std::io::Result<Response> {
+    request_bytes(addr, method, path, extra, body.map(|b| ("application/json", b.as_bytes())))
+}
+
+/// One request with a body of any type: `(content type, bytes)`.
+pub fn request_bytes(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    extra: &[String],
+    body: Option<(&str, &[u8])>,
+) -> std::io::Result<Response> {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
     s.set_read_timeout(Some(Duration::from_secs(30)))?;
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
@@ -41,14 +52,15 @@ pub fn request(addr: SocketAddr, method: &str, path: &str, extra: &[String], bod
         req.push_str(h);
         req.push_str("\r\n");
     }
-    if let Some(b) = body {
-        req.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n", b.len()));
+    if let Some((content_type, b)) = body {
+        req.push_str(&format!("Content-Type: {content_type}\r\nContent-Length: {}\r\n", b.len()));
     }
     req.push_str("\r\n");
-    if let Some(b) = body {
-        req.push_str(b);
+    let mut req = req.into_bytes();
+    if let Some((_, b)) = body {
+        req.extend_from_slice(b);
     }
-    s.write_all(req.as_bytes())?;
+    s.write_all(&req)?;
     let mut raw = Vec::new();
     s.read_to_end(&mut raw)?;
     parse(&raw).ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidData, "malformed HTTP response"))

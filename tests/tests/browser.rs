@@ -63,3 +63,99 @@ fn claim_logout_login_in_chromium() {
     );
     assert!(d.stop(Duration::from_secs(15)).success());
 }
+
+/// A family with 100,000 photos over ten years (eight real photos, each catalogued 12,500 times
+/// under other names and dates, straight into the catalog): at a phone's size the first screen
+/// of the timeline shows within a second of navigation, a jump five years back fetches only the
+/// months then on screen, and nothing on the page shifts (tests/browser/timeline_scale.mjs).
+#[test]
+fn a_timeline_of_100000_photos_opens_in_a_second_and_fetches_only_what_is_on_screen() {
+    let browser_dir = daemon::workspace().join("tests/browser");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let mut d = start(&data, &[]);
+    d.wait_healthy(Duration::from_secs(20));
+    let cookie = d.claim("anna", "anna-long-password");
+    let mut ids = Vec::new();
+    for i in 0..8 {
+        let photo = dir.path().join(format!("seed{i}.jpg"));
+        let made = Command::new("convert")
+            .args(["-size", "1600x1200", "-seed", &(i + 1).to_string(), "plasma:fractal", "-colorspace", "sRGB", "-type", "TrueColor"])
+            .arg(&photo)
+            .status()
+            .expect("convert");
+        assert!(made.success());
+        let bytes = std::fs::read(&photo).expect("read");
+        let r = hearth_tests::http::request_bytes(
+            d.http,
+            "POST",
+            &format!("/api/v1/assets?name=seed{i}.jpg"),
+            &[format!("Cookie: {cookie}")],
+            Some(("image/jpeg", &bytes)),
+        )
+        .expect("upload");
+        assert_eq!(r.status, 201, "{}", r.body);
+        ids.push(r.json()["id"].as_i64().expect("id"));
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    for id in &ids {
+        loop {
+            let r = hearth_tests::http::request(d.http, "GET", &format!("/api/v1/assets/{id}"), &[format!("Cookie: {cookie}")], None)
+                .expect("get");
+            if r.json()["thumbnails"] == "ready" {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "thumbnails of {id}: {}\n{}", r.body, d.log_text());
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    // 100,000 rows: the seeds' content under new names, one every 3,154 s back from the newest
+    // seed (ten years), in one transaction alongside the running daemon.
+    let (catalog, _) = hearth_catalog::Catalog::open(&data.join("hearth.db")).expect("open the catalog");
+    catalog
+        .write(|tx| {
+            tx.execute_batch(
+                "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 99999),
+                      newest(t) AS (SELECT max(taken_at) FROM assets)
+                 INSERT INTO assets (owner_id, source, path, checksum, kind, format, size_bytes, width, height,
+                                     taken_at, taken_offset, local_month, added_at, thumbnails)
+                 SELECT s.owner_id, 'upload', 'generated/' || n.i || '.jpg', s.checksum, 'photo', s.format, s.size_bytes,
+                        s.width, s.height, newest.t - 3600 - n.i * 3154, 0,
+                        CAST(strftime('%Y%m', newest.t - 3600 - n.i * 3154, 'unixepoch') AS INTEGER), s.added_at, 'ready'
+                 FROM n, newest JOIN assets s ON s.id = (SELECT min(id) FROM assets) + n.i % 8",
+            )?;
+            Ok(())
+        })
+        .expect("100,000 photos into the catalog");
+    // Into the database file, as hearthd's own checkpoints would have done over time.
+    catalog.checkpoint().expect("checkpoint");
+    drop(catalog);
+    let shots = daemon::workspace().join("target/screenshots/web");
+    std::fs::create_dir_all(&shots).expect("mkdir screenshots");
+    let out = Command::new("node")
+        .current_dir(&browser_dir)
+        .arg("timeline_scale.mjs")
+        .arg(format!("http://{}/", d.http))
+        .args(["anna", "anna-long-password"])
+        .arg(&shots)
+        .output()
+        .expect("node");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "browser failed:\n{text}\n{}\n{}", String::from_utf8_lossy(&out.stderr), d.log_text());
+    let line = text.lines().last().unwrap_or_default();
+    let r: serde_json::Value = serde_json::from_str(line).expect("the script's JSON");
+    eprintln!("timeline with 100,000 photos: {r}");
+    assert_eq!(r["problems"].as_array().map(Vec::len), Some(0), "{r}");
+    let first = r["firstScreenMs"].as_f64().expect("ms");
+    assert!(first <= 1000.0, "the first screen took {first:.0} ms after navigation (≤ 1,000): {r}");
+    let on_screen: Vec<i64> = r["jumpOnScreen"].as_array().expect("months").iter().filter_map(|m| m.as_i64()).collect();
+    let fetched: Vec<i64> = r["jumpMonths"].as_array().expect("months").iter().filter_map(|m| m.as_i64()).collect();
+    assert!(!fetched.is_empty(), "the jump fetched its months: {r}");
+    for m in &fetched {
+        assert!(on_screen.contains(m), "month {m} was fetched but is not on screen after the jump: {r}");
+    }
+    assert!(fetched.len() <= on_screen.len(), "each month on screen is fetched once: {r}");
+    let cls = r["cls"].as_f64().expect("cls");
+    assert!(cls <= 0.02, "cumulative layout shift {cls} (≤ 0.02): {r}");
+    assert!(d.stop(Duration::from_secs(15)).success());
+}

@@ -108,13 +108,13 @@ app.signedIn = async () => {
 };
 
 async function start() {
-  try {
-    app.setup = await api("GET", "/api/v1/setup");
-  } catch (e) {
+  // Both at once: a signed-in visit should not wait for one and then the other.
+  const [setup] = await Promise.all([api("GET", "/api/v1/setup").catch(() => null), app.signedIn()]);
+  if (!setup) {
     $("content").replaceChildren(Object.assign(document.createElement("p"), { className: "error", role: "alert", textContent: t("app.offline") }));
     return;
   }
-  if (app.setup.claimed) await app.signedIn();
+  app.setup = setup;
   window.addEventListener("hashchange", route);
   route();
 }

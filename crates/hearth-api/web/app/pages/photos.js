@@ -38,6 +38,17 @@ export function render(main, route, app) {
     gone: false,
   };
 
+  // Thumbnails are asked for when their cell comes within half a screen of the viewport: a
+  // browser's own lazy loading reaches much further, and the first screen's thumbnails then
+  // queue behind others on the six connections a browser opens to the box.
+  const nearby = new IntersectionObserver((entries) => {
+    for (const e of entries) {
+      if (!e.isIntersecting) continue;
+      nearby.unobserve(e.target);
+      e.target.src = e.target.dataset.src;
+    }
+  }, { rootMargin: "50% 0px" });
+
   function layout() {
     const width = timeline.clientWidth;
     if (!width) return;
@@ -81,7 +92,11 @@ export function render(main, route, app) {
       const near = m.top < bottom + margin && m.top + m.height > top - margin;
       const far = m.top > bottom + 3 * margin || m.top + m.height < top - 3 * margin;
       if (near && !m.el) mount(m);
-      else if (far && m.el) { m.el.remove(); m.el = null; }
+      else if (far && m.el) {
+        for (const img of m.el.querySelectorAll("img")) nearby.unobserve(img);
+        m.el.remove();
+        m.el = null;
+      }
     }
     clearTimeout(state.settle);
     state.settle = setTimeout(fetchVisible, SETTLE_MS);
@@ -104,7 +119,7 @@ export function render(main, route, app) {
 
   function mount(m) {
     const year = Math.floor(m.month / 100), month = m.month % 100;
-    m.el = h("section", { class: "month", "aria-label": `${monthName(month)} ${year}` },
+    m.el = h("section", { class: "month", "aria-label": `${monthName(month)} ${year}`, "data-month": m.month },
       h("h2", {}, t("photos.month", { month: monthName(month), year }), " ", h("span", { class: "muted" }, t("photos.count", { n: m.count }))),
       h("div", { class: "cells", role: "list" }));
     place(m);
@@ -115,6 +130,7 @@ export function render(main, route, app) {
   function fill(m) {
     if (!m.el) return;
     const cells = m.el.querySelector(".cells");
+    for (const img of cells.querySelectorAll("img")) nearby.unobserve(img);
     cells.replaceChildren(...m.assets.map(cell));
   }
 
@@ -126,7 +142,8 @@ export function render(main, route, app) {
     if (a.thumbnails === "failed") {
       link.append(h("span", { class: "no-preview" }, t("photos.no_preview")));
     } else {
-      const img = h("img", { alt: "", loading: "lazy", decoding: "async", src: `/api/v1/assets/${a.id}/thumbnail` });
+      const img = h("img", { alt: "", decoding: "async", "data-src": `/api/v1/assets/${a.id}/thumbnail` });
+      nearby.observe(img);
       // Made by the thumbnail worker soon after arrival (503 until then): ask again a few times.
       let tries = 0;
       img.addEventListener("error", () => {
@@ -294,6 +311,7 @@ export function render(main, route, app) {
     update: showViewer,
     leave() {
       state.gone = true;
+      nearby.disconnect();
       clearTimeout(state.settle);
       window.removeEventListener("scroll", schedule);
       window.removeEventListener("resize", onResize);
