@@ -76,39 +76,7 @@ fn a_timeline_of_100000_photos_opens_in_a_second_and_fetches_only_what_is_on_scr
     let mut d = start(&data, &[]);
     d.wait_healthy(Duration::from_secs(20));
     let cookie = d.claim("anna", "anna-long-password");
-    let mut ids = Vec::new();
-    for i in 0..8 {
-        let photo = dir.path().join(format!("seed{i}.jpg"));
-        let made = Command::new("convert")
-            .args(["-size", "1600x1200", "-seed", &(i + 1).to_string(), "plasma:fractal", "-colorspace", "sRGB", "-type", "TrueColor"])
-            .arg(&photo)
-            .status()
-            .expect("convert");
-        assert!(made.success());
-        let bytes = std::fs::read(&photo).expect("read");
-        let r = hearth_tests::http::request_bytes(
-            d.http,
-            "POST",
-            &format!("/api/v1/assets?name=seed{i}.jpg"),
-            &[format!("Cookie: {cookie}")],
-            Some(("image/jpeg", &bytes)),
-        )
-        .expect("upload");
-        assert_eq!(r.status, 201, "{}", r.body);
-        ids.push(r.json()["id"].as_i64().expect("id"));
-    }
-    let deadline = std::time::Instant::now() + Duration::from_secs(120);
-    for id in &ids {
-        loop {
-            let r = hearth_tests::http::request(d.http, "GET", &format!("/api/v1/assets/{id}"), &[format!("Cookie: {cookie}")], None)
-                .expect("get");
-            if r.json()["thumbnails"] == "ready" {
-                break;
-            }
-            assert!(std::time::Instant::now() < deadline, "thumbnails of {id}: {}\n{}", r.body, d.log_text());
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
+    add_photos(&d, &cookie, dir.path(), 8);
     // 100,000 rows: the seeds' content under new names, one every 3,154 s back from the newest
     // seed (ten years), in one transaction alongside the running daemon.
     let (catalog, _) = hearth_catalog::Catalog::open(&data.join("hearth.db")).expect("open the catalog");
@@ -157,5 +125,80 @@ fn a_timeline_of_100000_photos_opens_in_a_second_and_fetches_only_what_is_on_scr
     assert!(fetched.len() <= on_screen.len(), "each month on screen is fetched once: {r}");
     let cls = r["cls"].as_f64().expect("cls");
     assert!(cls <= 0.02, "cumulative layout shift {cls} (≤ 0.02): {r}");
+    assert!(d.stop(Duration::from_secs(15)).success());
+}
+
+/// `n` different photos (ImageMagick's plasma, seeded) added through the API, with their
+/// thumbnails made.
+fn add_photos(d: &daemon::Daemon, cookie: &str, dir: &std::path::Path, n: u32) {
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let photo = dir.join(format!("seed{i}.jpg"));
+        let made = Command::new("convert")
+            .args(["-size", "1024x768", "-seed", &(i + 1).to_string(), "plasma:fractal", "-colorspace", "sRGB", "-type", "TrueColor"])
+            .arg(&photo)
+            .status()
+            .expect("convert");
+        assert!(made.success());
+        let bytes = std::fs::read(&photo).expect("read");
+        let r = hearth_tests::http::request_bytes(
+            d.http,
+            "POST",
+            &format!("/api/v1/assets?name=seed{i}.jpg"),
+            &[format!("Cookie: {cookie}")],
+            Some(("image/jpeg", &bytes)),
+        )
+        .expect("upload");
+        assert_eq!(r.status, 201, "{}", r.body);
+        ids.push(r.json()["id"].as_i64().expect("id"));
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    for id in &ids {
+        loop {
+            let r = hearth_tests::http::request(d.http, "GET", &format!("/api/v1/assets/{id}"), &[format!("Cookie: {cookie}")], None)
+                .expect("get");
+            if r.json()["thumbnails"] == "ready" {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "thumbnails of {id}: {}\n{}", r.body, d.log_text());
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+/// Lighthouse's mobile profile on the login page and on a timeline of 30 photos: performance at
+/// least 90 and accessibility at least 95 (tests/browser/lighthouse.mjs).
+#[test]
+fn lighthouse_scores_the_login_page_and_the_timeline() {
+    let browser_dir = daemon::workspace().join("tests/browser");
+    assert!(
+        browser_dir.join("node_modules/lighthouse").exists(),
+        "lighthouse is not installed: run scripts/test (or `npm ci` in tests/browser)"
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut d = start(&dir.path().join("data"), &[]);
+    d.wait_healthy(Duration::from_secs(20));
+    let cookie = d.claim("anna", "anna-long-password");
+    add_photos(&d, &cookie, dir.path(), 30);
+    let out = Command::new("node")
+        .current_dir(&browser_dir)
+        .arg("lighthouse.mjs")
+        .arg(format!("http://{}/", d.http))
+        .arg("#/login")
+        .arg(format!("#/photos@{cookie}"))
+        .output()
+        .expect("node");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "lighthouse failed:\n{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    let pages: Vec<serde_json::Value> = text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    assert_eq!(pages.len(), 2, "{text}");
+    for p in &pages {
+        eprintln!("lighthouse: {p}");
+        assert!(p["runtime_error"].is_null(), "{p}");
+        let page = p["page"].as_str().unwrap_or_default();
+        assert!(p["final_url"].as_str().is_some_and(|u| u.ends_with(page)), "lighthouse saw another page than {page}: {p}");
+        assert!(p["performance"].as_i64().is_some_and(|s| s >= 90), "performance of {page} below 90: {p}");
+        assert!(p["accessibility"].as_i64().is_some_and(|s| s >= 95), "accessibility of {page} below 95: {p}");
+    }
     assert!(d.stop(Duration::from_secs(15)).success());
 }

@@ -65,8 +65,11 @@ async function route() {
   }
 }
 
+// The bar is always there (its height never moves the page); the tabs and the account button
+// only for someone signed in.
 function bar() {
-  $("bar").hidden = !app.me;
+  $("nav").hidden = !app.me;
+  $("account").hidden = !app.me;
   if (!app.me) return;
   if (!$("nav").childElementCount) {
     for (const [page, key] of NAV) {

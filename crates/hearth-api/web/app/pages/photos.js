@@ -17,7 +17,7 @@ export function render(main, route, app) {
   const status = h("p", { id: "upload-status", class: "muted", role: "status" });
   const input = h("input", { id: "upload", type: "file", multiple: true, accept: "image/*,video/*", class: "visually-hidden" });
   const empty = h("p", { class: "empty", hidden: true }, t("photos.empty"));
-  const timeline = h("div", { id: "timeline", role: "feed", "aria-busy": "true", "aria-label": t("photos.title") });
+  const timeline = h("div", { id: "timeline", "aria-busy": "true" });
   const scrubber = h("nav", { id: "scrubber", "aria-label": t("photos.jump") });
   const bubble = h("div", { class: "scrub-bubble", "aria-hidden": "true" });
   main.append(
@@ -121,7 +121,7 @@ export function render(main, route, app) {
     const year = Math.floor(m.month / 100), month = m.month % 100;
     m.el = h("section", { class: "month", "aria-label": `${monthName(month)} ${year}`, "data-month": m.month },
       h("h2", {}, t("photos.month", { month: monthName(month), year }), " ", h("span", { class: "muted" }, t("photos.count", { n: m.count }))),
-      h("div", { class: "cells", role: "list" }));
+      h("div", { class: "cells" }));
     place(m);
     if (m.assets) fill(m);
     timeline.append(m.el);
@@ -138,7 +138,7 @@ export function render(main, route, app) {
     const label = a.kind === "video"
       ? t("photos.video", { duration: duration((a.duration_ms || 0) / 1000) })
       : t("photos.photo_of", { date: takenDate(a.taken_at, a.taken_offset) });
-    const link = h("a", { href: `#/photos/${a.id}`, class: `cell ${a.kind}`, role: "listitem", "aria-label": label, "data-id": a.id });
+    const link = h("a", { href: `#/photos/${a.id}`, class: `cell ${a.kind}`, "aria-label": label, "data-id": a.id });
     if (a.thumbnails === "failed") {
       link.append(h("span", { class: "no-preview" }, t("photos.no_preview")));
     } else {
