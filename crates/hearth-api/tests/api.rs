@@ -129,6 +129,7 @@ fn concrete(path: &str) -> String {
         .replace("{month}", "202407")
         .replace("{token}", "not-a-link")
         .replace("{user}", "ada")
+        .replace("{*file}", "main.js")
 }
 
 /// Walk the route table: every route that is not public answers 401 without credentials, and
@@ -150,13 +151,14 @@ async fn every_protected_route_requires_login() {
             "GET /api/v1/shared/{token}/assets",
             "GET /api/v1/shared/{token}/assets/{id}/original",
             "GET /api/v1/shared/{token}/assets/{id}/thumbnail",
+            "GET /app/{*file}",
             "OPTIONS /api/v1/uploads",
             "POST /api/v1/auth/login",
             "POST /api/v1/setup/claim",
             "POST /api/v1/shared/{token}/assets",
             "POST /api/v1/shared/{token}/unlock",
         ],
-        "only health, setup, claim, login, the page itself, share links (their token is the key) and tus's capability answer are public"
+        "only health, setup, claim, login, the page itself and its files, share links (their token is the key) and tus's capability answer are public"
     );
     for route in table {
         let path = concrete(route.path);
@@ -449,4 +451,64 @@ async fn power_off_and_reboot_are_for_admins_of_an_appliance_and_audited() {
     let audit = b.send("GET", "/api/v1/audit", LAN, Some(&owner), None).await;
     let actions: Vec<&str> = audit.json.as_array().expect("audit").iter().filter_map(|e| e["action"].as_str()).collect();
     assert!(actions.starts_with(&["system.poweroff", "system.reboot"]), "{actions:?}");
+}
+
+/// The web app: the page is never cached and allows only its own files and import map; each
+/// file it names is served gzipped and immutable; a name from another build is a 404.
+#[tokio::test]
+async fn the_web_app_is_served_gzipped_named_by_content_and_locked_down() {
+    let b = new_box();
+    let get = |path: &str, gzip: bool| {
+        let mut req = Request::builder().method("GET").uri(path);
+        if gzip {
+            req = req.header(header::ACCEPT_ENCODING, "gzip, deflate, br");
+        }
+        req.body(Body::empty()).expect("request")
+    };
+    let raw = |req: Request<Body>| async {
+        let mut req = req;
+        req.extensions_mut().insert(Peer { addr: Some(LAN.parse::<SocketAddr>().expect("addr")), tls: false, local_socket: false });
+        routes::router(b.state.clone()).oneshot(req).await.expect("infallible")
+    };
+    let page = raw(get("/", false)).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert_eq!(page.headers()[header::CACHE_CONTROL], "no-cache");
+    let csp = page.headers()[header::CONTENT_SECURITY_POLICY].to_str().expect("ascii").to_string();
+    assert!(csp.contains("script-src 'self' 'sha256-") && !csp.contains("unsafe-inline"), "{csp}");
+    let html = String::from_utf8(page.into_body().collect().await.expect("body").to_bytes().to_vec()).expect("utf8");
+    let main = html
+        .split('"')
+        .find(|p| p.starts_with("/app/main.") && p.ends_with(".js") && *p != "/app/main.js")
+        .expect("the page names main.js")
+        .to_string();
+    let zipped = raw(get("/", true)).await;
+    assert_eq!(zipped.headers()[header::CONTENT_ENCODING], "gzip");
+    let file = raw(get(&main, true)).await;
+    assert_eq!(file.status(), StatusCode::OK);
+    assert_eq!(file.headers()[header::CACHE_CONTROL], "public, max-age=31536000, immutable");
+    assert_eq!(file.headers()[header::CONTENT_TYPE], "text/javascript; charset=utf-8");
+    assert_eq!(file.headers()[header::CONTENT_ENCODING], "gzip");
+    let plain = raw(get(&main, false)).await;
+    assert!(plain.headers().get(header::CONTENT_ENCODING).is_none());
+    let js = plain.into_body().collect().await.expect("body").to_bytes();
+    assert!(std::str::from_utf8(&js).is_ok_and(|t| t.contains("import")), "main.js unpacked for a client without gzip");
+    for gone in ["/app/main.js", "/app/main.00000000.js", "/app/../Cargo.toml"] {
+        assert_eq!(raw(get(gone, true)).await.status(), StatusCode::NOT_FOUND, "{gone}");
+    }
+}
+
+/// QR codes for pairing: an SVG for a signed-in user; empty or huge text is a clear 400.
+#[tokio::test]
+async fn qr_codes_are_svg_and_bad_text_is_refused() {
+    let b = new_box();
+    let owner = b.claimed().await;
+    let id = "MFZWI3D-BONSGYC-YLTMRWG-C43ENR5-QXGZDMM-FZWI3DP-BONSGYY-LTMRWAD";
+    let r = b.send("POST", "/api/v1/qr", LAN, Some(&owner), Some(json!({ "text": id }))).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.headers[header::CONTENT_TYPE], "image/svg+xml");
+    for text in [String::new(), "x".repeat(2000)] {
+        let r = b.send("POST", "/api/v1/qr", LAN, Some(&owner), Some(json!({ "text": text }))).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.json);
+        assert!(r.json["error"]["message"].as_str().is_some_and(|m| m.contains("QR")), "{}", r.json);
+    }
 }

@@ -18,6 +18,7 @@ pub mod discover;
 pub mod health;
 pub mod jobs;
 pub mod photos;
+pub mod qr;
 pub mod setup;
 pub mod shares;
 pub mod sync;
@@ -57,6 +58,7 @@ pub fn table() -> Vec<Route> {
         r(Method::POST, "/api/v1/me/tokens", User, post(account::create_token)),
         r(Method::DELETE, "/api/v1/me/tokens/{id}", User, delete(account::revoke_token)),
         r(Method::GET, "/api/v1/status", User, get(health::status)),
+        r(Method::POST, "/api/v1/qr", User, post(qr::make)),
         r(Method::GET, "/api/v1/sync/id", User, get(health::sync_id)),
         r(Method::GET, "/api/v1/sync/devices", User, get(sync::list)),
         r(Method::GET, "/api/v1/sync/folders", User, get(sync::folders)),
