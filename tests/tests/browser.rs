@@ -202,3 +202,57 @@ fn lighthouse_scores_the_login_page_and_the_timeline() {
     }
     assert!(d.stop(Duration::from_secs(15)).success());
 }
+
+/// The family's setup from the browser: a member added, an app password made (and working), the
+/// box's sync ID with its QR code, a real Syncthing that dialled in accepted, the camera folder
+/// it offers received into the owner's timeline, and its photos shown there
+/// (tests/browser/pairing.mjs).
+#[test]
+fn a_family_sets_up_members_app_passwords_and_a_phone_from_the_browser() {
+    let browser_dir = daemon::workspace().join("tests/browser");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut d, hearth_id, sync_addr) = daemon::start_nas(dir.path());
+    d.wait_healthy(Duration::from_secs(20));
+    // The phone: three dated photos in its camera folder, shared send-only with the box, which it
+    // knows by address; it asks again every two seconds once the box has refused it.
+    let st = hearth_tests::syncthing::Syncthing::start(&dir.path().join("phone"));
+    st.send("PATCH", "/rest/config/options", &serde_json::json!({ "reconnectionIntervalS": 2 }));
+    let camera = dir.path().join("phone-camera/DCIM/Camera");
+    std::fs::create_dir_all(&camera).expect("mkdir");
+    for (i, taken) in ["2023:05:01 10:00:00", "2023:05:02 11:00:00", "2023:06:10 12:00:00"].iter().enumerate() {
+        let photo = camera.join(format!("IMG_{i:04}.jpg"));
+        let made = Command::new("convert")
+            .args(["-size", "640x480", "-seed", &(i + 10).to_string(), "plasma:fractal", "-colorspace", "sRGB", "-type", "TrueColor"])
+            .arg(&photo)
+            .status()
+            .expect("convert");
+        assert!(made.success());
+        let dated = Command::new("exiftool")
+            .args(["-q", "-overwrite_original", &format!("-DateTimeOriginal={taken}")])
+            .arg(&photo)
+            .status()
+            .expect("exiftool");
+        assert!(dated.success());
+    }
+    st.add_device(&hearth_id, "box", &[format!("tcp://{sync_addr}")]);
+    st.add_folder("camera", &dir.path().join("phone-camera"), "sendonly", &[&hearth_id]);
+    let shots = daemon::workspace().join("target/screenshots/web");
+    std::fs::create_dir_all(&shots).expect("mkdir screenshots");
+    let out = Command::new("node")
+        .current_dir(&browser_dir)
+        .arg("pairing.mjs")
+        .arg(format!("http://{}/", d.http))
+        .args(["ada", "lovelace-1815", &hearth_id, &st.device_id, "3"])
+        .arg(&shots)
+        .output()
+        .expect("node");
+    assert!(
+        out.status.success(),
+        "browser test failed:\n{}\n{}\nhearthd log:\n{}\nSyncthing log:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        d.log_text(),
+        st.log()
+    );
+    assert!(d.stop(Duration::from_secs(15)).success());
+}

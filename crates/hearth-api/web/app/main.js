@@ -24,9 +24,11 @@ const PAGES = {
   login: () => import("/app/pages/welcome.js"),
   photos: () => import("/app/pages/photos.js"),
   box: () => import("/app/pages/box.js"),
+  devices: () => import("/app/pages/devices.js"),
+  family: () => import("/app/pages/family.js"),
   about: () => import("/app/pages/about.js"),
 };
-const NAV = [["photos", "nav.photos"], ["box", "nav.box"], ["about", "nav.about"]];
+const NAV = [["photos", "nav.photos"], ["devices", "nav.devices"], ["family", "nav.family"], ["box", "nav.box"]];
 
 function parse(hash) {
   const [path, query = ""] = hash.replace(/^#\/?/, "").split("?");

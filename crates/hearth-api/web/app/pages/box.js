@@ -18,7 +18,8 @@ export function render(main, route, app) {
     h("section", { class: "card" }, device, fingerprint, h("h2", {}, t("box.space")), space, memory),
     h("section", { class: "card" }, h("h2", {}, t("box.activity")), jobs),
     h("section", { class: "card" }, h("h2", {}, t("box.services")),
-      h("table", {}, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("box.service")), h("th", { scope: "col" }, t("box.state")), h("th", { scope: "col" }, t("box.restarts")))), services)));
+      h("table", {}, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("box.service")), h("th", { scope: "col" }, t("box.state")), h("th", { scope: "col" }, t("box.restarts")))), services)),
+    h("p", {}, h("a", { href: "#/about" }, t("box.about"))));
 
   let timer = 0, gone = false;
   async function refresh() {

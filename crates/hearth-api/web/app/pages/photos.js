@@ -222,8 +222,15 @@ export function render(main, route, app) {
   scrubber.addEventListener("pointerup", stop);
   scrubber.addEventListener("pointercancel", stop);
 
+  // New photos (from a phone's folder, another browser) show up while the page is open: the
+  // month counts are asked for again now and then, and the timeline is laid out anew only when
+  // they changed.
+  let seen = "";
   async function refreshMonths() {
     const { months } = await api("GET", "/api/v1/timeline/months");
+    const now = JSON.stringify(months);
+    if (now === seen) return;
+    seen = now;
     const old = new Map(state.months.map((m) => [m.month, m]));
     for (const m of state.months) if (m.el) m.el.remove();
     state.months = months.map((m) => {
@@ -302,6 +309,9 @@ export function render(main, route, app) {
     }
   }
 
+  const recount = setInterval(() => {
+    if (!document.hidden && !viewer) refreshMonths().catch(() => {});
+  }, 10000);
   const onResize = () => { layout(); schedule(); };
   window.addEventListener("scroll", schedule, { passive: true });
   window.addEventListener("resize", onResize);
@@ -312,6 +322,7 @@ export function render(main, route, app) {
     leave() {
       state.gone = true;
       nearby.disconnect();
+      clearInterval(recount);
       clearTimeout(state.settle);
       window.removeEventListener("scroll", schedule);
       window.removeEventListener("resize", onResize);

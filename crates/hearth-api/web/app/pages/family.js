@@ -1,0 +1,147 @@
+// The family: who can log in (admins add, change and remove people), and the caller's own app
+// passwords (for the phone apps that log in), each shown once with a QR code to scan.
+import { api } from "/app/api.js";
+import { h, field } from "/app/dom.js";
+import { qrImage } from "/app/qr.js";
+import { t, takenDate } from "/app/text.js";
+
+const ROLES = ["member", "admin", "owner"];
+
+export function render(main, route, app) {
+  const admin = app.me.role === "admin" || app.me.role === "owner";
+  const people = h("tbody", { id: "people" });
+  const tokens = h("tbody", { id: "tokens" });
+  const created = h("div", { id: "token-created", "aria-live": "polite" });
+  main.append(h("div", { class: "page-head" }, h("h1", {}, t("family.title"))));
+  if (admin) {
+    main.append(h("section", { class: "card" },
+      h("h2", {}, t("family.people")),
+      h("table", {}, h("thead", {}, h("tr", {},
+        h("th", { scope: "col" }, t("family.name")), h("th", { scope: "col" }, t("family.role")), h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, t("family.actions"))))), people),
+      addForm()));
+  }
+  main.append(h("section", { class: "card" },
+    h("h2", {}, t("family.app_passwords")),
+    h("p", { class: "muted" }, t("family.app_passwords_lead")),
+    h("table", {}, h("thead", {}, h("tr", {},
+      h("th", { scope: "col" }, t("family.token_name")), h("th", { scope: "col" }, t("family.token_used")), h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, t("family.actions"))))), tokens),
+    tokenForm(), created));
+
+  async function refresh() {
+    try {
+      if (admin) showPeople(await api("GET", "/api/v1/users"));
+      showTokens(await api("GET", "/api/v1/me/tokens"));
+    } catch (e) { app.toast(e.text || String(e)); }
+  }
+
+  function showPeople(list) {
+    people.replaceChildren(...list.map((u) => {
+      const role = h("select", { "aria-label": t("family.role_of", { name: u.name }), disabled: u.id === app.me.id || (u.role === "owner" && app.me.role !== "owner") },
+        ROLES.filter((r) => r !== "owner" || app.me.role === "owner").map((r) => h("option", { value: r, selected: r === u.role }, t(`role.${r}`))));
+      role.addEventListener("change", () => act(() => api("PATCH", `/api/v1/users/${encodeURIComponent(u.name)}`, { role: role.value }), t("family.role_changed", { name: u.name })));
+      const reset = h("button", { type: "button", class: "small", "aria-expanded": "false" }, t("family.reset"));
+      // A row below with the new password's field: typed hidden, like every password.
+      reset.addEventListener("click", () => {
+        const row = reset.closest("tr");
+        if (row.nextElementSibling && row.nextElementSibling.classList.contains("reset-row")) {
+          row.nextElementSibling.remove();
+          reset.setAttribute("aria-expanded", "false");
+          return;
+        }
+        const id = `reset-${u.id}`;
+        const form = h("form", { class: "inline-form" },
+          field(id, t("family.new_password_for", { name: u.display_name || u.name }), { type: "password", required: true, minlength: "8", autocomplete: "new-password" }),
+          h("button", { type: "submit", class: "primary" }, t("family.reset_submit")));
+        form.addEventListener("submit", (ev) => {
+          ev.preventDefault();
+          act(() => api("POST", `/api/v1/users/${encodeURIComponent(u.name)}/password`, { password: form.querySelector("input").value }), t("family.password_reset", { name: u.name }));
+        });
+        row.after(h("tr", { class: "reset-row" }, h("td", { colspan: 3 }, form)));
+        reset.setAttribute("aria-expanded", "true");
+        form.querySelector("input").focus();
+      });
+      const remove = h("button", { type: "button", class: "small danger", hidden: u.id === app.me.id }, t("family.remove"));
+      remove.addEventListener("click", () => {
+        if (confirm(t("family.remove_confirm", { name: u.display_name || u.name }))) act(() => api("DELETE", `/api/v1/users/${encodeURIComponent(u.name)}`), t("family.removed", { name: u.name }));
+      });
+      return h("tr", { "data-user": u.name },
+        h("td", {}, h("bdi", {}, u.display_name || u.name), u.display_name && u.display_name !== u.name ? h("span", { class: "muted" }, ` (${u.name})`) : null),
+        h("td", {}, role),
+        h("td", { class: "actions" }, reset, remove));
+    }));
+  }
+
+  function showTokens(list) {
+    if (!list.length) { tokens.replaceChildren(h("tr", {}, h("td", { colspan: 3, class: "muted" }, t("family.no_tokens")))); return; }
+    tokens.replaceChildren(...list.map((k) => {
+      const revoke = h("button", { type: "button", class: "small danger" }, t("family.revoke"));
+      revoke.addEventListener("click", () => act(() => api("DELETE", `/api/v1/me/tokens/${k.id}`), t("family.revoked", { name: k.name })));
+      return h("tr", { "data-token": k.id },
+        h("td", {}, h("bdi", {}, k.name), h("span", { class: "muted" }, ` ${k.hint}…`)),
+        h("td", {}, k.last_used_at ? takenDate(k.last_used_at, -new Date().getTimezoneOffset()) : t("family.never")),
+        h("td", { class: "actions" }, revoke));
+    }));
+  }
+
+  async function act(call, done) {
+    try {
+      await call();
+      app.toast(done);
+    } catch (e) { app.toast(e.text || String(e)); }
+    refresh();
+  }
+
+  function addForm() {
+    const error = h("p", { class: "error", role: "alert" });
+    const form = h("form", { id: "add-person", class: "inline-form" },
+      h("h3", {}, t("family.add")),
+      field("person-name", t("family.login_name"), { required: true, autocomplete: "off", autocapitalize: "none", spellcheck: "false" }),
+      field("person-display", t("family.display_name"), { autocomplete: "off" }),
+      field("person-password", t("family.first_password"), { type: "password", required: true, minlength: "8", autocomplete: "new-password" }),
+      h("label", { for: "person-role" }, t("family.role")),
+      h("select", { id: "person-role" }, ["member", "admin"].map((r) => h("option", { value: r }, t(`role.${r}`)))),
+      h("button", { type: "submit", class: "primary" }, t("family.add_submit")),
+      error);
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      error.textContent = "";
+      const body = { name: form.querySelector("#person-name").value.trim(), password: form.querySelector("#person-password").value, role: form.querySelector("#person-role").value };
+      const display = form.querySelector("#person-display").value.trim();
+      if (display) body.display_name = display;
+      try {
+        await api("POST", "/api/v1/users", body);
+        form.reset();
+        app.toast(t("family.added", { name: body.display_name || body.name }));
+        refresh();
+      } catch (e) { error.textContent = e.text; }
+    });
+    return form;
+  }
+
+  function tokenForm() {
+    const error = h("p", { class: "error", role: "alert" });
+    const form = h("form", { id: "add-token", class: "inline-form" },
+      field("token-name", t("family.token_for"), { required: true, placeholder: t("family.token_placeholder"), autocomplete: "off" }),
+      h("button", { type: "submit", class: "primary" }, t("family.token_create")),
+      error);
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      error.textContent = "";
+      try {
+        const k = await api("POST", "/api/v1/me/tokens", { name: form.querySelector("#token-name").value.trim() });
+        form.reset();
+        // The Nextcloud apps' login link: scanning it fills in the box, the user and the password.
+        const link = `nc://login/user:${app.me.name}&password:${k.secret}&server:${location.origin}`;
+        created.replaceChildren(h("div", { class: "secret-box" },
+          h("p", {}, t("family.token_once")),
+          h("p", { class: "secret", id: "token-secret" }, k.secret),
+          await qrImage(link, t("family.token_qr")),
+          h("p", { class: "muted" }, t("family.token_qr_lead"))));
+        refresh();
+      } catch (e) { error.textContent = e.text || String(e); }
+    });
+    return form;
+  }
+
+  refresh();
+}

@@ -1,0 +1,92 @@
+// The family's setup in a real browser: add a member (emoji and right-to-left text in the name),
+// create an app password (shown once, with its QR code; it works at once), see the box's sync
+// ID and QR code, accept a Syncthing device that dialled in, receive the folder it offers into
+// the owner's timeline, and see its photos there.
+// Usage: node pairing.mjs URL NAME PASSWORD SYNC_ID PHONE_ID PHOTOS SCREENSHOT_DIR
+import { chromium } from "playwright-core";
+
+const [url, name, password, syncId, phoneId, photos, shots] = process.argv.slice(2);
+const fail = (msg) => { throw new Error(msg); };
+const step = (what) => console.log(`- ${what}`);
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"],
+});
+const problems = [];
+try {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+  const login = await context.request.post(new URL("/api/v1/auth/login", url).href, { data: { name, password } });
+  if (!login.ok()) fail(`login: ${login.status()}`);
+  const page = await context.newPage();
+  page.on("console", (m) => {
+    const expected = /Failed to load resource: the server responded with a status of (400|401|503)\b/;
+    if (m.type() === "error" && !expected.test(m.text())) problems.push(`console: ${m.text()}`);
+  });
+  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  const shot = async (n) => { if (shots) await page.screenshot({ path: `${shots}/${n}.png`, fullPage: true }); };
+
+  step("add a family member");
+  await page.goto(new URL("/#/family", url).href);
+  await page.locator("#people tr").first().waitFor({ timeout: 10000 });
+  await page.fill("#person-name", "ben");
+  await page.fill("#person-display", "Ben 🙂 بن");
+  await page.fill("#person-password", "short");
+  await page.click("#add-person button[type=submit]");
+  // The browser's own check stops a short password before the server sees it.
+  if (await page.locator('#people tr[data-user="ben"]').count()) fail("a short password was accepted");
+  await page.fill("#person-password", "ben-long-password");
+  await page.click("#add-person button[type=submit]");
+  await page.locator('#people tr[data-user="ben"]').filter({ hasText: "Ben 🙂 بن" }).waitFor({ timeout: 10000 });
+  const ben = await context.request.post(new URL("/api/v1/auth/login", url).href, { data: { name: "ben", password: "ben-long-password" } });
+  if (!ben.ok()) fail(`the new member logs in: ${ben.status()}`);
+  // That login replaced the owner's session cookie in this context: log the owner in again.
+  await context.request.post(new URL("/api/v1/auth/login", url).href, { data: { name, password } });
+
+  step("an app password, shown once with its QR code");
+  await page.reload();
+  await page.locator("#people tr").first().waitFor({ timeout: 10000 });
+  await page.fill("#token-name", "Anna's phone");
+  await page.click("#add-token button[type=submit]");
+  await page.locator("#token-secret").waitFor({ timeout: 10000 });
+  const secret = (await page.textContent("#token-secret")).trim();
+  await page.waitForFunction(() => { const i = document.querySelector("#token-created img.qr"); return i && i.complete && i.naturalWidth > 0; }, null, { timeout: 10000 });
+  const me = await (await fetch(new URL("/api/v1/me", url), { headers: { Authorization: `Bearer ${secret}` } })).json();
+  if (me.name !== name) fail(`the app password logs in as ${name}: ${JSON.stringify(me)}`);
+  await page.locator('#tokens tr').filter({ hasText: "Anna's phone" }).waitFor({ timeout: 10000 });
+  await shot("family-phone");
+
+  step("the box's sync ID and QR code");
+  await page.click('#nav a[data-page="devices"]');
+  await page.locator("#box-sync-id").filter({ hasText: syncId }).waitFor({ timeout: 10000 });
+  await page.waitForFunction(() => { const i = document.querySelector(".qr-box img.qr"); return i && i.complete && i.naturalWidth > 0; }, null, { timeout: 10000 });
+
+  step("accept the phone that dialled in");
+  const request = page.locator(`#pending-devices .request[data-device="${phoneId}"]`);
+  await request.waitFor({ timeout: 60000 });
+  await shot("devices-pending-phone");
+  await request.locator("button").click();
+  await page.locator(`#paired-devices tr[data-device="${phoneId}"]`).waitFor({ timeout: 10000 });
+
+  step("receive the folder it offers into the owner's timeline");
+  const offer = page.locator('#pending-folders .request[data-folder="camera"]');
+  await offer.waitFor({ timeout: 90000 });
+  const explained = await offer.textContent();
+  if (!explained.includes("never changes or deletes anything on the phone")) fail(`the folder type is explained: ${explained}`);
+  await offer.locator("select").selectOption(name);
+  await offer.locator("button").click();
+  await page.locator('#folders .folder[data-folder="camera"]').waitFor({ timeout: 10000 });
+  await page.locator('#folders .folder[data-folder="camera"] .state.idle').waitFor({ timeout: 120000 });
+  await shot("devices-phone");
+
+  step("its photos are in the timeline");
+  await page.click('#nav a[data-page="photos"]');
+  await page.waitForFunction((n) => document.querySelectorAll("#timeline .cell").length >= n, Number(photos), { timeout: 120000 });
+  await page.waitForFunction(() => [...document.querySelectorAll("#timeline .cell img")].some((i) => i.complete && i.naturalWidth > 0), null, { timeout: 60000 });
+  await shot("photos-from-phone");
+
+  if (problems.length) fail(`the browser reported:\n${problems.join("\n")}`);
+  console.log("pairing: member, app password, sync ID, device accepted, folder received, photos shown");
+} finally {
+  await browser.close();
+}
