@@ -1,6 +1,8 @@
 // The web app in a real browser: claim the box, add photos and see them in the timeline, the
-// viewer (info, favourite, keyboard), the box's page, a session that ends mid-use, log out, a
-// wrong password, log in, reload. Any error in the browser's console fails the test.
+// viewer (info, favourite, keyboard), an album made from a selection and shared by link, a
+// relative without an account opening it and downloading, the link revoked, the box's page, a
+// session that ends mid-use, log out, a wrong password, log in, reload. Any error in the
+// browser's console fails the test.
 // Usage: node web_page.mjs http://127.0.0.1:PORT/ SCREENSHOT_DIR PHOTO NOT_A_PHOTO [PHOTO2]
 import { chromium } from "playwright-core";
 
@@ -88,6 +90,53 @@ try {
     await page.keyboard.press("Escape");
     await page.locator(".viewer").waitFor({ state: "detached", timeout: 10000 });
     await page.locator(`#timeline .cell[data-id="${id}"] .fav`).waitFor({ timeout: 10000 });
+  }
+
+  if (photo2) {
+    step("select both photos, add them to a new album, share it by link");
+    await page.click("#select-start");
+    for (const cell of await page.locator("#timeline .cell").all()) await cell.click();
+    await page.locator("#selection-count").filter({ hasText: "2 selected" }).waitFor({ timeout: 5000 });
+    await page.click("#selection-album");
+    await page.locator("#album-form").waitFor({ timeout: 10000 });
+    await page.selectOption("#album-choice", "");
+    await page.fill("#album-new-title", "Summer 🌞 at grandma's — صيف");
+    await page.click("#album-form button[type=submit]");
+    await page.locator("#album-form").waitFor({ state: "detached", timeout: 10000 });
+    await page.click('#nav a[data-page="albums"]');
+    await page.locator("#albums .album-card").first().click();
+    await page.locator("#album-assets .cell").nth(1).waitFor({ timeout: 10000 });
+    await page.click("#album-share");
+    await page.locator("#share-form").waitFor({ timeout: 10000 });
+    await page.click("#share-form button[type=submit]");
+    await page.locator("#share-url").waitFor({ timeout: 10000 });
+    const link = (await page.textContent("#share-url")).trim();
+    await shot("share-phone");
+    await page.click("#share-close");
+    await page.locator("#album-links .link-row").first().waitFor({ timeout: 10000 });
+
+    step("a relative without an account opens the link and downloads a photo");
+    const visitor = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, acceptDownloads: true });
+    const guest = await visitor.newPage();
+    guest.on("pageerror", (e) => problems.push(`visitor page error: ${e.message}`));
+    await guest.goto(link);
+    await guest.locator("#shared-assets .cell img").nth(1).waitFor({ timeout: 10000 });
+    const title = await guest.textContent("h1");
+    if (!title.includes("Summer")) fail(`the visitor sees the album's title: ${title}`);
+    await guest.locator("#shared-assets .cell").first().click();
+    await guest.locator("#shared-download").waitFor({ timeout: 10000 });
+    const [download] = await Promise.all([guest.waitForEvent("download", { timeout: 20000 }), guest.click("#shared-download")]);
+    const saved = await download.path();
+    if (!saved || !download.suggestedFilename().endsWith(".jpg")) fail(`a download of the original: ${download.suggestedFilename()}`);
+    if (shots) await guest.screenshot({ path: `${shots}/shared-visitor-phone.png` });
+
+    step("the owner stops sharing; the link stops working");
+    await page.locator("#album-links .link-row button").first().click();
+    await page.locator("#album-links .link-row").waitFor({ state: "detached", timeout: 10000 });
+    await guest.goto("about:blank");
+    await guest.goto(link);
+    await guest.locator("#share-gone").waitFor({ timeout: 10000 });
+    await visitor.close();
   }
 
   step("the box's page");

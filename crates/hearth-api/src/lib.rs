@@ -15,12 +15,14 @@
 //! - [`trouble`]: the page served instead of the API when the box cannot start (no data
 //!   partition, a damaged catalog): what is wrong and what to do.
 //! - [`byte_range`]: the `Range` header, for streaming originals.
+//! - [`content_disposition`]: originals saved under their own names.
 //! - [`qr`]: QR codes as SVG, for pairing phones and apps from the web app.
 //! - [`client`]: a small HTTP client over the unix socket or TCP/TLS, for `hearth` (the CLI).
 
 pub mod auth;
 pub mod byte_range;
 pub mod client;
+pub mod content_disposition;
 pub mod error;
 pub mod qr;
 pub mod routes;

@@ -487,10 +487,12 @@ pub(super) async fn serve_original(state: &AppState, owner: i64, id: i64, header
         Some("matroska") => "video/x-matroska",
         _ => "application/octet-stream",
     };
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| format!("photo-{id}"));
     let common = [
         (header::ETAG, etag.clone()),
         (header::ACCEPT_RANGES, "bytes".to_string()),
         (header::CACHE_CONTROL, "private, no-cache".to_string()),
+        (header::CONTENT_DISPOSITION, crate::content_disposition::inline(&name)),
     ];
     if etag_matches(headers, &etag) {
         return Ok((StatusCode::NOT_MODIFIED, common).into_response());

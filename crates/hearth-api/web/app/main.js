@@ -27,8 +27,10 @@ const PAGES = {
   devices: () => import("/app/pages/devices.js"),
   family: () => import("/app/pages/family.js"),
   about: () => import("/app/pages/about.js"),
+  albums: () => import("/app/pages/albums.js"),
+  s: () => import("/app/pages/shared.js"),
 };
-const NAV = [["photos", "nav.photos"], ["devices", "nav.devices"], ["family", "nav.family"], ["box", "nav.box"]];
+const NAV = [["photos", "nav.photos"], ["albums", "nav.albums"], ["devices", "nav.devices"], ["family", "nav.family"], ["box", "nav.box"]];
 
 function parse(hash) {
   const [path, query = ""] = hash.replace(/^#\/?/, "").split("?");
@@ -40,7 +42,8 @@ let current = null; // { name, module, leave }
 
 async function route() {
   const r = parse(location.hash);
-  if (!app.me && r.page !== "welcome" && r.page !== "login" && r.page !== "about") {
+  // A share link's page and About are for anyone; the rest needs someone signed in.
+  if (!app.me && !["welcome", "login", "about", "s"].includes(r.page)) {
     const next = location.hash && location.hash !== "#/" ? `?next=${encodeURIComponent(location.hash)}` : "";
     location.replace(`#/${app.setup && !app.setup.claimed ? "welcome" : "login"}${next}`);
     return;

@@ -6,6 +6,7 @@ import { api, send } from "/app/api.js";
 import { h } from "/app/dom.js";
 import { t, monthName, takenDate, duration } from "/app/text.js";
 import { openViewer } from "/app/viewer.js";
+import { shareDialog } from "/app/share.js";
 
 const HEADER = 48; // a month's heading, px
 const GAP = 3; // between cells, px
@@ -20,12 +21,21 @@ export function render(main, route, app) {
   const timeline = h("div", { id: "timeline", "aria-busy": "true" });
   const scrubber = h("nav", { id: "scrubber", "aria-label": t("photos.jump") });
   const bubble = h("div", { class: "scrub-bubble", "aria-hidden": "true" });
+  const selectButton = h("button", { type: "button", id: "select-start", "aria-pressed": "false" }, t("select.start"));
+  const count = h("span", { id: "selection-count", role: "status" });
+  const selection = h("div", { id: "selection", class: "selection-bar", hidden: true },
+    count,
+    h("button", { type: "button", id: "selection-album" }, t("albums.choose")),
+    h("button", { type: "button", id: "selection-share" }, t("select.share")),
+    h("button", { type: "button", id: "selection-trash", class: "danger" }, t("select.trash")),
+    h("button", { type: "button", id: "selection-cancel", class: "quiet" }, t("select.cancel")));
   main.append(
     h("div", { class: "page-head" },
       h("h1", {}, t("photos.title")),
+      selectButton,
       h("label", { for: "upload", class: "button" }, t("photos.add")),
       input),
-    status, empty, timeline, scrubber, bubble);
+    status, empty, timeline, scrubber, bubble, selection);
 
   const state = {
     months: [], // [{month, count, top, height, el, assets, loading}]
@@ -138,7 +148,8 @@ export function render(main, route, app) {
     const label = a.kind === "video"
       ? t("photos.video", { duration: duration((a.duration_ms || 0) / 1000) })
       : t("photos.photo_of", { date: takenDate(a.taken_at, a.taken_offset) });
-    const link = h("a", { href: `#/photos/${a.id}`, class: `cell ${a.kind}`, "aria-label": label, "data-id": a.id });
+    const picked = selected.has(a.id);
+    const link = h("a", { href: `#/photos/${a.id}`, class: `cell ${a.kind}${picked ? " selected" : ""}`, "aria-label": picked ? `${label} (${t("select.count", { n: 1 })})` : label, "data-id": a.id });
     if (a.thumbnails === "failed") {
       link.append(h("span", { class: "no-preview" }, t("photos.no_preview")));
     } else {
@@ -292,6 +303,80 @@ export function render(main, route, app) {
     }
     status.textContent = t("photos.sent", { done, duplicates, failed: failed.join("; ") });
     refreshMonths().catch((e) => app.toast(e.text || String(e)));
+  });
+
+  // Choosing photos: in this mode a tap marks a photo instead of opening it.
+  const selected = new Set();
+  let selecting = false;
+  function setSelecting(on) {
+    selecting = on;
+    if (!on) selected.clear();
+    selectButton.setAttribute("aria-pressed", String(on));
+    selection.hidden = !on;
+    document.body.classList.toggle("selecting", on);
+    count.textContent = t("select.count", { n: selected.size });
+    for (const m of state.months) if (m.el && m.assets) fill(m);
+  }
+  selectButton.addEventListener("click", () => setSelecting(!selecting));
+  timeline.addEventListener("click", (ev) => {
+    if (!selecting) return;
+    const cellEl = ev.target.closest(".cell");
+    if (!cellEl) return;
+    ev.preventDefault();
+    const id = Number(cellEl.dataset.id);
+    if (selected.has(id)) selected.delete(id); else selected.add(id);
+    cellEl.classList.toggle("selected", selected.has(id));
+    count.textContent = t("select.count", { n: selected.size });
+  });
+  selection.querySelector("#selection-cancel").addEventListener("click", () => setSelecting(false));
+  selection.querySelector("#selection-share").addEventListener("click", () => {
+    if (selected.size) shareDialog({ assets: [...selected] }, app.toast).then(() => setSelecting(false));
+  });
+  selection.querySelector("#selection-trash").addEventListener("click", async () => {
+    const ids = [...selected];
+    let n = 0;
+    for (const id of ids) {
+      try { await api("POST", `/api/v1/assets/${id}/trash`); n++; changed(id, { removed: true }); } catch (e) { app.toast(e.text); }
+    }
+    app.toast(t("select.trashed", { n }));
+    setSelecting(false);
+  });
+  selection.querySelector("#selection-album").addEventListener("click", async () => {
+    if (!selected.size) return;
+    let albums = [];
+    try { ({ albums } = await api("GET", "/api/v1/albums")); } catch (e) { app.toast(e.text); return; }
+    const choice = h("select", { id: "album-choice" },
+      albums.filter((a) => a.role !== "viewer").map((a) => h("option", { value: a.id }, a.title)),
+      h("option", { value: "" }, t("albums.new")));
+    choice.value = albums.length ? choice.value : "";
+    const title = h("input", { id: "album-new-title", maxlength: "200" });
+    const titleBox = h("div", { hidden: !!choice.value }, h("label", { for: "album-new-title" }, t("albums.new_title")), title);
+    choice.addEventListener("change", () => { titleBox.hidden = !!choice.value; });
+    const error = h("p", { class: "error", role: "alert" });
+    const form = h("form", { class: "inline-form", id: "album-form" },
+      h("label", { for: "album-choice" }, t("albums.choose")), choice, titleBox,
+      h("button", { type: "submit", class: "primary" }, t("albums.choose")), error);
+    const cancel = h("button", { type: "button", class: "quiet" }, t("select.cancel"));
+    const dialog = h("dialog", { class: "sheet", "aria-label": t("albums.choose") }, form, cancel);
+    cancel.addEventListener("click", () => dialog.close());
+    dialog.addEventListener("close", () => dialog.remove());
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const ids = [...selected];
+      try {
+        if (choice.value) {
+          await api("PUT", `/api/v1/albums/${choice.value}/assets`, { ids });
+          app.toast(t("albums.added", { n: ids.length, title: choice.selectedOptions[0].textContent }));
+        } else {
+          const a = await api("POST", "/api/v1/albums", { title: title.value.trim(), assets: ids });
+          app.toast(t("albums.added", { n: ids.length, title: a.title }));
+        }
+        dialog.close();
+        setSelecting(false);
+      } catch (e) { error.textContent = e.text || String(e); }
+    });
+    document.body.append(dialog);
+    dialog.showModal();
   });
 
   let viewer = null;

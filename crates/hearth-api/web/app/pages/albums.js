@@ -1,0 +1,74 @@
+// Albums: the list (owned and shared with the caller), one album's photos, its share links
+// (made and revoked here) and deleting it. Photos are added from the timeline's selection.
+import { api } from "/app/api.js";
+import { h } from "/app/dom.js";
+import { t, takenDate } from "/app/text.js";
+import { shareDialog } from "/app/share.js";
+
+export function render(main, route, app) {
+  if (route.parts[0]) return album(main, Number(route.parts[0]), app);
+  const list = h("div", { id: "albums", class: "album-grid" });
+  main.append(h("div", { class: "page-head" }, h("h1", {}, t("albums.title"))), list);
+  api("GET", "/api/v1/albums").then(({ albums }) => {
+    if (!albums.length) { list.replaceChildren(h("p", { class: "empty" }, t("albums.empty"))); return; }
+    list.replaceChildren(...albums.map((a) => h("a", { class: "album-card", href: `#/albums/${a.id}`, "data-album": a.id },
+      a.cover_asset_id ? h("img", { alt: "", src: `/api/v1/assets/${a.cover_asset_id}/thumbnail`, loading: "lazy" }) : h("span", { class: "no-cover" }),
+      h("span", { class: "album-title" }, h("bdi", {}, a.title)),
+      h("span", { class: "muted" }, t("photos.count", { n: a.asset_count })))));
+  }).catch((e) => app.toast(e.text || String(e)));
+}
+
+function album(main, id, app) {
+  const title = h("h1", {}, "");
+  const grid = h("div", { class: "cells album-cells", id: "album-assets" });
+  const links = h("div", { id: "album-links" });
+  const share = h("button", { type: "button", class: "primary", id: "album-share", hidden: true }, t("albums.share"));
+  const remove = h("button", { type: "button", class: "small danger", id: "album-delete", hidden: true }, t("albums.delete"));
+  main.append(h("div", { class: "page-head" }, h("a", { href: "#/albums", class: "back" }, t("albums.all")), title, share), grid,
+    h("section", { class: "card" }, h("h2", {}, t("albums.links")), links), remove);
+
+  async function load() {
+    try {
+      const a = await api("GET", `/api/v1/albums/${id}`);
+      title.replaceChildren(h("bdi", {}, a.title));
+      const owner = a.role === "owner", editor = owner || a.role === "editor";
+      share.hidden = !editor;
+      remove.hidden = !owner;
+      const assets = [];
+      let after = "";
+      for (;;) {
+        const page = await api("GET", `/api/v1/albums/${id}/assets?limit=1000${after}`);
+        assets.push(...page.assets);
+        if (!page.next || !page.assets.length) break;
+        after = `&after_taken_at=${page.next[0]}&after_id=${page.next[1]}`;
+      }
+      grid.replaceChildren(...assets.map((x) => h("a", { class: "cell", href: `#/photos/${x.id}`, "data-id": x.id, "aria-label": t("photos.photo_of", { date: takenDate(x.taken_at, x.taken_offset) }) },
+        h("img", { alt: "", loading: "lazy", src: `/api/v1/assets/${x.id}/thumbnail` }))));
+      if (!assets.length) grid.replaceChildren(h("p", { class: "muted" }, t("albums.no_photos")));
+      const { links: all } = await api("GET", "/api/v1/shares");
+      const mine = all.filter((l) => l.album_id === id);
+      links.replaceChildren(...(mine.length ? mine.map(linkRow) : [h("p", { class: "muted" }, t("albums.no_links"))]));
+    } catch (e) {
+      main.replaceChildren(h("p", { class: "error", role: "alert" }, e.text || String(e)));
+    }
+  }
+
+  function linkRow(l) {
+    const revoke = h("button", { type: "button", class: "small danger" }, t("albums.revoke"));
+    revoke.addEventListener("click", async () => {
+      try { await api("DELETE", `/api/v1/shares/${l.id}`); app.toast(t("albums.revoked")); } catch (e) { app.toast(e.text); }
+      load();
+    });
+    const bits = [l.description || t("albums.link"), l.has_password ? t("albums.with_password") : null,
+      l.expires_at ? t("albums.until", { date: takenDate(l.expires_at, -new Date().getTimezoneOffset(), false) }) : null,
+      l.allow_upload ? t("albums.uploads_allowed") : null].filter(Boolean);
+    return h("div", { class: "link-row", "data-link": l.id }, h("span", {}, h("bdi", {}, bits.join(" · "))), revoke);
+  }
+
+  share.addEventListener("click", () => shareDialog({ album_id: id }, app.toast).then(load));
+  remove.addEventListener("click", async () => {
+    if (!confirm(t("albums.delete_confirm"))) return;
+    try { await api("DELETE", `/api/v1/albums/${id}`); app.go("#/albums"); } catch (e) { app.toast(e.text); }
+  });
+  load();
+}
