@@ -151,15 +151,16 @@ try {
   const visible = await page.evaluate(() => document.cookie);
   if (visible.includes("hearth_session")) fail("the session cookie is readable from JavaScript");
 
-  step("the session ends mid-use: log in again, back to the same page");
+  step("the session ends mid-use: log in again, back to where the user was going");
   await context.clearCookies();
+  await page.click('#nav a[data-page="albums"]');
   await page.locator("#login").waitFor({ state: "visible", timeout: 15000 });
   await page.locator("#login .notice").waitFor({ timeout: 5000 });
   await page.fill("#login-name", "anna");
   await page.fill("#login-password", "anna-long-password");
   await page.click("#login button[type=submit]");
-  await page.locator("#services tr").first().waitFor({ timeout: 10000 });
-  if (!location_is(page, "#/box")) fail(`back where the session ended: ${page.url()}`);
+  await page.locator("#albums").waitFor({ timeout: 10000 });
+  if (!location_is(page, "#/albums")) fail(`back where the session ended: ${page.url()}`);
 
   step("log out, a wrong password, log in, reload");
   await page.click("#account");

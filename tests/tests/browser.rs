@@ -256,3 +256,66 @@ fn a_family_sets_up_members_app_passwords_and_a_phone_from_the_browser() {
     );
     assert!(d.stop(Duration::from_secs(15)).success());
 }
+
+/// The activity panel is live: with the box's page open, a folder of 40 photos joins the library
+/// and the thumbnails left to make, pushed by hearthd (server-sent events), go down to none
+/// while the page asks the API for almost nothing (tests/browser/activity.mjs).
+#[test]
+fn the_activity_panel_shows_a_thumbnail_backlog_draining() {
+    let browser_dir = daemon::workspace().join("tests/browser");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut d = start(&dir.path().join("data"), &[]);
+    d.wait_healthy(Duration::from_secs(20));
+    let cookie = d.claim("anna", "anna-long-password");
+    let library = dir.path().join("old-photos");
+    std::fs::create_dir_all(&library).expect("mkdir");
+    let seed = dir.path().join("seed.jpg");
+    let made = Command::new("convert")
+        .args(["-size", "1600x1200", "plasma:fractal", "-colorspace", "sRGB", "-type", "TrueColor"])
+        .arg(&seed)
+        .status()
+        .expect("convert");
+    assert!(made.success());
+    // Forty different files (a comment makes each one's content its own) from one picture.
+    for i in 0..40 {
+        let photo = library.join(format!("IMG_{i:04}.jpg"));
+        std::fs::copy(&seed, &photo).expect("copy");
+        let tagged = Command::new("exiftool")
+            .args(["-q", "-overwrite_original", &format!("-Comment=photo {i}")])
+            .arg(&photo)
+            .status()
+            .expect("exiftool");
+        assert!(tagged.success());
+    }
+    let out = Command::new("node")
+        .current_dir(&browser_dir)
+        .arg("activity.mjs")
+        .arg(format!("http://{}/", d.http))
+        .args(["anna", "anna-long-password"])
+        .arg(&library)
+        .arg(daemon::workspace().join("target/screenshots/web"))
+        .output()
+        .expect("node");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "browser failed:\n{text}\n{}\n{}", String::from_utf8_lossy(&out.stderr), d.log_text());
+    let r: serde_json::Value = serde_json::from_str(text.lines().last().unwrap_or_default()).expect("the script's JSON");
+    eprintln!("activity panel: {r}");
+    let left: Vec<i64> = r["left"].as_array().expect("values").iter().filter_map(serde_json::Value::as_i64).collect();
+    assert_eq!(left.last(), Some(&0), "the backlog drained to nothing: {r}");
+    let most = left.iter().copied().max().unwrap_or(0);
+    assert!(most > 0, "the panel showed a backlog: {r}");
+    assert!(left.iter().filter(|v| **v > 0).count() >= 2 || most == 1, "the panel showed the backlog going down, not just once: {r}");
+    assert!(r["requests"].as_u64().is_some_and(|n| n < 20), "the page did not poll the API: {r}");
+    // A page still listening does not hold up stopping: its stream ends with the server.
+    let mut stream = std::net::TcpStream::connect(d.http).expect("connect");
+    let ask = format!("GET /api/v1/events HTTP/1.1\r\nHost: {}\r\nCookie: {cookie}\r\nAccept: text/event-stream\r\n\r\n", d.http);
+    std::io::Write::write_all(&mut stream, ask.as_bytes()).expect("send");
+    let mut first = [0u8; 512];
+    let n = std::io::Read::read(&mut stream, &mut first).expect("the stream's first bytes");
+    let head = String::from_utf8_lossy(&first[..n]).to_string();
+    assert!(head.starts_with("HTTP/1.1 200") && head.contains("text/event-stream"), "{head}");
+    let stopping = std::time::Instant::now();
+    let log = d.log_text();
+    assert!(d.stop(Duration::from_secs(15)).success(), "hearthd stopped with a page listening: {log}");
+    assert!(stopping.elapsed() < Duration::from_secs(5), "stopping waited for the open stream: {:?}", stopping.elapsed());
+}

@@ -11,6 +11,7 @@
 //! - [`setup_code`]: the one-time code that guards claiming the box from outside the LAN.
 //! - [`tls`]: the certificate generated on first start and the rustls (ring) configuration.
 //! - [`state`]: [`state::AppState`], what handlers share.
+//! - [`live`]: the activity pushed to open pages (server-sent events), read once for all of them.
 //! - [`error`]: [`error::ApiError`], the JSON error body with its stable kind.
 //! - [`trouble`]: the page served instead of the API when the box cannot start (no data
 //!   partition, a damaged catalog): what is wrong and what to do.
@@ -24,6 +25,7 @@ pub mod byte_range;
 pub mod client;
 pub mod content_disposition;
 pub mod error;
+pub mod live;
 pub mod qr;
 pub mod routes;
 pub mod server;

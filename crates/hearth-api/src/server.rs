@@ -297,7 +297,17 @@ impl Service for ApiService {
             self.announce();
             ready.ready();
             let cfg = &self.state.config;
+            // Open pages' event streams end when the server stops, so draining does not wait
+            // for them.
+            let live = self.state.live.clone();
+            live.reopen();
+            let stopping = shutdown.clone();
+            let closer = tokio::spawn(async move {
+                stopping.wait().await;
+                live.close();
+            });
             let result = run(router, listeners, shutdown, cfg.http.max_connections, cfg.supervisor.shutdown_timeout).await;
+            closer.abort();
             self.announcements.remove("api.http");
             self.announcements.remove("api.hearth");
             result.map_err(|e| ServiceFailure::retryable(format!("the web server stopped: {e}")))

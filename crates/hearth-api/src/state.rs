@@ -59,6 +59,8 @@ pub struct AppState {
     pub sync: Option<hearth_sync::engine::Engine>,
     /// Power off and reboot (only on the image, `hearthd --appliance`).
     pub power: Option<Arc<dyn hearth_platform::power::Power>>,
+    /// Live activity for open pages.
+    pub live: Arc<crate::live::Live>,
 }
 
 impl AppState {

@@ -60,6 +60,7 @@ fn new_box() -> Box_ {
         data_dir: dir.path().to_path_buf(),
         sync: None,
         power: None,
+        live: Default::default(),
     };
     Box_ { state, clock, _dir: dir }
 }

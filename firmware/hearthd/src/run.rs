@@ -327,6 +327,7 @@ async fn serve(args: RunArgs, config: Config, started: Instant, power: Option<Ar
         data_dir: data.clone(),
         sync: sync_engine.clone(),
         power,
+        live: Default::default(),
     };
 
     let limits = Limits::detect(&board);

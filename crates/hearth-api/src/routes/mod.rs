@@ -15,6 +15,7 @@ pub mod account;
 pub mod admin;
 pub mod albums;
 pub mod discover;
+pub mod events;
 pub mod health;
 pub mod jobs;
 pub mod photos;
@@ -120,6 +121,7 @@ pub fn table() -> Vec<Route> {
         r(Method::GET, "/api/v1/shared/{token}/assets/{id}/thumbnail", Public, get(shares::thumbnail)),
         r(Method::GET, "/api/v1/shared/{token}/assets/{id}/original", Public, get(shares::original)),
         r(Method::GET, "/api/v1/jobs", User, get(jobs::progress)),
+        r(Method::GET, "/api/v1/events", User, get(events::stream)),
         r(Method::POST, "/api/v1/jobs/{kind}/retry", Admin, post(jobs::retry)),
         r(Method::GET, "/api/v1/users", Admin, get(admin::list_users)),
         r(Method::POST, "/api/v1/users", Admin, post(admin::create_user)),

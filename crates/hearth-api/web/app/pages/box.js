@@ -1,10 +1,10 @@
 // The box: what it is, its disk and memory, its services, and the long jobs it is working on
-// (with progress and time left), refreshed while the page is open.
+// (with progress and time left), live while the page is open.
 import { api } from "/app/api.js";
 import { h } from "/app/dom.js";
 import { t, bytes, duration } from "/app/text.js";
 
-const EVERY_MS = 3000;
+const EVERY_MS = 10000;
 
 export function render(main, route, app) {
   const device = h("p", { class: "muted", id: "device-line" });
@@ -21,10 +21,28 @@ export function render(main, route, app) {
       h("table", {}, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("box.service")), h("th", { scope: "col" }, t("box.state")), h("th", { scope: "col" }, t("box.restarts")))), services)),
     h("p", {}, h("a", { href: "#/about" }, t("box.about"))));
 
+  // Jobs and services arrive as they change (server-sent events); disk and memory are asked for
+  // now and then.
   let timer = 0, gone = false;
+  const events = new EventSource("/api/v1/events");
+  events.addEventListener("activity", (e) => {
+    const d = JSON.parse(e.data);
+    showJobs(d.jobs);
+    showServices(d.services);
+  });
+  // A stream refused (the session ended) closes for good: let the app find out why.
+  events.addEventListener("error", () => { if (events.readyState === EventSource.CLOSED) api("GET", "/api/v1/me").catch(() => {}); });
+
+  function showServices(list) {
+    services.replaceChildren(...list.map((s) => h("tr", {},
+      h("td", {}, s.name),
+      h("td", { class: s.state }, t(`state.${s.state}`)),
+      h("td", {}, String(s.restarts)))));
+  }
+
   async function refresh() {
     try {
-      const [st, js] = await Promise.all([api("GET", "/api/v1/status"), api("GET", "/api/v1/jobs")]);
+      const st = await api("GET", "/api/v1/status");
       if (gone) return;
       const d = st.device;
       device.textContent = t("box.device", { name: d.name, version: d.version, board: d.board });
@@ -35,11 +53,7 @@ export function render(main, route, app) {
         h("progress", { max: st.data_total_bytes || 1, value: used, "aria-label": t("box.space") }),
         h("p", {}, t("box.space_line", { free: bytes(st.data_free_bytes), total: bytes(st.data_total_bytes) })));
       memory.textContent = st.daemon_resident_bytes ? t("box.memory", { used: bytes(st.daemon_resident_bytes) }) : "";
-      services.replaceChildren(...st.services.map((s) => h("tr", {},
-        h("td", {}, s.name),
-        h("td", { class: s.state }, t(`state.${s.state}`)),
-        h("td", {}, String(s.restarts)))));
-      showJobs(js.jobs);
+      if (!services.childElementCount) showServices(st.services);
     } catch (e) {
       if (!gone) app.toast(e.text || String(e));
     }
@@ -48,11 +62,11 @@ export function render(main, route, app) {
 
   function showJobs(list) {
     const busy = list.filter((j) => j.queued + j.running > 0 || j.failed + j.quarantined > 0);
-    if (!busy.length) { jobs.replaceChildren(h("p", { class: "muted" }, t("box.idle"))); return; }
+    if (!busy.length) { jobs.replaceChildren(h("p", { class: "muted", id: "jobs-idle" }, t("box.idle"))); return; }
     jobs.replaceChildren(...busy.map((j) => {
       const left = j.queued + j.running;
       const all = j.done + left;
-      return h("div", { class: "job", "data-kind": j.kind },
+      return h("div", { class: "job", "data-kind": j.kind, "data-left": left },
         h("h3", {}, t(`box.job.${j.kind}`)),
         h("progress", { max: all || 1, value: j.done, "aria-label": t(`box.job.${j.kind}`) }),
         h("p", { class: "muted" }, t("box.job_line", { done: j.done, left, failed: j.failed + j.quarantined, eta: j.eta_seconds ? duration(j.eta_seconds) : "" })));
@@ -60,5 +74,5 @@ export function render(main, route, app) {
   }
 
   refresh();
-  return { leave() { gone = true; clearTimeout(timer); } };
+  return { leave() { gone = true; clearTimeout(timer); events.close(); } };
 }
