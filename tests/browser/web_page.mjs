@@ -93,6 +93,24 @@ try {
   }
 
   if (photo2) {
+    step("search finds the photo taken in Paris, with a suggestion as the name is typed");
+    await page.click("#search-open");
+    await page.locator("#search-form").waitFor({ timeout: 10000 });
+    await page.fill("#search-text", "Par");
+    await page.waitForFunction(() => [...document.querySelectorAll("#search-suggestions option")].some((o) => o.value === "Paris"), null, { timeout: 10000 });
+    await page.fill("#search-text", "paris");
+    await page.click("#search-form button[type=submit]");
+    await page.locator("#search-grid .cell").first().waitFor({ timeout: 10000 });
+    if ((await page.locator("#search-grid .cell").count()) !== 1) fail("one photo was taken in Paris");
+    await page.locator("#search-grid .cell").first().click();
+    await page.click(".viewer .info-toggle");
+    await page.locator("#viewer-info dd").filter({ hasText: "Paris" }).waitFor({ timeout: 10000 });
+    await shot("search-phone");
+    await page.keyboard.press("Escape");
+    await page.locator(".viewer").waitFor({ state: "detached", timeout: 10000 });
+    await page.click('#nav a[data-page="photos"]');
+    await page.locator("#timeline .cell").first().waitFor({ timeout: 10000 });
+
     step("select both photos, add them to a new album, share it by link");
     await page.click("#select-start");
     for (const cell of await page.locator("#timeline .cell").all()) await cell.click();

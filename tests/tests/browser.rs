@@ -24,7 +24,7 @@ fn claim_logout_login_in_chromium() {
         .unwrap_or_else(|| daemon::workspace().join("target/screenshots/web"));
     std::fs::create_dir_all(&shots).expect("mkdir screenshots");
     // Two camera photos (ImageMagick, in colour, dated by exiftool) and a text file named like one.
-    let camera_photo = |name: &str, size: &str, picture: &str, taken: &str| {
+    let camera_photo = |name: &str, size: &str, picture: &str, taken: &str, place: &[&str]| {
         let photo = dir.path().join(name);
         let made = Command::new("convert")
             .args(["-size", size, picture, "-colorspace", "sRGB", "-type", "TrueColor"])
@@ -34,14 +34,17 @@ fn claim_logout_login_in_chromium() {
         assert!(made.success());
         let dated = Command::new("exiftool")
             .args(["-q", "-overwrite_original", &format!("-DateTimeOriginal={taken}")])
+            .args(place)
             .arg(&photo)
             .status()
             .expect("exiftool");
         assert!(dated.success());
         photo
     };
-    let photo = camera_photo("IMG_0001.jpg", "1200x900", "plasma:fractal", "2024:07:14 18:03:22");
-    let photo2 = camera_photo("IMG_0002.jpg", "900x1200", "gradient:red-blue", "2024:07:10 09:00:00");
+    // The first by the Eiffel Tower: named Paris by the box's offline place names.
+    let paris = ["-GPSLatitude=48.8584", "-GPSLatitudeRef=N", "-GPSLongitude=2.2945", "-GPSLongitudeRef=E"];
+    let photo = camera_photo("IMG_0001.jpg", "1200x900", "plasma:fractal", "2024:07:14 18:03:22", &paris);
+    let photo2 = camera_photo("IMG_0002.jpg", "900x1200", "gradient:red-blue", "2024:07:10 09:00:00", &[]);
     let not_photo = dir.path().join("list.jpg");
     std::fs::write(&not_photo, "eggs, milk").expect("text");
     let out = Command::new("node")

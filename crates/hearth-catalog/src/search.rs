@@ -85,6 +85,56 @@ pub fn search(conn: &Connection, owner_id: i64, q: &Query, cursor: Option<(i64, 
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// What a suggestion names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SuggestionKind {
+    /// A town, region or country.
+    Place,
+    /// A camera or phone.
+    Camera,
+}
+
+/// A word to search for, and how many of the owner's photos it would find.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Suggestion {
+    /// The text to search for.
+    pub text: String,
+    /// Place or camera.
+    pub kind: SuggestionKind,
+    /// Photos with it.
+    pub count: i64,
+}
+
+/// Places and cameras of `owner_id`'s visible photos that start with `prefix` (case does not
+/// matter for ASCII letters), the most photographed first, at most `limit`.
+pub fn suggestions(conn: &Connection, owner_id: i64, prefix: &str, limit: i64) -> Result<Vec<Suggestion>, CatalogError> {
+    // LIKE's own wildcards in what the user typed are literal.
+    let pattern = format!("{}%", prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+    let mut st = conn.prepare_cached(
+        "SELECT text, kind, count(*) AS n FROM (
+             SELECT city AS text, 'place' AS kind FROM assets WHERE owner_id = ?1 AND trashed_at IS NULL AND city LIKE ?2 ESCAPE '\\'
+             UNION ALL
+             SELECT region, 'place' FROM assets WHERE owner_id = ?1 AND trashed_at IS NULL AND region LIKE ?2 ESCAPE '\\'
+             UNION ALL
+             SELECT country, 'place' FROM assets WHERE owner_id = ?1 AND trashed_at IS NULL AND country LIKE ?2 ESCAPE '\\'
+             UNION ALL
+             SELECT model, 'camera' FROM assets WHERE owner_id = ?1 AND trashed_at IS NULL AND model LIKE ?2 ESCAPE '\\'
+             UNION ALL
+             SELECT make, 'camera' FROM assets WHERE owner_id = ?1 AND trashed_at IS NULL AND make LIKE ?2 ESCAPE '\\'
+         ) GROUP BY text, kind ORDER BY n DESC, text LIMIT ?3",
+    )?;
+    let rows = st.query_map(rusqlite::params![owner_id, pattern, limit], |r| {
+        let kind: String = r.get(1)?;
+        Ok(Suggestion {
+            text: r.get(0)?,
+            kind: if kind == "camera" { SuggestionKind::Camera } else { SuggestionKind::Place },
+            count: r.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// The photos of one earlier year on today's date.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Memory {
@@ -150,6 +200,32 @@ mod tests {
             model: Some(if n.is_multiple_of(2) { "Pixel 8" } else { "iPhone 15" }.into()),
             ..fixtures::asset(owner, i64::from(n), taken_at)
         }
+    }
+
+    #[test]
+    fn suggestions_are_the_owners_places_and_cameras_most_photographed_first() {
+        let (_dir, c, _) = fixtures::catalog();
+        let (ana, bob) = c
+            .write(|tx| {
+                let ana = fixtures::user(tx, "ana", Role::Member)?;
+                let bob = fixtures::user(tx, "bob", Role::Member)?;
+                for n in 0..3u8 {
+                    let id = assets::insert(tx, &asset(ana, n, &format!("library/1/IMG_{n}.jpg"), 1_700_000_000 + i64::from(n), None))?;
+                    assets::set_place(tx, id, if n == 0 { "Parma" } else { "Paris" }, Some("Île-de-France"), "France")?;
+                }
+                let theirs = assets::insert(tx, &asset(bob, 9, "library/2/IMG_9.jpg", 1_700_000_000, None))?;
+                assets::set_place(tx, theirs, "Pamplona", None, "Spain")?;
+                Ok((ana, bob))
+            })
+            .expect("write");
+        let got = c.read(|r| suggestions(r, ana, "pa", 10)).expect("read");
+        let texts: Vec<(&str, i64)> = got.iter().map(|s| (s.text.as_str(), s.count)).collect();
+        assert_eq!(texts, [("Paris", 2), ("Parma", 1)], "another user's places are not suggested");
+        assert_eq!(got[0].kind, SuggestionKind::Place);
+        let cameras = c.read(|r| suggestions(r, ana, "PIX", 10)).expect("read");
+        assert_eq!(cameras.iter().map(|s| (s.text.as_str(), s.kind)).collect::<Vec<_>>(), [("Pixel 8", SuggestionKind::Camera)]);
+        assert!(c.read(|r| suggestions(r, ana, "%", 10)).expect("read").is_empty(), "LIKE's wildcards are literal");
+        assert!(c.read(|r| suggestions(r, bob, "pa", 10)).expect("read").iter().any(|s| s.text == "Pamplona"));
     }
 
     #[test]

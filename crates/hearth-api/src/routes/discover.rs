@@ -58,6 +58,37 @@ pub async fn search(
     Ok(Json(Page::of(assets, limit)))
 }
 
+/// `GET /api/v1/search/suggestions` query.
+#[derive(Deserialize)]
+pub struct SuggestQuery {
+    /// What the user has typed so far.
+    pub q: String,
+}
+
+/// `GET /api/v1/search/suggestions` body.
+#[derive(Serialize)]
+pub struct Suggestions {
+    /// Places and cameras starting with the text, the most photographed first (at most 8).
+    pub suggestions: Vec<search::Suggestion>,
+}
+
+/// `GET /api/v1/search/suggestions?q=`: the caller's places and cameras that start with `q`.
+pub async fn suggest(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Query(q): Query<SuggestQuery>,
+) -> Result<Json<Suggestions>, ApiError> {
+    let owner = caller.require_user()?.id;
+    let text = q.q.trim().to_string();
+    if text.chars().count() > 100 {
+        return Err(ApiError::invalid("a suggestion is asked for with at most 100 characters"));
+    }
+    if text.is_empty() {
+        return Ok(Json(Suggestions { suggestions: Vec::new() }));
+    }
+    Ok(Json(Suggestions { suggestions: state.read(move |r| search::suggestions(r, owner, &text, 8)).await? }))
+}
+
 /// `GET /api/v1/memories` query.
 #[derive(Deserialize)]
 pub struct MemoriesQuery {

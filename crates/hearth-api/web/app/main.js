@@ -28,6 +28,7 @@ const PAGES = {
   family: () => import("/app/pages/family.js"),
   about: () => import("/app/pages/about.js"),
   albums: () => import("/app/pages/albums.js"),
+  search: () => import("/app/pages/search.js"),
   s: () => import("/app/pages/shared.js"),
 };
 const NAV = [["photos", "nav.photos"], ["albums", "nav.albums"], ["devices", "nav.devices"], ["family", "nav.family"], ["box", "nav.box"]];

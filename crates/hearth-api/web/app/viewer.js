@@ -9,7 +9,9 @@ import { t, takenDate, bytes } from "/app/text.js";
 // Formats every browser shows; others (HEIC) are seen through the large thumbnail.
 const SHOWN = new Set(["jpeg", "png", "webp"]);
 
-export function openViewer(firstId, { neighbour, changed, close, toast }) {
+// `navigate(asset)` moves to another photo: by default through the address (the timeline's
+// viewer is `#/photos/ID`); a grid elsewhere shows it in place.
+export function openViewer(firstId, { neighbour, changed, close, toast, navigate = (n) => location.replace(`#/photos/${n.id}`) }) {
   const stage = h("div", { class: "stage" });
   const info = h("aside", { class: "info", id: "viewer-info", hidden: true, "aria-label": t("viewer.info") });
   const button = (cls, label, symbol, onclick) =>
@@ -98,7 +100,7 @@ export function openViewer(firstId, { neighbour, changed, close, toast }) {
   // From the photo asked for last (its details may still be on their way).
   async function step(s) {
     const n = await neighbour(viewer.id, s);
-    if (n) location.replace(`#/photos/${n.id}`);
+    if (n) navigate(n);
   }
 
   async function toggle(what) {
@@ -120,7 +122,7 @@ export function openViewer(firstId, { neighbour, changed, close, toast }) {
       await api("POST", `/api/v1/assets/${id}/trash`);
       toast(t("viewer.trashed"));
       changed(id, { removed: true });
-      if (n) location.replace(`#/photos/${n.id}`); else close();
+      if (n) navigate(n); else close();
     } catch (e) { toast(e.text); }
   }
 

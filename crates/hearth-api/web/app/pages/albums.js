@@ -4,6 +4,7 @@ import { api } from "/app/api.js";
 import { h } from "/app/dom.js";
 import { t, takenDate } from "/app/text.js";
 import { shareDialog } from "/app/share.js";
+import { assetGrid } from "/app/grid.js";
 
 export function render(main, route, app) {
   if (route.parts[0]) return album(main, Number(route.parts[0]), app);
@@ -20,7 +21,7 @@ export function render(main, route, app) {
 
 function album(main, id, app) {
   const title = h("h1", {}, "");
-  const grid = h("div", { class: "cells album-cells", id: "album-assets" });
+  const grid = h("div", { id: "album-assets" });
   const links = h("div", { id: "album-links" });
   const share = h("button", { type: "button", class: "primary", id: "album-share", hidden: true }, t("albums.share"));
   const remove = h("button", { type: "button", class: "small danger", id: "album-delete", hidden: true }, t("albums.delete"));
@@ -42,8 +43,7 @@ function album(main, id, app) {
         if (!page.next || !page.assets.length) break;
         after = `&after_taken_at=${page.next[0]}&after_id=${page.next[1]}`;
       }
-      grid.replaceChildren(...assets.map((x) => h("a", { class: "cell", href: `#/photos/${x.id}`, "data-id": x.id, "aria-label": t("photos.photo_of", { date: takenDate(x.taken_at, x.taken_offset) }) },
-        h("img", { alt: "", loading: "lazy", src: `/api/v1/assets/${x.id}/thumbnail` }))));
+      grid.replaceChildren(assetGrid("album-grid", assets, { toast: app.toast }));
       if (!assets.length) grid.replaceChildren(h("p", { class: "muted" }, t("albums.no_photos")));
       const { links: all } = await api("GET", "/api/v1/shares");
       const mine = all.filter((l) => l.album_id === id);

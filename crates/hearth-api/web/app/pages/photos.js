@@ -32,6 +32,7 @@ export function render(main, route, app) {
   main.append(
     h("div", { class: "page-head" },
       h("h1", {}, t("photos.title")),
+      h("a", { href: "#/search", class: "button quiet-link", id: "search-open" }, t("search.open")),
       selectButton,
       h("label", { for: "upload", class: "button" }, t("photos.add")),
       input),
