@@ -155,6 +155,20 @@ try {
     await guest.goto(link);
     await guest.locator("#share-gone").waitFor({ timeout: 10000 });
     await visitor.close();
+
+    step("trash a photo from the viewer, put it back from the trash");
+    await page.click('#nav a[data-page="photos"]');
+    await page.locator("#timeline .cell").nth(1).waitFor({ timeout: 10000 });
+    await page.locator("#timeline .cell").first().click();
+    await page.locator(".viewer .trash").click();
+    await page.locator("#toast").filter({ hasText: "trash" }).waitFor({ timeout: 10000 });
+    await page.keyboard.press("Escape");
+    await page.click("#trash-open");
+    await page.locator("#trash figure").first().waitFor({ timeout: 10000 });
+    await page.locator("#trash figure button").first().click();
+    await page.locator("#trash-empty").waitFor({ timeout: 10000 });
+    await page.click('#nav a[data-page="photos"]');
+    await page.locator("#timeline .cell").nth(1).waitFor({ timeout: 10000 });
   }
 
   step("the box's page");

@@ -662,6 +662,21 @@ pub fn month_page(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// Up to `limit` of `owner_id`'s assets in the trash, newest taken first, after `cursor` (the
+/// `(taken_at, id)` of the last one already shown). The trash is small (30 days of it): the
+/// `assets_trash` index finds its rows.
+pub fn trash_page(conn: &Connection, owner_id: i64, cursor: Option<(i64, i64)>, limit: i64) -> Result<Vec<Summary>, CatalogError> {
+    let (after_t, after_id) = cursor.unwrap_or((i64::MAX, i64::MAX));
+    let mut st = conn.prepare_cached(
+        "SELECT id, taken_at, taken_offset, kind, width, height, duration_ms, favourite, thumbnails FROM assets
+         WHERE trashed_at IS NOT NULL AND owner_id = ?1
+           AND (taken_at < ?2 OR (taken_at = ?2 AND id < ?3))
+         ORDER BY taken_at DESC, id DESC LIMIT ?4",
+    )?;
+    let rows = st.query_map(params![owner_id, after_t, after_id, limit], summary_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// A map marker: one asset, or a cluster of nearby ones at their mean position.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Marker {
@@ -766,6 +781,13 @@ mod tests {
         assert_eq!(rest.iter().map(|s| s.id).collect::<Vec<_>>(), vec![ids[1], ids[0]]);
 
         c.write(|tx| set_trashed(tx, owner, ids[0], Some(100))).expect("trash");
+        c.write(|tx| set_trashed(tx, owner, ids[2], Some(100))).expect("trash");
+        let trash = c.read(move |r| trash_page(r, owner, None, 1)).expect("trash");
+        assert_eq!(trash.iter().map(|s| s.id).collect::<Vec<_>>(), vec![ids[2]]);
+        let after = trash.last().map(|s| (s.taken_at, s.id));
+        let trash = c.read(move |r| trash_page(r, owner, after, 10)).expect("trash");
+        assert_eq!(trash.iter().map(|s| s.id).collect::<Vec<_>>(), vec![ids[0]]);
+        c.write(|tx| set_trashed(tx, owner, ids[2], None)).expect("restore");
         c.write(|tx| set_archived(tx, owner, ids[1], true)).expect("archive");
         c.write(|tx| delete(tx, owner, june)).expect("delete");
         assert_eq!(c.read(|r| months(r, owner)).expect("months"), vec![Month { month: 202407, count: 3 }]);

@@ -85,6 +85,7 @@ pub fn table() -> Vec<Route> {
         r(Method::PATCH, "/api/v1/assets/{id}", User, patch(photos::change)),
         r(Method::POST, "/api/v1/assets/{id}/trash", User, post(photos::trash)),
         r(Method::POST, "/api/v1/assets/{id}/restore", User, post(photos::restore)),
+        r(Method::GET, "/api/v1/trash", User, get(photos::trash_list)),
         r(Method::GET, "/api/v1/timeline/months", User, get(photos::months)),
         r(Method::GET, "/api/v1/timeline/months/{month}", User, get(photos::month_page)),
         r(Method::GET, "/api/v1/map/markers", User, get(photos::markers)),

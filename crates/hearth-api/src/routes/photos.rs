@@ -593,6 +593,19 @@ pub async fn trash(
     }
 }
 
+/// `GET /api/v1/trash`: the caller's photos in the trash, newest taken first, a page like a
+/// month's.
+pub async fn trash_list(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Query(q): Query<PageQuery>,
+) -> Result<Json<Page>, ApiError> {
+    let owner = owner(&caller)?;
+    let (cursor, limit) = page_bounds(&q)?;
+    let assets = state.read(move |r| assets::trash_page(r, owner, cursor, limit)).await?;
+    Ok(Json(Page::of(assets, limit)))
+}
+
 /// `POST /api/v1/assets/{id}/restore`: out of the trash. 204.
 pub async fn restore(
     State(state): State<AppState>,

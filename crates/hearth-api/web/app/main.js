@@ -29,6 +29,7 @@ const PAGES = {
   about: () => import("/app/pages/about.js"),
   albums: () => import("/app/pages/albums.js"),
   search: () => import("/app/pages/search.js"),
+  trash: () => import("/app/pages/trash.js"),
   s: () => import("/app/pages/shared.js"),
 };
 const NAV = [["photos", "nav.photos"], ["albums", "nav.albums"], ["devices", "nav.devices"], ["family", "nav.family"], ["box", "nav.box"]];

@@ -170,6 +170,14 @@ const EN = {
   "search.kind_place": (p) => `place · ${p.n === 1 ? "1 photo" : `${p.n} photos`}`,
   "search.kind_camera": (p) => `camera · ${p.n === 1 ? "1 photo" : `${p.n} photos`}`,
 
+  "trash.title": "Trash",
+  "trash.open": "Trash",
+  "trash.lead": "Photos stay here 30 days after they are thrown away, then the box removes them for good.",
+  "trash.empty": "The trash is empty.",
+  "trash.restore": "Put back",
+  "trash.restore_one": "Put back the photo taken {date}",
+  "trash.restored": "Back in the timeline.",
+
   "albums.title": "Albums",
   "albums.empty": "No albums yet. Choose photos in the timeline (Select) and add them to a new album.",
   "albums.all": "All albums",
