@@ -21,6 +21,8 @@ fn main() {
 
     let mut files = Vec::new();
     walk(&web.join("app"), &mut files);
+    // The record of the vendored files' checksums (scripts/vendor-web) is not part of the app.
+    files.retain(|f| f.file_name().is_some_and(|n| n != "SHA256SUMS"));
     files.sort();
     for f in &files {
         println!("cargo:rerun-if-changed={}", f.display());
@@ -45,15 +47,17 @@ fn main() {
         contents.insert(hashed, bytes);
     }
 
-    let imports: Vec<String> =
-        named.iter().filter(|(plain, _)| plain.ends_with(".js")).map(|(plain, hashed)| format!("\"{plain}\":\"{hashed}\"")).collect();
+    // Every file is in the import map: modules import by plain name, and scripts find the named
+    // path of any other file with `import.meta.resolve("/app/…")`.
+    let imports: Vec<String> = named.iter().map(|(plain, hashed)| format!("\"{plain}\":\"{hashed}\"")).collect();
     let import_map = format!("{{\"imports\":{{{}}}}}", imports.join(","));
     let template = std::fs::read_to_string(web.join("index.html")).expect("read web/index.html");
     assert!(template.contains("<!-- import map -->"), "web/index.html needs the <!-- import map --> marker");
-    // Every module is asked for at once, not one import after another.
+    // Every module is asked for at once, not one import after another; third-party modules
+    // (the map's library) only by the page that needs them.
     let preloads: String = named
         .iter()
-        .filter(|(plain, _)| plain.ends_with(".js"))
+        .filter(|(plain, _)| plain.ends_with(".js") && !plain.starts_with("/app/vendor/"))
         .map(|(_, hashed)| format!("\n<link rel=\"modulepreload\" href=\"{hashed}\">"))
         .collect();
     let index =

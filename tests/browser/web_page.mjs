@@ -111,6 +111,27 @@ try {
     await page.click('#nav a[data-page="photos"]');
     await page.locator("#timeline .cell").first().waitFor({ timeout: 10000 });
 
+    step("the map shows the photo taken in Paris, drawn without the internet");
+    await page.click("#map-open");
+    await page.locator("#map .leaflet-marker-icon[data-count]").first().waitFor({ timeout: 20000 });
+    // Clusters open with a tap until the photo shows on its own.
+    const pin = page.locator("#map .leaflet-marker-icon[data-id]");
+    for (let i = 0; i < 6 && !(await pin.count()); i++) {
+      await page.locator("#map .leaflet-marker-icon[data-count]").first().click();
+      await page.waitForTimeout(700);
+    }
+    await pin.first().waitFor({ timeout: 20000 });
+    if ((await pin.count()) !== 1) fail(`one located photo on the map: ${await pin.count()}`);
+    await page.waitForFunction(() => { const i = document.querySelector("#map .map-photo img"); return i && i.complete && i.naturalWidth > 0; }, null, { timeout: 20000 });
+    await shot("map-phone");
+    await pin.first().click();
+    await page.click(".viewer .info-toggle");
+    await page.locator("#viewer-info dd").filter({ hasText: "Paris" }).waitFor({ timeout: 10000 });
+    await page.keyboard.press("Escape");
+    await page.locator(".viewer").waitFor({ state: "detached", timeout: 10000 });
+    await page.click('#nav a[data-page="photos"]');
+    await page.locator("#timeline .cell").first().waitFor({ timeout: 10000 });
+
     step("select both photos, add them to a new album, share it by link");
     await page.click("#select-start");
     for (const cell of await page.locator("#timeline .cell").all()) await cell.click();

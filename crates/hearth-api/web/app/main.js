@@ -30,6 +30,7 @@ const PAGES = {
   albums: () => import("/app/pages/albums.js"),
   search: () => import("/app/pages/search.js"),
   trash: () => import("/app/pages/trash.js"),
+  map: () => import("/app/pages/map.js"),
   s: () => import("/app/pages/shared.js"),
 };
 const NAV = [["photos", "nav.photos"], ["albums", "nav.albums"], ["devices", "nav.devices"], ["family", "nav.family"], ["box", "nav.box"]];

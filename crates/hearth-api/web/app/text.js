@@ -170,6 +170,13 @@ const EN = {
   "search.kind_place": (p) => `place · ${p.n === 1 ? "1 photo" : `${p.n} photos`}`,
   "search.kind_camera": (p) => `camera · ${p.n === 1 ? "1 photo" : `${p.n} photos`}`,
 
+  "map.title": "Map",
+  "map.open": "Map",
+  "map.label": "Map of where the photos were taken",
+  "map.credit": "Land: Natural Earth · Leaflet",
+  "map.none": "No photo has a position yet. Phones add one when their camera may use the location.",
+  "map.photo": "A photo taken here",
+
   "trash.title": "Trash",
   "trash.open": "Trash",
   "trash.lead": "Photos stay here 30 days after they are thrown away, then the box removes them for good.",

@@ -33,6 +33,7 @@ export function render(main, route, app) {
     h("div", { class: "page-head" },
       h("h1", {}, t("photos.title")),
       h("a", { href: "#/search", class: "button quiet-link", id: "search-open" }, t("search.open")),
+      h("a", { href: "#/map", class: "button quiet-link", id: "map-open" }, t("map.open")),
       h("a", { href: "#/trash", class: "button quiet-link", id: "trash-open" }, t("trash.open")),
       selectButton,
       h("label", { for: "upload", class: "button" }, t("photos.add")),
