@@ -3,10 +3,10 @@
 // relative without an account opening it and downloading, the link revoked, the box's page, a
 // session that ends mid-use, log out, a wrong password, log in, reload. Any error in the
 // browser's console fails the test.
-// Usage: node web_page.mjs http://127.0.0.1:PORT/ SCREENSHOT_DIR PHOTO NOT_A_PHOTO [PHOTO2]
+// Usage: node web_page.mjs http://127.0.0.1:PORT/ SCREENSHOT_DIR PHOTO NOT_A_PHOTO [PHOTO2 BIG_PHOTO]
 import { chromium } from "playwright-core";
 
-const [url, shots, photo, notPhoto, photo2] = process.argv.slice(2);
+const [url, shots, photo, notPhoto, photo2, bigPhoto] = process.argv.slice(2);
 if (!url) {
   console.error("usage: node web_page.mjs URL [SCREENSHOT_DIR PHOTO NOT_A_PHOTO PHOTO2]");
   process.exit(2);
@@ -190,6 +190,26 @@ try {
     await page.locator("#trash-empty").waitFor({ timeout: 10000 });
     await page.click('#nav a[data-page="photos"]');
     await page.locator("#timeline .cell").nth(1).waitFor({ timeout: 10000 });
+  }
+
+  if (bigPhoto) {
+    step("a big upload, cut off by a reload, goes on from where it stopped");
+    const cdp = await context.newCDPSession(page);
+    // 4 MB/s up: the second of the file's 8 MiB parts is still on its way when the page reloads.
+    await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 4_000_000 });
+    const offsets = [];
+    page.on("request", (r) => { if (r.method() === "PATCH") offsets.push(Number(r.headers()["upload-offset"])); });
+    const firstPart = page.waitForResponse((r) => r.request().method() === "PATCH" && r.status() === 204, { timeout: 60000 });
+    await page.setInputFiles("#upload", [bigPhoto]);
+    await firstPart;
+    await page.reload();
+    await page.locator("#timeline").waitFor({ state: "attached", timeout: 10000 });
+    await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+    await page.setInputFiles("#upload", [bigPhoto]);
+    await page.locator("#upload-status").filter({ hasText: "1 added" }).waitFor({ timeout: 60000 });
+    const resumedAt = offsets[offsets.length - 1];
+    if (!(resumedAt >= 8 << 20)) fail(`the upload went on from the bytes that had arrived: PATCH offsets ${offsets}`);
+    if (offsets.filter((o) => o === 0).length !== 1) fail(`nothing was sent twice from the start: ${offsets}`);
   }
 
   step("the box's page");

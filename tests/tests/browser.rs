@@ -47,6 +47,15 @@ fn claim_logout_login_in_chromium() {
     let photo2 = camera_photo("IMG_0002.jpg", "900x1200", "gradient:red-blue", "2024:07:10 09:00:00", &[]);
     let not_photo = dir.path().join("list.jpg");
     std::fs::write(&not_photo, "eggs, milk").expect("text");
+    // 20 megapixels of noise at full quality: about 20 MB, three parts of a resumable upload.
+    let big = dir.path().join("PANO_0001.jpg");
+    let made = Command::new("convert")
+        .args(["-size", "5000x4000", "xc:gray", "+noise", "Random", "-colorspace", "sRGB", "-type", "TrueColor", "-quality", "100"])
+        .arg(&big)
+        .status()
+        .expect("convert");
+    assert!(made.success());
+    assert!(std::fs::metadata(&big).expect("big").len() > 16 << 20, "the big photo takes three parts");
     let out = Command::new("node")
         .current_dir(&browser_dir)
         .arg("web_page.mjs")
@@ -55,6 +64,7 @@ fn claim_logout_login_in_chromium() {
         .arg(&photo)
         .arg(&not_photo)
         .arg(&photo2)
+        .arg(&big)
         .output()
         .expect("node");
     assert!(

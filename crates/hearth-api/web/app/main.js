@@ -101,6 +101,12 @@ $("account").addEventListener("click", async () => {
 });
 
 // The session ended mid-use: log in again, then come back here.
+app.signedOutNow = () => {
+  if (!app.me) return;
+  app.me = null;
+  app.sessionEnded = true;
+  location.replace(`#/login?next=${encodeURIComponent(location.hash)}`);
+};
 whenSignedOut(() => {
   if (!app.me) return;
   app.me = null;

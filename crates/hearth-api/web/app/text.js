@@ -28,6 +28,7 @@ const EN = {
   "login.submit": "Log in",
 
   "photos.title": "Photos",
+  "upload.lost": "The box no longer has this upload (it was left for a day, or the box was reset). Choose the file again.",
   "photos.add": "Add photos and videos",
   "photos.empty": "No photos yet. Add some here, or pair a phone so that its camera roll arrives by itself.",
   "photos.sending": "Sending {i} of {n}: {name}",

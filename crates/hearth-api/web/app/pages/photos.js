@@ -2,7 +2,8 @@
 // from the months' counts before any photo is fetched, so each month has its place and size
 // from the start (nothing moves as photos arrive) and the page scrolls to any year at once.
 // Only months near the screen are in the page, and only months that stay on screen are fetched.
-import { api, send } from "/app/api.js";
+import { api } from "/app/api.js";
+import { upload } from "/app/upload.js";
 import { h } from "/app/dom.js";
 import { t, monthName, takenDate, duration } from "/app/text.js";
 import { openViewer } from "/app/viewer.js";
@@ -16,6 +17,7 @@ const PAGE = 1000; // assets per request (the API's maximum)
 
 export function render(main, route, app) {
   const status = h("p", { id: "upload-status", class: "muted", role: "status" });
+  const progress = h("progress", { id: "upload-progress", hidden: true, "aria-label": t("photos.add") });
   const input = h("input", { id: "upload", type: "file", multiple: true, accept: "image/*,video/*", class: "visually-hidden" });
   const empty = h("p", { class: "empty", hidden: true }, t("photos.empty"));
   const timeline = h("div", { id: "timeline", "aria-busy": "true" });
@@ -38,7 +40,7 @@ export function render(main, route, app) {
       selectButton,
       h("label", { for: "upload", class: "button" }, t("photos.add")),
       input),
-    status, empty, timeline, scrubber, bubble, selection);
+    status, progress, empty, timeline, scrubber, bubble, selection);
 
   const state = {
     months: [], // [{month, count, top, height, el, assets, loading}]
@@ -294,16 +296,24 @@ export function render(main, route, app) {
     input.value = "";
     let done = 0, duplicates = 0;
     const failed = [];
+    const total = files.reduce((n, f) => n + f.size, 0) || 1;
+    let before = 0;
+    progress.max = total;
+    progress.value = 0;
+    progress.hidden = false;
     for (const [i, f] of files.entries()) {
       status.textContent = t("photos.sending", { i: i + 1, n: files.length, name: f.name });
-      const r = await send(`/api/v1/assets?name=${encodeURIComponent(f.name)}`, f);
-      if (r.status === 200 || r.status === 201) {
-        if (r.data && r.data.duplicate) duplicates++; else done++;
-      } else {
-        const e = r.data && r.data.error;
-        failed.push(`${f.name}: ${e ? e.message : r.status === 0 ? t("error.network") : t("error.generic", { status: r.status })}`);
+      try {
+        const r = await upload(f, (sent) => { progress.value = before + sent; });
+        if (r.duplicate) duplicates++; else done++;
+      } catch (e) {
+        if (e.status === 401) { app.signedOutNow(); return; }
+        failed.push(`${f.name}: ${e.message}`);
       }
+      before += f.size;
+      progress.value = before;
     }
+    progress.hidden = true;
     status.textContent = t("photos.sent", { done, duplicates, failed: failed.join("; ") });
     refreshMonths().catch((e) => app.toast(e.text || String(e)));
   });
