@@ -3,10 +3,10 @@
 // relative without an account opening it and downloading, the link revoked, the box's page, a
 // session that ends mid-use, log out, a wrong password, log in, reload. Any error in the
 // browser's console fails the test.
-// Usage: node web_page.mjs http://127.0.0.1:PORT/ SCREENSHOT_DIR PHOTO NOT_A_PHOTO [PHOTO2 BIG_PHOTO]
+// Usage: node web_page.mjs http://127.0.0.1:PORT/ SCREENSHOT_DIR PHOTO NOT_A_PHOTO [PHOTO2 BIG_PHOTO COPY_OF_PHOTO]
 import { chromium } from "playwright-core";
 
-const [url, shots, photo, notPhoto, photo2, bigPhoto] = process.argv.slice(2);
+const [url, shots, photo, notPhoto, photo2, bigPhoto, copy] = process.argv.slice(2);
 if (!url) {
   console.error("usage: node web_page.mjs URL [SCREENSHOT_DIR PHOTO NOT_A_PHOTO PHOTO2]");
   process.exit(2);
@@ -190,6 +190,27 @@ try {
     await page.locator("#trash-empty").waitFor({ timeout: 10000 });
     await page.click('#nav a[data-page="photos"]');
     await page.locator("#timeline .cell").nth(1).waitFor({ timeout: 10000 });
+  }
+
+  if (copy) {
+    step("a re-saved copy shows up among the near-duplicates; keeping one trashes the other");
+    await page.setInputFiles("#upload", [copy]);
+    await page.locator("#upload-status").filter({ hasText: "1 added" }).waitFor({ timeout: 30000 });
+    // The copy is compared once the thumbnail worker has made its thumbnail: look again until then.
+    await page.click("#duplicates-open");
+    for (let i = 0; i < 60; i++) {
+      await page.locator("#duplicates > *").first().waitFor({ timeout: 10000 });
+      if (await page.locator("#duplicates .dup-group").count()) break;
+      await page.waitForTimeout(1000);
+      await page.reload();
+    }
+    const group = page.locator("#duplicates .dup-group").first();
+    await group.waitFor({ timeout: 5000 });
+    if ((await group.locator(".dup").count()) !== 2) fail("the photo and its copy are one group");
+    await shot("duplicates-phone");
+    await group.locator("button").click();
+    await page.locator("#dups-none").waitFor({ timeout: 10000 });
+    await page.click('#nav a[data-page="photos"]');
   }
 
   if (bigPhoto) {

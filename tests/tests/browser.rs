@@ -56,6 +56,10 @@ fn claim_logout_login_in_chromium() {
         .expect("convert");
     assert!(made.success());
     assert!(std::fs::metadata(&big).expect("big").len() > 16 << 20, "the big photo takes three parts");
+    // The first photo saved again at a lower quality: other bytes, the same picture.
+    let copy = dir.path().join("IMG_0001 copy.jpg");
+    let made = Command::new("convert").arg(&photo).args(["-quality", "60"]).arg(&copy).status().expect("convert");
+    assert!(made.success());
     let out = Command::new("node")
         .current_dir(&browser_dir)
         .arg("web_page.mjs")
@@ -65,6 +69,7 @@ fn claim_logout_login_in_chromium() {
         .arg(&not_photo)
         .arg(&photo2)
         .arg(&big)
+        .arg(&copy)
         .output()
         .expect("node");
     assert!(

@@ -31,6 +31,7 @@ const PAGES = {
   search: () => import("/app/pages/search.js"),
   trash: () => import("/app/pages/trash.js"),
   map: () => import("/app/pages/map.js"),
+  duplicates: () => import("/app/pages/duplicates.js"),
   s: () => import("/app/pages/shared.js"),
 };
 const NAV = [["photos", "nav.photos"], ["albums", "nav.albums"], ["devices", "nav.devices"], ["family", "nav.family"], ["box", "nav.box"]];

@@ -30,6 +30,7 @@ const EN = {
   "photos.title": "Photos",
   "upload.lost": "The box no longer has this upload (it was left for a day, or the box was reset). Choose the file again.",
   "photos.add": "Add photos and videos",
+  "photos.tools": "Find and tidy up",
   "photos.empty": "No photos yet. Add some here, or pair a phone so that its camera roll arrives by itself.",
   "photos.sending": "Sending {i} of {n}: {name}",
   "photos.sent": (p) => `${p.done} added` + (p.duplicates ? `, ${p.duplicates} already here` : "") + (p.failed ? `; not added: ${p.failed}` : ""),
@@ -177,6 +178,16 @@ const EN = {
   "map.credit": "Land: Natural Earth · Leaflet",
   "map.none": "No photo has a position yet. Phones add one when their camera may use the location.",
   "map.photo": "A photo taken here",
+
+  "dups.title": "Near-duplicates",
+  "dups.open": "Duplicates",
+  "dups.lead": "Photos that look the same: copies saved again, bursts. Keep one of each group; the others go to the trash for 30 days.",
+  "dups.none": "No near-duplicates. Nothing to tidy up.",
+  "dups.keep": "Keep this one",
+  "dups.resolve": "Keep it, trash the others",
+
+  "memories.title": "On this day",
+  "memories.years": (p) => p.n === 1 ? "1 year ago" : `${p.n} years ago`,
 
   "trash.title": "Trash",
   "trash.open": "Trash",

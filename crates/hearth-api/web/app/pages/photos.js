@@ -20,6 +20,7 @@ export function render(main, route, app) {
   const progress = h("progress", { id: "upload-progress", hidden: true, "aria-label": t("photos.add") });
   const input = h("input", { id: "upload", type: "file", multiple: true, accept: "image/*,video/*", class: "visually-hidden" });
   const empty = h("p", { class: "empty", hidden: true }, t("photos.empty"));
+  const memories = h("section", { class: "memories", id: "memories", hidden: true, "aria-label": t("memories.title") });
   const timeline = h("div", { id: "timeline", "aria-busy": "true" });
   const scrubber = h("nav", { id: "scrubber", "aria-label": t("photos.jump") });
   const bubble = h("div", { class: "scrub-bubble", "aria-hidden": "true" });
@@ -34,13 +35,15 @@ export function render(main, route, app) {
   main.append(
     h("div", { class: "page-head" },
       h("h1", {}, t("photos.title")),
-      h("a", { href: "#/search", class: "button quiet-link", id: "search-open" }, t("search.open")),
-      h("a", { href: "#/map", class: "button quiet-link", id: "map-open" }, t("map.open")),
-      h("a", { href: "#/trash", class: "button quiet-link", id: "trash-open" }, t("trash.open")),
       selectButton,
       h("label", { for: "upload", class: "button" }, t("photos.add")),
       input),
-    status, progress, empty, timeline, scrubber, bubble, selection);
+    h("nav", { class: "photo-tools", "aria-label": t("photos.tools") },
+      h("a", { href: "#/search", id: "search-open" }, t("search.open")),
+      h("a", { href: "#/map", id: "map-open" }, t("map.open")),
+      h("a", { href: "#/duplicates", id: "duplicates-open" }, t("dups.open")),
+      h("a", { href: "#/trash", id: "trash-open" }, t("trash.open"))),
+    memories, status, progress, empty, timeline, scrubber, bubble, selection);
 
   const state = {
     months: [], // [{month, count, top, height, el, assets, loading}]
@@ -242,8 +245,11 @@ export function render(main, route, app) {
   // month counts are asked for again now and then, and the timeline is laid out anew only when
   // they changed.
   let seen = "";
+  let memoriesShown = Promise.resolve();
   async function refreshMonths() {
     const { months } = await api("GET", "/api/v1/timeline/months");
+    // The memories above the timeline are in place first: the timeline never moves for them.
+    await memoriesShown;
     const now = JSON.stringify(months);
     if (now === seen) return;
     seen = now;
@@ -413,6 +419,29 @@ export function render(main, route, app) {
   const onResize = () => { layout(); schedule(); };
   window.addEventListener("scroll", schedule, { passive: true });
   window.addEventListener("resize", onResize);
+  // On this day in earlier years, above the timeline: asked for with the first months and
+  // shown before them, so the timeline does not move when it arrives.
+  async function showMemories() {
+    const now = new Date();
+    const date = `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, "0")}-${String(now.getDate()).padStart(2, "0")}`;
+    const found = await api("GET", `/api/v1/memories?date=${date}`).catch(() => ({ memories: [] }));
+    memories.replaceChildren(...found.memories.map((m) => {
+      const first = m.assets[0];
+      const b = h("button", { type: "button", class: "memory", "data-year": m.year },
+        h("img", { alt: "", src: `/api/v1/assets/${first.id}/thumbnail`, loading: "lazy" }),
+        h("span", {}, t("memories.years", { n: m.years_ago })));
+      b.addEventListener("click", () => {
+        const list = m.assets;
+        const near = async (of, s) => { const i = list.findIndex((a) => a.id === of); return i < 0 ? null : list[i + s] || null; };
+        let v = null;
+        v = openViewer(first.id, { neighbour: near, changed: () => {}, close: () => v && v.remove(), toast: app.toast, navigate: (n) => v.show(n.id) });
+      });
+      return b;
+    }));
+    memories.hidden = !found.memories.length;
+  }
+
+  memoriesShown = showMemories();
   refreshMonths().then(() => showViewer(route)).catch((e) => app.toast(e.text || String(e)));
 
   return {
