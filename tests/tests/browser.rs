@@ -221,7 +221,7 @@ fn lighthouse_scores_the_login_page_and_the_timeline() {
     assert!(d.stop(Duration::from_secs(15)).success());
 }
 
-/// The family's setup from the browser: a member added, an app password made (and working), the
+/// The family's setup from the browser, over the box's HTTPS with its self-made certificate: a member added, an app password made (and working), the
 /// box's sync ID with its QR code, a real Syncthing that dialled in accepted, the camera folder
 /// it offers received into the owner's timeline, and its photos shown there
 /// (tests/browser/pairing.mjs).
@@ -259,7 +259,8 @@ fn a_family_sets_up_members_app_passwords_and_a_phone_from_the_browser() {
     let out = Command::new("node")
         .current_dir(&browser_dir)
         .arg("pairing.mjs")
-        .arg(format!("http://{}/", d.http))
+        // Over the box's own HTTPS, with the certificate it made itself.
+        .arg(format!("https://{}/", d.https))
         .args(["ada", "lovelace-1815", &hearth_id, &st.device_id, "3"])
         .arg(&shots)
         .output()
