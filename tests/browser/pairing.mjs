@@ -45,6 +45,13 @@ try {
   // That login replaced the owner's session cookie in this context: log the owner in again.
   await context.request.post(new URL("/api/v1/auth/login", url).href, { data: { name, password } });
 
+  step("the owner shares her timeline with the new member");
+  await page.reload();
+  await page.locator("#people tr").first().waitFor({ timeout: 10000 });
+  await page.fill("#partner-name", "ben");
+  await page.click("#add-partner button[type=submit]");
+  await page.locator('#sharing-with li[data-partner="ben"]').waitFor({ timeout: 10000 });
+
   step("an app password, shown once with its QR code");
   await page.reload();
   await page.locator("#people tr").first().waitFor({ timeout: 10000 });
@@ -89,6 +96,40 @@ try {
   await page.waitForFunction((n) => document.querySelectorAll("#timeline .cell").length >= n, Number(photos), { timeout: 120000 });
   await page.waitForFunction(() => [...document.querySelectorAll("#timeline .cell img")].some((i) => i.complete && i.naturalWidth > 0), null, { timeout: 60000 });
   await shot("photos-from-phone");
+
+  step("an album of the phone's photos, shared with the member");
+  await page.click("#select-start");
+  for (const cell of await page.locator("#timeline .cell").all()) await cell.click();
+  await page.click("#selection-album");
+  await page.locator("#album-form").waitFor({ timeout: 10000 });
+  await page.fill("#album-new-title", "From the phone");
+  await page.click("#album-form button[type=submit]");
+  await page.locator("#album-form").waitFor({ state: "detached", timeout: 10000 });
+  await page.click('#nav a[data-page="albums"]');
+  await page.locator("#albums .album-card").first().click();
+  await page.locator("#add-member").waitFor({ timeout: 10000 });
+  await page.fill("#member-name", "ben");
+  await page.click("#add-member button[type=submit]");
+  await page.locator('#album-members li[data-member="ben"]').waitFor({ timeout: 10000 });
+
+  step("the member sees the owner's timeline, to look at only, and the album");
+  const benContext = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, ignoreHTTPSErrors: true });
+  const benLogin = await benContext.request.post(new URL("/api/v1/auth/login", url).href, { data: { name: "ben", password: "ben-long-password" } });
+  if (!benLogin.ok()) fail(`ben logs in: ${benLogin.status()}`);
+  const benPage = await benContext.newPage();
+  benPage.on("pageerror", (e) => problems.push(`ben's page error: ${e.message}`));
+  await benPage.goto(new URL("/#/family", url).href);
+  await benPage.locator(`#shared-by li[data-owner="${name}"] a`).click();
+  await benPage.waitForFunction((n) => document.querySelectorAll("#timeline .cell").length >= n, Number(photos), { timeout: 30000 });
+  await benPage.locator("#timeline .cell").first().click();
+  await benPage.locator(".viewer .stage img").waitFor({ timeout: 10000 });
+  if (await benPage.locator(".viewer .favourite").isVisible()) fail("a partner's photo cannot be made a favourite by the viewer");
+  if (await benPage.locator(".viewer .trash").isVisible()) fail("a partner's photo cannot be trashed by the viewer");
+  if (shots) await benPage.screenshot({ path: `${shots}/partner-viewer-phone.png` });
+  await benPage.keyboard.press("Escape");
+  await benPage.goto(new URL("/#/albums", url).href);
+  await benPage.locator("#albums .album-card").filter({ hasText: "From the phone" }).waitFor({ timeout: 10000 });
+  await benContext.close();
 
   if (problems.length) fail(`the browser reported:\n${problems.join("\n")}`);
   console.log("pairing: member, app password, sync ID, device accepted, folder received, photos shown");

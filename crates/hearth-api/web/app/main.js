@@ -60,10 +60,7 @@ async function route() {
   const name = PAGES[r.page] ? r.page : "photos";
   bar();
   // The same page takes a new address itself (the viewer over the timeline).
-  if (current && current.name === name && current.update) {
-    current.update(r);
-    return;
-  }
+  if (current && current.name === name && current.update && current.update(r) !== false) return;
   if (current && current.leave) current.leave();
   const module = await load();
   const main = $("content");

@@ -11,7 +11,7 @@ const SHOWN = new Set(["jpeg", "png", "webp"]);
 
 // `navigate(asset)` moves to another photo: by default through the address (the timeline's
 // viewer is `#/photos/ID`); a grid elsewhere shows it in place.
-export function openViewer(firstId, { neighbour, changed, close, toast, navigate = (n) => location.replace(`#/photos/${n.id}`) }) {
+export function openViewer(firstId, { neighbour, changed, close, toast, navigate = (n) => location.replace(`#/photos/${n.id}`), readOnly = false }) {
   const stage = h("div", { class: "stage" });
   const info = h("aside", { class: "info", id: "viewer-info", hidden: true, "aria-label": t("viewer.info") });
   const button = (cls, label, symbol, onclick) =>
@@ -30,6 +30,8 @@ export function openViewer(firstId, { neighbour, changed, close, toast, navigate
       fav, archive, download,
       button("trash", t("viewer.trash"), "trash", () => trash())),
     stage, prev, next, info);
+  // Someone else's photo (a partner's timeline): to look at and download, not to change.
+  if (readOnly) for (const b of [fav, archive, root.querySelector(".trash")]) b.hidden = true;
   document.body.append(root);
   document.body.classList.add("viewing");
   root.focus();

@@ -25,8 +25,29 @@ function album(main, id, app) {
   const links = h("div", { id: "album-links" });
   const share = h("button", { type: "button", class: "primary", id: "album-share", hidden: true }, t("albums.share"));
   const remove = h("button", { type: "button", class: "small danger", id: "album-delete", hidden: true }, t("albums.delete"));
+  const members = h("ul", { id: "album-members", class: "plain-list" });
+  const memberForm = h("form", { id: "add-member", class: "inline-form", hidden: true },
+    h("label", { for: "member-name" }, t("albums.add_member")),
+    h("input", { id: "member-name", required: true, autocomplete: "off", autocapitalize: "none", spellcheck: "false" }),
+    h("select", { id: "member-role", "aria-label": t("albums.member_role", { name: "" }) },
+      h("option", { value: "viewer" }, t("albums.viewer")), h("option", { value: "editor" }, t("albums.editor"))),
+    h("button", { type: "submit", class: "primary" }, t("albums.add_member_submit")),
+    h("p", { class: "error", role: "alert" }));
   main.append(h("div", { class: "page-head" }, h("a", { href: "#/albums", class: "back" }, t("albums.all")), title, share), grid,
+    h("section", { class: "card" }, h("h2", {}, t("albums.members")), members, memberForm),
     h("section", { class: "card" }, h("h2", {}, t("albums.links")), links), remove);
+  memberForm.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const name = memberForm.querySelector("#member-name").value.trim();
+    const error = memberForm.querySelector(".error");
+    error.textContent = "";
+    try {
+      await api("PUT", `/api/v1/albums/${id}/members/${encodeURIComponent(name)}`, { role: memberForm.querySelector("#member-role").value });
+      memberForm.reset();
+      app.toast(t("albums.member_added", { name }));
+      load();
+    } catch (e) { error.textContent = e.text; }
+  });
 
   async function load() {
     try {
@@ -35,6 +56,19 @@ function album(main, id, app) {
       const owner = a.role === "owner", editor = owner || a.role === "editor";
       share.hidden = !editor;
       remove.hidden = !owner;
+      memberForm.hidden = !owner;
+      members.replaceChildren(...(a.members.length ? a.members.map((m) => {
+        const role = h("select", { "aria-label": t("albums.member_role", { name: m.user }), disabled: !owner },
+          h("option", { value: "viewer", selected: m.role === "viewer" }, t("albums.viewer")),
+          h("option", { value: "editor", selected: m.role === "editor" }, t("albums.editor")));
+        role.addEventListener("change", () => api("PUT", `/api/v1/albums/${id}/members/${encodeURIComponent(m.user)}`, { role: role.value }).catch((e) => app.toast(e.text)));
+        const out = h("button", { type: "button", class: "small danger", hidden: !owner }, t("albums.remove_member"));
+        out.addEventListener("click", async () => {
+          try { await api("DELETE", `/api/v1/albums/${id}/members/${encodeURIComponent(m.user)}`); } catch (e) { app.toast(e.text); }
+          load();
+        });
+        return h("li", { "data-member": m.user }, h("bdi", {}, m.user), " ", role, " ", out);
+      }) : [h("li", { class: "muted" }, t("albums.no_members"))]));
       const assets = [];
       let after = "";
       for (;;) {

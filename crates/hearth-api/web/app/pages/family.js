@@ -20,6 +20,13 @@ export function render(main, route, app) {
         h("th", { scope: "col" }, t("family.name")), h("th", { scope: "col" }, t("family.role")), h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, t("family.actions"))))), people),
       addForm()));
   }
+  const sharingWith = h("ul", { id: "sharing-with", class: "plain-list" });
+  const sharedBy = h("ul", { id: "shared-by", class: "plain-list" });
+  main.append(h("section", { class: "card" },
+    h("h2", {}, t("partners.title")),
+    h("p", { class: "muted" }, t("partners.lead")),
+    h("h3", {}, t("partners.sharing_with")), sharingWith, partnerForm(),
+    h("h3", {}, t("partners.shared_by")), sharedBy));
   main.append(h("section", { class: "card" },
     h("h2", {}, t("family.app_passwords")),
     h("p", { class: "muted" }, t("family.app_passwords_lead")),
@@ -31,6 +38,7 @@ export function render(main, route, app) {
     try {
       if (admin) showPeople(await api("GET", "/api/v1/users"));
       showTokens(await api("GET", "/api/v1/me/tokens"));
+      showPartners(await api("GET", "/api/v1/partners"));
     } catch (e) { app.toast(e.text || String(e)); }
   }
 
@@ -69,6 +77,37 @@ export function render(main, route, app) {
         h("td", {}, role),
         h("td", { class: "actions" }, reset, remove));
     }));
+  }
+
+  function showPartners(p) {
+    sharingWith.replaceChildren(...(p.sharing_with.length ? p.sharing_with.map((name) => {
+      const stop = h("button", { type: "button", class: "small danger" }, t("partners.stop"));
+      stop.addEventListener("click", () => act(() => api("DELETE", `/api/v1/partners/${encodeURIComponent(name)}`), t("partners.stopped", { name })));
+      return h("li", { "data-partner": name }, h("bdi", {}, name), " ", stop);
+    }) : [h("li", { class: "muted" }, t("partners.nobody"))]));
+    sharedBy.replaceChildren(...(p.shared_by.length ? p.shared_by.map((name) =>
+      h("li", { "data-owner": name }, h("a", { href: `#/photos?user=${encodeURIComponent(name)}` }, h("bdi", {}, t("partners.open", { name })))))
+      : [h("li", { class: "muted" }, t("partners.nobody"))]));
+  }
+
+  function partnerForm() {
+    const error = h("p", { class: "error", role: "alert" });
+    const form = h("form", { id: "add-partner", class: "inline-form" },
+      h("label", { for: "partner-name" }, t("partners.add")),
+      h("input", { id: "partner-name", required: true, autocomplete: "off", autocapitalize: "none", spellcheck: "false" }),
+      h("button", { type: "submit", class: "primary" }, t("partners.add_submit")), error);
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      error.textContent = "";
+      const name = form.querySelector("#partner-name").value.trim();
+      try {
+        await api("PUT", `/api/v1/partners/${encodeURIComponent(name)}`);
+        form.reset();
+        app.toast(t("partners.added", { name }));
+        refresh();
+      } catch (e) { error.textContent = e.text; }
+    });
+    return form;
   }
 
   function showTokens(list) {

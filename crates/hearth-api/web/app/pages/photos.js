@@ -16,6 +16,9 @@ const SETTLE_MS = 120; // months are fetched once scrolling rests this long
 const PAGE = 1000; // assets per request (the API's maximum)
 
 export function render(main, route, app) {
+  // `?user=NAME`: a partner's timeline, to look at (their photos are theirs to change).
+  const user = route.query.get("user");
+  const of = user ? `user=${encodeURIComponent(user)}` : "";
   const status = h("p", { id: "upload-status", class: "muted", role: "status" });
   const progress = h("progress", { id: "upload-progress", hidden: true, "aria-label": t("photos.add") });
   const input = h("input", { id: "upload", type: "file", multiple: true, accept: "image/*,video/*", class: "visually-hidden" });
@@ -34,11 +37,12 @@ export function render(main, route, app) {
     h("button", { type: "button", id: "selection-cancel", class: "quiet" }, t("select.cancel")));
   main.append(
     h("div", { class: "page-head" },
-      h("h1", {}, t("photos.title")),
-      selectButton,
-      h("label", { for: "upload", class: "button" }, t("photos.add")),
+      h("h1", {}, user ? h("bdi", {}, t("photos.of", { name: user })) : t("photos.title")),
+      user ? h("a", { href: "#/photos", class: "button quiet-link" }, t("photos.mine")) : null,
+      user ? null : selectButton,
+      user ? null : h("label", { for: "upload", class: "button" }, t("photos.add")),
       input),
-    h("nav", { class: "photo-tools", "aria-label": t("photos.tools") },
+    user ? null : h("nav", { class: "photo-tools", "aria-label": t("photos.tools") },
       h("a", { href: "#/search", id: "search-open" }, t("search.open")),
       h("a", { href: "#/map", id: "map-open" }, t("map.open")),
       h("a", { href: "#/duplicates", id: "duplicates-open" }, t("dups.open")),
@@ -157,7 +161,7 @@ export function render(main, route, app) {
       ? t("photos.video", { duration: duration((a.duration_ms || 0) / 1000) })
       : t("photos.photo_of", { date: takenDate(a.taken_at, a.taken_offset) });
     const picked = selected.has(a.id);
-    const link = h("a", { href: `#/photos/${a.id}`, class: `cell ${a.kind}${picked ? " selected" : ""}`, "aria-label": picked ? `${label} (${t("select.count", { n: 1 })})` : label, "data-id": a.id });
+    const link = h("a", { href: `#/photos/${a.id}${of ? `?${of}` : ""}`, class: `cell ${a.kind}${picked ? " selected" : ""}`, "aria-label": picked ? `${label} (${t("select.count", { n: 1 })})` : label, "data-id": a.id });
     if (a.thumbnails === "failed") {
       link.append(h("span", { class: "no-preview" }, t("photos.no_preview")));
     } else {
@@ -182,7 +186,7 @@ export function render(main, route, app) {
       const all = [];
       let after = "";
       for (;;) {
-        const page = await api("GET", `/api/v1/timeline/months/${m.month}?limit=${PAGE}${after}`);
+        const page = await api("GET", `/api/v1/timeline/months/${m.month}?limit=${PAGE}${after}${of ? `&${of}` : ""}`);
         all.push(...page.assets);
         if (!page.next || page.assets.length === 0) break;
         after = `&after_taken_at=${page.next[0]}&after_id=${page.next[1]}`;
@@ -247,7 +251,7 @@ export function render(main, route, app) {
   let seen = "";
   let memoriesShown = Promise.resolve();
   async function refreshMonths() {
-    const { months } = await api("GET", "/api/v1/timeline/months");
+    const { months } = await api("GET", `/api/v1/timeline/months${of ? `?${of}` : ""}`);
     // The memories above the timeline are in place first: the timeline never moves for them.
     await memoriesShown;
     const now = JSON.stringify(months);
@@ -403,7 +407,11 @@ export function render(main, route, app) {
     const id = Number(r.parts[0]);
     if (r.parts.length && Number.isInteger(id) && id > 0) {
       if (viewer) viewer.show(id);
-      else viewer = openViewer(id, { neighbour, changed, close: () => app.go("#/photos"), toast: app.toast });
+      else viewer = openViewer(id, {
+        neighbour, changed, toast: app.toast, readOnly: !!user,
+        close: () => app.go(`#/photos${of ? `?${of}` : ""}`),
+        navigate: (n) => location.replace(`#/photos/${n.id}${of ? `?${of}` : ""}`),
+      });
     } else if (viewer) {
       const last = viewer.id;
       viewer.remove();
@@ -441,11 +449,12 @@ export function render(main, route, app) {
     memories.hidden = !found.memories.length;
   }
 
-  memoriesShown = showMemories();
+  memoriesShown = user ? Promise.resolve() : showMemories();
   refreshMonths().then(() => showViewer(route)).catch((e) => app.toast(e.text || String(e)));
 
   return {
-    update: showViewer,
+    // Another person's timeline is another page.
+    update: (r) => (r.query.get("user") === user ? showViewer(r) : false),
     leave() {
       state.gone = true;
       nearby.disconnect();
