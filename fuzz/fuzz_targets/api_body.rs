@@ -41,7 +41,11 @@ fn env() -> &'static Env {
             }),
             data_dir: dir.path().to_path_buf(),
             sync: None,
-        power: None,
+            power: None,
+            live: Default::default(),
+            box_settings: hearth_api::box_settings::LiveSettings::new(hearth_core::box_settings::BoxSettings::defaults(
+                hearth_core::box_settings::BoxName::parse("fuzz").expect("name"),
+            )),
         };
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
         Env { rt, state, _dir: dir }

@@ -4,6 +4,15 @@
 // the owner's timeline, and see its photos there.
 // Usage: node pairing.mjs URL NAME PASSWORD SYNC_ID PHONE_ID PHOTOS SCREENSHOT_DIR
 import { chromium, request as apiClient } from "playwright-core";
+import { createInterface } from "node:readline";
+
+// Asks the test that started this script to do something on the phone, and waits until it has.
+const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+async function phone(what) {
+  console.log(`PHONE: ${what}`);
+  const { value } = await lines.next();
+  if (value !== "done") fail(`the phone could not ${what}: ${value}`);
+}
 
 const [url, name, password, syncId, phoneId, photos, shots] = process.argv.slice(2);
 const fail = (msg) => { throw new Error(msg); };
@@ -97,6 +106,28 @@ try {
   await page.waitForFunction(() => [...document.querySelectorAll("#timeline .cell img")].some((i) => i.complete && i.naturalWidth > 0), null, { timeout: 60000 });
   await shot("photos-from-phone");
 
+  step("the phone deletes a photo; the box keeps it, and it is put back from its versions");
+  await phone("delete DCIM/Camera/IMG_0000.jpg");
+  await page.click('#nav a[data-page="devices"]');
+  const folderBox = page.locator('#folders .folder[data-folder="camera"]');
+  await folderBox.waitFor({ timeout: 10000 });
+  // The box learns of the deletion when the phone's index update arrives; look again until it has.
+  for (let i = 0; i < 60; i++) {
+    await folderBox.locator(".versions-toggle").click();
+    await folderBox.locator('.versions:not([aria-busy])').waitFor({ timeout: 10000 });
+    if (await folderBox.locator(".versions li").count()) break;
+    await folderBox.locator(".versions-toggle").click();
+    await page.waitForTimeout(1000);
+  }
+  const kept = folderBox.locator(".versions li").first();
+  await kept.waitFor({ timeout: 5000 });
+  if (!(await kept.textContent()).includes("IMG_0000.jpg")) fail(`the deleted photo is among the versions: ${await kept.textContent()}`);
+  await shot("versions-phone");
+  await kept.locator("button").click();
+  await page.locator("#toast").filter({ hasText: "is back" }).waitFor({ timeout: 10000 });
+  await page.click('#nav a[data-page="photos"]');
+  await page.waitForFunction((n) => document.querySelectorAll("#timeline .cell").length >= n, Number(photos), { timeout: 60000 });
+
   step("an album of the phone's photos, shared with the member");
   await page.click("#select-start");
   for (const cell of await page.locator("#timeline .cell").all()) await cell.click();
@@ -135,4 +166,7 @@ try {
   console.log("pairing: member, app password, sync ID, device accepted, folder received, photos shown");
 } finally {
   await browser.close();
+  // Stdin stays open on the test's side until this script ends; let go of it so node can.
+  await lines.return?.();
+  process.stdin.destroy();
 }

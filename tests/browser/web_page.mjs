@@ -43,11 +43,25 @@ try {
   await page.click("#claim button[type=submit]");
   await page.locator("#claim-error").filter({ hasText: "at least 8" }).waitFor({ timeout: 10000 });
   await page.fill("#claim-password", "anna-long-password");
+  // A name with right-to-left text and an emoji; the zone as the family picks it from the list.
+  await page.fill("#claim-box-name", "صور العائلة 🏠");
+  await page.selectOption("#claim-time-zone", "Asia/Tokyo");
   await page.click("#claim button[type=submit]");
-  await page.locator("#timeline").waitFor({ state: "attached", timeout: 10000 });
-  if (!location_is(page, "#/photos")) fail(`after claiming: ${page.url()}`);
+
+  step("getting started after the claim, on an empty box");
+  await page.locator('#start-steps li[data-step="box"].done').waitFor({ timeout: 10000 });
+  if (!location_is(page, "#/start")) fail(`after claiming: ${page.url()}`);
   if ((await page.getAttribute("#account", "data-name")) !== "anna") fail("the bar names the owner");
+  const boxStep = await page.textContent('#start-steps li[data-step="box"]');
+  if (!boxStep.includes("صور العائلة 🏠") || !boxStep.includes("Asia/Tokyo".replace("_", " "))) fail(`the box's name and zone: ${boxStep}`);
+  for (const undone of ["phone", "family", "photos"]) {
+    if (await page.locator(`#start-steps li[data-step="${undone}"].done`).count()) fail(`${undone} is not done yet on a new box`);
+  }
+  await shot("start-phone");
+  await page.click('#start-steps li[data-step="photos"] a');
+  await page.locator("#timeline").waitFor({ state: "attached", timeout: 10000 });
   await page.locator(".empty").waitFor({ state: "visible", timeout: 10000 });
+  await shot("empty-phone");
 
   if (photo) {
     step("upload a photo and a text file named like one");
@@ -240,6 +254,19 @@ try {
   if (!services.includes("api")) fail(`services listed: ${services}`);
   await page.locator("#space progress").waitFor({ timeout: 10000 });
   await shot("box-phone");
+
+  step("rename the box; a bad map tile address is refused with the reason");
+  await page.locator("#box-name").waitFor({ timeout: 10000 });
+  if ((await page.inputValue("#box-time-zone")) !== "Asia/Tokyo") fail("the zone chosen at the claim is shown");
+  await page.fill("#box-map-tiles", "https://tiles.example.org/{z}/{x}.png");
+  await page.click("#box-settings button[type=submit]");
+  await page.locator("#box-settings .error").filter({ hasText: "{y}" }).waitFor({ timeout: 10000 });
+  await page.fill("#box-map-tiles", "");
+  await page.fill("#box-name", "The Kowalskis");
+  await page.click("#box-settings button[type=submit]");
+  await page.locator("#toast").filter({ hasText: "Saved" }).waitFor({ timeout: 10000 });
+  // The page asks for the box's state every 10 s.
+  await page.locator("#device-line").filter({ hasText: "The Kowalskis" }).waitFor({ timeout: 30000 });
 
   step("the session cookie is HttpOnly");
   const visible = await page.evaluate(() => document.cookie);

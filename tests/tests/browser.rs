@@ -79,6 +79,8 @@ fn claim_logout_login_in_chromium() {
         String::from_utf8_lossy(&out.stderr),
         d.log_text()
     );
+    // The name given in the browser is the one peers are told.
+    assert_eq!(d.json(&["sync", "id"])["name"], "The Kowalskis");
     assert!(d.stop(Duration::from_secs(15)).success());
 }
 
@@ -256,20 +258,44 @@ fn a_family_sets_up_members_app_passwords_and_a_phone_from_the_browser() {
     st.add_folder("camera", &dir.path().join("phone-camera"), "sendonly", &[&hearth_id]);
     let shots = daemon::workspace().join("target/screenshots/web");
     std::fs::create_dir_all(&shots).expect("mkdir screenshots");
-    let out = Command::new("node")
+    let mut node = Command::new("node")
         .current_dir(&browser_dir)
         .arg("pairing.mjs")
         // Over the box's own HTTPS, with the certificate it made itself.
         .arg(format!("https://{}/", d.https))
         .args(["ada", "lovelace-1815", &hearth_id, &st.device_id, "3"])
         .arg(&shots)
-        .output()
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .expect("node");
+    // The script asks for what only the phone can do ("PHONE: delete PATH"), then goes on.
+    let mut to_script = node.stdin.take().expect("stdin");
+    // Read apart so a chatty stderr never fills its pipe while stdout is being read.
+    let mut stderr = node.stderr.take().expect("stderr");
+    let stderr = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
+        text
+    });
+    let mut said = Vec::new();
+    for line in std::io::BufRead::lines(std::io::BufReader::new(node.stdout.take().expect("stdout"))) {
+        let line = line.unwrap_or_default();
+        if let Some(name) = line.strip_prefix("PHONE: delete ") {
+            let gone = std::fs::remove_file(dir.path().join("phone-camera").join(name)).is_ok();
+            st.scan("camera");
+            std::io::Write::write_all(&mut to_script, if gone { b"done\n" } else { b"no such file\n" }).expect("answer the script");
+        }
+        said.push(line);
+    }
+    let status = node.wait().expect("node");
+    let stderr = stderr.join().unwrap_or_default();
     assert!(
-        out.status.success(),
+        status.success(),
         "browser test failed:\n{}\n{}\nhearthd log:\n{}\nSyncthing log:\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
+        said.join("\n"),
+        stderr,
         d.log_text(),
         st.log()
     );

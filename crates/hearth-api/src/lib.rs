@@ -11,6 +11,8 @@
 //! - [`setup_code`]: the one-time code that guards claiming the box from outside the LAN.
 //! - [`tls`]: the certificate generated on first start and the rustls (ring) configuration.
 //! - [`state`]: [`state::AppState`], what handlers share.
+//! - [`box_settings`]: the family's settings for the box (name, time zone, map tiles) as the
+//!   running daemon sees them, watched by what depends on them.
 //! - [`live`]: the activity pushed to open pages (server-sent events), read once for all of them.
 //! - [`error`]: [`error::ApiError`], the JSON error body with its stable kind.
 //! - [`trouble`]: the page served instead of the API when the box cannot start (no data
@@ -21,6 +23,7 @@
 //! - [`client`]: a small HTTP client over the unix socket or TCP/TLS, for `hearth` (the CLI).
 
 pub mod auth;
+pub mod box_settings;
 pub mod byte_range;
 pub mod client;
 pub mod content_disposition;

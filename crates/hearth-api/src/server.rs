@@ -255,33 +255,31 @@ impl ApiService {
     pub fn new(state: AppState, listeners: Listeners, announcements: Announcements) -> Self {
         Self { state, listeners, announcements }
     }
+}
 
-    fn announce(&self) {
-        let d = &self.state.device;
-        let Ok(http) = self.listeners.http_addr() else { return };
-        self.announcements.set(
-            "api.http",
-            Announcement {
-                service_type: "_http._tcp".into(),
-                instance: d.name.clone(),
-                port: http.port(),
-                txt: vec![("path".into(), "/".into())],
-            },
-        );
-        let mut txt = vec![
-            ("version".to_string(), d.version.clone()),
-            ("board".to_string(), d.board.clone()),
-            ("device".to_string(), d.name.clone()),
-            ("id".to_string(), d.id.clone()),
-            ("api".to_string(), "/api/v1".to_string()),
-        ];
-        if let (Some(port), Some(fp)) = (d.https_port, &d.cert_sha256) {
-            txt.push(("https_port".into(), port.to_string()));
-            txt.push(("cert_sha256".into(), fp.clone()));
-        }
-        self.announcements
-            .set("api.hearth", Announcement { service_type: "_hearth._tcp".into(), instance: d.name.clone(), port: http.port(), txt });
+/// Announce the web app and the API on the LAN as `name`.
+fn announce(announcements: &Announcements, d: &crate::state::DeviceInfo, http_port: u16, name: &str) {
+    announcements.set(
+        "api.http",
+        Announcement {
+            service_type: "_http._tcp".into(),
+            instance: name.to_string(),
+            port: http_port,
+            txt: vec![("path".into(), "/".into())],
+        },
+    );
+    let mut txt = vec![
+        ("version".to_string(), d.version.clone()),
+        ("board".to_string(), d.board.clone()),
+        ("device".to_string(), name.to_string()),
+        ("id".to_string(), d.id.clone()),
+        ("api".to_string(), "/api/v1".to_string()),
+    ];
+    if let (Some(port), Some(fp)) = (d.https_port, &d.cert_sha256) {
+        txt.push(("https_port".into(), port.to_string()));
+        txt.push(("cert_sha256".into(), fp.clone()));
     }
+    announcements.set("api.hearth", Announcement { service_type: "_hearth._tcp".into(), instance: name.to_string(), port: http_port, txt });
 }
 
 impl Service for ApiService {
@@ -294,7 +292,21 @@ impl Service for ApiService {
             let listeners =
                 self.listeners.try_clone().map_err(|e| ServiceFailure::retryable(format!("cannot reuse the listening sockets: {e}")))?;
             let router = crate::routes::router(self.state.clone());
-            self.announce();
+            // Announced under the family's name for the box, again whenever they rename it.
+            let renamer = match self.listeners.http_addr() {
+                Ok(http) => {
+                    let (announcements, device) = (self.announcements.clone(), self.state.device.clone());
+                    let mut settings = self.state.box_settings.subscribe();
+                    announce(&announcements, &device, http.port(), settings.borrow_and_update().name.as_str());
+                    Some(tokio::spawn(async move {
+                        while settings.changed().await.is_ok() {
+                            let name = settings.borrow_and_update().name.clone();
+                            announce(&announcements, &device, http.port(), name.as_str());
+                        }
+                    }))
+                }
+                Err(_) => None,
+            };
             ready.ready();
             let cfg = &self.state.config;
             // Open pages' event streams end when the server stops, so draining does not wait
@@ -308,6 +320,9 @@ impl Service for ApiService {
             });
             let result = run(router, listeners, shutdown, cfg.http.max_connections, cfg.supervisor.shutdown_timeout).await;
             closer.abort();
+            if let Some(r) = renamer {
+                r.abort();
+            }
             self.announcements.remove("api.http");
             self.announcements.remove("api.hearth");
             result.map_err(|e| ServiceFailure::retryable(format!("the web server stopped: {e}")))

@@ -18,7 +18,8 @@ use crate::setup_code::SetupCode;
 pub struct DeviceInfo {
     /// A stable random id (hex), made on first start.
     pub id: String,
-    /// The device name.
+    /// The device name `hearth.toml` gives (the family's own name for the box is in
+    /// [`AppState::box_settings`]).
     pub name: String,
     /// Hearth's version.
     pub version: String,
@@ -61,6 +62,8 @@ pub struct AppState {
     pub power: Option<Arc<dyn hearth_platform::power::Power>>,
     /// Live activity for open pages.
     pub live: Arc<crate::live::Live>,
+    /// The family's settings for the box.
+    pub box_settings: crate::box_settings::LiveSettings,
 }
 
 impl AppState {

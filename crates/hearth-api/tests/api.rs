@@ -61,6 +61,9 @@ fn new_box() -> Box_ {
         sync: None,
         power: None,
         live: Default::default(),
+        box_settings: hearth_api::box_settings::LiveSettings::new(hearth_core::box_settings::BoxSettings::defaults(
+            hearth_core::box_settings::BoxName::parse("Test box").expect("name"),
+        )),
     };
     Box_ { state, clock, _dir: dir }
 }
@@ -512,4 +515,100 @@ async fn qr_codes_are_svg_and_bad_text_is_refused() {
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.json);
         assert!(r.json["error"]["message"].as_str().is_some_and(|m| m.contains("QR")), "{}", r.json);
     }
+}
+
+/// The box's name and time zone are chosen at claim and changed by admins; bad values are a
+/// clear 400 that changes nothing; map tiles open the page's policy to their server only.
+#[tokio::test]
+async fn box_settings_are_set_at_claim_and_changed_by_admins() {
+    let b = new_box();
+    let bad = json!({"name": "ada", "password": "lovelace-1815", "time_zone": "Mars/Olympus_Mons"});
+    let r = b.send("POST", "/api/v1/setup/claim", LAN, None, Some(bad)).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.json);
+    assert!(r.json["error"]["message"].as_str().is_some_and(|m| m.contains("time zone")), "{}", r.json);
+    let body = json!({"name": "ada", "password": "lovelace-1815", "box_name": "  Les Martin 🏠 ", "time_zone": "Europe/Paris"});
+    let r = b.send("POST", "/api/v1/setup/claim", LAN, None, Some(body)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.json);
+    let owner = session_of(&r);
+    let r = b.send("GET", "/api/v1/box", LAN, Some(&owner), None).await;
+    assert_eq!(r.json, json!({"name": "Les Martin 🏠", "time_zone": "Europe/Paris", "map_tiles": null}));
+    assert_eq!(b.send("GET", "/api/v1/status", LAN, Some(&owner), None).await.json["device"]["name"], "Les Martin 🏠");
+
+    let r = b.send("POST", "/api/v1/users", LAN, Some(&owner), Some(json!({"name": "cy", "password": "cy-password"}))).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let member = session_of(&b.login("cy", "cy-password").await);
+    assert_eq!(b.send("GET", "/api/v1/box", LAN, Some(&member), None).await.status, StatusCode::OK);
+    let r = b.send("PATCH", "/api/v1/box", LAN, Some(&member), Some(json!({"name": "mine"}))).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    for bad in [
+        json!({"name": ""}),
+        json!({"name": "a\nb"}),
+        json!({"name": "x".repeat(64)}),
+        json!({"time_zone": "../../etc/passwd"}),
+        json!({"map_tiles": "javascript:alert(1)//{z}{x}{y}"}),
+        json!({"map_tiles": "https://tiles.example/{z}/{x}.png"}),
+        json!({"colour": "red"}),
+    ] {
+        let r = b.send("PATCH", "/api/v1/box", LAN, Some(&owner), Some(bad.clone())).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}: {}", r.json);
+    }
+    let r = b.send("GET", "/api/v1/box", LAN, Some(&owner), None).await;
+    assert_eq!(r.json["name"], "Les Martin 🏠", "refused changes change nothing");
+
+    let tiles = "https://{s}.tiles.example.org/{z}/{x}/{y}.png";
+    let r = b.send("PATCH", "/api/v1/box", LAN, Some(&owner), Some(json!({"time_zone": "Asia/Tokyo", "map_tiles": tiles}))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+    assert_eq!(r.json, json!({"name": "Les Martin 🏠", "time_zone": "Asia/Tokyo", "map_tiles": tiles}));
+    assert_eq!(b.state.box_settings.current().time_zone.as_str(), "Asia/Tokyo", "the running box was told");
+    let kept = b.state.catalog.read(|r| hearth_catalog::settings::get(r, "box.time_zone")).expect("read");
+    assert_eq!(kept.as_deref(), Some("Asia/Tokyo"), "kept in the catalog");
+    let mut req = Request::builder().method("GET").uri("/").body(Body::empty()).expect("request");
+    req.extensions_mut().insert(Peer { addr: Some(LAN.parse::<SocketAddr>().expect("addr")), tls: false, local_socket: false });
+    let page = routes::router(b.state.clone()).oneshot(req).await.expect("infallible");
+    let csp = page.headers()[header::CONTENT_SECURITY_POLICY].to_str().expect("ascii").to_string();
+    assert!(csp.contains("img-src 'self' https://*.tiles.example.org blob:"), "{csp}");
+    assert!(csp.contains("connect-src 'self';"), "tiles are images only: {csp}");
+    let r = b.send("PATCH", "/api/v1/box", LAN, Some(&owner), Some(json!({"map_tiles": ""}))).await;
+    assert_eq!(r.json["map_tiles"], Value::Null);
+    let audit = b.send("GET", "/api/v1/audit", LAN, Some(&owner), None).await;
+    assert!(audit.json.to_string().contains("box.settings"), "{}", audit.json);
+}
+
+/// "Today" for memories is the box's date where the box is, not UTC's.
+#[tokio::test]
+async fn memories_default_to_the_date_where_the_box_is() {
+    let b = new_box();
+    let owner = b.claimed().await;
+    // Taken 2020-01-14 at noon (+02:00); the fake clock says 2027-01-15 08:00 UTC, which is
+    // still the 14th in Honolulu.
+    let photo = hearth_catalog::assets::NewAsset {
+        owner_id: 1,
+        source: hearth_catalog::assets::Source::Upload,
+        path: "library/1/noon.jpg".into(),
+        checksum: [7; 32],
+        video: false,
+        format: Some("jpeg".into()),
+        size_bytes: 1000,
+        width: Some(400),
+        height: Some(300),
+        taken_at: 1_578_996_000,
+        taken_offset: Some(120),
+        latitude: None,
+        longitude: None,
+        make: None,
+        model: None,
+        lens: None,
+        duration_ms: None,
+        metadata_error: None,
+        added_at: 0,
+    };
+    b.state.catalog.write(|tx| hearth_catalog::assets::insert(tx, &photo)).expect("photo");
+    let years = |r: &Resp| r.json["memories"].as_array().map(|m| m.iter().filter_map(|y| y["year"].as_i64()).collect::<Vec<_>>());
+    let r = b.send("GET", "/api/v1/memories", LAN, Some(&owner), None).await;
+    assert_eq!(years(&r), Some(vec![]), "in UTC it is the 15th: {}", r.json);
+    let r = b.send("PATCH", "/api/v1/box", LAN, Some(&owner), Some(json!({"time_zone": "Pacific/Honolulu"}))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+    let r = b.send("GET", "/api/v1/memories", LAN, Some(&owner), None).await;
+    assert_eq!(years(&r), Some(vec![2020]), "in Honolulu it is the 14th: {}", r.json);
 }

@@ -9,6 +9,8 @@
 //!   concurrency, AES instructions, NPU; the embedded set of known boards.
 //! - [`service`]: the [`service::Service`] trait the supervisor runs, service states and the shared
 //!   status board the health endpoint reads.
+//! - [`box_settings`]: what the family sets about the box from the web app (name, time zone, map
+//!   tiles), as types that only hold valid values.
 //! - [`calendar`]: dates from days since 1970 and back (UTC), without a time-zone library.
 //! - [`hex`]: lower-case hexadecimal for checksums, ids and ETags.
 //! - [`shutdown`]: a cloneable shutdown signal passed to every service, so tests can stop them.
@@ -16,6 +18,7 @@
 
 pub mod announce;
 pub mod board;
+pub mod box_settings;
 pub mod calendar;
 pub mod config;
 pub mod error;

@@ -54,8 +54,8 @@ fn now_s() -> i64 {
 pub struct EngineInner {
     /// The NAS's identity.
     pub identity: Identity,
-    /// The name peers see.
-    pub name: String,
+    /// The name peers see (the family may rename the box while it runs).
+    name: Mutex<String>,
     /// The catalog.
     pub catalog: Arc<Catalog>,
     /// Events for the rest of Hearth.
@@ -218,6 +218,13 @@ pub struct NewFolder {
     pub staggered: bool,
 }
 
+impl EngineInner {
+    /// The name peers see.
+    pub fn name(&self) -> String {
+        lock(&self.name).clone()
+    }
+}
+
 impl Engine {
     /// An engine for `identity`, named `name` to peers.
     pub fn new(catalog: Arc<Catalog>, identity: Identity, name: String) -> Engine {
@@ -226,7 +233,7 @@ impl Engine {
         let (closing, _) = watch::channel(false);
         Engine(Arc::new(EngineInner {
             identity,
-            name,
+            name: Mutex::new(name),
             catalog,
             events,
             reconfigured,
@@ -243,10 +250,17 @@ impl Engine {
         self.0.identity.device_id
     }
 
+    /// Peers see `name` in their next Hello, and connected ones in the cluster configuration
+    /// sent to them now.
+    pub fn set_name(&self, name: String) {
+        *lock(&self.0.name) = name;
+        self.0.reconfigured.send_modify(|n| *n += 1);
+    }
+
     /// The Hello this NAS sends.
     pub fn hello(&self) -> Hello {
         Hello {
-            device_name: self.0.name.clone(),
+            device_name: lock(&self.0.name).clone(),
             client_name: "hearth".into(),
             client_version: hearth_core::version::VERSION.into(),
             ..Default::default()

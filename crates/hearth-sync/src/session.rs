@@ -63,7 +63,7 @@ pub(crate) fn cluster_config(engine: &EngineInner, peer: DeviceId, peer_name: &s
                 devices: vec![
                     Device {
                         id: me.0.to_vec(),
-                        name: engine.name.clone(),
+                        name: engine.name(),
                         addresses: vec!["dynamic".into()],
                         max_sequence,
                         index_id,

@@ -311,8 +311,10 @@ async fn serve(args: RunArgs, config: Config, started: Instant, power: Option<Ar
         sync_device_id: Some(sync_identity.device_id.to_string()),
     };
     let status = StatusBoard::new();
-    let sync_engine =
-        config.sync.listen.map(|_| hearth_sync::engine::Engine::new(catalog.clone(), sync_identity.clone(), config.device.name.clone()));
+    // The name the family gave the box at claim or since, else the configured one.
+    let box_settings = hearth_api::box_settings::LiveSettings::load(&catalog, &config.device.name).map_err(explain)?;
+    let box_name = box_settings.current().name.to_string();
+    let sync_engine = config.sync.listen.map(|_| hearth_sync::engine::Engine::new(catalog.clone(), sync_identity.clone(), box_name));
     let config = Arc::new(config);
     let state = AppState {
         catalog: catalog.clone(),
@@ -328,6 +330,7 @@ async fn serve(args: RunArgs, config: Config, started: Instant, power: Option<Ar
         sync: sync_engine.clone(),
         power,
         live: Default::default(),
+        box_settings,
     };
 
     let limits = Limits::detect(&board);

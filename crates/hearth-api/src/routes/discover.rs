@@ -112,9 +112,10 @@ pub async fn memories(
     let owner = caller.require_user()?.id;
     let (year, month, day) = match q.date.as_deref() {
         Some(d) => parse_date(d).ok_or_else(|| ApiError::invalid("date is YYYY-MM-DD"))?,
+        // Today where the box is.
         None => {
-            let (y, m, d) = hearth_core::calendar::civil_from_days(state.now().div_euclid(86400));
-            (y, i64::from(m), i64::from(d))
+            let (y, m, d) = state.box_settings.current().time_zone.date_at(state.now());
+            (i64::from(y), i64::from(m), i64::from(d))
         }
     };
     let memories = state.read(move |r| search::on_this_day(r, owner, year, month, day, 24)).await?;

@@ -5,6 +5,7 @@ use axum::extract::State;
 use hearth_core::service::{ServiceState, ServiceStatus};
 use serde::Serialize;
 
+use crate::state::DeviceInfo;
 use crate::{ApiError, AppState};
 
 /// The body of `GET /api/health`.
@@ -61,7 +62,7 @@ pub async fn status(State(state): State<AppState>) -> Result<Json<Status>, ApiEr
     let users = state.read(hearth_catalog::users::count).await?;
     let space = hearth_platform::durable::space(&state.data_dir).ok();
     Ok(Json(Status {
-        device: (*state.device).clone(),
+        device: DeviceInfo { name: state.box_settings.current().name.to_string(), ..(*state.device).clone() },
         board: (*state.board).clone(),
         services: state.status.snapshot(),
         data_dir: state.data_dir.display().to_string(),
@@ -84,5 +85,5 @@ pub struct SyncId {
 /// `GET /api/v1/sync/id` — the box's Syncthing device id.
 pub async fn sync_id(State(state): State<AppState>) -> Result<Json<SyncId>, ApiError> {
     let id = state.device.sync_device_id.clone().ok_or_else(|| ApiError::not_found("sync is not set up on this box"))?;
-    Ok(Json(SyncId { device_id: id, name: state.device.name.clone() }))
+    Ok(Json(SyncId { device_id: id, name: state.box_settings.current().name.to_string() }))
 }

@@ -14,6 +14,7 @@ use crate::{ApiError, AppState};
 pub mod account;
 pub mod admin;
 pub mod albums;
+pub mod box_settings;
 pub mod discover;
 pub mod events;
 pub mod health;
@@ -59,6 +60,8 @@ pub fn table() -> Vec<Route> {
         r(Method::POST, "/api/v1/me/tokens", User, post(account::create_token)),
         r(Method::DELETE, "/api/v1/me/tokens/{id}", User, delete(account::revoke_token)),
         r(Method::GET, "/api/v1/status", User, get(health::status)),
+        r(Method::GET, "/api/v1/box", User, get(box_settings::get)),
+        r(Method::PATCH, "/api/v1/box", Admin, patch(box_settings::change)),
         r(Method::POST, "/api/v1/qr", User, post(qr::make)),
         r(Method::GET, "/api/v1/sync/id", User, get(health::sync_id)),
         r(Method::GET, "/api/v1/sync/devices", User, get(sync::list)),

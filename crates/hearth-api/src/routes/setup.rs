@@ -52,6 +52,10 @@ pub struct Claim {
     pub display_name: Option<String>,
     /// The setup code, needed from outside the box's LAN.
     pub setup_code: Option<String>,
+    /// What the family calls the box (phones and the LAN see it); defaults to `device.name`.
+    pub box_name: Option<String>,
+    /// Where the box is (an IANA name such as `Europe/Paris`); defaults to UTC.
+    pub time_zone: Option<String>,
 }
 
 /// `POST /api/v1/setup/claim`
@@ -100,10 +104,14 @@ pub async fn claim(
     let display = body.display_name.clone().unwrap_or_else(|| body.name.clone());
     check_display_name(&display)?;
     password::check_rules(&body.password)?;
+    let box_settings = super::box_settings::Change { name: body.box_name.clone(), time_zone: body.time_zone.clone(), map_tiles: None }
+        .apply(state.box_settings.current())
+        .map_err(|e| ApiError::invalid(e.to_string()))?;
     let hash = password::hash(body.password).await?;
     let now = state.now();
     let name = body.name.clone();
     let addr = address.clone();
+    let kept = box_settings.clone();
     let user = state
         .write(move |tx| {
             if users::count(tx)? > 0 {
@@ -111,6 +119,7 @@ pub async fn claim(
             }
             let u = users::create(tx, &NewUser { name: name.clone(), display_name: display, role: Role::Owner, password_hash: hash }, now)?;
             settings::set(tx, "claimed_at", &now.to_string())?;
+            settings::set_box_settings(tx, &kept)?;
             let e = NewEntry {
                 actor_id: Some(u.id),
                 actor_name: Some(&name),
@@ -124,7 +133,11 @@ pub async fn claim(
         })
         .await?;
     state.setup.consume();
-    tracing::info!(owner = %user.name, "this Hearth has been claimed");
+    state.box_settings.replace(box_settings.clone());
+    if let Some(sync) = &state.sync {
+        sync.set_name(box_settings.name.to_string());
+    }
+    tracing::info!(owner = %user.name, name = %box_settings.name, time_zone = %box_settings.time_zone, "this Hearth has been claimed");
     if peer.is_some_and(|p| p.local_socket) {
         return Ok((axum::http::StatusCode::CREATED, Json(UserView::from(&user))).into_response());
     }

@@ -4,9 +4,12 @@
 
 use std::io::Read as _;
 
-use axum::extract::Path;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use hearth_core::box_settings::TileUrl;
+
+use crate::AppState;
 
 /// One file of the app.
 pub(crate) struct WebAsset {
@@ -22,13 +25,23 @@ pub(crate) struct WebAsset {
 
 include!(concat!(env!("OUT_DIR"), "/web_assets.rs"));
 
+/// The page's policy: its own files only, and images from the map's tile server when the family
+/// chose one.
+fn content_security_policy(tiles: Option<&TileUrl>) -> HeaderValue {
+    let Some(tiles) = tiles else { return HeaderValue::from_static(CSP) };
+    let policy = CSP.replacen("img-src 'self'", &format!("img-src 'self' {}", tiles.origin()), 1);
+    // A parsed template has no characters a header refuses; if one ever did, the map goes
+    // without tiles rather than the page without a policy.
+    HeaderValue::from_str(&policy).unwrap_or(HeaderValue::from_static(CSP))
+}
+
 /// `GET /`
-pub async fn index(headers: HeaderMap) -> Response {
+pub async fn index(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let mut response = body(&headers, INDEX_GZIP, INDEX_LEN, "text/html; charset=utf-8");
     let h = response.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    h.insert(header::CONTENT_SECURITY_POLICY, content_security_policy(state.box_settings.current().map_tiles.as_ref()));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     response
 }

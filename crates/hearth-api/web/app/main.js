@@ -27,6 +27,7 @@ const PAGES = {
   devices: () => import("/app/pages/devices.js"),
   family: () => import("/app/pages/family.js"),
   about: () => import("/app/pages/about.js"),
+  start: () => import("/app/pages/start.js"),
   albums: () => import("/app/pages/albums.js"),
   search: () => import("/app/pages/search.js"),
   trash: () => import("/app/pages/trash.js"),

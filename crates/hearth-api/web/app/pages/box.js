@@ -1,8 +1,9 @@
 // The box: what it is, its disk and memory, its services, and the long jobs it is working on
 // (with progress and time left), live while the page is open.
 import { api } from "/app/api.js";
-import { h } from "/app/dom.js";
+import { h, field } from "/app/dom.js";
 import { t, bytes, duration } from "/app/text.js";
+import { timeZoneSelect } from "/app/pages/welcome.js";
 
 const EVERY_MS = 10000;
 
@@ -16,10 +17,11 @@ export function render(main, route, app) {
   main.append(
     h("div", { class: "page-head" }, h("h1", {}, t("box.title"))),
     h("section", { class: "card" }, device, fingerprint, h("h2", {}, t("box.space")), space, memory),
+    app.me.role === "owner" || app.me.role === "admin" ? settingsForm(app) : null,
     h("section", { class: "card" }, h("h2", {}, t("box.activity")), jobs),
     h("section", { class: "card" }, h("h2", {}, t("box.services")),
       h("table", {}, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("box.service")), h("th", { scope: "col" }, t("box.state")), h("th", { scope: "col" }, t("box.restarts")))), services)),
-    h("p", {}, h("a", { href: "#/about" }, t("box.about"))));
+    h("p", {}, h("a", { href: "#/start" }, t("box.start")), " · ", h("a", { href: "#/about" }, t("box.about"))));
 
   // Jobs and services arrive as they change (server-sent events); disk and memory are asked for
   // now and then.
@@ -75,4 +77,33 @@ export function render(main, route, app) {
 
   refresh();
   return { leave() { gone = true; clearTimeout(timer); events.close(); } };
+}
+
+// The box's name, time zone and map tiles, for admins.
+function settingsForm(app) {
+  const form = h("form", { class: "card", id: "box-settings", novalidate: true }, h("h2", {}, t("box.settings")), h("p", { class: "muted" }, t("loading")));
+  api("GET", "/api/v1/box").then((s) => {
+    const error = h("p", { class: "error", role: "alert" });
+    form.replaceChildren(h("h2", {}, t("box.settings")),
+      ...field("box-name", t("box.name"), { value: s.name, maxlength: "63", required: true, autocomplete: "off" }),
+      h("label", { for: "box-time-zone" }, t("box.time_zone")),
+      timeZoneSelect("box-time-zone", s.time_zone),
+      ...field("box-map-tiles", t("box.map_tiles"), { value: s.map_tiles || "", type: "text", inputmode: "url", placeholder: "https://tile.example.org/{z}/{x}/{y}.png", spellcheck: "false", autocomplete: "off" }),
+      h("p", { class: "muted small" }, t("box.map_tiles_help")),
+      h("button", { type: "submit", class: "primary" }, t("box.save")),
+      error);
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      error.textContent = "";
+      try {
+        await api("PATCH", "/api/v1/box", {
+          name: form.querySelector("#box-name").value,
+          time_zone: form.querySelector("#box-time-zone").value,
+          map_tiles: form.querySelector("#box-map-tiles").value.trim(),
+        });
+        app.toast(t("box.saved"));
+      } catch (e) { error.textContent = e.text; }
+    });
+  }).catch((e) => form.replaceChildren(h("h2", {}, t("box.settings")), h("p", { class: "error" }, e.text || String(e))));
+  return form;
 }

@@ -4,7 +4,7 @@
 import { api } from "/app/api.js";
 import { h } from "/app/dom.js";
 import { qrImage } from "/app/qr.js";
-import { t, bytes } from "/app/text.js";
+import { t, bytes, takenDate } from "/app/text.js";
 
 const EVERY_MS = 3000;
 
@@ -125,16 +125,54 @@ export function render(main, route, app) {
     }));
   }
 
+  // Folders are drawn anew on every refresh; an open list of versions is kept across them.
+  const versionLists = new Map(); // folder id → its versions' element
+
   function showFolders(list) {
     if (!list.length) { folders.replaceChildren(h("p", { class: "muted" }, t("devices.none_folders"))); return; }
     folders.replaceChildren(...list.map((f) => {
       const done = f.local_bytes + f.need_bytes ? f.local_bytes / (f.local_bytes + f.need_bytes) : 1;
+      const toggle = h("button", { type: "button", class: "small versions-toggle", "aria-expanded": String(versionLists.has(f.id)) }, t("versions.show"));
+      toggle.addEventListener("click", () => {
+        if (versionLists.has(f.id)) versionLists.delete(f.id);
+        else versionLists.set(f.id, h("div", { class: "versions", "data-folder": f.id, "aria-busy": "true" }, h("p", { class: "muted" }, t("versions.loading"))));
+        showVersions(f.id);
+        showFolders(list);
+        const again = folders.querySelector(`.folder[data-folder="${CSS.escape(f.id)}"] .versions-toggle`);
+        if (again) again.focus();
+      });
       return h("div", { class: "folder", "data-folder": f.id },
         h("h3", {}, h("bdi", {}, f.label || f.id), " ", h("span", { class: `state ${f.state}` }, t(`devices.state.${f.state}`))),
         h("progress", { max: 1, value: done, "aria-label": f.label || f.id }),
         h("p", { class: "muted" }, t("devices.folder_line", { files: f.local_files, size: bytes(f.local_bytes), need: f.need_files })),
-        f.last_error ? h("p", { class: "error" }, f.last_error) : null);
+        f.last_error ? h("p", { class: "error" }, f.last_error) : null,
+        toggle, versionLists.get(f.id) || null);
     }));
+  }
+
+  // What the other devices deleted or replaced in a folder: kept by the box, put back on request.
+  async function showVersions(id) {
+    const el = versionLists.get(id);
+    if (!el) return;
+    try {
+      const { versions } = await api("GET", `/api/v1/sync/folders/${encodeURIComponent(id)}/versions`);
+      el.removeAttribute("aria-busy");
+      if (!versions.length) { el.replaceChildren(h("p", { class: "muted" }, t("versions.none"))); return; }
+      el.replaceChildren(h("ul", { class: "plain-list" }, versions.map((v) => {
+        const put = h("button", { type: "button", class: "small", hidden: !admin }, t("versions.restore"));
+        put.addEventListener("click", async () => {
+          put.disabled = true;
+          try {
+            await api("POST", `/api/v1/sync/folders/${encodeURIComponent(id)}/versions/restore`, { version: v.version });
+            app.toast(t("versions.restored", { name: v.name }));
+          } catch (e) { app.toast(e.text); }
+          showVersions(id);
+        });
+        return h("li", { "data-version": v.version },
+          h("span", {}, h("bdi", {}, v.name), h("br"), h("span", { class: "muted" }, t("versions.kept", { date: takenDate(v.kept_at, -new Date().getTimezoneOffset()), size: bytes(v.size) }))),
+          put);
+      })));
+    } catch (e) { el.removeAttribute("aria-busy"); el.replaceChildren(h("p", { class: "error" }, e.text || String(e))); }
   }
 
   start();

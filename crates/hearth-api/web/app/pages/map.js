@@ -18,12 +18,18 @@ export function render(main, route, app) {
     css.href = import.meta.resolve("/app/vendor/leaflet.css");
     document.head.append(css);
     const L = await import("/app/vendor/leaflet.js");
-    const land = await (await fetch(import.meta.resolve("/app/vendor/world-land.json"))).json();
+    const [land, settings] = await Promise.all([
+      fetch(import.meta.resolve("/app/vendor/world-land.json")).then((r) => r.json()),
+      api("GET", "/api/v1/box").catch(() => ({})),
+    ]);
     if (gone) return;
     map = L.map(box, { worldCopyJump: true, zoomSnap: 1, minZoom: 1, maxZoom: 18, attributionControl: true });
     map.attributionControl.setPrefix(false);
     map.attributionControl.addAttribution(t("map.credit"));
+    // The outline is always drawn, so the map still shows the world when the tile server cannot
+    // be reached; the family's tile server, when they chose one, draws over it.
     L.geoJSON(land, { interactive: false, style: { color: "#8a7f72", weight: 1, fillColor: "#e9e3da", fillOpacity: 1 } }).addTo(map);
+    if (settings.map_tiles) L.tileLayer(settings.map_tiles, { maxZoom: 19, attribution: t("map.tiles_credit") }).addTo(map);
     markers = L.layerGroup().addTo(map);
     map.setView([30, 10], 2);
     map.on("moveend", () => show(L));

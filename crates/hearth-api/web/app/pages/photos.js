@@ -22,7 +22,7 @@ export function render(main, route, app) {
   const status = h("p", { id: "upload-status", class: "muted", role: "status" });
   const progress = h("progress", { id: "upload-progress", hidden: true, "aria-label": t("photos.add") });
   const input = h("input", { id: "upload", type: "file", multiple: true, accept: "image/*,video/*", class: "visually-hidden" });
-  const empty = h("p", { class: "empty", hidden: true }, t("photos.empty"));
+  const empty = h("p", { class: "empty", hidden: true }, t("photos.empty"), " ", h("a", { href: "#/start" }, t("photos.empty_start")));
   const memories = h("section", { class: "memories", id: "memories", hidden: true, "aria-label": t("memories.title") });
   const timeline = h("div", { id: "timeline", "aria-busy": "true" });
   const scrubber = h("nav", { id: "scrubber", "aria-label": t("photos.jump") });
