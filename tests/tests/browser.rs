@@ -364,3 +364,76 @@ fn the_activity_panel_shows_a_thumbnail_backlog_draining() {
     assert!(d.stop(Duration::from_secs(15)).success(), "hearthd stopped with a page listening: {log}");
     assert!(stopping.elapsed() < Duration::from_secs(5), "stopping waited for the open stream: {:?}", stopping.elapsed());
 }
+
+/// What families really have (tests/browser/odd_input.mjs): an empty box on every page, a damaged
+/// photo (a PNG cut off in its pixel data: kept, shown without a preview, never as a broken
+/// image), a phone video (H.264 in MP4, made by ffmpeg) played and sought through byte
+/// ranges, and an album titled in Arabic with emoji, wider than the phone, that overflows nothing.
+#[test]
+fn odd_input_empty_box_damaged_photo_video_and_long_right_to_left_names() {
+    let browser_dir = daemon::workspace().join("tests/browser");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut d = start(&dir.path().join("data"), &[]);
+    d.wait_healthy(Duration::from_secs(20));
+    d.claim("anna", "anna-long-password");
+    let photo = dir.path().join("IMG_0100.jpg");
+    let made = Command::new("convert")
+        .args(["-size", "1600x1200", "-seed", "7", "plasma:fractal", "-colorspace", "sRGB", "-type", "TrueColor", "-quality", "92"])
+        .arg(&photo)
+        .status()
+        .expect("convert");
+    assert!(made.success());
+    // A PNG cut off in its pixel data: its header is whole, so it is a photo of known size,
+    // but no decoder gets to its last row.
+    let png = dir.path().join("whole.png");
+    let made = Command::new("convert")
+        .args(["-size", "1600x1200", "-seed", "8", "plasma:fractal", "-colorspace", "sRGB", "-type", "TrueColor"])
+        .arg(&png)
+        .status()
+        .expect("convert");
+    assert!(made.success());
+    let whole = std::fs::read(&png).expect("read");
+    let damaged = dir.path().join("IMG_0101.png");
+    std::fs::write(&damaged, &whole[..65536]).expect("write");
+    let video = dir.path().join("VID_0102.mp4");
+    let made = Command::new("ffmpeg")
+        .args(["-v", "error", "-f", "lavfi", "-i", "testsrc=duration=4:size=640x360:rate=25", "-c:v", "libx264", "-pix_fmt", "yuv420p"])
+        .args(["-movflags", "+faststart"])
+        .arg(&video)
+        .status()
+        .expect("ffmpeg");
+    assert!(made.success());
+    let shots = daemon::workspace().join("target/screenshots/web");
+    std::fs::create_dir_all(&shots).expect("mkdir screenshots");
+    let out = Command::new("node")
+        .current_dir(&browser_dir)
+        .arg("odd_input.mjs")
+        .arg(format!("http://{}/", d.http))
+        .args(["anna", "anna-long-password"])
+        .arg(&shots)
+        .arg(&damaged)
+        .arg(&video)
+        .arg(&photo)
+        .output()
+        .expect("node");
+    assert!(
+        out.status.success(),
+        "browser test failed:\n{}\n{}\nhearthd log:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        d.log_text()
+    );
+    // The damaged file is kept as it arrived.
+    let kept = walk(&dir.path().join("data/library")).into_iter().find(|p| p.ends_with("IMG_0101.png")).expect("the damaged photo is kept");
+    assert_eq!(std::fs::read(kept).expect("read"), whole[..65536]);
+    assert!(d.stop(Duration::from_secs(15)).success());
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() { out.extend(walk(&p)) } else { out.push(p) }
+    }
+    out
+}

@@ -36,9 +36,21 @@ export function assetGrid(id, assets, { toast, thumbnail = (a) => `/api/v1/asset
       ? t("photos.video", { duration: duration((a.duration_ms || 0) / 1000) })
       : t("photos.photo_of", { date: takenDate(a.taken_at, a.taken_offset) });
     const b = h("button", { type: "button", class: `cell ${a.kind}`, "data-id": a.id, "aria-label": label },
-      a.thumbnails === "failed" ? h("span", { class: "no-preview" }, t("photos.no_preview")) : h("img", { alt: "", loading: "lazy", src: thumbnail(a) }));
+      a.thumbnails === "failed" ? h("span", { class: "no-preview" }, t("photos.no_preview")) : thumbnailImage(thumbnail(a)));
     b.addEventListener("click", () => open(a));
     grid.append(b);
   }
   return grid;
+}
+
+// A thumbnail that may still be in the making (503 for a while): asked again a few times, then
+// "No preview" rather than a broken image.
+function thumbnailImage(src) {
+  const img = h("img", { alt: "", loading: "lazy", src });
+  let tries = 0;
+  img.addEventListener("error", () => {
+    if (++tries < 6) setTimeout(() => { img.src = `${src}${src.includes("?") ? "&" : "?"}try=${tries}`; }, 1500 * tries);
+    else img.replaceWith(h("span", { class: "no-preview" }, t("photos.no_preview")));
+  });
+  return img;
 }

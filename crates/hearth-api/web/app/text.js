@@ -45,6 +45,7 @@ const EN = {
   "photos.count": (p) => p.n === 1 ? "1 photo" : `${p.n.toLocaleString()} photos`,
   "photos.jump": "Jump to a year",
   "photos.no_preview": "No preview",
+  "viewer.cannot_show": "This file cannot be shown here (it may be damaged). It is kept as it arrived: download it to open it elsewhere.",
   "photos.video": "Video, {duration}",
   "photos.photo_of": "Photo taken {date}",
 

@@ -62,8 +62,9 @@ export function openViewer(firstId, { neighbour, changed, close, toast, navigate
       media = h("img", { alt: t("photos.photo_of", { date: takenDate(a.taken_at, a.taken_offset) }), src: large, decoding: "async" });
       media.addEventListener("error", () => {
         // The large thumbnail may not be made yet, or may have failed: the original when the
-        // browser can show it.
+        // browser can show it; when nothing can, say so and offer the download.
         if (SHOWN.has(a.format) && !media.dataset.original) { media.dataset.original = "1"; media.src = `/api/v1/assets/${id}/original`; }
+        else if (mine === token) stage.replaceChildren(h("p", { class: "no-preview viewer-problem", role: "status" }, t("viewer.cannot_show")));
       }, { once: false });
     }
     stage.replaceChildren(media);

@@ -13,7 +13,7 @@ export function render(main, route, app) {
   api("GET", "/api/v1/albums").then(({ albums }) => {
     if (!albums.length) { list.replaceChildren(h("p", { class: "empty" }, t("albums.empty"))); return; }
     list.replaceChildren(...albums.map((a) => h("a", { class: "album-card", href: `#/albums/${a.id}`, "data-album": a.id },
-      a.cover_asset_id ? h("img", { alt: "", src: `/api/v1/assets/${a.cover_asset_id}/thumbnail`, loading: "lazy" }) : h("span", { class: "no-cover" }),
+      a.cover_asset_id ? coverImage(a.cover_asset_id) : h("span", { class: "no-cover" }),
       h("span", { class: "album-title" }, h("bdi", {}, a.title)),
       h("span", { class: "muted" }, t("photos.count", { n: a.asset_count })))));
   }).catch((e) => app.toast(e.text || String(e)));
@@ -53,6 +53,7 @@ function album(main, id, app) {
     try {
       const a = await api("GET", `/api/v1/albums/${id}`);
       title.replaceChildren(h("bdi", {}, a.title));
+      title.classList.toggle("long", [...a.title].length > 24);
       const owner = a.role === "owner", editor = owner || a.role === "editor";
       share.hidden = !editor;
       remove.hidden = !owner;
@@ -105,4 +106,11 @@ function album(main, id, app) {
     try { await api("DELETE", `/api/v1/albums/${id}`); app.go("#/albums"); } catch (e) { app.toast(e.text); }
   });
   load();
+}
+
+// An album's cover: its first photo's thumbnail, or the empty cover when it has none to show.
+function coverImage(id) {
+  const img = h("img", { alt: "", src: `/api/v1/assets/${id}/thumbnail`, loading: "lazy" });
+  img.addEventListener("error", () => img.replaceWith(h("span", { class: "no-cover" })), { once: true });
+  return img;
 }

@@ -28,7 +28,7 @@ export function render(main, route, app) {
     map.attributionControl.addAttribution(t("map.credit"));
     // The outline is always drawn, so the map still shows the world when the tile server cannot
     // be reached; the family's tile server, when they chose one, draws over it.
-    L.geoJSON(land, { interactive: false, style: { color: "#8a7f72", weight: 1, fillColor: "#e9e3da", fillOpacity: 1 } }).addTo(map);
+    L.geoJSON(unwrapped(land), { interactive: false, style: { color: "#8a7f72", weight: 1, fillColor: "#e9e3da", fillOpacity: 1 } }).addTo(map);
     if (settings.map_tiles) L.tileLayer(settings.map_tiles, { maxZoom: 19, attribution: t("map.tiles_credit") }).addTo(map);
     markers = L.layerGroup().addTo(map);
     map.setView([30, 10], 2);
@@ -88,4 +88,32 @@ export function render(main, route, app) {
       css.remove();
     },
   };
+}
+
+// Natural Earth's land is one multipolygon whose rings cross the antimeridian (Chukotka, Fiji):
+// a ring stepping from 180° to -180° would be drawn as a line across the whole flat map. Each
+// such step is unwrapped by a turn, so the ring goes on past 180° as the coast does, and the
+// ring is then moved by whole turns so most of it lies within -180°..180°. A ring around a pole
+// (Antarctica: it crosses once) is left as it is; its steps are along the pole, off the map.
+function unwrapped(land) {
+  const ring = (points) => {
+    let shift = 0;
+    const out = points.map(([lon, lat], i) => {
+      if (i > 0) {
+        const step = lon - points[i - 1][0];
+        if (step > 180) shift -= 360;
+        else if (step < -180) shift += 360;
+      }
+      return [lon + shift, lat];
+    });
+    if (shift !== 0) return points;
+    const west = out.filter(([lon]) => lon < -180).length, east = out.filter(([lon]) => lon > 180).length;
+    const turn = west * 2 > out.length ? 360 : east * 2 > out.length ? -360 : 0;
+    return turn ? out.map(([lon, lat]) => [lon + turn, lat]) : out;
+  };
+  const polygons = (g) => (g.type === "Polygon" ? [g.coordinates] : g.type === "MultiPolygon" ? g.coordinates : []);
+  const fix = (g) => ({ type: "MultiPolygon", coordinates: polygons(g).map((p) => p.map(ring)) });
+  if (land.type === "FeatureCollection") return { ...land, features: land.features.map((f) => ({ ...f, geometry: fix(f.geometry) })) };
+  if (land.type === "Feature") return { ...land, geometry: fix(land.geometry) };
+  return fix(land);
 }

@@ -167,11 +167,15 @@ export function render(main, route, app) {
     } else {
       const img = h("img", { alt: "", decoding: "async", "data-src": `/api/v1/assets/${a.id}/thumbnail` });
       nearby.observe(img);
-      // Made by the thumbnail worker soon after arrival (503 until then): ask again a few times.
+      // Made by the thumbnail worker soon after arrival (503 until then): ask again a few times,
+      // unless the photo's details say it could not be made (a damaged file).
       let tries = 0;
-      img.addEventListener("error", () => {
-        if (++tries < 20 && !state.gone) setTimeout(() => { img.src = `/api/v1/assets/${a.id}/thumbnail?try=${tries}`; }, Math.min(10000, 1000 * tries));
-        else link.replaceChildren(h("span", { class: "no-preview" }, t("photos.no_preview")));
+      const noPreview = () => { img.remove(); link.prepend(h("span", { class: "no-preview" }, t("photos.no_preview"))); };
+      img.addEventListener("error", async () => {
+        if (state.gone) return;
+        const now = await api("GET", `/api/v1/assets/${a.id}`).catch(() => null);
+        if (now?.thumbnails === "failed" || ++tries >= 20) { noPreview(); return; }
+        setTimeout(() => { img.src = `/api/v1/assets/${a.id}/thumbnail?try=${tries}`; }, Math.min(10000, 1000 * tries));
       });
       link.append(img);
     }
