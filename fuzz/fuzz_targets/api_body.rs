@@ -46,6 +46,7 @@ fn env() -> &'static Env {
             box_settings: hearth_api::box_settings::LiveSettings::new(hearth_core::box_settings::BoxSettings::defaults(
                 hearth_core::box_settings::BoxName::parse("fuzz").expect("name"),
             )),
+            verified_passwords: Default::default(),
         };
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
         Env { rt, state, _dir: dir }

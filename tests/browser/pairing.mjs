@@ -77,6 +77,15 @@ try {
   await page.locator('#tokens tr').filter({ hasText: "Anna's phone" }).waitFor({ timeout: 10000 });
   await shot("family-phone");
 
+  step("a laptop's backup password (append-only): the page gives the restic command, which works");
+  await page.fill("#token-name", "Ada's laptop");
+  await page.selectOption("#token-scope", "backup_append_only");
+  await page.click("#add-token button[type=submit]");
+  const command = (await page.locator("#restic-repo").textContent({ timeout: 10000 })).trim();
+  if (!command.startsWith("restic -r rest:https://")) fail(`the restic command: ${command}`);
+  await phone(`restic ${command.split(" ")[2]}`);
+  await shot("family-restic");
+
   step("the box's sync ID and QR code");
   await page.click('#nav a[data-page="devices"]');
   await page.locator("#box-sync-id").filter({ hasText: syncId }).waitFor({ timeout: 10000 });

@@ -287,6 +287,11 @@ fn a_family_sets_up_members_app_passwords_and_a_phone_from_the_browser() {
             st.scan("camera");
             std::io::Write::write_all(&mut to_script, if gone { b"done\n" } else { b"no such file\n" }).expect("answer the script");
         }
+        // A laptop's restic with the address the page gave, trusting the box's own certificate.
+        if let Some(repo) = line.strip_prefix("PHONE: restic ") {
+            let answer = laptop_backs_up(repo, &dir.path().join("data/tls/cert.pem"), dir.path());
+            std::io::Write::write_all(&mut to_script, format!("{answer}\n").as_bytes()).expect("answer the script");
+        }
         said.push(line);
     }
     let status = node.wait().expect("node");
@@ -436,4 +441,27 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         if p.is_dir() { out.extend(walk(&p)) } else { out.push(p) }
     }
     out
+}
+
+/// `restic init` and `restic backup` of a small folder to `repo`; "done", or what went wrong.
+fn laptop_backs_up(repo: &str, cert: &std::path::Path, dir: &std::path::Path) -> String {
+    let files = dir.join("laptop-files");
+    let _ = std::fs::create_dir_all(&files);
+    let _ = std::fs::write(files.join("thesis.txt"), "chapter one");
+    for args in [vec!["init"], vec!["backup", files.to_str().unwrap_or(".")]] {
+        let out = Command::new("restic")
+            .args(["-r", repo, "--cacert"])
+            .arg(cert)
+            .args(["--cache-dir"])
+            .arg(dir.join("laptop-restic-cache"))
+            .args(&args)
+            .env("RESTIC_PASSWORD", "laptop-password")
+            .output();
+        match out {
+            Ok(o) if o.status.success() => {}
+            Ok(o) => return format!("restic {args:?} failed: {}", String::from_utf8_lossy(&o.stderr).replace('\n', " ")),
+            Err(e) => return format!("restic: {e}"),
+        }
+    }
+    "done".into()
 }

@@ -79,6 +79,25 @@ fn avahi_sees_hearth_with_its_txt_and_sees_it_leave() {
     assert!(http.iter().any(|f| f.get(3).is_some_and(|n| n.contains("Test")) && f.get(8).is_some_and(|p| p == "8080")), "{http:?}");
     let resolved = lab.run(&["avahi-resolve-host-name", "-4", &expected_host]);
     assert!(resolved.contains(ADDR_A), "{expected_host} resolves: {resolved:?}");
+    // Laptops find where to back up (restic's REST protocol, over HTTPS).
+    let restic = poll::until(Duration::from_secs(30), "_restic._tcp in avahi-browse", || {
+        lab.browse("_restic._tcp")
+            .into_iter()
+            .find(|f| f.get(3).is_some_and(|n| n.contains("Test")) && f.get(2).is_some_and(|p| p == "IPv4"))
+    });
+    assert_eq!(restic[8], "8443");
+    assert!(restic[9].contains("\"path=/restic/\"") && restic[9].contains("\"scheme=https\""), "TXT {}", restic[9]);
+
+    // The family renames the box: the LAN sees the new name at once, the old one goes
+    // (avahi-browse -p writes the space as \\032, so the names are matched by a word).
+    let renamed = daemon::cli_at(&data, &["box", "--name", "Les Martin"], "");
+    assert!(renamed.status.success(), "{}", String::from_utf8_lossy(&renamed.stderr));
+    poll::until(Duration::from_secs(30), "the new name in avahi-browse, the old one gone", || {
+        let now = lab.browse("_hearth._tcp");
+        let new = now.iter().any(|f| f.get(3).is_some_and(|n| n.contains("Martin")));
+        let old = now.iter().any(|f| f.get(3).is_some_and(|n| n.contains("Test")));
+        (new && !old).then_some(())
+    });
 
     // SIGTERM: the goodbye removes the services long before their TTL would.
     hearth_platform::process::terminate(hearthd.id());
@@ -86,7 +105,7 @@ fn avahi_sees_hearth_with_its_txt_and_sees_it_leave() {
     assert!(exit.success(), "hearthd exit: {exit}: {}", std::fs::read_to_string(dir.path().join("hearthd.log")).unwrap_or_default());
     let gone_at = Instant::now();
     poll::until(Duration::from_secs(10), "_hearth._tcp to disappear after SIGTERM", || {
-        (!lab.browse("_hearth._tcp").iter().any(|f| f.get(3).is_some_and(|n| n.contains("Test")))).then_some(())
+        (!lab.browse("_hearth._tcp").iter().any(|f| f.get(3).is_some_and(|n| n.contains("Martin")))).then_some(())
     });
     assert!(gone_at.elapsed() < Duration::from_secs(10), "removed by goodbye, not by TTL expiry (120 s)");
 }

@@ -18,6 +18,27 @@ pub enum Wanted {
     Unsatisfiable,
 }
 
+/// `count` bytes of `file` from where it stands, 64 KiB at a time, so a 4 GB video streams
+/// without being held in memory.
+pub fn stream(file: tokio::fs::File, count: u64) -> axum::body::Body {
+    use tokio::io::AsyncReadExt as _;
+    let stream = futures_util::stream::unfold((file.take(count), false), |(mut r, done)| async move {
+        if done {
+            return None;
+        }
+        let mut buf = vec![0u8; 64 << 10];
+        match r.read(&mut buf).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok::<_, std::io::Error>(axum::body::Bytes::from(buf)), (r, false)))
+            }
+            Err(e) => Some((Err(e), (r, true))),
+        }
+    });
+    axum::body::Body::from_stream(stream)
+}
+
 /// Read a `Range` header value against a resource of `len` bytes.
 pub fn parse(header: &str, len: u64) -> Wanted {
     let Some(spec) = header.trim().strip_prefix("bytes=") else { return Wanted::Whole };

@@ -280,6 +280,17 @@ fn announce(announcements: &Announcements, d: &crate::state::DeviceInfo, http_po
         txt.push(("cert_sha256".into(), fp.clone()));
     }
     announcements.set("api.hearth", Announcement { service_type: "_hearth._tcp".into(), instance: name.to_string(), port: http_port, txt });
+    // Laptops find where to back up: restic's REST protocol, one repository per user and name.
+    let (port, scheme) = d.https_port.map(|p| (p, "https")).unwrap_or((http_port, "http"));
+    announcements.set(
+        "api.restic",
+        Announcement {
+            service_type: "_restic._tcp".into(),
+            instance: name.to_string(),
+            port,
+            txt: vec![("path".into(), "/restic/".into()), ("scheme".into(), scheme.into())],
+        },
+    );
 }
 
 impl Service for ApiService {
@@ -325,6 +336,7 @@ impl Service for ApiService {
             }
             self.announcements.remove("api.http");
             self.announcements.remove("api.hearth");
+            self.announcements.remove("api.restic");
             result.map_err(|e| ServiceFailure::retryable(format!("the web server stopped: {e}")))
         })
     }

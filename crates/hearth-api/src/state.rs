@@ -64,6 +64,8 @@ pub struct AppState {
     pub live: Arc<crate::live::Live>,
     /// The family's settings for the box.
     pub box_settings: crate::box_settings::LiveSettings,
+    /// Account passwords that verified lately (Basic credentials).
+    pub verified_passwords: Arc<crate::auth::basic::VerifiedPasswords>,
 }
 
 impl AppState {

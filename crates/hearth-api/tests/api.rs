@@ -64,6 +64,7 @@ fn new_box() -> Box_ {
         box_settings: hearth_api::box_settings::LiveSettings::new(hearth_core::box_settings::BoxSettings::defaults(
             hearth_core::box_settings::BoxName::parse("Test box").expect("name"),
         )),
+        verified_passwords: Default::default(),
     };
     Box_ { state, clock, _dir: dir }
 }
@@ -134,6 +135,7 @@ fn concrete(path: &str) -> String {
         .replace("{token}", "not-a-link")
         .replace("{user}", "ada")
         .replace("{*file}", "main.js")
+        .replace("{*path}", "laptop/config")
 }
 
 /// Walk the route table: every route that is not public answers 401 without credentials, and

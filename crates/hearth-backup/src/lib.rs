@@ -17,6 +17,8 @@
 //! - [`cache`]: the local cache of a network repository's index files and trees.
 //! - [`repository`]: an open repository: keys, config, index, loading blobs and files.
 //! - [`saver`]: the parallel saving pipeline (id, dedup, compress, seal, pack, index).
+//! - [`hosting`]: repositories kept here for other machines (the storage side of restic's REST
+//!   protocol): objects checked against their names, never replaced, append-only on request.
 //! - [`commands`]: one module per operation (`init`, `backup`, `restore`, `snapshots`, `ls`,
 //!   `check`), used by `hearth backup …`.
 
@@ -27,6 +29,7 @@ pub mod chunker;
 pub mod commands;
 pub mod crypto;
 pub mod error;
+pub mod hosting;
 pub mod index;
 pub mod keyfile;
 pub mod lock;

@@ -50,6 +50,18 @@ enum Command {
         #[arg(long)]
         setup_code: Option<String>,
     },
+    /// The box's name, time zone and map tiles: shown, or changed with the options given.
+    Box {
+        /// What phones and the LAN call the box.
+        #[arg(long)]
+        name: Option<String>,
+        /// An IANA time zone name (Europe/Paris).
+        #[arg(long)]
+        time_zone: Option<String>,
+        /// A map tile template (https://host/{z}/{x}/{y}.png); "" for none.
+        #[arg(long)]
+        map_tiles: Option<String>,
+    },
     /// Manage users.
     Users {
         #[command(subcommand)]
@@ -193,6 +205,25 @@ pub(crate) fn print_json(v: &Value) {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let c = client(&cli)?;
     match &cli.command {
+        Command::Box { name, time_zone, map_tiles } => {
+            let change = name.is_some() || time_zone.is_some() || map_tiles.is_some();
+            let v = if change {
+                let body = serde_json::json!({"name": name, "time_zone": time_zone, "map_tiles": map_tiles});
+                let body = Value::Object(
+                    body.as_object().into_iter().flatten().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), v.clone())).collect(),
+                );
+                call(&c, Method::PATCH, "/api/v1/box", Some(body)).await?
+            } else {
+                call(&c, Method::GET, "/api/v1/box", None).await?
+            };
+            if cli.json {
+                print_json(&v);
+            } else {
+                println!("name:      {}", v["name"].as_str().unwrap_or("?"));
+                println!("time zone: {}", v["time_zone"].as_str().unwrap_or("?"));
+                println!("map tiles: {}", v["map_tiles"].as_str().unwrap_or("none (the embedded outline)"));
+            }
+        }
         Command::Status => {
             let v = call(&c, Method::GET, "/api/v1/status", None).await.map_err(|e| {
                 // Over the network the status needs an app password; say so when none was given.

@@ -311,6 +311,11 @@ async fn serve(args: RunArgs, config: Config, started: Instant, power: Option<Ar
         sync_device_id: Some(sync_identity.device_id.to_string()),
     };
     let status = StatusBoard::new();
+    // Uploads to hosted repositories that a crash cut off: nothing names them, so they go.
+    let stale = hearth_backup::hosting::remove_stale_uploads(&data.join("restic"));
+    if stale > 0 {
+        tracing::info!(files = stale, "removed uploads to hosted backup repositories that a crash cut off");
+    }
     // The name the family gave the box at claim or since, else the configured one.
     let box_settings = hearth_api::box_settings::LiveSettings::load(&catalog, &config.device.name).map_err(explain)?;
     let box_name = box_settings.current().name.to_string();
@@ -331,6 +336,7 @@ async fn serve(args: RunArgs, config: Config, started: Instant, power: Option<Ar
         power,
         live: Default::default(),
         box_settings,
+        verified_passwords: Default::default(),
     };
 
     let limits = Limits::detect(&board);

@@ -6,6 +6,7 @@ use axum::extract::{Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use hearth_catalog::tokens::Scope;
 use hearth_catalog::users::{Role, User};
 use hearth_catalog::{sessions, tokens, users};
 
@@ -28,8 +29,10 @@ pub enum Access {
 pub enum Via {
     /// A login session cookie (its secret's hash).
     Session(Vec<u8>),
-    /// An app password / API token (its id).
+    /// An app password / API token (its id), as a bearer token or a Basic password.
     Token(i64),
+    /// The account's own password in Basic credentials (restic, WebDAV apps).
+    Password,
     /// The owner-only unix socket in the data folder: whoever can open it already controls the
     /// data, so it acts with the owner's rights.
     LocalSocket,
@@ -46,6 +49,8 @@ pub struct Caller {
     pub role: Role,
     /// How.
     pub via: Via,
+    /// What the credentials allow (app passwords may be for backups only).
+    pub scope: Scope,
 }
 
 impl Caller {
@@ -114,6 +119,8 @@ pub struct Credentials {
     pub bearer: Option<String>,
     /// The session cookie's value.
     pub cookie: Option<String>,
+    /// `Authorization: Basic` name and password.
+    pub basic: Option<(String, String)>,
 }
 
 impl Credentials {
@@ -123,6 +130,7 @@ impl Credentials {
             peer: req.extensions().get::<Peer>().copied(),
             bearer: bearer(req).map(str::to_string),
             cookie: cookie_value(req, SESSION_COOKIE).map(str::to_string),
+            basic: req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(super::basic::parse),
         }
     }
 }
@@ -131,26 +139,23 @@ impl Credentials {
 pub async fn resolve(state: &AppState, creds: Credentials) -> Result<Option<Caller>, ApiError> {
     let peer = creds.peer;
     if peer.is_some_and(|p| p.local_socket) {
-        return Ok(Some(Caller { user: None, name: "local administrator".into(), role: Role::Owner, via: Via::LocalSocket }));
+        return Ok(Some(Caller {
+            user: None,
+            name: "local administrator".into(),
+            role: Role::Owner,
+            via: Via::LocalSocket,
+            scope: Scope::Full,
+        }));
     }
     let now = state.now();
     if let Some(token) = creds.bearer.as_deref() {
-        if !token.starts_with(TOKEN_PREFIX) || token.len() > 128 {
-            return Ok(None);
+        return app_password(state, token, None, now).await;
+    }
+    if let Some((name, password)) = creds.basic {
+        if password.starts_with(TOKEN_PREFIX) {
+            return app_password(state, &password, Some(&name), now).await;
         }
-        let hash = secret::sha256(token);
-        let found = state
-            .read(move |c| {
-                let Some(t) = tokens::find(c, &hash)? else { return Ok(None) };
-                Ok(users::by_id(c, t.user_id)?.map(|u| (t, u)))
-            })
-            .await?;
-        let Some((t, user)) = found else { return Ok(None) };
-        if t.last_used_at.is_none_or(|at| now - at >= TOUCH_EVERY) {
-            let id = t.id;
-            state.write(move |tx| tokens::touch(tx, id, now)).await?;
-        }
-        return Ok(Some(Caller { name: user.name.clone(), role: user.role, user: Some(user), via: Via::Token(t.id) }));
+        return account_password(state, name, password, peer).await;
     }
     if let Some(cookie) = creds.cookie.as_deref() {
         if cookie.len() > 128 {
@@ -170,9 +175,69 @@ pub async fn resolve(state: &AppState, creds: Credentials) -> Result<Option<Call
             let h = hash.clone();
             state.write(move |tx| sessions::touch(tx, &h, now, now + idle)).await?;
         }
-        return Ok(Some(Caller { name: user.name.clone(), role: user.role, user: Some(user), via: Via::Session(hash) }));
+        return Ok(Some(Caller {
+            name: user.name.clone(),
+            role: user.role,
+            user: Some(user),
+            via: Via::Session(hash),
+            scope: Scope::Full,
+        }));
     }
     Ok(None)
+}
+
+/// An app password, as a bearer token or as a Basic password under its user's `name`.
+async fn app_password(state: &AppState, token: &str, name: Option<&str>, now: i64) -> Result<Option<Caller>, ApiError> {
+    if !token.starts_with(TOKEN_PREFIX) || token.len() > 128 {
+        return Ok(None);
+    }
+    let hash = secret::sha256(token);
+    let found = state
+        .read(move |c| {
+            let Some(t) = tokens::find(c, &hash)? else { return Ok(None) };
+            Ok(users::by_id(c, t.user_id)?.map(|u| (t, u)))
+        })
+        .await?;
+    let Some((t, user)) = found else { return Ok(None) };
+    // Basic credentials name the user; another user's app password proves nothing about them.
+    if name.is_some_and(|n| !n.eq_ignore_ascii_case(&user.name)) {
+        return Ok(None);
+    }
+    if t.last_used_at.is_none_or(|at| now - at >= TOUCH_EVERY) {
+        let id = t.id;
+        state.write(move |tx| tokens::touch(tx, id, now)).await?;
+    }
+    Ok(Some(Caller { name: user.name.clone(), role: user.role, user: Some(user), via: Via::Token(t.id), scope: t.scope }))
+}
+
+/// An account's own password in Basic credentials: throttled like logins, remembered a few
+/// minutes once verified.
+async fn account_password(state: &AppState, name: String, password: String, peer: Option<Peer>) -> Result<Option<Caller>, ApiError> {
+    if name.len() > 64 || password.len() > super::password::MAX_LEN {
+        return Ok(None);
+    }
+    let ip = peer.and_then(|p| p.addr).map(|a| a.ip());
+    let now = state.clock.now_secs();
+    let wait = state.throttle.wait(Some(&name), ip, now);
+    if wait > 0 {
+        return Err(ApiError {
+            retry_after: Some(wait),
+            ..ApiError::new(hearth_core::ErrorKind::RateLimited, format!("too many failed logins; try again in {wait} s"))
+        });
+    }
+    let n = name.clone();
+    let user = state.read(move |c| users::by_name(c, &n)).await?;
+    let known = user.as_ref().is_some_and(|u| state.verified_passwords.remembers(&u.name, &password, &u.password_hash));
+    let ok = known || super::password::verify(password.clone(), user.as_ref().map(|u| u.password_hash.clone())).await;
+    let Some(user) = user.filter(|_| ok) else {
+        state.throttle.failed(Some(&name), ip, now);
+        return Ok(None);
+    };
+    if !known {
+        state.throttle.succeeded(&user.name);
+        state.verified_passwords.remember(&user.name, &password, &user.password_hash);
+    }
+    Ok(Some(Caller { name: user.name.clone(), role: user.role, user: Some(user), via: Via::Password, scope: Scope::Full }))
 }
 
 /// The layer that refuses a request without the access its route needs.
@@ -187,6 +252,11 @@ pub async fn enforce(State(state): State<AppState>, access: Access, mut req: Req
     };
     if access == Access::Admin && caller.role < Role::Admin {
         return ApiError::forbidden("only an owner or admin may do this").into_response();
+    }
+    if caller.scope != Scope::Full && !req.uri().path().starts_with("/restic/") {
+        return ApiError::forbidden("this app password is for backups only")
+            .with_guidance("log in with your own password, or make an app password for all apps on the Family page")
+            .into_response();
     }
     req.extensions_mut().insert(caller);
     next.run(req).await

@@ -1,11 +1,14 @@
 //! Who is asking, and may they?
 //!
+//! - [`basic`]: HTTP Basic credentials (restic, WebDAV apps): app passwords or the account's
+//!   own, verified account passwords remembered a few minutes.
 //! - [`password`]: argon2id hashing and verification (on the blocking pool).
 //! - [`secret`]: random secrets for cookies, app passwords and setup codes; their SHA-256.
 //! - [`throttle`]: failed-login counting per user and per address, with doubling waits.
 //! - [`caller`]: [`Caller`], resolved from a session cookie, a bearer app password or the local
 //!   socket, and the layer that enforces each route's [`Access`].
 
+pub mod basic;
 pub mod caller;
 pub mod password;
 pub mod secret;

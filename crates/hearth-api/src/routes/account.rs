@@ -223,6 +223,9 @@ pub async fn list_tokens(
 pub struct NewToken {
     /// A name to recognise it by ("Anna's phone").
     pub name: String,
+    /// What it may do (default: everything its user may).
+    #[serde(default)]
+    pub scope: tokens::Scope,
 }
 
 /// `POST /api/v1/me/tokens` answer: the secret is shown this once.
@@ -251,14 +254,14 @@ pub async fn create_token(
     let address = peer.and_then(|p| p.0.address_text());
     let token = state
         .write(move |tx| {
-            let t = tokens::create(tx, user.id, &body.name, &hash, &hint, now)?;
+            let t = tokens::create(tx, user.id, &body.name, &hash, &hint, body.scope, now)?;
             let e = NewEntry {
                 actor_id: Some(user.id),
                 actor_name: Some(&user.name),
                 address: address.as_deref(),
                 action: "token.create",
                 target: Some(&body.name),
-                ..Default::default()
+                detail: Some(body.scope.as_str()),
             };
             audit::append(tx, &e, Outcome::Ok, now)?;
             Ok(t)

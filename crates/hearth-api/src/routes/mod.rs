@@ -21,6 +21,7 @@ pub mod health;
 pub mod jobs;
 pub mod photos;
 pub mod qr;
+pub mod restic;
 pub mod setup;
 pub mod shares;
 pub mod sync;
@@ -136,6 +137,11 @@ pub fn table() -> Vec<Route> {
         r(Method::GET, "/api/v1/audit", Admin, get(admin::audit)),
         r(Method::POST, "/api/v1/system/poweroff", Admin, post(admin::power_off)),
         r(Method::POST, "/api/v1/system/reboot", Admin, post(admin::reboot)),
+        // restic's REST protocol: a repository per user and name (docs/api.md, "Backups of other machines").
+        r(Method::GET, "/restic/{user}/{*path}", User, get(restic::serve)),
+        r(Method::HEAD, "/restic/{user}/{*path}", User, head(restic::serve)),
+        r(Method::POST, "/restic/{user}/{*path}", User, post(restic::serve)),
+        r(Method::DELETE, "/restic/{user}/{*path}", User, delete(restic::serve)),
     ]
 }
 

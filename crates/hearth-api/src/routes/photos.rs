@@ -468,7 +468,7 @@ pub async fn original(
 
 /// The original of `owner`'s asset `id` (the caller's right to it is checked).
 pub(super) async fn serve_original(state: &AppState, owner: i64, id: i64, headers: &HeaderMap) -> Result<Response, ApiError> {
-    use tokio::io::{AsyncReadExt, AsyncSeekExt};
+    use tokio::io::AsyncSeekExt;
 
     let assets::StoredFile { path: stored, checksum, format } =
         state.read(move |r| assets::file_of(r, owner, id)).await?.ok_or_else(|| ApiError::not_found("no such photo"))?;
@@ -510,26 +510,11 @@ pub(super) async fn serve_original(state: &AppState, owner: i64, id: i64, header
         }
     };
     file.seek(std::io::SeekFrom::Start(start)).await.map_err(|e| ApiError::new(hearth_core::ErrorKind::of_io(&e), e.to_string()))?;
-    // 64 KiB at a time: a 4 GB video streams without being held in memory.
-    let stream = futures_util::stream::unfold((file.take(count), false), |(mut r, done)| async move {
-        if done {
-            return None;
-        }
-        let mut buf = vec![0u8; 64 << 10];
-        match r.read(&mut buf).await {
-            Ok(0) => None,
-            Ok(n) => {
-                buf.truncate(n);
-                Some((Ok::<_, std::io::Error>(axum::body::Bytes::from(buf)), (r, false)))
-            }
-            Err(e) => Some((Err(e), (r, true))),
-        }
-    });
     let mut response = (
         status,
         common,
         [(header::CONTENT_TYPE, kind.to_string()), (header::CONTENT_LENGTH, count.to_string())],
-        Body::from_stream(stream),
+        crate::byte_range::stream(file, count),
     )
         .into_response();
     if status == StatusCode::PARTIAL_CONTENT {

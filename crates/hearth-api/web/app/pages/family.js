@@ -116,7 +116,7 @@ export function render(main, route, app) {
       const revoke = h("button", { type: "button", class: "small danger" }, t("family.revoke"));
       revoke.addEventListener("click", () => act(() => api("DELETE", `/api/v1/me/tokens/${k.id}`), t("family.revoked", { name: k.name })));
       return h("tr", { "data-token": k.id },
-        h("td", {}, h("bdi", {}, k.name), h("span", { class: "muted" }, ` ${k.hint}…`)),
+        h("td", {}, h("bdi", {}, k.name), h("span", { class: "muted" }, ` ${k.hint}…`), k.scope && k.scope !== "full" ? h("span", { class: "muted" }, ` · ${t(`family.scope_short.${k.scope}`)}`) : null),
         h("td", {}, k.last_used_at ? takenDate(k.last_used_at, -new Date().getTimezoneOffset()) : t("family.never")),
         h("td", { class: "actions" }, revoke));
     }));
@@ -161,21 +161,34 @@ export function render(main, route, app) {
     const error = h("p", { class: "error", role: "alert" });
     const form = h("form", { id: "add-token", class: "inline-form" },
       field("token-name", t("family.token_for"), { required: true, placeholder: t("family.token_placeholder"), autocomplete: "off" }),
+      h("label", { for: "token-scope" }, t("family.token_scope")),
+      h("select", { id: "token-scope" }, ["full", "backup_append_only", "backup"].map((s) => h("option", { value: s }, t(`family.scope.${s}`)))),
       h("button", { type: "submit", class: "primary" }, t("family.token_create")),
       error);
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       error.textContent = "";
       try {
-        const k = await api("POST", "/api/v1/me/tokens", { name: form.querySelector("#token-name").value.trim() });
+        const scope = form.querySelector("#token-scope").value;
+        const k = await api("POST", "/api/v1/me/tokens", { name: form.querySelector("#token-name").value.trim(), scope });
         form.reset();
-        // The Nextcloud apps' login link: scanning it fills in the box, the user and the password.
-        const link = `nc://login/user:${app.me.name}&password:${k.secret}&server:${location.origin}`;
-        created.replaceChildren(h("div", { class: "secret-box" },
-          h("p", {}, t("family.token_once")),
-          h("p", { class: "secret", id: "token-secret" }, k.secret),
-          await qrImage(link, t("family.token_qr")),
-          h("p", { class: "muted" }, t("family.token_qr_lead"))));
+        if (scope === "full") {
+          // The Nextcloud apps' login link: scanning it fills in the box, the user and the password.
+          const link = `nc://login/user:${app.me.name}&password:${k.secret}&server:${location.origin}`;
+          created.replaceChildren(h("div", { class: "secret-box" },
+            h("p", {}, t("family.token_once")),
+            h("p", { class: "secret", id: "token-secret" }, k.secret),
+            await qrImage(link, t("family.token_qr")),
+            h("p", { class: "muted" }, t("family.token_qr_lead"))));
+        } else {
+          // A laptop's restic: the repository address to paste, with this password in it.
+          const repo = `rest:${location.protocol}//${encodeURIComponent(app.me.name)}:${k.secret}@${location.host}/restic/${encodeURIComponent(app.me.name)}/laptop`;
+          created.replaceChildren(h("div", { class: "secret-box" },
+            h("p", {}, t("family.token_once")),
+            h("p", { class: "secret", id: "token-secret" }, k.secret),
+            h("p", {}, t("family.restic_lead")),
+            h("p", { class: "secret", id: "restic-repo" }, `restic -r ${repo} init`)));
+        }
         refresh();
       } catch (e) { error.textContent = e.text || String(e); }
     });

@@ -1,0 +1,256 @@
+//! restic's REST protocol (v1 and v2, restic's doc/REST_backend.md) at
+//! `/restic/<user>/<repo>/`, so a laptop's stock `restic -r rest:https://…/restic/anna/laptop`
+//! backs up to the box, and another Hearth too. Each user's repositories are theirs alone; an
+//! app password made for backups only, append-only, cannot delete anything but locks. The
+//! storage rules are `hearth_backup::hosting`'s; this is the HTTP around them.
+
+use axum::body::Body;
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use hearth_backup::backend::FileType;
+use hearth_backup::hosting::{self, HostedRepository, Object, Refusal, Stored};
+use hearth_catalog::tokens::Scope;
+use hearth_core::ErrorKind;
+
+use crate::auth::Caller;
+use crate::{ApiError, AppState};
+
+/// The most bytes one object may have (restic's packs are 16 MiB by default, 128 MiB at most).
+const MOST_BYTES: u64 = 512 << 20;
+const V2: &str = "application/vnd.x.restic.rest.v2";
+
+/// What a request path names, below `/restic/<user>/`.
+#[derive(Debug, PartialEq, Eq)]
+enum Target {
+    /// `<repo>/` (`POST ?create=true`).
+    Repository,
+    /// `<repo>/<type>/`: a listing.
+    Listing(FileType),
+    /// `<repo>/config` or `<repo>/<type>/<name>`.
+    Object(Object),
+}
+
+/// A repository name: 1 to 64 of letters, digits, `.`, `_`, `-`, not starting with a dot.
+fn repository_name(name: &str) -> Option<&str> {
+    let ok = (1..=64).contains(&name.len())
+        && !name.starts_with('.')
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    ok.then_some(name)
+}
+
+/// `<repo>/…` split into the repository and what it names.
+fn parse(path: &str) -> Result<(&str, Target), ApiError> {
+    let (repo, rest) = path.split_once('/').unwrap_or((path, ""));
+    let repo = repository_name(repo)
+        .ok_or_else(|| ApiError::invalid("a repository name is 1 to 64 letters, digits, '.', '_' or '-', not starting with a dot"))?;
+    let target = match rest.trim_end_matches('/') {
+        "" => Target::Repository,
+        "config" => Target::Object(Object::Config),
+        other => {
+            let (kind, name) = other.split_once('/').unwrap_or((other, ""));
+            let t = hosting::file_type(kind).ok_or_else(|| ApiError::not_found("no such object type"))?;
+            if name.is_empty() {
+                Target::Listing(t)
+            } else {
+                Target::Object(Object::named(t, name).map_err(|e| ApiError::invalid(e.to_string()))?)
+            }
+        }
+    };
+    Ok((repo, target))
+}
+
+fn storage(e: hearth_backup::error::BackupError) -> ApiError {
+    use hearth_core::Kinded as _;
+    match &e {
+        hearth_backup::error::BackupError::Damaged { .. } => ApiError::invalid(e.to_string()),
+        _ => ApiError::new(e.kind(), e.to_string()),
+    }
+}
+
+/// Every method on `/restic/{user}/{*path}`.
+pub async fn serve(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Path((user, path)): Path<(String, String)>,
+    request: Request,
+) -> Response {
+    match handle(&state, &caller, &user, &path, request).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn handle(state: &AppState, caller: &Caller, user: &str, path: &str, request: Request) -> Result<Response, ApiError> {
+    let me = caller.require_user()?;
+    // Private: the repositories under a name are that user's only.
+    if !me.name.eq_ignore_ascii_case(user) {
+        return Err(ApiError::forbidden("these backups belong to someone else").with_guidance(format!("use /restic/{}/…", me.name)));
+    }
+    let (repo, target) = parse(path)?;
+    let root = state.data_dir.join("restic").join(me.id.to_string()).join(repo);
+    let repository = HostedRepository::new(root, caller.scope == Scope::BackupAppendOnly);
+    let method = request.method().clone();
+    let create = request.uri().query().is_some_and(|q| q.split('&').any(|kv| kv == "create=true"));
+    let v2 = request.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains(V2));
+    match (method, target) {
+        (Method::POST, Target::Repository) if create => {
+            let r = repository.clone();
+            blocking(move || r.create()).await?;
+            Ok(StatusCode::OK.into_response())
+        }
+        (Method::GET, Target::Listing(t)) => {
+            let r = repository.clone();
+            let found = blocking(move || r.list(t)).await?;
+            let (body, kind) = if v2 {
+                let list: Vec<_> = found.iter().map(|(name, size)| serde_json::json!({"name": name, "size": size})).collect();
+                (serde_json::to_vec(&list), V2)
+            } else {
+                (serde_json::to_vec(&found.iter().map(|(name, _)| name).collect::<Vec<_>>()), "application/vnd.x.restic.rest.v1")
+            };
+            Ok(([(header::CONTENT_TYPE, kind)], body.map_err(ApiError::internal)?).into_response())
+        }
+        (Method::HEAD, Target::Object(o)) => {
+            let r = repository.clone();
+            let size = blocking(move || r.size(&o)).await?.ok_or_else(|| ApiError::not_found("no such object"))?;
+            Ok((StatusCode::OK, [(header::CONTENT_LENGTH, size.to_string())]).into_response())
+        }
+        (Method::GET, Target::Object(o)) => read(&repository, o, request.headers()).await,
+        (Method::POST, Target::Object(o)) => write(&repository, o, request).await,
+        (Method::DELETE, Target::Object(o)) => {
+            let r = repository.clone();
+            match blocking(move || r.delete(&o)).await? {
+                Ok(_) => Ok(StatusCode::OK.into_response()),
+                Err(_) => Err(ApiError::forbidden("this app password may only add backups, not delete them (append-only)")),
+            }
+        }
+        _ => Err(ApiError::new(ErrorKind::InvalidInput, "this method does not apply here (restic's REST protocol)")),
+    }
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> hearth_backup::error::Result<T> + Send + 'static) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f).await.map_err(ApiError::internal)?.map_err(storage)
+}
+
+async fn read(repository: &HostedRepository, o: Object, headers: &HeaderMap) -> Result<Response, ApiError> {
+    use tokio::io::AsyncSeekExt as _;
+    let r = repository.clone();
+    let file = blocking(move || r.open(&o)).await?.ok_or_else(|| ApiError::not_found("no such object"))?;
+    let len = file.metadata().map_err(|e| ApiError::new(ErrorKind::of_io(&e), e.to_string()))?.len();
+    let wanted = headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .map(|r| crate::byte_range::parse(r, len))
+        .unwrap_or(crate::byte_range::Wanted::Whole);
+    let (status, start, count) = match wanted {
+        crate::byte_range::Wanted::Whole => (StatusCode::OK, 0, len),
+        crate::byte_range::Wanted::Part { start, end } => (StatusCode::PARTIAL_CONTENT, start, end - start + 1),
+        crate::byte_range::Wanted::Unsatisfiable => {
+            return Ok((StatusCode::RANGE_NOT_SATISFIABLE, [(header::CONTENT_RANGE, format!("bytes */{len}"))]).into_response());
+        }
+    };
+    let mut file = tokio::fs::File::from_std(file);
+    file.seek(std::io::SeekFrom::Start(start)).await.map_err(|e| ApiError::new(ErrorKind::of_io(&e), e.to_string()))?;
+    let mut response = (
+        status,
+        [(header::CONTENT_TYPE, "application/octet-stream".to_string()), (header::CONTENT_LENGTH, count.to_string())],
+        crate::byte_range::stream(file, count),
+    )
+        .into_response();
+    if let (StatusCode::PARTIAL_CONTENT, Ok(v)) =
+        (status, HeaderValue::from_str(&format!("bytes {start}-{}/{len}", start + count.max(1) - 1)))
+    {
+        response.headers_mut().insert(header::CONTENT_RANGE, v);
+    }
+    Ok(response)
+}
+
+async fn write(repository: &HostedRepository, o: Object, request: Request) -> Result<Response, ApiError> {
+    if request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some_and(|n| n > MOST_BYTES)
+    {
+        return Err(ApiError::new(ErrorKind::TooLarge, format!("an object may have at most {MOST_BYTES} bytes")));
+    }
+    let r = repository.clone();
+    let upload = match blocking(move || r.begin(o)).await? {
+        Ok(u) => u,
+        Err(Refusal::ConfigExists) => return Err(ApiError::forbidden("this repository has a config already")),
+        Err(Refusal::AppendOnly) => return Err(ApiError::forbidden("append-only")),
+    };
+    // The bytes go to disk on the blocking pool as they arrive; the async side only receives.
+    // `None` says the body ended whole; a channel closed without it leaves the upload unfinished,
+    // and an unfinished upload removes its temporary.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Option<axum::body::Bytes>>(4);
+    let writer = tokio::task::spawn_blocking(move || -> hearth_backup::error::Result<Option<Stored>> {
+        let mut upload = upload;
+        while let Some(piece) = rx.blocking_recv() {
+            match piece {
+                Some(bytes) => upload.append(&bytes)?,
+                None => return upload.finish().map(Some),
+            }
+        }
+        Ok(None)
+    });
+    let mut body: Body = request.into_body();
+    let mut total = 0u64;
+    let mut cut: Option<ApiError> = None;
+    use http_body_util::BodyExt as _;
+    while let Some(frame) = body.frame().await {
+        match frame {
+            Ok(f) => {
+                if let Some(data) = f.data_ref() {
+                    total += data.len() as u64;
+                    if total > MOST_BYTES {
+                        cut = Some(ApiError::new(ErrorKind::TooLarge, format!("an object may have at most {MOST_BYTES} bytes")));
+                        break;
+                    }
+                    if tx.send(Some(data.clone())).await.is_err() {
+                        break;
+                    }
+                }
+            }
+            Err(e) => {
+                cut = Some(ApiError::invalid(format!("the upload was cut off: {e}")));
+                break;
+            }
+        }
+    }
+    if let Some(e) = cut {
+        drop(tx);
+        let _ = writer.await;
+        return Err(e);
+    }
+    // A writer that stopped early (a full disk) has its error waiting; the end marker then finds
+    // no receiver, which is fine.
+    let _ = tx.send(None).await;
+    drop(tx);
+    match writer.await.map_err(ApiError::internal)?.map_err(storage)? {
+        Some(_) => Ok(StatusCode::OK.into_response()),
+        None => Err(ApiError::internal("the upload ended without a result")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_name_repositories_listings_and_objects() {
+        let name = "a".repeat(64);
+        assert_eq!(parse("laptop/").expect("repo"), ("laptop", Target::Repository));
+        assert_eq!(parse("laptop").expect("repo"), ("laptop", Target::Repository));
+        assert_eq!(parse("laptop/config").expect("config"), ("laptop", Target::Object(Object::Config)));
+        assert_eq!(parse("laptop/data/").expect("list"), ("laptop", Target::Listing(FileType::Pack)));
+        assert_eq!(
+            parse(&format!("laptop/keys/{name}")).expect("key"),
+            ("laptop", Target::Object(Object::Named(FileType::Key, name.clone())))
+        );
+        for bad in [".hidden/config", "../x/config", "a b/config", "laptop/keys/../../x", "laptop/tmp/", "laptop/keys/XYZ", ""] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+    }
+}
