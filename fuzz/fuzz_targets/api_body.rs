@@ -47,6 +47,7 @@ fn env() -> &'static Env {
                 hearth_core::box_settings::BoxName::parse("fuzz").expect("name"),
             )),
             verified_passwords: Default::default(),
+        hosted_usage: Default::default(),
         };
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
         Env { rt, state, _dir: dir }

@@ -106,3 +106,50 @@ fn restic_backs_up_to_the_box_and_append_only_passwords_cannot_delete() {
     assert_eq!(r.status, 401);
     assert!(d.stop(Duration::from_secs(15)).success());
 }
+
+/// A quota (`backup.hosted_quota_mib`): a backup that would pass it fails with restic saying so,
+/// what was stored before stays whole, and after forgetting and pruning there is room again.
+#[test]
+fn a_quota_stops_a_backup_cleanly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("hearth.toml");
+    std::fs::write(&config, "[backup]\nhosted_quota_mib = 20\n").expect("config");
+    let mut d = start(&dir.path().join("data"), &["--config", config.to_str().expect("utf-8")]);
+    d.wait_healthy(Duration::from_secs(20));
+    d.claim("anna", "anna-long-password");
+    let cache = dir.path().join("restic-cache");
+    let repo = format!("rest:http://anna:anna-long-password@{}/restic/anna/laptop", d.http);
+    ok(restic(&repo, &["init"], &cache), "init");
+    let files = dir.path().join("files");
+    std::fs::create_dir_all(&files).expect("mkdir");
+    // Bytes that do not compress or repeat: what is sent is what is stored.
+    let noise = |n: usize, seed: u32| -> Vec<u8> {
+        let mut x = seed | 1;
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                x as u8
+            })
+            .collect()
+    };
+    std::fs::write(files.join("small.bin"), noise(4 << 20, 7)).expect("write");
+    ok(restic(&repo, &["backup", files.to_str().expect("utf-8")], &cache), "a backup within the quota");
+    std::fs::write(files.join("big.bin"), noise(30 << 20, 11)).expect("write");
+    let refused = restic(&repo, &["backup", files.to_str().expect("utf-8")], &cache);
+    assert!(!refused.status.success(), "a backup past the quota must fail");
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("507") || said.contains("Insufficient Storage"), "restic says why: {said}");
+    ok(restic(&repo, &["check", "--read-data"], &cache), "the repository stays whole");
+    assert_eq!(snapshot_count(&repo, &cache), 1);
+
+    // Forgetting and pruning gives the room back: the next backup (of a file that fits) goes in.
+    let listed: serde_json::Value = serde_json::from_str(&ok(restic(&repo, &["snapshots", "--json"], &cache), "snapshots")).expect("json");
+    let id = listed[0]["short_id"].as_str().expect("id").to_string();
+    ok(restic(&repo, &["forget", &id, "--prune"], &cache), "forget --prune");
+    std::fs::remove_file(files.join("small.bin")).expect("rm");
+    std::fs::write(files.join("big.bin"), noise(16 << 20, 13)).expect("write");
+    ok(restic(&repo, &["backup", files.to_str().expect("utf-8")], &cache), "a backup in the room pruning made");
+    assert!(d.stop(Duration::from_secs(15)).success());
+}

@@ -66,6 +66,8 @@ pub struct AppState {
     pub box_settings: crate::box_settings::LiveSettings,
     /// Account passwords that verified lately (Basic credentials).
     pub verified_passwords: Arc<crate::auth::basic::VerifiedPasswords>,
+    /// Bytes each user's hosted backup repositories hold (for `backup.hosted_quota_mib`).
+    pub hosted_usage: Arc<crate::routes::restic::HostedUsage>,
 }
 
 impl AppState {

@@ -65,6 +65,7 @@ fn new_box() -> Box_ {
             hearth_core::box_settings::BoxName::parse("Test box").expect("name"),
         )),
         verified_passwords: Default::default(),
+        hosted_usage: Default::default(),
     };
     Box_ { state, clock, _dir: dir }
 }

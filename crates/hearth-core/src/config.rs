@@ -59,8 +59,18 @@ pub struct Config {
     pub accounts: AccountsConfig,
     /// The supervisor.
     pub supervisor: SupervisorConfig,
+    /// Backups the box keeps for other machines.
+    pub backup: BackupConfig,
     /// Log verbosity.
     pub log: LogConfig,
+}
+
+/// `[backup]`
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupConfig {
+    /// The most bytes each user's hosted repositories (`/restic/<user>/…`) may hold together;
+    /// `None`: as much as the disk has.
+    pub hosted_quota_bytes: Option<u64>,
 }
 
 /// `[device]`
@@ -151,6 +161,7 @@ impl Default for Config {
                 max_backoff: Duration::from_secs(15 * 60),
             },
             supervisor: SupervisorConfig { shutdown_timeout: Duration::from_secs(10), watchdog: true },
+            backup: BackupConfig { hosted_quota_bytes: None },
             log: LogConfig { level: "info".into() },
         }
     }
@@ -173,6 +184,8 @@ struct RawConfig {
     accounts: RawAccounts,
     #[serde(default)]
     supervisor: RawSupervisor,
+    #[serde(default)]
+    backup: RawBackup,
     #[serde(default)]
     log: RawLog,
 }
@@ -214,6 +227,12 @@ struct RawAccounts {
     free_failures_per_user: Option<Bounded<1, 100>>,
     free_failures_per_address: Option<Bounded<1, 1000>>,
     max_backoff_secs: Option<Bounded<1, 86400>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawBackup {
+    hosted_quota_mib: Option<Bounded<0, 1_000_000_000>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -399,6 +418,13 @@ impl Config {
                     .map(|b| Duration::from_secs(b.as_u64()))
                     .unwrap_or(d.supervisor.shutdown_timeout),
                 watchdog: raw.supervisor.watchdog.unwrap_or(d.supervisor.watchdog),
+            },
+            backup: BackupConfig {
+                hosted_quota_bytes: match raw.backup.hosted_quota_mib.map(|m| m.as_u64()) {
+                    Some(0) => None,
+                    Some(m) => Some(m << 20),
+                    None => d.backup.hosted_quota_bytes,
+                },
             },
             log: LogConfig { level: raw.log.level.map(|l| l.0).unwrap_or(d.log.level) },
         })

@@ -337,6 +337,7 @@ async fn serve(args: RunArgs, config: Config, started: Instant, power: Option<Ar
         live: Default::default(),
         box_settings,
         verified_passwords: Default::default(),
+        hosted_usage: Default::default(),
     };
 
     let limits = Limits::detect(&board);

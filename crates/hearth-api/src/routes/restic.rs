@@ -20,6 +20,55 @@ use crate::{ApiError, AppState};
 const MOST_BYTES: u64 = 512 << 20;
 const V2: &str = "application/vnd.x.restic.rest.v2";
 
+/// Bytes each user's hosted repositories hold, counted from disk the first time a quota needs
+/// them and kept up to date by the writes and deletes that go through here. Uploads running at
+/// the same moment are each checked against what was stored before them, so together they may
+/// pass the quota by what they carry (a few packs).
+#[derive(Default)]
+pub struct HostedUsage(std::sync::Mutex<std::collections::HashMap<i64, u64>>);
+
+impl std::fmt::Debug for HostedUsage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HostedUsage")
+    }
+}
+
+impl HostedUsage {
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<i64, u64>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// What `user`'s repositories under `dir` hold.
+    async fn of(&self, user: i64, dir: std::path::PathBuf) -> Result<u64, ApiError> {
+        if let Some(n) = self.lock().get(&user) {
+            return Ok(*n);
+        }
+        let counted = tokio::task::spawn_blocking(move || {
+            let mut n = 0u64;
+            for repo in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                n += HostedRepository::new(repo.path(), false).bytes()?;
+            }
+            Ok::<u64, hearth_backup::error::BackupError>(n)
+        })
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(storage)?;
+        Ok(*self.lock().entry(user).or_insert(counted))
+    }
+
+    fn add(&self, user: i64, bytes: u64) {
+        if let Some(n) = self.lock().get_mut(&user) {
+            *n += bytes;
+        }
+    }
+
+    fn remove(&self, user: i64, bytes: u64) {
+        if let Some(n) = self.lock().get_mut(&user) {
+            *n = n.saturating_sub(bytes);
+        }
+    }
+}
+
 /// What a request path names, below `/restic/<user>/`.
 #[derive(Debug, PartialEq, Eq)]
 enum Target {
@@ -88,7 +137,8 @@ async fn handle(state: &AppState, caller: &Caller, user: &str, path: &str, reque
         return Err(ApiError::forbidden("these backups belong to someone else").with_guidance(format!("use /restic/{}/…", me.name)));
     }
     let (repo, target) = parse(path)?;
-    let root = state.data_dir.join("restic").join(me.id.to_string()).join(repo);
+    let user_dir = state.data_dir.join("restic").join(me.id.to_string());
+    let root = user_dir.join(repo);
     let repository = HostedRepository::new(root, caller.scope == Scope::BackupAppendOnly);
     let method = request.method().clone();
     let create = request.uri().query().is_some_and(|q| q.split('&').any(|kv| kv == "create=true"));
@@ -116,11 +166,27 @@ async fn handle(state: &AppState, caller: &Caller, user: &str, path: &str, reque
             Ok((StatusCode::OK, [(header::CONTENT_LENGTH, size.to_string())]).into_response())
         }
         (Method::GET, Target::Object(o)) => read(&repository, o, request.headers()).await,
-        (Method::POST, Target::Object(o)) => write(&repository, o, request).await,
+        (Method::POST, Target::Object(o)) => {
+            // Only with a quota is anything counted.
+            let quota = match state.config.backup.hosted_quota_bytes {
+                Some(q) => Some((q, state.hosted_usage.of(me.id, user_dir).await?)),
+                None => None,
+            };
+            let stored = write(&repository, o, request, quota).await?;
+            if let Some(n) = stored {
+                state.hosted_usage.add(me.id, n);
+            }
+            Ok(StatusCode::OK.into_response())
+        }
         (Method::DELETE, Target::Object(o)) => {
             let r = repository.clone();
-            match blocking(move || r.delete(&o)).await? {
-                Ok(_) => Ok(StatusCode::OK.into_response()),
+            let (size, deleted) = blocking(move || Ok((r.size(&o)?, r.delete(&o)?))).await?;
+            match deleted {
+                Ok(true) => {
+                    state.hosted_usage.remove(me.id, size.unwrap_or(0));
+                    Ok(StatusCode::OK.into_response())
+                }
+                Ok(false) => Ok(StatusCode::OK.into_response()),
                 Err(_) => Err(ApiError::forbidden("this app password may only add backups, not delete them (append-only)")),
             }
         }
@@ -165,15 +231,20 @@ async fn read(repository: &HostedRepository, o: Object, headers: &HeaderMap) -> 
     Ok(response)
 }
 
-async fn write(repository: &HostedRepository, o: Object, request: Request) -> Result<Response, ApiError> {
-    if request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
-        .is_some_and(|n| n > MOST_BYTES)
-    {
+/// Store `o` from the request's body; the bytes newly kept (`None` when the object was there).
+/// `quota` is the most bytes and what is held already.
+async fn write(repository: &HostedRepository, o: Object, request: Request, quota: Option<(u64, u64)>) -> Result<Option<u64>, ApiError> {
+    let declared = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MOST_BYTES) {
         return Err(ApiError::new(ErrorKind::TooLarge, format!("an object may have at most {MOST_BYTES} bytes")));
+    }
+    let over = |n: u64| quota.is_some_and(|(most, used)| used.saturating_add(n) > most);
+    let full = || {
+        ApiError::new(ErrorKind::StorageFull, "your backups on this box have reached their quota (backup.hosted_quota_mib)")
+            .with_guidance("forget and prune old snapshots, or ask the box's admin for a larger quota")
+    };
+    if over(declared.unwrap_or(0)) {
+        return Err(full());
     }
     let r = repository.clone();
     let upload = match blocking(move || r.begin(o)).await? {
@@ -208,6 +279,10 @@ async fn write(repository: &HostedRepository, o: Object, request: Request) -> Re
                         cut = Some(ApiError::new(ErrorKind::TooLarge, format!("an object may have at most {MOST_BYTES} bytes")));
                         break;
                     }
+                    if over(total) {
+                        cut = Some(full());
+                        break;
+                    }
                     if tx.send(Some(data.clone())).await.is_err() {
                         break;
                     }
@@ -229,7 +304,8 @@ async fn write(repository: &HostedRepository, o: Object, request: Request) -> Re
     let _ = tx.send(None).await;
     drop(tx);
     match writer.await.map_err(ApiError::internal)?.map_err(storage)? {
-        Some(_) => Ok(StatusCode::OK.into_response()),
+        Some(Stored::Written) => Ok(Some(total)),
+        Some(Stored::AlreadyThere) => Ok(None),
         None => Err(ApiError::internal("the upload ended without a result")),
     }
 }
