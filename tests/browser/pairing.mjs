@@ -85,6 +85,12 @@ try {
   if (!command.startsWith("restic -r rest:https://")) fail(`the restic command: ${command}`);
   await phone(`restic ${command.split(" ")[2]}`);
   await shot("family-restic");
+  await page.goto(new URL("#/backups", url).href);
+  const laptopRow = page.locator('#hosted tr[data-repository="laptop"]');
+  await laptopRow.waitFor({ timeout: 10000 });
+  const cells = await laptopRow.locator("td").allTextContents();
+  if (cells[2] !== "1" || cells[3] === "never") fail(`the laptop's backups on the Backups page: ${cells}`);
+  await shot("backups");
 
   step("the box's sync ID and QR code");
   await page.click('#nav a[data-page="devices"]');

@@ -302,6 +302,50 @@ impl Drop for Upload {
     }
 }
 
+/// What one hosted repository holds, for the web app.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Summary {
+    /// Its name in the address (`/restic/<user>/<name>/`).
+    pub name: String,
+    /// Bytes of every object.
+    pub bytes: u64,
+    /// Snapshot files (restic's snapshots, still encrypted: counted, not read).
+    pub snapshots: u64,
+    /// When the newest snapshot arrived (Unix seconds), if any.
+    pub last_snapshot_at: Option<i64>,
+}
+
+/// The repositories in a user's folder (`DATA/restic/<user id>/`), by name.
+pub fn summaries(user_dir: &Path) -> Result<Vec<Summary>> {
+    let mut out = Vec::new();
+    let entries = match fs::read_dir(user_dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        other => other.map_err(|e| BackupError::io(user_dir.display().to_string(), e))?,
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') || !e.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        let r = HostedRepository::new(e.path(), false);
+        let mut snapshots = 0;
+        let mut last = None;
+        for entry in fs::read_dir(e.path().join("snapshots")).into_iter().flatten().flatten() {
+            if Object::named(FileType::Snapshot, &entry.file_name().to_string_lossy()).is_err() {
+                continue;
+            }
+            snapshots += 1;
+            let at = entry.metadata().ok().and_then(|m| m.modified().ok()).and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+            if let Some(at) = at.and_then(|d| i64::try_from(d.as_secs()).ok()) {
+                last = Some(last.map_or(at, |l: i64| l.max(at)));
+            }
+        }
+        out.push(Summary { name, bytes: r.bytes()?, snapshots, last_snapshot_at: last });
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
 /// Temporaries left by uploads that a crash cut off, removed (at start, before serving).
 pub fn remove_stale_uploads(root: &Path) -> u64 {
     fn walk(d: &Path, n: &mut u64, depth: u32) {
@@ -390,9 +434,14 @@ mod tests {
         assert_eq!(guarded.delete(&Object::Config).expect("delete"), Err(Refusal::AppendOnly));
         assert_eq!(guarded.delete(&l).expect("delete"), Ok(true));
         assert_eq!(guarded.size(&s).expect("size"), Some(snap.len() as u64));
+        let listed = summaries(dir.path()).expect("summaries");
+        assert_eq!(listed.len(), 1);
+        assert_eq!((listed[0].name.as_str(), listed[0].snapshots, listed[0].bytes), ("r", 1, snap.len() as u64));
+        assert!(listed[0].last_snapshot_at.is_some());
         assert_eq!(open.delete(&s).expect("delete"), Ok(true));
         assert_eq!(open.delete(&s).expect("delete"), Ok(false));
         assert_eq!(open.bytes().expect("bytes"), 0);
+        assert_eq!(summaries(&dir.path().join("nobody")).expect("none"), vec![]);
     }
 
     #[test]

@@ -137,6 +137,7 @@ pub fn table() -> Vec<Route> {
         r(Method::GET, "/api/v1/audit", Admin, get(admin::audit)),
         r(Method::POST, "/api/v1/system/poweroff", Admin, post(admin::power_off)),
         r(Method::POST, "/api/v1/system/reboot", Admin, post(admin::reboot)),
+        r(Method::GET, "/api/v1/backups/hosted", User, get(restic::hosted)),
         // restic's REST protocol: a repository per user and name (docs/api.md, "Backups of other machines").
         r(Method::GET, "/restic/{user}/{*path}", User, get(restic::serve)),
         r(Method::HEAD, "/restic/{user}/{*path}", User, head(restic::serve)),

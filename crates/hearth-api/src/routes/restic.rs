@@ -69,6 +69,36 @@ impl HostedUsage {
     }
 }
 
+/// `GET /api/v1/backups/hosted` body.
+#[derive(serde::Serialize)]
+pub struct Hosted {
+    /// The caller's repositories on this box.
+    pub repositories: Vec<hosting::Summary>,
+    /// Their bytes together.
+    pub used_bytes: u64,
+    /// `backup.hosted_quota_mib` in bytes, when set.
+    pub quota_bytes: Option<u64>,
+    /// The address restic takes, without a password: `/restic/<user>/`.
+    pub path: String,
+}
+
+/// `GET /api/v1/backups/hosted`: what the caller's computers keep on this box.
+pub async fn hosted(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+) -> Result<axum::Json<Hosted>, ApiError> {
+    let me = caller.require_user()?.clone();
+    let dir = state.data_dir.join("restic").join(me.id.to_string());
+    let repositories = blocking(move || hosting::summaries(&dir)).await?;
+    let used_bytes = repositories.iter().map(|r| r.bytes).sum();
+    Ok(axum::Json(Hosted {
+        repositories,
+        used_bytes,
+        quota_bytes: state.config.backup.hosted_quota_bytes,
+        path: format!("/restic/{}/", me.name),
+    }))
+}
+
 /// What a request path names, below `/restic/<user>/`.
 #[derive(Debug, PartialEq, Eq)]
 enum Target {

@@ -28,6 +28,7 @@ const PAGES = {
   family: () => import("/app/pages/family.js"),
   about: () => import("/app/pages/about.js"),
   start: () => import("/app/pages/start.js"),
+  backups: () => import("/app/pages/backups.js"),
   albums: () => import("/app/pages/albums.js"),
   search: () => import("/app/pages/search.js"),
   trash: () => import("/app/pages/trash.js"),
