@@ -67,7 +67,20 @@ try {
   if (shots) await page.screenshot({ path: `${shots}/timeline-100k-jump-phone.png` });
   const cls = await page.evaluate(() => window.__cls);
   const cells = await page.evaluate(() => document.querySelectorAll("#timeline .cell").length);
-  console.log(JSON.stringify({ firstScreenMs, firstRequests, thumbnails, firstMonths, jumpMonths, jumpOnScreen, cls, cells, problems }));
+
+  // A link straight to a photo eight years back, opened in a fresh page: the arrows move to the
+  // next photo although its month was never on screen.
+  const old = `${newest - 8}06`;
+  const oldPage = await (await page.request.get(new URL(`/api/v1/timeline/months/${old}`, url).href)).json();
+  const oldId = oldPage.assets[Math.floor(oldPage.assets.length / 2)].id;
+  const linked = await page.context().newPage();
+  await linked.goto(new URL(`/#/photos/${oldId}`, url).href);
+  await linked.locator(".viewer").waitFor({ state: "visible", timeout: 20000 });
+  await linked.keyboard.press("ArrowRight");
+  await linked.waitForFunction((id) => location.hash.startsWith("#/photos/") && location.hash !== `#/photos/${id}`, oldId, { timeout: 20000 });
+  const deepLinkMoved = await linked.evaluate(() => location.hash);
+  await linked.close();
+  console.log(JSON.stringify({ firstScreenMs, firstRequests, thumbnails, firstMonths, jumpMonths, jumpOnScreen, cls, cells, deepLinkMoved, problems }));
 } finally {
   await browser.close();
 }

@@ -145,6 +145,7 @@ fn a_timeline_of_100000_photos_opens_in_a_second_and_fetches_only_what_is_on_scr
     assert!(fetched.len() <= on_screen.len(), "each month on screen is fetched once: {r}");
     let cls = r["cls"].as_f64().expect("cls");
     assert!(cls <= 0.02, "cumulative layout shift {cls} (≤ 0.02): {r}");
+    assert!(r["deepLinkMoved"].as_str().is_some_and(|h| h.starts_with("#/photos/")), "the arrows work from a deep link: {r}");
     assert!(d.stop(Duration::from_secs(15)).success());
 }
 

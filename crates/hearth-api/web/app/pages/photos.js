@@ -278,7 +278,18 @@ export function render(main, route, app) {
   // Neighbours for the viewer, across months (fetching the next month when needed).
   async function neighbour(id, step) {
     let i = state.months.findIndex((m) => m.assets && m.assets.some((a) => a.id === id));
-    if (i < 0) return null;
+    if (i < 0) {
+      // Opened from a link into a month not on screen yet: load the photo's month first (its
+      // local month, as the box files it).
+      const a = await api("GET", `/api/v1/assets/${id}`).catch(() => null);
+      if (!a || a.taken_at == null) return null;
+      const local = new Date((a.taken_at + (a.taken_offset ?? 0) * 60) * 1000);
+      const month = local.getUTCFullYear() * 100 + local.getUTCMonth() + 1;
+      i = state.months.findIndex((m) => m.month === month);
+      if (i < 0) return null;
+      await load(state.months[i]);
+      if (!state.months[i].assets || !state.months[i].assets.some((x) => x.id === id)) return null;
+    }
     let m = state.months[i];
     let j = m.assets.findIndex((a) => a.id === id) + step;
     while (j < 0 || j >= m.assets.length) {
