@@ -86,10 +86,10 @@ try {
   await phone(`restic ${command.split(" ")[2]}`);
   await shot("family-restic");
   await page.goto(new URL("#/backups", url).href);
-  const laptopRow = page.locator('#hosted tr[data-repository="laptop"]');
+  const laptopRow = page.locator('#hosted li[data-repository="laptop"]');
   await laptopRow.waitFor({ timeout: 10000 });
-  const cells = await laptopRow.locator("td").allTextContents();
-  if (cells[2] !== "1" || cells[3] === "never") fail(`the laptop's backups on the Backups page: ${cells}`);
+  const line = await laptopRow.textContent();
+  if ((await laptopRow.getAttribute("data-snapshots")) !== "1" || !line.includes("1 backup kept") || line.includes("never")) fail(`the laptop's backups on the Backups page: ${line}`);
   await shot("backups");
 
   step("the box's sync ID and QR code");

@@ -25,12 +25,13 @@ export function render(main, route, app) {
         h("p", { class: "muted" }, t("backups.used_of", { used: bytes(hosted.used_bytes), quota: bytes(hosted.quota_bytes) })));
     }
     if (!hosted.repositories.length) { list.replaceChildren(h("p", { class: "empty" }, t("backups.none"))); return; }
-    list.replaceChildren(h("table", {},
-      h("thead", {}, h("tr", {}, ["backups.name", "backups.size", "backups.snapshots", "backups.last"].map((k) => h("th", { scope: "col" }, t(k))))),
-      h("tbody", {}, hosted.repositories.map((r) => h("tr", { "data-repository": r.name },
-        h("td", {}, h("bdi", {}, r.name)),
-        h("td", {}, bytes(r.bytes)),
-        h("td", {}, String(r.snapshots)),
-        h("td", {}, r.last_snapshot_at ? takenDate(r.last_snapshot_at, -new Date().getTimezoneOffset()) : t("backups.never")))))));
+    // A list rather than a table: four columns do not fit a phone's width.
+    list.replaceChildren(h("ul", { class: "plain-list repositories" }, hosted.repositories.map((r) => h("li", { "data-repository": r.name, "data-snapshots": r.snapshots },
+      h("strong", {}, h("bdi", {}, r.name)),
+      h("p", { class: "muted" }, t("backups.line", {
+        size: bytes(r.bytes),
+        n: r.snapshots,
+        last: r.last_snapshot_at ? takenDate(r.last_snapshot_at, -new Date().getTimezoneOffset()) : t("backups.never"),
+      }))))));
   })();
 }
