@@ -615,3 +615,48 @@ async fn memories_default_to_the_date_where_the_box_is() {
     let r = b.send("GET", "/api/v1/memories", LAN, Some(&owner), None).await;
     assert_eq!(years(&r), Some(vec![2020]), "in Honolulu it is the 14th: {}", r.json);
 }
+
+/// Basic credentials: the account's password or an app password of that user; a backup-only
+/// app password opens `/restic/` and nothing else; failures are throttled and audited.
+#[tokio::test]
+async fn basic_credentials_and_backup_only_app_passwords() {
+    let b = new_box();
+    let owner = b.claimed().await;
+    let basic =
+        |name: &str, password: &str| format!("Basic {}", hearth_backup::crypto::base64_encode(format!("{name}:{password}").as_bytes()));
+    let with = |path: &str, value: String| {
+        let req = Request::builder().method("GET").uri(path).header(header::AUTHORIZATION, value);
+        req.body(Body::empty()).expect("request")
+    };
+    let r = b.raw(with("/api/v1/me", basic("ada", "lovelace-1815")), LAN).await;
+    assert_eq!((r.status, r.json["name"].as_str()), (StatusCode::OK, Some("ada")), "{}", r.json);
+    let r = b.raw(with("/api/v1/me", basic("ada", "lovelace-1816")), LAN).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+
+    let token = |scope: &str| json!({"name": format!("laptop {scope}"), "scope": scope});
+    let full = b.send("POST", "/api/v1/me/tokens", LAN, Some(&owner), Some(token("full"))).await;
+    let full = full.json["secret"].as_str().expect("secret").to_string();
+    let guarded = b.send("POST", "/api/v1/me/tokens", LAN, Some(&owner), Some(token("backup_append_only"))).await;
+    assert_eq!(guarded.json["token"]["scope"], "backup_append_only", "{}", guarded.json);
+    let guarded = guarded.json["secret"].as_str().expect("secret").to_string();
+    assert_eq!(b.raw(with("/api/v1/me", basic("ada", &full)), LAN).await.status, StatusCode::OK);
+    let r = b.raw(with("/api/v1/me", basic("ada", &guarded)), LAN).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "backup-only passwords open nothing else: {}", r.json);
+    let r = b.raw(with("/restic/ada/laptop/config", basic("ada", &guarded)), LAN).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "but they open the restic endpoints: {}", r.json);
+    // An app password under another user's name proves nothing.
+    let r = b.send("POST", "/api/v1/users", LAN, Some(&owner), Some(json!({"name": "cy", "password": "cy-password"}))).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    assert_eq!(b.raw(with("/api/v1/me", basic("cy", &full)), LAN).await.status, StatusCode::UNAUTHORIZED);
+    let r = b.raw(with("/restic/ada/laptop/config", basic("cy", "cy-password")), LAN).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "someone else's backups: {}", r.json);
+
+    // Wrong passwords are throttled like logins (3 free here), and audited.
+    for _ in 0..3 {
+        b.raw(with("/api/v1/me", basic("ada", "guess")), LAN).await;
+    }
+    let r = b.raw(with("/api/v1/me", basic("ada", "lovelace-1815")), LAN).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.json);
+    let audit = b.send("GET", "/api/v1/audit", LAN, Some(&owner), None).await;
+    assert!(audit.json.to_string().contains("Basic credentials"), "{}", audit.json);
+}

@@ -231,6 +231,9 @@ async fn account_password(state: &AppState, name: String, password: String, peer
     let ok = known || super::password::verify(password.clone(), user.as_ref().map(|u| u.password_hash.clone())).await;
     let Some(user) = user.filter(|_| ok) else {
         state.throttle.failed(Some(&name), ip, now);
+        let address = peer.and_then(|p| p.address_text());
+        crate::routes::account::audit_denied_login(state, &name, address, "wrong user name or password (Basic credentials)", state.now())
+            .await?;
         return Ok(None);
     };
     if !known {

@@ -77,7 +77,13 @@ pub struct Login {
     pub password: String,
 }
 
-async fn audit_denied_login(state: &AppState, name: &str, address: Option<String>, detail: &'static str, now: i64) -> Result<(), ApiError> {
+pub(crate) async fn audit_denied_login(
+    state: &AppState,
+    name: &str,
+    address: Option<String>,
+    detail: &'static str,
+    now: i64,
+) -> Result<(), ApiError> {
     let name = name.to_string();
     state
         .write(move |tx| {
