@@ -1,7 +1,8 @@
 //! A laptop's stock restic (Debian's 0.14) backing up to hearthd over restic's REST protocol at
 //! `/restic/<user>/<repo>/`: init, two backups, snapshots, restore byte for byte, check with
 //! all data read, forget with prune; an append-only app password that adds backups but cannot
-//! delete one; another user's repositories closed; a wrong password refused.
+//! delete one; another user's repositories closed; a wrong password refused; a quota; and one
+//! Hearth backing up to another through the same endpoints.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -152,4 +153,63 @@ fn a_quota_stops_a_backup_cleanly() {
     std::fs::write(files.join("big.bin"), noise(16 << 20, 13)).expect("write");
     ok(restic(&repo, &["backup", files.to_str().expect("utf-8")], &cache), "a backup in the room pruning made");
     assert!(d.stop(Duration::from_secs(15)).success());
+}
+
+/// One Hearth backs up to another: `hearth backup` (its own format, restic's REST protocol on the
+/// wire) to a second box's `/restic/` with an append-only app password, restored byte for byte
+/// and checked with all data read; the other box refuses to let it forget anything.
+#[test]
+fn a_hearth_backs_up_to_another_hearth() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut d = start(&dir.path().join("other-box"), &[]);
+    d.wait_healthy(Duration::from_secs(20));
+    let anna = d.claim("anna", "anna-long-password");
+    let guarded = app_password(&d, &anna, "the first box", "backup_append_only");
+    let repo = format!("rest:http://anna:{guarded}@{}/restic/anna/first-box", d.http);
+    let files = dir.path().join("photos");
+    std::fs::create_dir_all(files.join("2026/07")).expect("mkdir");
+    let photo: Vec<u8> = (0..3u32 << 20).map(|i| (i.wrapping_mul(2_246_822_519) >> 11) as u8).collect();
+    std::fs::write(files.join("2026/07/IMG_0001.jpg"), &photo).expect("write");
+    std::fs::write(files.join("2026/07/empty.txt"), "").expect("write");
+    let hearth = |args: &[&str]| -> Output {
+        Command::new(daemon::hearth())
+            .arg("backup")
+            .args(args)
+            .args(["--repo", &repo, "--cache-dir"])
+            .arg(dir.path().join("hearth-cache"))
+            .env("HEARTH_BACKUP_PASSWORD", "the-family-backup-password")
+            .output()
+            .expect("hearth")
+    };
+    let files_s = files.to_str().expect("utf-8");
+    ok(hearth(&["init"]), "hearth backup init");
+    ok(hearth(&["run", files_s]), "hearth backup run");
+    let target = dir.path().join("restored");
+    ok(hearth(&["restore", "latest", "--target", target.to_str().expect("utf-8")]), "hearth backup restore");
+    let back = walk_find(&target, "IMG_0001.jpg").expect("the photo is restored");
+    assert_eq!(std::fs::read(back).expect("read"), photo);
+    ok(hearth(&["check", "--read-data"]), "hearth backup check --read-data");
+    // A second snapshot, so keeping the last one has one to forget.
+    std::fs::write(files.join("2026/07/later.txt"), "later").expect("write");
+    ok(hearth(&["run", files_s]), "hearth backup run, again");
+    let refused = hearth(&["forget", "--keep-last", "1", "--prune"]);
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success() && said.contains("append-only"), "an append-only password forgets nothing: {said}");
+    let listed = ok(hearth(&["snapshots"]), "hearth backup snapshots");
+    assert_eq!(listed.lines().filter(|l| l.ends_with("/photos")).count(), 2, "both snapshots are still there: {listed}");
+    assert!(d.stop(Duration::from_secs(15)).success());
+}
+
+fn walk_find(dir: &Path, name: &str) -> Option<std::path::PathBuf> {
+    for e in std::fs::read_dir(dir).ok()?.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            if let Some(found) = walk_find(&p, name) {
+                return Some(found);
+            }
+        } else if p.file_name().is_some_and(|n| n == name) {
+            return Some(p);
+        }
+    }
+    None
 }

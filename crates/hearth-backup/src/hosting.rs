@@ -5,8 +5,9 @@
 //! `data/xx/`), so a hosted repository can also be opened as a folder. Rules, as restic's
 //! `rest-server` keeps them:
 //!
-//! - Every object except `config` is named by the SHA-256 of its bytes; an upload whose bytes do
-//!   not match its name is refused and leaves nothing behind.
+//! - Every object except `config` is named by the hash of its bytes: SHA-256 in restic's
+//!   repositories, BLAKE3 in Hearth's own (docs/backup-format.md §2), so both are computed as the
+//!   bytes arrive; an upload whose bytes match neither is refused and leaves nothing behind.
 //! - Nothing is ever replaced: an object is written under a temporary name, synced, and linked to
 //!   its name only if that name is free (then the folder is synced). An object that is already
 //!   there with the same name is the same bytes (the name is their hash), so storing it again
@@ -22,12 +23,18 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::backend::FileType;
 use crate::error::{BackupError, Result};
 
+/// The two hashes an object's name may be.
+struct NameHashes {
+    sha256: ring::digest::Context,
+    blake3: blake3::Hasher,
+}
+
 /// An object of a hosted repository.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Object {
     /// `config`.
     Config,
-    /// `TYPE/NAME`: the name is the hex SHA-256 of the bytes.
+    /// `TYPE/NAME`: the name is the hex SHA-256 (restic) or BLAKE3 (Hearth) of the bytes.
     Named(FileType, String),
 }
 
@@ -206,7 +213,9 @@ impl HostedRepository {
         let file = OpenOptions::new().write(true).create_new(true).open(&temporary).map_err(self.io(&o.describe()))?;
         let hasher = match &o {
             Object::Config => None,
-            Object::Named(..) => Some(ring::digest::Context::new(&ring::digest::SHA256)),
+            Object::Named(..) => {
+                Some(NameHashes { sha256: ring::digest::Context::new(&ring::digest::SHA256), blake3: blake3::Hasher::new() })
+            }
         };
         Ok(Ok(Upload { object: o, file: Some(file), temporary, final_path, dir, hasher, written: 0 }))
     }
@@ -248,7 +257,7 @@ pub struct Upload {
     temporary: PathBuf,
     final_path: PathBuf,
     dir: PathBuf,
-    hasher: Option<ring::digest::Context>,
+    hasher: Option<NameHashes>,
     written: u64,
 }
 
@@ -264,7 +273,8 @@ impl Upload {
         let f = self.file.as_mut().ok_or_else(|| BackupError::Invalid(format!("{what}: the upload is finished")))?;
         f.write_all(bytes).map_err(|e| BackupError::io(what, e))?;
         if let Some(h) = self.hasher.as_mut() {
-            h.update(bytes);
+            h.sha256.update(bytes);
+            h.blake3.update(bytes);
         }
         self.written += bytes.len() as u64;
         Ok(())
@@ -274,9 +284,13 @@ impl Upload {
     pub fn finish(mut self) -> Result<Stored> {
         let what = self.object.describe();
         if let (Some(h), Object::Named(t, name)) = (self.hasher.take(), &self.object) {
-            let got = hearth_core::hex::lower(h.finish().as_ref());
-            if &got != name {
-                return Err(BackupError::damaged(t.dir(), name.clone(), format!("the bytes sent hash to {got}, not to their name")));
+            let sha256 = hearth_core::hex::lower(h.sha256.finish().as_ref());
+            if &sha256 != name && h.blake3.finalize().to_hex().as_str() != name {
+                return Err(BackupError::damaged(
+                    t.dir(),
+                    name.clone(),
+                    format!("the bytes sent hash (SHA-256) to {sha256}, and not by BLAKE3 either, to their name"),
+                ));
             }
         }
         let io = |e| BackupError::io(what.clone(), e);
@@ -399,8 +413,14 @@ mod tests {
         let o = Object::named(FileType::Pack, &name).expect("name");
         assert_eq!(store(&r, o.clone(), &pack).expect("pack"), Ok(Stored::Written));
         assert_eq!(store(&r, o.clone(), &pack).expect("again"), Ok(Stored::AlreadyThere));
+        // Hearth's own repositories name objects by BLAKE3.
+        let hearths = blake3::hash(b"a hearth pack").to_hex().to_string();
+        let named = Object::named(FileType::Pack, &hearths).expect("name");
+        assert_eq!(store(&r, named, b"a hearth pack").expect("blake3-named"), Ok(Stored::Written));
         assert_eq!(r.size(&o).expect("size"), Some(pack.len() as u64));
-        assert_eq!(r.list(FileType::Pack).expect("list"), vec![(name.clone(), pack.len() as u64)]);
+        let mut both = vec![(name.clone(), pack.len() as u64), (hearths.clone(), 13)];
+        both.sort();
+        assert_eq!(r.list(FileType::Pack).expect("list"), both);
         assert!(dir.path().join("laptop/data").join(&name[..2]).join(&name).is_file());
 
         // Bytes that do not hash to their name are refused and leave nothing.
