@@ -101,7 +101,7 @@ pub async fn hosted(
 
 /// What a request path names, below `/restic/<user>/`.
 #[derive(Debug, PartialEq, Eq)]
-enum Target {
+pub enum Target {
     /// `<repo>/` (`POST ?create=true`).
     Repository,
     /// `<repo>/<type>/`: a listing.
@@ -118,8 +118,9 @@ fn repository_name(name: &str) -> Option<&str> {
     ok.then_some(name)
 }
 
-/// `<repo>/…` split into the repository and what it names.
-fn parse(path: &str) -> Result<(&str, Target), ApiError> {
+/// `<repo>/…` split into the repository and what it names (the path comes from any client:
+/// fuzz target `restic_path`).
+pub fn parse(path: &str) -> Result<(&str, Target), ApiError> {
     let (repo, rest) = path.split_once('/').unwrap_or((path, ""));
     let repo = repository_name(repo)
         .ok_or_else(|| ApiError::invalid("a repository name is 1 to 64 letters, digits, '.', '_' or '-', not starting with a dot"))?;
