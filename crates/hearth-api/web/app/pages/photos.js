@@ -206,8 +206,10 @@ export function render(main, route, app) {
   function fetchVisible() {
     if (state.gone) return;
     const { top, bottom } = viewport();
+    // At least a pixel of it on screen: a jump lands on a month's top, and with fractional
+    // scroll positions (a phone's 2x or 3x pixels) the month above may overlap by a fraction.
     for (const m of state.months) {
-      if (m.top < bottom && m.top + m.height > top) load(m);
+      if (m.top < bottom - 1 && m.top + m.height > top + 1) load(m);
     }
   }
 
