@@ -61,8 +61,17 @@ pub struct Config {
     pub supervisor: SupervisorConfig,
     /// Backups the box keeps for other machines.
     pub backup: BackupConfig,
+    /// Where the appliance's clock comes from.
+    pub clock: ClockConfig,
     /// Log verbosity.
     pub log: LogConfig,
+}
+
+/// `[clock]`
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClockConfig {
+    /// NTP servers asked after the ones the DHCP lease names (host names or addresses).
+    pub ntp_servers: Vec<String>,
 }
 
 /// `[backup]`
@@ -162,6 +171,7 @@ impl Default for Config {
             },
             supervisor: SupervisorConfig { shutdown_timeout: Duration::from_secs(10), watchdog: true },
             backup: BackupConfig { hosted_quota_bytes: None },
+            clock: ClockConfig { ntp_servers: Vec::new() },
             log: LogConfig { level: "info".into() },
         }
     }
@@ -186,6 +196,8 @@ struct RawConfig {
     supervisor: RawSupervisor,
     #[serde(default)]
     backup: RawBackup,
+    #[serde(default)]
+    clock: RawClock,
     #[serde(default)]
     log: RawLog,
 }
@@ -227,6 +239,23 @@ struct RawAccounts {
     free_failures_per_user: Option<Bounded<1, 100>>,
     free_failures_per_address: Option<Bounded<1, 1000>>,
     max_backoff_secs: Option<Bounded<1, 86400>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawClock {
+    ntp_servers: Option<Vec<NtpServer>>,
+}
+
+/// A host name or address to ask for the time.
+struct NtpServer(String);
+
+impl<'de> Deserialize<'de> for NtpServer {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let ok = !s.is_empty() && s.len() <= 255 && s.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c));
+        if ok { Ok(NtpServer(s)) } else { Err(serde::de::Error::custom("an NTP server is a host name or an IP address")) }
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -426,6 +455,9 @@ impl Config {
                     None => d.backup.hosted_quota_bytes,
                 },
             },
+            clock: ClockConfig {
+                ntp_servers: raw.clock.ntp_servers.map(|v| v.into_iter().map(|s| s.0).collect()).unwrap_or(d.clock.ntp_servers),
+            },
             log: LogConfig { level: raw.log.level.map(|l| l.0).unwrap_or(d.log.level) },
         })
     }
@@ -495,6 +527,10 @@ mod tests {
         assert_eq!(e.key.as_deref(), Some("http.listen"));
         assert!(e.message.contains("IP:PORT"), "{e}");
 
+        let c = Config::from_toml("[clock]\nntp_servers = [\"ntp.home.lan\", \"192.168.1.1\"]\n").expect("clock");
+        assert_eq!(c.clock.ntp_servers, vec!["ntp.home.lan".to_string(), "192.168.1.1".to_string()]);
+        let e = Config::from_toml("[clock]\nntp_servers = [\"ntp lan; rm\"]\n").expect_err("bad server");
+        assert_eq!(e.key.as_deref(), Some("clock.ntp_servers"), "{e:?}");
         let e = Config::from_toml("[accounts]\nsession_idle_days = 0\n").expect_err("range");
         assert_eq!(e.key.as_deref(), Some("accounts.session_idle_days"));
         assert!(e.message.contains("1 to 365"), "{e}");

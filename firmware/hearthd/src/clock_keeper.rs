@@ -1,5 +1,5 @@
 //! The clock service, on the appliance only (a developer's machine keeps its own clock): the
-//! board's clock set from the NTP servers the DHCP lease named (`hearth_platform::timekeeping`)
+//! board's clock set from the NTP servers the DHCP lease named, then `clock.ntp_servers` (`hearth_platform::timekeeping`)
 //! at start and every quarter of an hour, every 30 s until a server first answers; and the time
 //! saved to DATA/system/clock, which the image's rcS starts the clock from at the next boot, so
 //! a power cut loses little.
@@ -17,12 +17,14 @@ const UNTIL_FIRST_ANSWER: Duration = Duration::from_secs(30);
 /// The service.
 pub struct ClockKeeper {
     data_dir: PathBuf,
+    configured: Vec<String>,
 }
 
 impl ClockKeeper {
-    /// Keep the clock, saving it under `data_dir`.
-    pub fn new(data_dir: PathBuf) -> Self {
-        ClockKeeper { data_dir }
+    /// Keep the clock, saving it under `data_dir`; `configured` servers (`clock.ntp_servers`)
+    /// are asked after the DHCP lease's.
+    pub fn new(data_dir: PathBuf, configured: Vec<String>) -> Self {
+        ClockKeeper { data_dir, configured }
     }
 }
 
@@ -36,7 +38,8 @@ impl Service for ClockKeeper {
             ready.ready();
             let mut answered = false;
             loop {
-                let servers = timekeeping::servers(std::path::Path::new(timekeeping::DHCP_SERVERS_FILE));
+                let mut servers = timekeeping::servers(std::path::Path::new(timekeeping::DHCP_SERVERS_FILE));
+                servers.extend(self.configured.iter().filter(|s| !servers.contains(s)).cloned().collect::<Vec<_>>());
                 let known = !servers.is_empty();
                 let asked = tokio::task::spawn_blocking(move || timekeeping::sync_once(&servers, true)).await;
                 match asked {

@@ -348,7 +348,10 @@ async fn serve(args: RunArgs, config: Config, started: Instant, power: Option<Ar
     let mut supervisor = Supervisor::new(status.clone(), limits, config.supervisor.shutdown_timeout);
     supervisor.task(Arc::new(ApiService::new(state.clone(), listeners, announcements.clone())), RestartPolicy::default());
     if args.appliance {
-        supervisor.task(Arc::new(crate::clock_keeper::ClockKeeper::new(data.clone())), RestartPolicy::default());
+        supervisor.task(
+            Arc::new(crate::clock_keeper::ClockKeeper::new(data.clone(), config.clock.ntp_servers.clone())),
+            RestartPolicy::default(),
+        );
     }
     if config.mdns.enabled {
         supervisor.task(Arc::new(MdnsService::new(announcements.clone(), &config.mdns.hostname, &suffix)), RestartPolicy::default());
