@@ -1,8 +1,8 @@
 //! The clock service, on the appliance only (a developer's machine keeps its own clock): the
 //! board's clock set from the NTP servers the DHCP lease named, then those of
-//! `clock.ntp_servers` (`hearth_platform::timekeeping`), at start and every quarter of an hour, every 30 s until a server first answers; and the time
-//! saved to DATA/system/clock, which the image's rcS starts the clock from at the next boot, so
-//! a power cut loses little.
+//! `clock.ntp_servers` (`hearth_platform::timekeeping`), at start and every quarter of an hour,
+//! every 30 s until a server first answers; and the time saved to DATA/system/clock, which the
+//! image's rcS starts the clock from at the next boot, so a power cut loses little.
 
 use std::path::PathBuf;
 use std::time::Duration;
