@@ -124,17 +124,7 @@ fn a_quota_stops_a_backup_cleanly() {
     let files = dir.path().join("files");
     std::fs::create_dir_all(&files).expect("mkdir");
     // Bytes that do not compress or repeat: what is sent is what is stored.
-    let noise = |n: usize, seed: u32| -> Vec<u8> {
-        let mut x = seed | 1;
-        (0..n)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 17;
-                x ^= x << 5;
-                x as u8
-            })
-            .collect()
-    };
+    let noise = hearth_tests::data::noise;
     std::fs::write(files.join("small.bin"), noise(4 << 20, 7)).expect("write");
     ok(restic(&repo, &["backup", files.to_str().expect("utf-8")], &cache), "a backup within the quota");
     std::fs::write(files.join("big.bin"), noise(30 << 20, 11)).expect("write");

@@ -18,9 +18,42 @@ pub enum Wanted {
     Unsatisfiable,
 }
 
+/// The answer to a GET of `file` (`len` bytes of `content_type`): the whole file (200), the one
+/// range the request's `Range` header asks for (206 with `Content-Range`), or 416 for a range past
+/// the end. The caller adds its own headers (ETag, caching) to whichever it is.
+pub async fn respond(
+    request: &axum::http::HeaderMap,
+    mut file: tokio::fs::File,
+    len: u64,
+    content_type: &str,
+) -> std::io::Result<axum::response::Response> {
+    use axum::http::{StatusCode, header};
+    use axum::response::IntoResponse as _;
+    use tokio::io::AsyncSeekExt as _;
+    let wanted = request.get(header::RANGE).and_then(|v| v.to_str().ok()).map(|r| parse(r, len)).unwrap_or(Wanted::Whole);
+    let (status, start, count) = match wanted {
+        Wanted::Whole => (StatusCode::OK, 0, len),
+        Wanted::Part { start, end } => (StatusCode::PARTIAL_CONTENT, start, end - start + 1),
+        Wanted::Unsatisfiable => {
+            return Ok((StatusCode::RANGE_NOT_SATISFIABLE, [(header::CONTENT_RANGE, format!("bytes */{len}"))]).into_response());
+        }
+    };
+    file.seek(std::io::SeekFrom::Start(start)).await?;
+    let mut response =
+        (status, [(header::CONTENT_TYPE, content_type.to_string()), (header::CONTENT_LENGTH, count.to_string())], stream(file, count))
+            .into_response();
+    if status == StatusCode::PARTIAL_CONTENT {
+        // A part is never empty: `parse` gives `start <= end`.
+        if let Ok(v) = format!("bytes {start}-{}/{len}", start + count - 1).parse() {
+            response.headers_mut().insert(header::CONTENT_RANGE, v);
+        }
+    }
+    Ok(response)
+}
+
 /// `count` bytes of `file` from where it stands, 64 KiB at a time, so a 4 GB video streams
 /// without being held in memory.
-pub fn stream(file: tokio::fs::File, count: u64) -> axum::body::Body {
+fn stream(file: tokio::fs::File, count: u64) -> axum::body::Body {
     use tokio::io::AsyncReadExt as _;
     let stream = futures_util::stream::unfold((file.take(count), false), |(mut r, done)| async move {
         if done {

@@ -468,12 +468,10 @@ pub async fn original(
 
 /// The original of `owner`'s asset `id` (the caller's right to it is checked).
 pub(super) async fn serve_original(state: &AppState, owner: i64, id: i64, headers: &HeaderMap) -> Result<Response, ApiError> {
-    use tokio::io::AsyncSeekExt;
-
     let assets::StoredFile { path: stored, checksum, format } =
         state.read(move |r| assets::file_of(r, owner, id)).await?.ok_or_else(|| ApiError::not_found("no such photo"))?;
     let path = if std::path::Path::new(&stored).is_absolute() { std::path::PathBuf::from(&stored) } else { state.data_dir.join(&stored) };
-    let mut file = tokio::fs::File::open(&path).await.map_err(|_| ApiError::not_found("the photo's file is no longer on the disk"))?;
+    let file = tokio::fs::File::open(&path).await.map_err(|_| ApiError::not_found("the photo's file is no longer on the disk"))?;
     let len = file.metadata().await.map_err(|e| ApiError::new(hearth_core::ErrorKind::of_io(&e), e.to_string()))?.len();
     let hex = crate::auth::secret::hex(&checksum);
     let etag = format!("\"{hex}\"");
@@ -497,31 +495,10 @@ pub(super) async fn serve_original(state: &AppState, owner: i64, id: i64, header
     if etag_matches(headers, &etag) {
         return Ok((StatusCode::NOT_MODIFIED, common).into_response());
     }
-    let wanted = headers
-        .get(header::RANGE)
-        .and_then(|v| v.to_str().ok())
-        .map(|r| crate::byte_range::parse(r, len))
-        .unwrap_or(crate::byte_range::Wanted::Whole);
-    let (status, start, count) = match wanted {
-        crate::byte_range::Wanted::Whole => (StatusCode::OK, 0, len),
-        crate::byte_range::Wanted::Part { start, end } => (StatusCode::PARTIAL_CONTENT, start, end - start + 1),
-        crate::byte_range::Wanted::Unsatisfiable => {
-            return Ok((StatusCode::RANGE_NOT_SATISFIABLE, common, [(header::CONTENT_RANGE, format!("bytes */{len}"))]).into_response());
-        }
-    };
-    file.seek(std::io::SeekFrom::Start(start)).await.map_err(|e| ApiError::new(hearth_core::ErrorKind::of_io(&e), e.to_string()))?;
-    let mut response = (
-        status,
-        common,
-        [(header::CONTENT_TYPE, kind.to_string()), (header::CONTENT_LENGTH, count.to_string())],
-        crate::byte_range::stream(file, count),
-    )
-        .into_response();
-    if status == StatusCode::PARTIAL_CONTENT {
-        let range = format!("bytes {start}-{}/{len}", start + count - 1);
-        if let Ok(v) = range.parse() {
-            response.headers_mut().insert(header::CONTENT_RANGE, v);
-        }
+    let io = |e: std::io::Error| ApiError::new(hearth_core::ErrorKind::of_io(&e), e.to_string());
+    let mut response = crate::byte_range::respond(headers, file, len, kind).await.map_err(io)?;
+    for (name, value) in common {
+        response.headers_mut().insert(name, axum::http::HeaderValue::from_str(&value).map_err(ApiError::internal)?);
     }
     Ok(response)
 }

@@ -6,7 +6,7 @@
 
 use axum::body::Body;
 use axum::extract::{Path, Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hearth_backup::backend::FileType;
 use hearth_backup::hosting::{self, HostedRepository, Object, Refusal, Stored};
@@ -230,36 +230,11 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> hearth_backup::error::R
 }
 
 async fn read(repository: &HostedRepository, o: Object, headers: &HeaderMap) -> Result<Response, ApiError> {
-    use tokio::io::AsyncSeekExt as _;
     let r = repository.clone();
     let file = blocking(move || r.open(&o)).await?.ok_or_else(|| ApiError::not_found("no such object"))?;
-    let len = file.metadata().map_err(|e| ApiError::new(ErrorKind::of_io(&e), e.to_string()))?.len();
-    let wanted = headers
-        .get(header::RANGE)
-        .and_then(|v| v.to_str().ok())
-        .map(|r| crate::byte_range::parse(r, len))
-        .unwrap_or(crate::byte_range::Wanted::Whole);
-    let (status, start, count) = match wanted {
-        crate::byte_range::Wanted::Whole => (StatusCode::OK, 0, len),
-        crate::byte_range::Wanted::Part { start, end } => (StatusCode::PARTIAL_CONTENT, start, end - start + 1),
-        crate::byte_range::Wanted::Unsatisfiable => {
-            return Ok((StatusCode::RANGE_NOT_SATISFIABLE, [(header::CONTENT_RANGE, format!("bytes */{len}"))]).into_response());
-        }
-    };
-    let mut file = tokio::fs::File::from_std(file);
-    file.seek(std::io::SeekFrom::Start(start)).await.map_err(|e| ApiError::new(ErrorKind::of_io(&e), e.to_string()))?;
-    let mut response = (
-        status,
-        [(header::CONTENT_TYPE, "application/octet-stream".to_string()), (header::CONTENT_LENGTH, count.to_string())],
-        crate::byte_range::stream(file, count),
-    )
-        .into_response();
-    if let (StatusCode::PARTIAL_CONTENT, Ok(v)) =
-        (status, HeaderValue::from_str(&format!("bytes {start}-{}/{len}", start + count.max(1) - 1)))
-    {
-        response.headers_mut().insert(header::CONTENT_RANGE, v);
-    }
-    Ok(response)
+    let io = |e: std::io::Error| ApiError::new(ErrorKind::of_io(&e), e.to_string());
+    let len = file.metadata().map_err(io)?.len();
+    crate::byte_range::respond(headers, tokio::fs::File::from_std(file), len, "application/octet-stream").await.map_err(io)
 }
 
 /// Store `o` from the request's body; the bytes newly kept (`None` when the object was there).
