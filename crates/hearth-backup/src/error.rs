@@ -59,6 +59,12 @@ pub enum BackupError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// The caller asked the operation to stop (shutdown); what was stored stays valid.
+    #[error("stopped before the end (the box is shutting down); the next run continues where this one stopped")]
+    Cancelled,
+    /// The catalog (the backup service's targets, jobs and runs) failed.
+    #[error(transparent)]
+    Catalog(#[from] hearth_catalog::CatalogError),
     /// A source file could not be read (the snapshot records it and continues).
     #[error("cannot read {path}: {source}")]
     Source {
@@ -90,8 +96,9 @@ impl Kinded for BackupError {
             BackupError::AlreadyExists(_) => ErrorKind::Conflict,
             BackupError::Damaged { .. } | BackupError::MissingBlob(_) => ErrorKind::Corrupt,
             BackupError::Invalid(_) => ErrorKind::InvalidInput,
-            BackupError::Locked { .. } => ErrorKind::Unavailable,
+            BackupError::Locked { .. } | BackupError::Cancelled => ErrorKind::Unavailable,
             BackupError::Io { source, .. } | BackupError::Source { source, .. } => ErrorKind::of_io(source),
+            BackupError::Catalog(e) => e.kind(),
         }
     }
 

@@ -37,6 +37,7 @@ pub mod pack;
 pub mod repo_config;
 pub mod repository;
 pub mod saver;
+pub mod service;
 pub mod snapshot;
 pub mod tree;
 

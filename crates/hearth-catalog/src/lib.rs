@@ -9,11 +9,12 @@
 //!   [`settings`], [`sync_peers`], [`sync_folders`], [`assets`] (the photo library and its timeline),
 //!   [`jobs`] (the queue of work for worker processes), [`albums`] and [`sharing`] (partners,
 //!   album members, share links: who may see an asset besides its owner), [`search`] (words,
-//!   dates, places, cameras; "on this day").
+//!   dates, places, cameras; "on this day"), [`backups`] (backup targets, jobs and their runs).
 
 pub mod albums;
 pub mod assets;
 pub mod audit;
+pub mod backups;
 pub mod error;
 #[cfg(test)]
 mod fixtures;

@@ -21,6 +21,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (11, "search and near-duplicates", include_str!("migrations/0011_search.sql")),
     (12, "libraries", include_str!("migrations/0012_libraries.sql")),
     (13, "app password scopes", include_str!("migrations/0013_token_scopes.sql")),
+    (14, "backups", include_str!("migrations/0014_backups.sql")),
 ];
 
 /// The newest schema version this build knows.

@@ -39,6 +39,11 @@ pub fn box_settings(conn: &Connection, name: BoxName) -> Result<BoxSettings, Cat
     Ok(s)
 }
 
+/// The box's time zone, when the family set one.
+pub fn time_zone(conn: &Connection) -> Result<Option<TimeZoneName>, CatalogError> {
+    Ok(get(conn, BOX_TIME_ZONE)?.and_then(|v| TimeZoneName::parse(&v).ok()))
+}
+
 /// Keep the box's settings (in the caller's transaction).
 pub fn set_box_settings(conn: &Connection, s: &BoxSettings) -> Result<(), CatalogError> {
     set(conn, BOX_NAME, s.name.as_str())?;

@@ -139,6 +139,19 @@ impl Catalog {
         Ok(())
     }
 
+    /// A consistent copy of the database as of one moment, into `dest` (which must not exist),
+    /// made from a read transaction so writers carry on (`VACUUM INTO`: SQLite's own copy, never
+    /// a copy of the live file, which could catch it half-written). The copy is flushed to disk.
+    pub fn copy_to(&self, dest: &Path) -> Result<(), CatalogError> {
+        let text = dest.to_str().ok_or_else(|| CatalogError::Conflict(format!("{} is not a UTF-8 path", dest.display())))?;
+        self.read(|r| {
+            r.execute("VACUUM INTO ?1", [text])?;
+            Ok(())
+        })?;
+        let file = std::fs::File::open(dest).and_then(|f| f.sync_all());
+        file.map_err(|e| CatalogError::Open { path: dest.to_path_buf(), source: rusqlite::Error::ToSqlConversionFailure(Box::new(e)) })
+    }
+
     /// Limit the database to `pages` pages (tests simulate a full disk with it).
     pub fn set_max_pages(&self, pages: u64) -> Result<(), CatalogError> {
         let conn = lock(&self.writer);
@@ -196,6 +209,21 @@ mod tests {
             .expect("pragmas");
         assert_eq!(mode, "wal");
         assert_eq!(fk, 1);
+    }
+
+    #[test]
+    fn a_copy_holds_what_was_committed_and_opens_on_its_own() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (cat, _) = Catalog::open(&dir.path().join("hearth.db")).expect("open");
+        cat.write(|tx| users::create(tx, &new_user("ada"), 1)).expect("user");
+        let copy = dir.path().join("copy.db");
+        cat.copy_to(&copy).expect("copy");
+        assert!(cat.copy_to(&copy).is_err(), "an existing file is never overwritten");
+        cat.write(|tx| users::create(tx, &new_user("bob"), 1)).expect("user after the copy");
+        let (c2, report) = Catalog::open(&copy).expect("open the copy");
+        assert_eq!(report.from_version, migrations::latest());
+        assert!(c2.read(|c| users::by_name(c, "ada")).expect("read").is_some());
+        assert!(c2.read(|c| users::by_name(c, "bob")).expect("read").is_none());
     }
 
     /// Every earlier schema, with data in it, migrates to the latest and keeps the data.

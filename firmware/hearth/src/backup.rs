@@ -322,7 +322,7 @@ pub fn run(cmd: BackupCommand) -> anyhow::Result<u8> {
         }
         BackupCommand::Run { repo, paths, exclude, tag, force } => {
             let r = open(&repo)?;
-            let opts = backup::BackupOptions { paths, excludes: exclude, tags: tag, workers: 0, force };
+            let opts = backup::BackupOptions { paths, excludes: exclude, tags: tag, force, ..Default::default() };
             let report = backup::run(r, &opts).map_err(explain)?;
             let s = &report.snapshot.summary;
             println!("snapshot {} saved", &report.name[..12]);

@@ -32,6 +32,17 @@ impl std::fmt::Debug for Rest {
     }
 }
 
+fn agent(tls: Option<std::sync::Arc<rustls::ClientConfig>>) -> ureq::Agent {
+    let mut b = ureq::AgentBuilder::new()
+        .timeout_connect(Duration::from_secs(15))
+        .timeout_read(Duration::from_secs(120))
+        .timeout_write(Duration::from_secs(120));
+    if let Some(tls) = tls {
+        b = b.tls_config(tls);
+    }
+    b.build()
+}
+
 impl Rest {
     /// Parse `http(s)://[user:pass@]host[:port]/path` (the part after `rest:`).
     pub fn new(url: &str) -> Result<Rest> {
@@ -52,12 +63,20 @@ impl Rest {
         if !base.ends_with('/') {
             base.push('/');
         }
-        let agent = ureq::AgentBuilder::new()
-            .timeout_connect(Duration::from_secs(15))
-            .timeout_read(Duration::from_secs(120))
-            .timeout_write(Duration::from_secs(120))
-            .build();
-        Ok(Rest { shown: format!("rest:{base}"), base, auth, agent, retry: RetryPolicy::default() })
+        Ok(Rest { shown: format!("rest:{base}"), base, auth, agent: agent(None), retry: RetryPolicy::default() })
+    }
+
+    /// Authenticate with these credentials (instead of any in the URL).
+    pub fn with_credentials(mut self, user: &str, password: &str) -> Self {
+        self.auth = Some(format!("Basic {}", base64_encode(format!("{user}:{password}").as_bytes())));
+        self
+    }
+
+    /// Connect with this TLS configuration (another Hearth's pinned certificate) instead of the
+    /// web's certificate authorities.
+    pub fn with_tls(mut self, tls: std::sync::Arc<rustls::ClientConfig>) -> Self {
+        self.agent = agent(Some(tls));
+        self
     }
 
     /// Use another retry policy (tests).

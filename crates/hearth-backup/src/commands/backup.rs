@@ -5,6 +5,7 @@ use std::fs::{self, File, Metadata};
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
@@ -31,6 +32,33 @@ pub struct BackupOptions {
     pub workers: usize,
     /// Read every file even when the parent says it is unchanged.
     pub force: bool,
+    /// Paths left out exactly (compared with the walked path, so no glob quoting is needed):
+    /// a daemon leaves out its live catalog, caches and the target folder itself.
+    pub exclude_paths: Vec<PathBuf>,
+    /// The host recorded in the snapshot (and used to find the parent); default: the hostname.
+    pub host: Option<String>,
+    /// Counters the caller reads while the backup runs.
+    pub progress: Option<Arc<BackupProgress>>,
+    /// Set to stop at the next file: the backup ends with [`BackupError::Cancelled`], packs
+    /// already stored stay and are reused by the next run.
+    pub cancel: Option<Arc<AtomicBool>>,
+}
+
+/// How far a running backup is: files and bytes looked at (unchanged files count with their
+/// size, read or not).
+#[derive(Debug, Default)]
+pub struct BackupProgress {
+    /// Files looked at.
+    pub files: AtomicU64,
+    /// Their bytes.
+    pub bytes: AtomicU64,
+}
+
+impl BackupProgress {
+    fn add(&self, bytes: u64) {
+        self.files.fetch_add(1, Ordering::Relaxed);
+        self.bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
 }
 
 /// What happened.
@@ -74,6 +102,9 @@ struct Walker<'a> {
     buf: Vec<u8>,
     excludes: Excludes,
     force: bool,
+    exclude_paths: &'a [PathBuf],
+    progress: Option<&'a BackupProgress>,
+    cancel: Option<&'a AtomicBool>,
     summary: Summary,
     errors: Vec<SnapshotError>,
 }
@@ -118,7 +149,7 @@ impl Walker<'_> {
         });
         let mut nodes: Vec<(Node, Option<Content>)> = Vec::with_capacity(entries.len());
         for (name, child) in entries {
-            if self.excludes.excluded(&child, &name) {
+            if self.excludes.excluded(&child, &name) || self.exclude_paths.contains(&child) {
                 continue;
             }
             let prev = parent.and_then(|t| t.find(&name));
@@ -139,6 +170,9 @@ impl Walker<'_> {
 
     /// One entry (any type); content ids may still be pending.
     fn entry(&mut self, path: &Path, name: &OsStr, prev: Option<&Node>) -> Result<(Node, Option<Content>)> {
+        if self.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+            return Err(BackupError::Cancelled);
+        }
         let meta = match fs::symlink_metadata(path) {
             Ok(m) => m,
             Err(e) => {
@@ -187,6 +221,9 @@ impl Walker<'_> {
         node.size = Some(meta.len());
         node.inode = Some(meta.ino());
         node.ctime_ns = Some(ctime_ns(&meta));
+        if let Some(p) = self.progress {
+            p.add(meta.len());
+        }
         // Unchanged since the parent snapshot: reuse its content without reading the file.
         if let Some(p) = prev {
             let same = !self.force
@@ -253,7 +290,7 @@ pub fn run(mut repo: Repository, opts: &BackupOptions) -> Result<BackupReport> {
         abs.push(a);
     }
     let paths_text: Vec<String> = abs.iter().map(|p| p.display().to_string()).collect();
-    let host = hostname();
+    let host = opts.host.clone().unwrap_or_else(hostname);
     // The parent: the newest snapshot of the same paths from this host.
     let (all, _) = repo.snapshots()?;
     let parent = all.iter().rev().find(|(_, s)| s.host == host && s.paths == paths_text).map(|(n, s)| (n.clone(), s.tree));
@@ -270,6 +307,9 @@ pub fn run(mut repo: Repository, opts: &BackupOptions) -> Result<BackupReport> {
         buf: Vec::new(),
         excludes: Excludes::new(&opts.excludes)?,
         force: opts.force,
+        exclude_paths: &opts.exclude_paths,
+        progress: opts.progress.as_deref(),
+        cancel: opts.cancel.as_deref(),
         summary: Summary::default(),
         errors: Vec::new(),
     };

@@ -43,6 +43,28 @@ pub fn run(repo: &Repository, snapshot: &str, path: Option<&Path>) -> Result<Vec
     Ok(out)
 }
 
+/// The entries directly inside folder `path` of snapshot `snapshot` (the snapshot's top when
+/// `None`), folders first, then by name: what a restore browser shows one level at a time.
+pub fn children(repo: &Repository, snapshot: &str, path: Option<&Path>) -> Result<Vec<Entry>> {
+    let (_, snap) = repo.find_snapshot(snapshot)?;
+    let mut tree = repo.load_tree(&snap.tree)?;
+    let mut prefix = PathBuf::from("/");
+    for c in path.into_iter().flat_map(Path::components) {
+        let Component::Normal(part) = c else { continue };
+        let node = tree.nodes.iter().find(|n| n.name_bytes().is_ok_and(|b| b.as_bytes() == part.as_bytes()));
+        let Some(node) = node else { return Err(BackupError::Invalid(format!("{} is not in the snapshot", prefix.join(part).display()))) };
+        prefix.push(part);
+        match (node.node_type, node.subtree) {
+            (Some(NodeType::Dir), Some(sub)) => tree = repo.load_tree(&sub)?,
+            _ => return Err(BackupError::Invalid(format!("{} is not a folder", prefix.display()))),
+        }
+    }
+    let mut out: Vec<Entry> =
+        tree.nodes.into_iter().map(|node| Entry { path: prefix.join(node.name_bytes().unwrap_or_else(|_| "?".into())), node }).collect();
+    out.sort_by(|a, b| (a.node.node_type != Some(NodeType::Dir)).cmp(&(b.node.node_type != Some(NodeType::Dir))).then(a.path.cmp(&b.path)));
+    Ok(out)
+}
+
 fn walk(repo: &Repository, tree: &Tree, dir: &Path, out: &mut Vec<Entry>) -> Result<()> {
     for node in &tree.nodes {
         let path = dir.join(node.name_bytes().unwrap_or_else(|_| "?".into()));
