@@ -68,6 +68,8 @@ pub struct AppState {
     pub verified_passwords: Arc<crate::auth::basic::VerifiedPasswords>,
     /// Bytes each user's hosted backup repositories hold (for `backup.hosted_quota_mib`).
     pub hosted_usage: Arc<crate::routes::restic::HostedUsage>,
+    /// The box's own backup service (targets, jobs, runs), made on first use.
+    pub backups: Arc<crate::routes::backups::ServiceCell>,
 }
 
 impl AppState {

@@ -66,6 +66,7 @@ fn new_box() -> Box_ {
         )),
         verified_passwords: Default::default(),
         hosted_usage: Default::default(),
+        backups: Default::default(),
     };
     Box_ { state, clock, _dir: dir }
 }
@@ -137,6 +138,7 @@ fn concrete(path: &str) -> String {
         .replace("{user}", "ada")
         .replace("{*file}", "main.js")
         .replace("{*path}", "laptop/config")
+        .replace("{snapshot}", "abcdef")
 }
 
 /// Walk the route table: every route that is not public answers 401 without credentials, and
@@ -659,4 +661,113 @@ async fn basic_credentials_and_backup_only_app_passwords() {
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.json);
     let audit = b.send("GET", "/api/v1/audit", LAN, Some(&owner), None).await;
     assert!(audit.json.to_string().contains("Basic credentials"), "{}", audit.json);
+}
+
+/// The box's own backups: set up by admins only, once for the password, a target tested and its
+/// repository made before it is saved, jobs with defaults, runs queued without duplicates, and
+/// errors about a target's credentials answered as bad input (never as a logged-out 401).
+#[tokio::test]
+async fn backups_are_set_up_by_admins_and_runs_are_queued() {
+    let b = new_box();
+    let owner = b.claimed().await;
+    let usb = tempfile::tempdir().expect("usb");
+    let r = b.send("GET", "/api/v1/backups", LAN, Some(&owner), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+    assert_eq!(r.json["password"], Value::Null);
+    assert_eq!(r.json["alerts"][0]["kind"], "no_password");
+    let folder = json!({"name": "USB disk", "target": {"kind": "folder", "path": usb.path().join("hearth")}});
+    let r = b.send("POST", "/api/v1/backups/targets", LAN, Some(&owner), Some(folder.clone())).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "no password yet: {}", r.json);
+    assert!(r.json["error"]["message"].as_str().is_some_and(|m| m.contains("backup password")), "{}", r.json);
+
+    let r = b.send("POST", "/api/v1/backups/password", LAN, Some(&owner), Some(json!({}))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.json);
+    let key = r.json["recovery_key"].as_str().expect("shown once").to_string();
+    assert_eq!(key.len(), 35);
+    let r = b.send("POST", "/api/v1/backups/password", LAN, Some(&owner), Some(json!({"password": "something else entirely"}))).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.json);
+    let r = b.send("GET", "/api/v1/backups", LAN, Some(&owner), None).await;
+    assert_eq!(r.json["password"], "recovery_key");
+    assert!(!r.json.to_string().contains(&key), "the key is never shown again");
+
+    let r = b.send("POST", "/api/v1/backups/targets/test", LAN, Some(&owner), Some(folder.clone())).await;
+    assert_eq!((r.status, r.json["repository"].as_str()), (StatusCode::OK, Some("empty")), "{}", r.json);
+    let sneaky = json!({"name": "x", "target": {"kind": "folder", "path": "/x", "password": "p"}});
+    assert_eq!(b.send("POST", "/api/v1/backups/targets/test", LAN, Some(&owner), Some(sneaky)).await.status, StatusCode::BAD_REQUEST);
+    let r = b.send("POST", "/api/v1/backups/targets", LAN, Some(&owner), Some(folder.clone())).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.json);
+    let target = r.json["id"].as_i64().expect("id");
+    assert!(usb.path().join("hearth/config").exists(), "the repository was made");
+    assert_eq!(b.send("POST", "/api/v1/backups/targets", LAN, Some(&owner), Some(folder)).await.status, StatusCode::CONFLICT);
+    // A REST server that refuses the credentials: the target's problem, answered 400.
+    let rest = json!({"name": "r", "target": {"kind": "rest", "url": "http://127.0.0.1:9/repo", "user": "u"}, "secret": {"password": "p"}});
+    let r = b.send("POST", "/api/v1/backups/targets/test", LAN, Some(&owner), Some(rest)).await;
+    assert!(r.status.is_client_error() || r.status == StatusCode::SERVICE_UNAVAILABLE || r.status.is_server_error(), "{}", r.status);
+    assert_ne!(r.status, StatusCode::UNAUTHORIZED);
+
+    let r = b
+        .send(
+            "POST",
+            "/api/v1/backups/jobs",
+            LAN,
+            Some(&owner),
+            Some(json!({"name": "Nightly", "target_id": target, "schedule": "at teatime"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.json);
+    let r = b.send("POST", "/api/v1/backups/jobs", LAN, Some(&owner), Some(json!({"name": "Nightly", "target_id": target}))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.json);
+    let job = r.json["id"].as_i64().expect("id");
+    let r = b.send("POST", &format!("/api/v1/backups/jobs/{job}/run"), LAN, Some(&owner), None).await;
+    assert_eq!((r.status, r.json["new"].as_bool()), (StatusCode::ACCEPTED, Some(true)), "{}", r.json);
+    let again = b.send("POST", &format!("/api/v1/backups/jobs/{job}/run"), LAN, Some(&owner), None).await;
+    assert_eq!((again.json["new"].as_bool(), &again.json["run_id"]), (Some(false), &r.json["run_id"]));
+    let r = b.send("GET", "/api/v1/backups", LAN, Some(&owner), None).await;
+    let j = &r.json["jobs"][0];
+    assert_eq!(
+        (j["schedule"].as_str(), j["keep"]["daily"].as_u64(), j["scope"]["what"].as_str()),
+        (Some("daily 03:00"), Some(7), Some("everything")),
+        "{j}"
+    );
+    assert_eq!(j["current"]["state"], "queued");
+    assert!(j["next_run_at"].as_i64().is_some());
+    assert_eq!(r.json["targets"][0]["kind"], "folder");
+    let r = b
+        .send(
+            "PATCH",
+            &format!("/api/v1/backups/jobs/{job}"),
+            LAN,
+            Some(&owner),
+            Some(json!({"schedule": "weekly sun 04:00", "keep": {"last": 3}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.json);
+    let r = b.send("PATCH", &format!("/api/v1/backups/jobs/{job}"), LAN, Some(&owner), Some(json!({"keep": {"last": 0}}))).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "keeping nothing is refused");
+    let r = b.send("GET", &format!("/api/v1/backups/runs?job={job}"), LAN, Some(&owner), None).await;
+    assert_eq!(r.json["runs"].as_array().map(Vec::len), Some(1));
+    let r = b.send("GET", &format!("/api/v1/backups/targets/{target}/snapshots"), LAN, Some(&owner), None).await;
+    assert_eq!((r.status, r.json["snapshots"].as_array().map(Vec::len)), (StatusCode::OK, Some(0)), "{}", r.json);
+    let r = b
+        .send(
+            "POST",
+            &format!("/api/v1/backups/targets/{target}/restore"),
+            LAN,
+            Some(&owner),
+            Some(json!({"snapshot": "../x", "destination": "new_folder"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        b.send("POST", &format!("/api/v1/backups/targets/{target}/drill"), LAN, Some(&owner), None).await.status,
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(b.send("DELETE", &format!("/api/v1/backups/targets/{target}"), LAN, Some(&owner), None).await.status, StatusCode::CONFLICT);
+    assert_eq!(b.send("DELETE", &format!("/api/v1/backups/jobs/{job}"), LAN, Some(&owner), None).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        b.send("DELETE", &format!("/api/v1/backups/targets/{target}"), LAN, Some(&owner), None).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let audit = b.send("GET", "/api/v1/audit", LAN, Some(&owner), None).await;
+    assert!(audit.json.to_string().contains("backup.target.add"), "{}", audit.json);
 }

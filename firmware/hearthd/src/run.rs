@@ -338,6 +338,7 @@ async fn serve(args: RunArgs, config: Config, started: Instant, power: Option<Ar
         box_settings,
         verified_passwords: Default::default(),
         hosted_usage: Default::default(),
+        backups: Default::default(),
     };
 
     let limits = Limits::detect(&board);
@@ -370,6 +371,14 @@ async fn serve(args: RunArgs, config: Config, started: Instant, power: Option<Ar
             kind: "maintenance",
             program: exe.clone(),
             args: vec!["worker".into(), "maintenance".into(), "--data".into(), data.clone().into()],
+        },
+        RestartPolicy::default(),
+    );
+    supervisor.worker(
+        WorkerSpec {
+            kind: "backup",
+            program: exe.clone(),
+            args: vec!["worker".into(), "backup".into(), "--data".into(), data.clone().into()],
         },
         RestartPolicy::default(),
     );

@@ -10,6 +10,10 @@
 //!   jobs at once (the board's `workers.concurrency`): decoding photos from outside is the riskiest
 //!   and most memory-hungry thing Hearth does, so it happens here, in the `thumbnail` budget. At
 //!   start it recovers the jobs its previous run died on (`hearth_photos::thumbnail_jobs::recover`).
+//! - `backup`: the backup service (`hearth_backup::service`): queues what the schedules say is due,
+//!   works the queued runs one at a time (backups, drills, checks, restores) in the `backup`
+//!   budget. At start, runs its previous life left running are ended as interrupted and
+//!   continued; on SIGTERM the run in hand stops at the next file and is continued next time.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -72,6 +76,7 @@ pub fn main(kind: &str, data: &Path, threads: u32) -> ExitCode {
     match kind {
         "maintenance" => rt.block_on(maintenance(data)),
         "thumbnail" => rt.block_on(thumbnails(data, threads)),
+        "backup" => rt.block_on(backups(data)),
         other => {
             eprintln!("unknown worker kind {other:?}");
             ExitCode::from(2)
@@ -221,6 +226,62 @@ fn work_thumbnails(catalog: &Catalog, data: &Path, stop: &AtomicBool, alone: &Rw
         }
     }
     Ok(())
+}
+
+/// How often the backup worker looks at the schedules and the queue.
+const BACKUP_POLL: Duration = Duration::from_secs(2);
+
+async fn backups(data: &Path) -> ExitCode {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut term) = signal(SignalKind::terminate()) else { return ExitCode::from(2) };
+    let service = match Catalog::open(&data.join("hearth.db"))
+        .map_err(hearth_backup::BackupError::from)
+        .and_then(|(c, _)| hearth_backup::service::Service::new(Arc::new(c), data))
+    {
+        Ok(s) => Arc::new(s),
+        Err(e) => {
+            tracing::error!(error = %e, "the backup worker cannot start");
+            return ExitCode::from(1);
+        }
+    };
+    match service.catalog().write(|tx| hearth_catalog::backups::interrupt_running(tx, now())) {
+        Ok(0) => {}
+        Ok(n) => tracing::warn!(runs = n, "backup runs were cut off by a power cut or crash; they continue now"),
+        Err(e) => {
+            tracing::error!(error = %e, "the backup worker cannot read its runs");
+            return ExitCode::from(1);
+        }
+    }
+    let cancel = Arc::new(AtomicBool::new(false));
+    loop {
+        let (s, c) = (service.clone(), cancel.clone());
+        let mut work = tokio::task::spawn_blocking(move || -> Result<(), hearth_backup::BackupError> {
+            s.queue_due(now())?;
+            while !c.load(Ordering::Relaxed) {
+                let Some(run) = s.catalog().write(|tx| hearth_catalog::backups::claim_next(tx, now()))? else { break };
+                s.execute(&run, &c)?;
+            }
+            Ok(())
+        });
+        let result = tokio::select! {
+            _ = term.recv() => {
+                // The run in hand stops at its next file; what it stored stays and is reused.
+                cancel.store(true, Ordering::Relaxed);
+                let _ = work.await;
+                return ExitCode::SUCCESS;
+            }
+            r = &mut work => r,
+        };
+        match result {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "the backup worker could not record a run; it tries again"),
+            Err(e) => tracing::warn!(error = %e, "a backup run crashed"),
+        }
+        tokio::select! {
+            _ = term.recv() => return ExitCode::SUCCESS,
+            _ = tokio::time::sleep(BACKUP_POLL) => {}
+        }
+    }
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ use crate::{ApiError, AppState};
 pub mod account;
 pub mod admin;
 pub mod albums;
+pub mod backups;
 pub mod box_settings;
 pub mod discover;
 pub mod events;
@@ -138,6 +139,23 @@ pub fn table() -> Vec<Route> {
         r(Method::POST, "/api/v1/system/poweroff", Admin, post(admin::power_off)),
         r(Method::POST, "/api/v1/system/reboot", Admin, post(admin::reboot)),
         r(Method::GET, "/api/v1/backups/hosted", User, get(restic::hosted)),
+        r(Method::GET, "/api/v1/backups", Admin, get(backups::overview)),
+        r(Method::POST, "/api/v1/backups/password", Admin, post(backups::set_up_password)),
+        r(Method::POST, "/api/v1/backups/certificate", Admin, post(backups::certificate)),
+        r(Method::POST, "/api/v1/backups/targets/test", Admin, post(backups::test_target)),
+        r(Method::POST, "/api/v1/backups/targets", Admin, post(backups::add_target)),
+        r(Method::DELETE, "/api/v1/backups/targets/{id}", Admin, delete(backups::remove_target)),
+        r(Method::POST, "/api/v1/backups/targets/{id}/drill", Admin, post(backups::drill)),
+        r(Method::POST, "/api/v1/backups/targets/{id}/check", Admin, post(backups::check)),
+        r(Method::GET, "/api/v1/backups/targets/{id}/snapshots", Admin, get(backups::snapshots)),
+        r(Method::GET, "/api/v1/backups/targets/{id}/snapshots/{snapshot}/entries", Admin, get(backups::entries)),
+        r(Method::POST, "/api/v1/backups/targets/{id}/restore", Admin, post(backups::restore)),
+        r(Method::POST, "/api/v1/backups/jobs", Admin, post(backups::add_job)),
+        r(Method::PATCH, "/api/v1/backups/jobs/{id}", Admin, patch(backups::change_job)),
+        r(Method::DELETE, "/api/v1/backups/jobs/{id}", Admin, delete(backups::remove_job)),
+        r(Method::POST, "/api/v1/backups/jobs/{id}/run", Admin, post(backups::run_job)),
+        r(Method::GET, "/api/v1/backups/runs", Admin, get(backups::runs)),
+        r(Method::GET, "/api/v1/backups/runs/{id}", Admin, get(backups::run)),
         // restic's REST protocol: a repository per user and name (docs/api.md, "Backups of other machines").
         r(Method::GET, "/restic/{user}/{*path}", User, get(restic::serve)),
         r(Method::HEAD, "/restic/{user}/{*path}", User, head(restic::serve)),
