@@ -40,7 +40,7 @@ enum Command {
     /// Run a worker process (started by the supervisor, not by people).
     Worker {
         /// The worker kind.
-        #[arg(value_parser = ["maintenance", "thumbnail"])]
+        #[arg(value_parser = ["maintenance", "thumbnail", "backup"])]
         kind: String,
         /// The data folder.
         #[arg(long, env = "HEARTH_DATA")]

@@ -74,8 +74,26 @@ pub fn classify(what: &str, e: ureq::Error) -> Failure {
                 _ => Failure::Permanent(BackupError::io(what.to_string(), std::io::Error::other(msg))),
             }
         }
+        // A certificate that does not verify will not verify on the next try either.
+        ureq::Error::Transport(t) if is_tls_refusal(&t) => Failure::Permanent(BackupError::Invalid(format!("{what}: {t}"))),
         ureq::Error::Transport(t) => Failure::Transient(t.to_string()),
     }
+}
+
+/// Whether a transport error is TLS refusing the server's certificate (rustls's error, wrapped
+/// in an `io::Error` somewhere down the chain).
+fn is_tls_refusal(t: &ureq::Transport) -> bool {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(t);
+    while let Some(e) = next {
+        let inner = e.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()).map(|i| i as &(dyn std::error::Error + 'static));
+        for candidate in [Some(e), inner].into_iter().flatten() {
+            if let Some(r) = candidate.downcast_ref::<rustls::Error>() {
+                return matches!(r, rustls::Error::InvalidCertificate(_) | rustls::Error::General(_));
+            }
+        }
+        next = inner.and_then(|i| i.source()).or_else(|| e.source());
+    }
+    false
 }
 
 /// Read a response body into `buf` (cleared first), refusing more than `limit` bytes.

@@ -170,6 +170,8 @@ impl Walker<'_> {
 
     /// One entry (any type); content ids may still be pending.
     fn entry(&mut self, path: &Path, name: &OsStr, prev: Option<&Node>) -> Result<(Node, Option<Content>)> {
+        #[cfg(debug_assertions)]
+        test_pause(path, self.cancel);
         if self.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
             return Err(BackupError::Cancelled);
         }
@@ -274,6 +276,21 @@ impl Walker<'_> {
     }
 }
 
+/// Debug builds only: `HEARTH_TEST_BACKUP_PAUSE_ON=<file name>` holds the backup when it reaches
+/// that file until it is cancelled, so tests can stop a box in the middle of a backup without
+/// racing a clock.
+#[cfg(debug_assertions)]
+fn test_pause(path: &Path, cancel: Option<&AtomicBool>) {
+    let Some(name) = std::env::var_os("HEARTH_TEST_BACKUP_PAUSE_ON") else { return };
+    if path.file_name() != Some(name.as_os_str()) {
+        return;
+    }
+    tracing::warn!(path = %path.display(), "HEARTH_TEST_BACKUP_PAUSE_ON: the backup waits here until it is stopped");
+    while !cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 /// Back up `opts.paths` into `repo` and write a snapshot, under a shared lock. Packs left by an
 /// interrupted backup are indexed first, so their blobs are reused.
 pub fn run(mut repo: Repository, opts: &BackupOptions) -> Result<BackupReport> {
@@ -313,23 +330,35 @@ pub fn run(mut repo: Repository, opts: &BackupOptions) -> Result<BackupReport> {
         summary: Summary::default(),
         errors: Vec::new(),
     };
-    let mut root = Tree::default();
-    let mut pending = Vec::new();
-    for p in &abs {
-        let name = p.file_name().map(OsStr::to_os_string).unwrap_or_else(|| "root".into());
-        let prev = parent_root.as_ref().and_then(|t| t.find(&name)).cloned();
-        let (node, content) = walker.entry(p, &name, prev.as_ref())?;
-        pending.push((node, content));
-    }
-    for (mut node, content) in pending {
-        match content {
-            Some(Content::Known(ids)) => node.content = Some(ids),
-            Some(Content::Pending(p)) => node.content = Some(p.into_iter().map(PendingId::wait).collect::<Result<_>>()?),
-            None => {}
+    let walked = (|| -> Result<BlobId> {
+        let mut root = Tree::default();
+        let mut pending = Vec::new();
+        for p in &abs {
+            let name = p.file_name().map(OsStr::to_os_string).unwrap_or_else(|| "root".into());
+            let prev = parent_root.as_ref().and_then(|t| t.find(&name)).cloned();
+            let (node, content) = walker.entry(p, &name, prev.as_ref())?;
+            pending.push((node, content));
         }
-        root.nodes.push(node);
-    }
-    let root_id = saver.save(root.to_bytes()?, BlobType::Tree)?.wait()?;
+        for (mut node, content) in pending {
+            match content {
+                Some(Content::Known(ids)) => node.content = Some(ids),
+                Some(Content::Pending(p)) => node.content = Some(p.into_iter().map(PendingId::wait).collect::<Result<_>>()?),
+                None => {}
+            }
+            root.nodes.push(node);
+        }
+        saver.save(root.to_bytes()?, BlobType::Tree)?.wait()
+    })();
+    let root_id = match walked {
+        Ok(id) => id,
+        Err(BackupError::Cancelled) => {
+            // Store what is in hand (packs and their index) so the next run reuses it.
+            drop(walker);
+            let _ = saver.finish();
+            return Err(BackupError::Cancelled);
+        }
+        Err(e) => return Err(e),
+    };
     let Walker { mut summary, errors, .. } = walker;
     let stats = saver.finish()?;
     summary.bytes_added = stats.bytes_added;

@@ -1,0 +1,266 @@
+//! The box backs itself up, as a family sets it up from the Backups page, against real hearthd
+//! processes: one Hearth backing up to another over HTTPS (an app password, the other box's
+//! certificate pinned, a wrong pin refused), a drill that passes and then catches a pack damaged
+//! on the other box, a restore into a new folder; and a backup to a USB folder cut off by a
+//! shutdown and by a power cut, continued after the restart.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use hearth_tests::daemon::{self, Daemon, start};
+use hearth_tests::http;
+use serde_json::{Value, json};
+
+fn call(d: &Daemon, cookie: &str, method: &str, path: &str, body: Option<Value>) -> http::Response {
+    let body = body.map(|b| b.to_string());
+    http::request(d.http, method, path, &[format!("Cookie: {cookie}")], body.as_deref()).expect("request")
+}
+
+fn app_password(d: &Daemon, cookie: &str, scope: &str) -> String {
+    let r = call(d, cookie, "POST", "/api/v1/me/tokens", Some(json!({"name": "box A's backups", "scope": scope})));
+    assert_eq!(r.status, 201, "{}", r.body);
+    r.json()["secret"].as_str().expect("secret").to_string()
+}
+
+/// Poll a run until it ends; its final view.
+fn wait_run(d: &Daemon, cookie: &str, run: i64) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        let r = call(d, cookie, "GET", &format!("/api/v1/backups/runs/{run}"), None);
+        assert_eq!(r.status, 200, "{}", r.body);
+        let v = r.json();
+        if !matches!(v["state"].as_str(), Some("queued" | "running")) {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "run {run} did not end: {v}\n{}", d.log_text());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn queued(r: http::Response) -> i64 {
+    assert_eq!(r.status, 202, "{}", r.body);
+    r.json()["run_id"].as_i64().expect("run id")
+}
+
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
+            out.extend(files(&e.path()));
+        } else {
+            out.push(e.path());
+        }
+    }
+    out
+}
+
+/// A box with a few family files in its data folder.
+fn family_files(data: &Path) {
+    let docs = data.join("users/ada/files/Documents");
+    std::fs::create_dir_all(&docs).expect("mkdir");
+    std::fs::write(docs.join("recipe ü.txt"), "flour, eggs\n").expect("write");
+    std::fs::write(docs.join("empty"), "").expect("write");
+    let big: Vec<u8> = (0..6u32 << 20).map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8).collect();
+    std::fs::write(docs.join("scan.pdf"), big).expect("write");
+}
+
+#[test]
+fn one_hearth_backs_up_to_another_with_its_certificate_pinned_and_a_drill_catches_damage() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut a = start(&dir.path().join("a"), &[]);
+    let mut b = start(&dir.path().join("b"), &[]);
+    a.wait_healthy(Duration::from_secs(30));
+    b.wait_healthy(Duration::from_secs(30));
+    let ada = a.claim("ada", "ada-long-password");
+    let bea = b.claim("bea", "bea-long-password");
+    family_files(&a.data);
+    let app = app_password(&b, &bea, "backup");
+    let b_status = call(&b, &bea, "GET", "/api/v1/status", None).json();
+    let b_cert = b_status["device"]["cert_sha256"].as_str().expect("B's fingerprint on its Box page").to_string();
+
+    let r = call(&a, &ada, "POST", "/api/v1/backups/password", Some(json!({})));
+    assert_eq!(r.status, 201, "{}", r.body);
+    let address = format!("https://{}", b.https);
+    let r = call(&a, &ada, "POST", "/api/v1/backups/certificate", Some(json!({"address": address})));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["cert_sha256"].as_str(), Some(b_cert.as_str()), "the connection test shows the certificate B shows");
+
+    let target = |cert: &str| {
+        json!({"name": "Grandma's box", "target": {"kind": "hearth", "address": address, "user": "bea", "repository": "box-a", "cert_sha256": cert},
+               "secret": {"password": app}})
+    };
+    let wrong = "ab".repeat(32);
+    let r = call(&a, &ada, "POST", "/api/v1/backups/targets", Some(target(&wrong)));
+    assert_eq!(r.status, 400, "a certificate other than the pinned one is refused: {}", r.body);
+    assert!(r.body.contains("pinned"), "{}", r.body);
+    let bad_password = json!({"name": "x", "target": {"kind": "hearth", "address": address, "user": "bea", "repository": "box-a", "cert_sha256": b_cert},
+                              "secret": {"password": "hth_not_a_password"}});
+    let r = call(&a, &ada, "POST", "/api/v1/backups/targets", Some(bad_password));
+    assert_eq!(r.status, 400, "wrong credentials are the target's problem, not a logout: {}", r.body);
+    let r = call(&a, &ada, "POST", "/api/v1/backups/targets", Some(target(&b_cert)));
+    assert_eq!(r.status, 201, "{}", r.body);
+    let target_id = r.json()["id"].as_i64().expect("id");
+
+    let r = call(&a, &ada, "POST", "/api/v1/backups/jobs", Some(json!({"name": "Everything, off-site", "target_id": target_id})));
+    assert_eq!(r.status, 201, "{}", r.body);
+    let job = r.json()["id"].as_i64().expect("id");
+    let run = wait_run(&a, &ada, queued(call(&a, &ada, "POST", &format!("/api/v1/backups/jobs/{job}/run"), None)));
+    assert_eq!(run["state"], "succeeded", "{run}\n{}", a.log_text());
+    assert!(run["bytes_total"].as_i64().is_some_and(|t| t >= 6 << 20), "{run}");
+    // B holds it, under bea's account.
+    let held = files(&b.data.join("restic"));
+    assert!(held.iter().any(|p| p.ends_with("box-a/config")), "{held:?}");
+
+    let drill = wait_run(&a, &ada, queued(call(&a, &ada, "POST", &format!("/api/v1/backups/targets/{target_id}/drill"), None)));
+    assert_eq!(drill["state"], "succeeded", "{drill}");
+    assert!(drill["message"].as_str().is_some_and(|m| m.contains("all identical")), "{drill}");
+
+    // Browse and restore a folder into a new one.
+    let snaps = call(&a, &ada, "GET", &format!("/api/v1/backups/targets/{target_id}/snapshots"), None).json();
+    let snapshot = snaps["snapshots"][0]["name"].as_str().expect("a snapshot").to_string();
+    let top = call(&a, &ada, "GET", &format!("/api/v1/backups/targets/{target_id}/snapshots/{snapshot}/entries"), None).json();
+    let root = top["entries"][0]["path"].as_str().expect("the data folder").to_string();
+    let docs = format!("{root}/users/ada/files/Documents");
+    let listed = call(
+        &a,
+        &ada,
+        "GET",
+        &format!("/api/v1/backups/targets/{target_id}/snapshots/{snapshot}/entries?path={}", docs.replace(' ', "%20")),
+        None,
+    );
+    assert!(listed.body.contains("recipe ü.txt"), "{}", listed.body);
+    let restore = json!({"snapshot": snapshot, "path": docs, "destination": "new_folder"});
+    let run = wait_run(&a, &ada, queued(call(&a, &ada, "POST", &format!("/api/v1/backups/targets/{target_id}/restore"), Some(restore))));
+    assert_eq!(run["state"], "succeeded", "{run}");
+    let back = files(&a.data.join("restored"));
+    let recipe = back.iter().find(|p| p.ends_with("Documents/recipe ü.txt")).expect("restored");
+    assert_eq!(std::fs::read_to_string(recipe).expect("read"), "flour, eggs\n");
+
+    // A pack damaged on the other box: the next drill fails and the Backups page says so.
+    let mut packs: Vec<(u64, PathBuf)> = held
+        .iter()
+        .filter(|p| p.components().any(|c| c.as_os_str() == "data"))
+        .map(|p| (std::fs::metadata(p).expect("meta").len(), p.clone()))
+        .collect();
+    packs.sort();
+    let (_, pack) = packs.last().expect("packs on B");
+    let mut bytes = std::fs::read(pack).expect("read");
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xff;
+    std::fs::write(pack, bytes).expect("damage");
+    let drill = wait_run(&a, &ada, queued(call(&a, &ada, "POST", &format!("/api/v1/backups/targets/{target_id}/drill"), None)));
+    assert_eq!(drill["state"], "failed", "{drill}");
+    let overview = call(&a, &ada, "GET", "/api/v1/backups", None).json();
+    assert!(overview["alerts"].as_array().expect("alerts").iter().any(|al| al["kind"] == "drill_failed"), "{overview}");
+    drop(b);
+    a.stop(Duration::from_secs(30));
+}
+
+#[test]
+fn a_backup_cut_off_by_shutdown_or_power_cut_continues_after_the_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let usb = dir.path().join("usb");
+    std::fs::create_dir_all(&usb).expect("usb");
+    let pause = [("HEARTH_TEST_BACKUP_PAUSE_ON", "zz-pause-here.txt")];
+    let mut d = daemon::start_with_env(&data, &[], &pause);
+    d.wait_healthy(Duration::from_secs(30));
+    let ada = d.claim("ada", "ada-long-password");
+    family_files(&data);
+    std::fs::write(data.join("users/ada/files/zz-pause-here.txt"), "the backup holds here in debug builds").expect("write");
+    assert_eq!(call(&d, &ada, "POST", "/api/v1/backups/password", Some(json!({"password": "a long family password"}))).status, 201);
+    let r = call(
+        &d,
+        &ada,
+        "POST",
+        "/api/v1/backups/targets",
+        Some(json!({"name": "USB", "target": {"kind": "folder", "path": usb.join("hearth")}})),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let target = r.json()["id"].as_i64().expect("id");
+    let r = call(&d, &ada, "POST", "/api/v1/backups/jobs", Some(json!({"name": "Nightly", "target_id": target})));
+    let job = r.json()["id"].as_i64().expect("id");
+    let first = queued(call(&d, &ada, "POST", &format!("/api/v1/backups/jobs/{job}/run"), None));
+    wait_for_log(&d, "HEARTH_TEST_BACKUP_PAUSE_ON");
+    // Shutdown: the run stops, is recorded as interrupted, and a queued run continues it.
+    d.stop(Duration::from_secs(60));
+    let mut d = daemon::start_with_env(&data, &[], &pause);
+    d.wait_healthy(Duration::from_secs(30));
+    let ada = relogin(&d);
+    let cut = call(&d, &ada, "GET", &format!("/api/v1/backups/runs/{first}"), None).json();
+    assert_eq!(cut["state"], "interrupted", "{cut}");
+    // The continuation holds at the same file; this time the power goes.
+    wait_for_log_count(&d, "HEARTH_TEST_BACKUP_PAUSE_ON", 2);
+    kill_worker_and_daemon(d);
+    // After the power cut, without the pause: the run left running is interrupted and continued.
+    let mut d = daemon::start(&data, &[]);
+    d.wait_healthy(Duration::from_secs(30));
+    let ada = relogin(&d);
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let runs = loop {
+        let runs = call(&d, &ada, "GET", &format!("/api/v1/backups/runs?job={job}"), None).json();
+        let list = runs["runs"].as_array().cloned().unwrap_or_default();
+        if list.first().is_some_and(|r| r["state"] == "succeeded") {
+            break list;
+        }
+        assert!(Instant::now() < deadline, "{runs}\n{}", d.log_text());
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let states: Vec<&str> = runs.iter().filter_map(|r| r["state"].as_str()).collect();
+    assert_eq!(states, ["succeeded", "interrupted", "interrupted"], "{runs:?}");
+    assert!(runs[0]["message"].is_string());
+    // Restore everything into a new folder and compare.
+    let snapshot = runs[0]["snapshot"].as_str().expect("snapshot").to_string();
+    let run = wait_run(
+        &d,
+        &ada,
+        queued(call(
+            &d,
+            &ada,
+            "POST",
+            &format!("/api/v1/backups/targets/{target}/restore"),
+            Some(json!({"snapshot": snapshot, "destination": "new_folder"})),
+        )),
+    );
+    assert_eq!(run["state"], "succeeded", "{run}");
+    let back = files(&data.join("restored"));
+    let scan = back.iter().find(|p| p.ends_with("Documents/scan.pdf")).expect("scan restored");
+    assert_eq!(std::fs::read(scan).expect("r"), std::fs::read(data.join("users/ada/files/Documents/scan.pdf")).expect("r"));
+    d.stop(Duration::from_secs(30));
+}
+
+fn relogin(d: &Daemon) -> String {
+    let r =
+        http::request(d.http, "POST", "/api/v1/auth/login", &[], Some(r#"{"name":"ada","password":"ada-long-password"}"#)).expect("login");
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.cookie().expect("cookie").to_string()
+}
+
+fn wait_for_log(d: &Daemon, text: &str) {
+    wait_for_log_count(d, text, 1)
+}
+
+fn wait_for_log_count(d: &Daemon, text: &str, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while d.log_text().matches(text).count() < n {
+        assert!(Instant::now() < deadline, "no {text:?} ×{n} in the log:\n{}", d.log_text());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A power cut: the daemon and its backup worker die at once, with no goodbye.
+fn kill_worker_and_daemon(d: Daemon) {
+    let data = d.data.to_string_lossy().into_owned();
+    for entry in std::fs::read_dir("/proc").expect("proc").flatten() {
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let args: Vec<String> = cmdline.split(|b| *b == 0).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+        if args.iter().any(|a| a == "backup")
+            && args.iter().any(|a| a == "worker")
+            && args.iter().any(|a| a.contains(data.as_str()))
+            && let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>()
+        {
+            let _ = std::process::Command::new("kill").args(["-9", &pid.to_string()]).status();
+        }
+    }
+    d.kill();
+}
