@@ -83,6 +83,8 @@ pub struct TargetView {
     /// The newest ended drill and check.
     last_drill: Option<RunView>,
     last_check: Option<RunView>,
+    /// A drill, check or restore queued or in hand.
+    current: Option<RunView>,
 }
 
 /// A run with its rate and time left.
@@ -160,7 +162,7 @@ pub struct Overview {
 /// A backup that has not succeeded for this long while its schedule ran is overdue.
 const OVERDUE_AFTER: i64 = 3 * 86400;
 
-fn target_view(t: TargetRow, last_drill: Option<RunRow>, last_check: Option<RunRow>, now: i64) -> TargetView {
+fn target_view(t: TargetRow, last_drill: Option<RunRow>, last_check: Option<RunRow>, current: Option<RunRow>, now: i64) -> TargetView {
     let spec: serde_json::Value = serde_json::from_str(&t.spec).unwrap_or(serde_json::Value::Null);
     let location = serde_json::from_value::<TargetSpec>(spec.clone()).map(|s| s.location()).unwrap_or_default();
     TargetView {
@@ -174,6 +176,7 @@ fn target_view(t: TargetRow, last_drill: Option<RunRow>, last_check: Option<RunR
         check_next_at: t.check_next_at,
         last_drill: last_drill.map(|r| run_view(r, now)),
         last_check: last_check.map(|r| run_view(r, now)),
+        current: current.map(|r| run_view(r, now)),
     }
 }
 
@@ -202,14 +205,18 @@ fn job_view(j: JobRow, runs: &[RunRow], now: i64) -> JobView {
 /// with the run in hand (progress, rate, time left) and their last runs, and alerts.
 pub async fn overview(State(state): State<AppState>) -> Result<Json<Overview>, ApiError> {
     let now = state.now();
-    let (password, targets, jobs, runs, drills, checks) = state
+    let (password, targets, jobs, runs, drills, checks, open) = state
         .read(|r| {
             let password = hearth_backup::service::backup_key::kind(r).unwrap_or(None);
             let targets = backups::targets(r)?;
             let jobs = backups::jobs(r)?;
             let runs = backups::runs(r, RunFilter { kind: Some(RunKind::Backup), ..Default::default() }, 500)?;
             let ended = |kind| backups::runs(r, RunFilter { kind: Some(kind), ended: true, ..Default::default() }, 200);
-            Ok((password, targets, jobs, runs, ended(RunKind::Drill)?, ended(RunKind::Check)?))
+            let open: Vec<RunRow> = backups::runs(r, RunFilter::default(), 200)?
+                .into_iter()
+                .filter(|r| !r.state.is_final() && r.kind != RunKind::Backup)
+                .collect();
+            Ok((password, targets, jobs, runs, ended(RunKind::Drill)?, ended(RunKind::Check)?, open))
         })
         .await?;
     let mut alerts = Vec::new();
@@ -236,7 +243,8 @@ pub async fn overview(State(state): State<AppState>) -> Result<Json<Overview>, A
                     });
                 }
             }
-            target_view(t, d, c, now)
+            let current = open.iter().find(|r| r.target_id == t.id).cloned();
+            target_view(t, d, c, current, now)
         })
         .collect();
     let jobs: Vec<JobView> = jobs.into_iter().map(|j| job_view(j, &runs, now)).collect();
