@@ -264,3 +264,56 @@ fn kill_worker_and_daemon(d: Daemon) {
     }
     d.kill();
 }
+
+#[test]
+fn the_cli_sets_up_runs_and_restores_the_box_backups() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let usb = dir.path().join("usb");
+    std::fs::create_dir_all(&usb).expect("usb");
+    let mut d = start(&data, &[]);
+    d.wait_healthy(Duration::from_secs(30));
+    d.claim("ada", "ada-long-password");
+    family_files(&data);
+    let out = d.cli(&["backups", "key"], "");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Recovery key"), "{}", String::from_utf8_lossy(&out.stdout));
+    let again = d.cli(&["backups", "key"], "");
+    assert!(!again.status.success(), "only once");
+    let usb_repo = usb.join("hearth");
+    let added = d.json(&["backups", "targets", "add", "--name", "USB", "--folder", usb_repo.to_str().expect("utf-8")]);
+    let target = added["id"].as_i64().expect("id").to_string();
+    let job = d.json(&["backups", "jobs", "add", "Everything", "--target", &target, "--schedule", "weekly sun 04:00"]);
+    let job = job["id"].as_i64().expect("id").to_string();
+    d.json(&["backups", "jobs", "run", &job]);
+    let runs = d.wait_json(&["backups", "runs", "--job", &job], Duration::from_secs(120), |v| v["runs"][0]["state"] == "succeeded");
+    let snapshot = runs["runs"][0]["snapshot"].as_str().expect("snapshot").to_string();
+    let status = d.json(&["backups", "status"]);
+    assert_eq!(status["jobs"][0]["schedule"], "weekly sun 04:00");
+    let snaps = d.json(&["backups", "snapshots", &target]);
+    assert_eq!(snaps["snapshots"][0]["name"].as_str(), Some(snapshot.as_str()));
+    let root = d.json(&["backups", "ls", &target, &snapshot]);
+    let top = root["entries"][0]["path"].as_str().expect("top").to_string();
+    let docs = d.json(&["backups", "ls", &target, &snapshot, &format!("{top}/users/ada/files/Documents")]);
+    assert!(docs.to_string().contains("recipe ü.txt"), "{docs}");
+    std::fs::write(data.join("users/ada/files/Documents/recipe ü.txt"), "changed\n").expect("edit");
+    let restore = d.json(&[
+        "backups",
+        "restore",
+        &target,
+        &snapshot,
+        "--path",
+        &format!("{top}/users/ada/files/Documents/recipe ü.txt"),
+        "--in-place",
+    ]);
+    let run = restore["run_id"].as_i64().expect("run");
+    d.wait_json(&["backups", "runs", "--target", &target], Duration::from_secs(60), |v| {
+        v["runs"].as_array().is_some_and(|l| l.iter().any(|r| r["id"] == run && r["state"] == "succeeded"))
+    });
+    assert_eq!(std::fs::read_to_string(data.join("users/ada/files/Documents/recipe ü.txt")).expect("back"), "flour, eggs\n");
+    let kept: Vec<PathBuf> =
+        files(&data.join("users/ada/files/Documents")).into_iter().filter(|p| p.to_string_lossy().contains("before restore")).collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(std::fs::read_to_string(&kept[0]).expect("kept"), "changed\n");
+    d.stop(Duration::from_secs(30));
+}

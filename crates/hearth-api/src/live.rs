@@ -84,9 +84,10 @@ async fn read(live: Arc<Live>, state: AppState) {
                 continue;
             }
         };
+        let backups = state.read(open_backup_runs).await.unwrap_or_default();
         let mut services = state.status.snapshot();
         services.sort_by(|a, b| a.name.cmp(&b.name));
-        let json = serde_json::json!({ "jobs": jobs, "services": services }).to_string();
+        let json = serde_json::json!({ "jobs": jobs, "backups": backups, "services": services }).to_string();
         live.latest.send_if_modified(|current| {
             if current.as_deref() == Some(json.as_str()) {
                 return false;
@@ -95,4 +96,27 @@ async fn read(live: Arc<Live>, state: AppState) {
             true
         });
     }
+}
+
+/// Backup runs queued or in hand, named for people (the job's name, else the target's).
+fn open_backup_runs(r: &crate::state::rusqlite_conn::Connection) -> Result<Vec<serde_json::Value>, hearth_catalog::CatalogError> {
+    use hearth_catalog::backups;
+    let open: Vec<backups::RunRow> =
+        backups::runs(r, backups::RunFilter::default(), 50)?.into_iter().filter(|run| !run.state.is_final()).collect();
+    if open.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (jobs, targets) = (backups::jobs(r)?, backups::targets(r)?);
+    Ok(open
+        .into_iter()
+        .rev()
+        .map(|run| {
+            let job = run.job_id.and_then(|id| jobs.iter().find(|j| j.id == id)).map(|j| j.name.clone());
+            let target = targets.iter().find(|t| t.id == run.target_id).map(|t| t.name.clone());
+            serde_json::json!({
+                "id": run.id, "kind": run.kind, "state": run.state, "name": job.or(target).unwrap_or_default(),
+                "files_done": run.files_done, "files_total": run.files_total, "bytes_done": run.bytes_done, "bytes_total": run.bytes_total,
+            })
+        })
+        .collect())
 }

@@ -72,6 +72,11 @@ enum Command {
         #[command(subcommand)]
         command: sync::SyncCommand,
     },
+    /// The box's own backups: the recovery key, places, jobs, drills, restores (through hearthd).
+    Backups {
+        #[command(subcommand)]
+        command: backups::BackupsCommand,
+    },
     /// Encrypted backups (works without a running hearthd).
     Backup {
         #[command(subcommand)]
@@ -102,6 +107,7 @@ enum UsersCommand {
 }
 
 mod backup;
+mod backups;
 mod sync;
 
 fn main() -> ExitCode {
@@ -171,6 +177,16 @@ fn read_new_password(prompt: &str) -> anyhow::Result<String> {
         bail!("the two passwords differ");
     }
     Ok(first)
+}
+
+/// One secret: asked for once on a terminal (echo off), or the first line of standard input.
+pub(crate) fn read_secret_line(prompt: &str) -> anyhow::Result<String> {
+    if std::io::stdin().is_terminal() {
+        return prompt_hidden(&format!("{prompt}: "));
+    }
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).context("cannot read from standard input")?;
+    Ok(line.trim_end_matches(['\n', '\r']).to_string())
 }
 
 pub(crate) fn prompt_hidden(prompt: &str) -> anyhow::Result<String> {
@@ -267,6 +283,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         // Handled in main before any connection is made.
         Command::Backup { .. } => bail!("backup commands do not talk to the daemon"),
         Command::Sync { command } => sync::run(&c, cli.json, command.clone()).await?,
+        Command::Backups { command } => backups::run(&c, cli.json, command.clone()).await?,
         Command::Users { command } => match command {
             UsersCommand::Add { name, role, display_name } => {
                 let password = read_new_password(&format!("Password for {name}"))?;

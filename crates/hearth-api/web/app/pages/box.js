@@ -29,7 +29,7 @@ export function render(main, route, app) {
   const events = new EventSource("/api/v1/events");
   events.addEventListener("activity", (e) => {
     const d = JSON.parse(e.data);
-    showJobs(d.jobs);
+    showJobs(d.jobs, d.backups || []);
     showServices(d.services);
   });
   // A stream refused (the session ended) closes for good: let the app find out why.
@@ -62,10 +62,16 @@ export function render(main, route, app) {
     if (!gone) timer = setTimeout(refresh, document.hidden ? EVERY_MS * 5 : EVERY_MS);
   }
 
-  function showJobs(list) {
+  function showJobs(list, backups) {
     const busy = list.filter((j) => j.queued + j.running > 0 || j.failed + j.quarantined > 0);
-    if (!busy.length) { jobs.replaceChildren(h("p", { class: "muted", id: "jobs-idle" }, t("box.idle"))); return; }
-    jobs.replaceChildren(...busy.map((j) => {
+    if (!busy.length && !backups.length) { jobs.replaceChildren(h("p", { class: "muted", id: "jobs-idle" }, t("box.idle"))); return; }
+    const runs = backups.map((b) => h("div", { class: "job", "data-kind": `backup-${b.kind}`, "data-state": b.state },
+      h("h3", {}, t(`box.backup.${b.kind}`, { name: b.name })),
+      b.state === "queued" ? h("p", { class: "muted" }, t("backups.waiting")) : [
+        h("progress", { max: b.bytes_total || 1, value: Math.min(b.bytes_done, b.bytes_total || 0), "aria-label": t(`box.backup.${b.kind}`, { name: b.name }) }),
+        h("p", { class: "muted" }, t("box.backup_line", { files: b.files_done, total: b.files_total ?? "…", done: bytes(b.bytes_done) }))],
+      h("p", {}, h("a", { href: "#/backups" }, t("box.backups")))));
+    jobs.replaceChildren(...runs, ...busy.map((j) => {
       const left = j.queued + j.running;
       const all = j.done + left;
       return h("div", { class: "job", "data-kind": j.kind, "data-left": left },
