@@ -49,6 +49,7 @@ fn env() -> &'static Env {
             verified_passwords: Default::default(),
         hosted_usage: Default::default(),
         backups: Default::default(),
+        recovery: Default::default(),
         };
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
         Env { rt, state, _dir: dir }

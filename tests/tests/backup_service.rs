@@ -317,3 +317,116 @@ fn the_cli_sets_up_runs_and_restores_the_box_backups() {
     assert_eq!(std::fs::read_to_string(&kept[0]).expect("kept"), "changed\n");
     d.stop(Duration::from_secs(30));
 }
+
+/// The Show of whole-box recovery: a box that syncs a phone's folder with a real Syncthing is
+/// backed up to a USB folder and lost; a freshly flashed box (an empty data folder) is restored
+/// from that folder with the recovery key at claim time, restarts as the old box (its users, its
+/// files, its certificate and sync identity), and Syncthing, never told anything, reconnects and
+/// sends a new file without pairing again.
+#[test]
+fn a_new_box_is_restored_from_a_backup_at_claim_and_syncthing_reconnects_without_pairing() {
+    use hearth_tests::syncthing::Syncthing;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let st = Syncthing::start(&dir.path().join("st"));
+    let sync_addr = format!("127.0.0.1:{}", daemon::free_port());
+    let old_data = dir.path().join("old-card");
+    let mut old = daemon::start(&old_data, &["--sync-listen", &sync_addr]);
+    old.wait_healthy(Duration::from_secs(30));
+    let ada = old.claim("ada", "ada-long-password");
+    family_files(&old_data);
+    let hearth_id = String::from_utf8_lossy(&old.cli(&["sync", "id"], "").stdout).trim().to_string();
+    let phone = dir.path().join("phone");
+    std::fs::create_dir_all(&phone).expect("mkdir");
+    std::fs::write(phone.join("first.txt"), "before the box was lost\n").expect("write");
+    st.add_device(&hearth_id, "nas", &[format!("tcp://{sync_addr}")]);
+    st.add_folder("phone", &phone, "sendonly", &[&hearth_id]);
+    old.json(&["sync", "devices", "add", &st.device_id, "--name", "phone", "--address", &format!("tcp://{}", st.listen)]);
+    old.json(&["sync", "folders", "add", "phone", "--type", "receive-only", "--device", &st.device_id]);
+    old.wait_json(&["sync", "folders", "list"], Duration::from_secs(120), |v| {
+        v["folders"][0]["local_files"] == 1 && v["folders"][0]["need_files"] == 0
+    });
+    let old_status = call(&old, &ada, "GET", "/api/v1/status", None).json();
+
+    // Backed up to the USB disk, then the card dies.
+    let usb = dir.path().join("usb");
+    std::fs::create_dir_all(&usb).expect("usb");
+    let key =
+        call(&old, &ada, "POST", "/api/v1/backups/password", Some(json!({}))).json()["recovery_key"].as_str().expect("key").to_string();
+    let target = json!({"kind": "folder", "path": usb.join("hearth")});
+    let r = call(&old, &ada, "POST", "/api/v1/backups/targets", Some(json!({"name": "USB", "target": target})));
+    let target_id = r.json()["id"].as_i64().expect("id");
+    let job = call(&old, &ada, "POST", "/api/v1/backups/jobs", Some(json!({"name": "Everything", "target_id": target_id}))).json()["id"]
+        .as_i64()
+        .expect("id");
+    let run = wait_run(&old, &ada, queued(call(&old, &ada, "POST", &format!("/api/v1/backups/jobs/{job}/run"), None)));
+    assert_eq!(run["state"], "succeeded", "{run}");
+    old.kill();
+    std::fs::remove_dir_all(&old_data).expect("the card is gone");
+
+    // A new card: unclaimed, with its own new identity.
+    let new_data = dir.path().join("new-card");
+    let mut new = daemon::start(&new_data, &["--sync-listen", &sync_addr]);
+    new.wait_healthy(Duration::from_secs(30));
+    let fresh_id = String::from_utf8_lossy(&new.cli(&["sync", "id"], "").stdout).trim().to_string();
+    assert_ne!(fresh_id, hearth_id);
+    let wrong = http::request(
+        new.http,
+        "POST",
+        "/api/v1/setup/recover",
+        &[],
+        Some(&json!({"target": target, "recovery_key": "AAAAA-AAAAA-AAAAA-AAAAA-AAAAA-AAAAA"}).to_string()),
+    )
+    .expect("recover");
+    assert_eq!(wrong.status, 202, "{}", wrong.body);
+    let failed = wait_recovery(&new);
+    assert_eq!(failed["state"], "failed", "a wrong key: {failed}");
+    assert!(failed["message"].as_str().is_some_and(|m| m.contains("password")), "{failed}");
+    let typed = key.to_lowercase().replace('-', " ");
+    let r =
+        http::request(new.http, "POST", "/api/v1/setup/recover", &[], Some(&json!({"target": target, "recovery_key": typed}).to_string()))
+            .expect("recover");
+    assert_eq!(r.status, 202, "{}", r.body);
+    let ready = wait_recovery(&new);
+    assert_eq!(ready["state"], "ready", "{ready}\n{}", new.log_text());
+    let claim = http::request(new.http, "POST", "/api/v1/setup/claim", &[], Some(r#"{"name":"eve","password":"eve-long-password"}"#))
+        .expect("claim");
+    assert_eq!(claim.status, 409, "no one claims a box that is being restored: {}", claim.body);
+    new.stop(Duration::from_secs(30));
+
+    // The restart finishes it: the old box is back.
+    let mut new = daemon::start(&new_data, &["--sync-listen", &sync_addr]);
+    new.wait_healthy(Duration::from_secs(30));
+    let ada = relogin(&new);
+    let status = call(&new, &ada, "GET", "/api/v1/status", None).json();
+    assert_eq!(status["device"]["sync_device_id"], old_status["device"]["sync_device_id"], "the same sync identity");
+    assert_eq!(status["device"]["cert_sha256"], old_status["device"]["cert_sha256"], "the same certificate");
+    assert_eq!(status["device"]["id"], old_status["device"]["id"]);
+    assert_eq!(std::fs::read_to_string(new_data.join("users/ada/files/Documents/recipe ü.txt")).expect("files"), "flour, eggs\n");
+    assert!(new_data.join("recovery/replaced/hearth.db").exists(), "the fresh box's catalog is kept aside");
+    let setup = http::get(new.http, "/api/v1/setup").expect("setup").json();
+    assert_eq!(setup["claimed"], true);
+    // Syncthing was told nothing: it reconnects and sends a new file.
+    std::fs::write(phone.join("second.txt"), "after the new box arrived\n").expect("write");
+    st.scan("phone");
+    let folder_path = new.wait_json(&["sync", "folders", "list"], Duration::from_secs(180), |v| {
+        v["folders"][0]["local_files"] == 2 && v["folders"][0]["need_files"] == 0
+    });
+    let path = PathBuf::from(folder_path["folders"][0]["path"].as_str().expect("path"));
+    assert_eq!(std::fs::read_to_string(path.join("second.txt")).expect("synced"), "after the new box arrived\n");
+    // The backup job came back too, and runs against the same repository.
+    let run = wait_run(&new, &ada, queued(call(&new, &ada, "POST", &format!("/api/v1/backups/jobs/{job}/run"), None)));
+    assert_eq!(run["state"], "succeeded", "{run}");
+    new.stop(Duration::from_secs(30));
+}
+
+fn wait_recovery(d: &Daemon) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        let v = http::get(d.http, "/api/v1/setup/recover").expect("recovery").json();
+        if v["state"] != "restoring" {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "{v}\n{}", d.log_text());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

@@ -70,6 +70,8 @@ pub struct AppState {
     pub hosted_usage: Arc<crate::routes::restic::HostedUsage>,
     /// The box's own backup service (targets, jobs, runs), made on first use.
     pub backups: Arc<crate::routes::backups::ServiceCell>,
+    /// A whole-box recovery started on this unclaimed box.
+    pub recovery: Arc<crate::routes::setup::RecoveryStatus>,
 }
 
 impl AppState {

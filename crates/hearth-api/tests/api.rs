@@ -67,6 +67,7 @@ fn new_box() -> Box_ {
         verified_passwords: Default::default(),
         hosted_usage: Default::default(),
         backups: Default::default(),
+        recovery: Default::default(),
     };
     Box_ { state, clock, _dir: dir }
 }
@@ -156,6 +157,7 @@ async fn every_protected_route_requires_login() {
             "GET /",
             "GET /api/health",
             "GET /api/v1/setup",
+            "GET /api/v1/setup/recover",
             "GET /api/v1/shared/{token}",
             "GET /api/v1/shared/{token}/assets",
             "GET /api/v1/shared/{token}/assets/{id}/original",
@@ -163,11 +165,13 @@ async fn every_protected_route_requires_login() {
             "GET /app/{*file}",
             "OPTIONS /api/v1/uploads",
             "POST /api/v1/auth/login",
+            "POST /api/v1/setup/certificate",
             "POST /api/v1/setup/claim",
+            "POST /api/v1/setup/recover",
             "POST /api/v1/shared/{token}/assets",
             "POST /api/v1/shared/{token}/unlock",
         ],
-        "only health, setup, claim, login, the page itself and its files, share links (their token is the key) and tus's capability answer are public"
+        "only health, setup, claim, recovery of a new box, login, the page itself and its files, share links (their token is the key) and tus's capability answer are public"
     );
     for route in table {
         let path = concrete(route.path);
@@ -203,9 +207,16 @@ async fn every_protected_route_requires_login() {
 async fn claim_from_lan_without_code_from_outside_with_code_once() {
     let b = new_box();
     let s = b.send("GET", "/api/v1/setup", OUTSIDE, None, None).await;
-    assert_eq!(s.json, json!({"claimed": false, "code_required": true}));
+    assert_eq!(s.json, json!({"claimed": false, "code_required": true, "recovery": null}));
     let s = b.send("GET", "/api/v1/setup", LAN, None, None).await;
-    assert_eq!(s.json, json!({"claimed": false, "code_required": false}));
+    assert_eq!(s.json, json!({"claimed": false, "code_required": false, "recovery": null}));
+    // Restoring a new box from a backup follows the same rules as claiming it.
+    let recover = json!({"target": {"kind": "folder", "path": "/nowhere/usb"}, "recovery_key": "not a key"});
+    let r = b.send("POST", "/api/v1/setup/recover", OUTSIDE, None, Some(recover.clone())).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.json);
+    let relative = json!({"target": {"kind": "folder", "path": "usb"}, "recovery_key": "not a key"});
+    assert_eq!(b.send("POST", "/api/v1/setup/recover", LAN, None, Some(relative)).await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(b.send("GET", "/api/v1/setup/recover", LAN, None, None).await.status, StatusCode::NOT_FOUND);
     let h = b.send("GET", "/api/health", OUTSIDE, None, None).await;
     assert_eq!(h.json["setup_required"], true);
 
@@ -227,6 +238,8 @@ async fn claim_from_lan_without_code_from_outside_with_code_once() {
 
     let again = b.send("POST", "/api/v1/setup/claim", LAN, None, Some(json!({"name": "eve", "password": "eve-password"}))).await;
     assert_eq!(again.status, StatusCode::CONFLICT);
+    let r = b.send("POST", "/api/v1/setup/recover", LAN, None, Some(recover)).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "a claimed box is not replaced: {}", r.json);
     assert!(!b.state.data_dir.join("setup-code").exists());
 
     let audit = b.send("GET", "/api/v1/audit", LAN, Some(&session), None).await;
@@ -239,6 +252,7 @@ async fn claim_from_lan_without_code_from_outside_with_code_once() {
         .collect();
     assert!(actions.contains(&("setup.claim".into(), "ok".into())), "{actions:?}");
     assert_eq!(actions.iter().filter(|a| a.0 == "setup.claim" && a.1 == "denied").count(), 2);
+    assert_eq!(actions.iter().filter(|a| a.0 == "setup.recover" && a.1 == "denied").count(), 1);
 }
 
 #[tokio::test]

@@ -20,6 +20,7 @@ pub mod error;
 mod fixtures;
 pub mod jobs;
 pub mod migrations;
+pub mod relocate;
 pub mod search;
 pub mod sessions;
 pub mod settings;

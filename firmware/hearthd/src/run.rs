@@ -252,6 +252,11 @@ async fn serve(args: RunArgs, config: Config, started: Instant, power: Option<Ar
     let board = board_profile(&config)?;
     tracing::info!(board = %board.name, version = hearth_core::version::VERSION, data = %data.display(), "starting Hearth");
 
+    // A whole-box recovery prepared before the last restart is finished before anything opens
+    // the catalog or the identity it replaces.
+    if let Some(r) = hearth_backup::service::recovery::finish_pending(&data).map_err(explain)? {
+        tracing::info!(snapshot = %r.snapshot, from = %r.host, taken = %r.time, "recovered this box from a backup");
+    }
     let (catalog, report) = Catalog::open(&data.join("hearth.db")).map_err(explain)?;
     if report.from_version != report.to_version {
         tracing::info!(from = report.from_version, to = report.to_version, "catalog updated");
@@ -339,6 +344,7 @@ async fn serve(args: RunArgs, config: Config, started: Instant, power: Option<Ar
         verified_passwords: Default::default(),
         hosted_usage: Default::default(),
         backups: Default::default(),
+        recovery: Default::default(),
     };
 
     let limits = Limits::detect(&board);

@@ -23,6 +23,8 @@ pub struct SetupState {
     pub claimed: bool,
     /// Whether this client must give the setup code to claim.
     pub code_required: bool,
+    /// A whole-box recovery under way or ready to finish.
+    pub recovery: Option<RecoveryView>,
 }
 
 fn is_local(state: &AppState, peer: Option<Peer>) -> bool {
@@ -37,7 +39,138 @@ fn is_local(state: &AppState, peer: Option<Peer>) -> bool {
 pub async fn state(State(state): State<AppState>, peer: Option<axum::Extension<Peer>>) -> Json<SetupState> {
     let peer = peer.map(|p| p.0);
     let claimed = state.setup.current().is_none();
-    Json(SetupState { claimed, code_required: !claimed && !is_local(&state, peer) })
+    Json(SetupState { claimed, code_required: !claimed && !is_local(&state, peer), recovery: state.recovery.current() })
+}
+
+/// From outside the box's own networks, the setup code must be given (throttled and audited
+/// when wrong).
+async fn check_setup_code(state: &AppState, peer: Option<Peer>, code: Option<&str>, action: &'static str) -> Result<(), ApiError> {
+    if is_local(state, peer) {
+        return Ok(());
+    }
+    let address = peer.and_then(|p| p.address_text());
+    let ip = peer.and_then(|p| p.addr).map(|a| a.ip());
+    let now = state.clock.now_secs();
+    let wait = state.throttle.wait(None, ip, now);
+    if wait > 0 {
+        return Err(ApiError {
+            retry_after: Some(wait),
+            ..ApiError::new(ErrorKind::RateLimited, format!("too many wrong setup codes; try again in {wait} s"))
+        });
+    }
+    if code.is_some_and(|c| state.setup.matches(c)) {
+        return Ok(());
+    }
+    state.throttle.failed(None, ip, now);
+    let now_db = state.now();
+    state
+        .write(move |tx| {
+            let e = NewEntry { action, address: address.as_deref(), detail: Some("wrong or missing setup code"), ..Default::default() };
+            audit::append(tx, &e, Outcome::Denied, now_db)
+        })
+        .await?;
+    Err(ApiError::forbidden("setting up this Hearth from outside its home network needs the setup code")
+        .with_guidance("the code is printed on the box's console and stored in the data folder as setup-code"))
+}
+
+/// Where a whole-box recovery is (`GET /api/v1/setup` shows it).
+#[derive(Debug, Clone, Serialize)]
+pub struct RecoveryView {
+    /// `restoring`, `ready` (restart to finish), or `failed`.
+    pub state: &'static str,
+    /// What happened, for people.
+    pub message: String,
+    /// The snapshot being restored, once known.
+    pub snapshot: Option<hearth_backup::service::recovery::Ready>,
+}
+
+/// The recovery in progress, if any.
+#[derive(Debug, Default)]
+pub struct RecoveryStatus(std::sync::Mutex<Option<RecoveryView>>);
+
+impl RecoveryStatus {
+    /// The current state; a failed one does not block a new attempt or a claim.
+    pub fn current(&self) -> Option<RecoveryView> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone().filter(|v| v.state != "failed")
+    }
+
+    fn view(&self) -> Option<RecoveryView> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn set(&self, v: RecoveryView) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(v);
+    }
+}
+
+/// `POST /api/v1/setup/recover` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Recover {
+    /// Where the backup is.
+    pub target: hearth_backup::service::target::TargetSpec,
+    /// Its credentials.
+    #[serde(default)]
+    pub secret: hearth_backup::service::target::TargetSecret,
+    /// The recovery key (or the backup password the owner chose).
+    pub recovery_key: String,
+    /// The setup code, needed from outside the box's LAN.
+    pub setup_code: Option<String>,
+}
+
+/// `POST /api/v1/setup/recover`: an unclaimed box restores the newest backup of a whole box
+/// from a place (docs/backups.md, "Whole-box recovery"). 202 at once; the restore runs in the
+/// background and `GET /api/v1/setup` follows it. When it is ready, the appliance restarts to
+/// finish; elsewhere hearthd is restarted by whoever runs it.
+pub async fn recover(
+    State(state): State<AppState>,
+    peer: Option<axum::Extension<Peer>>,
+    JsonBody(body): JsonBody<Recover>,
+) -> Result<(axum::http::StatusCode, Json<RecoveryView>), ApiError> {
+    let peer = peer.map(|p| p.0);
+    if state.setup.current().is_none() {
+        return Err(ApiError::new(ErrorKind::Conflict, "this Hearth already has an owner")
+            .with_guidance("restore files from the Backups page instead"));
+    }
+    check_setup_code(&state, peer, body.setup_code.as_deref(), "setup.recover").await?;
+    if state.recovery.current().is_some() {
+        return Err(ApiError::new(ErrorKind::Conflict, "a restore of this box is already under way"));
+    }
+    let spec = body.target.validated(&body.secret).map_err(super::backups::backup_error)?;
+    let started = RecoveryView { state: "restoring", message: format!("restoring from {}", spec.location()), snapshot: None };
+    state.recovery.set(started.clone());
+    let (data, status, power) = (state.data_dir.clone(), state.recovery.clone(), state.power.clone());
+    let (secret, key) = (body.secret, body.recovery_key);
+    tokio::spawn(async move {
+        let result = tokio::task::spawn_blocking(move || hearth_backup::service::recovery::prepare(&data, &spec, &secret, &key)).await;
+        match result {
+            Ok(Ok(ready)) => {
+                let message = match &power {
+                    Some(_) => "restored; the box restarts to finish".to_string(),
+                    None => "restored; restart hearthd to finish".to_string(),
+                };
+                status.set(RecoveryView { state: "ready", message, snapshot: Some(ready) });
+                if let Some(p) = power {
+                    // The answer to the page's next poll goes out first.
+                    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+                    if let Err(e) = tokio::task::spawn_blocking(move || p.reboot()).await {
+                        tracing::warn!(error = %e, "could not restart after the recovery");
+                    }
+                }
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "whole-box recovery failed; the box is as it was");
+                status.set(RecoveryView { state: "failed", message: super::backups::backup_error(e).message, snapshot: None });
+            }
+            Err(e) => status.set(RecoveryView { state: "failed", message: format!("the restore stopped: {e}"), snapshot: None }),
+        }
+    });
+    Ok((axum::http::StatusCode::ACCEPTED, Json(started)))
+}
+
+/// `GET /api/v1/setup/recover`: the recovery's state, failed ones included.
+pub async fn recovery(State(state): State<AppState>) -> Result<Json<RecoveryView>, ApiError> {
+    state.recovery.view().map(Json).ok_or_else(|| ApiError::not_found("no restore of this box was started"))
 }
 
 /// `POST /api/v1/setup/claim` body.
@@ -70,35 +203,10 @@ pub async fn claim(
         return Err(ApiError::new(ErrorKind::Conflict, "this Hearth already has an owner").with_guidance("log in instead"));
     }
     let address = peer.and_then(|p| p.address_text());
-    let ip = peer.and_then(|p| p.addr).map(|a| a.ip());
-    if !is_local(&state, peer) {
-        let now = state.clock.now_secs();
-        let wait = state.throttle.wait(None, ip, now);
-        if wait > 0 {
-            return Err(ApiError {
-                retry_after: Some(wait),
-                ..ApiError::new(ErrorKind::RateLimited, format!("too many wrong setup codes; try again in {wait} s"))
-            });
-        }
-        let ok = body.setup_code.as_deref().is_some_and(|c| state.setup.matches(c));
-        if !ok {
-            state.throttle.failed(None, ip, now);
-            let addr = address.clone();
-            let now_db = state.now();
-            state
-                .write(move |tx| {
-                    let e = NewEntry {
-                        action: "setup.claim",
-                        address: addr.as_deref(),
-                        detail: Some("wrong or missing setup code"),
-                        ..Default::default()
-                    };
-                    audit::append(tx, &e, Outcome::Denied, now_db)
-                })
-                .await?;
-            return Err(ApiError::forbidden("claiming this Hearth from outside its home network needs the setup code")
-                .with_guidance("the code is printed on the box's console and stored in the data folder as setup-code"));
-        }
+    check_setup_code(&state, peer, body.setup_code.as_deref(), "setup.claim").await?;
+    if state.recovery.current().is_some() {
+        return Err(ApiError::new(ErrorKind::Conflict, "this box is being restored from a backup")
+            .with_guidance("wait for the restore to finish; the box's users come back with it"));
     }
     check_user_name(&body.name)?;
     let display = body.display_name.clone().unwrap_or_else(|| body.name.clone());
@@ -142,4 +250,32 @@ pub async fn claim(
         return Ok((axum::http::StatusCode::CREATED, Json(UserView::from(&user))).into_response());
     }
     session_response(&state, &user, peer, &headers, axum::http::StatusCode::CREATED).await
+}
+
+/// `POST /api/v1/setup/certificate` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateQuestion {
+    /// `https://other.local[:port]`.
+    pub address: String,
+    /// The setup code, needed from outside the box's LAN.
+    pub setup_code: Option<String>,
+}
+
+/// `POST /api/v1/setup/certificate`: while unclaimed, the certificate another Hearth presents,
+/// for recovering this box from it (admins use `/api/v1/backups/certificate` once claimed).
+pub async fn certificate(
+    State(state): State<AppState>,
+    peer: Option<axum::Extension<Peer>>,
+    JsonBody(body): JsonBody<CertificateQuestion>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    if state.setup.current().is_none() {
+        return Err(ApiError::new(ErrorKind::Conflict, "this Hearth already has an owner").with_guidance("use the Backups page"));
+    }
+    check_setup_code(&state, peer.map(|p| p.0), body.setup_code.as_deref(), "setup.certificate").await?;
+    let address = body.address;
+    let sha = tokio::task::spawn_blocking(move || hearth_backup::service::target::observe_certificate(&address))
+        .await?
+        .map_err(super::backups::backup_error)?;
+    Ok(Json(serde_json::json!({ "cert_sha256": sha })))
 }

@@ -16,6 +16,8 @@
 //!   progress and outcome in the catalog; the scheduler that queues what is due.
 //! - [`drill`]: restore drills: a random sample of files restored and compared.
 //! - [`restore`]: restores someone asked for, into a new folder or back in place.
+//! - [`recovery`]: a new box becomes the lost one from a backup of everything (prepared while
+//!   unclaimed, finished at the next start).
 //!
 //! The catalog's rows are in `hearth_catalog::backups`; the `backup` worker process of hearthd
 //! claims runs and calls [`Service::execute`].
@@ -26,6 +28,7 @@ pub mod credentials;
 pub mod drill;
 pub mod job;
 pub mod pinned_tls;
+pub mod recovery;
 pub mod restore;
 pub mod runner;
 pub mod schedule;

@@ -177,23 +177,22 @@ function targetItem(tg, refresh, app, onBrowse) {
       } }, t("backups.remove"))));
 }
 
-// Adding a place for backups: the fields of its kind, a connection test, then save (which makes
-// the repository). Another Hearth's certificate is fetched first and shown to compare with that
-// box's Box page.
-function targetForm(done) {
-  const form = h("form", { class: "inline-form", id: "add-target", novalidate: true });
+// The inputs that describe a place for backups, by kind (used here and by the claim page's
+// "restore this box"): `body()` gives `{target, secret}`.
+export function targetInputs(error, result, certificatePath = "/api/v1/backups/certificate", extra = () => ({})) {
   const kind = h("select", { id: "target-kind" }, ["folder", "hearth", "s3", "rest"].map((k) => h("option", { value: k }, t(`backups.kind.${k}`))));
   const fields = h("div", { id: "target-fields" });
-  const result = h("p", { class: "muted", id: "target-result", "aria-live": "polite" });
-  const error = h("p", { class: "error", role: "alert" });
-  form.append(h("h3", {}, t("backups.add_target")),
-    ...field("target-name", t("backups.target_name"), { required: true, maxlength: "64", autocomplete: "off" }),
-    h("label", { for: "target-kind" }, t("backups.target_kind")), kind, fields,
-    h("p", {}, h("button", { type: "button", id: "target-test" }, t("backups.test")), " ", h("button", { type: "submit", class: "primary" }, t("backups.save_target"))),
-    result, error);
-  const v = (id) => (form.querySelector(`#${id}`) || {}).value?.trim() || "";
+  const v = (id) => (fields.querySelector(`#${id}`) || {}).value?.trim() || "";
+  const raw = (id) => (fields.querySelector(`#${id}`) || {}).value || "";
+  async function fetchCert() {
+    error.textContent = "";
+    try {
+      const r = await api("POST", certificatePath, { address: v("t-address"), ...extra() });
+      fields.querySelector("#t-cert").value = r.cert_sha256;
+      result.textContent = t("backups.cert_compare");
+    } catch (e) { error.textContent = e.text; }
+  }
   function draw() {
-    const k = kind.value;
     const parts = {
       folder: () => [...field("t-path", t("backups.folder_path"), { placeholder: "/media/usb/hearth-backup", spellcheck: "false" })],
       hearth: () => [
@@ -216,15 +215,7 @@ function targetForm(done) {
         ...field("t-user", t("backups.rest_user"), { autocomplete: "off" }),
         ...field("t-password", t("backups.rest_password"), { type: "password", autocomplete: "off" })],
     };
-    fields.replaceChildren(...parts[k]());
-  }
-  async function fetchCert() {
-    error.textContent = "";
-    try {
-      const r = await api("POST", "/api/v1/backups/certificate", { address: v("t-address") });
-      form.querySelector("#t-cert").value = r.cert_sha256;
-      result.textContent = t("backups.cert_compare");
-    } catch (e) { error.textContent = e.text; }
+    fields.replaceChildren(...parts[kind.value]());
   }
   function body() {
     const k = kind.value;
@@ -232,12 +223,30 @@ function targetForm(done) {
     const secret = {};
     if (k === "folder") target.path = v("t-path");
     if (k === "hearth") Object.assign(target, { address: v("t-address"), user: v("t-user"), repository: v("t-repository"), cert_sha256: v("t-cert") });
-    if (k === "hearth" || k === "rest") { if (v("t-password")) secret.password = form.querySelector("#t-password").value; }
+    if ((k === "hearth" || k === "rest") && raw("t-password")) secret.password = raw("t-password");
     if (k === "rest") { target.url = v("t-url"); if (v("t-user")) target.user = v("t-user"); }
-    if (k === "s3") { Object.assign(target, { endpoint: v("t-endpoint"), bucket: v("t-bucket"), prefix: v("t-prefix"), region: v("t-region") || "us-east-1", access_key_id: v("t-key") }); secret.secret_access_key = form.querySelector("#t-secret").value; }
-    return { name: v("target-name"), target, secret };
+    if (k === "s3") { Object.assign(target, { endpoint: v("t-endpoint"), bucket: v("t-bucket"), prefix: v("t-prefix"), region: v("t-region") || "us-east-1", access_key_id: v("t-key") }); secret.secret_access_key = raw("t-secret"); }
+    return { target, secret };
   }
   kind.addEventListener("change", () => { result.textContent = ""; error.textContent = ""; draw(); });
+  draw();
+  return { kind, fields, body, draw };
+}
+
+// Adding a place for backups: the fields of its kind, a connection test, then save (which makes
+// the repository). Another Hearth's certificate is fetched first and shown to compare with that
+// box's Box page.
+function targetForm(done) {
+  const form = h("form", { class: "inline-form", id: "add-target", novalidate: true });
+  const result = h("p", { class: "muted", id: "target-result", "aria-live": "polite" });
+  const error = h("p", { class: "error", role: "alert" });
+  const inputs = targetInputs(error, result);
+  form.append(h("h3", {}, t("backups.add_target")),
+    ...field("target-name", t("backups.target_name"), { required: true, maxlength: "64", autocomplete: "off" }),
+    h("label", { for: "target-kind" }, t("backups.target_kind")), inputs.kind, inputs.fields,
+    h("p", {}, h("button", { type: "button", id: "target-test" }, t("backups.test")), " ", h("button", { type: "submit", class: "primary" }, t("backups.save_target"))),
+    result, error);
+  const body = () => ({ name: form.querySelector("#target-name").value.trim(), ...inputs.body() });
   form.querySelector("#target-test").addEventListener("click", async () => {
     error.textContent = ""; result.textContent = t("backups.testing");
     try {
@@ -251,10 +260,9 @@ function targetForm(done) {
     try {
       const r = await api("POST", "/api/v1/backups/targets", body());
       result.textContent = t(`backups.saved_${r.repository}`);
-      form.reset(); draw(); done();
+      form.reset(); inputs.draw(); done();
     } catch (e) { result.textContent = ""; error.textContent = e.text; }
   });
-  draw();
   return form;
 }
 

@@ -10,7 +10,7 @@ export function render(main, route, app) {
     app.go(where);
   };
   // A new owner goes on to the getting-started steps.
-  if (route.page === "welcome" && app.setup && !app.setup.claimed) main.append(claimForm(app, () => done("#/start")));
+  if (route.page === "welcome" && app.setup && !app.setup.claimed) main.append(claimForm(app, () => done("#/start")), recoverCard(app));
   else main.append(loginForm(app, done));
   const first = main.querySelector("input");
   if (first) first.focus();
@@ -50,6 +50,59 @@ function claimForm(app, done) {
     }
   });
   return form;
+}
+
+// A new box becomes a lost one again: the place its backups are and the recovery key; the
+// restore runs on the box, and the box restarts as the old one (log in with the old names).
+function recoverCard(app) {
+  const box = h("div", { id: "recover-form" });
+  const status = h("p", { id: "recover-status", role: "status", "aria-live": "polite" });
+  const card = h("details", { class: "card narrow", id: "recover" },
+    h("summary", {}, h("strong", {}, t("recover.title"))), h("p", { class: "muted" }, t("recover.lead")), box, status);
+  let built = false;
+  card.addEventListener("toggle", async () => {
+    if (!card.open || built) return;
+    built = true;
+    const { targetInputs } = await import("/app/pages/backups.js");
+    const error = h("p", { class: "error", role: "alert" });
+    const code = () => { const c = card.querySelector("#recover-code"); return c ? { setup_code: c.value.trim() } : {}; };
+    const inputs = targetInputs(error, status, "/api/v1/setup/certificate", code);
+    const form = h("form", { novalidate: true },
+      h("label", { for: "target-kind" }, t("recover.where")), inputs.kind, inputs.fields,
+      ...field("recover-key", t("recover.key"), { autocomplete: "off", spellcheck: "false", autocapitalize: "characters" }),
+      app.setup.code_required ? field("recover-code", t("claim.code"), { autocomplete: "one-time-code" }) : [],
+      h("button", { type: "submit", class: "primary" }, t("recover.submit")), error);
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      error.textContent = "";
+      try {
+        const r = await api("POST", "/api/v1/setup/recover", { ...inputs.body(), recovery_key: form.querySelector("#recover-key").value, ...code() }, { quietAuth: true });
+        status.textContent = r.message;
+        form.hidden = true;
+        follow();
+      } catch (e) { error.textContent = e.text; }
+    });
+    box.replaceChildren(form);
+  });
+  async function follow() {
+    let r;
+    try { r = await api("GET", "/api/v1/setup/recover", undefined, { quietAuth: true }); } catch (_) {
+      // The box is restarting: wait for it, then log in as before.
+      return waitForRestart();
+    }
+    status.textContent = t(`recover.state.${r.state}`, { message: r.message });
+    if (r.state === "restoring") { setTimeout(follow, 2000); return; }
+    if (r.state === "failed") { box.querySelector("form").hidden = false; return; }
+    if (r.state === "ready") setTimeout(waitForRestart, 2000);
+  }
+  async function waitForRestart() {
+    try {
+      const s = await api("GET", "/api/v1/setup", undefined, { quietAuth: true });
+      if (s.claimed) { status.textContent = t("recover.done"); setTimeout(() => location.replace("#/login"), 1500); return; }
+    } catch (_) { /* still restarting */ }
+    setTimeout(waitForRestart, 2000);
+  }
+  return card;
 }
 
 function loginForm(app, done) {
