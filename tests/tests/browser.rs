@@ -506,3 +506,74 @@ fn the_owner_sets_up_backups_verifies_and_restores_from_the_browser() {
     assert!(usb.join("hearth/config").exists());
     assert!(d.stop(Duration::from_secs(15)).success());
 }
+
+/// A new box restored from the claim page (tests/browser/recover.mjs): a wrong key is refused
+/// and leaves the box as it was, the recovery key typed loosely restores it, and after the
+/// restart the page finds the old box and its owner logs in.
+#[test]
+fn a_new_box_is_restored_from_the_claim_page() {
+    use std::io::BufRead;
+    let browser_dir = daemon::workspace().join("tests/browser");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let usb = dir.path().join("usb");
+    std::fs::create_dir_all(&usb).expect("usb");
+    // The lost box, backed up to the USB folder.
+    let old_data = dir.path().join("old");
+    let mut old = start(&old_data, &[]);
+    old.wait_healthy(Duration::from_secs(20));
+    old.claim("ada", "ada-long-password");
+    let key = old.cli(&["backups", "key"], "");
+    assert!(key.status.success(), "{}", String::from_utf8_lossy(&key.stderr));
+    let key = String::from_utf8_lossy(&key.stdout).lines().map(str::trim).find(|l| l.len() == 35).expect("the key line").to_string();
+    let repo = usb.join("hearth");
+    let target = old.json(&["backups", "targets", "add", "--name", "USB", "--folder", repo.to_str().expect("utf-8")]);
+    let target = target["id"].as_i64().expect("id").to_string();
+    let job = old.json(&["backups", "jobs", "add", "Everything", "--target", &target]);
+    let job = job["id"].as_i64().expect("id").to_string();
+    old.json(&["backups", "jobs", "run", &job]);
+    old.wait_json(&["backups", "runs", "--job", &job], Duration::from_secs(120), |v| v["runs"][0]["state"] == "succeeded");
+    old.kill();
+
+    let new_data = dir.path().join("new");
+    let http: std::net::SocketAddr = format!("127.0.0.1:{}", daemon::free_port()).parse().expect("addr");
+    let https: std::net::SocketAddr = format!("127.0.0.1:{}", daemon::free_port()).parse().expect("addr");
+    let mut box_now = daemon::start_with(&new_data, http, https, &[]);
+    box_now.wait_healthy(Duration::from_secs(20));
+    let shots = daemon::workspace().join("target/screenshots/web");
+    std::fs::create_dir_all(&shots).expect("mkdir screenshots");
+    let mut node = Command::new("node")
+        .current_dir(&browser_dir)
+        .arg("recover.mjs")
+        .arg(format!("http://{http}/"))
+        .arg(&repo)
+        .arg(&key)
+        .args(["ada", "ada-long-password"])
+        .arg(&shots)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("node");
+    let stdout = node.stdout.take().expect("stdout");
+    let mut seen = Vec::new();
+    let mut restarted = false;
+    for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+        if line == "READY" && !restarted {
+            // What the appliance does by itself: restart to finish the recovery.
+            assert!(box_now.stop(Duration::from_secs(30)).success());
+            box_now = daemon::start_with(&new_data, http, https, &[]);
+            box_now.wait_healthy(Duration::from_secs(30));
+            restarted = true;
+        }
+        seen.push(line);
+    }
+    let out = node.wait_with_output().expect("node");
+    assert!(
+        restarted && out.status.success(),
+        "browser test failed:\n{}\n{}\nhearthd log:\n{}",
+        seen.join("\n"),
+        String::from_utf8_lossy(&out.stderr),
+        box_now.log_text()
+    );
+    assert!(new_data.join("recovery/replaced").exists());
+    assert!(box_now.stop(Duration::from_secs(15)).success());
+}

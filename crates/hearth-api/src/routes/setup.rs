@@ -146,8 +146,8 @@ pub async fn recover(
         match result {
             Ok(Ok(ready)) => {
                 let message = match &power {
-                    Some(_) => "restored; the box restarts to finish".to_string(),
-                    None => "restored; restart hearthd to finish".to_string(),
+                    Some(_) => "the box restarts to finish".to_string(),
+                    None => "restart hearthd to finish".to_string(),
                 };
                 status.set(RecoveryView { state: "ready", message, snapshot: Some(ready) });
                 if let Some(p) = power {

@@ -31,7 +31,7 @@ const EN = {
   "recover.key": "Recovery key (or the backup password you chose)",
   "recover.submit": "Restore this box",
   "recover.state.restoring": (p) => `Restoring… ${p.message}. This can take a long time for a large backup; keep this page open or come back later.`,
-  "recover.state.ready": (p) => `Restored. ${p.message}.`,
+  "recover.state.ready": (p) => `Restored: ${p.message}.`,
   "recover.state.failed": (p) => `The restore did not work: ${p.message}. The box is as it was; try again.`,
   "recover.done": "The box is back. Log in with your usual name and password.",
   "login.title": "Log in",

@@ -77,8 +77,11 @@ function recoverCard(app) {
       error.textContent = "";
       try {
         const r = await api("POST", "/api/v1/setup/recover", { ...inputs.body(), recovery_key: form.querySelector("#recover-key").value, ...code() }, { quietAuth: true });
-        status.textContent = r.message;
+        status.textContent = t("recover.state.restoring", { message: r.message });
         form.hidden = true;
+        // Nobody claims a box that is becoming another one.
+        const claim = document.querySelector("#claim");
+        if (claim) claim.hidden = true;
         follow();
       } catch (e) { error.textContent = e.text; }
     });
