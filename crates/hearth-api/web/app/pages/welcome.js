@@ -95,7 +95,12 @@ function recoverCard(app) {
     }
     status.textContent = t(`recover.state.${r.state}`, { message: r.message });
     if (r.state === "restoring") { setTimeout(follow, 2000); return; }
-    if (r.state === "failed") { box.querySelector("form").hidden = false; return; }
+    if (r.state === "failed") {
+      box.querySelector("form").hidden = false;
+      const claim = document.querySelector("#claim");
+      if (claim) claim.hidden = false;
+      return;
+    }
     if (r.state === "ready") setTimeout(waitForRestart, 2000);
   }
   async function waitForRestart() {
