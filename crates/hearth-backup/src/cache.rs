@@ -53,6 +53,11 @@ impl Cache {
     }
 
     /// The cached bytes of `kind/name`, if any (the caller verifies them).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// A cached object, if it is there.
     pub fn get(&self, kind: &str, name: &str) -> Option<Vec<u8>> {
         fs::read(self.path(kind, name)?).ok()
     }

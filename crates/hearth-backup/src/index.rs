@@ -3,6 +3,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::blob::{BlobId, BlobType};
+use crate::blob_table::{BlobTable, Entry, TableBuilder};
 use crate::crypto::Keys;
 use crate::error::{BackupError, Result};
 use crate::pack::PackEntry;
@@ -142,18 +143,98 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Every blob the repository's indexes know.
+/// Every blob the repository's indexes know: a compact sorted table (in memory, or on disk for
+/// large repositories: crate::blob_table) built when the repository is opened, and the blobs
+/// added since (this run's packs, packs indexed again) in a small map beside it.
 #[derive(Debug, Default)]
 pub struct MasterIndex {
-    blobs: HashMap<BlobId, Location>,
-    /// Index files read (names), and those superseded by others.
+    table: BlobTable,
+    overlay: HashMap<BlobId, Location>,
+    /// Pack names by number (the table keeps numbers).
+    packs: Vec<[u8; 32]>,
+    pack_numbers: HashMap<[u8; 32], u32>,
+    /// Packs an index in use names (also those whose blobs all have a copy elsewhere).
+    live_packs: HashSet<u32>,
+    /// Index files read (names), those superseded by others left out.
     pub files: HashSet<[u8; 32]>,
-    /// Every pack an index names (also those whose blobs all have a copy elsewhere).
-    packs: HashSet<[u8; 32]>,
+}
+
+/// Builds a [`MasterIndex`] from index files as they are read, holding at most one run of
+/// records in memory (and none of the files).
+pub struct MasterIndexBuilder {
+    table: TableBuilder,
+    packs: Vec<[u8; 32]>,
+    pack_numbers: HashMap<[u8; 32], u32>,
+    /// Per file read: its name and the numbers of the packs it names.
+    files: Vec<([u8; 32], Vec<u32>)>,
+    superseded: HashSet<[u8; 32]>,
+}
+
+fn pack_number(packs: &mut Vec<[u8; 32]>, numbers: &mut HashMap<[u8; 32], u32>, pack: [u8; 32]) -> u32 {
+    *numbers.entry(pack).or_insert_with(|| {
+        packs.push(pack);
+        (packs.len() - 1) as u32
+    })
+}
+
+fn table_entry(pack: u32, e: &PackEntry) -> Result<Entry> {
+    let offset =
+        u32::try_from(e.offset).map_err(|_| BackupError::Invalid(format!("blob {} lies past 4 GiB in its pack", e.id.to_hex())))?;
+    Ok(Entry { pack, blob_type: e.blob_type, flags: e.flags, offset, length: e.length, raw_length: e.raw_length })
+}
+
+impl MasterIndexBuilder {
+    /// A builder; with `dir`, a large table goes to a file there (deleted when the index goes).
+    pub fn new(dir: Option<&std::path::Path>) -> MasterIndexBuilder {
+        MasterIndexBuilder {
+            table: TableBuilder::new(dir),
+            packs: Vec::new(),
+            pack_numbers: HashMap::new(),
+            files: Vec::new(),
+            superseded: HashSet::new(),
+        }
+    }
+
+    /// Add an index file named `name`.
+    pub fn add_file(&mut self, name: [u8; 32], file: &IndexFile) -> Result<()> {
+        let number = self.files.len() as u32;
+        self.superseded.extend(file.supersedes.iter().copied());
+        let mut packs = Vec::with_capacity(file.packs.len());
+        for (pack, entries) in &file.packs {
+            let p = pack_number(&mut self.packs, &mut self.pack_numbers, *pack);
+            packs.push(p);
+            for e in entries {
+                self.table.push(&e.id, &table_entry(p, e)?, number)?;
+            }
+        }
+        self.files.push((name, packs));
+        Ok(())
+    }
+
+    /// The index, without the files another one supersedes.
+    pub fn finish(self) -> Result<MasterIndex> {
+        let mut dropped = HashSet::new();
+        let mut files = HashSet::new();
+        let mut live_packs = HashSet::new();
+        for (i, (name, packs)) in self.files.iter().enumerate() {
+            if self.superseded.contains(name) {
+                dropped.insert(i as u32);
+            } else {
+                files.insert(*name);
+                live_packs.extend(packs.iter().copied());
+            }
+        }
+        let table = self.table.finish(&dropped)?;
+        let (mut packs, mut pack_numbers) = (self.packs, self.pack_numbers);
+        packs.shrink_to_fit();
+        pack_numbers.shrink_to_fit();
+        live_packs.shrink_to_fit();
+        Ok(MasterIndex { table, overlay: HashMap::new(), packs, pack_numbers, live_packs, files })
+    }
 }
 
 impl MasterIndex {
-    /// Add an index file's contents.
+    /// Add an index file's packs (one written or read after the index was built).
     pub fn add(&mut self, name: [u8; 32], file: &IndexFile) {
         self.files.insert(name);
         for (pack, entries) in &file.packs {
@@ -161,49 +242,81 @@ impl MasterIndex {
         }
     }
 
-    /// Add one pack's entries.
+    /// Add one pack's blobs; a blob already known keeps its location.
     pub fn add_pack(&mut self, pack: [u8; 32], entries: &[PackEntry]) {
-        self.packs.insert(pack);
+        let n = pack_number(&mut self.packs, &mut self.pack_numbers, pack);
+        self.live_packs.insert(n);
         for e in entries {
-            self.blobs.entry(e.id).or_insert(Location {
-                pack,
-                blob_type: e.blob_type,
-                flags: e.flags,
-                offset: e.offset,
-                length: e.length,
-                raw_length: e.raw_length,
-            });
+            if self.contains(&e.id) {
+                continue;
+            }
+            self.overlay.insert(
+                e.id,
+                Location { pack, blob_type: e.blob_type, flags: e.flags, offset: e.offset, length: e.length, raw_length: e.raw_length },
+            );
         }
     }
 
-    /// Where a blob is.
-    pub fn get(&self, id: &BlobId) -> Option<&Location> {
-        self.blobs.get(id)
+    fn location(&self, e: Entry) -> Location {
+        Location {
+            pack: self.packs.get(e.pack as usize).copied().unwrap_or([0; 32]),
+            blob_type: e.blob_type,
+            flags: e.flags,
+            offset: u64::from(e.offset),
+            length: e.length,
+            raw_length: e.raw_length,
+        }
     }
 
-    /// Whether an index names this pack.
+    /// Where a blob is. A table on disk that cannot be read answers "not known" (and says so in
+    /// the log): a backup then stores the blob again, and prune stops before deleting anything.
+    pub fn get(&self, id: &BlobId) -> Option<Location> {
+        match self.table.get(id) {
+            Ok(Some(e)) => return Some(self.location(e)),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot read the index table"),
+        }
+        self.overlay.get(id).copied()
+    }
+
+    /// Whether a pack is named by an index in use.
     pub fn has_pack(&self, pack: &[u8; 32]) -> bool {
-        self.packs.contains(pack)
+        self.pack_numbers.get(pack).is_some_and(|n| self.live_packs.contains(n))
     }
 
-    /// Whether the blob is stored.
+    /// Whether a blob is known.
     pub fn contains(&self, id: &BlobId) -> bool {
-        self.blobs.contains_key(id)
+        self.get(id).is_some()
     }
 
-    /// Number of blobs.
+    /// Blobs known.
     pub fn len(&self) -> usize {
-        self.blobs.len()
+        self.table.len() + self.overlay.len()
     }
 
-    /// Whether empty.
+    /// Whether no blob is known.
     pub fn is_empty(&self) -> bool {
-        self.blobs.is_empty()
+        self.len() == 0
     }
 
-    /// Every blob and its location.
-    pub fn iter(&self) -> impl Iterator<Item = (&BlobId, &Location)> {
-        self.blobs.iter()
+    /// Every blob with its location (the table in id order, then the blobs added since).
+    pub fn iter(&self) -> impl Iterator<Item = (BlobId, Location)> + '_ {
+        self.table.iter().map(|(id, e)| (id, self.location(e))).chain(self.overlay.iter().map(|(id, l)| (*id, *l)))
+    }
+
+    /// Memory the index holds, roughly: the table (or its boundaries and filter), the blobs added
+    /// since, the pack names.
+    pub fn memory_bytes(&self) -> usize {
+        self.table.memory_bytes()
+            + self.overlay.capacity() * (32 + 64 + 8)
+            + self.packs.capacity() * 32
+            + self.pack_numbers.capacity() * 40
+            + self.live_packs.capacity() * 8
+    }
+
+    /// Whether the table lives in a file.
+    pub fn on_disk(&self) -> bool {
+        self.table.on_disk()
     }
 }
 

@@ -7,6 +7,7 @@
 //! - [`keyfile`]: password-wrapped master keys (argon2id) (§4).
 //! - [`repo_config`]: the `config` object (§5).
 //! - [`blob`]: blob ids and types.
+//! - [`blob_table`]: the index's compact sorted table of blob locations, in memory or on disk.
 //! - [`chunker`]: FastCDC v2020 with the repository's secret seed (§6).
 //! - [`pack`]: pack files: writing and reading their headers (§6).
 //! - [`index`]: index files and the in-memory map from blob to pack (§7).
@@ -24,6 +25,7 @@
 
 pub mod backend;
 pub mod blob;
+pub mod blob_table;
 pub mod cache;
 pub mod chunker;
 pub mod commands;

@@ -1,6 +1,6 @@
 //! An open repository: its keys, config and index, and reading and writing its objects.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::backend::{Backend, FileType};
@@ -8,7 +8,7 @@ use crate::blob::{BlobId, BlobType};
 use crate::cache::Cache;
 use crate::crypto::{Cipher, Keys, object_name};
 use crate::error::{BackupError, Result};
-use crate::index::{IndexFile, MasterIndex, hex32, parse_name};
+use crate::index::{IndexFile, MasterIndex, MasterIndexBuilder, hex32, parse_name};
 use crate::keyfile::{Kdf, KeyFile};
 use crate::pack::FLAG_ZSTD;
 use crate::repo_config::RepoConfig;
@@ -41,6 +41,8 @@ pub struct Repository {
     pub remove_stale_locks: bool,
     /// The local metadata cache (network repositories).
     cache: Option<Cache>,
+    /// Where a large index table is kept while the repository is open (none: in memory).
+    table_dir: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Repository {
@@ -66,7 +68,16 @@ impl Repository {
         backend.write(FileType::Key, &key_name, &kf)?;
         // The config last: a repository exists once its config does.
         backend.write(FileType::Config, "config", &config.seal(&keys)?)?;
-        Ok(Repository { backend, keys, config, index: MasterIndex::default(), key_name, remove_stale_locks: false, cache: None })
+        Ok(Repository {
+            backend,
+            keys,
+            config,
+            index: MasterIndex::default(),
+            key_name,
+            remove_stale_locks: false,
+            cache: None,
+            table_dir: None,
+        })
     }
 
     /// Open a repository with `password` and load its index.
@@ -80,8 +91,28 @@ impl Repository {
         let mut repo = Self::open_without_index(backend, password)?;
         if let Some(base) = cache_base {
             match Cache::open(base, &repo.config.id) {
-                Ok(c) => repo.cache = Some(c),
+                Ok(c) => {
+                    repo.table_dir = Some(c.dir().join("tables"));
+                    repo.cache = Some(c);
+                }
                 Err(e) => tracing::warn!(error = %e, base = %base.display(), "working without the local backup cache"),
+            }
+        }
+        repo.load_index()?;
+        Ok(repo)
+    }
+
+    /// Open with `password` for a long-running service that has a folder of its own: network
+    /// repositories cache their index files and trees under `work_dir`, and a large index table
+    /// is kept on disk there (for any repository), so memory stays small whatever the size.
+    pub fn open_in(backend: Arc<dyn Backend>, password: &[u8], work_dir: &Path) -> Result<Repository> {
+        let remote = backend.is_remote();
+        let mut repo = Self::open_without_index(backend, password)?;
+        repo.table_dir = Some(work_dir.join("index-tables").join(&repo.config.id));
+        if remote {
+            match Cache::open(work_dir, &repo.config.id) {
+                Ok(c) => repo.cache = Some(c),
+                Err(e) => tracing::warn!(error = %e, base = %work_dir.display(), "working without the local backup cache"),
             }
         }
         repo.load_index()?;
@@ -114,7 +145,16 @@ impl Repository {
         let Some((master, cipher, key_name)) = found else { return Err(BackupError::WrongPassword) };
         let keys = Keys::derive(master, cipher)?;
         let config = RepoConfig::open(&config_bytes, &keys)?;
-        Ok(Repository { backend, keys, config, index: MasterIndex::default(), key_name, remove_stale_locks: false, cache: None })
+        Ok(Repository {
+            backend,
+            keys,
+            config,
+            index: MasterIndex::default(),
+            key_name,
+            remove_stale_locks: false,
+            cache: None,
+            table_dir: None,
+        })
     }
 
     /// The storage.
@@ -135,8 +175,26 @@ impl Repository {
     /// Read every index file. Damaged ones are skipped and returned (their packs' blobs look
     /// missing until `check`/`prune` repairs the index).
     pub fn load_index(&mut self) -> Result<Vec<BackupError>> {
-        let (_, files, damaged) = self.read_index_files()?;
-        self.set_index(&files);
+        // One file in memory at a time: the index is built as they are read.
+        let mut damaged = Vec::new();
+        let names = self.backend.list(FileType::Index)?;
+        if let Some(c) = &self.cache {
+            c.retain_index(&names.iter().cloned().collect());
+        }
+        let mut builder = MasterIndexBuilder::new(self.table_dir.as_deref());
+        for name in &names {
+            let Some(raw) = parse_name(name) else { continue };
+            match self.read_index(name) {
+                Ok(f) => builder.add_file(raw, &f)?,
+                Err(e @ BackupError::Damaged { .. }) => {
+                    tracing::warn!(error = %e, "skipping a damaged index file");
+                    damaged.push(e);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        self.index = MasterIndex::default();
+        self.index = builder.finish()?;
         Ok(damaged)
     }
 
@@ -164,16 +222,15 @@ impl Repository {
 
     /// Make the in-memory index from index files already read; files another one supersedes
     /// are left out.
-    pub fn set_index(&mut self, files: &[NamedIndexFile]) {
-        let superseded: std::collections::HashSet<[u8; 32]> = files.iter().flat_map(|(_, f)| f.supersedes.iter().copied()).collect();
-        let mut index = MasterIndex::default();
+    pub fn set_index(&mut self, files: &[NamedIndexFile]) -> Result<()> {
+        let mut builder = MasterIndexBuilder::new(self.table_dir.as_deref());
         for (name, f) in files {
             let Some(raw) = parse_name(name) else { continue };
-            if !superseded.contains(&raw) {
-                index.add(raw, f);
-            }
+            builder.add_file(raw, f)?;
         }
-        self.index = index;
+        self.index = MasterIndex::default();
+        self.index = builder.finish()?;
+        Ok(())
     }
 
     /// A stored pack's entries, read from its header (two range reads, not the whole pack).
@@ -268,7 +325,7 @@ impl Repository {
 
     /// A blob's plaintext, verified against its id.
     pub fn read_blob(&self, id: &BlobId) -> Result<Vec<u8>> {
-        let loc = *self.index.get(id).ok_or_else(|| BackupError::MissingBlob(id.to_hex()))?;
+        let loc = self.index.get(id).ok_or_else(|| BackupError::MissingBlob(id.to_hex()))?;
         let pack = hex32(&loc.pack);
         let sealed = self.backend.read_range(FileType::Pack, &pack, loc.offset, loc.length)?;
         decode_blob(&self.keys, &pack, loc.blob_type, loc.flags, loc.raw_length, id, &sealed)
@@ -283,7 +340,7 @@ impl Repository {
     /// hashed one buffer and sealed another. `check --read-data` always rechecks; restore does
     /// not, which saves a quarter of its CPU time.
     pub fn read_blob_into(&self, id: &BlobId, scratch: &mut Vec<u8>, out: &mut Vec<u8>, recheck_id: bool) -> Result<()> {
-        let loc = *self.index.get(id).ok_or_else(|| BackupError::MissingBlob(id.to_hex()))?;
+        let loc = self.index.get(id).ok_or_else(|| BackupError::MissingBlob(id.to_hex()))?;
         let pack = hex32(&loc.pack);
         self.backend.read_range_into(FileType::Pack, &pack, loc.offset, loc.length, scratch)?;
         let bad = |d: &str| BackupError::damaged("data", pack.clone(), format!("blob {} {d}", id.to_hex()));
@@ -318,7 +375,7 @@ impl Repository {
     /// A tree blob.
     pub fn load_tree(&self, id: &BlobId) -> Result<Tree> {
         let Some(cache) = &self.cache else { return Tree::from_bytes(id, &self.read_blob(id)?) };
-        let loc = *self.index.get(id).ok_or_else(|| BackupError::MissingBlob(id.to_hex()))?;
+        let loc = self.index.get(id).ok_or_else(|| BackupError::MissingBlob(id.to_hex()))?;
         let name = id.to_hex();
         let pack = hex32(&loc.pack);
         if let Some(sealed) = cache.get("trees", &name) {

@@ -15,7 +15,6 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use crate::blob::{BlobId, BlobType};
-use crate::crypto::Keys;
 use crate::error::{BackupError, Result};
 use crate::index::IndexFile;
 use crate::pack::{FLAG_ZSTD, FinishedPack, PackWriter};
@@ -142,11 +141,12 @@ impl Saver {
         let (job_tx, job_rx) = sync_channel::<Job>(workers_n);
         let (sealed_tx, sealed_rx) = sync_channel::<Sealed>(workers_n);
         let job_rx = Arc::new(Mutex::new(job_rx));
-        let known: Arc<Mutex<HashSet<BlobId>>> = Arc::new(Mutex::new(repo.index.iter().map(|(id, _)| *id).collect()));
+        // Only this run's new blobs: the repository's own are looked up in its index.
+        let known: Arc<Mutex<HashSet<BlobId>>> = Arc::new(Mutex::new(HashSet::new()));
         let mut handles = Vec::new();
         for _ in 0..workers_n {
             let (rx, tx, known, repo, pool) = (job_rx.clone(), sealed_tx.clone(), known.clone(), repo.clone(), pool.clone());
-            handles.push(std::thread::spawn(move || worker(&repo.keys, &rx, &tx, &known, &pool)));
+            handles.push(std::thread::spawn(move || worker(&repo, &rx, &tx, &known, &pool)));
         }
         drop(sealed_tx);
         let packer_pool = pool.clone();
@@ -181,7 +181,8 @@ impl Saver {
     }
 }
 
-fn worker(keys: &Keys, jobs: &Mutex<Receiver<Job>>, out: &SyncSender<Sealed>, known: &Mutex<HashSet<BlobId>>, pool: &BufferPool) {
+fn worker(repo: &Repository, jobs: &Mutex<Receiver<Job>>, out: &SyncSender<Sealed>, known: &Mutex<HashSet<BlobId>>, pool: &BufferPool) {
+    let keys = &repo.keys;
     loop {
         let job = {
             let rx = jobs.lock().unwrap_or_else(|p| p.into_inner());
@@ -191,7 +192,7 @@ fn worker(keys: &Keys, jobs: &Mutex<Receiver<Job>>, out: &SyncSender<Sealed>, kn
             }
         };
         let id = keys.blob_id(&job.data);
-        let is_new = known.lock().unwrap_or_else(|p| p.into_inner()).insert(id);
+        let is_new = !repo.index.contains(&id) && known.lock().unwrap_or_else(|p| p.into_inner()).insert(id);
         if is_new {
             let raw_length = job.data.len() as u32;
             let mut compressed = pool.take();

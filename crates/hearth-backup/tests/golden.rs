@@ -108,7 +108,7 @@ fn every_golden_repository_still_reads_restores_checks_and_accepts_backups() {
         let mut repo = open().expect("open");
         let photo = ls::run(&repo, &snaps[0].0, Some(Path::new("family/Photos/2026/IMG_0001.jpg"))).expect("ls");
         let blob = photo[0].node.content.as_ref().expect("content")[0];
-        let loc = *repo.index.get(&blob).expect("indexed");
+        let loc = repo.index.get(&blob).expect("indexed");
         let pack = hex32(&loc.pack);
         let pack_path = repo_path.join("data").join(&pack[..2]).join(&pack);
         let mut bytes = fs::read(&pack_path).expect("pack");

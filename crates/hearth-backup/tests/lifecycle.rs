@@ -204,7 +204,7 @@ fn prune_rebuilds_a_lost_index_from_pack_headers_and_refuses_when_data_is_gone()
     let data_pack = repo
         .index
         .iter()
-        .find(|(id, l)| **id != snap.tree && l.blob_type == BlobType::Data)
+        .find(|(id, l)| *id != snap.tree && l.blob_type == BlobType::Data)
         .map(|(_, l)| hearth_backup::index::hex32(&l.pack))
         .expect("a data pack");
     b.remove(FileType::Pack, &data_pack).expect("rm");

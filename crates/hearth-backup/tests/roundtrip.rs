@@ -117,7 +117,7 @@ fn backup_restore_incremental_and_damage() {
         let e = ls::run(&repo, "latest", Some(Path::new("src/photos/2026/big.jpg"))).expect("ls");
         e[0].node.content.as_ref().expect("content")[0]
     };
-    let loc = *repo.index.get(&big_id).expect("indexed");
+    let loc = repo.index.get(&big_id).expect("indexed");
     let pack = hearth_backup::index::hex32(&loc.pack);
     let pack_path = repo_path.join("data").join(&pack[..2]).join(&pack);
     let mut bytes = fs::read(&pack_path).expect("read pack");

@@ -104,7 +104,7 @@ pub fn run(repo: &mut Repository, opts: CheckOptions) -> Result<CheckReport> {
     }
     for (id, loc) in repo.index.iter() {
         if missing_packs.contains(&loc.pack) {
-            bad_blobs.insert(*id);
+            bad_blobs.insert(id);
         }
     }
 
@@ -140,7 +140,7 @@ pub fn run(repo: &mut Repository, opts: CheckOptions) -> Result<CheckReport> {
             Err(e) => {
                 report.problems.push(e.to_string());
                 repo.index.iter().filter(|(_, l)| l.pack == *pack).for_each(|(id, _)| {
-                    bad_blobs.insert(*id);
+                    bad_blobs.insert(id);
                 });
                 continue;
             }

@@ -87,7 +87,7 @@ pub fn run(mut repo: Repository, opts: PruneOptions) -> Result<PruneReport> {
     let (names, files, damaged) = repo.read_index_files()?;
     report.index_files_damaged = damaged.len();
     let superseded: HashSet<[u8; 32]> = files.iter().flat_map(|(_, f)| f.supersedes.iter().copied()).collect();
-    repo.set_index(&files);
+    repo.set_index(&files)?;
     let (recovered, _unreadable) = repo.read_unindexed_packs()?;
     for (pack, entries) in &recovered {
         repo.index.add_pack(*pack, entries);

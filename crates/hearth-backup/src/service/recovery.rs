@@ -83,8 +83,7 @@ pub fn prepare(data: &Path, spec: &TargetSpec, secret: &TargetSecret, typed_key:
     if !backend.exists()? {
         return Err(BackupError::NoRepository(spec.location()));
     }
-    let cache = backend.is_remote().then(|| data.join("backup/cache"));
-    let repo = Repository::open_cached(backend, password.as_bytes(), cache.as_deref())?;
+    let repo = Repository::open_in(backend, password.as_bytes(), &data.join("backup/cache"))?;
     let (name, snap) = newest_box_snapshot(&repo)?;
     let root = Path::new(&snap.paths[0])
         .file_name()

@@ -94,8 +94,7 @@ impl Service {
             };
             return Err(BackupError::NoRepository(format!("{} ({hint})", target.spec.location())));
         }
-        let cache = backend.is_remote().then(|| self.cache_dir());
-        Repository::open_cached(backend, password.as_bytes(), cache.as_deref())
+        Repository::open_in(backend, password.as_bytes(), &self.cache_dir())
     }
 
     fn run_backup(&self, run: &RunRow, cancel: &Arc<AtomicBool>) -> Result<Finished> {
