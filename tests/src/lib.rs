@@ -9,6 +9,7 @@
 //! - [`http`]: a minimal HTTP/1.1 client over `std::net` (tests must not share code paths with the
 //!   server they test).
 //! - [`poll`]: waiting, with a limit, for what another process does.
+//! - [`servers`]: storage servers started as peers: rclone serve restic, moto's S3 server.
 //! - [`netns`]: two network namespaces on one virtual LAN.
 //! - [`syncthing`]: a real Syncthing in a temporary home, configured offline, with its REST API.
 //! - [`tiers`]: the crate tier rules of DESIGN.md, checked against `cargo metadata`.
@@ -20,5 +21,6 @@ pub mod data;
 pub mod http;
 pub mod netns;
 pub mod poll;
+pub mod servers;
 pub mod syncthing;
 pub mod tiers;

@@ -14,57 +14,7 @@ use hearth_backup::backend::retry::RetryPolicy;
 use hearth_backup::backend::{Backend, FileType};
 use hearth_tests::daemon;
 use hearth_tests::data::noise;
-
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn wait_listening(port: u16, child: &mut Child, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("{what} exited before listening: {status}");
-        }
-        assert!(Instant::now() < deadline, "{what} did not listen on {port}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn rclone_restic(root: &Path, port: u16, auth: Option<(&str, &str)>) -> Server {
-    let mut cmd = Command::new("rclone");
-    cmd.args(["serve", "restic", "--addr", &format!("127.0.0.1:{port}"), "--config", "/dev/null"]);
-    if let Some((u, p)) = auth {
-        cmd.args(["--user", u, "--pass", p]);
-    }
-    cmd.arg(root).stdout(Stdio::null()).stderr(Stdio::null());
-    let mut child = cmd.spawn().expect("rclone is installed by scripts/test (Debian package rclone)");
-    wait_listening(port, &mut child, "rclone serve restic");
-    Server { child, port }
-}
-
-fn moto_server() -> Server {
-    let bin = std::env::var_os("HEARTH_MOTO_SERVER")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| daemon::workspace().join("target/test-venv/bin/moto_server"));
-    assert!(bin.exists(), "{} is missing: scripts/test installs moto[server] there (or set HEARTH_MOTO_SERVER)", bin.display());
-    let port = daemon::free_port();
-    let mut child = Command::new(&bin)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start moto_server");
-    wait_listening(port, &mut child, "moto_server");
-    Server { child, port }
-}
+use hearth_tests::servers::{moto_server, rclone_restic};
 
 const S3_ENV: &[(&str, &str)] = &[("AWS_ACCESS_KEY_ID", "hearth-test"), ("AWS_SECRET_ACCESS_KEY", "hearth-secret")];
 

@@ -430,3 +430,42 @@ fn wait_recovery(d: &Daemon) -> Value {
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+/// S3 (moto's server) and a restic REST server (Debian's rclone) as places for the box's
+/// backups: tested, made, backed up to, drilled; a wrong S3 secret is refused before saving.
+#[test]
+fn s3_and_rest_servers_as_targets() {
+    use hearth_tests::servers::{moto_server, rclone_restic};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut d = start(&dir.path().join("data"), &[]);
+    d.wait_healthy(Duration::from_secs(30));
+    let ada = d.claim("ada", "ada-long-password");
+    family_files(&d.data);
+    assert_eq!(call(&d, &ada, "POST", "/api/v1/backups/password", Some(json!({}))).status, 201);
+    let s3 = moto_server();
+    let rest = rclone_restic(&dir.path().join("served"), daemon::free_port(), Some(("anna", "rest-pass")));
+    let targets = [
+        json!({"name": "Cloud", "target": {"kind": "s3", "endpoint": format!("http://127.0.0.1:{}", s3.port), "bucket": "family-backups", "prefix": "box", "access_key_id": "hearth-test"},
+               "secret": {"secret_access_key": "hearth-secret"}}),
+        json!({"name": "Server", "target": {"kind": "rest", "url": format!("http://127.0.0.1:{}/box", rest.port), "user": "anna"}, "secret": {"password": "rest-pass"}}),
+    ];
+    let wrong = json!({"name": "x", "target": {"kind": "rest", "url": format!("http://127.0.0.1:{}/box", rest.port), "user": "anna"}, "secret": {"password": "nope"}});
+    let r = call(&d, &ada, "POST", "/api/v1/backups/targets", Some(wrong));
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("user and password"), "{}", r.body);
+    for body in targets {
+        let r = call(&d, &ada, "POST", "/api/v1/backups/targets/test", Some(body.clone()));
+        assert_eq!((r.status, r.json()["repository"].as_str()), (200, Some("empty")), "{}", r.body);
+        let r = call(&d, &ada, "POST", "/api/v1/backups/targets", Some(body.clone()));
+        assert_eq!(r.status, 201, "{}", r.body);
+        let target = r.json()["id"].as_i64().expect("id");
+        let r = call(&d, &ada, "POST", "/api/v1/backups/jobs", Some(json!({"name": body["name"], "target_id": target})));
+        let job = r.json()["id"].as_i64().expect("id");
+        let run = wait_run(&d, &ada, queued(call(&d, &ada, "POST", &format!("/api/v1/backups/jobs/{job}/run"), None)));
+        assert_eq!(run["state"], "succeeded", "{run}");
+        let drill = wait_run(&d, &ada, queued(call(&d, &ada, "POST", &format!("/api/v1/backups/targets/{target}/drill"), None)));
+        assert_eq!(drill["state"], "succeeded", "{drill}");
+        assert!(drill["message"].as_str().is_some_and(|m| m.contains("all identical")), "{drill}");
+    }
+    d.stop(Duration::from_secs(30));
+}
