@@ -4,9 +4,8 @@
 //! target/test-venv). Also: transient errors are retried, permanent ones fail at once.
 
 use std::fs;
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use hearth_backup::backend::rest::Rest;
