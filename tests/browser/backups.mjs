@@ -4,39 +4,16 @@
 // restore, browse the backup and restore a file as a copy. Nothing overflows the phone's width
 // and any error in the browser's console fails the test.
 // Usage: node backups.mjs URL NAME PASSWORD SCREENSHOT_DIR USB_FOLDER
-import { chromium } from "playwright-core";
+import { runOnPhone } from "./phone.mjs";
 
 const [url, name, password, shots, usb] = process.argv.slice(2);
 const fail = (msg) => { throw new Error(msg); };
 const step = (what) => console.log(`- ${what}`);
+// 401: who is signed in, asked before logging in; 400: the connection test of a relative path,
+// on purpose.
+const expectedFailure = (r) => (r.status() === 401 && r.url().endsWith("/api/v1/me")) || (r.status() === 400 && r.url().endsWith("/api/v1/backups/targets/test"));
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
-const problems = [];
-let lastPage = null;
-try {
-  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
-  const page = await context.newPage();
-  lastPage = page;
-  // 401: who is signed in, asked before logging in; 400: the connection test of a relative
-  // path, on purpose. Any other failed request is a problem.
-  page.on("console", (m) => {
-    if (m.type() === "error" && !/Failed to load resource/.test(m.text())) problems.push(`console: ${m.text()}`);
-  });
-  page.on("response", (r) => {
-    const expected = (r.status() === 401 && r.url().endsWith("/api/v1/me")) || (r.status() === 400 && r.url().endsWith("/api/v1/backups/targets/test"));
-    if (r.status() >= 400 && !expected) problems.push(`${r.status()} from ${r.request().method()} ${r.url()}`);
-  });
-  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
-  page.on("dialog", (d) => d.accept());
-  const shot = async (n) => { if (shots) await page.screenshot({ path: `${shots}/${n}.png`, fullPage: true }); };
-  const fits = async (where) => {
-    const [wide, screen] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
-    if (wide > screen) fail(`${where} is ${wide} px wide on a ${screen} px phone`);
-  };
-
+await runOnPhone("backups", shots, { expectedFailure }, async ({ page, shot, fits }) => {
   step("log in and open Backups: nothing is set up, and the page says so");
   await page.goto(url);
   await page.locator("#login").waitFor({ state: "visible", timeout: 10000 });
@@ -108,13 +85,4 @@ try {
   await file.getByRole("button", { name: "Restore as a copy" }).click();
   await page.locator("#restore-status").filter({ hasText: "Done" }).waitFor({ timeout: 60000 });
   await shot("backups-restored");
-  if (problems.length) fail(problems.join("\n"));
-  console.log("ok");
-} catch (e) {
-  if (lastPage) { try { await lastPage.screenshot({ path: `${shots}/backups-failure.png`, fullPage: true }); } catch (_) { /* ignore */ } }
-  console.error(e.message || e);
-  if (problems.length) console.error(problems.join("\n"));
-  process.exitCode = 1;
-} finally {
-  await browser.close();
-}
+});

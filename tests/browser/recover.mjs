@@ -5,29 +5,15 @@
 // owner logs in. Any error in the browser's console fails the test.
 // Usage: node recover.mjs URL USB_REPOSITORY RECOVERY_KEY NAME PASSWORD SCREENSHOT_DIR
 // Prints READY when the test should restart hearthd.
-import { chromium } from "playwright-core";
+import { runOnPhone } from "./phone.mjs";
 
 const [url, repo, key, name, password, shots] = process.argv.slice(2);
-const fail = (msg) => { throw new Error(msg); };
 const step = (what) => console.log(`- ${what}`);
+// While hearthd restarts, the page's polls fail to connect (no response at all); once it is
+// back, asking who is signed in before the login answers 401.
+const expectedFailure = (r) => r.status() === 401 && r.url().endsWith("/api/v1/me");
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
-const problems = [];
-let lastPage = null;
-try {
-  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
-  const page = await context.newPage();
-  lastPage = page;
-  // While hearthd restarts, requests fail to connect: expected, and the page waits.
-  page.on("console", (m) => {
-    if (m.type() === "error" && !/Failed to load resource|ERR_CONNECTION_REFUSED|ERR_EMPTY_RESPONSE|net::/.test(m.text())) problems.push(`console: ${m.text()}`);
-  });
-  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
-  const shot = async (n) => { if (shots) await page.screenshot({ path: `${shots}/${n}.png`, fullPage: true }); };
-
+await runOnPhone("recover", shots, { expectedFailure }, async ({ page, shot }) => {
   step("the welcome page of a new box offers to restore it from a backup");
   await page.goto(url);
   await page.locator("#claim").waitFor({ state: "visible", timeout: 10000 });
@@ -55,13 +41,4 @@ try {
   await page.click("#login button[type=submit]");
   await page.waitForFunction(() => location.hash.startsWith("#/photos"), null, { timeout: 20000 });
   await shot("recover-logged-in");
-  if (problems.length) fail(problems.join("\n"));
-  console.log("ok");
-} catch (e) {
-  if (lastPage) { try { await lastPage.screenshot({ path: `${shots}/recover-failure.png`, fullPage: true }); } catch (_) { /* ignore */ } }
-  console.error(e.message || e);
-  if (problems.length) console.error(problems.join("\n"));
-  process.exitCode = 1;
-} finally {
-  await browser.close();
-}
+});

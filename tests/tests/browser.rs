@@ -60,25 +60,9 @@ fn claim_logout_login_in_chromium() {
     let copy = dir.path().join("IMG_0001 copy.jpg");
     let made = Command::new("convert").arg(&photo).args(["-quality", "60"]).arg(&copy).status().expect("convert");
     assert!(made.success());
-    let out = Command::new("node")
-        .current_dir(&browser_dir)
-        .arg("web_page.mjs")
-        .arg(format!("http://{}/", d.http))
-        .arg(shots)
-        .arg(&photo)
-        .arg(&not_photo)
-        .arg(&photo2)
-        .arg(&big)
-        .arg(&copy)
-        .output()
-        .expect("node");
-    assert!(
-        out.status.success(),
-        "browser test failed:\n{}\n{}\nhearthd log:\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-        d.log_text()
-    );
+    run_script("web_page.mjs", &d, |c| {
+        c.arg(format!("http://{}/", d.http)).arg(shots).arg(&photo).arg(&not_photo).arg(&photo2).arg(&big).arg(&copy);
+    });
     // The name given in the browser is the one peers are told.
     assert_eq!(d.json(&["sync", "id"])["name"], "The Kowalskis");
     assert!(d.stop(Duration::from_secs(15)).success());
@@ -377,7 +361,6 @@ fn the_activity_panel_shows_a_thumbnail_backlog_draining() {
 /// ranges, and an album titled in Arabic with emoji, wider than the phone, that overflows nothing.
 #[test]
 fn odd_input_empty_box_damaged_photo_video_and_long_right_to_left_names() {
-    let browser_dir = daemon::workspace().join("tests/browser");
     let dir = tempfile::tempdir().expect("tempdir");
     let mut d = start(&dir.path().join("data"), &[]);
     d.wait_healthy(Duration::from_secs(20));
@@ -411,28 +394,29 @@ fn odd_input_empty_box_damaged_photo_video_and_long_right_to_left_names() {
     assert!(made.success());
     let shots = daemon::workspace().join("target/screenshots/web");
     std::fs::create_dir_all(&shots).expect("mkdir screenshots");
-    let out = Command::new("node")
-        .current_dir(&browser_dir)
-        .arg("odd_input.mjs")
-        .arg(format!("http://{}/", d.http))
-        .args(["anna", "anna-long-password"])
-        .arg(&shots)
-        .arg(&damaged)
-        .arg(&video)
-        .arg(&photo)
-        .output()
-        .expect("node");
-    assert!(
-        out.status.success(),
-        "browser test failed:\n{}\n{}\nhearthd log:\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-        d.log_text()
-    );
+    run_script("odd_input.mjs", &d, |c| {
+        c.arg(format!("http://{}/", d.http)).args(["anna", "anna-long-password"]).arg(&shots).arg(&damaged).arg(&video).arg(&photo);
+    });
     // The damaged file is kept as it arrived.
     let kept = walk(&dir.path().join("data/library")).into_iter().find(|p| p.ends_with("IMG_0101.png")).expect("the damaged photo is kept");
     assert_eq!(std::fs::read(kept).expect("read"), whole[..65536]);
     assert!(d.stop(Duration::from_secs(15)).success());
+}
+
+/// Run `node tests/browser/SCRIPT` with the arguments `args` adds; panics with its output and
+/// the daemon's log when it fails.
+fn run_script(script: &str, d: &daemon::Daemon, args: impl FnOnce(&mut Command)) {
+    let mut cmd = Command::new("node");
+    cmd.current_dir(daemon::workspace().join("tests/browser")).arg(script);
+    args(&mut cmd);
+    let out = cmd.output().expect("node");
+    assert!(
+        out.status.success(),
+        "browser test {script} failed:\n{}\n{}\nhearthd log:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        d.log_text()
+    );
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
@@ -472,7 +456,6 @@ fn laptop_backs_up(repo: &str, cert: &std::path::Path, dir: &std::path::Path) ->
 /// the end, a restore drill, and a file restored as a copy from the restore browser.
 #[test]
 fn the_owner_sets_up_backups_verifies_and_restores_from_the_browser() {
-    let browser_dir = daemon::workspace().join("tests/browser");
     let dir = tempfile::tempdir().expect("tempdir");
     let mut d = start(&dir.path().join("data"), &[]);
     d.wait_healthy(Duration::from_secs(20));
@@ -485,22 +468,9 @@ fn the_owner_sets_up_backups_verifies_and_restores_from_the_browser() {
     std::fs::create_dir_all(&usb).expect("usb");
     let shots = daemon::workspace().join("target/screenshots/web");
     std::fs::create_dir_all(&shots).expect("mkdir screenshots");
-    let out = Command::new("node")
-        .current_dir(&browser_dir)
-        .arg("backups.mjs")
-        .arg(format!("http://{}/", d.http))
-        .args(["ada", "ada-long-password"])
-        .arg(&shots)
-        .arg(&usb)
-        .output()
-        .expect("node");
-    assert!(
-        out.status.success(),
-        "browser test failed:\n{}\n{}\nhearthd log:\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-        d.log_text()
-    );
+    run_script("backups.mjs", &d, |c| {
+        c.arg(format!("http://{}/", d.http)).args(["ada", "ada-long-password"]).arg(&shots).arg(&usb);
+    });
     let restored = walk(&dir.path().join("data/restored")).into_iter().find(|p| p.ends_with("recipe ü.txt")).expect("restored as a copy");
     assert_eq!(std::fs::read_to_string(restored).expect("read"), "flour, eggs\n");
     assert!(usb.join("hearth/config").exists());

@@ -90,16 +90,18 @@ impl Repository {
     pub fn open_cached(backend: Arc<dyn Backend>, password: &[u8], cache_base: Option<&Path>) -> Result<Repository> {
         let mut repo = Self::open_without_index(backend, password)?;
         if let Some(base) = cache_base {
-            match Cache::open(base, &repo.config.id) {
-                Ok(c) => {
-                    repo.table_dir = Some(c.dir().join("tables"));
-                    repo.cache = Some(c);
-                }
-                Err(e) => tracing::warn!(error = %e, base = %base.display(), "working without the local backup cache"),
-            }
+            repo.use_cache(base);
+            repo.table_dir = repo.cache.as_ref().map(|c| c.dir().join("tables"));
         }
         repo.load_index()?;
         Ok(repo)
+    }
+
+    fn use_cache(&mut self, base: &Path) {
+        match Cache::open(base, &self.config.id) {
+            Ok(c) => self.cache = Some(c),
+            Err(e) => tracing::warn!(error = %e, base = %base.display(), "working without the local backup cache"),
+        }
     }
 
     /// Open with `password` for a long-running service that has a folder of its own: network
@@ -110,10 +112,7 @@ impl Repository {
         let mut repo = Self::open_without_index(backend, password)?;
         repo.table_dir = Some(work_dir.join("index-tables").join(&repo.config.id));
         if remote {
-            match Cache::open(work_dir, &repo.config.id) {
-                Ok(c) => repo.cache = Some(c),
-                Err(e) => tracing::warn!(error = %e, base = %work_dir.display(), "working without the local backup cache"),
-            }
+            repo.use_cache(work_dir);
         }
         repo.load_index()?;
         Ok(repo)
