@@ -1,8 +1,8 @@
 // The Backups page as the owner uses it on a phone: make the recovery key (shown once, with a
 // print button, continue only after saying it is kept), add a USB folder after testing the
 // connection, add the nightly backup of everything, back up now and watch it finish, verify a
-// restore, browse the backup and restore a file as a copy. Nothing overflows the phone's width
-// and any error in the browser's console fails the test.
+// restore (and see it on the Box page), browse the backup and restore a file as a copy. Nothing
+// overflows the phone's width and any error in the browser's console fails the test.
 // Usage: node backups.mjs URL NAME PASSWORD SCREENSHOT_DIR USB_FOLDER
 import { runOnPhone } from "./phone.mjs";
 
@@ -70,6 +70,12 @@ await runOnPhone("backups", shots, { expectedFailure }, async ({ page, shot, fit
   await page.locator("#backup-targets .last-drill.succeeded").filter({ hasText: "Last verified restore" }).waitFor({ timeout: 120000 });
   const drill = await page.locator("#backup-targets .last-drill").textContent();
   if (!/all identical/.test(drill)) fail(`the drill says: ${drill}`);
+
+  step("the Box page says when a restore was last verified");
+  await page.goto(url + "#/box");
+  await page.locator("#last-verified").filter({ hasText: "last verified restore" }).waitFor({ timeout: 20000 });
+  await page.goto(url + "#/backups");
+  await page.locator("#backup-targets li[data-target]").waitFor({ timeout: 20000 });
 
   step("browse the backup and restore a file as a copy");
   await page.locator("#backup-targets li[data-target]").getByRole("button", { name: "Restore…" }).click();

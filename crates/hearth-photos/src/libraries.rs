@@ -62,6 +62,21 @@ pub fn roots(catalog: &Catalog, data_dir: &Path) -> Result<Vec<Root>, CatalogErr
 
 /// Scan one watched folder (see the module's description).
 pub fn scan(catalog: &Catalog, root: &Root, data_dir: &Path, now: i64) -> Result<Scan, CatalogError> {
+    scan_root(catalog, root, data_dir, now)
+}
+
+/// Scan the watched folders that hold `path` (a version put back, a file restored by hand), so
+/// what came back is in the library now, not at the next scheduled scan; how many were scanned.
+pub fn scan_holding(catalog: &Catalog, data_dir: &Path, path: &Path, now: i64) -> Result<usize, CatalogError> {
+    let mut scanned = 0;
+    for root in roots(catalog, data_dir)?.into_iter().filter(|r| path.starts_with(&r.path)) {
+        scan_root(catalog, &root, data_dir, now)?;
+        scanned += 1;
+    }
+    Ok(scanned)
+}
+
+fn scan_root(catalog: &Catalog, root: &Root, data_dir: &Path, now: i64) -> Result<Scan, CatalogError> {
     if !root.path.is_dir() {
         return Ok(Scan { offline: true, ..Scan::default() });
     }

@@ -55,11 +55,42 @@ pub struct Status {
     pub users: i64,
     /// hearthd's own resident memory (its worker processes not counted).
     pub daemon_resident_bytes: Option<u64>,
+    /// The newest restore drill of the box's backups, if any ran: its state, when it ended,
+    /// what it said, how many files it restored.
+    pub last_verified_restore: Option<VerifiedRestore>,
+}
+
+/// The newest restore drill, for the status page.
+#[derive(Serialize)]
+pub struct VerifiedRestore {
+    /// `succeeded` or `failed`.
+    pub state: hearth_catalog::backups::RunState,
+    /// When it ended.
+    pub at: Option<i64>,
+    /// Files restored and compared.
+    pub files: u64,
+    /// What it said.
+    pub message: Option<String>,
+}
+
+fn last_drill(r: &crate::state::rusqlite_conn::Connection) -> Result<Option<VerifiedRestore>, hearth_catalog::CatalogError> {
+    use hearth_catalog::backups::{RunFilter, RunKind, runs};
+    let newest = runs(r, RunFilter { kind: Some(RunKind::Drill), ended: true, ..Default::default() }, 1)?;
+    Ok(newest.into_iter().next().map(|run| {
+        let files = run
+            .detail
+            .as_deref()
+            .and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok())
+            .and_then(|d| d["files"].as_u64())
+            .unwrap_or(0);
+        VerifiedRestore { state: run.state, at: run.ended_at, files, message: run.message }
+    }))
 }
 
 /// `GET /api/v1/status`
 pub async fn status(State(state): State<AppState>) -> Result<Json<Status>, ApiError> {
     let users = state.read(hearth_catalog::users::count).await?;
+    let last_verified_restore = state.read(last_drill).await?;
     let space = hearth_platform::durable::space(&state.data_dir).ok();
     Ok(Json(Status {
         device: DeviceInfo { name: state.box_settings.current().name.to_string(), ..(*state.device).clone() },
@@ -70,6 +101,7 @@ pub async fn status(State(state): State<AppState>) -> Result<Json<Status>, ApiEr
         data_total_bytes: space.map(|s| s.1),
         users,
         daemon_resident_bytes: hearth_platform::memory::resident_bytes(),
+        last_verified_restore,
     }))
 }
 

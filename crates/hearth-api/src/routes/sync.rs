@@ -373,10 +373,17 @@ pub async fn restore_version(
     let engine = engine(&state)?.clone();
     let root = engine.folder_root(&folder).map_err(|e| ApiError::not_found(e.to_string()))?;
     let (version, now) = (body.version.clone(), state.now());
-    tokio::task::spawn_blocking(move || hearth_sync::versions::restore(&root, &version, now))
+    let restored = tokio::task::spawn_blocking(move || hearth_sync::versions::restore(&root, &version, now))
         .await
         .map_err(ApiError::internal)?
         .map_err(sync_error)?;
+    // A photo put back is in the timeline again now, not at the next scan of its folder (a scan
+    // may have found it gone meanwhile).
+    let (catalog, data_dir) = (state.catalog.clone(), state.data_dir.clone());
+    let rescan = tokio::task::spawn_blocking(move || hearth_photos::libraries::scan_holding(&catalog, &data_dir, &restored, now)).await;
+    if let Ok(Err(e)) = rescan {
+        tracing::warn!(error = %e, "the photo folder of a restored version could not be scanned; the next scan finds it");
+    }
     let addr = peer.as_ref().and_then(|p| p.0.address_text());
     let target = folder.clone();
     state.write(move |tx| audit_entry(tx, &caller, addr.as_deref(), "sync.version.restore", &target, Some(&body.version), now)).await?;

@@ -333,6 +333,8 @@ const EN = {
   "box.backup.drill": "Verifying a restore: {name}",
   "box.backup.check": "Checking the backup: {name}",
   "box.backup.restore": "Restoring from {name}",
+  "box.drill_ok": (p) => `Backups: last verified restore ${p.when}, ${p.n} files. ${p.message}`,
+  "box.drill_failed": (p) => `Backups: the last restore drill FAILED ${p.when}: ${p.message}`,
   "box.backup_line": (p) => `${p.files} of ${p.total} files · ${p.done}`,
   "backups.page_title": "Backups",
   "backups.attention": "Needs attention",

@@ -2,7 +2,7 @@
 // (with progress and time left), live while the page is open.
 import { api } from "/app/api.js";
 import { h, field } from "/app/dom.js";
-import { t, bytes, duration } from "/app/text.js";
+import { t, bytes, duration, ago } from "/app/text.js";
 import { timeZoneSelect } from "/app/pages/welcome.js";
 
 const EVERY_MS = 10000;
@@ -12,11 +12,12 @@ export function render(main, route, app) {
   const fingerprint = h("p", { class: "fingerprint", id: "fingerprint", hidden: true });
   const space = h("div", { id: "space" });
   const memory = h("p", { class: "muted", id: "memory" });
+  const verified = h("p", { id: "last-verified" });
   const services = h("tbody", { id: "services" });
   const jobs = h("div", { id: "jobs", "aria-live": "polite" });
   main.append(
     h("div", { class: "page-head" }, h("h1", {}, t("box.title"))),
-    h("section", { class: "card" }, device, fingerprint, h("h2", {}, t("box.space")), space, memory),
+    h("section", { class: "card" }, device, fingerprint, h("h2", {}, t("box.space")), space, memory, verified),
     app.me.role === "owner" || app.me.role === "admin" ? settingsForm(app) : null,
     h("section", { class: "card" }, h("h2", {}, t("box.activity")), jobs),
     h("section", { class: "card" }, h("h2", {}, t("box.services")),
@@ -56,6 +57,11 @@ export function render(main, route, app) {
         h("p", {}, t("box.space_line", { free: bytes(st.data_free_bytes), total: bytes(st.data_total_bytes) })));
       memory.textContent = st.daemon_resident_bytes ? t("box.memory", { used: bytes(st.daemon_resident_bytes) }) : "";
       if (!services.childElementCount) showServices(st.services);
+      const v = st.last_verified_restore;
+      verified.className = v && v.state === "failed" ? "error" : "muted";
+      verified.replaceChildren(...(v ? [h("a", { href: "#/backups" }, v.state === "failed"
+        ? t("box.drill_failed", { when: ago(v.at), message: v.message || "" })
+        : t("box.drill_ok", { when: ago(v.at), n: v.files, message: v.message || "" }))] : []));
     } catch (e) {
       if (!gone) app.toast(e.text || String(e));
     }
