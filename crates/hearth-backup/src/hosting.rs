@@ -23,10 +23,26 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::backend::FileType;
 use crate::error::{BackupError, Result};
 
-/// The two hashes an object's name may be.
+/// The hashes an object's name may be: SHA-256 in restic's repositories, BLAKE3 in Hearth's.
+/// Once the repository's config shows which it is, only that one is computed (on a 2-core board
+/// the second hash was a fifth of the server's CPU); before (keys come first), both.
 struct NameHashes {
-    sha256: ring::digest::Context,
-    blake3: blake3::Hasher,
+    sha256: Option<ring::digest::Context>,
+    blake3: Option<blake3::Hasher>,
+}
+
+impl NameHashes {
+    fn for_config(config: Option<&[u8]>) -> NameHashes {
+        let sha = || Some(ring::digest::Context::new(&ring::digest::SHA256));
+        match config {
+            // Hearth's config is JSON with its format version (any version is Hearth's).
+            Some(c) if matches!(crate::repo_config::RepoConfig::peek(c), Ok(_) | Err(BackupError::NewerFormat { .. })) => {
+                NameHashes { sha256: None, blake3: Some(blake3::Hasher::new()) }
+            }
+            Some(_) => NameHashes { sha256: sha(), blake3: None },
+            None => NameHashes { sha256: sha(), blake3: Some(blake3::Hasher::new()) },
+        }
+    }
 }
 
 /// An object of a hosted repository.
@@ -214,7 +230,8 @@ impl HostedRepository {
         let hasher = match &o {
             Object::Config => None,
             Object::Named(..) => {
-                Some(NameHashes { sha256: ring::digest::Context::new(&ring::digest::SHA256), blake3: blake3::Hasher::new() })
+                let config = fs::read(self.path(&Object::Config)).ok();
+                Some(NameHashes::for_config(config.as_deref()))
             }
         };
         Ok(Ok(Upload { object: o, file: Some(file), temporary, final_path, dir, hasher, written: 0 }))
@@ -273,8 +290,12 @@ impl Upload {
         let f = self.file.as_mut().ok_or_else(|| BackupError::Invalid(format!("{what}: the upload is finished")))?;
         f.write_all(bytes).map_err(|e| BackupError::io(what, e))?;
         if let Some(h) = self.hasher.as_mut() {
-            h.sha256.update(bytes);
-            h.blake3.update(bytes);
+            if let Some(s) = h.sha256.as_mut() {
+                s.update(bytes);
+            }
+            if let Some(b) = h.blake3.as_mut() {
+                b.update(bytes);
+            }
         }
         self.written += bytes.len() as u64;
         Ok(())
@@ -284,12 +305,15 @@ impl Upload {
     pub fn finish(mut self) -> Result<Stored> {
         let what = self.object.describe();
         if let (Some(h), Object::Named(t, name)) = (self.hasher.take(), &self.object) {
-            let sha256 = hearth_core::hex::lower(h.sha256.finish().as_ref());
-            if &sha256 != name && h.blake3.finalize().to_hex().as_str() != name {
+            let sha256 = h.sha256.map(|s| hearth_core::hex::lower(s.finish().as_ref()));
+            let blake3 = h.blake3.map(|b| b.finalize().to_hex().to_string());
+            if sha256.as_ref() != Some(name) && blake3.as_ref() != Some(name) {
+                let got =
+                    sha256.map(|s| format!("SHA-256 {s}")).into_iter().chain(blake3.map(|b| format!("BLAKE3 {b}"))).collect::<Vec<_>>();
                 return Err(BackupError::damaged(
                     t.dir(),
                     name.clone(),
-                    format!("the bytes sent hash (SHA-256) to {sha256}, and not by BLAKE3 either, to their name"),
+                    format!("the bytes sent hash to {}, not to their name", got.join(" and ")),
                 ));
             }
         }
@@ -413,14 +437,22 @@ mod tests {
         let o = Object::named(FileType::Pack, &name).expect("name");
         assert_eq!(store(&r, o.clone(), &pack).expect("pack"), Ok(Stored::Written));
         assert_eq!(store(&r, o.clone(), &pack).expect("again"), Ok(Stored::AlreadyThere));
-        // Hearth's own repositories name objects by BLAKE3.
+        // Hearth's own repositories (their config is Hearth's JSON) name objects by BLAKE3; a
+        // restic repository does not take them, and before any config both names are taken.
         let hearths = blake3::hash(b"a hearth pack").to_hex().to_string();
         let named = Object::named(FileType::Pack, &hearths).expect("name");
-        assert_eq!(store(&r, named, b"a hearth pack").expect("blake3-named"), Ok(Stored::Written));
+        assert!(store(&r, named.clone(), b"a hearth pack").is_err(), "restic's repository: SHA-256 names only");
+        let hearth_repo = HostedRepository::new(dir.path().join("box"), false);
+        hearth_repo.create().expect("create");
+        let early = blake3::hash(b"a key").to_hex().to_string();
+        assert_eq!(store(&hearth_repo, Object::named(FileType::Key, &early).expect("name"), b"a key").expect("key"), Ok(Stored::Written));
+        let config = br#"{"version":1,"cipher":"chacha20-poly1305","body":""}"#;
+        assert_eq!(store(&hearth_repo, Object::Config, config).expect("config"), Ok(Stored::Written));
+        assert_eq!(store(&hearth_repo, named, b"a hearth pack").expect("blake3-named"), Ok(Stored::Written));
+        let restic_named = Object::named(FileType::Pack, &sha(b"x")).expect("name");
+        assert!(store(&hearth_repo, restic_named, b"x").is_err(), "Hearth's repository: BLAKE3 names only");
         assert_eq!(r.size(&o).expect("size"), Some(pack.len() as u64));
-        let mut both = vec![(name.clone(), pack.len() as u64), (hearths.clone(), 13)];
-        both.sort();
-        assert_eq!(r.list(FileType::Pack).expect("list"), both);
+        assert_eq!(r.list(FileType::Pack).expect("list"), vec![(name.clone(), pack.len() as u64)]);
         assert!(dir.path().join("laptop/data").join(&name[..2]).join(&name).is_file());
 
         // Bytes that do not hash to their name are refused and leave nothing.
