@@ -68,7 +68,12 @@ impl Repository {
         backend.write(FileType::Key, &key_name, &kf)?;
         // The config last: a repository exists once its config does.
         backend.write(FileType::Config, "config", &config.seal(&keys)?)?;
-        Ok(Repository {
+        Ok(Self::assembled(backend, keys, config, key_name))
+    }
+
+    /// An open repository with no index loaded, no cache and no table folder yet.
+    fn assembled(backend: Arc<dyn Backend>, keys: Keys, config: RepoConfig, key_name: String) -> Repository {
+        Repository {
             backend,
             keys,
             config,
@@ -77,7 +82,7 @@ impl Repository {
             remove_stale_locks: false,
             cache: None,
             table_dir: None,
-        })
+        }
     }
 
     /// Open a repository with `password` and load its index.
@@ -144,16 +149,7 @@ impl Repository {
         let Some((master, cipher, key_name)) = found else { return Err(BackupError::WrongPassword) };
         let keys = Keys::derive(master, cipher)?;
         let config = RepoConfig::open(&config_bytes, &keys)?;
-        Ok(Repository {
-            backend,
-            keys,
-            config,
-            index: MasterIndex::default(),
-            key_name,
-            remove_stale_locks: false,
-            cache: None,
-            table_dir: None,
-        })
+        Ok(Self::assembled(backend, keys, config, key_name))
     }
 
     /// The storage.

@@ -138,7 +138,8 @@ pub fn restore_and_compare(repo: &Repository, file: &SampledFile, scratch: &Path
     }
 }
 
-fn hash_file(path: &Path) -> std::io::Result<blake3::Hash> {
+/// BLAKE3 of a file's content, read 256 KiB at a time.
+pub(super) fn hash_file(path: &Path) -> std::io::Result<blake3::Hash> {
     let mut f = std::fs::File::open(path)?;
     let mut h = blake3::Hasher::new();
     let mut buf = vec![0u8; 256 * 1024];

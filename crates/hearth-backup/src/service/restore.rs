@@ -86,12 +86,10 @@ fn same_content(a: &Path, b: &Path) -> bool {
     if !ma.is_file() || !mb.is_file() || ma.len() != mb.len() {
         return false;
     }
-    let hash = |p: &Path| -> Option<blake3::Hash> {
-        let mut h = blake3::Hasher::new();
-        h.update_reader(std::fs::File::open(p).ok()?).ok()?;
-        Some(h.finalize())
-    };
-    hash(a).is_some() && hash(a) == hash(b)
+    match (super::drill::hash_file(a), super::drill::hash_file(b)) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
 }
 
 /// What putting files back did.

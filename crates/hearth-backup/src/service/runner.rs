@@ -85,6 +85,12 @@ impl Service {
 
     /// Open the target's repository, which must exist.
     pub fn open_repository(&self, target: &ResolvedTarget) -> Result<Repository> {
+        let (backend, password) = self.reach(target)?;
+        Repository::open_in(backend, password.as_bytes(), &self.cache_dir())
+    }
+
+    /// The target's storage, which must hold a repository, and the password to open it.
+    fn reach(&self, target: &ResolvedTarget) -> Result<(Arc<dyn crate::backend::Backend>, super::backup_key::BackupPassword)> {
         let password = self.password()?;
         let backend = target.spec.open(&target.secret)?;
         if !backend.exists()? {
@@ -94,7 +100,7 @@ impl Service {
             };
             return Err(BackupError::NoRepository(format!("{} ({hint})", target.spec.location())));
         }
-        Repository::open_in(backend, password.as_bytes(), &self.cache_dir())
+        Ok((backend, password))
     }
 
     fn run_backup(&self, run: &RunRow, cancel: &Arc<AtomicBool>) -> Result<Finished> {
@@ -155,7 +161,9 @@ impl Service {
     /// Forget what the job's retention no longer keeps; prune when something was forgotten and
     /// the last prune is a week old. What was done, for the message.
     fn apply_retention(&self, target: &ResolvedTarget, job_id: i64, last_prune: Option<i64>, keep: Keep) -> Result<String> {
-        let repo = self.open_repository(target)?;
+        // Forgetting reads snapshots only: no index to build (at millions of blobs, seconds).
+        let (backend, password) = self.reach(target)?;
+        let repo = Repository::open_without_index(backend, password.as_bytes())?;
         let forgotten = forget::run(&repo, &keep.policy(), false)?;
         let removed = forgotten.removed;
         if removed == 0 {
@@ -163,7 +171,7 @@ impl Service {
         }
         let mut note = format!("{removed} old snapshot(s) forgotten");
         if last_prune.is_none_or(|t| now() - t >= PRUNE_EVERY) {
-            let report = prune::run(repo, prune::PruneOptions::default())?;
+            let report = prune::run(self.open_repository(target)?, prune::PruneOptions::default())?;
             self.catalog.write(|tx| backups::set_last_prune(tx, job_id, now()))?;
             note.push_str(&format!(", {} freed", human_bytes(report.bytes_deleted.saturating_sub(report.bytes_written))));
         }
@@ -240,60 +248,80 @@ impl Service {
 
     /// Queue what is due at `now`: jobs whose time came, drills and checks of targets. A job
     /// planned further ahead than its schedule allows (the clock went backwards) is planned
-    /// again; a run missed while the box was off runs once, not once per missed time.
+    /// again; a run missed while the box was off runs once, not once per missed time. The worker
+    /// asks every two seconds: the plan is made from a read, and the catalog is written only
+    /// when something changes.
     pub fn queue_due(&self, now: i64) -> Result<usize> {
         let zone = self.zone()?;
         let jobs = self.catalog.read(backups::jobs)?;
         let targets = self.catalog.read(backups::targets)?;
-        let mut queued = 0;
-        self.catalog.write(|tx| {
-            for j in jobs.iter().filter(|j| j.enabled) {
-                let Ok(schedule) = Schedule::parse(&j.schedule) else { continue };
-                let Some(next) = schedule.next_after(now, &zone) else { continue };
-                match j.next_run_at {
-                    Some(at) if at <= now => {
-                        let run = NewRun {
-                            job_id: Some(j.id),
-                            target_id: j.target_id,
-                            kind: RunKind::Backup,
-                            requested_by: None,
-                            request: None,
-                            message: Some("scheduled"),
-                        };
+        let steps = plan_due(&jobs, &targets, now, &zone);
+        if steps.is_empty() {
+            return Ok(0);
+        }
+        Ok(self.catalog.write(|tx| {
+            let mut queued = 0;
+            for step in &steps {
+                match *step {
+                    Due::Run { job_id, target_id, kind } => {
+                        let run = NewRun { job_id, target_id, kind, requested_by: None, request: None, message: Some("scheduled") };
                         if backups::queue_run(tx, &run, now)?.1 {
                             queued += 1;
                         }
-                        backups::set_next_run(tx, j.id, next)?;
                     }
-                    Some(at) if schedule.longest_gap().is_some_and(|gap| at - now > gap) => backups::set_next_run(tx, j.id, next)?,
-                    Some(_) => {}
-                    None => backups::set_next_run(tx, j.id, next)?,
+                    Due::JobNext { job_id, at } => backups::set_next_run(tx, job_id, at)?,
+                    Due::TargetNext { target_id, kind: RunKind::Drill, at } => backups::set_target_due(tx, target_id, Some(at), None)?,
+                    Due::TargetNext { target_id, at, .. } => backups::set_target_due(tx, target_id, None, Some(at))?,
                 }
             }
-            for t in &targets {
-                for (kind, due, every) in [(RunKind::Drill, t.drill_next_at, DRILL_EVERY), (RunKind::Check, t.check_next_at, CHECK_EVERY)] {
-                    let Some(at) = due else { continue };
-                    // A clock that went backwards past the plan: plan again.
-                    if at - now > every + 86400 {
-                        let (d, c) = if kind == RunKind::Drill { (Some(now + every), None) } else { (None, Some(now + every)) };
-                        backups::set_target_due(tx, t.id, d, c)?;
-                        continue;
-                    }
-                    if at > now {
-                        continue;
-                    }
-                    let run = NewRun { job_id: None, target_id: t.id, kind, requested_by: None, request: None, message: Some("scheduled") };
-                    if backups::queue_run(tx, &run, now)?.1 {
-                        queued += 1;
-                    }
-                    let (d, c) = if kind == RunKind::Drill { (Some(now + every), None) } else { (None, Some(now + every)) };
-                    backups::set_target_due(tx, t.id, d, c)?;
-                }
-            }
-            Ok(())
-        })?;
-        Ok(queued)
+            Ok(queued)
+        })?)
     }
+}
+
+/// One change the scheduler makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Due {
+    /// Queue a run.
+    Run { job_id: Option<i64>, target_id: i64, kind: RunKind },
+    /// Plan a job's next run.
+    JobNext { job_id: i64, at: i64 },
+    /// Plan a target's next drill or check.
+    TargetNext { target_id: i64, kind: RunKind, at: i64 },
+}
+
+/// What the schedules ask for at `now`, in order.
+fn plan_due(jobs: &[backups::JobRow], targets: &[backups::TargetRow], now: i64, zone: &jiff::tz::TimeZone) -> Vec<Due> {
+    let mut steps = Vec::new();
+    for j in jobs.iter().filter(|j| j.enabled) {
+        let Ok(schedule) = Schedule::parse(&j.schedule) else { continue };
+        let Some(next) = schedule.next_after(now, zone) else { continue };
+        let replan = match j.next_run_at {
+            Some(at) if at <= now => {
+                steps.push(Due::Run { job_id: Some(j.id), target_id: j.target_id, kind: RunKind::Backup });
+                true
+            }
+            Some(at) => schedule.longest_gap().is_some_and(|gap| at - now > gap),
+            None => true,
+        };
+        if replan {
+            steps.push(Due::JobNext { job_id: j.id, at: next });
+        }
+    }
+    for t in targets {
+        for (kind, due, every) in [(RunKind::Drill, t.drill_next_at, DRILL_EVERY), (RunKind::Check, t.check_next_at, CHECK_EVERY)] {
+            let Some(at) = due else { continue };
+            // Due now, or planned past what the clock allows (it went backwards): plan again.
+            let run_now = at <= now;
+            if run_now {
+                steps.push(Due::Run { job_id: None, target_id: t.id, kind });
+            }
+            if run_now || at - now > every + 86400 {
+                steps.push(Due::TargetNext { target_id: t.id, kind, at: now + every });
+            }
+        }
+    }
+    steps
 }
 
 /// `1.5 GB`, for messages.
