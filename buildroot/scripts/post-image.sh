@@ -8,8 +8,13 @@ board=$2
 hearth=$(cd "$(dirname "$0")/../.." && pwd)
 files=$hearth/board/$board
 
-mkimage -A arm64 -O linux -T script -C none -n "Hearth boot" -d "$files/boot.cmd" "$binaries/boot.scr"
+# The slot selector: the board's lines, then the common selector (docs/update-bundle.md §6).
+cat "$files/boot.cmd" "$hearth/board/common/boot-select.cmd" > "$binaries/boot.cmd"
+mkimage -A arm64 -O linux -T script -C none -n "Hearth boot" -d "$binaries/boot.cmd" "$binaries/boot.scr"
 printf 'hearth_slot=a\n' > "$binaries/hearth.env"
+version=$(sed -n 's/^HEARTH_VERSION=//p' "$TARGET_DIR/etc/hearth-release")
+printf '# Hearth boot state (docs/update-bundle.md, "Boot state")\nhearth_0seq=0\nhearth_good=a\nhearth_va=%s\nhearth_vb=%s\nhearth_zseq=0\n' \
+	"$version" "$version" > "$binaries/hearth-state-0.env"
 [ -f "$files/config.txt" ] && cp "$files/config.txt" "$binaries/config.txt"
 # The Pi device trees come from the kernel build, in BINARIES_DIR already.
 

@@ -50,6 +50,13 @@ fn env() -> &'static Env {
         hosted_usage: Default::default(),
         backups: Default::default(),
         recovery: Default::default(),
+        updates: Arc::new(hearth_ota::updates::Updates::new(
+            None,
+            hearth_ota::updates::Control::InProcess(Default::default()),
+            dir.path().join("system/update"),
+            dir.path().join("system/update/record.json"),
+            None,
+        )),
         };
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
         Env { rt, state, _dir: dir }

@@ -18,10 +18,14 @@ use crate::http;
 /// How long a boot may take before a test gives up (TCG on a loaded 2-core machine).
 pub const BOOT_LIMIT: Duration = Duration::from_secs(240);
 
+/// One `qemu/build-image` at a time (they share its caches).
+static BUILDING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// The image, built on first use. Panics with the build's output when it fails.
 pub fn image() -> &'static Path {
     static IMAGE: OnceLock<PathBuf> = OnceLock::new();
     IMAGE.get_or_init(|| {
+        let _one = BUILDING.lock().unwrap_or_else(|p| p.into_inner());
         let out_dir = workspace().join("target/image-test");
         let out = Command::new(workspace().join("qemu/build-image"))
             .args(["--out"])
@@ -40,6 +44,31 @@ pub fn image() -> &'static Path {
         assert!(Path::new(&path).is_file(), "qemu/build-image printed no image path: {path:?}");
         PathBuf::from(path)
     })
+}
+
+/// The update bundle of another system: this checkout's root slot as `version`, with the files of
+/// `overlay` over it, built by `qemu/build-image --version V --overlay DIR` into
+/// target/image-test-VERSION (once per test binary and version).
+pub fn system_bundle(version: &str, overlay: Option<&Path>) -> PathBuf {
+    static BUILT: std::sync::Mutex<Vec<(String, PathBuf)>> = std::sync::Mutex::new(Vec::new());
+    image();
+    let mut built = BUILT.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((_, path)) = built.iter().find(|(v, _)| v == version) {
+        return path.clone();
+    }
+    let _one = BUILDING.lock().unwrap_or_else(|p| p.into_inner());
+    let out_dir = workspace().join(format!("target/image-test-{version}"));
+    let mut cmd = Command::new(workspace().join("qemu/build-image"));
+    cmd.arg("--out").arg(&out_dir).args(["--version", version]);
+    if let Some(o) = overlay {
+        cmd.arg("--overlay").arg(o);
+    }
+    let out = cmd.env_remove("CARGO_TARGET_DIR").stdin(Stdio::null()).output().expect("run qemu/build-image");
+    assert!(out.status.success(), "qemu/build-image --version {version} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    let bundle = out_dir.join(format!("hearth-qemu-aarch64-{version}.hup"));
+    assert!(bundle.is_file(), "no bundle at {}", bundle.display());
+    built.push((version.to_string(), bundle.clone()));
+    bundle
 }
 
 /// A copy of the image in `dir`, grown to `size` bytes like a card bigger than the image.
@@ -63,24 +92,70 @@ pub fn partition(card: &Path, n: u8) -> (u64, u64) {
     (p.first * 512, p.sectors * 512)
 }
 
-/// Write the bootloader state `hearth.env` on `card`'s FAT partition (mtools, no mount): root
-/// slot `slot`, and the service console (a root shell on the serial console) when `console`.
+/// Write the bootloader settings on `card`'s FAT partition (mtools, no mount): the good root
+/// slot `slot` in the update state (docs/update-bundle.md §6; both slots keep their versions),
+/// and in `hearth.env` the service console (a root shell on the serial console) when `console`.
 pub fn boot_settings(card: &Path, slot: &str, console: bool) {
-    let env = card.with_file_name("hearth.env");
     let mut text = format!("hearth_slot={slot}\n");
     if console {
         text.push_str("hearth_console=shell\n");
     }
-    std::fs::write(&env, text).expect("env");
+    put_boot_file(card, "hearth.env", text.as_bytes());
+    let mut state = boot_state(card);
+    state.good = hearth_ota::boot_state::SlotName::parse(slot).expect("slot a or b");
+    state.trial = None;
+    set_boot_state(card, &state);
+}
+
+/// Put `bytes` as `name` on `card`'s FAT partition.
+pub fn put_boot_file(card: &Path, name: &str, bytes: &[u8]) {
+    let file = card.with_file_name(format!("fat-{name}"));
+    std::fs::write(&file, bytes).expect("write");
     let out = Command::new("mcopy")
         .arg("-o")
         .arg("-i")
         .arg(format!("{}@@1M", card.display()))
-        .arg(&env)
-        .arg("::hearth.env")
+        .arg(&file)
+        .arg(format!("::{name}"))
         .output()
         .expect("mcopy");
     assert!(out.status.success(), "mcopy: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// `name` from `card`'s FAT partition (absent: `None`).
+pub fn boot_file(card: &Path, name: &str) -> Option<Vec<u8>> {
+    let out =
+        Command::new("mcopy").arg("-i").arg(format!("{}@@1M", card.display())).arg(format!("::{name}")).arg("-").output().expect("mcopy");
+    out.status.success().then_some(out.stdout)
+}
+
+/// The FAT partition's state files copied into a folder (beside `card`) for hearth-ota to read.
+fn boot_state_folder(card: &Path) -> hearth_ota::boot_state::BootStateFiles {
+    let dir = card.with_file_name("fat-state");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    for name in hearth_ota::boot_state::COPIES.iter().chain([&hearth_ota::boot_state::PERSON_FILE]) {
+        if let Some(bytes) = boot_file(card, name) {
+            std::fs::write(dir.join(name), bytes).expect("copy");
+        }
+    }
+    hearth_ota::boot_state::BootStateFiles::new(dir)
+}
+
+/// The boot state on `card`, read as hearth-ota (and the selector) read it.
+pub fn boot_state(card: &Path) -> hearth_ota::boot_state::BootState {
+    boot_state_folder(card).read().state
+}
+
+/// Write `state` on `card` as hearth-ota writes it (over the older copy).
+pub fn set_boot_state(card: &Path, state: &hearth_ota::boot_state::BootState) {
+    let files = boot_state_folder(card);
+    files.write(state).expect("write the boot state");
+    for name in hearth_ota::boot_state::COPIES {
+        if let Ok(bytes) = std::fs::read(files.dir().join(name)) {
+            put_boot_file(card, name, &bytes);
+        }
+    }
 }
 
 /// Turn the service console on for `card` (slot a).

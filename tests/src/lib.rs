@@ -9,10 +9,12 @@
 //! - [`http`]: a minimal HTTP/1.1 client over `std::net` (tests must not share code paths with the
 //!   server they test).
 //! - [`poll`]: waiting, with a limit, for what another process does.
-//! - [`servers`]: storage servers started as peers: rclone serve restic, moto's S3 server.
+//! - [`servers`]: servers started as peers: rclone serve restic, moto's S3 server, static web
+//!   servers (RangeHTTPServer, Python's http.server) as update channels.
 //! - [`netns`]: two network namespaces on one virtual LAN.
 //! - [`syncthing`]: a real Syncthing in a temporary home, configured offline, with its REST API.
 //! - [`tiers`]: the crate tier rules of DESIGN.md, checked against `cargo metadata`.
+//! - [`update_box`]: a folder standing in for a box's root slots, images and signed bundles.
 
 pub mod avahi;
 pub mod board;
@@ -24,3 +26,4 @@ pub mod poll;
 pub mod servers;
 pub mod syncthing;
 pub mod tiers;
+pub mod update_box;

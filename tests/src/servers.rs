@@ -64,3 +64,25 @@ pub fn moto_server() -> Server {
     wait_listening(port, &mut child, "moto_server");
     Server { child, port }
 }
+
+/// A static web server of `root` on a free port, as an update channel: RangeHTTPServer (PyPI
+/// `rangehttpserver`, Python's http.server with `Range`, installed by scripts/test into
+/// target/test-venv) when `ranges`, else Python's own http.server, which answers every request
+/// with the whole file.
+pub fn static_files(root: &Path, ranges: bool) -> Server {
+    let port = daemon::free_port();
+    let mut cmd = if ranges {
+        let python = daemon::workspace().join("target/test-venv/bin/python");
+        assert!(python.exists(), "{} is missing: scripts/test makes target/test-venv with rangehttpserver", python.display());
+        let mut c = Command::new(python);
+        c.args(["-m", "RangeHTTPServer", "--bind", "127.0.0.1", &port.to_string()]);
+        c
+    } else {
+        let mut c = Command::new("python3");
+        c.args(["-m", "http.server", "--bind", "127.0.0.1", &port.to_string()]);
+        c
+    };
+    let mut child = cmd.current_dir(root).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start a Python web server");
+    wait_listening(port, &mut child, "the static web server");
+    Server { child, port }
+}

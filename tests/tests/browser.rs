@@ -477,6 +477,44 @@ fn the_owner_sets_up_backups_verifies_and_restores_from_the_browser() {
     assert!(d.stop(Duration::from_secs(15)).success());
 }
 
+/// The Updates page from a phone (tests/browser/updates.mjs), on a folder standing in for a
+/// box's slots: a tampered bundle file refused, the channel (RangeHTTPServer) set and its offer
+/// installed, the download smaller than the bundle, the history.
+#[test]
+fn the_owner_updates_the_box_from_the_updates_page() {
+    use hearth_tests::update_box::{box_folder, bundle, image};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (folder, key) = box_folder(dir.path(), "1.0.0");
+    let channel = dir.path().join("channel");
+    std::fs::create_dir_all(&channel).expect("channel");
+    bundle(dir.path(), &key, "1.1.0", "dev", &image(200 * 1024), &channel.join("hearth-1.1.0.hup"));
+    std::fs::write(
+        channel.join("index.json"),
+        r#"{"format":1,"updates":[{"version":"1.1.0","boards":["dev"],"bundle":"hearth-1.1.0.hup","notes":"Faster thumbnails."}]}"#,
+    )
+    .expect("index");
+    let tampered = dir.path().join("tampered.hup");
+    bundle(dir.path(), &key, "1.2.0", "dev", &image(1000), &tampered);
+    let mut bytes = std::fs::read(&tampered).expect("read");
+    let n = bytes.len();
+    bytes[n - 3000] ^= 0x20;
+    std::fs::write(&tampered, bytes).expect("tamper");
+    let web = hearth_tests::servers::static_files(&channel, true);
+    let mut d = start(&dir.path().join("data"), &["--board", "dev", "--update-layout", folder.to_str().expect("utf-8")]);
+    d.wait_healthy(Duration::from_secs(20));
+    d.claim("ada", "ada-long-password");
+    let shots = daemon::workspace().join("target/screenshots/web");
+    std::fs::create_dir_all(&shots).expect("mkdir screenshots");
+    run_script("updates.mjs", &d, |c| {
+        c.arg(format!("http://{}/", d.http))
+            .args(["ada", "ada-long-password"])
+            .arg(&shots)
+            .arg(format!("http://127.0.0.1:{}/index.json", web.port))
+            .arg(&tampered);
+    });
+    assert!(d.stop(Duration::from_secs(15)).success());
+}
+
 /// A new box restored from the claim page (tests/browser/recover.mjs): a wrong key is refused
 /// and leaves the box as it was, the recovery key typed loosely restores it, and after the
 /// restart the page finds the old box and its owner logs in.

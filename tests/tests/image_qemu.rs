@@ -644,3 +644,406 @@ fn avahi_in_the_guests_network_finds_it_by_mdns() {
     let _ = chrony.kill();
     let _ = chrony.wait();
 }
+
+// ---- the slot selector alone (U-Boot and the real boot script, tiny slots) --------------------
+
+/// A card of three partitions: the FAT partition with the real selector (board/qemu-aarch64/
+/// boot.cmd and board/common/boot-select.cmd, as qemu/build-image makes boot.scr), and two 8 MiB
+/// ext4 slots whose own /boot/boot.scr only says which slot it is and powers off.
+fn selector_card(dir: &Path) -> std::path::PathBuf {
+    board::image(); // installs U-Boot, mtools, mkimage, mke2fs on a fresh machine
+    let ws = hearth_tests::daemon::workspace();
+    let mkimage = |src: &Path, out: &Path| {
+        make(
+            "mkimage",
+            &[
+                "-A",
+                "arm64",
+                "-O",
+                "linux",
+                "-T",
+                "script",
+                "-C",
+                "none",
+                "-n",
+                "t",
+                "-d",
+                src.to_str().expect("utf8"),
+                out.to_str().expect("utf8"),
+            ],
+            dir,
+        )
+    };
+    let selector = dir.join("select.cmd");
+    let mut text = std::fs::read_to_string(ws.join("board/qemu-aarch64/boot.cmd")).expect("boot.cmd");
+    text.push_str(&std::fs::read_to_string(ws.join("board/common/boot-select.cmd")).expect("boot-select.cmd"));
+    std::fs::write(&selector, text).expect("write");
+    let card = dir.join("selector.img");
+    let f = std::fs::File::create(&card).expect("card");
+    f.set_len(50 << 20).expect("size");
+    let mut mbr = [0u8; 512];
+    for (i, (kind, start, sectors)) in
+        [(0x0cu8, 2048u32, 32768u32), (0x83, 2048 + 32768, 16384), (0x83, 2048 + 32768 + 16384, 16384)].into_iter().enumerate()
+    {
+        let e = &mut mbr[446 + 16 * i..462 + 16 * i];
+        e[0] = if i == 0 { 0x80 } else { 0 };
+        e[4] = kind;
+        e[8..12].copy_from_slice(&start.to_le_bytes());
+        e[12..16].copy_from_slice(&sectors.to_le_bytes());
+    }
+    mbr[510] = 0x55;
+    mbr[511] = 0xaa;
+    write_at(&card, 0, &mbr);
+    let fat = dir.join("fat.img");
+    make("mkfs.vfat", &["-C", fat.to_str().expect("utf8"), "16384"], dir);
+    let scr = dir.join("boot.scr");
+    mkimage(&selector, &scr);
+    make("mcopy", &["-i", fat.to_str().expect("utf8"), scr.to_str().expect("utf8"), "::boot.scr"], dir);
+    write_at(&card, 1 << 20, &std::fs::read(&fat).expect("fat"));
+    for (slot, at) in [("a", 17u64 << 20), ("b", 25 << 20)] {
+        let root = dir.join(format!("root-{slot}"));
+        std::fs::create_dir_all(root.join("boot")).expect("root");
+        let cmd = dir.join(format!("slot-{slot}.cmd"));
+        std::fs::write(&cmd, format!("echo \"SLOT {slot} BOOTED\"\npoweroff\n")).expect("cmd");
+        mkimage(&cmd, &root.join("boot/boot.scr"));
+        let fs = dir.join(format!("slot-{slot}.ext4"));
+        make("mke2fs", &["-q", "-t", "ext4", "-d", root.to_str().expect("utf8"), fs.to_str().expect("utf8"), "8M"], dir);
+        write_at(&card, at, &std::fs::read(&fs).expect("slot"));
+    }
+    card
+}
+
+/// Run U-Boot on `card` until the chosen slot's script powers off; which slot booted.
+fn selector_boot(card: &Path) -> (String, String) {
+    let out = Command::new("timeout")
+        .args(["120", "qemu-system-aarch64", "-M", "virt", "-cpu", "cortex-a72", "-m", "256", "-nographic", "-no-reboot", "-nic", "none"])
+        .args(["-bios", "/usr/lib/u-boot/qemu_arm64/u-boot.bin", "-drive"])
+        .arg(format!("file={},if=virtio,format=raw", card.display()))
+        .stdin(Stdio::null())
+        .output()
+        .expect("qemu");
+    let console = String::from_utf8_lossy(&out.stdout).into_owned();
+    let slot = ["a", "b"]
+        .into_iter()
+        .find(|s| console.contains(&format!("SLOT {s} BOOTED")))
+        .unwrap_or_else(|| panic!("no slot booted:\n{console}"));
+    (slot.to_string(), console)
+}
+
+#[test]
+fn the_slot_selector_tries_a_new_slot_three_times_then_goes_back_and_survives_a_spoiled_state_copy() {
+    use hearth_ota::boot_state::{BootState, COPIES, SlotName};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let card = selector_card(dir.path());
+
+    // No state: hearth.env decides (a card as a person left it).
+    board::put_boot_file(&card, "hearth.env", b"hearth_slot=b\n");
+    assert_eq!(selector_boot(&card).0, "b");
+
+    // Slot b on trial, as an install leaves it (written by hearth-ota).
+    let mut trial = BootState::committed(SlotName::A);
+    trial.set_version(SlotName::A, Some("0.1.0".parse().expect("v")));
+    trial.set_version(SlotName::B, Some("0.1.1".parse().expect("v")));
+    trial.trial = Some(SlotName::B);
+    board::set_boot_state(&card, &trial);
+    for n in 1..=3 {
+        let (slot, console) = selector_boot(&card);
+        assert_eq!(slot, "b", "try {n}:\n{console}");
+        assert!(console.contains(&format!("on trial: try {n} of 3")), "{console}");
+        let s = board::boot_state(&card);
+        assert_eq!(
+            (s.trial, s.tries, s.next_boot()),
+            (Some(SlotName::B), n, if n < 3 { SlotName::B } else { SlotName::A }),
+            "as hearth-ota reads it after try {n}"
+        );
+    }
+    // Three boots and no commit: back to the good slot, and the state says so.
+    let (slot, console) = selector_boot(&card);
+    assert_eq!(slot, "a", "{console}");
+    assert!(console.contains("did not start in 3 tries; going back to slot a"), "{console}");
+    let s = board::boot_state(&card);
+    assert_eq!((s.good, s.trial, s.rollback), (SlotName::A, None, Some(SlotName::B)));
+    assert_eq!(s.version(SlotName::B).map(ToString::to_string).as_deref(), Some("0.1.1"));
+
+    // A write cut short by a power cut: the newest copy is spoiled, and both the selector and
+    // hearth-ota take the other, older one.
+    let mut again = s.clone();
+    again.trial = Some(SlotName::B);
+    again.tries = 0;
+    board::set_boot_state(&card, &again);
+    assert_eq!(board::boot_state(&card).next_boot(), SlotName::B);
+    let newest = COPIES.iter().max_by_key(|n| {
+        let text = String::from_utf8_lossy(&board::boot_file(&card, n).unwrap_or_default()).into_owned();
+        text.contains("hearth_try=b") && !text.contains("hearth_tries=1")
+    });
+    let newest = newest.expect("a copy");
+    let bytes = board::boot_file(&card, newest).expect("copy");
+    board::put_boot_file(&card, newest, &bytes[..bytes.len() / 2]);
+    assert_eq!(board::boot_state(&card), s, "hearth-ota reads the older whole copy");
+    assert_eq!(selector_boot(&card).0, "a", "and so does the selector");
+}
+
+// ---- updates on the board ---------------------------------------------------------------------
+
+/// Log in as the owner the update tests claim with.
+fn login_ada(addr: SocketAddr) -> [String; 1] {
+    let r = post(addr, "/api/v1/auth/login", &[], r#"{"name":"ada","password":"lovelace-1815"}"#);
+    assert_eq!(r.status, 200, "{}", r.body);
+    cookie(&r)
+}
+
+fn updates_status(addr: SocketAddr, auth: &[String]) -> serde_json::Value {
+    let r = http::request(addr, "GET", "/api/v1/updates", auth, None).expect("updates");
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json()
+}
+
+/// A data partition whose hearth.toml is the image's plus `update`.
+fn data_with_config(card: &Path, dir: &Path, update: &str) {
+    let root = dir.join("data-root");
+    std::fs::create_dir_all(root.join("config")).expect("config");
+    let image_default =
+        std::fs::read_to_string(hearth_tests::daemon::workspace().join("firmware/rootfs/usr/share/hearth/hearth.toml")).expect("default");
+    std::fs::write(root.join("config/hearth.toml"), format!("{image_default}\n[update]\n{update}\n")).expect("write");
+    put_data_filesystem(card, &root);
+}
+
+/// Boot `card`, wait for health and log in; also checks the slot on the console.
+fn boot_and_login(card: &Path, dir: &Path, slot: &str) -> (Guest, [String; 1]) {
+    let mut guest = Guest::boot(card, dir);
+    guest.wait_health(200);
+    let console = guest.wait_console("Hearth is running");
+    assert!(console.contains(&format!("root slot {slot} is /dev/vda")), "expected slot {slot}:\n{console}");
+    let auth = login_ada(guest.http.expect("port"));
+    (guest, auth)
+}
+
+/// Wait until the system on trial has committed itself; the updates' status then.
+fn wait_committed(addr: SocketAddr, auth: &[String]) -> serde_json::Value {
+    let start = Instant::now();
+    loop {
+        let s = updates_status(addr, auth);
+        if s["on_trial"] == false {
+            return s;
+        }
+        assert!(start.elapsed() < Duration::from_secs(300), "no commit: {s}");
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+/// Poll the install until `ready(progress)` holds; the updates' status then.
+fn wait_install(addr: SocketAddr, auth: &[String], what: &str, ready: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+    let start = Instant::now();
+    loop {
+        let s = updates_status(addr, auth);
+        if ready(&s["install"]) {
+            return s;
+        }
+        let state = s["install"]["state"].as_str().unwrap_or("none");
+        assert!(state == "running" || state == "none" || ready(&s["install"]), "{what}: the install ended first: {s}");
+        assert!(start.elapsed() < Duration::from_secs(600), "{what}: not reached in 10 minutes: {s}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn an_update_survives_power_cuts_in_every_phase_then_commits_after_its_trial() {
+    let bundle = board::system_bundle("0.1.1", None);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let card = board::card(dir.path(), 2 * GIB);
+    data_with_config(&card, dir.path(), "health_grace_secs = 15");
+    let channel = dir.path().join("channel");
+    std::fs::create_dir_all(&channel).expect("channel");
+    std::fs::copy(&bundle, channel.join("hearth-0.1.1.hup")).expect("copy");
+    std::fs::write(
+        channel.join("index.json"),
+        r#"{"format":1,"updates":[{"version":"0.1.1","boards":["qemu-aarch64"],"bundle":"hearth-0.1.1.hup"}]}"#,
+    )
+    .expect("index");
+    let web = hearth_tests::servers::static_files(&channel, true);
+    let bundle_len = std::fs::metadata(&bundle).expect("bundle").len();
+
+    let t = Instant::now();
+    let mut guest = Guest::boot(&card, dir.path());
+    let mut auth = claim_when_up(&mut guest);
+    let mut addr = guest.http.expect("port");
+    let photo = hearth_tests::daemon::workspace().join("target/sample-photos/chelsea.png");
+    let asset = upload(&auth, addr, &photo, "chelsea.png");
+    let r = http::request(
+        addr,
+        "PUT",
+        "/api/v1/updates/channel",
+        &auth,
+        Some(&format!(r#"{{"url":"http://10.0.2.2:{}/index.json"}}"#, web.port)),
+    )
+    .expect("channel");
+    assert_eq!(r.status, 204, "{}", r.body);
+    println!("scenario: first boot and claim: {:.0} s", t.elapsed().as_secs_f64());
+
+    // Power cuts: during an upload, then in each phase of a channel install. Every time the box
+    // comes back on the old system, and the slot being written is never booted.
+    let cuts: [(&str, &str, f64); 5] = [
+        ("upload", "", 0.0),
+        ("comparing", "comparing", 0.0),
+        ("early writing", "writing", 0.05),
+        ("late writing", "writing", 0.7),
+        ("verifying", "verifying", 0.3),
+    ];
+    for (what, phase, fraction) in cuts {
+        let t = Instant::now();
+        if phase.is_empty() {
+            // The upload is sent slowly; the cut comes in the middle of it.
+            let mut curl = Command::new("curl")
+                .args(["-s", "-o", "/dev/null", "--limit-rate", "2M", "-H", &auth[0], "-X", "POST", "--data-binary"])
+                .arg(format!("@{}", bundle.display()))
+                .arg(format!("http://{addr}/api/v1/updates/upload"))
+                .spawn()
+                .expect("curl");
+            std::thread::sleep(Duration::from_secs(4));
+            drop(guest);
+            let _ = curl.kill();
+            let _ = curl.wait();
+        } else {
+            let r = post(addr, "/api/v1/updates/install", &auth, "{}");
+            assert_eq!(r.status, 202, "{}", r.body);
+            wait_install(addr, &auth, what, |i| {
+                let p = &i["progress"];
+                p["phase"] == phase && p["done"].as_f64().unwrap_or(0.0) >= fraction * p["total"].as_f64().unwrap_or(f64::MAX)
+            });
+            drop(guest); // QEMU killed: the power is cut
+        }
+        let (g, a) = boot_and_login(&card, dir.path(), "a");
+        let s = updates_status(g.http.expect("port"), &a);
+        assert_eq!(
+            (s["running"]["version"].as_str(), s["next_boot"].as_str(), s["on_trial"].as_bool()),
+            (Some("0.1.0"), Some("a"), Some(false)),
+            "after a cut {what}: {s}"
+        );
+        if phase == "writing" || phase == "verifying" {
+            assert!(s["other"]["version"].is_null(), "a half-written slot holds no version: {s}");
+        }
+        println!("scenario: power cut {what}, back on 0.1.0: {:.0} s", t.elapsed().as_secs_f64());
+        addr = g.http.expect("port");
+        auth = a;
+        guest = g;
+    }
+
+    // The whole install: only what the running slot lacks is downloaded.
+    let t = Instant::now();
+    let r = post(addr, "/api/v1/updates/install", &auth, "{}");
+    assert_eq!(r.status, 202, "{}", r.body);
+    let s = wait_install(addr, &auth, "ready", |i| i["state"] == "ready");
+    let fetched = s["install"]["fetched"].as_u64().expect("fetched");
+    assert_eq!(s["install"]["bundle_len"].as_u64(), Some(bundle_len));
+    assert!(fetched < bundle_len / 4, "fetched {fetched} of {bundle_len}");
+    println!(
+        "scenario: channel install 0.1.0 -> 0.1.1: {:.0} s, fetched {fetched} of {bundle_len} bytes ({:.1} %)",
+        t.elapsed().as_secs_f64(),
+        fetched as f64 * 100.0 / bundle_len as f64
+    );
+    let r = post(addr, "/api/v1/system/reboot", &auth, "{}");
+    assert_eq!(r.status, 202, "{}", r.body);
+    assert!(guest.wait_exit(Duration::from_secs(120)).success());
+
+    // A power cut during the trial, before the commit: the next boot tries it again, and it
+    // commits with the catalog as it was.
+    let t = Instant::now();
+    let mut g = Guest::boot(&card, dir.path());
+    g.wait_console("on trial: try 1 of 3");
+    g.wait_health(200);
+    drop(g);
+    let mut g = Guest::boot(&card, dir.path());
+    g.wait_console("on trial: try 2 of 3");
+    g.wait_health(200);
+    let addr = g.http.expect("port");
+    let auth = login_ada(addr);
+    let s = wait_committed(addr, &auth);
+    assert_eq!(
+        (s["running"]["version"].as_str(), s["running"]["slot"].as_str(), s["last"]["kind"].as_str()),
+        (Some("0.1.1"), Some("b"), Some("committed")),
+        "{s}"
+    );
+    assert_eq!(s["can_go_back"], true, "{s}");
+    let r = http::request(addr, "GET", &format!("/api/v1/assets/{asset}"), &auth, None).expect("asset");
+    assert_eq!(r.status, 200, "the photo is still in the catalog: {}", r.body);
+    println!("scenario: power cut during the trial, then commit on the second try: {:.0} s", t.elapsed().as_secs_f64());
+    assert!(g.console().contains("passed its health gate and is committed"), "{}", g.console());
+
+    // Going back to the previous version: it is tried and commits like an update, and 0.1.1 stays
+    // in its slot.
+    let t = Instant::now();
+    let r = post(addr, "/api/v1/updates/go-back", &auth, "{}");
+    assert_eq!(r.status, 202, "{}", r.body);
+    assert_eq!(r.json()["version"], "0.1.0");
+    assert!(g.wait_exit(Duration::from_secs(120)).success());
+    drop(g);
+    let mut g = Guest::boot(&card, dir.path());
+    g.wait_console("Hearth: booting root slot a (partition 2), on trial: try 1 of 3");
+    g.wait_health(200);
+    let addr = g.http.expect("port");
+    let auth = login_ada(addr);
+    let s = wait_committed(addr, &auth);
+    assert_eq!(
+        (s["running"]["version"].as_str(), s["other"]["version"].as_str(), s["last"]["kind"].as_str()),
+        (Some("0.1.0"), Some("0.1.1"), Some("committed")),
+        "{s}"
+    );
+    assert!(s["history"].as_array().expect("history").iter().any(|e| e["kind"] == "went_back"), "{s}");
+    let r = http::request(addr, "GET", &format!("/api/v1/assets/{asset}"), &auth, None).expect("asset");
+    assert_eq!(r.status, 200, "{}", r.body);
+    println!("scenario: go back to 0.1.0, tried and committed: {:.0} s", t.elapsed().as_secs_f64());
+}
+
+#[test]
+fn a_system_that_fails_its_health_gate_is_tried_three_times_and_the_box_goes_back() {
+    // The new system's own settings are broken: sync listens on the web's port, so the sync
+    // service never runs and the gate fails at its limit.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let overlay = dir.path().join("overlay");
+    std::fs::create_dir_all(overlay.join("usr/share/hearth")).expect("overlay");
+    std::fs::write(
+        overlay.join("usr/share/hearth/hearth.toml"),
+        "[http]\nlisten = \"0.0.0.0:80\"\nhttps_listen = \"0.0.0.0:443\"\n\n[sync]\nlisten = \"0.0.0.0:80\"\n\n[update]\nhealth_grace_secs = 10\ntrial_limit_secs = 30\n",
+    )
+    .expect("toml");
+    let bundle = board::system_bundle("0.1.2", Some(&overlay));
+    let card = board::card(dir.path(), 2 * GIB);
+    let t = Instant::now();
+    let mut guest = Guest::boot(&card, dir.path());
+    let auth = claim_when_up(&mut guest);
+    let addr = guest.http.expect("port");
+    let (status, body) =
+        curl(&auth, &["-X", "POST", "--data-binary", &format!("@{}", bundle.display()), &format!("http://{addr}/api/v1/updates/upload")]);
+    assert_eq!(status, 202, "{}", String::from_utf8_lossy(&body));
+    wait_install(addr, &auth, "ready", |i| i["state"] == "ready");
+    let r = post(addr, "/api/v1/system/reboot", &auth, "{}");
+    assert_eq!(r.status, 202, "{}", r.body);
+    assert!(guest.wait_exit(Duration::from_secs(120)).success());
+    drop(guest);
+    println!("scenario: upload and install of 0.1.2: {:.0} s", t.elapsed().as_secs_f64());
+
+    for n in 1..=3 {
+        let t = Instant::now();
+        let mut g = Guest::boot(&card, dir.path());
+        g.wait_console(&format!("on trial: try {n} of 3"));
+        let exit = g.wait_exit(Duration::from_secs(300));
+        assert!(exit.success(), "QEMU: {exit}");
+        let console = g.console();
+        assert!(console.contains("the updated system is not healthy"), "{console}");
+        println!("scenario: trial boot {n} of 0.1.2 failed its gate and restarted: {:.0} s", t.elapsed().as_secs_f64());
+    }
+    let t = Instant::now();
+    let (g, auth) = boot_and_login(&card, dir.path(), "a");
+    assert!(g.console().contains("did not start in 3 tries; going back to slot a"), "{}", g.console());
+    let s = updates_status(g.http.expect("port"), &auth);
+    assert_eq!(
+        (s["running"]["version"].as_str(), s["next_boot"].as_str(), s["last"]["kind"].as_str()),
+        (Some("0.1.0"), Some("a"), Some("rolled_back")),
+        "{s}"
+    );
+    let reason = s["last"]["reason"].as_str().unwrap_or("");
+    assert!(reason.contains("3 tries") && reason.contains("sync"), "the reason names the failing service: {reason}");
+    let gate_failures = s["history"].as_array().expect("history").iter().filter(|e| e["kind"] == "gate_failed").count();
+    assert_eq!(gate_failures, 3, "{s}");
+    println!("scenario: back on 0.1.0 after three tries: {:.0} s", t.elapsed().as_secs_f64());
+}

@@ -95,6 +95,21 @@ impl Client {
         path: &str,
         body: Option<&serde_json::Value>,
     ) -> Result<(StatusCode, serde_json::Value), ClientError> {
+        let body = match body {
+            Some(v) => Some(("application/json", Bytes::from(serde_json::to_vec(v).map_err(|e| ClientError::Http(e.to_string()))?))),
+            None => None,
+        };
+        self.request_bytes(method, path, body).await
+    }
+
+    /// Send a request with a body of any type (`(content type, bytes)`, such as an update
+    /// bundle); returns the status and the JSON answer.
+    pub async fn request_bytes(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<(&str, Bytes)>,
+    ) -> Result<(StatusCode, serde_json::Value), ClientError> {
         let host = match &self.target {
             Target::Socket(_) => "localhost".to_string(),
             Target::Url { authority, .. } => authority.clone(),
@@ -105,9 +120,9 @@ impl Client {
             req = req.header(hyper::header::AUTHORIZATION, format!("Bearer {t}"));
         }
         let bytes = match body {
-            Some(v) => {
-                req = req.header(hyper::header::CONTENT_TYPE, "application/json");
-                Bytes::from(serde_json::to_vec(v).map_err(|e| ClientError::Http(e.to_string()))?)
+            Some((content_type, bytes)) => {
+                req = req.header(hyper::header::CONTENT_TYPE, content_type);
+                bytes
             }
             None => Bytes::new(),
         };

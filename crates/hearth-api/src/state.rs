@@ -72,6 +72,8 @@ pub struct AppState {
     pub backups: Arc<crate::routes::backups::ServiceCell>,
     /// A whole-box recovery started on this unclaimed box.
     pub recovery: Arc<crate::routes::setup::RecoveryStatus>,
+    /// The system's updates (docs/updates.md).
+    pub updates: Arc<hearth_ota::updates::Updates>,
 }
 
 impl AppState {

@@ -68,6 +68,13 @@ fn new_box() -> Box_ {
         hosted_usage: Default::default(),
         backups: Default::default(),
         recovery: Default::default(),
+        updates: Arc::new(hearth_ota::updates::Updates::new(
+            None,
+            hearth_ota::updates::Control::InProcess(Default::default()),
+            dir.path().join("system/update"),
+            dir.path().join("system/update/record.json"),
+            None,
+        )),
     };
     Box_ { state, clock, _dir: dir }
 }
@@ -784,4 +791,64 @@ async fn backups_are_set_up_by_admins_and_runs_are_queued() {
     );
     let audit = b.send("GET", "/api/v1/audit", LAN, Some(&owner), None).await;
     assert!(audit.json.to_string().contains("backup.target.add"), "{}", audit.json);
+}
+
+/// Updates: for admins only; a hearthd without slots says so; going back puts the other slot on
+/// trial, restarts the box and is audited; a channel that is not http(s) is refused.
+#[tokio::test]
+async fn updates_are_for_admins_and_going_back_restarts_into_the_other_slot() {
+    use hearth_ota::boot_state::{BootState, BootStateFiles, SlotName};
+    use hearth_ota::updates::{Control, Updates};
+    let mut b = new_box();
+    let owner = b.claimed().await;
+    let r = b.send("POST", "/api/v1/users", LAN, Some(&owner), Some(json!({"name": "kid", "password": "kid-password"}))).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let kid = session_of(&b.login("kid", "kid-password").await);
+    let r = b.send("GET", "/api/v1/updates", LAN, Some(&kid), None).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = b.send("GET", "/api/v1/updates", LAN, Some(&owner), None).await;
+    assert_eq!((r.status, &r.json["available"]), (StatusCode::OK, &json!(false)), "{}", r.json);
+    let r = b.send("POST", "/api/v1/updates/install", LAN, Some(&owner), None).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.json);
+    let r = b.send("PUT", "/api/v1/updates/channel", LAN, Some(&owner), Some(json!({"url": "ftp://updates.example/index.json"}))).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.json);
+
+    // A folder standing in for the box: slot a runs 1.0.0, slot b holds 0.9.0.
+    let dir = tempfile::tempdir().expect("dir");
+    let folder = dir.path();
+    for sub in ["boot", "keys"] {
+        std::fs::create_dir_all(folder.join(sub)).expect("dir");
+    }
+    std::fs::write(folder.join("slot-a.img"), vec![0u8; 4096]).expect("a");
+    std::fs::write(folder.join("slot-b.img"), vec![0u8; 4096]).expect("b");
+    std::fs::write(folder.join("release"), "HEARTH_BOARD=dev\nHEARTH_VERSION=1.0.0\nHEARTH_SLOT=a\n").expect("release");
+    let mut state = BootState::committed(SlotName::A);
+    state.set_version(SlotName::A, Some("1.0.0".parse().expect("v")));
+    state.set_version(SlotName::B, Some("0.9.0".parse().expect("v")));
+    BootStateFiles::new(folder.join("boot")).write(&state).expect("state");
+    let layout = hearth_ota::layout::Layout::folder(folder).expect("layout");
+    b.state.updates = Arc::new(Updates::new(
+        Some(layout),
+        Control::InProcess(Default::default()),
+        folder.join("records"),
+        folder.join("records/record.json"),
+        None,
+    ));
+    let r = b.send("POST", "/api/v1/updates/go-back", LAN, Some(&owner), None).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "a hearthd that controls no machine cannot restart into it: {}", r.json);
+    let power = Arc::new(FakePower::default());
+    b.state.power = Some(power.clone());
+    let r = b.send("GET", "/api/v1/updates", LAN, Some(&owner), None).await;
+    assert_eq!((&r.json["can_go_back"], &r.json["other"]["version"]), (&json!(true), &json!("0.9.0")), "{}", r.json);
+    let r = b.send("POST", "/api/v1/updates/go-back", LAN, Some(&kid), None).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = b.send("POST", "/api/v1/updates/go-back", LAN, Some(&owner), None).await;
+    assert_eq!((r.status, &r.json["version"]), (StatusCode::ACCEPTED, &json!("0.9.0")), "{}", r.json);
+    assert_eq!(*power.0.lock().expect("lock"), vec!["reboot"]);
+    let s = BootStateFiles::new(folder.join("boot")).read().state;
+    assert_eq!((s.good, s.trial, s.next_boot()), (SlotName::A, Some(SlotName::B), SlotName::B));
+    let r = b.send("GET", "/api/v1/updates", LAN, Some(&owner), None).await;
+    assert_eq!((&r.json["can_go_back"], &r.json["last"]["kind"]), (&json!(false), &json!("went_back")), "{}", r.json);
+    let audit = b.send("GET", "/api/v1/audit", LAN, Some(&owner), None).await;
+    assert!(audit.json.as_array().expect("audit").iter().any(|e| e["action"] == "update.go_back"), "{}", audit.json);
 }

@@ -56,6 +56,14 @@ pub enum CatalogError {
     /// Any other SQLite failure.
     #[error("catalog error: {0}")]
     Sqlite(rusqlite::Error),
+    /// A file beside the catalog (a copy of it) could not be written or moved.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
 }
 
 impl From<rusqlite::Error> for CatalogError {
@@ -94,6 +102,7 @@ impl Kinded for CatalogError {
                 _ => ErrorKind::Internal,
             },
             CatalogError::Migration { .. } | CatalogError::Sqlite(_) => ErrorKind::Internal,
+            CatalogError::Io { source, .. } => ErrorKind::of_io(source),
         }
     }
 

@@ -29,6 +29,7 @@ pub mod store;
 pub mod sync_folders;
 pub mod sync_peers;
 pub mod tokens;
+pub mod update_snapshots;
 pub mod users;
 
 pub use error::CatalogError;

@@ -63,6 +63,8 @@ pub struct Config {
     pub backup: BackupConfig,
     /// Where the appliance's clock comes from.
     pub clock: ClockConfig,
+    /// Updates of the system (docs/updates.md).
+    pub update: UpdateConfig,
     /// Log verbosity.
     pub log: LogConfig,
 }
@@ -72,6 +74,21 @@ pub struct Config {
 pub struct ClockConfig {
     /// NTP servers asked after the ones the DHCP lease names (host names or addresses).
     pub ntp_servers: Vec<String>,
+}
+
+/// `[update]`
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdateConfig {
+    /// The update channel's index (`http(s)://…/index.json`) the box looks at unless the family
+    /// set another on the Updates page; `None`: no channel.
+    pub channel: Option<String>,
+    /// How often the channel is looked at.
+    pub check_every: Duration,
+    /// How long every service must be healthy before a system on trial commits itself.
+    pub health_grace: Duration,
+    /// How long a system on trial may take to pass its health gate before the box restarts
+    /// (the bootloader counts the try).
+    pub trial_limit: Duration,
 }
 
 /// `[backup]`
@@ -172,6 +189,12 @@ impl Default for Config {
             supervisor: SupervisorConfig { shutdown_timeout: Duration::from_secs(10), watchdog: true },
             backup: BackupConfig { hosted_quota_bytes: None },
             clock: ClockConfig { ntp_servers: Vec::new() },
+            update: UpdateConfig {
+                channel: None,
+                check_every: Duration::from_secs(24 * 3600),
+                health_grace: Duration::from_secs(120),
+                trial_limit: Duration::from_secs(600),
+            },
             log: LogConfig { level: "info".into() },
         }
     }
@@ -199,7 +222,36 @@ struct RawConfig {
     #[serde(default)]
     clock: RawClock,
     #[serde(default)]
+    update: RawUpdate,
+    #[serde(default)]
     log: RawLog,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawUpdate {
+    channel: Option<ChannelUrl>,
+    check_every_hours: Option<Bounded<1, 720>>,
+    health_grace_secs: Option<Bounded<5, 3600>>,
+    trial_limit_secs: Option<Bounded<30, 7200>>,
+}
+
+/// An update channel's address: http(s), or "" for none.
+struct ChannelUrl(String);
+
+impl<'de> Deserialize<'de> for ChannelUrl {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let ok = s.is_empty()
+            || ((s.starts_with("http://") || s.starts_with("https://"))
+                && s.len() <= 2048
+                && !s.chars().any(|c| c.is_whitespace() || c.is_control()));
+        if ok {
+            Ok(ChannelUrl(s))
+        } else {
+            Err(serde::de::Error::custom("an update channel is an http:// or https:// address, or \"\" for none"))
+        }
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -457,6 +509,16 @@ impl Config {
             },
             clock: ClockConfig {
                 ntp_servers: raw.clock.ntp_servers.map(|v| v.into_iter().map(|s| s.0).collect()).unwrap_or(d.clock.ntp_servers),
+            },
+            update: UpdateConfig {
+                channel: match raw.update.channel {
+                    Some(c) if c.0.is_empty() => None,
+                    Some(c) => Some(c.0),
+                    None => d.update.channel,
+                },
+                check_every: raw.update.check_every_hours.map(|h| Duration::from_secs(h.as_u64() * 3600)).unwrap_or(d.update.check_every),
+                health_grace: raw.update.health_grace_secs.map(|s| Duration::from_secs(s.as_u64())).unwrap_or(d.update.health_grace),
+                trial_limit: raw.update.trial_limit_secs.map(|s| Duration::from_secs(s.as_u64())).unwrap_or(d.update.trial_limit),
             },
             log: LogConfig { level: raw.log.level.map(|l| l.0).unwrap_or(d.log.level) },
         })

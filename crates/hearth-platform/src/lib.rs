@@ -15,6 +15,7 @@
 //! - [`child`]: running another program on outside input with time and address-space limits.
 //! - [`sha256_lanes`]: SHA-256 of eight equal-length blocks at once, AVX2 chosen at run time.
 //! - [`mbr`]: the boot card's MBR partition table, and growing its last partition.
+//! - [`mounts`]: a filesystem made writable for a moment (the card's FAT partition).
 //! - [`block_device`]: sizes, partition names, BLKPG resize, and what a partition holds.
 //! - [`power`]: power off and reboot through PID 1 (the image's busybox init).
 //! - [`identity`]: becoming the `hearth` user with only the capabilities hearthd needs.
@@ -31,6 +32,7 @@ pub mod durable;
 pub mod identity;
 pub mod mbr;
 pub mod memory;
+pub mod mounts;
 pub mod network;
 pub mod power;
 pub mod privileged_helper;

@@ -7,8 +7,9 @@
 //! and the helper goes on. The helper logs every request. When the daemon goes, in any way, its
 //! end of the pipe closes and the helper exits, so init's next hearthd starts a fresh one.
 //!
-//! Mounting and growing the data partition run as root before hearthd starts (rcS); the disks and
-//! update issues add their requests here.
+//! Mounting and growing the data partition run as root before hearthd starts (rcS). Updates are
+//! root's too: the helper writes the other root slot and the boot state, so a daemon taken over
+//! cannot boot a system that is not signed by a trusted key (docs/updates.md).
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::Path;
@@ -27,6 +28,17 @@ pub enum Request {
     PowerOff,
     /// Reboot the box through PID 1.
     Reboot,
+    /// Install the bundle uploaded to `DATA/system/update/upload.hup` into the other root slot
+    /// (in the background; progress in `/run/hearth/update/record.json`).
+    UpdateInstallUpload,
+    /// Install the channel offer in `DATA/system/update/offer.json` (in the background).
+    UpdateInstallChannel,
+    /// Stop the install going on.
+    UpdateCancel,
+    /// The running system passed its health gate: make it the good slot.
+    UpdateCommit,
+    /// Put the previous system on trial for the next boot.
+    UpdateGoBack,
 }
 
 /// Why a line is not a request.
@@ -49,6 +61,11 @@ impl Request {
         match line {
             b"power-off" => Ok(Request::PowerOff),
             b"reboot" => Ok(Request::Reboot),
+            b"update-install-upload" => Ok(Request::UpdateInstallUpload),
+            b"update-install-channel" => Ok(Request::UpdateInstallChannel),
+            b"update-cancel" => Ok(Request::UpdateCancel),
+            b"update-commit" => Ok(Request::UpdateCommit),
+            b"update-go-back" => Ok(Request::UpdateGoBack),
             other => Err(RequestError::Unknown(String::from_utf8_lossy(other).into_owned())),
         }
     }
@@ -58,6 +75,11 @@ impl Request {
         match self {
             Request::PowerOff => "power-off",
             Request::Reboot => "reboot",
+            Request::UpdateInstallUpload => "update-install-upload",
+            Request::UpdateInstallChannel => "update-install-channel",
+            Request::UpdateCancel => "update-cancel",
+            Request::UpdateCommit => "update-commit",
+            Request::UpdateGoBack => "update-go-back",
         }
     }
 }

@@ -82,6 +82,16 @@ enum Command {
         #[command(subcommand)]
         command: backup::BackupCommand,
     },
+    /// The box's system updates: status, channel, install, go back (through hearthd).
+    Updates {
+        #[command(subcommand)]
+        command: updates::UpdatesCommand,
+    },
+    /// Update bundles: signing keys, building and checking bundles (works without a running hearthd).
+    Ota {
+        #[command(subcommand)]
+        command: ota::OtaCommand,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -108,11 +118,23 @@ enum UsersCommand {
 
 mod backup;
 mod backups;
+mod ota;
 mod sync;
+mod updates;
 
 fn main() -> ExitCode {
     hearth_platform::memory::pin_allocator_thresholds();
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    let offline_ota = matches!(&cli.command, Command::Ota { command } if !matches!(command, ota::OtaCommand::Install { .. }));
+    if offline_ota && let Command::Ota { command } = std::mem::replace(&mut cli.command, Command::Status) {
+        return match ota::run(command) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("hearth: {e:#}");
+                ExitCode::from(1)
+            }
+        };
+    }
     if let Command::Backup { command } = cli.command {
         return match backup::run(command) {
             Ok(code) => ExitCode::from(code),
@@ -282,8 +304,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         // Handled in main before any connection is made.
         Command::Backup { .. } => bail!("backup commands do not talk to the daemon"),
+        Command::Ota { command: ota::OtaCommand::Install { bundle, restart } } => {
+            let install = updates::UpdatesCommand::Install { bundle: Some(bundle.clone()), channel: false, restart: *restart };
+            updates::run(&c, cli.json, install).await?
+        }
+        Command::Ota { .. } => bail!("this ota command does not talk to the daemon"),
         Command::Sync { command } => sync::run(&c, cli.json, command.clone()).await?,
         Command::Backups { command } => backups::run(&c, cli.json, command.clone()).await?,
+        Command::Updates { command } => updates::run(&c, cli.json, command.clone()).await?,
         Command::Users { command } => match command {
             UsersCommand::Add { name, role, display_name } => {
                 let password = read_new_password(&format!("Password for {name}"))?;

@@ -6,18 +6,21 @@
 //! - `hearthd prepare-data --disk DEV` grows, checks or formats and mounts the image's data
 //!   partition at boot (docs/image.md).
 //! - `hearthd privileged-helper` is root's side of the appliance's hearthd once it dropped root.
+//! - `hearthd update-watch` restarts an updated system on trial that never got healthy (rcS).
 //!
 //! The modules: [`run`] wires the services together; [`worker`] holds the worker kinds;
 //! [`prepare_data`] is the image's data-partition boot step; [`privileged_helper`] does the
 //! few things the unprivileged daemon may ask root for; [`photo_sources`] ingests photos that
 //! sync completes in camera folders and scans the watched photo folders; [`clock_keeper`] sets the
-//! appliance's clock from NTP and saves it.
+//! appliance's clock from NTP and saves it; [`update_keeper`] runs the health gate of an updated
+//! system and looks at the update channel.
 
 mod clock_keeper;
 mod photo_sources;
 mod prepare_data;
 mod privileged_helper;
 mod run;
+mod update_keeper;
 mod worker;
 
 use std::path::PathBuf;
@@ -53,7 +56,17 @@ enum Command {
     PrepareData(prepare_data::Args),
     /// The privileged helper (started by the appliance's hearthd before it drops root; requests
     /// on stdin, answers on stdout).
-    PrivilegedHelper,
+    PrivilegedHelper(privileged_helper::Args),
+    /// The backstop of an updated system on trial (rcS starts it as root): restart the box when
+    /// the system is still on trial well after `update.trial_limit_secs`.
+    UpdateWatch {
+        /// The data folder.
+        #[arg(long, default_value = "/data")]
+        data: PathBuf,
+        /// The configuration file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
     /// Check a configuration file and exit (0 when valid).
     CheckConfig {
         /// The file.
@@ -68,7 +81,17 @@ fn main() -> ExitCode {
         None => run::main(cli.run),
         Some(Command::Worker { kind, data, threads }) => worker::main(&kind, &data, threads),
         Some(Command::PrepareData(args)) => prepare_data::main(&args),
-        Some(Command::PrivilegedHelper) => privileged_helper::main(),
+        Some(Command::PrivilegedHelper(args)) => privileged_helper::main(&args),
+        Some(Command::UpdateWatch { data, config }) => match run::load_config(config.as_deref()) {
+            Ok(c) => {
+                let board = c.device.board.clone().unwrap_or_else(|| hearth_platform::board::detect(std::path::Path::new("/")).name);
+                update_keeper::watch(&c, &data, &board)
+            }
+            Err(e) => {
+                eprintln!("{e:#}");
+                ExitCode::from(2)
+            }
+        },
         Some(Command::CheckConfig { file }) => match run::load_config(Some(&file)) {
             Ok(_) => {
                 println!("{}: valid", file.display());

@@ -1,19 +1,75 @@
 //! `hearthd privileged-helper`: root's side of `hearth_platform::privileged_helper`, started by
 //! the appliance's hearthd before it drops root. Every request is said on the console.
+//!
+//! Updates are installed here, as root, in a thread of the helper (docs/updates.md): the daemon
+//! puts an upload or an offer in its update folder and asks; the helper checks the bundle's
+//! signature against the image's keys itself and writes the other slot and the boot state. The
+//! install's record goes to [`RECORD`], which the daemon reads.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use hearth_ota::channel::Client;
+use hearth_ota::layout::Layout;
+use hearth_ota::runner::{Runner, Source};
+use hearth_ota::updates;
 use hearth_platform::power::{BusyboxInit, Power};
 use hearth_platform::privileged_helper::{Request, serve};
 
+/// Where the helper keeps the install's record (a folder only root writes).
+pub const RECORD: &str = "/run/hearth/update/record.json";
+
+/// The helper's flags.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The daemon's data folder (its update folder is DATA/system/update).
+    #[arg(long, default_value = "/data")]
+    pub data: PathBuf,
+    /// The board's name (a bundle must name it).
+    #[arg(long, default_value = "")]
+    pub board: String,
+}
+
+/// The update folder of a data folder.
+pub fn update_dir(data: &Path) -> PathBuf {
+    data.join("system/update")
+}
+
+fn appliance_layout(board: &str) -> std::io::Result<Layout> {
+    Layout::of_this_appliance(board).map_err(|e| std::io::Error::other(e.to_string()))
+}
+
 /// Serve the daemon's requests until it goes.
-pub fn main() -> ExitCode {
+pub fn main(args: &Args) -> ExitCode {
     let init = BusyboxInit;
+    let runner = Runner::default();
+    let dir = update_dir(&args.data);
+    hearth_ota::runner::close_interrupted(Path::new(RECORD));
     let mut act = |request: Request| {
         eprintln!("hearthd privileged helper: {} (asked by hearthd)", request.wire());
+        let ota = |e: hearth_ota::OtaError| std::io::Error::other(e.to_string());
         match request {
             Request::PowerOff => init.power_off(),
             Request::Reboot => init.reboot(),
+            Request::UpdateInstallUpload | Request::UpdateInstallChannel => {
+                let layout = appliance_layout(&args.board)?;
+                let source = match request {
+                    Request::UpdateInstallUpload => Source::File(dir.join(updates::UPLOAD)),
+                    _ => updates::read_offer(&dir).map_err(ota)?,
+                };
+                std::fs::create_dir_all(Path::new(RECORD).parent().unwrap_or(Path::new("/run")))?;
+                runner.start(layout, source, Client::new(), PathBuf::from(RECORD)).map_err(ota)
+            }
+            Request::UpdateCancel => {
+                runner.cancel();
+                Ok(())
+            }
+            // The boot state is written by one install at a time, and by nothing else meanwhile.
+            Request::UpdateCommit | Request::UpdateGoBack if runner.busy() => {
+                Err(std::io::Error::other("an update is being installed into the other slot"))
+            }
+            Request::UpdateCommit => hearth_ota::install::commit(&appliance_layout(&args.board)?).map(|_| ()).map_err(ota),
+            Request::UpdateGoBack => hearth_ota::install::go_back(&appliance_layout(&args.board)?).map(|_| ()).map_err(ota),
         }
     };
     match serve(std::io::stdin().lock(), std::io::stdout().lock(), &mut act) {

@@ -12,13 +12,15 @@ use hearth_api::server::{ApiService, Listeners};
 use hearth_api::state::DeviceInfo;
 use hearth_api::trouble::Problem;
 use hearth_api::{AppState, auth, setup_code::SetupCode, tls};
-use hearth_catalog::{Catalog, settings, users};
+use hearth_catalog::{Catalog, settings, update_snapshots, users};
 use hearth_core::announce::Announcements;
 use hearth_core::board::BoardProfile;
 use hearth_core::config::Config;
 use hearth_core::service::StatusBoard;
 use hearth_core::{Kinded, shutdown};
 use hearth_discovery::MdnsService;
+use hearth_ota::layout::Layout;
+use hearth_ota::updates::{Control, Updates};
 use hearth_platform::identity::{self, Capability};
 use hearth_platform::power::{BusyboxInit, Power};
 use hearth_platform::privileged_helper::Helper;
@@ -68,6 +70,11 @@ pub struct RunArgs {
     /// only CAP_NET_BIND_SERVICE and CAP_SYS_TIME (docs/image.md, "Users and privileges").
     #[arg(long, requires = "appliance")]
     pub user: Option<String>,
+    /// A folder standing in for a box's root slots and boot state (`slot-a.img`, `slot-b.img`,
+    /// `boot/`, `keys/`, `release`; docs/updates.md): updates are installed into it by this
+    /// process. For trying updates on a computer, and for tests.
+    #[arg(long, conflicts_with = "appliance")]
+    pub update_layout: Option<PathBuf>,
 }
 
 /// Read and validate the configuration file, or the defaults without one.
@@ -129,14 +136,19 @@ pub fn main(args: RunArgs) -> ExitCode {
         }
     };
     // Before any thread exists: capabilities are per thread.
-    let power: Option<Arc<dyn Power>> = match &args.user {
-        Some(name) => match drop_root(name) {
+    let board_name = board_profile(&config).map(|b| b.name).unwrap_or_default();
+    let helper: Option<Arc<Helper>> = match &args.user {
+        Some(name) => match drop_root(name, &args.data, &board_name) {
             Ok(helper) => Some(Arc::new(helper)),
             Err(e) => {
                 eprintln!("hearthd: cannot run as the user {name}: {e:#}");
                 return ExitCode::from(2);
             }
         },
+        None => None,
+    };
+    let power: Option<Arc<dyn Power>> = match &helper {
+        Some(h) => Some(h.clone() as Arc<dyn Power>),
         None => args.appliance.then(|| Arc::new(BusyboxInit) as Arc<dyn Power>),
     };
     init_logging(&config.log.level);
@@ -161,7 +173,7 @@ pub fn main(args: RunArgs) -> ExitCode {
         }
     }
     let appliance = args.appliance;
-    match runtime.block_on(serve(args, config.clone(), started, power)) {
+    match runtime.block_on(serve(args, config.clone(), started, power, helper)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e:#}");
@@ -181,11 +193,13 @@ pub fn main(args: RunArgs) -> ExitCode {
 
 /// Become `user`: the privileged helper started first (it keeps root), hearthd moved into the
 /// cgroup group rcS delegated to the user, then root dropped.
-fn drop_root(user: &str) -> anyhow::Result<Helper> {
+fn drop_root(user: &str, data: &Path, board: &str) -> anyhow::Result<Helper> {
     let passwd = std::fs::read_to_string("/etc/passwd").context("cannot read /etc/passwd")?;
     let account = identity::lookup(&passwd, user).ok_or_else(|| anyhow!("/etc/passwd has no user {user:?} (or it is root)"))?;
     let exe = std::env::current_exe().context("cannot find hearthd's own program")?;
-    let helper = Helper::spawn(&exe, &["privileged-helper"]).context("cannot start the privileged helper")?;
+    let data = data.to_string_lossy();
+    let helper =
+        Helper::spawn(&exe, &["privileged-helper", "--data", &data, "--board", board]).context("cannot start the privileged helper")?;
     let group = Path::new(hearth_platform::cgroup::APPLIANCE_GROUP);
     if group.is_dir() {
         hearth_platform::cgroup::move_self_into(group).with_context(|| format!("cannot join {}", group.display()))?;
@@ -239,7 +253,46 @@ fn explain<E: Kinded>(e: E) -> anyhow::Error {
     }
 }
 
-async fn serve(args: RunArgs, config: Config, started: Instant, power: Option<Arc<dyn Power>>) -> anyhow::Result<()> {
+/// The box's updates: through the privileged helper on the appliance, in this process for a
+/// folder standing in for a box (`--update-layout`), without slots otherwise.
+fn updates(args: &RunArgs, config: &Config, board: &BoardProfile, data: &Path, helper: Option<Arc<Helper>>) -> Updates {
+    let dir = crate::privileged_helper::update_dir(data);
+    let channel = config.update.channel.clone();
+    if let Some(folder) = &args.update_layout {
+        let layout = match Layout::folder(folder) {
+            Ok(l) => Some(l),
+            Err(e) => {
+                tracing::warn!(folder = %folder.display(), error = %e, "the update layout cannot be used");
+                None
+            }
+        };
+        return Updates::new(layout, Control::InProcess(Default::default()), dir.clone(), dir.join("record.json"), channel);
+    }
+    let layout = if args.appliance {
+        match Layout::of_this_appliance(&board.name) {
+            Ok(l) => Some(l),
+            Err(e) => {
+                tracing::warn!(error = %e, "this box cannot update itself");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let control = match helper {
+        Some(h) => Control::Helper(h),
+        None => Control::InProcess(Default::default()),
+    };
+    Updates::new(layout, control, dir, PathBuf::from(crate::privileged_helper::RECORD), channel)
+}
+
+async fn serve(
+    args: RunArgs,
+    config: Config,
+    started: Instant,
+    power: Option<Arc<dyn Power>>,
+    helper: Option<Arc<Helper>>,
+) -> anyhow::Result<()> {
     let data = args.data.clone();
     hearth_platform::durable::ensure_writable_dir(&data, 0o700).map_err(|e| {
         anyhow!(
@@ -257,7 +310,27 @@ async fn serve(args: RunArgs, config: Config, started: Instant, power: Option<Ar
     if let Some(r) = hearth_backup::service::recovery::finish_pending(&data).map_err(explain)? {
         tracing::info!(snapshot = %r.snapshot, from = %r.host, taken = %r.time, "recovered this box from a backup");
     }
-    let (catalog, report) = Catalog::open(&data.join("hearth.db")).map_err(explain)?;
+    // Updates: a catalog migrated by a newer system that was rolled back is put back as it was
+    // before that migration (the newer one kept aside); a system on trial that is about to
+    // migrate the catalog copies it first (docs/updates.md, "The catalog").
+    let db = data.join("hearth.db");
+    let update_dir = crate::privileged_helper::update_dir(&data);
+    if let Some(r) = update_snapshots::restore_for_this_version(&db, &update_dir).map_err(explain)? {
+        tracing::warn!(
+            newer = r.newer_schema,
+            kept = %r.kept_at.display(),
+            "the catalog was migrated by a newer system that is no longer running; its copy from before is back in place"
+        );
+    }
+    let updates = Arc::new(updates(&args, &config, &board, &data, helper));
+    if updates.on_trial()
+        && let Ok(Some(schema)) = update_snapshots::schema_of(&db)
+        && schema < hearth_catalog::migrations::latest()
+    {
+        let (copy, schema) = update_snapshots::snapshot(&db, &update_dir).map_err(explain)?;
+        tracing::info!(schema, copy = %copy.display(), "copied the catalog before this system on trial migrates it");
+    }
+    let (catalog, report) = Catalog::open(&db).map_err(explain)?;
     if report.from_version != report.to_version {
         tracing::info!(from = report.from_version, to = report.to_version, "catalog updated");
     }
@@ -345,6 +418,7 @@ async fn serve(args: RunArgs, config: Config, started: Instant, power: Option<Ar
         hosted_usage: Default::default(),
         backups: Default::default(),
         recovery: Default::default(),
+        updates: updates.clone(),
     };
 
     let limits = Limits::detect(&board);
@@ -360,6 +434,18 @@ async fn serve(args: RunArgs, config: Config, started: Instant, power: Option<Ar
             RestartPolicy::default(),
         );
     }
+    supervisor.task(
+        Arc::new(crate::update_keeper::UpdateKeeper {
+            updates: updates.clone(),
+            status: status.clone(),
+            catalog: catalog.clone(),
+            power: state.power.clone(),
+            grace: config.update.health_grace,
+            limit: config.update.trial_limit,
+            check_every: config.update.check_every,
+        }),
+        RestartPolicy::default(),
+    );
     if config.mdns.enabled {
         supervisor.task(Arc::new(MdnsService::new(announcements.clone(), &config.mdns.hostname, &suffix)), RestartPolicy::default());
     }

@@ -26,6 +26,7 @@ pub mod restic;
 pub mod setup;
 pub mod shares;
 pub mod sync;
+pub mod updates;
 pub mod uploads;
 pub mod web;
 
@@ -141,6 +142,13 @@ pub fn table() -> Vec<Route> {
         r(Method::GET, "/api/v1/audit", Admin, get(admin::audit)),
         r(Method::POST, "/api/v1/system/poweroff", Admin, post(admin::power_off)),
         r(Method::POST, "/api/v1/system/reboot", Admin, post(admin::reboot)),
+        r(Method::GET, "/api/v1/updates", Admin, get(updates::status)),
+        r(Method::PUT, "/api/v1/updates/channel", Admin, put(updates::set_channel)),
+        r(Method::POST, "/api/v1/updates/check", Admin, post(updates::check)),
+        r(Method::POST, "/api/v1/updates/install", Admin, post(updates::install)),
+        r(Method::POST, "/api/v1/updates/upload", Admin, post(updates::upload)),
+        r(Method::POST, "/api/v1/updates/cancel", Admin, post(updates::cancel)),
+        r(Method::POST, "/api/v1/updates/go-back", Admin, post(updates::go_back)),
         r(Method::GET, "/api/v1/backups/hosted", User, get(restic::hosted)),
         r(Method::GET, "/api/v1/backups", Admin, get(backups::overview)),
         r(Method::POST, "/api/v1/backups/password", Admin, post(backups::set_up_password)),

@@ -29,6 +29,7 @@ const PAGES = {
   about: () => import("/app/pages/about.js"),
   start: () => import("/app/pages/start.js"),
   backups: () => import("/app/pages/backups.js"),
+  updates: () => import("/app/pages/updates.js"),
   albums: () => import("/app/pages/albums.js"),
   search: () => import("/app/pages/search.js"),
   trash: () => import("/app/pages/trash.js"),
