@@ -1,0 +1,23 @@
+//! Photo ML on the box (docs/ml.md): faces found, aligned and embedded, grouped into people; all
+//! inside the board's RAM, with pinned models and no network.
+//!
+//! Module map:
+//! - [`manifest`]: the pinned models (`models.toml`), parsed raw then validated.
+//! - [`model_store`]: the models folder; a model file read only when its checksum is the pinned one.
+//! - [`onnx_graph`]: block-quantized weights unpacked to f32 at load (tract does not take them as shipped).
+//! - [`backend`]: the inference backends behind one trait; [`backend::tract_cpu`] on the CPU.
+//! - [`image`]: decoding the photo's preview into RGB and resizing it for a model.
+//! - [`faces`]: YuNet detection with five landmarks, alignment to 112×112, SFace embeddings.
+//! - [`people`]: grouping face embeddings into people, incrementally and from scratch.
+
+pub mod backend;
+mod error;
+pub mod faces;
+pub mod image;
+pub mod manifest;
+pub mod model_store;
+pub mod onnx_graph;
+pub mod people;
+
+pub use error::{MlError, Result};
+pub use manifest::ModelId;
