@@ -9,7 +9,8 @@
 //!   [`settings`], [`sync_peers`], [`sync_folders`], [`assets`] (the photo library and its timeline),
 //!   [`jobs`] (the queue of work for worker processes), [`albums`] and [`sharing`] (partners,
 //!   album members, share links: who may see an asset besides its owner), [`search`] (words,
-//!   dates, places, cameras; "on this day"), [`backups`] (backup targets, jobs and their runs).
+//!   dates, places, cameras, people, tags; "on this day"), [`backups`] (backup targets, jobs and
+//!   their runs), [`people`] (faces found in photos, the people they are grouped into).
 
 pub mod albums;
 pub mod assets;
@@ -20,6 +21,7 @@ pub mod error;
 mod fixtures;
 pub mod jobs;
 pub mod migrations;
+pub mod people;
 pub mod relocate;
 pub mod search;
 pub mod sessions;

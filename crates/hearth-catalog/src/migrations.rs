@@ -22,6 +22,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (12, "libraries", include_str!("migrations/0012_libraries.sql")),
     (13, "app password scopes", include_str!("migrations/0013_token_scopes.sql")),
     (14, "backups", include_str!("migrations/0014_backups.sql")),
+    (15, "faces and people", include_str!("migrations/0015_people.sql")),
 ];
 
 /// The newest schema version this build knows.

@@ -9,9 +9,12 @@
 //! - [`image`]: decoding the photo's preview into RGB and resizing it for a model.
 //! - [`faces`]: YuNet detection with five landmarks, alignment to 112×112, SFace embeddings.
 //! - [`people`]: grouping face embeddings into people, incrementally and from scratch.
+//! - [`face_jobs`]: the `faces` jobs of the photo library's queue, run by the `ml` worker, and the
+//!   daily regrouping.
 
 pub mod backend;
 mod error;
+pub mod face_jobs;
 pub mod faces;
 pub mod image;
 pub mod manifest;

@@ -183,3 +183,86 @@ fn the_same_persons_faces_group_together_and_apart_from_others() {
         }
     }
 }
+
+/// tract's outputs against onnxruntime's (PyPI, in the test venv) on the same input tensors: the
+/// largest difference of any output value, relative to that output's largest magnitude.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn tract_answers_as_onnxruntime_does() {
+    use hearth_ml::ModelId;
+    use hearth_ml::backend::{Backend, InputTensor};
+    use hearth_ml::image::ChannelOrder;
+
+    let store = store();
+    let python = root().join("target/test-venv/bin/python");
+    assert!(python.exists(), "the test venv (scripts/test makes it) has no python at {}", python.display());
+    let image = photo("obama.jpg");
+    let (square, _) = image.letterboxed(640).expect("letterbox");
+    let mut detector = FaceDetector::load(&store, &TractCpu::new(1), DetectorLimits::default()).expect("YuNet");
+    let face = detector.detect(&image).expect("detect").remove(0);
+    let inputs: Vec<(ModelId, InputTensor)> = vec![
+        (ModelId::FaceDetector, square.to_tensor(ChannelOrder::Bgr)),
+        (ModelId::FaceEmbedder, aligned(&image, &face).expect("align").to_tensor(ChannelOrder::Rgb)),
+    ];
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (id, input) in inputs {
+        let model = store.read(id).expect("model");
+        let ours = TractCpu::new(1).load(&model, input.shape).expect("load").run(&input).expect("run");
+        let raw = dir.path().join("input.f32");
+        std::fs::write(&raw, input.data.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>()).expect("write");
+        let out = dir.path().join("answer.json");
+        let shape = input.shape.map(|d| d.to_string()).join(",");
+        let status = Command::new(&python)
+            .arg(root().join("crates/hearth-ml/tests/onnxruntime_reference.py"))
+            .args([model.path.as_os_str(), raw.as_os_str(), shape.as_ref(), out.as_os_str()])
+            .status()
+            .expect("python");
+        assert!(status.success(), "onnxruntime failed on {id}");
+        let theirs: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).expect("answer")).expect("json");
+        for o in &ours {
+            let reference: Vec<f32> =
+                theirs[&o.name]["data"].as_array().expect(&o.name).iter().map(|v| v.as_f64().expect("number") as f32).collect();
+            assert_eq!(reference.len(), o.data.len(), "{id} {}", o.name);
+            let scale = reference.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-6);
+            let worst = o.data.iter().zip(&reference).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max) / scale;
+            println!("{id} {}: largest difference {:.2e} of the output's range", o.name, worst);
+            assert!(worst < 1e-3, "{id} {}: tract and onnxruntime differ by {worst} of the output's range", o.name);
+        }
+    }
+}
+
+/// The answers recorded on x86 (checked there against onnxruntime) come out on every machine the
+/// tests run on, aarch64 under qemu-aarch64 among them (`scripts/cross --test`). Record again
+/// with `HEARTH_ML_RECORD=1` after a deliberate change.
+#[test]
+fn the_recorded_answers_come_out_on_this_machine() {
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/obama.json");
+    let mut p = Pipeline::new();
+    let found = p.faces(&photo("obama.jpg"));
+    assert_eq!(found.len(), 1);
+    let (face, embedding) = &found[0];
+    let got = serde_json::json!({
+        "box": [face.x, face.y, face.width, face.height],
+        "landmarks": face.landmarks,
+        "embedding": embedding.0.to_vec(),
+    });
+    if std::env::var_os("HEARTH_ML_RECORD").is_some() {
+        std::fs::create_dir_all(golden.parent().expect("dir")).expect("mkdir");
+        std::fs::write(&golden, serde_json::to_vec_pretty(&got).expect("json")).expect("record");
+    }
+    let want: serde_json::Value = serde_json::from_slice(&std::fs::read(&golden).expect("golden file")).expect("json");
+    fn numbers(v: &serde_json::Value) -> Vec<f32> {
+        match v {
+            serde_json::Value::Array(a) => a.iter().flat_map(numbers).collect(),
+            n => vec![n.as_f64().expect("number") as f32],
+        }
+    }
+    for key in ["box", "landmarks"] {
+        for (a, b) in numbers(&got[key]).iter().zip(numbers(&want[key])) {
+            assert!((a - b).abs() < 1.0, "{key}: {a} here, {b} recorded");
+        }
+    }
+    let recorded = Embedding::normalised(&numbers(&want["embedding"])).expect("recorded embedding");
+    let cosine = embedding.cosine(&recorded);
+    assert!(cosine > 0.999, "the embedding differs from the recorded one: cosine {cosine}");
+}

@@ -16,6 +16,7 @@
 //! system and looks at the update channel.
 
 mod clock_keeper;
+mod ml_worker;
 mod photo_sources;
 mod prepare_data;
 mod privileged_helper;
@@ -43,7 +44,7 @@ enum Command {
     /// Run a worker process (started by the supervisor, not by people).
     Worker {
         /// The worker kind.
-        #[arg(value_parser = ["maintenance", "thumbnail", "backup"])]
+        #[arg(value_parser = ["maintenance", "thumbnail", "backup", "ml"])]
         kind: String,
         /// The data folder.
         #[arg(long, env = "HEARTH_DATA")]

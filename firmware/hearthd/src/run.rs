@@ -476,6 +476,21 @@ async fn serve(
     );
     supervisor.worker(
         WorkerSpec {
+            kind: "ml",
+            program: exe.clone(),
+            args: vec![
+                "worker".into(),
+                "ml".into(),
+                "--data".into(),
+                data.clone().into(),
+                "--threads".into(),
+                board.cores.max(1).to_string().into(),
+            ],
+        },
+        RestartPolicy::default(),
+    );
+    supervisor.worker(
+        WorkerSpec {
             kind: "thumbnail",
             program: exe,
             args: vec![

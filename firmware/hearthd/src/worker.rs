@@ -14,6 +14,8 @@
 //!   works the queued runs one at a time (backups, drills, checks, restores) in the `backup`
 //!   budget. At start, runs its previous life left running are ended as interrupted and
 //!   continued; on SIGTERM the run in hand stops at the next file and is continued next time.
+//! - `ml`: faces found and grouped into people (`crate::ml_worker`, docs/ml.md), in the `ml`
+//!   budget, below thumbnails.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -77,6 +79,7 @@ pub fn main(kind: &str, data: &Path, threads: u32) -> ExitCode {
         "maintenance" => rt.block_on(maintenance(data)),
         "thumbnail" => rt.block_on(thumbnails(data, threads)),
         "backup" => rt.block_on(backups(data)),
+        "ml" => rt.block_on(crate::ml_worker::main(data, threads)),
         other => {
             eprintln!("unknown worker kind {other:?}");
             ExitCode::from(2)

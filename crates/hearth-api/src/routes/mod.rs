@@ -20,6 +20,7 @@ pub mod discover;
 pub mod events;
 pub mod health;
 pub mod jobs;
+pub mod people;
 pub mod photos;
 pub mod qr;
 pub mod restic;
@@ -119,6 +120,13 @@ pub fn table() -> Vec<Route> {
         r(Method::DELETE, "/api/v1/albums/{id}/assets", User, delete(albums::remove_assets)),
         r(Method::PUT, "/api/v1/albums/{id}/members/{user}", User, put(albums::set_member)),
         r(Method::DELETE, "/api/v1/albums/{id}/members/{user}", User, delete(albums::remove_member)),
+        r(Method::GET, "/api/v1/people", User, get(people::list)),
+        r(Method::GET, "/api/v1/people/{id}", User, get(people::get)),
+        r(Method::PATCH, "/api/v1/people/{id}", User, patch(people::change)),
+        r(Method::POST, "/api/v1/people/{id}/merge", User, post(people::merge)),
+        r(Method::GET, "/api/v1/people/{id}/assets", User, get(people::assets)),
+        r(Method::GET, "/api/v1/assets/{id}/faces", User, get(people::of_asset)),
+        r(Method::PUT, "/api/v1/faces/{id}/person", User, put(people::set_face_person)),
         r(Method::GET, "/api/v1/partners", User, get(albums::partners)),
         r(Method::PUT, "/api/v1/partners/{user}", User, put(albums::add_partner)),
         r(Method::DELETE, "/api/v1/partners/{user}", User, delete(albums::remove_partner)),

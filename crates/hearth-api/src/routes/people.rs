@@ -1,0 +1,217 @@
+//! People over HTTP (docs/ml.md): the faces the ML worker found, grouped into people per owner;
+//! a family names, hides, merges them and moves a face that landed in the wrong person. Thin:
+//! the rules are `hearth_catalog::people` and `hearth_ml::people`.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use hearth_catalog::people::{self, FaceTarget, FaceView, Person, PersonChange};
+use serde::{Deserialize, Serialize};
+
+use super::JsonBody;
+use super::photos::{Page, PageQuery};
+use crate::auth::Caller;
+use crate::{ApiError, AppState};
+
+fn me(caller: &Caller) -> Result<i64, ApiError> {
+    Ok(caller.require_user()?.id)
+}
+
+/// `GET /api/v1/people` query.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Hidden people too.
+    #[serde(default)]
+    pub hidden: bool,
+}
+
+/// `GET /api/v1/people` body.
+#[derive(Serialize)]
+pub struct PeopleList {
+    /// Named first, then by how many faces.
+    pub people: Vec<Person>,
+}
+
+/// `GET /api/v1/people?hidden=true`: the caller's people.
+pub async fn list(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<PeopleList>, ApiError> {
+    let user = me(&caller)?;
+    Ok(Json(PeopleList { people: state.read(move |r| people::list(r, user, q.hidden)).await? }))
+}
+
+/// `GET /api/v1/people/{id}`.
+pub async fn get(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Path(id): Path<i64>,
+) -> Result<Json<Person>, ApiError> {
+    let user = me(&caller)?;
+    let person = state.read(move |r| people::get(r, user, id)).await?;
+    Ok(Json(person.ok_or_else(|| ApiError::not_found("no such person"))?))
+}
+
+/// `PATCH /api/v1/people/{id}` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PersonPatch {
+    /// Their name (`null` or "" forgets it).
+    #[serde(default, deserialize_with = "present")]
+    pub name: Option<Option<String>>,
+    /// Hidden from the list and from search.
+    pub hidden: Option<bool>,
+    /// The face shown for them (one of theirs).
+    pub cover_face_id: Option<i64>,
+}
+
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Some(Option::<T>::deserialize(d)?))
+}
+
+/// `PATCH /api/v1/people/{id}` → the person.
+pub async fn change(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Path(id): Path<i64>,
+    JsonBody(body): JsonBody<PersonPatch>,
+) -> Result<Json<Person>, ApiError> {
+    let user = me(&caller)?;
+    let name = match body.name {
+        None => None,
+        Some(None) => Some(None),
+        Some(Some(n)) => {
+            let n = n.trim().to_string();
+            if n.chars().count() > 100 || n.chars().any(char::is_control) {
+                return Err(ApiError::invalid("a name is at most 100 characters, without control characters"));
+            }
+            Some((!n.is_empty()).then_some(n))
+        }
+    };
+    let c = PersonChange { name, hidden: body.hidden, cover_face: body.cover_face_id };
+    let now = state.now();
+    let person = state
+        .write(move |tx| {
+            people::change(tx, user, id, &c, now)?;
+            people::get(tx, user, id)
+        })
+        .await?;
+    Ok(Json(person.ok_or_else(|| ApiError::not_found("no such person"))?))
+}
+
+/// `POST /api/v1/people/{id}/merge` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MergeBody {
+    /// The people whose faces move into this one (they are then gone).
+    pub people: Vec<i64>,
+}
+
+/// `POST /api/v1/people/{id}/merge` → the merged person.
+pub async fn merge(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Path(id): Path<i64>,
+    JsonBody(body): JsonBody<MergeBody>,
+) -> Result<Json<Person>, ApiError> {
+    let user = me(&caller)?;
+    if body.people.is_empty() || body.people.len() > 1000 {
+        return Err(ApiError::invalid("merge names 1 to 1000 people"));
+    }
+    let now = state.now();
+    let person = state
+        .write(move |tx| {
+            people::merge(tx, user, id, &body.people, now)?;
+            people::get(tx, user, id)
+        })
+        .await?;
+    Ok(Json(person.ok_or_else(|| ApiError::not_found("no such person"))?))
+}
+
+/// `GET /api/v1/people/{id}/assets?after_taken_at=&after_id=&limit=`: newest first.
+pub async fn assets(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Path(id): Path<i64>,
+    Query(q): Query<PageQuery>,
+) -> Result<Json<Page>, ApiError> {
+    let user = me(&caller)?;
+    let (cursor, limit) = super::photos::page_bounds(&q)?;
+    let page = state
+        .read(move |r| {
+            if people::get(r, user, id)?.is_none() {
+                return Ok(None);
+            }
+            people::assets_page(r, user, id, cursor, limit).map(Some)
+        })
+        .await?;
+    Ok(Json(Page::of(page.ok_or_else(|| ApiError::not_found("no such person"))?, limit)))
+}
+
+/// `GET /api/v1/assets/{id}/faces` body.
+#[derive(Serialize)]
+pub struct FaceList {
+    /// Left to right.
+    pub faces: Vec<FaceView>,
+}
+
+/// `GET /api/v1/assets/{id}/faces`: the faces in one of the caller's photos.
+pub async fn of_asset(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Path(id): Path<i64>,
+) -> Result<Json<FaceList>, ApiError> {
+    let user = me(&caller)?;
+    let faces = state
+        .read(move |r| {
+            if people::owner_of_asset(r, id)? != Some(user) {
+                return Ok(None);
+            }
+            people::faces_of_asset(r, id).map(Some)
+        })
+        .await?;
+    Ok(Json(FaceList { faces: faces.ok_or_else(|| ApiError::not_found("no such photo"))? }))
+}
+
+/// `PUT /api/v1/faces/{id}/person` body: exactly one of the fields.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FacePerson {
+    /// An existing person of the caller.
+    pub person_id: Option<i64>,
+    /// A new person for this face alone.
+    #[serde(default)]
+    pub new_person: bool,
+    /// No person (not a face, or someone not to group).
+    #[serde(default)]
+    pub nobody: bool,
+}
+
+/// `PUT /api/v1/faces/{id}/person` → the face, placed by hand.
+pub async fn set_face_person(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Path(id): Path<i64>,
+    JsonBody(body): JsonBody<FacePerson>,
+) -> Result<Json<FaceView>, ApiError> {
+    let user = me(&caller)?;
+    let target = match (body.person_id, body.new_person, body.nobody) {
+        (Some(p), false, false) => FaceTarget::Person(p),
+        (None, true, false) => FaceTarget::New,
+        (None, false, true) => FaceTarget::Nobody,
+        _ => return Err(ApiError::invalid("give exactly one of person_id, new_person, nobody")),
+    };
+    let now = state.now();
+    let face = state
+        .write(move |tx| {
+            people::move_face(tx, user, id, target, now)?;
+            people::face(tx, user, id)
+        })
+        .await?;
+    Ok(Json(face.ok_or_else(|| ApiError::not_found("no such face"))?))
+}

@@ -1,0 +1,204 @@
+//! The `ml` worker process (docs/ml.md): works the `faces` jobs of the photo library's queue in
+//! the board's `ml` budget, below thumbnails (it waits while thumbnail jobs are queued: a family
+//! wants to see new photos before anything recognises faces in them), and groups every face
+//! again once a day.
+//!
+//! Memory: the models are loaded when there is work and dropped after a minute without any, so
+//! on a 2 GB board the worker costs nothing while the library is quiet. One job at a time; tract
+//! uses `--threads` cores for it (the board's `workers.concurrency`).
+//!
+//! A job that runs past [`JOB_LIMIT`] is cancelled by ending the process: the job stays
+//! `running`, the supervisor restarts the worker, which retries it once and then sets it aside
+//! (`hearth_ml::face_jobs::recover`), as a crash would.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::time::{Duration, Instant};
+
+use hearth_catalog::people::FACES_JOB;
+use hearth_catalog::{Catalog, jobs};
+use hearth_ml::backend::tract_cpu::TractCpu;
+use hearth_ml::face_jobs::{self, Ended, FaceModels, RunError};
+use hearth_ml::faces::detector::{DetectorLimits, FaceDetector};
+use hearth_ml::faces::embedder::FaceEmbedder;
+use hearth_ml::model_store::ModelStore;
+use hearth_ml::people::GroupingRules;
+use hearth_platform::clock::{Clock, SystemClock};
+
+/// How often an idle worker looks at the queue.
+const IDLE_POLL: Duration = Duration::from_millis(500);
+/// Models are dropped after this long without a job.
+const UNLOAD_AFTER: Duration = Duration::from_secs(60);
+/// After a model fails to load, this long before trying again.
+const MODEL_RETRY: Duration = Duration::from_secs(60);
+/// One photo's faces take well under a second on a Pi 4; this much means something is wrong.
+pub const JOB_LIMIT: Duration = Duration::from_secs(300);
+/// The settings key where the worker says what it runs on and whether its models load.
+pub const STATUS_KEY: &str = "ml.status";
+
+fn now() -> i64 {
+    i64::try_from(SystemClock.now_secs()).unwrap_or(i64::MAX)
+}
+
+/// The worker's main.
+pub async fn main(data: &Path, threads: u32) -> ExitCode {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut term) = signal(SignalKind::terminate()) else { return ExitCode::from(2) };
+    let catalog = match Catalog::open(&data.join("hearth.db")) {
+        Ok((c, _)) => Arc::new(c),
+        Err(e) => {
+            tracing::error!(error = %e, "the ML worker cannot open the catalog");
+            return ExitCode::from(1);
+        }
+    };
+    match face_jobs::recover(&catalog, now()) {
+        Ok((0, 0)) => {}
+        Ok((requeued, quarantined)) => {
+            tracing::warn!(
+                requeued,
+                quarantined,
+                "the previous ML worker stopped in the middle of a photo; it is retried once, then set aside"
+            )
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "the ML worker cannot recover its jobs");
+            return ExitCode::from(1);
+        }
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    // When the job in hand started (Unix seconds), 0 when none.
+    let started = Arc::new(AtomicI64::new(0));
+    let (failed_tx, mut failed_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let thread = {
+        let (catalog, data, stop, started) = (catalog.clone(), data.to_path_buf(), stop.clone(), started.clone());
+        std::thread::Builder::new().name("ml".into()).spawn(move || {
+            if let Err(e) = work(&catalog, &data, threads, &stop, &started) {
+                let _ = failed_tx.send(e);
+            }
+        })
+    };
+    let thread = match thread {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the ML thread");
+            return ExitCode::from(1);
+        }
+    };
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let code = loop {
+        tokio::select! {
+            _ = term.recv() => break ExitCode::SUCCESS,
+            Some(e) = failed_rx.recv() => {
+                tracing::error!(error = %e, "the ML worker stops; the supervisor starts it again");
+                break ExitCode::from(1);
+            }
+            _ = tick.tick() => {
+                let since = started.load(Ordering::Relaxed);
+                if since > 0 && now() - since > JOB_LIMIT.as_secs() as i64 {
+                    tracing::error!(limit_secs = JOB_LIMIT.as_secs(), "a photo's analysis ran past its time limit: the worker stops, and the photo is retried once, then set aside");
+                    std::process::exit(3);
+                }
+            }
+        }
+    };
+    stop.store(true, Ordering::Relaxed);
+    let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+    code
+}
+
+fn load(store: &ModelStore, backend: &TractCpu) -> Result<FaceModels, hearth_ml::MlError> {
+    Ok(FaceModels {
+        detector: FaceDetector::load(store, backend, DetectorLimits::default())?,
+        embedder: FaceEmbedder::load(store, backend)?,
+    })
+}
+
+fn set_status(catalog: &Catalog, status: serde_json::Value) {
+    let text = status.to_string();
+    if let Err(e) = catalog.write(|tx| hearth_catalog::settings::set(tx, STATUS_KEY, &text)) {
+        tracing::warn!(error = %e, "cannot record the ML worker's status");
+    }
+}
+
+/// The job loop, on its own thread. `Err` when the catalog fails (the supervisor restarts us).
+fn work(catalog: &Catalog, data: &Path, threads: u32, stop: &AtomicBool, started: &AtomicI64) -> Result<(), String> {
+    let dir = ModelStore::default_dir();
+    let store = ModelStore::new(&dir).map_err(|e| e.to_string())?;
+    let backend = TractCpu::new(threads as usize);
+    let cache = data.join("cache");
+    let preview = move |checksum: &[u8; 32]| -> PathBuf {
+        hearth_photos::thumbnail_jobs::thumbnail_path(&cache, checksum, hearth_photos::thumbnail::VIEW)
+    };
+    let rules = GroupingRules::default();
+    let mut models: Option<FaceModels> = None;
+    let mut last_job = Instant::now();
+    let mut load_failed_at: Option<Instant> = None;
+    while !stop.load(Ordering::Relaxed) {
+        let thumbnails_waiting = catalog.read(|r| jobs::has_queued(r, jobs::THUMBNAILS)).map_err(|e| e.to_string())?;
+        let faces_waiting = !thumbnails_waiting && catalog.read(|r| jobs::has_queued(r, FACES_JOB)).map_err(|e| e.to_string())?;
+        if !faces_waiting {
+            if models.is_some() && last_job.elapsed() > UNLOAD_AFTER {
+                models = None;
+                tracing::info!("no photos to analyse for a minute: the face models are unloaded");
+            }
+            if !thumbnails_waiting && face_jobs::regroup_due(catalog, now()).map_err(|e| e.to_string())? {
+                let t = Instant::now();
+                let changed = face_jobs::regroup_all(catalog, rules, now()).map_err(|e| e.to_string())?;
+                tracing::info!(changed, ms = t.elapsed().as_millis() as u64, "every face grouped again");
+            }
+            std::thread::sleep(IDLE_POLL);
+            continue;
+        }
+        if models.is_none() {
+            if load_failed_at.is_some_and(|t| t.elapsed() < MODEL_RETRY) {
+                std::thread::sleep(IDLE_POLL);
+                continue;
+            }
+            let t = Instant::now();
+            match load(&store, &backend) {
+                Ok(m) => {
+                    tracing::info!(ms = t.elapsed().as_millis() as u64, backend = "cpu", threads, "face models loaded");
+                    set_status(catalog, serde_json::json!({"backend": "cpu", "threads": threads, "models": dir, "problem": null}));
+                    models = Some(m);
+                    load_failed_at = None;
+                }
+                Err(e) => {
+                    let guidance = hearth_core::Kinded::guidance(&e);
+                    tracing::error!(error = %e, guidance = guidance.as_deref().unwrap_or(""), "the face models cannot be loaded; photos wait for them");
+                    set_status(
+                        catalog,
+                        serde_json::json!({"backend": "cpu", "threads": threads, "models": dir, "problem": e.to_string(), "guidance": guidance}),
+                    );
+                    load_failed_at = Some(Instant::now());
+                    continue;
+                }
+            }
+        }
+        let Some(job) = catalog.write(|tx| jobs::claim(tx, FACES_JOB, now())).map_err(|e| e.to_string())? else { continue };
+        let Some(m) = models.as_mut() else { continue };
+        started.store(now(), Ordering::Relaxed);
+        let ended = face_jobs::run(catalog, m, &job, &preview, rules, &now);
+        started.store(0, Ordering::Relaxed);
+        last_job = Instant::now();
+        match ended {
+            Ok(Ended::Found(n)) => tracing::debug!(asset = job.asset_id, faces = n, "faces found"),
+            Ok(Ended::Gone) => tracing::debug!(asset = job.asset_id, "the asset was deleted before its faces"),
+            Ok(Ended::Failed(why)) => tracing::info!(asset = job.asset_id, %why, "no faces for this photo"),
+            Err(RunError::Model(e)) => {
+                // Not the photo's fault: it goes back to the queue, the models are loaded again.
+                let _ = catalog.write(|tx| jobs::release(tx, job.id));
+                tracing::error!(error = %e, "a face model failed; it is loaded again");
+                set_status(catalog, serde_json::json!({"backend": "cpu", "threads": threads, "models": dir, "problem": e.to_string()}));
+                models = None;
+                load_failed_at = Some(Instant::now());
+            }
+            Err(RunError::Catalog(e)) => {
+                let _ = catalog.write(|tx| jobs::release(tx, job.id));
+                return Err(e.to_string());
+            }
+        }
+    }
+    Ok(())
+}

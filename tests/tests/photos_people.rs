@@ -1,0 +1,137 @@
+//! Faces and people end to end through a running hearthd: real photos of two people (the test
+//! photos face_recognition ships, fetched pinned by `scripts/sample-photos`) are uploaded; the
+//! thumbnail worker makes their previews, the ML worker (`hearthd worker ml`, with the pinned
+//! models `scripts/models` prepares) finds their faces and groups them; the family names the
+//! person, finds them by name in search, hides, moves a face, and merges.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use hearth_tests::{daemon, http, poll};
+
+fn workspace_file(rel: &str) -> PathBuf {
+    daemon::workspace().join(rel)
+}
+
+fn prepared(script: &str) {
+    let status = Command::new(workspace_file(&format!("scripts/{script}"))).status().expect(script);
+    assert!(status.success(), "scripts/{script} failed");
+}
+
+fn call(addr: std::net::SocketAddr, cookie: &str, method: &str, path: &str, body: Option<&str>) -> http::Response {
+    http::request(addr, method, path, &[format!("Cookie: {cookie}")], body).expect("request")
+}
+
+fn upload(addr: std::net::SocketAddr, cookie: &str, file: &Path, name: &str) -> i64 {
+    let bytes = std::fs::read(file).expect("photo");
+    let r = http::request_bytes(
+        addr,
+        "POST",
+        &format!("/api/v1/assets?name={name}"),
+        &[format!("Cookie: {cookie}")],
+        Some(("image/jpeg", &bytes)),
+    )
+    .expect("upload");
+    assert_eq!(r.status, 201, "{}", r.body);
+    r.json()["id"].as_i64().expect("id")
+}
+
+#[test]
+fn uploaded_photos_get_faces_grouped_into_a_person_the_family_can_name_and_find() {
+    prepared("models");
+    prepared("sample-photos");
+    let faces_dir = workspace_file("target/sample-photos/faces");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut d = daemon::start(&dir.path().join("data"), &[]);
+    d.wait_healthy(Duration::from_secs(30));
+    let cookie = d.claim("ada", "lovelace-1815");
+    let addr = d.http;
+
+    let mut obama = Vec::new();
+    for (i, name) in ["obama.jpg", "obama2.jpg", "obama3.jpg"].iter().enumerate() {
+        obama.push(upload(addr, &cookie, &faces_dir.join(name), &format!("IMG_{i}.jpg")));
+    }
+    let biden = upload(addr, &cookie, &faces_dir.join("biden.jpg"), "IMG_9.jpg");
+
+    // Every photo analysed: three faces of one person make a person; one face of another does not.
+    let people = poll::until(Duration::from_secs(240), "faces to be found and grouped", || {
+        let jobs = call(addr, &cookie, "GET", "/api/v1/jobs", None).json();
+        let faces_done = jobs["jobs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|k| k["kind"] == "faces" && k["queued"] == 0 && k["running"] == 0 && k["done"].as_i64() == Some(4));
+        if !faces_done {
+            return None;
+        }
+        let list = call(addr, &cookie, "GET", "/api/v1/people", None).json();
+        let people = list["people"].as_array().cloned().unwrap_or_default();
+        (!people.is_empty()).then_some(people)
+    });
+    assert_eq!(people.len(), 1, "{people:?}");
+    let person = people[0]["id"].as_i64().expect("id");
+    assert_eq!(people[0]["faces"], 3);
+    assert_eq!(people[0]["name"], serde_json::Value::Null);
+    let faces = call(addr, &cookie, "GET", &format!("/api/v1/assets/{}/faces", obama[0]), None).json();
+    assert_eq!(faces["faces"].as_array().map(Vec::len), Some(1), "{faces}");
+    assert_eq!(faces["faces"][0]["person_id"], person);
+    let b = faces["faces"][0]["box"].as_array().expect("box").iter().map(|v| v.as_f64().expect("number")).collect::<Vec<_>>();
+    assert!(b.iter().all(|v| (0.0..=1.0).contains(v)) && b[2] > 0.1, "{b:?}");
+    let biden_faces = call(addr, &cookie, "GET", &format!("/api/v1/assets/{biden}/faces"), None).json();
+    assert_eq!(biden_faces["faces"][0]["person_id"], serde_json::Value::Null, "one face makes no person");
+
+    // Named: search finds the name; the person's photos are the three.
+    let r = call(addr, &cookie, "PATCH", &format!("/api/v1/people/{person}"), Some(r#"{"name":"Barack"}"#));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let found = call(addr, &cookie, "GET", "/api/v1/search?q=barack", None).json();
+    let mut ids: Vec<i64> = found["assets"].as_array().expect("assets").iter().map(|a| a["id"].as_i64().expect("id")).collect();
+    ids.sort();
+    let mut want = obama.clone();
+    want.sort();
+    assert_eq!(ids, want);
+    let page = call(addr, &cookie, "GET", &format!("/api/v1/people/{person}/assets"), None).json();
+    assert_eq!(page["assets"].as_array().map(Vec::len), Some(3));
+
+    // The lone face put into a new person by hand, named, then merged into Barack by mistake
+    // and moved back out: every step is the family's, and pinned.
+    let biden_face = biden_faces["faces"][0]["id"].as_i64().expect("face id");
+    let r = call(addr, &cookie, "PUT", &format!("/api/v1/faces/{biden_face}/person"), Some(r#"{"new_person":true}"#));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let joe = r.json()["person_id"].as_i64().expect("person");
+    assert_eq!(r.json()["pinned"], true);
+    call(addr, &cookie, "PATCH", &format!("/api/v1/people/{joe}"), Some(r#"{"name":"Joe"}"#));
+    let r = call(addr, &cookie, "POST", &format!("/api/v1/people/{person}/merge"), Some(&format!(r#"{{"people":[{joe}]}}"#)));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["faces"], 4);
+    assert_eq!(call(addr, &cookie, "GET", &format!("/api/v1/people/{joe}"), None).status, 404);
+    let r = call(addr, &cookie, "PUT", &format!("/api/v1/faces/{biden_face}/person"), Some(r#"{"nobody":true}"#));
+    assert_eq!(r.json()["person_id"], serde_json::Value::Null);
+
+    // Hidden: gone from the list and from search, back when asked for.
+    call(addr, &cookie, "PATCH", &format!("/api/v1/people/{person}"), Some(r#"{"hidden":true}"#));
+    assert_eq!(call(addr, &cookie, "GET", "/api/v1/people", None).json()["people"].as_array().map(Vec::len), Some(0));
+    assert_eq!(call(addr, &cookie, "GET", "/api/v1/people?hidden=true", None).json()["people"].as_array().map(Vec::len), Some(1));
+    assert_eq!(call(addr, &cookie, "GET", "/api/v1/search?q=barack", None).json()["assets"].as_array().map(Vec::len), Some(0));
+
+    // Bad requests get clear errors; another user sees none of it.
+    assert_eq!(call(addr, &cookie, "PATCH", &format!("/api/v1/people/{person}"), Some(r#"{"name":"a\u0007b"}"#)).status, 400);
+    assert_eq!(
+        call(addr, &cookie, "PUT", &format!("/api/v1/faces/{biden_face}/person"), Some(r#"{"nobody":true,"new_person":true}"#)).status,
+        400
+    );
+    assert_eq!(call(addr, &cookie, "GET", "/api/v1/people/999999", None).status, 404);
+    let r = call(
+        addr,
+        &cookie,
+        "POST",
+        "/api/v1/users",
+        Some(r#"{"name":"bob","display_name":"Bob","password":"bob-password-1","role":"member"}"#),
+    );
+    assert!(r.status == 201 || r.status == 200, "{}", r.body);
+    let bob = http::request(addr, "POST", "/api/v1/auth/login", &[], Some(r#"{"name":"bob","password":"bob-password-1"}"#)).expect("login");
+    let bob = bob.cookie().expect("cookie").to_string();
+    assert_eq!(call(addr, &bob, "GET", &format!("/api/v1/people/{person}"), None).status, 404);
+    assert_eq!(call(addr, &bob, "GET", &format!("/api/v1/assets/{}/faces", obama[0]), None).status, 404);
+    d.stop(Duration::from_secs(30));
+}
