@@ -25,7 +25,7 @@ fn starts_with_defaults_answers_health_and_stops_on_sigterm() {
     assert_eq!(j["version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(j["setup_required"], true);
     let names: Vec<&str> = j["services"].as_array().expect("services").iter().filter_map(|s| s["name"].as_str()).collect();
-    assert_eq!(names, ["api", "backup", "maintenance", "photos", "sync", "thumbnail", "updates"], "by name");
+    assert_eq!(names, ["api", "backup", "maintenance", "ml", "photos", "sync", "thumbnail", "updates"], "by name");
     let code = std::fs::read_to_string(data.join("setup-code")).expect("setup code file");
     assert!(d.log_text().contains(code.trim()), "the setup code is printed");
     use std::os::unix::fs::PermissionsExt;
@@ -358,10 +358,10 @@ fn workers_die_with_a_sigkilled_daemon() {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     let workers = loop {
         let w = children_of(pid);
-        if w.len() >= 3 {
+        if w.len() >= 4 {
             break w;
         }
-        assert!(std::time::Instant::now() < deadline, "the maintenance, backup and thumbnail workers never started: {w:?}");
+        assert!(std::time::Instant::now() < deadline, "the maintenance, backup, ml and thumbnail workers never started: {w:?}");
         std::thread::sleep(Duration::from_millis(100));
     };
     d.kill();

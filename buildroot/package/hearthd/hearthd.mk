@@ -32,4 +32,14 @@ define HEARTHD_INSTALL_PLACES
 endef
 HEARTHD_POST_INSTALL_TARGET_HOOKS += HEARTHD_INSTALL_PLACES
 
+# The ML models (docs/ml.md), prepared in the checkout by `scripts/models` (pinned packages,
+# both checksums checked), for the same reason.
+HEARTHD_MODELS = $(BR2_EXTERNAL_HEARTH_PATH)/../target/models
+define HEARTHD_INSTALL_MODELS
+	@ls $(HEARTHD_MODELS)/*.onnx >/dev/null 2>&1 || { echo "hearthd: no models in $(HEARTHD_MODELS): run scripts/models in the Hearth checkout first (docs/building.md)" >&2; exit 1; }
+	$(INSTALL) -d -m 0755 $(TARGET_DIR)/usr/share/hearth/models
+	$(INSTALL) -m 0644 $(HEARTHD_MODELS)/*.onnx $(TARGET_DIR)/usr/share/hearth/models/
+endef
+HEARTHD_POST_INSTALL_TARGET_HOOKS += HEARTHD_INSTALL_MODELS
+
 $(eval $(cargo-package))

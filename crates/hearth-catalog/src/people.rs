@@ -194,12 +194,12 @@ pub fn list(conn: &Connection, owner_id: i64, include_hidden: bool) -> Result<Ve
          WHERE p.owner_id = ?1 AND (?2 OR p.hidden = 0)
          GROUP BY p.id ORDER BY p.name IS NULL, count(f.id) DESC, p.id",
     )?;
-    let rows: Vec<(i64, Option<String>, bool, Option<i64>, i64, i64)> = st
-        .query_map(params![owner_id, include_hidden], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))?
-        .collect::<Result<_, _>>()?;
-    rows.into_iter()
-        .map(|(id, name, hidden, chosen, faces, assets)| Ok(Person { id, name, hidden, faces, assets, cover: cover(conn, id, chosen)? }))
-        .collect()
+    let rows = st.query_map(params![owner_id, include_hidden], |r| {
+        let person = Person { id: r.get(0)?, name: r.get(1)?, hidden: r.get(2)?, faces: r.get(4)?, assets: r.get(5)?, cover: None };
+        Ok((person, r.get::<_, Option<i64>>(3)?))
+    })?;
+    let rows: Vec<(Person, Option<i64>)> = rows.collect::<Result<_, _>>()?;
+    rows.into_iter().map(|(p, chosen)| Ok(Person { cover: cover(conn, p.id, chosen)?, ..p })).collect()
 }
 
 /// One person of `owner_id`.

@@ -173,7 +173,7 @@ fn floats(t: &TensorProto) -> Option<Vec<f32>> {
         return None;
     }
     if !t.raw_data.is_empty() {
-        if t.raw_data.len() % 4 != 0 {
+        if !t.raw_data.len().is_multiple_of(4) {
             return None;
         }
         Some(t.raw_data.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())

@@ -58,7 +58,7 @@ pub fn place<P: Clone>(new: &Embedding, known: &[GroupedFace<P>], rules: Groupin
     let mut unplaced = Vec::new();
     for (i, face) in known.iter().enumerate() {
         let d = new.distance(&face.embedding);
-        if !(d <= rules.max_distance) {
+        if d.is_nan() || d > rules.max_distance {
             continue;
         }
         match &face.person {

@@ -41,14 +41,15 @@ pub async fn retry(
     peer: Option<axum::Extension<Peer>>,
     Path(kind): Path<String>,
 ) -> Result<Json<Retried>, ApiError> {
-    if kind != jobs::THUMBNAILS {
-        return Err(ApiError::not_found(format!("no job kind {kind:?} (known: {})", jobs::THUMBNAILS)));
+    let faces = hearth_catalog::people::FACES_JOB;
+    if kind != jobs::THUMBNAILS && kind != faces {
+        return Err(ApiError::not_found(format!("no job kind {kind:?} (known: {}, {faces})", jobs::THUMBNAILS)));
     }
     let now = state.now();
     let addr = address(&peer);
     let queued = state
         .write(move |tx| {
-            let n = hearth_photos::thumbnail_jobs::retry(tx, now)?;
+            let n = if kind == faces { jobs::retry(tx, faces, now)? } else { hearth_photos::thumbnail_jobs::retry(tx, now)? };
             let detail = format!("{n} queued");
             audit::append(tx, &admin_entry(&caller, addr.as_deref(), "jobs.retry", &kind, Some(&detail)), Outcome::Ok, now)?;
             Ok(n)

@@ -39,7 +39,7 @@ impl Similarity {
             num_b += px * qy - py * qx;
             var += px * px + py * py;
         }
-        if !(var > 1e-6) {
+        if var.is_nan() || var <= 1e-6 {
             return None;
         }
         let (a, b) = (num_a / var, num_b / var);

@@ -22,7 +22,7 @@ impl Embedding {
             return None;
         }
         let norm = values.iter().map(|v| v * v).sum::<f32>().sqrt();
-        if !(norm > 1e-12) {
+        if norm.is_nan() || norm <= 1e-12 {
             return None;
         }
         let mut out = [0f32; EMBEDDING_LEN];
