@@ -585,3 +585,41 @@ fn a_new_box_is_restored_from_the_claim_page() {
     assert!(new_data.join("recovery/replaced").exists());
     assert!(box_now.stop(Duration::from_secs(15)).success());
 }
+
+/// The People page from a phone (tests/browser/people.mjs): three photos of one person and one
+/// of another uploaded, their faces found and grouped by the ML worker; the person named, found
+/// by name in search, hidden and shown again.
+#[test]
+fn a_family_names_a_person_the_box_found_in_their_photos() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let status = Command::new(daemon::workspace().join("scripts/sample-photos")).status().expect("sample-photos");
+    assert!(status.success());
+    let status = Command::new(daemon::workspace().join("scripts/models")).status().expect("models");
+    assert!(status.success());
+    let mut d = start(&dir.path().join("data"), &[]);
+    d.wait_healthy(Duration::from_secs(20));
+    let cookie = d.claim("ada", "ada-long-password");
+    let faces = daemon::workspace().join("target/sample-photos/faces");
+    for (i, name) in ["obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg"].iter().enumerate() {
+        let bytes = std::fs::read(faces.join(name)).expect("photo");
+        let r = hearth_tests::http::request_bytes(
+            d.http,
+            "POST",
+            &format!("/api/v1/assets?name=IMG_{i}.jpg"),
+            &[format!("Cookie: {cookie}")],
+            Some(("image/jpeg", &bytes)),
+        )
+        .expect("upload");
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    hearth_tests::poll::until(Duration::from_secs(240), "a person to be found", || {
+        let r = hearth_tests::http::request(d.http, "GET", "/api/v1/people", &[format!("Cookie: {cookie}")], None).expect("people");
+        (r.json()["people"].as_array().map(Vec::len) == Some(1)).then_some(())
+    });
+    let shots = daemon::workspace().join("target/screenshots/web");
+    std::fs::create_dir_all(&shots).expect("mkdir screenshots");
+    run_script("people.mjs", &d, |c| {
+        c.arg(format!("http://{}/", d.http)).args(["ada", "ada-long-password"]).arg(&shots);
+    });
+    assert!(d.stop(Duration::from_secs(15)).success());
+}

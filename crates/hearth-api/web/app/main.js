@@ -31,6 +31,7 @@ const PAGES = {
   backups: () => import("/app/pages/backups.js"),
   updates: () => import("/app/pages/updates.js"),
   albums: () => import("/app/pages/albums.js"),
+  people: () => import("/app/pages/people.js"),
   search: () => import("/app/pages/search.js"),
   trash: () => import("/app/pages/trash.js"),
   map: () => import("/app/pages/map.js"),

@@ -44,6 +44,7 @@ export function render(main, route, app) {
       input),
     user ? null : h("nav", { class: "photo-tools", "aria-label": t("photos.tools") },
       h("a", { href: "#/search", id: "search-open" }, t("search.open")),
+      h("a", { href: "#/people", id: "people-open" }, t("people.open")),
       h("a", { href: "#/map", id: "map-open" }, t("map.open")),
       h("a", { href: "#/duplicates", id: "duplicates-open" }, t("dups.open")),
       h("a", { href: "#/trash", id: "trash-open" }, t("trash.open"))),

@@ -1,0 +1,57 @@
+// The People page as a family uses it on a phone: the person the box grouped from three photos
+// opened from the Photos page, named, their photos shown, found by name in search, hidden and
+// shown again. Nothing overflows the phone's width and any error in the console fails the test.
+// Usage: node people.mjs URL NAME PASSWORD SCREENSHOT_DIR
+import { runOnPhone } from "./phone.mjs";
+
+const [url, name, password, shots] = process.argv.slice(2);
+const fail = (msg) => { throw new Error(msg); };
+const step = (what) => console.log(`- ${what}`);
+const expectedFailure = (r) => r.status() === 401 && r.url().endsWith("/api/v1/me");
+
+await runOnPhone("people", shots, { expectedFailure }, async ({ page, shot, fits }) => {
+  step("log in, open People from the Photos page: one person, not named yet");
+  await page.goto(url);
+  await page.locator("#login").waitFor({ state: "visible", timeout: 10000 });
+  await page.fill("#login-name", name);
+  await page.fill("#login-password", password);
+  await page.click("#login button[type=submit]");
+  await page.waitForFunction(() => location.hash.startsWith("#/photos"), null, { timeout: 10000 });
+  await page.click("#people-open");
+  const card = page.locator("#people .person-card");
+  await card.first().waitFor({ timeout: 10000 });
+  if ((await card.count()) !== 1) fail(`${await card.count()} people shown, one expected`);
+  if (!(await card.textContent()).includes("Add a name")) fail("the person is not shown as unnamed");
+  if (!(await card.textContent()).includes("3 photos")) fail(`the card: ${await card.textContent()}`);
+  const background = await page.locator("#people .face-crop").evaluate((e) => getComputedStyle(e).backgroundImage);
+  if (!background.includes("/thumbnail")) fail(`the face is not drawn from a thumbnail: ${background}`);
+  await fits("People");
+  await shot("people");
+
+  step("open them, name them: the name is kept, their three photos are there");
+  await card.click();
+  await page.locator("#person-assets .cell").nth(2).waitFor({ timeout: 10000 });
+  await page.fill("#person-name", "Barack");
+  await page.click("#person-name-form button[type=submit]");
+  await page.locator("h1").filter({ hasText: "Barack" }).waitFor({ timeout: 10000 });
+  if ((await page.locator("#person-assets .cell").count()) !== 3) fail("not three photos");
+  await fits("a person");
+  await shot("person");
+
+  step("search finds their photos by the name");
+  await page.goto(url + "#/search?q=barack");
+  await page.locator("#search-results .cell").nth(2).waitFor({ timeout: 10000 });
+
+  step("hidden: gone from the list, shown with the hidden ones, shown again");
+  await page.goto(url + "#/people");
+  await page.locator("#people .person-card").filter({ hasText: "Barack" }).click();
+  await page.locator("#person-hide").filter({ hasText: "Hide" }).click();
+  await page.locator("#person-hide").filter({ hasText: "Show this person again" }).waitFor({ timeout: 10000 });
+  await page.goto(url + "#/people");
+  await page.locator("#people .empty").waitFor({ timeout: 10000 });
+  await page.click("#people-hidden");
+  await page.locator("#people .person-card").filter({ hasText: "Hidden, 3 photos" }).click();
+  await page.locator("#person-hide").filter({ hasText: "Show this person again" }).click();
+  await page.locator("#person-hide").filter({ hasText: "Hide this person" }).waitFor({ timeout: 10000 });
+  if (/\bnull\b|undefined/.test(await page.locator("main").textContent())) fail("the page shows null or undefined");
+});
