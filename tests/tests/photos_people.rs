@@ -70,6 +70,12 @@ fn uploaded_photos_get_faces_grouped_into_a_person_the_family_can_name_and_find(
         (!people.is_empty()).then_some(people)
     });
     assert_eq!(people.len(), 1, "{people:?}");
+    let ml = call(addr, &cookie, "GET", "/api/v1/jobs", None).json()["ml"].clone();
+    assert_eq!(
+        (ml["backend"].as_str(), &ml["problem"]),
+        (Some("cpu"), &serde_json::Value::Null),
+        "the ML worker says what it runs on: {ml}"
+    );
     let person = people[0]["id"].as_i64().expect("id");
     assert_eq!(people[0]["faces"], 3);
     assert_eq!(people[0]["name"], serde_json::Value::Null);
@@ -133,5 +139,48 @@ fn uploaded_photos_get_faces_grouped_into_a_person_the_family_can_name_and_find(
     let bob = bob.cookie().expect("cookie").to_string();
     assert_eq!(call(addr, &bob, "GET", &format!("/api/v1/people/{person}"), None).status, 404);
     assert_eq!(call(addr, &bob, "GET", &format!("/api/v1/assets/{}/faces", obama[0]), None).status, 404);
+    d.stop(Duration::from_secs(30));
+}
+
+/// A models folder without the models (a card built without `scripts/models`, a file gone): the
+/// ML worker says so in the API with what to do, the photos wait (their jobs stay queued, not
+/// failed), and the worker keeps running instead of crashing in a loop. A damaged model file is
+/// refused the same way.
+#[test]
+fn missing_or_damaged_models_are_reported_and_photos_wait_for_them() {
+    prepared("sample-photos");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let models = dir.path().join("models");
+    std::fs::create_dir_all(&models).expect("models dir");
+    let config = dir.path().join("hearth.toml");
+    std::fs::write(&config, format!("[ml]\nmodels_dir = {:?}\n", models.to_str().expect("utf-8"))).expect("config");
+    let mut d = daemon::start(&dir.path().join("data"), &["--config", config.to_str().expect("utf-8")]);
+    d.wait_healthy(Duration::from_secs(30));
+    let cookie = d.claim("ada", "lovelace-1815");
+    let addr = d.http;
+    upload(addr, &cookie, &workspace_file("target/sample-photos/faces/obama.jpg"), "IMG_1.jpg");
+    let ml = poll::until(Duration::from_secs(120), "the ML worker to report its missing models", || {
+        let ml = call(addr, &cookie, "GET", "/api/v1/jobs", None).json()["ml"].clone();
+        ml["problem"].as_str().is_some_and(|p| p.contains("missing")).then_some(ml)
+    });
+    assert!(ml["guidance"].as_str().is_some_and(|g| g.contains("scripts/models")), "{ml}");
+    // A damaged file: the detector's name with other bytes.
+    prepared("models");
+    let pinned = workspace_file("target/models/face_detection_yunet_2023mar_int8bq.onnx");
+    let mut bytes = std::fs::read(&pinned).expect("model");
+    bytes.truncate(bytes.len() / 2);
+    std::fs::write(models.join("face_detection_yunet_2023mar_int8bq.onnx"), bytes).expect("damaged");
+    let ml = poll::until(Duration::from_secs(150), "the ML worker to refuse the damaged model", || {
+        let ml = call(addr, &cookie, "GET", "/api/v1/jobs", None).json()["ml"].clone();
+        ml["problem"].as_str().is_some_and(|p| p.contains("not the pinned one")).then_some(ml)
+    });
+    assert!(ml["problem"].as_str().is_some_and(|p| p.contains("face-detector")), "{ml}");
+    let jobs = call(addr, &cookie, "GET", "/api/v1/jobs", None).json();
+    let faces = jobs["jobs"].as_array().into_iter().flatten().find(|k| k["kind"] == "faces").cloned().expect("faces jobs");
+    assert_eq!((faces["queued"].as_i64(), faces["failed"].as_i64(), faces["quarantined"].as_i64()), (Some(1), Some(0), Some(0)), "{faces}");
+    let health = http::get(addr, "/api/health").expect("health").json();
+    let worker = health["services"].as_array().expect("services").iter().find(|s| s["name"] == "ml").cloned().expect("ml worker");
+    assert_eq!(worker["state"], "running", "{worker}");
+    assert_eq!(worker["restarts"].as_i64().unwrap_or(0), 0, "the worker did not crash: {worker}");
     d.stop(Duration::from_secs(30));
 }

@@ -12,6 +12,10 @@ use crate::assets::Summary;
 /// Job kind: find, embed and group the faces of an asset's preview.
 pub const FACES_JOB: &str = "faces";
 
+/// The settings key where the `ml` worker says what it runs on and why a model cannot be used
+/// (JSON: `{backend, threads, models, problem, guidance}`), for the API to show.
+pub const ML_STATUS_KEY: &str = "ml.status";
+
 /// A face to store, its box as fractions of the upright picture.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewFace {

@@ -65,8 +65,18 @@ pub struct Config {
     pub clock: ClockConfig,
     /// Updates of the system (docs/updates.md).
     pub update: UpdateConfig,
+    /// Photo ML (docs/ml.md).
+    pub ml: MlConfig,
     /// Log verbosity.
     pub log: LogConfig,
+}
+
+/// `[ml]`
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MlConfig {
+    /// The folder of the prepared model files; `None`: the image's `/usr/share/hearth/models`, or
+    /// `target/models` beside a development build.
+    pub models_dir: Option<std::path::PathBuf>,
 }
 
 /// `[clock]`
@@ -195,6 +205,7 @@ impl Default for Config {
                 health_grace: Duration::from_secs(120),
                 trial_limit: Duration::from_secs(600),
             },
+            ml: MlConfig { models_dir: None },
             log: LogConfig { level: "info".into() },
         }
     }
@@ -224,7 +235,31 @@ struct RawConfig {
     #[serde(default)]
     update: RawUpdate,
     #[serde(default)]
+    ml: RawMl,
+    #[serde(default)]
     log: RawLog,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawMl {
+    models_dir: Option<ModelsDir>,
+}
+
+/// The models folder: an absolute path, or "" for the built-in place.
+struct ModelsDir(String);
+
+impl<'de> Deserialize<'de> for ModelsDir {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        if s.is_empty() || s.starts_with('/') {
+            Ok(ModelsDir(s))
+        } else {
+            Err(serde::de::Error::custom(format!(
+                "{s:?} is not an absolute path: the models folder is one, or \"\" for the built-in place"
+            )))
+        }
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -519,6 +554,13 @@ impl Config {
                 check_every: raw.update.check_every_hours.map(|h| Duration::from_secs(h.as_u64() * 3600)).unwrap_or(d.update.check_every),
                 health_grace: raw.update.health_grace_secs.map(|s| Duration::from_secs(s.as_u64())).unwrap_or(d.update.health_grace),
                 trial_limit: raw.update.trial_limit_secs.map(|s| Duration::from_secs(s.as_u64())).unwrap_or(d.update.trial_limit),
+            },
+            ml: MlConfig {
+                models_dir: match raw.ml.models_dir {
+                    Some(dir) if dir.0.is_empty() => None,
+                    Some(dir) => Some(dir.0.into()),
+                    None => d.ml.models_dir,
+                },
             },
             log: LogConfig { level: raw.log.level.map(|l| l.0).unwrap_or(d.log.level) },
         })

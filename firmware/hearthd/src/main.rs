@@ -52,6 +52,9 @@ enum Command {
         /// Jobs worked on at once (the board's `workers.concurrency`).
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
         threads: u32,
+        /// The `ml` worker's model folder (`ml.models_dir`); the built-in place when absent.
+        #[arg(long)]
+        models: Option<PathBuf>,
     },
     /// Grow, check or format, and mount the data partition (the image's boot step).
     PrepareData(prepare_data::Args),
@@ -80,7 +83,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         None => run::main(cli.run),
-        Some(Command::Worker { kind, data, threads }) => worker::main(&kind, &data, threads),
+        Some(Command::Worker { kind, data, threads, models }) => worker::main(&kind, &data, threads, models.as_deref()),
         Some(Command::PrepareData(args)) => prepare_data::main(&args),
         Some(Command::PrivilegedHelper(args)) => privileged_helper::main(&args),
         Some(Command::UpdateWatch { data, config }) => match run::load_config(config.as_deref()) {

@@ -35,15 +35,13 @@ const UNLOAD_AFTER: Duration = Duration::from_secs(60);
 const MODEL_RETRY: Duration = Duration::from_secs(60);
 /// One photo's faces take well under a second on a Pi 4; this much means something is wrong.
 pub const JOB_LIMIT: Duration = Duration::from_secs(300);
-/// The settings key where the worker says what it runs on and whether its models load.
-pub const STATUS_KEY: &str = "ml.status";
 
 fn now() -> i64 {
     i64::try_from(SystemClock.now_secs()).unwrap_or(i64::MAX)
 }
 
 /// The worker's main.
-pub async fn main(data: &Path, threads: u32) -> ExitCode {
+pub async fn main(data: &Path, threads: u32, models: Option<&Path>) -> ExitCode {
     use tokio::signal::unix::{SignalKind, signal};
     let Ok(mut term) = signal(SignalKind::terminate()) else { return ExitCode::from(2) };
     let catalog = match Catalog::open(&data.join("hearth.db")) {
@@ -73,8 +71,9 @@ pub async fn main(data: &Path, threads: u32) -> ExitCode {
     let (failed_tx, mut failed_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
     let thread = {
         let (catalog, data, stop, started) = (catalog.clone(), data.to_path_buf(), stop.clone(), started.clone());
+        let dir = models.map_or_else(ModelStore::default_dir, Path::to_path_buf);
         std::thread::Builder::new().name("ml".into()).spawn(move || {
-            if let Err(e) = work(&catalog, &data, threads, &stop, &started) {
+            if let Err(e) = work(&catalog, &data, &dir, threads, &stop, &started) {
                 let _ = failed_tx.send(e);
             }
         })
@@ -117,15 +116,14 @@ fn load(store: &ModelStore, backend: &TractCpu) -> Result<FaceModels, hearth_ml:
 
 fn set_status(catalog: &Catalog, status: serde_json::Value) {
     let text = status.to_string();
-    if let Err(e) = catalog.write(|tx| hearth_catalog::settings::set(tx, STATUS_KEY, &text)) {
+    if let Err(e) = catalog.write(|tx| hearth_catalog::settings::set(tx, hearth_catalog::people::ML_STATUS_KEY, &text)) {
         tracing::warn!(error = %e, "cannot record the ML worker's status");
     }
 }
 
 /// The job loop, on its own thread. `Err` when the catalog fails (the supervisor restarts us).
-fn work(catalog: &Catalog, data: &Path, threads: u32, stop: &AtomicBool, started: &AtomicI64) -> Result<(), String> {
-    let dir = ModelStore::default_dir();
-    let store = ModelStore::new(&dir).map_err(|e| e.to_string())?;
+fn work(catalog: &Catalog, data: &Path, dir: &Path, threads: u32, stop: &AtomicBool, started: &AtomicI64) -> Result<(), String> {
+    let store = ModelStore::new(dir).map_err(|e| e.to_string())?;
     let backend = TractCpu::new(threads as usize);
     let cache = data.join("cache");
     let preview = move |checksum: &[u8; 32]| -> PathBuf {

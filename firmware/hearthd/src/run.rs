@@ -478,14 +478,20 @@ async fn serve(
         WorkerSpec {
             kind: "ml",
             program: exe.clone(),
-            args: vec![
-                "worker".into(),
-                "ml".into(),
-                "--data".into(),
-                data.clone().into(),
-                "--threads".into(),
-                board.cores.max(1).to_string().into(),
-            ],
+            args: {
+                let mut args: Vec<std::ffi::OsString> = vec![
+                    "worker".into(),
+                    "ml".into(),
+                    "--data".into(),
+                    data.clone().into(),
+                    "--threads".into(),
+                    board.cores.max(1).to_string().into(),
+                ];
+                if let Some(dir) = &config.ml.models_dir {
+                    args.extend(["--models".into(), dir.clone().into()]);
+                }
+                args
+            },
         },
         RestartPolicy::default(),
     );

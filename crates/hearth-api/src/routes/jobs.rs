@@ -17,13 +17,19 @@ use crate::{ApiError, AppState};
 pub struct JobsView {
     /// One entry per kind that has jobs.
     pub jobs: Vec<Progress>,
+    /// What the ML worker runs on, and why its models cannot be used if they cannot (as it last
+    /// said); null before it has loaded them once.
+    pub ml: Option<serde_json::Value>,
 }
 
 /// `GET /api/v1/jobs`: per kind, how many jobs wait, run, are done, failed or are quarantined;
-/// the rate over the last minute and the time left at that rate.
+/// the rate over the last minute and the time left at that rate; the ML worker's state.
 pub async fn progress(State(state): State<AppState>) -> Result<Json<JobsView>, ApiError> {
     let now = state.now();
-    Ok(Json(JobsView { jobs: state.read(move |r| jobs::progress(r, now)).await? }))
+    let (jobs, ml) = state
+        .read(move |r| Ok((jobs::progress(r, now)?, hearth_catalog::settings::get(r, hearth_catalog::people::ML_STATUS_KEY)?)))
+        .await?;
+    Ok(Json(JobsView { jobs, ml: ml.and_then(|text| serde_json::from_str(&text).ok()) }))
 }
 
 /// `POST /api/v1/jobs/{kind}/retry` answer.

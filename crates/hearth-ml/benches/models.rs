@@ -1,0 +1,123 @@
+//! The ML benchmark (`scripts/bench-ml`), in one run on one machine: per model, tract's time per
+//! image on one thread and on every core against onnxruntime's (PyPI, the same model file, the
+//! same threads), and the ratio; then the whole face pipeline per photo on every core (photos per
+//! hour) and this process's peak RSS with the models loaded (what the `ml` worker holds).
+//! Medians of 20 runs after 3 warm-up runs. Absolute times drift on shared machines; the ratios
+//! are what to compare.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use hearth_ml::ModelId;
+use hearth_ml::backend::tract_cpu::TractCpu;
+use hearth_ml::backend::{Backend, InputTensor};
+use hearth_ml::face_jobs::{FaceModels, analyse};
+use hearth_ml::faces::align::aligned;
+use hearth_ml::faces::detector::{DetectorLimits, FaceDetector, INPUT_SIDE};
+use hearth_ml::faces::embedder::FaceEmbedder;
+use hearth_ml::image::{ChannelOrder, RgbImage};
+use hearth_ml::model_store::ModelStore;
+
+const WARMUP: usize = 3;
+const RUNS: usize = 20;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn time_ms(mut f: impl FnMut()) -> f64 {
+    for _ in 0..WARMUP {
+        f();
+    }
+    median(
+        (0..RUNS)
+            .map(|_| {
+                let t = Instant::now();
+                f();
+                t.elapsed().as_secs_f64() * 1000.0
+            })
+            .collect(),
+    )
+}
+
+fn onnxruntime_ms(model: &Path, input: &InputTensor, threads: usize) -> f64 {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let raw = dir.path().join("input.f32");
+    std::fs::write(&raw, input.data.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>()).expect("write");
+    let out = Command::new(root().join("target/test-venv/bin/python"))
+        .arg(root().join("crates/hearth-ml/benches/onnxruntime_bench.py"))
+        .arg(model)
+        .arg(&raw)
+        .arg(input.shape.map(|d| d.to_string()).join(","))
+        .args([threads.to_string(), WARMUP.to_string(), RUNS.to_string()])
+        .output()
+        .expect("python (scripts/test makes target/test-venv with onnxruntime)");
+    assert!(out.status.success(), "onnxruntime: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().parse().expect("ms")
+}
+
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn photo(name: &str) -> RgbImage {
+    RgbImage::decode_jpeg(&std::fs::read(root().join("target/sample-photos/faces").join(name)).expect(name)).expect(name)
+}
+
+fn main() {
+    for script in ["models", "sample-photos"] {
+        assert!(Command::new(root().join("scripts").join(script)).status().expect(script).success(), "scripts/{script}");
+    }
+    let store = ModelStore::new(root().join("target/models")).expect("store");
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let image = photo("obama.jpg");
+    let (square, _) = image.letterboxed(INPUT_SIDE).expect("letterbox");
+    let mut detector = FaceDetector::load(&store, &TractCpu::new(1), DetectorLimits::default()).expect("YuNet");
+    let face = detector.detect(&image).expect("detect").remove(0);
+    let inputs = [
+        (ModelId::FaceDetector, "YuNet 2023mar 640×640", square.to_tensor(ChannelOrder::Bgr)),
+        (ModelId::FaceEmbedder, "SFace 2021dec 112×112", aligned(&image, &face).expect("align").to_tensor(ChannelOrder::Rgb)),
+    ];
+    println!("hearth-ml models: median ms per image ({RUNS} runs after {WARMUP}), tract 0.23 against onnxruntime 1.32, {cores} cores");
+    println!("| model | threads | tract ms | onnxruntime ms | tract / onnxruntime |");
+    println!("|---|---|---|---|---|");
+    for (id, label, input) in &inputs {
+        let model = store.read(*id).expect("model");
+        for threads in [1, cores] {
+            let mut session = TractCpu::new(threads).load(&model, input.shape).expect("load");
+            let tract = time_ms(|| {
+                session.run(input).expect("run");
+            });
+            let ort = onnxruntime_ms(&model.path, input, threads);
+            println!("| {label} | {threads} | {tract:.1} | {ort:.1} | {:.2} |", tract / ort);
+        }
+    }
+    let cpu = TractCpu::new(cores);
+    let mut models = FaceModels {
+        detector: FaceDetector::load(&store, &cpu, DetectorLimits::default()).expect("YuNet"),
+        embedder: FaceEmbedder::load(&store, &cpu).expect("SFace"),
+    };
+    let photos: Vec<RgbImage> = ["obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg"].iter().map(|n| photo(n)).collect();
+    let per_photo = time_ms(|| {
+        for p in &photos {
+            analyse(&mut models, p).expect("analyse");
+        }
+    }) / photos.len() as f64;
+    println!();
+    println!("| pipeline (decode excluded: detect + align + embed every face), {cores} threads | value |");
+    println!("|---|---|");
+    println!("| ms per photo | {per_photo:.1} |");
+    println!("| photos per hour | {:.0} |", 3_600_000.0 / per_photo);
+    println!("| peak RSS of this process with both models loaded, MiB | {:.0} |", peak_rss_mib());
+}
