@@ -183,18 +183,20 @@ pub fn face(conn: &Connection, owner_id: i64, face_id: i64) -> Result<Option<Fac
 fn cover(conn: &Connection, person_id: i64, chosen: Option<i64>) -> Result<Option<FaceView>, CatalogError> {
     Ok(conn
         .prepare_cached(&format!(
-            "SELECT {FACE_COLUMNS} FROM faces f LEFT JOIN people p ON p.id = f.person_id WHERE f.person_id = ?1
+            "SELECT {FACE_COLUMNS} FROM faces f LEFT JOIN people p ON p.id = f.person_id
+             JOIN assets a ON a.id = f.asset_id AND a.trashed_at IS NULL WHERE f.person_id = ?1
              ORDER BY f.id = ?2 DESC, f.score * f.width * f.height DESC LIMIT 1"
         ))?
         .query_row(params![person_id, chosen], face_row)
         .optional()?)
 }
 
-/// The people of `owner_id` with at least one face (named ones first, then by face count).
+/// The people of `owner_id` with at least one face in a photo not in the trash (named ones
+/// first, then by face count); counts leave the trash out.
 pub fn list(conn: &Connection, owner_id: i64, include_hidden: bool) -> Result<Vec<Person>, CatalogError> {
     let mut st = conn.prepare_cached(
         "SELECT p.id, p.name, p.hidden, p.cover_face, count(f.id), count(DISTINCT f.asset_id)
-         FROM people p JOIN faces f ON f.person_id = p.id
+         FROM people p JOIN faces f ON f.person_id = p.id JOIN assets a ON a.id = f.asset_id AND a.trashed_at IS NULL
          WHERE p.owner_id = ?1 AND (?2 OR p.hidden = 0)
          GROUP BY p.id ORDER BY p.name IS NULL, count(f.id) DESC, p.id",
     )?;
@@ -214,7 +216,10 @@ pub fn get(conn: &Connection, owner_id: i64, person_id: i64) -> Result<Option<Pe
         .optional()?;
     let Some((name, hidden, chosen)) = row else { return Ok(None) };
     let (faces, assets): (i64, i64) = conn
-        .prepare_cached("SELECT count(*), count(DISTINCT asset_id) FROM faces WHERE person_id = ?1")?
+        .prepare_cached(
+            "SELECT count(*), count(DISTINCT f.asset_id) FROM faces f JOIN assets a ON a.id = f.asset_id AND a.trashed_at IS NULL
+             WHERE f.person_id = ?1",
+        )?
         .query_row([person_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(Some(Person { id: person_id, name, hidden, faces, assets, cover: cover(conn, person_id, chosen)? }))
 }
@@ -397,6 +402,12 @@ mod tests {
         let moved_face = catalog.read(|r| face(r, owner, f2)).expect("read").expect("face");
         assert!(moved_face.pinned);
         assert_eq!(moved_face.person_id, moved);
+        // A photo in the trash does not count: the person's only photo trashed, they are not listed.
+        catalog.write(|tx| crate::assets::set_trashed(tx, owner, a2, Some(5))).expect("trash");
+        let moved_person = moved.expect("a new person");
+        assert_eq!(catalog.read(|r| get(r, owner, moved_person)).expect("get").map(|p| (p.faces, p.assets)), Some((0, 0)));
+        assert!(catalog.read(|r| list(r, owner, true)).expect("list").iter().all(|p| p.id != moved_person));
+        catalog.write(|tx| crate::assets::set_trashed(tx, owner, a2, None)).expect("untrash");
         // Pinned faces are not moved by grouping.
         catalog.write(|tx| assign_faces(tx, &[f2], Some(p1))).expect("assign");
         assert_eq!(catalog.read(|r| face(r, owner, f2)).expect("read").expect("face").person_id, moved);

@@ -101,6 +101,7 @@ const EN = {
   "box.activity": "Activity",
   "box.idle": "Nothing is waiting. New photos get their thumbnails within seconds.",
   "box.job.thumbnails": "Making thumbnails",
+  "box.job.faces": "Finding faces",
   "box.job_line": (p) => `${p.done.toLocaleString()} done, ${p.left.toLocaleString()} to go` + (p.failed ? `, ${p.failed} failed` : "") + (p.eta ? ` · about ${p.eta} left` : ""),
   "state.running": "running",
   "state.starting": "starting",
