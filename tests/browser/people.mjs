@@ -2,7 +2,7 @@
 // opened from the Photos page, named, their photos shown, found by name in search, hidden and
 // shown again. Nothing overflows the phone's width and any error in the console fails the test.
 // Usage: node people.mjs URL NAME PASSWORD SCREENSHOT_DIR
-import { runOnPhone } from "./phone.mjs";
+import { logIn, runOnPhone } from "./phone.mjs";
 
 const [url, name, password, shots] = process.argv.slice(2);
 const fail = (msg) => { throw new Error(msg); };
@@ -11,12 +11,7 @@ const expectedFailure = (r) => r.status() === 401 && r.url().endsWith("/api/v1/m
 
 await runOnPhone("people", shots, { expectedFailure }, async ({ page, shot, fits }) => {
   step("log in, open People from the Photos page: one person, not named yet");
-  await page.goto(url);
-  await page.locator("#login").waitFor({ state: "visible", timeout: 10000 });
-  await page.fill("#login-name", name);
-  await page.fill("#login-password", password);
-  await page.click("#login button[type=submit]");
-  await page.waitForFunction(() => location.hash.startsWith("#/photos"), null, { timeout: 10000 });
+  await logIn(page, url, name, password);
   await page.click("#people-open");
   const card = page.locator("#people .person-card");
   await card.first().waitFor({ timeout: 10000 });

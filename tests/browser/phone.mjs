@@ -25,6 +25,16 @@ export async function openPhone(shots, { expectedFailure = () => false } = {}) {
   return { browser, page, problems, shot, fits };
 }
 
+// Log in from the login page the app shows a signed-out visitor, and wait for the timeline.
+export async function logIn(page, url, name, password) {
+  await page.goto(url);
+  await page.locator("#login").waitFor({ state: "visible", timeout: 10000 });
+  await page.fill("#login-name", name);
+  await page.fill("#login-password", password);
+  await page.click("#login button[type=submit]");
+  await page.waitForFunction(() => location.hash.startsWith("#/photos"), null, { timeout: 10000 });
+}
+
 // Run `steps(phone)`; print "ok", or the error, the problems and a screenshot named `name-failure`.
 export async function runOnPhone(name, shots, options, steps) {
   let phone = null;

@@ -143,8 +143,9 @@ pub struct AlbumChange {
     pub cover_asset_id: Option<Option<i64>>,
 }
 
-/// A field that may be absent (`None`), `null` (`Some(None)`) or a value.
-fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+/// A field that may be absent (`None`), `null` (`Some(None)`) or a value (also used by
+/// [`super::people`]).
+pub(super) fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
 where
     D: serde::Deserializer<'de>,
     T: Deserialize<'de>,

@@ -58,20 +58,12 @@ pub async fn get(
 #[serde(deny_unknown_fields)]
 pub struct PersonPatch {
     /// Their name (`null` or "" forgets it).
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::albums::present")]
     pub name: Option<Option<String>>,
     /// Hidden from the list and from search.
     pub hidden: Option<bool>,
     /// The face shown for them (one of theirs).
     pub cover_face_id: Option<i64>,
-}
-
-fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Ok(Some(Option::<T>::deserialize(d)?))
 }
 
 /// `PATCH /api/v1/people/{id}` → the person.
