@@ -1,4 +1,5 @@
-//! Signals to child processes: ask politely first.
+//! Signals to child processes: ask politely first. The lowest CPU priority for a background
+//! worker's threads.
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
@@ -6,6 +7,20 @@ use nix::unistd::Pid;
 /// Send SIGTERM to `pid`. Returns false when the process is already gone.
 pub fn terminate(pid: u32) -> bool {
     send(pid, Signal::SIGTERM)
+}
+
+/// Gives the calling thread, and every thread it starts afterwards, the lowest CPU priority (nice
+/// 19), so background work (ML) yields the CPU to the daemon and to whatever a person waits for.
+/// On the board the cgroup's `cpu.weight` shares the CPU between services; where cgroups cannot
+/// be written (a development machine) this is the only thing that keeps the work in the
+/// background. Linux applies nice values per thread, hence "calling thread". Returns whether it
+/// took.
+pub fn lowest_cpu_priority_for_this_thread() -> bool {
+    // SAFETY: setpriority with PRIO_PROCESS and who = 0 changes only the calling thread's nice
+    // value; it takes no pointers and touches no memory.
+    #[allow(unsafe_code)]
+    let r = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, 19) };
+    r == 0
 }
 
 /// For a worker process whose stdin is its parent's lifeline (a pipe only the parent writes to):

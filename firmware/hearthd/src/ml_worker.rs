@@ -3,6 +3,9 @@
 //! wants to see new photos before anything recognises faces in them), and groups every face
 //! again once a day.
 //!
+//! CPU: its threads run at the lowest priority (nice 19), inside the `ml` cgroup's weight on the
+//! board; the API and the thumbnails come first even where cgroups are not writable.
+//!
 //! Memory: the models are loaded when there is work and dropped after a minute without any, so
 //! on a 2 GB board the worker costs nothing while the library is quiet. One job at a time; tract
 //! uses `--threads` cores for it (the board's `workers.concurrency`).
@@ -123,6 +126,10 @@ fn set_status(catalog: &Catalog, status: serde_json::Value) {
 
 /// The job loop, on its own thread. `Err` when the catalog fails (the supervisor restarts us).
 fn work(catalog: &Catalog, data: &Path, dir: &Path, threads: u32, stop: &AtomicBool, started: &AtomicI64) -> Result<(), String> {
+    // Before tract starts its threads: they inherit it. The API and the thumbnails come first.
+    if !hearth_platform::process::lowest_cpu_priority_for_this_thread() {
+        tracing::warn!("cannot lower the ML worker's CPU priority; it competes with the daemon for the CPU");
+    }
     let store = ModelStore::new(dir).map_err(|e| e.to_string())?;
     let backend = TractCpu::new(threads as usize);
     let cache = data.join("cache");
