@@ -140,7 +140,7 @@ fn main() {
     let jobs = |conn: &mut BufReader<TcpStream>| -> (i64, i64) {
         let (_, body) = exchange(conn, "GET", "/api/v1/jobs", &cookie, b"");
         let v: serde_json::Value = serde_json::from_slice(&body).expect("jobs");
-        let t = &v["jobs"][0];
+        let t = v["jobs"].as_array().into_iter().flatten().find(|k| k["kind"] == "thumbnails").cloned().unwrap_or_default();
         (t["done"].as_i64().unwrap_or(0), t["queued"].as_i64().unwrap_or(0) + t["running"].as_i64().unwrap_or(0))
     };
     println!(
