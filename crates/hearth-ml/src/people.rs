@@ -57,6 +57,10 @@ pub fn place<P: Clone>(new: &Embedding, known: &[GroupedFace<P>], rules: Groupin
     let mut nearest_person: Option<(f32, &P)> = None;
     let mut unplaced = Vec::new();
     for (i, face) in known.iter().enumerate() {
+        // A face the family took out of every person stays out, and makes no person.
+        if face.pinned && face.person.is_none() {
+            continue;
+        }
         let d = new.distance(&face.embedding);
         if d.is_nan() || d > rules.max_distance {
             continue;
@@ -200,6 +204,9 @@ mod tests {
         known.push(face(near(3, 0.1), None, false));
         known.push(face(near(60, 0.0), None, false));
         assert_eq!(place(&near(3, 0.15), &known, rules), Placement::NewPerson(vec![0, 1]));
+        // One of them taken out of every person by hand: not enough any more.
+        known[1].pinned = true;
+        assert_eq!(place(&near(3, 0.15), &known, rules), Placement::Unplaced);
     }
 
     #[test]
