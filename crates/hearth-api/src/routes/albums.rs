@@ -16,7 +16,8 @@ use super::photos::{Page, PageQuery};
 use crate::auth::Caller;
 use crate::{ApiError, AppState};
 
-fn me(caller: &Caller) -> Result<i64, ApiError> {
+/// The signed-in user's id (also used by [`super::people`]).
+pub(super) fn me(caller: &Caller) -> Result<i64, ApiError> {
     Ok(caller.require_user()?.id)
 }
 

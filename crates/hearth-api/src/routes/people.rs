@@ -8,13 +8,10 @@ use hearth_catalog::people::{self, FaceTarget, FaceView, Person, PersonChange};
 use serde::{Deserialize, Serialize};
 
 use super::JsonBody;
+use super::albums::me;
 use super::photos::{Page, PageQuery};
 use crate::auth::Caller;
 use crate::{ApiError, AppState};
-
-fn me(caller: &Caller) -> Result<i64, ApiError> {
-    Ok(caller.require_user()?.id)
-}
 
 /// `GET /api/v1/people` query.
 #[derive(Deserialize)]
