@@ -4,12 +4,27 @@
 //! reload (tests/browser/web_page.mjs). scripts/test installs Chromium and the npm package.
 
 use std::process::Command;
+use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
 use hearth_tests::daemon::{self, start};
 
+/// The tests that judge speed (the first screen's time, Lighthouse's performance score) run with
+/// no other browser test beside them: on a two-core machine a second Chromium and a second box's
+/// workers would be judged too. The rest run side by side.
+static MACHINE: RwLock<()> = RwLock::new(());
+
+fn alone() -> RwLockWriteGuard<'static, ()> {
+    MACHINE.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn beside_others() -> RwLockReadGuard<'static, ()> {
+    MACHINE.read().unwrap_or_else(PoisonError::into_inner)
+}
+
 #[test]
 fn claim_logout_login_in_chromium() {
+    let _machine = beside_others();
     let browser_dir = daemon::workspace().join("tests/browser");
     assert!(
         browser_dir.join("node_modules/playwright-core").exists(),
@@ -74,6 +89,7 @@ fn claim_logout_login_in_chromium() {
 /// months then on screen, and nothing on the page shifts (tests/browser/timeline_scale.mjs).
 #[test]
 fn a_timeline_of_100000_photos_opens_in_a_second_and_fetches_only_what_is_on_screen() {
+    let _machine = alone();
     let browser_dir = daemon::workspace().join("tests/browser");
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
@@ -175,6 +191,7 @@ fn add_photos(d: &daemon::Daemon, cookie: &str, dir: &std::path::Path, n: u32) {
 /// least 90 and accessibility at least 95 (tests/browser/lighthouse.mjs).
 #[test]
 fn lighthouse_scores_the_login_page_and_the_timeline() {
+    let _machine = alone();
     let browser_dir = daemon::workspace().join("tests/browser");
     assert!(
         browser_dir.join("node_modules/lighthouse").exists(),
@@ -214,6 +231,7 @@ fn lighthouse_scores_the_login_page_and_the_timeline() {
 /// (tests/browser/pairing.mjs).
 #[test]
 fn a_family_sets_up_members_app_passwords_and_a_phone_from_the_browser() {
+    let _machine = beside_others();
     let browser_dir = daemon::workspace().join("tests/browser");
     let dir = tempfile::tempdir().expect("tempdir");
     let (mut d, hearth_id, sync_addr) = daemon::start_nas(dir.path());
@@ -297,6 +315,7 @@ fn a_family_sets_up_members_app_passwords_and_a_phone_from_the_browser() {
 /// while the page asks the API for almost nothing (tests/browser/activity.mjs).
 #[test]
 fn the_activity_panel_shows_a_thumbnail_backlog_draining() {
+    let _machine = beside_others();
     let browser_dir = daemon::workspace().join("tests/browser");
     let dir = tempfile::tempdir().expect("tempdir");
     let mut d = start(&dir.path().join("data"), &[]);
@@ -361,6 +380,7 @@ fn the_activity_panel_shows_a_thumbnail_backlog_draining() {
 /// ranges, and an album titled in Arabic with emoji, wider than the phone, that overflows nothing.
 #[test]
 fn odd_input_empty_box_damaged_photo_video_and_long_right_to_left_names() {
+    let _machine = beside_others();
     let dir = tempfile::tempdir().expect("tempdir");
     let mut d = start(&dir.path().join("data"), &[]);
     d.wait_healthy(Duration::from_secs(20));
@@ -456,6 +476,7 @@ fn laptop_backs_up(repo: &str, cert: &std::path::Path, dir: &std::path::Path) ->
 /// the end, a restore drill, and a file restored as a copy from the restore browser.
 #[test]
 fn the_owner_sets_up_backups_verifies_and_restores_from_the_browser() {
+    let _machine = beside_others();
     let dir = tempfile::tempdir().expect("tempdir");
     let mut d = start(&dir.path().join("data"), &[]);
     d.wait_healthy(Duration::from_secs(20));
@@ -482,6 +503,7 @@ fn the_owner_sets_up_backups_verifies_and_restores_from_the_browser() {
 /// installed, the download smaller than the bundle, the history.
 #[test]
 fn the_owner_updates_the_box_from_the_updates_page() {
+    let _machine = beside_others();
     use hearth_tests::update_box::{box_folder, bundle, image};
     let dir = tempfile::tempdir().expect("tempdir");
     let (folder, key) = box_folder(dir.path(), "1.0.0");
@@ -520,6 +542,7 @@ fn the_owner_updates_the_box_from_the_updates_page() {
 /// restart the page finds the old box and its owner logs in.
 #[test]
 fn a_new_box_is_restored_from_the_claim_page() {
+    let _machine = beside_others();
     use std::io::BufRead;
     let browser_dir = daemon::workspace().join("tests/browser");
     let dir = tempfile::tempdir().expect("tempdir");
@@ -591,6 +614,7 @@ fn a_new_box_is_restored_from_the_claim_page() {
 /// by name in search, hidden and shown again.
 #[test]
 fn a_family_names_a_person_the_box_found_in_their_photos() {
+    let _machine = beside_others();
     let dir = tempfile::tempdir().expect("tempdir");
     let status = Command::new(daemon::workspace().join("scripts/sample-photos")).status().expect("sample-photos");
     assert!(status.success());
