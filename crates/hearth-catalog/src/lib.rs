@@ -10,7 +10,8 @@
 //!   [`jobs`] (the queue of work for worker processes), [`albums`] and [`sharing`] (partners,
 //!   album members, share links: who may see an asset besides its owner), [`search`] (words,
 //!   dates, places, cameras, people, tags; "on this day"), [`backups`] (backup targets, jobs and
-//!   their runs), [`people`] (faces found in photos, the people they are grouped into).
+//!   their runs), [`people`] (faces found in photos, the people they are grouped into), [`tags`]
+//!   (words for the things and scenes in them).
 
 pub mod albums;
 pub mod assets;
@@ -28,6 +29,7 @@ pub mod sessions;
 pub mod settings;
 pub mod sharing;
 pub mod store;
+pub mod tags;
 pub mod sync_folders;
 pub mod sync_peers;
 pub mod tokens;

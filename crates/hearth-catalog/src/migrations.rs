@@ -23,6 +23,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (13, "app password scopes", include_str!("migrations/0013_token_scopes.sql")),
     (14, "backups", include_str!("migrations/0014_backups.sql")),
     (15, "faces and people", include_str!("migrations/0015_people.sql")),
+    (16, "tags", include_str!("migrations/0016_tags.sql")),
 ];
 
 /// The newest schema version this build knows.

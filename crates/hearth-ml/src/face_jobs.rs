@@ -126,7 +126,7 @@ pub fn run(
     Ok(Ended::Found(count))
 }
 
-fn read_preview(path: &Path) -> Result<RgbImage, MlError> {
+pub(crate) fn read_preview(path: &Path) -> Result<RgbImage, MlError> {
     let bytes = std::fs::read(path).map_err(|e| MlError::Image(format!("the photo's preview cannot be read ({e})")))?;
     RgbImage::decode_jpeg(&bytes)
 }

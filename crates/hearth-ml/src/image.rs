@@ -116,6 +116,34 @@ impl RgbImage {
         InputTensor { shape: [1, 3, self.height as usize, self.width as usize], data }
     }
 
+    /// The centred square whose side is `fraction` of the shorter side (ImageNet's "resize to 256,
+    /// crop the middle 224" is 224/256 of it).
+    pub fn centre_square(&self, fraction: f32) -> Result<RgbImage> {
+        let short = self.width.min(self.height);
+        let side = ((short as f32 * fraction).round() as u32).clamp(1, short);
+        let (x0, y0) = ((self.width - side) / 2, (self.height - side) / 2);
+        let row = self.width as usize * 3;
+        let mut pixels = Vec::with_capacity(side as usize * side as usize * 3);
+        for y in y0..y0 + side {
+            let start = y as usize * row + x0 as usize * 3;
+            pixels.extend_from_slice(&self.pixels[start..start + side as usize * 3]);
+        }
+        RgbImage::new(side, side, pixels)
+    }
+
+    /// The image as a 1×3×H×W tensor normalised as `n` says.
+    pub fn to_normalised_tensor(&self, n: &Normalisation) -> InputTensor {
+        let mut t = self.to_tensor(n.order);
+        let plane = self.width as usize * self.height as usize;
+        for (c, values) in t.data.chunks_exact_mut(plane).enumerate() {
+            let (mean, std) = (n.mean[c], n.std[c]);
+            for v in values {
+                *v = (*v * n.scale - mean) / std;
+            }
+        }
+        t
+    }
+
     /// The pixel at (x, y), black outside the image.
     pub fn pixel(&self, x: i64, y: i64) -> [u8; 3] {
         if x < 0 || y < 0 || x >= i64::from(self.width) || y >= i64::from(self.height) {
@@ -135,6 +163,20 @@ pub enum ChannelOrder {
     Bgr,
 }
 
+/// How a model wants its input: channels in `order`, each value `(v × scale − mean) / std` with
+/// `v` the 0–255 pixel value and mean and std per channel, in the model's channel order.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Normalisation {
+    /// Channel order.
+    pub order: ChannelOrder,
+    /// Applied to the 0–255 value first.
+    pub scale: f32,
+    /// Per channel, subtracted after scaling.
+    pub mean: [f32; 3],
+    /// Per channel, divided by last.
+    pub std: [f32; 3],
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,6 +192,27 @@ mod tests {
         let t = square.to_tensor(ChannelOrder::Bgr);
         assert_eq!(t.shape, [1, 3, 8, 8]);
         assert_eq!(t.data.len(), 192);
+    }
+
+    #[test]
+    fn centre_squares_and_normalisation() {
+        let mut pixels = Vec::new();
+        for y in 0..4u8 {
+            for x in 0..8u8 {
+                pixels.extend([x, y, 100]);
+            }
+        }
+        let img = RgbImage::new(8, 4, pixels).expect("image");
+        let square = img.centre_square(0.5).expect("crop");
+        assert_eq!((square.width, square.height), (2, 2));
+        assert_eq!(square.pixel(0, 0), [3, 1, 100]);
+        assert_eq!(square.pixel(1, 1), [4, 2, 100]);
+        let n = Normalisation { order: ChannelOrder::Bgr, scale: 0.5, mean: [10.0, 0.0, 0.0], std: [2.0, 1.0, 1.0] };
+        let t = square.to_normalised_tensor(&n);
+        // Blue first: (100 × 0.5 − 10) / 2.
+        assert_eq!(t.data[0], 20.0);
+        assert_eq!(t.data[4], 0.5, "green: 1 × 0.5");
+        assert_eq!(t.data[8], 1.5, "red: 3 × 0.5");
     }
 
     #[test]

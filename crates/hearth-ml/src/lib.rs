@@ -1,5 +1,5 @@
-//! Photo ML on the box (docs/ml.md): faces found, aligned and embedded, grouped into people; all
-//! inside the board's RAM, with pinned models and no network.
+//! Photo ML on the box (docs/ml.md): faces found, aligned and embedded, grouped into people; things
+//! and scenes as search words; all inside the board's RAM, with pinned models and no network.
 //!
 //! Module map:
 //! - [`manifest`]: the pinned models (`models.toml`), parsed raw then validated.
@@ -9,8 +9,10 @@
 //! - [`image`]: decoding the photo's preview into RGB and resizing it for a model.
 //! - [`faces`]: YuNet detection with five landmarks, alignment to 112×112, SFace embeddings.
 //! - [`people`]: grouping face embeddings into people, incrementally and from scratch.
+//! - [`tags`]: things (NanoDet) and scenes (MobileNetV2) turned into search words by a vocabulary.
 //! - [`face_jobs`]: the `faces` jobs of the photo library's queue, run by the `ml` worker, and the
 //!   daily regrouping.
+//! - [`tag_jobs`]: the `tags` jobs, run by the same worker after the faces.
 
 pub mod backend;
 mod error;
@@ -21,6 +23,8 @@ pub mod manifest;
 pub mod model_store;
 pub mod onnx_graph;
 pub mod people;
+pub mod tag_jobs;
+pub mod tags;
 
 pub use error::{MlError, Result};
 pub use manifest::ModelId;

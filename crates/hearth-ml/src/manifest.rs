@@ -19,17 +19,23 @@ pub enum ModelId {
     FaceDetector,
     /// SFace 2021dec: a 128-d embedding of an aligned face.
     FaceEmbedder,
+    /// NanoDet-g: COCO's 80 kinds of thing.
+    ObjectDetector,
+    /// MobileNetV2 (torchvision's ImageNet weights): 1,000 classes of things and places.
+    ImageClassifier,
 }
 
 impl ModelId {
     /// Every model, in the order the pipeline uses them.
-    pub const ALL: [ModelId; 2] = [ModelId::FaceDetector, ModelId::FaceEmbedder];
+    pub const ALL: [ModelId; 4] = [ModelId::FaceDetector, ModelId::FaceEmbedder, ModelId::ObjectDetector, ModelId::ImageClassifier];
 
     /// The stable name (`models.toml`'s `id`, the API, logs).
     pub fn as_str(self) -> &'static str {
         match self {
             ModelId::FaceDetector => "face-detector",
             ModelId::FaceEmbedder => "face-embedder",
+            ModelId::ObjectDetector => "object-detector",
+            ModelId::ImageClassifier => "image-classifier",
         }
     }
 }
@@ -172,10 +178,16 @@ mod tests {
             )
         };
         let good_sha = "00".repeat(32);
-        let both = format!("format = 1\n{}{}", one("face-detector", "a.onnx", &good_sha), one("face-embedder", "b.onnx", &good_sha));
+        let both = format!(
+            "format = 1\n{}{}{}{}",
+            one("face-detector", "a.onnx", &good_sha),
+            one("face-embedder", "b.onnx", &good_sha),
+            one("object-detector", "c.onnx", &good_sha),
+            one("image-classifier", "d.onnx", &good_sha)
+        );
         assert!(Manifest::parse(&both).is_ok());
         assert!(Manifest::parse(&both.replace("format = 1", "format = 2")).is_err());
-        assert!(Manifest::parse(&format!("format = 1\n{}", one("face-detector", "a.onnx", &good_sha))).is_err(), "embedder missing");
+        assert!(Manifest::parse(&format!("format = 1\n{}", one("face-detector", "a.onnx", &good_sha))).is_err(), "the others missing");
         assert!(Manifest::parse(&both.replace("b.onnx", "../b.onnx")).is_err());
         assert!(Manifest::parse(&both.replacen(&good_sha, "zz", 1)).is_err());
         assert!(Manifest::parse(&both.replace("face-embedder", "face-detector")).is_err(), "listed twice");

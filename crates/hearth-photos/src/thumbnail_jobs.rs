@@ -108,9 +108,10 @@ pub fn run(catalog: &Catalog, data_dir: &Path, job: &jobs::Job, now: impl Fn() -
             catalog.write(|tx| {
                 assets::set_thumbnails(tx, asset, None)?;
                 assets::set_phash(tx, asset, phash)?;
-                // The ML worker reads the preview: its faces come after the thumbnails, and again
-                // after new thumbnails (the photo's content changed).
+                // The ML worker reads the preview: its faces and tags come after the thumbnails, and
+                // again after new thumbnails (the photo's content changed).
                 jobs::requeue(tx, hearth_catalog::people::FACES_JOB, asset, jobs::priority::BULK, now())?;
+                jobs::requeue(tx, hearth_catalog::tags::TAGS_JOB, asset, jobs::priority::BULK, now())?;
                 jobs::finish(tx, job.id, now())
             })?;
             Ended::Made

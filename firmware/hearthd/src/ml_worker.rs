@@ -1,19 +1,22 @@
-//! The `ml` worker process (docs/ml.md): works the `faces` jobs of the photo library's queue in
-//! the board's `ml` budget, below thumbnails (it waits while thumbnail jobs are queued: a family
-//! wants to see new photos before anything recognises faces in them), and groups every face
-//! again once a day.
+//! The `ml` worker process (docs/ml.md): works the `faces` and `tags` jobs of the photo library's
+//! queue in the board's `ml` budget, below thumbnails (it waits while thumbnail jobs are queued: a
+//! family wants to see new photos before anything recognises faces in them), and groups every
+//! face again once a day.
 //!
 //! CPU: its threads run at the lowest priority (nice 19), inside the `ml` cgroup's weight on the
 //! board; the API and the thumbnails come first even where cgroups are not writable.
 //!
 //! Memory: the models are loaded when there is work and dropped after a minute without any, so
-//! on a 2 GB board the worker costs nothing while the library is quiet. One job at a time; tract
+//! on a 2 GB board the worker costs nothing while the library is quiet; only one task's models
+//! (the two face models, or the two taggers) are in memory at a time, the loaded task working
+//! through its queue before the other's load. One job at a time; tract
 //! uses `--threads` cores for it (the board's `workers.concurrency`).
 //!
 //! A job that runs past [`JOB_LIMIT`] is cancelled by ending the process: the job stays
 //! `running`, the supervisor restarts the worker, which retries it once and then sets it aside
-//! (`hearth_ml::face_jobs::recover`), as a crash would.
+//! (`hearth_ml::face_jobs::recover`, `hearth_ml::tag_jobs::recover`), as a crash would.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -21,6 +24,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
 use hearth_catalog::people::FACES_JOB;
+use hearth_catalog::tags::TAGS_JOB;
 use hearth_catalog::{Catalog, jobs};
 use hearth_ml::backend::tract_cpu::TractCpu;
 use hearth_ml::face_jobs::{self, Ended, FaceModels, RunError};
@@ -28,6 +32,8 @@ use hearth_ml::faces::detector::{DetectorLimits, FaceDetector};
 use hearth_ml::faces::embedder::FaceEmbedder;
 use hearth_ml::model_store::ModelStore;
 use hearth_ml::people::GroupingRules;
+use hearth_ml::tag_jobs;
+use hearth_ml::tags::Tagger;
 use hearth_platform::clock::{Clock, SystemClock};
 
 /// How often an idle worker looks at the queue.
@@ -54,7 +60,7 @@ pub async fn main(data: &Path, threads: u32, models: Option<&Path>) -> ExitCode 
             return ExitCode::from(1);
         }
     };
-    match face_jobs::recover(&catalog, now()) {
+    match face_jobs::recover(&catalog, now()).and_then(|f| tag_jobs::recover(&catalog, now()).map(|t| (f.0 + t.0, f.1 + t.1))) {
         Ok((0, 0)) => {}
         Ok((requeued, quarantined)) => {
             tracing::warn!(
@@ -117,11 +123,57 @@ fn load(store: &ModelStore, backend: &TractCpu) -> Result<FaceModels, hearth_ml:
     })
 }
 
+/// Says in the catalog what the worker runs on and what keeps any task's models from loading
+/// (each task's problem, joined; the guidance of the first that has one).
+fn report(catalog: &Catalog, threads: u32, dir: &Path, problems: &BTreeMap<Task, (String, Option<String>)>) {
+    let problem = (!problems.is_empty()).then(|| problems.values().map(|(p, _)| p.as_str()).collect::<Vec<_>>().join("; "));
+    let guidance = problems.values().find_map(|(_, g)| g.clone());
+    set_status(catalog, serde_json::json!({"backend": "cpu", "threads": threads, "models": dir, "problem": problem, "guidance": guidance}));
+}
+
 fn set_status(catalog: &Catalog, status: serde_json::Value) {
     let text = status.to_string();
     if let Err(e) = catalog.write(|tx| hearth_catalog::settings::set(tx, hearth_catalog::people::ML_STATUS_KEY, &text)) {
         tracing::warn!(error = %e, "cannot record the ML worker's status");
     }
+}
+
+/// The two kinds of ML job; the worker has the models of one of them loaded at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Task {
+    Faces,
+    Tags,
+}
+
+impl Task {
+    fn job_kind(self) -> &'static str {
+        match self {
+            Task::Faces => FACES_JOB,
+            Task::Tags => TAGS_JOB,
+        }
+    }
+}
+
+/// The models in memory.
+enum Loaded {
+    Faces(FaceModels),
+    Tags(Box<Tagger>),
+}
+
+impl Loaded {
+    fn task(&self) -> Task {
+        match self {
+            Loaded::Faces(_) => Task::Faces,
+            Loaded::Tags(_) => Task::Tags,
+        }
+    }
+}
+
+fn load_task(task: Task, store: &ModelStore, backend: &TractCpu) -> Result<Loaded, hearth_ml::MlError> {
+    Ok(match task {
+        Task::Faces => Loaded::Faces(load(store, backend)?),
+        Task::Tags => Loaded::Tags(Box::new(Tagger::load(store, backend)?)),
+    })
 }
 
 /// The job loop, on its own thread. `Err` when the catalog fails (the supervisor restarts us).
@@ -137,16 +189,36 @@ fn work(catalog: &Catalog, data: &Path, dir: &Path, threads: u32, stop: &AtomicB
         hearth_photos::thumbnail_jobs::thumbnail_path(&cache, checksum, hearth_photos::thumbnail::VIEW)
     };
     let rules = GroupingRules::default();
-    let mut models: Option<FaceModels> = None;
+    let mut loaded: Option<Loaded> = None;
     let mut last_job = Instant::now();
-    let mut load_failed_at: Option<Instant> = None;
+    // Per task: when its models last failed to load.
+    let mut load_failed_at: [(Task, Option<Instant>); 2] = [(Task::Faces, None), (Task::Tags, None)];
+    let queued = |kind: &str| catalog.read(|r| jobs::has_queued(r, kind)).map_err(|e| e.to_string());
+    // Each task's models' last problem (and what to do about it), until they load.
+    let mut problems: BTreeMap<Task, (String, Option<String>)> = BTreeMap::new();
     while !stop.load(Ordering::Relaxed) {
-        let thumbnails_waiting = catalog.read(|r| jobs::has_queued(r, jobs::THUMBNAILS)).map_err(|e| e.to_string())?;
-        let faces_waiting = !thumbnails_waiting && catalog.read(|r| jobs::has_queued(r, FACES_JOB)).map_err(|e| e.to_string())?;
-        if !faces_waiting {
-            if models.is_some() && last_job.elapsed() > UNLOAD_AFTER {
-                models = None;
-                tracing::info!("no photos to analyse for a minute: the face models are unloaded");
+        let thumbnails_waiting = queued(jobs::THUMBNAILS)?;
+        let can_load = |t: Task, failed: &[(Task, Option<Instant>); 2]| {
+            failed.iter().all(|&(task, at)| task != t || at.is_none_or(|at| at.elapsed() >= MODEL_RETRY))
+        };
+        // The loaded task keeps going while it has work (no reloading per photo); faces come first.
+        let mut task = None;
+        if !thumbnails_waiting {
+            let order = match loaded.as_ref().map(Loaded::task) {
+                Some(Task::Tags) => [Task::Tags, Task::Faces],
+                _ => [Task::Faces, Task::Tags],
+            };
+            for t in order {
+                if can_load(t, &load_failed_at) && queued(t.job_kind())? {
+                    task = Some(t);
+                    break;
+                }
+            }
+        }
+        let Some(task) = task else {
+            if loaded.is_some() && last_job.elapsed() > UNLOAD_AFTER {
+                loaded = None;
+                tracing::info!("no photos to analyse for a minute: the models are unloaded");
             }
             if !thumbnails_waiting && face_jobs::regroup_due(catalog, now()).map_err(|e| e.to_string())? {
                 let t = Instant::now();
@@ -155,49 +227,50 @@ fn work(catalog: &Catalog, data: &Path, dir: &Path, threads: u32, stop: &AtomicB
             }
             std::thread::sleep(IDLE_POLL);
             continue;
-        }
-        if models.is_none() {
-            if load_failed_at.is_some_and(|t| t.elapsed() < MODEL_RETRY) {
-                std::thread::sleep(IDLE_POLL);
-                continue;
-            }
+        };
+        if loaded.as_ref().map(Loaded::task) != Some(task) {
+            // One task's models at a time: the others go before these load.
+            loaded = None;
             let t = Instant::now();
-            match load(&store, &backend) {
+            match load_task(task, &store, &backend) {
                 Ok(m) => {
-                    tracing::info!(ms = t.elapsed().as_millis() as u64, backend = "cpu", threads, "face models loaded");
-                    set_status(catalog, serde_json::json!({"backend": "cpu", "threads": threads, "models": dir, "problem": null}));
-                    models = Some(m);
-                    load_failed_at = None;
+                    tracing::info!(?task, ms = t.elapsed().as_millis() as u64, backend = "cpu", threads, "models loaded");
+                    problems.remove(&task);
+                    report(catalog, threads, dir, &problems);
+                    loaded = Some(m);
+                    load_failed_at.iter_mut().filter(|(t, _)| *t == task).for_each(|(_, at)| *at = None);
                 }
                 Err(e) => {
                     let guidance = hearth_core::Kinded::guidance(&e);
-                    tracing::error!(error = %e, guidance = guidance.as_deref().unwrap_or(""), "the face models cannot be loaded; photos wait for them");
-                    set_status(
-                        catalog,
-                        serde_json::json!({"backend": "cpu", "threads": threads, "models": dir, "problem": e.to_string(), "guidance": guidance}),
-                    );
-                    load_failed_at = Some(Instant::now());
+                    tracing::error!(?task, error = %e, guidance = guidance.as_deref().unwrap_or(""), "the models cannot be loaded; photos wait for them");
+                    problems.insert(task, (e.to_string(), guidance));
+                    report(catalog, threads, dir, &problems);
+                    load_failed_at.iter_mut().filter(|(t, _)| *t == task).for_each(|(_, at)| *at = Some(Instant::now()));
                     continue;
                 }
             }
         }
-        let Some(job) = catalog.write(|tx| jobs::claim(tx, FACES_JOB, now())).map_err(|e| e.to_string())? else { continue };
-        let Some(m) = models.as_mut() else { continue };
+        let Some(job) = catalog.write(|tx| jobs::claim(tx, task.job_kind(), now())).map_err(|e| e.to_string())? else { continue };
         started.store(now(), Ordering::Relaxed);
-        let ended = face_jobs::run(catalog, m, &job, &preview, rules, &now);
+        let ended = match loaded.as_mut() {
+            Some(Loaded::Faces(m)) => face_jobs::run(catalog, m, &job, &preview, rules, &now),
+            Some(Loaded::Tags(m)) => tag_jobs::run(catalog, m, &job, &preview, &now),
+            None => Ok(Ended::Gone),
+        };
         started.store(0, Ordering::Relaxed);
         last_job = Instant::now();
         match ended {
-            Ok(Ended::Found(n)) => tracing::debug!(asset = job.asset_id, faces = n, "faces found"),
-            Ok(Ended::Gone) => tracing::debug!(asset = job.asset_id, "the asset was deleted before its faces"),
-            Ok(Ended::Failed(why)) => tracing::info!(asset = job.asset_id, %why, "no faces for this photo"),
+            Ok(Ended::Found(n)) => tracing::debug!(?task, asset = job.asset_id, found = n, "photo analysed"),
+            Ok(Ended::Gone) => tracing::debug!(?task, asset = job.asset_id, "the asset was deleted before its analysis"),
+            Ok(Ended::Failed(why)) => tracing::info!(?task, asset = job.asset_id, %why, "this photo cannot be analysed"),
             Err(RunError::Model(e)) => {
                 // Not the photo's fault: it goes back to the queue, the models are loaded again.
                 let _ = catalog.write(|tx| jobs::release(tx, job.id));
-                tracing::error!(error = %e, "a face model failed; it is loaded again");
-                set_status(catalog, serde_json::json!({"backend": "cpu", "threads": threads, "models": dir, "problem": e.to_string()}));
-                models = None;
-                load_failed_at = Some(Instant::now());
+                tracing::error!(?task, error = %e, "a model failed; it is loaded again");
+                problems.insert(task, (e.to_string(), hearth_core::Kinded::guidance(&e)));
+                report(catalog, threads, dir, &problems);
+                loaded = None;
+                load_failed_at.iter_mut().filter(|(t, _)| *t == task).for_each(|(_, at)| *at = Some(Instant::now()));
             }
             Err(RunError::Catalog(e)) => {
                 let _ = catalog.write(|tx| jobs::release(tx, job.id));

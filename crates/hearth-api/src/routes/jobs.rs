@@ -1,5 +1,5 @@
-//! The job queue over HTTP: how far thumbnailing (and later recognition) has got, and a retry of
-//! what failed for admins.
+//! The job queue over HTTP: how far thumbnails, faces and tags have got, and a retry of what
+//! failed for admins.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -47,15 +47,15 @@ pub async fn retry(
     peer: Option<axum::Extension<Peer>>,
     Path(kind): Path<String>,
 ) -> Result<Json<Retried>, ApiError> {
-    let faces = hearth_catalog::people::FACES_JOB;
-    if kind != jobs::THUMBNAILS && kind != faces {
-        return Err(ApiError::not_found(format!("no job kind {kind:?} (known: {}, {faces})", jobs::THUMBNAILS)));
+    let (faces, tags) = (hearth_catalog::people::FACES_JOB, hearth_catalog::tags::TAGS_JOB);
+    if kind != jobs::THUMBNAILS && kind != faces && kind != tags {
+        return Err(ApiError::not_found(format!("no job kind {kind:?} (known: {}, {faces}, {tags})", jobs::THUMBNAILS)));
     }
     let now = state.now();
     let addr = address(&peer);
     let queued = state
         .write(move |tx| {
-            let n = if kind == faces { jobs::retry(tx, faces, now)? } else { hearth_photos::thumbnail_jobs::retry(tx, now)? };
+            let n = if kind == jobs::THUMBNAILS { hearth_photos::thumbnail_jobs::retry(tx, now)? } else { jobs::retry(tx, &kind, now)? };
             let detail = format!("{n} queued");
             audit::append(tx, &admin_entry(&caller, addr.as_deref(), "jobs.retry", &kind, Some(&detail)), Outcome::Ok, now)?;
             Ok(n)

@@ -27,6 +27,7 @@ pub mod restic;
 pub mod setup;
 pub mod shares;
 pub mod sync;
+pub mod tags;
 pub mod updates;
 pub mod uploads;
 pub mod web;
@@ -126,6 +127,7 @@ pub fn table() -> Vec<Route> {
         r(Method::POST, "/api/v1/people/{id}/merge", User, post(people::merge)),
         r(Method::GET, "/api/v1/people/{id}/assets", User, get(people::assets)),
         r(Method::GET, "/api/v1/assets/{id}/faces", User, get(people::of_asset)),
+        r(Method::GET, "/api/v1/assets/{id}/tags", User, get(tags::of_asset)),
         r(Method::PUT, "/api/v1/faces/{id}/person", User, put(people::set_face_person)),
         r(Method::GET, "/api/v1/partners", User, get(albums::partners)),
         r(Method::PUT, "/api/v1/partners/{user}", User, put(albums::add_partner)),
