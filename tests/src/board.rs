@@ -18,6 +18,10 @@ use crate::http;
 /// How long a boot may take before a test gives up (TCG on a loaded 2-core machine).
 pub const BOOT_LIMIT: Duration = Duration::from_secs(240);
 
+/// hearthd for the virtual board is built with the tests' quicker profile (Cargo.toml's
+/// `cross-test`: no whole-program LTO), the same code as the firmware profile's.
+const CROSS_PROFILE: &str = "cross-test";
+
 /// One `qemu/build-image` at a time (they share its caches).
 static BUILDING: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
@@ -31,6 +35,7 @@ pub fn image() -> &'static Path {
             .args(["--out"])
             .arg(&out_dir)
             .env_remove("CARGO_TARGET_DIR")
+            .env("HEARTH_CROSS_PROFILE", CROSS_PROFILE)
             .stdin(Stdio::null())
             .output()
             .expect("run qemu/build-image");
@@ -63,7 +68,12 @@ pub fn system_bundle(version: &str, overlay: Option<&Path>) -> PathBuf {
     if let Some(o) = overlay {
         cmd.arg("--overlay").arg(o);
     }
-    let out = cmd.env_remove("CARGO_TARGET_DIR").stdin(Stdio::null()).output().expect("run qemu/build-image");
+    let out = cmd
+        .env_remove("CARGO_TARGET_DIR")
+        .env("HEARTH_CROSS_PROFILE", CROSS_PROFILE)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run qemu/build-image");
     assert!(out.status.success(), "qemu/build-image --version {version} failed:\n{}", String::from_utf8_lossy(&out.stderr));
     let bundle = out_dir.join(format!("hearth-qemu-aarch64-{version}.hup"));
     assert!(bundle.is_file(), "no bundle at {}", bundle.display());

@@ -15,12 +15,8 @@ pub const CLASSES: usize = 1000;
 /// The share of the shorter side the crop keeps: ImageNet's resize to 256, then the middle 224.
 const CROP: f32 = 224.0 / 256.0;
 
-const NORMALISATION: Normalisation = Normalisation {
-    order: ChannelOrder::Rgb,
-    scale: 1.0 / 255.0,
-    mean: [0.485, 0.456, 0.406],
-    std: [0.229, 0.224, 0.225],
-};
+const NORMALISATION: Normalisation =
+    Normalisation { order: ChannelOrder::Rgb, scale: 1.0 / 255.0, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
 
 /// MobileNetV2, loaded.
 pub struct SceneClassifier {
