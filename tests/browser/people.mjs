@@ -1,6 +1,6 @@
 // The People page as a family uses it on a phone: the person the box grouped from three photos
-// opened from the Photos page, named, their photos shown, found by name in search, hidden and
-// shown again. Nothing overflows the phone's width and any error in the console fails the test.
+// opened from the Photos page, named, their photos shown, a photo's info panel naming them and
+// the things in it, found by name in search, hidden and shown again. Nothing overflows the phone's width and any error in the console fails the test.
 // Usage: node people.mjs URL NAME PASSWORD SCREENSHOT_DIR
 import { logIn, runOnPhone } from "./phone.mjs";
 
@@ -32,6 +32,19 @@ await runOnPhone("people", shots, { expectedFailure }, async ({ page, shot, fits
   if ((await page.locator("#person-assets .cell").count()) !== 3) fail("not three photos");
   await fits("a person");
   await shot("person");
+
+  step("a photo's info panel names them and the things the box saw, each a way to more photos");
+  await page.locator("#person-assets .cell").first().click();
+  await page.locator(".viewer .info-toggle").click();
+  await page.locator("#viewer-people a").filter({ hasText: "Barack" }).waitFor({ timeout: 10000 });
+  const word = page.locator("#viewer-things a").first();
+  await word.waitFor({ timeout: 10000 });
+  const tag = (await word.textContent()).trim();
+  await fits("the info panel");
+  await shot("viewer-info-people-things");
+  await word.click();
+  await page.waitForURL((u) => u.hash.startsWith("#/search?") && u.hash.includes(encodeURIComponent(tag)), { timeout: 10000 });
+  await page.locator("#search-results .cell").first().waitFor({ timeout: 10000 });
 
   step("search finds their photos by the name");
   await page.goto(url + "#/search?q=barack");

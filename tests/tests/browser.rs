@@ -640,6 +640,16 @@ fn a_family_names_a_person_the_box_found_in_their_photos() {
         let r = hearth_tests::http::request(d.http, "GET", "/api/v1/people", &[format!("Cookie: {cookie}")], None).expect("people");
         (r.json()["people"].as_array().map(Vec::len) == Some(1)).then_some(())
     });
+    // The info panel shows the photos' words too: every photo tagged.
+    hearth_tests::poll::until(Duration::from_secs(240), "the photos to be tagged", || {
+        let r = hearth_tests::http::request(d.http, "GET", "/api/v1/jobs", &[format!("Cookie: {cookie}")], None).expect("jobs");
+        r.json()["jobs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|k| k["kind"] == "tags" && k["queued"] == 0 && k["running"] == 0 && k["done"].as_i64() == Some(4))
+            .then_some(())
+    });
     let shots = daemon::workspace().join("target/screenshots/web");
     std::fs::create_dir_all(&shots).expect("mkdir screenshots");
     run_script("people.mjs", &d, |c| {

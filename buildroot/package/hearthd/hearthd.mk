@@ -34,11 +34,15 @@ HEARTHD_POST_INSTALL_TARGET_HOOKS += HEARTHD_INSTALL_PLACES
 
 # The ML models (docs/ml.md), prepared in the checkout by `scripts/models` (pinned packages,
 # both checksums checked), for the same reason.
+# Only the files crates/hearth-ml/models.toml names (the folder may hold older ones).
 HEARTHD_MODELS = $(BR2_EXTERNAL_HEARTH_PATH)/../target/models
+HEARTHD_MODEL_FILES = $(shell sed -n 's/^file = "\(.*\)"$$/\1/p' $(BR2_EXTERNAL_HEARTH_PATH)/../crates/hearth-ml/models.toml)
 define HEARTHD_INSTALL_MODELS
-	@ls $(HEARTHD_MODELS)/*.onnx >/dev/null 2>&1 || { echo "hearthd: no models in $(HEARTHD_MODELS): run scripts/models in the Hearth checkout first (docs/building.md)" >&2; exit 1; }
 	$(INSTALL) -d -m 0755 $(TARGET_DIR)/usr/share/hearth/models
-	$(INSTALL) -m 0644 $(HEARTHD_MODELS)/*.onnx $(TARGET_DIR)/usr/share/hearth/models/
+	@for f in $(HEARTHD_MODEL_FILES); do \
+		test -f $(HEARTHD_MODELS)/$$f || { echo "hearthd: $$f is not in $(HEARTHD_MODELS): run scripts/models in the Hearth checkout first (docs/building.md)" >&2; exit 1; }; \
+		$(INSTALL) -m 0644 $(HEARTHD_MODELS)/$$f $(TARGET_DIR)/usr/share/hearth/models/ || exit 1; \
+	done
 endef
 HEARTHD_POST_INSTALL_TARGET_HOOKS += HEARTHD_INSTALL_MODELS
 

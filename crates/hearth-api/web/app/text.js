@@ -76,6 +76,8 @@ const EN = {
   "viewer.place": "Place",
   "viewer.position": "Position",
   "viewer.file": "File",
+  "viewer.people": "People",
+  "viewer.things": "Things and places",
   "viewer.size": "{w} × {h}, {bytes}",
   "viewer.no_date": "Date unknown",
   "viewer.problem": "Hearth could not read everything about this file: {problem}",

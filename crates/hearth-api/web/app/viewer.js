@@ -96,8 +96,31 @@ export function openViewer(firstId, { neighbour, changed, close, toast, navigate
     if (a.latitude != null && a.longitude != null) row(t("viewer.position"), `${a.latitude.toFixed(5)}, ${a.longitude.toFixed(5)}`);
     const name = (a.path || "").split("/").pop();
     row(t("viewer.file"), `${name} · ${t("viewer.size", { w: a.width ?? "?", h: a.height ?? "?", bytes: bytes(a.size_bytes) })}`);
-    info.replaceChildren(h("h2", {}, t("viewer.info")), h("dl", {}, rows));
+    const list = h("dl", {}, rows);
+    info.replaceChildren(h("h2", {}, t("viewer.info")), list);
     if (a.metadata_error) info.append(h("p", { class: "muted" }, t("viewer.problem", { problem: a.metadata_error })));
+    if (!readOnly) recognised(a.id, token, list);
+  }
+
+  // Who and what the box recognised in the photo (docs/ml.md): the people's names lead to their
+  // photos, the words to a search for them. Missing while the ML worker has not got to it yet.
+  async function recognised(id, mine, list) {
+    const [faces, tags] = await Promise.all([
+      api("GET", `/api/v1/assets/${id}/faces`).catch(() => null),
+      api("GET", `/api/v1/assets/${id}/tags`).catch(() => null),
+    ]);
+    if (mine !== token) return;
+    const people = new Map();
+    for (const f of faces?.faces || []) if (f.person_id != null && f.person_name) people.set(f.person_id, f.person_name);
+    if (people.size) {
+      const links = [...people].map(([pid, name]) => h("a", { href: `#/people/${pid}`, class: "tag" }, name));
+      list.append(h("dt", {}, t("viewer.people")), h("dd", { class: "tags", id: "viewer-people" }, links));
+    }
+    const words = tags?.tags || [];
+    if (words.length) {
+      const links = words.map((w) => h("a", { href: `#/search?${new URLSearchParams({ q: w.tag })}`, class: "tag" }, w.tag));
+      list.append(h("dt", {}, t("viewer.things")), h("dd", { class: "tags", id: "viewer-things" }, links));
+    }
   }
 
   // From the photo asked for last (its details may still be on their way).
