@@ -168,7 +168,10 @@ fn main() {
     }
     let (bn, b50, b99, bmax) = summary(busy);
     let (in_, i50, i99, imax) = summary(idle);
-    println!("GET /api/v1/timeline/months, release hearthd, {n} photos, {} cores", std::thread::available_parallelism().map_or(1, |c| c.get()));
+    println!(
+        "GET /api/v1/timeline/months, release hearthd, {n} photos, {} cores",
+        std::thread::available_parallelism().map_or(1, |c| c.get())
+    );
     println!("| while | requests | median ms | p99 ms (target < 50 while busy) | worst ms |");
     println!("|---|---|---|---|---|");
     println!("| the ML worker analyses ({done_at_start} faces and tags jobs in {ml_secs:.0} s) | {bn} | {b50:.1} | {b99:.1} | {bmax:.1} |");
