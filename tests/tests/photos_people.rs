@@ -115,6 +115,21 @@ fn uploaded_photos_get_faces_grouped_into_a_person_the_family_can_name_and_find(
     let r = call(addr, &cookie, "PUT", &format!("/api/v1/faces/{biden_face}/person"), Some(r#"{"nobody":true}"#));
     assert_eq!(r.json()["person_id"], serde_json::Value::Null);
 
+    // Split: one of Barack's faces out into a person of its own, the name staying with the rest;
+    // then merged back. Splitting off all of them, or a face not theirs, is refused.
+    let one = call(addr, &cookie, "GET", &format!("/api/v1/assets/{}/faces", obama[2]), None).json()["faces"][0]["id"].clone();
+    let r = call(addr, &cookie, "POST", &format!("/api/v1/people/{person}/split"), Some(&format!(r#"{{"faces":[{one}]}}"#)));
+    assert_eq!(r.status, 201, "{}", r.body);
+    let split_off = r.json()["id"].as_i64().expect("new person");
+    assert_eq!((r.json()["faces"].as_i64(), r.json()["name"].clone()), (Some(1), serde_json::Value::Null), "{}", r.body);
+    let barack = call(addr, &cookie, "GET", &format!("/api/v1/people/{person}"), None).json();
+    assert_eq!((barack["faces"].as_i64(), barack["name"].as_str()), (Some(2), Some("Barack")), "{barack}");
+    let r = call(addr, &cookie, "POST", &format!("/api/v1/people/{person}/split"), Some(&format!(r#"{{"faces":[{one}]}}"#)));
+    assert_eq!(r.status, 409, "not Barack's any more: {}", r.body);
+    assert_eq!(call(addr, &cookie, "POST", &format!("/api/v1/people/{person}/split"), Some(r#"{"faces":[]}"#)).status, 400);
+    let r = call(addr, &cookie, "POST", &format!("/api/v1/people/{person}/merge"), Some(&format!(r#"{{"people":[{split_off}]}}"#)));
+    assert_eq!(r.json()["faces"], 3, "{}", r.body);
+
     // Hidden: gone from the list and from search, back when asked for.
     call(addr, &cookie, "PATCH", &format!("/api/v1/people/{person}"), Some(r#"{"hidden":true}"#));
     assert_eq!(call(addr, &cookie, "GET", "/api/v1/people", None).json()["people"].as_array().map(Vec::len), Some(0));

@@ -280,6 +280,39 @@ pub fn merge(conn: &Connection, owner_id: i64, into: i64, from: &[i64], now: i64
     Ok(())
 }
 
+/// Splits `faces` (some of `person_id`'s, at least one, not all) off into a new person of
+/// `owner_id`, placed by hand so grouping keeps them apart. Returns the new person's id;
+/// `NotFound` for an unknown person, `Conflict` for no face, a face that is not theirs, or all of
+/// them.
+pub fn split(conn: &Connection, owner_id: i64, person_id: i64, faces: &[i64], now: i64) -> Result<i64, CatalogError> {
+    if get(conn, owner_id, person_id)?.is_none() {
+        return Err(CatalogError::NotFound(format!("person {person_id}")));
+    }
+    let mut wanted: Vec<i64> = faces.to_vec();
+    wanted.sort_unstable();
+    wanted.dedup();
+    if wanted.is_empty() {
+        return Err(CatalogError::Conflict("name at least one face to split off".into()));
+    }
+    let theirs: i64 = conn.prepare_cached("SELECT count(*) FROM faces WHERE person_id = ?1")?.query_row([person_id], |r| r.get(0))?;
+    let mut is_theirs = conn.prepare_cached("SELECT 1 FROM faces WHERE id = ?1 AND person_id = ?2 AND owner_id = ?3")?;
+    for &f in &wanted {
+        if is_theirs.query_row(params![f, person_id, owner_id], |_| Ok(())).optional()?.is_none() {
+            return Err(CatalogError::Conflict(format!("face {f} is not one of this person's")));
+        }
+    }
+    if wanted.len() as i64 >= theirs {
+        return Err(CatalogError::Conflict("splitting off every face leaves nobody: rename the person instead".into()));
+    }
+    let new = create_person(conn, owner_id, now)?;
+    let mut put = conn.prepare_cached("UPDATE faces SET person_id = ?2, pinned = 1 WHERE id = ?1")?;
+    for &f in &wanted {
+        put.execute(params![f, new])?;
+    }
+    conn.prepare_cached("UPDATE people SET updated_at = ?2 WHERE id = ?1")?.execute(params![person_id, now])?;
+    Ok(new)
+}
+
 /// Puts one face of `owner_id` into `person` (one of theirs), a new person (`New`), or none, as
 /// placed by hand: grouping will not move it again. Returns the face's person afterwards.
 pub fn move_face(conn: &Connection, owner_id: i64, face_id: i64, to: FaceTarget, now: i64) -> Result<Option<i64>, CatalogError> {
@@ -413,5 +446,39 @@ mod tests {
         assert_eq!(catalog.read(|r| face(r, owner, f2)).expect("read").expect("face").person_id, moved);
         // Another user's person or face is not found.
         assert!(catalog.write(|tx| merge(tx, owner + 1, p1, &[], 5)).is_err());
+    }
+
+    #[test]
+    fn splitting_a_person_moves_the_named_faces_to_a_new_one() {
+        let (_dir, catalog, owner) = fixtures::catalog();
+        let assets: Vec<i64> = (1..=3).map(|n| asset(&catalog, owner, n)).collect();
+        let (person, faces) = catalog
+            .write(|tx| {
+                let mut faces = Vec::new();
+                for (i, &a) in assets.iter().enumerate() {
+                    let e = embedding(i as u8);
+                    faces.extend(record_faces(tx, a, &[NewFace { bbox: [0.0, 0.0, 0.5, 0.5], score: 0.9, embedding: e }], 1)?);
+                }
+                let p = create_person(tx, owner, 1)?;
+                assign_faces(tx, &faces, Some(p))?;
+                change(tx, owner, p, &PersonChange { name: Some(Some("Ann".into())), ..Default::default() }, 1)?;
+                Ok((p, faces))
+            })
+            .expect("write");
+        let new = catalog.write(|tx| split(tx, owner, person, &[faces[2], faces[2]], 2)).expect("split");
+        assert_ne!(new, person);
+        let moved = catalog.read(|r| face(r, owner, faces[2])).expect("read").expect("face");
+        assert_eq!((moved.person_id, moved.pinned), (Some(new), true));
+        let ann = catalog.read(|r| get(r, owner, person)).expect("get").expect("Ann");
+        assert_eq!((ann.name.as_deref(), ann.faces), (Some("Ann"), 2), "the name stays with the rest");
+        let refused = [
+            (person, vec![]),                   // nothing named
+            (person, vec![faces[2]]),           // not Ann's any more
+            (person, vec![faces[0], faces[1]]), // all of Ann's
+        ];
+        for (p, f) in refused {
+            assert!(matches!(catalog.write(|tx| split(tx, owner, p, &f, 3)), Err(CatalogError::Conflict(_))), "{f:?}");
+        }
+        assert!(matches!(catalog.write(|tx| split(tx, owner + 1, person, &[faces[0]], 3)), Err(CatalogError::NotFound(_))));
     }
 }

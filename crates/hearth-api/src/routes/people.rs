@@ -122,6 +122,37 @@ pub async fn merge(
     Ok(Json(person.ok_or_else(|| ApiError::not_found("no such person"))?))
 }
 
+/// `POST /api/v1/people/{id}/split` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SplitBody {
+    /// Some of this person's faces: they become a new person.
+    pub faces: Vec<i64>,
+}
+
+/// `POST /api/v1/people/{id}/split` → the new person (201): the named faces, taken out of this
+/// one, placed by hand so grouping keeps them apart.
+pub async fn split(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Path(id): Path<i64>,
+    JsonBody(body): JsonBody<SplitBody>,
+) -> Result<(axum::http::StatusCode, Json<Person>), ApiError> {
+    let user = me(&caller)?;
+    if body.faces.is_empty() || body.faces.len() > 10_000 {
+        return Err(ApiError::invalid("split names 1 to 10000 faces"));
+    }
+    let now = state.now();
+    let person = state
+        .write(move |tx| {
+            let new = people::split(tx, user, id, &body.faces, now)?;
+            people::get(tx, user, new)
+        })
+        .await?;
+    let person = person.ok_or_else(|| ApiError::not_found("no such person"))?;
+    Ok((axum::http::StatusCode::CREATED, Json(person)))
+}
+
 /// `GET /api/v1/people/{id}/assets?after_taken_at=&after_id=&limit=`: newest first.
 pub async fn assets(
     State(state): State<AppState>,
