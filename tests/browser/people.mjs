@@ -45,6 +45,7 @@ await runOnPhone("people", shots, { expectedFailure }, async ({ page, shot, fits
   await word.click();
   await page.waitForURL((u) => u.hash.startsWith("#/search?") && u.hash.includes(encodeURIComponent(tag)), { timeout: 10000 });
   await page.locator("#search-results .cell").first().waitFor({ timeout: 10000 });
+  if (await page.locator(".viewer").count()) fail("the viewer stayed over the search it opened");
 
   step("search finds their photos by the name");
   await page.goto(url + "#/search?q=barack");

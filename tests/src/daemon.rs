@@ -20,7 +20,17 @@ pub fn bin_dir() -> PathBuf {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let profile = if cfg!(debug_assertions) { "debug" } else { "release" };
         let mut cmd = Command::new(cargo);
-        cmd.current_dir(workspace()).args(["build", "-q", "-p", "hearthd", "-p", "hearth"]);
+        // For the tests, the whole workspace with every target, as scripts/test builds it:
+        // `-p hearthd -p hearth` alone unifies features over fewer packages, so shared
+        // dependencies (tract among them) were built a second time with other features, five
+        // minutes of a fresh-clone run, and the next `cargo build --workspace` built them back.
+        // The benchmarks (release) build the two binaries alone.
+        cmd.current_dir(workspace()).arg("build").arg("-q");
+        if profile == "debug" {
+            cmd.args(["--workspace", "--all-targets"]);
+        } else {
+            cmd.args(["-p", "hearthd", "-p", "hearth"]);
+        }
         // What cargo set for this package's own run (CARGO_MANIFEST_DIR, CARGO_PKG_*...) would
         // reach build scripts that watch it (ring's does) and make each build undo the last.
         for (key, _) in std::env::vars_os() {

@@ -191,16 +191,13 @@ fn work(catalog: &Catalog, data: &Path, dir: &Path, threads: u32, stop: &AtomicB
     let rules = GroupingRules::default();
     let mut loaded: Option<Loaded> = None;
     let mut last_job = Instant::now();
-    // Per task: when its models last failed to load.
-    let mut load_failed_at: [(Task, Option<Instant>); 2] = [(Task::Faces, None), (Task::Tags, None)];
+    // Per task: when its models last failed to load (until they load).
+    let mut load_failed_at: BTreeMap<Task, Instant> = BTreeMap::new();
     let queued = |kind: &str| catalog.read(|r| jobs::has_queued(r, kind)).map_err(|e| e.to_string());
     // Each task's models' last problem (and what to do about it), until they load.
     let mut problems: BTreeMap<Task, (String, Option<String>)> = BTreeMap::new();
     while !stop.load(Ordering::Relaxed) {
         let thumbnails_waiting = queued(jobs::THUMBNAILS)?;
-        let can_load = |t: Task, failed: &[(Task, Option<Instant>); 2]| {
-            failed.iter().all(|&(task, at)| task != t || at.is_none_or(|at| at.elapsed() >= MODEL_RETRY))
-        };
         // The loaded task keeps going while it has work (no reloading per photo); faces come first.
         let mut task = None;
         if !thumbnails_waiting {
@@ -209,7 +206,8 @@ fn work(catalog: &Catalog, data: &Path, dir: &Path, threads: u32, stop: &AtomicB
                 _ => [Task::Faces, Task::Tags],
             };
             for t in order {
-                if can_load(t, &load_failed_at) && queued(t.job_kind())? {
+                let may_load = load_failed_at.get(&t).is_none_or(|at| at.elapsed() >= MODEL_RETRY);
+                if may_load && queued(t.job_kind())? {
                     task = Some(t);
                     break;
                 }
@@ -238,14 +236,14 @@ fn work(catalog: &Catalog, data: &Path, dir: &Path, threads: u32, stop: &AtomicB
                     problems.remove(&task);
                     report(catalog, threads, dir, &problems);
                     loaded = Some(m);
-                    load_failed_at.iter_mut().filter(|(t, _)| *t == task).for_each(|(_, at)| *at = None);
+                    load_failed_at.remove(&task);
                 }
                 Err(e) => {
                     let guidance = hearth_core::Kinded::guidance(&e);
                     tracing::error!(?task, error = %e, guidance = guidance.as_deref().unwrap_or(""), "the models cannot be loaded; photos wait for them");
                     problems.insert(task, (e.to_string(), guidance));
                     report(catalog, threads, dir, &problems);
-                    load_failed_at.iter_mut().filter(|(t, _)| *t == task).for_each(|(_, at)| *at = Some(Instant::now()));
+                    load_failed_at.insert(task, Instant::now());
                     continue;
                 }
             }
@@ -270,7 +268,7 @@ fn work(catalog: &Catalog, data: &Path, dir: &Path, threads: u32, stop: &AtomicB
                 problems.insert(task, (e.to_string(), hearth_core::Kinded::guidance(&e)));
                 report(catalog, threads, dir, &problems);
                 loaded = None;
-                load_failed_at.iter_mut().filter(|(t, _)| *t == task).for_each(|(_, at)| *at = Some(Instant::now()));
+                load_failed_at.insert(task, Instant::now());
             }
             Err(RunError::Catalog(e)) => {
                 let _ = catalog.write(|tx| jobs::release(tx, job.id));

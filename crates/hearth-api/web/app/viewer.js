@@ -103,7 +103,8 @@ export function openViewer(firstId, { neighbour, changed, close, toast, navigate
   }
 
   // Who and what the box recognised in the photo (docs/ml.md): the people's names lead to their
-  // photos, the words to a search for them. Missing while the ML worker has not got to it yet.
+  // photos, the words to a search for them (the viewer steps aside for the page the link opens).
+  // Missing while the ML worker has not got to it yet.
   async function recognised(id, mine, list) {
     const [faces, tags] = await Promise.all([
       api("GET", `/api/v1/assets/${id}/faces`).catch(() => null),
@@ -113,12 +114,12 @@ export function openViewer(firstId, { neighbour, changed, close, toast, navigate
     const people = new Map();
     for (const f of faces?.faces || []) if (f.person_id != null && f.person_name) people.set(f.person_id, f.person_name);
     if (people.size) {
-      const links = [...people].map(([pid, name]) => h("a", { href: `#/people/${pid}`, class: "tag" }, name));
+      const links = [...people].map(([pid, name]) => h("a", { href: `#/people/${pid}`, class: "tag", onclick: () => viewer.remove() }, name));
       list.append(h("dt", {}, t("viewer.people")), h("dd", { class: "tags", id: "viewer-people" }, links));
     }
     const words = tags?.tags || [];
     if (words.length) {
-      const links = words.map((w) => h("a", { href: `#/search?${new URLSearchParams({ q: w.tag })}`, class: "tag" }, w.tag));
+      const links = words.map((w) => h("a", { href: `#/search?${new URLSearchParams({ q: w.tag })}`, class: "tag", onclick: () => viewer.remove() }, w.tag));
       list.append(h("dt", {}, t("viewer.things")), h("dd", { class: "tags", id: "viewer-things" }, links));
     }
   }
