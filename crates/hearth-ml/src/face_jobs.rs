@@ -8,10 +8,8 @@
 //! with the reason on the asset; a model that cannot be loaded is not the photo's fault, and the
 //! job is left queued for when it can.
 
-use std::path::Path;
-
 use hearth_catalog::people::{self, FACES_JOB, NewFace};
-use hearth_catalog::{Catalog, CatalogError, assets, jobs};
+use hearth_catalog::{Catalog, CatalogError, jobs};
 
 use crate::error::MlError;
 use crate::faces::align::aligned;
@@ -19,6 +17,7 @@ use crate::faces::detector::FaceDetector;
 use crate::faces::embedder::{Embedding, FaceEmbedder};
 use crate::image::RgbImage;
 use crate::people::{GroupedFace, GroupingRules, Placement, Regrouped, place, regroup};
+use crate::preview_job::{Analysed, analyse_preview};
 
 /// What the family sees on a photo set aside after stopping the worker twice.
 pub const QUARANTINED: &str = "finding faces in this photo stopped the ML worker twice, so it is set aside";
@@ -92,27 +91,11 @@ pub fn run(
     now: &dyn Fn() -> i64,
 ) -> Result<Ended, RunError> {
     let asset = job.asset_id;
-    let Some(file) = catalog.read(move |r| assets::file_by_id(r, asset))? else {
-        catalog.write(|tx| jobs::finish(tx, job.id, now()))?;
-        return Ok(Ended::Gone);
-    };
-    catalog.write(|tx| jobs::begin(tx, job.id))?;
-    let analysed = read_preview(&preview(&file.checksum)).and_then(|image| {
-        // A panic in a model on these pixels would come again on the same pixels: a failed job.
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| analyse(models, &image)))
-            .unwrap_or_else(|_| Err(MlError::Image("the face models gave up on this photo".into())))
-    });
-    let found = match analysed {
-        Ok(found) => found,
-        Err(e) if e.is_model_problem() => return Err(RunError::Model(e)),
-        Err(e) => {
-            let why = e.to_string();
-            catalog.write(|tx| {
-                people::faces_failed(tx, asset, &why, now())?;
-                jobs::fail(tx, job.id, &why, now())
-            })?;
-            return Ok(Ended::Failed(why));
-        }
+    let found = match analyse_preview(catalog, job, preview, now, people::faces_failed, "the face models gave up on this photo", |image| {
+        analyse(models, image)
+    })? {
+        Analysed::Ready(found) => found,
+        Analysed::Ended(ended) => return Ok(ended),
     };
     let count = found.len();
     catalog.write(|tx| {
@@ -124,11 +107,6 @@ pub fn run(
         jobs::finish(tx, job.id, now())
     })?;
     Ok(Ended::Found(count))
-}
-
-pub(crate) fn read_preview(path: &Path) -> Result<RgbImage, MlError> {
-    let bytes = std::fs::read(path).map_err(|e| MlError::Image(format!("the photo's preview cannot be read ({e})")))?;
-    RgbImage::decode_jpeg(&bytes)
 }
 
 /// Places each of `new` (face ids of `owner`) into a person, against every other face of theirs.

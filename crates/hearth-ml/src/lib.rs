@@ -12,7 +12,8 @@
 //! - [`tags`]: things (NanoDet) and scenes (MobileNetV2) turned into search words by a vocabulary.
 //! - [`face_jobs`]: the `faces` jobs of the photo library's queue, run by the `ml` worker, and the
 //!   daily regrouping.
-//! - [`tag_jobs`]: the `tags` jobs, run by the same worker after the faces.
+//! - [`tag_jobs`]: the `tags` jobs, run by the same worker after the faces; `preview_job`: the part
+//!   of a job both share (the asset, its preview, failures).
 
 pub mod backend;
 mod error;
@@ -23,6 +24,7 @@ pub mod manifest;
 pub mod model_store;
 pub mod onnx_graph;
 pub mod people;
+mod preview_job;
 pub mod tag_jobs;
 pub mod tags;
 

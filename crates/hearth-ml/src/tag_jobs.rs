@@ -5,11 +5,12 @@
 //! ([`crate::face_jobs`]).
 
 use hearth_catalog::tags::{self, TAGS_JOB, Tag};
-use hearth_catalog::{Catalog, CatalogError, assets, jobs};
+use hearth_catalog::{Catalog, CatalogError, jobs};
 
 use crate::error::MlError;
 use crate::face_jobs::{Ended, RunError};
 use crate::image::RgbImage;
+use crate::preview_job::{Analysed, analyse_preview};
 use crate::tags::Tagger;
 
 /// What the family sees on a photo set aside after stopping the worker twice.
@@ -48,27 +49,11 @@ pub fn run(
     now: &dyn Fn() -> i64,
 ) -> Result<Ended, RunError> {
     let asset = job.asset_id;
-    let Some(file) = catalog.read(move |r| assets::file_by_id(r, asset))? else {
-        catalog.write(|tx| jobs::finish(tx, job.id, now()))?;
-        return Ok(Ended::Gone);
-    };
-    catalog.write(|tx| jobs::begin(tx, job.id))?;
-    let analysed = crate::face_jobs::read_preview(&preview(&file.checksum)).and_then(|image| {
-        // A panic in a model on these pixels would come again on the same pixels: a failed job.
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| analyse(tagger, &image)))
-            .unwrap_or_else(|_| Err(MlError::Image("the taggers gave up on this photo".into())))
-    });
-    let found = match analysed {
-        Ok(found) => found,
-        Err(e) if e.is_model_problem() => return Err(RunError::Model(e)),
-        Err(e) => {
-            let why = e.to_string();
-            catalog.write(|tx| {
-                tags::tags_failed(tx, asset, &why, now())?;
-                jobs::fail(tx, job.id, &why, now())
-            })?;
-            return Ok(Ended::Failed(why));
-        }
+    let found = match analyse_preview(catalog, job, preview, now, tags::tags_failed, "the taggers gave up on this photo", |image| {
+        analyse(tagger, image)
+    })? {
+        Analysed::Ready(found) => found,
+        Analysed::Ended(ended) => return Ok(ended),
     };
     let shown = found.iter().filter(|t| t.shown).count();
     let ended = catalog.write(|tx| match tags::record_tags(tx, asset, &found, now()) {
