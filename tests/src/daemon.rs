@@ -192,6 +192,14 @@ impl Daemon {
         r.cookie().expect("a session cookie").to_string()
     }
 
+    /// Log in as `name` with `password`; the session cookie.
+    pub fn login(&self, name: &str, password: &str) -> String {
+        let body = serde_json::json!({ "name": name, "password": password }).to_string();
+        let r = crate::http::request(self.http, "POST", "/api/v1/auth/login", &[], Some(&body)).expect("login");
+        assert_eq!(r.status, 200, "login: {}", r.body);
+        r.cookie().expect("a session cookie").to_string()
+    }
+
     /// Wait until `/api/health` answers 200, or panic with the log after `limit`.
     pub fn wait_healthy(&mut self, limit: Duration) {
         let start = Instant::now();

@@ -74,6 +74,17 @@ pub struct AppState {
     pub recovery: Arc<crate::routes::setup::RecoveryStatus>,
     /// The system's updates (docs/updates.md).
     pub updates: Arc<hearth_ota::updates::Updates>,
+    /// Sentences turned into vectors of the image/text model the family provided (`ml.embedding`),
+    /// for free-text search; `None` when there is none.
+    pub sentences: Option<Arc<dyn SentenceVectors>>,
+}
+
+/// A sentence's vector in an image/text model's space (hearthd wires hearth-ml's; the API does
+/// not load models itself).
+pub trait SentenceVectors: Send + Sync {
+    /// The sentence's unit vector and the SHA-256 of the image model whose stored vectors it is
+    /// compared with. Blocking: called on the blocking pool.
+    fn vector(&self, sentence: &str) -> Result<(String, Vec<f32>), crate::ApiError>;
 }
 
 impl AppState {

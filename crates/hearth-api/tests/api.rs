@@ -75,6 +75,7 @@ fn new_box() -> Box_ {
             dir.path().join("system/update/record.json"),
             None,
         )),
+        sentences: None,
     };
     Box_ { state, clock, _dir: dir }
 }
@@ -637,6 +638,82 @@ async fn memories_default_to_the_date_where_the_box_is() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.json);
     let r = b.send("GET", "/api/v1/memories", LAN, Some(&owner), None).await;
     assert_eq!(years(&r), Some(vec![2020]), "in Honolulu it is the 14th: {}", r.json);
+}
+
+/// Words as colours: the route's model stand-in (the real model's plumbing is proven end to end in
+/// tests/tests/photos_people.rs with a model built in code).
+struct Colours;
+
+impl hearth_api::state::SentenceVectors for Colours {
+    fn vector(&self, sentence: &str) -> Result<(String, Vec<f32>), hearth_api::ApiError> {
+        match sentence {
+            "red" => Ok(("m".into(), vec![1.0, 0.0, 0.0])),
+            "green" => Ok(("m".into(), vec![0.0, 1.0, 0.0])),
+            _ => Err(hearth_api::ApiError::new(hearth_core::ErrorKind::Unavailable, "the model cannot be loaded")),
+        }
+    }
+}
+
+/// Free-text search: 409 with guidance without a model; with one, the caller's photos nearest
+/// first, with how many have vectors yet; the model's failures are the answer's.
+#[tokio::test]
+async fn search_by_meaning_ranks_by_the_models_vectors() {
+    let mut b = new_box();
+    let owner = b.claimed().await;
+    let r = b.send("GET", "/api/v1/search/meaning?q=red", LAN, Some(&owner), None).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.json);
+    assert!(r.json["error"]["guidance"].as_str().is_some_and(|g| g.contains("[ml.embedding]")), "{}", r.json);
+
+    b.state.sentences = Some(Arc::new(Colours));
+    let photo = |n: u8| hearth_catalog::assets::NewAsset {
+        owner_id: 1,
+        source: hearth_catalog::assets::Source::Upload,
+        path: format!("library/1/{n}.jpg"),
+        checksum: [n; 32],
+        video: false,
+        format: Some("jpeg".into()),
+        size_bytes: 1000,
+        width: Some(400),
+        height: Some(300),
+        taken_at: 1_578_996_000 + i64::from(n),
+        taken_offset: None,
+        latitude: None,
+        longitude: None,
+        make: None,
+        model: None,
+        lens: None,
+        duration_ms: None,
+        metadata_error: None,
+        added_at: 0,
+    };
+    let ids: Vec<i64> = b
+        .state
+        .catalog
+        .write(|tx| {
+            let mut ids = Vec::new();
+            for (n, v) in [(1u8, [0.9f32, 0.1, 0.0]), (2, [0.1, 0.9, 0.0]), (3, [0.7, 0.7, 0.0])] {
+                let id = hearth_catalog::assets::insert(tx, &photo(n))?;
+                let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+                hearth_catalog::embeddings::record(tx, id, "m", &v.map(|x| x / norm), 0)?;
+                ids.push(id);
+            }
+            hearth_catalog::assets::insert(tx, &photo(4))?;
+            Ok(ids)
+        })
+        .expect("photos");
+    let found = |r: &Resp| r.json["assets"].as_array().map(|a| a.iter().filter_map(|x| x["id"].as_i64()).collect::<Vec<_>>());
+    let r = b.send("GET", "/api/v1/search/meaning?q=red", LAN, Some(&owner), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+    assert_eq!(found(&r), Some(vec![ids[0], ids[2], ids[1]]), "{}", r.json);
+    assert_eq!((r.json["covered"].as_i64(), r.json["photos"].as_i64()), (Some(3), Some(4)), "{}", r.json);
+    let r = b.send("GET", "/api/v1/search/meaning?q=green&limit=1", LAN, Some(&owner), None).await;
+    assert_eq!(found(&r), Some(vec![ids[1]]), "{}", r.json);
+    assert!(r.json["assets"][0]["score"].as_f64().is_some_and(|s| s > 0.9), "{}", r.json);
+    let r = b.send("GET", "/api/v1/search/meaning?q=blue", LAN, Some(&owner), None).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.json);
+    for bad in ["/api/v1/search/meaning?q=%20", "/api/v1/search/meaning?q=red&limit=0", "/api/v1/search/meaning"] {
+        assert_eq!(b.send("GET", bad, LAN, Some(&owner), None).await.status, StatusCode::BAD_REQUEST, "{bad}");
+    }
 }
 
 /// Basic credentials: the account's password or an app password of that user; a backup-only

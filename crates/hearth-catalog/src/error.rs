@@ -45,6 +45,9 @@ pub enum CatalogError {
     /// The record does not exist.
     #[error("{0} not found")]
     NotFound(String),
+    /// A value the caller gave cannot be stored (it says which and why).
+    #[error("{0}")]
+    Invalid(String),
     /// The file cannot be opened or written (permissions, read-only disk).
     #[error("cannot open the catalog {path}: {source}")]
     Open {
@@ -95,6 +98,7 @@ impl Kinded for CatalogError {
             CatalogError::Busy => ErrorKind::Unavailable,
             CatalogError::Conflict(_) => ErrorKind::Conflict,
             CatalogError::NotFound(_) => ErrorKind::NotFound,
+            CatalogError::Invalid(_) => ErrorKind::InvalidInput,
             CatalogError::Open { source, .. } => match source.sqlite_error_code() {
                 Some(rusqlite::ErrorCode::ReadOnly)
                 | Some(rusqlite::ErrorCode::PermissionDenied)

@@ -11,12 +11,14 @@
 //!   album members, share links: who may see an asset besides its owner), [`search`] (words,
 //!   dates, places, cameras, people, tags; "on this day"), [`backups`] (backup targets, jobs and
 //!   their runs), [`people`] (faces found in photos, the people they are grouped into), [`tags`]
-//!   (words for the things and scenes in them).
+//!   (words for the things and scenes in them), [`embeddings`] (pictures' vectors for free-text
+//!   search with a provided model).
 
 pub mod albums;
 pub mod assets;
 pub mod audit;
 pub mod backups;
+pub mod embeddings;
 pub mod error;
 #[cfg(test)]
 mod fixtures;

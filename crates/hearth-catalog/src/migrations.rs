@@ -24,6 +24,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (14, "backups", include_str!("migrations/0014_backups.sql")),
     (15, "faces and people", include_str!("migrations/0015_people.sql")),
     (16, "tags", include_str!("migrations/0016_tags.sql")),
+    (17, "embeddings", include_str!("migrations/0017_embeddings.sql")),
 ];
 
 /// The newest schema version this build knows.

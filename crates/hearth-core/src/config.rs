@@ -77,6 +77,24 @@ pub struct MlConfig {
     /// The folder of the prepared model files; `None`: the image's `/usr/share/hearth/models`, or
     /// `target/models` beside a development build.
     pub models_dir: Option<std::path::PathBuf>,
+    /// An image/text embedding model the family provides for free-text search (`[ml.embedding]`);
+    /// `None`: no free-text search (no such model ships).
+    pub embedding: Option<EmbeddingConfig>,
+}
+
+/// `[ml.embedding]`: a CLIP-like model's files (docs/ml.md, "Free-text search").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmbeddingConfig {
+    /// The image half (ONNX).
+    pub image_model: std::path::PathBuf,
+    /// The text half (ONNX).
+    pub text_model: std::path::PathBuf,
+    /// CLIP's BPE merges file.
+    pub merges: std::path::PathBuf,
+    /// The side of the square picture the image half takes.
+    pub image_side: u32,
+    /// How many token ids the text half takes.
+    pub text_tokens: usize,
 }
 
 /// `[clock]`
@@ -205,7 +223,7 @@ impl Default for Config {
                 health_grace: Duration::from_secs(120),
                 trial_limit: Duration::from_secs(600),
             },
-            ml: MlConfig { models_dir: None },
+            ml: MlConfig { models_dir: None, embedding: None },
             log: LogConfig { level: "info".into() },
         }
     }
@@ -244,6 +262,31 @@ struct RawConfig {
 #[serde(deny_unknown_fields)]
 struct RawMl {
     models_dir: Option<ModelsDir>,
+    embedding: Option<RawEmbedding>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEmbedding {
+    image_model: ProvidedFile,
+    text_model: ProvidedFile,
+    merges: ProvidedFile,
+    image_side: Option<Bounded<16, 1024>>,
+    text_tokens: Option<Bounded<2, 1024>>,
+}
+
+/// A file the family provides: an absolute path.
+struct ProvidedFile(String);
+
+impl<'de> Deserialize<'de> for ProvidedFile {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        if s.starts_with('/') {
+            Ok(ProvidedFile(s))
+        } else {
+            Err(serde::de::Error::custom(format!("{s:?} is not an absolute path to a file")))
+        }
+    }
 }
 
 /// The models folder: an absolute path, or "" for the built-in place.
@@ -561,6 +604,13 @@ impl Config {
                     Some(dir) => Some(dir.0.into()),
                     None => d.ml.models_dir,
                 },
+                embedding: raw.ml.embedding.map(|e| EmbeddingConfig {
+                    image_model: e.image_model.0.into(),
+                    text_model: e.text_model.0.into(),
+                    merges: e.merges.0.into(),
+                    image_side: e.image_side.map_or(224, |v| v.as_u64() as u32),
+                    text_tokens: e.text_tokens.map_or(77, |v| v.as_u64() as usize),
+                }),
             },
             log: LogConfig { level: raw.log.level.map(|l| l.0).unwrap_or(d.log.level) },
         })
@@ -602,6 +652,22 @@ mod tests {
     #[test]
     fn empty_file_is_the_defaults() {
         assert_eq!(Config::from_toml(""), Ok(Config::default()));
+    }
+
+    #[test]
+    fn an_embedding_model_needs_all_three_files() {
+        let c = Config::from_toml("[ml.embedding]\nimage_model = \"/m/i.onnx\"\ntext_model = \"/m/t.onnx\"\nmerges = \"/m/merges.txt\"\n")
+            .expect("valid");
+        let e = c.ml.embedding.expect("embedding");
+        assert_eq!((e.image_side, e.text_tokens), (224, 77), "CLIP's sizes by default");
+        assert_eq!(e.merges, std::path::PathBuf::from("/m/merges.txt"));
+        let err =
+            Config::from_toml("[ml.embedding]\nimage_model = \"/m/i.onnx\"\ntext_model = \"/m/t.onnx\"\n").expect_err("merges missing");
+        assert!(err.to_string().contains("merges"), "{err}");
+        let err =
+            Config::from_toml("[ml.embedding]\nimage_model = \"i.onnx\"\ntext_model = \"/t\"\nmerges = \"/m\"\n").expect_err("relative");
+        assert!(err.to_string().contains("absolute"), "{err}");
+        assert_eq!(Config::from_toml("").expect("defaults").ml.embedding, None);
     }
 
     #[test]

@@ -28,10 +28,17 @@ pub struct OutputTensor {
     pub data: Vec<f32>,
 }
 
-/// A loaded model, ready to run on inputs of the shape it was loaded for.
+/// A loaded image model, ready to run on inputs of the shape it was loaded for.
 pub trait Session: Send {
     /// Runs the model on one input; the outputs come in the model's order.
     fn run(&mut self, input: &InputTensor) -> Result<Vec<OutputTensor>>;
+}
+
+/// A loaded text model (a text encoder of an image/text embedding model): its one input is a
+/// `[1, tokens]` row of token ids, of the integer type the model declares.
+pub trait TextSession: Send {
+    /// Runs the model on one row of exactly the loaded number of token ids.
+    fn run(&mut self, tokens: &[i64]) -> Result<Vec<OutputTensor>>;
 }
 
 /// Something that can load and run models.
@@ -41,6 +48,9 @@ pub trait Backend: Send + Sync {
 
     /// Loads a model for inputs of `input_shape`.
     fn load(&self, model: &VerifiedModel, input_shape: [usize; 4]) -> Result<Box<dyn Session>>;
+
+    /// Loads a text model for rows of `tokens` token ids.
+    fn load_text(&self, model: &VerifiedModel, tokens: usize) -> Result<Box<dyn TextSession>>;
 }
 
 /// The output called `name`, or an error naming the model.

@@ -12,10 +12,14 @@
 //! - [`tags`]: things (NanoDet) and scenes (MobileNetV2) turned into search words by a vocabulary.
 //! - [`face_jobs`]: the `faces` jobs of the photo library's queue, run by the `ml` worker, and the
 //!   daily regrouping.
+//! - [`embedding`]: free-text search with an image/text model the family provides (CLIP-like);
+//!   [`embedding_jobs`]: its `embeddings` jobs, last in the worker's order.
 //! - [`tag_jobs`]: the `tags` jobs, run by the same worker after the faces; `preview_job`: the part
 //!   of a job both share (the asset, its preview, failures).
 
 pub mod backend;
+pub mod embedding;
+pub mod embedding_jobs;
 mod error;
 pub mod face_jobs;
 pub mod faces;

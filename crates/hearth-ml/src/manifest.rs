@@ -23,10 +23,14 @@ pub enum ModelId {
     ObjectDetector,
     /// MobileNetV2 (torchvision's ImageNet weights): 1,000 classes of things and places.
     ImageClassifier,
+    /// The image half of a CLIP-like model the family provides (`ml.embedding`); never pinned.
+    ImageEmbedder,
+    /// Its text half.
+    TextEmbedder,
 }
 
 impl ModelId {
-    /// Every model, in the order the pipeline uses them.
+    /// Every pinned model (the ones Hearth ships), in the order the pipeline uses them.
     pub const ALL: [ModelId; 4] = [ModelId::FaceDetector, ModelId::FaceEmbedder, ModelId::ObjectDetector, ModelId::ImageClassifier];
 
     /// The stable name (`models.toml`'s `id`, the API, logs).
@@ -36,6 +40,8 @@ impl ModelId {
             ModelId::FaceEmbedder => "face-embedder",
             ModelId::ObjectDetector => "object-detector",
             ModelId::ImageClassifier => "image-classifier",
+            ModelId::ImageEmbedder => "image-embedder",
+            ModelId::TextEmbedder => "text-embedder",
         }
     }
 }
@@ -103,6 +109,9 @@ impl Manifest {
         }
         let mut models = Vec::with_capacity(raw.model.len());
         for m in raw.model {
+            if !ModelId::ALL.contains(&m.id) {
+                return Err(MlError::Manifest(format!("{} is provided by the family, never pinned", m.id)));
+            }
             if models.iter().any(|p: &PinnedModel| p.id == m.id) {
                 return Err(MlError::Manifest(format!("{} is listed twice", m.id)));
             }

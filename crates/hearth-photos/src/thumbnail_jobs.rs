@@ -112,6 +112,9 @@ pub fn run(catalog: &Catalog, data_dir: &Path, job: &jobs::Job, now: impl Fn() -
                 // again after new thumbnails (the photo's content changed).
                 jobs::requeue(tx, hearth_catalog::people::FACES_JOB, asset, jobs::priority::BULK, now())?;
                 jobs::requeue(tx, hearth_catalog::tags::TAGS_JOB, asset, jobs::priority::BULK, now())?;
+                // Its picture's vector (free-text search) is made again when the worker next
+                // queues what has none.
+                hearth_catalog::embeddings::forget(tx, asset)?;
                 jobs::finish(tx, job.id, now())
             })?;
             Ended::Made

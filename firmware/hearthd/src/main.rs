@@ -13,7 +13,8 @@
 //! few things the unprivileged daemon may ask root for; [`photo_sources`] ingests photos that
 //! sync completes in camera folders and scans the watched photo folders; [`clock_keeper`] sets the
 //! appliance's clock from NTP and saves it; [`update_keeper`] runs the health gate of an updated
-//! system and looks at the update channel.
+//! system and looks at the update channel; [`sentences`] answers free-text searches with the
+//! image/text model the family provided; [`ml_worker`] is the `ml` worker.
 
 mod clock_keeper;
 mod ml_worker;
@@ -21,6 +22,7 @@ mod photo_sources;
 mod prepare_data;
 mod privileged_helper;
 mod run;
+mod sentences;
 mod update_keeper;
 mod worker;
 
@@ -55,6 +57,12 @@ enum Command {
         /// The `ml` worker's model folder (`ml.models_dir`); the built-in place when absent.
         #[arg(long)]
         models: Option<PathBuf>,
+        /// The `ml` worker's provided image/text model, its image half (`ml.embedding.image_model`).
+        #[arg(long)]
+        embedding_model: Option<PathBuf>,
+        /// The picture side that image half takes (`ml.embedding.image_side`).
+        #[arg(long, default_value_t = 224, value_parser = clap::value_parser!(u32).range(16..=1024))]
+        embedding_side: u32,
     },
     /// Grow, check or format, and mount the data partition (the image's boot step).
     PrepareData(prepare_data::Args),
@@ -83,7 +91,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         None => run::main(cli.run),
-        Some(Command::Worker { kind, data, threads, models }) => worker::main(&kind, &data, threads, models.as_deref()),
+        Some(Command::Worker { kind, data, threads, models, embedding_model, embedding_side }) => {
+            let ml = ml_worker::MlOptions { models, embedding: embedding_model.map(|path| (path, embedding_side)) };
+            worker::main(&kind, &data, threads, &ml)
+        }
         Some(Command::PrepareData(args)) => prepare_data::main(&args),
         Some(Command::PrivilegedHelper(args)) => privileged_helper::main(&args),
         Some(Command::UpdateWatch { data, config }) => match run::load_config(config.as_deref()) {

@@ -1,5 +1,6 @@
 //! The `ml` worker process (docs/ml.md): works the `faces` and `tags` jobs of the photo library's
-//! queue in the board's `ml` budget, below thumbnails (it waits while thumbnail jobs are queued: a
+//! queue (and `embeddings` when the family provided an image/text model) in the board's `ml`
+//! budget, below thumbnails (it waits while thumbnail jobs are queued: a
 //! family wants to see new photos before anything recognises faces in them), and groups every
 //! face again once a day.
 //!
@@ -8,7 +9,7 @@
 //!
 //! Memory: the models are loaded when there is work and dropped after a minute without any, so
 //! on a 2 GB board the worker costs nothing while the library is quiet; only one task's models
-//! (the two face models, or the two taggers) are in memory at a time, the loaded task working
+//! (the two face models, the two taggers, or the provided model's image half) are in memory at a time, the loaded task working
 //! through its queue before the other's load. One job at a time; tract
 //! uses `--threads` cores for it (the board's `workers.concurrency`).
 //!
@@ -23,10 +24,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
+use hearth_catalog::embeddings::EMBEDDINGS_JOB;
 use hearth_catalog::people::FACES_JOB;
 use hearth_catalog::tags::TAGS_JOB;
 use hearth_catalog::{Catalog, jobs};
 use hearth_ml::backend::tract_cpu::TractCpu;
+use hearth_ml::embedding::clip::ClipImageEncoder;
+use hearth_ml::embedding_jobs;
 use hearth_ml::face_jobs::{self, Ended, FaceModels, RunError};
 use hearth_ml::faces::detector::{DetectorLimits, FaceDetector};
 use hearth_ml::faces::embedder::FaceEmbedder;
@@ -44,13 +48,25 @@ const UNLOAD_AFTER: Duration = Duration::from_secs(60);
 const MODEL_RETRY: Duration = Duration::from_secs(60);
 /// One photo's faces take well under a second on a Pi 4; this much means something is wrong.
 pub const JOB_LIMIT: Duration = Duration::from_secs(300);
+/// How often an idle worker queues the photos that arrived without a vector (provided model).
+const QUEUE_VECTORS_EVERY: Duration = Duration::from_secs(60);
+
+/// What the `ml` worker is told besides the data folder and threads.
+#[derive(Debug, Clone, Default)]
+pub struct MlOptions {
+    /// The pinned models' folder (`ml.models_dir`); the built-in place when `None`.
+    pub models: Option<PathBuf>,
+    /// The provided image/text model's image half and the picture side it takes
+    /// (`ml.embedding`); `None`: no vectors are made.
+    pub embedding: Option<(PathBuf, u32)>,
+}
 
 fn now() -> i64 {
     i64::try_from(SystemClock.now_secs()).unwrap_or(i64::MAX)
 }
 
 /// The worker's main.
-pub async fn main(data: &Path, threads: u32, models: Option<&Path>) -> ExitCode {
+pub async fn main(data: &Path, threads: u32, options: &MlOptions) -> ExitCode {
     use tokio::signal::unix::{SignalKind, signal};
     let Ok(mut term) = signal(SignalKind::terminate()) else { return ExitCode::from(2) };
     let catalog = match Catalog::open(&data.join("hearth.db")) {
@@ -60,7 +76,10 @@ pub async fn main(data: &Path, threads: u32, models: Option<&Path>) -> ExitCode 
             return ExitCode::from(1);
         }
     };
-    match face_jobs::recover(&catalog, now()).and_then(|f| tag_jobs::recover(&catalog, now()).map(|t| (f.0 + t.0, f.1 + t.1))) {
+    let recovered = face_jobs::recover(&catalog, now())
+        .and_then(|f| tag_jobs::recover(&catalog, now()).map(|t| (f.0 + t.0, f.1 + t.1)))
+        .and_then(|r| embedding_jobs::recover(&catalog, now()).map(|e| (r.0 + e.0, r.1 + e.1)));
+    match recovered {
         Ok((0, 0)) => {}
         Ok((requeued, quarantined)) => {
             tracing::warn!(
@@ -80,9 +99,10 @@ pub async fn main(data: &Path, threads: u32, models: Option<&Path>) -> ExitCode 
     let (failed_tx, mut failed_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
     let thread = {
         let (catalog, data, stop, started) = (catalog.clone(), data.to_path_buf(), stop.clone(), started.clone());
-        let dir = models.map_or_else(ModelStore::default_dir, Path::to_path_buf);
+        let dir = options.models.clone().unwrap_or_else(ModelStore::default_dir);
+        let embedding = options.embedding.clone();
         std::thread::Builder::new().name("ml".into()).spawn(move || {
-            if let Err(e) = work(&catalog, &data, &dir, threads, &stop, &started) {
+            if let Err(e) = work(&catalog, &data, &dir, embedding, threads, &stop, &started) {
                 let _ = failed_tx.send(e);
             }
         })
@@ -125,10 +145,13 @@ fn load(store: &ModelStore, backend: &TractCpu) -> Result<FaceModels, hearth_ml:
 
 /// Says in the catalog what the worker runs on and what keeps any task's models from loading
 /// (each task's problem, joined; the guidance of the first that has one).
-fn report(catalog: &Catalog, threads: u32, dir: &Path, problems: &BTreeMap<Task, (String, Option<String>)>) {
+fn report(catalog: &Catalog, threads: u32, dir: &Path, embedding: Option<&Path>, problems: &BTreeMap<Task, (String, Option<String>)>) {
     let problem = (!problems.is_empty()).then(|| problems.values().map(|(p, _)| p.as_str()).collect::<Vec<_>>().join("; "));
     let guidance = problems.values().find_map(|(_, g)| g.clone());
-    set_status(catalog, serde_json::json!({"backend": "cpu", "threads": threads, "models": dir, "problem": problem, "guidance": guidance}));
+    set_status(
+        catalog,
+        serde_json::json!({"backend": "cpu", "threads": threads, "models": dir, "embedding_model": embedding, "problem": problem, "guidance": guidance}),
+    );
 }
 
 fn set_status(catalog: &Catalog, status: serde_json::Value) {
@@ -143,6 +166,7 @@ fn set_status(catalog: &Catalog, status: serde_json::Value) {
 enum Task {
     Faces,
     Tags,
+    Embeddings,
 }
 
 impl Task {
@@ -150,6 +174,7 @@ impl Task {
         match self {
             Task::Faces => FACES_JOB,
             Task::Tags => TAGS_JOB,
+            Task::Embeddings => EMBEDDINGS_JOB,
         }
     }
 }
@@ -158,6 +183,7 @@ impl Task {
 enum Loaded {
     Faces(FaceModels),
     Tags(Box<Tagger>),
+    Embeddings(Box<ClipImageEncoder>),
 }
 
 impl Loaded {
@@ -165,19 +191,53 @@ impl Loaded {
         match self {
             Loaded::Faces(_) => Task::Faces,
             Loaded::Tags(_) => Task::Tags,
+            Loaded::Embeddings(_) => Task::Embeddings,
         }
     }
 }
 
-fn load_task(task: Task, store: &ModelStore, backend: &TractCpu) -> Result<Loaded, hearth_ml::MlError> {
+fn load_task(task: Task, store: &ModelStore, embedding: Option<&(PathBuf, u32)>, backend: &TractCpu) -> Result<Loaded, hearth_ml::MlError> {
     Ok(match task {
         Task::Faces => Loaded::Faces(load(store, backend)?),
         Task::Tags => Loaded::Tags(Box::new(Tagger::load(store, backend)?)),
+        Task::Embeddings => match embedding {
+            Some((path, side)) => Loaded::Embeddings(Box::new(ClipImageEncoder::load(path, *side, backend)?)),
+            // Not chosen without a model (`work`).
+            None => {
+                return Err(hearth_ml::MlError::ModelRefused {
+                    model: hearth_ml::ModelId::ImageEmbedder,
+                    reason: "no image/text model is set up (ml.embedding)".into(),
+                });
+            }
+        },
     })
 }
 
+/// Queues the photos without a vector of the provided model (and, when the model file changed,
+/// starts over with it). The model's SHA-256 is returned; a missing or unreadable file is the
+/// task's problem.
+fn queue_vectors(catalog: &Catalog, path: &Path) -> Result<Result<String, hearth_ml::MlError>, String> {
+    let fingerprint = match hearth_ml::embedding::fingerprint_of(path) {
+        Ok(f) => f,
+        Err(e) => return Ok(Err(e)),
+    };
+    let queued = embedding_jobs::prepare(catalog, &fingerprint, now()).map_err(|e| e.to_string())?;
+    if queued > 0 {
+        tracing::info!(queued, "photos queued for their vectors (free-text search)");
+    }
+    Ok(Ok(fingerprint))
+}
+
 /// The job loop, on its own thread. `Err` when the catalog fails (the supervisor restarts us).
-fn work(catalog: &Catalog, data: &Path, dir: &Path, threads: u32, stop: &AtomicBool, started: &AtomicI64) -> Result<(), String> {
+fn work(
+    catalog: &Catalog,
+    data: &Path,
+    dir: &Path,
+    embedding: Option<(PathBuf, u32)>,
+    threads: u32,
+    stop: &AtomicBool,
+    started: &AtomicI64,
+) -> Result<(), String> {
     // Before tract starts its threads: they inherit it. The API and the thumbnails come first.
     if !hearth_platform::process::lowest_cpu_priority_for_this_thread() {
         tracing::warn!("cannot lower the ML worker's CPU priority; it competes with the daemon for the CPU");
@@ -196,16 +256,24 @@ fn work(catalog: &Catalog, data: &Path, dir: &Path, threads: u32, stop: &AtomicB
     let queued = |kind: &str| catalog.read(|r| jobs::has_queued(r, kind)).map_err(|e| e.to_string());
     // Each task's models' last problem (and what to do about it), until they load.
     let mut problems: BTreeMap<Task, (String, Option<String>)> = BTreeMap::new();
+    let embedding_path = embedding.as_ref().map(|(p, _)| p.as_path());
+    // When the photos without a vector were last queued (never: at the first idle moment).
+    let mut vectors_queued: Option<Instant> = None;
     while !stop.load(Ordering::Relaxed) {
         let thumbnails_waiting = queued(jobs::THUMBNAILS)?;
         // The loaded task keeps going while it has work (no reloading per photo); faces come first.
         let mut task = None;
         if !thumbnails_waiting {
             let order = match loaded.as_ref().map(Loaded::task) {
-                Some(Task::Tags) => [Task::Tags, Task::Faces],
-                _ => [Task::Faces, Task::Tags],
+                Some(Task::Tags) => [Task::Tags, Task::Faces, Task::Embeddings],
+                Some(Task::Embeddings) => [Task::Embeddings, Task::Faces, Task::Tags],
+                _ => [Task::Faces, Task::Tags, Task::Embeddings],
             };
             for t in order {
+                if t == Task::Embeddings && embedding_path.is_none() {
+                    // Jobs left from an earlier configuration wait for a model.
+                    continue;
+                }
                 let may_load = load_failed_at.get(&t).is_none_or(|at| at.elapsed() >= MODEL_RETRY);
                 if may_load && queued(t.job_kind())? {
                     task = Some(t);
@@ -214,6 +282,25 @@ fn work(catalog: &Catalog, data: &Path, dir: &Path, threads: u32, stop: &AtomicB
             }
         }
         let Some(task) = task else {
+            if let Some(path) = embedding_path
+                && !thumbnails_waiting
+                && vectors_queued.is_none_or(|at| at.elapsed() >= QUEUE_VECTORS_EVERY)
+            {
+                vectors_queued = Some(Instant::now());
+                match queue_vectors(catalog, path)? {
+                    Ok(_) => {
+                        if problems.remove(&Task::Embeddings).is_some() {
+                            report(catalog, threads, dir, embedding_path, &problems);
+                        }
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "the image/text model cannot be read; no vectors are made");
+                        problems.insert(Task::Embeddings, (e.to_string(), hearth_core::Kinded::guidance(&e)));
+                        report(catalog, threads, dir, embedding_path, &problems);
+                    }
+                }
+                continue;
+            }
             if loaded.is_some() && last_job.elapsed() > UNLOAD_AFTER {
                 loaded = None;
                 tracing::info!("no photos to analyse for a minute: the models are unloaded");
@@ -230,11 +317,15 @@ fn work(catalog: &Catalog, data: &Path, dir: &Path, threads: u32, stop: &AtomicB
             // One task's models at a time: the others go before these load.
             loaded = None;
             let t = Instant::now();
-            match load_task(task, &store, &backend) {
+            match load_task(task, &store, embedding.as_ref(), &backend) {
                 Ok(m) => {
+                    if let Loaded::Embeddings(encoder) = &m {
+                        // The file may have changed since it was queued for: its vectors start over.
+                        embedding_jobs::prepare(catalog, encoder.fingerprint(), now()).map_err(|e| e.to_string())?;
+                    }
                     tracing::info!(?task, ms = t.elapsed().as_millis() as u64, backend = "cpu", threads, "models loaded");
                     problems.remove(&task);
-                    report(catalog, threads, dir, &problems);
+                    report(catalog, threads, dir, embedding_path, &problems);
                     loaded = Some(m);
                     load_failed_at.remove(&task);
                 }
@@ -242,7 +333,7 @@ fn work(catalog: &Catalog, data: &Path, dir: &Path, threads: u32, stop: &AtomicB
                     let guidance = hearth_core::Kinded::guidance(&e);
                     tracing::error!(?task, error = %e, guidance = guidance.as_deref().unwrap_or(""), "the models cannot be loaded; photos wait for them");
                     problems.insert(task, (e.to_string(), guidance));
-                    report(catalog, threads, dir, &problems);
+                    report(catalog, threads, dir, embedding_path, &problems);
                     load_failed_at.insert(task, Instant::now());
                     continue;
                 }
@@ -253,6 +344,10 @@ fn work(catalog: &Catalog, data: &Path, dir: &Path, threads: u32, stop: &AtomicB
         let ended = match loaded.as_mut() {
             Some(Loaded::Faces(m)) => face_jobs::run(catalog, m, &job, &preview, rules, &now),
             Some(Loaded::Tags(m)) => tag_jobs::run(catalog, m, &job, &preview, &now),
+            Some(Loaded::Embeddings(m)) => {
+                let fingerprint = m.fingerprint().to_string();
+                embedding_jobs::run(catalog, m.as_mut(), &fingerprint, &job, &preview, &now)
+            }
             None => Ok(Ended::Gone),
         };
         started.store(0, Ordering::Relaxed);
@@ -266,7 +361,7 @@ fn work(catalog: &Catalog, data: &Path, dir: &Path, threads: u32, stop: &AtomicB
                 let _ = catalog.write(|tx| jobs::release(tx, job.id));
                 tracing::error!(?task, error = %e, "a model failed; it is loaded again");
                 problems.insert(task, (e.to_string(), hearth_core::Kinded::guidance(&e)));
-                report(catalog, threads, dir, &problems);
+                report(catalog, threads, dir, embedding_path, &problems);
                 loaded = None;
                 load_failed_at.insert(task, Instant::now());
             }

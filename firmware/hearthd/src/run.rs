@@ -399,6 +399,10 @@ async fn serve(
     let box_name = box_settings.current().name.to_string();
     let sync_engine = config.sync.listen.map(|_| hearth_sync::engine::Engine::new(catalog.clone(), sync_identity.clone(), box_name));
     let config = Arc::new(config);
+    // Free-text search, when the family provided an image/text model: its text half in this
+    // process, loaded at the first search (at most two of the board's cores for it).
+    let sentences =
+        config.ml.embedding.as_ref().map(|e| Arc::new(crate::sentences::ProvidedSentences::new(e, board.cores.clamp(1, 2) as usize)));
     let state = AppState {
         catalog: catalog.clone(),
         config: config.clone(),
@@ -419,6 +423,7 @@ async fn serve(
         backups: Default::default(),
         recovery: Default::default(),
         updates: updates.clone(),
+        sentences: sentences.clone().map(|s| s as Arc<dyn hearth_api::state::SentenceVectors>),
     };
 
     let limits = Limits::detect(&board);
@@ -446,6 +451,9 @@ async fn serve(
         }),
         RestartPolicy::default(),
     );
+    if let Some(sentences) = &sentences {
+        supervisor.task(Arc::new(crate::sentences::SentencesKeeper(sentences.clone())), RestartPolicy::default());
+    }
     if config.mdns.enabled {
         supervisor.task(Arc::new(MdnsService::new(announcements.clone(), &config.mdns.hostname, &suffix)), RestartPolicy::default());
     }
@@ -489,6 +497,14 @@ async fn serve(
                 ];
                 if let Some(dir) = &config.ml.models_dir {
                     args.extend(["--models".into(), dir.clone().into()]);
+                }
+                if let Some(e) = &config.ml.embedding {
+                    args.extend([
+                        "--embedding-model".into(),
+                        e.image_model.clone().into(),
+                        "--embedding-side".into(),
+                        e.image_side.to_string().into(),
+                    ]);
                 }
                 args
             },

@@ -53,7 +53,7 @@ const IDLE_POLL: Duration = Duration::from_millis(500);
 const KEEP_DONE_JOBS: i64 = 86400;
 
 /// `hearthd worker KIND --data DIR [--threads N]`.
-pub fn main(kind: &str, data: &Path, threads: u32, models: Option<&Path>) -> ExitCode {
+pub fn main(kind: &str, data: &Path, threads: u32, ml: &crate::ml_worker::MlOptions) -> ExitCode {
     let filter = std::env::var("HEARTH_LOG").unwrap_or_else(|_| "info".into());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")))
@@ -79,7 +79,7 @@ pub fn main(kind: &str, data: &Path, threads: u32, models: Option<&Path>) -> Exi
         "maintenance" => rt.block_on(maintenance(data)),
         "thumbnail" => rt.block_on(thumbnails(data, threads)),
         "backup" => rt.block_on(backups(data)),
-        "ml" => rt.block_on(crate::ml_worker::main(data, threads, models)),
+        "ml" => rt.block_on(crate::ml_worker::main(data, threads, ml)),
         other => {
             eprintln!("unknown worker kind {other:?}");
             ExitCode::from(2)

@@ -5,7 +5,9 @@ use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use hearth_catalog::assets::{self, Summary};
+use hearth_catalog::embeddings;
 use hearth_catalog::search::{self, Memory};
+use hearth_core::error::ErrorKind;
 use serde::{Deserialize, Serialize};
 
 use super::JsonBody;
@@ -56,6 +58,54 @@ pub async fn search(
     let query = search::Query { text: q.q, from: q.from, to: q.to, kind: q.kind, favourite: q.favourite, include_archived: q.archived };
     let assets = state.read(move |r| search::search(r, owner, &query, cursor, limit)).await?;
     Ok(Json(Page::of(assets, limit)))
+}
+
+/// `GET /api/v1/search/meaning` query.
+#[derive(Deserialize)]
+pub struct MeaningQuery {
+    /// A sentence: "a red car in the snow".
+    pub q: String,
+    /// 1–500, default 100.
+    pub limit: Option<usize>,
+}
+
+/// `GET /api/v1/search/meaning` body.
+#[derive(Serialize)]
+pub struct MeaningResults {
+    /// The caller's photos nearest to the sentence, nearest first, each with its `score` (cosine
+    /// similarity: comparable within one answer, not between models).
+    pub assets: Vec<embeddings::Nearest>,
+    /// The caller's photos with a vector of this model so far, and the photos to have one: while
+    /// the worker is still making them, some photos cannot be found yet.
+    pub covered: i64,
+    /// See `covered`.
+    pub photos: i64,
+}
+
+/// `GET /api/v1/search/meaning?q=&limit=`: free-text search with the image/text model the family
+/// provided (`ml.embedding`). 409 when there is none (none ships), 503 when it cannot be loaded.
+pub async fn by_meaning(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Query(q): Query<MeaningQuery>,
+) -> Result<Json<MeaningResults>, ApiError> {
+    let owner = caller.require_user()?.id;
+    let sentence = q.q.trim().to_string();
+    if sentence.is_empty() || sentence.chars().count() > 300 {
+        return Err(ApiError::invalid("the sentence is 1 to 300 characters"));
+    }
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::invalid("limit is 1 to 500"));
+    }
+    let Some(sentences) = state.sentences.clone() else {
+        return Err(ApiError::new(ErrorKind::Conflict, "free-text search needs an image/text model, and none is set up on this box")
+            .with_guidance("Hearth ships none: name a CLIP-like model's files in hearth.toml's [ml.embedding] (docs/ml.md)"));
+    };
+    let (model, vector) = tokio::task::spawn_blocking(move || sentences.vector(&sentence)).await??;
+    let (assets, (covered, photos)) =
+        state.read(move |r| Ok((embeddings::nearest(r, owner, &model, &vector, limit)?, embeddings::coverage(r, owner, &model)?))).await?;
+    Ok(Json(MeaningResults { assets, covered, photos }))
 }
 
 /// `GET /api/v1/search/suggestions` query.

@@ -1,4 +1,4 @@
-//! The job queue over HTTP: how far thumbnails, faces and tags have got, and a retry of what
+//! The job queue over HTTP: how far thumbnails, faces, tags and vectors have got, and a retry of what
 //! failed for admins.
 
 use axum::Json;
@@ -47,9 +47,10 @@ pub async fn retry(
     peer: Option<axum::Extension<Peer>>,
     Path(kind): Path<String>,
 ) -> Result<Json<Retried>, ApiError> {
-    let (faces, tags) = (hearth_catalog::people::FACES_JOB, hearth_catalog::tags::TAGS_JOB);
-    if kind != jobs::THUMBNAILS && kind != faces && kind != tags {
-        return Err(ApiError::not_found(format!("no job kind {kind:?} (known: {}, {faces}, {tags})", jobs::THUMBNAILS)));
+    let (faces, tags, vectors) =
+        (hearth_catalog::people::FACES_JOB, hearth_catalog::tags::TAGS_JOB, hearth_catalog::embeddings::EMBEDDINGS_JOB);
+    if kind != jobs::THUMBNAILS && kind != faces && kind != tags && kind != vectors {
+        return Err(ApiError::not_found(format!("no job kind {kind:?} (known: {}, {faces}, {tags}, {vectors})", jobs::THUMBNAILS)));
     }
     let now = state.now();
     let addr = address(&peer);

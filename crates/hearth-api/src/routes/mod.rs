@@ -108,6 +108,7 @@ pub fn table() -> Vec<Route> {
         r(Method::DELETE, "/api/v1/photos/camera-folders/{id}", Admin, delete(photos::unset_camera_folder)),
         r(Method::GET, "/api/v1/search", User, get(discover::search)),
         r(Method::GET, "/api/v1/search/suggestions", User, get(discover::suggest)),
+        r(Method::GET, "/api/v1/search/meaning", User, get(discover::by_meaning)),
         r(Method::GET, "/api/v1/memories", User, get(discover::memories)),
         r(Method::GET, "/api/v1/duplicates", User, get(discover::duplicates)),
         r(Method::POST, "/api/v1/duplicates/resolve", User, post(discover::resolve)),

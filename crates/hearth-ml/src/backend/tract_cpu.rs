@@ -8,7 +8,9 @@ use tract_linalg::multithread::Executor;
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::runtime::RunOptions;
 
-use crate::backend::{Backend, InputTensor, OutputTensor, Session};
+use tract_onnx::pb::tensor_proto::DataType;
+
+use crate::backend::{Backend, InputTensor, OutputTensor, Session, TextSession};
 use crate::error::{MlError, Result};
 use crate::manifest::ModelId;
 use crate::model_store::VerifiedModel;
@@ -34,12 +36,20 @@ struct TractSession {
     outputs: Vec<String>,
 }
 
-impl Backend for TractCpu {
-    fn name(&self) -> &'static str {
-        "cpu"
-    }
+/// A loaded text model.
+struct TractTextSession {
+    model: ModelId,
+    plan: Arc<TypedRunnableModel>,
+    tokens: usize,
+    /// The integer type of the model's input (ONNX CLIP exports use int64, some int32).
+    wide: bool,
+    outputs: Vec<String>,
+}
 
-    fn load(&self, verified: &VerifiedModel, input_shape: [usize; 4]) -> Result<Box<dyn Session>> {
+impl TractCpu {
+    /// Reads, unpacks and optimizes `verified` for an input of `shape`: f32 for an image, the
+    /// integer type the graph declares for text; with the output names and whether it is int64.
+    fn plan(&self, verified: &VerifiedModel, shape: &[usize], text: bool) -> Result<(Arc<TypedRunnableModel>, Vec<String>, bool)> {
         let model = verified.id;
         let refused = |e: &dyn std::fmt::Display| MlError::ModelRefused { model, reason: e.to_string() };
         let onnx = tract_onnx::onnx();
@@ -47,12 +57,29 @@ impl Backend for TractCpu {
         onnx_graph::unpack_constant_weights(&mut proto).map_err(|e| refused(&e.0))?;
         let graph = proto.graph.as_ref().ok_or_else(|| refused(&"no graph"))?;
         if graph.input.len() != 1 {
-            return Err(refused(&format!("it takes {} inputs, not one image", graph.input.len())));
+            let what = if text { "one row of token ids" } else { "one image" };
+            return Err(refused(&format!("it takes {} inputs, not {what}", graph.input.len())));
         }
         let outputs: Vec<String> = graph.output.iter().map(|o| o.name.clone()).collect();
+        let declared = graph.input[0].r#type.as_ref().and_then(|t| match &t.value {
+            Some(tract_onnx::pb::type_proto::Value::TensorType(t)) => Some(t.elem_type),
+            _ => None,
+        });
+        let (fact, wide) = if text {
+            match declared {
+                Some(x) if x == DataType::Int64 as i32 => (i64::fact(shape).into(), true),
+                Some(x) if x == DataType::Int32 as i32 => (i32::fact(shape).into(), false),
+                _ => return Err(refused(&"its input is not a row of int64 or int32 token ids")),
+            }
+        } else {
+            match declared {
+                Some(x) if x != DataType::Float as i32 => return Err(refused(&"its input is not an f32 picture")),
+                _ => (f32::fact(shape).into(), false),
+            }
+        };
         let typed = onnx
             .model_for_proto_model(&proto)
-            .and_then(|m| m.with_input_fact(0, f32::fact(input_shape).into()))
+            .and_then(|m| m.with_input_fact(0, fact))
             .and_then(|m| m.into_optimized())
             .map_err(|e| refused(&format!("{e:#}")))?;
         let options = RunOptions {
@@ -60,7 +87,55 @@ impl Backend for TractCpu {
             ..Default::default()
         };
         let plan = typed.into_runnable_with_options(&options).map_err(|e| refused(&format!("{e:#}")))?;
-        Ok(Box::new(TractSession { model, plan, shape: input_shape, outputs }))
+        Ok((plan, outputs, wide))
+    }
+}
+
+impl Backend for TractCpu {
+    fn name(&self) -> &'static str {
+        "cpu"
+    }
+
+    fn load(&self, verified: &VerifiedModel, input_shape: [usize; 4]) -> Result<Box<dyn Session>> {
+        let (plan, outputs, _) = self.plan(verified, &input_shape, false)?;
+        Ok(Box::new(TractSession { model: verified.id, plan, shape: input_shape, outputs }))
+    }
+
+    fn load_text(&self, verified: &VerifiedModel, tokens: usize) -> Result<Box<dyn TextSession>> {
+        let (plan, outputs, wide) = self.plan(verified, &[1, tokens], true)?;
+        Ok(Box::new(TractTextSession { model: verified.id, plan, tokens, wide, outputs }))
+    }
+}
+
+/// The plan's results as named f32 outputs.
+fn collect_outputs(model: ModelId, names: &[String], results: TVec<TValue>) -> Result<Vec<OutputTensor>> {
+    let mut out = Vec::with_capacity(results.len());
+    for (i, value) in results.iter().enumerate() {
+        let view = value.to_plain_array_view::<f32>().map_err(|e| MlError::BadOutput { model, reason: e.to_string() })?;
+        out.push(OutputTensor {
+            name: names.get(i).cloned().unwrap_or_else(|| format!("output{i}")),
+            shape: view.shape().to_vec(),
+            data: view.iter().copied().collect(),
+        });
+    }
+    Ok(out)
+}
+
+impl TextSession for TractTextSession {
+    fn run(&mut self, tokens: &[i64]) -> Result<Vec<OutputTensor>> {
+        let model = self.model;
+        if tokens.len() != self.tokens {
+            return Err(MlError::BadOutput { model, reason: format!("{} token ids, loaded for {}", tokens.len(), self.tokens) });
+        }
+        let bad = |e: &dyn std::fmt::Display| MlError::BadOutput { model, reason: e.to_string() };
+        let tensor: Tensor = if self.wide {
+            tract_ndarray::Array2::from_shape_vec([1, self.tokens], tokens.to_vec()).map_err(|e| bad(&e))?.into()
+        } else {
+            let narrow: Vec<i32> = tokens.iter().map(|&t| i32::try_from(t).unwrap_or(i32::MAX)).collect();
+            tract_ndarray::Array2::from_shape_vec([1, self.tokens], narrow).map_err(|e| bad(&e))?.into()
+        };
+        let results = self.plan.run(tvec!(tensor.into())).map_err(|e| bad(&format!("{e:#}")))?;
+        collect_outputs(model, &self.outputs, results)
     }
 }
 
@@ -74,15 +149,6 @@ impl Session for TractSession {
             .map_err(|e| MlError::BadOutput { model, reason: e.to_string() })?;
         let results =
             self.plan.run(tvec!(Tensor::from(tensor).into())).map_err(|e| MlError::BadOutput { model, reason: format!("{e:#}") })?;
-        let mut out = Vec::with_capacity(results.len());
-        for (i, value) in results.iter().enumerate() {
-            let view = value.to_plain_array_view::<f32>().map_err(|e| MlError::BadOutput { model, reason: e.to_string() })?;
-            out.push(OutputTensor {
-                name: self.outputs.get(i).cloned().unwrap_or_else(|| format!("output{i}")),
-                shape: view.shape().to_vec(),
-                data: view.iter().copied().collect(),
-            });
-        }
-        Ok(out)
+        collect_outputs(model, &self.outputs, results)
     }
 }
