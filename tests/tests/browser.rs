@@ -657,3 +657,62 @@ fn a_family_names_a_person_the_box_found_in_their_photos() {
     });
     assert!(d.stop(Duration::from_secs(15)).success());
 }
+
+/// Searching by meaning from a phone (tests/browser/search_meaning.mjs): a box with an image/text
+/// model the family provided (the colour model hearth-ml builds in code; the pinned models left
+/// out, an empty folder) makes the vectors of a red, a green and a blue photo, and the Search page
+/// shows the pictures nearest to a sentence.
+#[test]
+fn a_family_finds_photos_by_a_sentence() {
+    let _machine = beside_others();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let files = hearth_ml::embedding::tiny_model::write(dir.path()).expect("tiny model");
+    let empty = dir.path().join("no-models");
+    std::fs::create_dir_all(&empty).expect("models dir");
+    let config = dir.path().join("hearth.toml");
+    let quoted = |p: &std::path::Path| format!("{:?}", p.to_str().expect("utf-8"));
+    std::fs::write(
+        &config,
+        format!(
+            "[ml]\nmodels_dir = {}\n[ml.embedding]\nimage_model = {}\ntext_model = {}\nmerges = {}\nimage_side = {}\ntext_tokens = {}\n",
+            quoted(&empty),
+            quoted(&files.image_model),
+            quoted(&files.text_model),
+            quoted(&files.merges),
+            files.image_side,
+            files.text_tokens
+        ),
+    )
+    .expect("config");
+    let mut d = start(&dir.path().join("data"), &["--config", config.to_str().expect("utf-8")]);
+    d.wait_healthy(Duration::from_secs(20));
+    let cookie = d.claim("ada", "ada-long-password");
+    let mut ids = Vec::new();
+    for (i, colour) in ["rgb(220,30,25)", "rgb(30,200,40)", "rgb(20,40,210)"].iter().enumerate() {
+        let jpeg = dir.path().join(format!("{i}.jpg"));
+        let made = Command::new("convert").args(["-size", "800x600", &format!("xc:{colour}")]).arg(&jpeg).status().expect("convert");
+        assert!(made.success(), "convert {colour}");
+        let bytes = std::fs::read(&jpeg).expect("photo");
+        let r = hearth_tests::http::request_bytes(
+            d.http,
+            "POST",
+            &format!("/api/v1/assets?name=IMG_{i}.jpg"),
+            &[format!("Cookie: {cookie}")],
+            Some(("image/jpeg", &bytes)),
+        )
+        .expect("upload");
+        assert_eq!(r.status, 201, "{}", r.body);
+        ids.push(r.json()["id"].as_i64().expect("id"));
+    }
+    hearth_tests::poll::until(Duration::from_secs(240), "every photo's vector", || {
+        let r = hearth_tests::http::request(d.http, "GET", "/api/v1/search/meaning?q=red", &[format!("Cookie: {cookie}")], None)
+            .expect("search");
+        (r.status == 200 && r.json()["covered"].as_i64() == Some(3)).then_some(())
+    });
+    let shots = daemon::workspace().join("target/screenshots/web");
+    std::fs::create_dir_all(&shots).expect("mkdir screenshots");
+    run_script("search_meaning.mjs", &d, |c| {
+        c.arg(format!("http://{}/", d.http)).args(["ada", "ada-long-password"]).arg(&shots).arg(ids[0].to_string()).arg(ids[1].to_string());
+    });
+    assert!(d.stop(Duration::from_secs(15)).success());
+}

@@ -44,9 +44,13 @@ impl hearth_api::state::SentenceVectors for ProvidedSentences {
     }
 }
 
-/// A model that cannot be used makes search unavailable (with what to do); anything else is the
-/// model's fault on this sentence.
+/// A model that cannot be used makes search unavailable (with what to check); a sentence the
+/// model gives no usable vector (all its words unknown to a small model, say) is that sentence's
+/// problem.
 fn api_error(e: &MlError) -> ApiError {
+    if let MlError::BadOutput { .. } = e {
+        return ApiError::new(ErrorKind::InvalidInput, format!("the image/text model cannot place this sentence: {e}"));
+    }
     let kind = if e.is_model_problem() || matches!(e, MlError::Io { .. }) { ErrorKind::Unavailable } else { ErrorKind::Internal };
     // Not the pinned models' guidance (scripts/models): these files are the family's.
     ApiError::new(kind, format!("free-text search cannot be used: {e}"))

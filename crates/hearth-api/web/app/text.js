@@ -216,6 +216,10 @@ const EN = {
   "search.many": (p) => `The newest ${p.n.toLocaleString()} found`,
   "search.kind_place": (p) => `place · ${p.n === 1 ? "1 photo" : `${p.n} photos`}`,
   "search.kind_camera": (p) => `camera · ${p.n === 1 ? "1 photo" : `${p.n} photos`}`,
+  "search.none_words": "No photo has these words in its name, place, people or tags.",
+  "search.meaning_title": (p) => `Pictures that look like “${p.q}”`,
+  "search.meaning_partial": (p) => `The box has looked at ${p.n.toLocaleString()} of ${p.of.toLocaleString()} photos so far; the others are found once it has.`,
+  "search.meaning_failed": (p) => `Searching by meaning is not possible right now: ${p.why}`,
 
   "map.title": "Map",
   "map.open": "Map",

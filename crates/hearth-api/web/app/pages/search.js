@@ -1,6 +1,8 @@
-// Search: words (places, cameras, file names; every word must match, as a prefix), with
-// suggestions from the family's own places and cameras as they type; photos or videos;
-// favourites. The query is in the address (`#/search?q=paris`), so a search can be bookmarked.
+// Search: words (places, cameras, file names, people, things; every word must match, as a
+// prefix), with suggestions from the family's own places and cameras as they type; photos or
+// videos; favourites. When the family provided an image/text model, the pictures nearest to the
+// text by meaning come below ("a red car in the snow"); without one that part is simply absent.
+// The query is in the address (`#/search?q=paris`), so a search can be bookmarked.
 import { api } from "/app/api.js";
 import { h } from "/app/dom.js";
 import { t } from "/app/text.js";
@@ -49,13 +51,34 @@ export function render(main, route, app) {
     for (const k of ["q", "kind", "favourite"]) if (query.get(k)) params.set(k, query.get(k));
     if (![...params.keys()].length) { results.replaceChildren(h("p", { class: "muted" }, t("search.hint"))); return; }
     results.replaceChildren(h("p", { class: "muted", role: "status" }, t("search.searching")));
+    const text = query.get("q") || "";
+    const [words, nearest] = await Promise.all([
+      api("GET", `/api/v1/search?${params}&limit=500`).then((page) => ({ page }), (error) => ({ error })),
+      text.trim() ? byMeaning(text.trim()) : null,
+    ]);
+    const parts = [];
+    if (words.error) parts.push(h("p", { class: "error", role: "alert" }, words.error.text || String(words.error)));
+    // Beside pictures found by meaning, "nothing found" is a line, not the page's message.
+    else if (!words.page.assets.length) parts.push(h("p", { class: nearest ? "muted" : "empty", id: "search-none" }, t(nearest ? "search.none_words" : "search.none")));
+    else parts.push(h("p", { class: "muted", id: "search-count" }, words.page.next ? t("search.many", { n: words.page.assets.length }) : t("photos.count", { n: words.page.assets.length })),
+      assetGrid("search-grid", words.page.assets, { toast: app.toast }));
+    if (nearest) parts.push(nearest);
+    results.replaceChildren(...parts);
+  }
+
+  // The pictures nearest to the text by meaning; null when no model is set up (409) or nothing
+  // has a vector yet.
+  async function byMeaning(text) {
     try {
-      const page = await api("GET", `/api/v1/search?${params}&limit=500`);
-      if (!page.assets.length) { results.replaceChildren(h("p", { class: "empty", id: "search-none" }, t("search.none"))); return; }
-      results.replaceChildren(h("p", { class: "muted", id: "search-count" }, page.next ? t("search.many", { n: page.assets.length }) : t("photos.count", { n: page.assets.length })),
-        assetGrid("search-grid", page.assets, { toast: app.toast }));
+      const r = await api("GET", `/api/v1/search/meaning?${new URLSearchParams({ q: text, limit: "60" })}`);
+      if (!r.assets.length) return null;
+      return h("section", { id: "search-meaning", "aria-labelledby": "search-meaning-title" },
+        h("h2", { id: "search-meaning-title" }, t("search.meaning_title", { q: text })),
+        r.covered < r.photos ? h("p", { class: "muted", id: "search-meaning-partial" }, t("search.meaning_partial", { n: r.covered, of: r.photos })) : null,
+        assetGrid("search-meaning-grid", r.assets, { toast: app.toast }));
     } catch (e) {
-      results.replaceChildren(h("p", { class: "error", role: "alert" }, e.text || String(e)));
+      if (e.status === 409) return null;
+      return h("p", { class: "muted", id: "search-meaning-error" }, t("search.meaning_failed", { why: e.text || String(e) }));
     }
   }
   run(route.query);
