@@ -1,7 +1,7 @@
 // Searching by meaning on a phone, with an image/text model the family provided (the colour
 // model the Rust side builds): "a red one" finds the red photo first though no file name, place or
 // tag says red; the viewer opens from those results; a search the model cannot place still shows
-// the words' results. Nothing overflows the phone's width and any error in the console fails.
+// the words' results; the Box page says why the board's NPU is not used. Nothing overflows the phone's width and any error in the console fails.
 // Usage: node search_meaning.mjs URL NAME PASSWORD SCREENSHOT_DIR RED_ID GREEN_ID
 import { logIn, runOnPhone } from "./phone.mjs";
 
@@ -44,4 +44,13 @@ await runOnPhone("search-meaning", shots, { expectedFailure }, async ({ page, sh
   await page.locator("#search-meaning-error").waitFor({ timeout: 10000 });
   if (await page.locator("#search-meaning-grid").count()) fail("pictures shown for a sentence the model gave no vector");
   await fits("search by meaning failed");
+
+  step("the Box page says where photo analysis runs, and why not on the NPU");
+  await page.goto(url + "#/box");
+  const npu = page.locator("#ml-npu-problem");
+  await npu.waitFor({ timeout: 10000 });
+  if (!(await npu.textContent()).includes("/nonexistent/librknnrt.so")) fail(`the NPU's reason: ${await npu.textContent()}`);
+  if (!(await page.locator("#ml-backend").textContent()).includes("processor")) fail("the CPU is not named as where analysis runs");
+  await fits("the Box page");
+  await shot("box-ml-status");
 });

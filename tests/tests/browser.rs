@@ -661,7 +661,8 @@ fn a_family_names_a_person_the_box_found_in_their_photos() {
 /// Searching by meaning from a phone (tests/browser/search_meaning.mjs): a box with an image/text
 /// model the family provided (the colour model hearth-ml builds in code; the pinned models left
 /// out, an empty folder) makes the vectors of a red, a green and a blue photo, and the Search page
-/// shows the pictures nearest to a sentence.
+/// shows the pictures nearest to a sentence. The box plays an RK3588 without its NPU runtime: the
+/// Box page says why the NPU is not used.
 #[test]
 fn a_family_finds_photos_by_a_sentence() {
     let _machine = beside_others();
@@ -674,7 +675,7 @@ fn a_family_finds_photos_by_a_sentence() {
     std::fs::write(
         &config,
         format!(
-            "[ml]\nmodels_dir = {}\n[ml.embedding]\nimage_model = {}\ntext_model = {}\nmerges = {}\nimage_side = {}\ntext_tokens = {}\n",
+            "[device]\nboard = \"rk3588\"\n[ml]\nmodels_dir = {}\nnpu_library = \"/nonexistent/librknnrt.so\"\n[ml.embedding]\nimage_model = {}\ntext_model = {}\nmerges = {}\nimage_side = {}\ntext_tokens = {}\n",
             quoted(&empty),
             quoted(&files.image_model),
             quoted(&files.text_model),

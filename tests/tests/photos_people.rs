@@ -229,7 +229,8 @@ fn uploaded_photos_get_tags_the_family_can_search_by() {
 /// Free-text search with a provided image/text model (the colour model `tiny_model` builds, in
 /// files the config names): the ML worker queues every photo for its vector, makes them, and the
 /// daemon's search ranks the family's photos by a sentence. The pinned models are left out here
-/// (an empty models folder), which also shows a provided model's work does not wait for them.
+/// (an empty models folder), which also shows a provided model's work does not wait for them. The
+/// box plays an RK3588 whose NPU runtime is missing: the worker says so and runs on the CPU.
 #[test]
 fn a_provided_image_text_model_finds_photos_by_a_sentence() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -243,7 +244,7 @@ fn a_provided_image_text_model_finds_photos_by_a_sentence() {
     std::fs::write(
         &config,
         format!(
-            "[ml]\nmodels_dir = {}\n[ml.embedding]\nimage_model = {}\ntext_model = {}\nmerges = {}\nimage_side = {}\ntext_tokens = {}\n",
+            "[device]\nboard = \"rk3588\"\n[ml]\nmodels_dir = {}\nnpu_library = \"/nonexistent/librknnrt.so\"\n[ml.embedding]\nimage_model = {}\ntext_model = {}\nmerges = {}\nimage_side = {}\ntext_tokens = {}\n",
             path(&empty),
             path(&files.image_model),
             path(&files.text_model),
@@ -280,6 +281,9 @@ fn a_provided_image_text_model_finds_photos_by_a_sentence() {
     let vectors = jobs["jobs"].as_array().into_iter().flatten().find(|k| k["kind"] == "embeddings").cloned().expect("embeddings jobs");
     assert_eq!((vectors["done"].as_i64(), vectors["failed"].as_i64()), (Some(3), Some(0)), "{vectors}");
     assert!(jobs["ml"]["embedding_model"].as_str().is_some_and(|p| p.ends_with("image.onnx")), "{jobs}");
+    // The board's NPU (an RK3588 profile here) without its runtime: said, not silently skipped.
+    assert_eq!(jobs["ml"]["backend"], "cpu", "{jobs}");
+    assert!(jobs["ml"]["npu_problem"].as_str().is_some_and(|p| p.contains("/nonexistent/librknnrt.so")), "{jobs}");
     // A damaged text half: search says so (503, what to check), nothing crashes.
     std::fs::write(&files.text_model, b"not a model").expect("damage");
     let r = call(addr, &cookie, "GET", "/api/v1/search/meaning?q=red", None);

@@ -77,8 +77,11 @@ async fn read(live: Arc<Live>, state: AppState) {
             }
         }
         let now = state.now();
-        let jobs = match state.read(move |r| hearth_catalog::jobs::progress(r, now)).await {
-            Ok(jobs) => jobs,
+        let read = state.read(move |r| {
+            Ok((hearth_catalog::jobs::progress(r, now)?, hearth_catalog::settings::get(r, hearth_catalog::people::ML_STATUS_KEY)?))
+        });
+        let (jobs, ml) = match read.await {
+            Ok(read) => read,
             Err(e) => {
                 tracing::debug!(error = %e.message, "live activity: reading the jobs failed");
                 continue;
@@ -87,7 +90,9 @@ async fn read(live: Arc<Live>, state: AppState) {
         let backups = state.read(open_backup_runs).await.unwrap_or_default();
         let mut services = state.status.snapshot();
         services.sort_by(|a, b| a.name.cmp(&b.name));
-        let json = serde_json::json!({ "jobs": jobs, "backups": backups, "services": services }).to_string();
+        // What the ML worker last said of itself (its backend, the NPU, its models' problems).
+        let ml: Option<serde_json::Value> = ml.and_then(|text| serde_json::from_str(&text).ok());
+        let json = serde_json::json!({ "jobs": jobs, "backups": backups, "services": services, "ml": ml }).to_string();
         live.latest.send_if_modified(|current| {
             if current.as_deref() == Some(json.as_str()) {
                 return false;

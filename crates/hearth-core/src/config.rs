@@ -77,6 +77,9 @@ pub struct MlConfig {
     /// The folder of the prepared model files; `None`: the image's `/usr/share/hearth/models`, or
     /// `target/models` beside a development build.
     pub models_dir: Option<std::path::PathBuf>,
+    /// Rockchip's NPU runtime, used on boards whose profile has an NPU; `None`: where the
+    /// runtime usually is (`/usr/lib/librknnrt.so`).
+    pub npu_library: Option<std::path::PathBuf>,
     /// An image/text embedding model the family provides for free-text search (`[ml.embedding]`);
     /// `None`: no free-text search (no such model ships).
     pub embedding: Option<EmbeddingConfig>,
@@ -223,7 +226,7 @@ impl Default for Config {
                 health_grace: Duration::from_secs(120),
                 trial_limit: Duration::from_secs(600),
             },
-            ml: MlConfig { models_dir: None, embedding: None },
+            ml: MlConfig { models_dir: None, npu_library: None, embedding: None },
             log: LogConfig { level: "info".into() },
         }
     }
@@ -261,7 +264,8 @@ struct RawConfig {
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawMl {
-    models_dir: Option<ModelsDir>,
+    models_dir: Option<BuiltInOrAbsolute>,
+    npu_library: Option<BuiltInOrAbsolute>,
     embedding: Option<RawEmbedding>,
 }
 
@@ -289,18 +293,16 @@ impl<'de> Deserialize<'de> for ProvidedFile {
     }
 }
 
-/// The models folder: an absolute path, or "" for the built-in place.
-struct ModelsDir(String);
+/// A file or folder Hearth has a built-in place for: an absolute path, or "" for that place.
+struct BuiltInOrAbsolute(String);
 
-impl<'de> Deserialize<'de> for ModelsDir {
+impl<'de> Deserialize<'de> for BuiltInOrAbsolute {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
         if s.is_empty() || s.starts_with('/') {
-            Ok(ModelsDir(s))
+            Ok(BuiltInOrAbsolute(s))
         } else {
-            Err(serde::de::Error::custom(format!(
-                "{s:?} is not an absolute path: the models folder is one, or \"\" for the built-in place"
-            )))
+            Err(serde::de::Error::custom(format!("{s:?} is not an absolute path (or \"\" for the built-in place)")))
         }
     }
 }
@@ -603,6 +605,11 @@ impl Config {
                     Some(dir) if dir.0.is_empty() => None,
                     Some(dir) => Some(dir.0.into()),
                     None => d.ml.models_dir,
+                },
+                npu_library: match raw.ml.npu_library {
+                    Some(path) if path.0.is_empty() => None,
+                    Some(path) => Some(path.0.into()),
+                    None => d.ml.npu_library,
                 },
                 embedding: raw.ml.embedding.map(|e| EmbeddingConfig {
                     image_model: e.image_model.0.into(),

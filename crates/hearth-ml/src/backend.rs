@@ -1,11 +1,13 @@
 //! Inference backends behind one trait: the CPU through tract everywhere ([`tract_cpu`]), and
-//! Rockchip's NPU where the board has one. A task (faces, tags) hands a backend a verified model
-//! and an input tensor and gets named output tensors back; it never sees the backend's types.
+//! Rockchip's NPU where the board has one ([`rknn_npu`], with the CPU for what it cannot run). A
+//! task (faces, tags) hands a backend a verified model and an input tensor and gets named output
+//! tensors back; it never sees the backend's types.
 
 use crate::error::Result;
 use crate::manifest::ModelId;
 use crate::model_store::VerifiedModel;
 
+pub mod rknn_npu;
 pub mod tract_cpu;
 
 /// An input image tensor, NCHW, f32.

@@ -22,6 +22,7 @@
 //! - [`privileged_helper`]: the closed set of requests the unprivileged daemon may ask root for.
 //! - [`sntp`]: asking an NTP server how far this machine's clock is off (RFC 4330 client).
 //! - [`timekeeping`]: setting the clock from the NTP servers DHCP named, and saving it.
+//! - [`rknn`]: Rockchip's NPU runtime (`librknnrt.so`), loaded at run time where a board has it.
 
 pub mod block_device;
 pub mod board;
@@ -37,6 +38,7 @@ pub mod network;
 pub mod power;
 pub mod privileged_helper;
 pub mod process;
+pub mod rknn;
 pub mod sha256_lanes;
 pub mod sntp;
 pub mod timekeeping;

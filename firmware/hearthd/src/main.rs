@@ -63,6 +63,9 @@ enum Command {
         /// The picture side that image half takes (`ml.embedding.image_side`).
         #[arg(long, default_value_t = 224, value_parser = clap::value_parser!(u32).range(16..=1024))]
         embedding_side: u32,
+        /// The `ml` worker's NPU runtime (on a board with an NPU; `ml.npu_library`).
+        #[arg(long)]
+        npu_library: Option<PathBuf>,
     },
     /// Grow, check or format, and mount the data partition (the image's boot step).
     PrepareData(prepare_data::Args),
@@ -91,8 +94,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         None => run::main(cli.run),
-        Some(Command::Worker { kind, data, threads, models, embedding_model, embedding_side }) => {
-            let ml = ml_worker::MlOptions { models, embedding: embedding_model.map(|path| (path, embedding_side)) };
+        Some(Command::Worker { kind, data, threads, models, embedding_model, embedding_side, npu_library }) => {
+            let ml = ml_worker::MlOptions { models, embedding: embedding_model.map(|path| (path, embedding_side)), npu_library };
             worker::main(&kind, &data, threads, &ml)
         }
         Some(Command::PrepareData(args)) => prepare_data::main(&args),

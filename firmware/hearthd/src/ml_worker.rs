@@ -28,6 +28,8 @@ use hearth_catalog::embeddings::EMBEDDINGS_JOB;
 use hearth_catalog::people::FACES_JOB;
 use hearth_catalog::tags::TAGS_JOB;
 use hearth_catalog::{Catalog, jobs};
+use hearth_ml::backend::Backend;
+use hearth_ml::backend::rknn_npu::{NpuFirst, RknnNpu};
 use hearth_ml::backend::tract_cpu::TractCpu;
 use hearth_ml::embedding::clip::ClipImageEncoder;
 use hearth_ml::embedding_jobs;
@@ -59,6 +61,9 @@ pub struct MlOptions {
     /// The provided image/text model's image half and the picture side it takes
     /// (`ml.embedding`); `None`: no vectors are made.
     pub embedding: Option<(PathBuf, u32)>,
+    /// The NPU runtime to load, on a board whose profile has an NPU (`ml.npu_library`); `None`:
+    /// the CPU only.
+    pub npu_library: Option<PathBuf>,
 }
 
 fn now() -> i64 {
@@ -99,10 +104,9 @@ pub async fn main(data: &Path, threads: u32, options: &MlOptions) -> ExitCode {
     let (failed_tx, mut failed_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
     let thread = {
         let (catalog, data, stop, started) = (catalog.clone(), data.to_path_buf(), stop.clone(), started.clone());
-        let dir = options.models.clone().unwrap_or_else(ModelStore::default_dir);
-        let embedding = options.embedding.clone();
+        let options = options.clone();
         std::thread::Builder::new().name("ml".into()).spawn(move || {
-            if let Err(e) = work(&catalog, &data, &dir, embedding, threads, &stop, &started) {
+            if let Err(e) = work(&catalog, &data, &options, threads, &stop, &started) {
                 let _ = failed_tx.send(e);
             }
         })
@@ -136,22 +140,49 @@ pub async fn main(data: &Path, threads: u32, options: &MlOptions) -> ExitCode {
     code
 }
 
-fn load(store: &ModelStore, backend: &TractCpu) -> Result<FaceModels, hearth_ml::MlError> {
+fn load(store: &ModelStore, backend: &dyn Backend) -> Result<FaceModels, hearth_ml::MlError> {
     Ok(FaceModels {
         detector: FaceDetector::load(store, backend, DetectorLimits::default())?,
         embedder: FaceEmbedder::load(store, backend)?,
     })
 }
 
-/// Says in the catalog what the worker runs on and what keeps any task's models from loading
-/// (each task's problem, joined; the guidance of the first that has one).
-fn report(catalog: &Catalog, threads: u32, dir: &Path, embedding: Option<&Path>, problems: &BTreeMap<Task, (String, Option<String>)>) {
-    let problem = (!problems.is_empty()).then(|| problems.values().map(|(p, _)| p.as_str()).collect::<Vec<_>>().join("; "));
-    let guidance = problems.values().find_map(|(_, g)| g.clone());
-    set_status(
-        catalog,
-        serde_json::json!({"backend": "cpu", "threads": threads, "models": dir, "embedding_model": embedding, "problem": problem, "guidance": guidance}),
-    );
+/// What the worker says of itself in the catalog's `ml.status` (docs/ml.md): what it runs on, why
+/// not on the board's NPU, and what keeps any task's models from loading (each task's problem,
+/// joined; the guidance of the first that has one).
+struct Reporter<'a> {
+    catalog: &'a Catalog,
+    threads: u32,
+    dir: &'a Path,
+    embedding: Option<&'a Path>,
+    /// The NPU backend, when the board has an NPU and its runtime loaded.
+    npu: Option<&'a NpuFirst>,
+    /// Why the board's NPU cannot be used at all (its runtime would not load).
+    npu_unusable: Option<String>,
+}
+
+impl Reporter<'_> {
+    fn report(&self, problems: &BTreeMap<Task, (String, Option<String>)>) {
+        let problem = (!problems.is_empty()).then(|| problems.values().map(|(p, _)| p.as_str()).collect::<Vec<_>>().join("; "));
+        let guidance = problems.values().find_map(|(_, g)| g.clone());
+        // Never a silent fallback: the models the NPU does not run, and why.
+        let npu_problem = self.npu_unusable.clone().or_else(|| {
+            let on_cpu = self.npu?.on_cpu();
+            (!on_cpu.is_empty()).then(|| on_cpu.values().map(|why| format!("on the CPU, {why}")).collect::<Vec<_>>().join("; "))
+        });
+        set_status(
+            self.catalog,
+            serde_json::json!({
+                "backend": if self.npu.is_some() { "npu" } else { "cpu" },
+                "threads": self.threads,
+                "models": self.dir,
+                "embedding_model": self.embedding,
+                "npu_problem": npu_problem,
+                "problem": problem,
+                "guidance": guidance,
+            }),
+        );
+    }
 }
 
 fn set_status(catalog: &Catalog, status: serde_json::Value) {
@@ -196,7 +227,12 @@ impl Loaded {
     }
 }
 
-fn load_task(task: Task, store: &ModelStore, embedding: Option<&(PathBuf, u32)>, backend: &TractCpu) -> Result<Loaded, hearth_ml::MlError> {
+fn load_task(
+    task: Task,
+    store: &ModelStore,
+    embedding: Option<&(PathBuf, u32)>,
+    backend: &dyn Backend,
+) -> Result<Loaded, hearth_ml::MlError> {
     Ok(match task {
         Task::Faces => Loaded::Faces(load(store, backend)?),
         Task::Tags => Loaded::Tags(Box::new(Tagger::load(store, backend)?)),
@@ -229,21 +265,34 @@ fn queue_vectors(catalog: &Catalog, path: &Path) -> Result<Result<String, hearth
 }
 
 /// The job loop, on its own thread. `Err` when the catalog fails (the supervisor restarts us).
-fn work(
-    catalog: &Catalog,
-    data: &Path,
-    dir: &Path,
-    embedding: Option<(PathBuf, u32)>,
-    threads: u32,
-    stop: &AtomicBool,
-    started: &AtomicI64,
-) -> Result<(), String> {
+fn work(catalog: &Catalog, data: &Path, options: &MlOptions, threads: u32, stop: &AtomicBool, started: &AtomicI64) -> Result<(), String> {
+    let dir = &options.models.clone().unwrap_or_else(ModelStore::default_dir);
+    let (embedding, npu_library) = (options.embedding.clone(), options.npu_library.as_deref());
     // Before tract starts its threads: they inherit it. The API and the thumbnails come first.
     if !hearth_platform::process::lowest_cpu_priority_for_this_thread() {
         tracing::warn!("cannot lower the ML worker's CPU priority; it competes with the daemon for the CPU");
     }
     let store = ModelStore::new(dir).map_err(|e| e.to_string())?;
-    let backend = TractCpu::new(threads as usize);
+    let cpu = TractCpu::new(threads as usize);
+    // A board with an NPU uses it for every model converted for it, the CPU for the rest.
+    let (npu, npu_unusable) = match npu_library {
+        None => (None, None),
+        Some(library) => match RknnNpu::open(library) {
+            Ok(runtime) => (Some(NpuFirst::new(runtime, cpu.clone())), None),
+            Err(e) => {
+                tracing::error!(error = %e, "this board's NPU cannot be used; every model runs on the CPU");
+                let why = match e {
+                    hearth_ml::MlError::NpuUnavailable(why) => why,
+                    other => other.to_string(),
+                };
+                (None, Some(why))
+            }
+        },
+    };
+    let backend: &dyn Backend = match &npu {
+        Some(n) => n,
+        None => &cpu,
+    };
     let cache = data.join("cache");
     let preview = move |checksum: &[u8; 32]| -> PathBuf {
         hearth_photos::thumbnail_jobs::thumbnail_path(&cache, checksum, hearth_photos::thumbnail::VIEW)
@@ -257,6 +306,10 @@ fn work(
     // Each task's models' last problem (and what to do about it), until they load.
     let mut problems: BTreeMap<Task, (String, Option<String>)> = BTreeMap::new();
     let embedding_path = embedding.as_ref().map(|(p, _)| p.as_path());
+    let reporter = Reporter { catalog, threads, dir, embedding: embedding_path, npu: npu.as_ref(), npu_unusable };
+    if reporter.npu_unusable.is_some() {
+        reporter.report(&problems);
+    }
     // When the photos without a vector were last queued (never: at the first idle moment).
     let mut vectors_queued: Option<Instant> = None;
     while !stop.load(Ordering::Relaxed) {
@@ -290,13 +343,13 @@ fn work(
                 match queue_vectors(catalog, path)? {
                     Ok(_) => {
                         if problems.remove(&Task::Embeddings).is_some() {
-                            report(catalog, threads, dir, embedding_path, &problems);
+                            reporter.report(&problems);
                         }
                     }
                     Err(e) => {
                         tracing::error!(error = %e, "the image/text model cannot be read; no vectors are made");
                         problems.insert(Task::Embeddings, (e.to_string(), hearth_core::Kinded::guidance(&e)));
-                        report(catalog, threads, dir, embedding_path, &problems);
+                        reporter.report(&problems);
                     }
                 }
                 continue;
@@ -317,15 +370,15 @@ fn work(
             // One task's models at a time: the others go before these load.
             loaded = None;
             let t = Instant::now();
-            match load_task(task, &store, embedding.as_ref(), &backend) {
+            match load_task(task, &store, embedding.as_ref(), backend) {
                 Ok(m) => {
                     if let Loaded::Embeddings(encoder) = &m {
                         // The file may have changed since it was queued for: its vectors start over.
                         embedding_jobs::prepare(catalog, encoder.fingerprint(), now()).map_err(|e| e.to_string())?;
                     }
-                    tracing::info!(?task, ms = t.elapsed().as_millis() as u64, backend = "cpu", threads, "models loaded");
+                    tracing::info!(?task, ms = t.elapsed().as_millis() as u64, backend = backend.name(), threads, "models loaded");
                     problems.remove(&task);
-                    report(catalog, threads, dir, embedding_path, &problems);
+                    reporter.report(&problems);
                     loaded = Some(m);
                     load_failed_at.remove(&task);
                 }
@@ -333,7 +386,7 @@ fn work(
                     let guidance = hearth_core::Kinded::guidance(&e);
                     tracing::error!(?task, error = %e, guidance = guidance.as_deref().unwrap_or(""), "the models cannot be loaded; photos wait for them");
                     problems.insert(task, (e.to_string(), guidance));
-                    report(catalog, threads, dir, embedding_path, &problems);
+                    reporter.report(&problems);
                     load_failed_at.insert(task, Instant::now());
                     continue;
                 }
@@ -361,7 +414,7 @@ fn work(
                 let _ = catalog.write(|tx| jobs::release(tx, job.id));
                 tracing::error!(?task, error = %e, "a model failed; it is loaded again");
                 problems.insert(task, (e.to_string(), hearth_core::Kinded::guidance(&e)));
-                report(catalog, threads, dir, embedding_path, &problems);
+                reporter.report(&problems);
                 loaded = None;
                 load_failed_at.insert(task, Instant::now());
             }

@@ -15,11 +15,12 @@ export function render(main, route, app) {
   const verified = h("p", { id: "last-verified" });
   const services = h("tbody", { id: "services" });
   const jobs = h("div", { id: "jobs", "aria-live": "polite" });
+  const analysis = h("div", { id: "ml-status" });
   main.append(
     h("div", { class: "page-head" }, h("h1", {}, t("box.title"))),
     h("section", { class: "card" }, device, fingerprint, h("h2", {}, t("box.space")), space, memory, verified),
     app.me.role === "owner" || app.me.role === "admin" ? settingsForm(app) : null,
-    h("section", { class: "card" }, h("h2", {}, t("box.activity")), jobs),
+    h("section", { class: "card" }, h("h2", {}, t("box.activity")), jobs, analysis),
     h("section", { class: "card" }, h("h2", {}, t("box.services")),
       h("table", {}, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("box.service")), h("th", { scope: "col" }, t("box.state")), h("th", { scope: "col" }, t("box.restarts")))), services)),
     h("p", {}, h("a", { href: "#/start" }, t("box.start")), " · ", h("a", { href: "#/backups" }, t("box.backups")), " · ",
@@ -32,6 +33,7 @@ export function render(main, route, app) {
   events.addEventListener("activity", (e) => {
     const d = JSON.parse(e.data);
     showJobs(d.jobs, d.backups || []);
+    showAnalysis(d.ml);
     showServices(d.services);
   });
   // A stream refused (the session ended) closes for good: let the app find out why.
@@ -67,6 +69,16 @@ export function render(main, route, app) {
       if (!gone) app.toast(e.text || String(e));
     }
     if (!gone) timer = setTimeout(refresh, document.hidden ? EVERY_MS * 5 : EVERY_MS);
+  }
+
+  // Where photo analysis runs and what stops it: a board's NPU that is not used says why.
+  function showAnalysis(ml) {
+    if (!ml) { analysis.replaceChildren(); return; }
+    const where = ml.backend === "npu" ? t("box.ml_npu") : t("box.ml_cpu", { n: ml.threads });
+    analysis.replaceChildren(
+      h("p", { class: "muted", id: "ml-backend" }, where),
+      ml.npu_problem ? h("p", { class: "warning", id: "ml-npu-problem" }, t("box.ml_npu_problem", { why: ml.npu_problem })) : null,
+      ml.problem ? h("p", { class: "error", id: "ml-problem" }, t("box.ml_problem", { why: ml.guidance ? `${ml.problem} — ${ml.guidance}` : ml.problem })) : null);
   }
 
   function showJobs(list, backups) {
