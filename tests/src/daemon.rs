@@ -192,6 +192,20 @@ impl Daemon {
         r.cookie().expect("a session cookie").to_string()
     }
 
+    /// Uploads `bytes` as a JPEG named `name` with the session `cookie`; the new asset's id.
+    pub fn upload(&self, cookie: &str, name: &str, bytes: &[u8]) -> i64 {
+        let r = crate::http::request_bytes(
+            self.http,
+            "POST",
+            &format!("/api/v1/assets?name={name}"),
+            &[format!("Cookie: {cookie}")],
+            Some(("image/jpeg", bytes)),
+        )
+        .expect("upload");
+        assert_eq!(r.status, 201, "upload {name}: {}", r.body);
+        r.json()["id"].as_i64().expect("id")
+    }
+
     /// Log in as `name` with `password`; the session cookie.
     pub fn login(&self, name: &str, password: &str) -> String {
         let body = serde_json::json!({ "name": name, "password": password }).to_string();
@@ -311,4 +325,28 @@ impl Drop for Daemon {
 pub fn run_to_exit(args: &[&str]) -> (ExitStatus, String) {
     let out = Command::new(hearthd()).args(args).env("HEARTH_LOG", "info").stdin(Stdio::null()).output().expect("run hearthd");
     (out.status, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// Writes `dir/hearth.toml` for a box with an image/text model the family provided (docs/ml.md,
+/// "Free-text search"; the files `hearth_ml::embedding::tiny_model` writes), no pinned models (an
+/// empty folder, so only the provided model works) and the RK3588's profile with its NPU runtime
+/// missing (so the worker has a reason to report). Returns the file.
+pub fn provided_model_config(dir: &Path, image: &Path, text: &Path, merges: &Path, image_side: u32, text_tokens: usize) -> PathBuf {
+    let empty = dir.join("no-models");
+    std::fs::create_dir_all(&empty).expect("models dir");
+    let quoted = |p: &Path| format!("{:?}", p.to_str().expect("utf-8"));
+    let config = dir.join("hearth.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[device]\nboard = \"rk3588\"\n[ml]\nmodels_dir = {}\nnpu_library = \"/nonexistent/librknnrt.so\"\n\
+             [ml.embedding]\nimage_model = {}\ntext_model = {}\nmerges = {}\nimage_side = {image_side}\ntext_tokens = {text_tokens}\n",
+            quoted(&empty),
+            quoted(image),
+            quoted(text),
+            quoted(merges),
+        ),
+    )
+    .expect("config");
+    config
 }

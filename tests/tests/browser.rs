@@ -161,17 +161,7 @@ fn add_photos(d: &daemon::Daemon, cookie: &str, dir: &std::path::Path, n: u32) {
             .status()
             .expect("convert");
         assert!(made.success());
-        let bytes = std::fs::read(&photo).expect("read");
-        let r = hearth_tests::http::request_bytes(
-            d.http,
-            "POST",
-            &format!("/api/v1/assets?name=seed{i}.jpg"),
-            &[format!("Cookie: {cookie}")],
-            Some(("image/jpeg", &bytes)),
-        )
-        .expect("upload");
-        assert_eq!(r.status, 201, "{}", r.body);
-        ids.push(r.json()["id"].as_i64().expect("id"));
+        ids.push(d.upload(cookie, &format!("seed{i}.jpg"), &std::fs::read(&photo).expect("read")));
     }
     let deadline = std::time::Instant::now() + Duration::from_secs(120);
     for id in &ids {
@@ -625,16 +615,7 @@ fn a_family_names_a_person_the_box_found_in_their_photos() {
     let cookie = d.claim("ada", "ada-long-password");
     let faces = daemon::workspace().join("target/sample-photos/faces");
     for (i, name) in ["obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg"].iter().enumerate() {
-        let bytes = std::fs::read(faces.join(name)).expect("photo");
-        let r = hearth_tests::http::request_bytes(
-            d.http,
-            "POST",
-            &format!("/api/v1/assets?name=IMG_{i}.jpg"),
-            &[format!("Cookie: {cookie}")],
-            Some(("image/jpeg", &bytes)),
-        )
-        .expect("upload");
-        assert_eq!(r.status, 201, "{}", r.body);
+        d.upload(&cookie, &format!("IMG_{i}.jpg"), &std::fs::read(faces.join(name)).expect("photo"));
     }
     hearth_tests::poll::until(Duration::from_secs(240), "a person to be found", || {
         let r = hearth_tests::http::request(d.http, "GET", "/api/v1/people", &[format!("Cookie: {cookie}")], None).expect("people");
@@ -668,23 +649,14 @@ fn a_family_finds_photos_by_a_sentence() {
     let _machine = beside_others();
     let dir = tempfile::tempdir().expect("tempdir");
     let files = hearth_ml::embedding::tiny_model::write(dir.path()).expect("tiny model");
-    let empty = dir.path().join("no-models");
-    std::fs::create_dir_all(&empty).expect("models dir");
-    let config = dir.path().join("hearth.toml");
-    let quoted = |p: &std::path::Path| format!("{:?}", p.to_str().expect("utf-8"));
-    std::fs::write(
-        &config,
-        format!(
-            "[device]\nboard = \"rk3588\"\n[ml]\nmodels_dir = {}\nnpu_library = \"/nonexistent/librknnrt.so\"\n[ml.embedding]\nimage_model = {}\ntext_model = {}\nmerges = {}\nimage_side = {}\ntext_tokens = {}\n",
-            quoted(&empty),
-            quoted(&files.image_model),
-            quoted(&files.text_model),
-            quoted(&files.merges),
-            files.image_side,
-            files.text_tokens
-        ),
-    )
-    .expect("config");
+    let config = daemon::provided_model_config(
+        dir.path(),
+        &files.image_model,
+        &files.text_model,
+        &files.merges,
+        files.image_side,
+        files.text_tokens,
+    );
     let mut d = start(&dir.path().join("data"), &["--config", config.to_str().expect("utf-8")]);
     d.wait_healthy(Duration::from_secs(20));
     let cookie = d.claim("ada", "ada-long-password");
@@ -693,17 +665,7 @@ fn a_family_finds_photos_by_a_sentence() {
         let jpeg = dir.path().join(format!("{i}.jpg"));
         let made = Command::new("convert").args(["-size", "800x600", &format!("xc:{colour}")]).arg(&jpeg).status().expect("convert");
         assert!(made.success(), "convert {colour}");
-        let bytes = std::fs::read(&jpeg).expect("photo");
-        let r = hearth_tests::http::request_bytes(
-            d.http,
-            "POST",
-            &format!("/api/v1/assets?name=IMG_{i}.jpg"),
-            &[format!("Cookie: {cookie}")],
-            Some(("image/jpeg", &bytes)),
-        )
-        .expect("upload");
-        assert_eq!(r.status, 201, "{}", r.body);
-        ids.push(r.json()["id"].as_i64().expect("id"));
+        ids.push(d.upload(&cookie, &format!("IMG_{i}.jpg"), &std::fs::read(&jpeg).expect("photo")));
     }
     hearth_tests::poll::until(Duration::from_secs(240), "every photo's vector", || {
         let r = hearth_tests::http::request(d.http, "GET", "/api/v1/search/meaning?q=red", &[format!("Cookie: {cookie}")], None)

@@ -237,23 +237,14 @@ fn a_provided_image_text_model_finds_photos_by_a_sentence() {
     let model_dir = dir.path().join("clip");
     std::fs::create_dir_all(&model_dir).expect("model dir");
     let files = hearth_ml::embedding::tiny_model::write(&model_dir).expect("tiny model");
-    let empty = dir.path().join("no-models");
-    std::fs::create_dir_all(&empty).expect("models dir");
-    let config = dir.path().join("hearth.toml");
-    let path = |p: &Path| format!("{:?}", p.to_str().expect("utf-8"));
-    std::fs::write(
-        &config,
-        format!(
-            "[device]\nboard = \"rk3588\"\n[ml]\nmodels_dir = {}\nnpu_library = \"/nonexistent/librknnrt.so\"\n[ml.embedding]\nimage_model = {}\ntext_model = {}\nmerges = {}\nimage_side = {}\ntext_tokens = {}\n",
-            path(&empty),
-            path(&files.image_model),
-            path(&files.text_model),
-            path(&files.merges),
-            files.image_side,
-            files.text_tokens
-        ),
-    )
-    .expect("config");
+    let config = daemon::provided_model_config(
+        dir.path(),
+        &files.image_model,
+        &files.text_model,
+        &files.merges,
+        files.image_side,
+        files.text_tokens,
+    );
     let mut d = daemon::start(&dir.path().join("data"), &["--config", config.to_str().expect("utf-8")]);
     d.wait_healthy(Duration::from_secs(30));
     let cookie = d.claim("ada", "lovelace-1815");
@@ -263,7 +254,7 @@ fn a_provided_image_text_model_finds_photos_by_a_sentence() {
         let jpeg = dir.path().join(format!("{name}.jpg"));
         let made = Command::new("convert").args(["-size", "640x480", &format!("xc:{colour}")]).arg(&jpeg).status().expect("convert");
         assert!(made.success(), "convert {name}");
-        ids.push(upload(addr, &cookie, &jpeg, &format!("IMG_{name}.jpg")));
+        ids.push(d.upload(&cookie, &format!("IMG_{name}.jpg"), &std::fs::read(&jpeg).expect("photo")));
     }
     poll::until(Duration::from_secs(240), "every photo's vector", || {
         let r = call(addr, &cookie, "GET", "/api/v1/search/meaning?q=red", None);

@@ -663,8 +663,10 @@ async fn search_by_meaning_ranks_by_the_models_vectors() {
     let r = b.send("GET", "/api/v1/search/meaning?q=red", LAN, Some(&owner), None).await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.json);
     assert!(r.json["error"]["guidance"].as_str().is_some_and(|g| g.contains("[ml.embedding]")), "{}", r.json);
+    assert_eq!(b.send("GET", "/api/v1/search/capabilities", LAN, Some(&owner), None).await.json["meaning"], false);
 
     b.state.sentences = Some(Arc::new(Colours));
+    assert_eq!(b.send("GET", "/api/v1/search/capabilities", LAN, Some(&owner), None).await.json["meaning"], true);
     let photo = |n: u8| hearth_catalog::assets::NewAsset {
         owner_id: 1,
         source: hearth_catalog::assets::Source::Upload,

@@ -60,6 +60,19 @@ pub async fn search(
     Ok(Json(Page::of(assets, limit)))
 }
 
+/// `GET /api/v1/search/capabilities` body.
+#[derive(Serialize)]
+pub struct SearchCapabilities {
+    /// Whether the family provided an image/text model, so `GET /api/v1/search/meaning` can answer.
+    pub meaning: bool,
+}
+
+/// `GET /api/v1/search/capabilities`: what search can do on this box beyond words (the web app
+/// asks before offering a search by meaning, rather than meeting a 409 on every search).
+pub async fn capabilities(State(state): State<AppState>) -> Json<SearchCapabilities> {
+    Json(SearchCapabilities { meaning: state.sentences.is_some() })
+}
+
 /// `GET /api/v1/search/meaning` query.
 #[derive(Deserialize)]
 pub struct MeaningQuery {

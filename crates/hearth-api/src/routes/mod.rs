@@ -109,6 +109,7 @@ pub fn table() -> Vec<Route> {
         r(Method::GET, "/api/v1/search", User, get(discover::search)),
         r(Method::GET, "/api/v1/search/suggestions", User, get(discover::suggest)),
         r(Method::GET, "/api/v1/search/meaning", User, get(discover::by_meaning)),
+        r(Method::GET, "/api/v1/search/capabilities", User, get(discover::capabilities)),
         r(Method::GET, "/api/v1/memories", User, get(discover::memories)),
         r(Method::GET, "/api/v1/duplicates", User, get(discover::duplicates)),
         r(Method::POST, "/api/v1/duplicates/resolve", User, post(discover::resolve)),

@@ -8,6 +8,13 @@ import { h } from "/app/dom.js";
 import { t } from "/app/text.js";
 import { assetGrid } from "/app/grid.js";
 
+// Whether this box can search by meaning, asked once per page load.
+let meaningOffered = null;
+function canSearchByMeaning() {
+  if (!meaningOffered) meaningOffered = api("GET", "/api/v1/search/capabilities").then((c) => c.meaning, () => { meaningOffered = null; return false; });
+  return meaningOffered;
+}
+
 export function render(main, route, app) {
   const q = h("input", { id: "search-text", type: "search", list: "search-suggestions", autocomplete: "off", enterkeyhint: "search", value: route.query.get("q") || "" });
   const list = h("datalist", { id: "search-suggestions" });
@@ -66,9 +73,10 @@ export function render(main, route, app) {
     results.replaceChildren(...parts);
   }
 
-  // The pictures nearest to the text by meaning; null when no model is set up (409) or nothing
-  // has a vector yet.
+  // The pictures nearest to the text by meaning; null when no model is set up or nothing has a
+  // vector yet.
   async function byMeaning(text) {
+    if (!(await canSearchByMeaning())) return null;
     try {
       const r = await api("GET", `/api/v1/search/meaning?${new URLSearchParams({ q: text, limit: "60" })}`);
       if (!r.assets.length) return null;
@@ -77,7 +85,7 @@ export function render(main, route, app) {
         r.covered < r.photos ? h("p", { class: "muted", id: "search-meaning-partial" }, t("search.meaning_partial", { n: r.covered, of: r.photos })) : null,
         assetGrid("search-meaning-grid", r.assets, { toast: app.toast }));
     } catch (e) {
-      if (e.status === 409) return null;
+      if (e.status === 409) return null; // the model was taken away since
       return h("p", { class: "muted", id: "search-meaning-error" }, t("search.meaning_failed", { why: e.text || String(e) }));
     }
   }
