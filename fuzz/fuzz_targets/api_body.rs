@@ -57,6 +57,7 @@ fn env() -> &'static Env {
             dir.path().join("system/update/record.json"),
             None,
         )),
+            sentences: None,
         };
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
         Env { rt, state, _dir: dir }
