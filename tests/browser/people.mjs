@@ -1,6 +1,7 @@
 // The People page as a family uses it on a phone: the person the box grouped from three photos
 // opened from the Photos page, named, their photos shown, a photo's info panel naming them and
-// the things in it, found by name in search, hidden and shown again. Nothing overflows the phone's width and any error in the console fails the test.
+// the things in it, found by name in search, hidden and shown again, and one photo's face given to
+// someone else from the info panel. Nothing overflows the phone's width and any error in the console fails the test.
 // Usage: node people.mjs URL NAME PASSWORD SCREENSHOT_DIR
 import { logIn, runOnPhone } from "./phone.mjs";
 
@@ -63,4 +64,20 @@ await runOnPhone("people", shots, { expectedFailure }, async ({ page, shot, fits
   await page.locator("#person-hide").filter({ hasText: "Show this person again" }).click();
   await page.locator("#person-hide").filter({ hasText: "Hide this person" }).waitFor({ timeout: 10000 });
   if (/\bnull\b|undefined/.test(await page.locator("main").textContent())) fail("the page shows null or undefined");
+
+  step("one photo's face is someone else: fixed from the info panel, the person keeps the other two");
+  await page.locator("#person-assets .cell").first().click();
+  await page.locator(".viewer .info-toggle").click();
+  await page.locator("#viewer-faces summary").click();
+  const who = page.locator("#viewer-faces select").first();
+  await who.waitFor({ timeout: 10000 });
+  if (!(await who.inputValue()).startsWith("person:")) fail(`the face is not shown as Barack's: ${await who.inputValue()}`);
+  await fits("who is in this photo");
+  await shot("viewer-who-is-this");
+  await who.selectOption("new");
+  await page.locator("#toast").filter({ hasText: "keeps this face" }).waitFor({ timeout: 10000 });
+  await page.keyboard.press("Escape");
+  await page.goto(url + "#/people");
+  await page.locator("#people .person-card").nth(1).waitFor({ timeout: 10000 });
+  if (!(await page.locator("#people .person-card").filter({ hasText: "Barack" }).textContent()).includes("2 photos")) fail("Barack still has three photos");
 });

@@ -121,3 +121,35 @@ fn tract_answers_as_onnxruntime_does() {
         }
     }
 }
+
+/// The taggers' answers recorded on x86 (where the test above checks tract against onnxruntime)
+/// come out on every machine the tests run on: `scripts/cross --test` runs this under
+/// qemu-aarch64, so the int8 weights unpacked and run by tract's ARM kernels earn the same words
+/// with the same scores (within 0.02). `HEARTH_ML_RECORD=1` records them again.
+#[test]
+fn the_recorded_answers_come_out_on_this_machine() {
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/tags.json");
+    let mut tagger = Tagger::load(&store(), &TractCpu::new(1)).expect("the taggers");
+    let mut got = serde_json::Map::new();
+    for name in ["chelsea.png", "coffee.png", "motorcycle_left.png"] {
+        let words: serde_json::Map<String, serde_json::Value> =
+            tagger.words(&picture(name)).expect(name).into_iter().map(|w| (w.word, serde_json::json!(w.score))).collect();
+        got.insert(name.to_string(), words.into());
+    }
+    if std::env::var_os("HEARTH_ML_RECORD").is_some() {
+        std::fs::write(&golden, serde_json::to_vec_pretty(&got).expect("json")).expect("record");
+    }
+    let want: serde_json::Value = serde_json::from_slice(&std::fs::read(&golden).expect("golden file")).expect("json");
+    for (name, words) in &got {
+        let (words, recorded) = (words.as_object().expect("words"), want[name].as_object().expect(name));
+        let mut here: Vec<&String> = words.keys().collect();
+        let mut there: Vec<&String> = recorded.keys().collect();
+        here.sort();
+        there.sort();
+        assert_eq!(here, there, "{name}: the words differ from the recorded ones");
+        for (word, score) in words {
+            let (a, b) = (score.as_f64().expect("score"), recorded[word].as_f64().expect("recorded score"));
+            assert!((a - b).abs() < 0.02, "{name}: {word} scored {a} here, {b} recorded");
+        }
+    }
+}

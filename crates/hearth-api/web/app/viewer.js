@@ -5,6 +5,7 @@ import { api } from "/app/api.js";
 import { h } from "/app/dom.js";
 import { icon } from "/app/icons.js";
 import { t, takenDate, bytes } from "/app/text.js";
+import { whoIsThis } from "/app/faces.js";
 
 // Formats every browser shows; others (HEIC) are seen through the large thumbnail.
 const SHOWN = new Set(["jpeg", "png", "webp"]);
@@ -115,12 +116,30 @@ export function openViewer(firstId, { neighbour, changed, close, toast, navigate
     for (const f of faces?.faces || []) if (f.person_id != null && f.person_name) people.set(f.person_id, f.person_name);
     if (people.size) {
       const links = [...people].map(([pid, name]) => h("a", { href: `#/people/${pid}`, class: "tag", onclick: () => viewer.remove() }, name));
-      list.append(h("dt", {}, t("viewer.people")), h("dd", { class: "tags", id: "viewer-people" }, links));
+      list.append(h("dt", { class: "recognised" }, t("viewer.people")), h("dd", { class: "tags recognised", id: "viewer-people" }, links));
+    }
+    // A face the box put with the wrong person (or none) is fixed here, one face at a time; the
+    // family's people are asked for only when this is opened.
+    if (faces?.faces?.length) {
+      const fix = h("details", { id: "viewer-faces" }, h("summary", {}, t("faces.fix", { n: faces.faces.length })));
+      fix.addEventListener("toggle", async () => {
+        if (!fix.open || fix.dataset.loaded) return;
+        fix.dataset.loaded = "1";
+        try {
+          const { people: all } = await api("GET", "/api/v1/people?hidden=true");
+          if (mine !== token) return;
+          fix.append(...whoIsThis(faces.faces, all, {
+            toast,
+            changed: () => { if (mine === token) { list.querySelectorAll(".recognised").forEach((e) => e.remove()); fix.remove(); recognised(id, mine, list); } },
+          }));
+        } catch (e) { fix.append(h("p", { class: "error" }, e.text || String(e))); }
+      });
+      list.after(fix);
     }
     const words = tags?.tags || [];
     if (words.length) {
       const links = words.map((w) => h("a", { href: `#/search?${new URLSearchParams({ q: w.tag })}`, class: "tag", onclick: () => viewer.remove() }, w.tag));
-      list.append(h("dt", {}, t("viewer.things")), h("dd", { class: "tags", id: "viewer-things" }, links));
+      list.append(h("dt", { class: "recognised" }, t("viewer.things")), h("dd", { class: "tags recognised", id: "viewer-things" }, links));
     }
   }
 

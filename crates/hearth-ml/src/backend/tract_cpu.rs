@@ -131,7 +131,10 @@ impl TextSession for TractTextSession {
         let tensor: Tensor = if self.wide {
             tract_ndarray::Array2::from_shape_vec([1, self.tokens], tokens.to_vec()).map_err(|e| bad(&e))?.into()
         } else {
-            let narrow: Vec<i32> = tokens.iter().map(|&t| i32::try_from(t).unwrap_or(i32::MAX)).collect();
+            let narrow: Vec<i32> = tokens
+                .iter()
+                .map(|&t| i32::try_from(t).map_err(|_| bad(&format!("token id {t} does not fit the model's int32 input"))))
+                .collect::<Result<_>>()?;
             tract_ndarray::Array2::from_shape_vec([1, self.tokens], narrow).map_err(|e| bad(&e))?.into()
         };
         let results = self.plan.run(tvec!(tensor.into())).map_err(|e| bad(&format!("{e:#}")))?;

@@ -5,6 +5,7 @@ import { api } from "/app/api.js";
 import { h } from "/app/dom.js";
 import { t } from "/app/text.js";
 import { assetGrid } from "/app/grid.js";
+import { faceCrop } from "/app/faces.js";
 
 export function render(main, route, app) {
   if (route.parts[0]) return person(main, Number(route.parts[0]), app);
@@ -23,19 +24,6 @@ export function render(main, route, app) {
 
 // A face cut out of its photo's grid thumbnail by CSS: the thumbnail scaled so the face's box
 // fills the square, and moved so the box is in it.
-function faceCrop(face) {
-  const el = h("span", { class: "face-crop", role: "img", "aria-label": t("people.face") });
-  if (!face) return el;
-  const [x, y, w, height] = face.box;
-  const side = Math.max(w, height, 0.01);
-  el.style.backgroundImage = `url("/api/v1/assets/${face.asset_id}/thumbnail")`;
-  el.style.backgroundSize = `${100 / w}% ${100 / height}%`;
-  const at = (pos, size) => (size >= 1 ? 0 : (pos / (1 - size)) * 100);
-  el.style.backgroundPosition = `${at(x, w)}% ${at(y, height)}%`;
-  el.dataset.side = String(side);
-  return el;
-}
-
 function person(main, id, app) {
   const title = h("h1", {}, "");
   const crop = h("span", {});
