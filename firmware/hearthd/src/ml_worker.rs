@@ -31,6 +31,7 @@ use hearth_catalog::{Catalog, jobs};
 use hearth_ml::backend::Backend;
 use hearth_ml::backend::rknn_npu::{NpuFirst, RknnNpu};
 use hearth_ml::backend::tract_cpu::TractCpu;
+use hearth_ml::embedding::Fingerprints;
 use hearth_ml::embedding::clip::ClipImageEncoder;
 use hearth_ml::embedding_jobs;
 use hearth_ml::face_jobs::{self, Ended, FaceModels, RunError};
@@ -252,8 +253,8 @@ fn load_task(
 /// Queues the photos without a vector of the provided model (and, when the model file changed,
 /// starts over with it). The model's SHA-256 is returned; a missing or unreadable file is the
 /// task's problem.
-fn queue_vectors(catalog: &Catalog, path: &Path) -> Result<Result<String, hearth_ml::MlError>, String> {
-    let fingerprint = match hearth_ml::embedding::fingerprint_of(path) {
+fn queue_vectors(catalog: &Catalog, model: &mut Fingerprints) -> Result<Result<String, hearth_ml::MlError>, String> {
+    let fingerprint = match model.current() {
         Ok(f) => f,
         Err(e) => return Ok(Err(e)),
     };
@@ -312,6 +313,7 @@ fn work(catalog: &Catalog, data: &Path, options: &MlOptions, threads: u32, stop:
     }
     // When the photos without a vector were last queued (never: at the first idle moment).
     let mut vectors_queued: Option<Instant> = None;
+    let mut fingerprints = embedding_path.map(Fingerprints::new);
     while !stop.load(Ordering::Relaxed) {
         let thumbnails_waiting = queued(jobs::THUMBNAILS)?;
         // The loaded task keeps going while it has work (no reloading per photo); faces come first.
@@ -335,12 +337,12 @@ fn work(catalog: &Catalog, data: &Path, options: &MlOptions, threads: u32, stop:
             }
         }
         let Some(task) = task else {
-            if let Some(path) = embedding_path
+            if let Some(model) = fingerprints.as_mut()
                 && !thumbnails_waiting
                 && vectors_queued.is_none_or(|at| at.elapsed() >= QUEUE_VECTORS_EVERY)
             {
                 vectors_queued = Some(Instant::now());
-                match queue_vectors(catalog, path)? {
+                match queue_vectors(catalog, model)? {
                     Ok(_) => {
                         if problems.remove(&Task::Embeddings).is_some() {
                             reporter.report(&problems);

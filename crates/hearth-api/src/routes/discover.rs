@@ -96,7 +96,8 @@ pub struct MeaningResults {
 }
 
 /// `GET /api/v1/search/meaning?q=&limit=`: free-text search with the image/text model the family
-/// provided (`ml.embedding`). 409 when there is none (none ships), 503 when it cannot be loaded.
+/// provided (`ml.embedding`). 409 when there is none (none ships), 503 when it cannot be loaded,
+/// 400 when it gives the sentence no usable vector.
 pub async fn by_meaning(
     State(state): State<AppState>,
     axum::Extension(caller): axum::Extension<Caller>,

@@ -128,6 +128,40 @@ pub fn fingerprint_of(path: &Path) -> Result<String> {
     Ok(hex(&hasher.finalize()))
 }
 
+/// A provided image model's SHA-256, hashed again only when the file's size or modification time
+/// changes: the worker asks every idle minute, and hashing a few hundred MB each time would cost a
+/// board without SHA instructions seconds of CPU.
+#[derive(Debug)]
+pub struct Fingerprints {
+    path: PathBuf,
+    known: Option<(u64, std::time::SystemTime, String)>,
+}
+
+impl Fingerprints {
+    /// For the file at `path`; nothing is read yet.
+    pub fn new(path: impl Into<PathBuf>) -> Fingerprints {
+        Fingerprints { path: path.into(), known: None }
+    }
+
+    /// The file's SHA-256 now.
+    pub fn current(&mut self) -> Result<String> {
+        let meta = std::fs::metadata(&self.path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => MlError::ModelMissing { model: ModelId::ImageEmbedder, path: self.path.clone() },
+            _ => MlError::io(format!("reading {}", self.path.display()))(e),
+        })?;
+        let at = meta.modified().unwrap_or(std::time::UNIX_EPOCH);
+        if let Some((len, known_at, fingerprint)) = &self.known
+            && *len == meta.len()
+            && *known_at == at
+        {
+            return Ok(fingerprint.clone());
+        }
+        let fingerprint = fingerprint_of(&self.path)?;
+        self.known = Some((meta.len(), at, fingerprint.clone()));
+        Ok(fingerprint)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,5 +190,11 @@ mod tests {
         let (_, fingerprint) = read_provided(ModelId::ImageEmbedder, &file).expect("read");
         assert_eq!(fingerprint, fingerprint_of(&file).expect("fingerprint"));
         assert_eq!(fingerprint, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        let mut known = Fingerprints::new(&file);
+        assert_eq!(known.current().expect("first"), fingerprint);
+        std::fs::write(&file, b"abcd").expect("write");
+        assert_ne!(known.current().expect("changed"), fingerprint, "a new size is hashed again");
+        std::fs::remove_file(&file).expect("remove");
+        assert!(matches!(known.current(), Err(MlError::ModelMissing { .. })));
     }
 }
