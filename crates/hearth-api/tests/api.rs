@@ -13,6 +13,7 @@ use hearth_api::setup_code::SetupCode;
 use hearth_api::state::DeviceInfo;
 use hearth_api::{AppState, auth};
 use hearth_catalog::Catalog;
+use hearth_catalog::assets::NewAsset;
 use hearth_core::board::BoardProfile;
 use hearth_core::config::Config;
 use hearth_core::service::StatusBoard;
@@ -602,25 +603,20 @@ async fn box_settings_are_set_at_claim_and_changed_by_admins() {
     assert!(audit.json.to_string().contains("box.settings"), "{}", audit.json);
 }
 
-/// "Today" for memories is the box's date where the box is, not UTC's.
-#[tokio::test]
-async fn memories_default_to_the_date_where_the_box_is() {
-    let b = new_box();
-    let owner = b.claimed().await;
-    // Taken 2020-01-14 at noon (+02:00); the fake clock says 2027-01-15 08:00 UTC, which is
-    // still the 14th in Honolulu.
-    let photo = hearth_catalog::assets::NewAsset {
+/// A 400×300 JPEG of the first user's (the claimed owner's), with `checksum` all `byte`.
+fn jpeg_of_ada(path: &str, byte: u8, taken_at: i64) -> NewAsset {
+    NewAsset {
         owner_id: 1,
         source: hearth_catalog::assets::Source::Upload,
-        path: "library/1/noon.jpg".into(),
-        checksum: [7; 32],
+        path: path.into(),
+        checksum: [byte; 32],
         video: false,
         format: Some("jpeg".into()),
         size_bytes: 1000,
         width: Some(400),
         height: Some(300),
-        taken_at: 1_578_996_000,
-        taken_offset: Some(120),
+        taken_at,
+        taken_offset: None,
         latitude: None,
         longitude: None,
         make: None,
@@ -629,7 +625,17 @@ async fn memories_default_to_the_date_where_the_box_is() {
         duration_ms: None,
         metadata_error: None,
         added_at: 0,
-    };
+    }
+}
+
+/// "Today" for memories is the box's date where the box is, not UTC's.
+#[tokio::test]
+async fn memories_default_to_the_date_where_the_box_is() {
+    let b = new_box();
+    let owner = b.claimed().await;
+    // Taken 2020-01-14 at noon (+02:00); the fake clock says 2027-01-15 08:00 UTC, which is
+    // still the 14th in Honolulu.
+    let photo = NewAsset { taken_offset: Some(120), ..jpeg_of_ada("library/1/noon.jpg", 7, 1_578_996_000) };
     b.state.catalog.write(|tx| hearth_catalog::assets::insert(tx, &photo)).expect("photo");
     let years = |r: &Resp| r.json["memories"].as_array().map(|m| m.iter().filter_map(|y| y["year"].as_i64()).collect::<Vec<_>>());
     let r = b.send("GET", "/api/v1/memories", LAN, Some(&owner), None).await;
@@ -667,27 +673,7 @@ async fn search_by_meaning_ranks_by_the_models_vectors() {
 
     b.state.sentences = Some(Arc::new(Colours));
     assert_eq!(b.send("GET", "/api/v1/search/capabilities", LAN, Some(&owner), None).await.json["meaning"], true);
-    let photo = |n: u8| hearth_catalog::assets::NewAsset {
-        owner_id: 1,
-        source: hearth_catalog::assets::Source::Upload,
-        path: format!("library/1/{n}.jpg"),
-        checksum: [n; 32],
-        video: false,
-        format: Some("jpeg".into()),
-        size_bytes: 1000,
-        width: Some(400),
-        height: Some(300),
-        taken_at: 1_578_996_000 + i64::from(n),
-        taken_offset: None,
-        latitude: None,
-        longitude: None,
-        make: None,
-        model: None,
-        lens: None,
-        duration_ms: None,
-        metadata_error: None,
-        added_at: 0,
-    };
+    let photo = |n: u8| jpeg_of_ada(&format!("library/1/{n}.jpg"), n, 1_578_996_000 + i64::from(n));
     let ids: Vec<i64> = b
         .state
         .catalog
