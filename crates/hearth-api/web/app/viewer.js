@@ -5,7 +5,6 @@ import { api } from "/app/api.js";
 import { h } from "/app/dom.js";
 import { icon } from "/app/icons.js";
 import { t, takenDate, bytes } from "/app/text.js";
-import { whoIsThis } from "/app/faces.js";
 
 // Formats every browser shows; others (HEIC) are seen through the large thumbnail.
 const SHOWN = new Set(["jpeg", "png", "webp"]);
@@ -126,7 +125,9 @@ export function openViewer(firstId, { neighbour, changed, close, toast, navigate
         if (!fix.open || fix.dataset.loaded) return;
         fix.dataset.loaded = "1";
         try {
-          const { people: all } = await api("GET", "/api/v1/people?hidden=true");
+          // Loaded here, not with the viewer: the timeline's first screen waits for every module
+          // the viewer imports.
+          const [{ people: all }, { whoIsThis }] = await Promise.all([api("GET", "/api/v1/people?hidden=true"), import("/app/faces.js")]);
           if (mine !== token) return;
           fix.append(...whoIsThis(faces.faces, all, {
             toast,
