@@ -251,9 +251,8 @@ fn load_task(
 }
 
 /// Queues the photos without a vector of the provided model (and, when the model file changed,
-/// starts over with it). The model's SHA-256 is returned; a missing or unreadable file is the
-/// task's problem.
-fn queue_vectors(catalog: &Catalog, model: &mut Fingerprints) -> Result<Result<String, hearth_ml::MlError>, String> {
+/// starts over with it). A missing or unreadable file is the task's problem.
+fn queue_vectors(catalog: &Catalog, model: &mut Fingerprints) -> Result<Result<(), hearth_ml::MlError>, String> {
     let fingerprint = match model.current() {
         Ok(f) => f,
         Err(e) => return Ok(Err(e)),
@@ -262,7 +261,7 @@ fn queue_vectors(catalog: &Catalog, model: &mut Fingerprints) -> Result<Result<S
     if queued > 0 {
         tracing::info!(queued, "photos queued for their vectors (free-text search)");
     }
-    Ok(Ok(fingerprint))
+    Ok(Ok(()))
 }
 
 /// The job loop, on its own thread. `Err` when the catalog fails (the supervisor restarts us).
@@ -282,11 +281,7 @@ fn work(catalog: &Catalog, data: &Path, options: &MlOptions, threads: u32, stop:
             Ok(runtime) => (Some(NpuFirst::new(runtime, cpu.clone())), None),
             Err(e) => {
                 tracing::error!(error = %e, "this board's NPU cannot be used; every model runs on the CPU");
-                let why = match e {
-                    hearth_ml::MlError::NpuUnavailable(why) => why,
-                    other => other.to_string(),
-                };
-                (None, Some(why))
+                (None, Some(hearth_ml::backend::rknn_npu::reason(&e)))
             }
         },
     };
@@ -343,7 +338,7 @@ fn work(catalog: &Catalog, data: &Path, options: &MlOptions, threads: u32, stop:
             {
                 vectors_queued = Some(Instant::now());
                 match queue_vectors(catalog, model)? {
-                    Ok(_) => {
+                    Ok(()) => {
                         if problems.remove(&Task::Embeddings).is_some() {
                             reporter.report(&problems);
                         }

@@ -48,8 +48,8 @@ fn unavailable(model: ModelId, e: impl std::fmt::Display) -> MlError {
     MlError::NpuUnavailable(format!("{model}: {e}"))
 }
 
-/// Why the NPU did not take a model, without the error's own preamble.
-fn reason(e: &MlError) -> String {
+/// Why the NPU was not used (its runtime, or a model), without the error's own preamble.
+pub fn reason(e: &MlError) -> String {
     match e {
         MlError::NpuUnavailable(why) => why.clone(),
         other => other.to_string(),
