@@ -61,8 +61,7 @@ pub fn record(conn: &Connection, asset_id: i64, model: &str, vector: &[f32], now
     if vector.is_empty() || vector.len() > MAX_DIMENSIONS {
         return Err(CatalogError::Invalid(format!("a vector of {} dimensions (1 to {MAX_DIMENSIONS})", vector.len())));
     }
-    let exists: Option<i64> = conn.prepare_cached("SELECT id FROM assets WHERE id = ?1")?.query_row([asset_id], |r| r.get(0)).optional()?;
-    if exists.is_none() {
+    if crate::assets::owner_of(conn, asset_id)?.is_none() {
         return Err(CatalogError::NotFound(format!("asset {asset_id}")));
     }
     let bytes: Vec<u8> = vector.iter().flat_map(|v| v.to_le_bytes()).collect();

@@ -80,9 +80,7 @@ pub struct Person {
 /// Replaces the faces of `asset_id` with `faces`, and marks the asset analysed. Returns the new
 /// faces' ids in order.
 pub fn record_faces(conn: &Connection, asset_id: i64, faces: &[NewFace], now: i64) -> Result<Vec<i64>, CatalogError> {
-    let owner: Option<i64> =
-        conn.prepare_cached("SELECT owner_id FROM assets WHERE id = ?1")?.query_row([asset_id], |r| r.get(0)).optional()?;
-    let Some(owner) = owner else { return Err(CatalogError::NotFound(format!("asset {asset_id}"))) };
+    let Some(owner) = crate::assets::owner_of(conn, asset_id)? else { return Err(CatalogError::NotFound(format!("asset {asset_id}"))) };
     conn.prepare_cached("DELETE FROM faces WHERE asset_id = ?1")?.execute([asset_id])?;
     let mut ids = Vec::with_capacity(faces.len());
     let mut insert = conn.prepare_cached(

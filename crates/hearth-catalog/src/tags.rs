@@ -23,8 +23,7 @@ pub struct Tag {
 
 /// Replaces the asset's tags with `tags` and marks its tagging done. Errors when the asset is gone.
 pub fn record_tags(conn: &Connection, asset_id: i64, tags: &[Tag], now: i64) -> Result<(), CatalogError> {
-    let exists: Option<i64> = conn.prepare_cached("SELECT id FROM assets WHERE id = ?1")?.query_row([asset_id], |r| r.get(0)).optional()?;
-    if exists.is_none() {
+    if crate::assets::owner_of(conn, asset_id)?.is_none() {
         return Err(CatalogError::NotFound(format!("asset {asset_id}")));
     }
     conn.prepare_cached("DELETE FROM asset_tags WHERE asset_id = ?1")?.execute([asset_id])?;
