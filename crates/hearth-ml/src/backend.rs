@@ -9,6 +9,7 @@ use crate::model_store::VerifiedModel;
 
 pub mod rknn_npu;
 pub mod tract_cpu;
+pub mod tract_pool;
 
 /// An input image tensor, NCHW, f32.
 #[derive(Debug, Clone, PartialEq)]

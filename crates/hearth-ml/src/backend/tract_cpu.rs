@@ -1,6 +1,6 @@
 //! The CPU backend: tract, pure Rust, the same on x86 and ARM. Quantized weights are unpacked to
 //! f32 at load (`onnx_graph`); the graph is then typed for the fixed input shape and optimized
-//! once, so a run allocates only its activations.
+//! once (with `tract_pool`'s max pool where it fits), so a run allocates only its activations.
 
 use std::sync::Arc;
 
@@ -10,7 +10,7 @@ use tract_onnx::tract_core::runtime::RunOptions;
 
 use tract_onnx::pb::tensor_proto::DataType;
 
-use crate::backend::{Backend, InputTensor, OutputTensor, Session, TextSession};
+use crate::backend::{Backend, InputTensor, OutputTensor, Session, TextSession, tract_pool};
 use crate::error::{MlError, Result};
 use crate::manifest::ModelId;
 use crate::model_store::VerifiedModel;
@@ -46,47 +46,58 @@ struct TractTextSession {
     outputs: Vec<String>,
 }
 
-impl TractCpu {
-    /// Reads, unpacks and optimizes `verified` for an input of `shape`: f32 for an image, the
-    /// integer type the graph declares for text; with the output names and whether it is int64.
-    fn plan(&self, verified: &VerifiedModel, shape: &[usize], text: bool) -> Result<(Arc<TypedRunnableModel>, Vec<String>, bool)> {
-        let model = verified.id;
-        let refused = |e: &dyn std::fmt::Display| MlError::ModelRefused { model, reason: e.to_string() };
-        let onnx = tract_onnx::onnx();
-        let mut proto = onnx.proto_model_for_read(&mut &verified.bytes[..]).map_err(|e| refused(&e))?;
-        onnx_graph::unpack_constant_weights(&mut proto).map_err(|e| refused(&e.0))?;
-        let graph = proto.graph.as_ref().ok_or_else(|| refused(&"no graph"))?;
-        if graph.input.len() != 1 {
-            let what = if text { "one row of token ids" } else { "one image" };
-            return Err(refused(&format!("it takes {} inputs, not {what}", graph.input.len())));
+/// The optimized tract model of the ONNX file `bytes` (the `model`'s) for an input of `shape`:
+/// quantized weights unpacked, f32 for an image, the integer type the graph declares for text,
+/// tract's optimisations and `tract_pool`'s; with the output names and whether the text input is
+/// int64. Public for `examples/profile_model.rs`, which times this model's nodes.
+pub fn optimized(model: ModelId, bytes: &[u8], shape: &[usize], text: bool) -> Result<(TypedModel, Vec<String>, bool)> {
+    let refused = |e: &dyn std::fmt::Display| MlError::ModelRefused { model, reason: e.to_string() };
+    let onnx = tract_onnx::onnx();
+    let mut proto = onnx.proto_model_for_read(&mut &bytes[..]).map_err(|e| refused(&e))?;
+    onnx_graph::unpack_constant_weights(&mut proto).map_err(|e| refused(&e.0))?;
+    let graph = proto.graph.as_ref().ok_or_else(|| refused(&"no graph"))?;
+    if graph.input.len() != 1 {
+        let what = if text { "one row of token ids" } else { "one image" };
+        return Err(refused(&format!("it takes {} inputs, not {what}", graph.input.len())));
+    }
+    let outputs: Vec<String> = graph.output.iter().map(|o| o.name.clone()).collect();
+    let declared = graph.input[0].r#type.as_ref().and_then(|t| match &t.value {
+        Some(tract_onnx::pb::type_proto::Value::TensorType(t)) => Some(t.elem_type),
+        _ => None,
+    });
+    let (fact, wide) = if text {
+        match declared {
+            Some(x) if x == DataType::Int64 as i32 => (i64::fact(shape).into(), true),
+            Some(x) if x == DataType::Int32 as i32 => (i32::fact(shape).into(), false),
+            _ => return Err(refused(&"its input is not a row of int64 or int32 token ids")),
         }
-        let outputs: Vec<String> = graph.output.iter().map(|o| o.name.clone()).collect();
-        let declared = graph.input[0].r#type.as_ref().and_then(|t| match &t.value {
-            Some(tract_onnx::pb::type_proto::Value::TensorType(t)) => Some(t.elem_type),
-            _ => None,
-        });
-        let (fact, wide) = if text {
-            match declared {
-                Some(x) if x == DataType::Int64 as i32 => (i64::fact(shape).into(), true),
-                Some(x) if x == DataType::Int32 as i32 => (i32::fact(shape).into(), false),
-                _ => return Err(refused(&"its input is not a row of int64 or int32 token ids")),
-            }
-        } else {
-            match declared {
-                Some(x) if x != DataType::Float as i32 => return Err(refused(&"its input is not an f32 picture")),
-                _ => (f32::fact(shape).into(), false),
-            }
-        };
-        let typed = onnx
-            .model_for_proto_model(&proto)
-            .and_then(|m| m.with_input_fact(0, fact))
-            .and_then(|m| m.into_optimized())
-            .map_err(|e| refused(&format!("{e:#}")))?;
+    } else {
+        match declared {
+            Some(x) if x != DataType::Float as i32 => return Err(refused(&"its input is not an f32 picture")),
+            _ => (f32::fact(shape).into(), false),
+        }
+    };
+    let mut typed = onnx
+        .model_for_proto_model(&proto)
+        .and_then(|m| m.with_input_fact(0, fact))
+        .and_then(|m| m.into_optimized())
+        .map_err(|e| refused(&format!("{e:#}")))?;
+    tract_pool::replace_max_pools(&mut typed).map_err(|e| refused(&format!("{e:#}")))?;
+    Ok((typed, outputs, wide))
+}
+
+impl TractCpu {
+    /// The plan of `verified` for an input of `shape` (see [`optimized`]), on this backend's
+    /// threads.
+    fn plan(&self, verified: &VerifiedModel, shape: &[usize], text: bool) -> Result<(Arc<TypedRunnableModel>, Vec<String>, bool)> {
+        let (typed, outputs, wide) = optimized(verified.id, &verified.bytes, shape, text)?;
         let options = RunOptions {
             executor: (self.threads > 1).then(|| Executor::multithread_with_name(self.threads, "hearth-ml")),
             ..Default::default()
         };
-        let plan = typed.into_runnable_with_options(&options).map_err(|e| refused(&format!("{e:#}")))?;
+        let plan = typed
+            .into_runnable_with_options(&options)
+            .map_err(|e| MlError::ModelRefused { model: verified.id, reason: format!("{e:#}") })?;
         Ok((plan, outputs, wide))
     }
 }
