@@ -4,8 +4,8 @@
 //! align, embed; tags: both taggers and the vocabulary), photos per hour, and the peak RSS of each
 //! task's models as the `ml` worker holds them (one task at a time; measured in a child process
 //! each, since a process's peak never goes down).
-//! Medians of 20 runs after 3 warm-up runs. Absolute times drift on shared machines; the ratios
-//! are what to compare.
+//! Medians of 20 runs after 3 warm-up runs, in three rounds taking turns between tract and
+//! onnxruntime. Absolute times drift on shared machines; the ratios are what to compare.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -24,6 +24,8 @@ use hearth_ml::tags::Tagger;
 
 const WARMUP: usize = 3;
 const RUNS: usize = 20;
+/// Rounds of tract then onnxruntime per model and thread count.
+const ROUNDS: usize = 3;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -143,18 +145,29 @@ fn main() {
         (ModelId::ObjectDetector, "NanoDet-g 416×416", cat.resized(416, 416).expect("resize").to_tensor(ChannelOrder::Bgr)),
         (ModelId::ImageClassifier, "MobileNetV2 224×224", cat.resized(224, 224).expect("resize").to_tensor(ChannelOrder::Rgb)),
     ];
-    println!("hearth-ml models: median ms per image ({RUNS} runs after {WARMUP}), tract 0.23 against onnxruntime 1.32, {cores} cores");
-    println!("| model | threads | tract ms | onnxruntime ms | tract / onnxruntime |");
+    println!(
+        "hearth-ml models: median ms per image ({RUNS} runs after {WARMUP}; the median of {ROUNDS} rounds taking turns), tract 0.23 against onnxruntime 1.32, {cores} cores"
+    );
+    println!("| model | threads | tract ms | onnxruntime ms | tract / onnxruntime (the rounds' range) |");
     println!("|---|---|---|---|---|");
     for (id, label, input) in &inputs {
         let model = store.read(*id).expect("model");
         for threads in [1, cores] {
             let mut session = TractCpu::new(threads).load(&model, input.shape).expect("load");
-            let tract = time_ms(|| {
-                session.run(input).expect("run");
-            });
-            let ort = onnxruntime_ms(&model.path, input, threads);
-            println!("| {label} | {threads} | {tract:.1} | {ort:.1} | {:.2} |", tract / ort);
+            // Rounds taking turns, so that a machine slowing down or speeding up for a while
+            // (shared hosts do) falls on both; each round's ratio, and the median of them.
+            let (mut tract, mut ort, mut ratios) = (vec![], vec![], vec![]);
+            for _ in 0..ROUNDS {
+                let t = time_ms(|| {
+                    session.run(input).expect("run");
+                });
+                let o = onnxruntime_ms(&model.path, input, threads);
+                tract.push(t);
+                ort.push(o);
+                ratios.push(t / o);
+            }
+            let (low, high) = ratios.iter().fold((f64::MAX, 0f64), |(l, h), &r| (l.min(r), h.max(r)));
+            println!("| {label} | {threads} | {:.1} | {:.1} | {:.2} ({low:.2}–{high:.2}) |", median(tract), median(ort), median(ratios));
         }
     }
     let cpu = TractCpu::new(cores);
