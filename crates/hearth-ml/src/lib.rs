@@ -5,7 +5,8 @@
 //! - [`manifest`]: the pinned models (`models.toml`), parsed raw then validated.
 //! - [`model_store`]: the models folder; a model file read only when its checksum is the pinned one.
 //! - [`onnx_graph`]: block-quantized weights unpacked to f32 at load (tract does not take them as shipped).
-//! - [`backend`]: the inference backends behind one trait; [`backend::tract_cpu`] on the CPU.
+//! - [`backend`]: the inference backends behind one trait; [`backend::tract_cpu`] on the CPU
+//!   (with [`backend::tract_pool`]'s faster 2×2 stride-2 max pool in its plans).
 //! - [`image`]: decoding the photo's preview into RGB and resizing it for a model.
 //! - [`faces`]: YuNet detection with five landmarks, alignment to 112×112, SFace embeddings.
 //! - [`people`]: grouping face embeddings into people, incrementally and from scratch.
