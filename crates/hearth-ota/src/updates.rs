@@ -322,10 +322,15 @@ impl Updates {
     /// Everything the Updates page shows.
     pub fn status(&self) -> Status {
         let install = self.install_record();
+        // The history and the boot state read together: a commit changes both under this lock,
+        // so the page never shows a committed system whose commit is not yet in its history.
+        let together = self.history_lock.lock().unwrap_or_else(|p| p.into_inner());
         let history = self.history();
+        let boot_state = self.layout.as_ref().map(|layout| layout.boot.read().state);
+        drop(together);
         let channel = self.channel.lock().map(|c| c.0.clone()).unwrap_or_default();
         let channel = ChannelView { url: self.channel_url(), ..channel };
-        let Some(layout) = &self.layout else {
+        let (Some(layout), Some(state)) = (&self.layout, boot_state) else {
             return Status {
                 available: false,
                 board: String::new(),
@@ -341,7 +346,6 @@ impl Updates {
                 channel,
             };
         };
-        let state = layout.boot.read().state;
         let other = layout.running.other();
         let on_trial = state.is_on_trial(layout.running);
         Status {
@@ -513,6 +517,8 @@ impl Updates {
             return Err(OtaError::Busy("an update is being installed".into()));
         }
         let was_trial = self.on_trial();
+        // Held from the boot state's change to the history's line (see `status`).
+        let _together = self.history_lock.lock().unwrap_or_else(|p| p.into_inner());
         match &self.control {
             Control::Helper(h) => h.ask(Request::UpdateCommit).map_err(|e| OtaError::BootState(e.to_string()))?,
             Control::InProcess(_) => {
@@ -521,7 +527,7 @@ impl Updates {
         }
         let _ = std::fs::remove_file(self.dir.join(TRIAL));
         if was_trial {
-            self.note(EventKind::Committed, Some(layout.running_version.to_string()), None);
+            self.note_locked(EventKind::Committed, Some(layout.running_version.to_string()), None);
             Ok(Commit::Committed(layout.running))
         } else {
             Ok(Commit::AlreadyGood)
