@@ -48,6 +48,7 @@ fn env() -> &'static Env {
             )),
             verified_passwords: Default::default(),
         hosted_usage: Default::default(),
+        dav: Default::default(),
         backups: Default::default(),
         recovery: Default::default(),
         updates: Arc::new(hearth_ota::updates::Updates::new(

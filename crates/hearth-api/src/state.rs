@@ -68,6 +68,8 @@ pub struct AppState {
     pub verified_passwords: Arc<crate::auth::basic::VerifiedPasswords>,
     /// Bytes each user's hosted backup repositories hold (for `backup.hosted_quota_mib`).
     pub hosted_usage: Arc<crate::routes::restic::HostedUsage>,
+    /// WebDAV: its locks and each space's commit lock (docs/files.md).
+    pub dav: Arc<hearth_dav::Dav>,
     /// The box's own backup service (targets, jobs, runs), made on first use.
     pub backups: Arc<crate::routes::backups::ServiceCell>,
     /// A whole-box recovery started on this unclaimed box.

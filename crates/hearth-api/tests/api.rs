@@ -67,6 +67,7 @@ fn new_box() -> Box_ {
         )),
         verified_passwords: Default::default(),
         hosted_usage: Default::default(),
+        dav: Default::default(),
         backups: Default::default(),
         recovery: Default::default(),
         updates: Arc::new(hearth_ota::updates::Updates::new(

@@ -12,12 +12,14 @@
 //!   dates, places, cameras, people, tags; "on this day"), [`backups`] (backup targets, jobs and
 //!   their runs), [`people`] (faces found in photos, the people they are grouped into), [`tags`]
 //!   (words for the things and scenes in them), [`embeddings`] (pictures' vectors for free-text
-//!   search with a provided model).
+//!   search with a provided model), [`dav_properties`] (what WebDAV clients set on files and
+//!   folders).
 
 pub mod albums;
 pub mod assets;
 pub mod audit;
 pub mod backups;
+pub mod dav_properties;
 pub mod embeddings;
 pub mod error;
 #[cfg(test)]

@@ -25,6 +25,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (15, "faces and people", include_str!("migrations/0015_people.sql")),
     (16, "tags", include_str!("migrations/0016_tags.sql")),
     (17, "embeddings", include_str!("migrations/0017_embeddings.sql")),
+    (18, "WebDAV dead properties", include_str!("migrations/0018_dav_properties.sql")),
 ];
 
 /// The newest schema version this build knows.

@@ -420,6 +420,7 @@ async fn serve(
         box_settings,
         verified_passwords: Default::default(),
         hosted_usage: Default::default(),
+        dav: Default::default(),
         backups: Default::default(),
         recovery: Default::default(),
         updates: updates.clone(),

@@ -243,6 +243,16 @@ async fn account_password(state: &AppState, name: String, password: String, peer
     Ok(Some(Caller { name: user.name.clone(), role: user.role, user: Some(user), via: Via::Password, scope: Scope::Full }))
 }
 
+/// The 401 for a request without credentials. WebDAV clients (and restic) send Basic
+/// credentials only once asked for them, so their paths ask for Basic.
+fn challenge(path: &str) -> Response {
+    let mut r = ApiError::unauthenticated().into_response();
+    if ["/dav/", "/remote.php/", "/restic/"].iter().any(|p| path.starts_with(p)) {
+        r.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Basic realm=\"Hearth\", charset=\"UTF-8\""));
+    }
+    r
+}
+
 /// The layer that refuses a request without the access its route needs.
 pub async fn enforce(State(state): State<AppState>, access: Access, mut req: Request, next: Next) -> Response {
     if access == Access::Public {
@@ -250,7 +260,7 @@ pub async fn enforce(State(state): State<AppState>, access: Access, mut req: Req
     }
     let caller = match resolve(&state, Credentials::of(&req)).await {
         Ok(Some(c)) => c,
-        Ok(None) => return ApiError::unauthenticated().into_response(),
+        Ok(None) => return challenge(req.uri().path()),
         Err(e) => return e.into_response(),
     };
     if access == Access::Admin && caller.role < Role::Admin {

@@ -5,7 +5,7 @@
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequest, Request};
 use axum::http::Method;
-use axum::routing::{MethodRouter, delete, get, head, options, patch, post, put};
+use axum::routing::{MethodRouter, any, delete, get, head, options, patch, post, put};
 use serde::de::DeserializeOwned;
 
 use crate::auth::{Access, caller};
@@ -16,6 +16,7 @@ pub mod admin;
 pub mod albums;
 pub mod backups;
 pub mod box_settings;
+pub mod dav;
 pub mod discover;
 pub mod events;
 pub mod health;
@@ -46,6 +47,11 @@ pub struct Route {
 
 fn r(method: Method, path: &'static str, access: Access, handler: MethodRouter<AppState>) -> Route {
     Route { method, path, access, handler }
+}
+
+/// The method standing for all of WebDAV's in the table.
+fn webdav() -> Method {
+    Method::from_bytes(b"PROPFIND").unwrap_or(Method::GET)
 }
 
 /// Every route Hearth serves. docs/api.md describes each.
@@ -185,6 +191,13 @@ pub fn table() -> Vec<Route> {
         r(Method::HEAD, "/restic/{user}/{*path}", User, head(restic::serve)),
         r(Method::POST, "/restic/{user}/{*path}", User, post(restic::serve)),
         r(Method::DELETE, "/restic/{user}/{*path}", User, delete(restic::serve)),
+        // The family's files over WebDAV (docs/files.md): every method on each path; PROPFIND
+        // stands for them in this table.
+        r(webdav(), "/dav/files/{*path}", User, any(dav::serve)),
+        r(webdav(), "/remote.php/dav/files/{*path}", User, any(dav::serve)),
+        r(webdav(), "/remote.php/webdav", User, any(dav::serve)),
+        r(webdav(), "/remote.php/webdav/", User, any(dav::serve)),
+        r(webdav(), "/remote.php/webdav/{*path}", User, any(dav::serve)),
     ]
 }
 
@@ -193,10 +206,13 @@ pub fn router(state: AppState) -> Router {
     let mut router = Router::new();
     for route in table() {
         let access = route.access;
-        let layered = route.handler.route_layer(axum::middleware::from_fn_with_state(
+        let enforce = axum::middleware::from_fn_with_state(
             state.clone(),
             move |st: axum::extract::State<AppState>, req: Request, next: axum::middleware::Next| caller::enforce(st, access, req, next),
-        ));
+        );
+        // WebDAV's routes take every method (`any`, a fallback to axum), which only `layer`
+        // wraps; the others keep `route_layer`, so an unknown method is a 405, not a 401.
+        let layered = if route.method == webdav() { route.handler.layer(enforce) } else { route.handler.route_layer(enforce) };
         router = router.route(route.path, layered);
     }
     let limit = state.config.http.max_body_bytes;

@@ -1,0 +1,118 @@
+//! The family's files over WebDAV (docs/files.md): each user's home at `/dav/files/<user>/`, and
+//! at Nextcloud's `/remote.php/dav/files/<user>/` and `/remote.php/webdav/`, so the apps that
+//! speak to a Nextcloud find theirs. This maps the URL to the caller's space and the answer to
+//! HTTP; the protocol is `hearth_dav`'s.
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use hearth_dav::tree::Tree;
+use hearth_dav::{DavBody, Space};
+
+use crate::auth::Caller;
+use crate::{ApiError, AppState};
+
+/// Where each user's files are served; the user's name follows these prefixes.
+pub const FILES_PREFIXES: [&str; 2] = ["/dav/files/", "/remote.php/dav/files/"];
+/// Nextcloud's older address of the caller's own files.
+pub const WEBDAV_PREFIX: &str = "/remote.php/webdav";
+
+/// The space a request path names, the href prefix it is served under and the path below it
+/// (still %-encoded). `Err` when the path names someone else's files.
+fn split<'a>(path: &'a str, me: &str) -> Result<(String, &'a str), ApiError> {
+    if let Some(rest) = path.strip_prefix(WEBDAV_PREFIX)
+        && (rest.is_empty() || rest.starts_with('/'))
+    {
+        return Ok((format!("{WEBDAV_PREFIX}/"), rest.trim_start_matches('/')));
+    }
+    for prefix in FILES_PREFIXES {
+        if let Some(rest) = path.strip_prefix(prefix) {
+            let (user, below) = rest.split_once('/').unwrap_or((rest, ""));
+            let user_decoded = percent_decoded(user);
+            if !user_decoded.eq_ignore_ascii_case(me) {
+                return Err(ApiError::forbidden("these files belong to someone else").with_guidance(format!("use {prefix}{me}/")));
+            }
+            return Ok((format!("{prefix}{user}/"), below));
+        }
+    }
+    Err(ApiError::not_found("no such WebDAV space"))
+}
+
+fn percent_decoded(s: &str) -> String {
+    percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
+}
+
+/// The folder of `user`'s files and the scratch folder beside it (same file system).
+pub fn home_folders(data_dir: &std::path::Path, user: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let base = data_dir.join("users").join(user);
+    (base.join("files"), base.join(".dav-scratch"))
+}
+
+/// Every WebDAV method on the file spaces.
+pub async fn serve(State(state): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, request: Request) -> Response {
+    match handle(&state, &caller, request).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn handle(state: &AppState, caller: &Caller, request: Request) -> Result<Response, ApiError> {
+    let me = caller.require_user()?.clone();
+    let raw_path = request.uri().path().to_string();
+    let (href_prefix, below) = split(&raw_path, &me.name)?;
+    let below = below.to_string();
+    let (files, scratch) = home_folders(&state.data_dir, &me.name);
+    let tree = tokio::task::spawn_blocking(move || Tree::open(files, scratch))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|e| ApiError::internal(format!("your files' folder cannot be used: {e}")))?;
+    let space = Space { key: format!("home:{}", me.id), tree, href_prefix, principal: me.name.clone() };
+    let (parts, body) = request.into_parts();
+    let range = parts.headers.get(header::RANGE).cloned();
+    let answer = state.dav.handle(state.catalog.clone(), space, parts, &below, body).await;
+    let (parts, body) = answer.into_parts();
+    let mut response = match body {
+        DavBody::Empty => Body::empty().into_response(),
+        DavBody::Text(t) => Body::from(t).into_response(),
+        DavBody::File { file, len } => {
+            let mut request_headers = axum::http::HeaderMap::new();
+            if let Some(r) = range {
+                request_headers.insert(header::RANGE, r);
+            }
+            let content_type =
+                parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/octet-stream").to_string();
+            let mut r = crate::byte_range::respond(&request_headers, tokio::fs::File::from_std(file), len, &content_type)
+                .await
+                .map_err(|e| ApiError::internal(format!("the file could not be read: {e}")))?;
+            // The range code chose 200, 206 or 416; the DAV answer's headers go along.
+            for (k, v) in &parts.headers {
+                if k != header::CONTENT_TYPE && k != header::CONTENT_LENGTH {
+                    r.headers_mut().insert(k.clone(), v.clone());
+                }
+            }
+            return Ok(r);
+        }
+    };
+    *response.status_mut() = parts.status;
+    for (k, v) in &parts.headers {
+        response.headers_mut().insert(k.clone(), v.clone());
+    }
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_name_the_callers_own_space() {
+        assert_eq!(split("/dav/files/anna/a/b%20c", "anna").expect("own"), ("/dav/files/anna/".to_string(), "a/b%20c"));
+        assert_eq!(split("/dav/files/Anna", "anna").expect("own").1, "");
+        assert_eq!(split("/remote.php/dav/files/anna/x/", "anna").expect("nc").0, "/remote.php/dav/files/anna/");
+        assert_eq!(split("/remote.php/webdav/x", "anna").expect("webdav"), ("/remote.php/webdav/".to_string(), "x"));
+        assert_eq!(split("/remote.php/webdav", "anna").expect("webdav root").1, "");
+        assert!(split("/dav/files/bob/x", "anna").is_err());
+        assert!(split("/remote.php/webdavx", "anna").is_err());
+    }
+}

@@ -1,0 +1,26 @@
+//! The family's files over WebDAV (RFC 4918, class 1 and 2), for Finder, Windows, rclone, DAVx5
+//! and the Nextcloud apps (docs/files.md).
+//!
+//! - [`path`]: what a request path names inside a space, checked before any file is touched.
+//! - [`xml_tree`]: request bodies read into a small tree, namespaces resolved, within limits and
+//!   without entity expansion.
+//! - [`request_body`]: PROPFIND, PROPPATCH and LOCK bodies as types.
+//! - [`headers`]: `Depth`, `Overwrite`, `Timeout`, `Destination`, `If`, `If-Match`.
+//! - [`locks`]: write locks, in memory, honoured by token.
+//! - [`tree`]: one space's files on disk: streaming uploads into place, copies, moves, removal,
+//!   each safe against a crash and a second request.
+//! - [`properties`]: live and dead properties and the 207 bodies.
+//! - [`content_type`]: media types by extension.
+//! - [`methods`]: [`Dav`], the methods over a [`Space`].
+
+pub mod content_type;
+pub mod headers;
+pub mod locks;
+pub mod methods;
+pub mod path;
+pub mod properties;
+pub mod request_body;
+pub mod tree;
+pub mod xml_tree;
+
+pub use methods::{Dav, DavBody, DavResponse, Space};

@@ -1,0 +1,937 @@
+//! The WebDAV methods (RFC 4918 §9) over one [`Space`]: the request's headers and body in, a
+//! response out. HTTP framing, authentication and deciding which space a URL names are the
+//! caller's (hearth-api); the file system and catalog work runs on the blocking pool.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use bytes::Bytes;
+use hearth_catalog::{Catalog, CatalogError, dav_properties};
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+use http_body::Body as HttpBody;
+use http_body_util::BodyExt as _;
+
+use crate::headers::{self, Condition, Depth, IfHeader};
+use crate::locks::{LockError, LockTable};
+use crate::path::DavPath;
+use crate::properties::{self, Facts, MultiStatus};
+use crate::request_body::{self, PropertyChange, Propfind};
+use crate::tree::{ChangeError, Entry, Expect, Tree};
+use crate::xml_tree::{Name, escape};
+
+/// The methods a space answers, for `Allow`.
+pub const ALLOW: &str = "OPTIONS, GET, HEAD, PUT, DELETE, MKCOL, COPY, MOVE, PROPFIND, PROPPATCH, LOCK, UNLOCK";
+
+/// A folder of files seen through WebDAV: a user's home (later also a shared family folder).
+#[derive(Debug, Clone)]
+pub struct Space {
+    /// Its key in the catalog and the lock table (`home:<user id>`).
+    pub key: String,
+    /// Its files.
+    pub tree: Tree,
+    /// The href prefix it is served under, ending in `/` (`/dav/files/anna/`).
+    pub href_prefix: String,
+    /// Who is asking (lock owners are recorded by name).
+    pub principal: String,
+}
+
+/// What a response carries.
+#[derive(Debug)]
+pub enum DavBody {
+    /// Nothing.
+    Empty,
+    /// Text (XML or HTML), with its media type in the headers.
+    Text(String),
+    /// A file, to be sent whole or by the request's `Range` (the caller's byte-range code).
+    File {
+        /// The open file.
+        file: std::fs::File,
+        /// Its length.
+        len: u64,
+    },
+}
+
+/// A response.
+pub type DavResponse = http::Response<DavBody>;
+
+/// A refusal: status, message and the RFC's precondition element when there is one.
+#[derive(Debug)]
+pub struct DavError {
+    status: StatusCode,
+    message: String,
+    condition: Option<&'static str>,
+}
+
+impl DavError {
+    fn new(status: StatusCode, message: impl Into<String>) -> DavError {
+        DavError { status, message: message.into(), condition: None }
+    }
+
+    fn with_condition(mut self, element: &'static str) -> DavError {
+        self.condition = Some(element);
+        self
+    }
+
+    fn into_response(self) -> DavResponse {
+        let body = match self.condition {
+            Some(c) => format!(
+                "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<d:error xmlns:d=\"DAV:\"><d:{c}/><d:message>{}</d:message></d:error>\n",
+                escape(&self.message)
+            ),
+            None => format!(
+                "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<d:error xmlns:d=\"DAV:\"><d:message>{}</d:message></d:error>\n",
+                escape(&self.message)
+            ),
+        };
+        xml_response(self.status, body)
+    }
+}
+
+impl From<std::io::Error> for DavError {
+    fn from(e: std::io::Error) -> DavError {
+        use std::io::ErrorKind::*;
+        match e.kind() {
+            NotFound => DavError::new(StatusCode::NOT_FOUND, "not found"),
+            AlreadyExists => DavError::new(StatusCode::PRECONDITION_FAILED, "the destination exists"),
+            StorageFull | QuotaExceeded => DavError::new(StatusCode::INSUFFICIENT_STORAGE, "the box's disk is full"),
+            PermissionDenied => DavError::new(StatusCode::FORBIDDEN, "the box may not change this file"),
+            NotADirectory => DavError::new(StatusCode::CONFLICT, "a folder on the way is a file"),
+            _ if e.raw_os_error() == Some(nix::libc::ENAMETOOLONG) => DavError::new(StatusCode::BAD_REQUEST, "the name is too long"),
+            _ if e.raw_os_error() == Some(nix::libc::EILSEQ) => {
+                DavError::new(StatusCode::BAD_REQUEST, "the file system does not take this name")
+            }
+            _ => {
+                tracing::warn!(error = %e, "WebDAV: file system error");
+                DavError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("the box could not do that: {e}"))
+            }
+        }
+    }
+}
+
+impl From<CatalogError> for DavError {
+    fn from(e: CatalogError) -> DavError {
+        tracing::warn!(error = %e, "WebDAV: catalog error");
+        DavError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("the catalog could not do that: {e}"))
+    }
+}
+
+impl From<LockError> for DavError {
+    fn from(e: LockError) -> DavError {
+        match e {
+            LockError::Locked(_) => DavError::new(StatusCode::LOCKED, e.to_string()).with_condition("lock-token-submitted"),
+            LockError::NoSuchLock => DavError::new(StatusCode::CONFLICT, e.to_string()).with_condition("lock-token-matches-request-uri"),
+            LockError::TooMany => DavError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+        }
+    }
+}
+
+impl From<headers::HeaderError> for DavError {
+    fn from(e: headers::HeaderError) -> DavError {
+        DavError::new(StatusCode::BAD_REQUEST, e.0)
+    }
+}
+
+impl From<request_body::BodyError> for DavError {
+    fn from(e: request_body::BodyError) -> DavError {
+        DavError::new(StatusCode::BAD_REQUEST, e.to_string())
+    }
+}
+
+fn xml_response(status: StatusCode, body: String) -> DavResponse {
+    let mut r = http::Response::new(DavBody::Text(body));
+    *r.status_mut() = status;
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/xml; charset=utf-8"));
+    r
+}
+
+fn empty(status: StatusCode) -> DavResponse {
+    let mut r = http::Response::new(DavBody::Empty);
+    *r.status_mut() = status;
+    r
+}
+
+type Result<T> = std::result::Result<T, DavError>;
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| DavError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("a worker thread failed: {e}")))?
+}
+
+/// The WebDAV service: the lock table and each space's commit lock.
+#[derive(Debug, Default)]
+pub struct Dav {
+    locks: LockTable,
+    commits: Mutex<HashMap<String, Arc<Mutex<()>>>>,
+}
+
+/// A request's facts every method needs.
+struct Ask<'a> {
+    space: &'a Space,
+    path: DavPath,
+    headers: &'a HeaderMap,
+    host: Option<String>,
+    now: Instant,
+}
+
+impl Ask<'_> {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+impl Dav {
+    fn commit_lock(&self, space: &str) -> Arc<Mutex<()>> {
+        let mut map = self.commits.lock().unwrap_or_else(|p| p.into_inner());
+        map.entry(space.to_string()).or_default().clone()
+    }
+
+    /// Answers one request on `space` for the resource `encoded_path` (the request path below
+    /// the space's prefix, still %-encoded).
+    pub async fn handle<B>(
+        self: &Arc<Self>,
+        catalog: Arc<Catalog>,
+        space: Space,
+        parts: http::request::Parts,
+        encoded_path: &str,
+        body: B,
+    ) -> DavResponse
+    where
+        B: HttpBody<Data = Bytes> + Send + Unpin + 'static,
+        B::Error: std::fmt::Display,
+    {
+        let path = match DavPath::from_encoded(encoded_path) {
+            Ok(p) => p,
+            Err(e) => return DavError::new(StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+        };
+        let host = parts.headers.get(header::HOST).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let ask = Ask { space: &space, path, headers: &parts.headers, host, now: Instant::now() };
+        let result = match parts.method.as_str() {
+            "OPTIONS" => Ok(options()),
+            "GET" => self.get(ask, true).await,
+            "HEAD" => self.get(ask, false).await,
+            "PUT" => self.put(&catalog, ask, body).await,
+            "MKCOL" => self.mkcol(ask, body).await,
+            "DELETE" => self.delete(&catalog, ask).await,
+            "COPY" => self.copy_or_move(&catalog, ask, false).await,
+            "MOVE" => self.copy_or_move(&catalog, ask, true).await,
+            "PROPFIND" => self.propfind(&catalog, ask, body).await,
+            "PROPPATCH" => self.proppatch(&catalog, ask, body).await,
+            "LOCK" => self.lock(ask, body).await,
+            "UNLOCK" => self.unlock(ask),
+            _ => Err(DavError::new(StatusCode::METHOD_NOT_ALLOWED, format!("{} is not a WebDAV method here", parts.method))),
+        };
+        let mut response = result.unwrap_or_else(DavError::into_response);
+        if response.status() == StatusCode::METHOD_NOT_ALLOWED {
+            response.headers_mut().insert(header::ALLOW, HeaderValue::from_static(ALLOW));
+        }
+        response
+    }
+
+    // ---- conditions ---------------------------------------------------------------------------
+
+    /// The `If` header, parsed; `None` when absent.
+    fn if_header(ask: &Ask<'_>) -> Result<Option<IfHeader>> {
+        ask.header("if").map(headers::if_header).transpose().map_err(DavError::from)
+    }
+
+    /// The path a resource tag or destination names, when it is in this space.
+    fn path_in_space(ask: &Ask<'_>, value: &str) -> Result<Option<DavPath>> {
+        let full = headers::same_host_path(value, ask.host.as_deref())?;
+        let full = DavPath::from_encoded(full).map_err(|e| DavError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
+        let prefix = DavPath::from_encoded(&ask.space.href_prefix).map_err(|e| DavError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
+        Ok(full.starts_with(&prefix).then(|| full.rebased(&prefix, &DavPath::root())))
+    }
+
+    /// Whether the `If` header holds (RFC 4918 §10.4): any list, each about its tagged
+    /// resource or the request's, all of whose conditions hold. Called under the commit lock.
+    fn if_holds(&self, ask: &Ask<'_>, header: &IfHeader) -> Result<bool> {
+        for list in &header.lists {
+            let path = match &list.resource {
+                None => Some(ask.path.clone()),
+                Some(tag) => Self::path_in_space(ask, tag).unwrap_or(None),
+            };
+            let Some(path) = path else { continue };
+            let entry = ask.space.tree.stat(&path)?;
+            let holds = list.conditions.iter().all(|(not, c)| {
+                let truth = match c {
+                    Condition::Token(t) => self.locks.by_token(&ask.space.key, t, ask.now).is_some_and(|l| l.covers(&path)),
+                    Condition::ETag(e) => entry.as_ref().is_some_and(|en| headers::etag_matches(e, &en.etag())),
+                };
+                truth != *not
+            });
+            if holds {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// The checks before a change to `path` (deep: and everything below it; `membership`: the
+    /// parent's member list changes too): `If` holds, and every lock in the way is submitted.
+    fn may_change(&self, ask: &Ask<'_>, path: &DavPath, deep: bool, membership: bool) -> Result<()> {
+        let header = Self::if_header(ask)?;
+        if let Some(h) = &header
+            && !self.if_holds(ask, h)?
+        {
+            return Err(DavError::new(StatusCode::PRECONDITION_FAILED, "the If header's conditions do not hold"));
+        }
+        let tokens: Vec<&str> = header.as_ref().map(|h| h.tokens().collect()).unwrap_or_default();
+        self.locks.may_change(&ask.space.key, path, deep, &tokens, ask.now)?;
+        if membership && let Some(parent) = path.parent() {
+            self.locks.may_change(&ask.space.key, &parent, false, &tokens, ask.now)?;
+        }
+        Ok(())
+    }
+
+    /// `If-Match` and `If-None-Match` against what `entry` is.
+    fn http_conditions(ask: &Ask<'_>, entry: Option<&Entry>, reading: bool) -> Result<()> {
+        let etag = entry.map(Entry::etag);
+        if let Some(v) = ask.header("if-match")
+            && !headers::etag_list_matches(v, etag.as_deref())
+        {
+            return Err(DavError::new(StatusCode::PRECONDITION_FAILED, "If-Match does not match the resource"));
+        }
+        if let Some(v) = ask.header("if-none-match")
+            && headers::etag_list_matches(v, etag.as_deref())
+        {
+            let status = if reading { StatusCode::NOT_MODIFIED } else { StatusCode::PRECONDITION_FAILED };
+            return Err(DavError::new(status, "If-None-Match matches the resource"));
+        }
+        Ok(())
+    }
+
+    // ---- reading ------------------------------------------------------------------------------
+
+    async fn get(self: &Arc<Self>, ask: Ask<'_>, with_body: bool) -> Result<DavResponse> {
+        let tree = ask.space.tree.clone();
+        let path = ask.path.clone();
+        let entry = {
+            let (t, p) = (tree.clone(), path.clone());
+            blocking(move || Ok(t.stat(&p)?)).await?
+        };
+        let Some(entry) = entry else { return Err(DavError::new(StatusCode::NOT_FOUND, format!("{} does not exist", ask.path))) };
+        if let Err(e) = Self::http_conditions(&ask, Some(&entry), true) {
+            if e.status == StatusCode::NOT_MODIFIED {
+                let mut r = empty(StatusCode::NOT_MODIFIED);
+                set_etag(&mut r, &entry);
+                return Ok(r);
+            }
+            return Err(e);
+        }
+        if entry.is_folder() {
+            let (t, p) = (tree, path.clone());
+            let members = blocking(move || Ok(t.list(&p)?)).await?;
+            let mut html = format!("<!doctype html><meta charset=\"utf-8\"><title>{0}</title><h1>{0}</h1><ul>", escape(&path.to_string()));
+            for (name, e) in members {
+                let child = path.child(&name).map_err(|e| DavError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+                html.push_str(&format!(
+                    "<li><a href=\"{}\">{}</a></li>",
+                    escape(&child.href(&ask.space.href_prefix, e.is_folder())),
+                    escape(&name)
+                ));
+            }
+            html.push_str("</ul>\n");
+            let mut r = http::Response::new(if with_body { DavBody::Text(html) } else { DavBody::Empty });
+            r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+            set_etag(&mut r, &entry);
+            return Ok(r);
+        }
+        let (file, entry) = blocking(move || Ok(tree.open_file(&path)?)).await?;
+        let mut r = http::Response::new(DavBody::File { file, len: entry.size });
+        if let Ok(v) = HeaderValue::from_str(crate::content_type::of(ask.path.name().unwrap_or(""))) {
+            r.headers_mut().insert(header::CONTENT_TYPE, v);
+        }
+        r.headers_mut().insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+        set_etag(&mut r, &entry);
+        Ok(r)
+    }
+
+    async fn propfind<B>(self: &Arc<Self>, catalog: &Arc<Catalog>, ask: Ask<'_>, body: B) -> Result<DavResponse>
+    where
+        B: HttpBody<Data = Bytes> + Send + Unpin + 'static,
+        B::Error: std::fmt::Display,
+    {
+        let depth = headers::depth(ask.header("depth"))?.unwrap_or(Depth::Infinity);
+        if depth == Depth::Infinity {
+            return Err(DavError::new(
+                StatusCode::FORBIDDEN,
+                "PROPFIND with Depth: infinity is not served; ask with Depth: 1, folder by folder",
+            )
+            .with_condition("propfind-finite-depth"));
+        }
+        let bytes = read_small_body(body).await?;
+        let request = request_body::propfind(&bytes)?;
+        let tree = ask.space.tree.clone();
+        let path = ask.path.clone();
+        let (entry, members, available) = blocking(move || {
+            let Some(entry) = tree.stat(&path)? else { return Ok((None, Vec::new(), None)) };
+            let members = if depth == Depth::One && entry.is_folder() { tree.list(&path)? } else { Vec::new() };
+            let available = tree.space().ok().map(|(free, _)| free);
+            Ok((Some(entry), members, available))
+        })
+        .await?;
+        let Some(entry) = entry else { return Err(DavError::new(StatusCode::NOT_FOUND, format!("{} does not exist", ask.path))) };
+        let mut resources = vec![(ask.path.clone(), entry)];
+        for (name, e) in members {
+            if let Ok(p) = ask.path.child(&name) {
+                resources.push((p, e));
+            }
+        }
+        // Dead properties, read in one go.
+        let key = ask.space.key.clone();
+        let keys: Vec<String> = resources.iter().map(|(p, _)| p.key()).collect();
+        let dead = {
+            let catalog = catalog.clone();
+            blocking(move || {
+                Ok(catalog.read(|c| keys.iter().map(|k| dav_properties::of(c, &key, k)).collect::<std::result::Result<Vec<_>, _>>())?)
+            })
+            .await?
+        };
+        let mut ms = MultiStatus::default();
+        for ((path, entry), dead) in resources.iter().zip(dead) {
+            let locks = self.locks.covering(&ask.space.key, path, ask.now);
+            let facts = Facts { entry, locks: &locks, href_prefix: &ask.space.href_prefix, available, now: ask.now };
+            let groups = describe(&request, path, &facts, &dead);
+            ms.response(&properties::href(&ask.space.href_prefix, path, entry), &groups);
+        }
+        Ok(xml_response(StatusCode::MULTI_STATUS, ms.finish()))
+    }
+
+    // ---- changing -----------------------------------------------------------------------------
+
+    async fn put<B>(self: &Arc<Self>, catalog: &Arc<Catalog>, ask: Ask<'_>, body: B) -> Result<DavResponse>
+    where
+        B: HttpBody<Data = Bytes> + Send + Unpin + 'static,
+        B::Error: std::fmt::Display,
+    {
+        let _ = catalog;
+        if ask.path.is_root() {
+            return Err(DavError::new(StatusCode::METHOD_NOT_ALLOWED, "the root is a folder"));
+        }
+        if ask.headers.contains_key(header::CONTENT_RANGE) {
+            return Err(DavError::new(StatusCode::BAD_REQUEST, "PUT with Content-Range (a partial update) is not supported"));
+        }
+        // The conditions are checked before the body is read (so a refused upload costs
+        // nothing) and again, under the commit lock, when it takes its name.
+        let (parent_ok, entry) = self.put_target(&ask).await?;
+        if !parent_ok {
+            return Err(DavError::new(StatusCode::CONFLICT, "the folder to put this in does not exist"));
+        }
+        if entry.as_ref().is_some_and(Entry::is_folder) {
+            return Err(DavError::new(StatusCode::METHOD_NOT_ALLOWED, "a folder is there; delete it first"));
+        }
+        Self::http_conditions(&ask, entry.as_ref(), false)?;
+        self.may_change(&ask, &ask.path, false, entry.is_none())?;
+
+        let tree = ask.space.tree.clone();
+        let upload = blocking(move || Ok(tree.begin_upload()?)).await?;
+        let upload = receive(upload, body).await?;
+
+        let tree = ask.space.tree.clone();
+        let lock = self.commit_lock(&ask.space.key);
+        let path = ask.path.clone();
+        let outcome = {
+            // Re-check and commit on the blocking pool, holding the space's commit lock.
+            let headers = ask.headers.clone();
+            let space = ask.space.clone();
+            let host = ask.host.clone();
+            let now = ask.now;
+            let dav = Arc::clone(self);
+            blocking(move || {
+                let _held = lock.lock().unwrap_or_else(|p| p.into_inner());
+                let ask = Ask { space: &space, path: path.clone(), headers: &headers, host, now };
+                let entry = tree.stat(&path)?;
+                if entry.as_ref().is_some_and(Entry::is_folder) {
+                    return Err(DavError::new(StatusCode::METHOD_NOT_ALLOWED, "a folder is there; delete it first"));
+                }
+                Self::http_conditions(&ask, entry.as_ref(), false)?;
+                dav.may_change(&ask, &path, false, entry.is_none())?;
+                let expect = entry.as_ref().map_or(Expect::Absent, |e| Expect::File(e.inode));
+                match tree.commit_upload(upload, &path, expect) {
+                    Ok(created) => Ok((created, tree.stat(&path)?)),
+                    Err(ChangeError::Changed) => {
+                        Err(DavError::new(StatusCode::PRECONDITION_FAILED, "the file changed while it was being uploaded; try again"))
+                    }
+                    Err(ChangeError::Io(e)) => Err(e.into()),
+                }
+            })
+            .await?
+        };
+        let (created, entry) = outcome;
+        let mut r = empty(if created { StatusCode::CREATED } else { StatusCode::NO_CONTENT });
+        if let Some(e) = entry {
+            set_etag(&mut r, &e);
+        }
+        Ok(r)
+    }
+
+    /// Whether the parent of the request's path is a folder, and what is at the path.
+    async fn put_target(self: &Arc<Self>, ask: &Ask<'_>) -> Result<(bool, Option<Entry>)> {
+        let tree = ask.space.tree.clone();
+        let path = ask.path.clone();
+        blocking(move || {
+            let parent = path.parent().unwrap_or_default();
+            let parent_ok = tree.stat(&parent)?.is_some_and(|e| e.is_folder());
+            Ok((parent_ok, if parent_ok { tree.stat(&path)? } else { None }))
+        })
+        .await
+    }
+
+    async fn mkcol<B>(self: &Arc<Self>, ask: Ask<'_>, body: B) -> Result<DavResponse>
+    where
+        B: HttpBody<Data = Bytes> + Send + Unpin + 'static,
+        B::Error: std::fmt::Display,
+    {
+        let has_body = ask.header("content-length").is_some_and(|v| v.trim() != "0")
+            || ask.headers.contains_key(header::TRANSFER_ENCODING)
+            || !read_small_body(body).await?.is_empty();
+        if has_body {
+            return Err(DavError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "MKCOL with a body is not supported"));
+        }
+        if ask.path.is_root() {
+            return Err(DavError::new(StatusCode::METHOD_NOT_ALLOWED, "the root exists"));
+        }
+        let (parent_ok, entry) = self.put_target(&ask).await?;
+        if entry.is_some() {
+            return Err(DavError::new(StatusCode::METHOD_NOT_ALLOWED, format!("{} exists", ask.path)));
+        }
+        if !parent_ok {
+            return Err(DavError::new(StatusCode::CONFLICT, "the folder to make this in does not exist"));
+        }
+        self.may_change(&ask, &ask.path, false, true)?;
+        let tree = ask.space.tree.clone();
+        let path = ask.path.clone();
+        let lock = self.commit_lock(&ask.space.key);
+        blocking(move || {
+            let _held = lock.lock().unwrap_or_else(|p| p.into_inner());
+            match tree.make_folder(&path) {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    Err(DavError::new(StatusCode::METHOD_NOT_ALLOWED, format!("{path} exists")))
+                }
+                Err(e) => Err(e.into()),
+            }
+        })
+        .await?;
+        Ok(empty(StatusCode::CREATED))
+    }
+
+    async fn delete(self: &Arc<Self>, catalog: &Arc<Catalog>, ask: Ask<'_>) -> Result<DavResponse> {
+        if ask.path.is_root() {
+            return Err(DavError::new(StatusCode::FORBIDDEN, "the root of your files cannot be deleted"));
+        }
+        let tree = ask.space.tree.clone();
+        let lock = self.commit_lock(&ask.space.key);
+        let catalog = catalog.clone();
+        let headers = ask.headers.clone();
+        let space = ask.space.clone();
+        let (path, host, now) = (ask.path.clone(), ask.host.clone(), ask.now);
+        let dav = Arc::clone(self);
+        blocking(move || {
+            let _held = lock.lock().unwrap_or_else(|p| p.into_inner());
+            let ask = Ask { space: &space, path: path.clone(), headers: &headers, host, now };
+            let Some(entry) = tree.stat(&path)? else { return Err(DavError::new(StatusCode::NOT_FOUND, format!("{path} does not exist"))) };
+            Self::http_conditions(&ask, Some(&entry), false)?;
+            dav.may_change(&ask, &path, true, true)?;
+            tree.remove(&path)?;
+            catalog.write(|tx| dav_properties::delete_tree(tx, &space.key, &path.key()))?;
+            dav.locks.forget_below(&space.key, &path, now);
+            Ok(())
+        })
+        .await?;
+        Ok(empty(StatusCode::NO_CONTENT))
+    }
+
+    async fn copy_or_move(self: &Arc<Self>, catalog: &Arc<Catalog>, ask: Ask<'_>, moving: bool) -> Result<DavResponse> {
+        let what = if moving { "MOVE" } else { "COPY" };
+        let dest = ask
+            .header("destination")
+            .ok_or_else(|| DavError::new(StatusCode::BAD_REQUEST, format!("{what} needs a Destination header")))?;
+        let to = match Self::path_in_space(&ask, dest) {
+            Ok(Some(p)) => p,
+            Ok(None) => return Err(DavError::new(StatusCode::BAD_GATEWAY, "the destination is outside this folder of files")),
+            Err(e) if e.status == StatusCode::BAD_REQUEST && e.message.contains("another server") => {
+                return Err(DavError::new(StatusCode::BAD_GATEWAY, e.message));
+            }
+            Err(e) => return Err(e),
+        };
+        let overwrite = headers::overwrite(ask.header("overwrite"))?;
+        let depth = headers::depth(ask.header("depth"))?;
+        let deep = match (moving, depth) {
+            (_, None | Some(Depth::Infinity)) => true,
+            (false, Some(Depth::Zero)) => false,
+            _ => return Err(DavError::new(StatusCode::BAD_REQUEST, format!("{what} takes Depth: 0 (COPY only) or infinity"))),
+        };
+        let from = ask.path.clone();
+        if from.is_root() {
+            return Err(DavError::new(StatusCode::FORBIDDEN, format!("the root of your files cannot be the source of {what}")));
+        }
+        if to.is_root() {
+            return Err(DavError::new(StatusCode::FORBIDDEN, "the root of your files cannot be replaced"));
+        }
+        if to == from {
+            return Err(DavError::new(StatusCode::FORBIDDEN, "the source and the destination are the same"));
+        }
+        if to.starts_with(&from) {
+            return Err(DavError::new(StatusCode::CONFLICT, format!("a folder cannot be put inside itself by {what}")));
+        }
+        let tree = ask.space.tree.clone();
+        let lock = self.commit_lock(&ask.space.key);
+        let catalog = catalog.clone();
+        let headers = ask.headers.clone();
+        let space = ask.space.clone();
+        let (host, now) = (ask.host.clone(), ask.now);
+        let dav = Arc::clone(self);
+        let replaced = blocking(move || {
+            let _held = lock.lock().unwrap_or_else(|p| p.into_inner());
+            let ask = Ask { space: &space, path: from.clone(), headers: &headers, host, now };
+            let Some(source) = tree.stat(&from)? else {
+                return Err(DavError::new(StatusCode::NOT_FOUND, format!("{from} does not exist")));
+            };
+            Self::http_conditions(&ask, Some(&source), false)?;
+            let parent = to.parent().unwrap_or_default();
+            if !tree.stat(&parent)?.is_some_and(|e| e.is_folder()) {
+                return Err(DavError::new(StatusCode::CONFLICT, "the destination's folder does not exist"));
+            }
+            let existing = tree.stat(&to)?;
+            if existing.is_some() && !overwrite {
+                return Err(DavError::new(StatusCode::PRECONDITION_FAILED, "the destination exists and Overwrite is F"));
+            }
+            let d = &dav;
+            if moving {
+                d.may_change(&ask, &from, true, true)?;
+            }
+            d.may_change(&ask, &to, true, existing.is_none())?;
+            if existing.is_some() {
+                tree.remove(&to)?;
+                catalog.write(|tx| dav_properties::delete_tree(tx, &space.key, &to.key()))?;
+                d.locks.forget_below(&space.key, &to, now);
+            }
+            if moving {
+                tree.rename(&from, &to)?;
+                catalog.write(|tx| dav_properties::move_tree(tx, &space.key, &from.key(), &to.key()))?;
+                d.locks.forget_below(&space.key, &from, now);
+            } else {
+                tree.copy(&from, &to, deep)?;
+                let (f, t) = (from.key(), to.key());
+                catalog.write(|tx| {
+                    if deep || !source.is_folder() {
+                        dav_properties::copy_tree(tx, &space.key, &f, &t)?;
+                    } else {
+                        for p in dav_properties::of(tx, &space.key, &f)? {
+                            dav_properties::set(tx, &space.key, &t, &p.namespace, &p.name, &p.value)?;
+                        }
+                    }
+                    Ok(())
+                })?;
+            }
+            Ok(existing.is_some())
+        })
+        .await?;
+        Ok(empty(if replaced { StatusCode::NO_CONTENT } else { StatusCode::CREATED }))
+    }
+
+    async fn proppatch<B>(self: &Arc<Self>, catalog: &Arc<Catalog>, ask: Ask<'_>, body: B) -> Result<DavResponse>
+    where
+        B: HttpBody<Data = Bytes> + Send + Unpin + 'static,
+        B::Error: std::fmt::Display,
+    {
+        let bytes = read_small_body(body).await?;
+        let changes = request_body::proppatch(&bytes)?;
+        let tree = ask.space.tree.clone();
+        let lock = self.commit_lock(&ask.space.key);
+        let catalog = catalog.clone();
+        let headers = ask.headers.clone();
+        let space = ask.space.clone();
+        let (path, host, now) = (ask.path.clone(), ask.host.clone(), ask.now);
+        let dav = Arc::clone(self);
+        let (entry, groups) = blocking(move || {
+            let _held = lock.lock().unwrap_or_else(|p| p.into_inner());
+            let ask = Ask { space: &space, path: path.clone(), headers: &headers, host, now };
+            let Some(entry) = tree.stat(&path)? else { return Err(DavError::new(StatusCode::NOT_FOUND, format!("{path} does not exist"))) };
+            dav.may_change(&ask, &path, false, false)?;
+            // All or nothing (RFC 4918 §9.2): a protected property fails the whole request.
+            let protected: Vec<&Name> = changes
+                .iter()
+                .map(|c| match c {
+                    PropertyChange::Set(n, _) | PropertyChange::Remove(n) => n,
+                })
+                .filter(|n| properties::is_live(n))
+                .collect();
+            let mut groups: Vec<(StatusCode, String)> = Vec::new();
+            let names_xml = |filter: &dyn Fn(&Name) -> bool| {
+                let mut out = String::new();
+                let mut seen = std::collections::BTreeSet::new();
+                for c in &changes {
+                    let (PropertyChange::Set(n, _) | PropertyChange::Remove(n)) = c;
+                    if filter(n) && seen.insert(n.clone()) {
+                        properties::element(n, "", &mut out);
+                    }
+                }
+                out
+            };
+            if !protected.is_empty() {
+                groups.push((StatusCode::FORBIDDEN, names_xml(&|n| properties::is_live(n))));
+                let rest = names_xml(&|n| !properties::is_live(n));
+                if !rest.is_empty() {
+                    groups.push((StatusCode::FAILED_DEPENDENCY, rest));
+                }
+                return Ok((entry, groups));
+            }
+            catalog.write(|tx| {
+                let k = path.key();
+                for c in &changes {
+                    match c {
+                        PropertyChange::Set(n, v) => dav_properties::set(tx, &space.key, &k, &n.namespace, &n.local, v)?,
+                        PropertyChange::Remove(n) => dav_properties::remove(tx, &space.key, &k, &n.namespace, &n.local)?,
+                    }
+                }
+                Ok(())
+            })?;
+            groups.push((StatusCode::OK, names_xml(&|_| true)));
+            Ok((entry, groups))
+        })
+        .await?;
+        let mut ms = MultiStatus::default();
+        ms.response(&properties::href(&ask.space.href_prefix, &ask.path, &entry), &groups);
+        Ok(xml_response(StatusCode::MULTI_STATUS, ms.finish()))
+    }
+
+    // ---- locks --------------------------------------------------------------------------------
+
+    async fn lock<B>(self: &Arc<Self>, ask: Ask<'_>, body: B) -> Result<DavResponse>
+    where
+        B: HttpBody<Data = Bytes> + Send + Unpin + 'static,
+        B::Error: std::fmt::Display,
+    {
+        let bytes = read_small_body(body).await?;
+        let info = request_body::lockinfo(&bytes)?;
+        let timeout = headers::timeout(ask.header("timeout"));
+        let Some(info) = info else {
+            // A refresh: the lock's token comes in the If header.
+            let header = Self::if_header(&ask)?
+                .ok_or_else(|| DavError::new(StatusCode::BAD_REQUEST, "a LOCK refresh names its lock in an If header"))?;
+            let token = header
+                .tokens()
+                .next()
+                .ok_or_else(|| DavError::new(StatusCode::BAD_REQUEST, "the If header names no lock token"))?
+                .to_string();
+            let lock = self.locks.refresh(&ask.space.key, &ask.path, &token, timeout, ask.now).map_err(|_| {
+                DavError::new(StatusCode::PRECONDITION_FAILED, "no lock with that token covers this resource")
+                    .with_condition("lock-token-matches-request-uri")
+            })?;
+            return Ok(lock_response(StatusCode::OK, &lock, &ask));
+        };
+        let infinite = match headers::depth(ask.header("depth"))? {
+            None | Some(Depth::Infinity) => true,
+            Some(Depth::Zero) => false,
+            Some(Depth::One) => return Err(DavError::new(StatusCode::BAD_REQUEST, "LOCK takes Depth: 0 or infinity")),
+        };
+        let tree = ask.space.tree.clone();
+        let lock = self.commit_lock(&ask.space.key);
+        let headers = ask.headers.clone();
+        let space = ask.space.clone();
+        let (path, host, now) = (ask.path.clone(), ask.host.clone(), ask.now);
+        let dav = Arc::clone(self);
+        let (created, lock) = blocking(move || {
+            let _held = lock.lock().unwrap_or_else(|p| p.into_inner());
+            let ask = Ask { space: &space, path: path.clone(), headers: &headers, host, now };
+            let entry = tree.stat(&path)?;
+            let d = &dav;
+            if let Some(h) = Self::if_header(&ask)?
+                && !d.if_holds(&ask, &h)?
+            {
+                return Err(DavError::new(StatusCode::PRECONDITION_FAILED, "the If header's conditions do not hold"));
+            }
+            let created = entry.is_none();
+            if created {
+                // A LOCK on an unmapped URL makes an empty file (RFC 4918 §7.3).
+                let parent = path.parent().unwrap_or_default();
+                if !tree.stat(&parent)?.is_some_and(|e| e.is_folder()) {
+                    return Err(DavError::new(StatusCode::CONFLICT, "the folder to lock this in does not exist"));
+                }
+            }
+            let lock = d.locks.lock(
+                &space.key,
+                &path,
+                infinite && entry.as_ref().is_none_or(Entry::is_folder),
+                info.scope,
+                info.owner.clone(),
+                timeout,
+                &space.principal,
+                now,
+            )?;
+            if created {
+                let made = tree.begin_upload().map_err(DavError::from).and_then(|u| match tree.commit_upload(u, &path, Expect::Absent) {
+                    Ok(_) => Ok(()),
+                    Err(ChangeError::Changed) => Err(DavError::new(StatusCode::CONFLICT, "the resource appeared meanwhile")),
+                    Err(ChangeError::Io(e)) => Err(e.into()),
+                });
+                if let Err(e) = made {
+                    let _ = d.locks.unlock(&space.key, &path, &lock.token, now);
+                    return Err(e);
+                }
+            }
+            Ok((created, lock))
+        })
+        .await?;
+        let mut r = lock_response(if created { StatusCode::CREATED } else { StatusCode::OK }, &lock, &ask);
+        if let Ok(v) = HeaderValue::from_str(&format!("<{}>", lock.token)) {
+            r.headers_mut().insert("lock-token", v);
+        }
+        Ok(r)
+    }
+
+    fn unlock(&self, ask: Ask<'_>) -> Result<DavResponse> {
+        let raw = ask.header("lock-token").ok_or_else(|| DavError::new(StatusCode::BAD_REQUEST, "UNLOCK needs a Lock-Token header"))?;
+        let token = raw.trim().trim_start_matches('<').trim_end_matches('>');
+        self.locks.unlock(&ask.space.key, &ask.path, token, ask.now)?;
+        Ok(empty(StatusCode::NO_CONTENT))
+    }
+}
+
+fn lock_response(status: StatusCode, lock: &crate::locks::Lock, ask: &Ask<'_>) -> DavResponse {
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<d:prop xmlns:d=\"DAV:\"><d:lockdiscovery>{}</d:lockdiscovery></d:prop>\n",
+        properties::active_lock(lock, &ask.space.href_prefix, ask.now)
+    );
+    xml_response(status, body)
+}
+
+fn options() -> DavResponse {
+    let mut r = empty(StatusCode::OK);
+    let h = r.headers_mut();
+    h.insert("dav", HeaderValue::from_static("1, 2"));
+    h.insert(header::ALLOW, HeaderValue::from_static(ALLOW));
+    h.insert("ms-author-via", HeaderValue::from_static("DAV"));
+    r
+}
+
+fn set_etag(r: &mut DavResponse, e: &Entry) {
+    if let Ok(v) = HeaderValue::from_str(&e.etag()) {
+        r.headers_mut().insert(header::ETAG, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&httpdate::fmt_http_date(e.modified)) {
+        r.headers_mut().insert(header::LAST_MODIFIED, v);
+    }
+}
+
+/// The property groups of one resource for a PROPFIND.
+fn describe(request: &Propfind, path: &DavPath, f: &Facts<'_>, dead: &[dav_properties::DeadProperty]) -> Vec<(StatusCode, String)> {
+    let mut found = String::new();
+    let mut missing = String::new();
+    let live = |local: &str| -> Option<String> {
+        if local == "getcontenttype" {
+            return (!f.entry.is_folder()).then(|| crate::content_type::of(path.name().unwrap_or("")).to_string());
+        }
+        properties::live_value(local, f)
+    };
+    let dead_value = |n: &Name| dead.iter().find(|d| d.namespace == n.namespace && d.name == n.local).map(|d| d.value.clone());
+    match request {
+        Propfind::PropName => {
+            for local in properties::LIVE {
+                if live(local).is_some() {
+                    properties::element(&Name::new("DAV:", local), "", &mut found);
+                }
+            }
+            for d in dead {
+                properties::element(&Name::new(&d.namespace, &d.name), "", &mut found);
+            }
+        }
+        Propfind::AllProp { include } => {
+            for local in properties::allprop_live() {
+                if let Some(v) = live(local) {
+                    properties::element(&Name::new("DAV:", local), &v, &mut found);
+                }
+            }
+            for d in dead {
+                properties::element(&Name::new(&d.namespace, &d.name), &d.value, &mut found);
+            }
+            for n in include {
+                if n.namespace == "DAV:" && !properties::allprop_live().contains(&n.local.as_str()) {
+                    match live(&n.local) {
+                        Some(v) => properties::element(n, &v, &mut found),
+                        None => properties::element(n, "", &mut missing),
+                    }
+                }
+            }
+        }
+        Propfind::Prop(names) => {
+            for n in names {
+                let value = if properties::is_live(n) { live(&n.local) } else { dead_value(n) };
+                match value {
+                    Some(v) => properties::element(n, &v, &mut found),
+                    None => properties::element(n, "", &mut missing),
+                }
+            }
+        }
+    }
+    let mut groups = Vec::new();
+    if !found.is_empty() {
+        groups.push((StatusCode::OK, found));
+    }
+    if !missing.is_empty() {
+        groups.push((StatusCode::NOT_FOUND, missing));
+    }
+    groups
+}
+
+/// Reads a body of at most [`request_body::MOST_BODY_BYTES`].
+async fn read_small_body<B>(mut body: B) -> Result<Vec<u8>>
+where
+    B: HttpBody<Data = Bytes> + Send + Unpin + 'static,
+    B::Error: std::fmt::Display,
+{
+    let mut out = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| DavError::new(StatusCode::BAD_REQUEST, format!("the request body was cut off: {e}")))?;
+        if let Some(data) = frame.data_ref() {
+            if out.len() + data.len() > request_body::MOST_BODY_BYTES {
+                return Err(DavError::new(StatusCode::PAYLOAD_TOO_LARGE, "the XML body is larger than 1 MiB"));
+            }
+            out.extend_from_slice(data);
+        }
+    }
+    Ok(out)
+}
+
+/// Streams `body` into `upload` on the blocking pool; the upload is returned whole or, on a cut
+/// or a write error, dropped (which removes its temporary).
+async fn receive<B>(upload: crate::tree::Upload, mut body: B) -> Result<crate::tree::Upload>
+where
+    B: HttpBody<Data = Bytes> + Send + Unpin + 'static,
+    B::Error: std::fmt::Display,
+{
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(4);
+    let writer = tokio::task::spawn_blocking(move || -> std::io::Result<crate::tree::Upload> {
+        let mut upload = upload;
+        while let Some(piece) = rx.blocking_recv() {
+            upload.append(&piece)?;
+        }
+        Ok(upload)
+    });
+    let mut cut = None;
+    while let Some(frame) = body.frame().await {
+        match frame {
+            Ok(f) => {
+                if let Some(data) = f.data_ref()
+                    && tx.send(data.clone()).await.is_err()
+                {
+                    break;
+                }
+            }
+            Err(e) => {
+                cut = Some(DavError::new(StatusCode::BAD_REQUEST, format!("the upload was cut off: {e}")));
+                break;
+            }
+        }
+    }
+    drop(tx);
+    let written = writer.await.map_err(|e| DavError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("the writer failed: {e}")))?;
+    if let Some(e) = cut {
+        return Err(e);
+    }
+    Ok(written?)
+}

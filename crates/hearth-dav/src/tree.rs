@@ -1,0 +1,438 @@
+//! The files of one space on disk: what a [`DavPath`] names, and the changes WebDAV makes to
+//! them, each safe against a power cut and against a second request doing the same at once.
+//!
+//! - Nothing outside the space's folder is reachable: paths are checked names only
+//!   ([`DavPath`]), and a symbolic link met on the way is treated as absent (WebDAV cannot make
+//!   one; one made by hand on the box must not lead a client elsewhere).
+//! - A new file's bytes go to a temporary file in the space's scratch folder (same file system),
+//!   are fsynced, and only then take the name: with `RENAME_NOREPLACE` when the name was free,
+//!   or by exchanging places with the very file the request's conditions were checked against
+//!   (`RENAME_EXCHANGE`, then its inode compared): a file that changed under the request is put
+//!   back and the request is told, never overwritten unseen. The folder is fsynced after.
+//! - All of these run on the blocking pool; callers hold the space's commit lock around the
+//!   check of a request's conditions and the change itself.
+
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use crate::path::DavPath;
+
+/// A file or a folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A regular file.
+    File,
+    /// A folder (a WebDAV collection).
+    Folder,
+}
+
+/// What the file system says about a resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// File or folder.
+    pub kind: Kind,
+    /// Bytes (0 for folders).
+    pub size: u64,
+    /// Last change of its content.
+    pub modified: SystemTime,
+    /// Its inode (a replaced file has another).
+    pub inode: u64,
+    /// Nanoseconds of `modified`, for the entity tag.
+    mtime_ns: i128,
+}
+
+impl Entry {
+    fn of(meta: &fs::Metadata) -> Option<Entry> {
+        let kind = if meta.file_type().is_file() {
+            Kind::File
+        } else if meta.file_type().is_dir() {
+            Kind::Folder
+        } else {
+            return None;
+        };
+        let modified = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
+        Some(Entry {
+            kind,
+            size: if kind == Kind::File { meta.len() } else { 0 },
+            modified,
+            inode: meta.ino(),
+            mtime_ns: i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
+        })
+    }
+
+    /// A strong entity tag: inode, size and modification time, so any write, replacement or
+    /// touch gives another.
+    pub fn etag(&self) -> String {
+        format!("\"{:x}-{:x}-{:x}\"", self.inode, self.size, self.mtime_ns)
+    }
+
+    /// Whether it is a folder.
+    pub fn is_folder(&self) -> bool {
+        self.kind == Kind::Folder
+    }
+}
+
+/// One space's folder and its scratch folder.
+#[derive(Debug, Clone)]
+pub struct Tree {
+    root: PathBuf,
+    scratch: PathBuf,
+}
+
+/// What a name held when a request's conditions were checked, which a change must find still
+/// there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// Nothing.
+    Absent,
+    /// The file with this inode.
+    File(u64),
+}
+
+/// A change that found the name no longer as its conditions saw it.
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeError {
+    /// Another writer got there between the check and the change.
+    #[error("the resource changed while this request was being handled")]
+    Changed,
+    /// The file system refused.
+    #[error(transparent)]
+    Io(#[from] io::Error),
+}
+
+impl Tree {
+    /// The tree of `root`, whose temporary files go to `scratch` (same file system, outside
+    /// `root`). Both are made when missing.
+    pub fn open(root: PathBuf, scratch: PathBuf) -> io::Result<Tree> {
+        fs::create_dir_all(&root)?;
+        fs::create_dir_all(&scratch)?;
+        Ok(Tree { root, scratch })
+    }
+
+    /// The space's folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Removes temporary files left by uploads a crash or a cut connection ended, older than
+    /// `age` (younger ones may belong to uploads running now).
+    pub fn clean_scratch(&self, age: std::time::Duration) -> io::Result<usize> {
+        let mut n = 0;
+        for e in fs::read_dir(&self.scratch)?.flatten() {
+            let old = e.metadata().ok().and_then(|m| m.modified().ok()).and_then(|t| t.elapsed().ok()).is_some_and(|d| d >= age);
+            if old && e.file_name().to_string_lossy().ends_with(".part") && fs::remove_file(e.path()).is_ok() {
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    /// The file system path of `path`, every folder on the way checked not to be a symbolic
+    /// link; `None` when one is (or is not a folder).
+    fn local(&self, path: &DavPath) -> io::Result<Option<PathBuf>> {
+        let mut p = self.root.clone();
+        let names = path.names();
+        for (i, n) in names.iter().enumerate() {
+            p.push(n);
+            if i + 1 < names.len() {
+                match fs::symlink_metadata(&p) {
+                    Ok(m) if m.file_type().is_dir() => {}
+                    Ok(_) => return Ok(None),
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(Some(p))
+    }
+
+    fn local_or_missing(&self, path: &DavPath) -> io::Result<PathBuf> {
+        self.local(path)?.ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("{path} does not exist")))
+    }
+
+    /// What is at `path`; `None` when nothing (or a link, or a device) is.
+    pub fn stat(&self, path: &DavPath) -> io::Result<Option<Entry>> {
+        let Some(p) = self.local(path)? else { return Ok(None) };
+        match fs::symlink_metadata(&p) {
+            Ok(m) => Ok(Entry::of(&m)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound || e.raw_os_error() == Some(nix::libc::ENOTDIR) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The members of the folder at `path`, by name; names that are not UTF-8 or not
+    /// acceptable as WebDAV names, links and devices are left out.
+    pub fn list(&self, path: &DavPath) -> io::Result<Vec<(String, Entry)>> {
+        let dir = self.local_or_missing(path)?;
+        let mut out = Vec::new();
+        for e in fs::read_dir(&dir)? {
+            let e = e?;
+            let Ok(name) = e.file_name().into_string() else { continue };
+            if DavPath::check_name(&name).is_err() {
+                continue;
+            }
+            let Ok(meta) = fs::symlink_metadata(e.path()) else { continue };
+            if let Some(entry) = Entry::of(&meta) {
+                out.push((name, entry));
+            }
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    }
+
+    /// Opens the file at `path` for reading.
+    pub fn open_file(&self, path: &DavPath) -> io::Result<(File, Entry)> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let p = self.local_or_missing(path)?;
+        let f = File::options().read(true).custom_flags(nix::libc::O_NOFOLLOW).open(&p)?;
+        let meta = f.metadata()?;
+        match Entry::of(&meta) {
+            Some(e) if e.kind == Kind::File => Ok((f, e)),
+            _ => Err(io::Error::new(io::ErrorKind::InvalidInput, format!("{path} is not a file"))),
+        }
+    }
+
+    /// A new temporary file for an upload.
+    pub fn begin_upload(&self) -> io::Result<Upload> {
+        let path = self.scratch.join(format!("{}.part", crate::locks::new_uuid()));
+        let file = fs::OpenOptions::new().write(true).create_new(true).open(&path)?;
+        Ok(Upload { file: Some(file), path, written: 0, done: false })
+    }
+
+    /// Gives `upload`'s bytes the name `path`, if the name still holds what `expect` says
+    /// (module docs). Returns whether the file is new.
+    pub fn commit_upload(&self, mut upload: Upload, path: &DavPath, expect: Expect) -> Result<bool, ChangeError> {
+        let to = self.local_or_missing(path)?;
+        let parent = to.parent().map(Path::to_path_buf).unwrap_or_else(|| self.root.clone());
+        let file = upload.file.take().ok_or_else(|| io::Error::other("the upload was committed twice"))?;
+        file.sync_all()?;
+        drop(file);
+        match expect {
+            Expect::Absent => match hearth_platform::durable::rename_noreplace(&upload.path, &to) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Err(ChangeError::Changed),
+                Err(e) => return Err(e.into()),
+            },
+            Expect::File(inode) => {
+                use nix::fcntl::{AT_FDCWD, RenameFlags, renameat2};
+                renameat2(AT_FDCWD, &upload.path, AT_FDCWD, &to, RenameFlags::RENAME_EXCHANGE).map_err(io::Error::from)?;
+                // The old file is now at the temporary's name.
+                let old = fs::symlink_metadata(&upload.path)?;
+                if old.ino() != inode || !old.file_type().is_file() {
+                    renameat2(AT_FDCWD, &upload.path, AT_FDCWD, &to, RenameFlags::RENAME_EXCHANGE).map_err(io::Error::from)?;
+                    return Err(ChangeError::Changed);
+                }
+                fs::remove_file(&upload.path)?;
+            }
+        }
+        upload.done = true;
+        hearth_platform::durable::sync_dir(&parent)?;
+        Ok(expect == Expect::Absent)
+    }
+
+    /// Makes the folder `path` (its parent must exist). `AlreadyExists` when the name is taken.
+    pub fn make_folder(&self, path: &DavPath) -> io::Result<()> {
+        let p = self.local_or_missing(path)?;
+        fs::create_dir(&p)?;
+        if let Some(parent) = p.parent() {
+            hearth_platform::durable::sync_dir(parent)?;
+        }
+        Ok(())
+    }
+
+    /// Removes `path` and, for a folder, everything in it.
+    pub fn remove(&self, path: &DavPath) -> io::Result<()> {
+        let p = self.local_or_missing(path)?;
+        let meta = fs::symlink_metadata(&p)?;
+        if meta.file_type().is_dir() {
+            fs::remove_dir_all(&p)?;
+        } else {
+            fs::remove_file(&p)?;
+        }
+        if let Some(parent) = p.parent() {
+            hearth_platform::durable::sync_dir(parent)?;
+        }
+        Ok(())
+    }
+
+    /// Moves `from` to the free name `to` (the caller removed what was there, if allowed).
+    /// `AlreadyExists` when `to` is taken after all.
+    pub fn rename(&self, from: &DavPath, to: &DavPath) -> io::Result<()> {
+        let a = self.local_or_missing(from)?;
+        let b = self.local_or_missing(to)?;
+        hearth_platform::durable::rename_noreplace(&a, &b)?;
+        for dir in [a.parent(), b.parent()].into_iter().flatten() {
+            hearth_platform::durable::sync_dir(dir)?;
+        }
+        Ok(())
+    }
+
+    /// Copies `from` to the free name `to`: a file through a temporary (so `to` never holds
+    /// half a copy), a folder with its members when `deep`, else empty.
+    pub fn copy(&self, from: &DavPath, to: &DavPath, deep: bool) -> io::Result<()> {
+        let src = self.local_or_missing(from)?;
+        let meta = fs::symlink_metadata(&src)?;
+        if meta.file_type().is_dir() {
+            self.make_folder(to)?;
+            if deep {
+                for (name, _) in self.list(from)? {
+                    let (f, t) = (from.child(&name).map_err(io::Error::other)?, to.child(&name).map_err(io::Error::other)?);
+                    self.copy(&f, &t, true)?;
+                }
+            }
+            return Ok(());
+        }
+        if !meta.file_type().is_file() {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("{from} is not a file")));
+        }
+        let mut upload = self.begin_upload()?;
+        {
+            let mut input = File::open(&src)?;
+            let file = upload.file.as_mut().ok_or_else(|| io::Error::other("no temporary"))?;
+            io::copy(&mut input, file)?;
+        }
+        if let Ok(t) = meta.modified()
+            && let Some(f) = upload.file.as_ref()
+        {
+            f.set_modified(t)?;
+        }
+        match self.commit_upload(upload, to, Expect::Absent) {
+            Ok(_) => Ok(()),
+            Err(ChangeError::Changed) => Err(io::Error::new(io::ErrorKind::AlreadyExists, format!("{to} exists"))),
+            Err(ChangeError::Io(e)) => Err(e),
+        }
+    }
+
+    /// Sets the modification time of `path` (the Nextcloud apps send the phone's).
+    pub fn set_modified(&self, path: &DavPath, when: SystemTime) -> io::Result<()> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let p = self.local_or_missing(path)?;
+        File::options().write(true).custom_flags(nix::libc::O_NOFOLLOW).open(&p)?.set_modified(when)
+    }
+
+    /// Free and total bytes of the file system under the space.
+    pub fn space(&self) -> io::Result<(u64, u64)> {
+        hearth_platform::durable::space(&self.root)
+    }
+}
+
+/// An upload on its way to a temporary file; removed when dropped without being committed.
+#[derive(Debug)]
+pub struct Upload {
+    file: Option<File>,
+    path: PathBuf,
+    written: u64,
+    done: bool,
+}
+
+impl Upload {
+    /// Appends bytes.
+    pub fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let f = self.file.as_mut().ok_or_else(|| io::Error::other("the upload is closed"))?;
+        f.write_all(bytes)?;
+        self.written += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Bytes written so far.
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    /// Sets the file's modification time before it takes its name.
+    pub fn set_modified(&self, when: SystemTime) -> io::Result<()> {
+        match &self.file {
+            Some(f) => f.set_modified(when),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Upload {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> DavPath {
+        DavPath::from_encoded(s).expect("path")
+    }
+
+    fn tree() -> (tempfile::TempDir, Tree) {
+        let dir = tempfile::tempdir().expect("tmp");
+        let t = Tree::open(dir.path().join("files"), dir.path().join("scratch")).expect("open");
+        (dir, t)
+    }
+
+    fn put(t: &Tree, path: &str, bytes: &[u8]) -> Result<bool, ChangeError> {
+        let expect = match t.stat(&p(path)).expect("stat") {
+            Some(e) => Expect::File(e.inode),
+            None => Expect::Absent,
+        };
+        let mut u = t.begin_upload().expect("begin");
+        u.append(bytes).expect("append");
+        t.commit_upload(u, &p(path), expect)
+    }
+
+    #[test]
+    fn uploads_take_their_name_only_when_it_holds_what_was_checked() {
+        let (_d, t) = tree();
+        assert!(put(&t, "a.txt", b"one").expect("new"));
+        let first = t.stat(&p("a.txt")).expect("stat").expect("there");
+        assert!(!put(&t, "a.txt", b"two!").expect("replace"));
+        assert_eq!(fs::read(t.root().join("a.txt")).expect("read"), b"two!");
+        // A request that checked the first file finds the second: refused, the second kept.
+        let mut u = t.begin_upload().expect("begin");
+        u.append(b"three").expect("append");
+        assert!(matches!(t.commit_upload(u, &p("a.txt"), Expect::File(first.inode)), Err(ChangeError::Changed)));
+        assert_eq!(fs::read(t.root().join("a.txt")).expect("read"), b"two!");
+        let mut u = t.begin_upload().expect("begin");
+        u.append(b"four").expect("append");
+        assert!(matches!(t.commit_upload(u, &p("a.txt"), Expect::Absent), Err(ChangeError::Changed)));
+        // Dropped uploads leave no temporary.
+        drop(t.begin_upload().expect("begin"));
+        assert_eq!(fs::read_dir(&t.scratch).expect("scratch").count(), 0);
+        assert!(t.stat(&p("a.txt/x")).expect("below a file").is_none());
+    }
+
+    #[test]
+    fn links_lead_nowhere() {
+        let (d, t) = tree();
+        fs::create_dir(d.path().join("outside")).expect("mkdir");
+        fs::write(d.path().join("outside/secret"), b"s").expect("write");
+        std::os::unix::fs::symlink(d.path().join("outside"), t.root().join("link")).expect("link");
+        std::os::unix::fs::symlink(d.path().join("outside/secret"), t.root().join("file-link")).expect("link");
+        assert!(t.stat(&p("link")).expect("stat").is_none());
+        assert!(t.stat(&p("link/secret")).expect("stat").is_none());
+        assert!(t.open_file(&p("link/secret")).is_err());
+        assert!(t.open_file(&p("file-link")).is_err() || t.stat(&p("file-link")).expect("stat").is_none());
+        assert!(t.list(&DavPath::root()).expect("list").is_empty());
+        assert!(t.make_folder(&p("link/new")).is_err());
+    }
+
+    #[test]
+    fn copies_moves_and_removals() {
+        let (_d, t) = tree();
+        t.make_folder(&p("c")).expect("mkdir");
+        t.make_folder(&p("c/d")).expect("mkdir");
+        put(&t, "c/d/f", b"x").expect("put");
+        t.copy(&p("c"), &p("e"), true).expect("deep copy");
+        assert_eq!(fs::read(t.root().join("e/d/f")).expect("copied"), b"x");
+        t.copy(&p("c"), &p("g"), false).expect("shallow copy");
+        assert!(t.list(&p("g")).expect("list").is_empty());
+        assert_eq!(t.rename(&p("e"), &p("c")).map_err(|e| e.kind()), Err(io::ErrorKind::AlreadyExists));
+        t.rename(&p("e"), &p("h")).expect("move");
+        t.remove(&p("h")).expect("remove");
+        assert!(t.stat(&p("h")).expect("stat").is_none());
+        assert_eq!(t.make_folder(&p("c")).map_err(|e| e.kind()), Err(io::ErrorKind::AlreadyExists));
+    }
+}
