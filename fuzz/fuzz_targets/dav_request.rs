@@ -1,0 +1,27 @@
+//! The parts of a WebDAV request that name things come from any client: the path below a
+//! space, `Destination`, `If`, `Depth`, `Timeout`. Parsing never panics; a path it accepts has
+//! only names that stay inside the space, and its href reads back as the same path.
+#![no_main]
+use hearth_dav::headers;
+use hearth_dav::path::DavPath;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let text = String::from_utf8_lossy(data);
+    if let Ok(p) = DavPath::from_encoded(&text) {
+        for n in p.names() {
+            assert!(!n.is_empty() && n != "." && n != ".." && !n.contains('/') && !n.contains('\0'), "{n:?}");
+        }
+        let href = p.href("/dav/files/anna/", false);
+        let back = DavPath::from_encoded(&href["/dav/files/anna/".len()..]).expect("an href we wrote reads back");
+        assert_eq!(back, p);
+    }
+    if let Ok(h) = headers::if_header(&text) {
+        assert!(!h.lists.is_empty());
+        let _ = h.tokens().count();
+    }
+    let _ = headers::same_host_path(&text, Some("box:8080"));
+    let _ = headers::depth(Some(&text));
+    let _ = headers::overwrite(Some(&text));
+    assert!(headers::timeout(Some(&text)) <= headers::MOST_LOCK_SECONDS);
+});
