@@ -87,6 +87,14 @@ fn avahi_sees_hearth_with_its_txt_and_sees_it_leave() {
     });
     assert_eq!(restic[8], "8443");
     assert!(restic[9].contains("\"path=/restic/\"") && restic[9].contains("\"scheme=https\""), "TXT {}", restic[9]);
+    // File managers find the family's files, over HTTP and over TLS.
+    for (kind, port) in [("_webdav._tcp", "8080"), ("_webdavs._tcp", "8443")] {
+        let found = poll::until(Duration::from_secs(30), &format!("{kind} in avahi-browse"), || {
+            lab.browse(kind).into_iter().find(|f| f.get(3).is_some_and(|n| n.contains("Test")) && f.get(2).is_some_and(|p| p == "IPv4"))
+        });
+        assert_eq!(found[8], port, "{kind}");
+        assert!(found[9].contains("\"path=/remote.php/dav/files/\""), "{kind} TXT {}", found[9]);
+    }
 
     // The family renames the box: the LAN sees the new name at once, the old one goes
     // (avahi-browse -p writes the space as \\032, so the names are matched by a word).

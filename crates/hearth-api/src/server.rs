@@ -291,6 +291,18 @@ fn announce(announcements: &Announcements, d: &crate::state::DeviceInfo, http_po
             txt: vec![("path".into(), "/restic/".into()), ("scheme".into(), scheme.into())],
         },
     );
+    // File managers (Finder, GNOME Files, DAVx5) find the family's files: WebDAV over plain HTTP
+    // on the LAN, and over TLS when HTTPS is on (docs/files.md).
+    let files = vec![("path".to_string(), "/remote.php/dav/files/".to_string())];
+    announcements.set(
+        "api.webdav",
+        Announcement { service_type: "_webdav._tcp".into(), instance: name.to_string(), port: http_port, txt: files.clone() },
+    );
+    match d.https_port {
+        Some(port) => announcements
+            .set("api.webdavs", Announcement { service_type: "_webdavs._tcp".into(), instance: name.to_string(), port, txt: files }),
+        None => announcements.remove("api.webdavs"),
+    }
 }
 
 impl Service for ApiService {

@@ -164,7 +164,13 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
 pub struct Dav {
     locks: LockTable,
     commits: Mutex<HashMap<String, Arc<Mutex<()>>>>,
+    /// Spaces whose scratch folder this process has cleaned.
+    cleaned: Mutex<std::collections::HashSet<String>>,
 }
+
+/// How old a temporary file must be before it counts as left by a crash (uploads running now
+/// are younger: an upload that takes a day is cut).
+const LEFT_BEHIND: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 /// A request's facts every method needs.
 struct Ask<'a> {
@@ -205,6 +211,14 @@ impl Dav {
             Ok(p) => p,
             Err(e) => return DavError::new(StatusCode::BAD_REQUEST, e.to_string()).into_response(),
         };
+        let first_use = self.cleaned.lock().unwrap_or_else(|p| p.into_inner()).insert(space.key.clone());
+        if first_use {
+            let tree = space.tree.clone();
+            let cleaned = blocking(move || Ok(tree.clean_scratch(LEFT_BEHIND)?)).await;
+            if let Ok(n @ 1..) = cleaned {
+                tracing::info!(space = %space.key, files = n, "WebDAV: removed temporaries left by interrupted uploads");
+            }
+        }
         let host = parts.headers.get(header::HOST).and_then(|v| v.to_str().ok()).map(str::to_string);
         let ask = Ask { space: &space, path, headers: &parts.headers, host, now: Instant::now() };
         let result = match parts.method.as_str() {

@@ -405,6 +405,23 @@ mod tests {
     }
 
     #[test]
+    fn temporaries_left_by_a_crash_are_removed_and_running_ones_kept() {
+        let (_d, t) = tree();
+        let old = t.scratch.join("left.part");
+        fs::write(&old, b"half").expect("write");
+        File::options()
+            .write(true)
+            .open(&old)
+            .expect("open")
+            .set_modified(SystemTime::now() - std::time::Duration::from_secs(90_000))
+            .expect("age");
+        let running = t.begin_upload().expect("begin");
+        fs::write(t.scratch.join("note.txt"), b"not ours").expect("write");
+        assert_eq!(t.clean_scratch(std::time::Duration::from_secs(86_400)).expect("clean"), 1);
+        assert!(!old.exists() && running.path.exists() && t.scratch.join("note.txt").exists());
+    }
+
+    #[test]
     fn links_lead_nowhere() {
         let (d, t) = tree();
         fs::create_dir(d.path().join("outside")).expect("mkdir");
