@@ -24,4 +24,5 @@ fuzz_target!(|data: &[u8]| {
     let _ = headers::depth(Some(&text));
     let _ = headers::overwrite(Some(&text));
     assert!(headers::timeout(Some(&text)) <= headers::MOST_LOCK_SECONDS);
+    let _ = headers::unix_time(&text);
 });

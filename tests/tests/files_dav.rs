@@ -118,6 +118,12 @@ fn rclone_copies_and_syncs_a_tree_both_ways_byte_for_byte() {
     rclone(&["copy", local.to_str().expect("utf-8"), "box:Documents"], &config);
     let home = d.data.join("users/anna/files/Documents");
     assert_eq!(tree_of(&home), tree_of(&local), "what rclone copied up is on the box byte for byte");
+    // rclone sends each file's modification time (X-OC-Mtime, as the Nextcloud apps do); the
+    // box keeps it.
+    let mtime = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).expect("mtime");
+    let (there, here) = (mtime(&home.join("School/scan.bin")), mtime(&local.join("School/scan.bin")));
+    let apart = there.duration_since(here).or_else(|e| Ok::<_, ()>(e.duration())).expect("diff");
+    assert!(apart < Duration::from_secs(1), "the box kept the file's time: {there:?} against {here:?}");
 
     // Changes on both sides, then a sync down and a check.
     std::fs::write(local.join("School/notes.txt"), "maths on tuesday\n").expect("write");
@@ -132,4 +138,55 @@ fn rclone_copies_and_syncs_a_tree_both_ways_byte_for_byte() {
     rclone(&["check", local.to_str().expect("utf-8"), "box:Documents"], &config);
     let listing = rclone(&["lsf", "-R", "box:"], &config);
     assert!(listing.contains("Documents/School/Année 2026/#1 & more/ünïcödé 😀.txt"), "{listing}");
+}
+
+/// The disk fills up in the middle of replacing a file over WebDAV: the client gets 507, the file
+/// it was replacing is still whole, no temporary is left, and the next upload works once space
+/// is freed. hearthd runs on a 4 MiB tmpfs in its own mount namespace (the test runs as root).
+#[test]
+fn a_full_disk_mid_upload_keeps_the_old_file_and_leaves_no_temporary() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mnt = dir.path().join("small");
+    std::fs::create_dir_all(&mnt).expect("mkdir");
+    let data = mnt.join("d");
+    let http_addr = format!("127.0.0.1:{}", daemon::free_port());
+    let log = dir.path().join("hearthd.log");
+    let script = format!(
+        "mount -t tmpfs -o size=4m tmpfs {m} && exec {bin} --data {d} --listen {http_addr} --https-listen off --sync-listen off --no-mdns --no-local-discovery 2>{log}",
+        m = mnt.display(),
+        bin = daemon::hearthd().display(),
+        d = data.display(),
+        log = log.display()
+    );
+    let mut child = Command::new("unshare").args(["-m", "--propagation", "private", "sh", "-c", &script]).spawn().expect("unshare");
+    let addr: std::net::SocketAddr = http_addr.parse().expect("addr");
+    let up = (0..1000).any(|_| {
+        std::thread::sleep(Duration::from_millis(20));
+        http::get(addr, "/api/health").is_ok_and(|r| r.status == 200)
+    });
+    assert!(up, "hearthd on tmpfs did not start: {}", std::fs::read_to_string(&log).unwrap_or_default());
+    let claim =
+        http::request(addr, "POST", "/api/v1/setup/claim", &[], Some(r#"{"name":"anna","password":"anna-long-password"}"#)).expect("claim");
+    assert_eq!(claim.status, 201, "{}", claim.body);
+    let body = serde_json::json!({"name": "files"}).to_string();
+    let r = http::request(addr, "POST", "/api/v1/me/tokens", &[format!("Cookie: {}", claim.cookie().expect("cookie"))], Some(&body))
+        .expect("token");
+    let token = r.json()["secret"].as_str().expect("secret").to_string();
+    let auth = [format!("Authorization: Basic {}", hearth_backup::crypto::base64_encode(format!("anna:{token}").as_bytes()))];
+    let put = |bytes: &[u8]| {
+        http::request_bytes(addr, "PUT", "/dav/files/anna/report.pdf", &auth, Some(("application/pdf", bytes))).expect("PUT")
+    };
+    assert_eq!(put(b"the old report").status, 201);
+    let r = put(&vec![7u8; 6 << 20]);
+    assert_eq!(r.status, 507, "a full disk is 507: {}", r.body);
+    let r = http::request(addr, "GET", "/dav/files/anna/report.pdf", &auth, None).expect("GET");
+    assert_eq!((r.status, r.body.as_str()), (200, "the old report"), "the old file is whole");
+    let pid = child.id().to_string();
+    let scratch =
+        Command::new("nsenter").args(["-t", &pid, "-m", "ls", "-A"]).arg(data.join("users/anna/.dav-scratch")).output().expect("ls");
+    assert!(scratch.status.success() && scratch.stdout.is_empty(), "no temporary is left: {}", String::from_utf8_lossy(&scratch.stdout));
+    assert_eq!(put(b"a new report that fits").status, 204, "uploads work again once the big one is gone");
+    hearth_platform::process::terminate(child.id());
+    let status = child.wait().expect("wait");
+    assert!(status.success(), "{status}: {}", std::fs::read_to_string(&log).unwrap_or_default());
 }

@@ -90,6 +90,26 @@ pub fn same_host_path<'a>(value: &'a str, host: Option<&str>) -> Result<&'a str,
     Ok(path)
 }
 
+/// A time in seconds since 1970, maybe with a fraction (`X-OC-Mtime: 1700000000.25`), within
+/// what a file system keeps (1970 to 9999).
+pub fn unix_time(value: &str) -> Result<std::time::SystemTime, HeaderError> {
+    let v = value.trim();
+    let (secs, frac) = v.split_once('.').map_or((v, None), |(s, f)| (s, Some(f)));
+    let digits = |s: &str, most: usize| !s.is_empty() && s.len() <= most && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(secs, 12) || frac.is_some_and(|f| !digits(f, 9)) {
+        return Err(bad(format!("a time is seconds since 1970, not {v:?}")));
+    }
+    let secs: u64 = secs.parse().map_err(|_| bad("the time is out of range"))?;
+    if secs > 253_402_300_799 {
+        return Err(bad("the time is after the year 9999"));
+    }
+    let nanos: u32 = match frac {
+        None => 0,
+        Some(f) => format!("{f:0<9}").parse().map_err(|_| bad("bad fraction"))?,
+    };
+    Ok(std::time::UNIX_EPOCH + std::time::Duration::new(secs, nanos))
+}
+
 /// One condition of an `If` list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Condition {
@@ -226,6 +246,11 @@ mod tests {
         assert_eq!(timeout(Some("Infinite, Second-4100000000")), MOST_LOCK_SECONDS);
         assert_eq!(timeout(Some("Second-4100000000")), MOST_LOCK_SECONDS);
         assert_eq!(timeout(Some("junk")), DEFAULT_LOCK_SECONDS);
+        assert_eq!(unix_time("1700000000.25"), Ok(std::time::UNIX_EPOCH + std::time::Duration::new(1_700_000_000, 250_000_000)));
+        assert_eq!(unix_time(" 0 "), Ok(std::time::UNIX_EPOCH));
+        for bad in ["", "-1", "1e9", "1.", ".5", "99999999999999", "1.0000000001", "x"] {
+            assert!(unix_time(bad).is_err(), "{bad}");
+        }
         assert_eq!(same_host_path("http://h:8080/dav/a%20b?x#y", Some("h:8080")), Ok("/dav/a%20b"));
         assert!(same_host_path("http://other/dav/a", Some("h:8080")).is_err());
         assert_eq!(same_host_path("/dav/a", Some("h")), Ok("/dav/a"));

@@ -225,7 +225,7 @@ impl Dav {
             "OPTIONS" => Ok(options()),
             "GET" => self.get(ask, true).await,
             "HEAD" => self.get(ask, false).await,
-            "PUT" => self.put(&catalog, ask, body).await,
+            "PUT" => self.put(ask, body).await,
             "MKCOL" => self.mkcol(ask, body).await,
             "DELETE" => self.delete(&catalog, ask).await,
             "COPY" => self.copy_or_move(&catalog, ask, false).await,
@@ -319,13 +319,28 @@ impl Dav {
     // ---- reading ------------------------------------------------------------------------------
 
     async fn get(self: &Arc<Self>, ask: Ask<'_>, with_body: bool) -> Result<DavResponse> {
-        let tree = ask.space.tree.clone();
-        let path = ask.path.clone();
-        let entry = {
-            let (t, p) = (tree.clone(), path.clone());
-            blocking(move || Ok(t.stat(&p)?)).await?
+        // One trip to the blocking pool: what is there, and the file opened or the folder listed.
+        enum Found {
+            Nothing,
+            File(std::fs::File, Entry),
+            Folder(Entry, Vec<(String, Entry)>),
+        }
+        let (tree, path) = (ask.space.tree.clone(), ask.path.clone());
+        let found = blocking(move || {
+            Ok(match tree.stat(&path)? {
+                None => Found::Nothing,
+                Some(e) if e.is_folder() => Found::Folder(e, if with_body { tree.list(&path)? } else { Vec::new() }),
+                Some(_) => {
+                    let (f, e) = tree.open_file(&path)?;
+                    Found::File(f, e)
+                }
+            })
+        })
+        .await?;
+        let entry = match &found {
+            Found::Nothing => return Err(DavError::new(StatusCode::NOT_FOUND, format!("{} does not exist", ask.path))),
+            Found::File(_, e) | Found::Folder(e, _) => e.clone(),
         };
-        let Some(entry) = entry else { return Err(DavError::new(StatusCode::NOT_FOUND, format!("{} does not exist", ask.path))) };
         if let Err(e) = Self::http_conditions(&ask, Some(&entry), true) {
             if e.status == StatusCode::NOT_MODIFIED {
                 let mut r = empty(StatusCode::NOT_MODIFIED);
@@ -334,32 +349,36 @@ impl Dav {
             }
             return Err(e);
         }
-        if entry.is_folder() {
-            let (t, p) = (tree, path.clone());
-            let members = blocking(move || Ok(t.list(&p)?)).await?;
-            let mut html = format!("<!doctype html><meta charset=\"utf-8\"><title>{0}</title><h1>{0}</h1><ul>", escape(&path.to_string()));
-            for (name, e) in members {
-                let child = path.child(&name).map_err(|e| DavError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-                html.push_str(&format!(
-                    "<li><a href=\"{}\">{}</a></li>",
-                    escape(&child.href(&ask.space.href_prefix, e.is_folder())),
-                    escape(&name)
-                ));
+        match found {
+            Found::Nothing => Err(DavError::new(StatusCode::NOT_FOUND, format!("{} does not exist", ask.path))),
+            Found::Folder(entry, members) => {
+                let path = &ask.path;
+                let mut html =
+                    format!("<!doctype html><meta charset=\"utf-8\"><title>{0}</title><h1>{0}</h1><ul>", escape(&path.to_string()));
+                for (name, e) in members {
+                    let child = path.child(&name).map_err(|e| DavError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+                    html.push_str(&format!(
+                        "<li><a href=\"{}\">{}</a></li>",
+                        escape(&child.href(&ask.space.href_prefix, e.is_folder())),
+                        escape(&name)
+                    ));
+                }
+                html.push_str("</ul>\n");
+                let mut r = http::Response::new(if with_body { DavBody::Text(html) } else { DavBody::Empty });
+                r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+                set_etag(&mut r, &entry);
+                Ok(r)
             }
-            html.push_str("</ul>\n");
-            let mut r = http::Response::new(if with_body { DavBody::Text(html) } else { DavBody::Empty });
-            r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
-            set_etag(&mut r, &entry);
-            return Ok(r);
+            Found::File(file, entry) => {
+                let mut r = http::Response::new(DavBody::File { file, len: entry.size });
+                if let Ok(v) = HeaderValue::from_str(crate::content_type::of(ask.path.name().unwrap_or(""))) {
+                    r.headers_mut().insert(header::CONTENT_TYPE, v);
+                }
+                r.headers_mut().insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+                set_etag(&mut r, &entry);
+                Ok(r)
+            }
         }
-        let (file, entry) = blocking(move || Ok(tree.open_file(&path)?)).await?;
-        let mut r = http::Response::new(DavBody::File { file, len: entry.size });
-        if let Ok(v) = HeaderValue::from_str(crate::content_type::of(ask.path.name().unwrap_or(""))) {
-            r.headers_mut().insert(header::CONTENT_TYPE, v);
-        }
-        r.headers_mut().insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-        set_etag(&mut r, &entry);
-        Ok(r)
     }
 
     async fn propfind<B>(self: &Arc<Self>, catalog: &Arc<Catalog>, ask: Ask<'_>, body: B) -> Result<DavResponse>
@@ -415,33 +434,44 @@ impl Dav {
 
     // ---- changing -----------------------------------------------------------------------------
 
-    async fn put<B>(self: &Arc<Self>, catalog: &Arc<Catalog>, ask: Ask<'_>, body: B) -> Result<DavResponse>
+    async fn put<B>(self: &Arc<Self>, ask: Ask<'_>, body: B) -> Result<DavResponse>
     where
         B: HttpBody<Data = Bytes> + Send + Unpin + 'static,
         B::Error: std::fmt::Display,
     {
-        let _ = catalog;
         if ask.path.is_root() {
             return Err(DavError::new(StatusCode::METHOD_NOT_ALLOWED, "the root is a folder"));
         }
         if ask.headers.contains_key(header::CONTENT_RANGE) {
             return Err(DavError::new(StatusCode::BAD_REQUEST, "PUT with Content-Range (a partial update) is not supported"));
         }
-        // The conditions are checked before the body is read (so a refused upload costs
-        // nothing) and again, under the commit lock, when it takes its name.
-        let (parent_ok, entry) = self.put_target(&ask).await?;
-        if !parent_ok {
-            return Err(DavError::new(StatusCode::CONFLICT, "the folder to put this in does not exist"));
-        }
-        if entry.as_ref().is_some_and(Entry::is_folder) {
-            return Err(DavError::new(StatusCode::METHOD_NOT_ALLOWED, "a folder is there; delete it first"));
-        }
-        Self::http_conditions(&ask, entry.as_ref(), false)?;
-        self.may_change(&ask, &ask.path, false, entry.is_none())?;
-
-        let tree = ask.space.tree.clone();
-        let upload = blocking(move || Ok(tree.begin_upload()?)).await?;
-        let upload = receive(upload, body).await?;
+        // The Nextcloud apps and rclone send the file's own modification time (seconds since
+        // 1970, maybe with a fraction); the file keeps it.
+        let mtime = match ask.header("x-oc-mtime") {
+            Some(v) => Some(headers::unix_time(v)?),
+            None => None,
+        };
+        // A small body is read into memory and written with everything else in one trip to the
+        // blocking pool. A larger one streams to its temporary as it arrives, after the
+        // conditions are checked (so a refused upload costs nothing); they are checked again,
+        // under the commit lock, when it takes its name.
+        let declared = ask.header("content-length").and_then(|v| v.trim().parse::<u64>().ok());
+        let incoming = if declared.is_some_and(|n| n <= SMALL_BODY) {
+            Incoming::Bytes(read_body(body, SMALL_BODY as usize).await?)
+        } else {
+            let (parent_ok, entry) = self.put_target(&ask).await?;
+            if !parent_ok {
+                return Err(DavError::new(StatusCode::CONFLICT, "the folder to put this in does not exist"));
+            }
+            if entry.as_ref().is_some_and(Entry::is_folder) {
+                return Err(DavError::new(StatusCode::METHOD_NOT_ALLOWED, "a folder is there; delete it first"));
+            }
+            Self::http_conditions(&ask, entry.as_ref(), false)?;
+            self.may_change(&ask, &ask.path, false, entry.is_none())?;
+            let tree = ask.space.tree.clone();
+            let upload = blocking(move || Ok(tree.begin_upload()?)).await?;
+            Incoming::File(receive(upload, body).await?)
+        };
 
         let tree = ask.space.tree.clone();
         let lock = self.commit_lock(&ask.space.key);
@@ -454,8 +484,23 @@ impl Dav {
             let now = ask.now;
             let dav = Arc::clone(self);
             blocking(move || {
+                let upload = match incoming {
+                    Incoming::File(u) => u,
+                    Incoming::Bytes(bytes) => {
+                        let mut u = tree.begin_upload()?;
+                        u.append(&bytes)?;
+                        u
+                    }
+                };
+                if let Some(t) = mtime {
+                    upload.set_modified(t)?;
+                }
                 let _held = lock.lock().unwrap_or_else(|p| p.into_inner());
                 let ask = Ask { space: &space, path: path.clone(), headers: &headers, host, now };
+                let parent = path.parent().unwrap_or_default();
+                if !tree.stat(&parent)?.is_some_and(|e| e.is_folder()) {
+                    return Err(DavError::new(StatusCode::CONFLICT, "the folder to put this in does not exist"));
+                }
                 let entry = tree.stat(&path)?;
                 if entry.as_ref().is_some_and(Entry::is_folder) {
                     return Err(DavError::new(StatusCode::METHOD_NOT_ALLOWED, "a folder is there; delete it first"));
@@ -477,6 +522,9 @@ impl Dav {
         let mut r = empty(if created { StatusCode::CREATED } else { StatusCode::NO_CONTENT });
         if let Some(e) = entry {
             set_etag(&mut r, &e);
+        }
+        if mtime.is_some() {
+            r.headers_mut().insert("x-oc-mtime", HeaderValue::from_static("accepted"));
         }
         Ok(r)
     }
@@ -892,8 +940,17 @@ fn describe(request: &Propfind, path: &DavPath, f: &Facts<'_>, dead: &[dav_prope
     groups
 }
 
-/// Reads a body of at most [`request_body::MOST_BODY_BYTES`].
-async fn read_small_body<B>(mut body: B) -> Result<Vec<u8>>
+/// Reads an XML body of at most [`request_body::MOST_BODY_BYTES`].
+async fn read_small_body<B>(body: B) -> Result<Vec<u8>>
+where
+    B: HttpBody<Data = Bytes> + Send + Unpin + 'static,
+    B::Error: std::fmt::Display,
+{
+    read_body(body, request_body::MOST_BODY_BYTES).await
+}
+
+/// Reads a body of at most `most` bytes into memory (413 past it).
+async fn read_body<B>(mut body: B, most: usize) -> Result<Vec<u8>>
 where
     B: HttpBody<Data = Bytes> + Send + Unpin + 'static,
     B::Error: std::fmt::Display,
@@ -902,14 +959,26 @@ where
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| DavError::new(StatusCode::BAD_REQUEST, format!("the request body was cut off: {e}")))?;
         if let Some(data) = frame.data_ref() {
-            if out.len() + data.len() > request_body::MOST_BODY_BYTES {
-                return Err(DavError::new(StatusCode::PAYLOAD_TOO_LARGE, "the XML body is larger than 1 MiB"));
+            if out.len() + data.len() > most {
+                return Err(DavError::new(StatusCode::PAYLOAD_TOO_LARGE, format!("the body is larger than {most} bytes")));
             }
             out.extend_from_slice(data);
         }
     }
     Ok(out)
 }
+
+/// A PUT's body: in memory when small, else already in its temporary.
+enum Incoming {
+    Bytes(Vec<u8>),
+    File(crate::tree::Upload),
+}
+
+/// Bodies up to this size (by their `Content-Length`) are read into memory before writing.
+const SMALL_BODY: u64 = 256 << 10;
+
+/// The most bytes of an upload read and dropped after its file could not take more.
+const MOST_DRAINED: u64 = 16 << 20;
 
 /// Streams `body` into `upload` on the blocking pool; the upload is returned whole or, on a cut
 /// or a write error, dropped (which removes its temporary).
@@ -927,13 +996,22 @@ where
         Ok(upload)
     });
     let mut cut = None;
+    // Once the writer has stopped (a full disk), the rest of the body is read and dropped, up to
+    // a bound, so the client is there to read the answer instead of meeting a closed connection.
+    let mut stopped = false;
+    let mut dropped = 0u64;
     while let Some(frame) = body.frame().await {
         match frame {
             Ok(f) => {
-                if let Some(data) = f.data_ref()
-                    && tx.send(data.clone()).await.is_err()
-                {
-                    break;
+                if let Some(data) = f.data_ref() {
+                    if stopped {
+                        dropped += data.len() as u64;
+                        if dropped > MOST_DRAINED {
+                            break;
+                        }
+                    } else if tx.send(data.clone()).await.is_err() {
+                        stopped = true;
+                    }
                 }
             }
             Err(e) => {

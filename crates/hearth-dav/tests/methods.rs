@@ -147,6 +147,13 @@ async fn put_get_conditions_and_ranges_as_clients_expect() {
     assert_eq!(b.file("résumé.txt").as_deref(), Some(&b"version two"[..]));
     let r = b.send("GET", "r%C3%A9sum%C3%A9.txt", &[("if-none-match", r.headers["etag"].to_str().expect("s"))], b"").await;
     assert_eq!(r.status, StatusCode::NOT_MODIFIED);
+    // The phone's own modification time (Nextcloud's X-OC-Mtime) is kept and acknowledged.
+    let r = b.send("PUT", "phone.jpg", &[("x-oc-mtime", "1700000000.5")], b"jpeg").await;
+    assert_eq!(r.headers["x-oc-mtime"], "accepted");
+    let t = std::fs::metadata(b.dir.path().join("files/phone.jpg")).and_then(|m| m.modified()).expect("mtime");
+    assert_eq!(t, std::time::UNIX_EPOCH + std::time::Duration::from_millis(1_700_000_000_500));
+    assert_eq!(b.send("PUT", "bad-time.jpg", &[("x-oc-mtime", "yesterday")], b"x").await.status, StatusCode::BAD_REQUEST);
+    assert!(b.file("bad-time.jpg").is_none());
     // Empty files, files in missing folders, a folder where a file was asked for.
     assert_eq!(b.send("PUT", "empty", &[], b"").await.status, StatusCode::CREATED);
     assert_eq!(b.file("empty").map(|v| v.len()), Some(0));
