@@ -181,6 +181,25 @@ struct Ask<'a> {
     now: Instant,
 }
 
+/// [`Ask`]'s facts owned, for a closure on the blocking pool.
+struct OwnedAsk {
+    space: Space,
+    path: DavPath,
+    headers: HeaderMap,
+    host: Option<String>,
+    now: Instant,
+}
+
+impl OwnedAsk {
+    fn of(ask: &Ask<'_>) -> OwnedAsk {
+        OwnedAsk { space: ask.space.clone(), path: ask.path.clone(), headers: ask.headers.clone(), host: ask.host.clone(), now: ask.now }
+    }
+
+    fn ask(&self) -> Ask<'_> {
+        Ask { space: &self.space, path: self.path.clone(), headers: &self.headers, host: self.host.clone(), now: self.now }
+    }
+}
+
 impl Ask<'_> {
     fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
@@ -478,10 +497,7 @@ impl Dav {
         let path = ask.path.clone();
         let outcome = {
             // Re-check and commit on the blocking pool, holding the space's commit lock.
-            let headers = ask.headers.clone();
-            let space = ask.space.clone();
-            let host = ask.host.clone();
-            let now = ask.now;
+            let owned = OwnedAsk::of(&ask);
             let dav = Arc::clone(self);
             blocking(move || {
                 let upload = match incoming {
@@ -492,11 +508,13 @@ impl Dav {
                         u
                     }
                 };
+                let mut upload = upload;
                 if let Some(t) = mtime {
                     upload.set_modified(t)?;
                 }
-                let _held = lock.lock().unwrap_or_else(|p| p.into_inner());
-                let ask = Ask { space: &space, path: path.clone(), headers: &headers, host, now };
+                upload.sync()?;
+                let held = lock.lock().unwrap_or_else(|p| p.into_inner());
+                let ask = owned.ask();
                 let parent = path.parent().unwrap_or_default();
                 if !tree.stat(&parent)?.is_some_and(|e| e.is_folder()) {
                     return Err(DavError::new(StatusCode::CONFLICT, "the folder to put this in does not exist"));
@@ -508,13 +526,20 @@ impl Dav {
                 Self::http_conditions(&ask, entry.as_ref(), false)?;
                 dav.may_change(&ask, &path, false, entry.is_none())?;
                 let expect = entry.as_ref().map_or(Expect::Absent, |e| Expect::File(e.inode));
-                match tree.commit_upload(upload, &path, expect) {
-                    Ok(created) => Ok((created, tree.stat(&path)?)),
+                let placed = match tree.commit_upload(upload, &path, expect) {
+                    Ok(placed) => placed,
                     Err(ChangeError::Changed) => {
-                        Err(DavError::new(StatusCode::PRECONDITION_FAILED, "the file changed while it was being uploaded; try again"))
+                        return Err(DavError::new(
+                            StatusCode::PRECONDITION_FAILED,
+                            "the file changed while it was being uploaded; try again",
+                        ));
                     }
-                    Err(ChangeError::Io(e)) => Err(e.into()),
-                }
+                    Err(ChangeError::Io(e)) => return Err(e.into()),
+                };
+                let entry = tree.stat(&path)?;
+                // The folder's fsync waits for the disk: not while other uploads wait for the lock.
+                drop(held);
+                Ok((placed.durable()?, entry))
             })
             .await?
         };
@@ -587,13 +612,12 @@ impl Dav {
         let tree = ask.space.tree.clone();
         let lock = self.commit_lock(&ask.space.key);
         let catalog = catalog.clone();
-        let headers = ask.headers.clone();
-        let space = ask.space.clone();
-        let (path, host, now) = (ask.path.clone(), ask.host.clone(), ask.now);
+        let owned = OwnedAsk::of(&ask);
         let dav = Arc::clone(self);
         blocking(move || {
             let _held = lock.lock().unwrap_or_else(|p| p.into_inner());
-            let ask = Ask { space: &space, path: path.clone(), headers: &headers, host, now };
+            let ask = owned.ask();
+            let (space, path, now) = (&owned.space, owned.path.clone(), owned.now);
             let Some(entry) = tree.stat(&path)? else { return Err(DavError::new(StatusCode::NOT_FOUND, format!("{path} does not exist"))) };
             Self::http_conditions(&ask, Some(&entry), false)?;
             dav.may_change(&ask, &path, true, true)?;
@@ -642,13 +666,12 @@ impl Dav {
         let tree = ask.space.tree.clone();
         let lock = self.commit_lock(&ask.space.key);
         let catalog = catalog.clone();
-        let headers = ask.headers.clone();
-        let space = ask.space.clone();
-        let (host, now) = (ask.host.clone(), ask.now);
+        let owned = OwnedAsk::of(&ask);
         let dav = Arc::clone(self);
         let replaced = blocking(move || {
             let _held = lock.lock().unwrap_or_else(|p| p.into_inner());
-            let ask = Ask { space: &space, path: from.clone(), headers: &headers, host, now };
+            let ask = owned.ask();
+            let (space, now) = (&owned.space, owned.now);
             let Some(source) = tree.stat(&from)? else {
                 return Err(DavError::new(StatusCode::NOT_FOUND, format!("{from} does not exist")));
             };
@@ -705,13 +728,12 @@ impl Dav {
         let tree = ask.space.tree.clone();
         let lock = self.commit_lock(&ask.space.key);
         let catalog = catalog.clone();
-        let headers = ask.headers.clone();
-        let space = ask.space.clone();
-        let (path, host, now) = (ask.path.clone(), ask.host.clone(), ask.now);
+        let owned = OwnedAsk::of(&ask);
         let dav = Arc::clone(self);
         let (entry, groups) = blocking(move || {
             let _held = lock.lock().unwrap_or_else(|p| p.into_inner());
-            let ask = Ask { space: &space, path: path.clone(), headers: &headers, host, now };
+            let ask = owned.ask();
+            let (space, path) = (&owned.space, owned.path.clone());
             let Some(entry) = tree.stat(&path)? else { return Err(DavError::new(StatusCode::NOT_FOUND, format!("{path} does not exist"))) };
             dav.may_change(&ask, &path, false, false)?;
             // All or nothing (RFC 4918 §9.2): a protected property fails the whole request.
@@ -793,13 +815,12 @@ impl Dav {
         };
         let tree = ask.space.tree.clone();
         let lock = self.commit_lock(&ask.space.key);
-        let headers = ask.headers.clone();
-        let space = ask.space.clone();
-        let (path, host, now) = (ask.path.clone(), ask.host.clone(), ask.now);
+        let owned = OwnedAsk::of(&ask);
         let dav = Arc::clone(self);
         let (created, lock) = blocking(move || {
             let _held = lock.lock().unwrap_or_else(|p| p.into_inner());
-            let ask = Ask { space: &space, path: path.clone(), headers: &headers, host, now };
+            let ask = owned.ask();
+            let (space, path, now) = (&owned.space, owned.path.clone(), owned.now);
             let entry = tree.stat(&path)?;
             let d = &dav;
             if let Some(h) = Self::if_header(&ask)?
@@ -827,7 +848,7 @@ impl Dav {
             )?;
             if created {
                 let made = tree.begin_upload().map_err(DavError::from).and_then(|u| match tree.commit_upload(u, &path, Expect::Absent) {
-                    Ok(_) => Ok(()),
+                    Ok(placed) => placed.durable().map(|_| ()).map_err(DavError::from),
                     Err(ChangeError::Changed) => Err(DavError::new(StatusCode::CONFLICT, "the resource appeared meanwhile")),
                     Err(ChangeError::Io(e)) => Err(e.into()),
                 });

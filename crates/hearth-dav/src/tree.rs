@@ -199,17 +199,17 @@ impl Tree {
     pub fn begin_upload(&self) -> io::Result<Upload> {
         let path = self.scratch.join(format!("{}.part", crate::locks::new_uuid()));
         let file = fs::OpenOptions::new().write(true).create_new(true).open(&path)?;
-        Ok(Upload { file: Some(file), path, written: 0, done: false })
+        Ok(Upload { file: Some(file), path, written: 0, done: false, synced: false })
     }
 
     /// Gives `upload`'s bytes the name `path`, if the name still holds what `expect` says
-    /// (module docs). Returns whether the file is new.
-    pub fn commit_upload(&self, mut upload: Upload, path: &DavPath, expect: Expect) -> Result<bool, ChangeError> {
+    /// (module docs). The name is durable once [`Placed::durable`] returns, which the caller
+    /// may do after letting go of its commit lock (both fsyncs then run outside it).
+    pub fn commit_upload(&self, mut upload: Upload, path: &DavPath, expect: Expect) -> Result<Placed, ChangeError> {
         let to = self.local_or_missing(path)?;
         let parent = to.parent().map(Path::to_path_buf).unwrap_or_else(|| self.root.clone());
-        let file = upload.file.take().ok_or_else(|| io::Error::other("the upload was committed twice"))?;
-        file.sync_all()?;
-        drop(file);
+        upload.sync()?;
+        drop(upload.file.take());
         match expect {
             Expect::Absent => match hearth_platform::durable::rename_noreplace(&upload.path, &to) {
                 Ok(()) => {}
@@ -229,8 +229,7 @@ impl Tree {
             }
         }
         upload.done = true;
-        hearth_platform::durable::sync_dir(&parent)?;
-        Ok(expect == Expect::Absent)
+        Ok(Placed { created: expect == Expect::Absent, folder: parent })
     }
 
     /// Makes the folder `path` (its parent must exist). `AlreadyExists` when the name is taken.
@@ -300,7 +299,7 @@ impl Tree {
             f.set_modified(t)?;
         }
         match self.commit_upload(upload, to, Expect::Absent) {
-            Ok(_) => Ok(()),
+            Ok(placed) => placed.durable().map(|_| ()),
             Err(ChangeError::Changed) => Err(io::Error::new(io::ErrorKind::AlreadyExists, format!("{to} exists"))),
             Err(ChangeError::Io(e)) => Err(e),
         }
@@ -319,6 +318,22 @@ impl Tree {
     }
 }
 
+/// A file that has taken its name, not yet durable in its folder.
+#[derive(Debug)]
+#[must_use = "the name is durable only after `durable`"]
+pub struct Placed {
+    created: bool,
+    folder: PathBuf,
+}
+
+impl Placed {
+    /// fsyncs the folder; returns whether the file is new.
+    pub fn durable(self) -> io::Result<bool> {
+        hearth_platform::durable::sync_dir(&self.folder)?;
+        Ok(self.created)
+    }
+}
+
 /// An upload on its way to a temporary file; removed when dropped without being committed.
 #[derive(Debug)]
 pub struct Upload {
@@ -326,11 +341,25 @@ pub struct Upload {
     path: PathBuf,
     written: u64,
     done: bool,
+    synced: bool,
 }
 
 impl Upload {
+    /// fsyncs what was written (before taking a commit lock, so uploads do not wait on each
+    /// other's disk flushes); appending after this is refused.
+    pub fn sync(&mut self) -> io::Result<()> {
+        if !self.synced {
+            self.file.as_ref().ok_or_else(|| io::Error::other("the upload is closed"))?.sync_all()?;
+            self.synced = true;
+        }
+        Ok(())
+    }
+
     /// Appends bytes.
     pub fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
+        if self.synced {
+            return Err(io::Error::other("the upload was already synced"));
+        }
         let f = self.file.as_mut().ok_or_else(|| io::Error::other("the upload is closed"))?;
         f.write_all(bytes)?;
         self.written += bytes.len() as u64;
@@ -380,7 +409,7 @@ mod tests {
         };
         let mut u = t.begin_upload().expect("begin");
         u.append(bytes).expect("append");
-        t.commit_upload(u, &p(path), expect)
+        Ok(t.commit_upload(u, &p(path), expect)?.durable()?)
     }
 
     #[test]
