@@ -7,6 +7,7 @@
 //! - [`request_body`]: PROPFIND, PROPPATCH and LOCK bodies as types.
 //! - [`headers`]: `Depth`, `Overwrite`, `Timeout`, `Destination`, `If`, `If-Match`.
 //! - [`locks`]: write locks, in memory, honoured by token.
+//! - [`marks`]: folder ETags that change when anything beneath changes.
 //! - [`tree`]: one space's files on disk: streaming uploads into place, copies, moves, removal,
 //!   each safe against a crash and a second request.
 //! - [`properties`]: live and dead properties and the 207 bodies.
@@ -16,6 +17,7 @@
 pub mod content_type;
 pub mod headers;
 pub mod locks;
+pub mod marks;
 pub mod methods;
 pub mod path;
 pub mod properties;

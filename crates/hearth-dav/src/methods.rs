@@ -163,6 +163,7 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
 #[derive(Debug, Default)]
 pub struct Dav {
     locks: LockTable,
+    marks: Arc<crate::marks::FolderMarks>,
     commits: Mutex<HashMap<String, Arc<Mutex<()>>>>,
     /// Spaces whose scratch folder this process has cleaned.
     cleaned: Mutex<std::collections::HashSet<String>>,
@@ -238,6 +239,7 @@ impl Dav {
                 tracing::info!(space = %space.key, files = n, "WebDAV: removed temporaries left by interrupted uploads");
             }
         }
+        let space = Space { tree: space.tree.marked(self.marks.clone(), &space.key), ..space };
         let host = parts.headers.get(header::HOST).and_then(|v| v.to_str().ok()).map(str::to_string);
         let ask = Ask { space: &space, path, headers: &parts.headers, host, now: Instant::now() };
         let result = match parts.method.as_str() {
@@ -544,6 +546,7 @@ impl Dav {
             .await?
         };
         let (created, entry) = outcome;
+        self.marks.changed(&ask.space.key, &ask.path);
         let mut r = empty(if created { StatusCode::CREATED } else { StatusCode::NO_CONTENT });
         if let Some(e) = entry {
             set_etag(&mut r, &e);
@@ -602,6 +605,7 @@ impl Dav {
             }
         })
         .await?;
+        self.marks.changed(&ask.space.key, &ask.path);
         Ok(empty(StatusCode::CREATED))
     }
 
@@ -627,6 +631,7 @@ impl Dav {
             Ok(())
         })
         .await?;
+        self.marks.changed(&ask.space.key, &ask.path);
         Ok(empty(StatusCode::NO_CONTENT))
     }
 
@@ -651,6 +656,7 @@ impl Dav {
             _ => return Err(DavError::new(StatusCode::BAD_REQUEST, format!("{what} takes Depth: 0 (COPY only) or infinity"))),
         };
         let from = ask.path.clone();
+        let destination = to.clone();
         if from.is_root() {
             return Err(DavError::new(StatusCode::FORBIDDEN, format!("the root of your files cannot be the source of {what}")));
         }
@@ -715,6 +721,10 @@ impl Dav {
             Ok(existing.is_some())
         })
         .await?;
+        self.marks.changed(&ask.space.key, &destination);
+        if moving {
+            self.marks.changed(&ask.space.key, &ask.path);
+        }
         Ok(empty(if replaced { StatusCode::NO_CONTENT } else { StatusCode::CREATED }))
     }
 
@@ -860,6 +870,9 @@ impl Dav {
             Ok((created, lock))
         })
         .await?;
+        if created {
+            self.marks.changed(&ask.space.key, &ask.path);
+        }
         let mut r = lock_response(if created { StatusCode::CREATED } else { StatusCode::OK }, &lock, &ask);
         if let Ok(v) = HeaderValue::from_str(&format!("<{}>", lock.token)) {
             r.headers_mut().insert("lock-token", v);

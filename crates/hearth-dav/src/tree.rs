@@ -42,6 +42,8 @@ pub struct Entry {
     pub inode: u64,
     /// Nanoseconds of `modified`, for the entity tag.
     mtime_ns: i128,
+    /// A folder's epoch and mark (`marks`), when the tree keeps marks.
+    mark: Option<(u64, u64)>,
 }
 
 impl Entry {
@@ -60,13 +62,20 @@ impl Entry {
             modified,
             inode: meta.ino(),
             mtime_ns: i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
+            mark: None,
         })
     }
 
     /// A strong entity tag: inode, size and modification time, so any write, replacement or
-    /// touch gives another.
+    /// touch gives another; a folder's also has its mark, so a change anywhere beneath it gives
+    /// another (`marks`).
     pub fn etag(&self) -> String {
-        format!("\"{:x}-{:x}-{:x}\"", self.inode, self.size, self.mtime_ns)
+        match self.mark {
+            Some((epoch, mark)) if self.kind == Kind::Folder => {
+                format!("\"{:x}-{:x}-{:x}-{epoch:x}-{mark:x}\"", self.inode, self.size, self.mtime_ns)
+            }
+            _ => format!("\"{:x}-{:x}-{:x}\"", self.inode, self.size, self.mtime_ns),
+        }
     }
 
     /// Whether it is a folder.
@@ -80,6 +89,8 @@ impl Entry {
 pub struct Tree {
     root: PathBuf,
     scratch: PathBuf,
+    /// The folder marks and this space's key in them.
+    marks: Option<(std::sync::Arc<crate::marks::FolderMarks>, String)>,
 }
 
 /// What a name held when a request's conditions were checked, which a change must find still
@@ -109,7 +120,22 @@ impl Tree {
     pub fn open(root: PathBuf, scratch: PathBuf) -> io::Result<Tree> {
         fs::create_dir_all(&root)?;
         fs::create_dir_all(&scratch)?;
-        Ok(Tree { root, scratch })
+        Ok(Tree { root, scratch, marks: None })
+    }
+
+    /// This tree with its folders' ETags marked by `marks` under `space`.
+    pub fn marked(mut self, marks: std::sync::Arc<crate::marks::FolderMarks>, space: &str) -> Tree {
+        self.marks = Some((marks, space.to_string()));
+        self
+    }
+
+    fn with_mark(&self, path: &DavPath, mut entry: Entry) -> Entry {
+        if entry.kind == Kind::Folder
+            && let Some((marks, space)) = &self.marks
+        {
+            entry.mark = Some(marks.of(space, path));
+        }
+        entry
     }
 
     /// The space's folder.
@@ -157,7 +183,7 @@ impl Tree {
     pub fn stat(&self, path: &DavPath) -> io::Result<Option<Entry>> {
         let Some(p) = self.local(path)? else { return Ok(None) };
         match fs::symlink_metadata(&p) {
-            Ok(m) => Ok(Entry::of(&m)),
+            Ok(m) => Ok(Entry::of(&m).map(|e| self.with_mark(path, e))),
             Err(e) if e.kind() == io::ErrorKind::NotFound || e.raw_os_error() == Some(nix::libc::ENOTDIR) => Ok(None),
             Err(e) => Err(e),
         }
@@ -176,6 +202,10 @@ impl Tree {
             }
             let Ok(meta) = fs::symlink_metadata(e.path()) else { continue };
             if let Some(entry) = Entry::of(&meta) {
+                let entry = match path.child(&name) {
+                    Ok(child) => self.with_mark(&child, entry),
+                    Err(_) => entry,
+                };
                 out.push((name, entry));
             }
         }

@@ -224,3 +224,48 @@ async fn two_uploads_of_one_name_at_once_each_land_whole() {
     assert!(content.iter().all(|c| *c == content[0]), "the file is one upload's bytes, never a mix");
     assert_eq!(std::fs::read_dir(b.dir.path().join("scratch")).expect("scratch").count(), 0);
 }
+
+async fn folder_tags(b: &Box_) -> Vec<String> {
+    let ask = br#"<propfind xmlns="DAV:"><prop><getetag/></prop></propfind>"#;
+    let mut out = Vec::new();
+    for folder in ["", "a", "a/b", "c"] {
+        out.push(etag_of(&b.send("PROPFIND", folder, &[("depth", "0")], ask).await.text));
+    }
+    out
+}
+
+fn etag_of(text: &str) -> String {
+    let start = text.find("<d:getetag>").expect("an etag") + "<d:getetag>".len();
+    let end = start + text[start..].find("</d:getetag>").expect("closed");
+    text[start..end].to_string()
+}
+
+#[tokio::test]
+async fn a_folder_etag_changes_when_anything_beneath_it_changes_and_only_then() {
+    let b = Box_::new();
+    b.send("MKCOL", "a", &[], b"").await;
+    b.send("MKCOL", "a/b", &[], b"").await;
+    b.send("MKCOL", "c", &[], b"").await;
+    let before = folder_tags(&b).await;
+    assert_eq!(folder_tags(&b).await, before, "nothing changed, nothing moves");
+    for (change, path, headers, body) in [
+        ("PUT", "a/b/new.txt", vec![], &b"one"[..]),
+        ("PUT", "a/b/new.txt", vec![], b"two"),
+        ("COPY", "a/b/new.txt", vec![("destination", "/dav/files/anna/a/b/copy.txt")], b""),
+        ("MOVE", "a/b/copy.txt", vec![("destination", "/dav/files/anna/a/b/moved.txt")], b""),
+        ("DELETE", "a/b/moved.txt", vec![], b""),
+        ("MKCOL", "a/b/d", vec![], b""),
+    ] {
+        let before = folder_tags(&b).await;
+        let r = b.send(change, path, &headers, body).await;
+        assert!(r.status.is_success(), "{change} {path}: {}", r.status);
+        let after = folder_tags(&b).await;
+        for i in 0..3 {
+            assert_ne!(before[i], after[i], "{change} {path} changes the ETag of every folder above it ({i})");
+        }
+        assert_eq!(before[3], after[3], "{change} {path} leaves the folder beside alone");
+    }
+    // A GET's ETag of a folder is its PROPFIND ETag.
+    let r = b.send("GET", "a", &[], b"").await;
+    assert_eq!(r.headers["etag"].to_str().expect("etag"), folder_tags(&b).await[1]);
+}
