@@ -47,7 +47,7 @@ try {
   await page.locator(".empty").waitFor({ state: "visible", timeout: 10000 });
   if (!(await page.locator('.empty a[href="#/start"]').count())) fail("an empty timeline points to getting started");
   await fitsTheScreen("the empty timeline");
-  for (const [hash, sel] of [["#/search?q=beach", "#search-none"], ["#/albums", "#albums .empty"], ["#/trash", ".empty"], ["#/duplicates", ".empty"]]) {
+  for (const [hash, sel] of [["#/search?q=beach", "#search-none"], ["#/albums", "#albums .empty"], ["#/trash", ".empty"], ["#/duplicates", ".empty"], ["#/files", "#files-empty"], ["#/files/no%20such%20folder", "#files .error"]]) {
     await page.goto(url + hash);
     await page.locator(sel).first().waitFor({ state: "visible", timeout: 10000 });
     await fitsTheScreen(hash);

@@ -679,3 +679,30 @@ fn a_family_finds_photos_by_a_sentence() {
     });
     assert!(d.stop(Duration::from_secs(15)).success());
 }
+
+/// The Files page from a phone (tests/browser/files.mjs): a folder made, files uploaded (an odd
+/// name among them), a second upload of one name refused rather than replacing the first, a file
+/// renamed and downloaded, one deleted after asking, a file another WebDAV client put there
+/// listed; what the page did is what is on the box's disk.
+#[test]
+fn a_family_keeps_files_on_the_box_from_a_phone() {
+    let _machine = beside_others();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut d = start(&dir.path().join("data"), &[]);
+    d.wait_healthy(Duration::from_secs(20));
+    d.claim("ada", "ada-long-password");
+    let shots = daemon::workspace().join("target/screenshots/web");
+    std::fs::create_dir_all(&shots).expect("mkdir screenshots");
+    let work = dir.path().join("phone");
+    std::fs::create_dir_all(&work).expect("mkdir");
+    run_script("files.mjs", &d, |c| {
+        c.arg(format!("http://{}/", d.http)).args(["ada", "ada-long-password"]).arg(&shots).arg(&work);
+    });
+    let folder = d.data.join("users/ada/files/School 2026");
+    let mut on_disk: Vec<String> =
+        std::fs::read_dir(&folder).expect("the folder").flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    on_disk.sort();
+    assert_eq!(on_disk, ["Maths (Sept).pdf", "laptop.txt"]);
+    assert_eq!(std::fs::read(folder.join("Maths (Sept).pdf")).expect("kept"), b"%PDF-1.4 homework");
+    assert!(d.stop(Duration::from_secs(15)).success());
+}

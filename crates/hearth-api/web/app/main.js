@@ -34,11 +34,12 @@ const PAGES = {
   people: () => import("/app/pages/people.js"),
   search: () => import("/app/pages/search.js"),
   trash: () => import("/app/pages/trash.js"),
+  files: () => import("/app/pages/files.js"),
   map: () => import("/app/pages/map.js"),
   duplicates: () => import("/app/pages/duplicates.js"),
   s: () => import("/app/pages/shared.js"),
 };
-const NAV = [["photos", "nav.photos"], ["albums", "nav.albums"], ["devices", "nav.devices"], ["family", "nav.family"], ["box", "nav.box"]];
+const NAV = [["photos", "nav.photos"], ["albums", "nav.albums"], ["files", "nav.files"], ["devices", "nav.devices"], ["family", "nav.family"], ["box", "nav.box"]];
 
 function parse(hash) {
   const [path, query = ""] = hash.replace(/^#\/?/, "").split("?");

@@ -1,0 +1,156 @@
+// The family's files (#/files/FOLDER/…): the signed-in user's own folder on the box, the same
+// one their computers and phones reach over WebDAV (docs/files.md). Browse, upload with
+// progress, download, make a folder, rename, delete. The page speaks WebDAV to the box itself,
+// with the session cookie: what it shows is what every other client sees.
+import { h } from "/app/dom.js";
+import { icon } from "/app/icons.js";
+import { t, bytes } from "/app/text.js";
+
+const DAV = "DAV:";
+
+// One %-encoded path segment per name.
+const enc = (names) => names.map(encodeURIComponent).join("/");
+
+export function render(main, route, app) {
+  const folder = route.parts;
+  const base = `/dav/files/${encodeURIComponent(app.me.name)}/`;
+  const folderUrl = base + (folder.length ? enc(folder) + "/" : "");
+  const list = h("div", { id: "files", class: "file-list" }, h("p", { class: "muted" }, t("loading")));
+  const status = h("p", { id: "files-status", class: "muted", role: "status" });
+  const fileInput = h("input", { type: "file", id: "files-pick", multiple: true, hidden: true });
+  const upload = h("button", { type: "button", id: "files-upload", onclick: () => fileInput.click() }, t("files.upload"));
+  const newName = h("input", { id: "files-new-folder-name", name: "folder", required: true, placeholder: t("files.new_folder_name"), "aria-label": t("files.new_folder_name") });
+  const newFolder = h("form", { id: "files-new-folder", class: "inline-form" }, newName, h("button", { type: "submit", class: "small" }, t("files.new_folder")));
+
+  // Where we are: Files › School › 2026, each a link back up.
+  const crumbs = h("nav", { class: "crumbs", "aria-label": t("files.where") },
+    h("a", { href: "#/files" }, t("files.title")),
+    folder.flatMap((name, i) => [" › ", h("a", { href: "#/files/" + enc(folder.slice(0, i + 1)) }, name)]));
+
+  main.append(
+    h("div", { class: "page-head" }, h("h1", {}, folder.length ? folder[folder.length - 1] : t("files.title")), upload, fileInput),
+    crumbs,
+    h("p", { class: "muted" }, t("files.lead")),
+    newFolder, status, list);
+
+  async function dav(method, url, headers = {}, body) {
+    let r;
+    try {
+      r = await fetch(url, { method, headers, body, credentials: "same-origin" });
+    } catch (_) {
+      throw new Error(t("error.network"));
+    }
+    if (r.status === 401) { app.signedOutNow(); throw new Error(t("login.expired")); }
+    return r;
+  }
+
+  function problem(r, name) {
+    if (r.status === 412) return t("files.exists", { name });
+    if (r.status === 507) return t("files.full");
+    if (r.status === 423) return t("files.locked", { name });
+    return t("error.generic", { status: r.status });
+  }
+
+  async function load() {
+    try {
+      const r = await dav("PROPFIND", folderUrl, { Depth: "1", "Content-Type": "application/xml" },
+        '<?xml version="1.0"?><propfind xmlns="DAV:"><prop><resourcetype/><getcontentlength/><getlastmodified/></prop></propfind>');
+      if (r.status === 404) { list.replaceChildren(h("p", { class: "error", role: "alert" }, t("error.not_found"))); return; }
+      if (r.status !== 207) throw new Error(problem(r, ""));
+      const doc = new DOMParser().parseFromString(await r.text(), "application/xml");
+      const entries = [];
+      for (const resp of doc.getElementsByTagNameNS(DAV, "response")) {
+        const href = resp.getElementsByTagNameNS(DAV, "href")[0]?.textContent || "";
+        const path = new URL(href, location.href).pathname;
+        if (path.replace(/\/$/, "") === folderUrl.replace(/\/$/, "")) continue;
+        const name = decodeURIComponent(path.replace(/\/$/, "").split("/").pop());
+        const isFolder = resp.getElementsByTagNameNS(DAV, "collection").length > 0;
+        const size = Number(resp.getElementsByTagNameNS(DAV, "getcontentlength")[0]?.textContent || 0);
+        const modified = Date.parse(resp.getElementsByTagNameNS(DAV, "getlastmodified")[0]?.textContent || "");
+        entries.push({ name, isFolder, size, modified });
+      }
+      entries.sort((a, b) => (b.isFolder - a.isFolder) || a.name.localeCompare(b.name));
+      if (!entries.length) { list.replaceChildren(h("p", { class: "empty", id: "files-empty" }, t("files.empty"))); return; }
+      list.replaceChildren(...entries.map(row));
+    } catch (e) {
+      list.replaceChildren(h("p", { class: "error", role: "alert" }, e.message));
+    }
+  }
+
+  function row(entry) {
+    const url = folderUrl + encodeURIComponent(entry.name) + (entry.isFolder ? "/" : "");
+    const when = Number.isNaN(entry.modified) ? "" : new Date(entry.modified).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+    const link = entry.isFolder
+      ? h("a", { href: "#/files/" + enc([...folder, entry.name]), class: "file-name" }, entry.name)
+      : h("a", { href: url, download: entry.name, class: "file-name" }, entry.name);
+    const rename = h("button", { type: "button", class: "small", "aria-label": t("files.rename_one", { name: entry.name }) }, t("files.rename"));
+    const remove = h("button", { type: "button", class: "small danger", "aria-label": t("files.delete_one", { name: entry.name }) }, t("files.delete"));
+    const item = h("div", { class: "file-row", "data-name": entry.name },
+      h("span", { class: "file-kind", "aria-hidden": "true" }, entry.isFolder ? icon("folder") : icon("file")),
+      h("span", { class: "file-text" }, link,
+        entry.isFolder ? null : h("span", { class: "muted file-meta" }, bytes(entry.size), when ? ` · ${when}` : "")),
+      h("span", { class: "file-actions" }, rename, remove));
+    rename.addEventListener("click", () => {
+      const input = h("input", { name: "name", value: entry.name, required: true, "aria-label": t("files.new_name") });
+      const form = h("form", { class: "inline-form file-rename" }, input, h("button", { type: "submit", class: "small" }, t("files.save")));
+      form.addEventListener("submit", async (ev) => {
+        ev.preventDefault();
+        const to = input.value.trim();
+        if (!to || to === entry.name) { load(); return; }
+        if (to.includes("/")) { app.toast(t("files.no_slash")); return; }
+        const dest = location.origin + folderUrl + encodeURIComponent(to) + (entry.isFolder ? "/" : "");
+        const r = await dav("MOVE", url, { Destination: dest, Overwrite: "F" }).catch((e) => ({ status: 0, error: e }));
+        if (r.status === 201 || r.status === 204) { app.toast(t("files.renamed", { name: to })); load(); } else app.toast(r.error ? r.error.message : problem(r, to));
+      });
+      item.replaceChildren(form);
+      input.focus();
+    });
+    // Two steps: the first click asks, the second deletes.
+    remove.addEventListener("click", async () => {
+      if (!remove.dataset.sure) {
+        remove.dataset.sure = "1";
+        remove.textContent = t("files.delete_sure");
+        return;
+      }
+      remove.disabled = true;
+      const r = await dav("DELETE", url).catch((e) => ({ status: 0, error: e }));
+      if (r.status === 204) { app.toast(t("files.deleted", { name: entry.name })); load(); } else { app.toast(r.error ? r.error.message : problem(r, entry.name)); remove.disabled = false; }
+    });
+    return item;
+  }
+
+  newFolder.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const name = newName.value.trim();
+    if (!name) return;
+    if (name.includes("/")) { app.toast(t("files.no_slash")); return; }
+    const r = await dav("MKCOL", folderUrl + encodeURIComponent(name) + "/").catch((e) => ({ status: 0, error: e }));
+    if (r.status === 201) { newName.value = ""; load(); } else app.toast(r.error ? r.error.message : r.status === 405 ? t("files.exists", { name }) : problem(r, name));
+  });
+
+  // Uploads one after the other, each with its progress; a name already here is never replaced.
+  fileInput.addEventListener("change", async () => {
+    const files = [...fileInput.files];
+    fileInput.value = "";
+    for (const [i, file] of files.entries()) {
+      const r = await new Promise((resolve) => {
+        const x = new XMLHttpRequest();
+        x.open("PUT", folderUrl + encodeURIComponent(file.name));
+        x.setRequestHeader("If-None-Match", "*");
+        if (file.lastModified) x.setRequestHeader("X-OC-Mtime", String(Math.floor(file.lastModified / 1000)));
+        x.upload.onprogress = (e) => {
+          if (e.lengthComputable) status.textContent = t("files.uploading", { name: file.name, n: i + 1, of: files.length, percent: Math.round(e.loaded / e.total * 100) });
+        };
+        x.onload = () => resolve({ status: x.status });
+        x.onerror = () => resolve({ status: 0 });
+        x.send(file);
+      });
+      if (r.status === 401) { app.signedOutNow(); return; }
+      if (r.status !== 201) app.toast(r.status === 0 ? t("error.network") : problem(r, file.name));
+    }
+    status.textContent = files.length ? t("files.uploaded", { n: files.length }) : "";
+    load();
+  });
+
+  load();
+}

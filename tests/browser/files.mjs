@@ -1,0 +1,79 @@
+// The Files page as a family uses it on a phone: an empty folder, a folder made, two files
+// uploaded into it (one with an odd name), the same name refused rather than replaced, a file
+// renamed, downloaded, deleted after asking; a file put there over WebDAV by another client
+// shows up. Nothing overflows the phone's width and any error in the console fails the test.
+// Usage: node files.mjs URL NAME PASSWORD SCREENSHOT_DIR WORK_DIR
+import { writeFileSync } from "node:fs";
+import { logIn, runOnPhone } from "./phone.mjs";
+
+const [url, name, password, shots, work] = process.argv.slice(2);
+const fail = (msg) => { throw new Error(msg); };
+const step = (what) => console.log(`- ${what}`);
+// The refused second upload of one name is expected to answer 412.
+const expectedFailure = (r) => (r.status() === 401 && r.url().endsWith("/api/v1/me")) || (r.status() === 412 && r.request().method() === "PUT");
+const names = async (page) => (await page.locator("#files .file-row").evaluateAll((rows) => rows.map((r) => r.dataset.name)));
+
+await runOnPhone("files", shots, { expectedFailure }, async ({ page, shot, fits }) => {
+  step("log in, open Files from the tabs: nothing there yet");
+  await logIn(page, url, name, password);
+  await page.click("#nav a[data-page=files]");
+  await page.locator("#files-empty").waitFor({ timeout: 10000 });
+  await fits("Files, empty");
+  await shot("files-empty");
+
+  step("make a folder, open it");
+  await page.fill("#files-new-folder-name", "School 2026");
+  await page.click("#files-new-folder button[type=submit]");
+  await page.locator('#files .file-row[data-name="School 2026"]').waitFor({ timeout: 10000 });
+  await page.click('#files .file-row[data-name="School 2026"] a.file-name');
+  await page.locator("h1").filter({ hasText: "School 2026" }).waitFor({ timeout: 10000 });
+  await page.locator("#files-empty").waitFor({ timeout: 10000 });
+
+  step("upload two files, one with an odd name: both listed with their sizes");
+  const a = `${work}/maths homework.pdf`;
+  const b = `${work}/#1 & ünïcödé 😀.txt`;
+  writeFileSync(a, "%PDF-1.4 homework");
+  writeFileSync(b, "x".repeat(1500));
+  await page.setInputFiles("#files-pick", [a, b]);
+  await page.locator("#files-status").filter({ hasText: "2 files uploaded" }).waitFor({ timeout: 20000 });
+  await page.locator('#files .file-row[data-name="#1 & ünïcödé 😀.txt"]').waitFor({ timeout: 10000 });
+  if (!(await page.locator('#files .file-row[data-name="#1 & ünïcödé 😀.txt"]').textContent()).includes("1.5 KB")) fail("the size is not shown");
+  await fits("Files with two files");
+  await shot("files-folder");
+
+  step("the same name again is refused, the file on the box kept");
+  writeFileSync(a, "another homework that must not replace the first");
+  await page.setInputFiles("#files-pick", [a]);
+  await page.locator("#toast").filter({ hasText: "already here" }).waitFor({ timeout: 10000 });
+  const kept = await page.evaluate(async (u) => (await fetch(u, { credentials: "same-origin" })).text(), `/dav/files/${name}/School%202026/maths%20homework.pdf`);
+  if (kept !== "%PDF-1.4 homework") fail(`the first upload was replaced: ${kept}`);
+
+  step("rename one; the download link gives its bytes");
+  await page.click('#files .file-row[data-name="maths homework.pdf"] button[aria-label^="Rename"]');
+  await page.fill(".file-rename input", "Maths (Sept).pdf");
+  await page.click(".file-rename button[type=submit]");
+  await page.locator('#files .file-row[data-name="Maths (Sept).pdf"]').waitFor({ timeout: 10000 });
+  const href = await page.locator('#files .file-row[data-name="Maths (Sept).pdf"] a.file-name').getAttribute("href");
+  const bytes = await page.evaluate(async (u) => (await fetch(u, { credentials: "same-origin" })).text(), href);
+  if (bytes !== "%PDF-1.4 homework") fail(`the renamed file's download: ${bytes}`);
+
+  step("delete asks first, then deletes");
+  const del = page.locator('#files .file-row[data-name="#1 & ünïcödé 😀.txt"] button[aria-label^="Delete"]');
+  await del.click();
+  await del.filter({ hasText: "Delete for good?" }).waitFor({ timeout: 5000 });
+  if ((await names(page)).length !== 2) fail("one click deleted without asking");
+  await del.click();
+  await page.locator("#toast").filter({ hasText: "is deleted" }).waitFor({ timeout: 10000 });
+  await page.waitForFunction(() => document.querySelectorAll("#files .file-row").length === 1, null, { timeout: 10000 });
+
+  step("a file another client put there over WebDAV shows up; the path in the address works");
+  const put = await page.evaluate(async (u) => (await fetch(u, { method: "PUT", body: "from a laptop", credentials: "same-origin" })).status, `/dav/files/${name}/School%202026/laptop.txt`);
+  if (put !== 201) fail(`PUT answered ${put}`);
+  await page.reload();
+  await page.locator('#files .file-row[data-name="laptop.txt"]').waitFor({ timeout: 10000 });
+  if ((await page.locator(".crumbs a").count()) !== 2) fail("the way back up is not shown");
+  await page.click(".crumbs a >> nth=0");
+  await page.locator('#files .file-row[data-name="School 2026"]').waitFor({ timeout: 10000 });
+  if (/\bnull\b|undefined|NaN/.test(await page.locator("main").textContent())) fail("the page shows null, undefined or NaN");
+  await shot("files-root");
+});
