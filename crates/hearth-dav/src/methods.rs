@@ -165,8 +165,8 @@ pub struct Dav {
     locks: LockTable,
     marks: Arc<crate::marks::FolderMarks>,
     commits: Mutex<HashMap<String, Arc<Mutex<()>>>>,
-    /// Spaces whose scratch folder this process has cleaned.
-    cleaned: Mutex<std::collections::HashSet<String>>,
+    /// Spaces whose folders this process has made and whose scratch folder it has cleaned.
+    prepared: Mutex<std::collections::HashSet<String>>,
 }
 
 /// How old a temporary file must be before it counts as left by a crash (uploads running now
@@ -231,12 +231,23 @@ impl Dav {
             Ok(p) => p,
             Err(e) => return DavError::new(StatusCode::BAD_REQUEST, e.to_string()).into_response(),
         };
-        let first_use = self.cleaned.lock().unwrap_or_else(|p| p.into_inner()).insert(space.key.clone());
+        // A space's first request in this process makes its folders and removes what a crash
+        // left in its scratch folder; a failure is tried again by the next request.
+        let first_use = self.prepared.lock().unwrap_or_else(|p| p.into_inner()).insert(space.key.clone());
         if first_use {
             let tree = space.tree.clone();
-            let cleaned = blocking(move || Ok(tree.clean_scratch(LEFT_BEHIND)?)).await;
-            if let Ok(n @ 1..) = cleaned {
-                tracing::info!(space = %space.key, files = n, "WebDAV: removed temporaries left by interrupted uploads");
+            let prepared = blocking(move || {
+                tree.prepare()?;
+                Ok(tree.clean_scratch(LEFT_BEHIND)?)
+            })
+            .await;
+            match prepared {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(space = %space.key, files = n, "WebDAV: removed temporaries left by interrupted uploads"),
+                Err(e) => {
+                    self.prepared.lock().unwrap_or_else(|p| p.into_inner()).remove(&space.key);
+                    return e.into_response();
+                }
             }
         }
         let space = Space { tree: space.tree.marked(self.marks.clone(), &space.key), ..space };
@@ -574,10 +585,7 @@ impl Dav {
         B: HttpBody<Data = Bytes> + Send + Unpin + 'static,
         B::Error: std::fmt::Display,
     {
-        let has_body = ask.header("content-length").is_some_and(|v| v.trim() != "0")
-            || ask.headers.contains_key(header::TRANSFER_ENCODING)
-            || !read_small_body(body).await?.is_empty();
-        if has_body {
+        if !read_small_body(body).await?.is_empty() {
             return Err(DavError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "MKCOL with a body is not supported"));
         }
         if ask.path.is_root() {

@@ -116,11 +116,22 @@ pub enum ChangeError {
 
 impl Tree {
     /// The tree of `root`, whose temporary files go to `scratch` (same file system, outside
-    /// `root`). Both are made when missing.
+    /// `root`), touching nothing yet ([`Tree::prepare`] makes the folders).
+    pub fn new(root: PathBuf, scratch: PathBuf) -> Tree {
+        Tree { root, scratch, marks: None }
+    }
+
+    /// [`Tree::new`], with its folders made when missing.
     pub fn open(root: PathBuf, scratch: PathBuf) -> io::Result<Tree> {
-        fs::create_dir_all(&root)?;
-        fs::create_dir_all(&scratch)?;
-        Ok(Tree { root, scratch, marks: None })
+        let t = Tree::new(root, scratch);
+        t.prepare()?;
+        Ok(t)
+    }
+
+    /// Makes the space's folder and its scratch folder when missing.
+    pub fn prepare(&self) -> io::Result<()> {
+        fs::create_dir_all(&self.root)?;
+        fs::create_dir_all(&self.scratch)
     }
 
     /// This tree with its folders' ETags marked by `marks` under `space`.

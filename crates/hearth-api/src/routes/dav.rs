@@ -63,10 +63,8 @@ async fn handle(state: &AppState, caller: &Caller, request: Request) -> Result<R
     let (href_prefix, below) = split(&raw_path, &me.name)?;
     let below = below.to_string();
     let (files, scratch) = home_folders(&state.data_dir, &me.name);
-    let tree = tokio::task::spawn_blocking(move || Tree::open(files, scratch))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(|e| ApiError::internal(format!("your files' folder cannot be used: {e}")))?;
+    // hearth_dav makes the folders at the space's first request.
+    let tree = Tree::new(files, scratch);
     let space = Space { key: format!("home:{}", me.id), tree, href_prefix, principal: me.name.clone() };
     let (parts, body) = request.into_parts();
     let range = parts.headers.get(header::RANGE).cloned();
