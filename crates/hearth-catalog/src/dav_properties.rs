@@ -30,6 +30,32 @@ pub fn of(conn: &Connection, space: &str, path: &str) -> Result<Vec<DeadProperty
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// The properties of `folder` and of its direct members, by path (one query, for a PROPFIND
+/// with `Depth: 1`).
+pub fn of_folder_and_members(
+    conn: &Connection,
+    space: &str,
+    folder: &str,
+) -> Result<std::collections::HashMap<String, Vec<DeadProperty>>, CatalogError> {
+    let mut st = conn.prepare_cached(
+        "SELECT path, namespace, name, value FROM dav_properties
+         WHERE space = ?1 AND (path = ?2 OR (
+            (?2 = '' OR substr(path, 1, length(?2) + 1) = ?2 || '/')
+            AND path != ?2
+            AND instr(substr(path, CASE WHEN ?2 = '' THEN 1 ELSE length(?2) + 2 END), '/') = 0))
+         ORDER BY path, namespace, name",
+    )?;
+    let mut out: std::collections::HashMap<String, Vec<DeadProperty>> = std::collections::HashMap::new();
+    let rows = st.query_map(params![space, folder], |r| {
+        Ok((r.get::<_, String>(0)?, DeadProperty { namespace: r.get(1)?, name: r.get(2)?, value: r.get(3)? }))
+    })?;
+    for row in rows {
+        let (path, p) = row?;
+        out.entry(path).or_default().push(p);
+    }
+    Ok(out)
+}
+
 /// Sets one property.
 pub fn set(conn: &Connection, space: &str, path: &str, namespace: &str, name: &str, value: &str) -> Result<(), CatalogError> {
     conn.prepare_cached(
@@ -108,6 +134,19 @@ mod tests {
             remove(tx, "home:1", "ab", "urn:x", "p")?;
             assert!(names(tx, "ab").is_empty());
             assert_eq!(of(tx, "home:2", "a")?.len(), 1);
+            // A folder and its members in one query: not the grandchildren, not look-alikes.
+            set(tx, "home:1", "f", "urn:x", "p", "folder")?;
+            set(tx, "home:1", "f/a", "urn:x", "p", "member")?;
+            set(tx, "home:1", "f/a/b", "urn:x", "p", "grandchild")?;
+            set(tx, "home:1", "fa", "urn:x", "p", "look-alike")?;
+            let found = of_folder_and_members(tx, "home:1", "f")?;
+            let mut keys: Vec<&String> = found.keys().collect();
+            keys.sort();
+            assert_eq!(keys, ["f", "f/a"]);
+            let root = of_folder_and_members(tx, "home:1", "")?;
+            let mut keys: Vec<&String> = root.keys().collect();
+            keys.sort();
+            assert_eq!(keys, ["f", "fa"], "the root's members only (c/d has a property, c none)");
             Ok(())
         })
         .expect("write");

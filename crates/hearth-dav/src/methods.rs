@@ -444,18 +444,15 @@ impl Dav {
                 resources.push((p, e));
             }
         }
-        // Dead properties, read in one go.
-        let key = ask.space.key.clone();
-        let keys: Vec<String> = resources.iter().map(|(p, _)| p.key()).collect();
-        let dead = {
+        // Dead properties of the resource and its members, in one query.
+        let (key, folder) = (ask.space.key.clone(), ask.path.key());
+        let mut dead = {
             let catalog = catalog.clone();
-            blocking(move || {
-                Ok(catalog.read(|c| keys.iter().map(|k| dav_properties::of(c, &key, k)).collect::<std::result::Result<Vec<_>, _>>())?)
-            })
-            .await?
+            blocking(move || Ok(catalog.read(|c| dav_properties::of_folder_and_members(c, &key, &folder))?)).await?
         };
         let mut ms = MultiStatus::default();
-        for ((path, entry), dead) in resources.iter().zip(dead) {
+        for (path, entry) in &resources {
+            let dead = dead.remove(&path.key()).unwrap_or_default();
             let locks = self.locks.covering(&ask.space.key, path, ask.now);
             let facts = Facts { entry, locks: &locks, href_prefix: &ask.space.href_prefix, available, now: ask.now };
             let groups = describe(&request, path, &facts, &dead);
