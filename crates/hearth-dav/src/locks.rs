@@ -165,15 +165,23 @@ impl LockTable {
     }
 }
 
-/// A random (version 4) UUID.
-pub fn new_uuid() -> String {
+/// `N` random bytes from the system's source; should it fail, the clock's nanoseconds (lock
+/// tokens and ETag epochs need to be unique, not secret).
+pub fn random_bytes<const N: usize>() -> [u8; N] {
     use ring::rand::SecureRandom;
-    let mut b = [0u8; 16];
-    // The system's random source failing is not something to go on from.
+    let mut b = [0u8; N];
     if ring::rand::SystemRandom::new().fill(&mut b).is_err() {
         let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-        b = t.to_le_bytes();
+        for (x, y) in b.iter_mut().zip(t.to_le_bytes().iter().cycle()) {
+            *x = *y;
+        }
     }
+    b
+}
+
+/// A random (version 4) UUID.
+pub fn new_uuid() -> String {
+    let mut b: [u8; 16] = random_bytes();
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h: String = b.iter().map(|x| format!("{x:02x}")).collect();

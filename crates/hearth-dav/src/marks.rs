@@ -30,13 +30,7 @@ struct State {
 }
 
 fn random_epoch() -> u64 {
-    use ring::rand::SecureRandom;
-    let mut b = [0u8; 8];
-    if ring::rand::SystemRandom::new().fill(&mut b).is_err() {
-        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-        return t as u64;
-    }
-    u64::from_le_bytes(b)
+    u64::from_le_bytes(crate::locks::random_bytes())
 }
 
 impl Default for FolderMarks {
