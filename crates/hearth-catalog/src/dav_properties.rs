@@ -20,7 +20,7 @@ pub struct DeadProperty {
 
 /// Rows of `path` and everything below it: `path = ?` or `path` starting with `?/`. For the
 /// root (empty path) that is every row of the space.
-const BELOW: &str = "(?2 = '' OR path = ?2 OR substr(path, 1, length(?2) + 1) = ?2 || '/')";
+pub(crate) const BELOW: &str = "(?2 = '' OR path = ?2 OR substr(path, 1, length(?2) + 1) = ?2 || '/')";
 
 /// The properties of one resource, by namespace and name.
 pub fn of(conn: &Connection, space: &str, path: &str) -> Result<Vec<DeadProperty>, CatalogError> {

@@ -13,12 +13,13 @@
 //!   their runs), [`people`] (faces found in photos, the people they are grouped into), [`tags`]
 //!   (words for the things and scenes in them), [`embeddings`] (pictures' vectors for free-text
 //!   search with a provided model), [`dav_properties`] (what WebDAV clients set on files and
-//!   folders).
+//!   folders), [`dav_files`] (the ids the Nextcloud clients know files by).
 
 pub mod albums;
 pub mod assets;
 pub mod audit;
 pub mod backups;
+pub mod dav_files;
 pub mod dav_properties;
 pub mod embeddings;
 pub mod error;

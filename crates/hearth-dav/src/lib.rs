@@ -13,7 +13,9 @@
 //! - [`properties`]: live and dead properties and the 207 bodies.
 //! - [`content_type`]: media types by extension.
 //! - [`methods`]: [`Dav`], the methods over a [`Space`].
+//! - [`chunked`]: Nextcloud's chunked uploads, assembled into a file.
 
+pub mod chunked;
 pub mod content_type;
 pub mod headers;
 pub mod locks;
@@ -25,4 +27,4 @@ pub mod request_body;
 pub mod tree;
 pub mod xml_tree;
 
-pub use methods::{Dav, DavBody, DavResponse, Space};
+pub use methods::{Dav, DavBody, DavError, DavResponse, Space, SpaceKind};

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use bytes::Bytes;
-use hearth_catalog::{Catalog, CatalogError, dav_properties};
+use hearth_catalog::{Catalog, CatalogError, dav_files, dav_properties};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use http_body::Body as HttpBody;
 use http_body_util::BodyExt as _;
@@ -23,11 +23,23 @@ use crate::xml_tree::{Name, escape};
 /// The methods a space answers, for `Allow`.
 pub const ALLOW: &str = "OPTIONS, GET, HEAD, PUT, DELETE, MKCOL, COPY, MOVE, PROPFIND, PROPPATCH, LOCK, UNLOCK";
 
+/// What a space holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpaceKind {
+    /// A family member's files.
+    Files,
+    /// Nextcloud's chunked uploads in progress: a folder per upload, numbered chunks in it
+    /// (`chunked`).
+    Uploads,
+}
+
 /// A folder of files seen through WebDAV: a user's home (later also a shared family folder).
 #[derive(Debug, Clone)]
 pub struct Space {
-    /// Its key in the catalog and the lock table (`home:<user id>`).
+    /// Its key in the catalog and the lock table (`home:<user id>`, `uploads:<user id>`).
     pub key: String,
+    /// What it holds.
+    pub kind: SpaceKind,
     /// Its files.
     pub tree: Tree,
     /// The href prefix it is served under, ending in `/` (`/dav/files/anna/`).
@@ -64,7 +76,7 @@ pub struct DavError {
 }
 
 impl DavError {
-    fn new(status: StatusCode, message: impl Into<String>) -> DavError {
+    pub(crate) fn new(status: StatusCode, message: impl Into<String>) -> DavError {
         DavError { status, message: message.into(), condition: None }
     }
 
@@ -73,7 +85,7 @@ impl DavError {
         self
     }
 
-    fn into_response(self) -> DavResponse {
+    pub(crate) fn into_response(self) -> DavResponse {
         let body = match self.condition {
             Some(c) => format!(
                 "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<d:error xmlns:d=\"DAV:\"><d:{c}/><d:message>{}</d:message></d:error>\n",
@@ -153,15 +165,19 @@ fn empty(status: StatusCode) -> DavResponse {
 
 type Result<T> = std::result::Result<T, DavError>;
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+pub(crate) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| DavError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("a worker thread failed: {e}")))?
 }
 
 /// The WebDAV service: the lock table and each space's commit lock.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Dav {
+    /// The box's instance id (`oc:id`'s suffix).
+    instance: String,
+    /// Folder sizes lately computed, by space and path, with the ETag they were computed for.
+    sizes: Mutex<HashMap<(String, String), (String, Instant, u64)>>,
     locks: LockTable,
     marks: Arc<crate::marks::FolderMarks>,
     commits: Mutex<HashMap<String, Arc<Mutex<()>>>>,
@@ -207,7 +223,114 @@ impl Ask<'_> {
     }
 }
 
+impl Default for Dav {
+    fn default() -> Dav {
+        Dav::for_instance("ochearth")
+    }
+}
+
+/// How long a folder's computed size is trusted while its ETag stays (changes made beside
+/// WebDAV, by sync or the photo library, do not change the ETag).
+const SIZE_TRUSTED: std::time::Duration = std::time::Duration::from_secs(60);
+
 impl Dav {
+    /// `space` ready for a request: at its first request in this process its folders are made
+    /// and what a crash left in its scratch folder is removed (tried again by the next request
+    /// when that fails); its folders' ETags follow the marks.
+    async fn prepared(self: &Arc<Self>, space: Space) -> Result<Space> {
+        let first_use = self.prepared.lock().unwrap_or_else(|p| p.into_inner()).insert(space.key.clone());
+        if first_use {
+            let tree = space.tree.clone();
+            let prepared = blocking(move || {
+                tree.prepare()?;
+                Ok(tree.clean_scratch(LEFT_BEHIND)?)
+            })
+            .await;
+            match prepared {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(space = %space.key, files = n, "WebDAV: removed temporaries left by interrupted uploads"),
+                Err(e) => {
+                    self.prepared.lock().unwrap_or_else(|p| p.into_inner()).remove(&space.key);
+                    return Err(e);
+                }
+            }
+        }
+        Ok(Space { tree: space.tree.marked(self.marks.clone(), &space.key), ..space })
+    }
+
+    /// Before a chunked upload's folder is made: abandoned uploads are removed, and an upload
+    /// announced larger than the free space is refused now rather than at its last chunk.
+    async fn begin_chunked(self: &Arc<Self>, uploads: &Space, headers: &HeaderMap) -> Result<()> {
+        let announced = headers.get("oc-total-length").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
+        let tree = uploads.tree.clone();
+        let free = blocking(move || {
+            let removed = crate::chunked::remove_abandoned(&tree, std::time::SystemTime::now())?;
+            if removed > 0 {
+                tracing::info!(uploads = removed, "WebDAV: removed chunked uploads untouched for a day");
+            }
+            Ok(tree.space().ok().map(|(free, _)| free))
+        })
+        .await?;
+        if let (Some(announced), Some(free)) = (announced, free)
+            && announced > free
+        {
+            return Err(DavError::new(
+                StatusCode::INSUFFICIENT_STORAGE,
+                format!("the upload needs {announced} bytes; the box has {free} free"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Places a file assembled from chunks at `destination` in `files`, with the finishing
+    /// request's conditions and headers (`chunked`).
+    pub(crate) async fn place_assembled(
+        self: &Arc<Self>,
+        catalog: &Arc<Catalog>,
+        files: Space,
+        parts: http::request::Parts,
+        destination: DavPath,
+        assembled: crate::tree::Upload,
+    ) -> Result<DavResponse> {
+        let files = self.prepared(files).await?;
+        let host = parts.headers.get(header::HOST).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let ask = Ask { space: &files, path: destination, headers: &parts.headers, host, now: Instant::now() };
+        let mtime = Self::client_mtime(&ask)?;
+        self.auto_mkcol(&ask).await?;
+        self.place(catalog, &ask, Incoming::File(assembled), mtime).await
+    }
+
+    /// The service for a box whose Nextcloud instance id is `instance` (letters and digits).
+    pub fn for_instance(instance: &str) -> Dav {
+        Dav {
+            instance: instance.chars().filter(char::is_ascii_alphanumeric).take(20).collect(),
+            sizes: Mutex::default(),
+            locks: LockTable::default(),
+            marks: Arc::default(),
+            commits: Mutex::default(),
+            prepared: Mutex::default(),
+        }
+    }
+
+    /// The bytes beneath a folder, from the cache while its ETag stays (for a minute).
+    fn folder_size(&self, tree: &Tree, space: &str, path: &DavPath, entry: &Entry) -> u64 {
+        let key = (space.to_string(), path.key());
+        let etag = entry.etag();
+        if let Some((e, at, size)) = self.sizes.lock().unwrap_or_else(|p| p.into_inner()).get(&key)
+            && *e == etag
+            && at.elapsed() < SIZE_TRUSTED
+        {
+            return *size;
+        }
+        let size = tree.size_beneath(path).unwrap_or(0);
+        let mut sizes = self.sizes.lock().unwrap_or_else(|p| p.into_inner());
+        if sizes.len() >= 4096 {
+            sizes.clear();
+        }
+        sizes.insert(key, (etag, Instant::now(), size));
+        size
+    }
+
     fn commit_lock(&self, space: &str) -> Arc<Mutex<()>> {
         let mut map = self.commits.lock().unwrap_or_else(|p| p.into_inner());
         map.entry(space.to_string()).or_default().clone()
@@ -231,33 +354,27 @@ impl Dav {
             Ok(p) => p,
             Err(e) => return DavError::new(StatusCode::BAD_REQUEST, e.to_string()).into_response(),
         };
-        // A space's first request in this process makes its folders and removes what a crash
-        // left in its scratch folder; a failure is tried again by the next request.
-        let first_use = self.prepared.lock().unwrap_or_else(|p| p.into_inner()).insert(space.key.clone());
-        if first_use {
-            let tree = space.tree.clone();
-            let prepared = blocking(move || {
-                tree.prepare()?;
-                Ok(tree.clean_scratch(LEFT_BEHIND)?)
-            })
-            .await;
-            match prepared {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(space = %space.key, files = n, "WebDAV: removed temporaries left by interrupted uploads"),
-                Err(e) => {
-                    self.prepared.lock().unwrap_or_else(|p| p.into_inner()).remove(&space.key);
-                    return e.into_response();
-                }
+        let space = match self.prepared(space).await {
+            Ok(s) => s,
+            Err(e) => return e.into_response(),
+        };
+        if space.kind == SpaceKind::Uploads {
+            if let Err(e) = crate::chunked::allowed(parts.method.as_str(), &path) {
+                return e.into_response();
+            }
+            if parts.method.as_str() == "MKCOL"
+                && let Err(e) = self.begin_chunked(&space, &parts.headers).await
+            {
+                return e.into_response();
             }
         }
-        let space = Space { tree: space.tree.marked(self.marks.clone(), &space.key), ..space };
         let host = parts.headers.get(header::HOST).and_then(|v| v.to_str().ok()).map(str::to_string);
         let ask = Ask { space: &space, path, headers: &parts.headers, host, now: Instant::now() };
         let result = match parts.method.as_str() {
             "OPTIONS" => Ok(options()),
             "GET" => self.get(ask, true).await,
             "HEAD" => self.get(ask, false).await,
-            "PUT" => self.put(ask, body).await,
+            "PUT" => self.put(&catalog, ask, body).await,
             "MKCOL" => self.mkcol(ask, body).await,
             "DELETE" => self.delete(&catalog, ask).await,
             "COPY" => self.copy_or_move(&catalog, ask, false).await,
@@ -428,13 +545,30 @@ impl Dav {
         }
         let bytes = read_small_body(body).await?;
         let request = request_body::propfind(&bytes)?;
+        let asked = |f: fn(&Name) -> bool| match &request {
+            Propfind::Prop(names) => names.iter().any(f),
+            Propfind::AllProp { include } => include.iter().any(f),
+            Propfind::PropName => false,
+        };
+        let (want_ids, want_sizes) = (asked(properties::needs_file_id), asked(properties::needs_size_beneath));
         let tree = ask.space.tree.clone();
         let path = ask.path.clone();
-        let (entry, members, available) = blocking(move || {
-            let Some(entry) = tree.stat(&path)? else { return Ok((None, Vec::new(), None)) };
+        let dav = Arc::clone(self);
+        let key = ask.space.key.clone();
+        let (entry, members, available, sizes) = blocking(move || {
+            let Some(entry) = tree.stat(&path)? else { return Ok((None, Vec::new(), None, HashMap::new())) };
             let members = if depth == Depth::One && entry.is_folder() { tree.list(&path)? } else { Vec::new() };
             let available = tree.space().ok().map(|(free, _)| free);
-            Ok((Some(entry), members, available))
+            let mut sizes = HashMap::new();
+            if want_sizes {
+                let folders = std::iter::once((path.clone(), &entry))
+                    .chain(members.iter().filter_map(|(name, e)| path.child(name).ok().map(|p| (p, e))))
+                    .filter(|(_, e)| e.is_folder());
+                for (p, e) in folders {
+                    sizes.insert(p.key(), dav.folder_size(&tree, &key, &p, e));
+                }
+            }
+            Ok((Some(entry), members, available, sizes))
         })
         .await?;
         let Some(entry) = entry else { return Err(DavError::new(StatusCode::NOT_FOUND, format!("{} does not exist", ask.path))) };
@@ -444,17 +578,48 @@ impl Dav {
                 resources.push((p, e));
             }
         }
-        // Dead properties of the resource and its members, in one query.
+        // Dead properties (and file ids, when asked for) of the resource and its members, in one
+        // query; the ids of resources that have none yet are handed out in one transaction.
         let (key, folder) = (ask.space.key.clone(), ask.path.key());
-        let mut dead = {
+        let one = depth == Depth::Zero;
+        let paths: Vec<String> = if want_ids { resources.iter().map(|(p, _)| p.key()).collect() } else { Vec::new() };
+        let (mut dead, ids) = {
             let catalog = catalog.clone();
-            blocking(move || Ok(catalog.read(|c| dav_properties::of_folder_and_members(c, &key, &folder))?)).await?
+            blocking(move || {
+                let (dead, mut ids) = catalog.read(|c| {
+                    let dead = if one {
+                        HashMap::from([(folder.clone(), dav_properties::of(c, &key, &folder)?)])
+                    } else {
+                        dav_properties::of_folder_and_members(c, &key, &folder)?
+                    };
+                    let ids = if want_ids { dav_files::of_folder_and_members(c, &key, &folder)? } else { HashMap::new() };
+                    Ok((dead, ids))
+                })?;
+                let missing: Vec<String> = paths.into_iter().filter(|p| !ids.contains_key(p)).collect();
+                if !missing.is_empty() {
+                    ids.extend(catalog.write(|tx| dav_files::assign(tx, &key, &missing))?);
+                }
+                Ok((dead, ids))
+            })
+            .await?
         };
         let mut ms = MultiStatus::default();
         for (path, entry) in &resources {
-            let dead = dead.remove(&path.key()).unwrap_or_default();
+            let k = path.key();
+            let dead = dead.remove(&k).unwrap_or_default();
             let locks = self.locks.covering(&ask.space.key, path, ask.now);
-            let facts = Facts { entry, locks: &locks, href_prefix: &ask.space.href_prefix, available, now: ask.now };
+            let facts = Facts {
+                entry,
+                locks: &locks,
+                href_prefix: &ask.space.href_prefix,
+                available,
+                now: ask.now,
+                file_id: ids.get(&k).copied(),
+                instance: &self.instance,
+                owner: &ask.space.principal,
+                size_beneath: sizes.get(&k).copied(),
+                is_root: path.is_root(),
+            };
             let groups = describe(&request, path, &facts, &dead);
             ms.response(&properties::href(&ask.space.href_prefix, path, entry), &groups);
         }
@@ -463,7 +628,7 @@ impl Dav {
 
     // ---- changing -----------------------------------------------------------------------------
 
-    async fn put<B>(self: &Arc<Self>, ask: Ask<'_>, body: B) -> Result<DavResponse>
+    async fn put<B>(self: &Arc<Self>, catalog: &Arc<Catalog>, ask: Ask<'_>, body: B) -> Result<DavResponse>
     where
         B: HttpBody<Data = Bytes> + Send + Unpin + 'static,
         B::Error: std::fmt::Display,
@@ -474,17 +639,20 @@ impl Dav {
         if ask.headers.contains_key(header::CONTENT_RANGE) {
             return Err(DavError::new(StatusCode::BAD_REQUEST, "PUT with Content-Range (a partial update) is not supported"));
         }
-        // The Nextcloud apps and rclone send the file's own modification time (seconds since
-        // 1970, maybe with a fraction); the file keeps it.
-        let mtime = match ask.header("x-oc-mtime") {
-            Some(v) => Some(headers::unix_time(v)?),
-            None => None,
-        };
+        let mtime = Self::client_mtime(&ask)?;
+        self.auto_mkcol(&ask).await?;
         // A small body is read into memory and written with everything else in one trip to the
         // blocking pool. A larger one streams to its temporary as it arrives, after the
         // conditions are checked (so a refused upload costs nothing); they are checked again,
         // under the commit lock, when it takes its name.
         let declared = ask.header("content-length").and_then(|v| v.trim().parse::<u64>().ok());
+        // A chunk's OC-Total-Length is the whole file's.
+        if ask.space.kind == SpaceKind::Files
+            && let Some(total) = ask.header("oc-total-length").and_then(|v| v.trim().parse::<u64>().ok())
+            && declared.is_some_and(|d| d != total)
+        {
+            return Err(DavError::new(StatusCode::BAD_REQUEST, "OC-Total-Length and Content-Length differ"));
+        }
         let incoming = if declared.is_some_and(|n| n <= SMALL_BODY) {
             Incoming::Bytes(read_body(body, SMALL_BODY as usize).await?)
         } else {
@@ -501,13 +669,55 @@ impl Dav {
             let upload = blocking(move || Ok(tree.begin_upload()?)).await?;
             Incoming::File(receive(upload, body).await?)
         };
+        self.place(catalog, &ask, incoming, mtime).await
+    }
 
+    /// The file's own modification time the Nextcloud apps and rclone send (seconds since
+    /// 1970, maybe with a fraction), which the file keeps.
+    fn client_mtime(ask: &Ask<'_>) -> Result<Option<std::time::SystemTime>> {
+        match ask.header("x-oc-mtime") {
+            Some(v) => Ok(Some(headers::unix_time(v)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Nextcloud's `X-NC-WebDAV-AutoMkcol: 1` (the iOS app spells it `Auto-Mkcol`): the folders
+    /// above the request's path are made when missing.
+    async fn auto_mkcol(self: &Arc<Self>, ask: &Ask<'_>) -> Result<()> {
+        let wanted = ["x-nc-webdav-automkcol", "x-nc-webdav-auto-mkcol"].iter().any(|h| ask.header(h).is_some_and(|v| v.trim() == "1"));
+        let Some(parent) = ask.path.parent().filter(|p| wanted && !p.is_root()) else { return Ok(()) };
+        self.may_change(ask, &parent, false, true)?;
+        let tree = ask.space.tree.clone();
+        let lock = self.commit_lock(&ask.space.key);
+        let at = parent.clone();
+        let made = blocking(move || {
+            let _held = lock.lock().unwrap_or_else(|p| p.into_inner());
+            Ok(tree.make_folders(&at)?)
+        })
+        .await?;
+        if made {
+            self.marks.changed(&ask.space.key, &parent);
+        }
+        Ok(())
+    }
+
+    /// Gives a received file the request's name: conditions checked again under the commit
+    /// lock, then the atomic placement (`Tree::commit_upload`), the file's id, and the answer
+    /// with the headers the Nextcloud clients read.
+    async fn place(
+        self: &Arc<Self>,
+        catalog: &Arc<Catalog>,
+        ask: &Ask<'_>,
+        incoming: Incoming,
+        mtime: Option<std::time::SystemTime>,
+    ) -> Result<DavResponse> {
         let tree = ask.space.tree.clone();
         let lock = self.commit_lock(&ask.space.key);
         let path = ask.path.clone();
+        let catalog = catalog.clone();
         let outcome = {
             // Re-check and commit on the blocking pool, holding the space's commit lock.
-            let owned = OwnedAsk::of(&ask);
+            let owned = OwnedAsk::of(ask);
             let dav = Arc::clone(self);
             blocking(move || {
                 let upload = match incoming {
@@ -549,15 +759,31 @@ impl Dav {
                 let entry = tree.stat(&path)?;
                 // The folder's fsync waits for the disk: not while other uploads wait for the lock.
                 drop(held);
-                Ok((placed.durable()?, entry))
+                let created = placed.durable()?;
+                // An overwritten file keeps its id; a new one is given one now.
+                let (space, k) = (&owned.space.key, path.key());
+                let id = match catalog.read(|c| dav_files::id_of(c, space, &k))? {
+                    Some(id) => id,
+                    None => catalog
+                        .write(|tx| dav_files::assign(tx, space, std::slice::from_ref(&k)))?
+                        .remove(&k)
+                        .ok_or_else(|| DavError::new(StatusCode::INTERNAL_SERVER_ERROR, "the file was given no id"))?,
+                };
+                Ok((created, entry, id))
             })
             .await?
         };
-        let (created, entry) = outcome;
+        let (created, entry, id) = outcome;
         self.marks.changed(&ask.space.key, &ask.path);
         let mut r = empty(if created { StatusCode::CREATED } else { StatusCode::NO_CONTENT });
         if let Some(e) = entry {
             set_etag(&mut r, &e);
+            if let Ok(v) = HeaderValue::from_str(&e.etag()) {
+                r.headers_mut().insert("oc-etag", v);
+            }
+        }
+        if let Ok(v) = HeaderValue::from_str(&format!("{:08}{}", id.0, self.instance)) {
+            r.headers_mut().insert("oc-fileid", v);
         }
         if mtime.is_some() {
             r.headers_mut().insert("x-oc-mtime", HeaderValue::from_static("accepted"));
@@ -631,7 +857,11 @@ impl Dav {
             Self::http_conditions(&ask, Some(&entry), false)?;
             dav.may_change(&ask, &path, true, true)?;
             tree.remove(&path)?;
-            catalog.write(|tx| dav_properties::delete_tree(tx, &space.key, &path.key()))?;
+            catalog.write(|tx| {
+                dav_properties::delete_tree(tx, &space.key, &path.key())?;
+                dav_files::delete_tree(tx, &space.key, &path.key())?;
+                Ok(())
+            })?;
             dav.locks.forget_below(&space.key, &path, now);
             Ok(())
         })
@@ -702,12 +932,20 @@ impl Dav {
             d.may_change(&ask, &to, true, existing.is_none())?;
             if existing.is_some() {
                 tree.remove(&to)?;
-                catalog.write(|tx| dav_properties::delete_tree(tx, &space.key, &to.key()))?;
+                catalog.write(|tx| {
+                    dav_properties::delete_tree(tx, &space.key, &to.key())?;
+                    dav_files::delete_tree(tx, &space.key, &to.key())?;
+                    Ok(())
+                })?;
                 d.locks.forget_below(&space.key, &to, now);
             }
             if moving {
                 tree.rename(&from, &to)?;
-                catalog.write(|tx| dav_properties::move_tree(tx, &space.key, &from.key(), &to.key()))?;
+                catalog.write(|tx| {
+                    dav_properties::move_tree(tx, &space.key, &from.key(), &to.key())?;
+                    dav_files::move_tree(tx, &space.key, &from.key(), &to.key())?;
+                    Ok(())
+                })?;
                 d.locks.forget_below(&space.key, &from, now);
             } else {
                 tree.copy(&from, &to, deep)?;
@@ -929,6 +1167,7 @@ fn describe(request: &Propfind, path: &DavPath, f: &Facts<'_>, dead: &[dav_prope
         }
         properties::live_value(local, f)
     };
+    let computed = |n: &Name| if n.namespace == "DAV:" { live(&n.local) } else { properties::nextcloud_value(n, f) };
     let dead_value = |n: &Name| dead.iter().find(|d| d.namespace == n.namespace && d.name == n.local).map(|d| d.value.clone());
     match request {
         Propfind::PropName => {
@@ -951,8 +1190,8 @@ fn describe(request: &Propfind, path: &DavPath, f: &Facts<'_>, dead: &[dav_prope
                 properties::element(&Name::new(&d.namespace, &d.name), &d.value, &mut found);
             }
             for n in include {
-                if n.namespace == "DAV:" && !properties::allprop_live().contains(&n.local.as_str()) {
-                    match live(&n.local) {
+                if properties::is_live(n) && !(n.namespace == "DAV:" && properties::allprop_live().contains(&n.local.as_str())) {
+                    match computed(n) {
                         Some(v) => properties::element(n, &v, &mut found),
                         None => properties::element(n, "", &mut missing),
                     }
@@ -961,7 +1200,7 @@ fn describe(request: &Propfind, path: &DavPath, f: &Facts<'_>, dead: &[dav_prope
         }
         Propfind::Prop(names) => {
             for n in names {
-                let value = if properties::is_live(n) { live(&n.local) } else { dead_value(n) };
+                let value = if properties::is_live(n) { computed(n) } else { dead_value(n) };
                 match value {
                     Some(v) => properties::element(n, &v, &mut found),
                     None => properties::element(n, "", &mut missing),

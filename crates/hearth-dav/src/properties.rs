@@ -26,9 +26,39 @@ pub const LIVE: &[&str] = &[
 
 const IN_ALLPROP: usize = 8;
 
+/// ownCloud's namespace, which the Nextcloud clients still use for most properties.
+pub const OC: &str = "http://owncloud.org/ns";
+/// Nextcloud's namespace.
+pub const NC: &str = "http://nextcloud.org/ns";
+
+/// The Nextcloud properties the server computes (read by the Nextcloud apps and nextcloudcmd;
+/// docs/files.md). Only given when asked for by name, as a Nextcloud does.
+pub const NEXTCLOUD: &[(&str, &str)] = &[
+    (OC, "fileid"),
+    (OC, "id"),
+    (OC, "permissions"),
+    (OC, "size"),
+    (OC, "owner-id"),
+    (OC, "owner-display-name"),
+    (NC, "has-preview"),
+    (NC, "creation_time"),
+    (NC, "upload_time"),
+];
+
 /// Whether `name` is a property the server computes (and a PROPPATCH may not change).
 pub fn is_live(name: &Name) -> bool {
-    name.namespace == "DAV:" && LIVE.contains(&name.local.as_str())
+    (name.namespace == "DAV:" && LIVE.contains(&name.local.as_str()))
+        || NEXTCLOUD.iter().any(|(ns, local)| name.namespace == *ns && name.local == *local)
+}
+
+/// Whether answering `name` needs the resources' file ids.
+pub fn needs_file_id(name: &Name) -> bool {
+    name.namespace == OC && (name.local == "fileid" || name.local == "id")
+}
+
+/// Whether answering `name` needs the size of everything beneath a folder.
+pub fn needs_size_beneath(name: &Name) -> bool {
+    (name.namespace == OC && name.local == "size") || (name.namespace == "DAV:" && name.local == "quota-used-bytes")
 }
 
 /// What the live properties of one resource are computed from.
@@ -43,6 +73,16 @@ pub struct Facts<'a> {
     pub available: Option<u64>,
     /// Now, for the locks' time left.
     pub now: Instant,
+    /// Its file id, when asked for and known.
+    pub file_id: Option<hearth_catalog::dav_files::FileId>,
+    /// The box's instance id, the suffix of `oc:id`.
+    pub instance: &'a str,
+    /// Whose files these are.
+    pub owner: &'a str,
+    /// For a folder, the bytes of every file beneath it, when asked for.
+    pub size_beneath: Option<u64>,
+    /// Whether it is the space's root (which cannot be deleted, renamed or moved).
+    pub is_root: bool,
 }
 
 /// The value of a live property, as XML content; `None` when it does not apply here.
@@ -69,7 +109,36 @@ pub fn live_value(local: &str, f: &Facts<'_>) -> Option<String> {
         .into(),
         "lockdiscovery" => f.locks.iter().map(|l| active_lock(l, f.href_prefix, f.now)).collect(),
         "quota-available-bytes" => f.available?.to_string(),
-        "quota-used-bytes" => return None,
+        "quota-used-bytes" => f.size_beneath?.to_string(),
+        _ => return None,
+    })
+}
+
+/// The value of a computed Nextcloud property ([`NEXTCLOUD`]); `None` when unknown here.
+pub fn nextcloud_value(name: &Name, f: &Facts<'_>) -> Option<String> {
+    let e = f.entry;
+    let seconds =
+        |t: Option<SystemTime>| t.and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok()).map(|d| d.as_secs()).unwrap_or(0).to_string();
+    Some(match (name.namespace.as_str(), name.local.as_str()) {
+        (OC, "fileid") => f.file_id?.to_string(),
+        // Nextcloud's form: the id in at least eight digits, then the instance id.
+        (OC, "id") => format!("{:08}{}", f.file_id?.0, f.instance),
+        // G read, D delete, N rename, V move, W write (files), C and K make files and folders
+        // (folders; without CK the apps hide their upload button). No R: nothing is shared yet.
+        (OC, "permissions") => match (e.kind, f.is_root) {
+            (Kind::Folder, true) => "GCK".into(),
+            (Kind::Folder, false) => "GDNVCK".into(),
+            (Kind::File, _) => "GDNVW".into(),
+        },
+        (OC, "size") => match e.kind {
+            Kind::File => e.size.to_string(),
+            Kind::Folder => f.size_beneath?.to_string(),
+        },
+        (OC, "owner-id") | (OC, "owner-display-name") => escape(f.owner),
+        (NC, "has-preview") => "false".into(),
+        // The file system's birth time: when the upload began (the phone's own creation time
+        // is not kept).
+        (NC, "creation_time") | (NC, "upload_time") => seconds(e.created),
         _ => return None,
     })
 }

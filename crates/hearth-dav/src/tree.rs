@@ -38,6 +38,8 @@ pub struct Entry {
     pub size: u64,
     /// Last change of its content.
     pub modified: SystemTime,
+    /// When the file system made it, when it knows.
+    pub created: Option<SystemTime>,
     /// Its inode (a replaced file has another).
     pub inode: u64,
     /// Nanoseconds of `modified`, for the entity tag.
@@ -60,6 +62,7 @@ impl Entry {
             kind,
             size: if kind == Kind::File { meta.len() } else { 0 },
             modified,
+            created: meta.created().ok(),
             inode: meta.ino(),
             mtime_ns: i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
             mark: None,
@@ -224,6 +227,25 @@ impl Tree {
         Ok(out)
     }
 
+    /// The bytes of every file beneath the folder at `path` (symbolic links not followed; what
+    /// cannot be read counts nothing).
+    pub fn size_beneath(&self, path: &DavPath) -> io::Result<u64> {
+        let mut total = 0u64;
+        let mut pending = vec![self.local_or_missing(path)?];
+        while let Some(dir) = pending.pop() {
+            let Ok(entries) = fs::read_dir(&dir) else { continue };
+            for e in entries.flatten() {
+                let Ok(t) = e.file_type() else { continue };
+                if t.is_dir() {
+                    pending.push(e.path());
+                } else if t.is_file() {
+                    total += e.metadata().map(|m| m.len()).unwrap_or(0);
+                }
+            }
+        }
+        Ok(total)
+    }
+
     /// Opens the file at `path` for reading.
     pub fn open_file(&self, path: &DavPath) -> io::Result<(File, Entry)> {
         use std::os::unix::fs::OpenOptionsExt;
@@ -281,6 +303,26 @@ impl Tree {
             hearth_platform::durable::sync_dir(parent)?;
         }
         Ok(())
+    }
+
+    /// Makes the folder at `path` and every missing folder above it (Nextcloud's
+    /// `X-NC-WebDAV-AutoMkcol`); a file on the way is an error.
+    pub fn make_folders(&self, path: &DavPath) -> io::Result<bool> {
+        let mut at = DavPath::root();
+        let mut made = false;
+        for name in path.names() {
+            at = at.child(name).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+            match self.stat(&at)? {
+                Some(e) if e.is_folder() => {}
+                Some(_) => return Err(io::Error::from_raw_os_error(nix::libc::ENOTDIR)),
+                None => match self.make_folder(&at) {
+                    Ok(()) => made = true,
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                    Err(e) => return Err(e),
+                },
+            }
+        }
+        Ok(made)
     }
 
     /// Removes `path` and, for a folder, everything in it.
@@ -405,6 +447,17 @@ impl Upload {
         f.write_all(bytes)?;
         self.written += bytes.len() as u64;
         Ok(())
+    }
+
+    /// Appends the rest of `source` (in the kernel, by `copy_file_range`, where it can).
+    pub fn append_file(&mut self, source: &mut File) -> io::Result<u64> {
+        if self.synced {
+            return Err(io::Error::other("the upload was already synced"));
+        }
+        let f = self.file.as_mut().ok_or_else(|| io::Error::other("the upload is closed"))?;
+        let n = io::copy(source, f)?;
+        self.written += n;
+        Ok(n)
     }
 
     /// Bytes written so far.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use hearth_catalog::Catalog;
 use hearth_dav::tree::Tree;
-use hearth_dav::{Dav, DavBody, Space};
+use hearth_dav::{Dav, DavBody, Space, SpaceKind};
 use http::StatusCode;
 use http_body_util::Full;
 
@@ -33,7 +33,7 @@ impl Box_ {
 
     fn space(&self) -> Space {
         let tree = Tree::open(self.dir.path().join("files"), self.dir.path().join("scratch")).expect("tree");
-        Space { key: "home:1".into(), tree, href_prefix: PREFIX.into(), principal: "anna".into() }
+        Space { key: "home:1".into(), kind: SpaceKind::Files, tree, href_prefix: PREFIX.into(), principal: "anna".into() }
     }
 
     async fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Answer {

@@ -403,6 +403,7 @@ async fn serve(
     // process, loaded at the first search (at most two of the board's cores for it).
     let sentences =
         config.ml.embedding.as_ref().map(|e| Arc::new(crate::sentences::ProvidedSentences::new(e, board.cores.clamp(1, 2) as usize)));
+    let dav_instance = format!("oc{}", device.id.chars().take(10).collect::<String>());
     let state = AppState {
         catalog: catalog.clone(),
         config: config.clone(),
@@ -420,7 +421,8 @@ async fn serve(
         box_settings,
         verified_passwords: Default::default(),
         hosted_usage: Default::default(),
-        dav: Default::default(),
+        // Nextcloud's instance ids are "oc" and ten letters or digits; ours come from the box's id.
+        dav: Arc::new(hearth_dav::Dav::for_instance(&dav_instance)),
         backups: Default::default(),
         recovery: Default::default(),
         updates: updates.clone(),

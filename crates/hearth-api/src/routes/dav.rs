@@ -8,7 +8,7 @@ use axum::extract::{Request, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use hearth_dav::tree::Tree;
-use hearth_dav::{DavBody, Space};
+use hearth_dav::{DavBody, Space, SpaceKind};
 
 use crate::auth::Caller;
 use crate::{ApiError, AppState};
@@ -17,10 +17,25 @@ use crate::{ApiError, AppState};
 pub const FILES_PREFIXES: [&str; 2] = ["/dav/files/", "/remote.php/dav/files/"];
 /// Nextcloud's older address of the caller's own files.
 pub const WEBDAV_PREFIX: &str = "/remote.php/webdav";
+/// Where each user's chunked uploads are made (Nextcloud's; `hearth_dav::chunked`).
+pub const UPLOADS_PREFIX: &str = "/remote.php/dav/uploads/";
 
-/// The space a request path names, the href prefix it is served under and the path below it
-/// (still %-encoded). `Err` when the path names someone else's files.
-fn split<'a>(path: &'a str, me: &str) -> Result<(String, &'a str), ApiError> {
+/// The space a request path names, its kind, the href prefix it is served under and the path
+/// below it (still %-encoded). `Err` when the path names someone else's files.
+fn split<'a>(path: &'a str, me: &str) -> Result<(SpaceKind, String, &'a str), ApiError> {
+    if let Some(rest) = path.strip_prefix(UPLOADS_PREFIX) {
+        let (user, below) = rest.split_once('/').unwrap_or((rest, ""));
+        if !percent_decoded(user).eq_ignore_ascii_case(me) {
+            return Err(ApiError::forbidden("these uploads belong to someone else").with_guidance(format!("use {UPLOADS_PREFIX}{me}/")));
+        }
+        return Ok((SpaceKind::Uploads, format!("{UPLOADS_PREFIX}{user}/"), below));
+    }
+    let (prefix, below) = split_files(path, me)?;
+    Ok((SpaceKind::Files, prefix, below))
+}
+
+/// [`split`] for the addresses of files only.
+fn split_files<'a>(path: &'a str, me: &str) -> Result<(String, &'a str), ApiError> {
     if let Some(rest) = path.strip_prefix(WEBDAV_PREFIX)
         && (rest.is_empty() || rest.starts_with('/'))
     {
@@ -49,6 +64,22 @@ pub fn home_folders(data_dir: &std::path::Path, user: &str) -> (std::path::PathB
     (base.join("files"), base.join(".dav-scratch"))
 }
 
+/// The folder of `user`'s chunked uploads in progress (beside their files).
+pub fn uploads_folder(data_dir: &std::path::Path, user: &str) -> std::path::PathBuf {
+    data_dir.join("users").join(user).join(".dav-uploads")
+}
+
+/// The space of `kind` for `me`, served under `href_prefix`.
+fn space(state: &AppState, me: &hearth_catalog::users::User, kind: SpaceKind, href_prefix: String) -> Space {
+    let (files, scratch) = home_folders(&state.data_dir, &me.name);
+    let (key, root) = match kind {
+        SpaceKind::Files => (format!("home:{}", me.id), files),
+        SpaceKind::Uploads => (format!("uploads:{}", me.id), uploads_folder(&state.data_dir, &me.name)),
+    };
+    // hearth_dav makes the folders at the space's first request.
+    Space { key, kind, tree: Tree::new(root, scratch), href_prefix, principal: me.name.clone() }
+}
+
 /// Every WebDAV method on the file spaces.
 pub async fn serve(State(state): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, request: Request) -> Response {
     match handle(&state, &caller, request).await {
@@ -57,18 +88,36 @@ pub async fn serve(State(state): State<AppState>, axum::Extension(caller): axum:
     }
 }
 
+/// The upload a `MOVE <upload>/.file` finishes (its path below the uploads space).
+fn finishing_upload<'a>(kind: SpaceKind, parts: &axum::http::request::Parts, below: &'a str) -> Option<&'a str> {
+    if kind != SpaceKind::Uploads || parts.method.as_str() != "MOVE" {
+        return None;
+    }
+    below.strip_suffix("/.file")
+}
+
 async fn handle(state: &AppState, caller: &Caller, request: Request) -> Result<Response, ApiError> {
     let me = caller.require_user()?.clone();
     let raw_path = request.uri().path().to_string();
-    let (href_prefix, below) = split(&raw_path, &me.name)?;
+    let (kind, href_prefix, below) = split(&raw_path, &me.name)?;
     let below = below.to_string();
-    let (files, scratch) = home_folders(&state.data_dir, &me.name);
-    // hearth_dav makes the folders at the space's first request.
-    let tree = Tree::new(files, scratch);
-    let space = Space { key: format!("home:{}", me.id), tree, href_prefix, principal: me.name.clone() };
+    let space = space(state, &me, kind, href_prefix);
     let (parts, body) = request.into_parts();
     let range = parts.headers.get(header::RANGE).cloned();
-    let answer = state.dav.handle(state.catalog.clone(), space, parts, &below, body).await;
+    let answer = match finishing_upload(kind, &parts, &below) {
+        Some(upload) => {
+            // MOVE <upload>/.file: the destination is in the caller's files.
+            let host = parts.headers.get(header::HOST).and_then(|v| v.to_str().ok());
+            let destination = parts.headers.get("destination").and_then(|v| v.to_str().ok()).unwrap_or("");
+            let full = hearth_dav::headers::same_host_path(destination, host)
+                .map_err(|e| ApiError::invalid(format!("the Destination of finishing an upload: {}", e.0)))?;
+            let (files_prefix, dest_below) = split_files(full, &me.name)?;
+            let (dest_below, upload) = (dest_below.to_string(), upload.to_string());
+            let files = self::space(state, &me, SpaceKind::Files, files_prefix);
+            state.dav.finish_chunked(state.catalog.clone(), space, &upload, files, parts, &dest_below).await
+        }
+        None => state.dav.handle(state.catalog.clone(), space, parts, &below, body).await,
+    };
     let (parts, body) = answer.into_parts();
     let mut response = match body {
         DavBody::Empty => Body::empty().into_response(),
@@ -105,11 +154,15 @@ mod tests {
 
     #[test]
     fn paths_name_the_callers_own_space() {
-        assert_eq!(split("/dav/files/anna/a/b%20c", "anna").expect("own"), ("/dav/files/anna/".to_string(), "a/b%20c"));
-        assert_eq!(split("/dav/files/Anna", "anna").expect("own").1, "");
-        assert_eq!(split("/remote.php/dav/files/anna/x/", "anna").expect("nc").0, "/remote.php/dav/files/anna/");
-        assert_eq!(split("/remote.php/webdav/x", "anna").expect("webdav"), ("/remote.php/webdav/".to_string(), "x"));
-        assert_eq!(split("/remote.php/webdav", "anna").expect("webdav root").1, "");
+        let files = SpaceKind::Files;
+        assert_eq!(split("/dav/files/anna/a/b%20c", "anna").expect("own"), (files, "/dav/files/anna/".to_string(), "a/b%20c"));
+        assert_eq!(split("/dav/files/Anna", "anna").expect("own").2, "");
+        assert_eq!(split("/remote.php/dav/files/anna/x/", "anna").expect("nc").1, "/remote.php/dav/files/anna/");
+        assert_eq!(split("/remote.php/webdav/x", "anna").expect("webdav"), (files, "/remote.php/webdav/".to_string(), "x"));
+        assert_eq!(split("/remote.php/webdav", "anna").expect("webdav root").2, "");
+        let up = split("/remote.php/dav/uploads/anna/u1/00001", "anna").expect("uploads");
+        assert_eq!(up, (SpaceKind::Uploads, "/remote.php/dav/uploads/anna/".to_string(), "u1/00001"));
+        assert!(split("/remote.php/dav/uploads/bob/u1", "anna").is_err());
         assert!(split("/dav/files/bob/x", "anna").is_err());
         assert!(split("/remote.php/webdavx", "anna").is_err());
     }

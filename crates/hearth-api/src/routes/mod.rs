@@ -195,6 +195,7 @@ pub fn table() -> Vec<Route> {
         // stands for them in this table.
         r(webdav(), "/dav/files/{*path}", User, any(dav::serve)),
         r(webdav(), "/remote.php/dav/files/{*path}", User, any(dav::serve)),
+        r(webdav(), "/remote.php/dav/uploads/{*path}", User, any(dav::serve)),
         r(webdav(), "/remote.php/webdav", User, any(dav::serve)),
         r(webdav(), "/remote.php/webdav/", User, any(dav::serve)),
         r(webdav(), "/remote.php/webdav/{*path}", User, any(dav::serve)),
