@@ -47,6 +47,7 @@ fn env() -> &'static Env {
                 hearth_core::box_settings::BoxName::parse("fuzz").expect("name"),
             )),
             verified_passwords: Default::default(),
+        login_flows: Default::default(),
         hosted_usage: Default::default(),
         dav: Default::default(),
         backups: Default::default(),

@@ -206,6 +206,15 @@ impl Daemon {
         r.json()["id"].as_i64().expect("id")
     }
 
+    /// A new app password for all apps (`POST /api/v1/me/tokens`) named `name`, with the
+    /// session `cookie`: what a phone or a sync client logs in with.
+    pub fn app_password(&self, cookie: &str, name: &str) -> String {
+        let body = serde_json::json!({ "name": name }).to_string();
+        let r = crate::http::request(self.http, "POST", "/api/v1/me/tokens", &[format!("Cookie: {cookie}")], Some(&body)).expect("token");
+        assert_eq!(r.status, 201, "app password: {}", r.body);
+        r.json()["secret"].as_str().expect("secret").to_string()
+    }
+
     /// Log in as `name` with `password`; the session cookie.
     pub fn login(&self, name: &str, password: &str) -> String {
         let body = serde_json::json!({ "name": name, "password": password }).to_string();

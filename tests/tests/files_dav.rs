@@ -10,13 +10,6 @@ use std::time::Duration;
 use hearth_tests::daemon::{self, start};
 use hearth_tests::http;
 
-fn app_password(d: &daemon::Daemon, cookie: &str) -> String {
-    let body = serde_json::json!({"name": "files"}).to_string();
-    let r = http::request(d.http, "POST", "/api/v1/me/tokens", &[format!("Cookie: {cookie}")], Some(&body)).expect("token");
-    assert_eq!(r.status, 201, "{}", r.body);
-    r.json()["secret"].as_str().expect("secret").to_string()
-}
-
 /// litmus's summary lines: `(suite, run, passed, failed)`.
 fn summaries(out: &str) -> Vec<(String, u32, u32, u32)> {
     out.lines()
@@ -38,7 +31,7 @@ fn litmus_passes_every_test_of_every_suite() {
     let mut d = start(&dir.path().join("data"), &[]);
     d.wait_healthy(Duration::from_secs(20));
     let cookie = d.claim("anna", "anna-long-password");
-    let token = app_password(&d, &cookie);
+    let token = d.app_password(&cookie, "files");
     for url in [format!("http://{}/dav/files/anna/", d.http), format!("http://{}/remote.php/dav/files/anna/", d.http)] {
         let out = Command::new("litmus")
             .args(["-k", &url, "anna", &token])
@@ -92,7 +85,7 @@ fn rclone_copies_and_syncs_a_tree_both_ways_byte_for_byte() {
     let mut d = start(&dir.path().join("data"), &[]);
     d.wait_healthy(Duration::from_secs(20));
     let cookie = d.claim("anna", "anna-long-password");
-    let token = app_password(&d, &cookie);
+    let token = d.app_password(&cookie, "files");
     let config = dir.path().join("rclone.conf");
     let obscured = Command::new("rclone").args(["obscure", &token]).output().expect("rclone obscure");
     let obscured = String::from_utf8_lossy(&obscured.stdout).trim().to_string();

@@ -19,6 +19,7 @@
 //!   partition, a damaged catalog): what is wrong and what to do.
 //! - [`byte_range`]: the `Range` header, for streaming originals.
 //! - [`content_disposition`]: originals saved under their own names.
+//! - [`ocs`]: Nextcloud's OCS envelope (JSON or XML, versions 1 and 2) for the Nextcloud apps.
 //! - [`qr`]: QR codes as SVG, for pairing phones and apps from the web app.
 //! - [`client`]: a small HTTP client over the unix socket or TCP/TLS, for `hearth` (the CLI).
 
@@ -29,6 +30,7 @@ pub mod client;
 pub mod content_disposition;
 pub mod error;
 pub mod live;
+pub mod ocs;
 pub mod qr;
 pub mod routes;
 pub mod server;

@@ -70,6 +70,8 @@ pub struct AppState {
     pub hosted_usage: Arc<crate::routes::restic::HostedUsage>,
     /// WebDAV: its locks and each space's commit lock (docs/files.md).
     pub dav: Arc<hearth_dav::Dav>,
+    /// Nextcloud logins waiting to be granted (Login Flow v2).
+    pub login_flows: Arc<crate::auth::login_flow::LoginFlows>,
     /// The box's own backup service (targets, jobs, runs), made on first use.
     pub backups: Arc<crate::routes::backups::ServiceCell>,
     /// A whole-box recovery started on this unclaimed box.

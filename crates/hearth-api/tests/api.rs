@@ -66,6 +66,7 @@ fn new_box() -> Box_ {
             hearth_core::box_settings::BoxName::parse("Test box").expect("name"),
         )),
         verified_passwords: Default::default(),
+        login_flows: Default::default(),
         hosted_usage: Default::default(),
         dav: Default::default(),
         backups: Default::default(),
@@ -173,6 +174,10 @@ async fn every_protected_route_requires_login() {
             "GET /api/v1/shared/{token}/assets/{id}/original",
             "GET /api/v1/shared/{token}/assets/{id}/thumbnail",
             "GET /app/{*file}",
+            "GET /index.php/login/v2/flow/{token}",
+            "GET /ocs/v1.php/cloud/capabilities",
+            "GET /ocs/v2.php/cloud/capabilities",
+            "GET /status.php",
             "OPTIONS /api/v1/uploads",
             "POST /api/v1/auth/login",
             "POST /api/v1/setup/certificate",
@@ -180,8 +185,11 @@ async fn every_protected_route_requires_login() {
             "POST /api/v1/setup/recover",
             "POST /api/v1/shared/{token}/assets",
             "POST /api/v1/shared/{token}/unlock",
+            "POST /index.php/core/wipe/check",
+            "POST /index.php/login/v2",
+            "POST /index.php/login/v2/poll",
         ],
-        "only health, setup, claim, recovery of a new box, login, the page itself and its files, share links (their token is the key) and tus's capability answer are public"
+        "only health, setup, claim, recovery of a new box, login, the page itself and its files, share links (their token is the key), tus's capability answer and what a Nextcloud answers without a login (status, capabilities, the login flow, the wipe check) are public"
     );
     for route in table {
         let path = concrete(route.path);

@@ -300,6 +300,20 @@ impl Dav {
         self.place(catalog, &ask, Incoming::File(assembled), mtime).await
     }
 
+    /// The bytes a space's files take and the bytes free on its disk (for quotas).
+    pub async fn usage(self: &Arc<Self>, space: Space) -> std::result::Result<(u64, u64), DavError> {
+        let space = self.prepared(space).await?;
+        let dav = Arc::clone(self);
+        blocking(move || {
+            let root = DavPath::root();
+            let entry = space.tree.stat(&root)?.ok_or_else(|| DavError::new(StatusCode::NOT_FOUND, "the files' folder is missing"))?;
+            let used = dav.folder_size(&space.tree, &space.key, &root, &entry);
+            let (free, _) = space.tree.space()?;
+            Ok((used, free))
+        })
+        .await
+    }
+
     /// The service for a box whose Nextcloud instance id is `instance` (letters and digits).
     pub fn for_instance(instance: &str) -> Dav {
         Dav {
@@ -375,7 +389,7 @@ impl Dav {
             "GET" => self.get(ask, true).await,
             "HEAD" => self.get(ask, false).await,
             "PUT" => self.put(&catalog, ask, body).await,
-            "MKCOL" => self.mkcol(ask, body).await,
+            "MKCOL" => self.mkcol(&catalog, ask, body).await,
             "DELETE" => self.delete(&catalog, ask).await,
             "COPY" => self.copy_or_move(&catalog, ask, false).await,
             "MOVE" => self.copy_or_move(&catalog, ask, true).await,
@@ -762,12 +776,12 @@ impl Dav {
                 let created = placed.durable()?;
                 // An overwritten file keeps its id; a new one is given one now.
                 let (space, k) = (&owned.space.key, path.key());
+                if owned.space.kind != SpaceKind::Files {
+                    return Ok((created, entry, None));
+                }
                 let id = match catalog.read(|c| dav_files::id_of(c, space, &k))? {
-                    Some(id) => id,
-                    None => catalog
-                        .write(|tx| dav_files::assign(tx, space, std::slice::from_ref(&k)))?
-                        .remove(&k)
-                        .ok_or_else(|| DavError::new(StatusCode::INTERNAL_SERVER_ERROR, "the file was given no id"))?,
+                    Some(id) => Some(id),
+                    None => catalog.write(|tx| dav_files::assign(tx, space, std::slice::from_ref(&k)))?.remove(&k),
                 };
                 Ok((created, entry, id))
             })
@@ -782,7 +796,9 @@ impl Dav {
                 r.headers_mut().insert("oc-etag", v);
             }
         }
-        if let Ok(v) = HeaderValue::from_str(&format!("{:08}{}", id.0, self.instance)) {
+        if let Some(id) = id
+            && let Ok(v) = HeaderValue::from_str(&format!("{:08}{}", id.0, self.instance))
+        {
             r.headers_mut().insert("oc-fileid", v);
         }
         if mtime.is_some() {
@@ -803,7 +819,7 @@ impl Dav {
         .await
     }
 
-    async fn mkcol<B>(self: &Arc<Self>, ask: Ask<'_>, body: B) -> Result<DavResponse>
+    async fn mkcol<B>(self: &Arc<Self>, catalog: &Arc<Catalog>, ask: Ask<'_>, body: B) -> Result<DavResponse>
     where
         B: HttpBody<Data = Bytes> + Send + Unpin + 'static,
         B::Error: std::fmt::Display,
@@ -825,19 +841,34 @@ impl Dav {
         let tree = ask.space.tree.clone();
         let path = ask.path.clone();
         let lock = self.commit_lock(&ask.space.key);
-        blocking(move || {
-            let _held = lock.lock().unwrap_or_else(|p| p.into_inner());
+        let (catalog, key, kind) = (catalog.clone(), ask.space.key.clone(), ask.space.kind);
+        let id = blocking(move || {
+            let held = lock.lock().unwrap_or_else(|p| p.into_inner());
             match tree.make_folder(&path) {
-                Ok(()) => Ok(()),
+                Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    Err(DavError::new(StatusCode::METHOD_NOT_ALLOWED, format!("{path} exists")))
+                    return Err(DavError::new(StatusCode::METHOD_NOT_ALLOWED, format!("{path} exists")));
                 }
-                Err(e) => Err(e.into()),
+                Err(e) => return Err(e.into()),
             }
+            drop(held);
+            // The Nextcloud clients read the new folder's id from the answer.
+            if kind != SpaceKind::Files {
+                return Ok(None);
+            }
+            let k = path.key();
+            let ids = catalog.write(|tx| dav_files::assign(tx, &key, std::slice::from_ref(&k)))?;
+            Ok(ids.get(&k).copied())
         })
         .await?;
         self.marks.changed(&ask.space.key, &ask.path);
-        Ok(empty(StatusCode::CREATED))
+        let mut r = empty(StatusCode::CREATED);
+        if let Some(id) = id
+            && let Ok(v) = HeaderValue::from_str(&format!("{:08}{}", id.0, self.instance))
+        {
+            r.headers_mut().insert("oc-fileid", v);
+        }
+        Ok(r)
     }
 
     async fn delete(self: &Arc<Self>, catalog: &Arc<Catalog>, ask: Ask<'_>) -> Result<DavResponse> {

@@ -420,6 +420,7 @@ async fn serve(
         live: Default::default(),
         box_settings,
         verified_passwords: Default::default(),
+        login_flows: Default::default(),
         hosted_usage: Default::default(),
         // Nextcloud's instance ids are "oc" and ten letters or digits; ours come from the box's id.
         dav: Arc::new(hearth_dav::Dav::for_instance(&dav_instance)),

@@ -5,11 +5,14 @@
 //! - [`password`]: argon2id hashing and verification (on the blocking pool).
 //! - [`secret`]: random secrets for cookies, app passwords and setup codes; their SHA-256.
 //! - [`throttle`]: failed-login counting per user and per address, with doubling waits.
+//! - [`login_flow`]: Nextcloud's Login Flow v2, which hands an app password to an app once the
+//!   family member grants it on the box's web page.
 //! - [`caller`]: [`Caller`], resolved from a session cookie, a bearer app password or the local
 //!   socket, and the layer that enforces each route's [`Access`].
 
 pub mod basic;
 pub mod caller;
+pub mod login_flow;
 pub mod password;
 pub mod secret;
 pub mod throttle;

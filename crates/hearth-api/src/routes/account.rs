@@ -253,27 +253,41 @@ pub async fn create_token(
     let user = caller.require_user()?.clone();
     super::check_display_name(&body.name)
         .map_err(|_| ApiError::invalid("an app password's name is 1 to 64 characters of printable text"))?;
+    let address = peer.and_then(|p| p.0.address_text());
+    let (token, secret_value) = issue_app_password(&state, &user, body.name, body.scope, address).await?;
+    Ok((StatusCode::CREATED, Json(CreatedToken { token, secret: secret_value })))
+}
+
+/// Makes an app password named `name` for `user` (audited); its record and its secret, which
+/// is shown this once.
+pub async fn issue_app_password(
+    state: &AppState,
+    user: &User,
+    name: String,
+    scope: tokens::Scope,
+    address: Option<String>,
+) -> Result<(tokens::AppToken, String), ApiError> {
     let secret_value = format!("{TOKEN_PREFIX}{}", secret::new_secret()?);
     let hint: String = secret_value.chars().take(TOKEN_PREFIX.len() + 4).collect();
     let hash = secret::sha256(&secret_value);
     let now = state.now();
-    let address = peer.and_then(|p| p.0.address_text());
+    let user = user.clone();
     let token = state
         .write(move |tx| {
-            let t = tokens::create(tx, user.id, &body.name, &hash, &hint, body.scope, now)?;
+            let t = tokens::create(tx, user.id, &name, &hash, &hint, scope, now)?;
             let e = NewEntry {
                 actor_id: Some(user.id),
                 actor_name: Some(&user.name),
                 address: address.as_deref(),
                 action: "token.create",
-                target: Some(&body.name),
-                detail: Some(body.scope.as_str()),
+                target: Some(&name),
+                detail: Some(scope.as_str()),
             };
             audit::append(tx, &e, Outcome::Ok, now)?;
             Ok(t)
         })
         .await?;
-    Ok((StatusCode::CREATED, Json(CreatedToken { token, secret: secret_value })))
+    Ok((token, secret_value))
 }
 
 /// `DELETE /api/v1/me/tokens/{id}`

@@ -69,6 +69,11 @@ pub fn uploads_folder(data_dir: &std::path::Path, user: &str) -> std::path::Path
     data_dir.join("users").join(user).join(".dav-uploads")
 }
 
+/// `me`'s files as a space, under the Nextcloud address.
+pub fn files_space(state: &AppState, me: &hearth_catalog::users::User) -> Space {
+    space(state, me, SpaceKind::Files, format!("{}{}/", FILES_PREFIXES[1], me.name))
+}
+
 /// The space of `kind` for `me`, served under `href_prefix`.
 fn space(state: &AppState, me: &hearth_catalog::users::User, kind: SpaceKind, href_prefix: String) -> Space {
     let (files, scratch) = home_folders(&state.data_dir, &me.name);

@@ -21,6 +21,7 @@ pub mod discover;
 pub mod events;
 pub mod health;
 pub mod jobs;
+pub mod nextcloud;
 pub mod people;
 pub mod photos;
 pub mod qr;
@@ -197,6 +198,22 @@ pub fn table() -> Vec<Route> {
         r(webdav(), "/remote.php/dav/files/{*path}", User, any(dav::serve)),
         r(webdav(), "/remote.php/dav/uploads/{*path}", User, any(dav::serve)),
         r(webdav(), "/remote.php/webdav", User, any(dav::serve)),
+        // What the Nextcloud apps ask besides WebDAV (docs/files.md, "Nextcloud apps").
+        r(Method::GET, "/status.php", Public, get(nextcloud::status)),
+        r(webdav(), "/remote.php/dav", User, any(nextcloud::dav_root)),
+        r(webdav(), "/remote.php/dav/", User, any(nextcloud::dav_root)),
+        r(Method::GET, "/ocs/v1.php/cloud/capabilities", Public, get(nextcloud::capabilities)),
+        r(Method::GET, "/ocs/v2.php/cloud/capabilities", Public, get(nextcloud::capabilities)),
+        r(Method::GET, "/ocs/v1.php/cloud/user", User, get(nextcloud::user)),
+        r(Method::GET, "/ocs/v2.php/cloud/user", User, get(nextcloud::user)),
+        r(Method::GET, "/ocs/v1.php/cloud/users/{name}", User, get(nextcloud::user)),
+        r(Method::GET, "/ocs/v2.php/cloud/users/{name}", User, get(nextcloud::user)),
+        r(Method::POST, "/index.php/core/wipe/check", Public, post(nextcloud::wipe_check)),
+        r(Method::POST, "/index.php/login/v2", Public, post(nextcloud::start_login)),
+        r(Method::GET, "/index.php/login/v2/flow/{token}", Public, get(nextcloud::login_page)),
+        r(Method::POST, "/index.php/login/v2/poll", Public, post(nextcloud::poll_login)),
+        r(Method::GET, "/api/v1/login-flows/{token}", User, get(nextcloud::login_flow)),
+        r(Method::POST, "/api/v1/login-flows/{token}/grant", User, post(nextcloud::grant_login)),
         r(webdav(), "/remote.php/webdav/", User, any(dav::serve)),
         r(webdav(), "/remote.php/webdav/{*path}", User, any(dav::serve)),
     ]
