@@ -48,6 +48,7 @@ fn env() -> &'static Env {
             )),
             verified_passwords: Default::default(),
         login_flows: Default::default(),
+        files_written: tokio::sync::broadcast::channel(16).0,
         hosted_usage: Default::default(),
         dav: Default::default(),
         backups: Default::default(),

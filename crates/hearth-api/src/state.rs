@@ -70,6 +70,9 @@ pub struct AppState {
     pub hosted_usage: Arc<crate::routes::restic::HostedUsage>,
     /// WebDAV: its locks and each space's commit lock (docs/files.md).
     pub dav: Arc<hearth_dav::Dav>,
+    /// Files written into a user's files over WebDAV (hearthd's photo sources take in those in
+    /// photo folders as they arrive).
+    pub files_written: tokio::sync::broadcast::Sender<FileWritten>,
     /// Nextcloud logins waiting to be granted (Login Flow v2).
     pub login_flows: Arc<crate::auth::login_flow::LoginFlows>,
     /// The box's own backup service (targets, jobs, runs), made on first use.
@@ -81,6 +84,15 @@ pub struct AppState {
     /// Sentences turned into vectors of the image/text model the family provided (`ml.embedding`),
     /// for free-text search; `None` when there is none.
     pub sentences: Option<Arc<dyn SentenceVectors>>,
+}
+
+/// A file (or a folder, by MOVE or COPY) written into a user's files over WebDAV.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileWritten {
+    /// Whose files.
+    pub owner_id: i64,
+    /// Where it is now.
+    pub path: std::path::PathBuf,
 }
 
 /// A sentence's vector in an image/text model's space (hearthd wires hearth-ml's; the API does

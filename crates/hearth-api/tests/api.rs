@@ -67,6 +67,7 @@ fn new_box() -> Box_ {
         )),
         verified_passwords: Default::default(),
         login_flows: Default::default(),
+        files_written: tokio::sync::broadcast::channel(16).0,
         hosted_usage: Default::default(),
         dav: Default::default(),
         backups: Default::default(),

@@ -67,6 +67,8 @@ pub struct Config {
     pub update: UpdateConfig,
     /// Photo ML (docs/ml.md).
     pub ml: MlConfig,
+    /// The family's files (docs/files.md).
+    pub files: FilesConfig,
     /// Log verbosity.
     pub log: LogConfig,
 }
@@ -120,6 +122,14 @@ pub struct UpdateConfig {
     /// How long a system on trial may take to pass its health gate before the box restarts
     /// (the bootloader counts the try).
     pub trial_limit: Duration,
+}
+
+/// `[files]`
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FilesConfig {
+    /// Folders of each user's files that feed their photo library, relative to the files'
+    /// root (`Photos`, the Nextcloud apps' `InstantUpload`, …): names joined by `/`.
+    pub photo_folders: Vec<String>,
 }
 
 /// `[backup]`
@@ -227,6 +237,7 @@ impl Default for Config {
                 trial_limit: Duration::from_secs(600),
             },
             ml: MlConfig { models_dir: None, npu_library: None, embedding: None },
+            files: FilesConfig { photo_folders: vec!["Photos".into(), "InstantUpload".into(), "Camera Uploads".into()] },
             log: LogConfig { level: "info".into() },
         }
     }
@@ -257,6 +268,8 @@ struct RawConfig {
     update: RawUpdate,
     #[serde(default)]
     ml: RawMl,
+    #[serde(default)]
+    files: RawFiles,
     #[serde(default)]
     log: RawLog,
 }
@@ -387,6 +400,31 @@ impl<'de> Deserialize<'de> for NtpServer {
         let s = String::deserialize(d)?;
         let ok = !s.is_empty() && s.len() <= 255 && s.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c));
         if ok { Ok(NtpServer(s)) } else { Err(serde::de::Error::custom("an NTP server is a host name or an IP address")) }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawFiles {
+    photo_folders: Option<Vec<FilesFolder>>,
+}
+
+/// A folder inside a user's files: names joined by `/` (a leading `/` is dropped), none empty,
+/// `.` or `..`.
+struct FilesFolder(String);
+
+impl<'de> Deserialize<'de> for FilesFolder {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let trimmed = s.trim_start_matches('/').trim_end_matches('/');
+        let ok = !trimmed.is_empty()
+            && trimmed.len() <= 255
+            && trimmed.split('/').all(|n| !n.is_empty() && n != "." && n != ".." && !n.chars().any(char::is_control));
+        if ok {
+            Ok(FilesFolder(trimmed.to_string()))
+        } else {
+            Err(serde::de::Error::custom(format!("{s:?} is not a folder inside a user's files (like \"Photos\" or \"Phone/Camera\")")))
+        }
     }
 }
 
@@ -619,6 +657,9 @@ impl Config {
                     text_tokens: e.text_tokens.map_or(77, |v| v.as_u64() as usize),
                 }),
             },
+            files: FilesConfig {
+                photo_folders: raw.files.photo_folders.map(|v| v.into_iter().map(|f| f.0).collect()).unwrap_or(d.files.photo_folders),
+            },
             log: LogConfig { level: raw.log.level.map(|l| l.0).unwrap_or(d.log.level) },
         })
     }
@@ -708,6 +749,12 @@ mod tests {
         assert_eq!(c.clock.ntp_servers, vec!["ntp.home.lan".to_string(), "192.168.1.1".to_string()]);
         let e = Config::from_toml("[clock]\nntp_servers = [\"ntp lan; rm\"]\n").expect_err("bad server");
         assert_eq!(e.key.as_deref(), Some("clock.ntp_servers"), "{e:?}");
+        let c = Config::from_toml("[files]\nphoto_folders = [\"/Phone/Camera/\", \"Photos\"]\n").expect("files");
+        assert_eq!(c.files.photo_folders, vec!["Phone/Camera".to_string(), "Photos".to_string()]);
+        for bad in ["../etc", "a//b", "/", "a/./b"] {
+            let e = Config::from_toml(&format!("[files]\nphoto_folders = [{bad:?}]\n")).expect_err("bad folder");
+            assert_eq!(e.key.as_deref(), Some("files.photo_folders"), "{bad}: {e:?}");
+        }
         let e = Config::from_toml("[accounts]\nsession_idle_days = 0\n").expect_err("range");
         assert_eq!(e.key.as_deref(), Some("accounts.session_idle_days"));
         assert!(e.message.contains("1 to 365"), "{e}");

@@ -1,6 +1,7 @@
 //! Folders the library watches in place: external libraries (an old disk, an archive; never
-//! written to), each user's Photos folder (`DATA/users/<name>/files/Photos`), and camera
-//! folders (sync folders marked for a user). A scan ingests what is new, follows what moved
+//! written to), each user's photo folders among their files (`files.photo_folders`: `Photos`,
+//! the Nextcloud apps' `InstantUpload`…, under `DATA/users/<name>/files/`), and camera folders
+//! (sync folders marked for a user). A scan ingests what is new, follows what moved
 //! (same content at a new path: the asset keeps its id, albums and favourites), sends to the
 //! trash what vanished (marked missing: restorable, and restored by itself when the file comes
 //! back), and does nothing at all to a folder that is not there (an unplugged disk is not the
@@ -37,18 +38,25 @@ pub struct Scan {
     pub back: usize,
 }
 
-/// Every watched folder: external libraries, users' Photos folders that exist, camera folders.
-pub fn roots(catalog: &Catalog, data_dir: &Path) -> Result<Vec<Root>, CatalogError> {
+/// Every watched folder: external libraries, users' photo folders that exist (`photo_folders`,
+/// relative to each user's files), camera folders.
+pub fn roots(catalog: &Catalog, data_dir: &Path, photo_folders: &[String]) -> Result<Vec<Root>, CatalogError> {
     let data_dir = data_dir.to_path_buf();
+    let photo_folders = photo_folders.to_vec();
     catalog.read(move |r| {
         let mut out: Vec<Root> = assets::libraries(r)?
             .into_iter()
             .map(|(l, owner)| Root { owner_id: owner, source: Source::External, path: PathBuf::from(l.path) })
             .collect();
         for u in hearth_catalog::users::list(r)? {
-            let photos = data_dir.join("users").join(&u.name).join("files").join("Photos");
-            if photos.is_dir() {
-                out.push(Root { owner_id: u.id, source: Source::Files, path: photos });
+            let files = data_dir.join("users").join(&u.name).join("files");
+            for folder in &photo_folders {
+                let photos = files.join(folder);
+                // One folder inside another is scanned once, as part of the outer one.
+                let inside_another = photo_folders.iter().any(|other| other != folder && photos.starts_with(files.join(other)));
+                if photos.is_dir() && !inside_another {
+                    out.push(Root { owner_id: u.id, source: Source::Files, path: photos });
+                }
             }
         }
         for (folder, owner) in assets::camera_folders(r)? {
@@ -67,9 +75,9 @@ pub fn scan(catalog: &Catalog, root: &Root, data_dir: &Path, now: i64) -> Result
 
 /// Scan the watched folders that hold `path` (a version put back, a file restored by hand), so
 /// what came back is in the library now, not at the next scheduled scan; how many were scanned.
-pub fn scan_holding(catalog: &Catalog, data_dir: &Path, path: &Path, now: i64) -> Result<usize, CatalogError> {
+pub fn scan_holding(catalog: &Catalog, data_dir: &Path, photo_folders: &[String], path: &Path, now: i64) -> Result<usize, CatalogError> {
     let mut scanned = 0;
-    for root in roots(catalog, data_dir)?.into_iter().filter(|r| path.starts_with(&r.path)) {
+    for root in roots(catalog, data_dir, photo_folders)?.into_iter().filter(|r| path.starts_with(&r.path)) {
         scan_root(catalog, &root, data_dir, now)?;
         scanned += 1;
     }

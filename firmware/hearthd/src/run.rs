@@ -403,6 +403,7 @@ async fn serve(
     // process, loaded at the first search (at most two of the board's cores for it).
     let sentences =
         config.ml.embedding.as_ref().map(|e| Arc::new(crate::sentences::ProvidedSentences::new(e, board.cores.clamp(1, 2) as usize)));
+    let (files_written, _) = tokio::sync::broadcast::channel(256);
     let dav_instance = format!("oc{}", device.id.chars().take(10).collect::<String>());
     let state = AppState {
         catalog: catalog.clone(),
@@ -421,6 +422,7 @@ async fn serve(
         box_settings,
         verified_passwords: Default::default(),
         login_flows: Default::default(),
+        files_written: files_written.clone(),
         hosted_usage: Default::default(),
         // Nextcloud's instance ids are "oc" and ten letters or digits; ours come from the box's id.
         dav: Arc::new(hearth_dav::Dav::for_instance(&dav_instance)),
@@ -462,7 +464,13 @@ async fn serve(
         supervisor.task(Arc::new(MdnsService::new(announcements.clone(), &config.mdns.hostname, &suffix)), RestartPolicy::default());
     }
     supervisor.task(
-        Arc::new(crate::photo_sources::PhotoSources::new(sync_engine.clone(), catalog.clone(), data.clone())),
+        Arc::new(crate::photo_sources::PhotoSources::new(
+            sync_engine.clone(),
+            files_written.clone(),
+            catalog.clone(),
+            data.clone(),
+            config.files.photo_folders.clone(),
+        )),
         RestartPolicy::default(),
     );
     if let (Some(addr), Some(engine)) = (config.sync.listen, sync_engine) {

@@ -93,6 +93,22 @@ pub async fn serve(State(state): State<AppState>, axum::Extension(caller): axum:
     }
 }
 
+/// The path below the caller's files that a request's `Destination` names (still %-encoded);
+/// `None` without one, `Err` when it names another server or someone else's files.
+fn destination_below(parts: &axum::http::request::Parts, me: &str) -> Result<Option<String>, ApiError> {
+    let Some(destination) = parts.headers.get("destination").and_then(|v| v.to_str().ok()) else { return Ok(None) };
+    let host = parts.headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let full =
+        hearth_dav::headers::same_host_path(destination, host).map_err(|e| ApiError::invalid(format!("the Destination: {}", e.0)))?;
+    Ok(Some(split_files(full, me)?.1.to_string()))
+}
+
+/// Where a %-encoded path below a space is on disk; `None` when it is not a valid path.
+fn local_path(space: &Space, encoded_below: &str) -> Option<std::path::PathBuf> {
+    let path = hearth_dav::path::DavPath::from_encoded(encoded_below).ok()?;
+    Some(space.tree.root().join(path.relative()))
+}
+
 /// The upload a `MOVE <upload>/.file` finishes (its path below the uploads space).
 fn finishing_upload<'a>(kind: SpaceKind, parts: &axum::http::request::Parts, below: &'a str) -> Option<&'a str> {
     if kind != SpaceKind::Uploads || parts.method.as_str() != "MOVE" {
@@ -109,20 +125,33 @@ async fn handle(state: &AppState, caller: &Caller, request: Request) -> Result<R
     let space = space(state, &me, kind, href_prefix);
     let (parts, body) = request.into_parts();
     let range = parts.headers.get(header::RANGE).cloned();
+    // What a successful request leaves written in the caller's files, for the photo sources.
+    let mut written = None;
     let answer = match finishing_upload(kind, &parts, &below) {
         Some(upload) => {
             // MOVE <upload>/.file: the destination is in the caller's files.
-            let host = parts.headers.get(header::HOST).and_then(|v| v.to_str().ok());
-            let destination = parts.headers.get("destination").and_then(|v| v.to_str().ok()).unwrap_or("");
-            let full = hearth_dav::headers::same_host_path(destination, host)
-                .map_err(|e| ApiError::invalid(format!("the Destination of finishing an upload: {}", e.0)))?;
-            let (files_prefix, dest_below) = split_files(full, &me.name)?;
-            let (dest_below, upload) = (dest_below.to_string(), upload.to_string());
-            let files = self::space(state, &me, SpaceKind::Files, files_prefix);
+            let dest_below = destination_below(&parts, &me.name)?
+                .ok_or_else(|| ApiError::invalid("finishing an upload (MOVE …/.file) needs a Destination header"))?;
+            let files = files_space(state, &me);
+            written = local_path(&files, &dest_below);
+            let upload = upload.to_string();
             state.dav.finish_chunked(state.catalog.clone(), space, &upload, files, parts, &dest_below).await
         }
-        None => state.dav.handle(state.catalog.clone(), space, parts, &below, body).await,
+        None => {
+            if kind == SpaceKind::Files {
+                written = match parts.method.as_str() {
+                    "PUT" => local_path(&space, &below),
+                    "MOVE" | "COPY" => destination_below(&parts, &me.name).ok().flatten().and_then(|d| local_path(&space, &d)),
+                    _ => None,
+                };
+            }
+            state.dav.handle(state.catalog.clone(), space, parts, &below, body).await
+        }
     };
+    if let Some(path) = written.filter(|_| answer.status().is_success()) {
+        // Nobody listening (no photo sources running) is fine.
+        let _ = state.files_written.send(crate::state::FileWritten { owner_id: me.id, path });
+    }
     let (parts, body) = answer.into_parts();
     let mut response = match body {
         DavBody::Empty => Body::empty().into_response(),

@@ -729,14 +729,16 @@ pub struct ScanReport {
     pub back: usize,
 }
 
-/// `POST /api/v1/photos/scan`: scan the caller's watched folders now (their Photos folder,
-/// their camera folders, their external libraries) instead of at the next quarter hour.
+/// `POST /api/v1/photos/scan`: scan the caller's watched folders now (their photo folders
+/// among their files, their camera folders, their external libraries) instead of at the next
+/// quarter hour.
 pub async fn scan(State(state): State<AppState>, axum::Extension(caller): axum::Extension<Caller>) -> Result<Json<ScanReport>, ApiError> {
     let owner = owner(&caller)?;
     let (catalog, data_dir, now) = (state.catalog.clone(), state.data_dir.clone(), state.now());
+    let folders = state.config.files.photo_folders.clone();
     let report = tokio::task::spawn_blocking(move || -> Result<ScanReport, hearth_catalog::CatalogError> {
         let mut report = ScanReport::default();
-        for root in hearth_photos::libraries::roots(&catalog, &data_dir)?.into_iter().filter(|r| r.owner_id == owner) {
+        for root in hearth_photos::libraries::roots(&catalog, &data_dir, &folders)?.into_iter().filter(|r| r.owner_id == owner) {
             let s = hearth_photos::libraries::scan(&catalog, &root, &data_dir, now)?;
             report.folders += 1;
             report.offline += usize::from(s.offline);

@@ -379,8 +379,9 @@ pub async fn restore_version(
         .map_err(sync_error)?;
     // A photo put back is in the timeline again now, not at the next scan of its folder (a scan
     // may have found it gone meanwhile).
-    let (catalog, data_dir) = (state.catalog.clone(), state.data_dir.clone());
-    let rescan = tokio::task::spawn_blocking(move || hearth_photos::libraries::scan_holding(&catalog, &data_dir, &restored, now)).await;
+    let (catalog, data_dir, folders) = (state.catalog.clone(), state.data_dir.clone(), state.config.files.photo_folders.clone());
+    let rescan =
+        tokio::task::spawn_blocking(move || hearth_photos::libraries::scan_holding(&catalog, &data_dir, &folders, &restored, now)).await;
     if let Ok(Err(e)) = rescan {
         tracing::warn!(error = %e, "the photo folder of a restored version could not be scanned; the next scan finds it");
     }
