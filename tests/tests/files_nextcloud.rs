@@ -159,3 +159,229 @@ fn a_chunked_upload_cut_by_the_box_going_away_resumes() {
     let left = std::fs::read_dir(&uploads).map(|r| r.count()).unwrap_or(0);
     assert_eq!(left, 0, "the finished upload's chunks are gone");
 }
+
+fn run(program: &str, args: &[&str], dir: &Path) {
+    let out = Command::new(program).args(args).current_dir(dir).output().unwrap_or_else(|e| panic!("{program}: {e}"));
+    assert!(out.status.success(), "{program} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// The Nextcloud Android app's login and auto-upload, request by request as its source makes
+/// them (nextcloud/android and its android-library: `GetStatusRemoteOperation`,
+/// `DetectAuthenticationMethodOperation`, the login flow v2 poller, `GetUserInfoRemoteOperation`,
+/// `GetCapabilitiesRemoteOperation`, `ExistenceCheckRemoteOperation`, `CreateFolderRemoteOperation`,
+/// `UploadFileRemoteOperation` up to 10,240,000 bytes and `ChunkedFileUploadRemoteOperation`
+/// above, then the read-back `ReadFileRemoteOperation`). A photo and a video from the camera
+/// roll end in the family member's timeline, dated as the phone said.
+#[test]
+fn the_android_app_logs_in_and_its_camera_roll_reaches_the_timeline() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut d = start(&dir.path().join("data"), &[]);
+    d.wait_healthy(Duration::from_secs(20));
+    let cookie = d.claim("anna", "anna-long-password");
+    let ua = "User-Agent: Mozilla/5.0 (Android) Nextcloud-android/3.30.1".to_string();
+    let get = |path: &str, headers: &[String]| http::request(d.http, "GET", path, headers, None).expect(path);
+
+    // 1. The server: installed, a Nextcloud the app accepts.
+    let status = get("/status.php", std::slice::from_ref(&ua)).json();
+    assert_eq!(status["installed"], true);
+    let major: u32 = status["version"].as_str().and_then(|v| v.split('.').next()).and_then(|m| m.parse().ok()).expect("version");
+    assert!(major >= 31, "{status}");
+    assert!(!status["productname"].as_str().unwrap_or("").to_ascii_lowercase().contains("owncloud"));
+
+    // 2. How to authenticate: an unauthenticated HEAD of the DAV root asks for Basic.
+    let probe = http::request(d.http, "HEAD", "/remote.php/dav", std::slice::from_ref(&ua), None).expect("probe");
+    assert_eq!(probe.status, 401);
+    assert!(probe.header("www-authenticate").is_some_and(|v| v.starts_with("Basic")), "{:?}", probe.headers);
+
+    // 3. Login flow v2: the app gets a page to open and a token to poll with.
+    let flow = http::request(d.http, "POST", "/index.php/login/v2", std::slice::from_ref(&ua), None).expect("login v2");
+    assert_eq!(flow.status, 200, "{}", flow.body);
+    let flow = flow.json();
+    let poll_token = flow["poll"]["token"].as_str().expect("poll token").to_string();
+    assert_eq!(flow["poll"]["endpoint"], format!("http://{}/index.php/login/v2/poll", d.http));
+    let login = flow["login"].as_str().expect("login url");
+    let login_path = login.strip_prefix(&format!("http://{}", d.http)).expect("on the box");
+    let poll = |body: &str| {
+        http::request_bytes(
+            d.http,
+            "POST",
+            "/index.php/login/v2/poll",
+            &[ua.clone()],
+            Some(("application/x-www-form-urlencoded", body.as_bytes())),
+        )
+        .expect("poll")
+    };
+    assert_eq!(poll(&format!("token={poll_token}")).status, 404, "not granted yet");
+    // The page the app opens is the web app's grant page, where Anna (logged in) says yes.
+    let page = get(login_path, &[]);
+    assert_eq!(page.status, 303);
+    let grant_page = page.header("location").expect("location").to_string();
+    let login_token = grant_page.strip_prefix("/#/login-flow/").expect("the web app's grant page");
+    let asked = get(&format!("/api/v1/login-flows/{login_token}"), &[format!("Cookie: {cookie}")]);
+    assert_eq!(asked.status, 200, "{}", asked.body);
+    assert!(asked.json()["client"].as_str().is_some_and(|c| c.starts_with("Nextcloud Android")), "{}", asked.body);
+    let granted = http::request(d.http, "POST", &format!("/api/v1/login-flows/{login_token}/grant"), &[format!("Cookie: {cookie}")], None)
+        .expect("grant");
+    assert_eq!(granted.status, 204, "{}", granted.body);
+    let polled = poll(&format!("token={poll_token}"));
+    assert_eq!(polled.status, 200, "{}", polled.body);
+    let polled = polled.json();
+    assert_eq!(polled["loginName"], "anna");
+    assert_eq!(polled["server"], format!("http://{}", d.http));
+    let password = polled["appPassword"].as_str().expect("app password").to_string();
+    assert_eq!(poll(&format!("token={poll_token}")).status, 404, "handed out once");
+    let auth = vec![ua.clone(), basic(&password)[0].clone(), "OCS-APIRequest: true".to_string()];
+
+    // 4. Who am I, and what can the server do.
+    let user = get("/ocs/v2.php/cloud/user?format=json", &auth).json();
+    assert_eq!(user["ocs"]["meta"]["statuscode"], 200, "{user}");
+    assert_eq!(user["ocs"]["data"]["id"], "anna");
+    assert!(user["ocs"]["data"]["quota"]["free"].as_u64().is_some_and(|f| f > 0), "{user}");
+    let caps = get("/ocs/v2.php/cloud/capabilities?format=json", &auth).json();
+    assert!(caps["ocs"]["data"]["version"]["major"].as_u64().is_some_and(|m| m >= 31), "{caps}");
+    assert_eq!(caps["ocs"]["data"]["capabilities"]["dav"]["chunking"], "1.0");
+    assert_eq!(http::request(d.http, "HEAD", "/remote.php/dav/files/anna/", &auth, None).expect("HEAD").status, 200);
+
+    // 5. Auto-upload: the folder levels are checked and made one by one.
+    let files = "/remote.php/dav/files/anna";
+    for level in ["InstantUpload", "InstantUpload/2019", "InstantUpload/2019/05"] {
+        let there = http::request(d.http, "HEAD", &format!("{files}/{level}/"), &auth, None).expect("HEAD");
+        assert_eq!(there.status, 404, "{level}");
+        let made = http::request(d.http, "MKCOL", &format!("{files}/{level}"), &auth, None).expect("MKCOL");
+        assert_eq!(made.status, 201, "{level}: {}", made.body);
+        assert!(made.header("oc-fileid").is_some(), "{level}: the new folder's id");
+    }
+    // A photo with no date of its own (a screenshot): the phone's modification time dates it.
+    let camera = dir.path().join("camera");
+    std::fs::create_dir_all(&camera).expect("mkdir");
+    run("convert", &["-size", "800x600", "plasma:fractal", "-strip", "screenshot.jpg"], &camera);
+    let photo = std::fs::read(camera.join("screenshot.jpg")).expect("photo");
+    let may_2019 = 1_557_000_000u64; // 2019-05-04
+    let mut put_headers = auth.clone();
+    put_headers.push(format!("X-OC-Mtime: {may_2019}"));
+    put_headers.push(format!("OC-Total-Length: {}", photo.len()));
+    let put = http::request_bytes(
+        d.http,
+        "PUT",
+        &format!("{files}/InstantUpload/2019/05/screenshot.jpg"),
+        &put_headers,
+        Some(("image/jpeg", &photo)),
+    )
+    .expect("PUT");
+    assert_eq!(put.status, 201, "{}", put.body);
+    assert_eq!(put.header("x-oc-mtime"), Some("accepted"));
+    let file_id = put.header("oc-fileid").expect("OC-FileId").to_string();
+    let etag = put.header("etag").expect("ETag").to_string();
+    assert_eq!(put.header("oc-etag"), Some(etag.as_str()));
+
+    // 6. Read back, with the properties the app asks for (and one no server has).
+    let propfind = r#"<?xml version="1.0" encoding="UTF-8"?>
+<d:propfind xmlns:d="DAV:" xmlns:oc="http://owncloud.org/ns" xmlns:nc="http://nextcloud.org/ns">
+ <d:prop><d:getlastmodified/><d:getetag/><d:getcontenttype/><d:resourcetype/><d:getcontentlength/>
+  <oc:id/><oc:fileid/><oc:permissions/><oc:size/><nc:has-preview/><nc:creation_time/><nc:upload_time/><oc:favorite/><nc:no-such-thing/></d:prop>
+</d:propfind>"#;
+    let mut depth0 = auth.clone();
+    depth0.push("Depth: 0".into());
+    let back = http::request_bytes(
+        d.http,
+        "PROPFIND",
+        &format!("{files}/InstantUpload/2019/05/screenshot.jpg"),
+        &depth0,
+        Some(("application/xml", propfind.as_bytes())),
+    )
+    .expect("PROPFIND");
+    assert_eq!(back.status, 207, "{}", back.body);
+    let b = &back.body;
+    assert!(b.contains(&format!(">{file_id}</")), "oc:id is the OC-FileId: {b}");
+    let number = file_id.trim_start_matches('0').split(|c: char| !c.is_ascii_digit()).next().expect("number").to_string();
+    assert!(b.contains(&format!(":fileid xmlns:p=\"http://owncloud.org/ns\">{number}<")), "oc:fileid: {b}");
+    assert!(b.contains(">GDNVW<"), "a file's permissions: {b}");
+    assert!(b.contains(&format!(">{}<", photo.len())), "oc:size: {b}");
+    assert!(b.contains(&etag), "the ETag of the PUT: {b}");
+    assert!(b.contains("Sat, 04 May 2019"), "the phone's time: {b}");
+    assert!(b.contains("no-such-thing") && b.contains("404 Not Found"), "unknown properties in a 404 propstat: {b}");
+    let folder = http::request_bytes(
+        d.http,
+        "PROPFIND",
+        &format!("{files}/InstantUpload/"),
+        &depth0,
+        Some(("application/xml", propfind.as_bytes())),
+    )
+    .expect("PROPFIND folder");
+    assert!(folder.body.contains(">GDNVCK<"), "folders take new files and folders: {}", folder.body);
+
+    // 7. A video above 10,240,000 bytes goes up in chunks (v2: Destination on every request).
+    run(
+        "ffmpeg",
+        &[
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=640x360:rate=30,noise=alls=100:allf=t",
+            "-t",
+            "2",
+            "-c:v",
+            "mpeg4",
+            "-q:v",
+            "1",
+            "-pix_fmt",
+            "yuv420p",
+            "clip.mp4",
+        ],
+        &camera,
+    );
+    let video = std::fs::read(camera.join("clip.mp4")).expect("video");
+    assert!(video.len() > 10_240_000, "the video is large enough to be chunked: {}", video.len());
+    let uploads = format!("/remote.php/dav/uploads/anna/{}", "d9a3f5e1-upload");
+    let destination = format!("Destination: http://{}{files}/InstantUpload/2019/05/clip.mp4", d.http);
+    let mut chunk_headers = auth.clone();
+    chunk_headers.push(destination.clone());
+    chunk_headers.push(format!("OC-Total-Length: {}", video.len()));
+    let made = http::request(d.http, "MKCOL", &uploads, &chunk_headers, None).expect("MKCOL upload");
+    assert_eq!(made.status, 201, "{}", made.body);
+    let chunk_size = 5 << 20;
+    for (i, chunk) in video.chunks(chunk_size).enumerate() {
+        let r = http::request_bytes(
+            d.http,
+            "PUT",
+            &format!("{uploads}/{:06}", i + 1),
+            &chunk_headers,
+            Some(("application/octet-stream", chunk)),
+        )
+        .expect("chunk");
+        assert_eq!(r.status, 201, "chunk {}: {}", i + 1, r.body);
+    }
+    // The app lists the chunks to resume after a cut.
+    let mut depth1 = auth.clone();
+    depth1.push("Depth: 1".into());
+    let listed = http::request(d.http, "PROPFIND", &uploads, &depth1, None).expect("PROPFIND chunks");
+    assert_eq!(listed.status, 207);
+    assert!(listed.body.contains("/000001</d:href>") && listed.body.contains(&format!(">{chunk_size}<")), "{}", listed.body);
+    let mut finish = chunk_headers.clone();
+    finish.push(format!("X-OC-Mtime: {}", may_2019 + 60));
+    let moved = http::request(d.http, "MOVE", &format!("{uploads}/.file"), &finish, None).expect("MOVE .file");
+    assert_eq!(moved.status, 201, "{}", moved.body);
+    assert!(moved.header("oc-fileid").is_some() && moved.header("etag").is_some());
+    let stored = d.data.join("users/anna/files/InstantUpload/2019/05/clip.mp4");
+    assert!(std::fs::read(&stored).expect("assembled") == video, "the chunks made the video byte for byte");
+    assert_eq!(http::request(d.http, "PROPFIND", &uploads, &depth1, None).expect("gone").status, 404, "the upload's folder went");
+
+    // 8. Both are in Anna's timeline, in May 2019, without waiting for a scan.
+    let session = [format!("Cookie: {cookie}")];
+    let mut months = serde_json::Value::Null;
+    for _ in 0..600 {
+        months = get("/api/v1/timeline/months", &session).json();
+        if months["months"].as_array().is_some_and(|m| m.iter().any(|x| x["month"] == 201905 && x["count"] == 2)) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        months["months"].as_array().is_some_and(|m| m.iter().any(|x| x["month"] == 201905 && x["count"] == 2)),
+        "the photo and the video are in May 2019: {months}\n{}",
+        d.log_text()
+    );
+}
