@@ -1,7 +1,10 @@
 // The Files page as a family uses it on a phone: an empty folder, a folder made, two files
 // uploaded into it (one with an odd name), the same name refused rather than replaced, a file
 // renamed, downloaded, deleted after asking; a file put there over WebDAV by another client
-// shows up. Nothing overflows the phone's width and any error in the console fails the test.
+// shows up. A Nextcloud app asks to log in (Login Flow v2): the page it opens asks the family
+// member, signed out first, to log in, then to allow it; the app then holds an app password
+// that reaches their files. Nothing overflows the phone's width and any error in the console
+// fails the test.
 // Usage: node files.mjs URL NAME PASSWORD SCREENSHOT_DIR WORK_DIR
 import { writeFileSync } from "node:fs";
 import { logIn, runOnPhone } from "./phone.mjs";
@@ -9,8 +12,11 @@ import { logIn, runOnPhone } from "./phone.mjs";
 const [url, name, password, shots, work] = process.argv.slice(2);
 const fail = (msg) => { throw new Error(msg); };
 const step = (what) => console.log(`- ${what}`);
-// The refused second upload of one name is expected to answer 412.
-const expectedFailure = (r) => (r.status() === 401 && r.url().endsWith("/api/v1/me")) || (r.status() === 412 && r.request().method() === "PUT");
+// The refused second upload of one name is expected to answer 412; a login flow's poll before
+// it is granted, and the flow once used, 404.
+const expectedFailure = (r) => (r.status() === 401 && r.url().endsWith("/api/v1/me"))
+  || (r.status() === 412 && r.request().method() === "PUT")
+  || (r.status() === 404 && (r.url().endsWith("/index.php/login/v2/poll") || r.url().includes("/api/v1/login-flows/")));
 const names = async (page) => (await page.locator("#files .file-row").evaluateAll((rows) => rows.map((r) => r.dataset.name)));
 
 await runOnPhone("files", shots, { expectedFailure }, async ({ page, shot, fits }) => {
@@ -76,4 +82,34 @@ await runOnPhone("files", shots, { expectedFailure }, async ({ page, shot, fits 
   await page.locator('#files .file-row[data-name="School 2026"]').waitFor({ timeout: 10000 });
   if (/\bnull\b|undefined|NaN/.test(await page.locator("main").textContent())) fail("the page shows null, undefined or NaN");
   await shot("files-root");
+
+  step("a Nextcloud app asks to log in; signed out, the page it opens asks to log in, then to allow it");
+  const flow = await page.evaluate(async () => (await fetch("/index.php/login/v2", { method: "POST" })).json());
+  const poll = (token) => page.evaluate(async (tok) => {
+    const r = await fetch("/index.php/login/v2/poll", { method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded" }, body: `token=${tok}` });
+    return { status: r.status, body: await r.json() };
+  }, token);
+  if ((await poll(flow.poll.token)).status !== 404) fail("the poll answered before anyone allowed it");
+  await page.click("#account");
+  await page.locator("#login").waitFor({ state: "visible", timeout: 10000 });
+  await page.goto(flow.login);
+  await page.locator("#login").waitFor({ state: "visible", timeout: 10000 });
+  await page.fill("#login-name", name);
+  await page.fill("#login-password", password);
+  await page.click("#login button[type=submit]");
+  await page.locator("#login-flow-allow").waitFor({ timeout: 10000 });
+  if (!(await page.locator("#login-flow").textContent()).includes("asks to reach your files")) fail("the grant page does not say what the app asks");
+  await fits("Let an app in");
+  await shot("files-login-flow");
+  await page.click("#login-flow-allow");
+  await page.locator("#login-flow-granted").waitFor({ timeout: 10000 });
+  const granted = await poll(flow.poll.token);
+  if (granted.status !== 200 || granted.body.loginName !== name || !granted.body.appPassword) fail(`the app got no password: ${JSON.stringify(granted)}`);
+  const reach = await page.evaluate(async ([n, pw]) => (await fetch(`/remote.php/dav/files/${n}/`, {
+    method: "PROPFIND", headers: { Authorization: "Basic " + btoa(`${n}:${pw}`), Depth: "0" }, credentials: "omit",
+  })).status, [name, granted.body.appPassword]);
+  if (reach !== 207) fail(`the app password does not reach the files: ${reach}`);
+  if ((await poll(flow.poll.token)).status !== 404) fail("the app password was handed out twice");
+  await page.goto(flow.login);
+  await page.locator("#login-flow").filter({ hasText: "expired or was already used" }).waitFor({ timeout: 10000 });
 });

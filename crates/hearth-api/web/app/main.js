@@ -35,6 +35,7 @@ const PAGES = {
   search: () => import("/app/pages/search.js"),
   trash: () => import("/app/pages/trash.js"),
   files: () => import("/app/pages/files.js"),
+  "login-flow": () => import("/app/pages/login-flow.js"),
   map: () => import("/app/pages/map.js"),
   duplicates: () => import("/app/pages/duplicates.js"),
   s: () => import("/app/pages/shared.js"),
