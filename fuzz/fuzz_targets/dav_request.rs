@@ -1,6 +1,7 @@
 //! The parts of a WebDAV request that name things come from any client: the path below a
-//! space, `Destination`, `If`, `Depth`, `Timeout`. Parsing never panics; a path it accepts has
-//! only names that stay inside the space, and its href reads back as the same path.
+//! space, `Destination`, `If`, `Depth`, `Timeout`, the names of a chunked upload's chunks.
+//! Parsing never panics; a path it accepts has only names that stay inside the space, and its
+//! href reads back as the same path; chunks put in order are every chunk, once.
 #![no_main]
 use hearth_dav::headers;
 use hearth_dav::path::DavPath;
@@ -25,4 +26,12 @@ fuzz_target!(|data: &[u8]| {
     let _ = headers::overwrite(Some(&text));
     assert!(headers::timeout(Some(&text)) <= headers::MOST_LOCK_SECONDS);
     let _ = headers::unix_time(&text);
+    // The text's lines as the members of an upload folder, each with its length as a size.
+    let members: Vec<(String, u64)> = text.lines().map(|l| (l.to_string(), l.len() as u64)).collect();
+    let _ = hearth_dav::chunked::chunk_number(&text);
+    if let Ok(ordered) = hearth_dav::chunked::order(members.clone(), None) {
+        assert_eq!(ordered.len(), members.len());
+        let numbers: Vec<u64> = ordered.iter().map(|c| hearth_dav::chunked::chunk_number(&c.name).expect("a chunk")).collect();
+        assert!(numbers.windows(2).all(|w| w[0] < w[1]), "{numbers:?}");
+    }
 });
