@@ -269,3 +269,122 @@ async fn a_folder_etag_changes_when_anything_beneath_it_changes_and_only_then() 
     let r = b.send("GET", "a", &[], b"").await;
     assert_eq!(r.headers["etag"].to_str().expect("etag"), folder_tags(&b).await[1]);
 }
+
+const UPLOADS: &str = "/remote.php/dav/uploads/anna/";
+
+impl Box_ {
+    fn uploads(&self) -> Space {
+        let tree = Tree::new(self.dir.path().join("uploads"), self.dir.path().join("scratch"));
+        Space { key: "uploads:1".into(), kind: SpaceKind::Uploads, tree, href_prefix: UPLOADS.into(), principal: "anna".into() }
+    }
+
+    async fn upload(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Answer {
+        let mut req = http::Request::builder().method(method).uri(format!("{UPLOADS}{path}")).header("host", "box");
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let (parts, _) = req.body(()).expect("request").into_parts();
+        let r = self.dav.handle(self.catalog.clone(), self.uploads(), parts, path, Full::new(Bytes::copy_from_slice(body))).await;
+        let (parts, body) = r.into_parts();
+        let text = match body {
+            DavBody::Text(t) => t,
+            _ => String::new(),
+        };
+        Answer { status: parts.status, headers: parts.headers, text }
+    }
+
+    async fn finish(&self, upload: &str, destination: &str, headers: &[(&str, &str)]) -> Answer {
+        let mut req = http::Request::builder().method("MOVE").uri(format!("{UPLOADS}{upload}/.file")).header("host", "box");
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let (parts, _) = req.body(()).expect("request").into_parts();
+        let r = self.dav.finish_chunked(self.catalog.clone(), self.uploads(), upload, self.space(), parts, destination).await;
+        let (parts, body) = r.into_parts();
+        let text = match body {
+            DavBody::Text(t) => t,
+            _ => String::new(),
+        };
+        Answer { status: parts.status, headers: parts.headers, text }
+    }
+}
+
+#[tokio::test]
+async fn chunks_in_any_order_make_the_file_and_bad_sets_are_refused_and_kept() {
+    let b = Box_::new();
+    assert_eq!(b.upload("MKCOL", "u1", &[], b"").await.status, StatusCode::CREATED);
+    // Sent out of order; "10" sorts after "9" by number, not by text.
+    for n in [10u32, 2, 1, 9, 3, 4, 5, 6, 7, 8] {
+        let r = b.upload("PUT", &format!("u1/{n}"), &[], format!("<{n:02}>").as_bytes()).await;
+        assert_eq!(r.status, StatusCode::CREATED, "chunk {n}: {}", r.text);
+    }
+    // The wrong total: refused, the chunks stay for another try.
+    let r = b.finish("u1", "video.mp4", &[("oc-total-length", "41")]).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert!(r.text.contains("announced 41"), "{}", r.text);
+    let listed = b.upload("PROPFIND", "u1", &[("depth", "1")], b"").await;
+    assert_eq!(listed.text.matches("<d:response>").count(), 11, "the folder and its ten chunks: {}", listed.text);
+    let r = b.finish("u1", "video.mp4", &[("oc-total-length", "40"), ("x-oc-mtime", "1557000000")]).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert!(r.headers.contains_key("oc-fileid") && r.headers.contains_key("etag"));
+    assert_eq!(r.headers.get("x-oc-mtime").map(|v| v.as_bytes()), Some(&b"accepted"[..]));
+    assert_eq!(b.file("video.mp4").expect("assembled"), b"<01><02><03><04><05><06><07><08><09><10>");
+    assert_eq!(b.upload("PROPFIND", "u1", &[("depth", "0")], b"").await.status, StatusCode::NOT_FOUND, "the upload's folder went");
+
+    // A missing chunk and a duplicated one are named; nothing is written.
+    b.upload("MKCOL", "u2", &[], b"").await;
+    for n in ["1", "2", "4"] {
+        b.upload("PUT", &format!("u2/{n}"), &[], b"x").await;
+    }
+    let r = b.finish("u2", "gap.bin", &[]).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.text.contains("missing before &quot;4&quot;"), "{}", r.text);
+    b.upload("PUT", "u2/3", &[], b"x").await;
+    b.upload("PUT", "u2/0003", &[], b"x").await;
+    let r = b.finish("u2", "gap.bin", &[]).await;
+    assert!(r.status == StatusCode::BAD_REQUEST && r.text.contains("same number"), "{}", r.text);
+    assert!(b.file("gap.bin").is_none());
+    // Abandoning an upload removes it.
+    assert_eq!(b.upload("DELETE", "u2", &[], b"").await.status, StatusCode::NO_CONTENT);
+
+    // What is not how chunked uploads work is refused.
+    assert_eq!(b.upload("PUT", "u3/1", &[], b"x").await.status, StatusCode::CONFLICT, "no such upload yet");
+    b.upload("MKCOL", "u3", &[], b"").await;
+    assert_eq!(b.upload("PUT", "u3/notes.txt", &[], b"x").await.status, StatusCode::BAD_REQUEST, "not a chunk's name");
+    assert_eq!(b.upload("PUT", "u3", &[], b"x").await.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(b.upload("MKCOL", "u3/deeper", &[], b"").await.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(b.upload("LOCK", "u3", &[], b"").await.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(b.finish("nope", "x.bin", &[]).await.status, StatusCode::NOT_FOUND);
+    // An upload announced larger than the disk is refused at once.
+    let r = b.upload("MKCOL", "u4", &[("oc-total-length", &u64::MAX.to_string())], b"").await;
+    assert_eq!(r.status, StatusCode::INSUFFICIENT_STORAGE, "{}", r.text);
+}
+
+#[tokio::test]
+async fn a_file_keeps_its_id_when_overwritten_and_moved_and_a_copy_gets_another() {
+    let b = Box_::new();
+    let ask = br#"<?xml version="1.0"?><d:propfind xmlns:d="DAV:" xmlns:oc="http://owncloud.org/ns"><d:prop><oc:fileid/><oc:permissions/><oc:size/></d:prop></d:propfind>"#;
+    let id_of = |text: &str| -> String {
+        let start =
+            text.find("fileid xmlns:p=\"http://owncloud.org/ns\">").expect("a fileid") + "fileid xmlns:p=\"http://owncloud.org/ns\">".len();
+        text[start..].split('<').next().expect("number").to_string()
+    };
+    let put = b.send("PUT", "Docs/a.txt", &[("x-nc-webdav-automkcol", "1")], b"one").await;
+    assert_eq!(put.status, StatusCode::CREATED, "AutoMkcol made Docs: {}", put.text);
+    let header_id = put.headers.get("oc-fileid").expect("OC-FileId").to_str().expect("ascii").to_string();
+    let first = id_of(&b.send("PROPFIND", "Docs/a.txt", &[("depth", "0")], ask).await.text);
+    assert!(header_id.starts_with(&format!("{first:0>8}")), "{header_id} against {first}");
+    assert_eq!(b.send("PUT", "Docs/a.txt", &[], b"two").await.status, StatusCode::NO_CONTENT);
+    assert_eq!(id_of(&b.send("PROPFIND", "Docs/a.txt", &[("depth", "0")], ask).await.text), first, "overwritten, same id");
+    b.send("MOVE", "Docs", &[("destination", "/dav/files/anna/Papers")], b"").await;
+    assert_eq!(id_of(&b.send("PROPFIND", "Papers/a.txt", &[("depth", "0")], ask).await.text), first, "moved, same id");
+    b.send("COPY", "Papers/a.txt", &[("destination", "/dav/files/anna/Papers/b.txt")], b"").await;
+    assert_ne!(id_of(&b.send("PROPFIND", "Papers/b.txt", &[("depth", "0")], ask).await.text), first, "a copy is another file");
+    let folder = b.send("PROPFIND", "Papers", &[("depth", "0")], ask).await.text;
+    assert!(folder.contains(">GDNVCK<") && folder.contains(">6<"), "a folder's permissions and the size beneath: {folder}");
+    let root = b.send("PROPFIND", "", &[("depth", "0")], ask).await.text;
+    assert!(root.contains(">GCK<"), "the root cannot be deleted or moved: {root}");
+    // A file in the way of AutoMkcol is a conflict, and nothing is written.
+    let r = b.send("PUT", "Papers/a.txt/c.txt", &[("x-nc-webdav-auto-mkcol", "1")], b"x").await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
+}
