@@ -12,10 +12,11 @@ import { logIn, runOnPhone } from "./phone.mjs";
 const [url, name, password, shots, work] = process.argv.slice(2);
 const fail = (msg) => { throw new Error(msg); };
 const step = (what) => console.log(`- ${what}`);
-// The refused second upload of one name is expected to answer 412; a login flow's poll before
+// The refused second upload of one name is expected to answer 412, one past the quota 507; a
+// login flow's poll before
 // it is granted, and the flow once used, 404.
 const expectedFailure = (r) => (r.status() === 401 && r.url().endsWith("/api/v1/me"))
-  || (r.status() === 412 && r.request().method() === "PUT")
+  || ((r.status() === 412 || r.status() === 507) && r.request().method() === "PUT")
   || (r.status() === 404 && (r.url().endsWith("/index.php/login/v2/poll") || r.url().includes("/api/v1/login-flows/")));
 const names = async (page) => (await page.locator("#files .file-row").evaluateAll((rows) => rows.map((r) => r.dataset.name)));
 
@@ -82,6 +83,26 @@ await runOnPhone("files", shots, { expectedFailure }, async ({ page, shot, fits 
   await page.locator('#files .file-row[data-name="School 2026"]').waitFor({ timeout: 10000 });
   if (/\bnull\b|undefined|NaN/.test(await page.locator("main").textContent())) fail("the page shows null, undefined or NaN");
   await shot("files-root");
+
+  step("the owner gives their own files a 1 MB limit on the Family page: a 2 MB upload is refused and not kept");
+  await page.click("#nav a[data-page=family]");
+  await page.locator(`button[data-quota="${name}"]`).click();
+  await page.fill(".quota-row input", "0.001");
+  await page.click(".quota-row button[type=submit]");
+  await page.locator(`button[data-quota="${name}"]`).filter({ hasText: "GB" }).waitFor({ timeout: 10000 });
+  await page.click("#nav a[data-page=files]");
+  await page.locator('#files .file-row[data-name="School 2026"]').waitFor({ timeout: 10000 });
+  const big = `${work}/scan.pdf`;
+  writeFileSync(big, "y".repeat(2_000_000));
+  await page.setInputFiles("#files-pick", [big]);
+  await page.locator("#toast").filter({ hasText: "no room" }).waitFor({ timeout: 10000 });
+  const listed = await names(page);
+  if (listed.includes("scan.pdf")) fail("a refused upload is listed");
+  await page.click("#nav a[data-page=family]");
+  await page.locator(`button[data-quota="${name}"]`).click();
+  await page.fill(".quota-row input", "");
+  await page.click(".quota-row button[type=submit]");
+  await page.locator(`button[data-quota="${name}"]`).filter({ hasText: "no limit" }).waitFor({ timeout: 10000 });
 
   step("a Nextcloud app asks to log in; signed out, the page it opens asks to log in, then to allow it");
   const flow = await page.evaluate(async () => (await fetch("/index.php/login/v2", { method: "POST" })).json());

@@ -27,6 +27,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (17, "embeddings", include_str!("migrations/0017_embeddings.sql")),
     (18, "WebDAV dead properties", include_str!("migrations/0018_dav_properties.sql")),
     (19, "WebDAV file ids", include_str!("migrations/0019_dav_files.sql")),
+    (20, "files quotas", include_str!("migrations/0020_files_quota.sql")),
 ];
 
 /// The newest schema version this build knows.

@@ -55,6 +55,8 @@ pub struct User {
     pub created_at: i64,
     /// Unix seconds.
     pub password_changed_at: i64,
+    /// The most bytes their files (WebDAV) may take; `None`: as much as the disk has.
+    pub files_quota_bytes: Option<u64>,
 }
 
 /// A user to create.
@@ -70,7 +72,7 @@ pub struct NewUser {
     pub password_hash: String,
 }
 
-const COLUMNS: &str = "id, name, display_name, role, password_hash, created_at, password_changed_at";
+const COLUMNS: &str = "id, name, display_name, role, password_hash, created_at, password_changed_at, files_quota_bytes";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<User> {
     let role: String = r.get(3)?;
@@ -82,7 +84,15 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<User> {
         password_hash: r.get(4)?,
         created_at: r.get(5)?,
         password_changed_at: r.get(6)?,
+        files_quota_bytes: r.get::<_, Option<i64>>(7)?.and_then(|q| u64::try_from(q).ok()),
     })
+}
+
+/// Sets the most bytes a user's files may take (`None`: no limit but the disk).
+pub fn set_files_quota(conn: &Connection, id: i64, bytes: Option<u64>) -> Result<(), CatalogError> {
+    let bytes = bytes.map(|b| i64::try_from(b).unwrap_or(i64::MAX));
+    conn.execute("UPDATE users SET files_quota_bytes = ?2 WHERE id = ?1", params![id, bytes])?;
+    Ok(())
 }
 
 /// Insert a user; a taken name is a [`CatalogError::Conflict`].

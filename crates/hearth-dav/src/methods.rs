@@ -46,6 +46,9 @@ pub struct Space {
     pub href_prefix: String,
     /// Who is asking (lock owners are recorded by name).
     pub principal: String,
+    /// The most bytes the space's files may take (`None`: the disk is the limit); a write that
+    /// would pass it is 507.
+    pub quota: Option<u64>,
 }
 
 /// What a response carries.
@@ -178,6 +181,8 @@ pub struct Dav {
     instance: String,
     /// Folder sizes lately computed, by space and path, with the ETag they were computed for.
     sizes: Mutex<HashMap<(String, String), (String, Instant, u64)>>,
+    /// Bytes each space with a quota uses: measured, then kept up to date by its writes.
+    usage: Mutex<HashMap<String, (u64, Instant)>>,
     locks: LockTable,
     marks: Arc<crate::marks::FolderMarks>,
     commits: Mutex<HashMap<String, Arc<Mutex<()>>>>,
@@ -232,6 +237,9 @@ impl Default for Dav {
 /// How long a folder's computed size is trusted while its ETag stays (changes made beside
 /// WebDAV, by sync or the photo library, do not change the ETag).
 const SIZE_TRUSTED: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// How long a space's measured usage is kept up to date by its writes before it is measured again.
+const USAGE_TRUSTED: std::time::Duration = std::time::Duration::from_secs(300);
 
 impl Dav {
     /// `space` ready for a request: at its first request in this process its folders are made
@@ -300,6 +308,59 @@ impl Dav {
         self.place(catalog, &ask, Incoming::File(assembled), mtime).await
     }
 
+    /// The bytes a space's files take: measured by walking them (on the blocking pool) when not
+    /// known or measured more than [`USAGE_TRUSTED`] ago, and kept up to date by writes through
+    /// WebDAV in between (changes made beside WebDAV are seen at the next measure).
+    fn used(&self, space: &Space) -> std::io::Result<u64> {
+        if let Some((used, at)) = self.usage.lock().unwrap_or_else(|p| p.into_inner()).get(&space.key)
+            && at.elapsed() < USAGE_TRUSTED
+        {
+            return Ok(*used);
+        }
+        let used = space.tree.size_beneath(&DavPath::root())?;
+        self.usage.lock().unwrap_or_else(|p| p.into_inner()).insert(space.key.clone(), (used, Instant::now()));
+        Ok(used)
+    }
+
+    /// A write changed a space's bytes by `delta`; `None`: by an amount not known (measured again).
+    fn used_changed(&self, space: &Space, delta: Option<i128>) {
+        if space.quota.is_none() {
+            return;
+        }
+        let mut usage = self.usage.lock().unwrap_or_else(|p| p.into_inner());
+        match (delta, usage.get_mut(&space.key)) {
+            (Some(d), Some((used, _))) => *used = u64::try_from((*used as i128 + d).max(0)).unwrap_or(u64::MAX),
+            _ => {
+                usage.remove(&space.key);
+            }
+        }
+    }
+
+    /// Refuses a write that would take `space` past its quota: `adding` bytes in, `replacing`
+    /// bytes going.
+    fn within_quota(&self, space: &Space, adding: u64, replacing: u64) -> Result<()> {
+        let Some(quota) = space.quota else { return Ok(()) };
+        let used = self.used(space)?;
+        let after = used.saturating_sub(replacing).saturating_add(adding);
+        if after > quota {
+            return Err(DavError::new(
+                StatusCode::INSUFFICIENT_STORAGE,
+                format!("this would take your files to {after} bytes; your quota is {quota} bytes (ask the box's owner for more)"),
+            )
+            .with_condition("quota-not-exceeded"));
+        }
+        Ok(())
+    }
+
+    /// The bytes free for a space: the disk's, and no more than what its quota leaves.
+    fn available(&self, space: &Space) -> Option<u64> {
+        let free = space.tree.space().ok().map(|(free, _)| free)?;
+        match space.quota {
+            Some(quota) => Some(free.min(quota.saturating_sub(self.used(space).ok()?))),
+            None => Some(free),
+        }
+    }
+
     /// The bytes a space's files take and the bytes free on its disk (for quotas).
     pub async fn usage(self: &Arc<Self>, space: Space) -> std::result::Result<(u64, u64), DavError> {
         let space = self.prepared(space).await?;
@@ -308,7 +369,7 @@ impl Dav {
             let root = DavPath::root();
             let entry = space.tree.stat(&root)?.ok_or_else(|| DavError::new(StatusCode::NOT_FOUND, "the files' folder is missing"))?;
             let used = dav.folder_size(&space.tree, &space.key, &root, &entry);
-            let (free, _) = space.tree.space()?;
+            let free = dav.available(&space).unwrap_or(0);
             Ok((used, free))
         })
         .await
@@ -319,6 +380,7 @@ impl Dav {
         Dav {
             instance: instance.chars().filter(char::is_ascii_alphanumeric).take(20).collect(),
             sizes: Mutex::default(),
+            usage: Mutex::default(),
             locks: LockTable::default(),
             marks: Arc::default(),
             commits: Mutex::default(),
@@ -569,10 +631,11 @@ impl Dav {
         let path = ask.path.clone();
         let dav = Arc::clone(self);
         let key = ask.space.key.clone();
+        let space = ask.space.clone();
         let (entry, members, available, sizes) = blocking(move || {
             let Some(entry) = tree.stat(&path)? else { return Ok((None, Vec::new(), None, HashMap::new())) };
             let members = if depth == Depth::One && entry.is_folder() { tree.list(&path)? } else { Vec::new() };
-            let available = tree.space().ok().map(|(free, _)| free);
+            let available = dav.available(&space);
             let mut sizes = HashMap::new();
             if want_sizes {
                 let folders = std::iter::once((path.clone(), &entry))
@@ -667,6 +730,14 @@ impl Dav {
         {
             return Err(DavError::new(StatusCode::BAD_REQUEST, "OC-Total-Length and Content-Length differ"));
         }
+        if ask.space.kind == SpaceKind::Files
+            && ask.space.quota.is_some()
+            && let Some(n) = declared
+        {
+            // Before the body: a phone stops its auto-upload at the first 507.
+            let (dav, space) = (Arc::clone(self), ask.space.clone());
+            blocking(move || dav.within_quota(&space, n, 0)).await?;
+        }
         let incoming = if declared.is_some_and(|n| n <= SMALL_BODY) {
             Incoming::Bytes(read_body(body, SMALL_BODY as usize).await?)
         } else {
@@ -759,6 +830,10 @@ impl Dav {
                 }
                 Self::http_conditions(&ask, entry.as_ref(), false)?;
                 dav.may_change(&ask, &path, false, entry.is_none())?;
+                let (adding, replacing) = (upload.written(), entry.as_ref().map_or(0, |e| e.size));
+                if owned.space.kind == SpaceKind::Files {
+                    dav.within_quota(&owned.space, adding, replacing)?;
+                }
                 let expect = entry.as_ref().map_or(Expect::Absent, |e| Expect::File(e.inode));
                 let placed = match tree.commit_upload(upload, &path, expect) {
                     Ok(placed) => placed,
@@ -771,6 +846,7 @@ impl Dav {
                     Err(ChangeError::Io(e)) => return Err(e.into()),
                 };
                 let entry = tree.stat(&path)?;
+                dav.used_changed(&owned.space, Some(i128::from(adding) - i128::from(replacing)));
                 // The folder's fsync waits for the disk: not while other uploads wait for the lock.
                 drop(held);
                 let created = placed.durable()?;
@@ -888,6 +964,7 @@ impl Dav {
             Self::http_conditions(&ask, Some(&entry), false)?;
             dav.may_change(&ask, &path, true, true)?;
             tree.remove(&path)?;
+            dav.used_changed(space, (!entry.is_folder()).then(|| -i128::from(entry.size)));
             catalog.write(|tx| {
                 dav_properties::delete_tree(tx, &space.key, &path.key())?;
                 dav_files::delete_tree(tx, &space.key, &path.key())?;
@@ -961,6 +1038,11 @@ impl Dav {
                 d.may_change(&ask, &from, true, true)?;
             }
             d.may_change(&ask, &to, true, existing.is_none())?;
+            if !moving && space.quota.is_some() && space.kind == SpaceKind::Files {
+                let adding = if source.is_folder() { tree.size_beneath(&from)? } else { source.size };
+                let replacing = existing.as_ref().map_or(0, |e| if e.is_folder() { tree.size_beneath(&to).unwrap_or(0) } else { e.size });
+                d.within_quota(space, adding, replacing)?;
+            }
             if existing.is_some() {
                 tree.remove(&to)?;
                 catalog.write(|tx| {
@@ -991,6 +1073,10 @@ impl Dav {
                     }
                     Ok(())
                 })?;
+            }
+            if existing.is_some() || !moving {
+                // Measured again at the next check, now that the copy is whole.
+                d.used_changed(space, None);
             }
             Ok(existing.is_some())
         })

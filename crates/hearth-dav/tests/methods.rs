@@ -14,6 +14,7 @@ struct Box_ {
     dav: Arc<Dav>,
     catalog: Arc<Catalog>,
     dir: tempfile::TempDir,
+    quota: Option<u64>,
 }
 
 struct Answer {
@@ -28,12 +29,19 @@ impl Box_ {
     fn new() -> Box_ {
         let dir = tempfile::tempdir().expect("tmp");
         let (catalog, _) = Catalog::open(&dir.path().join("hearth.db")).expect("catalog");
-        Box_ { dav: Arc::new(Dav::default()), catalog: Arc::new(catalog), dir }
+        Box_ { dav: Arc::new(Dav::default()), catalog: Arc::new(catalog), dir, quota: None }
     }
 
     fn space(&self) -> Space {
         let tree = Tree::open(self.dir.path().join("files"), self.dir.path().join("scratch")).expect("tree");
-        Space { key: "home:1".into(), kind: SpaceKind::Files, tree, href_prefix: PREFIX.into(), principal: "anna".into() }
+        Space {
+            key: "home:1".into(),
+            kind: SpaceKind::Files,
+            tree,
+            href_prefix: PREFIX.into(),
+            principal: "anna".into(),
+            quota: self.quota,
+        }
     }
 
     async fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Answer {
@@ -275,7 +283,14 @@ const UPLOADS: &str = "/remote.php/dav/uploads/anna/";
 impl Box_ {
     fn uploads(&self) -> Space {
         let tree = Tree::new(self.dir.path().join("uploads"), self.dir.path().join("scratch"));
-        Space { key: "uploads:1".into(), kind: SpaceKind::Uploads, tree, href_prefix: UPLOADS.into(), principal: "anna".into() }
+        Space {
+            key: "uploads:1".into(),
+            kind: SpaceKind::Uploads,
+            tree,
+            href_prefix: UPLOADS.into(),
+            principal: "anna".into(),
+            quota: None,
+        }
     }
 
     async fn upload(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Answer {
@@ -387,4 +402,30 @@ async fn a_file_keeps_its_id_when_overwritten_and_moved_and_a_copy_gets_another(
     // A file in the way of AutoMkcol is a conflict, and nothing is written.
     let r = b.send("PUT", "Papers/a.txt/c.txt", &[("x-nc-webdav-auto-mkcol", "1")], b"x").await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
+}
+
+#[tokio::test]
+async fn a_quota_refuses_what_would_pass_it_and_keeps_what_was_there() {
+    let mut b = Box_::new();
+    b.quota = Some(1000);
+    assert_eq!(b.send("PUT", "a.bin", &[], &[1u8; 600]).await.status, StatusCode::CREATED);
+    let r = b.send("PUT", "b.bin", &[], &[2u8; 500]).await;
+    assert_eq!(r.status, StatusCode::INSUFFICIENT_STORAGE, "{}", r.text);
+    assert!(r.text.contains("quota-not-exceeded") && r.text.contains("quota is 1000 bytes"), "{}", r.text);
+    assert!(b.file("b.bin").is_none());
+    // Replacing a file counts what goes: 900 in place of 600 fits.
+    assert_eq!(b.send("PUT", "a.bin", &[], &[3u8; 900]).await.status, StatusCode::NO_CONTENT);
+    let r = b.send("COPY", "a.bin", &[("destination", "/dav/files/anna/c.bin")], b"").await;
+    assert_eq!(r.status, StatusCode::INSUFFICIENT_STORAGE, "a copy counts too: {}", r.text);
+    let ask =
+        br#"<?xml version="1.0"?><d:propfind xmlns:d="DAV:"><d:prop><d:quota-available-bytes/><d:quota-used-bytes/></d:prop></d:propfind>"#;
+    let r = b.send("PROPFIND", "", &[("depth", "0")], ask).await;
+    assert!(r.text.contains("<d:quota-available-bytes>100</d:quota-available-bytes>"), "{}", r.text);
+    assert!(r.text.contains("<d:quota-used-bytes>900</d:quota-used-bytes>"), "{}", r.text);
+    // Deleting gives the room back.
+    assert_eq!(b.send("DELETE", "a.bin", &[], b"").await.status, StatusCode::NO_CONTENT);
+    assert_eq!(b.send("PUT", "b.bin", &[], &[2u8; 500]).await.status, StatusCode::CREATED);
+    // A declared body past the quota is refused before it is read.
+    let r = b.send("PUT", "big.bin", &[("content-length", "5000")], b"").await;
+    assert_eq!(r.status, StatusCode::INSUFFICIENT_STORAGE);
 }

@@ -29,11 +29,21 @@ pub struct UserView {
     pub role: Role,
     /// Unix seconds.
     pub created_at: i64,
+    /// The most bytes their files may take; absent: as much as the disk has.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub files_quota_bytes: Option<u64>,
 }
 
 impl From<&User> for UserView {
     fn from(u: &User) -> Self {
-        UserView { id: u.id, name: u.name.clone(), display_name: u.display_name.clone(), role: u.role, created_at: u.created_at }
+        UserView {
+            id: u.id,
+            name: u.name.clone(),
+            display_name: u.display_name.clone(),
+            role: u.role,
+            created_at: u.created_at,
+            files_quota_bytes: u.files_quota_bytes,
+        }
     }
 }
 

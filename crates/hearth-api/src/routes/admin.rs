@@ -100,6 +100,8 @@ pub struct UpdateUser {
     pub role: Option<Role>,
     /// A new display name.
     pub display_name: Option<String>,
+    /// The most MiB their files may take; 0: as much as the disk has.
+    pub files_quota_mib: Option<u64>,
 }
 
 /// `PATCH /api/v1/users/{name}`
@@ -131,7 +133,15 @@ pub async fn update_user(
             if let Some(d) = &body.display_name {
                 tx.execute("UPDATE users SET display_name = ?2 WHERE id = ?1", rusqlite_params(user.id, d))?;
             }
-            let detail = body.role.map(|r| format!("role {}", r.as_str()));
+            if let Some(mib) = body.files_quota_mib {
+                users::set_files_quota(tx, user.id, (mib > 0).then(|| mib.saturating_mul(1 << 20)))?;
+            }
+            let detail = match (body.role, body.files_quota_mib) {
+                (Some(r), _) => Some(format!("role {}", r.as_str())),
+                (None, Some(0)) => Some("files quota none".to_string()),
+                (None, Some(mib)) => Some(format!("files quota {mib} MiB")),
+                (None, None) => None,
+            };
             let e = admin_entry(&caller, addr.as_deref(), "user.update", &user.name, detail.as_deref());
             audit::append(tx, &e, Outcome::Ok, now)?;
             users::by_id(tx, user.id)?.ok_or_else(|| CatalogError::NotFound("user".into()))

@@ -82,7 +82,8 @@ fn space(state: &AppState, me: &hearth_catalog::users::User, kind: SpaceKind, hr
         SpaceKind::Uploads => (format!("uploads:{}", me.id), uploads_folder(&state.data_dir, &me.name)),
     };
     // hearth_dav makes the folders at the space's first request.
-    Space { key, kind, tree: Tree::new(root, scratch), href_prefix, principal: me.name.clone() }
+    let quota = if kind == SpaceKind::Files { me.files_quota_bytes } else { None };
+    Space { key, kind, tree: Tree::new(root, scratch), href_prefix, principal: me.name.clone(), quota }
 }
 
 /// Every WebDAV method on the file spaces.

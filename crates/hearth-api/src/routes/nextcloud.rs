@@ -111,7 +111,7 @@ pub async fn user(
         "locale": "",
         "backend": "Database",
         // -3: no quota set, the disk's free space is the limit (Nextcloud's convention).
-        "quota": {"free": free, "used": used, "total": total, "relative": relative, "quota": -3},
+        "quota": {"free": free, "used": used, "total": total, "relative": relative, "quota": me.files_quota_bytes.map_or(json!(-3), |q| json!(q))},
     });
     ocs::respond(version, format, StatusCode::OK, "OK", data)
 }

@@ -68,6 +68,30 @@ export function render(main, route, app) {
         reset.setAttribute("aria-expanded", "true");
         form.querySelector("input").focus();
       });
+      // The most their files (WebDAV, the Nextcloud apps) may take, in GB; empty for no limit.
+      const quota = h("button", { type: "button", class: "small", "aria-expanded": "false", "data-quota": u.name },
+        u.files_quota_bytes ? t("family.quota_is", { gb: +(u.files_quota_bytes / 1e9).toFixed(2) }) : t("family.quota_none"));
+      quota.addEventListener("click", () => {
+        const row = quota.closest("tr");
+        if (row.nextElementSibling && row.nextElementSibling.classList.contains("quota-row")) {
+          row.nextElementSibling.remove();
+          quota.setAttribute("aria-expanded", "false");
+          return;
+        }
+        const id = `quota-${u.id}`;
+        const form = h("form", { class: "inline-form" },
+          field(id, t("family.quota_for", { name: u.display_name || u.name }), { type: "number", min: "0", step: "any", inputmode: "decimal", value: u.files_quota_bytes ? +(u.files_quota_bytes / 1e9).toFixed(2) : "" }),
+          h("button", { type: "submit", class: "primary" }, t("family.quota_submit")));
+        form.addEventListener("submit", (ev) => {
+          ev.preventDefault();
+          const gb = Number(form.querySelector("input").value || 0);
+          const mib = Math.round((gb * 1e9) / 1048576);
+          act(() => api("PATCH", `/api/v1/users/${encodeURIComponent(u.name)}`, { files_quota_mib: gb > 0 ? Math.max(1, mib) : 0 }), t("family.quota_set", { name: u.name }));
+        });
+        row.after(h("tr", { class: "quota-row" }, h("td", { colspan: 3 }, form)));
+        quota.setAttribute("aria-expanded", "true");
+        form.querySelector("input").focus();
+      });
       const remove = h("button", { type: "button", class: "small danger", hidden: u.id === app.me.id }, t("family.remove"));
       remove.addEventListener("click", () => {
         if (confirm(t("family.remove_confirm", { name: u.display_name || u.name }))) act(() => api("DELETE", `/api/v1/users/${encodeURIComponent(u.name)}`), t("family.removed", { name: u.name }));
@@ -75,7 +99,7 @@ export function render(main, route, app) {
       return h("tr", { "data-user": u.name },
         h("td", {}, h("bdi", {}, u.display_name || u.name), u.display_name && u.display_name !== u.name ? h("span", { class: "muted" }, ` (${u.name})`) : null),
         h("td", {}, role),
-        h("td", { class: "actions" }, reset, remove));
+        h("td", { class: "actions" }, quota, reset, remove));
     }));
   }
 
