@@ -13,7 +13,8 @@
 //!   their runs), [`people`] (faces found in photos, the people they are grouped into), [`tags`]
 //!   (words for the things and scenes in them), [`embeddings`] (pictures' vectors for free-text
 //!   search with a provided model), [`dav_properties`] (what WebDAV clients set on files and
-//!   folders), [`dav_files`] (the ids the Nextcloud clients know files by).
+//!   folders), [`dav_files`] (the ids the Nextcloud clients know files by), [`dav_trash`] (what was
+//!   deleted from them, to put back).
 
 pub mod albums;
 pub mod assets;
@@ -21,6 +22,7 @@ pub mod audit;
 pub mod backups;
 pub mod dav_files;
 pub mod dav_properties;
+pub mod dav_trash;
 pub mod embeddings;
 pub mod error;
 #[cfg(test)]

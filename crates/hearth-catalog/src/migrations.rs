@@ -28,6 +28,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (18, "WebDAV dead properties", include_str!("migrations/0018_dav_properties.sql")),
     (19, "WebDAV file ids", include_str!("migrations/0019_dav_files.sql")),
     (20, "files quotas", include_str!("migrations/0020_files_quota.sql")),
+    (21, "files trash", include_str!("migrations/0021_dav_trash.sql")),
 ];
 
 /// The newest schema version this build knows.

@@ -14,17 +14,22 @@
 //! - [`content_type`]: media types by extension.
 //! - [`methods`]: [`Dav`], the methods over a [`Space`].
 //! - [`chunked`]: Nextcloud's chunked uploads, assembled into a file.
+//! - [`versions`], [`trash`]: what an overwrite replaced and what a DELETE removed, kept to be
+//!   put back, and their expiry; [`history`]: listing and putting them back.
 
 pub mod chunked;
 pub mod content_type;
 pub mod headers;
+pub mod history;
 pub mod locks;
 pub mod marks;
 pub mod methods;
 pub mod path;
 pub mod properties;
 pub mod request_body;
+pub mod trash;
 pub mod tree;
+pub mod versions;
 pub mod xml_tree;
 
-pub use methods::{Dav, DavBody, DavError, DavResponse, Space, SpaceKind};
+pub use methods::{Dav, DavBody, DavError, DavResponse, History, Space, SpaceKind};

@@ -49,6 +49,27 @@ pub struct Space {
     /// The most bytes the space's files may take (`None`: the disk is the limit); a write that
     /// would pass it is 507.
     pub quota: Option<u64>,
+    /// Where replaced files and deleted ones are kept (`None`: they are removed at once).
+    pub history: Option<History>,
+}
+
+/// Where a space keeps what overwrites replaced and what DELETE removed (`versions`, `trash`).
+#[derive(Debug, Clone)]
+pub struct History {
+    /// Earlier versions of files.
+    pub versions: crate::versions::Versions,
+    /// Deleted files and folders.
+    pub trash: crate::trash::Trash,
+}
+
+impl From<crate::trash::TrashError> for DavError {
+    fn from(e: crate::trash::TrashError) -> DavError {
+        match e {
+            crate::trash::TrashError::NotFound => DavError::new(StatusCode::NOT_FOUND, e.to_string()),
+            crate::trash::TrashError::Catalog(c) => c.into(),
+            crate::trash::TrashError::Io(io) => io.into(),
+        }
+    }
 }
 
 /// What a response carries.
@@ -78,7 +99,25 @@ pub struct DavError {
     condition: Option<&'static str>,
 }
 
+impl std::fmt::Display for DavError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.status.as_u16(), self.message)
+    }
+}
+
+impl std::error::Error for DavError {}
+
 impl DavError {
+    /// The HTTP status it answers with.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// What it says.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
     pub(crate) fn new(status: StatusCode, message: impl Into<String>) -> DavError {
         DavError { status, message: message.into(), condition: None }
     }
@@ -183,8 +222,10 @@ pub struct Dav {
     sizes: Mutex<HashMap<(String, String), (String, Instant, u64)>>,
     /// Bytes each space with a quota uses: measured, then kept up to date by its writes.
     usage: Mutex<HashMap<String, (u64, Instant)>>,
+    /// When each space's versions and trash were last looked at for expiry.
+    expired: Mutex<HashMap<String, Instant>>,
     locks: LockTable,
-    marks: Arc<crate::marks::FolderMarks>,
+    pub(crate) marks: Arc<crate::marks::FolderMarks>,
     commits: Mutex<HashMap<String, Arc<Mutex<()>>>>,
     /// Spaces whose folders this process has made and whose scratch folder it has cleaned.
     prepared: Mutex<std::collections::HashSet<String>>,
@@ -195,12 +236,12 @@ pub struct Dav {
 const LEFT_BEHIND: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 /// A request's facts every method needs.
-struct Ask<'a> {
-    space: &'a Space,
-    path: DavPath,
-    headers: &'a HeaderMap,
-    host: Option<String>,
-    now: Instant,
+pub(crate) struct Ask<'a> {
+    pub(crate) space: &'a Space,
+    pub(crate) path: DavPath,
+    pub(crate) headers: &'a HeaderMap,
+    pub(crate) host: Option<String>,
+    pub(crate) now: Instant,
 }
 
 /// [`Ask`]'s facts owned, for a closure on the blocking pool.
@@ -238,6 +279,19 @@ impl Default for Dav {
 /// WebDAV, by sync or the photo library, do not change the ETag).
 const SIZE_TRUSTED: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// How long versions and trashed items are kept.
+pub const KEPT_FOR: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
+
+/// Below this share of the disk free, the oldest versions and trashed items go first.
+const FREE_SHARE_KEPT: f64 = 0.10;
+
+/// How often a space's versions and trash are looked at for expiry.
+const EXPIRE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
 /// How long a space's measured usage is kept up to date by its writes before it is measured again.
 const USAGE_TRUSTED: std::time::Duration = std::time::Duration::from_secs(300);
 
@@ -245,7 +299,7 @@ impl Dav {
     /// `space` ready for a request: at its first request in this process its folders are made
     /// and what a crash left in its scratch folder is removed (tried again by the next request
     /// when that fails); its folders' ETags follow the marks.
-    async fn prepared(self: &Arc<Self>, space: Space) -> Result<Space> {
+    pub(crate) async fn prepared(self: &Arc<Self>, space: Space) -> Result<Space> {
         let first_use = self.prepared.lock().unwrap_or_else(|p| p.into_inner()).insert(space.key.clone());
         if first_use {
             let tree = space.tree.clone();
@@ -323,7 +377,7 @@ impl Dav {
     }
 
     /// A write changed a space's bytes by `delta`; `None`: by an amount not known (measured again).
-    fn used_changed(&self, space: &Space, delta: Option<i128>) {
+    pub(crate) fn used_changed(&self, space: &Space, delta: Option<i128>) {
         if space.quota.is_none() {
             return;
         }
@@ -361,6 +415,24 @@ impl Dav {
         }
     }
 
+    /// Expires a space's versions and trash at its first write in this process and then at
+    /// most every [`EXPIRE_EVERY`] (blocking; called by writers after their change).
+    pub(crate) fn expire_now_and_then(&self, catalog: &Catalog, space: &Space) {
+        let Some(history) = &space.history else { return };
+        {
+            let mut expired = self.expired.lock().unwrap_or_else(|p| p.into_inner());
+            if expired.get(&space.key).is_some_and(|at| at.elapsed() < EXPIRE_EVERY) {
+                return;
+            }
+            expired.insert(space.key.clone(), Instant::now());
+        }
+        match expire(catalog, space, history, std::time::SystemTime::now()) {
+            Ok((0, 0)) => {}
+            Ok((versions, trashed)) => tracing::info!(space = %space.key, versions, trashed, "WebDAV: old versions and trash removed"),
+            Err(e) => tracing::warn!(space = %space.key, error = %e, "WebDAV: versions and trash could not be expired"),
+        }
+    }
+
     /// The bytes a space's files take and the bytes free on its disk (for quotas).
     pub async fn usage(self: &Arc<Self>, space: Space) -> std::result::Result<(u64, u64), DavError> {
         let space = self.prepared(space).await?;
@@ -381,6 +453,7 @@ impl Dav {
             instance: instance.chars().filter(char::is_ascii_alphanumeric).take(20).collect(),
             sizes: Mutex::default(),
             usage: Mutex::default(),
+            expired: Mutex::default(),
             locks: LockTable::default(),
             marks: Arc::default(),
             commits: Mutex::default(),
@@ -407,7 +480,7 @@ impl Dav {
         size
     }
 
-    fn commit_lock(&self, space: &str) -> Arc<Mutex<()>> {
+    pub(crate) fn commit_lock(&self, space: &str) -> Arc<Mutex<()>> {
         let mut map = self.commits.lock().unwrap_or_else(|p| p.into_inner());
         map.entry(space.to_string()).or_default().clone()
     }
@@ -789,7 +862,7 @@ impl Dav {
     /// Gives a received file the request's name: conditions checked again under the commit
     /// lock, then the atomic placement (`Tree::commit_upload`), the file's id, and the answer
     /// with the headers the Nextcloud clients read.
-    async fn place(
+    pub(crate) async fn place(
         self: &Arc<Self>,
         catalog: &Arc<Catalog>,
         ask: &Ask<'_>,
@@ -849,7 +922,7 @@ impl Dav {
                 dav.used_changed(&owned.space, Some(i128::from(adding) - i128::from(replacing)));
                 // The folder's fsync waits for the disk: not while other uploads wait for the lock.
                 drop(held);
-                let created = placed.durable()?;
+                let (created, replaced) = placed.durable_keeping()?;
                 // An overwritten file keeps its id; a new one is given one now.
                 let (space, k) = (&owned.space.key, path.key());
                 if owned.space.kind != SpaceKind::Files {
@@ -859,6 +932,14 @@ impl Dav {
                     Some(id) => Some(id),
                     None => catalog.write(|tx| dav_files::assign(tx, space, std::slice::from_ref(&k)))?.remove(&k),
                 };
+                // The file it replaced becomes a version (when keeping it fails, the new file
+                // stands and the old one goes: the answer is about the new one).
+                if let (Some(old), Some(h), Some(id)) = (replaced, &owned.space.history, id) {
+                    if let Err(e) = h.versions.keep(id, old) {
+                        tracing::warn!(error = %e, "WebDAV: a replaced file could not be kept as a version");
+                    }
+                    dav.expire_now_and_then(&catalog, &owned.space);
+                }
                 Ok((created, entry, id))
             })
             .await?
@@ -963,14 +1044,22 @@ impl Dav {
             let Some(entry) = tree.stat(&path)? else { return Err(DavError::new(StatusCode::NOT_FOUND, format!("{path} does not exist"))) };
             Self::http_conditions(&ask, Some(&entry), false)?;
             dav.may_change(&ask, &path, true, true)?;
-            tree.remove(&path)?;
+            match &space.history {
+                Some(h) => {
+                    h.trash.put(&catalog, &space.key, &tree, &path, unix_now())?;
+                }
+                None => {
+                    tree.remove(&path)?;
+                    catalog.write(|tx| {
+                        dav_properties::delete_tree(tx, &space.key, &path.key())?;
+                        dav_files::delete_tree(tx, &space.key, &path.key())?;
+                        Ok(())
+                    })?;
+                }
+            }
             dav.used_changed(space, (!entry.is_folder()).then(|| -i128::from(entry.size)));
-            catalog.write(|tx| {
-                dav_properties::delete_tree(tx, &space.key, &path.key())?;
-                dav_files::delete_tree(tx, &space.key, &path.key())?;
-                Ok(())
-            })?;
             dav.locks.forget_below(&space.key, &path, now);
+            dav.expire_now_and_then(&catalog, space);
             Ok(())
         })
         .await?;
@@ -1364,7 +1453,7 @@ where
 }
 
 /// A PUT's body: in memory when small, else already in its temporary.
-enum Incoming {
+pub(crate) enum Incoming {
     Bytes(Vec<u8>),
     File(crate::tree::Upload),
 }
@@ -1421,4 +1510,57 @@ where
         return Err(e);
     }
     Ok(written?)
+}
+
+/// Removes versions and trashed items kept longer than [`KEPT_FOR`], then, while the disk has
+/// less than [`FREE_SHARE_KEPT`] free, the oldest of the rest; how many of each went.
+pub fn expire(
+    catalog: &Catalog,
+    space: &Space,
+    history: &History,
+    now: std::time::SystemTime,
+) -> std::result::Result<(usize, usize), DavError> {
+    let limit = now.checked_sub(KEPT_FOR).unwrap_or(std::time::UNIX_EPOCH);
+    let limit_secs = limit.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let (mut versions_gone, mut trash_gone) = (0, 0);
+    // What is left after the age rule, oldest first: (when, a version's path or a trash id).
+    enum Kept {
+        Version(std::path::PathBuf),
+        Trashed(hearth_catalog::dav_trash::TrashId),
+    }
+    let mut left: Vec<(i64, Kept)> = Vec::new();
+    for (path, _, kept) in history.versions.all()? {
+        if kept < limit {
+            history.versions.remove(&path)?;
+            versions_gone += 1;
+        } else {
+            left.push((kept.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0), Kept::Version(path)));
+        }
+    }
+    for (item, there) in history.trash.all(catalog, &space.key)? {
+        if !there || item.deleted_at < limit_secs {
+            history.trash.purge(catalog, &space.key, item.id)?;
+            trash_gone += usize::from(there);
+        } else {
+            left.push((item.deleted_at, Kept::Trashed(item.id)));
+        }
+    }
+    left.sort_by_key(|(when, _)| *when);
+    for (_, kept) in left {
+        let (free, total) = space.tree.space()?;
+        if total == 0 || free as f64 / total as f64 >= FREE_SHARE_KEPT {
+            break;
+        }
+        match kept {
+            Kept::Version(path) => {
+                history.versions.remove(&path)?;
+                versions_gone += 1;
+            }
+            Kept::Trashed(id) => {
+                history.trash.purge(catalog, &space.key, id)?;
+                trash_gone += 1;
+            }
+        }
+    }
+    Ok((versions_gone, trash_gone))
 }

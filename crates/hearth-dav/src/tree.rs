@@ -288,11 +288,13 @@ impl Tree {
                     renameat2(AT_FDCWD, &upload.path, AT_FDCWD, &to, RenameFlags::RENAME_EXCHANGE).map_err(io::Error::from)?;
                     return Err(ChangeError::Changed);
                 }
-                fs::remove_file(&upload.path)?;
             }
         }
         upload.done = true;
-        Ok(Placed { created: expect == Expect::Absent, folder: parent })
+        // The replaced file, now at the temporary's name: kept as a version or removed by
+        // whoever takes the placement.
+        let old = (expect != Expect::Absent).then(|| Replaced { path: upload.path.clone() });
+        Ok(Placed { created: expect == Expect::Absent, folder: parent, old })
     }
 
     /// Makes the folder `path` (its parent must exist). `AlreadyExists` when the name is taken.
@@ -334,6 +336,34 @@ impl Tree {
         } else {
             fs::remove_file(&p)?;
         }
+        if let Some(parent) = p.parent() {
+            hearth_platform::durable::sync_dir(parent)?;
+        }
+        Ok(())
+    }
+
+    /// Moves what is at `path` out of the space to `outside` (a free name on the same file
+    /// system: the trash), both folders fsynced.
+    pub fn move_out(&self, path: &DavPath, outside: &Path) -> io::Result<()> {
+        let p = self.local_or_missing(path)?;
+        if let Some(dir) = outside.parent() {
+            fs::create_dir_all(dir)?;
+        }
+        hearth_platform::durable::rename_noreplace(&p, outside)?;
+        if let Some(parent) = p.parent() {
+            hearth_platform::durable::sync_dir(parent)?;
+        }
+        if let Some(dir) = outside.parent() {
+            hearth_platform::durable::sync_dir(dir)?;
+        }
+        Ok(())
+    }
+
+    /// Moves `outside` (on the same file system) into the space at the free name `path`;
+    /// `AlreadyExists` when it is taken.
+    pub fn move_in(&self, outside: &Path, path: &DavPath) -> io::Result<()> {
+        let p = self.local_or_missing(path)?;
+        hearth_platform::durable::rename_noreplace(outside, &p)?;
         if let Some(parent) = p.parent() {
             hearth_platform::durable::sync_dir(parent)?;
         }
@@ -407,13 +437,59 @@ impl Tree {
 pub struct Placed {
     created: bool,
     folder: PathBuf,
+    old: Option<Replaced>,
 }
 
 impl Placed {
-    /// fsyncs the folder; returns whether the file is new.
+    /// fsyncs the folder; returns whether the file is new. The file it replaced is removed.
     pub fn durable(self) -> io::Result<bool> {
+        Ok(self.durable_keeping()?.0)
+    }
+
+    /// fsyncs the folder; returns whether the file is new and, when it replaced one, that
+    /// file (removed unless kept: [`Replaced::keep_in`]).
+    pub fn durable_keeping(mut self) -> io::Result<(bool, Option<Replaced>)> {
         hearth_platform::durable::sync_dir(&self.folder)?;
-        Ok(self.created)
+        Ok((self.created, self.old.take()))
+    }
+}
+
+/// The file an upload replaced, at a temporary name in the scratch folder; removed when
+/// dropped unless kept.
+#[derive(Debug)]
+pub struct Replaced {
+    path: PathBuf,
+}
+
+impl Replaced {
+    /// Its metadata.
+    pub fn metadata(&self) -> io::Result<fs::Metadata> {
+        fs::symlink_metadata(&self.path)
+    }
+
+    /// Moves it into `dir` (made when missing, same file system) under `name`, or the first of
+    /// `name + 1`, `name + 2`… that is free (names are numbers); the name it got.
+    pub fn keep_in(mut self, dir: &Path, name: u64) -> io::Result<u64> {
+        fs::create_dir_all(dir)?;
+        let mut n = name;
+        loop {
+            match hearth_platform::durable::rename_noreplace(&self.path, &dir.join(n.to_string())) {
+                Ok(()) => break,
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && n < name.saturating_add(1000) => n += 1,
+                Err(e) => return Err(e),
+            }
+        }
+        self.path = PathBuf::new();
+        hearth_platform::durable::sync_dir(dir)?;
+        Ok(n)
+    }
+}
+
+impl Drop for Replaced {
+    fn drop(&mut self) {
+        if !self.path.as_os_str().is_empty() {
+            let _ = fs::remove_file(&self.path);
+        }
     }
 }
 

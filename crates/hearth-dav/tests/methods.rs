@@ -15,6 +15,7 @@ struct Box_ {
     catalog: Arc<Catalog>,
     dir: tempfile::TempDir,
     quota: Option<u64>,
+    history: Option<hearth_dav::History>,
 }
 
 struct Answer {
@@ -29,7 +30,7 @@ impl Box_ {
     fn new() -> Box_ {
         let dir = tempfile::tempdir().expect("tmp");
         let (catalog, _) = Catalog::open(&dir.path().join("hearth.db")).expect("catalog");
-        Box_ { dav: Arc::new(Dav::default()), catalog: Arc::new(catalog), dir, quota: None }
+        Box_ { dav: Arc::new(Dav::default()), catalog: Arc::new(catalog), dir, quota: None, history: None }
     }
 
     fn space(&self) -> Space {
@@ -41,6 +42,7 @@ impl Box_ {
             href_prefix: PREFIX.into(),
             principal: "anna".into(),
             quota: self.quota,
+            history: self.history.clone(),
         }
     }
 
@@ -290,6 +292,7 @@ impl Box_ {
             href_prefix: UPLOADS.into(),
             principal: "anna".into(),
             quota: None,
+            history: None,
         }
     }
 
@@ -428,4 +431,52 @@ async fn a_quota_refuses_what_would_pass_it_and_keeps_what_was_there() {
     // A declared body past the quota is refused before it is read.
     let r = b.send("PUT", "big.bin", &[("content-length", "5000")], b"").await;
     assert_eq!(r.status, StatusCode::INSUFFICIENT_STORAGE);
+}
+
+#[tokio::test]
+async fn an_overwrite_keeps_the_old_file_and_a_delete_goes_to_the_trash() {
+    let mut b = Box_::new();
+    b.history = Some(hearth_dav::History {
+        versions: hearth_dav::versions::Versions::new(b.dir.path().join("versions")),
+        trash: hearth_dav::trash::Trash::new(b.dir.path().join("trash")),
+    });
+    assert_eq!(b.send("PUT", "report.txt", &[("x-oc-mtime", "1000")], b"first draft").await.status, StatusCode::CREATED);
+    assert_eq!(b.send("PUT", "report.txt", &[("x-oc-mtime", "2000")], b"second draft").await.status, StatusCode::NO_CONTENT);
+    let versions = b.dav.versions(b.catalog.clone(), b.space(), "report.txt").await.expect("versions");
+    assert_eq!(versions.iter().map(|v| (v.name, v.size)).collect::<Vec<_>>(), [(1000, 11)]);
+    // Putting the first draft back keeps the second as a version in turn.
+    b.dav.restore_version(b.catalog.clone(), b.space(), "report.txt", 1000).await.expect("restore");
+    assert_eq!(b.file("report.txt").expect("current"), b"first draft");
+    let names: Vec<u64> =
+        b.dav.versions(b.catalog.clone(), b.space(), "report.txt").await.expect("versions").iter().map(|v| v.name).collect();
+    assert_eq!(names, [2000, 1000]);
+    let missing = b.dav.restore_version(b.catalog.clone(), b.space(), "report.txt", 5).await.expect_err("no such version");
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+
+    // A deleted folder waits in the trash and comes back whole, its file with its versions.
+    b.send("MKCOL", "School", &[], b"").await;
+    b.send("MOVE", "report.txt", &[("destination", "/dav/files/anna/School/report.txt")], b"").await;
+    assert_eq!(b.send("DELETE", "School", &[], b"").await.status, StatusCode::NO_CONTENT);
+    assert_eq!(b.send("GET", "School/report.txt", &[], b"").await.status, StatusCode::NOT_FOUND, "gone for every client");
+    let trashed = b.dav.trashed(b.catalog.clone(), b.space()).await.expect("trash");
+    assert_eq!((trashed.len(), trashed[0].path.as_str(), trashed[0].folder), (1, "School", true));
+    let back = b.dav.restore_trashed(b.catalog.clone(), b.space(), trashed[0].id).await.expect("restore");
+    assert_eq!(back.key(), "School");
+    assert_eq!(b.file("School/report.txt").expect("back"), b"first draft");
+    assert_eq!(
+        b.dav.versions(b.catalog.clone(), b.space(), "School/report.txt").await.expect("versions").len(),
+        2,
+        "its versions came back with it"
+    );
+    // Removed for good: one item, then everything.
+    b.send("DELETE", "School/report.txt", &[], b"").await;
+    b.send("PUT", "old.txt", &[], b"x").await;
+    b.send("DELETE", "old.txt", &[], b"").await;
+    let trashed = b.dav.trashed(b.catalog.clone(), b.space()).await.expect("trash");
+    assert_eq!(trashed.len(), 2);
+    b.dav.purge_trashed(b.catalog.clone(), b.space(), Some(trashed[0].id)).await.expect("purge one");
+    assert_eq!(b.dav.trashed(b.catalog.clone(), b.space()).await.expect("trash").len(), 1);
+    b.dav.purge_trashed(b.catalog.clone(), b.space(), None).await.expect("empty");
+    assert!(b.dav.trashed(b.catalog.clone(), b.space()).await.expect("trash").is_empty());
+    assert_eq!(std::fs::read_dir(b.dir.path().join("trash")).expect("trash").count(), 0);
 }

@@ -82,8 +82,18 @@ fn space(state: &AppState, me: &hearth_catalog::users::User, kind: SpaceKind, hr
         SpaceKind::Uploads => (format!("uploads:{}", me.id), uploads_folder(&state.data_dir, &me.name)),
     };
     // hearth_dav makes the folders at the space's first request.
-    let quota = if kind == SpaceKind::Files { me.files_quota_bytes } else { None };
-    Space { key, kind, tree: Tree::new(root, scratch), href_prefix, principal: me.name.clone(), quota }
+    let (quota, history) = match kind {
+        SpaceKind::Files => {
+            let base = state.data_dir.join("users").join(&me.name);
+            let history = hearth_dav::History {
+                versions: hearth_dav::versions::Versions::new(base.join(".dav-versions")),
+                trash: hearth_dav::trash::Trash::new(base.join(".dav-trash")),
+            };
+            (me.files_quota_bytes, Some(history))
+        }
+        SpaceKind::Uploads => (None, None),
+    };
+    Space { key, kind, tree: Tree::new(root, scratch), href_prefix, principal: me.name.clone(), quota, history }
 }
 
 /// Every WebDAV method on the file spaces.

@@ -19,6 +19,7 @@ pub mod box_settings;
 pub mod dav;
 pub mod discover;
 pub mod events;
+pub mod files;
 pub mod health;
 pub mod jobs;
 pub mod nextcloud;
@@ -198,6 +199,13 @@ pub fn table() -> Vec<Route> {
         r(webdav(), "/remote.php/dav/files/{*path}", User, any(dav::serve)),
         r(webdav(), "/remote.php/dav/uploads/{*path}", User, any(dav::serve)),
         r(webdav(), "/remote.php/webdav", User, any(dav::serve)),
+        // The history of the caller's files (docs/files.md, "Versions and trash").
+        r(Method::GET, "/api/v1/files/versions", User, get(files::versions)),
+        r(Method::POST, "/api/v1/files/versions/restore", User, post(files::restore_version)),
+        r(Method::GET, "/api/v1/files/trash", User, get(files::trash)),
+        r(Method::DELETE, "/api/v1/files/trash", User, delete(files::empty_trash)),
+        r(Method::POST, "/api/v1/files/trash/{id}/restore", User, post(files::restore_trashed)),
+        r(Method::DELETE, "/api/v1/files/trash/{id}", User, delete(files::purge_trashed)),
         // What the Nextcloud apps ask besides WebDAV (docs/files.md, "Nextcloud apps").
         r(Method::GET, "/status.php", Public, get(nextcloud::status)),
         r(webdav(), "/remote.php/dav", User, any(nextcloud::dav_root)),

@@ -1,0 +1,181 @@
+//! The caller's files' history (docs/files.md, "Versions and trash"): a file's versions and
+//! putting one back, the trash. Thin: `hearth_dav::history` does it.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use hearth_catalog::dav_trash::TrashId;
+use hearth_dav::DavError;
+use serde::{Deserialize, Serialize};
+
+use super::JsonBody;
+use crate::auth::Caller;
+use crate::{ApiError, AppState};
+
+fn dav_error(e: DavError) -> ApiError {
+    let message = e.message().to_string();
+    match e.status() {
+        StatusCode::NOT_FOUND => ApiError::not_found(message),
+        StatusCode::BAD_REQUEST => ApiError::invalid(message),
+        StatusCode::INSUFFICIENT_STORAGE => ApiError::new(hearth_core::ErrorKind::TooLarge, message),
+        StatusCode::PRECONDITION_FAILED | StatusCode::LOCKED | StatusCode::CONFLICT => {
+            ApiError::new(hearth_core::ErrorKind::Conflict, message)
+        }
+        _ => ApiError::internal(message),
+    }
+}
+
+/// A path below the caller's files as the API takes it (`School/notes.txt`), %-encoded for
+/// `hearth_dav`.
+fn encoded(path: &str) -> String {
+    path.trim_matches('/')
+        .split('/')
+        .map(|n| percent_encoding::utf8_percent_encode(n, percent_encoding::NON_ALPHANUMERIC).to_string())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// `?path=`
+#[derive(Deserialize)]
+pub struct PathQuery {
+    /// A file below the caller's files.
+    pub path: String,
+}
+
+/// One version.
+#[derive(Serialize)]
+pub struct VersionView {
+    /// Its name, to restore it by: the replaced file's modification time in seconds.
+    pub version: u64,
+    /// Bytes.
+    pub size: u64,
+    /// Unix seconds.
+    pub modified: i64,
+}
+
+/// `GET /api/v1/files/versions` answer.
+#[derive(Serialize)]
+pub struct Versions {
+    /// Newest first.
+    pub versions: Vec<VersionView>,
+}
+
+fn secs(t: std::time::SystemTime) -> i64 {
+    t.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+/// `GET /api/v1/files/versions?path=P`
+pub async fn versions(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Query(q): Query<PathQuery>,
+) -> Result<Json<Versions>, ApiError> {
+    let me = caller.require_user()?.clone();
+    let space = super::dav::files_space(&state, &me);
+    let list = state.dav.versions(state.catalog.clone(), space, &encoded(&q.path)).await.map_err(dav_error)?;
+    Ok(Json(Versions {
+        versions: list.into_iter().map(|v| VersionView { version: v.name, size: v.size, modified: secs(v.modified) }).collect(),
+    }))
+}
+
+/// `POST /api/v1/files/versions/restore` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RestoreVersion {
+    /// The file.
+    pub path: String,
+    /// Which version (from the list).
+    pub version: u64,
+}
+
+/// `POST /api/v1/files/versions/restore`
+pub async fn restore_version(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    JsonBody(body): JsonBody<RestoreVersion>,
+) -> Result<StatusCode, ApiError> {
+    let me = caller.require_user()?.clone();
+    let space = super::dav::files_space(&state, &me);
+    state.dav.restore_version(state.catalog.clone(), space, &encoded(&body.path), body.version).await.map_err(dav_error)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// One trashed item.
+#[derive(Serialize)]
+pub struct TrashedView {
+    /// Its id.
+    pub id: TrashId,
+    /// The path it had.
+    pub path: String,
+    /// Unix seconds.
+    pub deleted_at: i64,
+    /// Bytes.
+    pub size: u64,
+    /// Whether it is a folder.
+    pub folder: bool,
+}
+
+/// `GET /api/v1/files/trash` answer.
+#[derive(Serialize)]
+pub struct Trash {
+    /// Newest first.
+    pub items: Vec<TrashedView>,
+}
+
+/// `GET /api/v1/files/trash`
+pub async fn trash(State(state): State<AppState>, axum::Extension(caller): axum::Extension<Caller>) -> Result<Json<Trash>, ApiError> {
+    let me = caller.require_user()?.clone();
+    let space = super::dav::files_space(&state, &me);
+    let items = state.dav.trashed(state.catalog.clone(), space).await.map_err(dav_error)?;
+    Ok(Json(Trash {
+        items: items
+            .into_iter()
+            .map(|t| TrashedView { id: t.id, path: t.path, deleted_at: t.deleted_at, size: t.size, folder: t.folder })
+            .collect(),
+    }))
+}
+
+fn trash_id(id: &str) -> Result<TrashId, ApiError> {
+    id.parse()
+        .map(TrashId)
+        .map_err(|_| ApiError::invalid(format!("{id:?} is not a trash item's id (a number from GET /api/v1/files/trash)")))
+}
+
+/// `POST /api/v1/files/trash/{id}/restore` answer.
+#[derive(Serialize)]
+pub struct Restored {
+    /// Where it came back.
+    pub path: String,
+}
+
+/// `POST /api/v1/files/trash/{id}/restore`
+pub async fn restore_trashed(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Json<Restored>, ApiError> {
+    let me = caller.require_user()?.clone();
+    let space = super::dav::files_space(&state, &me);
+    let back = state.dav.restore_trashed(state.catalog.clone(), space, trash_id(&id)?).await.map_err(dav_error)?;
+    Ok(Json(Restored { path: back.key() }))
+}
+
+/// `DELETE /api/v1/files/trash/{id}`
+pub async fn purge_trashed(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let me = caller.require_user()?.clone();
+    let space = super::dav::files_space(&state, &me);
+    state.dav.purge_trashed(state.catalog.clone(), space, Some(trash_id(&id)?)).await.map_err(dav_error)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `DELETE /api/v1/files/trash`
+pub async fn empty_trash(State(state): State<AppState>, axum::Extension(caller): axum::Extension<Caller>) -> Result<StatusCode, ApiError> {
+    let me = caller.require_user()?.clone();
+    let space = super::dav::files_space(&state, &me);
+    state.dav.purge_trashed(state.catalog.clone(), space, None).await.map_err(dav_error)?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,122 @@
+//! What the family can ask of their files' history besides WebDAV (the API's `/api/v1/files/…`):
+//! a file's versions and putting one back, the trash and putting back or removing an item. The
+//! keeping itself is `versions` and `trash`; this runs it on the blocking pool under the
+//! space's commit lock.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use hearth_catalog::dav_trash::{TrashId, Trashed};
+use hearth_catalog::{Catalog, dav_files};
+use http::{HeaderMap, StatusCode};
+
+use crate::methods::{Ask, Dav, DavError, Incoming, Space, blocking};
+use crate::path::DavPath;
+use crate::versions::Version;
+
+fn no_history() -> DavError {
+    DavError::new(StatusCode::NOT_FOUND, "these files keep no versions or trash")
+}
+
+impl Dav {
+    /// The versions of the file at `path` (%-encoded, below the space), newest first.
+    pub async fn versions(self: &Arc<Self>, catalog: Arc<Catalog>, space: Space, path: &str) -> Result<Vec<Version>, DavError> {
+        let space = self.prepared(space).await?;
+        let path = DavPath::from_encoded(path).map_err(|e| DavError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
+        let history = space.history.clone().ok_or_else(no_history)?;
+        blocking(move || {
+            let Some(entry) = space.tree.stat(&path)? else {
+                return Err(DavError::new(StatusCode::NOT_FOUND, format!("{path} does not exist")));
+            };
+            if entry.is_folder() {
+                return Err(DavError::new(StatusCode::BAD_REQUEST, "folders have no versions; their files do"));
+            }
+            let key = path.key();
+            match catalog.read(|c| dav_files::id_of(c, &space.key, &key))? {
+                Some(id) => Ok(history.versions.list(id)?),
+                None => Ok(Vec::new()),
+            }
+        })
+        .await
+    }
+
+    /// Puts version `name` of the file at `path` back: a copy of it takes the file's place like
+    /// a PUT, so the file it replaces becomes a version in turn.
+    pub async fn restore_version(self: &Arc<Self>, catalog: Arc<Catalog>, space: Space, path: &str, name: u64) -> Result<(), DavError> {
+        let space = self.prepared(space).await?;
+        let path = DavPath::from_encoded(path).map_err(|e| DavError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
+        let history = space.history.clone().ok_or_else(no_history)?;
+        let (tree, key, c) = (space.tree.clone(), path.key(), catalog.clone());
+        let skey = space.key.clone();
+        let (upload, modified) = blocking(move || {
+            let id = c
+                .read(|r| dav_files::id_of(r, &skey, &key))?
+                .ok_or_else(|| DavError::new(StatusCode::NOT_FOUND, "this file has no versions"))?;
+            let mut file = match history.versions.open(id, name) {
+                Ok(f) => f,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(DavError::new(StatusCode::NOT_FOUND, format!("there is no version {name} of this file")));
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let modified = file.metadata()?.modified().ok();
+            let mut upload = tree.begin_upload()?;
+            upload.append_file(&mut file)?;
+            Ok((upload, modified))
+        })
+        .await?;
+        let headers = HeaderMap::new();
+        let ask = Ask { space: &space, path, headers: &headers, host: None, now: Instant::now() };
+        self.place(&catalog, &ask, Incoming::File(upload), modified).await.map(|_| ())
+    }
+
+    /// The space's trashed items, newest first.
+    pub async fn trashed(self: &Arc<Self>, catalog: Arc<Catalog>, space: Space) -> Result<Vec<Trashed>, DavError> {
+        let space = self.prepared(space).await?;
+        let history = space.history.clone().ok_or_else(no_history)?;
+        blocking(move || Ok(history.trash.list(&catalog, &space.key)?)).await
+    }
+
+    /// Puts a trashed item back; where it came back (its path below the space).
+    pub async fn restore_trashed(self: &Arc<Self>, catalog: Arc<Catalog>, space: Space, id: TrashId) -> Result<DavPath, DavError> {
+        let space = self.prepared(space).await?;
+        let history = space.history.clone().ok_or_else(no_history)?;
+        let lock = self.commit_lock(&space.key);
+        let dav = Arc::clone(self);
+        let s = space.clone();
+        let back = blocking(move || {
+            let _held = lock.lock().unwrap_or_else(|p| p.into_inner());
+            let back = history.trash.restore(&catalog, &s.key, &s.tree, id)?;
+            dav.used_changed(&s, None);
+            Ok(back)
+        })
+        .await?;
+        self.marks.changed(&space.key, &back);
+        Ok(back)
+    }
+
+    /// Removes trashed items for good: one, or all (`None`).
+    pub async fn purge_trashed(self: &Arc<Self>, catalog: Arc<Catalog>, space: Space, id: Option<TrashId>) -> Result<(), DavError> {
+        let space = self.prepared(space).await?;
+        let history = space.history.clone().ok_or_else(no_history)?;
+        let lock = self.commit_lock(&space.key);
+        blocking(move || {
+            let _held = lock.lock().unwrap_or_else(|p| p.into_inner());
+            match id {
+                Some(id) => {
+                    if history.trash.list(&catalog, &space.key)?.iter().all(|t| t.id != id) {
+                        return Err(DavError::new(StatusCode::NOT_FOUND, "there is no such item in the trash"));
+                    }
+                    history.trash.purge(&catalog, &space.key, id)?;
+                }
+                None => {
+                    for (item, _) in history.trash.all(&catalog, &space.key)? {
+                        history.trash.purge(&catalog, &space.key, item.id)?;
+                    }
+                }
+            }
+            Ok(())
+        })
+        .await
+    }
+}
