@@ -67,10 +67,10 @@ await runOnPhone("files", shots, { expectedFailure }, async ({ page, shot, fits 
   step("delete asks first, then deletes");
   const del = page.locator('#files .file-row[data-name="#1 & ünïcödé 😀.txt"] button[aria-label^="Delete"]');
   await del.click();
-  await del.filter({ hasText: "Delete for good?" }).waitFor({ timeout: 5000 });
+  await del.filter({ hasText: "Sure?" }).waitFor({ timeout: 5000 });
   if ((await names(page)).length !== 2) fail("one click deleted without asking");
   await del.click();
-  await page.locator("#toast").filter({ hasText: "is deleted" }).waitFor({ timeout: 10000 });
+  await page.locator("#toast").filter({ hasText: "is in the trash" }).waitFor({ timeout: 10000 });
   await page.waitForFunction(() => document.querySelectorAll("#files .file-row").length === 1, null, { timeout: 10000 });
 
   step("a file another client put there over WebDAV shows up; the path in the address works");
@@ -83,6 +83,32 @@ await runOnPhone("files", shots, { expectedFailure }, async ({ page, shot, fits 
   await page.locator('#files .file-row[data-name="School 2026"]').waitFor({ timeout: 10000 });
   if (/\bnull\b|undefined|NaN/.test(await page.locator("main").textContent())) fail("the page shows null, undefined or NaN");
   await shot("files-root");
+
+  step("the laptop replaces its file; the Versions button shows the old one and puts it back");
+  await page.goto(`${url}#/files/School%202026`);
+  await page.locator('#files .file-row[data-name="laptop.txt"]').waitFor({ timeout: 10000 });
+  const replaced = await page.evaluate(async (u) => (await fetch(u, { method: "PUT", body: "from a laptop, edited", credentials: "same-origin" })).status, `/dav/files/${name}/School%202026/laptop.txt`);
+  if (replaced !== 204) fail(`the second PUT answered ${replaced}`);
+  await page.reload();
+  await page.click('#files .file-row[data-name="laptop.txt"] button[aria-label^="Earlier versions"]');
+  await page.locator(".file-versions li").first().waitFor({ timeout: 10000 });
+  await fits("a file's versions");
+  await shot("files-versions");
+  await page.click(".file-versions li button");
+  await page.locator("#toast").filter({ hasText: "is back as it was" }).waitFor({ timeout: 10000 });
+  const restored = await page.evaluate(async (u) => (await fetch(u, { credentials: "same-origin" })).text(), `/dav/files/${name}/School%202026/laptop.txt`);
+  if (restored !== "from a laptop") fail(`the version put back: ${restored}`);
+
+  step("the deleted file waits in the trash and comes back where it was");
+  await page.click("#files-trash-link");
+  await page.locator('#files-trash li[data-path="School 2026/#1 & ünïcödé 😀.txt"]').waitFor({ timeout: 10000 });
+  await fits("the trash");
+  await shot("files-trash");
+  await page.click('#files-trash li[data-path="School 2026/#1 & ünïcödé 😀.txt"] button >> nth=0');
+  await page.locator("#toast").filter({ hasText: "Back at School 2026/#1 & ünïcödé 😀.txt" }).waitFor({ timeout: 10000 });
+  await page.locator("#files-trash-none").waitFor({ timeout: 10000 });
+  await page.goto(`${url}#/files/School%202026`);
+  await page.locator('#files .file-row[data-name="#1 & ünïcödé 😀.txt"]').waitFor({ timeout: 10000 });
 
   step("the owner gives their own files a 1 MB limit on the Family page: a 2 MB upload is refused and not kept");
   await page.click("#nav a[data-page=family]");

@@ -702,7 +702,8 @@ fn a_family_keeps_files_on_the_box_from_a_phone() {
     let mut on_disk: Vec<String> =
         std::fs::read_dir(&folder).expect("the folder").flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
     on_disk.sort();
-    assert_eq!(on_disk, ["Maths (Sept).pdf", "laptop.txt"]);
+    assert_eq!(on_disk, ["#1 & ünïcödé 😀.txt", "Maths (Sept).pdf", "laptop.txt"], "the deleted file came back from the trash");
+    assert_eq!(std::fs::read(folder.join("laptop.txt")).expect("put back"), b"from a laptop", "the version put back");
     assert_eq!(std::fs::read(folder.join("Maths (Sept).pdf")).expect("kept"), b"%PDF-1.4 homework");
     assert!(d.stop(Duration::from_secs(15)).success());
 }

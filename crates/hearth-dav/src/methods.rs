@@ -282,8 +282,9 @@ const SIZE_TRUSTED: std::time::Duration = std::time::Duration::from_secs(60);
 /// How long versions and trashed items are kept.
 pub const KEPT_FOR: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
 
-/// Below this share of the disk free, the oldest versions and trashed items go first.
-const FREE_SHARE_KEPT: f64 = 0.10;
+/// Versions and trashed items may take at most this share of the disk's free space (as a
+/// Nextcloud's versions do); past it the oldest go first.
+pub const KEPT_SHARE_OF_FREE: f64 = 0.5;
 
 /// How often a space's versions and trash are looked at for expiry.
 const EXPIRE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
@@ -1133,12 +1134,20 @@ impl Dav {
                 d.within_quota(space, adding, replacing)?;
             }
             if existing.is_some() {
-                tree.remove(&to)?;
-                catalog.write(|tx| {
-                    dav_properties::delete_tree(tx, &space.key, &to.key())?;
-                    dav_files::delete_tree(tx, &space.key, &to.key())?;
-                    Ok(())
-                })?;
+                // What the copy or move replaces goes to the trash, like a DELETE.
+                match &space.history {
+                    Some(h) => {
+                        h.trash.put(&catalog, &space.key, &tree, &to, unix_now())?;
+                    }
+                    None => {
+                        tree.remove(&to)?;
+                        catalog.write(|tx| {
+                            dav_properties::delete_tree(tx, &space.key, &to.key())?;
+                            dav_files::delete_tree(tx, &space.key, &to.key())?;
+                            Ok(())
+                        })?;
+                    }
+                }
                 d.locks.forget_below(&space.key, &to, now);
             }
             if moving {
@@ -1512,8 +1521,9 @@ where
     Ok(written?)
 }
 
-/// Removes versions and trashed items kept longer than [`KEPT_FOR`], then, while the disk has
-/// less than [`FREE_SHARE_KEPT`] free, the oldest of the rest; how many of each went.
+/// Removes versions and trashed items kept longer than [`KEPT_FOR`], then, while what is kept
+/// takes more than [`KEPT_SHARE_OF_FREE`] of the disk's free space, the oldest of the rest; how
+/// many of each went.
 pub fn expire(
     catalog: &Catalog,
     space: &Space,
@@ -1523,18 +1533,18 @@ pub fn expire(
     let limit = now.checked_sub(KEPT_FOR).unwrap_or(std::time::UNIX_EPOCH);
     let limit_secs = limit.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
     let (mut versions_gone, mut trash_gone) = (0, 0);
-    // What is left after the age rule, oldest first: (when, a version's path or a trash id).
+    // What is left after the age rule, oldest first: (when, bytes, a version's path or a trash id).
     enum Kept {
         Version(std::path::PathBuf),
         Trashed(hearth_catalog::dav_trash::TrashId),
     }
-    let mut left: Vec<(i64, Kept)> = Vec::new();
-    for (path, _, kept) in history.versions.all()? {
+    let mut left: Vec<(i64, u64, Kept)> = Vec::new();
+    for (path, size, kept) in history.versions.all()? {
         if kept < limit {
             history.versions.remove(&path)?;
             versions_gone += 1;
         } else {
-            left.push((kept.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0), Kept::Version(path)));
+            left.push((kept.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0), size, Kept::Version(path)));
         }
     }
     for (item, there) in history.trash.all(catalog, &space.key)? {
@@ -1542,16 +1552,17 @@ pub fn expire(
             history.trash.purge(catalog, &space.key, item.id)?;
             trash_gone += usize::from(there);
         } else {
-            left.push((item.deleted_at, Kept::Trashed(item.id)));
+            left.push((item.deleted_at, item.size, Kept::Trashed(item.id)));
         }
     }
-    left.sort_by_key(|(when, _)| *when);
-    for (_, kept) in left {
-        let (free, total) = space.tree.space()?;
-        if total == 0 || free as f64 / total as f64 >= FREE_SHARE_KEPT {
+    left.sort_by_key(|(when, _, _)| *when);
+    let (mut free, _) = space.tree.space()?;
+    let mut kept: u64 = left.iter().map(|(_, size, _)| *size).sum();
+    for (_, size, item) in left {
+        if kept as f64 <= free as f64 * KEPT_SHARE_OF_FREE {
             break;
         }
-        match kept {
+        match item {
             Kept::Version(path) => {
                 history.versions.remove(&path)?;
                 versions_gone += 1;
@@ -1561,6 +1572,8 @@ pub fn expire(
                 trash_gone += 1;
             }
         }
+        kept = kept.saturating_sub(size);
+        free = free.saturating_add(size);
     }
     Ok((versions_gone, trash_gone))
 }

@@ -480,3 +480,24 @@ async fn an_overwrite_keeps_the_old_file_and_a_delete_goes_to_the_trash() {
     assert!(b.dav.trashed(b.catalog.clone(), b.space()).await.expect("trash").is_empty());
     assert_eq!(std::fs::read_dir(b.dir.path().join("trash")).expect("trash").count(), 0);
 }
+
+#[tokio::test]
+async fn versions_and_trash_go_after_thirty_days() {
+    let mut b = Box_::new();
+    let history = hearth_dav::History {
+        versions: hearth_dav::versions::Versions::new(b.dir.path().join("versions")),
+        trash: hearth_dav::trash::Trash::new(b.dir.path().join("trash")),
+    };
+    b.history = Some(history.clone());
+    b.send("PUT", "a.txt", &[], b"one").await;
+    b.send("PUT", "a.txt", &[], b"two").await;
+    b.send("PUT", "b.txt", &[], b"gone").await;
+    b.send("DELETE", "b.txt", &[], b"").await;
+    let now = std::time::SystemTime::now();
+    assert_eq!(hearth_dav::methods::expire(&b.catalog, &b.space(), &history, now).expect("expire"), (0, 0), "young ones stay");
+    let later = now + std::time::Duration::from_secs(31 * 24 * 3600);
+    assert_eq!(hearth_dav::methods::expire(&b.catalog, &b.space(), &history, later).expect("expire"), (1, 1));
+    assert!(b.dav.trashed(b.catalog.clone(), b.space()).await.expect("trash").is_empty());
+    assert!(b.dav.versions(b.catalog.clone(), b.space(), "a.txt").await.expect("versions").is_empty());
+    assert_eq!(b.file("a.txt").expect("current"), b"two", "the current file is never touched");
+}

@@ -36,6 +36,7 @@ const PAGES = {
   trash: () => import("/app/pages/trash.js"),
   files: () => import("/app/pages/files.js"),
   "login-flow": () => import("/app/pages/login-flow.js"),
+  "files-trash": () => import("/app/pages/files-trash.js"),
   map: () => import("/app/pages/map.js"),
   duplicates: () => import("/app/pages/duplicates.js"),
   s: () => import("/app/pages/shared.js"),

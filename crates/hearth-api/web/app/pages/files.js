@@ -3,6 +3,7 @@
 // progress, download, make a folder, rename, delete. The page speaks WebDAV to the box itself,
 // with the session cookie: what it shows is what every other client sees.
 import { h } from "/app/dom.js";
+import { api } from "/app/api.js";
 import { icon } from "/app/icons.js";
 import { t, bytes } from "/app/text.js";
 
@@ -28,7 +29,8 @@ export function render(main, route, app) {
     folder.flatMap((name, i) => [" › ", h("a", { href: "#/files/" + enc(folder.slice(0, i + 1)) }, name)]));
 
   main.append(
-    h("div", { class: "page-head" }, h("h1", {}, folder.length ? folder[folder.length - 1] : t("files.title")), upload, fileInput),
+    h("div", { class: "page-head" }, h("h1", {}, folder.length ? folder[folder.length - 1] : t("files.title")), upload, fileInput,
+      h("a", { href: "#/files-trash", class: "button quiet-link", id: "files-trash-link" }, t("files.trash"))),
     crumbs,
     h("p", { class: "muted" }, t("files.lead")),
     newFolder, status, list);
@@ -85,11 +87,40 @@ export function render(main, route, app) {
       : h("a", { href: url, download: entry.name, class: "file-name" }, entry.name);
     const rename = h("button", { type: "button", class: "small", "aria-label": t("files.rename_one", { name: entry.name }) }, t("files.rename"));
     const remove = h("button", { type: "button", class: "small danger", "aria-label": t("files.delete_one", { name: entry.name }) }, t("files.delete"));
+    const versions = entry.isFolder ? null : h("button", { type: "button", class: "small", "aria-expanded": "false", "aria-label": t("files.versions_of", { name: entry.name }) }, t("files.versions"));
     const item = h("div", { class: "file-row", "data-name": entry.name },
       h("span", { class: "file-kind", "aria-hidden": "true" }, entry.isFolder ? icon("folder") : icon("file")),
       h("span", { class: "file-text" }, link,
         entry.isFolder ? null : h("span", { class: "muted file-meta" }, bytes(entry.size), when ? ` · ${when}` : "")),
-      h("span", { class: "file-actions" }, rename, remove));
+      h("span", { class: "file-actions" }, versions, rename, remove));
+    // Earlier versions, listed under the file, each to put back.
+    if (versions) versions.addEventListener("click", async () => {
+      const open = item.nextElementSibling && item.nextElementSibling.classList.contains("file-versions");
+      if (open) { item.nextElementSibling.remove(); versions.setAttribute("aria-expanded", "false"); return; }
+      const path = [...folder, entry.name].join("/");
+      const box = h("div", { class: "file-versions" }, h("p", { class: "muted" }, t("loading")));
+      item.after(box);
+      versions.setAttribute("aria-expanded", "true");
+      try {
+        const list = (await api("GET", `/api/v1/files/versions?path=${encodeURIComponent(path)}`)).versions;
+        if (!list.length) { box.replaceChildren(h("p", { class: "muted" }, t("files.no_versions"))); return; }
+        box.replaceChildren(h("ul", { class: "plain-list" }, ...list.map((v) => {
+          const back = h("button", { type: "button", class: "small" }, t("files.put_back"));
+          back.addEventListener("click", async () => {
+            back.disabled = true;
+            try {
+              await api("POST", "/api/v1/files/versions/restore", { path, version: v.version });
+              app.toast(t("files.version_back", { name: entry.name }));
+              load();
+            } catch (e) { app.toast(e.message); back.disabled = false; }
+          });
+          const date = new Date(v.modified * 1000).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+          return h("li", { "data-version": String(v.version) }, h("span", {}, `${date} · ${bytes(v.size)} `), back);
+        })));
+      } catch (e) {
+        box.replaceChildren(h("p", { class: "error", role: "alert" }, e.message));
+      }
+    });
     rename.addEventListener("click", () => {
       const input = h("input", { name: "name", value: entry.name, required: true, "aria-label": t("files.new_name") });
       const form = h("form", { class: "inline-form file-rename" }, input, h("button", { type: "submit", class: "small" }, t("files.save")));
