@@ -206,7 +206,7 @@ fn the_android_app_logs_in_and_its_camera_roll_reaches_the_timeline() {
             d.http,
             "POST",
             "/index.php/login/v2/poll",
-            &[ua.clone()],
+            std::slice::from_ref(&ua),
             Some(("application/x-www-form-urlencoded", body.as_bytes())),
         )
         .expect("poll")

@@ -72,6 +72,14 @@ impl From<crate::trash::TrashError> for DavError {
     }
 }
 
+/// A folder's size as measured, for the ETag it had then.
+#[derive(Debug)]
+struct MeasuredSize {
+    etag: String,
+    at: Instant,
+    bytes: u64,
+}
+
 /// What a response carries.
 #[derive(Debug)]
 pub enum DavBody {
@@ -219,7 +227,7 @@ pub struct Dav {
     /// The box's instance id (`oc:id`'s suffix).
     instance: String,
     /// Folder sizes lately computed, by space and path, with the ETag they were computed for.
-    sizes: Mutex<HashMap<(String, String), (String, Instant, u64)>>,
+    sizes: Mutex<HashMap<(String, String), MeasuredSize>>,
     /// Bytes each space with a quota uses: measured, then kept up to date by its writes.
     usage: Mutex<HashMap<String, (u64, Instant)>>,
     /// When each space's versions and trash were last looked at for expiry.
@@ -466,18 +474,18 @@ impl Dav {
     fn folder_size(&self, tree: &Tree, space: &str, path: &DavPath, entry: &Entry) -> u64 {
         let key = (space.to_string(), path.key());
         let etag = entry.etag();
-        if let Some((e, at, size)) = self.sizes.lock().unwrap_or_else(|p| p.into_inner()).get(&key)
-            && *e == etag
-            && at.elapsed() < SIZE_TRUSTED
+        if let Some(m) = self.sizes.lock().unwrap_or_else(|p| p.into_inner()).get(&key)
+            && m.etag == etag
+            && m.at.elapsed() < SIZE_TRUSTED
         {
-            return *size;
+            return m.bytes;
         }
         let size = tree.size_beneath(path).unwrap_or(0);
         let mut sizes = self.sizes.lock().unwrap_or_else(|p| p.into_inner());
         if sizes.len() >= 4096 {
             sizes.clear();
         }
-        sizes.insert(key, (etag, Instant::now(), size));
+        sizes.insert(key, MeasuredSize { etag, at: Instant::now(), bytes: size });
         size
     }
 

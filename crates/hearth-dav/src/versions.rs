@@ -69,7 +69,7 @@ impl Versions {
             let kept = SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(meta.ctime()).unwrap_or(0));
             out.push(Version { name, size: meta.len(), modified: meta.modified().unwrap_or(SystemTime::UNIX_EPOCH), kept });
         }
-        out.sort_by(|a, b| b.name.cmp(&a.name));
+        out.sort_by_key(|v| std::cmp::Reverse(v.name));
         Ok(out)
     }
 
