@@ -183,3 +183,41 @@ fn a_full_disk_mid_upload_keeps_the_old_file_and_leaves_no_temporary() {
     let status = child.wait().expect("wait");
     assert!(status.success(), "{status}: {}", std::fs::read_to_string(&log).unwrap_or_default());
 }
+
+/// The owner on the box helps a member: `hearth files versions|trash|restore` list what a phone
+/// replaced and deleted and put it back.
+#[test]
+fn the_cli_puts_back_a_members_replaced_and_deleted_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut d = start(&dir.path().join("data"), &[]);
+    d.wait_healthy(Duration::from_secs(20));
+    let cookie = d.claim("anna", "anna-long-password");
+    let token = d.app_password(&cookie, "phone");
+    let auth = [format!("Authorization: Basic {}", hearth_backup::crypto::base64_encode(format!("anna:{token}").as_bytes()))];
+    let put = |path: &str, body: &[u8], mtime: u64| {
+        let mut h = auth.to_vec();
+        h.push(format!("X-OC-Mtime: {mtime}"));
+        let r = http::request_bytes(d.http, "PUT", path, &h, Some(("text/plain", body))).expect("PUT");
+        assert!(r.status == 201 || r.status == 204, "{path}: {}", r.body);
+    };
+    put("/dav/files/anna/report.txt", b"the good one", 1_700_000_000);
+    put("/dav/files/anna/report.txt", b"overwritten by mistake", 1_700_000_500);
+    put("/dav/files/anna/Ann%C3%A9e%20scolaire.txt", b"deleted by mistake", 1_700_000_000);
+    assert_eq!(http::request(d.http, "DELETE", "/dav/files/anna/Ann%C3%A9e%20scolaire.txt", &auth, None).expect("DELETE").status, 204);
+
+    let versions = d.json(&["files", "versions", "anna", "report.txt"]);
+    assert_eq!(versions["versions"][0]["version"], 1_700_000_000u64, "{versions}");
+    let out = d.cli(&["files", "restore", "anna", "--path", "report.txt", "--version", "1700000000"], "");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::read(d.data.join("users/anna/files/report.txt")).expect("back"), b"the good one");
+
+    let trash = d.json(&["files", "trash", "anna"]);
+    assert_eq!(trash["items"][0]["path"], "Année scolaire.txt", "{trash}");
+    let id = trash["items"][0]["id"].as_i64().expect("id").to_string();
+    let out = d.cli(&["files", "restore", "anna", "--trash", &id], "");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Back at Année scolaire.txt"));
+    assert_eq!(std::fs::read(d.data.join("users/anna/files/Année scolaire.txt")).expect("back"), b"deleted by mistake");
+    let out = d.cli(&["files", "trash", "nobody"], "");
+    assert!(!out.status.success(), "an unknown member is an error");
+}

@@ -77,6 +77,11 @@ enum Command {
         #[command(subcommand)]
         command: backups::BackupsCommand,
     },
+    /// A member's earlier versions of files and their trash: list and put back (through hearthd).
+    Files {
+        #[command(subcommand)]
+        command: files::FilesCommand,
+    },
     /// Encrypted backups (works without a running hearthd).
     Backup {
         #[command(subcommand)]
@@ -118,6 +123,7 @@ enum UsersCommand {
 
 mod backup;
 mod backups;
+mod files;
 mod ota;
 mod sync;
 mod updates;
@@ -312,6 +318,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sync { command } => sync::run(&c, cli.json, command.clone()).await?,
         Command::Backups { command } => backups::run(&c, cli.json, command.clone()).await?,
         Command::Updates { command } => updates::run(&c, cli.json, command.clone()).await?,
+        Command::Files { command } => files::run(&c, cli.json, command.clone()).await?,
         Command::Users { command } => match command {
             UsersCommand::Add { name, role, display_name } => {
                 let password = read_new_password(&format!("Password for {name}"))?;

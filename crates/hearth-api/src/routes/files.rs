@@ -1,5 +1,6 @@
-//! The caller's files' history (docs/files.md, "Versions and trash"): a file's versions and
-//! putting one back, the trash. Thin: `hearth_dav::history` does it.
+//! The history of a member's files (docs/files.md, "Versions and trash"): a file's versions and
+//! putting one back, the trash. The caller's own files, or with `?user=` a member's for an owner
+//! or admin (`hearth files …` on the box). Thin: `hearth_dav::history` does it.
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -35,11 +36,39 @@ fn encoded(path: &str) -> String {
         .join("/")
 }
 
-/// `?path=`
+/// `?user=`: an owner or admin (or `hearth` on the box) acting on a member's files.
+#[derive(Deserialize, Default)]
+pub struct UserQuery {
+    /// Whose files; the caller's own when absent.
+    pub user: Option<String>,
+}
+
+/// `?path=&user=`
 #[derive(Deserialize)]
 pub struct PathQuery {
-    /// A file below the caller's files.
+    /// A file below the files.
     pub path: String,
+    /// Whose files; the caller's own when absent.
+    pub user: Option<String>,
+}
+
+/// Whose files a request is about: the caller's, or with `user` a member's for an owner or
+/// admin (the CLI on the box has no files of its own).
+async fn whose(state: &AppState, caller: &Caller, user: Option<String>) -> Result<hearth_catalog::users::User, ApiError> {
+    match user {
+        None => Ok(caller.require_user()?.clone()),
+        Some(name) => {
+            if caller.role < hearth_catalog::users::Role::Admin && caller.user.as_ref().is_none_or(|u| !u.name.eq_ignore_ascii_case(&name))
+            {
+                return Err(ApiError::forbidden("only an owner or admin may look at someone else's files"));
+            }
+            let n = name.clone();
+            state
+                .read(move |c| hearth_catalog::users::by_name(c, &n))
+                .await?
+                .ok_or_else(|| ApiError::not_found(format!("no user named {name:?}")))
+        }
+    }
 }
 
 /// One version.
@@ -70,7 +99,7 @@ pub async fn versions(
     axum::Extension(caller): axum::Extension<Caller>,
     Query(q): Query<PathQuery>,
 ) -> Result<Json<Versions>, ApiError> {
-    let me = caller.require_user()?.clone();
+    let me = whose(&state, &caller, q.user).await?;
     let space = super::dav::files_space(&state, &me);
     let list = state.dav.versions(state.catalog.clone(), space, &encoded(&q.path)).await.map_err(dav_error)?;
     Ok(Json(Versions {
@@ -86,6 +115,9 @@ pub struct RestoreVersion {
     pub path: String,
     /// Which version (from the list).
     pub version: u64,
+    /// Whose files; the caller's own when absent.
+    #[serde(default)]
+    pub user: Option<String>,
 }
 
 /// `POST /api/v1/files/versions/restore`
@@ -94,7 +126,7 @@ pub async fn restore_version(
     axum::Extension(caller): axum::Extension<Caller>,
     JsonBody(body): JsonBody<RestoreVersion>,
 ) -> Result<StatusCode, ApiError> {
-    let me = caller.require_user()?.clone();
+    let me = whose(&state, &caller, body.user.clone()).await?;
     let space = super::dav::files_space(&state, &me);
     state.dav.restore_version(state.catalog.clone(), space, &encoded(&body.path), body.version).await.map_err(dav_error)?;
     Ok(StatusCode::NO_CONTENT)
@@ -123,8 +155,12 @@ pub struct Trash {
 }
 
 /// `GET /api/v1/files/trash`
-pub async fn trash(State(state): State<AppState>, axum::Extension(caller): axum::Extension<Caller>) -> Result<Json<Trash>, ApiError> {
-    let me = caller.require_user()?.clone();
+pub async fn trash(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Query(q): Query<UserQuery>,
+) -> Result<Json<Trash>, ApiError> {
+    let me = whose(&state, &caller, q.user).await?;
     let space = super::dav::files_space(&state, &me);
     let items = state.dav.trashed(state.catalog.clone(), space).await.map_err(dav_error)?;
     Ok(Json(Trash {
@@ -153,8 +189,9 @@ pub async fn restore_trashed(
     State(state): State<AppState>,
     axum::Extension(caller): axum::Extension<Caller>,
     Path(id): Path<String>,
+    Query(q): Query<UserQuery>,
 ) -> Result<Json<Restored>, ApiError> {
-    let me = caller.require_user()?.clone();
+    let me = whose(&state, &caller, q.user).await?;
     let space = super::dav::files_space(&state, &me);
     let back = state.dav.restore_trashed(state.catalog.clone(), space, trash_id(&id)?).await.map_err(dav_error)?;
     Ok(Json(Restored { path: back.key() }))
@@ -165,16 +202,21 @@ pub async fn purge_trashed(
     State(state): State<AppState>,
     axum::Extension(caller): axum::Extension<Caller>,
     Path(id): Path<String>,
+    Query(q): Query<UserQuery>,
 ) -> Result<StatusCode, ApiError> {
-    let me = caller.require_user()?.clone();
+    let me = whose(&state, &caller, q.user).await?;
     let space = super::dav::files_space(&state, &me);
     state.dav.purge_trashed(state.catalog.clone(), space, Some(trash_id(&id)?)).await.map_err(dav_error)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `DELETE /api/v1/files/trash`
-pub async fn empty_trash(State(state): State<AppState>, axum::Extension(caller): axum::Extension<Caller>) -> Result<StatusCode, ApiError> {
-    let me = caller.require_user()?.clone();
+pub async fn empty_trash(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Query(q): Query<UserQuery>,
+) -> Result<StatusCode, ApiError> {
+    let me = whose(&state, &caller, q.user).await?;
     let space = super::dav::files_space(&state, &me);
     state.dav.purge_trashed(state.catalog.clone(), space, None).await.map_err(dav_error)?;
     Ok(StatusCode::NO_CONTENT)
