@@ -385,3 +385,68 @@ fn the_android_app_logs_in_and_its_camera_roll_reaches_the_timeline() {
         d.log_text()
     );
 }
+
+/// The Nextcloud apps' "Versions" and "Deleted files" views, as their libraries ask
+/// (`ReadFileVersionsRemoteOperation`, `RestoreFileVersionRemoteOperation`,
+/// `ReadTrashbinFolderRemoteOperation`, `RestoreTrashbinFileRemoteOperation`,
+/// `RemoveTrashbinFileRemoteOperation`, `EmptyTrashbinRemoteOperation`).
+#[test]
+fn the_apps_see_versions_and_the_trash_at_nextclouds_addresses() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut d = start(&dir.path().join("data"), &[]);
+    d.wait_healthy(Duration::from_secs(20));
+    let cookie = d.claim("anna", "anna-long-password");
+    let token = d.app_password(&cookie, "phone");
+    let auth = basic(&token).to_vec();
+    let req = |method: &str, path: &str, extra: &[String], body: Option<&[u8]>| {
+        let mut h = auth.clone();
+        h.extend_from_slice(extra);
+        http::request_bytes(d.http, method, path, &h, body.map(|b| ("application/octet-stream", b))).expect(path)
+    };
+    let files = "/remote.php/dav/files/anna";
+    assert_eq!(req("PUT", &format!("{files}/notes.txt"), &["X-OC-Mtime: 1700000000".into()], Some(b"first")).status, 201);
+    let second = req("PUT", &format!("{files}/notes.txt"), &["X-OC-Mtime: 1700000600".into()], Some(b"second"));
+    assert_eq!(second.status, 204);
+    let oc_id = second.header("oc-fileid").expect("OC-FileId").to_string();
+    let file_id: i64 = oc_id.split(|c: char| !c.is_ascii_digit()).next().and_then(|n| n.parse().ok()).expect("number");
+    let caps = http::request(d.http, "GET", "/ocs/v2.php/cloud/capabilities?format=json", &[], None).expect("caps").json();
+    assert_eq!(caps["ocs"]["data"]["capabilities"]["files"]["versioning"], true);
+    assert_eq!(caps["ocs"]["data"]["capabilities"]["files"]["undelete"], true);
+
+    // Versions: listed, read, restored.
+    let versions = format!("/remote.php/dav/versions/anna/versions/{file_id}");
+    let listed = req("PROPFIND", &versions, &["Depth: 1".into()], None);
+    assert_eq!(listed.status, 207, "{}", listed.body);
+    assert!(listed.body.contains(&format!("{versions}/1700000000</d:href>")), "{}", listed.body);
+    let old = req("GET", &format!("{versions}/1700000000"), &[], None);
+    assert_eq!((old.status, old.body.as_str()), (200, "first"));
+    let restore = format!("Destination: http://{}/remote.php/dav/versions/anna/restore/target", d.http);
+    assert_eq!(req("COPY", &format!("{versions}/1700000000"), &[restore], None).status, 204);
+    assert_eq!(req("GET", &format!("{files}/notes.txt"), &[], None).body, "first");
+    assert_eq!(req("PROPFIND", "/remote.php/dav/versions/anna/versions/999999", &["Depth: 1".into()], None).status, 404);
+
+    // The trash: a deleted file listed with its name and place, restored; another removed for
+    // good; the trash emptied.
+    req("MKCOL", &format!("{files}/School"), &[], None);
+    req("PUT", &format!("{files}/School/homework.pdf"), &[], Some(b"%PDF"));
+    assert_eq!(req("DELETE", &format!("{files}/School/homework.pdf"), &[], None).status, 204);
+    let trash = req("PROPFIND", "/remote.php/dav/trashbin/anna/trash", &["Depth: 1".into()], None);
+    assert_eq!(trash.status, 207, "{}", trash.body);
+    assert!(trash.body.contains(">homework.pdf</") && trash.body.contains(">School/homework.pdf</"), "{}", trash.body);
+    let item = trash
+        .body
+        .split("<d:href>")
+        .filter_map(|h| h.split("</d:href>").next())
+        .find(|h| h.contains("/trash/") && !h.ends_with("/trash/"))
+        .expect("an item")
+        .to_string();
+    let to = format!("Destination: http://{}/remote.php/dav/trashbin/anna/restore/homework.pdf", d.http);
+    assert_eq!(req("MOVE", &item, &[to], None).status, 201);
+    assert_eq!(req("GET", &format!("{files}/School/homework.pdf"), &[], None).body, "%PDF");
+    req("DELETE", &format!("{files}/notes.txt"), &[], None);
+    req("DELETE", &format!("{files}/School"), &[], None);
+    assert_eq!(req("DELETE", "/remote.php/dav/trashbin/anna/trash", &[], None).status, 204);
+    let trash = req("PROPFIND", "/remote.php/dav/trashbin/anna/trash", &["Depth: 1".into()], None);
+    assert_eq!(trash.body.matches("<d:response>").count(), 1, "only the trash itself: {}", trash.body);
+    assert_eq!(req("PROPFIND", "/remote.php/dav/trashbin/bob/trash", &["Depth: 1".into()], None).status, 403);
+}

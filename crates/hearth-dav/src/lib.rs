@@ -15,7 +15,8 @@
 //! - [`methods`]: [`Dav`], the methods over a [`Space`].
 //! - [`chunked`]: Nextcloud's chunked uploads, assembled into a file.
 //! - [`versions`], [`trash`]: what an overwrite replaced and what a DELETE removed, kept to be
-//!   put back, and their expiry; [`history`]: listing and putting them back.
+//!   put back, and their expiry; [`history`]: listing and putting them back;
+//!   [`nextcloud_history`]: the same at Nextcloud's `trashbin/` and `versions/` addresses.
 
 pub mod chunked;
 pub mod content_type;
@@ -24,6 +25,7 @@ pub mod history;
 pub mod locks;
 pub mod marks;
 pub mod methods;
+pub mod nextcloud_history;
 pub mod path;
 pub mod properties;
 pub mod request_body;

@@ -200,14 +200,14 @@ impl From<request_body::BodyError> for DavError {
     }
 }
 
-fn xml_response(status: StatusCode, body: String) -> DavResponse {
+pub(crate) fn xml_response(status: StatusCode, body: String) -> DavResponse {
     let mut r = http::Response::new(DavBody::Text(body));
     *r.status_mut() = status;
     r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/xml; charset=utf-8"));
     r
 }
 
-fn empty(status: StatusCode) -> DavResponse {
+pub(crate) fn empty(status: StatusCode) -> DavResponse {
     let mut r = http::Response::new(DavBody::Empty);
     *r.status_mut() = status;
     r

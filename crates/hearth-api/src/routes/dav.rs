@@ -120,6 +120,52 @@ fn local_path(space: &Space, encoded_below: &str) -> Option<std::path::PathBuf> 
     Some(space.tree.root().join(path.relative()))
 }
 
+/// Nextcloud's trash and versions of the caller's files (`/remote.php/dav/trashbin/<user>/…`,
+/// `/remote.php/dav/versions/<user>/…`; docs/files.md, "Versions and trash").
+pub async fn serve_history(State(state): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, request: Request) -> Response {
+    let me = match caller.require_user() {
+        Ok(u) => u.clone(),
+        Err(e) => return e.into_response(),
+    };
+    let path = request.uri().path().to_string();
+    let (kind, rest) = if let Some(rest) = path.strip_prefix("/remote.php/dav/trashbin/") {
+        ("trashbin", rest)
+    } else if let Some(rest) = path.strip_prefix("/remote.php/dav/versions/") {
+        ("versions", rest)
+    } else {
+        return ApiError::not_found("no such WebDAV space").into_response();
+    };
+    let (user, below) = rest.split_once('/').unwrap_or((rest, ""));
+    if !percent_decoded(user).eq_ignore_ascii_case(&me.name) {
+        return ApiError::forbidden("this belongs to someone else").into_response();
+    }
+    let prefix = format!("/remote.php/dav/{kind}/{user}/");
+    let (below, files) = (below.to_string(), files_space(&state, &me));
+    let (parts, _) = request.into_parts();
+    let answer = if kind == "trashbin" {
+        state.dav.trashbin(state.catalog.clone(), files, parts, &prefix, &below).await
+    } else {
+        state.dav.versions_dav(state.catalog.clone(), files, parts, &prefix, &below).await
+    };
+    let (parts, body) = answer.into_parts();
+    let mut response = match body {
+        DavBody::Empty => Body::empty().into_response(),
+        DavBody::Text(t) => Body::from(t).into_response(),
+        DavBody::File { file, len } => {
+            let media =
+                parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/octet-stream").to_string();
+            return crate::byte_range::respond(&axum::http::HeaderMap::new(), tokio::fs::File::from_std(file), len, &media)
+                .await
+                .unwrap_or_else(|e| ApiError::internal(format!("the version could not be read: {e}")).into_response());
+        }
+    };
+    *response.status_mut() = parts.status;
+    for (k, v) in &parts.headers {
+        response.headers_mut().insert(k.clone(), v.clone());
+    }
+    response
+}
+
 /// The upload a `MOVE <upload>/.file` finishes (its path below the uploads space).
 fn finishing_upload<'a>(kind: SpaceKind, parts: &axum::http::request::Parts, below: &'a str) -> Option<&'a str> {
     if kind != SpaceKind::Uploads || parts.method.as_str() != "MOVE" {

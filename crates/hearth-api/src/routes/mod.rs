@@ -198,6 +198,8 @@ pub fn table() -> Vec<Route> {
         r(webdav(), "/dav/files/{*path}", User, any(dav::serve)),
         r(webdav(), "/remote.php/dav/files/{*path}", User, any(dav::serve)),
         r(webdav(), "/remote.php/dav/uploads/{*path}", User, any(dav::serve)),
+        r(webdav(), "/remote.php/dav/trashbin/{*path}", User, any(dav::serve_history)),
+        r(webdav(), "/remote.php/dav/versions/{*path}", User, any(dav::serve_history)),
         r(webdav(), "/remote.php/webdav", User, any(dav::serve)),
         // The history of the caller's files (docs/files.md, "Versions and trash").
         r(Method::GET, "/api/v1/files/versions", User, get(files::versions)),

@@ -60,7 +60,7 @@ pub async fn capabilities(uri: Uri, RawQuery(query): RawQuery, headers: HeaderMa
         "capabilities": {
             "core": {"pollinterval": 60, "webdav-root": "remote.php/webdav", "reference-api": false},
             "dav": {"chunking": "1.0"},
-            "files": {"bigfilechunking": true, "undelete": false, "versioning": false, "comments": false},
+            "files": {"bigfilechunking": true, "undelete": true, "versioning": true, "version_labeling": false, "comments": false},
             "theming": {"name": "Hearth", "url": "", "slogan": "The family's own box", "color": "#b4532a", "color-text": "#ffffff"},
         },
     });
