@@ -384,6 +384,21 @@ fn the_android_app_logs_in_and_its_camera_roll_reaches_the_timeline() {
         "the photo and the video are in May 2019: {months}\n{}",
         d.log_text()
     );
+
+    // 9. The app shows the photo's preview, made by the photo library.
+    assert!(b.contains("has-preview xmlns:p=\"http://nextcloud.org/ns\">true<"), "a picture has a preview: {b}");
+    let preview_path = format!("/index.php/core/preview?fileId={number}&x=256&y=256&a=1&mode=cover&forceIcon=0");
+    let mut preview = get(&preview_path, &auth);
+    for _ in 0..600 {
+        if preview.status == 200 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        preview = get(&preview_path, &auth);
+    }
+    assert_eq!(preview.status, 200, "{}", preview.body);
+    assert_eq!(preview.header("content-type"), Some("image/jpeg"));
+    assert_eq!(get("/index.php/core/preview?fileId=999999&x=64&y=64", &auth).status, 404);
 }
 
 /// The Nextcloud apps' "Versions" and "Deleted files" views, as their libraries ask

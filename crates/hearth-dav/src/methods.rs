@@ -1390,7 +1390,18 @@ fn describe(request: &Propfind, path: &DavPath, f: &Facts<'_>, dead: &[dav_prope
         }
         properties::live_value(local, f)
     };
-    let computed = |n: &Name| if n.namespace == "DAV:" { live(&n.local) } else { properties::nextcloud_value(n, f) };
+    let computed = |n: &Name| {
+        if n.namespace == "DAV:" {
+            live(&n.local)
+        } else if n.namespace == properties::NC && n.local == "has-preview" {
+            // Pictures and videos: the preview comes from the photo library when the file is in
+            // it (`/index.php/core/preview`), else the app shows its icon.
+            let media = crate::content_type::of(path.name().unwrap_or(""));
+            Some((!f.entry.is_folder() && (media.starts_with("image/") || media.starts_with("video/"))).to_string())
+        } else {
+            properties::nextcloud_value(n, f)
+        }
+    };
     let dead_value = |n: &Name| dead.iter().find(|d| d.namespace == n.namespace && d.name == n.local).map(|d| d.value.clone());
     match request {
         Propfind::PropName => {

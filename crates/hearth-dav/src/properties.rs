@@ -135,6 +135,7 @@ pub fn nextcloud_value(name: &Name, f: &Facts<'_>) -> Option<String> {
             Kind::Folder => f.size_beneath?.to_string(),
         },
         (OC, "owner-id") | (OC, "owner-display-name") => escape(f.owner),
+        // Decided by the caller, which knows the name (pictures and videos have one).
         (NC, "has-preview") => "false".into(),
         // The file system's birth time: when the upload began (the phone's own creation time
         // is not kept).

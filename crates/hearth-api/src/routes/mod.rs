@@ -219,6 +219,7 @@ pub fn table() -> Vec<Route> {
         r(Method::GET, "/ocs/v1.php/cloud/users/{name}", User, get(nextcloud::user)),
         r(Method::GET, "/ocs/v2.php/cloud/users/{name}", User, get(nextcloud::user)),
         r(Method::POST, "/index.php/core/wipe/check", Public, post(nextcloud::wipe_check)),
+        r(Method::GET, "/index.php/core/preview", User, get(nextcloud::preview)),
         r(Method::POST, "/index.php/login/v2", Public, post(nextcloud::start_login)),
         r(Method::GET, "/index.php/login/v2/flow/{token}", Public, get(nextcloud::login_page)),
         r(Method::POST, "/index.php/login/v2/poll", Public, post(nextcloud::poll_login)),

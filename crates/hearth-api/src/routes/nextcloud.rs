@@ -235,3 +235,39 @@ pub async fn grant_login(
     }
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// `GET /index.php/core/preview?fileId=&x=&y=`: a picture's or video's preview, from the photo
+/// library's thumbnails (250 px for small asks, 1440 above); 404 for a file the library does
+/// not hold (the app then shows its icon).
+pub async fn preview(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let me = caller.require_user()?.clone();
+    let param = |name: &str| {
+        query
+            .as_deref()
+            .unwrap_or("")
+            .split('&')
+            .find_map(|pair| pair.strip_prefix(name).and_then(|v| v.strip_prefix('=')))
+            .map(str::to_string)
+    };
+    let id: i64 = param("fileId")
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| ApiError::invalid("a preview is asked by fileId (a number from oc:fileid)"))?;
+    let side = ["x", "y"].iter().filter_map(|k| param(k)).filter_map(|v| v.parse::<u32>().ok()).max().unwrap_or(0);
+    let key = format!("home:{}", me.id);
+    let found = state.read(move |c| hearth_catalog::dav_files::by_id(c, hearth_catalog::dav_files::FileId(id))).await?;
+    let Some((_, path)) = found.filter(|(space, path)| *space == key && !path.starts_with('/')) else {
+        return Err(ApiError::not_found("no such file"));
+    };
+    let file = state.data_dir.join("users").join(&me.name).join("files").join(&path);
+    let stored = hearth_photos::ingest::stored_path(&file, &state.data_dir);
+    let owner = me.id;
+    let asset = state.read(move |c| hearth_catalog::assets::at_path(c, owner, &stored)).await?;
+    let Some((asset, _)) = asset else { return Err(ApiError::not_found("no preview of this file: it is not in the photo library")) };
+    let size = if side > hearth_photos::thumbnail::GRID { hearth_photos::thumbnail::VIEW } else { hearth_photos::thumbnail::GRID };
+    super::photos::serve_thumbnail(&state, owner, asset, Some(size), &headers).await
+}
