@@ -70,6 +70,19 @@ impl Dav {
         self.place(&catalog, &ask, Incoming::File(upload), modified).await.map(|_| ())
     }
 
+    /// Expires the space's versions and trash now (`methods::expire`), under its commit lock;
+    /// how many versions and trashed items went.
+    pub async fn expire_space(self: &Arc<Self>, catalog: Arc<Catalog>, space: Space) -> Result<(usize, usize), DavError> {
+        let space = self.prepared(space).await?;
+        let Some(history) = space.history.clone() else { return Ok((0, 0)) };
+        let lock = self.commit_lock(&space.key);
+        blocking(move || {
+            let _held = lock.lock().unwrap_or_else(|p| p.into_inner());
+            crate::methods::expire(&catalog, &space, &history, std::time::SystemTime::now())
+        })
+        .await
+    }
+
     /// The space's trashed items, newest first.
     pub async fn trashed(self: &Arc<Self>, catalog: Arc<Catalog>, space: Space) -> Result<Vec<Trashed>, DavError> {
         let space = self.prepared(space).await?;

@@ -17,6 +17,7 @@
 //! image/text model the family provided; [`ml_worker`] is the `ml` worker.
 
 mod clock_keeper;
+mod files_keeper;
 mod ml_worker;
 mod photo_sources;
 mod prepare_data;

@@ -439,6 +439,7 @@ async fn serve(
     let announcements = Announcements::new();
     let mut supervisor = Supervisor::new(status.clone(), limits, config.supervisor.shutdown_timeout);
     supervisor.task(Arc::new(ApiService::new(state.clone(), listeners, announcements.clone())), RestartPolicy::default());
+    supervisor.task(Arc::new(crate::files_keeper::FilesKeeper(state.clone())), RestartPolicy::default());
     if args.appliance {
         supervisor.task(
             Arc::new(crate::clock_keeper::ClockKeeper::new(data.clone(), config.clock.ntp_servers.clone())),

@@ -74,6 +74,25 @@ pub fn files_space(state: &AppState, me: &hearth_catalog::users::User) -> Space 
     space(state, me, SpaceKind::Files, format!("{}{}/", FILES_PREFIXES[1], me.name))
 }
 
+/// Expires every member's versions and trash (docs/files.md, "Versions and trash"); how many
+/// versions and trashed items went. hearthd calls it every hour, so a box nobody writes to
+/// still forgets what is older than 30 days, and a disk filled by other means makes room.
+pub async fn expire_everyones_history(state: &AppState) -> Result<(usize, usize), ApiError> {
+    let members = state.read(hearth_catalog::users::list).await?;
+    let (mut versions, mut trashed) = (0, 0);
+    for me in members {
+        let space = files_space(state, &me);
+        match state.dav.expire_space(state.catalog.clone(), space).await {
+            Ok((v, t)) => {
+                versions += v;
+                trashed += t;
+            }
+            Err(e) => tracing::warn!(user = %me.name, error = %e, "versions and trash could not be expired"),
+        }
+    }
+    Ok((versions, trashed))
+}
+
 /// The space of `kind` for `me`, served under `href_prefix`.
 fn space(state: &AppState, me: &hearth_catalog::users::User, kind: SpaceKind, href_prefix: String) -> Space {
     let (files, scratch) = home_folders(&state.data_dir, &me.name);
