@@ -49,6 +49,24 @@ fn tree_of(root: &Path) -> Vec<(String, Vec<u8>)> {
     out
 }
 
+/// Dates a file an hour back: nextcloudcmd leaves a file written within the last seconds for
+/// a later sync ("still changing"), which a test must not depend on.
+fn settled(path: &Path) {
+    let hour_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
+    std::fs::File::options().write(true).open(path).and_then(|f| f.set_modified(hour_ago)).expect("set mtime");
+}
+
+/// [`settled`] for every file below `root`.
+fn settle_all(root: &Path) {
+    for e in std::fs::read_dir(root).expect("read_dir").flatten() {
+        if e.path().is_dir() {
+            settle_all(&e.path());
+        } else {
+            settled(&e.path());
+        }
+    }
+}
+
 fn pseudo_random(len: usize, seed: u32) -> Vec<u8> {
     (0..len as u32).map(|i| (i.wrapping_add(seed).wrapping_mul(2_654_435_761) >> 13) as u8).collect()
 }
@@ -74,6 +92,7 @@ fn nextcloudcmd_syncs_a_tree_both_ways() {
     std::fs::write(local.join("School/Année 2026/#1 & more/ünïcödé 😀.txt"), "x").expect("write");
     std::fs::write(local.join("School/100%.txt"), "percent").expect("write");
     std::fs::write(local.join("scan.bin"), pseudo_random(25 << 20, 7)).expect("write");
+    settle_all(&local);
 
     let out = nextcloudcmd(dir.path(), &local, &url, &token, &[]);
     assert!(out.status.success(), "nextcloudcmd up:\n{}\n{}", text(&out), d.log_text());
@@ -91,6 +110,7 @@ fn nextcloudcmd_syncs_a_tree_both_ways() {
     put("/remote.php/dav/files/anna/School/Ann%C3%A9e%202026/from-the-phone.txt", b"written elsewhere");
     put("/remote.php/dav/files/anna/School/Ann%C3%A9e%202026/empty", b"no longer empty");
     std::fs::write(local.join("School/notes.txt"), "maths on tuesday\n").expect("write");
+    settled(&local.join("School/notes.txt"));
     std::fs::remove_file(local.join("School/100%.txt")).expect("rm");
     std::fs::rename(local.join("School/Année 2026/#1 & more"), local.join("School/Année 2026/renamed")).expect("rename");
     let out = nextcloudcmd(dir.path(), &local, &url, &token, &[]);
@@ -125,6 +145,7 @@ fn a_chunked_upload_cut_by_the_box_going_away_resumes() {
     std::fs::create_dir_all(&local).expect("mkdir");
     let video = pseudo_random(200 << 20, 11);
     std::fs::write(local.join("holiday.mp4"), &video).expect("write");
+    settled(&local.join("holiday.mp4"));
 
     let (home, local2, url2, token2) = (dir.path().to_path_buf(), local.clone(), url.clone(), token.clone());
     let first = std::thread::spawn(move || nextcloudcmd(&home, &local2, &url2, &token2, &["--uplimit", "4000"]));
@@ -372,7 +393,7 @@ fn the_android_app_logs_in_and_its_camera_roll_reaches_the_timeline() {
     // 8. Both are in Anna's timeline, in May 2019, without waiting for a scan.
     let session = [format!("Cookie: {cookie}")];
     let mut months = serde_json::Value::Null;
-    for _ in 0..600 {
+    for _ in 0..1200 {
         months = get("/api/v1/timeline/months", &session).json();
         if months["months"].as_array().is_some_and(|m| m.iter().any(|x| x["month"] == 201905 && x["count"] == 2)) {
             break;
@@ -389,7 +410,7 @@ fn the_android_app_logs_in_and_its_camera_roll_reaches_the_timeline() {
     assert!(b.contains("has-preview xmlns:p=\"http://nextcloud.org/ns\">true<"), "a picture has a preview: {b}");
     let preview_path = format!("/index.php/core/preview?fileId={number}&x=256&y=256&a=1&mode=cover&forceIcon=0");
     let mut preview = get(&preview_path, &auth);
-    for _ in 0..600 {
+    for _ in 0..1200 {
         if preview.status == 200 {
             break;
         }
