@@ -1053,19 +1053,7 @@ impl Dav {
             let Some(entry) = tree.stat(&path)? else { return Err(DavError::new(StatusCode::NOT_FOUND, format!("{path} does not exist"))) };
             Self::http_conditions(&ask, Some(&entry), false)?;
             dav.may_change(&ask, &path, true, true)?;
-            match &space.history {
-                Some(h) => {
-                    h.trash.put(&catalog, &space.key, &tree, &path, unix_now())?;
-                }
-                None => {
-                    tree.remove(&path)?;
-                    catalog.write(|tx| {
-                        dav_properties::delete_tree(tx, &space.key, &path.key())?;
-                        dav_files::delete_tree(tx, &space.key, &path.key())?;
-                        Ok(())
-                    })?;
-                }
-            }
+            set_aside(&catalog, space, &tree, &path)?;
             dav.used_changed(space, (!entry.is_folder()).then(|| -i128::from(entry.size)));
             dav.locks.forget_below(&space.key, &path, now);
             dav.expire_now_and_then(&catalog, space);
@@ -1143,19 +1131,7 @@ impl Dav {
             }
             if existing.is_some() {
                 // What the copy or move replaces goes to the trash, like a DELETE.
-                match &space.history {
-                    Some(h) => {
-                        h.trash.put(&catalog, &space.key, &tree, &to, unix_now())?;
-                    }
-                    None => {
-                        tree.remove(&to)?;
-                        catalog.write(|tx| {
-                            dav_properties::delete_tree(tx, &space.key, &to.key())?;
-                            dav_files::delete_tree(tx, &space.key, &to.key())?;
-                            Ok(())
-                        })?;
-                    }
-                }
+                set_aside(&catalog, space, &tree, &to)?;
                 d.locks.forget_below(&space.key, &to, now);
             }
             if moving {
@@ -1369,6 +1345,24 @@ fn options() -> DavResponse {
     h.insert(header::ALLOW, HeaderValue::from_static(ALLOW));
     h.insert("ms-author-via", HeaderValue::from_static("DAV"));
     r
+}
+
+/// Takes what is at `path` out of the space: to its trash when it keeps one, else removed with
+/// its properties and ids. The caller holds the commit lock.
+fn set_aside(catalog: &Catalog, space: &Space, tree: &Tree, path: &DavPath) -> Result<()> {
+    match &space.history {
+        Some(h) => {
+            h.trash.put(catalog, &space.key, tree, path, unix_now())?;
+        }
+        None => {
+            tree.remove(path)?;
+            catalog.write(|tx| {
+                dav_properties::delete_tree(tx, &space.key, &path.key())?;
+                dav_files::delete_tree(tx, &space.key, &path.key())
+            })?;
+        }
+    }
+    Ok(())
 }
 
 fn set_etag(r: &mut DavResponse, e: &Entry) {
