@@ -91,6 +91,11 @@ fn dechunk(mut s: &str) -> Option<String> {
     }
 }
 
+/// An `Authorization: Basic` header for `user` and `secret` (an app password or a password).
+pub fn basic(user: &str, secret: &str) -> String {
+    format!("Authorization: Basic {}", hearth_backup::crypto::base64_encode(format!("{user}:{secret}").as_bytes()))
+}
+
 /// GET.
 pub fn get(addr: SocketAddr, path: &str) -> std::io::Result<Response> {
     request(addr, "GET", path, &[], None)

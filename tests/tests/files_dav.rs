@@ -61,22 +61,7 @@ fn rclone(args: &[&str], config: &Path) -> String {
 }
 
 fn tree_of(root: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut out = Vec::new();
-    fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
-        for e in std::fs::read_dir(dir).expect("read_dir").flatten() {
-            let p = e.path();
-            let rel = p.strip_prefix(root).expect("under").to_string_lossy().into_owned();
-            if p.is_dir() {
-                out.push((format!("{rel}/"), Vec::new()));
-                walk(root, &p, out);
-            } else {
-                out.push((rel, std::fs::read(&p).expect("read")));
-            }
-        }
-    }
-    walk(root, root, &mut out);
-    out.sort();
-    out
+    hearth_tests::data::tree(root, |_| false)
 }
 
 #[test]
@@ -165,7 +150,7 @@ fn a_full_disk_mid_upload_keeps_the_old_file_and_leaves_no_temporary() {
     let r = http::request(addr, "POST", "/api/v1/me/tokens", &[format!("Cookie: {}", claim.cookie().expect("cookie"))], Some(&body))
         .expect("token");
     let token = r.json()["secret"].as_str().expect("secret").to_string();
-    let auth = [format!("Authorization: Basic {}", hearth_backup::crypto::base64_encode(format!("anna:{token}").as_bytes()))];
+    let auth = [http::basic("anna", &token)];
     let put = |bytes: &[u8]| {
         http::request_bytes(addr, "PUT", "/dav/files/anna/report.pdf", &auth, Some(("application/pdf", bytes))).expect("PUT")
     };
@@ -193,7 +178,7 @@ fn the_cli_puts_back_a_members_replaced_and_deleted_files() {
     d.wait_healthy(Duration::from_secs(20));
     let cookie = d.claim("anna", "anna-long-password");
     let token = d.app_password(&cookie, "phone");
-    let auth = [format!("Authorization: Basic {}", hearth_backup::crypto::base64_encode(format!("anna:{token}").as_bytes()))];
+    let auth = [http::basic("anna", &token)];
     let put = |path: &str, body: &[u8], mtime: u64| {
         let mut h = auth.to_vec();
         h.push(format!("X-OC-Mtime: {mtime}"));

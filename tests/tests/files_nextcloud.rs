@@ -28,25 +28,7 @@ fn text(o: &Output) -> String {
 
 /// Files below `root` (folders end in `/`), leaving out the sync client's own journal files.
 fn tree_of(root: &Path) -> Vec<(String, Vec<u8>)> {
-    fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
-        for e in std::fs::read_dir(dir).expect("read_dir").flatten() {
-            let p = e.path();
-            let rel = p.strip_prefix(root).expect("under").to_string_lossy().into_owned();
-            if rel.starts_with(".sync_") || rel.starts_with("._sync_") || rel == ".nextcloudsync.log" {
-                continue;
-            }
-            if p.is_dir() {
-                out.push((format!("{rel}/"), Vec::new()));
-                walk(root, &p, out);
-            } else {
-                out.push((rel, std::fs::read(&p).expect("read")));
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(root, root, &mut out);
-    out.sort();
-    out
+    hearth_tests::data::tree(root, |rel| rel.starts_with(".sync_") || rel.starts_with("._sync_") || rel == ".nextcloudsync.log")
 }
 
 /// Dates a file an hour back: nextcloudcmd leaves a file written within the last seconds for
@@ -67,12 +49,8 @@ fn settle_all(root: &Path) {
     }
 }
 
-fn pseudo_random(len: usize, seed: u32) -> Vec<u8> {
-    (0..len as u32).map(|i| (i.wrapping_add(seed).wrapping_mul(2_654_435_761) >> 13) as u8).collect()
-}
-
 fn basic(token: &str) -> [String; 1] {
-    [format!("Authorization: Basic {}", hearth_backup::crypto::base64_encode(format!("anna:{token}").as_bytes()))]
+    [http::basic("anna", token)]
 }
 
 #[test]
@@ -91,7 +69,7 @@ fn nextcloudcmd_syncs_a_tree_both_ways() {
     std::fs::write(local.join("School/Année 2026/empty"), "").expect("write");
     std::fs::write(local.join("School/Année 2026/#1 & more/ünïcödé 😀.txt"), "x").expect("write");
     std::fs::write(local.join("School/100%.txt"), "percent").expect("write");
-    std::fs::write(local.join("scan.bin"), pseudo_random(25 << 20, 7)).expect("write");
+    std::fs::write(local.join("scan.bin"), hearth_tests::data::noise(25 << 20, 7)).expect("write");
     settle_all(&local);
 
     let out = nextcloudcmd(dir.path(), &local, &url, &token, &[]);
@@ -143,7 +121,7 @@ fn a_chunked_upload_cut_by_the_box_going_away_resumes() {
     let (http_addr, https_addr) = (d.http, d.https);
     let local = dir.path().join("local");
     std::fs::create_dir_all(&local).expect("mkdir");
-    let video = pseudo_random(200 << 20, 11);
+    let video = hearth_tests::data::noise(200 << 20, 11);
     std::fs::write(local.join("holiday.mp4"), &video).expect("write");
     settled(&local.join("holiday.mp4"));
 
