@@ -425,8 +425,9 @@ impl Dav {
     }
 
     /// Expires a space's versions and trash at its first write in this process and then at
-    /// most every [`EXPIRE_EVERY`] (blocking; called by writers after their change).
-    pub(crate) fn expire_now_and_then(&self, catalog: &Catalog, space: &Space) {
+    /// most every [`EXPIRE_EVERY`] (blocking; called by writers after their change). Expiry runs
+    /// under the space's commit lock: `commit` is that lock when the caller does not hold it.
+    pub(crate) fn expire_now_and_then(&self, catalog: &Catalog, space: &Space, commit: Option<&Mutex<()>>) {
         let Some(history) = &space.history else { return };
         {
             let mut expired = self.expired.lock().unwrap_or_else(|p| p.into_inner());
@@ -435,6 +436,7 @@ impl Dav {
             }
             expired.insert(space.key.clone(), Instant::now());
         }
+        let _held = commit.map(|m| m.lock().unwrap_or_else(|p| p.into_inner()));
         match expire(catalog, space, history, std::time::SystemTime::now()) {
             Ok((0, 0)) => {}
             Ok((versions, trashed)) => tracing::info!(space = %space.key, versions, trashed, "WebDAV: old versions and trash removed"),
@@ -947,7 +949,7 @@ impl Dav {
                     if let Err(e) = h.versions.keep(id, old) {
                         tracing::warn!(error = %e, "WebDAV: a replaced file could not be kept as a version");
                     }
-                    dav.expire_now_and_then(&catalog, &owned.space);
+                    dav.expire_now_and_then(&catalog, &owned.space, Some(&lock));
                 }
                 Ok((created, entry, id))
             })
@@ -1056,7 +1058,7 @@ impl Dav {
             set_aside(&catalog, space, &tree, &path)?;
             dav.used_changed(space, (!entry.is_folder()).then(|| -i128::from(entry.size)));
             dav.locks.forget_below(&space.key, &path, now);
-            dav.expire_now_and_then(&catalog, space);
+            dav.expire_now_and_then(&catalog, space, None);
             Ok(())
         })
         .await?;
