@@ -53,12 +53,15 @@ fn main() {
     let import_map = format!("{{\"imports\":{{{}}}}}", imports.join(","));
     let template = std::fs::read_to_string(web.join("index.html")).expect("read web/index.html");
     assert!(template.contains("<!-- import map -->"), "web/index.html needs the <!-- import map --> marker");
-    // Every module is asked for at once, not one import after another; third-party modules
-    // (the map's library) only by the page that needs them.
-    let preloads: String = named
+    // What the first screen runs is asked for at once, not one import after another: the shell
+    // and the timeline (the page a signed-in visit opens) with everything they import. Other
+    // pages load when opened; preloading all of them kept the first API calls waiting behind
+    // them for the browser's six connections.
+    let first_screen = static_import_closure(&web, &["/app/main.js", "/app/pages/photos.js"]);
+    let preloads: String = first_screen
         .iter()
-        .filter(|(plain, _)| plain.ends_with(".js") && !plain.starts_with("/app/vendor/"))
-        .map(|(_, hashed)| format!("\n<link rel=\"modulepreload\" href=\"{hashed}\">"))
+        .filter_map(|plain| named.get(plain))
+        .map(|hashed| format!("\n<link rel=\"modulepreload\" href=\"{hashed}\">"))
         .collect();
     let index =
         rewrite(&template, &named).replace("<!-- import map -->", &format!("<script type=\"importmap\">{import_map}</script>{preloads}"));
@@ -109,6 +112,29 @@ fn walk(dir: &Path, into: &mut Vec<PathBuf>) {
             into.push(path);
         }
     }
+}
+
+/// The modules `roots` import statically (`import … from "/app/…"`, `export … from`, `import
+/// "/app/…"`), transitively, roots included; `import("/app/…")` loads later and is left out.
+fn static_import_closure(web: &Path, roots: &[&str]) -> std::collections::BTreeSet<String> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut todo: Vec<String> = roots.iter().map(|r| (*r).to_string()).collect();
+    while let Some(module) = todo.pop() {
+        if !seen.insert(module.clone()) {
+            continue;
+        }
+        let file = web.join(module.trim_start_matches('/'));
+        let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("read {}: {e}", file.display()));
+        for marker in ["from \"", "import \""] {
+            for (at, _) in text.match_indices(marker) {
+                let rest = &text[at + marker.len()..];
+                if let Some(path) = rest.split('"').next().filter(|p| p.starts_with("/app/") && p.ends_with(".js")) {
+                    todo.push(path.to_string());
+                }
+            }
+        }
+    }
+    seen
 }
 
 fn refers_to_others(f: &Path) -> bool {
