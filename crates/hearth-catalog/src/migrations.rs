@@ -29,6 +29,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (19, "WebDAV file ids", include_str!("migrations/0019_dav_files.sql")),
     (20, "files quotas", include_str!("migrations/0020_files_quota.sql")),
     (21, "files trash", include_str!("migrations/0021_dav_trash.sql")),
+    (22, "file share links", include_str!("migrations/0022_file_share_links.sql")),
 ];
 
 /// The newest schema version this build knows.

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::CatalogError;
 use crate::assets::Summary;
+use crate::dav_files::FileId;
 
 /// Why a user may see an asset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,8 +104,11 @@ pub struct ShareLink {
     pub id: i64,
     /// Who made it.
     pub owner_id: i64,
-    /// The album it opens, or `None` for a selection of assets.
+    /// The album it opens, or `None` for a selection of assets or a file.
     pub album_id: Option<i64>,
+    /// The file or folder of the owner's files it opens (its WebDAV file id), or `None`.
+    #[serde(skip)]
+    pub file_id: Option<FileId>,
     /// What it is for.
     pub description: Option<String>,
     /// Whether a password is needed.
@@ -119,9 +123,33 @@ pub struct ShareLink {
     pub created_at: i64,
     /// Assets visible through it (not trashed).
     pub asset_count: i64,
+    /// Files downloaded through it.
+    pub download_count: i64,
     #[serde(skip)]
     /// The argon2id PHC string, when there is a password.
     pub password_hash: Option<String>,
+}
+
+/// What a link opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shows {
+    /// An album.
+    Album(i64),
+    /// A selection of photos (`share_link_assets`).
+    Photos,
+    /// A file or folder of the owner's files.
+    Files(FileId),
+}
+
+impl ShareLink {
+    /// What the link opens.
+    pub fn shows(&self) -> Shows {
+        match (self.album_id, self.file_id) {
+            (Some(album), _) => Shows::Album(album),
+            (None, Some(file)) => Shows::Files(file),
+            (None, None) => Shows::Photos,
+        }
+    }
 }
 
 /// What a new link is.
@@ -131,8 +159,10 @@ pub struct NewLink<'a> {
     pub token_hash: [u8; 32],
     /// Who makes it.
     pub owner_id: i64,
-    /// An album, or none for `assets`.
+    /// An album, or none for `assets` or a file.
     pub album_id: Option<i64>,
+    /// A file or folder of the owner's files (then no album and no assets).
+    pub file_id: Option<FileId>,
     /// The selection when there is no album.
     pub assets: &'a [i64],
     /// What it is for.
@@ -150,12 +180,13 @@ pub struct NewLink<'a> {
 /// Store a link; its id.
 pub fn create_link(conn: &Connection, l: &NewLink<'_>, now: i64) -> Result<i64, CatalogError> {
     conn.execute(
-        "INSERT INTO share_links (token_hash, owner_id, album_id, description, password_hash, expires_at, allow_download, allow_upload, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO share_links (token_hash, owner_id, album_id, file_id, description, password_hash, expires_at, allow_download, allow_upload, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         params![
             &l.token_hash[..],
             l.owner_id,
             l.album_id,
+            l.file_id.map(|f| f.0),
             l.description,
             l.password_hash,
             l.expires_at,
@@ -165,7 +196,7 @@ pub fn create_link(conn: &Connection, l: &NewLink<'_>, now: i64) -> Result<i64, 
         ],
     )?;
     let id = conn.last_insert_rowid();
-    if l.album_id.is_none() {
+    if l.album_id.is_none() && l.file_id.is_none() {
         add_to_link(conn, id, l.assets)?;
     }
     Ok(id)
@@ -184,7 +215,7 @@ const LINK_COLUMNS: &str = "l.id, l.owner_id, l.album_id, l.description, l.passw
     CASE WHEN l.album_id IS NULL
          THEN (SELECT count(*) FROM share_link_assets s JOIN assets x ON x.id = s.asset_id WHERE s.link_id = l.id AND x.trashed_at IS NULL)
          ELSE (SELECT count(*) FROM album_assets s JOIN assets x ON x.id = s.asset_id WHERE s.album_id = l.album_id AND x.trashed_at IS NULL)
-    END";
+    END, l.file_id, l.download_count";
 
 fn link_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ShareLink> {
     let password_hash: Option<String> = r.get(4)?;
@@ -200,6 +231,8 @@ fn link_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ShareLink> {
         allow_upload: r.get::<_, i64>(7)? == 1,
         created_at: r.get(8)?,
         asset_count: r.get(9)?,
+        file_id: r.get::<_, Option<i64>>(10)?.map(FileId),
+        download_count: r.get(11)?,
     })
 }
 
@@ -221,6 +254,12 @@ pub fn links_of(conn: &Connection, owner_id: i64) -> Result<Vec<ShareLink>, Cata
 /// Delete one of `owner_id`'s links; whether it existed.
 pub fn delete_link(conn: &Connection, owner_id: i64, id: i64) -> Result<bool, CatalogError> {
     Ok(conn.execute("DELETE FROM share_links WHERE id = ?1 AND owner_id = ?2", params![id, owner_id])? > 0)
+}
+
+/// One more download through link `id`.
+pub fn count_download(conn: &Connection, id: i64) -> Result<(), CatalogError> {
+    conn.prepare_cached("UPDATE share_links SET download_count = download_count + 1 WHERE id = ?1")?.execute([id])?;
+    Ok(())
 }
 
 /// Whether `asset_id` is visible through the link (in its album or selection, not trashed).
@@ -309,6 +348,7 @@ mod tests {
                         token_hash: [7; 32],
                         owner_id: ana,
                         album_id: None,
+                        file_id: None,
                         assets: &[a1],
                         description: Some("for grandma"),
                         password_hash: None,
@@ -330,5 +370,51 @@ mod tests {
         assert_eq!(c.read(move |r| link_page(r, &l, None, 10)).expect("page").len(), 1);
         assert!(c.read(|r| link_by_token_hash(r, &[8; 32])).expect("read").is_none());
         assert!(c.write(|tx| delete_link(tx, ana, link_id)).expect("delete"));
+    }
+
+    #[test]
+    fn a_file_link_follows_its_file_counts_downloads_and_ends_with_its_id() {
+        use crate::dav_files;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (c, _) = Catalog::open(&dir.path().join("hearth.db")).expect("open");
+        let (ana, id) = c
+            .write(|tx| {
+                let ana = user(tx, "ana")?;
+                let ids = dav_files::assign(tx, "home:1", &["School/report.pdf".to_string()])?;
+                Ok((ana, ids["School/report.pdf"]))
+            })
+            .expect("setup");
+        let link_id = c
+            .write(|tx| {
+                create_link(
+                    tx,
+                    &NewLink {
+                        token_hash: [9; 32],
+                        owner_id: ana,
+                        album_id: None,
+                        file_id: Some(id),
+                        assets: &[],
+                        description: None,
+                        password_hash: None,
+                        expires_at: None,
+                        allow_download: true,
+                        allow_upload: false,
+                    },
+                    1,
+                )
+            })
+            .expect("link");
+        c.write(|tx| count_download(tx, link_id)).expect("count");
+        c.write(|tx| count_download(tx, link_id)).expect("count");
+        let link = c.read(|r| link_by_token_hash(r, &[9; 32])).expect("read").expect("link");
+        assert_eq!((link.file_id, link.download_count, link.asset_count, link.album_id), (Some(id), 2, 0, None));
+        assert_eq!(link.shows(), Shows::Files(id));
+        // Moved: the same id, so the same link.
+        c.write(|tx| dav_files::move_tree(tx, "home:1", "School", "Archive")).expect("move");
+        assert_eq!(c.read(move |r| dav_files::by_id(r, id)).expect("by id"), Some(("home:1".into(), "Archive/report.pdf".into())));
+        assert!(c.read(|r| link_by_token_hash(r, &[9; 32])).expect("read").is_some());
+        // Its id gone (the trash emptied): the link ends.
+        c.write(|tx| dav_files::delete_tree(tx, "home:1", "Archive")).expect("delete");
+        assert!(c.read(|r| link_by_token_hash(r, &[9; 32])).expect("read").is_none());
     }
 }

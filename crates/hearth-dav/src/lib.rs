@@ -17,6 +17,7 @@
 //! - [`versions`], [`trash`]: what an overwrite replaced and what a DELETE removed, kept to be
 //!   put back, and their expiry; [`history`]: listing and putting them back;
 //!   [`nextcloud_history`]: the same at Nextcloud's `trashbin/` and `versions/` addresses.
+//! - [`share_links`]: what a share link to files reads, and files dropped through one.
 
 pub mod chunked;
 pub mod content_type;
@@ -29,6 +30,7 @@ pub mod nextcloud_history;
 pub mod path;
 pub mod properties;
 pub mod request_body;
+pub mod share_links;
 pub mod trash;
 pub mod tree;
 pub mod versions;

@@ -232,7 +232,7 @@ pub struct Dav {
     usage: Mutex<HashMap<String, (u64, Instant)>>,
     /// When each space's versions and trash were last looked at for expiry.
     expired: Mutex<HashMap<String, Instant>>,
-    locks: LockTable,
+    pub(crate) locks: LockTable,
     pub(crate) marks: Arc<crate::marks::FolderMarks>,
     commits: Mutex<HashMap<String, Arc<Mutex<()>>>>,
     /// Spaces whose folders this process has made and whose scratch folder it has cleaned.
@@ -401,7 +401,7 @@ impl Dav {
 
     /// Refuses a write that would take `space` past its quota: `adding` bytes in, `replacing`
     /// bytes going.
-    fn within_quota(&self, space: &Space, adding: u64, replacing: u64) -> Result<()> {
+    pub(crate) fn within_quota(&self, space: &Space, adding: u64, replacing: u64) -> Result<()> {
         let Some(quota) = space.quota else { return Ok(()) };
         let used = self.used(space)?;
         let after = used.saturating_sub(replacing).saturating_add(adding);
@@ -1490,7 +1490,7 @@ const MOST_DRAINED: u64 = 16 << 20;
 
 /// Streams `body` into `upload` on the blocking pool; the upload is returned whole or, on a cut
 /// or a write error, dropped (which removes its temporary).
-async fn receive<B>(upload: crate::tree::Upload, mut body: B) -> Result<crate::tree::Upload>
+pub(crate) async fn receive<B>(upload: crate::tree::Upload, mut body: B) -> Result<crate::tree::Upload>
 where
     B: HttpBody<Data = Bytes> + Send + Unpin + 'static,
     B::Error: std::fmt::Display,

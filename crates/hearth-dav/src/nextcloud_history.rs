@@ -133,12 +133,7 @@ impl Dav {
         let id = id.parse::<i64>().map(FileId).map_err(|_| not_here())?;
         let c = catalog.clone();
         let found = crate::methods::blocking(move || Ok(c.read(|r| dav_files::by_id(r, id))?)).await?;
-        match found {
-            Some((space, path)) if space == files.key && !path.starts_with('/') => {
-                Ok(crate::path::DavPath::from_key(&path).map_err(|e| DavError::new(StatusCode::NOT_FOUND, e.to_string()))?.href("", false))
-            }
-            _ => Err(not_here()),
-        }
+        crate::trash::live_path(&files.key, found).map(|p| p.href("", false)).ok_or_else(not_here)
     }
 
     async fn list_versions(

@@ -37,6 +37,17 @@ fn waiting_key(id: TrashId) -> String {
     format!("/trash/{id}")
 }
 
+/// The path a file id's row (`dav_files::by_id`: space and path) names in the files of
+/// `space`, when it is there: `None` for another space, and for an item waiting in the trash
+/// (its rows are kept under a key that starts with `/`, which no path does).
+pub fn live_path(space: &str, row: Option<(String, String)>) -> Option<DavPath> {
+    let (in_space, key) = row?;
+    if in_space != space || key.starts_with('/') {
+        return None;
+    }
+    DavPath::from_key(&key).ok()
+}
+
 impl Trash {
     /// The trash kept under `root` (on the same file system as the files).
     pub fn new(root: PathBuf) -> Trash {
@@ -138,6 +149,15 @@ impl Trash {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_row_waiting_in_the_trash_names_no_live_path() {
+        let row = |space: &str, path: &str| Some((space.to_string(), path.to_string()));
+        assert_eq!(live_path("home:1", row("home:1", "School/a.pdf")).map(|p| p.key()), Some("School/a.pdf".to_string()));
+        assert_eq!(live_path("home:1", row("home:1", "/trash/1/a.pdf")), None, "waiting in the trash");
+        assert_eq!(live_path("home:1", row("home:2", "School/a.pdf")), None, "another member's");
+        assert_eq!(live_path("home:1", None), None);
+    }
 
     #[test]
     fn a_trashed_folder_comes_back_with_its_ids_beside_what_took_its_name() {

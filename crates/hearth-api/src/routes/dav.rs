@@ -228,6 +228,12 @@ async fn handle(state: &AppState, caller: &Caller, request: Request) -> Result<R
         // Nobody listening (no photo sources running) is fine.
         let _ = state.files_written.send(crate::state::FileWritten { owner_id: me.id, path });
     }
+    http_answer(answer, range).await
+}
+
+/// A `hearth_dav` answer as an HTTP response: a file's body streamed, as the request's `Range`
+/// asks (200, 206 or 416), with the answer's headers.
+pub(super) async fn http_answer(answer: hearth_dav::DavResponse, range: Option<header::HeaderValue>) -> Result<Response, ApiError> {
     let (parts, body) = answer.into_parts();
     let mut response = match body {
         DavBody::Empty => Body::empty().into_response(),

@@ -13,12 +13,12 @@ use super::JsonBody;
 use crate::auth::Caller;
 use crate::{ApiError, AppState};
 
-fn dav_error(e: DavError) -> ApiError {
+pub(super) fn dav_error(e: DavError) -> ApiError {
     let message = e.message().to_string();
     match e.status() {
         StatusCode::NOT_FOUND => ApiError::not_found(message),
         StatusCode::BAD_REQUEST => ApiError::invalid(message),
-        StatusCode::INSUFFICIENT_STORAGE => ApiError::new(hearth_core::ErrorKind::TooLarge, message),
+        StatusCode::INSUFFICIENT_STORAGE => ApiError::new(hearth_core::ErrorKind::StorageFull, message),
         StatusCode::PRECONDITION_FAILED | StatusCode::LOCKED | StatusCode::CONFLICT => {
             ApiError::new(hearth_core::ErrorKind::Conflict, message)
         }

@@ -19,6 +19,7 @@ pub mod box_settings;
 pub mod dav;
 pub mod discover;
 pub mod events;
+pub mod file_shares;
 pub mod files;
 pub mod health;
 pub mod jobs;
@@ -152,6 +153,11 @@ pub fn table() -> Vec<Route> {
         r(Method::POST, "/api/v1/shared/{token}/assets", Public, post(shares::upload)),
         r(Method::GET, "/api/v1/shared/{token}/assets/{id}/thumbnail", Public, get(shares::thumbnail)),
         r(Method::GET, "/api/v1/shared/{token}/assets/{id}/original", Public, get(shares::original)),
+        r(Method::GET, "/api/v1/shared/{token}/files", Public, get(file_shares::list)),
+        r(Method::POST, "/api/v1/shared/{token}/files", Public, post(file_shares::drop_file)),
+        r(Method::GET, "/api/v1/shared/{token}/download", Public, get(file_shares::download)),
+        r(Method::GET, "/s/{token}", Public, get(file_shares::page)),
+        r(Method::GET, "/s/{token}/download", Public, get(file_shares::direct_download)),
         r(Method::GET, "/api/v1/jobs", User, get(jobs::progress)),
         r(Method::GET, "/api/v1/events", User, get(events::stream)),
         r(Method::POST, "/api/v1/jobs/{kind}/retry", Admin, post(jobs::retry)),

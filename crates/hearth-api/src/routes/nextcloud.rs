@@ -260,10 +260,10 @@ pub async fn preview(
     let side = ["x", "y"].iter().filter_map(|k| param(k)).filter_map(|v| v.parse::<u32>().ok()).max().unwrap_or(0);
     let key = format!("home:{}", me.id);
     let found = state.read(move |c| hearth_catalog::dav_files::by_id(c, hearth_catalog::dav_files::FileId(id))).await?;
-    let Some((_, path)) = found.filter(|(space, path)| *space == key && !path.starts_with('/')) else {
+    let Some(path) = hearth_dav::trash::live_path(&key, found) else {
         return Err(ApiError::not_found("no such file"));
     };
-    let file = state.data_dir.join("users").join(&me.name).join("files").join(&path);
+    let file = state.data_dir.join("users").join(&me.name).join("files").join(path.relative());
     let stored = hearth_photos::ingest::stored_path(&file, &state.data_dir);
     let owner = me.id;
     let asset = state.read(move |c| hearth_catalog::assets::at_path(c, owner, &stored)).await?;

@@ -8,12 +8,15 @@
 //! scoped to the link's path); the key is SHA-256 of the token and the stored password hash, so
 //! it needs no session table, cannot be made without the password, and stops working when the
 //! password changes or the link is deleted.
+//!
+//! A link may also open a file or a folder of the owner's files (`path` at creation): the
+//! visitor's routes for those are in `file_shares`.
 
 use axum::Json;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use hearth_catalog::sharing::{self, NewLink, ShareLink};
+use hearth_catalog::sharing::{self, NewLink, ShareLink, Shows};
 use hearth_catalog::{CatalogError, albums};
 use hearth_core::ErrorKind;
 use serde::{Deserialize, Serialize};
@@ -33,18 +36,21 @@ const KEY_COOKIE: &str = "hearth_share_key";
 pub struct NewShare {
     /// An album of the caller's (or one they edit)…
     pub album_id: Option<i64>,
-    /// …or these assets (the caller must be able to see each).
+    /// …or these assets (the caller must be able to see each)…
     #[serde(default)]
     pub assets: Vec<i64>,
+    /// …or a file or folder of the caller's files (`School/2026`).
+    pub path: Option<String>,
     /// What it is for ("for grandma").
     pub description: Option<String>,
     /// A password visitors must give.
     pub password: Option<String>,
     /// Unix seconds after which the link stops working.
     pub expires_at: Option<i64>,
-    /// Visitors may download originals (default true).
+    /// Visitors may download originals, or see and download the files (default true).
     pub allow_download: Option<bool>,
-    /// Visitors may add photos (default false).
+    /// Visitors may add photos, or files to the folder (default false). A folder link with
+    /// this and without downloads is a drop box.
     pub allow_upload: Option<bool>,
 }
 
@@ -57,6 +63,8 @@ pub struct Created {
     pub token: String,
     /// The API path visitors use.
     pub path: String,
+    /// The address to hand out (`/s/<token>`, on the box's origin).
+    pub link: String,
 }
 
 /// `POST /api/v1/shares` → 201.
@@ -65,14 +73,21 @@ pub async fn create(
     axum::Extension(caller): axum::Extension<Caller>,
     JsonBody(body): JsonBody<NewShare>,
 ) -> Result<(StatusCode, Json<Created>), ApiError> {
-    let user = caller.require_user()?.id;
+    let me = caller.require_user()?.clone();
+    let user = me.id;
     let now = state.now();
-    if body.album_id.is_some() != body.assets.is_empty() {
-        return Err(ApiError::invalid("share an album (album_id) or some photos (assets), one of the two"));
+    let chosen = usize::from(body.album_id.is_some()) + usize::from(!body.assets.is_empty()) + usize::from(body.path.is_some());
+    if chosen != 1 {
+        return Err(ApiError::invalid("share an album (album_id), some photos (assets) or a file or folder (path), one of the three"));
     }
     if body.expires_at.is_some_and(|t| t <= now) {
         return Err(ApiError::invalid("expires_at is in the past"));
     }
+    let (allow_download, allow_upload) = (body.allow_download.unwrap_or(true), body.allow_upload.unwrap_or(false));
+    let file_id = match &body.path {
+        Some(path) => Some(shared_file_id(&state, &me, path, allow_download, allow_upload).await?),
+        None => None,
+    };
     let password_hash = match body.password {
         Some(p) => {
             password::check_rules(&p)?;
@@ -102,32 +117,94 @@ pub async fn create(
                     token_hash,
                     owner_id: user,
                     album_id: body.album_id,
+                    file_id,
                     assets: &body.assets,
                     description: body.description.as_deref(),
                     password_hash: password_hash.as_deref(),
                     expires_at: body.expires_at,
-                    allow_download: body.allow_download.unwrap_or(true),
-                    allow_upload: body.allow_upload.unwrap_or(false),
+                    allow_download,
+                    allow_upload,
                 },
                 now,
             )
         })
         .await?;
     let path = format!("/api/v1/shared/{token}");
-    Ok((StatusCode::CREATED, Json(Created { id, token, path })))
+    let link = format!("/s/{token}");
+    Ok((StatusCode::CREATED, Json(Created { id, token, path, link })))
+}
+
+/// The file id of `path` in `me`'s files, for a new link: it must be there, and a file link
+/// can only give the file out.
+async fn shared_file_id(
+    state: &AppState,
+    me: &hearth_catalog::users::User,
+    path: &str,
+    allow_download: bool,
+    allow_upload: bool,
+) -> Result<hearth_catalog::dav_files::FileId, ApiError> {
+    let at = hearth_dav::path::DavPath::from_key(path).map_err(|e| ApiError::invalid(format!("path: {e}")))?;
+    if at.is_root() {
+        return Err(ApiError::invalid("share a folder or a file, not all of your files"));
+    }
+    let space = super::dav::files_space(state, me);
+    let key = space.key.clone();
+    match state.dav.look(space, at.clone()).await.map_err(super::files::dav_error)? {
+        hearth_dav::share_links::Looked::Missing => return Err(ApiError::not_found(format!("{path} is not in your files"))),
+        hearth_dav::share_links::Looked::File(_) if allow_upload || !allow_download => {
+            return Err(ApiError::invalid("a link to a file gives the file out (allow_download, without allow_upload)"));
+        }
+        hearth_dav::share_links::Looked::Folder(..) if !allow_upload && !allow_download => {
+            return Err(ApiError::invalid("a folder link shows the folder (allow_download), takes files (allow_upload), or both"));
+        }
+        _ => {}
+    }
+    let k = at.key();
+    let ids = state.write(move |tx| hearth_catalog::dav_files::assign(tx, &key, std::slice::from_ref(&k))).await?;
+    ids.into_values().next().ok_or_else(|| ApiError::internal("a file id was not given"))
+}
+
+/// One link as its owner sees it.
+#[derive(Serialize)]
+pub struct LinkView {
+    /// The link.
+    #[serde(flatten)]
+    pub link: ShareLink,
+    /// What it opens: `album`, `photos` or `files`.
+    pub kind: &'static str,
+    /// For `files`: where the file or folder is now in the owner's files; `None` while it is
+    /// in the trash.
+    pub file_path: Option<String>,
 }
 
 /// `GET /api/v1/shares` body.
 #[derive(Serialize)]
 pub struct LinkList {
     /// The caller's links, newest first (without tokens).
-    pub links: Vec<ShareLink>,
+    pub links: Vec<LinkView>,
 }
 
 /// `GET /api/v1/shares`.
 pub async fn list(State(state): State<AppState>, axum::Extension(caller): axum::Extension<Caller>) -> Result<Json<LinkList>, ApiError> {
     let user = caller.require_user()?.id;
-    Ok(Json(LinkList { links: state.read(move |r| sharing::links_of(r, user)).await? }))
+    let home = format!("home:{user}");
+    let links = state
+        .read(move |r| {
+            let mut out = Vec::new();
+            for link in sharing::links_of(r, user)? {
+                let (kind, file_path) = match link.shows() {
+                    Shows::Album(_) => ("album", None),
+                    Shows::Photos => ("photos", None),
+                    Shows::Files(id) => {
+                        ("files", hearth_dav::trash::live_path(&home, hearth_catalog::dav_files::by_id(r, id)?).map(|p| p.key()))
+                    }
+                };
+                out.push(LinkView { link, kind, file_path });
+            }
+            Ok(out)
+        })
+        .await?;
+    Ok(Json(LinkList { links }))
 }
 
 /// `DELETE /api/v1/shares/{id}` → 204: the link stops working at once.
@@ -149,7 +226,7 @@ fn key_for(token: &str, password_hash: &str) -> String {
 }
 
 /// The link of `token` when it is alive and, if it has a password, `headers` carry its key.
-async fn open_link(state: &AppState, token: &str, headers: &HeaderMap) -> Result<ShareLink, ApiError> {
+pub(super) async fn open_link(state: &AppState, token: &str, headers: &HeaderMap) -> Result<ShareLink, ApiError> {
     let hash = secret::sha256(token);
     let link = state
         .read(move |r| sharing::link_by_token_hash(r, &hash))
@@ -189,11 +266,30 @@ pub struct SharedView {
     pub allow_upload: bool,
     /// Unix seconds.
     pub expires_at: Option<i64>,
+    /// What it opens: `album`, `photos`, `file` or `folder`.
+    pub kind: &'static str,
+    /// A file's or folder's name.
+    pub name: Option<String>,
+    /// A file's bytes.
+    pub size: Option<u64>,
 }
 
 /// `GET /api/v1/shared/{token}`: what the link shows (401 until unlocked when it has a password).
 pub async fn view(State(state): State<AppState>, Path(token): Path<String>, headers: HeaderMap) -> Result<Json<SharedView>, ApiError> {
     let link = open_link(&state, &token, &headers).await?;
+    let (kind, name, size) = match link.shows() {
+        Shows::Album(_) => ("album", None, None),
+        Shows::Photos => ("photos", None, None),
+        Shows::Files(_) => {
+            let item = super::file_shares::linked(&state, &link).await?;
+            let name = item.path.name().map(str::to_string);
+            match state.dav.look(item.space, item.path).await.map_err(super::files::dav_error)? {
+                hearth_dav::share_links::Looked::File(e) => ("file", name, Some(e.size)),
+                hearth_dav::share_links::Looked::Folder(..) => ("folder", name, None),
+                hearth_dav::share_links::Looked::Missing => return Err(ApiError::not_found("what this link shares is gone")),
+            }
+        }
+    };
     let (owner, album) = (link.owner_id, link.album_id);
     let (shared_by, album_title) = state
         .read(move |r| {
@@ -213,6 +309,9 @@ pub async fn view(State(state): State<AppState>, Path(token): Path<String>, head
         allow_download: link.allow_download,
         allow_upload: link.allow_upload,
         expires_at: link.expires_at,
+        kind,
+        name,
+        size,
     }))
 }
 
@@ -263,8 +362,16 @@ pub async fn unlock(
     }
     state.throttle.succeeded(&throttle_key);
     let key = key_for(&token, &ph);
-    let cookie = format!("{KEY_COOKIE}={key}; Path=/api/v1/shared/{token}; HttpOnly; SameSite=Lax");
-    Ok(([(header::SET_COOKIE, cookie)], Json(Unlocked { key })).into_response())
+    // For the API, and for the link's own address (`/s/<token>/download`).
+    let api_cookie = format!("{KEY_COOKIE}={key}; Path=/api/v1/shared/{token}; HttpOnly; SameSite=Lax");
+    let link_cookie = format!("{KEY_COOKIE}={key}; Path=/s/{token}; HttpOnly; SameSite=Lax");
+    let mut response = Json(Unlocked { key }).into_response();
+    for cookie in [api_cookie, link_cookie] {
+        if let Ok(v) = header::HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    Ok(response)
 }
 
 /// `GET /api/v1/shared/{token}/assets?after_taken_at=&after_id=&limit=`: newest first.

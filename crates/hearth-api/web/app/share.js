@@ -1,13 +1,15 @@
-// Making a share link (an album or chosen photos): who holds the link sees them without an
-// account; optional password and expiry; downloads and uploads allowed or not. The link is
-// shown once, with a QR code to scan from another phone.
+// Making a share link (an album, chosen photos, or a file or folder of the Files page): who
+// holds the link sees them without an account; optional password and expiry; downloads and
+// uploads allowed or not (a folder: see it, only take files — a drop box — or both). The link
+// is shown once, with a QR code to scan from another phone.
 import { api } from "/app/api.js";
 import { h, field } from "/app/dom.js";
 import { qrImage } from "/app/qr.js";
 import { t } from "/app/text.js";
 
-// Opens the dialog; `what` is {album_id} or {assets: [id]}. Resolves when it closes.
-export function shareDialog(what, toast) {
+// Opens the dialog; `what` is {album_id}, {assets: [id]} or {path}, and `kind` for a path is
+// "file" or "folder". Resolves when it closes.
+export function shareDialog(what, toast, kind = "photos") {
   return new Promise((resolve) => {
     const error = h("p", { class: "error", role: "alert" });
     const result = h("div", { id: "share-result", "aria-live": "polite" });
@@ -17,8 +19,7 @@ export function shareDialog(what, toast) {
       field("share-description", t("share.description"), { autocomplete: "off", maxlength: "200" }),
       field("share-password", t("share.password"), { type: "password", autocomplete: "new-password" }),
       h("label", { for: "share-expiry" }, t("share.expires")), expiry,
-      h("label", { class: "check" }, h("input", { type: "checkbox", id: "share-download", checked: true }), t("share.allow_download")),
-      h("label", { class: "check" }, h("input", { type: "checkbox", id: "share-upload" }), t("share.allow_upload")),
+      ...allowed(kind),
       h("button", { type: "submit", class: "primary" }, t("share.create")),
       error);
     const close = h("button", { type: "button", class: "quiet", id: "share-close" }, t("share.close"));
@@ -29,7 +30,7 @@ export function shareDialog(what, toast) {
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       error.textContent = "";
-      const body = { ...what, allow_download: form.querySelector("#share-download").checked, allow_upload: form.querySelector("#share-upload").checked };
+      const body = { ...what, ...choice(form, kind) };
       const description = form.querySelector("#share-description").value.trim();
       if (description) body.description = description;
       const password = form.querySelector("#share-password").value;
@@ -37,14 +38,36 @@ export function shareDialog(what, toast) {
       if (expiry.value) body.expires_at = Math.floor(Date.now() / 1000) + Number(expiry.value) * 86400;
       try {
         const link = await api("POST", "/api/v1/shares", body);
-        const url = `${location.origin}/#/s/${link.token}`;
+        const url = `${location.origin}${link.link}`;
         const copy = h("button", { type: "button", class: "small" }, t("share.copy"));
         copy.addEventListener("click", async () => { try { await navigator.clipboard.writeText(url); toast(t("share.copied")); } catch (_) { /* plain HTTP */ } });
         form.hidden = true;
-        result.replaceChildren(h("p", {}, t("share.made")), h("p", { class: "secret", id: "share-url" }, url), copy, await qrImage(url, t("share.qr")));
+        result.replaceChildren(h("p", {}, t(kind === "photos" ? "share.made" : "share.made_files")), h("p", { class: "secret", id: "share-url" }, url), copy, await qrImage(url, t("share.qr")));
       } catch (e) { error.textContent = e.text || String(e); }
     });
     document.body.append(dialog);
     dialog.showModal();
   });
+}
+
+// What visitors may do: photos (downloads, uploads), a file (nothing to choose: it is given
+// out), a folder (see it, only take files, or both).
+function allowed(kind) {
+  if (kind === "file") return [];
+  if (kind === "folder") {
+    return [h("label", { for: "share-mode" }, t("share.folder_mode")),
+      h("select", { id: "share-mode" },
+        [["view", "share.mode_view"], ["drop", "share.mode_drop"], ["both", "share.mode_both"]].map(([v, k]) => h("option", { value: v }, t(k))))];
+  }
+  return [h("label", { class: "check" }, h("input", { type: "checkbox", id: "share-download", checked: true }), t("share.allow_download")),
+    h("label", { class: "check" }, h("input", { type: "checkbox", id: "share-upload" }), t("share.allow_upload"))];
+}
+
+function choice(form, kind) {
+  if (kind === "file") return { allow_download: true, allow_upload: false };
+  if (kind === "folder") {
+    const mode = form.querySelector("#share-mode").value;
+    return { allow_download: mode !== "drop", allow_upload: mode !== "view" };
+  }
+  return { allow_download: form.querySelector("#share-download").checked, allow_upload: form.querySelector("#share-upload").checked };
 }

@@ -1,11 +1,13 @@
 // The family's files (#/files/FOLDER/…): the signed-in user's own folder on the box, the same
 // one their computers and phones reach over WebDAV (docs/files.md). Browse, upload with
-// progress, download, make a folder, rename, delete. The page speaks WebDAV to the box itself,
-// with the session cookie: what it shows is what every other client sees.
+// progress, download, make a folder, rename, delete, share by link (and the links made, with
+// their downloads, to stop). The page speaks WebDAV to the box itself, with the session
+// cookie: what it shows is what every other client sees.
 import { h } from "/app/dom.js";
 import { api } from "/app/api.js";
 import { icon } from "/app/icons.js";
-import { t, bytes } from "/app/text.js";
+import { shareDialog } from "/app/share.js";
+import { t, bytes, takenDate } from "/app/text.js";
 
 const DAV = "DAV:";
 
@@ -22,6 +24,7 @@ export function render(main, route, app) {
   const upload = h("button", { type: "button", id: "files-upload", onclick: () => fileInput.click() }, t("files.upload"));
   const newName = h("input", { id: "files-new-folder-name", name: "folder", required: true, placeholder: t("files.new_folder_name"), "aria-label": t("files.new_folder_name") });
   const newFolder = h("form", { id: "files-new-folder", class: "inline-form" }, newName, h("button", { type: "submit", class: "small" }, t("files.new_folder")));
+  const links = h("div", { id: "files-links" });
 
   // Where we are: Files › School › 2026, each a link back up.
   const crumbs = h("nav", { class: "crumbs", "aria-label": t("files.where") },
@@ -33,7 +36,8 @@ export function render(main, route, app) {
       h("a", { href: "#/files-trash", class: "button quiet-link", id: "files-trash-link" }, t("files.trash"))),
     crumbs,
     h("p", { class: "muted" }, t("files.lead")),
-    newFolder, status, list);
+    newFolder, status, list,
+    h("h2", {}, t("files.links")), links);
 
   async function dav(method, url, headers = {}, body) {
     let r;
@@ -87,12 +91,15 @@ export function render(main, route, app) {
       : h("a", { href: url, download: entry.name, class: "file-name" }, entry.name);
     const rename = h("button", { type: "button", class: "small", "aria-label": t("files.rename_one", { name: entry.name }) }, t("files.rename"));
     const remove = h("button", { type: "button", class: "small danger", "aria-label": t("files.delete_one", { name: entry.name }) }, t("files.delete"));
+    const share = h("button", { type: "button", class: "small", "aria-label": t("files.share_one", { name: entry.name }) }, t("files.share"));
+    share.addEventListener("click", () =>
+      shareDialog({ path: [...folder, entry.name].join("/") }, app.toast, entry.isFolder ? "folder" : "file").then(loadLinks));
     const versions = entry.isFolder ? null : h("button", { type: "button", class: "small", "aria-expanded": "false", "aria-label": t("files.versions_of", { name: entry.name }) }, t("files.versions"));
     const item = h("div", { class: "file-row", "data-name": entry.name },
       h("span", { class: "file-kind", "aria-hidden": "true" }, entry.isFolder ? icon("folder") : icon("file")),
       h("span", { class: "file-text" }, link,
         entry.isFolder ? null : h("span", { class: "muted file-meta" }, bytes(entry.size), when ? ` · ${when}` : "")),
-      h("span", { class: "file-actions" }, versions, rename, remove));
+      h("span", { class: "file-actions" }, versions, share, rename, remove));
     // Earlier versions, listed under the file, each to put back.
     if (versions) versions.addEventListener("click", async () => {
       const open = item.nextElementSibling && item.nextElementSibling.classList.contains("file-versions");
@@ -150,6 +157,31 @@ export function render(main, route, app) {
     return item;
   }
 
+  // The caller's links to files, wherever the items are now, with their downloads.
+  async function loadLinks() {
+    try {
+      const mine = (await api("GET", "/api/v1/shares")).links.filter((l) => l.kind === "files");
+      links.replaceChildren(...(mine.length ? mine.map(linkRow) : [h("p", { class: "muted" }, t("files.no_links"))]));
+    } catch (e) {
+      links.replaceChildren(h("p", { class: "error", role: "alert" }, e.text || String(e)));
+    }
+  }
+
+  function linkRow(l) {
+    const revoke = h("button", { type: "button", class: "small danger" }, t("files.revoke"));
+    revoke.addEventListener("click", async () => {
+      try { await api("DELETE", `/api/v1/shares/${l.id}`); app.toast(t("files.revoked")); } catch (e) { app.toast(e.text); }
+      loadLinks();
+    });
+    const bits = [l.file_path === null ? t("files.link_in_trash") : null, l.description,
+      l.allow_download ? t("files.link_downloads", { n: l.download_count }) : null,
+      l.allow_upload ? t("files.link_drop") : null,
+      l.has_password ? t("files.link_password") : null,
+      l.expires_at ? t("files.link_until", { date: takenDate(l.expires_at, -new Date().getTimezoneOffset(), false) }) : null].filter(Boolean);
+    return h("div", { class: "link-row", "data-link": l.id, "data-path": l.file_path || "" },
+      h("span", {}, h("bdi", { class: "link-path" }, l.file_path || ""), " ", h("span", { class: "muted" }, bits.join(" · "))), revoke);
+  }
+
   newFolder.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const name = newName.value.trim();
@@ -184,4 +216,5 @@ export function render(main, route, app) {
   });
 
   load();
+  loadLinks();
 }

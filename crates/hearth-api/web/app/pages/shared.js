@@ -1,8 +1,9 @@
 // What someone without an account sees through a share link (`#/s/TOKEN`): the photos, each
-// larger on a tap, downloads and uploads when the link allows them, a password first when it
-// has one; a link that expired or was removed says so.
+// larger on a tap, downloads and uploads when the link allows them; a shared file to download;
+// a shared folder to browse and download from, or to drop files into; a password first when
+// the link has one; a link that expired or was removed says so.
 import { h, field } from "/app/dom.js";
-import { t, takenDate } from "/app/text.js";
+import { t, takenDate, bytes } from "/app/text.js";
 import { send } from "/app/api.js";
 
 export function render(main, route) {
@@ -23,7 +24,84 @@ export function render(main, route) {
     if (info.status === 401) return askPassword();
     if (info.status === 404) return gone();
     if (info.status !== 200) return problem(info);
-    show(info.data);
+    if (info.data.kind === "file" || info.data.kind === "folder") showFiles(info.data, route.query.get("path") || "");
+    else show(info.data);
+  }
+
+  // A shared file, or a folder at `path` below the shared one.
+  async function showFiles(info, path) {
+    const until = info.expires_at ? ` ${t("shared.until", { date: takenDate(info.expires_at, -new Date().getTimezoneOffset(), false) })}` : "";
+    const lead = h("p", { class: "muted" }, t("shared.files_from", { name: info.shared_by }), until);
+    const title = h("h1", {}, h("bdi", {}, info.description || info.name || t("shared.files_title")));
+    if (info.kind === "file") {
+      main.replaceChildren(h("div", { class: "page-head" }, title), lead,
+        h("section", { class: "card narrow", id: "shared-file" },
+          h("p", {}, h("bdi", {}, info.name), " · ", bytes(info.size)),
+          h("a", { class: "button primary", id: "shared-file-download", href: `${base}/download`, download: info.name }, t("shared.download"))));
+      return;
+    }
+    main.replaceChildren(h("div", { class: "page-head" }, title), lead);
+    if (info.allow_upload) main.append(dropBox(info, () => info.allow_download && loadList()));
+    if (!info.allow_download) return;
+    const names = path ? path.split("/") : [];
+    const here = (n) => `#/s/${encodeURIComponent(token)}${n.length ? `?path=${encodeURIComponent(n.join("/"))}` : ""}`;
+    const crumbs = h("nav", { class: "crumbs", "aria-label": t("shared.where") },
+      h("a", { href: here([]) }, h("bdi", {}, info.name)),
+      names.flatMap((n, i) => [" › ", h("a", { href: here(names.slice(0, i + 1)) }, h("bdi", {}, n))]));
+    const list = h("div", { id: "shared-files", class: "file-list" }, h("p", { class: "muted" }, t("loading")));
+    main.append(crumbs, list);
+    async function loadList() {
+      const r = await call("GET", `/files?path=${encodeURIComponent(path)}`);
+      if (r.status !== 200) return r.status === 404 && !path ? gone() : problem(r);
+      if (!r.data.members.length) { list.replaceChildren(h("p", { class: "empty" }, t("shared.empty"))); return; }
+      list.replaceChildren(...r.data.members.map(member));
+    }
+    const member = (m) => {
+      const below = [...names, m.name].join("/");
+      const link = m.folder
+        ? h("a", { href: here([...names, m.name]), class: "file-name" }, h("bdi", {}, m.name))
+        : h("a", { href: `${base}/download?path=${encodeURIComponent(below)}`, download: m.name, class: "file-name", "aria-label": t("shared.download_one", { name: m.name }) }, h("bdi", {}, m.name));
+      return h("div", { class: "file-row", "data-name": m.name },
+        h("span", { class: "file-kind", "aria-hidden": "true" }, m.folder ? "📁" : "📄"),
+        h("span", { class: "file-text" }, link, m.folder ? null : h("span", { class: "muted file-meta" }, bytes(m.size))));
+    };
+    loadList();
+  }
+
+  // Files sent into the shared folder one after the other, each with its progress; a name
+  // already there is never replaced (the box numbers the new one).
+  function dropBox(info, after) {
+    const status = h("p", { class: "muted", role: "status", id: "shared-drop-status" });
+    const input = h("input", { id: "shared-drop", type: "file", multiple: true, class: "visually-hidden" });
+    input.addEventListener("change", async () => {
+      const files = [...input.files];
+      input.value = "";
+      const notes = [];
+      let sent = 0;
+      for (const [i, f] of files.entries()) {
+        const r = await new Promise((resolve) => {
+          const x = new XMLHttpRequest();
+          x.open("POST", `${base}/files?name=${encodeURIComponent(f.name)}`);
+          x.withCredentials = true;
+          x.upload.onprogress = (e) => {
+            if (e.lengthComputable) status.textContent = t("shared.sending", { name: f.name, n: i + 1, of: files.length, percent: Math.round(e.loaded / e.total * 100) });
+          };
+          x.onload = () => { let data = null; try { data = JSON.parse(x.responseText); } catch (_) { /* none */ } resolve({ status: x.status, data }); };
+          x.onerror = () => resolve({ status: 0, data: null });
+          x.send(f);
+        });
+        if (r.status === 201) {
+          sent++;
+          if (r.data.name !== f.name) notes.push(t("shared.sent_as", { name: f.name, as: r.data.name }));
+        } else notes.push(`${f.name}: ${r.data && r.data.error ? r.data.error.message : r.status === 0 ? t("error.network") : t("error.generic", { status: r.status })}`);
+      }
+      status.textContent = [t("shared.sent", { n: sent }), ...notes].join(" ");
+      after();
+    });
+    return h("section", { class: "card narrow", id: "shared-drop-box" },
+      h("h2", {}, t("shared.drop_title", { name: info.shared_by })),
+      h("p", { class: "muted" }, t("shared.drop_lead")),
+      h("label", { for: "shared-drop", class: "button primary" }, t("shared.drop_pick")), input, status);
   }
 
   function gone() {
