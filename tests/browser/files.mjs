@@ -3,7 +3,8 @@
 // renamed, downloaded, deleted after asking; a file put there over WebDAV by another client
 // shows up. A Nextcloud app asks to log in (Login Flow v2): the page it opens asks the family
 // member, signed out first, to log in, then to allow it; the app then holds an app password
-// that reaches their files. Nothing overflows the phone's width and any error in the console
+// that reaches their files. A folder shared as a drop box takes a relative's file from another
+// phone without replacing the family's, until sharing stops. Nothing overflows the phone's width and any error in the console
 // fails the test.
 // Usage: node files.mjs URL NAME PASSWORD SCREENSHOT_DIR WORK_DIR
 import { writeFileSync } from "node:fs";
@@ -20,7 +21,7 @@ const expectedFailure = (r) => (r.status() === 401 && r.url().endsWith("/api/v1/
   || (r.status() === 404 && (r.url().endsWith("/index.php/login/v2/poll") || r.url().includes("/api/v1/login-flows/")));
 const names = async (page) => (await page.locator("#files .file-row").evaluateAll((rows) => rows.map((r) => r.dataset.name)));
 
-await runOnPhone("files", shots, { expectedFailure }, async ({ page, shot, fits }) => {
+await runOnPhone("files", shots, { expectedFailure }, async ({ browser, page, shot, fits }) => {
   step("log in, open Files from the tabs: nothing there yet");
   await logIn(page, url, name, password);
   await page.click("#nav a[data-page=files]");
@@ -129,6 +130,47 @@ await runOnPhone("files", shots, { expectedFailure }, async ({ page, shot, fits 
   await page.fill(".quota-row input", "");
   await page.click(".quota-row button[type=submit]");
   await page.locator(`button[data-quota="${name}"]`).filter({ hasText: "no limit" }).waitFor({ timeout: 10000 });
+
+  step("share the folder as a drop box; a relative opens the link on their phone and sends a file of a name already there");
+  await page.click("#nav a[data-page=files]");
+  await page.locator("#files-links").filter({ hasText: "No links yet" }).waitFor({ timeout: 10000 });
+  await page.click('#files .file-row[data-name="School 2026"] button[aria-label^="Share"]');
+  await page.locator("#share-form").waitFor({ timeout: 10000 });
+  await page.selectOption("#share-mode", "drop");
+  await page.fill("#share-description", "Homework for Anna 📚");
+  await page.click("#share-form button[type=submit]");
+  await page.locator("#share-url").waitFor({ timeout: 10000 });
+  const dropLink = (await page.textContent("#share-url")).trim();
+  if (!/\/s\/[A-Za-z0-9_-]{20,}$/.test(dropLink)) fail(`the link handed out: ${dropLink}`);
+  await fits("the share dialog");
+  await shot("files-share");
+  await page.click("#share-close");
+  await page.locator('#files-links .link-row[data-path="School 2026"]').filter({ hasText: "takes files" }).waitFor({ timeout: 10000 });
+  const relative = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  const guest = await relative.newPage();
+  const guestProblems = [];
+  guest.on("pageerror", (e) => guestProblems.push(`visitor page error: ${e.message}`));
+  // The app asks who is signed in (nobody: 401) before it shows the link's page.
+  guest.on("response", (r) => { if (r.status() >= 400 && !r.url().endsWith("/api/v1/me")) guestProblems.push(`${r.status()} from ${r.url()}`); });
+  await guest.goto(dropLink);
+  await guest.locator("#shared-drop-box").waitFor({ timeout: 10000 });
+  if (await guest.locator("#shared-files").count()) fail("a drop box shows the folder");
+  const sent = `${work}/Maths (Sept).pdf`;
+  writeFileSync(sent, "%PDF-1.4 from grandpa");
+  await guest.setInputFiles("#shared-drop", [sent]);
+  await guest.locator("#shared-drop-status").filter({ hasText: "arrived as Maths (Sept) (2).pdf" }).waitFor({ timeout: 20000 });
+  await guest.screenshot({ path: `${shots}/files-drop-box-visitor.png`, fullPage: true });
+  if (guestProblems.length) fail(guestProblems.join("\n"));
+  await page.goto(`${url}#/files/School%202026`);
+  await page.locator('#files .file-row[data-name="Maths (Sept) (2).pdf"]').waitFor({ timeout: 10000 });
+  const dropped = await page.evaluate(async (u) => (await fetch(u, { credentials: "same-origin" })).text(), `/dav/files/${name}/School%202026/Maths%20(Sept)%20(2).pdf`);
+  if (dropped !== "%PDF-1.4 from grandpa") fail(`the dropped file: ${dropped}`);
+  step("stop sharing: the relative's page says the link no longer works");
+  await page.click('#files-links .link-row[data-path="School 2026"] button');
+  await page.locator("#files-links").filter({ hasText: "No links yet" }).waitFor({ timeout: 10000 });
+  await guest.reload();
+  await guest.locator("#share-gone").waitFor({ timeout: 10000 });
+  await relative.close();
 
   step("a Nextcloud app asks to log in; signed out, the page it opens asks to log in, then to allow it");
   const flow = await page.evaluate(async () => (await fetch("/index.php/login/v2", { method: "POST" })).json());

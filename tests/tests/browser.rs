@@ -685,7 +685,8 @@ fn a_family_finds_photos_by_a_sentence() {
 /// The Files page from a phone (tests/browser/files.mjs): a folder made, files uploaded (an odd
 /// name among them), a second upload of one name refused rather than replacing the first, a file
 /// renamed and downloaded, one deleted after asking, a file another WebDAV client put there
-/// listed; what the page did is what is on the box's disk.
+/// listed, the folder shared as a drop box and a relative's file sent into it from another
+/// phone; what the page did is what is on the box's disk.
 #[test]
 fn a_family_keeps_files_on_the_box_from_a_phone() {
     let _machine = beside_others();
@@ -704,7 +705,12 @@ fn a_family_keeps_files_on_the_box_from_a_phone() {
     let mut on_disk: Vec<String> =
         std::fs::read_dir(&folder).expect("the folder").flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
     on_disk.sort();
-    assert_eq!(on_disk, ["#1 & ünïcödé 😀.txt", "Maths (Sept).pdf", "laptop.txt"], "the deleted file came back from the trash");
+    assert_eq!(
+        on_disk,
+        ["#1 & ünïcödé 😀.txt", "Maths (Sept) (2).pdf", "Maths (Sept).pdf", "laptop.txt"],
+        "the deleted file came back from the trash; the relative's file beside the family's"
+    );
+    assert_eq!(std::fs::read(folder.join("Maths (Sept) (2).pdf")).expect("dropped"), b"%PDF-1.4 from grandpa");
     assert_eq!(std::fs::read(folder.join("laptop.txt")).expect("put back"), b"from a laptop", "the version put back");
     assert_eq!(std::fs::read(folder.join("Maths (Sept).pdf")).expect("kept"), b"%PDF-1.4 homework");
     assert!(d.stop(Duration::from_secs(15)).success());
