@@ -1,7 +1,9 @@
 //! The parts of a WebDAV request that name things come from any client: the path below a
-//! space, `Destination`, `If`, `Depth`, `Timeout`, the names of a chunked upload's chunks.
+//! space, `Destination`, `If`, `Depth`, `Timeout`, the names of a chunked upload's chunks; and
+//! from a share link's visitor: a path below the linked folder, a dropped file's name.
 //! Parsing never panics; a path it accepts has only names that stay inside the space, and its
-//! href reads back as the same path; chunks put in order are every chunk, once.
+//! href reads back as the same path; chunks put in order are every chunk, once; a dropped
+//! file's numbered name is a name a path takes, or refused.
 #![no_main]
 use hearth_dav::headers;
 use hearth_dav::path::DavPath;
@@ -16,6 +18,19 @@ fuzz_target!(|data: &[u8]| {
         let href = p.href("/dav/files/anna/", false);
         let back = DavPath::from_encoded(&href["/dav/files/anna/".len()..]).expect("an href we wrote reads back");
         assert_eq!(back, p);
+    }
+    // A share link's visitor names a path below the linked folder in plain names.
+    if let Ok(p) = DavPath::from_key(&text) {
+        let linked = DavPath::from_key("Shared/Trip").expect("a path");
+        let below = p.rebased(&DavPath::root(), &linked);
+        assert!(below.starts_with(&linked));
+        assert_eq!(DavPath::from_key(&below.key()).expect("a key we wrote reads back"), below);
+    }
+    for n in [1, 2, 1000] {
+        let name = hearth_dav::share_links::numbered(&text, n);
+        if let Ok(checked) = DavPath::check_name(&name) {
+            assert!(DavPath::root().child(&checked).is_ok());
+        }
     }
     if let Ok(h) = headers::if_header(&text) {
         assert!(!h.lists.is_empty());
