@@ -158,12 +158,12 @@ await runOnPhone("files", shots, { expectedFailure }, async ({ browser, page, sh
   const sent = `${work}/Maths (Sept).pdf`;
   writeFileSync(sent, "%PDF-1.4 from grandpa");
   await guest.setInputFiles("#shared-drop", [sent]);
-  await guest.locator("#shared-drop-status").filter({ hasText: "arrived as Maths (Sept) (2).pdf" }).waitFor({ timeout: 20000 });
+  await guest.locator("#shared-drop-status").filter({ hasText: "arrived as Maths (Sept) (1).pdf" }).waitFor({ timeout: 20000 });
   await guest.screenshot({ path: `${shots}/files-drop-box-visitor.png`, fullPage: true });
   if (guestProblems.length) fail(guestProblems.join("\n"));
   await page.goto(`${url}#/files/School%202026`);
-  await page.locator('#files .file-row[data-name="Maths (Sept) (2).pdf"]').waitFor({ timeout: 10000 });
-  const dropped = await page.evaluate(async (u) => (await fetch(u, { credentials: "same-origin" })).text(), `/dav/files/${name}/School%202026/Maths%20(Sept)%20(2).pdf`);
+  await page.locator('#files .file-row[data-name="Maths (Sept) (1).pdf"]').waitFor({ timeout: 10000 });
+  const dropped = await page.evaluate(async (u) => (await fetch(u, { credentials: "same-origin" })).text(), `/dav/files/${name}/School%202026/Maths%20(Sept)%20(1).pdf`);
   if (dropped !== "%PDF-1.4 from grandpa") fail(`the dropped file: ${dropped}`);
   step("stop sharing: the relative's page says the link no longer works");
   await page.click('#files-links .link-row[data-path="School 2026"] button');

@@ -260,11 +260,11 @@ fn a_drop_box_takes_files_without_showing_or_replacing_any() {
         let j: serde_json::Value = serde_json::from_str(&body).expect("json");
         given.push(j["name"].as_str().expect("name").to_string());
     }
-    assert_eq!(given, ["photo (2).jpg", "photo (3).jpg"]);
+    assert_eq!(given, ["photo (1).jpg", "photo (2).jpg"]);
     let folder = data.join("users/anna/files/For Anna");
     assert_eq!(std::fs::read(folder.join("photo.jpg")).expect("read"), b"anna's own");
-    assert_eq!(std::fs::read(folder.join("photo (2).jpg")).expect("read"), b"from ben");
-    assert_eq!(std::fs::read(folder.join("photo (3).jpg")).expect("read"), b"from cy");
+    assert_eq!(std::fs::read(folder.join("photo (1).jpg")).expect("read"), b"from ben");
+    assert_eq!(std::fs::read(folder.join("photo (2).jpg")).expect("read"), b"from cy");
     // Bad names are refused with a message; nothing is written.
     for name in ["..", "a%2Fb", "", "%00"] {
         let (_, out) = curl(&["-f", "--data-binary", "x"], &format!("{base}?name={name}"));

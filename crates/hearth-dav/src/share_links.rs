@@ -1,7 +1,8 @@
 //! What a share link to the family's files reads and writes (docs/files.md, "Share links"): a
 //! look at the linked file or at a folder below the linked folder, and files given through a
 //! folder's link that takes uploads (a drop box for relatives), stored under the name they came
-//! with, or with ` (2)`, ` (3)`, … before the extension when that name is taken. A drop never
+//! with, or with ` (1)`, ` (2)`, … before the extension when that name is taken
+//! (`hearth_platform::durable::numbered`, as restores from a backup name theirs). A drop never
 //! replaces anything: the name is taken with `RENAME_NOREPLACE` under the space's commit lock.
 //!
 //! Who may use a link, and which item it opens, is the API's business (`hearth_catalog::sharing`);
@@ -20,7 +21,7 @@ use crate::methods::{Dav, DavError, Space, SpaceKind, blocking, receive};
 use crate::path::DavPath;
 use crate::tree::{ChangeError, Entry, Expect};
 
-/// The most names tried for one dropped file (`name`, `name (2)`, … `name (1000)`).
+/// The most names tried for one dropped file (`name`, `name (1)`, … `name (999)`).
 const MOST_NAMES: u32 = 1000;
 
 /// What is at a path a link opens.
@@ -45,18 +46,6 @@ pub struct Dropped {
     pub id: Option<FileId>,
 }
 
-/// `name` as the `n`th file of that name: the name itself for 1, else ` (n)` before the
-/// extension (`report (2).pdf`; `notes (2)` without one; a leading dot is not an extension).
-pub fn numbered(name: &str, n: u32) -> String {
-    if n <= 1 {
-        return name.to_string();
-    }
-    match name.rsplit_once('.') {
-        Some((stem, ext)) if !stem.is_empty() && !ext.is_empty() => format!("{stem} ({n}).{ext}"),
-        _ => format!("{name} ({n})"),
-    }
-}
-
 impl Dav {
     /// What is at `path` in `space`.
     pub async fn look(self: &Arc<Self>, space: Space, path: DavPath) -> Result<Looked, DavError> {
@@ -75,7 +64,7 @@ impl Dav {
     }
 
     /// Stores `body` (its length `declared` when the client said) in the folder `folder` of
-    /// `space` as `name`, or the first of `name (2)`, `name (3)`, … that is free; never replaces.
+    /// `space` as `name`, or the first of `name (1)`, `name (2)`, … that is free; never replaces.
     /// The space's quota and WebDAV locks on the folder hold as for a PUT.
     pub async fn drop_file<B>(
         self: &Arc<Self>,
@@ -125,9 +114,9 @@ impl Dav {
             dav.within_quota(&space, size, 0)?;
             let now = Instant::now();
             dav.locks.may_change(&space.key, &folder, false, &[], now)?;
-            for n in 1..=MOST_NAMES {
+            for n in 0..MOST_NAMES {
                 let candidate = folder
-                    .child(&numbered(&name, n))
+                    .child(&hearth_platform::durable::numbered(&name, n))
                     .map_err(|e| DavError::new(StatusCode::BAD_REQUEST, format!("the file's name: {e}")))?;
                 if tree.stat(&candidate)?.is_some() {
                     continue;
@@ -154,20 +143,5 @@ impl Dav {
         .await?;
         self.marks.changed(&space_key, &dropped.path);
         Ok(dropped)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_taken_name_is_numbered_before_its_extension() {
-        assert_eq!(numbered("report.pdf", 1), "report.pdf");
-        assert_eq!(numbered("report.pdf", 2), "report (2).pdf");
-        assert_eq!(numbered("archive.tar.gz", 3), "archive.tar (3).gz");
-        assert_eq!(numbered("notes", 2), "notes (2)");
-        assert_eq!(numbered(".profile", 2), ".profile (2)");
-        assert_eq!(numbered("trailing.", 2), "trailing. (2)");
     }
 }

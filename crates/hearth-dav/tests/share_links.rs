@@ -38,11 +38,11 @@ async fn a_drop_takes_a_free_name_and_never_replaces() {
     let folder = DavPath::from_key("Drop").expect("path");
     let first =
         dav.drop_file(catalog.clone(), space(dir.path(), None), folder.clone(), "photo.jpg", Some(5), body(b"guest")).await.expect("drop");
-    assert_eq!(first.path.key(), "Drop/photo (2).jpg");
+    assert_eq!(first.path.key(), "Drop/photo (1).jpg");
     assert_eq!(first.size, 5);
     assert!(first.id.is_some(), "a dropped file has an id");
     assert_eq!(std::fs::read(dir.path().join("files/Drop/photo.jpg")).expect("read"), b"the family's own");
-    assert_eq!(std::fs::read(dir.path().join("files/Drop/photo (2).jpg")).expect("read"), b"guest");
+    assert_eq!(std::fs::read(dir.path().join("files/Drop/photo (1).jpg")).expect("read"), b"guest");
 
     // Twenty visitors with the same name at once: twenty files, none lost.
     let mut tasks = Vec::new();

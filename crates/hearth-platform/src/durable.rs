@@ -49,12 +49,8 @@ pub fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
 /// even when another writer places a file of the same name at the same moment. The folder is
 /// fsynced before returning the path used. Gives up with `AlreadyExists` after `max_tries` names.
 pub fn place_new_file(from: &Path, dir: &Path, name: &str, max_tries: u32) -> io::Result<std::path::PathBuf> {
-    let (stem, ext) = match name.rsplit_once('.') {
-        Some((s, e)) if !s.is_empty() => (s, format!(".{e}")),
-        _ => (name, String::new()),
-    };
     for n in 0..max_tries {
-        let candidate = if n == 0 { dir.join(name) } else { dir.join(numbered_name(stem, n, &ext)) };
+        let candidate = dir.join(numbered(name, n));
         match rename_noreplace(from, &candidate) {
             Ok(()) => {
                 sync_dir(dir)?;
@@ -65,6 +61,19 @@ pub fn place_new_file(from: &Path, dir: &Path, name: &str, max_tries: u32) -> io
         }
     }
     Err(io::Error::new(io::ErrorKind::AlreadyExists, format!("no free name for {name} after {max_tries} tries")))
+}
+
+/// The `n`th name to try for a file called `name` when that name is taken: `name` itself for 0,
+/// then `stem (n).ext` (what phones and desktops do).
+pub fn numbered(name: &str, n: u32) -> String {
+    if n == 0 {
+        return name.to_string();
+    }
+    let (stem, ext) = match name.rsplit_once('.') {
+        Some((s, e)) if !s.is_empty() => (s, format!(".{e}")),
+        _ => (name, String::new()),
+    };
+    numbered_name(stem, n, &ext)
 }
 
 /// `stem (n)ext`, the stem shortened (at a character boundary) so the name stays within the
@@ -169,6 +178,11 @@ mod tests {
         let n = numbered_name(&stem, 12, ".jpg");
         assert!(n.len() <= 255 && n.ends_with(" (12).jpg"), "{n}");
         assert_eq!(numbered_name("IMG", 1, ".jpg"), "IMG (1).jpg");
+        assert_eq!(numbered("report.pdf", 0), "report.pdf");
+        assert_eq!(numbered("report.pdf", 2), "report (2).pdf");
+        assert_eq!(numbered("archive.tar.gz", 1), "archive.tar (1).gz");
+        assert_eq!(numbered("notes", 1), "notes (1)");
+        assert_eq!(numbered(".profile", 1), ".profile (1)");
     }
 
     #[test]

@@ -188,7 +188,7 @@ pub struct DropQuery {
 /// `POST /api/v1/shared/{token}/files?name=` answer.
 #[derive(Serialize)]
 pub struct DroppedFile {
-    /// The name it was given (` (2)` added when the name was taken).
+    /// The name it was given (` (1)`, ` (2)`… added when the name was taken).
     pub name: String,
     /// Its bytes.
     pub size: u64,
