@@ -5,7 +5,7 @@
 import { api } from "/app/api.js";
 import { h, field } from "/app/dom.js";
 import { qrImage } from "/app/qr.js";
-import { t } from "/app/text.js";
+import { t, takenDate } from "/app/text.js";
 
 // Opens the dialog; `what` is {album_id}, {assets: [id]} or {path}, and `kind` for a path is
 // "file" or "folder". Resolves when it closes.
@@ -70,4 +70,17 @@ function choice(form, kind) {
     return { allow_download: mode !== "drop", allow_upload: mode !== "view" };
   }
   return { allow_download: form.querySelector("#share-download").checked, allow_upload: form.querySelector("#share-upload").checked };
+}
+
+// One of the caller's links in a list: what it is (`bits`, already worded), its password and
+// expiry, and a button that ends it; `after` runs once it is gone.
+export function linkRow(l, bits, toast, after) {
+  const revoke = h("button", { type: "button", class: "small danger" }, t("share.revoke"));
+  revoke.addEventListener("click", async () => {
+    try { await api("DELETE", `/api/v1/shares/${l.id}`); toast(t("share.revoked")); } catch (e) { toast(e.text); }
+    after();
+  });
+  const all = [...bits, l.has_password ? t("share.with_password") : null,
+    l.expires_at ? t("share.until", { date: takenDate(l.expires_at, -new Date().getTimezoneOffset(), false) }) : null].filter(Boolean);
+  return h("div", { class: "link-row", "data-link": l.id }, h("span", {}, h("bdi", {}, all.join(" · "))), revoke);
 }

@@ -2,8 +2,8 @@
 // (made and revoked here) and deleting it. Photos are added from the timeline's selection.
 import { api } from "/app/api.js";
 import { h } from "/app/dom.js";
-import { t, takenDate } from "/app/text.js";
-import { shareDialog } from "/app/share.js";
+import { t } from "/app/text.js";
+import { shareDialog, linkRow } from "/app/share.js";
 import { assetGrid } from "/app/grid.js";
 
 export function render(main, route, app) {
@@ -82,23 +82,13 @@ function album(main, id, app) {
       if (!assets.length) grid.replaceChildren(h("p", { class: "muted" }, t("albums.no_photos")));
       const { links: all } = await api("GET", "/api/v1/shares");
       const mine = all.filter((l) => l.album_id === id);
-      links.replaceChildren(...(mine.length ? mine.map(linkRow) : [h("p", { class: "muted" }, t("albums.no_links"))]));
+      links.replaceChildren(...(mine.length ? mine.map(linkRowOf) : [h("p", { class: "muted" }, t("albums.no_links"))]));
     } catch (e) {
       main.replaceChildren(h("p", { class: "error", role: "alert" }, e.text || String(e)));
     }
   }
 
-  function linkRow(l) {
-    const revoke = h("button", { type: "button", class: "small danger" }, t("albums.revoke"));
-    revoke.addEventListener("click", async () => {
-      try { await api("DELETE", `/api/v1/shares/${l.id}`); app.toast(t("albums.revoked")); } catch (e) { app.toast(e.text); }
-      load();
-    });
-    const bits = [l.description || t("albums.link"), l.has_password ? t("albums.with_password") : null,
-      l.expires_at ? t("albums.until", { date: takenDate(l.expires_at, -new Date().getTimezoneOffset(), false) }) : null,
-      l.allow_upload ? t("albums.uploads_allowed") : null].filter(Boolean);
-    return h("div", { class: "link-row", "data-link": l.id }, h("span", {}, h("bdi", {}, bits.join(" · "))), revoke);
-  }
+  const linkRowOf = (l) => linkRow(l, [l.description || t("albums.link"), l.allow_upload ? t("albums.uploads_allowed") : null], app.toast, load);
 
   share.addEventListener("click", () => shareDialog({ album_id: id }, app.toast).then(load));
   remove.addEventListener("click", async () => {

@@ -6,8 +6,8 @@
 import { h } from "/app/dom.js";
 import { api } from "/app/api.js";
 import { icon } from "/app/icons.js";
-import { shareDialog } from "/app/share.js";
-import { t, bytes, takenDate } from "/app/text.js";
+import { shareDialog, linkRow } from "/app/share.js";
+import { t, bytes } from "/app/text.js";
 
 const DAV = "DAV:";
 
@@ -161,25 +161,19 @@ export function render(main, route, app) {
   async function loadLinks() {
     try {
       const mine = (await api("GET", "/api/v1/shares")).links.filter((l) => l.kind === "files");
-      links.replaceChildren(...(mine.length ? mine.map(linkRow) : [h("p", { class: "muted" }, t("files.no_links"))]));
+      links.replaceChildren(...(mine.length ? mine.map(linkRowOf) : [h("p", { class: "muted" }, t("files.no_links"))]));
     } catch (e) {
       links.replaceChildren(h("p", { class: "error", role: "alert" }, e.text || String(e)));
     }
   }
 
-  function linkRow(l) {
-    const revoke = h("button", { type: "button", class: "small danger" }, t("files.revoke"));
-    revoke.addEventListener("click", async () => {
-      try { await api("DELETE", `/api/v1/shares/${l.id}`); app.toast(t("files.revoked")); } catch (e) { app.toast(e.text); }
-      loadLinks();
-    });
-    const bits = [l.file_path === null ? t("files.link_in_trash") : null, l.description,
+  function linkRowOf(l) {
+    const bits = [l.file_path === null ? t("files.link_in_trash") : l.file_path, l.description,
       l.allow_download ? t("files.link_downloads", { n: l.download_count }) : null,
-      l.allow_upload ? t("files.link_drop") : null,
-      l.has_password ? t("files.link_password") : null,
-      l.expires_at ? t("files.link_until", { date: takenDate(l.expires_at, -new Date().getTimezoneOffset(), false) }) : null].filter(Boolean);
-    return h("div", { class: "link-row", "data-link": l.id, "data-path": l.file_path || "" },
-      h("span", {}, h("bdi", { class: "link-path" }, l.file_path || ""), " ", h("span", { class: "muted" }, bits.join(" · "))), revoke);
+      l.allow_upload ? t("files.link_drop") : null];
+    const row = linkRow(l, bits, app.toast, loadLinks);
+    row.dataset.path = l.file_path || "";
+    return row;
   }
 
   newFolder.addEventListener("submit", async (ev) => {
