@@ -14,7 +14,8 @@
 //!   (words for the things and scenes in them), [`embeddings`] (pictures' vectors for free-text
 //!   search with a provided model), [`dav_properties`] (what WebDAV clients set on files and
 //!   folders), [`dav_files`] (the ids the Nextcloud clients know files by), [`dav_trash`] (what was
-//!   deleted from them, to put back).
+//!   deleted from them, to put back), [`family_folders`] (folders the family shares, and who may
+//!   read or change each).
 
 pub mod albums;
 pub mod assets;
@@ -25,6 +26,7 @@ pub mod dav_properties;
 pub mod dav_trash;
 pub mod embeddings;
 pub mod error;
+pub mod family_folders;
 #[cfg(test)]
 mod fixtures;
 pub mod jobs;

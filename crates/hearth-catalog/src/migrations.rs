@@ -30,6 +30,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (20, "files quotas", include_str!("migrations/0020_files_quota.sql")),
     (21, "files trash", include_str!("migrations/0021_dav_trash.sql")),
     (22, "file share links", include_str!("migrations/0022_file_share_links.sql")),
+    (23, "family folders", include_str!("migrations/0023_family_folders.sql")),
 ];
 
 /// The newest schema version this build knows.

@@ -36,4 +36,4 @@ pub mod tree;
 pub mod versions;
 pub mod xml_tree;
 
-pub use methods::{Dav, DavBody, DavError, DavResponse, History, Space, SpaceKind};
+pub use methods::{Access, Dav, DavBody, DavError, DavResponse, History, Mount, Space, SpaceKind};

@@ -33,7 +33,29 @@ pub enum SpaceKind {
     Uploads,
 }
 
-/// A folder of files seen through WebDAV: a user's home (later also a shared family folder).
+/// Who a space's files are for, as the one asking sees them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Their own files.
+    Own,
+    /// A family folder they may change.
+    FamilyWrite,
+    /// A family folder they may only read.
+    FamilyRead,
+}
+
+/// A family folder at the root of a member's files (docs/files.md, "Family folders"): a request
+/// below its name is the family folder's own, answered on its space.
+#[derive(Debug, Clone)]
+pub struct Mount {
+    /// Its name at the root of the member's files.
+    pub name: String,
+    /// Its space: key `family:<id>`, served under the member's prefix and the name, with the
+    /// member's access.
+    pub space: Space,
+}
+
+/// A folder of files seen through WebDAV: a user's home or a family folder.
 #[derive(Debug, Clone)]
 pub struct Space {
     /// Its key in the catalog and the lock table (`home:<user id>`, `uploads:<user id>`).
@@ -51,6 +73,28 @@ pub struct Space {
     pub quota: Option<u64>,
     /// Where replaced files and deleted ones are kept (`None`: they are removed at once).
     pub history: Option<History>,
+    /// Whose files these are to the one asking, and what they may do.
+    pub access: Access,
+    /// Family folders at its root (none below a family folder's own root).
+    pub mounts: Vec<Mount>,
+}
+
+impl Space {
+    /// The family folder `path` is in and the path inside it, when it is in one.
+    pub fn mounted(&self, path: &DavPath) -> Option<(Space, DavPath)> {
+        let first = path.names().first()?;
+        let mount = self.mounts.iter().find(|m| m.name == *first)?;
+        let base = DavPath::root().child(first).ok()?;
+        Some((mount.space.clone(), path.rebased(&base, &DavPath::root())))
+    }
+
+    /// Refuses a change to a family folder the one asking may only read.
+    pub fn may_write(&self) -> std::result::Result<(), DavError> {
+        if self.access == Access::FamilyRead {
+            return Err(DavError::new(StatusCode::FORBIDDEN, "this family folder is read-only for you; ask the box's owner"));
+        }
+        Ok(())
+    }
 }
 
 /// Where a space keeps what overwrites replaced and what DELETE removed (`versions`, `trash`).
@@ -363,6 +407,11 @@ impl Dav {
         destination: DavPath,
         assembled: crate::tree::Upload,
     ) -> Result<DavResponse> {
+        let (files, destination) = files.mounted(&destination).unwrap_or((files, destination));
+        files.may_write()?;
+        if destination.is_root() {
+            return Err(DavError::new(StatusCode::METHOD_NOT_ALLOWED, "a family folder itself cannot be replaced"));
+        }
         let files = self.prepared(files).await?;
         let host = parts.headers.get(header::HOST).and_then(|v| v.to_str().ok()).map(str::to_string);
         let ask = Ask { space: &files, path: destination, headers: &parts.headers, host, now: Instant::now() };
@@ -514,6 +563,12 @@ impl Dav {
             Ok(p) => p,
             Err(e) => return DavError::new(StatusCode::BAD_REQUEST, e.to_string()).into_response(),
         };
+        // Below a family folder's name the request is the family folder's.
+        let (space, path) = space.mounted(&path).unwrap_or((space, path));
+        let writes = !matches!(parts.method.as_str(), "OPTIONS" | "GET" | "HEAD" | "PROPFIND" | "UNLOCK");
+        if writes && let Err(e) = space.may_write() {
+            return e.into_response();
+        }
         let space = match self.prepared(space).await {
             Ok(s) => s,
             Err(e) => return e.into_response(),
@@ -564,7 +619,9 @@ impl Dav {
         let full = headers::same_host_path(value, ask.host.as_deref())?;
         let full = DavPath::from_encoded(full).map_err(|e| DavError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
         let prefix = DavPath::from_encoded(&ask.space.href_prefix).map_err(|e| DavError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
-        Ok(full.starts_with(&prefix).then(|| full.rebased(&prefix, &DavPath::root())))
+        let inside = full.starts_with(&prefix).then(|| full.rebased(&prefix, &DavPath::root()));
+        // A family folder is a space of its own: a path into it is not in this one.
+        Ok(inside.filter(|p| ask.space.mounted(p).is_none()))
     }
 
     /// Whether the `If` header holds (RFC 4918 §10.4): any list, each about its tagged
@@ -735,6 +792,11 @@ impl Dav {
         let Some(entry) = entry else { return Err(DavError::new(StatusCode::NOT_FOUND, format!("{} does not exist", ask.path))) };
         let mut resources = vec![(ask.path.clone(), entry)];
         for (name, e) in members {
+            // A family folder of the same name stands in its place (made before the folder
+            // was, it is not reachable over WebDAV until renamed on the box).
+            if ask.path.is_root() && ask.space.mounts.iter().any(|m| m.name == name) {
+                continue;
+            }
             if let Ok(p) = ask.path.child(&name) {
                 resources.push((p, e));
             }
@@ -780,11 +842,61 @@ impl Dav {
                 owner: &ask.space.principal,
                 size_beneath: sizes.get(&k).copied(),
                 is_root: path.is_root(),
+                access: ask.space.access,
             };
             let groups = describe(&request, path, &facts, &dead);
             ms.response(&properties::href(&ask.space.href_prefix, path, entry), &groups);
         }
+        if ask.path.is_root() && depth == Depth::One {
+            for mount in &ask.space.mounts {
+                self.describe_mount(catalog, mount, &request, (want_ids, want_sizes), ask.now, &mut ms).await?;
+            }
+        }
         Ok(xml_response(StatusCode::MULTI_STATUS, ms.finish()))
+    }
+
+    /// A family folder as a member of the root of a member's files: its own root's properties
+    /// (its ETag, id, size and dead properties are the family folder's), at its href there.
+    async fn describe_mount(
+        self: &Arc<Self>,
+        catalog: &Arc<Catalog>,
+        mount: &Mount,
+        request: &Propfind,
+        (want_id, want_size): (bool, bool),
+        now: Instant,
+        ms: &mut MultiStatus,
+    ) -> Result<()> {
+        let space = self.prepared(mount.space.clone()).await?;
+        let (dav, inner, catalog) = (Arc::clone(self), space.clone(), catalog.clone());
+        let found = blocking(move || {
+            let root = DavPath::root();
+            let Some(entry) = inner.tree.stat(&root)? else { return Ok(None) };
+            let available = dav.available(&inner);
+            let size = want_size.then(|| dav.folder_size(&inner.tree, &inner.key, &root, &entry));
+            let dead = catalog.read(|c| dav_properties::of(c, &inner.key, ""))?;
+            let id = if want_id { catalog.write(|tx| dav_files::assign(tx, &inner.key, &[String::new()]))?.remove("") } else { None };
+            Ok(Some((entry, available, size, dead, id)))
+        })
+        .await?;
+        let Some((entry, available, size, dead, id)) = found else { return Ok(()) };
+        let locks = self.locks.covering(&space.key, &DavPath::root(), now);
+        let facts = Facts {
+            entry: &entry,
+            locks: &locks,
+            href_prefix: &space.href_prefix,
+            available,
+            now,
+            file_id: id,
+            instance: &self.instance,
+            owner: &space.principal,
+            size_beneath: size,
+            is_root: true,
+            access: space.access,
+        };
+        let named = DavPath::root().child(&mount.name).map_err(|e| DavError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+        let groups = describe(request, &named, &facts, &dead);
+        ms.response(&properties::href(&space.href_prefix, &DavPath::root(), &entry), &groups);
+        Ok(())
     }
 
     // ---- changing -----------------------------------------------------------------------------

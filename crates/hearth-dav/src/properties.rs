@@ -4,6 +4,7 @@
 use std::time::{Instant, SystemTime};
 
 use crate::locks::Lock;
+use crate::methods::Access;
 use crate::path::DavPath;
 use crate::request_body::LockScope;
 use crate::tree::{Entry, Kind};
@@ -83,6 +84,8 @@ pub struct Facts<'a> {
     pub size_beneath: Option<u64>,
     /// Whether it is the space's root (which cannot be deleted, renamed or moved).
     pub is_root: bool,
+    /// Whose it is to the one asking.
+    pub access: crate::methods::Access,
 }
 
 /// The value of a live property, as XML content; `None` when it does not apply here.
@@ -124,12 +127,20 @@ pub fn nextcloud_value(name: &Name, f: &Facts<'_>) -> Option<String> {
         // Nextcloud's form: the id in at least eight digits, then the instance id.
         (OC, "id") => format!("{:08}{}", f.file_id?.0, f.instance),
         // G read, D delete, N rename, V move, W write (files), C and K make files and folders
-        // (folders; without CK the apps hide their upload button). No R: nothing is shared yet.
-        (OC, "permissions") => match (e.kind, f.is_root) {
-            (Kind::Folder, true) => "GCK".into(),
-            (Kind::Folder, false) => "GDNVCK".into(),
-            (Kind::File, _) => "GDNVW".into(),
-        },
+        // (folders; without CK the apps hide their upload button), S shared with the one
+        // asking (a family folder and what is in it). No R: nothing is shared further.
+        (OC, "permissions") => {
+            let own = match (e.kind, f.is_root) {
+                (Kind::Folder, true) => "GCK",
+                (Kind::Folder, false) => "GDNVCK",
+                (Kind::File, _) => "GDNVW",
+            };
+            match f.access {
+                Access::Own => own.into(),
+                Access::FamilyWrite => format!("S{own}"),
+                Access::FamilyRead => "SG".into(),
+            }
+        }
         (OC, "size") => match e.kind {
             Kind::File => e.size.to_string(),
             Kind::Folder => f.size_beneath?.to_string(),

@@ -43,6 +43,8 @@ impl Box_ {
             principal: "anna".into(),
             quota: self.quota,
             history: self.history.clone(),
+            access: hearth_dav::Access::Own,
+            mounts: Vec::new(),
         }
     }
 
@@ -293,6 +295,8 @@ impl Box_ {
             principal: "anna".into(),
             quota: None,
             history: None,
+            access: hearth_dav::Access::Own,
+            mounts: Vec::new(),
         }
     }
 

@@ -21,6 +21,8 @@ fn space(dir: &std::path::Path, quota: Option<u64>) -> Space {
         principal: "anna".into(),
         quota,
         history: None,
+        access: hearth_dav::Access::Own,
+        mounts: Vec::new(),
     }
 }
 

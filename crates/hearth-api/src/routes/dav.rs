@@ -7,6 +7,7 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use hearth_catalog::family_folders::{FamilyFolderId, FolderAccess};
 use hearth_dav::tree::Tree;
 use hearth_dav::{DavBody, Space, SpaceKind};
 
@@ -79,15 +80,17 @@ pub fn files_space(state: &AppState, me: &hearth_catalog::users::User) -> Space 
 /// still forgets what is older than 30 days, and a disk filled by other means makes room.
 pub async fn expire_everyones_history(state: &AppState) -> Result<(usize, usize), ApiError> {
     let members = state.read(hearth_catalog::users::list).await?;
+    let mut spaces: Vec<Space> = members.iter().map(|me| files_space(state, me)).collect();
+    spaces.extend(family_spaces(state).await?);
     let (mut versions, mut trashed) = (0, 0);
-    for me in members {
-        let space = files_space(state, &me);
+    for space in spaces {
+        let key = space.key.clone();
         match state.dav.expire_space(state.catalog.clone(), space).await {
             Ok((v, t)) => {
                 versions += v;
                 trashed += t;
             }
-            Err(e) => tracing::warn!(user = %me.name, error = %e, "versions and trash could not be expired"),
+            Err(e) => tracing::warn!(space = %key, error = %e, "versions and trash could not be expired"),
         }
     }
     Ok((versions, trashed))
@@ -112,7 +115,64 @@ fn space(state: &AppState, me: &hearth_catalog::users::User, kind: SpaceKind, hr
         }
         SpaceKind::Uploads => (None, None),
     };
-    Space { key, kind, tree: Tree::new(root, scratch), href_prefix, principal: me.name.clone(), quota, history }
+    Space {
+        key,
+        kind,
+        tree: Tree::new(root, scratch),
+        href_prefix,
+        principal: me.name.clone(),
+        quota,
+        history,
+        access: hearth_dav::Access::Own,
+        mounts: Vec::new(),
+    }
+}
+
+/// The folder of family folder `id`'s files and its own folders beside it.
+pub fn family_folder_base(data_dir: &std::path::Path, id: FamilyFolderId) -> std::path::PathBuf {
+    data_dir.join("family").join(id.to_string())
+}
+
+/// Family folder `id` as `principal` reaches it with `access`, served under `href_prefix`.
+fn family_space(state: &AppState, principal: &str, id: FamilyFolderId, access: FolderAccess, href_prefix: String) -> Space {
+    let base = family_folder_base(&state.data_dir, id);
+    Space {
+        key: hearth_catalog::family_folders::space_key(id),
+        kind: SpaceKind::Files,
+        tree: Tree::new(base.join("files"), base.join(".dav-scratch")),
+        href_prefix,
+        principal: principal.to_string(),
+        // A family folder's bytes count against nobody's quota; the disk is its limit.
+        quota: None,
+        history: Some(hearth_dav::History {
+            versions: hearth_dav::versions::Versions::new(base.join(".dav-versions")),
+            trash: hearth_dav::trash::Trash::new(base.join(".dav-trash")),
+        }),
+        access: match access {
+            FolderAccess::Read => hearth_dav::Access::FamilyRead,
+            FolderAccess::Write => hearth_dav::Access::FamilyWrite,
+        },
+        mounts: Vec::new(),
+    }
+}
+
+/// `me`'s files with the family folders they are a member of at the root.
+async fn files_space_with_family(state: &AppState, me: &hearth_catalog::users::User, href_prefix: String) -> Result<Space, ApiError> {
+    let mut space = space(state, me, SpaceKind::Files, href_prefix);
+    let id = me.id;
+    let memberships = state.read(move |r| hearth_catalog::family_folders::of_user(r, id)).await?;
+    for m in memberships {
+        let prefix =
+            format!("{}{}/", space.href_prefix, percent_encoding::utf8_percent_encode(&m.name, percent_encoding::NON_ALPHANUMERIC));
+        space.mounts.push(hearth_dav::Mount { space: family_space(state, &me.name, m.id, m.access, prefix), name: m.name });
+    }
+    Ok(space)
+}
+
+/// Every family folder as a space (for expiring their versions and trash).
+async fn family_spaces(state: &AppState) -> Result<Vec<Space>, ApiError> {
+    let folders = state.read(hearth_catalog::family_folders::list).await?;
+    Ok(folders.into_iter().map(|f| family_space(state, "hearth", f.id, FolderAccess::Write, String::from("/"))).collect())
 }
 
 /// Every WebDAV method on the file spaces.
@@ -133,9 +193,13 @@ fn destination_below(parts: &axum::http::request::Parts, me: &str) -> Result<Opt
     Ok(Some(split_files(full, me)?.1.to_string()))
 }
 
-/// Where a %-encoded path below a space is on disk; `None` when it is not a valid path.
+/// Where a %-encoded path below a member's own files is on disk; `None` when it is not a
+/// valid path, or is in a family folder (which feeds nobody's photo library).
 fn local_path(space: &Space, encoded_below: &str) -> Option<std::path::PathBuf> {
     let path = hearth_dav::path::DavPath::from_encoded(encoded_below).ok()?;
+    if space.mounted(&path).is_some() {
+        return None;
+    }
     Some(space.tree.root().join(path.relative()))
 }
 
@@ -198,7 +262,10 @@ async fn handle(state: &AppState, caller: &Caller, request: Request) -> Result<R
     let raw_path = request.uri().path().to_string();
     let (kind, href_prefix, below) = split(&raw_path, &me.name)?;
     let below = below.to_string();
-    let space = space(state, &me, kind, href_prefix);
+    let space = match kind {
+        SpaceKind::Files => files_space_with_family(state, &me, href_prefix).await?,
+        SpaceKind::Uploads => space(state, &me, kind, href_prefix),
+    };
     let (parts, body) = request.into_parts();
     let range = parts.headers.get(header::RANGE).cloned();
     // What a successful request leaves written in the caller's files, for the photo sources.
@@ -208,7 +275,7 @@ async fn handle(state: &AppState, caller: &Caller, request: Request) -> Result<R
             // MOVE <upload>/.file: the destination is in the caller's files.
             let dest_below = destination_below(&parts, &me.name)?
                 .ok_or_else(|| ApiError::invalid("finishing an upload (MOVE …/.file) needs a Destination header"))?;
-            let files = files_space(state, &me);
+            let files = files_space_with_family(state, &me, format!("{}{}/", FILES_PREFIXES[1], me.name)).await?;
             written = local_path(&files, &dest_below);
             let upload = upload.to_string();
             state.dav.finish_chunked(state.catalog.clone(), space, &upload, files, parts, &dest_below).await

@@ -19,6 +19,7 @@ pub mod box_settings;
 pub mod dav;
 pub mod discover;
 pub mod events;
+pub mod family_folders;
 pub mod file_shares;
 pub mod files;
 pub mod health;
@@ -153,6 +154,11 @@ pub fn table() -> Vec<Route> {
         r(Method::POST, "/api/v1/shared/{token}/assets", Public, post(shares::upload)),
         r(Method::GET, "/api/v1/shared/{token}/assets/{id}/thumbnail", Public, get(shares::thumbnail)),
         r(Method::GET, "/api/v1/shared/{token}/assets/{id}/original", Public, get(shares::original)),
+        r(Method::GET, "/api/v1/family-folders", Admin, get(family_folders::list)),
+        r(Method::POST, "/api/v1/family-folders", Admin, post(family_folders::create)),
+        r(Method::DELETE, "/api/v1/family-folders/{id}", Admin, delete(family_folders::delete)),
+        r(Method::PUT, "/api/v1/family-folders/{id}/members/{user}", Admin, put(family_folders::set_member)),
+        r(Method::DELETE, "/api/v1/family-folders/{id}/members/{user}", Admin, delete(family_folders::remove_member)),
         r(Method::GET, "/api/v1/shared/{token}/files", Public, get(file_shares::list)),
         r(Method::POST, "/api/v1/shared/{token}/files", Public, post(file_shares::drop_file)),
         r(Method::GET, "/api/v1/shared/{token}/download", Public, get(file_shares::download)),

@@ -1,0 +1,151 @@
+//! Family folders (docs/files.md, "Family folders") with real clients: the owner makes one,
+//! fills it with Debian's rclone, another member reaches it read-only at the root of their own
+//! files (rclone copies it down byte for byte; its writes are refused and leave nothing), and
+//! Nextcloud's own sync client (`nextcloudcmd`) syncs it as the owner's folder, both ways.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use hearth_tests::daemon::{self, start};
+use hearth_tests::http;
+
+fn remote(dir: &Path, d: &daemon::Daemon, user: &str, token: &str) -> std::path::PathBuf {
+    let config = dir.join(format!("rclone-{user}.conf"));
+    let obscured = Command::new("rclone").args(["obscure", token]).output().expect("rclone obscure");
+    let obscured = String::from_utf8_lossy(&obscured.stdout).trim().to_string();
+    let text = format!(
+        "[box]\ntype = webdav\nurl = http://{}/remote.php/dav/files/{user}\nvendor = nextcloud\nuser = {user}\npass = {obscured}\n",
+        d.http
+    );
+    std::fs::write(&config, text).expect("config");
+    config
+}
+
+fn rclone(args: &[&str], config: &Path) -> Output {
+    Command::new("rclone")
+        .arg("--config")
+        .arg(config)
+        .args(["--retries", "1", "--low-level-retries", "1"])
+        .args(args)
+        .output()
+        .expect("rclone (scripts/test installs Debian's rclone)")
+}
+
+fn ok(out: Output, what: &str) -> String {
+    assert!(out.status.success(), "{what}: {}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn api(d: &daemon::Daemon, cookie: &str, method: &str, path: &str, body: Option<serde_json::Value>) -> http::Response {
+    let body = body.map(|b| b.to_string());
+    http::request(d.http, method, path, &[format!("Cookie: {cookie}")], body.as_deref()).expect("API")
+}
+
+#[test]
+fn a_family_folder_is_shared_read_write_and_read_only_with_real_clients() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let mut d = start(&data, &[]);
+    d.wait_healthy(Duration::from_secs(20));
+    let ada = d.claim("ada", "ada-long-password");
+    let r = api(&d, &ada, "POST", "/api/v1/users", Some(serde_json::json!({"name": "ben", "password": "ben-long-password"})));
+    assert_eq!(r.status, 201, "{}", r.body);
+    let ben = d.login("ben", "ben-long-password");
+    let (ada_token, ben_token) = (d.app_password(&ada, "laptop"), d.app_password(&ben, "laptop"));
+    let (ada_rc, ben_rc) = (remote(dir.path(), &d, "ada", &ada_token), remote(dir.path(), &d, "ben", &ben_token));
+
+    // A name one member's own files already use is refused (the family folder would hide it).
+    ok(rclone(&["mkdir", "box:Docs"], &ada_rc), "mkdir");
+    let r = api(
+        &d,
+        &ada,
+        "POST",
+        "/api/v1/family-folders",
+        Some(serde_json::json!({"name": "docs", "members": [{"name": "ada", "access": "write"}]})),
+    );
+    assert_eq!(r.status, 409, "{}", r.body);
+    for bad in ["", "..", "a/b"] {
+        let r = api(&d, &ada, "POST", "/api/v1/family-folders", Some(serde_json::json!({"name": bad})));
+        assert_eq!(r.status, 400, "{bad:?}: {}", r.body);
+    }
+    let r = api(&d, &ben, "POST", "/api/v1/family-folders", Some(serde_json::json!({"name": "Mine"})));
+    assert_eq!(r.status, 403, "members do not make family folders");
+    let r = api(
+        &d,
+        &ada,
+        "POST",
+        "/api/v1/family-folders",
+        Some(serde_json::json!({"name": "Family 🏡", "members": [{"name": "ada", "access": "write"}, {"name": "ben", "access": "read"}]})),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let id = r.json()["id"].as_i64().expect("id");
+
+    // Ada fills it with rclone; it is the family folder's, not in her own files.
+    let local = dir.path().join("local");
+    std::fs::create_dir_all(local.join("Holidays/2026")).expect("mkdir");
+    std::fs::write(local.join("Holidays/2026/plan ünï.txt"), "camping").expect("write");
+    std::fs::write(local.join("budget.csv"), hearth_tests::data::noise(3 << 20, 5)).expect("write");
+    ok(rclone(&["copy", local.to_str().expect("utf-8"), "box:Family 🏡"], &ada_rc), "ada copies up");
+    let stored = data.join(format!("family/{id}/files"));
+    let keep = |_: &str| false;
+    assert_eq!(hearth_tests::data::tree(&stored, keep), hearth_tests::data::tree(&local, keep), "on the box byte for byte");
+    assert!(!data.join("users/ada/files/Family 🏡").exists());
+
+    // Ben sees it at the root of his files, reads it, cannot change it.
+    let listing = ok(rclone(&["lsf", "box:"], &ben_rc), "ben lists");
+    assert_eq!(listing.lines().collect::<Vec<_>>(), ["Family 🏡/"], "{listing}");
+    let down = dir.path().join("ben-down");
+    ok(rclone(&["copy", "box:Family 🏡", down.to_str().expect("utf-8")], &ben_rc), "ben copies down");
+    assert_eq!(hearth_tests::data::tree(&down, keep), hearth_tests::data::tree(&local, keep));
+    let mine = dir.path().join("ben-file.txt");
+    std::fs::write(&mine, "ben's").expect("write");
+    let refused = rclone(&["copyto", mine.to_str().expect("utf-8"), "box:Family 🏡/ben.txt"], &ben_rc);
+    assert!(!refused.status.success(), "a read-only member wrote");
+    assert!(!refused.status.success() && !stored.join("ben.txt").exists());
+    assert!(!rclone(&["delete", "box:Family 🏡/budget.csv"], &ben_rc).status.success() || stored.join("budget.csv").exists());
+    assert!(stored.join("budget.csv").exists(), "a read-only member deleted");
+    let propfind = http::request(
+        d.http,
+        "PROPFIND",
+        "/remote.php/dav/files/ben/",
+        &[http::basic("ben", &ben_token), "Depth: 1".into()],
+        Some(r#"<?xml version="1.0"?><d:propfind xmlns:d="DAV:" xmlns:oc="http://owncloud.org/ns"><d:prop><oc:permissions/></d:prop></d:propfind>"#),
+    )
+    .expect("PROPFIND");
+    assert!(propfind.body.contains(">SG<"), "read-only for ben: {}", propfind.body);
+
+    // Ada syncs her files with Nextcloud's client: the family folder comes down, and a change
+    // there goes up to the family folder.
+    let home = dir.path().join("nc-home");
+    let sync = dir.path().join("nc");
+    std::fs::create_dir_all(&sync).expect("mkdir");
+    let nextcloudcmd = |extra: &[&str]| {
+        Command::new("nextcloudcmd")
+            .args(["-u", "ada", "-p", &ada_token, "--non-interactive", "--max-sync-retries", "1"])
+            .args(extra)
+            .arg(&sync)
+            .arg(format!("http://{}", d.http))
+            .env("HOME", &home)
+            .env("QT_QPA_PLATFORM", "offscreen")
+            .output()
+            .expect("nextcloudcmd (scripts/test installs Debian's nextcloud-desktop-cmd)")
+    };
+    ok(nextcloudcmd(&[]), "nextcloudcmd down");
+    assert_eq!(std::fs::read(sync.join("Family 🏡/Holidays/2026/plan ünï.txt")).expect("synced down"), b"camping");
+    let note = sync.join("Family 🏡/Holidays/2026/packing.txt");
+    std::fs::write(&note, "tent").expect("write");
+    let hour_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
+    std::fs::File::options().write(true).open(&note).and_then(|f| f.set_modified(hour_ago)).expect("mtime");
+    ok(nextcloudcmd(&[]), "nextcloudcmd up");
+    assert_eq!(std::fs::read(stored.join("Holidays/2026/packing.txt")).expect("synced up"), b"tent");
+
+    // Not empty: not deleted. Ben taken off: gone from his files, the folder's files stay.
+    assert_eq!(api(&d, &ada, "DELETE", &format!("/api/v1/family-folders/{id}"), None).status, 409);
+    assert_eq!(api(&d, &ada, "DELETE", &format!("/api/v1/family-folders/{id}/members/ben"), None).status, 204);
+    assert_eq!(ok(rclone(&["lsf", "box:"], &ben_rc), "ben lists").trim(), "");
+    assert!(stored.join("budget.csv").exists());
+    let listed = api(&d, &ada, "GET", "/api/v1/family-folders", None).json();
+    assert_eq!(listed["folders"][0]["members"], serde_json::json!([{"name": "ada", "access": "write"}]));
+    assert!(d.stop(Duration::from_secs(15)).success());
+}
