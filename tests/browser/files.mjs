@@ -4,7 +4,8 @@
 // shows up. A Nextcloud app asks to log in (Login Flow v2): the page it opens asks the family
 // member, signed out first, to log in, then to allow it; the app then holds an app password
 // that reaches their files. A folder shared as a drop box takes a relative's file from another
-// phone without replacing the family's, until sharing stops. Nothing overflows the phone's width and any error in the console
+// phone without replacing the family's, until sharing stops. A family folder made on the Family
+// page stands among the owner's files and takes an upload. Nothing overflows the phone's width and any error in the console
 // fails the test.
 // Usage: node files.mjs URL NAME PASSWORD SCREENSHOT_DIR WORK_DIR
 import { writeFileSync } from "node:fs";
@@ -130,6 +131,21 @@ await runOnPhone("files", shots, { expectedFailure }, async ({ browser, page, sh
   await page.fill(".quota-row input", "");
   await page.click(".quota-row button[type=submit]");
   await page.locator(`button[data-quota="${name}"]`).filter({ hasText: "no limit" }).waitFor({ timeout: 10000 });
+
+  step("the owner makes a family folder on the Family page; it stands among their files and takes an upload");
+  await page.click("#nav a[data-page=family]");
+  await page.fill("#folder-name", "Family 🏡");
+  await page.click("#folder-form button[type=submit]");
+  await page.locator('#family-folders .family-folder[data-folder="Family 🏡"] li[data-member]').waitFor({ timeout: 10000 });
+  await fits("Family folders");
+  await shot("family-folders");
+  await page.click("#nav a[data-page=files]");
+  await page.click('#files .file-row[data-name="Family 🏡"] a.file-name');
+  await page.locator("#files-empty").waitFor({ timeout: 10000 });
+  const shared = `${work}/menu.txt`;
+  writeFileSync(shared, "soup on sunday");
+  await page.setInputFiles("#files-pick", [shared]);
+  await page.locator('#files .file-row[data-name="menu.txt"]').waitFor({ timeout: 10000 });
 
   step("share the folder as a drop box; a relative opens the link on their phone and sends a file of a name already there");
   await page.click("#nav a[data-page=files]");

@@ -685,8 +685,9 @@ fn a_family_finds_photos_by_a_sentence() {
 /// The Files page from a phone (tests/browser/files.mjs): a folder made, files uploaded (an odd
 /// name among them), a second upload of one name refused rather than replacing the first, a file
 /// renamed and downloaded, one deleted after asking, a file another WebDAV client put there
-/// listed, the folder shared as a drop box and a relative's file sent into it from another
-/// phone; what the page did is what is on the box's disk.
+/// listed, a family folder made and a file uploaded into it, the folder shared as a drop box and
+/// a relative's file sent into it from another phone; what the page did is what is on the box's
+/// disk.
 #[test]
 fn a_family_keeps_files_on_the_box_from_a_phone() {
     let _machine = beside_others();
@@ -711,6 +712,7 @@ fn a_family_keeps_files_on_the_box_from_a_phone() {
         "the deleted file came back from the trash; the relative's file beside the family's"
     );
     assert_eq!(std::fs::read(folder.join("Maths (Sept) (1).pdf")).expect("dropped"), b"%PDF-1.4 from grandpa");
+    assert_eq!(std::fs::read(d.data.join("family/1/files/menu.txt")).expect("in the family folder"), b"soup on sunday");
     assert_eq!(std::fs::read(folder.join("laptop.txt")).expect("put back"), b"from a laptop", "the version put back");
     assert_eq!(std::fs::read(folder.join("Maths (Sept).pdf")).expect("kept"), b"%PDF-1.4 homework");
     assert!(d.stop(Duration::from_secs(15)).success());

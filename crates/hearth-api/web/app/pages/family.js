@@ -1,5 +1,6 @@
-// The family: who can log in (admins add, change and remove people), and the caller's own app
-// passwords (for the phone apps that log in), each shown once with a QR code to scan.
+// The family: who can log in (admins add, change and remove people), the family folders
+// (admins make them and say who may read or change each), and the caller's own app passwords
+// (for the phone apps that log in), each shown once with a QR code to scan.
 import { api } from "/app/api.js";
 import { h, field } from "/app/dom.js";
 import { qrImage } from "/app/qr.js";
@@ -20,6 +21,13 @@ export function render(main, route, app) {
         h("th", { scope: "col" }, t("family.name")), h("th", { scope: "col" }, t("family.role")), h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, t("family.actions"))))), people),
       addForm()));
   }
+  const folders = h("div", { id: "family-folders" });
+  if (admin) {
+    main.append(h("section", { class: "card" },
+      h("h2", {}, t("folders.title")),
+      h("p", { class: "muted" }, t("folders.lead")),
+      folders, folderForm()));
+  }
   const sharingWith = h("ul", { id: "sharing-with", class: "plain-list" });
   const sharedBy = h("ul", { id: "shared-by", class: "plain-list" });
   main.append(h("section", { class: "card" },
@@ -36,7 +44,11 @@ export function render(main, route, app) {
 
   async function refresh() {
     try {
-      if (admin) showPeople(await api("GET", "/api/v1/users"));
+      if (admin) {
+        const users = await api("GET", "/api/v1/users");
+        showPeople(users);
+        showFolders((await api("GET", "/api/v1/family-folders")).folders, users);
+      }
       showTokens(await api("GET", "/api/v1/me/tokens"));
       showPartners(await api("GET", "/api/v1/partners"));
     } catch (e) { app.toast(e.text || String(e)); }
@@ -144,6 +156,51 @@ export function render(main, route, app) {
         h("td", {}, k.last_used_at ? takenDate(k.last_used_at, -new Date().getTimezoneOffset()) : t("family.never")),
         h("td", { class: "actions" }, revoke));
     }));
+  }
+
+  // Each family folder with its members: what each may do, taken away, someone added; the
+  // folder deleted once it is empty.
+  function showFolders(list, users) {
+    if (!list.length) { folders.replaceChildren(h("p", { class: "muted" }, t("folders.none"))); return; }
+    folders.replaceChildren(...list.map((f) => {
+      const base = `/api/v1/family-folders/${f.id}`;
+      const rows = f.members.map((m) => {
+        const access = h("select", { "aria-label": t("folders.access_of", { name: m.name, folder: f.name }) },
+          ["read", "write"].map((a) => h("option", { value: a, selected: a === m.access }, t(`folders.${a}`))));
+        access.addEventListener("change", () => act(() => api("PUT", `${base}/members/${encodeURIComponent(m.name)}`, { access: access.value }), t("folders.changed", { name: m.name })));
+        const remove = h("button", { type: "button", class: "small danger", "aria-label": t("folders.remove_of", { name: m.name, folder: f.name }) }, t("folders.remove"));
+        remove.addEventListener("click", () => act(() => api("DELETE", `${base}/members/${encodeURIComponent(m.name)}`), t("folders.removed", { name: m.name, folder: f.name })));
+        return h("li", { "data-member": m.name }, h("bdi", {}, m.name), " ", access, " ", remove);
+      });
+      const others = users.filter((u) => !f.members.some((m) => m.name === u.name));
+      const add = others.length ? (() => {
+        const who = h("select", { "aria-label": t("folders.add_who", { folder: f.name }) }, others.map((u) => h("option", { value: u.name }, u.display_name || u.name)));
+        const access = h("select", { "aria-label": t("folders.add_access", { folder: f.name }) }, ["read", "write"].map((a) => h("option", { value: a }, t(`folders.${a}`))));
+        const form = h("form", { class: "inline-form folder-add" }, who, access, h("button", { type: "submit", class: "small" }, t("folders.add")));
+        form.addEventListener("submit", (ev) => {
+          ev.preventDefault();
+          act(() => api("PUT", `${base}/members/${encodeURIComponent(who.value)}`, { access: access.value }), t("folders.added", { name: who.value, folder: f.name }));
+        });
+        return form;
+      })() : null;
+      const remove = h("button", { type: "button", class: "small danger" }, t("folders.delete"));
+      remove.addEventListener("click", () => {
+        if (confirm(t("folders.delete_confirm", { folder: f.name }))) act(() => api("DELETE", base), t("folders.deleted", { folder: f.name }));
+      });
+      return h("div", { class: "family-folder", "data-folder": f.name },
+        h("h3", {}, h("bdi", {}, f.name)), h("ul", { class: "plain-list" }, rows), add, remove);
+    }));
+  }
+
+  function folderForm() {
+    const name = h("input", { id: "folder-name", required: true, maxlength: "255", autocomplete: "off", placeholder: t("folders.name_hint"), "aria-label": t("folders.name") });
+    const form = h("form", { id: "folder-form", class: "inline-form" }, name, h("button", { type: "submit", class: "small" }, t("folders.create")));
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const body = { name: name.value.trim(), members: [{ name: app.me.name, access: "write" }] };
+      act(async () => { await api("POST", "/api/v1/family-folders", body); name.value = ""; }, t("folders.created", { folder: body.name }));
+    });
+    return form;
   }
 
   async function act(call, done) {

@@ -54,6 +54,7 @@ export function render(main, route, app) {
     if (r.status === 412) return t("files.exists", { name });
     if (r.status === 507) return t("files.full");
     if (r.status === 423) return t("files.locked", { name });
+    if (r.status === 403) return t("files.read_only");
     return t("error.generic", { status: r.status });
   }
 
