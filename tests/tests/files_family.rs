@@ -140,6 +140,24 @@ fn a_family_folder_is_shared_read_write_and_read_only_with_real_clients() {
     ok(nextcloudcmd(&[]), "nextcloudcmd up");
     assert_eq!(std::fs::read(stored.join("Holidays/2026/packing.txt")).expect("synced up"), b"tent");
 
+    // What Ada replaces or deletes there is kept: a version, and her trash (not Ben's, who
+    // may only read), put back from it.
+    std::fs::write(local.join("budget.csv"), "rewritten").expect("write");
+    ok(rclone(&["copy", local.to_str().expect("utf-8"), "box:Family 🏡"], &ada_rc), "ada replaces");
+    let versions = api(&d, &ada, "GET", "/api/v1/files/versions?path=Family%20%F0%9F%8F%A1/budget.csv", None);
+    assert_eq!(versions.json()["versions"].as_array().map(Vec::len), Some(1), "{}", versions.body);
+    ok(rclone(&["delete", "box:Family 🏡/Holidays"], &ada_rc), "ada deletes");
+    assert!(!stored.join("Holidays/2026/plan ünï.txt").exists());
+    let trash = api(&d, &ada, "GET", "/api/v1/files/trash", None).json();
+    let item =
+        trash["items"].as_array().and_then(|items| items.iter().find(|i| i["path"] == "Family 🏡/Holidays/2026/plan ünï.txt").cloned());
+    let item = item.unwrap_or_else(|| panic!("the deleted file in Ada's trash: {trash}"));
+    assert_eq!(item["family_folder"], "Family 🏡");
+    assert_eq!(api(&d, &ben, "GET", "/api/v1/files/trash", None).json()["items"], serde_json::json!([]), "a reader's trash");
+    let back = api(&d, &ada, "POST", &format!("/api/v1/files/trash/{}/restore", item["id"]), None);
+    assert_eq!(back.status, 200, "{}", back.body);
+    assert_eq!(std::fs::read(stored.join("Holidays/2026/plan ünï.txt")).expect("back"), b"camping");
+
     // Not empty: not deleted. Ben taken off: gone from his files, the folder's files stay.
     assert_eq!(api(&d, &ada, "DELETE", &format!("/api/v1/family-folders/{id}"), None).status, 409);
     assert_eq!(api(&d, &ada, "DELETE", &format!("/api/v1/family-folders/{id}/members/ben"), None).status, 204);

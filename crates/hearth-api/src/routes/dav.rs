@@ -157,7 +157,11 @@ fn family_space(state: &AppState, principal: &str, id: FamilyFolderId, access: F
 }
 
 /// `me`'s files with the family folders they are a member of at the root.
-async fn files_space_with_family(state: &AppState, me: &hearth_catalog::users::User, href_prefix: String) -> Result<Space, ApiError> {
+pub(super) async fn files_space_with_family(
+    state: &AppState,
+    me: &hearth_catalog::users::User,
+    href_prefix: String,
+) -> Result<Space, ApiError> {
     let mut space = space(state, me, SpaceKind::Files, href_prefix);
     let id = me.id;
     let memberships = state.read(move |r| hearth_catalog::family_folders::of_user(r, id)).await?;

@@ -1,6 +1,7 @@
 //! The history of a member's files (docs/files.md, "Versions and trash"): a file's versions and
-//! putting one back, the trash. The caller's own files, or with `?user=` a member's for an owner
-//! or admin (`hearth files …` on the box). Thin: `hearth_dav::history` does it.
+//! putting one back, the trash. The caller's own files and the family folders they may change,
+//! or with `?user=` a member's for an owner or admin (`hearth files …` on the box). Thin:
+//! `hearth_dav::history` does it.
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -24,16 +25,6 @@ pub(super) fn dav_error(e: DavError) -> ApiError {
         }
         _ => ApiError::internal(message),
     }
-}
-
-/// A path below the caller's files as the API takes it (`School/notes.txt`), %-encoded for
-/// `hearth_dav`.
-fn encoded(path: &str) -> String {
-    path.trim_matches('/')
-        .split('/')
-        .map(|n| percent_encoding::utf8_percent_encode(n, percent_encoding::NON_ALPHANUMERIC).to_string())
-        .collect::<Vec<_>>()
-        .join("/")
 }
 
 /// `?user=`: an owner or admin (or `hearth` on the box) acting on a member's files.
@@ -71,6 +62,35 @@ async fn whose(state: &AppState, caller: &Caller, user: Option<String>) -> Resul
     }
 }
 
+/// The files of `me` with their family folders: the space a path below them names, and the path
+/// inside it (%-encoded for `hearth_dav`).
+async fn resolve(state: &AppState, me: &hearth_catalog::users::User, path: &str) -> Result<(hearth_dav::Space, String), ApiError> {
+    let home = super::dav::files_space_with_family(state, me, format!("{}{}/", super::dav::FILES_PREFIXES[1], me.name)).await?;
+    let at = hearth_dav::path::DavPath::from_key(path).map_err(|e| ApiError::invalid(format!("path: {e}")))?;
+    Ok(match home.mounted(&at) {
+        Some((family, below)) => (family, below.href("", false)),
+        None => (home, at.href("", false)),
+    })
+}
+
+/// The trashes `me` may look into: their own, then each family folder they may change, with the
+/// family folder's name to put before its items' paths.
+async fn trashes(state: &AppState, me: &hearth_catalog::users::User) -> Result<Vec<(Option<String>, hearth_dav::Space)>, ApiError> {
+    let home = super::dav::files_space_with_family(state, me, format!("{}{}/", super::dav::FILES_PREFIXES[1], me.name)).await?;
+    let family: Vec<(Option<String>, hearth_dav::Space)> =
+        home.mounts.iter().filter(|m| m.space.may_write().is_ok()).map(|m| (Some(m.name.clone()), m.space.clone())).collect();
+    let mut all = vec![(None, hearth_dav::Space { mounts: Vec::new(), ..home })];
+    all.extend(family);
+    Ok(all)
+}
+
+fn shown_path(family: Option<&str>, path: String) -> String {
+    match family {
+        Some(name) => format!("{name}/{path}"),
+        None => path,
+    }
+}
+
 /// One version.
 #[derive(Serialize)]
 pub struct VersionView {
@@ -100,8 +120,8 @@ pub async fn versions(
     Query(q): Query<PathQuery>,
 ) -> Result<Json<Versions>, ApiError> {
     let me = whose(&state, &caller, q.user).await?;
-    let space = super::dav::files_space(&state, &me);
-    let list = state.dav.versions(state.catalog.clone(), space, &encoded(&q.path)).await.map_err(dav_error)?;
+    let (space, path) = resolve(&state, &me, &q.path).await?;
+    let list = state.dav.versions(state.catalog.clone(), space, &path).await.map_err(dav_error)?;
     Ok(Json(Versions {
         versions: list.into_iter().map(|v| VersionView { version: v.name, size: v.size, modified: secs(v.modified) }).collect(),
     }))
@@ -127,8 +147,9 @@ pub async fn restore_version(
     JsonBody(body): JsonBody<RestoreVersion>,
 ) -> Result<StatusCode, ApiError> {
     let me = whose(&state, &caller, body.user.clone()).await?;
-    let space = super::dav::files_space(&state, &me);
-    state.dav.restore_version(state.catalog.clone(), space, &encoded(&body.path), body.version).await.map_err(dav_error)?;
+    let (space, path) = resolve(&state, &me, &body.path).await?;
+    space.may_write().map_err(dav_error)?;
+    state.dav.restore_version(state.catalog.clone(), space, &path, body.version).await.map_err(dav_error)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -145,6 +166,9 @@ pub struct TrashedView {
     pub size: u64,
     /// Whether it is a folder.
     pub folder: bool,
+    /// The family folder it was deleted from (its path begins with that name); `None` for the
+    /// member's own files.
+    pub family_folder: Option<String>,
 }
 
 /// `GET /api/v1/files/trash` answer.
@@ -161,14 +185,20 @@ pub async fn trash(
     Query(q): Query<UserQuery>,
 ) -> Result<Json<Trash>, ApiError> {
     let me = whose(&state, &caller, q.user).await?;
-    let space = super::dav::files_space(&state, &me);
-    let items = state.dav.trashed(state.catalog.clone(), space).await.map_err(dav_error)?;
-    Ok(Json(Trash {
-        items: items
-            .into_iter()
-            .map(|t| TrashedView { id: t.id, path: t.path, deleted_at: t.deleted_at, size: t.size, folder: t.folder })
-            .collect(),
-    }))
+    let mut items = Vec::new();
+    for (family, space) in trashes(&state, &me).await? {
+        let listed = state.dav.trashed(state.catalog.clone(), space).await.map_err(dav_error)?;
+        items.extend(listed.into_iter().map(|t| TrashedView {
+            id: t.id,
+            path: shown_path(family.as_deref(), t.path),
+            deleted_at: t.deleted_at,
+            size: t.size,
+            folder: t.folder,
+            family_folder: family.clone(),
+        }));
+    }
+    items.sort_by(|a, b| b.deleted_at.cmp(&a.deleted_at).then(b.id.0.cmp(&a.id.0)));
+    Ok(Json(Trash { items }))
 }
 
 fn trash_id(id: &str) -> Result<TrashId, ApiError> {
@@ -192,9 +222,16 @@ pub async fn restore_trashed(
     Query(q): Query<UserQuery>,
 ) -> Result<Json<Restored>, ApiError> {
     let me = whose(&state, &caller, q.user).await?;
-    let space = super::dav::files_space(&state, &me);
-    let back = state.dav.restore_trashed(state.catalog.clone(), space, trash_id(&id)?).await.map_err(dav_error)?;
-    Ok(Json(Restored { path: back.key() }))
+    let id = trash_id(&id)?;
+    // Ids are the box's: the item is in exactly one of the trashes.
+    for (family, space) in trashes(&state, &me).await? {
+        match state.dav.restore_trashed(state.catalog.clone(), space, id).await {
+            Ok(back) => return Ok(Json(Restored { path: shown_path(family.as_deref(), back.key()) })),
+            Err(e) if e.status() == StatusCode::NOT_FOUND => continue,
+            Err(e) => return Err(dav_error(e)),
+        }
+    }
+    Err(ApiError::not_found("no such item in your trash"))
 }
 
 /// `DELETE /api/v1/files/trash/{id}`
@@ -205,9 +242,15 @@ pub async fn purge_trashed(
     Query(q): Query<UserQuery>,
 ) -> Result<StatusCode, ApiError> {
     let me = whose(&state, &caller, q.user).await?;
-    let space = super::dav::files_space(&state, &me);
-    state.dav.purge_trashed(state.catalog.clone(), space, Some(trash_id(&id)?)).await.map_err(dav_error)?;
-    Ok(StatusCode::NO_CONTENT)
+    let id = trash_id(&id)?;
+    for (_, space) in trashes(&state, &me).await? {
+        match state.dav.purge_trashed(state.catalog.clone(), space, Some(id)).await {
+            Ok(()) => return Ok(StatusCode::NO_CONTENT),
+            Err(e) if e.status() == StatusCode::NOT_FOUND => continue,
+            Err(e) => return Err(dav_error(e)),
+        }
+    }
+    Err(ApiError::not_found("no such item in your trash"))
 }
 
 /// `DELETE /api/v1/files/trash`
