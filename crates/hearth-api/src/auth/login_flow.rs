@@ -4,8 +4,9 @@
 //! password of that account, once.
 //!
 //! Flows live in memory for 20 minutes (a restart in the middle of a login means logging in
-//! again); at most [`MOST_FLOWS`] wait at once, the oldest going first. Poll tokens are kept by
-//! their SHA-256 only.
+//! again); at most [`MOST_FLOWS`] wait at once, the oldest going first, and at most
+//! [`MOST_FLOWS_PER_ADDRESS`] from one address, its own oldest going first (so one client
+//! starting flows in a loop pushes out only its own). Poll tokens are kept by their SHA-256 only.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -18,6 +19,8 @@ use crate::ApiError;
 pub const FLOW_LIFETIME: Duration = Duration::from_secs(20 * 60);
 /// The most flows waiting at once.
 pub const MOST_FLOWS: usize = 64;
+/// The most flows waiting at once that one address started.
+pub const MOST_FLOWS_PER_ADDRESS: usize = 8;
 
 /// What the app is told to open and to poll with.
 #[derive(Debug, Clone)]
@@ -49,6 +52,7 @@ pub struct Pending {
 #[derive(Debug)]
 struct Flow {
     poll_hash: Vec<u8>,
+    from: Option<std::net::IpAddr>,
     client: String,
     started: Instant,
     grant: Option<Grant>,
@@ -65,17 +69,24 @@ impl LoginFlows {
         flows
     }
 
-    /// A new flow for the app named `client`.
-    pub fn start(&self, client: &str) -> Result<Started, ApiError> {
+    /// A new flow for the app named `client`, asked for from `from`.
+    pub fn start(&self, client: &str, from: Option<std::net::IpAddr>) -> Result<Started, ApiError> {
         let started = Started { login_token: secret::new_secret()?, poll_token: secret::new_secret()? };
         let mut flows = self.flows();
+        let oldest = |flows: &HashMap<String, Flow>, of: Option<Option<std::net::IpAddr>>| {
+            flows.iter().filter(|(_, f)| of.is_none_or(|a| f.from == a)).min_by_key(|(_, f)| f.started).map(|(k, _)| k.clone())
+        };
+        while flows.values().filter(|f| f.from == from).count() >= MOST_FLOWS_PER_ADDRESS {
+            let Some(k) = oldest(&flows, Some(from)) else { break };
+            flows.remove(&k);
+        }
         while flows.len() >= MOST_FLOWS {
-            let Some(oldest) = flows.iter().min_by_key(|(_, f)| f.started).map(|(k, _)| k.clone()) else { break };
-            flows.remove(&oldest);
+            let Some(k) = oldest(&flows, None) else { break };
+            flows.remove(&k);
         }
         flows.insert(
             started.login_token.clone(),
-            Flow { poll_hash: secret::sha256(&started.poll_token), client: client.to_string(), started: Instant::now(), grant: None },
+            Flow { poll_hash: secret::sha256(&started.poll_token), from, client: client.to_string(), started: Instant::now(), grant: None },
         );
         Ok(started)
     }
@@ -133,7 +144,7 @@ mod tests {
     #[test]
     fn a_flow_is_granted_once_and_collected_once() {
         let flows = LoginFlows::default();
-        let s = flows.start("Nextcloud Android").expect("start");
+        let s = flows.start("Nextcloud Android", None).expect("start");
         assert_eq!(flows.collect(&s.poll_token), None, "not granted yet");
         assert_eq!(flows.pending(&s.login_token), Some(Pending { client: "Nextcloud Android".into(), granted: false }));
         assert_eq!(flows.pending(&s.poll_token), None, "the poll token does not open the page");
@@ -148,14 +159,24 @@ mod tests {
     }
 
     #[test]
-    fn waiting_flows_are_bounded() {
+    fn waiting_flows_are_bounded_in_all_and_per_address() {
         let flows = LoginFlows::default();
-        let first = flows.start("a").expect("start");
-        for _ in 0..MOST_FLOWS {
-            flows.start("b").expect("start");
+        let address = |n: usize| Some(std::net::IpAddr::from([192, 0, 2, u8::try_from(n % 250).expect("small")]));
+        let first = flows.start("a", address(0)).expect("start");
+        for n in 0..MOST_FLOWS {
+            flows.start("b", address(n + 1)).expect("start");
         }
         assert_eq!(flows.pending(&first.login_token), None, "the oldest went");
         assert_eq!(flows.0.lock().expect("lock").len(), MOST_FLOWS);
+
+        // One address starting flows in a loop pushes out only its own.
+        let flows = LoginFlows::default();
+        let phone = flows.start("Nextcloud Android", address(7)).expect("start");
+        for _ in 0..10 * MOST_FLOWS_PER_ADDRESS {
+            flows.start("loop", address(66)).expect("start");
+        }
+        assert!(flows.pending(&phone.login_token).is_some(), "another address's flow stays");
+        assert_eq!(flows.0.lock().expect("lock").len(), MOST_FLOWS_PER_ADDRESS + 1);
     }
 
     #[test]

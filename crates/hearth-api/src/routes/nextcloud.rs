@@ -146,9 +146,10 @@ pub async fn start_login(
     peer: Option<axum::Extension<Peer>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    let from = peer.as_ref().and_then(|p| p.0.addr).map(|a| a.ip());
     let base = server_url(&headers, peer.map(|p| p.0))?;
     let ua = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let started = state.login_flows.start(&login_flow::password_name(ua, state.now()))?;
+    let started = state.login_flows.start(&login_flow::password_name(ua, state.now()), from)?;
     Ok(Json(json!({
         "poll": {"token": started.poll_token, "endpoint": format!("{base}/index.php/login/v2/poll")},
         "login": format!("{base}/index.php/login/v2/flow/{}", started.login_token),
