@@ -14,11 +14,13 @@ import { logIn, runOnPhone } from "./phone.mjs";
 const [url, name, password, shots, work] = process.argv.slice(2);
 const fail = (msg) => { throw new Error(msg); };
 const step = (what) => console.log(`- ${what}`);
-// The refused second upload of one name is expected to answer 412, one past the quota 507; a
+// The refused second upload of one name is expected to answer 412, one past the quota 507, a
+// move out of a family folder 502; a
 // login flow's poll before
 // it is granted, and the flow once used, 404.
 const expectedFailure = (r) => (r.status() === 401 && r.url().endsWith("/api/v1/me"))
   || ((r.status() === 412 || r.status() === 507) && r.request().method() === "PUT")
+  || (r.status() === 502 && r.request().method() === "MOVE")
   || (r.status() === 404 && (r.url().endsWith("/index.php/login/v2/poll") || r.url().includes("/api/v1/login-flows/")));
 const names = async (page) => (await page.locator("#files .file-row").evaluateAll((rows) => rows.map((r) => r.dataset.name)));
 
@@ -146,6 +148,19 @@ await runOnPhone("files", shots, { expectedFailure }, async ({ browser, page, sh
   writeFileSync(shared, "soup on sunday");
   await page.setInputFiles("#files-pick", [shared]);
   await page.locator('#files .file-row[data-name="menu.txt"]').waitFor({ timeout: 10000 });
+  step("move: into a folder of the family folder; not out of it into the owner's own files");
+  await page.fill("#files-new-folder-name", "Old");
+  await page.click("#files-new-folder button[type=submit]");
+  await page.locator('#files .file-row[data-name="Old"]').waitFor({ timeout: 10000 });
+  await page.click('#files .file-row[data-name="menu.txt"] button[aria-label^="Move"]');
+  await page.fill(".file-rename input", "School 2026");
+  await page.click(".file-rename button[type=submit]");
+  await page.locator("#toast").filter({ hasText: "cannot move between" }).waitFor({ timeout: 10000 });
+  await page.click('#files .file-row[data-name="menu.txt"] button[aria-label^="Move"]');
+  await page.fill(".file-rename input", "Family 🏡/Old");
+  await page.click(".file-rename button[type=submit]");
+  await page.locator("#toast").filter({ hasText: "menu.txt is now in Family 🏡/Old" }).waitFor({ timeout: 10000 });
+  await page.locator('#files .file-row[data-name="menu.txt"]').waitFor({ state: "detached", timeout: 10000 });
 
   step("share the folder as a drop box; a relative opens the link on their phone and sends a file of a name already there");
   await page.click("#nav a[data-page=files]");

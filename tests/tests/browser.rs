@@ -712,7 +712,7 @@ fn a_family_keeps_files_on_the_box_from_a_phone() {
         "the deleted file came back from the trash; the relative's file beside the family's"
     );
     assert_eq!(std::fs::read(folder.join("Maths (Sept) (1).pdf")).expect("dropped"), b"%PDF-1.4 from grandpa");
-    assert_eq!(std::fs::read(d.data.join("family/1/files/menu.txt")).expect("in the family folder"), b"soup on sunday");
+    assert_eq!(std::fs::read(d.data.join("family/1/files/Old/menu.txt")).expect("moved in the family folder"), b"soup on sunday");
     assert_eq!(std::fs::read(folder.join("laptop.txt")).expect("put back"), b"from a laptop", "the version put back");
     assert_eq!(std::fs::read(folder.join("Maths (Sept).pdf")).expect("kept"), b"%PDF-1.4 homework");
     assert!(d.stop(Duration::from_secs(15)).success());

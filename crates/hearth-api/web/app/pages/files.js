@@ -91,6 +91,7 @@ export function render(main, route, app) {
       ? h("a", { href: "#/files/" + enc([...folder, entry.name]), class: "file-name" }, entry.name)
       : h("a", { href: url, download: entry.name, class: "file-name" }, entry.name);
     const rename = h("button", { type: "button", class: "small", "aria-label": t("files.rename_one", { name: entry.name }) }, t("files.rename"));
+    const move = h("button", { type: "button", class: "small", "aria-label": t("files.move_one", { name: entry.name }) }, t("files.move"));
     const remove = h("button", { type: "button", class: "small danger", "aria-label": t("files.delete_one", { name: entry.name }) }, t("files.delete"));
     const share = h("button", { type: "button", class: "small", "aria-label": t("files.share_one", { name: entry.name }) }, t("files.share"));
     share.addEventListener("click", () =>
@@ -100,7 +101,7 @@ export function render(main, route, app) {
       h("span", { class: "file-kind", "aria-hidden": "true" }, entry.isFolder ? icon("folder") : icon("file")),
       h("span", { class: "file-text" }, link,
         entry.isFolder ? null : h("span", { class: "muted file-meta" }, bytes(entry.size), when ? ` · ${when}` : "")),
-      h("span", { class: "file-actions" }, versions, share, rename, remove));
+      h("span", { class: "file-actions" }, versions, share, rename, move, remove));
     // Earlier versions, listed under the file, each to put back.
     if (versions) versions.addEventListener("click", async () => {
       const open = item.nextElementSibling && item.nextElementSibling.classList.contains("file-versions");
@@ -140,6 +141,26 @@ export function render(main, route, app) {
         const dest = location.origin + folderUrl + encodeURIComponent(to) + (entry.isFolder ? "/" : "");
         const r = await dav("MOVE", url, { Destination: dest, Overwrite: "F" }).catch((e) => ({ status: 0, error: e }));
         if (r.status === 201 || r.status === 204) { app.toast(t("files.renamed", { name: to })); load(); } else app.toast(r.error ? r.error.message : problem(r, to));
+      });
+      item.replaceChildren(form);
+      input.focus();
+    });
+    // Into another folder of the files, named by its path ("School/2026"; empty for the top).
+    move.addEventListener("click", () => {
+      const input = h("input", { name: "folder", value: folder.join("/"), "aria-label": t("files.move_to"), placeholder: t("files.move_to") });
+      const form = h("form", { class: "inline-form file-rename" }, input, h("button", { type: "submit", class: "small" }, t("files.move")));
+      form.addEventListener("submit", async (ev) => {
+        ev.preventDefault();
+        const to = input.value.split("/").map((n) => n.trim()).filter(Boolean);
+        if (to.join("/") === folder.join("/")) { load(); return; }
+        const dest = location.origin + base + (to.length ? enc(to) + "/" : "") + encodeURIComponent(entry.name) + (entry.isFolder ? "/" : "");
+        const r = await dav("MOVE", url, { Destination: dest, Overwrite: "F" }).catch((e) => ({ status: 0, error: e }));
+        if (r.status === 201 || r.status === 204) { app.toast(t("files.moved", { name: entry.name, folder: to.join("/") || t("files.title") })); load(); return; }
+        app.toast(r.error ? r.error.message
+          : r.status === 409 ? t("files.no_such_folder", { folder: to.join("/") })
+          : r.status === 502 ? t("files.move_between")
+          : problem(r, entry.name));
+        load();
       });
       item.replaceChildren(form);
       input.focus();
