@@ -51,7 +51,11 @@ pub async fn respond(
     Ok(response)
 }
 
-/// `count` bytes of `file` from where it stands, 64 KiB at a time, so a 4 GB video streams
+/// Bytes read per trip to the blocking pool: larger trips are fewer (a 1 GiB file in 4,096 of
+/// them), each still short, so a slow client never holds one of hearthd's 16 blocking threads.
+const CHUNK: usize = 256 << 10;
+
+/// `count` bytes of `file` from where it stands, [`CHUNK`] at a time, so a 4 GB video streams
 /// without being held in memory.
 fn stream(file: tokio::fs::File, count: u64) -> axum::body::Body {
     use tokio::io::AsyncReadExt as _;
@@ -59,7 +63,8 @@ fn stream(file: tokio::fs::File, count: u64) -> axum::body::Body {
         if done {
             return None;
         }
-        let mut buf = vec![0u8; 64 << 10];
+        // No more than is left: a 4 KiB file is not read into 256 KiB of zeroes.
+        let mut buf = vec![0u8; usize::try_from(r.limit()).map_or(CHUNK, |left| left.clamp(1, CHUNK))];
         match r.read(&mut buf).await {
             Ok(0) => None,
             Ok(n) => {
