@@ -72,7 +72,12 @@ pub fn uploads_folder(data_dir: &std::path::Path, user: &str) -> std::path::Path
 
 /// `me`'s files as a space, under the Nextcloud address.
 pub fn files_space(state: &AppState, me: &hearth_catalog::users::User) -> Space {
-    space(state, me, SpaceKind::Files, format!("{}{}/", FILES_PREFIXES[1], me.name))
+    space(state, me, SpaceKind::Files, nextcloud_prefix(me))
+}
+
+/// The Nextcloud address of `me`'s files (`/remote.php/dav/files/<name>/`).
+pub(super) fn nextcloud_prefix(me: &hearth_catalog::users::User) -> String {
+    format!("{}{}/", FILES_PREFIXES[1], me.name)
 }
 
 /// Expires every member's versions and trash (docs/files.md, "Versions and trash"); how many
@@ -166,8 +171,9 @@ pub(super) async fn files_space_with_family(
     let id = me.id;
     let memberships = state.read(move |r| hearth_catalog::family_folders::of_user(r, id)).await?;
     for m in memberships {
-        let prefix =
-            format!("{}{}/", space.href_prefix, percent_encoding::utf8_percent_encode(&m.name, percent_encoding::NON_ALPHANUMERIC));
+        // The same encoding as every other href the member's client gets.
+        let Ok(at) = hearth_dav::path::DavPath::root().child(&m.name) else { continue };
+        let prefix = at.href(&space.href_prefix, true);
         space.mounts.push(hearth_dav::Mount { space: family_space(state, &me.name, m.id, m.access, prefix), name: m.name });
     }
     Ok(space)
@@ -279,7 +285,7 @@ async fn handle(state: &AppState, caller: &Caller, request: Request) -> Result<R
             // MOVE <upload>/.file: the destination is in the caller's files.
             let dest_below = destination_below(&parts, &me.name)?
                 .ok_or_else(|| ApiError::invalid("finishing an upload (MOVE …/.file) needs a Destination header"))?;
-            let files = files_space_with_family(state, &me, format!("{}{}/", FILES_PREFIXES[1], me.name)).await?;
+            let files = files_space_with_family(state, &me, nextcloud_prefix(&me)).await?;
             written = local_path(&files, &dest_below);
             let upload = upload.to_string();
             state.dav.finish_chunked(state.catalog.clone(), space, &upload, files, parts, &dest_below).await

@@ -65,7 +65,7 @@ async fn whose(state: &AppState, caller: &Caller, user: Option<String>) -> Resul
 /// The files of `me` with their family folders: the space a path below them names, and the path
 /// inside it (%-encoded for `hearth_dav`).
 async fn resolve(state: &AppState, me: &hearth_catalog::users::User, path: &str) -> Result<(hearth_dav::Space, String), ApiError> {
-    let home = super::dav::files_space_with_family(state, me, format!("{}{}/", super::dav::FILES_PREFIXES[1], me.name)).await?;
+    let home = super::dav::files_space_with_family(state, me, super::dav::nextcloud_prefix(me)).await?;
     let at = hearth_dav::path::DavPath::from_key(path).map_err(|e| ApiError::invalid(format!("path: {e}")))?;
     Ok(match home.mounted(&at) {
         Some((family, below)) => (family, below.href("", false)),
@@ -76,7 +76,7 @@ async fn resolve(state: &AppState, me: &hearth_catalog::users::User, path: &str)
 /// The trashes `me` may look into: their own, then each family folder they may change, with the
 /// family folder's name to put before its items' paths.
 async fn trashes(state: &AppState, me: &hearth_catalog::users::User) -> Result<Vec<(Option<String>, hearth_dav::Space)>, ApiError> {
-    let home = super::dav::files_space_with_family(state, me, format!("{}{}/", super::dav::FILES_PREFIXES[1], me.name)).await?;
+    let home = super::dav::files_space_with_family(state, me, super::dav::nextcloud_prefix(me)).await?;
     let family: Vec<(Option<String>, hearth_dav::Space)> =
         home.mounts.iter().filter(|m| m.space.may_write().is_ok()).map(|m| (Some(m.name.clone()), m.space.clone())).collect();
     let mut all = vec![(None, hearth_dav::Space { mounts: Vec::new(), ..home })];
