@@ -145,9 +145,18 @@ export function openViewer(firstId, { neighbour, changed, close, toast, navigate
   }
 
   // From the photo asked for last (its details may still be on their way).
-  async function step(s) {
-    const n = await neighbour(viewer.id, s);
-    if (n) navigate(n);
+  // Steps run one after another, each from the photo the last one chose: the address changes
+  // at once but the page hears of it a task later, so a quick second key press would otherwise
+  // step again from the photo still on screen.
+  let stepping = Promise.resolve();
+  function step(s) {
+    stepping = stepping.then(async () => {
+      const n = await neighbour(viewer.id, s);
+      if (!n) return;
+      viewer.id = n.id;
+      navigate(n);
+    }).catch((e) => toast(e.text || String(e)));
+    return stepping;
   }
 
   async function toggle(what) {
