@@ -1,7 +1,8 @@
 // The People page as a family uses it on a phone: the person the box grouped from three photos
 // opened from the Photos page, named, their photos shown, a photo's info panel naming them and
 // the things in it, found by name in search, hidden and shown again, and one photo's face given to
-// someone else from the info panel. Nothing overflows the phone's width and any error in the console fails the test.
+// someone else from the info panel, then one of several faces split off on the person's page into
+// a new person who is named there. Nothing overflows the phone's width and any error in the console fails the test.
 // Usage: node people.mjs URL NAME PASSWORD SCREENSHOT_DIR
 import { logIn, runOnPhone } from "./phone.mjs";
 
@@ -80,4 +81,30 @@ await runOnPhone("people", shots, { expectedFailure }, async ({ page, shot, fits
   await page.goto(url + "#/people");
   await page.locator("#people .person-card").nth(1).waitFor({ timeout: 10000 });
   if (!(await page.locator("#people .person-card").filter({ hasText: "Barack" }).textContent()).includes("2 photos")) fail("Barack still has three photos");
+
+  step("several faces at once: Barack's page shows his faces, one chosen becomes a new person to name");
+  await page.locator("#people .person-card").filter({ hasText: "Barack" }).click();
+  await page.locator("#person-faces .face-pick").nth(1).waitFor({ timeout: 10000 });
+  if ((await page.locator("#person-faces .face-pick").count()) !== 2) fail("Barack's two faces are not shown");
+  await page.click("#person-choose");
+  if (!(await page.locator("#person-split").isDisabled())) fail("a split with nothing chosen is offered");
+  await page.locator("#person-faces .face-pick").first().click();
+  await page.locator('#person-faces .face-pick[aria-pressed="true"]').waitFor({ timeout: 10000 });
+  if (page.url().includes("#/photos/")) fail("choosing a face opened its photo");
+  await page.locator("#person-faces .face-pick").nth(1).click();
+  if (!(await page.locator("#person-split").isDisabled())) fail("splitting off every face is offered");
+  await page.locator("#person-faces .face-pick").nth(1).click();
+  await fits("choosing faces");
+  await shot("person-choose-faces");
+  await page.click("#person-split");
+  await page.locator("#toast").filter({ hasText: "a new person now" }).waitFor({ timeout: 10000 });
+  await page.waitForFunction(() => /^#\/people\/\d+$/.test(location.hash) && document.querySelector("h1").textContent === "Add a name", null, { timeout: 10000 });
+  await page.fill("#person-name", "Michelle");
+  await page.click("#person-name-form button[type=submit]");
+  await page.locator("h1").filter({ hasText: "Michelle" }).waitFor({ timeout: 10000 });
+  if (!(await page.locator("#person-choose").isHidden())) fail("one face is offered for a split");
+  await page.goto(url + "#/people");
+  await page.locator("#people .person-card").nth(2).waitFor({ timeout: 10000 });
+  if (!(await page.locator("#people .person-card").filter({ hasText: "Barack" }).textContent()).includes("1 photo")) fail("Barack kept the face split off");
+  await page.locator("#people .person-card").filter({ hasText: "Michelle" }).waitFor({ timeout: 10000 });
 });

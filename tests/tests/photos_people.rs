@@ -116,9 +116,20 @@ fn uploaded_photos_get_faces_grouped_into_a_person_the_family_can_name_and_find(
     let r = call(addr, &cookie, "PUT", &format!("/api/v1/faces/{biden_face}/person"), Some(r#"{"nobody":true}"#));
     assert_eq!(r.json()["person_id"], serde_json::Value::Null);
 
+    // Barack's faces, a page at a time, to pick from.
+    let first = call(addr, &cookie, "GET", &format!("/api/v1/people/{person}/faces?limit=2"), None).json();
+    let mut listed: Vec<i64> = first["faces"].as_array().expect("faces").iter().map(|f| f["id"].as_i64().expect("id")).collect();
+    assert_eq!((listed.len(), first["faces"][0]["person_name"].as_str()), (2, Some("Barack")), "{first}");
+    let next = first["next"].as_i64().expect("a next page");
+    let rest = call(addr, &cookie, "GET", &format!("/api/v1/people/{person}/faces?limit=2&after={next}"), None).json();
+    listed.extend(rest["faces"].as_array().expect("faces").iter().map(|f| f["id"].as_i64().expect("id")));
+    assert_eq!((listed.len(), &rest["next"]), (3, &serde_json::Value::Null), "{rest}");
+    assert_eq!(call(addr, &cookie, "GET", &format!("/api/v1/people/{person}/faces?limit=0"), None).status, 400);
+
     // Split: one of Barack's faces out into a person of its own, the name staying with the rest;
     // then merged back. Splitting off all of them, or a face not theirs, is refused.
     let one = call(addr, &cookie, "GET", &format!("/api/v1/assets/{}/faces", obama[2]), None).json()["faces"][0]["id"].clone();
+    assert!(listed.contains(&one.as_i64().expect("id")), "{one} among {listed:?}");
     let r = call(addr, &cookie, "POST", &format!("/api/v1/people/{person}/split"), Some(&format!(r#"{{"faces":[{one}]}}"#)));
     assert_eq!(r.status, 201, "{}", r.body);
     let split_off = r.json()["id"].as_i64().expect("new person");
@@ -155,6 +166,7 @@ fn uploaded_photos_get_faces_grouped_into_a_person_the_family_can_name_and_find(
     let bob = http::request(addr, "POST", "/api/v1/auth/login", &[], Some(r#"{"name":"bob","password":"bob-password-1"}"#)).expect("login");
     let bob = bob.cookie().expect("cookie").to_string();
     assert_eq!(call(addr, &bob, "GET", &format!("/api/v1/people/{person}"), None).status, 404);
+    assert_eq!(call(addr, &bob, "GET", &format!("/api/v1/people/{person}/faces"), None).status, 404);
     assert_eq!(call(addr, &bob, "GET", &format!("/api/v1/assets/{}/faces", obama[0]), None).status, 404);
     d.stop(Duration::from_secs(30));
 }

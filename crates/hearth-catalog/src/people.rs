@@ -168,6 +168,24 @@ pub fn faces_of_asset(conn: &Connection, asset_id: i64) -> Result<Vec<FaceView>,
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// A page of `person_id`'s faces (one of `owner_id`'s people) in photos not in the trash, by
+/// face id, after `after`: what a family looks through to pick the faces that are someone else.
+pub fn faces_of_person(
+    conn: &Connection,
+    owner_id: i64,
+    person_id: i64,
+    after: Option<i64>,
+    limit: i64,
+) -> Result<Vec<FaceView>, CatalogError> {
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT {FACE_COLUMNS} FROM faces f JOIN people p ON p.id = f.person_id
+         JOIN assets a ON a.id = f.asset_id AND a.trashed_at IS NULL
+         WHERE f.person_id = ?1 AND p.owner_id = ?2 AND f.id > ?3 ORDER BY f.id LIMIT ?4"
+    ))?;
+    let rows = st.query_map(params![person_id, owner_id, after.unwrap_or(i64::MIN), limit], face_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// A face of `owner_id`.
 pub fn face(conn: &Connection, owner_id: i64, face_id: i64) -> Result<Option<FaceView>, CatalogError> {
     Ok(conn
@@ -478,5 +496,31 @@ mod tests {
             assert!(matches!(catalog.write(|tx| split(tx, owner, p, &f, 3)), Err(CatalogError::Conflict(_))), "{f:?}");
         }
         assert!(matches!(catalog.write(|tx| split(tx, owner + 1, person, &[faces[0]], 3)), Err(CatalogError::NotFound(_))));
+    }
+
+    #[test]
+    fn a_persons_faces_come_in_pages_without_the_trash_and_to_their_owner_only() {
+        let (_dir, catalog, owner) = fixtures::catalog();
+        let assets: Vec<i64> = (1..=5).map(|n| asset(&catalog, owner, n)).collect();
+        let (person, faces) = catalog
+            .write(|tx| {
+                let mut faces = Vec::new();
+                for (i, &a) in assets.iter().enumerate() {
+                    let e = embedding(i as u8);
+                    faces.extend(record_faces(tx, a, &[NewFace { bbox: [0.1, 0.2, 0.3, 0.4], score: 0.9, embedding: e }], 1)?);
+                }
+                let p = create_person(tx, owner, 1)?;
+                assign_faces(tx, &faces, Some(p))?;
+                crate::assets::set_trashed(tx, owner, assets[1], Some(2))?;
+                Ok((p, faces))
+            })
+            .expect("write");
+        let first = catalog.read(|r| faces_of_person(r, owner, person, None, 2)).expect("page");
+        assert_eq!(first.iter().map(|f| f.id).collect::<Vec<_>>(), vec![faces[0], faces[2]], "the trashed photo's face is left out");
+        assert_eq!(first[0].bbox, [0.1, 0.2, 0.3, 0.4]);
+        let rest = catalog.read(|r| faces_of_person(r, owner, person, Some(faces[2]), 2)).expect("page");
+        assert_eq!(rest.iter().map(|f| f.id).collect::<Vec<_>>(), vec![faces[3], faces[4]]);
+        assert!(catalog.read(|r| faces_of_person(r, owner, person, Some(faces[4]), 2)).expect("page").is_empty());
+        assert!(catalog.read(|r| faces_of_person(r, owner + 1, person, None, 10)).expect("page").is_empty(), "not another's");
     }
 }

@@ -139,6 +139,7 @@ pub fn table() -> Vec<Route> {
         r(Method::POST, "/api/v1/people/{id}/merge", User, post(people::merge)),
         r(Method::POST, "/api/v1/people/{id}/split", User, post(people::split)),
         r(Method::GET, "/api/v1/people/{id}/assets", User, get(people::assets)),
+        r(Method::GET, "/api/v1/people/{id}/faces", User, get(people::faces)),
         r(Method::GET, "/api/v1/assets/{id}/faces", User, get(people::of_asset)),
         r(Method::GET, "/api/v1/assets/{id}/tags", User, get(tags::of_asset)),
         r(Method::PUT, "/api/v1/faces/{id}/person", User, put(people::set_face_person)),

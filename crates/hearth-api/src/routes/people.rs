@@ -173,6 +173,51 @@ pub async fn assets(
     Ok(Json(Page::of(page.ok_or_else(|| ApiError::not_found("no such person"))?, limit)))
 }
 
+/// `GET /api/v1/people/{id}/faces` query.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FacesQuery {
+    /// Resume after this face id (the page's `next`).
+    pub after: Option<i64>,
+    /// At most this many (1–1000; 200 when not given).
+    pub limit: Option<i64>,
+}
+
+/// `GET /api/v1/people/{id}/faces` body.
+#[derive(Serialize)]
+pub struct FacePage {
+    /// By face id.
+    pub faces: Vec<FaceView>,
+    /// The `after` of the next page; null on the last.
+    pub next: Option<i64>,
+}
+
+/// `GET /api/v1/people/{id}/faces?after=&limit=`: the person's faces, for picking those that
+/// are someone else.
+pub async fn faces(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Path(id): Path<i64>,
+    Query(q): Query<FacesQuery>,
+) -> Result<Json<FacePage>, ApiError> {
+    let user = me(&caller)?;
+    let limit = q.limit.unwrap_or(200);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::invalid("limit is 1 to 1000"));
+    }
+    let faces = state
+        .read(move |r| {
+            if people::get(r, user, id)?.is_none() {
+                return Ok(None);
+            }
+            people::faces_of_person(r, user, id, q.after, limit).map(Some)
+        })
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such person"))?;
+    let next = (faces.len() as i64 == limit).then(|| faces.last().map(|f| f.id)).flatten();
+    Ok(Json(FacePage { faces, next }))
+}
+
 /// `GET /api/v1/assets/{id}/faces` body.
 #[derive(Serialize)]
 pub struct FaceList {

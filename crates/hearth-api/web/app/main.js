@@ -3,6 +3,7 @@
 // address moves on.
 import { api, whenSignedOut } from "/app/api.js";
 import { t } from "/app/text.js";
+import { closeViewers } from "/app/viewer.js";
 
 const $ = (id) => document.getElementById(id);
 const app = {
@@ -69,6 +70,7 @@ async function route() {
   // The same page takes a new address itself (the viewer over the timeline).
   if (current && current.name === name && current.update && current.update(r) !== false) return;
   if (current && current.leave) current.leave();
+  closeViewers();
   const module = await load();
   const main = $("content");
   main.replaceChildren();

@@ -9,6 +9,14 @@ import { t, takenDate, bytes } from "/app/text.js";
 // Formats every browser shows; others (HEIC) are seen through the large thumbnail.
 const SHOWN = new Set(["jpeg", "png", "webp"]);
 
+// Every viewer on screen: a page that is left takes its viewers with it (closeViewers), whether
+// the timeline opened them by address or a grid over itself.
+const shown = new Set();
+
+export function closeViewers() {
+  for (const v of [...shown]) v.remove();
+}
+
 // `navigate(asset)` moves to another photo: by default through the address (the timeline's
 // viewer is `#/photos/ID`); a grid elsewhere shows it in place.
 export function openViewer(firstId, { neighbour, changed, close, toast, navigate = (n) => location.replace(`#/photos/${n.id}`), readOnly = false }) {
@@ -215,8 +223,12 @@ export function openViewer(firstId, { neighbour, changed, close, toast, navigate
     if (Math.abs(dx) > 50 && Math.abs(dx) > Math.abs(dy) * 1.5) step(dx < 0 ? 1 : -1);
   });
   stage.addEventListener("dblclick", (ev) => zoom(ev));
-  root.addEventListener("keydown", (ev) => {
-    if (ev.target.closest("input, textarea")) return;
+  // On the document, not the viewer: when what had the focus goes away (the faces panel drawn
+  // again after a change), keys still reach the viewer rather than the page under it.
+  const onKey = (ev) => {
+    if (ev.defaultPrevented || ev.target.closest("input, textarea, dialog")) return;
+    // A list takes its own arrows and letters; Escape still closes.
+    if (ev.target.closest("select") && ev.key !== "Escape") return;
     if (ev.key === "ArrowRight") step(1);
     else if (ev.key === "ArrowLeft") step(-1);
     else if (ev.key === "Escape") close();
@@ -224,17 +236,21 @@ export function openViewer(firstId, { neighbour, changed, close, toast, navigate
     else if (ev.key === "f") toggle("favourite");
     else return;
     ev.preventDefault();
-  });
+  };
+  document.addEventListener("keydown", onKey);
 
   const viewer = {
     id: firstId,
     show,
     remove() {
       token++;
+      document.removeEventListener("keydown", onKey);
       root.remove();
-      document.body.classList.remove("viewing");
+      shown.delete(viewer);
+      if (!shown.size) document.body.classList.remove("viewing");
     },
   };
+  shown.add(viewer);
   show(firstId);
   return viewer;
 }

@@ -1,6 +1,7 @@
 // People: the faces the box found in the family's photos, grouped into people (docs/ml.md). The
 // list shows each person's face; one person's page names them, hides them, merges them with
-// someone who is the same person, and shows their photos.
+// someone who is the same person, splits off the faces that are someone else, and shows their
+// photos.
 import { api } from "/app/api.js";
 import { h } from "/app/dom.js";
 import { t } from "/app/text.js";
@@ -38,9 +39,70 @@ function person(main, id, app) {
     h("select", { id: "merge-with" }),
     h("button", { type: "submit" }, t("people.merge")));
   const grid = h("div", { id: "person-assets" });
+  // Their faces, to pick the ones that are someone else (POST …/split).
+  const facesCount = h("h2", {}, "");
+  const choose = h("button", { type: "button", class: "small", id: "person-choose", "aria-pressed": "false" }, t("people.choose"));
+  const hint = h("p", { class: "muted", hidden: true }, t("people.choose_hint"));
+  const faceList = h("div", { id: "person-faces", class: "face-picks" });
+  const more = h("button", { type: "button", class: "small", id: "person-faces-more", hidden: true }, t("people.faces_more"));
+  const chosenCount = h("span", { role: "status" }, "");
+  const splitButton = h("button", { type: "button", class: "primary", id: "person-split", disabled: true }, t("people.split"));
+  const cancel = h("button", { type: "button", class: "quiet" }, t("people.split_cancel"));
+  const splitBar = h("div", { class: "selection-bar", id: "person-split-bar", hidden: true }, chosenCount, splitButton, cancel);
+  const facesSection = h("section", { class: "card person-faces", hidden: true },
+    h("div", { class: "page-head" }, facesCount, choose), hint, faceList, more, splitBar);
   main.append(h("div", { class: "page-head" }, h("a", { href: "#/people", class: "back" }, t("people.all")), title),
-    h("section", { class: "card person-head" }, crop, nameForm, hide, mergeForm), grid);
+    h("section", { class: "card person-head" }, crop, nameForm, hide, mergeForm), facesSection, grid);
   let current = null;
+  let nextFaces = null;
+  const picked = new Set();
+
+  function choosing(on) {
+    if (!on) picked.clear();
+    choose.setAttribute("aria-pressed", String(on));
+    hint.hidden = !on;
+    splitBar.hidden = !on;
+    faceList.classList.toggle("choosing", on);
+    for (const b of faceList.querySelectorAll("button")) b.setAttribute("aria-pressed", String(picked.has(Number(b.dataset.face))));
+    counted();
+  }
+  function counted() {
+    chosenCount.textContent = t("people.chosen", { n: picked.size });
+    // Every face of theirs cannot be someone else: that is a new name, not a split.
+    splitButton.disabled = !picked.size || picked.size >= current.faces;
+  }
+  choose.addEventListener("click", () => choosing(choose.getAttribute("aria-pressed") !== "true"));
+  cancel.addEventListener("click", () => choosing(false));
+  faceList.addEventListener("click", (ev) => {
+    const b = ev.target.closest("button[data-face]");
+    if (!b) return;
+    if (choose.getAttribute("aria-pressed") !== "true") { location.hash = `#/photos/${b.dataset.asset}`; return; }
+    const face = Number(b.dataset.face);
+    if (picked.has(face)) picked.delete(face); else picked.add(face);
+    b.setAttribute("aria-pressed", String(picked.has(face)));
+    counted();
+  });
+  splitButton.addEventListener("click", async () => {
+    const faces = [...picked];
+    splitButton.disabled = true;
+    try {
+      const made = await api("POST", `/api/v1/people/${id}/split`, { faces });
+      app.toast(t("people.split_done", { n: made.faces }));
+      app.go(`#/people/${made.id}`);
+    } catch (e) { app.toast(e.text || String(e)); counted(); }
+  });
+  more.addEventListener("click", () => moreFaces().catch((e) => app.toast(e.text || String(e))));
+
+  async function moreFaces() {
+    const page = await api("GET", `/api/v1/people/${id}/faces?limit=200${nextFaces ? `&after=${nextFaces}` : ""}`);
+    const start = faceList.childElementCount;
+    faceList.append(...page.faces.map((f, i) => h("button", {
+      type: "button", class: "face-pick", "data-face": f.id, "data-asset": f.asset_id, "aria-pressed": String(picked.has(f.id)),
+      "aria-label": t("people.face_n", { n: start + i + 1 }),
+    }, faceCrop(f))));
+    nextFaces = page.next;
+    more.hidden = nextFaces == null;
+  }
 
   nameForm.addEventListener("submit", async (ev) => {
     ev.preventDefault();
@@ -78,6 +140,14 @@ function person(main, id, app) {
     try {
       current = await api("GET", `/api/v1/people/${id}`);
       show();
+      facesCount.textContent = t("people.faces", { n: current.faces });
+      facesSection.hidden = !current.faces;
+      // One face cannot be split; the viewer's "who is this?" moves it instead.
+      choose.hidden = current.faces < 2;
+      faceList.replaceChildren();
+      nextFaces = null;
+      choosing(false);
+      await moreFaces();
       const { people } = await api("GET", "/api/v1/people?hidden=true");
       const others = people.filter((p) => p.id !== id);
       mergeForm.hidden = !others.length;
