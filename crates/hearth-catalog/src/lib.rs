@@ -15,7 +15,8 @@
 //!   search with a provided model), [`dav_properties`] (what WebDAV clients set on files and
 //!   folders), [`dav_files`] (the ids the Nextcloud clients know files by), [`dav_trash`] (what was
 //!   deleted from them, to put back), [`family_folders`] (folders the family shares, and who may
-//!   read or change each).
+//!   read or change each), [`pim`] (calendars and address books, their events, tasks and
+//!   contacts, and tombstones for sync).
 
 pub mod albums;
 pub mod assets;
@@ -32,6 +33,7 @@ mod fixtures;
 pub mod jobs;
 pub mod migrations;
 pub mod people;
+pub mod pim;
 pub mod relocate;
 pub mod search;
 pub mod sessions;

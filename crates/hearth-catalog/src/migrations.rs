@@ -31,6 +31,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (21, "files trash", include_str!("migrations/0021_dav_trash.sql")),
     (22, "file share links", include_str!("migrations/0022_file_share_links.sql")),
     (23, "family folders", include_str!("migrations/0023_family_folders.sql")),
+    (24, "calendars and address books", include_str!("migrations/0024_pim.sql")),
 ];
 
 /// The newest schema version this build knows.
