@@ -19,7 +19,9 @@
 //!   [`nextcloud_history`]: the same at Nextcloud's `trashbin/` and `versions/` addresses.
 //! - [`share_links`]: what a share link to files reads, and files dropped through one.
 
+pub mod calendar_object;
 pub mod chunked;
+pub mod contact_object;
 pub mod content_type;
 pub mod headers;
 pub mod history;
