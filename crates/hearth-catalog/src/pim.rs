@@ -315,6 +315,28 @@ pub fn item(conn: &Connection, collection: CollectionId, name: &str) -> Result<O
         .optional()?)
 }
 
+/// Items of a collection of `component` (any when `None`) whose window may overlap `range`
+/// (start, end; either open), with their text: the candidates a time-range query then checks
+/// instance by instance. Items without a window are always candidates.
+pub fn items_in_window(
+    conn: &Connection,
+    collection: CollectionId,
+    component: Option<&str>,
+    range: Option<(Option<i64>, Option<i64>)>,
+) -> Result<Vec<Item>, CatalogError> {
+    let (start, end) = range.unwrap_or((None, None));
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT {ITEM_META_COLUMNS}, uid, body, modified_at FROM pim_items
+         WHERE collection_id = ?1 AND (?2 IS NULL OR component = ?2)
+           AND (starts IS NULL OR ((?3 IS NULL OR ends IS NULL OR ends > ?3) AND (?4 IS NULL OR starts < ?4)))
+         ORDER BY name"
+    ))?;
+    let rows = st.query_map(params![collection.0, component, start, end], |r| {
+        Ok(Item { meta: meta_row(r)?, uid: r.get(4)?, body: r.get(5)?, modified_at: r.get(6)? })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// The next change number of a collection.
 fn next_seq(conn: &Connection, collection: CollectionId) -> Result<i64, CatalogError> {
     Ok(conn
@@ -507,6 +529,13 @@ mod tests {
         let all = catalog.read(|r| changes_since(r, &cal_now(&catalog, owner), 0)).expect("changes").expect("valid");
         assert_eq!((all.changed.len(), all.deleted.len(), all.now), (1, 1, since.now));
         assert!(catalog.read(|r| changes_since(r, &cal_now(&catalog, owner), since.now + 1)).expect("changes").is_none(), "a token from the future");
+
+        // Time-range candidates: b.ics covers 100–200.
+        let names = |range| catalog.read(|r| items_in_window(r, cal.id, Some("VEVENT"), range)).expect("window");
+        assert_eq!(names(Some((Some(150), Some(160)))).len(), 1);
+        assert_eq!(names(Some((Some(200), None))).len(), 0, "ends at 200");
+        assert_eq!(names(Some((None, Some(100)))).len(), 0, "starts at 100");
+        assert_eq!(catalog.read(|r| items_in_window(r, cal.id, Some("VTODO"), None)).expect("window").len(), 0);
 
         // The UID is free again once its item is gone; a name written again loses its tombstone.
         assert_eq!(put(&new("c.ics", "A", "c", "\"c\""), Precondition::Absent), PutOutcome::Created);

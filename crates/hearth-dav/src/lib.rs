@@ -20,6 +20,7 @@
 //! - [`share_links`]: what a share link to files reads, and files dropped through one.
 
 pub mod calendar_object;
+pub mod calendar_query;
 pub mod chunked;
 pub mod contact_object;
 pub mod content_type;
@@ -30,6 +31,8 @@ pub mod marks;
 pub mod methods;
 pub mod nextcloud_history;
 pub mod path;
+pub mod pim;
+pub mod pim_path;
 pub mod properties;
 pub mod request_body;
 pub mod share_links;

@@ -148,7 +148,8 @@ pub type DavResponse = http::Response<DavBody>;
 pub struct DavError {
     status: StatusCode,
     message: String,
-    condition: Option<&'static str>,
+    /// The precondition element: its namespace and local name.
+    condition: Option<(&'static str, &'static str)>,
 }
 
 impl std::fmt::Display for DavError {
@@ -174,15 +175,24 @@ impl DavError {
         DavError { status, message: message.into(), condition: None }
     }
 
-    fn with_condition(mut self, element: &'static str) -> DavError {
-        self.condition = Some(element);
+    fn with_condition(self, element: &'static str) -> DavError {
+        self.with_condition_in("DAV:", element)
+    }
+
+    /// With a precondition element of another namespace (CalDAV's, CardDAV's).
+    pub(crate) fn with_condition_in(mut self, namespace: &'static str, element: &'static str) -> DavError {
+        self.condition = Some((namespace, element));
         self
     }
 
     pub(crate) fn into_response(self) -> DavResponse {
         let body = match self.condition {
-            Some(c) => format!(
+            Some(("DAV:", c)) => format!(
                 "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<d:error xmlns:d=\"DAV:\"><d:{c}/><d:message>{}</d:message></d:error>\n",
+                escape(&self.message)
+            ),
+            Some((ns, c)) => format!(
+                "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<d:error xmlns:d=\"DAV:\" xmlns:c=\"{ns}\"><c:{c}/><d:message>{}</d:message></d:error>\n",
                 escape(&self.message)
             ),
             None => format!(
@@ -1570,7 +1580,7 @@ where
 }
 
 /// Reads a body of at most `most` bytes into memory (413 past it).
-async fn read_body<B>(mut body: B, most: usize) -> Result<Vec<u8>>
+pub(crate) async fn read_body<B>(mut body: B, most: usize) -> Result<Vec<u8>>
 where
     B: HttpBody<Data = Bytes> + Send + Unpin + 'static,
     B::Error: std::fmt::Display,

@@ -251,6 +251,14 @@ impl MultiStatus {
         self.0.push_str("</d:status></d:response>");
     }
 
+    /// The finished body of a `sync-collection` report, with the collection's new token.
+    pub fn finish_with_sync_token(mut self, token: &str) -> String {
+        self.0.push_str("<d:sync-token>");
+        escape_into(token, &mut self.0);
+        self.0.push_str("</d:sync-token>");
+        self.finish()
+    }
+
     /// The finished body.
     pub fn finish(mut self) -> String {
         self.0.push_str("</d:multistatus>\n");
