@@ -266,7 +266,8 @@ fn value(name: &Name, res: &Resource, ask: &Ask) -> Option<String> {
         ("DAV:", "displayname", Resource::Principal) => Some(text(&ask.member.display_name)),
         ("DAV:", "displayname", Resource::Home(CollectionKind::Calendar)) => Some("Calendars".into()),
         ("DAV:", "displayname", Resource::Home(CollectionKind::AddressBook)) => Some("Address books".into()),
-        ("DAV:", "displayname", Resource::Collection(c)) => Some(text(c.display_name.as_deref().unwrap_or(&c.name))),
+        // Only once set: a name made up from the address would read as the family's choice.
+        ("DAV:", "displayname", Resource::Collection(c)) => c.display_name.as_deref().map(text),
         ("DAV:", "getetag", Resource::Collection(c)) => Some(format!("\"{}\"", c.sync_seq)),
         ("DAV:", "getetag", Resource::Item { meta, .. }) => Some(text(&meta.etag)),
         ("DAV:", "getcontenttype", Resource::Item { meta, .. }) => Some(match meta.component.as_str() {

@@ -26,6 +26,7 @@ pub mod health;
 pub mod jobs;
 pub mod nextcloud;
 pub mod people;
+pub mod pim;
 pub mod photos;
 pub mod qr;
 pub mod restic;
@@ -214,6 +215,17 @@ pub fn table() -> Vec<Route> {
         r(webdav(), "/remote.php/dav/trashbin/{*path}", User, any(dav::serve_history)),
         r(webdav(), "/remote.php/dav/versions/{*path}", User, any(dav::serve_history)),
         r(webdav(), "/remote.php/webdav", User, any(dav::serve)),
+        // Calendars and contacts (docs/calendars.md): CalDAV and CardDAV, every method.
+        r(webdav(), "/.well-known/caldav", Public, any(pim::well_known)),
+        r(webdav(), "/.well-known/carddav", Public, any(pim::well_known)),
+        r(webdav(), "/dav", User, any(pim::serve)),
+        r(webdav(), "/dav/", User, any(pim::serve)),
+        r(webdav(), "/dav/principals/{*path}", User, any(pim::serve)),
+        r(webdav(), "/dav/calendars/{*path}", User, any(pim::serve)),
+        r(webdav(), "/dav/addressbooks/{*path}", User, any(pim::serve)),
+        r(webdav(), "/remote.php/dav/principals/{*path}", User, any(pim::serve)),
+        r(webdav(), "/remote.php/dav/calendars/{*path}", User, any(pim::serve)),
+        r(webdav(), "/remote.php/dav/addressbooks/{*path}", User, any(pim::serve)),
         // The history of the caller's files (docs/files.md, "Versions and trash").
         r(Method::GET, "/api/v1/files/versions", User, get(files::versions)),
         r(Method::POST, "/api/v1/files/versions/restore", User, post(files::restore_version)),
