@@ -141,8 +141,14 @@ fileext = ".vcf"
     assert!(base.join("cal/personal").is_dir(), "the box's calendar came down:\n{text}");
     assert!(base.join("contacts/contacts").is_dir(), "the box's address book came down:\n{text}");
     let propfind = |path: &str, depth: &str, body: &str| {
-        http::request_bytes(d.http, "PROPFIND", path, &[auth.clone(), format!("Depth: {depth}")], Some(("application/xml", body.as_bytes())))
-            .expect("propfind")
+        http::request_bytes(
+            d.http,
+            "PROPFIND",
+            path,
+            &[auth.clone(), format!("Depth: {depth}")],
+            Some(("application/xml", body.as_bytes())),
+        )
+        .expect("propfind")
     };
     let listing = propfind("/dav/calendars/anna/family/", "1", r#"<d:propfind xmlns:d="DAV:"><d:prop><d:getetag/></d:prop></d:propfind>"#);
     assert_eq!(listing.status, 207);
@@ -153,9 +159,11 @@ fileext = ".vcf"
         r#"<d:propfind xmlns:d="DAV:" xmlns:a="http://apple.com/ns/ical/"><d:prop><d:displayname/><a:calendar-color/></d:prop></d:propfind>"#,
     );
     assert!(props.body.contains(">Family</") && props.body.contains("#2E7D32"), "metasync set the name and colour: {}", props.body);
-    let choir = http::request(d.http, "GET", "/dav/calendars/anna/family/choir-weekly.ics", std::slice::from_ref(&auth), None).expect("get");
+    let choir =
+        http::request(d.http, "GET", "/dav/calendars/anna/family/choir-weekly.ics", std::slice::from_ref(&auth), None).expect("get");
     assert_eq!((choir.status, choir.body.as_str()), (200, WEEKLY), "kept as sent, byte for byte");
-    let books = propfind("/dav/addressbooks/anna/friends/", "1", r#"<d:propfind xmlns:d="DAV:"><d:prop><d:getetag/></d:prop></d:propfind>"#);
+    let books =
+        propfind("/dav/addressbooks/anna/friends/", "1", r#"<d:propfind xmlns:d="DAV:"><d:prop><d:getetag/></d:prop></d:propfind>"#);
     assert_eq!(books.body.matches(".vcf</d:href>").count(), 2, "both contacts on the box: {}", books.body);
 
     // On the box (as a phone would): one event changed, one added, one contact deleted.
@@ -203,9 +211,11 @@ fileext = ".vcf"
     sync(&config, &["sync"]);
     let ana = http::request(d.http, "GET", "/dav/addressbooks/anna/friends/ana.vcf", std::slice::from_ref(&auth), None).expect("get");
     assert!(ana.body.contains("Ana Lima-Silva"), "the change went up: {}", ana.body);
-    let gone = http::request(d.http, "GET", &format!("/dav/calendars/anna/family/{picnic_file}"), std::slice::from_ref(&auth), None).expect("get");
+    let gone =
+        http::request(d.http, "GET", &format!("/dav/calendars/anna/family/{picnic_file}"), std::slice::from_ref(&auth), None).expect("get");
     assert_eq!(gone.status, 404, "the deletion went up");
-    let personal = propfind("/dav/calendars/anna/personal/", "1", r#"<d:propfind xmlns:d="DAV:"><d:prop><d:getetag/></d:prop></d:propfind>"#);
+    let personal =
+        propfind("/dav/calendars/anna/personal/", "1", r#"<d:propfind xmlns:d="DAV:"><d:prop><d:getetag/></d:prop></d:propfind>"#);
     assert_eq!(personal.body.matches(".ics</d:href>").count(), 1, "the new event went up: {}", personal.body);
 
     // Both sides change the dentist: "a wins" keeps the box's.

@@ -123,9 +123,8 @@ fn collection_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Collection> {
 
 /// `owner_id`'s collections of `kind`, by name.
 pub fn collections(conn: &Connection, owner_id: i64, kind: CollectionKind) -> Result<Vec<Collection>, CatalogError> {
-    let mut st = conn.prepare_cached(&format!(
-        "SELECT {COLLECTION_COLUMNS} FROM pim_collections WHERE owner_id = ?1 AND kind = ?2 ORDER BY name"
-    ))?;
+    let mut st =
+        conn.prepare_cached(&format!("SELECT {COLLECTION_COLUMNS} FROM pim_collections WHERE owner_id = ?1 AND kind = ?2 ORDER BY name"))?;
     let rows = st.query_map(params![owner_id, kind], collection_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
@@ -396,7 +395,13 @@ pub enum DeleteOutcome {
 }
 
 /// Deletes an item if `pre` holds, leaving a tombstone for `sync-collection`.
-pub fn delete_item(conn: &Connection, collection: CollectionId, name: &str, pre: &Precondition, now: i64) -> Result<DeleteOutcome, CatalogError> {
+pub fn delete_item(
+    conn: &Connection,
+    collection: CollectionId,
+    name: &str,
+    pre: &Precondition,
+    now: i64,
+) -> Result<DeleteOutcome, CatalogError> {
     let current: Option<String> = conn
         .prepare_cached("SELECT etag FROM pim_items WHERE collection_id = ?1 AND name = ?2")?
         .query_row(params![collection.0, name], |r| r.get(0))
@@ -434,9 +439,8 @@ pub fn changes_since(conn: &Connection, collection: &Collection, since: i64) -> 
     if since < collection.tombstones_from || since > collection.sync_seq {
         return Ok(None);
     }
-    let mut st = conn.prepare_cached(&format!(
-        "SELECT {ITEM_META_COLUMNS} FROM pim_items WHERE collection_id = ?1 AND seq > ?2 ORDER BY seq"
-    ))?;
+    let mut st =
+        conn.prepare_cached(&format!("SELECT {ITEM_META_COLUMNS} FROM pim_items WHERE collection_id = ?1 AND seq > ?2 ORDER BY seq"))?;
     let changed = st.query_map(params![collection.id.0, since], meta_row)?.collect::<Result<_, _>>()?;
     let mut st = conn.prepare_cached("SELECT name FROM pim_tombstones WHERE collection_id = ?1 AND seq > ?2 ORDER BY seq")?;
     let deleted = st.query_map(params![collection.id.0, since], |r| r.get(0))?.collect::<Result<_, _>>()?;
@@ -528,7 +532,10 @@ mod tests {
         assert_eq!(since.deleted, vec!["a.ics".to_string()]);
         let all = catalog.read(|r| changes_since(r, &cal_now(&catalog, owner), 0)).expect("changes").expect("valid");
         assert_eq!((all.changed.len(), all.deleted.len(), all.now), (1, 1, since.now));
-        assert!(catalog.read(|r| changes_since(r, &cal_now(&catalog, owner), since.now + 1)).expect("changes").is_none(), "a token from the future");
+        assert!(
+            catalog.read(|r| changes_since(r, &cal_now(&catalog, owner), since.now + 1)).expect("changes").is_none(),
+            "a token from the future"
+        );
 
         // Time-range candidates: b.ics covers 100–200.
         let names = |range| catalog.read(|r| items_in_window(r, cal.id, Some("VEVENT"), range)).expect("window");

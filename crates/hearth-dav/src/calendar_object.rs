@@ -71,7 +71,9 @@ pub fn parse(text: &str, accepted: &[String]) -> Result<CalendarObject, Calendar
             ICalendarComponentType::VEvent => "VEVENT",
             ICalendarComponentType::VTodo => "VTODO",
             ICalendarComponentType::VJournal => "VJOURNAL",
-            ref other => return Err(CalendarObjectError::NotOneObject(format!("{} is not an event, task or journal entry", other.as_str()))),
+            ref other => {
+                return Err(CalendarObjectError::NotOneObject(format!("{} is not an event, task or journal entry", other.as_str())));
+            }
         };
         if kind.is_some_and(|k| k != this) {
             return Err(CalendarObjectError::NotOneObject("it mixes kinds of component".into()));
@@ -189,7 +191,9 @@ mod tests {
 
     #[test]
     fn an_event_gives_its_uid_kind_and_window() {
-        let text = event("BEGIN:VEVENT\r\nUID:abc@x\r\nDTSTAMP:20240101T000000Z\r\nDTSTART:20240310T090000Z\r\nDTEND:20240310T100000Z\r\nSUMMARY:Dentist\r\nEND:VEVENT\r\n");
+        let text = event(
+            "BEGIN:VEVENT\r\nUID:abc@x\r\nDTSTAMP:20240101T000000Z\r\nDTSTART:20240310T090000Z\r\nDTEND:20240310T100000Z\r\nSUMMARY:Dentist\r\nEND:VEVENT\r\n",
+        );
         let o = parse(&text, &all()).expect("valid");
         assert_eq!((o.uid.as_str(), o.component), ("abc@x", "VEVENT"));
         let (s, e) = o.window.expect("dated");
@@ -199,7 +203,9 @@ mod tests {
 
     #[test]
     fn a_weekly_event_without_end_has_no_end_and_one_with_a_count_has_one() {
-        let forever = event("BEGIN:VEVENT\r\nUID:w\r\nDTSTAMP:20240101T000000Z\r\nDTSTART;TZID=Europe/Berlin:20240101T180000\r\nDURATION:PT1H\r\nRRULE:FREQ=WEEKLY\r\nEND:VEVENT\r\n");
+        let forever = event(
+            "BEGIN:VEVENT\r\nUID:w\r\nDTSTAMP:20240101T000000Z\r\nDTSTART;TZID=Europe/Berlin:20240101T180000\r\nDURATION:PT1H\r\nRRULE:FREQ=WEEKLY\r\nEND:VEVENT\r\n",
+        );
         let o = parse(&forever, &all()).expect("valid");
         assert_eq!(o.window.expect("dated").1, None);
         let counted = forever.replace("FREQ=WEEKLY", "FREQ=WEEKLY;COUNT=3");
@@ -226,7 +232,10 @@ mod tests {
             ("BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:x\r\nEND:VCALENDAR\r\n", "valid-calendar-data"),
             (&event("BEGIN:VEVENT\r\nUID:a\r\nDTSTART:20240101T100000Z\r\nEND:VEVENT\r\n")[..], ""),
             (&event("BEGIN:VEVENT\r\nDTSTART:20240101T100000Z\r\nEND:VEVENT\r\n")[..], "valid-calendar-object-resource"),
-            (&event("BEGIN:VEVENT\r\nUID:a\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:b\r\nEND:VEVENT\r\n")[..], "valid-calendar-object-resource"),
+            (
+                &event("BEGIN:VEVENT\r\nUID:a\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:b\r\nEND:VEVENT\r\n")[..],
+                "valid-calendar-object-resource",
+            ),
             (&event("BEGIN:VEVENT\r\nUID:a\r\nEND:VEVENT\r\nBEGIN:VTODO\r\nUID:a\r\nEND:VTODO\r\n")[..], "valid-calendar-object-resource"),
             (&event("BEGIN:VTIMEZONE\r\nTZID:X\r\nEND:VTIMEZONE\r\n")[..], "valid-calendar-object-resource"),
             (&event("METHOD:REQUEST\r\nBEGIN:VEVENT\r\nUID:a\r\nEND:VEVENT\r\n")[..], "valid-calendar-object-resource"),

@@ -67,7 +67,8 @@ impl Filter {
         if inner.next().is_some() {
             return Err(FilterError::Unsupported("more than one component filter".into()));
         }
-        let name = attribute(component, "name").ok_or_else(|| FilterError::Invalid("a comp-filter has a name".into()))?.to_ascii_uppercase();
+        let name =
+            attribute(component, "name").ok_or_else(|| FilterError::Invalid("a comp-filter has a name".into()))?.to_ascii_uppercase();
         refuse_others(component, &["time-range"])?;
         let range = match caldav_child(component, "time-range").next() {
             None => None,
@@ -172,7 +173,8 @@ mod tests {
     }
 
     fn range(start: &str, end: &str) -> Filter {
-        Filter::read(&query(&format!("<c:comp-filter name=\"VEVENT\"><c:time-range start=\"{start}\" end=\"{end}\"/></c:comp-filter>"))).expect("filter")
+        Filter::read(&query(&format!("<c:comp-filter name=\"VEVENT\"><c:time-range start=\"{start}\" end=\"{end}\"/></c:comp-filter>")))
+            .expect("filter")
     }
 
     fn calendar(body: &str) -> String {
@@ -195,9 +197,12 @@ mod tests {
         let f = range("20240101T000000Z", "20240201T000000Z");
         assert_eq!(f.component(), Some("VEVENT"));
         assert_eq!(f.window(), Some((Some(1_704_067_200), Some(1_706_745_600))));
-        let unsupported = query("<c:comp-filter name=\"VEVENT\"><c:prop-filter name=\"SUMMARY\"><c:text-match>x</c:text-match></c:prop-filter></c:comp-filter>");
+        let unsupported = query(
+            "<c:comp-filter name=\"VEVENT\"><c:prop-filter name=\"SUMMARY\"><c:text-match>x</c:text-match></c:prop-filter></c:comp-filter>",
+        );
         assert_eq!(Filter::read(&unsupported).map_err(|e| e.condition()), Err("supported-filter"));
-        let backwards = query("<c:comp-filter name=\"VEVENT\"><c:time-range start=\"20240201T000000Z\" end=\"20240101T000000Z\"/></c:comp-filter>");
+        let backwards =
+            query("<c:comp-filter name=\"VEVENT\"><c:time-range start=\"20240201T000000Z\" end=\"20240101T000000Z\"/></c:comp-filter>");
         assert_eq!(Filter::read(&backwards).map_err(|e| e.condition()), Err("valid-filter"));
     }
 

@@ -60,7 +60,8 @@ mod tests {
 
     #[test]
     fn vcards_3_and_4_with_a_uid_are_taken() {
-        let v3 = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Ana Lima\r\nN:Lima;Ana;;;\r\nUID:ana-1\r\nTEL;TYPE=CELL:+351 900 000 000\r\nEND:VCARD\r\n";
+        let v3 =
+            "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Ana Lima\r\nN:Lima;Ana;;;\r\nUID:ana-1\r\nTEL;TYPE=CELL:+351 900 000 000\r\nEND:VCARD\r\n";
         assert_eq!(parse(v3).expect("3.0").uid, "ana-1");
         let v4 = "BEGIN:VCARD\nVERSION:4.0\nFN:Bo\nUID:urn:uuid:4fbe8971-0bc3-424c-9c26-36c3e1eff6b1\nEND:VCARD\n";
         assert_eq!(parse(v4).expect("4.0").uid, "urn:uuid:4fbe8971-0bc3-424c-9c26-36c3e1eff6b1");

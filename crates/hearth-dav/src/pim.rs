@@ -300,9 +300,9 @@ fn value(name: &Name, res: &Resource, ask: &Ask) -> Option<String> {
         (CARDDAV, "addressbook-home-set", Resource::Root | Resource::Principal | Resource::Home(_)) => {
             Some(href_element(&hrefs.home(CollectionKind::AddressBook)))
         }
-        (CALDAV, "supported-calendar-component-set", Resource::Collection(c)) if c.kind == CollectionKind::Calendar => Some(
-            c.components.iter().map(|comp| format!("<c:comp xmlns:c=\"{CALDAV}\" name=\"{}\"/>", xml_tree::escape(comp))).collect(),
-        ),
+        (CALDAV, "supported-calendar-component-set", Resource::Collection(c)) if c.kind == CollectionKind::Calendar => {
+            Some(c.components.iter().map(|comp| format!("<c:comp xmlns:c=\"{CALDAV}\" name=\"{}\"/>", xml_tree::escape(comp))).collect())
+        }
         (CALDAV, "supported-calendar-data", Resource::Collection(c)) if c.kind == CollectionKind::Calendar => {
             Some(format!("<c:calendar-data xmlns:c=\"{CALDAV}\" content-type=\"text/calendar\" version=\"2.0\"/>"))
         }
@@ -310,8 +310,12 @@ fn value(name: &Name, res: &Resource, ask: &Ask) -> Option<String> {
             "<c:address-data-type xmlns:c=\"{CARDDAV}\" content-type=\"text/vcard\" version=\"3.0\"/><c:address-data-type xmlns:c=\"{CARDDAV}\" content-type=\"text/vcard\" version=\"4.0\"/>"
         )),
         (CALDAV, "max-resource-size", Resource::Collection(c)) if c.kind == CollectionKind::Calendar => Some(MOST_ITEM_BYTES.to_string()),
-        (CARDDAV, "max-resource-size", Resource::Collection(c)) if c.kind == CollectionKind::AddressBook => Some(MOST_ITEM_BYTES.to_string()),
-        (CALDAV, "calendar-description", Resource::Collection(c)) if c.kind == CollectionKind::Calendar => c.description.as_deref().map(text),
+        (CARDDAV, "max-resource-size", Resource::Collection(c)) if c.kind == CollectionKind::AddressBook => {
+            Some(MOST_ITEM_BYTES.to_string())
+        }
+        (CALDAV, "calendar-description", Resource::Collection(c)) if c.kind == CollectionKind::Calendar => {
+            c.description.as_deref().map(text)
+        }
         (CARDDAV, "addressbook-description", Resource::Collection(c)) if c.kind == CollectionKind::AddressBook => {
             c.description.as_deref().map(text)
         }
@@ -537,10 +541,14 @@ async fn make_collection(ask: Arc<Ask>, method: &str, body: Vec<u8>) -> Result<D
         return Err(DavError::new(StatusCode::FORBIDDEN, "calendars and address books are made in their home, one level down"));
     };
     if method == "MKCALENDAR" && kind != CollectionKind::Calendar {
-        return Err(DavError::new(StatusCode::FORBIDDEN, "MKCALENDAR makes calendars, in the calendar home").with_condition_in(CALDAV, "calendar-collection-location-ok"));
+        return Err(DavError::new(StatusCode::FORBIDDEN, "MKCALENDAR makes calendars, in the calendar home")
+            .with_condition_in(CALDAV, "calendar-collection-location-ok"));
     }
     if !pim_path::valid_collection_name(&name) {
-        return Err(DavError::new(StatusCode::FORBIDDEN, "a calendar's or address book's name is letters, digits, -, _, . and @, at most 100 bytes, not starting with a dot"));
+        return Err(DavError::new(
+            StatusCode::FORBIDDEN,
+            "a calendar's or address book's name is letters, digits, -, _, . and @, at most 100 bytes, not starting with a dot",
+        ));
     }
     let mut props = CollectionProps::default();
     let mut components: Vec<String> = vec!["VEVENT".into(), "VTODO".into()];
@@ -551,7 +559,13 @@ async fn make_collection(ask: Arc<Ask>, method: &str, body: Vec<u8>) -> Result<D
         if root.name.namespace != expected.0 || root.name.local != expected.1 {
             return Err(DavError::new(StatusCode::BAD_REQUEST, format!("a {method} body is a {} element", expected.1)));
         }
-        for p in root.elements().filter(|e| e.name.is_dav("set")).flat_map(Element::elements).filter(|e| e.name.is_dav("prop")).flat_map(Element::elements) {
+        for p in root
+            .elements()
+            .filter(|e| e.name.is_dav("set"))
+            .flat_map(Element::elements)
+            .filter(|e| e.name.is_dav("prop"))
+            .flat_map(Element::elements)
+        {
             match settable(&p.name, kind) {
                 Some(Settable::DisplayName) => props.display_name = Some(Some(property_text(p)?)),
                 Some(Settable::Description) => props.description = Some(Some(property_text(p)?)),
@@ -575,7 +589,8 @@ async fn make_collection(ask: Arc<Ask>, method: &str, body: Vec<u8>) -> Result<D
                         CollectionKind::AddressBook => (CARDDAV, "addressbook"),
                     };
                     if !p.elements().any(|t| t.name.namespace == ns && t.name.local == local) {
-                        return Err(DavError::new(StatusCode::FORBIDDEN, format!("only {local} collections are made here")).with_condition_in("DAV:", "valid-resourcetype"));
+                        return Err(DavError::new(StatusCode::FORBIDDEN, format!("only {local} collections are made here"))
+                            .with_condition_in("DAV:", "valid-resourcetype"));
                     }
                     typed = true;
                 }
@@ -592,12 +607,13 @@ async fn make_collection(ask: Arc<Ask>, method: &str, body: Vec<u8>) -> Result<D
         components.clear();
     }
     let me = ask.clone();
-    let made = blocking(move || match me.catalog.write(|tx| pim::create_collection(tx, me.member.id, kind, &name, &components, &props, me.now)) {
-        Ok(_) => Ok(true),
-        Err(hearth_catalog::CatalogError::Conflict(_)) => Ok(false),
-        Err(e) => Err(e.into()),
-    })
-    .await?;
+    let made =
+        blocking(move || match me.catalog.write(|tx| pim::create_collection(tx, me.member.id, kind, &name, &components, &props, me.now)) {
+            Ok(_) => Ok(true),
+            Err(hearth_catalog::CatalogError::Conflict(_)) => Ok(false),
+            Err(e) => Err(e.into()),
+        })
+        .await?;
     if !made {
         return Err(DavError::new(StatusCode::METHOD_NOT_ALLOWED, "a calendar or address book of that name exists"));
     }
@@ -612,7 +628,8 @@ async fn get(ask: Arc<Ask>, head: bool) -> Result<DavResponse> {
     };
     let collection = ask.collection().await?;
     let me = ask.clone();
-    let item = blocking(move || Ok(me.catalog.read(|r| pim::item(r, collection.id, &name))?)).await?
+    let item = blocking(move || Ok(me.catalog.read(|r| pim::item(r, collection.id, &name))?))
+        .await?
         .ok_or_else(|| DavError::new(StatusCode::NOT_FOUND, "no such event, task or contact"))?;
     let content_type = match item.meta.component.as_str() {
         "VCARD" => "text/vcard; charset=utf-8".to_string(),
@@ -633,17 +650,28 @@ async fn get(ask: Arc<Ask>, head: bool) -> Result<DavResponse> {
 
 async fn put(ask: Arc<Ask>, pre: Precondition, body: Vec<u8>) -> Result<DavResponse> {
     let Target::Item(kind, _, name) = ask.target.clone() else {
-        return Err(DavError::new(StatusCode::METHOD_NOT_ALLOWED, "PUT writes one event, task or contact inside a calendar or address book"));
+        return Err(DavError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "PUT writes one event, task or contact inside a calendar or address book",
+        ));
     };
     if !pim_path::valid_item_name(&name) {
         return Err(DavError::new(StatusCode::BAD_REQUEST, "an item's name is at most 255 bytes and not . or .."));
     }
     let collection = ask.collection().await.map_err(|e| {
-        if e.status() == StatusCode::NOT_FOUND { DavError::new(StatusCode::CONFLICT, "no calendar or address book of that name to put it in") } else { e }
+        if e.status() == StatusCode::NOT_FOUND {
+            DavError::new(StatusCode::CONFLICT, "no calendar or address book of that name to put it in")
+        } else {
+            e
+        }
     })?;
     let text = String::from_utf8(body).map_err(|_| match kind {
-        CollectionKind::Calendar => DavError::new(StatusCode::FORBIDDEN, "iCalendar is UTF-8 text").with_condition_in(CALDAV, "valid-calendar-data"),
-        CollectionKind::AddressBook => DavError::new(StatusCode::FORBIDDEN, "a vCard is UTF-8 text").with_condition_in(CARDDAV, "valid-address-data"),
+        CollectionKind::Calendar => {
+            DavError::new(StatusCode::FORBIDDEN, "iCalendar is UTF-8 text").with_condition_in(CALDAV, "valid-calendar-data")
+        }
+        CollectionKind::AddressBook => {
+            DavError::new(StatusCode::FORBIDDEN, "a vCard is UTF-8 text").with_condition_in(CARDDAV, "valid-address-data")
+        }
     })?;
     let (uid, component, window) = match kind {
         CollectionKind::Calendar => {
@@ -695,7 +723,9 @@ async fn delete(ask: Arc<Ask>, pre: Precondition) -> Result<DavResponse> {
             match outcome {
                 DeleteOutcome::Deleted => Ok(empty(StatusCode::NO_CONTENT)),
                 DeleteOutcome::NotFound => Err(DavError::new(StatusCode::NOT_FOUND, "no such event, task or contact")),
-                DeleteOutcome::PreconditionFailed => Err(DavError::new(StatusCode::PRECONDITION_FAILED, "the item changed: fetch it again")),
+                DeleteOutcome::PreconditionFailed => {
+                    Err(DavError::new(StatusCode::PRECONDITION_FAILED, "the item changed: fetch it again"))
+                }
             }
         }
         Target::Collection(..) => {
@@ -740,8 +770,10 @@ async fn report(ask: Arc<Ask>, body: Vec<u8>) -> Result<DavResponse> {
             })?;
             calendar_query(ask, collection, filter, names).await
         }
-        (ns, local, _) => Err(DavError::new(StatusCode::FORBIDDEN, format!("the {local} report ({ns}) is not answered for this collection"))
-            .with_condition_in("DAV:", "supported-report")),
+        (ns, local, _) => {
+            Err(DavError::new(StatusCode::FORBIDDEN, format!("the {local} report ({ns}) is not answered for this collection"))
+                .with_condition_in("DAV:", "supported-report"))
+        }
     }
 }
 
@@ -755,7 +787,9 @@ async fn multiget(ask: Arc<Ask>, collection: Collection, hrefs: Vec<String>, nam
             // An href names an item of this collection (by path, maybe a whole URL): anything else is 404.
             let path = href.split_once("://").and_then(|(_, rest)| rest.find('/').map(|i| rest[i..].to_string())).unwrap_or(href.clone());
             let item = match pim_path::parse(&path, &me.member.name) {
-                Ok((_, Target::Item(kind, cname, name))) if kind == c.kind && cname == c.name => me.catalog.read(|r| pim::item(r, c.id, &name))?,
+                Ok((_, Target::Item(kind, cname, name))) if kind == c.kind && cname == c.name => {
+                    me.catalog.read(|r| pim::item(r, c.id, &name))?
+                }
                 _ => None,
             };
             found.push((href, item));
@@ -782,26 +816,29 @@ async fn sync_collection(ask: Arc<Ask>, collection: Collection, token: String, n
         0
     } else {
         token_seq(&token, &collection).ok_or_else(|| {
-            DavError::new(StatusCode::FORBIDDEN, "this sync token is not one this collection gave").with_condition_in("DAV:", "valid-sync-token")
+            DavError::new(StatusCode::FORBIDDEN, "this sync token is not one this collection gave")
+                .with_condition_in("DAV:", "valid-sync-token")
         })?
     };
     let with_body = wants_body(&names);
     let me = ask.clone();
     let c = collection.clone();
     let (changes, bodies) = blocking(move || {
-        me.catalog.read(|r| {
-            let Some(changes) = pim::changes_since(r, &c, since)? else { return Ok(None) };
-            let mut bodies = Vec::new();
-            if with_body {
-                for m in &changes.changed {
-                    bodies.push(pim::item(r, c.id, &m.name)?.map(|i| i.body));
+        me.catalog
+            .read(|r| {
+                let Some(changes) = pim::changes_since(r, &c, since)? else { return Ok(None) };
+                let mut bodies = Vec::new();
+                if with_body {
+                    for m in &changes.changed {
+                        bodies.push(pim::item(r, c.id, &m.name)?.map(|i| i.body));
+                    }
                 }
-            }
-            Ok(Some((changes, bodies)))
-        })?
-        .ok_or_else(|| {
-            DavError::new(StatusCode::FORBIDDEN, "this sync token is too old: sync again from the start").with_condition_in("DAV:", "valid-sync-token")
-        })
+                Ok(Some((changes, bodies)))
+            })?
+            .ok_or_else(|| {
+                DavError::new(StatusCode::FORBIDDEN, "this sync token is too old: sync again from the start")
+                    .with_condition_in("DAV:", "valid-sync-token")
+            })
     })
     .await?;
     let mut out = MultiStatus::default();
@@ -821,7 +858,12 @@ async fn sync_collection(ask: Arc<Ask>, collection: Collection, token: String, n
     Ok(multistatus(out.finish_with_sync_token(&sync_token(&now))))
 }
 
-async fn calendar_query(ask: Arc<Ask>, collection: Collection, filter: crate::calendar_query::Filter, names: Vec<Name>) -> Result<DavResponse> {
+async fn calendar_query(
+    ask: Arc<Ask>,
+    collection: Collection,
+    filter: crate::calendar_query::Filter,
+    names: Vec<Name>,
+) -> Result<DavResponse> {
     let with_body = wants_body(&names);
     let me = ask.clone();
     let c = collection.clone();

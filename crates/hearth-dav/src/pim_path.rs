@@ -119,9 +119,8 @@ fn not_found() -> DavError {
 /// One decoded path segment; 400 for one that is not UTF-8 or holds a slash or a control
 /// character.
 fn decode(segment: &str) -> Result<String, DavError> {
-    let s = percent_decode_str(segment)
-        .decode_utf8()
-        .map_err(|_| DavError::new(StatusCode::BAD_REQUEST, "a name in the path is not UTF-8"))?;
+    let s =
+        percent_decode_str(segment).decode_utf8().map_err(|_| DavError::new(StatusCode::BAD_REQUEST, "a name in the path is not UTF-8"))?;
     if s.contains('/') || s.chars().any(char::is_control) {
         return Err(DavError::new(StatusCode::BAD_REQUEST, "a name in the path holds a slash or a control character"));
     }
@@ -199,7 +198,11 @@ mod tests {
             ("/dav/calendars/anna/", Style::Hearth, Target::Home(cal)),
             ("/remote.php/dav/calendars/anna/work", Style::Nextcloud, Target::Collection(cal, "work".into())),
             ("/dav/addressbooks/anna/contacts/", Style::Hearth, Target::Collection(book, "contacts".into())),
-            ("/remote.php/dav/addressbooks/users/anna/contacts/a%20b%40c.vcf", Style::Nextcloud, Target::Item(book, "contacts".into(), "a b@c.vcf".into())),
+            (
+                "/remote.php/dav/addressbooks/users/anna/contacts/a%20b%40c.vcf",
+                Style::Nextcloud,
+                Target::Item(book, "contacts".into(), "a b@c.vcf".into()),
+            ),
         ];
         for (path, style, target) in cases {
             let (s, t) = parse(path, "anna").unwrap_or_else(|e| panic!("{path}: {e}"));

@@ -120,16 +120,18 @@ pub async fn user(
 /// learn that Basic is asked for (the access layer answers that 401); with credentials it is
 /// the root of the DAV spaces, where a CalDAV or CardDAV client asks for its principal
 /// (PROPFIND, answered as at `/dav/`, docs/calendars.md).
-pub async fn dav_root(State(state): State<AppState>, axum::Extension(caller): axum::Extension<Caller>, request: axum::extract::Request) -> Response {
+pub async fn dav_root(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    request: axum::extract::Request,
+) -> Response {
     match request.method().as_str() {
         "HEAD" | "GET" | "OPTIONS" => {
             let mut r = StatusCode::OK.into_response();
             r.headers_mut().insert("dav", HeaderValue::from_static("1, 2, 3, calendar-access, addressbook"));
             r
         }
-        "PROPFIND" | "REPORT" => {
-            super::pim::answer(&state, &caller, request).await.unwrap_or_else(IntoResponse::into_response)
-        }
+        "PROPFIND" | "REPORT" => super::pim::answer(&state, &caller, request).await.unwrap_or_else(IntoResponse::into_response),
         _ => {
             let mut r = (StatusCode::METHOD_NOT_ALLOWED, "the DAV root has no resources of its own; your files are under files/<name>/\n")
                 .into_response();
