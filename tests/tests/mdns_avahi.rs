@@ -95,6 +95,14 @@ fn avahi_sees_hearth_with_its_txt_and_sees_it_leave() {
         assert_eq!(found[8], port, "{kind}");
         assert!(found[9].contains("\"path=/remote.php/dav/files/\""), "{kind} TXT {}", found[9]);
     }
+    // Calendar and contact apps find the DAV root (RFC 6764), over HTTP and over TLS.
+    for (kind, port) in [("_caldav._tcp", "8080"), ("_carddav._tcp", "8080"), ("_caldavs._tcp", "8443"), ("_carddavs._tcp", "8443")] {
+        let found = poll::until(Duration::from_secs(30), &format!("{kind} in avahi-browse"), || {
+            lab.browse(kind).into_iter().find(|f| f.get(3).is_some_and(|n| n.contains("Test")) && f.get(2).is_some_and(|p| p == "IPv4"))
+        });
+        assert_eq!(found[8], port, "{kind}");
+        assert!(found[9].contains("\"path=/dav/\""), "{kind} TXT {}", found[9]);
+    }
 
     // The family renames the box: the LAN sees the new name at once, the old one goes
     // (avahi-browse -p writes the space as \\032, so the names are matched by a word).

@@ -220,7 +220,8 @@ fileext = ".vcf"
 
     // Both sides change the dentist: "a wins" keeps the box's.
     let on_box = event("dentist", "Dentist, the box's");
-    let r = http::request_bytes(d.http, "PUT", dentist, &[auth.clone()], Some(("text/calendar", on_box.as_bytes()))).expect("put");
+    let r =
+        http::request_bytes(d.http, "PUT", dentist, std::slice::from_ref(&auth), Some(("text/calendar", on_box.as_bytes()))).expect("put");
     assert_eq!(r.status, 204);
     let dentist_file = family.iter().find(|(_, t)| t.contains("UID:dentist")).map(|(n, _)| n.clone()).expect("dentist");
     std::fs::write(base.join("cal/family").join(&dentist_file), event("dentist", "Dentist, the laptop's")).expect("write");

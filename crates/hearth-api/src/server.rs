@@ -303,6 +303,21 @@ fn announce(announcements: &Announcements, d: &crate::state::DeviceInfo, http_po
             .set("api.webdavs", Announcement { service_type: "_webdavs._tcp".into(), instance: name.to_string(), port, txt: files }),
         None => announcements.remove("api.webdavs"),
     }
+    // Calendar and contact apps find the box (RFC 6764: the DAV root in TXT `path`;
+    // docs/calendars.md), over HTTP and over TLS when HTTPS is on.
+    let root = vec![("path".to_string(), "/dav/".to_string())];
+    for (key, service) in [("api.caldav", "_caldav._tcp"), ("api.carddav", "_carddav._tcp")] {
+        announcements
+            .set(key, Announcement { service_type: service.into(), instance: name.to_string(), port: http_port, txt: root.clone() });
+    }
+    for (key, service) in [("api.caldavs", "_caldavs._tcp"), ("api.carddavs", "_carddavs._tcp")] {
+        match d.https_port {
+            Some(port) => {
+                announcements.set(key, Announcement { service_type: service.into(), instance: name.to_string(), port, txt: root.clone() })
+            }
+            None => announcements.remove(key),
+        }
+    }
 }
 
 impl Service for ApiService {

@@ -18,6 +18,13 @@
 //!   put back, and their expiry; [`history`]: listing and putting them back;
 //!   [`nextcloud_history`]: the same at Nextcloud's `trashbin/` and `versions/` addresses.
 //! - [`share_links`]: what a share link to files reads, and files dropped through one.
+//!
+//! Calendars and contacts (CalDAV, CardDAV; docs/calendars.md):
+//!
+//! - [`pim_path`]: their addresses, the box's and Nextcloud's, read into a target.
+//! - [`calendar_object`], [`contact_object`]: what a PUT may store, checked by calcard.
+//! - [`calendar_query`]: a calendar-query's filter, recurrences expanded against its range.
+//! - [`pim`]: the methods and reports over the catalog's calendars and address books.
 
 pub mod calendar_object;
 pub mod calendar_query;

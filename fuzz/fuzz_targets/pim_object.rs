@@ -1,0 +1,28 @@
+//! What CalDAV and CardDAV clients send: iCalendar and vCard bodies of a PUT, a calendar-query's
+//! filter, and the addresses themselves. Parsing never panics (a recurrence that would expand
+//! forever is bounded), and what is taken is what storage expects: a UID, a window that ends
+//! after it starts.
+#![no_main]
+use hearth_dav::{calendar_object, calendar_query, contact_object, pim_path, xml_tree};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let kinds = ["VEVENT".to_string(), "VTODO".to_string(), "VJOURNAL".to_string()];
+    if let Ok(o) = calendar_object::parse(text, &kinds) {
+        assert!(!o.uid.trim().is_empty(), "a stored calendar object has a UID");
+        if let Some((start, Some(end))) = o.window {
+            assert!(end >= start, "a window ends after it starts: {start} {end}");
+        }
+    }
+    if let Ok(c) = contact_object::parse(text) {
+        assert!(!c.uid.is_empty(), "a stored contact has a UID");
+    }
+    if let Ok(root) = xml_tree::parse(data)
+        && let Ok(filter) = calendar_query::Filter::read(&root)
+    {
+        let _ = filter.matches(text);
+    }
+    let _ = calendar_query::utc_time(text);
+    let _ = pim_path::parse(text, "anna");
+});
