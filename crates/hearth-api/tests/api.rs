@@ -194,8 +194,10 @@ async fn every_protected_route_requires_login() {
             "POST /index.php/core/wipe/check",
             "POST /index.php/login/v2",
             "POST /index.php/login/v2/poll",
+            "PROPFIND /.well-known/caldav",
+            "PROPFIND /.well-known/carddav",
         ],
-        "only health, setup, claim, recovery of a new box, login, the page itself and its files, share links (their token is the key), tus's capability answer and what a Nextcloud answers without a login (status, capabilities, the login flow, the wipe check) are public"
+        "only health, setup, claim, recovery of a new box, login, the page itself and its files, share links (their token is the key), tus's capability answer and what a Nextcloud answers without a login (status, capabilities, the login flow, the wipe check) and the well-known redirects to the calendars' DAV root are public"
     );
     for route in table {
         let path = concrete(route.path);
