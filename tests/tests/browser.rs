@@ -641,6 +641,24 @@ fn a_family_names_a_person_the_box_found_in_their_photos() {
     assert!(d.stop(Duration::from_secs(15)).success());
 }
 
+/// The Calendars & contacts page from a phone (tests/browser/calendars.mjs): the defaults, a
+/// calendar made, renamed, an event put into it over CalDAV with the app password the page made,
+/// then deleted.
+#[test]
+fn a_family_keeps_calendars_and_contacts_on_the_box() {
+    let _machine = beside_others();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut d = start(&dir.path().join("data"), &[]);
+    d.wait_healthy(Duration::from_secs(20));
+    d.claim("ada", "ada-long-password");
+    let shots = daemon::workspace().join("target/screenshots/web");
+    std::fs::create_dir_all(&shots).expect("mkdir screenshots");
+    run_script("calendars.mjs", &d, |c| {
+        c.arg(format!("http://{}/", d.http)).args(["ada", "ada-long-password"]).arg(&shots);
+    });
+    assert!(d.stop(Duration::from_secs(15)).success());
+}
+
 /// Searching by meaning from a phone (tests/browser/search_meaning.mjs): a box with an image/text
 /// model the family provided (the colour model hearth-ml builds in code; the pinned models left
 /// out, an empty folder) makes the vectors of a red, a green and a blue photo, and the Search page

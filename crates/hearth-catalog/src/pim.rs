@@ -6,7 +6,7 @@
 
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OptionalExtension, params};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::CatalogError;
 
@@ -14,7 +14,7 @@ use crate::CatalogError;
 pub const TOMBSTONE_DAYS: i64 = 90;
 
 /// What a collection holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CollectionKind {
     /// Events, tasks, journal entries (CalDAV).
@@ -135,6 +135,39 @@ pub fn collection(conn: &Connection, owner_id: i64, kind: CollectionKind, name: 
         .prepare_cached(&format!("SELECT {COLLECTION_COLUMNS} FROM pim_collections WHERE owner_id = ?1 AND kind = ?2 AND name = ?3"))?
         .query_row(params![owner_id, kind, name], collection_row)
         .optional()?)
+}
+
+/// How many items a collection holds.
+pub fn item_count(conn: &Connection, collection: CollectionId) -> Result<i64, CatalogError> {
+    Ok(conn.prepare_cached("SELECT count(*) FROM pim_items WHERE collection_id = ?1")?.query_row([collection.0], |r| r.get(0))?)
+}
+
+/// An address name for a new collection shown as `display`: its letters and digits in lower
+/// case joined by `-` (`calendar` or `contacts` when none are left), with `-2`, `-3` … when
+/// `owner_id` has that name already.
+pub fn unused_name(conn: &Connection, owner_id: i64, kind: CollectionKind, display: &str) -> Result<String, CatalogError> {
+    let mut base = String::new();
+    for c in display.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            base.push(c);
+        } else if !base.is_empty() && !base.ends_with('-') {
+            base.push('-');
+        }
+    }
+    let mut base: String = base.trim_end_matches('-').chars().take(60).collect();
+    if base.is_empty() {
+        base = match kind {
+            CollectionKind::Calendar => "calendar".into(),
+            CollectionKind::AddressBook => "contacts".into(),
+        };
+    }
+    let mut name = base.clone();
+    let mut n = 1;
+    while collection(conn, owner_id, kind, &name)?.is_some() {
+        n += 1;
+        name = format!("{base}-{n}");
+    }
+    Ok(name)
 }
 
 /// Makes `owner_id`'s default collection of `kind` when they have none of that kind yet
@@ -498,6 +531,12 @@ mod tests {
         catalog.write(|tx| change_collection(tx, work.id, &change)).expect("change");
         let work = catalog.read(|r| collection(r, owner, CollectionKind::Calendar, "work")).expect("get").expect("work");
         assert_eq!((work.display_name.as_deref(), work.color), (Some("Work"), None));
+        let names: Vec<String> = ["Work", "Ünïcode & Co!", "✓✓", "personal"]
+            .iter()
+            .map(|d| catalog.read(|r| unused_name(r, owner, CollectionKind::Calendar, d)).expect("name"))
+            .collect();
+        assert_eq!(names, ["work-2", "n-code-co", "calendar", "personal-2"]);
+        assert_eq!(catalog.read(|r| item_count(r, work.id)).expect("count"), 0);
         catalog.write(|tx| delete_collection(tx, work.id)).expect("delete");
         assert!(catalog.read(|r| collection(r, owner, CollectionKind::Calendar, "work")).expect("get").is_none());
     }

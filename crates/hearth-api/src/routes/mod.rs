@@ -16,6 +16,7 @@ pub mod admin;
 pub mod albums;
 pub mod backups;
 pub mod box_settings;
+pub mod calendars;
 pub mod dav;
 pub mod discover;
 pub mod events;
@@ -215,6 +216,11 @@ pub fn table() -> Vec<Route> {
         r(webdav(), "/remote.php/dav/trashbin/{*path}", User, any(dav::serve_history)),
         r(webdav(), "/remote.php/dav/versions/{*path}", User, any(dav::serve_history)),
         r(webdav(), "/remote.php/webdav", User, any(dav::serve)),
+        // The Calendars & contacts page's view of the same (docs/calendars.md).
+        r(Method::GET, "/api/v1/calendars", User, get(calendars::list)),
+        r(Method::POST, "/api/v1/calendars", User, post(calendars::create)),
+        r(Method::PATCH, "/api/v1/calendars/{kind}/{name}", User, patch(calendars::change)),
+        r(Method::DELETE, "/api/v1/calendars/{kind}/{name}", User, delete(calendars::remove)),
         // Calendars and contacts (docs/calendars.md): CalDAV and CardDAV, every method.
         r(webdav(), "/.well-known/caldav", Public, any(pim::well_known)),
         r(webdav(), "/.well-known/carddav", Public, any(pim::well_known)),

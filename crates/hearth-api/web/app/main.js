@@ -41,6 +41,7 @@ const PAGES = {
   map: () => import("/app/pages/map.js"),
   duplicates: () => import("/app/pages/duplicates.js"),
   s: () => import("/app/pages/shared.js"),
+  calendars: () => import("/app/pages/calendars.js"),
 };
 const NAV = [["photos", "nav.photos"], ["albums", "nav.albums"], ["files", "nav.files"], ["devices", "nav.devices"], ["family", "nav.family"], ["box", "nav.box"]];
 

@@ -21,7 +21,7 @@ export function render(main, route, app) {
     try { await navigator.clipboard.writeText(idText.textContent); app.toast(t("devices.copied")); } catch (_) { /* not allowed over plain HTTP */ }
   });
   main.append(
-    h("div", { class: "page-head" }, h("h1", {}, t("devices.title"))),
+    h("div", { class: "page-head" }, h("h1", {}, t("devices.title")), h("a", { id: "calendars-open", href: "#/calendars" }, t("calendars.open"))),
     h("section", { class: "card pairing" }, h("h2", {}, t("devices.this_box")), qr, idText, copy, h("p", { class: "muted" }, t("devices.this_box_lead"))),
     h("section", { class: "card" }, h("h2", {}, t("devices.waiting")), waiting),
     h("section", { class: "card" }, h("h2", {}, t("devices.offers")), offers),

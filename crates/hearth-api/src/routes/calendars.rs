@@ -1,0 +1,192 @@
+//! The Calendars & contacts page's view of a member's calendars and address books (docs/api.md,
+//! docs/calendars.md): list, make, rename or recolour, delete. Phones and vdirsyncer reach the
+//! same collections over CalDAV and CardDAV (`routes::pim`). Thin: the storage is
+//! `hearth_catalog::pim`'s.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use hearth_catalog::pim::{self, Collection, CollectionKind, CollectionProps};
+use serde::{Deserialize, Serialize};
+
+use super::JsonBody;
+use super::albums::me;
+use crate::auth::Caller;
+use crate::{ApiError, AppState};
+
+/// A calendar or address book as the page shows it.
+#[derive(Serialize)]
+pub struct CollectionView {
+    /// `calendar` or `addressbook`.
+    pub kind: CollectionKind,
+    /// Its address name.
+    pub name: String,
+    /// The name shown (its address name when none was given).
+    pub display_name: String,
+    /// `#RRGGBB` or `#RRGGBBAA`, when set.
+    pub color: Option<String>,
+    /// How many events, tasks or contacts.
+    pub items: i64,
+    /// Its CalDAV or CardDAV address on this box.
+    pub href: String,
+}
+
+fn view(c: Collection, items: i64, user: &str) -> CollectionView {
+    let href = hearth_dav::pim_path::Hrefs::new(hearth_dav::pim_path::Style::Hearth, user).collection(c.kind, &c.name);
+    CollectionView {
+        kind: c.kind,
+        display_name: c.display_name.clone().unwrap_or_else(|| c.name.clone()),
+        name: c.name,
+        color: c.color,
+        items,
+        href,
+    }
+}
+
+/// `GET /api/v1/calendars` body.
+#[derive(Serialize)]
+pub struct CollectionList {
+    /// Calendars first, then address books, each by name.
+    pub collections: Vec<CollectionView>,
+}
+
+/// `GET /api/v1/calendars`: the caller's calendars and address books (the defaults made the
+/// first time, as a phone's first visit would).
+pub async fn list(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+) -> Result<Json<CollectionList>, ApiError> {
+    let user = me(&caller)?;
+    let name = caller.require_user()?.name.clone();
+    let now = state.now();
+    let collections = state
+        .write(move |tx| {
+            let mut out = Vec::new();
+            for kind in [CollectionKind::Calendar, CollectionKind::AddressBook] {
+                pim::ensure_default(tx, user, kind, now)?;
+                for c in pim::collections(tx, user, kind)? {
+                    let items = pim::item_count(tx, c.id)?;
+                    out.push(view(c, items, &name));
+                }
+            }
+            Ok(out)
+        })
+        .await?;
+    Ok(Json(CollectionList { collections }))
+}
+
+/// `POST /api/v1/calendars` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewCollection {
+    /// `calendar` or `addressbook`.
+    pub kind: CollectionKind,
+    /// The name shown.
+    pub display_name: String,
+    /// `#RRGGBB` or `#RRGGBBAA`.
+    pub color: Option<String>,
+}
+
+/// `PATCH /api/v1/calendars/{kind}/{name}` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CollectionPatch {
+    /// The name shown.
+    pub display_name: Option<String>,
+    /// `#RRGGBB` or `#RRGGBBAA`; null removes it.
+    #[serde(default, deserialize_with = "super::albums::present")]
+    pub color: Option<Option<String>>,
+}
+
+fn display_name(s: &str) -> Result<String, ApiError> {
+    let s = s.trim();
+    if s.is_empty() || s.chars().count() > 100 || s.chars().any(char::is_control) {
+        return Err(ApiError::invalid("a name is 1 to 100 characters, without control characters"));
+    }
+    Ok(s.to_string())
+}
+
+fn color(c: Option<String>) -> Result<Option<String>, ApiError> {
+    match c {
+        None => Ok(None),
+        Some(c) => {
+            let hex = c.strip_prefix('#').unwrap_or("");
+            if !(hex.len() == 6 || hex.len() == 8) || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(ApiError::invalid("a colour is #RRGGBB or #RRGGBBAA"));
+            }
+            Ok(Some(c.to_ascii_uppercase()))
+        }
+    }
+}
+
+/// `POST /api/v1/calendars` → 201 and the new calendar or address book.
+pub async fn create(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    JsonBody(body): JsonBody<NewCollection>,
+) -> Result<(StatusCode, Json<CollectionView>), ApiError> {
+    let user = me(&caller)?;
+    let name = caller.require_user()?.name.clone();
+    let shown = display_name(&body.display_name)?;
+    let color = color(body.color)?;
+    let kind = body.kind;
+    let now = state.now();
+    let made = state
+        .write(move |tx| {
+            let address = pim::unused_name(tx, user, kind, &shown)?;
+            let components = match kind {
+                CollectionKind::Calendar => vec!["VEVENT".to_string(), "VTODO".to_string()],
+                CollectionKind::AddressBook => Vec::new(),
+            };
+            let props = CollectionProps { display_name: Some(Some(shown)), color: Some(color), ..Default::default() };
+            pim::create_collection(tx, user, kind, &address, &components, &props, now)
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(view(made, 0, &name))))
+}
+
+/// `PATCH /api/v1/calendars/{kind}/{name}` → the calendar or address book.
+pub async fn change(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Path((kind, address)): Path<(CollectionKind, String)>,
+    JsonBody(body): JsonBody<CollectionPatch>,
+) -> Result<Json<CollectionView>, ApiError> {
+    let user = me(&caller)?;
+    let name = caller.require_user()?.name.clone();
+    let props = CollectionProps {
+        display_name: body.display_name.as_deref().map(display_name).transpose()?.map(Some),
+        color: body.color.map(color).transpose()?,
+        ..Default::default()
+    };
+    let changed = state
+        .write(move |tx| {
+            let Some(c) = pim::collection(tx, user, kind, &address)? else { return Ok(None) };
+            pim::change_collection(tx, c.id, &props)?;
+            let items = pim::item_count(tx, c.id)?;
+            Ok(pim::collection(tx, user, kind, &address)?.map(|c| (c, items)))
+        })
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such calendar or address book"))?;
+    Ok(Json(view(changed.0, changed.1, &name)))
+}
+
+/// `DELETE /api/v1/calendars/{kind}/{name}` → 204: it and everything in it are gone.
+pub async fn remove(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Path((kind, address)): Path<(CollectionKind, String)>,
+) -> Result<StatusCode, ApiError> {
+    let user = me(&caller)?;
+    let gone = state
+        .write(move |tx| {
+            let Some(c) = pim::collection(tx, user, kind, &address)? else { return Ok(false) };
+            pim::delete_collection(tx, c.id)?;
+            Ok(true)
+        })
+        .await?;
+    if !gone {
+        return Err(ApiError::not_found("no such calendar or address book"));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
