@@ -1,9 +1,9 @@
-//! What CalDAV and CardDAV clients send: iCalendar and vCard bodies of a PUT, a calendar-query's
-//! filter, and the addresses themselves. Parsing never panics (a recurrence that would expand
+//! What CalDAV and CardDAV clients send: iCalendar and vCard bodies of a PUT, the filters of a
+//! calendar-query and an addressbook-query, and the addresses themselves. Parsing never panics (a recurrence that would expand
 //! forever is bounded), and what is taken is what storage expects: a UID, a window that ends
 //! after it starts.
 #![no_main]
-use hearth_dav::{calendar_object, calendar_query, contact_object, pim_path, xml_tree};
+use hearth_dav::{calendar_object, calendar_query, contact_object, contact_query, pim_path, xml_tree};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -18,10 +18,13 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(c) = contact_object::parse(text) {
         assert!(!c.uid.is_empty(), "a stored contact has a UID");
     }
-    if let Ok(root) = xml_tree::parse(data)
-        && let Ok(filter) = calendar_query::Filter::read(&root)
-    {
-        let _ = filter.matches(text);
+    if let Ok(root) = xml_tree::parse(data) {
+        if let Ok(filter) = calendar_query::Filter::read(&root) {
+            let _ = filter.matches(text);
+        }
+        if let Ok(filter) = contact_query::Filter::read(&root) {
+            let _ = filter.matches(text);
+        }
     }
     let _ = calendar_query::utc_time(text);
     let _ = pim_path::parse(text, "anna");

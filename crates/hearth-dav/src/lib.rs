@@ -23,13 +23,15 @@
 //!
 //! - [`pim_path`]: their addresses, the box's and Nextcloud's, read into a target.
 //! - [`calendar_object`], [`contact_object`]: what a PUT may store, checked by calcard.
-//! - [`calendar_query`]: a calendar-query's filter, recurrences expanded against its range.
+//! - [`calendar_query`]: a calendar-query's filter, recurrences expanded against its range;
+//!   [`contact_query`]: an addressbook-query's text filters.
 //! - [`pim`]: the methods and reports over the catalog's calendars and address books.
 
 pub mod calendar_object;
 pub mod calendar_query;
 pub mod chunked;
 pub mod contact_object;
+pub mod contact_query;
 pub mod content_type;
 pub mod headers;
 pub mod history;

@@ -1,8 +1,8 @@
 //! CalDAV (RFC 4791) and CardDAV (RFC 6352) over the catalog (docs/calendars.md): discovery
 //! (`current-user-principal`, the home sets), collections made with MKCALENDAR or extended
 //! MKCOL (RFC 5689) and their properties, items written with ETag preconditions, and the
-//! reports clients sync with (`calendar-multiget`, `addressbook-multiget`, `calendar-query`,
-//! `sync-collection`, RFC 6578). The caller (hearth-api) authenticates; this module answers
+//! reports clients sync and search with (`calendar-multiget`, `addressbook-multiget`,
+//! `calendar-query`, `addressbook-query`, `sync-collection`, RFC 6578). The caller (hearth-api) authenticates; this module answers
 //! for the member it is given, and only with their own collections.
 
 use std::sync::Arc;
@@ -97,7 +97,8 @@ where
         "GET" | "HEAD" => get(ask, method == "HEAD").await,
         "PUT" => {
             let pre = precondition(&parts)?;
-            put(ask, pre, read_body(body, MOST_ITEM_BYTES).await.map_err(too_large)?).await
+            let ns = if kind_of(&ask.target) == Some(CollectionKind::AddressBook) { CARDDAV } else { CALDAV };
+            put(ask, pre, read_body(body, MOST_ITEM_BYTES).await.map_err(|e| too_large(e, ns))?).await
         }
         "DELETE" => delete(ask, precondition(&parts)?).await,
         "REPORT" => report(ask, read_body(body, crate::request_body::MOST_BODY_BYTES).await?).await,
@@ -116,10 +117,11 @@ fn header_str<'a>(parts: &'a http::request::Parts, name: &str) -> Option<&'a str
     parts.headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-fn too_large(e: DavError) -> DavError {
+/// A body past [`MOST_ITEM_BYTES`] as CalDAV and CardDAV say it (`max-resource-size` in `ns`).
+fn too_large(e: DavError, ns: &'static str) -> DavError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         DavError::new(StatusCode::PAYLOAD_TOO_LARGE, format!("an event, task or contact is at most {MOST_ITEM_BYTES} bytes"))
-            .with_condition_in(CALDAV, "max-resource-size")
+            .with_condition_in(ns, "max-resource-size")
     } else {
         e
     }
@@ -279,7 +281,9 @@ fn value(name: &Name, res: &Resource, ask: &Ask) -> Option<String> {
         ("DAV:", "supported-report-set", Resource::Collection(c)) => {
             let reports: &[(&str, &str)] = match c.kind {
                 CollectionKind::Calendar => &[(CALDAV, "calendar-multiget"), (CALDAV, "calendar-query"), ("DAV:", "sync-collection")],
-                CollectionKind::AddressBook => &[(CARDDAV, "addressbook-multiget"), ("DAV:", "sync-collection")],
+                CollectionKind::AddressBook => {
+                    &[(CARDDAV, "addressbook-multiget"), (CARDDAV, "addressbook-query"), ("DAV:", "sync-collection")]
+                }
             };
             Some(
                 reports
@@ -770,6 +774,13 @@ async fn report(ask: Arc<Ask>, body: Vec<u8>) -> Result<DavResponse> {
             })?;
             calendar_query(ask, collection, filter, names).await
         }
+        (CARDDAV, "addressbook-query", CollectionKind::AddressBook) => {
+            let filter = crate::contact_query::Filter::read(&root).map_err(|e| {
+                let condition = e.condition();
+                DavError::new(StatusCode::FORBIDDEN, e.to_string()).with_condition_in(CARDDAV, condition)
+            })?;
+            addressbook_query(ask, collection, filter, names).await
+        }
         (ns, local, _) => {
             Err(DavError::new(StatusCode::FORBIDDEN, format!("the {local} report ({ns}) is not answered for this collection"))
                 .with_condition_in("DAV:", "supported-report"))
@@ -876,6 +887,28 @@ async fn calendar_query(
             }
         }
         Ok(matched)
+    })
+    .await?;
+    let mut out = MultiStatus::default();
+    for item in matched {
+        let res = Resource::Item { collection: collection.clone(), meta: item.meta, body: with_body.then_some(item.body) };
+        respond(&mut out, &res, &names, &ask);
+    }
+    Ok(multistatus(out.finish()))
+}
+
+async fn addressbook_query(
+    ask: Arc<Ask>,
+    collection: Collection,
+    filter: crate::contact_query::Filter,
+    names: Vec<Name>,
+) -> Result<DavResponse> {
+    let with_body = wants_body(&names);
+    let me = ask.clone();
+    let c = collection.clone();
+    let matched = blocking(move || {
+        let all = me.catalog.read(|r| pim::items_in_window(r, c.id, None, None))?;
+        Ok(all.into_iter().filter(|item| filter.matches(&item.body)).collect::<Vec<_>>())
     })
     .await?;
     let mut out = MultiStatus::default();

@@ -278,6 +278,15 @@ async fn reports_multiget_sync_collection_and_time_ranges() {
     assert_eq!(all.body.matches(".ics</d:href>").count(), 3);
     let r = b.send("REPORT", cal, &[], &query(r#"<c:prop-filter name="SUMMARY"/>"#)).await;
     assert!(r.status == StatusCode::FORBIDDEN && r.body.contains("supported-filter"), "{}", r.body);
+    // Contacts found by text, as a phone's search asks.
+    let book = "/dav/addressbooks/anna/contacts/";
+    for (uid, name) in [("ana", "Ana Lima"), ("bo", "Bo Østergaard")] {
+        let card = format!("BEGIN:VCARD\r\nVERSION:4.0\r\nUID:{uid}\r\nFN:{name}\r\nEND:VCARD\r\n");
+        assert_eq!(b.send("PUT", &format!("{book}{uid}.vcf"), &[], &card).await.status, StatusCode::CREATED);
+    }
+    let search = r#"<c:addressbook-query xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:carddav"><d:prop><d:getetag/><c:address-data/></d:prop><c:filter><c:prop-filter name="FN"><c:text-match>østER</c:text-match></c:prop-filter></c:filter></c:addressbook-query>"#;
+    let r = b.send("REPORT", book, &[("depth", "1")], search).await;
+    assert!(r.body.contains("bo.vcf</d:href>") && !r.body.contains("ana.vcf") && r.body.contains("FN:Bo"), "{}", r.body);
     let r = b.send("REPORT", cal, &[], r#"<d:expand-property xmlns:d="DAV:"/>"#).await;
     assert!(r.status == StatusCode::FORBIDDEN && r.body.contains("supported-report"), "{}", r.body);
     let bomb = format!("<!DOCTYPE x [<!ENTITY a \"{}\">]><d:sync-collection xmlns:d=\"DAV:\">&a;&a;</d:sync-collection>", "a".repeat(1000));
