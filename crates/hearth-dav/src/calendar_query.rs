@@ -13,7 +13,8 @@ use crate::xml_tree::Element;
 /// range after its last expanded instance (more rather than fewer: a client shows what it gets).
 const MOST_INSTANCES: usize = 3000;
 
-/// Why a filter is not answered.
+/// Why a filter is not answered (a calendar-query's or an addressbook-query's: CalDAV and
+/// CardDAV name the two preconditions alike).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FilterError {
     /// Not a filter RFC 4791 describes.
@@ -25,7 +26,7 @@ pub enum FilterError {
 }
 
 impl FilterError {
-    /// The CalDAV precondition element.
+    /// The precondition element (in the CalDAV or CardDAV namespace, as the report's).
     pub fn condition(&self) -> &'static str {
         match self {
             FilterError::Invalid(_) => "valid-filter",
@@ -34,13 +35,16 @@ impl FilterError {
     }
 }
 
+/// A time range's start and end (Unix seconds, UTC), either open.
+pub type TimeRange = (Option<i64>, Option<i64>);
+
 /// A calendar-query's filter.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Filter {
     /// `VEVENT`, `VTODO` or `VJOURNAL`; `None`: every item.
     component: Option<String>,
-    /// Start and end of the time range (Unix seconds, UTC), either open.
-    range: Option<(Option<i64>, Option<i64>)>,
+    /// The time range.
+    range: Option<TimeRange>,
 }
 
 fn caldav_child<'a>(e: &'a Element, local: &str) -> impl Iterator<Item = &'a Element> {
@@ -95,7 +99,7 @@ impl Filter {
     }
 
     /// The time range asked for.
-    pub fn window(&self) -> Option<(Option<i64>, Option<i64>)> {
+    pub fn window(&self) -> Option<TimeRange> {
         self.range
     }
 

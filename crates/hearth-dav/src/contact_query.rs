@@ -4,29 +4,9 @@
 //! is `i;octet`, maybe negated), all of them (`test="allof"`) or any (the default). Parameter
 //! filters are refused as not supported rather than answered wrongly.
 
+pub use crate::calendar_query::FilterError;
 use crate::pim::CARDDAV;
 use crate::xml_tree::Element;
-
-/// Why a filter is not answered.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum FilterError {
-    /// Not a filter RFC 6352 describes.
-    #[error("the filter is not valid: {0}")]
-    Invalid(String),
-    /// A filter this server does not answer yet.
-    #[error("this filter is not supported here: {0}")]
-    Unsupported(String),
-}
-
-impl FilterError {
-    /// The CardDAV precondition element.
-    pub fn condition(&self) -> &'static str {
-        match self {
-            FilterError::Invalid(_) => "valid-filter",
-            FilterError::Unsupported(_) => "supported-filter",
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum MatchType {

@@ -772,14 +772,15 @@ async fn report(ask: Arc<Ask>, body: Vec<u8>) -> Result<DavResponse> {
                 let condition = e.condition();
                 DavError::new(StatusCode::FORBIDDEN, e.to_string()).with_condition_in(CALDAV, condition)
             })?;
-            calendar_query(ask, collection, filter, names).await
+            let narrow = (filter.component().map(str::to_string), filter.window());
+            query(ask, collection, narrow, move |body| filter.matches(body), names).await
         }
         (CARDDAV, "addressbook-query", CollectionKind::AddressBook) => {
             let filter = crate::contact_query::Filter::read(&root).map_err(|e| {
                 let condition = e.condition();
                 DavError::new(StatusCode::FORBIDDEN, e.to_string()).with_condition_in(CARDDAV, condition)
             })?;
-            addressbook_query(ask, collection, filter, names).await
+            query(ask, collection, (None, None), move |body| filter.matches(body), names).await
         }
         (ns, local, _) => {
             Err(DavError::new(StatusCode::FORBIDDEN, format!("the {local} report ({ns}) is not answered for this collection"))
@@ -869,46 +870,22 @@ async fn sync_collection(ask: Arc<Ask>, collection: Collection, token: String, n
     Ok(multistatus(out.finish_with_sync_token(&sync_token(&now))))
 }
 
-async fn calendar_query(
+/// A query's answer: the candidates `component` and `range` narrow to in the catalog, those
+/// `keep` takes (on the blocking pool: it may expand recurrences), each with `names`.
+async fn query(
     ask: Arc<Ask>,
     collection: Collection,
-    filter: crate::calendar_query::Filter,
+    narrow: (Option<String>, Option<crate::calendar_query::TimeRange>),
+    keep: impl Fn(&str) -> bool + Send + 'static,
     names: Vec<Name>,
 ) -> Result<DavResponse> {
     let with_body = wants_body(&names);
     let me = ask.clone();
     let c = collection.clone();
     let matched = blocking(move || {
-        let candidates = me.catalog.read(|r| pim::items_in_window(r, c.id, filter.component(), filter.window()))?;
-        let mut matched = Vec::new();
-        for item in candidates {
-            if filter.matches(&item.body) {
-                matched.push(item);
-            }
-        }
-        Ok(matched)
-    })
-    .await?;
-    let mut out = MultiStatus::default();
-    for item in matched {
-        let res = Resource::Item { collection: collection.clone(), meta: item.meta, body: with_body.then_some(item.body) };
-        respond(&mut out, &res, &names, &ask);
-    }
-    Ok(multistatus(out.finish()))
-}
-
-async fn addressbook_query(
-    ask: Arc<Ask>,
-    collection: Collection,
-    filter: crate::contact_query::Filter,
-    names: Vec<Name>,
-) -> Result<DavResponse> {
-    let with_body = wants_body(&names);
-    let me = ask.clone();
-    let c = collection.clone();
-    let matched = blocking(move || {
-        let all = me.catalog.read(|r| pim::items_in_window(r, c.id, None, None))?;
-        Ok(all.into_iter().filter(|item| filter.matches(&item.body)).collect::<Vec<_>>())
+        let (component, range) = narrow;
+        let candidates = me.catalog.read(|r| pim::items_in_window(r, c.id, component.as_deref(), range))?;
+        Ok(candidates.into_iter().filter(|item| keep(&item.body)).collect::<Vec<_>>())
     })
     .await?;
     let mut out = MultiStatus::default();
