@@ -20,12 +20,14 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Ok(root) = xml_tree::parse(data) {
         if let Ok(filter) = calendar_query::Filter::read(&root) {
-            let _ = filter.matches(text);
+            let zone = filter.zone().and_then(calendar_query::zone_of);
+            let _ = filter.matches(text, zone);
         }
         if let Ok(filter) = contact_query::Filter::read(&root) {
             let _ = filter.matches(text);
         }
     }
     let _ = calendar_query::utc_time(text);
+    let _ = calendar_query::zone_of(text);
     let _ = pim_path::parse(text, "anna");
 });

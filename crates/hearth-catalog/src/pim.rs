@@ -80,6 +80,8 @@ pub struct Collection {
     pub color: Option<String>,
     /// Apple's `calendar-order`, as the client wrote it.
     pub sort_order: Option<String>,
+    /// CalDAV's `calendar-timezone` as the client set it.
+    pub timezone: Option<String>,
     /// The components a calendar takes (`VEVENT`, `VTODO`, `VJOURNAL`); empty for a book.
     pub components: Vec<String>,
     /// The number of its last change (its sync token's).
@@ -99,10 +101,12 @@ pub struct CollectionProps {
     pub color: Option<Option<String>>,
     /// Order.
     pub sort_order: Option<Option<String>>,
+    /// Time zone (a VCALENDAR with one VTIMEZONE).
+    pub timezone: Option<Option<String>>,
 }
 
 const COLLECTION_COLUMNS: &str =
-    "id, owner_id, kind, name, display_name, description, color, sort_order, components, sync_seq, tombstones_from";
+    "id, owner_id, kind, name, display_name, description, color, sort_order, components, sync_seq, tombstones_from, timezone";
 
 fn collection_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Collection> {
     let components: String = r.get(8)?;
@@ -118,6 +122,7 @@ fn collection_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Collection> {
         components: components.split(',').filter(|c| !c.is_empty()).map(str::to_string).collect(),
         sync_seq: r.get(9)?,
         tombstones_from: r.get(10)?,
+        timezone: r.get(11)?,
     })
 }
 
@@ -203,8 +208,8 @@ pub fn create_collection(
     }
     let flat = |v: &Option<Option<String>>| v.clone().flatten();
     conn.prepare_cached(
-        "INSERT INTO pim_collections (owner_id, kind, name, display_name, description, color, sort_order, components, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO pim_collections (owner_id, kind, name, display_name, description, color, sort_order, components, created_at, timezone)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?
     .execute(params![
         owner_id,
@@ -215,7 +220,8 @@ pub fn create_collection(
         flat(&props.color),
         flat(&props.sort_order),
         components.join(","),
-        now
+        now,
+        flat(&props.timezone)
     ])?;
     collection(conn, owner_id, kind, name)?.ok_or_else(|| CatalogError::NotFound(format!("collection {name}")))
 }
@@ -227,6 +233,7 @@ pub fn change_collection(conn: &Connection, id: CollectionId, props: &Collection
         ("description", &props.description),
         ("color", &props.color),
         ("sort_order", &props.sort_order),
+        ("timezone", &props.timezone),
     ];
     for (column, change) in changes {
         if let Some(value) = change {

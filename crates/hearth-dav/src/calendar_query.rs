@@ -3,6 +3,7 @@
 //! by expanding recurrences in their own time zones. Property, parameter and text filters are
 //! refused as not supported rather than answered wrongly.
 
+use calcard::common::timezone::Tz;
 use calcard::icalendar::dates::TimeOrDelta;
 use calcard::{Entry, Parser};
 
@@ -45,6 +46,16 @@ pub struct Filter {
     component: Option<String>,
     /// The time range.
     range: Option<TimeRange>,
+    /// The query's `timezone` (RFC 4791 9.8: a VCALENDAR with one VTIMEZONE), for floating times.
+    zone: Option<String>,
+}
+
+/// The time zone a `calendar-timezone` or a query's `timezone` names (a VCALENDAR with a
+/// VTIMEZONE, known by its TZID or by the names Outlook and libical add); `None` when it names
+/// none that is known.
+pub fn zone_of(vcalendar: &str) -> Option<Tz> {
+    let Entry::ICalendar(calendar) = Parser::new(vcalendar).entry() else { return None };
+    calendar.timezones().find_map(|c| c.timezone()).map(|(_, tz)| tz)
 }
 
 fn caldav_child<'a>(e: &'a Element, local: &str) -> impl Iterator<Item = &'a Element> {
@@ -66,8 +77,9 @@ impl Filter {
             return Err(FilterError::Invalid("the filter's comp-filter is VCALENDAR, once".into()));
         }
         refuse_others(calendar, &["comp-filter"])?;
+        let zone = caldav_child(query, "timezone").next().map(Element::text);
         let mut inner = caldav_child(calendar, "comp-filter");
-        let Some(component) = inner.next() else { return Ok(Filter { component: None, range: None }) };
+        let Some(component) = inner.next() else { return Ok(Filter { component: None, range: None, zone }) };
         if inner.next().is_some() {
             return Err(FilterError::Unsupported("more than one component filter".into()));
         }
@@ -90,7 +102,7 @@ impl Filter {
                 Some((start, end))
             }
         };
-        Ok(Filter { component: Some(name), range })
+        Ok(Filter { component: Some(name), range, zone })
     }
 
     /// The component kind asked for.
@@ -103,8 +115,14 @@ impl Filter {
         self.range
     }
 
-    /// Whether a stored item (already of the right kind, its window overlapping) matches.
-    pub fn matches(&self, body: &str) -> bool {
+    /// The query's own time zone, as sent (see [`zone_of`]).
+    pub fn zone(&self) -> Option<&str> {
+        self.zone.as_deref()
+    }
+
+    /// Whether a stored item (already of the right kind, its window overlapping) matches, its
+    /// floating times and dates read in `zone` (UTC when `None`).
+    pub fn matches(&self, body: &str, zone: Option<Tz>) -> bool {
         let Some((start, end)) = self.range else { return true };
         // Tasks and journal entries: their window decided (RFC 4791 9.9's table for them is
         // approximated by where their dates fall; an undated task matches every range).
@@ -112,7 +130,7 @@ impl Filter {
             return true;
         }
         let Entry::ICalendar(calendar) = Parser::new(body).entry() else { return false };
-        let expanded = calendar.expand_dates(calcard::common::timezone::Tz::UTC, MOST_INSTANCES);
+        let expanded = calendar.expand_dates(zone.unwrap_or(Tz::UTC), MOST_INSTANCES);
         let (qs, qe) = (start.unwrap_or(i64::MIN), end.unwrap_or(i64::MAX));
         let mut last_start = i64::MIN;
         for event in &expanded.events {
@@ -222,23 +240,45 @@ mod tests {
             "BEGIN:VEVENT\r\nUID:m\r\nDTSTAMP:20240101T000000Z\r\nDTSTART;TZID=Europe/Berlin:20240321T090000\r\nDURATION:PT30M\r\nRRULE:FREQ=WEEKLY\r\nEND:VEVENT\r\n",
         ));
         // 4 April 2024: summer time, so 07:00-07:30 UTC.
-        assert!(range("20240404T070000Z", "20240404T071000Z").matches(&weekly));
-        assert!(!range("20240404T080000Z", "20240404T083000Z").matches(&weekly), "08:00 UTC would be winter time");
+        assert!(range("20240404T070000Z", "20240404T071000Z").matches(&weekly, None));
+        assert!(!range("20240404T080000Z", "20240404T083000Z").matches(&weekly, None), "08:00 UTC would be winter time");
         // 21 March: winter time, 08:00 UTC.
-        assert!(range("20240321T080000Z", "20240321T081000Z").matches(&weekly));
-        assert!(!range("20240322T000000Z", "20240327T000000Z").matches(&weekly), "no instance that week");
+        assert!(range("20240321T080000Z", "20240321T081000Z").matches(&weekly, None));
+        assert!(!range("20240322T000000Z", "20240327T000000Z").matches(&weekly, None), "no instance that week");
+    }
+
+    /// An all-day event on 10 May in a calendar kept in Auckland (UTC+12 then): 10 May there
+    /// is 9 May 12:00 to 10 May 12:00 UTC; read as UTC it would also cover a query for 11 May
+    /// in Auckland.
+    #[test]
+    fn an_all_day_event_is_read_in_the_calendars_time_zone() {
+        let day = calendar("BEGIN:VEVENT\r\nUID:d\r\nDTSTAMP:20240101T000000Z\r\nDTSTART;VALUE=DATE:20240510\r\nEND:VEVENT\r\n");
+        let auckland = zone_of(&calendar("BEGIN:VTIMEZONE\r\nTZID:Pacific/Auckland\r\nEND:VTIMEZONE\r\n"));
+        assert!(auckland.is_some());
+        let may_10_there = range("20240509T120000Z", "20240510T120000Z");
+        let may_11_there = range("20240510T120000Z", "20240511T120000Z");
+        assert!(may_10_there.matches(&day, auckland));
+        assert!(!may_11_there.matches(&day, auckland));
+        assert!(may_11_there.matches(&day, None), "read as UTC it spills into the next day there");
+        assert!(zone_of("not a calendar").is_none());
+        // A query may name its own zone (RFC 4791 9.8).
+        let xml = format!(
+            "<c:calendar-query xmlns:c=\"{CALDAV}\"><c:filter><c:comp-filter name=\"VCALENDAR\"/></c:filter><c:timezone>BEGIN:VCALENDAR\r\nBEGIN:VTIMEZONE\r\nTZID:Pacific/Auckland\r\nEND:VTIMEZONE\r\nEND:VCALENDAR\r\n</c:timezone></c:calendar-query>"
+        );
+        let f = Filter::read(&crate::xml_tree::parse(xml.as_bytes()).expect("xml")).expect("filter");
+        assert!(f.zone().and_then(zone_of).is_some(), "{f:?}");
     }
 
     #[test]
     fn an_all_day_event_covers_its_day_and_a_changed_instance_moves() {
         let day = calendar("BEGIN:VEVENT\r\nUID:d\r\nDTSTAMP:20240101T000000Z\r\nDTSTART;VALUE=DATE:20240510\r\nEND:VEVENT\r\n");
-        assert!(range("20240510T120000Z", "20240510T130000Z").matches(&day));
-        assert!(!range("20240511T010000Z", "20240512T000000Z").matches(&day));
+        assert!(range("20240510T120000Z", "20240510T130000Z").matches(&day, None));
+        assert!(!range("20240511T010000Z", "20240512T000000Z").matches(&day, None));
         let moved = calendar(concat!(
             "BEGIN:VEVENT\r\nUID:r\r\nDTSTAMP:20240101T000000Z\r\nDTSTART:20240101T100000Z\r\nDTEND:20240101T110000Z\r\nRRULE:FREQ=DAILY;COUNT=3\r\nEND:VEVENT\r\n",
             "BEGIN:VEVENT\r\nUID:r\r\nDTSTAMP:20240101T000000Z\r\nRECURRENCE-ID:20240102T100000Z\r\nDTSTART:20240102T150000Z\r\nDTEND:20240102T160000Z\r\nEND:VEVENT\r\n",
         ));
-        assert!(range("20240102T150000Z", "20240102T153000Z").matches(&moved));
-        assert!(!range("20240102T100000Z", "20240102T103000Z").matches(&moved), "the instance moved away");
+        assert!(range("20240102T150000Z", "20240102T153000Z").matches(&moved, None));
+        assert!(!range("20240102T100000Z", "20240102T103000Z").matches(&moved, None), "the instance moved away");
     }
 }

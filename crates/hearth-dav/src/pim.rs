@@ -323,6 +323,7 @@ fn value(name: &Name, res: &Resource, ask: &Ask) -> Option<String> {
         (CARDDAV, "addressbook-description", Resource::Collection(c)) if c.kind == CollectionKind::AddressBook => {
             c.description.as_deref().map(text)
         }
+        (CALDAV, "calendar-timezone", Resource::Collection(c)) if c.kind == CollectionKind::Calendar => c.timezone.as_deref().map(text),
         (APPLE_ICAL, "calendar-color", Resource::Collection(c)) if c.kind == CollectionKind::Calendar => c.color.as_deref().map(text),
         (APPLE_ICAL, "calendar-order", Resource::Collection(c)) if c.kind == CollectionKind::Calendar => c.sort_order.as_deref().map(text),
         (CALENDARSERVER, "getctag", Resource::Collection(c)) => Some(c.sync_seq.to_string()),
@@ -448,6 +449,8 @@ enum Settable {
     Description,
     Color,
     Order,
+    /// `calendar-timezone`.
+    Timezone,
     /// Only when the collection is made.
     Components,
     /// Only when the collection is made.
@@ -463,6 +466,7 @@ fn settable(name: &Name, kind: CollectionKind) -> Option<Settable> {
         }
         (APPLE_ICAL, "calendar-color", CollectionKind::Calendar) => Some(Settable::Color),
         (APPLE_ICAL, "calendar-order", CollectionKind::Calendar) => Some(Settable::Order),
+        (CALDAV, "calendar-timezone", CollectionKind::Calendar) => Some(Settable::Timezone),
         (CALDAV, "supported-calendar-component-set", CollectionKind::Calendar) => Some(Settable::Components),
         _ => None,
     }
@@ -475,6 +479,16 @@ fn property_text(e: &Element) -> Result<String> {
     let t = e.text().trim().to_string();
     if t.chars().count() > MOST_PROPERTY_CHARS || t.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
         return Err(DavError::new(StatusCode::FORBIDDEN, format!("{} is at most {MOST_PROPERTY_CHARS} characters of text", e.name.local)));
+    }
+    Ok(t)
+}
+
+/// A `calendar-timezone` value: iCalendar text of at most 64 KiB (a VTIMEZONE with its rules).
+fn zone_text(e: &Element) -> Result<String> {
+    let t = e.text();
+    if t.len() > 64 << 10 || !t.trim_start().to_ascii_uppercase().starts_with("BEGIN:VCALENDAR") {
+        return Err(DavError::new(StatusCode::FORBIDDEN, "calendar-timezone is a VCALENDAR with one VTIMEZONE, at most 64 KiB")
+            .with_condition_in(CALDAV, "valid-calendar-data"));
     }
     Ok(t)
 }
@@ -500,12 +514,18 @@ async fn proppatch(ask: Arc<Ask>, body: Vec<u8>) -> Result<DavResponse> {
             continue;
         };
         for p in op.elements().filter(|e| e.name.is_dav("prop")).flat_map(Element::elements) {
-            let value = if set { Some(property_text(p)?).filter(|v| !v.is_empty()) } else { None };
-            match settable(&p.name, kind) {
+            let which = settable(&p.name, kind);
+            let value = match (set, &which) {
+                (false, _) => None,
+                (true, Some(Settable::Timezone)) => Some(zone_text(p)?),
+                (true, _) => Some(property_text(p)?).filter(|v| !v.is_empty()),
+            };
+            match which {
                 Some(Settable::DisplayName) => props.display_name = Some(value),
                 Some(Settable::Description) => props.description = Some(value),
                 Some(Settable::Color) => props.color = Some(value),
                 Some(Settable::Order) => props.sort_order = Some(value),
+                Some(Settable::Timezone) => props.timezone = Some(value),
                 _ => {
                     refused.push(p.name.clone());
                     continue;
@@ -575,6 +595,7 @@ async fn make_collection(ask: Arc<Ask>, method: &str, body: Vec<u8>) -> Result<D
                 Some(Settable::Description) => props.description = Some(Some(property_text(p)?)),
                 Some(Settable::Color) => props.color = Some(Some(property_text(p)?)),
                 Some(Settable::Order) => props.sort_order = Some(Some(property_text(p)?)),
+                Some(Settable::Timezone) => props.timezone = Some(Some(zone_text(p)?)),
                 Some(Settable::Components) => {
                     components = p
                         .elements()
@@ -773,7 +794,9 @@ async fn report(ask: Arc<Ask>, body: Vec<u8>) -> Result<DavResponse> {
                 DavError::new(StatusCode::FORBIDDEN, e.to_string()).with_condition_in(CALDAV, condition)
             })?;
             let narrow = (filter.component().map(str::to_string), filter.window());
-            query(ask, collection, narrow, move |body| filter.matches(body), names).await
+            // Floating times are read in the query's zone, else the calendar's, else UTC.
+            let zone = filter.zone().or(collection.timezone.as_deref()).and_then(crate::calendar_query::zone_of);
+            query(ask, collection, narrow, move |body| filter.matches(body, zone), names).await
         }
         (CARDDAV, "addressbook-query", CollectionKind::AddressBook) => {
             let filter = crate::contact_query::Filter::read(&root).map_err(|e| {

@@ -278,6 +278,23 @@ async fn reports_multiget_sync_collection_and_time_ranges() {
     assert_eq!(all.body.matches(".ics</d:href>").count(), 3);
     let r = b.send("REPORT", cal, &[], &query(r#"<c:prop-filter name="SUMMARY"/>"#)).await;
     assert!(r.status == StatusCode::FORBIDDEN && r.body.contains("supported-filter"), "{}", r.body);
+    // A calendar kept in Auckland: an all-day event on 10 May is 10 May there, not 11 May.
+    let tz = "BEGIN:VCALENDAR&#13;\nVERSION:2.0&#13;\nBEGIN:VTIMEZONE&#13;\nTZID:Pacific/Auckland&#13;\nEND:VTIMEZONE&#13;\nEND:VCALENDAR&#13;\n";
+    let patch = format!(
+        r#"<d:propertyupdate xmlns:d="DAV:" xmlns:c="{CALDAV}"><d:set><d:prop><c:calendar-timezone>{tz}</c:calendar-timezone></d:prop></d:set></d:propertyupdate>"#
+    );
+    let r = b.send("PROPPATCH", cal, &[], &patch).await;
+    assert!(r.body.contains("200 OK"), "{}", r.body);
+    let day = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:day\r\nDTSTAMP:20240101T000000Z\r\nDTSTART;VALUE=DATE:20240510\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+    assert_eq!(b.send("PUT", &format!("{cal}day.ics"), &[], day).await.status, StatusCode::CREATED);
+    let in_auckland = |start: &str, end: &str| query(&format!(r#"<c:time-range start="{start}" end="{end}"/>"#));
+    let r = b.send("REPORT", cal, &[("depth", "1")], &in_auckland("20240509T120000Z", "20240510T120000Z")).await;
+    assert!(r.body.contains("day.ics"), "{}", r.body);
+    let r = b.send("REPORT", cal, &[("depth", "1")], &in_auckland("20240510T120000Z", "20240511T120000Z")).await;
+    assert!(!r.body.contains("day.ics"), "11 May in Auckland: {}", r.body);
+    let r = b.send("PROPFIND", cal, &[("depth", "0")], &prop("<c:calendar-timezone/>")).await;
+    assert!(r.body.contains("TZID:Pacific/Auckland"), "{}", r.body);
+
     // Contacts found by text, as a phone's search asks.
     let book = "/dav/addressbooks/anna/contacts/";
     for (uid, name) in [("ana", "Ana Lima"), ("bo", "Bo Østergaard")] {

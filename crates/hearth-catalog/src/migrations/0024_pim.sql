@@ -9,6 +9,9 @@ CREATE TABLE pim_collections (
     description     TEXT,
     color           TEXT,
     sort_order      TEXT,
+    -- CalDAV's calendar-timezone as the client set it (a VCALENDAR with one VTIMEZONE): the zone
+    -- floating times and dates are read in when a query asks by time range.
+    timezone        TEXT,
     -- The components a calendar takes, comma-separated (VEVENT,VTODO,VJOURNAL); '' for a book.
     components      TEXT NOT NULL DEFAULT '',
     -- Bumped by every change of an item in it: the sync token's number.
