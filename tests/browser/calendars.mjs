@@ -3,10 +3,11 @@
 // with the app password the page made, as a phone would send it) shows its count, then is
 // deleted in two steps; the address to type and the QR code for DAVx⁵ are shown. Nothing
 // overflows the phone's width and any error in the console fails the test.
-// Usage: node calendars.mjs URL NAME PASSWORD SCREENSHOT_DIR
+// It is shared with another member, who sees it on their page and leaves it.
+// Usage: node calendars.mjs URL NAME PASSWORD SCREENSHOT_DIR MEMBER MEMBER_PASSWORD
 import { logIn, runOnPhone } from "./phone.mjs";
 
-const [url, name, password, shots] = process.argv.slice(2);
+const [url, name, password, shots, member, memberPassword] = process.argv.slice(2);
 const fail = (msg) => { throw new Error(msg); };
 const step = (what) => console.log(`- ${what}`);
 // Signed out at first: the app asks who is signed in and hears 401.
@@ -30,8 +31,8 @@ await runOnPhone("calendars", shots, { expectedFailure }, async ({ page, shot, f
   const address_name = await made.getAttribute("data-name");
   if (address_name !== "cole") fail(`the new calendar's address name: ${address_name}`);
   await made.getByRole("button", { name: "Rename" }).click();
-  await page.locator("#calendar-list li input").fill("School");
-  await page.locator("#calendar-list li form button[type=submit]").click();
+  await page.locator(`#calendar-list li[data-name="${address_name}"] input`).fill("School");
+  await page.locator(`#calendar-list li[data-name="${address_name}"] form button[type=submit]`).click();
   const school = page.locator(`#calendar-list li[data-name="${address_name}"]`).filter({ hasText: "School" });
   await school.waitFor({ timeout: 10000 });
   await fits("Calendars & contacts");
@@ -53,6 +54,27 @@ await runOnPhone("calendars", shots, { expectedFailure }, async ({ page, shot, f
   await shot("calendars-phone");
   await page.reload();
   await page.locator(`#calendar-list li[data-name="${address_name}"]`).filter({ hasText: "1 event or task" }).waitFor({ timeout: 10000 });
+
+  step("share it with another member, who can change it; they see it and leave it");
+  await page.locator(`#calendar-list li[data-name="${address_name}"] .row-actions button`).filter({ hasText: "Share" }).click();
+  await page.locator(`#calendar-list li[data-name="${address_name}"] .collection-share input`).fill(member);
+  await page.locator(`#calendar-list li[data-name="${address_name}"] .collection-share select`).selectOption("write");
+  await page.locator(`#calendar-list li[data-name="${address_name}"] .collection-share button[type=submit]`).click();
+  await page.locator(`#calendar-list li[data-name="${address_name}"]`).filter({ hasText: `Shared with ${member}` }).waitFor({ timeout: 10000 });
+  await fits("a shared calendar");
+  await page.click("#account");
+  await logIn(page, url, member, memberPassword);
+  await page.goto(url + "#/calendars");
+  const theirs = page.locator(`#calendar-list li[data-name="${name}~${address_name}"]`);
+  await theirs.filter({ hasText: `${name} shares it with you to change` }).filter({ hasText: "1 event or task" }).waitFor({ timeout: 10000 });
+  await shot("calendars-shared-phone");
+  await theirs.getByRole("button", { name: "Leave" }).click();
+  await theirs.waitFor({ state: "detached", timeout: 10000 });
+  await page.click("#account");
+  await logIn(page, url, name, password);
+  await page.goto(url + "#/calendars");
+  await page.locator(`#calendar-list li[data-name="${address_name}"]`).waitFor({ timeout: 10000 });
+  if ((await page.locator(`#calendar-list li[data-name="${address_name}"]`).textContent()).includes("Shared with")) fail("the member who left is still listed");
 
   step("delete it: the first tap asks, the second deletes");
   const remove = page.locator(`#calendar-list li[data-name="${address_name}"] button.danger`);

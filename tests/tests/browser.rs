@@ -643,18 +643,21 @@ fn a_family_names_a_person_the_box_found_in_their_photos() {
 
 /// The Calendars & contacts page from a phone (tests/browser/calendars.mjs): the defaults, a
 /// calendar made, renamed, an event put into it over CalDAV with the app password the page made,
-/// then deleted.
+/// shared with another member who sees it and leaves it, then deleted.
 #[test]
 fn a_family_keeps_calendars_and_contacts_on_the_box() {
     let _machine = beside_others();
     let dir = tempfile::tempdir().expect("tempdir");
     let mut d = start(&dir.path().join("data"), &[]);
     d.wait_healthy(Duration::from_secs(20));
-    d.claim("ada", "ada-long-password");
+    let cookie = d.claim("ada", "ada-long-password");
+    let body = r#"{"name":"bob","display_name":"Bob","password":"bob-long-password","role":"member"}"#;
+    let r = hearth_tests::http::request(d.http, "POST", "/api/v1/users", &[format!("Cookie: {cookie}")], Some(body)).expect("user");
+    assert_eq!(r.status, 201, "{}", r.body);
     let shots = daemon::workspace().join("target/screenshots/web");
     std::fs::create_dir_all(&shots).expect("mkdir screenshots");
     run_script("calendars.mjs", &d, |c| {
-        c.arg(format!("http://{}/", d.http)).args(["ada", "ada-long-password"]).arg(&shots);
+        c.arg(format!("http://{}/", d.http)).args(["ada", "ada-long-password"]).arg(&shots).args(["bob", "bob-long-password"]);
     });
     assert!(d.stop(Duration::from_secs(15)).success());
 }

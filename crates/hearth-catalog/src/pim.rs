@@ -249,6 +249,125 @@ pub fn delete_collection(conn: &Connection, id: CollectionId) -> Result<(), Cata
     Ok(())
 }
 
+/// What a member may do in a calendar or address book another shares with them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ShareAccess {
+    /// See what is in it.
+    Read,
+    /// Also add, change and delete events, tasks or contacts.
+    Write,
+}
+
+impl ToSql for ShareAccess {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(match self {
+            ShareAccess::Read => "read",
+            ShareAccess::Write => "write",
+        }))
+    }
+}
+
+impl FromSql for ShareAccess {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        match value.as_str()? {
+            "read" => Ok(ShareAccess::Read),
+            "write" => Ok(ShareAccess::Write),
+            other => Err(FromSqlError::Other(format!("unknown share access {other:?}").into())),
+        }
+    }
+}
+
+/// Someone a collection is shared with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ShareMember {
+    /// Their user id.
+    #[serde(skip)]
+    pub user_id: i64,
+    /// Their name.
+    pub name: String,
+    /// What they may do.
+    pub access: ShareAccess,
+}
+
+/// A collection another member shares with the one asking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shared {
+    /// The collection.
+    pub collection: Collection,
+    /// Its owner's name.
+    pub owner: String,
+    /// What the one asking may do.
+    pub access: ShareAccess,
+}
+
+/// Shares a collection with `user_id` (not its owner), or changes what they may do.
+pub fn share(conn: &Connection, id: CollectionId, user_id: i64, access: ShareAccess) -> Result<(), CatalogError> {
+    let owner: i64 = conn.prepare_cached("SELECT owner_id FROM pim_collections WHERE id = ?1")?.query_row([id.0], |r| r.get(0))?;
+    if owner == user_id {
+        return Err(CatalogError::Conflict("a calendar or address book is its owner's already".into()));
+    }
+    conn.prepare_cached(
+        "INSERT INTO pim_collection_members (collection_id, user_id, access) VALUES (?1, ?2, ?3)
+         ON CONFLICT (collection_id, user_id) DO UPDATE SET access = excluded.access",
+    )?
+    .execute(params![id.0, user_id, access])?;
+    Ok(())
+}
+
+/// Stops sharing a collection with `user_id`; whether it was shared with them.
+pub fn unshare(conn: &Connection, id: CollectionId, user_id: i64) -> Result<bool, CatalogError> {
+    Ok(conn
+        .prepare_cached("DELETE FROM pim_collection_members WHERE collection_id = ?1 AND user_id = ?2")?
+        .execute(params![id.0, user_id])?
+        > 0)
+}
+
+/// Who a collection is shared with, by name.
+pub fn members(conn: &Connection, id: CollectionId) -> Result<Vec<ShareMember>, CatalogError> {
+    let mut st = conn.prepare_cached(
+        "SELECT m.user_id, u.name, m.access FROM pim_collection_members m JOIN users u ON u.id = m.user_id
+         WHERE m.collection_id = ?1 ORDER BY u.name",
+    )?;
+    let rows = st.query_map([id.0], |r| Ok(ShareMember { user_id: r.get(0)?, name: r.get(1)?, access: r.get(2)? }))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn shared_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Shared> {
+    Ok(Shared { collection: collection_row(r)?, owner: r.get(12)?, access: r.get(13)? })
+}
+
+/// The collections of `kind` others share with `user_id`, by owner and name.
+pub fn shared_with(conn: &Connection, user_id: i64, kind: CollectionKind) -> Result<Vec<Shared>, CatalogError> {
+    let columns = COLLECTION_COLUMNS.split(", ").map(|c| format!("c.{c}")).collect::<Vec<_>>().join(", ");
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT {columns}, u.name, m.access FROM pim_collection_members m
+         JOIN pim_collections c ON c.id = m.collection_id JOIN users u ON u.id = c.owner_id
+         WHERE m.user_id = ?1 AND c.kind = ?2 ORDER BY u.name, c.name"
+    ))?;
+    let rows = st.query_map(params![user_id, kind], shared_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The collection `owner`'s `name` of `kind`, when it is shared with `user_id`.
+pub fn shared_collection(
+    conn: &Connection,
+    user_id: i64,
+    kind: CollectionKind,
+    owner: &str,
+    name: &str,
+) -> Result<Option<Shared>, CatalogError> {
+    let columns = COLLECTION_COLUMNS.split(", ").map(|c| format!("c.{c}")).collect::<Vec<_>>().join(", ");
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {columns}, u.name, m.access FROM pim_collection_members m
+             JOIN pim_collections c ON c.id = m.collection_id JOIN users u ON u.id = c.owner_id
+             WHERE m.user_id = ?1 AND c.kind = ?2 AND u.name = ?3 AND c.name = ?4"
+        ))?
+        .query_row(params![user_id, kind, owner, name], shared_row)
+        .optional()?)
+}
+
 /// An item as listings show it (no text).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ItemMeta {
@@ -603,6 +722,39 @@ mod tests {
         let now = cal_now(&catalog, owner);
         assert!(catalog.read(|r| changes_since(r, &now, since.now)).expect("changes").is_none(), "the token is too old now");
         assert!(catalog.read(|r| changes_since(r, &now, now.sync_seq)).expect("changes").is_some());
+    }
+
+    #[test]
+    fn collections_shared_with_family_members() {
+        let (_dir, catalog, owner) = fixtures::catalog();
+        let (bob, cy) = catalog
+            .write(|tx| Ok((fixtures::user(tx, "bob", crate::users::Role::Member)?, fixtures::user(tx, "cy", crate::users::Role::Member)?)))
+            .expect("users");
+        let family = catalog
+            .write(|tx| create_collection(tx, owner, CollectionKind::Calendar, "family", &[], &CollectionProps::default(), 1))
+            .expect("calendar");
+        catalog.write(|tx| share(tx, family.id, bob, ShareAccess::Write)).expect("share");
+        catalog.write(|tx| share(tx, family.id, cy, ShareAccess::Read)).expect("share");
+        catalog.write(|tx| share(tx, family.id, cy, ShareAccess::Write)).expect("changed");
+        assert!(matches!(catalog.write(|tx| share(tx, family.id, owner, ShareAccess::Read)), Err(CatalogError::Conflict(_))));
+        let m = catalog.read(|r| members(r, family.id)).expect("members");
+        assert_eq!(
+            m.iter().map(|m| (m.name.as_str(), m.access)).collect::<Vec<_>>(),
+            [("bob", ShareAccess::Write), ("cy", ShareAccess::Write)]
+        );
+        let for_bob = catalog.read(|r| shared_with(r, bob, CollectionKind::Calendar)).expect("shared");
+        assert_eq!((for_bob.len(), for_bob[0].owner.as_str(), for_bob[0].collection.name.as_str()), (1, "ada", "family"));
+        assert!(catalog.read(|r| shared_with(r, bob, CollectionKind::AddressBook)).expect("shared").is_empty());
+        assert!(catalog.read(|r| shared_collection(r, bob, CollectionKind::Calendar, "ada", "family")).expect("get").is_some());
+        assert!(catalog.read(|r| shared_collection(r, bob, CollectionKind::Calendar, "ada", "other")).expect("get").is_none());
+        assert!(
+            catalog.read(|r| shared_collection(r, owner, CollectionKind::Calendar, "ada", "family")).expect("get").is_none(),
+            "not shared with its owner"
+        );
+        assert!(catalog.write(|tx| unshare(tx, family.id, bob)).expect("unshare"));
+        assert!(!catalog.write(|tx| unshare(tx, family.id, bob)).expect("unshare"));
+        catalog.write(|tx| delete_collection(tx, family.id)).expect("delete");
+        assert!(catalog.read(|r| shared_with(r, cy, CollectionKind::Calendar)).expect("shared").is_empty(), "gone with it");
     }
 
     fn cal_now(catalog: &crate::Catalog, owner: i64) -> Collection {

@@ -9,7 +9,9 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use hearth_catalog::Catalog;
-use hearth_catalog::pim::{self, Collection, CollectionKind, CollectionProps, DeleteOutcome, ItemMeta, NewItem, Precondition, PutOutcome};
+use hearth_catalog::pim::{
+    self, Collection, CollectionKind, CollectionProps, DeleteOutcome, ItemMeta, NewItem, Precondition, PutOutcome, ShareAccess,
+};
 use http::{HeaderValue, StatusCode, header};
 use http_body::Body as HttpBody;
 
@@ -170,6 +172,71 @@ fn no_collection() -> DavError {
     DavError::new(StatusCode::NOT_FOUND, "no calendar or address book of that name")
 }
 
+/// What the one asking may do in a collection they reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// Theirs.
+    Own,
+    /// Shared with them to change.
+    Write,
+    /// Shared with them to read.
+    Read,
+}
+
+/// A collection as the one asking reached it: theirs (at its name in their home) or shared
+/// with them by another member (at `<owner>~<name>`: a name of their own never holds `~`).
+/// It reads as the collection it is.
+#[derive(Debug, Clone)]
+struct Reached {
+    collection: Collection,
+    /// Its path segment in the asker's home.
+    segment: String,
+    access: Access,
+}
+
+impl std::ops::Deref for Reached {
+    type Target = Collection;
+    fn deref(&self) -> &Collection {
+        &self.collection
+    }
+}
+
+impl Reached {
+    fn own(collection: Collection) -> Reached {
+        Reached { segment: collection.name.clone(), collection, access: Access::Own }
+    }
+
+    fn shared(s: pim::Shared) -> Reached {
+        let access = match s.access {
+            ShareAccess::Write => Access::Write,
+            ShareAccess::Read => Access::Read,
+        };
+        Reached { segment: format!("{}~{}", s.owner, s.collection.name), collection: s.collection, access }
+    }
+
+    /// Refuses a change of what is in it to a member who may only read it.
+    fn may_change_items(&self) -> Result<()> {
+        if self.access == Access::Read {
+            return Err(DavError::new(StatusCode::FORBIDDEN, "this is shared with you to read; ask its owner to let you change it")
+                .with_condition_in("DAV:", "need-privileges"));
+        }
+        Ok(())
+    }
+}
+
+/// The collection at `segment` of `member`'s home of `kind`: their own, or one shared with them.
+fn reach(
+    r: &hearth_catalog::store::Connection,
+    member: i64,
+    kind: CollectionKind,
+    segment: &str,
+) -> std::result::Result<Option<Reached>, hearth_catalog::CatalogError> {
+    match segment.split_once('~') {
+        Some((owner, name)) => Ok(pim::shared_collection(r, member, kind, owner, name)?.map(Reached::shared)),
+        None => Ok(pim::collection(r, member, kind, segment)?.map(Reached::own)),
+    }
+}
+
 impl Ask {
     /// Makes the member's default collection of `kind` the first time (a read first, so the
     /// usual request writes nothing).
@@ -186,13 +253,13 @@ impl Ask {
     }
 
     /// The collection the target names (404 when there is none).
-    async fn collection(self: &Arc<Self>) -> Result<Collection> {
+    async fn collection(self: &Arc<Self>) -> Result<Reached> {
         let (kind, name) = match &self.target {
             Target::Collection(k, n) | Target::Item(k, n, _) => (*k, n.clone()),
             _ => return Err(DavError::new(StatusCode::METHOD_NOT_ALLOWED, "this is not a calendar or address book")),
         };
         let me = self.clone();
-        blocking(move || me.catalog.read(|r| pim::collection(r, me.member.id, kind, &name))?.ok_or_else(no_collection)).await
+        blocking(move || me.catalog.read(|r| reach(r, me.member.id, kind, &name))?.ok_or_else(no_collection)).await
     }
 }
 
@@ -203,8 +270,8 @@ enum Resource {
     Root,
     Principal,
     Home(CollectionKind),
-    Collection(Collection),
-    Item { collection: Collection, meta: ItemMeta, body: Option<String> },
+    Collection(Reached),
+    Item { collection: Reached, meta: ItemMeta, body: Option<String> },
 }
 
 impl Resource {
@@ -213,8 +280,8 @@ impl Resource {
             Resource::Root => hrefs.root().to_string(),
             Resource::Principal => hrefs.principal(),
             Resource::Home(kind) => hrefs.home(*kind),
-            Resource::Collection(c) => hrefs.collection(c.kind, &c.name),
-            Resource::Item { collection, meta, .. } => hrefs.item(collection.kind, &collection.name, &meta.name),
+            Resource::Collection(c) => hrefs.collection(c.kind, &c.segment),
+            Resource::Item { collection, meta, .. } => hrefs.item(collection.kind, &collection.segment, &meta.name),
         }
     }
 }
@@ -264,7 +331,9 @@ fn value(name: &Name, res: &Resource, ask: &Ask) -> Option<String> {
         ("DAV:", "resourcetype", Resource::Item { .. }) => Some(String::new()),
         ("DAV:", "current-user-principal", _) => Some(principal()),
         ("DAV:", "principal-URL", Resource::Principal) => Some(principal()),
-        ("DAV:", "owner", Resource::Home(_) | Resource::Collection(_) | Resource::Item { .. }) => Some(principal()),
+        ("DAV:", "owner", Resource::Home(_)) => Some(principal()),
+        // Another member's principal is not for the one asking to reach: only their own is named.
+        ("DAV:", "owner", Resource::Collection(c) | Resource::Item { collection: c, .. }) if c.access == Access::Own => Some(principal()),
         ("DAV:", "displayname", Resource::Principal) => Some(text(&ask.member.display_name)),
         ("DAV:", "displayname", Resource::Home(CollectionKind::Calendar)) => Some("Calendars".into()),
         ("DAV:", "displayname", Resource::Home(CollectionKind::AddressBook)) => Some("Address books".into()),
@@ -292,12 +361,20 @@ fn value(name: &Name, res: &Resource, ask: &Ask) -> Option<String> {
                     .collect(),
             )
         }
-        ("DAV:", "current-user-privilege-set", Resource::Home(_) | Resource::Collection(_) | Resource::Item { .. }) => Some(
-            ["all", "read", "write", "write-properties", "write-content", "bind", "unbind", "read-current-user-privilege-set"]
-                .iter()
-                .map(|p| format!("<d:privilege><d:{p}/></d:privilege>"))
-                .collect(),
-        ),
+        ("DAV:", "current-user-privilege-set", Resource::Home(_) | Resource::Collection(_) | Resource::Item { .. }) => {
+            let access = match res {
+                Resource::Collection(c) | Resource::Item { collection: c, .. } => c.access,
+                _ => Access::Own,
+            };
+            let privileges: &[&str] = match access {
+                Access::Own => {
+                    &["all", "read", "write", "write-properties", "write-content", "bind", "unbind", "read-current-user-privilege-set"]
+                }
+                Access::Write => &["read", "write-content", "bind", "unbind", "read-current-user-privilege-set"],
+                Access::Read => &["read", "read-current-user-privilege-set"],
+            };
+            Some(privileges.iter().map(|p| format!("<d:privilege><d:{p}/></d:privilege>")).collect())
+        }
         (CALDAV, "calendar-home-set", Resource::Root | Resource::Principal | Resource::Home(_)) => {
             Some(href_element(&hrefs.home(CollectionKind::Calendar)))
         }
@@ -419,11 +496,12 @@ impl Ask {
                     Target::Home(kind) => {
                         out.push(Resource::Home(*kind));
                         if members {
-                            out.extend(pim::collections(r, uid, *kind)?.into_iter().map(Resource::Collection));
+                            out.extend(pim::collections(r, uid, *kind)?.into_iter().map(|c| Resource::Collection(Reached::own(c))));
+                            out.extend(pim::shared_with(r, uid, *kind)?.into_iter().map(|s| Resource::Collection(Reached::shared(s))));
                         }
                     }
                     Target::Collection(kind, name) => {
-                        let Some(c) = pim::collection(r, uid, *kind, name)? else { return Ok(None) };
+                        let Some(c) = reach(r, uid, *kind, name)? else { return Ok(None) };
                         let items = if members { pim::items(r, c.id)? } else { Vec::new() };
                         out.push(Resource::Collection(c.clone()));
                         for meta in items {
@@ -432,7 +510,7 @@ impl Ask {
                         }
                     }
                     Target::Item(kind, cname, name) => {
-                        let Some(c) = pim::collection(r, uid, *kind, cname)? else { return Ok(None) };
+                        let Some(c) = reach(r, uid, *kind, cname)? else { return Ok(None) };
                         let Some(item) = pim::item(r, c.id, name)? else { return Ok(None) };
                         out.push(Resource::Item { collection: c, meta: item.meta, body: with_body.then_some(item.body) });
                     }
@@ -502,6 +580,10 @@ async fn proppatch(ask: Arc<Ask>, body: Vec<u8>) -> Result<DavResponse> {
         return Err(DavError::new(StatusCode::BAD_REQUEST, "a PROPPATCH body is a DAV:propertyupdate element"));
     }
     let collection = ask.collection().await?;
+    if collection.access != Access::Own {
+        return Err(DavError::new(StatusCode::FORBIDDEN, "only its owner changes a shared calendar's or address book's name and colour")
+            .with_condition_in("DAV:", "need-privileges"));
+    }
     let mut props = CollectionProps::default();
     let mut refused = Vec::new();
     let mut accepted = Vec::new();
@@ -690,6 +772,7 @@ async fn put(ask: Arc<Ask>, pre: Precondition, body: Vec<u8>) -> Result<DavRespo
             e
         }
     })?;
+    collection.may_change_items()?;
     let text = String::from_utf8(body).map_err(|_| match kind {
         CollectionKind::Calendar => {
             DavError::new(StatusCode::FORBIDDEN, "iCalendar is UTF-8 text").with_condition_in(CALDAV, "valid-calendar-data")
@@ -743,6 +826,7 @@ async fn delete(ask: Arc<Ask>, pre: Precondition) -> Result<DavResponse> {
     match ask.target.clone() {
         Target::Item(_, _, name) => {
             let collection = ask.collection().await?;
+            collection.may_change_items()?;
             let me = ask.clone();
             let outcome = blocking(move || Ok(me.catalog.write(|tx| pim::delete_item(tx, collection.id, &name, &pre, me.now))?)).await?;
             match outcome {
@@ -756,7 +840,16 @@ async fn delete(ask: Arc<Ask>, pre: Precondition) -> Result<DavResponse> {
         Target::Collection(..) => {
             let collection = ask.collection().await?;
             let me = ask.clone();
-            blocking(move || Ok(me.catalog.write(|tx| pim::delete_collection(tx, collection.id))?)).await?;
+            // A member deleting what is shared with them leaves it, as a Nextcloud does; its
+            // owner's copy and everyone else's share stay.
+            let own = collection.access == Access::Own;
+            blocking(move || {
+                me.catalog.write(|tx| {
+                    if own { pim::delete_collection(tx, collection.id) } else { pim::unshare(tx, collection.id, me.member.id).map(|_| ()) }
+                })?;
+                Ok(())
+            })
+            .await?;
             Ok(empty(StatusCode::NO_CONTENT))
         }
         _ => Err(DavError::new(StatusCode::FORBIDDEN, "only calendars, address books and what is in them are deleted")),
@@ -812,7 +905,7 @@ async fn report(ask: Arc<Ask>, body: Vec<u8>) -> Result<DavResponse> {
     }
 }
 
-async fn multiget(ask: Arc<Ask>, collection: Collection, hrefs: Vec<String>, names: Vec<Name>) -> Result<DavResponse> {
+async fn multiget(ask: Arc<Ask>, collection: Reached, hrefs: Vec<String>, names: Vec<Name>) -> Result<DavResponse> {
     let with_body = wants_body(&names);
     let me = ask.clone();
     let c = collection.clone();
@@ -822,7 +915,7 @@ async fn multiget(ask: Arc<Ask>, collection: Collection, hrefs: Vec<String>, nam
             // An href names an item of this collection (by path, maybe a whole URL): anything else is 404.
             let path = href.split_once("://").and_then(|(_, rest)| rest.find('/').map(|i| rest[i..].to_string())).unwrap_or(href.clone());
             let item = match pim_path::parse(&path, &me.member.name) {
-                Ok((_, Target::Item(kind, cname, name))) if kind == c.kind && cname == c.name => {
+                Ok((_, Target::Item(kind, cname, name))) if kind == c.kind && cname == c.segment => {
                     me.catalog.read(|r| pim::item(r, c.id, &name))?
                 }
                 _ => None,
@@ -845,7 +938,7 @@ async fn multiget(ask: Arc<Ask>, collection: Collection, hrefs: Vec<String>, nam
     Ok(multistatus(out.finish()))
 }
 
-async fn sync_collection(ask: Arc<Ask>, collection: Collection, token: String, names: Vec<Name>) -> Result<DavResponse> {
+async fn sync_collection(ask: Arc<Ask>, collection: Reached, token: String, names: Vec<Name>) -> Result<DavResponse> {
     let token = token.trim().to_string();
     let since = if token.is_empty() {
         0
@@ -886,10 +979,10 @@ async fn sync_collection(ask: Arc<Ask>, collection: Collection, token: String, n
     // A token from the start needs no deletions: the client has nothing yet.
     if since > 0 {
         for name in changes.deleted {
-            out.status(&ask.hrefs.item(collection.kind, &collection.name, &name), StatusCode::NOT_FOUND);
+            out.status(&ask.hrefs.item(collection.kind, &collection.segment, &name), StatusCode::NOT_FOUND);
         }
     }
-    let now = Collection { sync_seq: changes.now, ..collection };
+    let now = Collection { sync_seq: changes.now, ..collection.collection };
     Ok(multistatus(out.finish_with_sync_token(&sync_token(&now))))
 }
 
@@ -897,7 +990,7 @@ async fn sync_collection(ask: Arc<Ask>, collection: Collection, token: String, n
 /// `keep` takes (on the blocking pool: it may expand recurrences), each with `names`.
 async fn query(
     ask: Arc<Ask>,
-    collection: Collection,
+    collection: Reached,
     narrow: (Option<String>, Option<crate::calendar_query::TimeRange>),
     keep: impl Fn(&str) -> bool + Send + 'static,
     names: Vec<Name>,

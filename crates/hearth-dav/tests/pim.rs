@@ -15,6 +15,7 @@ use http_body_util::Full;
 struct Box {
     catalog: Arc<Catalog>,
     anna: Member,
+    bob: Member,
     _dir: tempfile::TempDir,
 }
 
@@ -28,33 +29,34 @@ impl Box {
     fn new() -> Box {
         let dir = tempfile::tempdir().expect("tmp");
         let (catalog, _) = Catalog::open(&dir.path().join("hearth.db")).expect("catalog");
-        let id = catalog
+        let user =
+            |name: &str, display: &str, role| NewUser { name: name.into(), display_name: display.into(), role, password_hash: "x".into() };
+        let (bob, anna) = catalog
             .write(|tx| {
-                hearth_catalog::users::create(
-                    tx,
-                    &NewUser { name: "bob".into(), display_name: "Bob".into(), role: Role::Member, password_hash: "x".into() },
-                    0,
-                )?;
-                Ok(hearth_catalog::users::create(
-                    tx,
-                    &NewUser { name: "anna".into(), display_name: "Anna K.".into(), role: Role::Owner, password_hash: "x".into() },
-                    0,
-                )?
-                .id)
+                let bob = hearth_catalog::users::create(tx, &user("bob", "Bob", Role::Member), 0)?.id;
+                Ok((bob, hearth_catalog::users::create(tx, &user("anna", "Anna K.", Role::Owner), 0)?.id))
             })
             .expect("users");
-        Box { catalog: Arc::new(catalog), anna: Member { id, name: "anna".into(), display_name: "Anna K.".into() }, _dir: dir }
+        Box {
+            catalog: Arc::new(catalog),
+            anna: Member { id: anna, name: "anna".into(), display_name: "Anna K.".into() },
+            bob: Member { id: bob, name: "bob".into(), display_name: "Bob".into() },
+            _dir: dir,
+        }
     }
 
     async fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Answer {
+        self.send_as(&self.anna, method, path, headers, body).await
+    }
+
+    async fn send_as(&self, who: &Member, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Answer {
         let mut req = http::Request::builder().method(method).uri(path).header("host", "box");
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
         let (parts, _) = req.body(()).expect("request").into_parts();
         let r =
-            pim::handle(self.catalog.clone(), self.anna.clone(), parts, Full::new(Bytes::copy_from_slice(body.as_bytes())), 1_700_000_000)
-                .await;
+            pim::handle(self.catalog.clone(), who.clone(), parts, Full::new(Bytes::copy_from_slice(body.as_bytes())), 1_700_000_000).await;
         let (parts, body) = r.into_parts();
         let body = match body {
             DavBody::Text(t) => t,
@@ -308,4 +310,63 @@ async fn reports_multiget_sync_collection_and_time_ranges() {
     assert!(r.status == StatusCode::FORBIDDEN && r.body.contains("supported-report"), "{}", r.body);
     let bomb = format!("<!DOCTYPE x [<!ENTITY a \"{}\">]><d:sync-collection xmlns:d=\"DAV:\">&a;&a;</d:sync-collection>", "a".repeat(1000));
     assert_eq!(b.send("REPORT", cal, &[], &bomb).await.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_calendar_shared_with_the_family_is_read_or_changed_as_its_owner_allows() {
+    let b = Box::new();
+    assert_eq!(b.send("MKCALENDAR", "/dav/calendars/anna/family/", &[], "").await.status, StatusCode::CREATED);
+    let family = b
+        .catalog
+        .read(|r| hearth_catalog::pim::collection(r, b.anna.id, hearth_catalog::pim::CollectionKind::Calendar, "family"))
+        .expect("read")
+        .expect("family");
+    let share = |access| b.catalog.write(|tx| hearth_catalog::pim::share(tx, family.id, b.bob.id, access)).expect("share");
+    share(hearth_catalog::pim::ShareAccess::Write);
+
+    // Bob's home lists his own calendar and Anna's, at anna~family, with what he may do.
+    let r = b
+        .send_as(
+            &b.bob,
+            "PROPFIND",
+            "/dav/calendars/bob/",
+            &[("depth", "1")],
+            &prop("<d:resourcetype/><d:current-user-privilege-set/><d:owner/>"),
+        )
+        .await;
+    assert!(
+        r.body.contains("<d:href>/dav/calendars/bob/personal/</d:href>")
+            && r.body.contains("<d:href>/dav/calendars/bob/anna~family/</d:href>"),
+        "{}",
+        r.body
+    );
+    assert!(!r.body.contains("/dav/principals/anna/"), "Anna's principal is not for Bob: {}", r.body);
+    let shared = "/remote.php/dav/calendars/bob/anna~family/";
+    let r = b.send_as(&b.bob, "PUT", &format!("{shared}match.ics"), &[("if-none-match", "*")], &event("match", "20240601T100000Z")).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let mine = b.send("GET", "/dav/calendars/anna/family/match.ics", &[], "").await;
+    assert_eq!(mine.status, StatusCode::OK, "Anna sees what Bob put in");
+    let multiget = format!(
+        r#"<c:calendar-multiget xmlns:d="DAV:" xmlns:c="{CALDAV}"><d:prop><d:getetag/></d:prop><d:href>{shared}match.ics</d:href></c:calendar-multiget>"#
+    );
+    let r = b.send_as(&b.bob, "REPORT", shared, &[], &multiget).await;
+    assert!(r.body.contains(&format!("<d:href>{shared}match.ics</d:href><d:propstat>")), "{}", r.body);
+    let r = b.send_as(&b.bob, "PROPPATCH", shared, &[], r#"<d:propertyupdate xmlns:d="DAV:"><d:set><d:prop><d:displayname>Mine now</d:displayname></d:prop></d:set></d:propertyupdate>"#).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "only Anna renames it");
+
+    // Read-only: Bob reads, changes nothing.
+    share(hearth_catalog::pim::ShareAccess::Read);
+    let r = b.send_as(&b.bob, "PROPFIND", shared, &[("depth", "0")], &prop("<d:current-user-privilege-set/>")).await;
+    assert!(r.body.contains("<d:read/>") && !r.body.contains("<d:write-content/>"), "{}", r.body);
+    let r = b.send_as(&b.bob, "PUT", &format!("{shared}match.ics"), &[], &event("match", "20240602T100000Z")).await;
+    assert!(r.status == StatusCode::FORBIDDEN && r.body.contains("need-privileges"), "{}", r.body);
+    assert_eq!(b.send_as(&b.bob, "DELETE", &format!("{shared}match.ics"), &[], "").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(b.send_as(&b.bob, "GET", &format!("{shared}match.ics"), &[], "").await.status, StatusCode::OK);
+
+    // Bob deletes it from his list: he leaves it; Anna's calendar and its event stay.
+    assert_eq!(b.send_as(&b.bob, "DELETE", shared, &[], "").await.status, StatusCode::NO_CONTENT);
+    assert_eq!(b.send_as(&b.bob, "PROPFIND", shared, &[("depth", "0")], &prop("<d:resourcetype/>")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(b.send("GET", "/dav/calendars/anna/family/match.ics", &[], "").await.status, StatusCode::OK);
+    // Nobody reaches a calendar not shared with them by naming it.
+    assert_eq!(b.send_as(&b.bob, "GET", "/dav/calendars/bob/anna~personal/x.ics", &[], "").await.status, StatusCode::NOT_FOUND);
 }

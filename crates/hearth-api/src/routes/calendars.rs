@@ -6,7 +6,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use hearth_catalog::pim::{self, Collection, CollectionKind, CollectionProps};
+use hearth_catalog::pim::{self, Collection, CollectionKind, CollectionProps, ShareAccess, ShareMember};
 use serde::{Deserialize, Serialize};
 
 use super::JsonBody;
@@ -19,8 +19,14 @@ use crate::{ApiError, AppState};
 pub struct CollectionView {
     /// `calendar` or `addressbook`.
     pub kind: CollectionKind,
-    /// Its address name.
+    /// Its address name in the caller's home (`<owner>~<name>` for one shared with them).
     pub name: String,
+    /// Who shares it with the caller (null: it is theirs).
+    pub shared_by: Option<String>,
+    /// What the caller may do in one shared with them (null: it is theirs).
+    pub access: Option<ShareAccess>,
+    /// Who the caller shares it with (theirs only).
+    pub members: Vec<ShareMember>,
     /// The name shown (its address name when none was given).
     pub display_name: String,
     /// `#RRGGBB` or `#RRGGBBAA`, when set.
@@ -31,13 +37,32 @@ pub struct CollectionView {
     pub href: String,
 }
 
-fn view(c: Collection, items: i64, user: &str) -> CollectionView {
+fn view(c: Collection, items: i64, user: &str, members: Vec<ShareMember>) -> CollectionView {
     let href = hearth_dav::pim_path::Hrefs::new(hearth_dav::pim_path::Style::Hearth, user).collection(c.kind, &c.name);
     CollectionView {
         kind: c.kind,
         display_name: c.display_name.clone().unwrap_or_else(|| c.name.clone()),
         name: c.name,
+        shared_by: None,
+        access: None,
+        members,
         color: c.color,
+        items,
+        href,
+    }
+}
+
+fn shared_view(s: pim::Shared, items: i64, user: &str) -> CollectionView {
+    let segment = format!("{}~{}", s.owner, s.collection.name);
+    let href = hearth_dav::pim_path::Hrefs::new(hearth_dav::pim_path::Style::Hearth, user).collection(s.collection.kind, &segment);
+    CollectionView {
+        kind: s.collection.kind,
+        display_name: s.collection.display_name.clone().unwrap_or_else(|| s.collection.name.clone()),
+        name: segment,
+        shared_by: Some(s.owner),
+        access: Some(s.access),
+        members: Vec::new(),
+        color: s.collection.color,
         items,
         href,
     }
@@ -51,7 +76,7 @@ pub struct CollectionList {
 }
 
 /// `GET /api/v1/calendars`: the caller's calendars and address books (the defaults made the
-/// first time, as a phone's first visit would).
+/// first time, as a phone's first visit would), then those others share with them.
 pub async fn list(
     State(state): State<AppState>,
     axum::Extension(caller): axum::Extension<Caller>,
@@ -66,7 +91,12 @@ pub async fn list(
                 pim::ensure_default(tx, user, kind, now)?;
                 for c in pim::collections(tx, user, kind)? {
                     let items = pim::item_count(tx, c.id)?;
-                    out.push(view(c, items, &name));
+                    let members = pim::members(tx, c.id)?;
+                    out.push(view(c, items, &name, members));
+                }
+                for s in pim::shared_with(tx, user, kind)? {
+                    let items = pim::item_count(tx, s.collection.id)?;
+                    out.push(shared_view(s, items, &name));
                 }
             }
             Ok(out)
@@ -142,7 +172,7 @@ pub async fn create(
             pim::create_collection(tx, user, kind, &address, &components, &props, now)
         })
         .await?;
-    Ok((StatusCode::CREATED, Json(view(made, 0, &name))))
+    Ok((StatusCode::CREATED, Json(view(made, 0, &name, Vec::new()))))
 }
 
 /// `PATCH /api/v1/calendars/{kind}/{name}` → the calendar or address book.
@@ -164,14 +194,16 @@ pub async fn change(
             let Some(c) = pim::collection(tx, user, kind, &address)? else { return Ok(None) };
             pim::change_collection(tx, c.id, &props)?;
             let items = pim::item_count(tx, c.id)?;
-            Ok(pim::collection(tx, user, kind, &address)?.map(|c| (c, items)))
+            let members = pim::members(tx, c.id)?;
+            Ok(pim::collection(tx, user, kind, &address)?.map(|c| (c, items, members)))
         })
         .await?
-        .ok_or_else(|| ApiError::not_found("no such calendar or address book"))?;
-    Ok(Json(view(changed.0, changed.1, &name)))
+        .ok_or_else(|| ApiError::not_found("no such calendar or address book of yours"))?;
+    Ok(Json(view(changed.0, changed.1, &name, changed.2)))
 }
 
-/// `DELETE /api/v1/calendars/{kind}/{name}` → 204: it and everything in it are gone.
+/// `DELETE /api/v1/calendars/{kind}/{name}` → 204: it and everything in it are gone; for one
+/// shared with the caller (`<owner>~<name>`), the caller leaves it and it stays its owner's.
 pub async fn remove(
     State(state): State<AppState>,
     axum::Extension(caller): axum::Extension<Caller>,
@@ -180,6 +212,10 @@ pub async fn remove(
     let user = me(&caller)?;
     let gone = state
         .write(move |tx| {
+            if let Some((owner, shared)) = address.split_once('~') {
+                let Some(s) = pim::shared_collection(tx, user, kind, owner, shared)? else { return Ok(false) };
+                return pim::unshare(tx, s.collection.id, user);
+            }
             let Some(c) = pim::collection(tx, user, kind, &address)? else { return Ok(false) };
             pim::delete_collection(tx, c.id)?;
             Ok(true)
@@ -187,6 +223,63 @@ pub async fn remove(
         .await?;
     if !gone {
         return Err(ApiError::not_found("no such calendar or address book"));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `PUT /api/v1/calendars/{kind}/{name}/members/{user}` body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemberAccess {
+    /// `read` or `write`.
+    pub access: ShareAccess,
+}
+
+/// The id of the caller's own collection `address` of `kind`, and the id of the member `name`.
+async fn own_and_member(
+    state: &AppState,
+    user: i64,
+    kind: CollectionKind,
+    address: String,
+    member: String,
+) -> Result<(pim::CollectionId, i64), ApiError> {
+    let (collection, member) = state
+        .read(move |r| {
+            Ok((pim::collection(r, user, kind, &address)?.map(|c| c.id), hearth_catalog::users::by_name(r, &member)?.map(|u| u.id)))
+        })
+        .await?;
+    let collection = collection.ok_or_else(|| ApiError::not_found("no such calendar or address book of yours"))?;
+    let member = member.ok_or_else(|| ApiError::not_found("no family member with that name"))?;
+    Ok((collection, member))
+}
+
+/// `PUT /api/v1/calendars/{kind}/{name}/members/{user}` → 204: the caller shares their calendar
+/// or address book with a family member, to read or to change (or changes which).
+pub async fn share(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Path((kind, address, member)): Path<(CollectionKind, String, String)>,
+    JsonBody(body): JsonBody<MemberAccess>,
+) -> Result<StatusCode, ApiError> {
+    let user = me(&caller)?;
+    let (collection, member) = own_and_member(&state, user, kind, address, member).await?;
+    if member == user {
+        return Err(ApiError::invalid("it is yours already"));
+    }
+    state.write(move |tx| pim::share(tx, collection, member, body.access)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `DELETE /api/v1/calendars/{kind}/{name}/members/{user}` → 204: no longer shared with them.
+pub async fn unshare(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Path((kind, address, member)): Path<(CollectionKind, String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let user = me(&caller)?;
+    let (collection, member) = own_and_member(&state, user, kind, address, member).await?;
+    if !state.write(move |tx| pim::unshare(tx, collection, member)).await? {
+        return Err(ApiError::not_found("it is not shared with them"));
     }
     Ok(StatusCode::NO_CONTENT)
 }

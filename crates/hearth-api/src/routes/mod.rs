@@ -221,6 +221,8 @@ pub fn table() -> Vec<Route> {
         r(Method::POST, "/api/v1/calendars", User, post(calendars::create)),
         r(Method::PATCH, "/api/v1/calendars/{kind}/{name}", User, patch(calendars::change)),
         r(Method::DELETE, "/api/v1/calendars/{kind}/{name}", User, delete(calendars::remove)),
+        r(Method::PUT, "/api/v1/calendars/{kind}/{name}/members/{user}", User, put(calendars::share)),
+        r(Method::DELETE, "/api/v1/calendars/{kind}/{name}/members/{user}", User, delete(calendars::unshare)),
         // Calendars and contacts (docs/calendars.md): CalDAV and CardDAV, every method.
         r(webdav(), "/.well-known/caldav", Public, any(pim::well_known)),
         r(webdav(), "/.well-known/carddav", Public, any(pim::well_known)),

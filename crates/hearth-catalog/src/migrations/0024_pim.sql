@@ -48,3 +48,13 @@ CREATE TABLE pim_tombstones (
     deleted_at    INTEGER NOT NULL,
     PRIMARY KEY (collection_id, name)
 ) WITHOUT ROWID;
+
+-- Calendars and address books a member shares with others of the family, read-only or
+-- read-write (docs/calendars.md, "Shared calendars and address books").
+CREATE TABLE pim_collection_members (
+    collection_id INTEGER NOT NULL REFERENCES pim_collections (id) ON DELETE CASCADE,
+    user_id       INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    access        TEXT NOT NULL CHECK (access IN ('read', 'write')),
+    PRIMARY KEY (collection_id, user_id)
+) WITHOUT ROWID;
+CREATE INDEX pim_collection_members_user ON pim_collection_members (user_id);

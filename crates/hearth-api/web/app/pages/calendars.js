@@ -1,7 +1,8 @@
 // Calendars & contacts: the member's calendars and address books on the box (docs/calendars.md),
-// made, renamed, recoloured and deleted here, synced by the phone's own apps over CalDAV and
-// CardDAV; and how to connect a phone: the address, and an app password as a QR code that
-// opens DAVx⁵ with everything filled in.
+// made, renamed, shared with family members (to read or to change) and deleted here, and those
+// others share with them (to leave); synced by the phone's own apps over CalDAV and CardDAV; and
+// how to connect a phone: the address, and an app password as a QR code that opens DAVx⁵ with
+// everything filled in.
 import { api } from "/app/api.js";
 import { h } from "/app/dom.js";
 import { qrImage } from "/app/qr.js";
@@ -74,15 +75,55 @@ export function render(main, route, app) {
     if (swatch && c.color) swatch.style.backgroundColor = c.color.length === 9 ? c.color.slice(0, 7) : c.color;
     const label = h("span", { class: "collection-name" }, swatch, h("bdi", {}, c.display_name));
     const count = h("span", { class: "muted" }, t(c.kind === "calendar" ? "calendars.events" : "calendars.contacts", { n: c.items }));
+    const url = `/api/v1/calendars/${c.kind}/${encodeURIComponent(c.name)}`;
+    if (c.shared_by) {
+      // Someone else's, shared with this member: who, what they may do, and a way to leave it.
+      const leave = h("button", { type: "button", class: "small" }, t("calendars.leave"));
+      leave.addEventListener("click", async () => {
+        try { await api("DELETE", url); app.toast(t("calendars.left", { name: c.display_name })); } catch (e) { app.toast(e.text || String(e)); }
+        load();
+      });
+      const from = h("span", { class: "muted shared-by" }, t(c.access === "write" ? "calendars.shared_by_write" : "calendars.shared_by_read", { name: c.shared_by }));
+      return h("li", { class: "collection-row", "data-kind": c.kind, "data-name": c.name }, label, count, from, h("span", { class: "row-actions" }, leave));
+    }
     const rename = h("button", { type: "button", class: "small" }, t("calendars.rename"));
+    const shareButton = h("button", { type: "button", class: "small", "aria-expanded": "false" }, t("calendars.share"));
     const remove = h("button", { type: "button", class: "small danger", "aria-label": t("calendars.delete_one", { name: c.display_name }) }, t("calendars.delete"));
-    const item = h("li", { class: "collection-row", "data-kind": c.kind, "data-name": c.name }, label, count, h("span", { class: "row-actions" }, rename, remove));
+    const sharing = h("div", { class: "collection-share", hidden: true });
+    const members = c.members.map((m) => {
+      const stop = h("button", { type: "button", class: "small", "aria-label": t("calendars.unshare_one", { name: m.name }) }, t("calendars.unshare"));
+      stop.addEventListener("click", async () => {
+        try { await api("DELETE", `${url}/members/${encodeURIComponent(m.name)}`); } catch (e) { app.toast(e.text || String(e)); }
+        load();
+      });
+      return h("span", { class: "share-member", "data-member": m.name }, h("bdi", {}, m.name), " ", t(m.access === "write" ? "calendars.can_change" : "calendars.can_read"), stop);
+    });
+    const who = h("input", { "aria-label": t("calendars.share_with"), placeholder: t("calendars.share_with"), autocomplete: "off", maxlength: 64 });
+    const access = h("select", { "aria-label": t("calendars.access") },
+      h("option", { value: "read" }, t("calendars.can_read")), h("option", { value: "write" }, t("calendars.can_change")));
+    const shareForm = h("form", { class: "inline-form" }, who, access, h("button", { type: "submit" }, t("calendars.share")));
+    shareForm.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      try {
+        await api("PUT", `${url}/members/${encodeURIComponent(who.value.trim())}`, { access: access.value });
+        app.toast(t("calendars.shared", { name: c.display_name, who: who.value.trim() }));
+        load();
+      } catch (e) { app.toast(e.text || String(e)); }
+    });
+    sharing.append(...members, shareForm);
+    shareButton.addEventListener("click", () => {
+      sharing.hidden = !sharing.hidden;
+      shareButton.setAttribute("aria-expanded", String(!sharing.hidden));
+      if (!sharing.hidden) who.focus();
+    });
+    const shown = members.length ? h("span", { class: "muted" }, t("calendars.shared_with", { names: c.members.map((m) => m.name).join(", ") })) : null;
+    const item = h("li", { class: "collection-row", "data-kind": c.kind, "data-name": c.name }, label, count, shown, h("span", { class: "row-actions" }, rename, shareButton, remove), sharing);
     rename.addEventListener("click", () => {
       const input = h("input", { value: c.display_name, maxlength: 100, "aria-label": t("calendars.rename") });
       const form = h("form", { class: "inline-form" }, input, h("button", { type: "submit", class: "primary" }, t("people.save")));
       form.addEventListener("submit", async (ev) => {
         ev.preventDefault();
-        try { await api("PATCH", `/api/v1/calendars/${c.kind}/${encodeURIComponent(c.name)}`, { display_name: input.value.trim() }); } catch (e) { app.toast(e.text || String(e)); }
+        try { await api("PATCH", url, { display_name: input.value.trim() }); } catch (e) { app.toast(e.text || String(e)); }
         load();
       });
       item.replaceChildren(form);
@@ -97,7 +138,7 @@ export function render(main, route, app) {
       }
       remove.disabled = true;
       try {
-        await api("DELETE", `/api/v1/calendars/${c.kind}/${encodeURIComponent(c.name)}`);
+        await api("DELETE", url);
         app.toast(t("calendars.deleted", { name: c.display_name }));
       } catch (e) { app.toast(e.text || String(e)); }
       load();
