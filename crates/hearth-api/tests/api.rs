@@ -934,3 +934,81 @@ async fn updates_are_for_admins_and_going_back_restarts_into_the_other_slot() {
     let audit = b.send("GET", "/api/v1/audit", LAN, Some(&owner), None).await;
     assert!(audit.json.as_array().expect("audit").iter().any(|e| e["action"] == "update.go_back"), "{}", audit.json);
 }
+
+/// The Calendars & contacts page's routes (docs/api.md): the defaults made at the first look, a
+/// calendar made, renamed, shared with a member who sees it and leaves it, refusals, deleted.
+#[tokio::test]
+async fn calendars_are_made_shared_left_and_deleted() {
+    let b = new_box();
+    let ada = b.claimed().await;
+    let r = b.send("POST", "/api/v1/users", LAN, Some(&ada), Some(json!({"name": "kid", "password": "kid-password"}))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.json);
+    let kid = session_of(&b.login("kid", "kid-password").await);
+    let r = b.send("GET", "/api/v1/calendars", LAN, Some(&ada), None).await;
+    let names: Vec<&str> = r.json["collections"].as_array().expect("list").iter().filter_map(|c| c["name"].as_str()).collect();
+    assert_eq!(names, ["personal", "contacts"], "{}", r.json);
+    let r = b
+        .send(
+            "POST",
+            "/api/v1/calendars",
+            LAN,
+            Some(&ada),
+            Some(json!({"kind": "calendar", "display_name": "Football ⚽", "color": "#2e7d32"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.json);
+    assert_eq!(
+        (&r.json["name"], &r.json["color"], &r.json["href"]),
+        (&json!("football"), &json!("#2E7D32"), &json!("/dav/calendars/ada/football/"))
+    );
+    for bad in [
+        json!({"kind": "calendar", "display_name": ""}),
+        json!({"kind": "calendar", "display_name": "x", "color": "red"}),
+        json!({"kind": "diary", "display_name": "x"}),
+    ] {
+        let r = b.send("POST", "/api/v1/calendars", LAN, Some(&ada), Some(bad.clone())).await;
+        assert!(r.status.is_client_error(), "{bad}: {}", r.status);
+    }
+    let r = b.send("PATCH", "/api/v1/calendars/calendar/football", LAN, Some(&ada), Some(json!({"display_name": "Football"}))).await;
+    assert_eq!(r.json["display_name"], "Football", "{}", r.json);
+    let r = b.send("PUT", "/api/v1/calendars/calendar/football/members/kid", LAN, Some(&ada), Some(json!({"access": "read"}))).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.json);
+    assert_eq!(
+        b.send("PUT", "/api/v1/calendars/calendar/football/members/ada", LAN, Some(&ada), Some(json!({"access": "read"}))).await.status,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        b.send("PUT", "/api/v1/calendars/calendar/football/members/nobody", LAN, Some(&ada), Some(json!({"access": "read"}))).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let r = b.send("GET", "/api/v1/calendars", LAN, Some(&ada), None).await;
+    let football = r.json["collections"].as_array().expect("list").iter().find(|c| c["name"] == "football").cloned().expect("football");
+    assert_eq!(football["members"], json!([{"name": "kid", "access": "read"}]));
+    let r = b.send("GET", "/api/v1/calendars", LAN, Some(&kid), None).await;
+    let shared = r.json["collections"].as_array().expect("list").iter().find(|c| c["name"] == "ada~football").cloned().expect("shared");
+    assert_eq!(
+        (&shared["shared_by"], &shared["access"], &shared["href"]),
+        (&json!("ada"), &json!("read"), &json!("/dav/calendars/kid/ada~football/"))
+    );
+    // The member may not rename, share or delete it for its owner; deleting it leaves it.
+    assert_eq!(
+        b.send("PATCH", "/api/v1/calendars/calendar/ada~football", LAN, Some(&kid), Some(json!({"display_name": "Mine"}))).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        b.send("PUT", "/api/v1/calendars/calendar/ada~football/members/kid", LAN, Some(&kid), Some(json!({"access": "write"})))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(b.send("DELETE", "/api/v1/calendars/calendar/ada~football", LAN, Some(&kid), None).await.status, StatusCode::NO_CONTENT);
+    let r = b.send("GET", "/api/v1/calendars", LAN, Some(&ada), None).await;
+    let football = r.json["collections"].as_array().expect("list").iter().find(|c| c["name"] == "football").cloned().expect("still Ada's");
+    assert_eq!(football["members"], json!([]));
+    assert_eq!(
+        b.send("DELETE", "/api/v1/calendars/calendar/football/members/kid", LAN, Some(&ada), None).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(b.send("DELETE", "/api/v1/calendars/calendar/football", LAN, Some(&ada), None).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(b.send("DELETE", "/api/v1/calendars/calendar/football", LAN, Some(&ada), None).await.status, StatusCode::NOT_FOUND);
+}
