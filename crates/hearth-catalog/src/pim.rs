@@ -301,6 +301,14 @@ pub struct Shared {
     pub access: ShareAccess,
 }
 
+impl Shared {
+    /// Its path segment in the home of the member it is shared with: `<owner>~<name>` (a
+    /// member's own collection names never hold `~`, docs/calendars.md).
+    pub fn segment(&self) -> String {
+        format!("{}~{}", self.owner, self.collection.name)
+    }
+}
+
 /// Shares a collection with `user_id` (not its owner), or changes what they may do.
 pub fn share(conn: &Connection, id: CollectionId, user_id: i64, access: ShareAccess) -> Result<(), CatalogError> {
     let owner: i64 = conn.prepare_cached("SELECT owner_id FROM pim_collections WHERE id = ?1")?.query_row([id.0], |r| r.get(0))?;

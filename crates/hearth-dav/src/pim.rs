@@ -211,7 +211,7 @@ impl Reached {
             ShareAccess::Write => Access::Write,
             ShareAccess::Read => Access::Read,
         };
-        Reached { segment: format!("{}~{}", s.owner, s.collection.name), collection: s.collection, access }
+        Reached { segment: s.segment(), collection: s.collection, access }
     }
 
     /// Refuses a change of what is in it to a member who may only read it.

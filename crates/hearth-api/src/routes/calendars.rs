@@ -53,7 +53,7 @@ fn view(c: Collection, items: i64, user: &str, members: Vec<ShareMember>) -> Col
 }
 
 fn shared_view(s: pim::Shared, items: i64, user: &str) -> CollectionView {
-    let segment = format!("{}~{}", s.owner, s.collection.name);
+    let segment = s.segment();
     let href = hearth_dav::pim_path::Hrefs::new(hearth_dav::pim_path::Style::Hearth, user).collection(s.collection.kind, &segment);
     CollectionView {
         kind: s.collection.kind,
