@@ -1011,4 +1011,11 @@ async fn calendars_are_made_shared_left_and_deleted() {
     );
     assert_eq!(b.send("DELETE", "/api/v1/calendars/calendar/football", LAN, Some(&ada), None).await.status, StatusCode::NO_CONTENT);
     assert_eq!(b.send("DELETE", "/api/v1/calendars/calendar/football", LAN, Some(&ada), None).await.status, StatusCode::NOT_FOUND);
+    // CalDAV clients send Basic credentials once asked: every DAV address asks, with or without its slash.
+    for path in ["/dav", "/dav/", "/dav/calendars/ada/", "/remote.php/dav/addressbooks/users/ada/"] {
+        let r = b.send("PROPFIND", path, LAN, None, None).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{path}");
+        let challenge = r.headers.get(header::WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        assert!(challenge.starts_with("Basic"), "{path}: {challenge:?}");
+    }
 }

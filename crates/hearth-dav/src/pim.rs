@@ -2,8 +2,9 @@
 //! (`current-user-principal`, the home sets), collections made with MKCALENDAR or extended
 //! MKCOL (RFC 5689) and their properties, items written with ETag preconditions, and the
 //! reports clients sync and search with (`calendar-multiget`, `addressbook-multiget`,
-//! `calendar-query`, `addressbook-query`, `sync-collection`, RFC 6578). The caller (hearth-api) authenticates; this module answers
-//! for the member it is given, and only with their own collections.
+//! `calendar-query`, `addressbook-query`, `sync-collection`, RFC 6578). The caller (hearth-api)
+//! authenticates; this module answers for the member it is given, with their own collections and
+//! those other members share with them.
 
 use std::sync::Arc;
 

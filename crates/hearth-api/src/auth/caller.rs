@@ -247,7 +247,7 @@ async fn account_password(state: &AppState, name: String, password: String, peer
 /// credentials only once asked for them, so their paths ask for Basic.
 fn challenge(path: &str) -> Response {
     let mut r = ApiError::unauthenticated().into_response();
-    if ["/dav/", "/remote.php/", "/restic/"].iter().any(|p| path.starts_with(p)) {
+    if path == "/dav" || ["/dav/", "/remote.php/", "/restic/"].iter().any(|p| path.starts_with(p)) {
         r.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Basic realm=\"Hearth\", charset=\"UTF-8\""));
     }
     r
