@@ -160,7 +160,8 @@ export function openViewer(firstId, { neighbour, changed, close, toast, navigate
   function step(s) {
     stepping = stepping.then(async () => {
       const n = await neighbour(viewer.id, s);
-      if (!n) return;
+      // Closed meanwhile (the family went elsewhere): the step no longer leads anywhere.
+      if (!n || !shown.has(viewer)) return;
       viewer.id = n.id;
       navigate(n);
     }).catch((e) => toast(e.text || String(e)));
