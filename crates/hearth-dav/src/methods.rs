@@ -1560,18 +1560,11 @@ fn describe(request: &Propfind, path: &DavPath, f: &Facts<'_>, dead: &[dav_prope
             }
         }
     }
-    let mut groups = Vec::new();
-    if !found.is_empty() {
-        groups.push((StatusCode::OK, found));
-    }
-    if !missing.is_empty() {
-        groups.push((StatusCode::NOT_FOUND, missing));
-    }
-    groups
+    properties::found_and_missing(found, missing)
 }
 
 /// Reads an XML body of at most [`request_body::MOST_BODY_BYTES`].
-async fn read_small_body<B>(body: B) -> Result<Vec<u8>>
+pub(crate) async fn read_small_body<B>(body: B) -> Result<Vec<u8>>
 where
     B: HttpBody<Data = Bytes> + Send + Unpin + 'static,
     B::Error: std::fmt::Display,

@@ -17,7 +17,7 @@ use http::{HeaderValue, StatusCode, header};
 use http_body::Body as HttpBody;
 
 use crate::headers::{self, Depth};
-use crate::methods::{DavBody, DavError, DavResponse, blocking, empty, read_body, xml_response};
+use crate::methods::{DavBody, DavError, DavResponse, blocking, empty, read_body, read_small_body, xml_response};
 use crate::pim_path::{self, Hrefs, Target};
 use crate::properties::{MultiStatus, element};
 use crate::xml_tree::{self, Element, Name, escape_into};
@@ -92,11 +92,11 @@ where
         "OPTIONS" => Ok(options()),
         "PROPFIND" => {
             let depth = headers::depth(header_str(&parts, "depth"))?;
-            let asked = crate::request_body::propfind(&read_body(body, crate::request_body::MOST_BODY_BYTES).await?)?;
+            let asked = crate::request_body::propfind(&read_small_body(body).await?)?;
             propfind(ask, depth, asked).await
         }
-        "PROPPATCH" => proppatch(ask, read_body(body, crate::request_body::MOST_BODY_BYTES).await?).await,
-        "MKCALENDAR" | "MKCOL" => make_collection(ask, &method, read_body(body, crate::request_body::MOST_BODY_BYTES).await?).await,
+        "PROPPATCH" => proppatch(ask, read_small_body(body).await?).await,
+        "MKCALENDAR" | "MKCOL" => make_collection(ask, &method, read_small_body(body).await?).await,
         "GET" | "HEAD" => get(ask, method == "HEAD").await,
         "PUT" => {
             let pre = precondition(&parts)?;
@@ -104,7 +104,7 @@ where
             put(ask, pre, read_body(body, MOST_ITEM_BYTES).await.map_err(|e| too_large(e, ns))?).await
         }
         "DELETE" => delete(ask, precondition(&parts)?).await,
-        "REPORT" => report(ask, read_body(body, crate::request_body::MOST_BODY_BYTES).await?).await,
+        "REPORT" => report(ask, read_small_body(body).await?).await,
         _ => Err(DavError::new(StatusCode::METHOD_NOT_ALLOWED, format!("{method} is not for calendars and address books"))),
     }
 }
@@ -429,14 +429,7 @@ fn respond(out: &mut MultiStatus, res: &Resource, names: &[Name], ask: &Ask) {
             None => element(name, "", &mut missing),
         }
     }
-    let mut groups = Vec::new();
-    if !found.is_empty() {
-        groups.push((StatusCode::OK, found));
-    }
-    if !missing.is_empty() {
-        groups.push((StatusCode::NOT_FOUND, missing));
-    }
-    out.response(&res.href(&ask.hrefs), &groups);
+    out.response(&res.href(&ask.hrefs), &crate::properties::found_and_missing(found, missing));
 }
 
 fn multistatus(body: String) -> DavResponse {
@@ -588,34 +581,25 @@ async fn proppatch(ask: Arc<Ask>, body: Vec<u8>) -> Result<DavResponse> {
     let mut props = CollectionProps::default();
     let mut refused = Vec::new();
     let mut accepted = Vec::new();
-    for op in root.elements() {
-        let set = if op.name.is_dav("set") {
-            true
-        } else if op.name.is_dav("remove") {
-            false
-        } else {
-            continue;
+    for (set, p) in crate::request_body::property_updates(&root) {
+        let which = settable(&p.name, kind);
+        let value = match (set, &which) {
+            (false, _) => None,
+            (true, Some(Settable::Timezone)) => Some(zone_text(p)?),
+            (true, _) => Some(property_text(p)?).filter(|v| !v.is_empty()),
         };
-        for p in op.elements().filter(|e| e.name.is_dav("prop")).flat_map(Element::elements) {
-            let which = settable(&p.name, kind);
-            let value = match (set, &which) {
-                (false, _) => None,
-                (true, Some(Settable::Timezone)) => Some(zone_text(p)?),
-                (true, _) => Some(property_text(p)?).filter(|v| !v.is_empty()),
-            };
-            match which {
-                Some(Settable::DisplayName) => props.display_name = Some(value),
-                Some(Settable::Description) => props.description = Some(value),
-                Some(Settable::Color) => props.color = Some(value),
-                Some(Settable::Order) => props.sort_order = Some(value),
-                Some(Settable::Timezone) => props.timezone = Some(value),
-                _ => {
-                    refused.push(p.name.clone());
-                    continue;
-                }
+        match which {
+            Some(Settable::DisplayName) => props.display_name = Some(value),
+            Some(Settable::Description) => props.description = Some(value),
+            Some(Settable::Color) => props.color = Some(value),
+            Some(Settable::Order) => props.sort_order = Some(value),
+            Some(Settable::Timezone) => props.timezone = Some(value),
+            _ => {
+                refused.push(p.name.clone());
+                continue;
             }
-            accepted.push(p.name.clone());
         }
+        accepted.push(p.name.clone());
     }
     // All or nothing (RFC 4918 9.2): one refused property leaves the others unset too.
     if refused.is_empty() {
@@ -666,13 +650,8 @@ async fn make_collection(ask: Arc<Ask>, method: &str, body: Vec<u8>) -> Result<D
         if root.name.namespace != expected.0 || root.name.local != expected.1 {
             return Err(DavError::new(StatusCode::BAD_REQUEST, format!("a {method} body is a {} element", expected.1)));
         }
-        for p in root
-            .elements()
-            .filter(|e| e.name.is_dav("set"))
-            .flat_map(Element::elements)
-            .filter(|e| e.name.is_dav("prop"))
-            .flat_map(Element::elements)
-        {
+        // RFC 5689 sets properties only; a `remove` here means nothing.
+        for p in crate::request_body::property_updates(&root).filter_map(|(set, p)| set.then_some(p)) {
             match settable(&p.name, kind) {
                 Some(Settable::DisplayName) => props.display_name = Some(Some(property_text(p)?)),
                 Some(Settable::Description) => props.description = Some(Some(property_text(p)?)),

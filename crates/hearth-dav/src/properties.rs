@@ -217,6 +217,19 @@ pub fn status_line(code: http::StatusCode) -> String {
     format!("HTTP/1.1 {} {}", code.as_u16(), code.canonical_reason().unwrap_or(""))
 }
 
+/// A response's propstat groups: the properties found (200) and those not (404), each only
+/// when there is one.
+pub fn found_and_missing(found: String, missing: String) -> Vec<(http::StatusCode, String)> {
+    let mut groups = Vec::new();
+    if !found.is_empty() {
+        groups.push((http::StatusCode::OK, found));
+    }
+    if !missing.is_empty() {
+        groups.push((http::StatusCode::NOT_FOUND, missing));
+    }
+    groups
+}
+
 /// A 207 body being written.
 pub struct MultiStatus(String);
 

@@ -90,25 +90,31 @@ pub fn proppatch(body: &[u8]) -> Result<Vec<PropertyChange>, BodyError> {
     if !root.name.is_dav("propertyupdate") {
         return Err(shape("a PROPPATCH body is a DAV:propertyupdate element"));
     }
-    let mut changes = Vec::new();
-    for op in root.elements() {
-        let set = if op.name.is_dav("set") {
-            true
-        } else if op.name.is_dav("remove") {
-            false
-        } else {
-            continue;
-        };
-        for prop in op.elements().filter(|e| e.name.is_dav("prop")) {
-            for p in prop.elements() {
-                changes.push(if set { PropertyChange::Set(p.name.clone(), value_of(p)) } else { PropertyChange::Remove(p.name.clone()) });
-            }
-        }
-    }
+    let changes: Vec<PropertyChange> = property_updates(&root)
+        .map(|(set, p)| if set { PropertyChange::Set(p.name.clone(), value_of(p)) } else { PropertyChange::Remove(p.name.clone()) })
+        .collect();
     if changes.is_empty() {
         return Err(shape("a DAV:propertyupdate sets or removes at least one property"));
     }
     Ok(changes)
+}
+
+/// The property elements an update element sets (`true`) or removes, in document order:
+/// `set`/`remove` children holding a `prop`, as a PROPPATCH's `propertyupdate`, an extended
+/// MKCOL's `mkcol` (RFC 5689) and a MKCALENDAR's `mkcalendar` (RFC 4791) all carry them.
+pub fn property_updates(update: &Element) -> impl Iterator<Item = (bool, &Element)> {
+    update
+        .elements()
+        .filter_map(|op| {
+            if op.name.is_dav("set") {
+                Some((true, op))
+            } else if op.name.is_dav("remove") {
+                Some((false, op))
+            } else {
+                None
+            }
+        })
+        .flat_map(|(set, op)| op.elements().filter(|e| e.name.is_dav("prop")).flat_map(Element::elements).map(move |p| (set, p)))
 }
 
 fn value_of(e: &Element) -> String {
