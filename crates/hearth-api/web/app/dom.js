@@ -18,6 +18,17 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
+// A button that acts on its second click: the first shows `sure` (what will happen) in its place.
+// `action` runs with the button disabled; when it throws, `failed(error)` is told and the button
+// is enabled again.
+export function twice(button, sure, action, failed) {
+  button.addEventListener("click", async () => {
+    if (!button.dataset.sure) { button.dataset.sure = "1"; button.textContent = sure; return; }
+    button.disabled = true;
+    try { await action(); } catch (e) { failed(e); button.disabled = false; }
+  });
+}
+
 // A labelled input: the label's `for` names the input, so screen readers say what it is.
 export function field(id, label, attrs = {}) {
   return [h("label", { for: id }, label), h("input", { id, name: id, ...attrs })];

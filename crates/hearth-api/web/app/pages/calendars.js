@@ -4,7 +4,7 @@
 // how to connect a phone: the address, and an app password as a QR code that opens DAVx⁵ with
 // everything filled in.
 import { api } from "/app/api.js";
-import { h } from "/app/dom.js";
+import { h, twice } from "/app/dom.js";
 import { qrImage } from "/app/qr.js";
 import { t } from "/app/text.js";
 
@@ -129,20 +129,14 @@ export function render(main, route, app) {
       item.replaceChildren(form);
       input.focus();
     });
-    // Two steps: everything in it goes with it.
-    remove.addEventListener("click", async () => {
-      if (!remove.dataset.sure) {
-        remove.dataset.sure = "1";
-        remove.textContent = t("calendars.delete_sure", { n: c.items });
-        return;
-      }
-      remove.disabled = true;
+    // Two steps: everything in it goes with it. The list is drawn again either way.
+    twice(remove, t("calendars.delete_sure", { n: c.items }), async () => {
       try {
         await api("DELETE", url);
         app.toast(t("calendars.deleted", { name: c.display_name }));
       } catch (e) { app.toast(e.text || String(e)); }
       load();
-    });
+    }, () => {});
     return item;
   }
 

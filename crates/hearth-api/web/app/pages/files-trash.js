@@ -1,7 +1,7 @@
 // The trash of the family member's files (#/files-trash): what they, a phone or a laptop deleted
 // in the last 30 days, to put back where it was (beside whatever took its name since) or to
 // remove for good (docs/files.md, "Versions and trash").
-import { h } from "/app/dom.js";
+import { h, twice as twiceBy } from "/app/dom.js";
 import { api } from "/app/api.js";
 import { t, bytes } from "/app/text.js";
 
@@ -15,13 +15,7 @@ export function render(main, route, app) {
     list);
 
   // Two steps, like deleting a file: the first click asks.
-  function twice(button, sure, action) {
-    button.addEventListener("click", async () => {
-      if (!button.dataset.sure) { button.dataset.sure = "1"; button.textContent = sure; return; }
-      button.disabled = true;
-      try { await action(); } catch (e) { app.toast(e.message); button.disabled = false; }
-    });
-  }
+  const twice = (button, sure, action) => twiceBy(button, sure, action, (e) => app.toast(e.message));
 
   async function load() {
     let items;
