@@ -31,6 +31,15 @@ impl CollectionKind {
         }
     }
 
+    /// The components a new collection of this kind takes when its maker names none: events
+    /// and tasks for a calendar; none for an address book.
+    pub fn default_components(self) -> Vec<String> {
+        match self {
+            CollectionKind::Calendar => vec!["VEVENT".to_string(), "VTODO".to_string()],
+            CollectionKind::AddressBook => Vec::new(),
+        }
+    }
+
     /// The collection every member has of this kind, made when their home is first asked for.
     pub fn default_name(self) -> &'static str {
         match self {
@@ -175,20 +184,25 @@ pub fn unused_name(conn: &Connection, owner_id: i64, kind: CollectionKind, displ
     Ok(name)
 }
 
+/// Whether `owner_id` has a collection of `kind`.
+pub fn has_any(conn: &Connection, owner_id: i64, kind: CollectionKind) -> Result<bool, CatalogError> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM pim_collections WHERE owner_id = ?1 AND kind = ?2 LIMIT 1")?
+        .query_row(params![owner_id, kind], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
 /// Makes `owner_id`'s default collection of `kind` when they have none of that kind yet
 /// (a member who deleted every calendar gets `personal` back, as Nextcloud does).
 pub fn ensure_default(conn: &Connection, owner_id: i64, kind: CollectionKind, now: i64) -> Result<(), CatalogError> {
-    let any: Option<i64> = conn
-        .prepare_cached("SELECT id FROM pim_collections WHERE owner_id = ?1 AND kind = ?2 LIMIT 1")?
-        .query_row(params![owner_id, kind], |r| r.get(0))
-        .optional()?;
-    if any.is_none() {
-        let (display, components) = match kind {
-            CollectionKind::Calendar => ("Personal", vec!["VEVENT".to_string(), "VTODO".to_string()]),
-            CollectionKind::AddressBook => ("Contacts", Vec::new()),
+    if !has_any(conn, owner_id, kind)? {
+        let display = match kind {
+            CollectionKind::Calendar => "Personal",
+            CollectionKind::AddressBook => "Contacts",
         };
         let props = CollectionProps { display_name: Some(Some(display.into())), ..Default::default() };
-        create_collection(conn, owner_id, kind, kind.default_name(), &components, &props, now)?;
+        create_collection(conn, owner_id, kind, kind.default_name(), &kind.default_components(), &props, now)?;
     }
     Ok(())
 }

@@ -244,8 +244,7 @@ impl Ask {
     async fn ensure_default(self: &Arc<Self>, kind: CollectionKind) -> Result<()> {
         let me = self.clone();
         blocking(move || {
-            let any = me.catalog.read(|r| pim::collections(r, me.member.id, kind))?;
-            if any.is_empty() {
+            if !me.catalog.read(|r| pim::has_any(r, me.member.id, kind))? {
                 me.catalog.write(|tx| pim::ensure_default(tx, me.member.id, kind, me.now))?;
             }
             Ok(())
@@ -642,7 +641,7 @@ async fn make_collection(ask: Arc<Ask>, method: &str, body: Vec<u8>) -> Result<D
         ));
     }
     let mut props = CollectionProps::default();
-    let mut components: Vec<String> = vec!["VEVENT".into(), "VTODO".into()];
+    let mut components = kind.default_components();
     let mut typed = method == "MKCALENDAR";
     if !body.iter().all(u8::is_ascii_whitespace) {
         let root = xml_tree::parse(&body).map_err(|e| DavError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
@@ -689,9 +688,6 @@ async fn make_collection(ask: Arc<Ask>, method: &str, body: Vec<u8>) -> Result<D
     if !typed {
         return Err(DavError::new(StatusCode::FORBIDDEN, "only calendars and address books are made here: say which resourcetype")
             .with_condition_in("DAV:", "valid-resourcetype"));
-    }
-    if kind == CollectionKind::AddressBook {
-        components.clear();
     }
     let me = ask.clone();
     let made =

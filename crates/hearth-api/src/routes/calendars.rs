@@ -164,12 +164,8 @@ pub async fn create(
     let made = state
         .write(move |tx| {
             let address = pim::unused_name(tx, user, kind, &shown)?;
-            let components = match kind {
-                CollectionKind::Calendar => vec!["VEVENT".to_string(), "VTODO".to_string()],
-                CollectionKind::AddressBook => Vec::new(),
-            };
             let props = CollectionProps { display_name: Some(Some(shown)), color: Some(color), ..Default::default() };
-            pim::create_collection(tx, user, kind, &address, &components, &props, now)
+            pim::create_collection(tx, user, kind, &address, &kind.default_components(), &props, now)
         })
         .await?;
     Ok((StatusCode::CREATED, Json(view(made, 0, &name, Vec::new()))))
