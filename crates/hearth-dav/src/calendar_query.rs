@@ -58,39 +58,30 @@ pub fn zone_of(vcalendar: &str) -> Option<Tz> {
     calendar.timezones().find_map(|c| c.timezone()).map(|(_, tz)| tz)
 }
 
-fn caldav_child<'a>(e: &'a Element, local: &str) -> impl Iterator<Item = &'a Element> {
-    let local = local.to_string();
-    e.elements().filter(move |c| c.name.namespace == CALDAV && c.name.local == local)
-}
-
-fn attribute<'a>(e: &'a Element, name: &str) -> Option<&'a str> {
-    e.attributes.iter().find(|(n, _)| n.local == name && n.namespace.is_empty()).map(|(_, v)| v.as_str())
-}
-
 impl Filter {
     /// The filter of a `calendar-query` element.
     pub fn read(query: &Element) -> Result<Filter, FilterError> {
-        let filter = caldav_child(query, "filter").next().ok_or_else(|| FilterError::Invalid("a calendar-query has a filter".into()))?;
-        let mut comps = caldav_child(filter, "comp-filter");
+        let filter =
+            query.children_named(CALDAV, "filter").next().ok_or_else(|| FilterError::Invalid("a calendar-query has a filter".into()))?;
+        let mut comps = filter.children_named(CALDAV, "comp-filter");
         let calendar = comps.next().ok_or_else(|| FilterError::Invalid("the filter has a comp-filter".into()))?;
-        if comps.next().is_some() || !attribute(calendar, "name").is_some_and(|n| n.eq_ignore_ascii_case("VCALENDAR")) {
+        if comps.next().is_some() || !calendar.attribute("name").is_some_and(|n| n.eq_ignore_ascii_case("VCALENDAR")) {
             return Err(FilterError::Invalid("the filter's comp-filter is VCALENDAR, once".into()));
         }
         refuse_others(calendar, &["comp-filter"])?;
-        let zone = caldav_child(query, "timezone").next().map(Element::text);
-        let mut inner = caldav_child(calendar, "comp-filter");
+        let zone = query.children_named(CALDAV, "timezone").next().map(Element::text);
+        let mut inner = calendar.children_named(CALDAV, "comp-filter");
         let Some(component) = inner.next() else { return Ok(Filter { component: None, range: None, zone }) };
         if inner.next().is_some() {
             return Err(FilterError::Unsupported("more than one component filter".into()));
         }
-        let name =
-            attribute(component, "name").ok_or_else(|| FilterError::Invalid("a comp-filter has a name".into()))?.to_ascii_uppercase();
+        let name = component.attribute("name").ok_or_else(|| FilterError::Invalid("a comp-filter has a name".into()))?.to_ascii_uppercase();
         refuse_others(component, &["time-range"])?;
-        let range = match caldav_child(component, "time-range").next() {
+        let range = match component.children_named(CALDAV, "time-range").next() {
             None => None,
             Some(t) => {
-                let start = attribute(t, "start").map(utc_time).transpose()?;
-                let end = attribute(t, "end").map(utc_time).transpose()?;
+                let start = t.attribute("start").map(utc_time).transpose()?;
+                let end = t.attribute("end").map(utc_time).transpose()?;
                 if start.is_none() && end.is_none() {
                     return Err(FilterError::Invalid("a time-range has a start or an end".into()));
                 }

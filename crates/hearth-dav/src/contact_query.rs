@@ -54,16 +54,8 @@ pub struct Filter {
     all: bool,
 }
 
-fn carddav_children<'a>(e: &'a Element, local: &'a str) -> impl Iterator<Item = &'a Element> {
-    e.elements().filter(move |c| c.name.namespace == CARDDAV && c.name.local == local)
-}
-
-fn attribute<'a>(e: &'a Element, name: &str) -> Option<&'a str> {
-    e.attributes.iter().find(|(n, _)| n.local == name && n.namespace.is_empty()).map(|(_, v)| v.as_str())
-}
-
 fn all_of(e: &Element) -> Result<bool, FilterError> {
-    match attribute(e, "test") {
+    match e.attribute("test") {
         None | Some("anyof") => Ok(false),
         Some("allof") => Ok(true),
         Some(other) => Err(FilterError::Invalid(format!("test is anyof or allof, not {other:?}"))),
@@ -73,32 +65,32 @@ fn all_of(e: &Element) -> Result<bool, FilterError> {
 impl Filter {
     /// The filter of an `addressbook-query` element (none: every card).
     pub fn read(query: &Element) -> Result<Filter, FilterError> {
-        let Some(filter) = carddav_children(query, "filter").next() else { return Ok(Filter { props: Vec::new(), all: false }) };
+        let Some(filter) = query.children_named(CARDDAV, "filter").next() else { return Ok(Filter { props: Vec::new(), all: false }) };
         let mut props = Vec::new();
         for p in filter.elements() {
             if !(p.name.namespace == CARDDAV && p.name.local == "prop-filter") {
                 return Err(FilterError::Unsupported(format!("{} in a filter", p.name.local)));
             }
-            let name = attribute(p, "name").ok_or_else(|| FilterError::Invalid("a prop-filter has a name".into()))?.to_ascii_uppercase();
+            let name = p.attribute("name").ok_or_else(|| FilterError::Invalid("a prop-filter has a name".into()))?.to_ascii_uppercase();
             let mut matches = Vec::new();
             let mut absent = false;
             for c in p.elements() {
                 match (c.name.namespace == CARDDAV, c.name.local.as_str()) {
                     (true, "is-not-defined") => absent = true,
                     (true, "text-match") => {
-                        let how = match attribute(c, "match-type").unwrap_or("contains") {
+                        let how = match c.attribute("match-type").unwrap_or("contains") {
                             "equals" => MatchType::Equals,
                             "contains" => MatchType::Contains,
                             "starts-with" => MatchType::StartsWith,
                             "ends-with" => MatchType::EndsWith,
                             other => return Err(FilterError::Invalid(format!("match-type {other:?}"))),
                         };
-                        let fold = match attribute(c, "collation").unwrap_or("i;unicode-casemap") {
+                        let fold = match c.attribute("collation").unwrap_or("i;unicode-casemap") {
                             "i;unicode-casemap" | "i;ascii-casemap" => true,
                             "i;octet" => false,
                             other => return Err(FilterError::Unsupported(format!("collation {other:?}"))),
                         };
-                        let negate = attribute(c, "negate-condition") == Some("yes");
+                        let negate = c.attribute("negate-condition") == Some("yes");
                         matches.push(TextMatch { text: c.text(), how, fold, negate });
                     }
                     _ => return Err(FilterError::Unsupported(format!("{} in a prop-filter", c.name.local))),

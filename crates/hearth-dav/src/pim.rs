@@ -659,9 +659,8 @@ async fn make_collection(ask: Arc<Ask>, method: &str, body: Vec<u8>) -> Result<D
                 Some(Settable::Timezone) => props.timezone = Some(Some(zone_text(p)?)),
                 Some(Settable::Components) => {
                     components = p
-                        .elements()
-                        .filter(|c| c.name.namespace == CALDAV && c.name.local == "comp")
-                        .filter_map(|c| c.attributes.iter().find(|(n, _)| n.local == "name").map(|(_, v)| v.to_ascii_uppercase()))
+                        .children_named(CALDAV, "comp")
+                        .filter_map(|c| c.attribute("name").map(str::to_ascii_uppercase))
                         .filter(|c| matches!(c.as_str(), "VEVENT" | "VTODO" | "VJOURNAL"))
                         .collect();
                     if components.is_empty() {
@@ -674,7 +673,7 @@ async fn make_collection(ask: Arc<Ask>, method: &str, body: Vec<u8>) -> Result<D
                         CollectionKind::Calendar => (CALDAV, "calendar"),
                         CollectionKind::AddressBook => (CARDDAV, "addressbook"),
                     };
-                    if !p.elements().any(|t| t.name.namespace == ns && t.name.local == local) {
+                    if p.children_named(ns, local).next().is_none() {
                         return Err(DavError::new(StatusCode::FORBIDDEN, format!("only {local} collections are made here"))
                             .with_condition_in("DAV:", "valid-resourcetype"));
                     }

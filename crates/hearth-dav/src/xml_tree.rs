@@ -65,6 +65,16 @@ impl Element {
         })
     }
 
+    /// The child elements named `local` in `namespace`.
+    pub fn children_named<'a>(&'a self, namespace: &'a str, local: &'a str) -> impl Iterator<Item = &'a Element> {
+        self.elements().filter(move |e| e.name.namespace == namespace && e.name.local == local)
+    }
+
+    /// The value of the attribute `local` written without a prefix (so in no namespace).
+    pub fn attribute(&self, local: &str) -> Option<&str> {
+        self.attributes.iter().find(|(n, _)| n.local == local && n.namespace.is_empty()).map(|(_, v)| v.as_str())
+    }
+
     /// The first child element named `DAV:local`.
     pub fn dav_child(&self, local: &str) -> Option<&Element> {
         self.elements().find(|e| e.name.is_dav(local))
