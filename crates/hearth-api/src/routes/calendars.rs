@@ -37,35 +37,30 @@ pub struct CollectionView {
     pub href: String,
 }
 
-fn view(c: Collection, items: i64, user: &str, members: Vec<ShareMember>) -> CollectionView {
-    let href = hearth_dav::pim_path::Hrefs::new(hearth_dav::pim_path::Style::Hearth, user).collection(c.kind, &c.name);
+/// The view of `c` at `segment` of `user`'s home (its name, or `<owner>~<name>` when shared).
+fn view_at(c: Collection, segment: String, items: i64, user: &str) -> CollectionView {
+    let href = hearth_dav::pim_path::Hrefs::new(hearth_dav::pim_path::Style::Hearth, user).collection(c.kind, &segment);
     CollectionView {
         kind: c.kind,
-        display_name: c.display_name.clone().unwrap_or_else(|| c.name.clone()),
-        name: c.name,
+        display_name: c.display_name.unwrap_or_else(|| c.name.clone()),
+        name: segment,
         shared_by: None,
         access: None,
-        members,
+        members: Vec::new(),
         color: c.color,
         items,
         href,
     }
 }
 
+fn view(c: Collection, items: i64, user: &str, members: Vec<ShareMember>) -> CollectionView {
+    let segment = c.name.clone();
+    CollectionView { members, ..view_at(c, segment, items, user) }
+}
+
 fn shared_view(s: pim::Shared, items: i64, user: &str) -> CollectionView {
     let segment = s.segment();
-    let href = hearth_dav::pim_path::Hrefs::new(hearth_dav::pim_path::Style::Hearth, user).collection(s.collection.kind, &segment);
-    CollectionView {
-        kind: s.collection.kind,
-        display_name: s.collection.display_name.clone().unwrap_or_else(|| s.collection.name.clone()),
-        name: segment,
-        shared_by: Some(s.owner),
-        access: Some(s.access),
-        members: Vec::new(),
-        color: s.collection.color,
-        items,
-        href,
-    }
+    CollectionView { shared_by: Some(s.owner), access: Some(s.access), ..view_at(s.collection, segment, items, user) }
 }
 
 /// `GET /api/v1/calendars` body.
