@@ -476,6 +476,13 @@ fn meta_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ItemMeta> {
     Ok(ItemMeta { name: r.get(0)?, etag: r.get(1)?, size: r.get(2)?, component: r.get(3)? })
 }
 
+/// An item's columns with its text: [`ITEM_META_COLUMNS`] first, as [`item_row`] reads them.
+const ITEM_COLUMNS: &str = "name, etag, length(CAST(body AS BLOB)), component, uid, body, modified_at";
+
+fn item_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Item> {
+    Ok(Item { meta: meta_row(r)?, uid: r.get(4)?, body: r.get(5)?, modified_at: r.get(6)? })
+}
+
 /// Every item of a collection, by name.
 pub fn items(conn: &Connection, collection: CollectionId) -> Result<Vec<ItemMeta>, CatalogError> {
     let mut st = conn.prepare_cached(&format!("SELECT {ITEM_META_COLUMNS} FROM pim_items WHERE collection_id = ?1 ORDER BY name"))?;
@@ -486,12 +493,8 @@ pub fn items(conn: &Connection, collection: CollectionId) -> Result<Vec<ItemMeta
 /// One item with its text.
 pub fn item(conn: &Connection, collection: CollectionId, name: &str) -> Result<Option<Item>, CatalogError> {
     Ok(conn
-        .prepare_cached(&format!(
-            "SELECT {ITEM_META_COLUMNS}, uid, body, modified_at FROM pim_items WHERE collection_id = ?1 AND name = ?2"
-        ))?
-        .query_row(params![collection.0, name], |r| {
-            Ok(Item { meta: meta_row(r)?, uid: r.get(4)?, body: r.get(5)?, modified_at: r.get(6)? })
-        })
+        .prepare_cached(&format!("SELECT {ITEM_COLUMNS} FROM pim_items WHERE collection_id = ?1 AND name = ?2"))?
+        .query_row(params![collection.0, name], item_row)
         .optional()?)
 }
 
@@ -506,14 +509,12 @@ pub fn items_in_window(
 ) -> Result<Vec<Item>, CatalogError> {
     let (start, end) = range.unwrap_or((None, None));
     let mut st = conn.prepare_cached(&format!(
-        "SELECT {ITEM_META_COLUMNS}, uid, body, modified_at FROM pim_items
+        "SELECT {ITEM_COLUMNS} FROM pim_items
          WHERE collection_id = ?1 AND (?2 IS NULL OR component = ?2)
            AND (starts IS NULL OR ((?3 IS NULL OR ends IS NULL OR ends > ?3) AND (?4 IS NULL OR starts < ?4)))
          ORDER BY name"
     ))?;
-    let rows = st.query_map(params![collection.0, component, start, end], |r| {
-        Ok(Item { meta: meta_row(r)?, uid: r.get(4)?, body: r.get(5)?, modified_at: r.get(6)? })
-    })?;
+    let rows = st.query_map(params![collection.0, component, start, end], item_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 

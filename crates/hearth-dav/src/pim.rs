@@ -495,10 +495,16 @@ impl Ask {
                     }
                     Target::Collection(kind, name) => {
                         let Some(c) = reach(r, uid, *kind, name)? else { return Ok(None) };
-                        let items = if members { pim::items(r, c.id)? } else { Vec::new() };
+                        // With their text in one query when it is asked for, else without it.
+                        let items: Vec<(ItemMeta, Option<String>)> = match (members, with_body) {
+                            (false, _) => Vec::new(),
+                            (true, true) => {
+                                pim::items_in_window(r, c.id, None, None)?.into_iter().map(|i| (i.meta, Some(i.body))).collect()
+                            }
+                            (true, false) => pim::items(r, c.id)?.into_iter().map(|m| (m, None)).collect(),
+                        };
                         out.push(Resource::Collection(c.clone()));
-                        for meta in items {
-                            let body = if with_body { pim::item(r, c.id, &meta.name)?.map(|i| i.body) } else { None };
+                        for (meta, body) in items {
                             out.push(Resource::Item { collection: c.clone(), meta, body });
                         }
                     }
