@@ -165,5 +165,23 @@ fn a_family_folder_is_shared_read_write_and_read_only_with_real_clients() {
     assert!(stored.join("budget.csv").exists());
     let listed = api(&d, &ada, "GET", "/api/v1/family-folders", None).json();
     assert_eq!(listed["folders"][0]["members"], serde_json::json!([{"name": "ada", "access": "write"}]));
+
+    // The same from the box's command line, folders named by name (any case) or id.
+    let cli = |args: &[&str]| d.cli(args, "");
+    let text = |out: Output| ok(out, "hearth family-folders");
+    assert!(text(cli(&["family-folders", "list"])).contains("Family 🏡  ada (write)"));
+    text(cli(&["family-folders", "member", "family 🏡", "ben", "read"]));
+    assert_eq!(ok(rclone(&["lsf", "box:"], &ben_rc), "ben lists").trim(), "Family 🏡/", "ben sees it again");
+    let both = cli(&["family-folders", "add", "School", "--writer", "ben", "--reader", "Ben"]);
+    assert!(!both.status.success() && String::from_utf8_lossy(&both.stderr).contains("both"));
+    assert!(text(cli(&["family-folders", "add", "School", "--writer", "ben"])).contains("School  ben (write)"));
+    assert_eq!(ok(rclone(&["lsf", "box:"], &ben_rc), "ben lists").lines().collect::<Vec<_>>(), ["Family 🏡/", "School/"]);
+    let unknown = cli(&["family-folders", "member", "Nowhere", "ben", "read"]);
+    assert!(!unknown.status.success() && String::from_utf8_lossy(&unknown.stderr).contains("no family folder is named"));
+    assert!(!cli(&["family-folders", "member", "School", "nobody", "read"]).status.success(), "an unknown member");
+    assert!(!cli(&["family-folders", "remove", &id.to_string()]).status.success(), "not empty");
+    text(cli(&["family-folders", "member", "School", "ben", "none"]));
+    text(cli(&["family-folders", "remove", "school"]));
+    assert!(!text(cli(&["family-folders", "list"])).contains("School"));
     assert!(d.stop(Duration::from_secs(15)).success());
 }

@@ -82,6 +82,11 @@ enum Command {
         #[command(subcommand)]
         command: files::FilesCommand,
     },
+    /// The folders the family shares: list, add, give to members, remove (through hearthd).
+    FamilyFolders {
+        #[command(subcommand)]
+        command: family_folders::FamilyFoldersCommand,
+    },
     /// Encrypted backups (works without a running hearthd).
     Backup {
         #[command(subcommand)]
@@ -123,6 +128,7 @@ enum UsersCommand {
 
 mod backup;
 mod backups;
+mod family_folders;
 mod files;
 mod ota;
 mod sync;
@@ -319,6 +325,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Backups { command } => backups::run(&c, cli.json, command.clone()).await?,
         Command::Updates { command } => updates::run(&c, cli.json, command.clone()).await?,
         Command::Files { command } => files::run(&c, cli.json, command.clone()).await?,
+        Command::FamilyFolders { command } => family_folders::run(&c, cli.json, command.clone()).await?,
         Command::Users { command } => match command {
             UsersCommand::Add { name, role, display_name } => {
                 let password = read_new_password(&format!("Password for {name}"))?;
