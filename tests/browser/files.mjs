@@ -5,7 +5,8 @@
 // member, signed out first, to log in, then to allow it; the app then holds an app password
 // that reaches their files. A folder shared as a drop box takes a relative's file from another
 // phone without replacing the family's, until sharing stops. A family folder made on the Family
-// page stands among the owner's files and takes an upload. Nothing overflows the phone's width and any error in the console
+// page stands among the owner's files, takes an upload, and a file moves into it and out of it
+// into the owner's own files. Nothing overflows the phone's width and any error in the console
 // fails the test.
 // Usage: node files.mjs URL NAME PASSWORD SCREENSHOT_DIR WORK_DIR
 import { writeFileSync } from "node:fs";
@@ -14,13 +15,10 @@ import { logIn, runOnPhone } from "./phone.mjs";
 const [url, name, password, shots, work] = process.argv.slice(2);
 const fail = (msg) => { throw new Error(msg); };
 const step = (what) => console.log(`- ${what}`);
-// The refused second upload of one name is expected to answer 412, one past the quota 507, a
-// move out of a family folder 502; a
-// login flow's poll before
-// it is granted, and the flow once used, 404.
+// The refused second upload of one name is expected to answer 412, one past the quota 507; a
+// login flow's poll before it is granted, and the flow once used, 404.
 const expectedFailure = (r) => (r.status() === 401 && r.url().endsWith("/api/v1/me"))
   || ((r.status() === 412 || r.status() === 507) && r.request().method() === "PUT")
-  || (r.status() === 502 && r.request().method() === "MOVE")
   || (r.status() === 404 && (r.url().endsWith("/index.php/login/v2/poll") || r.url().includes("/api/v1/login-flows/")));
 const names = async (page) => (await page.locator("#files .file-row").evaluateAll((rows) => rows.map((r) => r.dataset.name)));
 
@@ -148,19 +146,24 @@ await runOnPhone("files", shots, { expectedFailure }, async ({ browser, page, sh
   writeFileSync(shared, "soup on sunday");
   await page.setInputFiles("#files-pick", [shared]);
   await page.locator('#files .file-row[data-name="menu.txt"]').waitFor({ timeout: 10000 });
-  step("move: into a folder of the family folder; not out of it into the owner's own files");
+  step("move: into a folder of the family folder, then out of it into the owner's own files");
   await page.fill("#files-new-folder-name", "Old");
   await page.click("#files-new-folder button[type=submit]");
   await page.locator('#files .file-row[data-name="Old"]').waitFor({ timeout: 10000 });
-  await page.click('#files .file-row[data-name="menu.txt"] button[aria-label^="Move"]');
-  await page.fill(".file-rename input", "School 2026");
-  await page.click(".file-rename button[type=submit]");
-  await page.locator("#toast").filter({ hasText: "cannot move between" }).waitFor({ timeout: 10000 });
   await page.click('#files .file-row[data-name="menu.txt"] button[aria-label^="Move"]');
   await page.fill(".file-rename input", "Family 🏡/Old");
   await page.click(".file-rename button[type=submit]");
   await page.locator("#toast").filter({ hasText: "menu.txt is now in Family 🏡/Old" }).waitFor({ timeout: 10000 });
   await page.locator('#files .file-row[data-name="menu.txt"]').waitFor({ state: "detached", timeout: 10000 });
+  await page.click('#files .file-row[data-name="Old"] a.file-name');
+  await page.locator('#files .file-row[data-name="menu.txt"]').waitFor({ timeout: 10000 });
+  await page.click('#files .file-row[data-name="menu.txt"] button[aria-label^="Move"]');
+  await page.fill(".file-rename input", "School 2026");
+  await page.click(".file-rename button[type=submit]");
+  await page.locator("#toast").filter({ hasText: "menu.txt is now in School 2026" }).waitFor({ timeout: 10000 });
+  await page.locator('#files .file-row[data-name="menu.txt"]').waitFor({ state: "detached", timeout: 10000 });
+  const moved = await page.evaluate(async (u) => (await fetch(u, { credentials: "same-origin" })).text(), `/dav/files/${name}/School%202026/menu.txt`);
+  if (moved !== "soup on sunday") fail(`the file moved out of the family folder: ${moved}`);
 
   step("share the folder as a drop box; a relative opens the link on their phone and sends a file of a name already there");
   await page.click("#nav a[data-page=files]");

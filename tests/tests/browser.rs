@@ -729,11 +729,12 @@ fn a_family_keeps_files_on_the_box_from_a_phone() {
     on_disk.sort();
     assert_eq!(
         on_disk,
-        ["#1 & ünïcödé 😀.txt", "Maths (Sept) (1).pdf", "Maths (Sept).pdf", "laptop.txt"],
-        "the deleted file came back from the trash; the relative's file beside the family's"
+        ["#1 & ünïcödé 😀.txt", "Maths (Sept) (1).pdf", "Maths (Sept).pdf", "laptop.txt", "menu.txt"],
+        "the deleted file came back from the trash; the relative's file beside the family's; the one moved out of the family folder"
     );
     assert_eq!(std::fs::read(folder.join("Maths (Sept) (1).pdf")).expect("dropped"), b"%PDF-1.4 from grandpa");
-    assert_eq!(std::fs::read(d.data.join("family/1/files/Old/menu.txt")).expect("moved in the family folder"), b"soup on sunday");
+    assert_eq!(std::fs::read(folder.join("menu.txt")).expect("moved out of the family folder"), b"soup on sunday");
+    assert!(!d.data.join("family/1/files/Old/menu.txt").exists());
     assert_eq!(std::fs::read(folder.join("laptop.txt")).expect("put back"), b"from a laptop", "the version put back");
     assert_eq!(std::fs::read(folder.join("Maths (Sept).pdf")).expect("kept"), b"%PDF-1.4 homework");
     assert!(d.stop(Duration::from_secs(15)).success());

@@ -1,7 +1,9 @@
 //! Family folders (docs/files.md, "Family folders") with real clients: the owner makes one,
 //! fills it with Debian's rclone, another member reaches it read-only at the root of their own
-//! files (rclone copies it down byte for byte; its writes are refused and leave nothing), and
-//! Nextcloud's own sync client (`nextcloudcmd`) syncs it as the owner's folder, both ways.
+//! files (rclone copies it down byte for byte; its writes are refused and leave nothing), files
+//! move into it and out of it on the box (rclone's MOVE and COPY), Nextcloud's own sync client
+//! (`nextcloudcmd`) syncs it as the owner's folder, both ways, and `hearth family-folders` manages
+//! them from the box's command line.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -139,6 +141,22 @@ fn a_family_folder_is_shared_read_write_and_read_only_with_real_clients() {
     std::fs::File::options().write(true).open(&note).and_then(|f| f.set_modified(hour_ago)).expect("mtime");
     ok(nextcloudcmd(&[]), "nextcloudcmd up");
     assert_eq!(std::fs::read(stored.join("Holidays/2026/packing.txt")).expect("synced up"), b"tent");
+
+    // Moved between her own files and the family folder on the box (rclone's server-side MOVE),
+    // and copied out by Ben (COPY), who may not move it out.
+    std::fs::write(dir.path().join("list.txt"), "milk, eggs").expect("write");
+    ok(rclone(&["copyto", dir.path().join("list.txt").to_str().expect("utf-8"), "box:Notes/list.txt"], &ada_rc), "ada uploads");
+    ok(rclone(&["moveto", "box:Notes/list.txt", "box:Family 🏡/list.txt"], &ada_rc), "ada moves it in");
+    assert_eq!(std::fs::read(stored.join("list.txt")).expect("in the family folder"), b"milk, eggs");
+    assert!(!data.join("users/ada/files/Notes/list.txt").exists());
+    ok(rclone(&["copyto", "box:Family 🏡/list.txt", "box:mine.txt"], &ben_rc), "ben copies it out");
+    assert_eq!(std::fs::read(data.join("users/ben/files/mine.txt")).expect("in ben's files"), b"milk, eggs");
+    assert!(!rclone(&["moveto", "box:Family 🏡/list.txt", "box:moved.txt"], &ben_rc).status.success(), "a reader moved out");
+    assert!(stored.join("list.txt").exists() && !data.join("users/ben/files/moved.txt").exists());
+    ok(rclone(&["deletefile", "box:mine.txt"], &ben_rc), "ben deletes his copy");
+    assert!(api(&d, &ben, "DELETE", "/api/v1/files/trash", None).status < 300, "ben empties his trash");
+    ok(rclone(&["moveto", "box:Family 🏡/list.txt", "box:Notes/list.txt"], &ada_rc), "ada moves it back");
+    assert!(data.join("users/ada/files/Notes/list.txt").exists() && !stored.join("list.txt").exists());
 
     // What Ada replaces or deletes there is kept: a version, and her trash (not Ben's, who
     // may only read), put back from it.

@@ -70,13 +70,21 @@ pub fn delete_tree(conn: &Connection, space: &str, path: &str) -> Result<usize, 
 /// Moves the ids of `from` and everything below it under `to`: the ids `to` had are dropped
 /// first (the moved files keep theirs).
 pub fn move_tree(conn: &Connection, space: &str, from: &str, to: &str) -> Result<(), CatalogError> {
-    if from.is_empty() || from == to {
-        return Ok(());
+    move_tree_to(conn, space, from, space, to).map(|_| ())
+}
+
+/// [`move_tree`] into another space: a file moved between a member's files and a family folder
+/// keeps its id (and the share links that name it); the ids moved.
+pub fn move_tree_to(conn: &Connection, space: &str, from: &str, to_space: &str, to: &str) -> Result<Vec<FileId>, CatalogError> {
+    if from.is_empty() || (space == to_space && from == to) {
+        return Ok(Vec::new());
     }
-    delete_tree(conn, space, to)?;
-    conn.prepare_cached(&format!("UPDATE dav_files SET path = ?3 || substr(path, length(?2) + 1) WHERE space = ?1 AND {BELOW}"))?
-        .execute(params![space, from, to])?;
-    Ok(())
+    delete_tree(conn, to_space, to)?;
+    let mut st = conn.prepare_cached(&format!(
+        "UPDATE dav_files SET space = ?4, path = ?3 || substr(path, length(?2) + 1) WHERE space = ?1 AND {BELOW} RETURNING id"
+    ))?;
+    let ids = st.query_map(params![space, from, to, to_space], |r| r.get(0).map(FileId))?;
+    Ok(ids.collect::<Result<_, _>>()?)
 }
 
 #[cfg(test)]
@@ -106,6 +114,14 @@ mod tests {
             assert_eq!(id_of(tx, "home:1", "z/old")?, None);
             assert_eq!(id_of(tx, "home:1", "a")?, None);
             assert_eq!(id_of(tx, "home:1", "ab")?, Some(first["ab"]), "a look-alike sibling stays");
+            // Into another space (a family folder): the ids go along, the look-alike stays.
+            assign(tx, "family:3", &["in".to_string(), "in/z".to_string()])?;
+            let moved = move_tree_to(tx, "home:1", "z", "family:3", "in/z")?;
+            assert_eq!(moved.len(), 2, "z and z/b");
+            assert_eq!(by_id(tx, first["a/b"])?, Some(("family:3".to_string(), "in/z/b".to_string())));
+            assert_eq!(id_of(tx, "home:1", "z")?, None);
+            assert_eq!(id_of(tx, "home:1", "ab")?, Some(first["ab"]));
+            move_tree_to(tx, "family:3", "in/z", "home:1", "z")?;
             assert_eq!(delete_tree(tx, "home:1", "z")?, 2);
             assert_eq!(by_id(tx, first["a/b"])?, None);
             // A deleted path asked again gets a new id, never an old one.

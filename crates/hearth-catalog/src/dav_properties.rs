@@ -81,25 +81,37 @@ pub fn delete_tree(conn: &Connection, space: &str, path: &str) -> Result<usize, 
 /// Copies the properties of `from` and everything below it to the same places under `to`
 /// (replacing what `to` had there).
 pub fn copy_tree(conn: &Connection, space: &str, from: &str, to: &str) -> Result<usize, CatalogError> {
+    copy_tree_to(conn, space, from, space, to)
+}
+
+/// [`copy_tree`] into another space (a copy between a member's files and a family folder).
+pub fn copy_tree_to(conn: &Connection, space: &str, from: &str, to_space: &str, to: &str) -> Result<usize, CatalogError> {
     Ok(conn
         .prepare_cached(&format!(
             "INSERT OR REPLACE INTO dav_properties (space, path, namespace, name, value)
-             SELECT space, CASE WHEN ?2 = '' THEN (CASE WHEN path = '' THEN ?3 ELSE ?3 || '/' || path END)
-                                ELSE ?3 || substr(path, length(?2) + 1) END, namespace, name, value
+             SELECT ?4, CASE WHEN ?2 = '' THEN (CASE WHEN path = '' THEN ?3 ELSE ?3 || '/' || path END)
+                             ELSE ?3 || substr(path, length(?2) + 1) END, namespace, name, value
              FROM dav_properties WHERE space = ?1 AND {BELOW}"
         ))?
-        .execute(params![space, from, to])?)
+        .execute(params![space, from, to, to_space])?)
 }
 
 /// Moves the properties of `from` and everything below it under `to`: what `to` had is
 /// dropped first, then the rows are renamed.
 pub fn move_tree(conn: &Connection, space: &str, from: &str, to: &str) -> Result<(), CatalogError> {
-    if from.is_empty() || from == to {
+    move_tree_to(conn, space, from, space, to)
+}
+
+/// [`move_tree`] into another space (a move between a member's files and a family folder).
+pub fn move_tree_to(conn: &Connection, space: &str, from: &str, to_space: &str, to: &str) -> Result<(), CatalogError> {
+    if from.is_empty() || (space == to_space && from == to) {
         return Ok(());
     }
-    delete_tree(conn, space, to)?;
-    conn.prepare_cached(&format!("UPDATE dav_properties SET path = ?3 || substr(path, length(?2) + 1) WHERE space = ?1 AND {BELOW}"))?
-        .execute(params![space, from, to])?;
+    delete_tree(conn, to_space, to)?;
+    conn.prepare_cached(&format!(
+        "UPDATE dav_properties SET space = ?4, path = ?3 || substr(path, length(?2) + 1) WHERE space = ?1 AND {BELOW}"
+    ))?
+    .execute(params![space, from, to, to_space])?;
     Ok(())
 }
 
@@ -129,6 +141,14 @@ mod tests {
             assert!(names(tx, "a").is_empty() && names(tx, "a/b").is_empty());
             assert_eq!(names(tx, "z/b"), ["p=2"]);
             assert_eq!(names(tx, "ab"), ["p=3"], "a sibling whose name starts alike stays");
+            // Between spaces (a member's files and a family folder), both ways.
+            copy_tree_to(tx, "home:1", "z", "family:3", "copied")?;
+            assert_eq!(of(tx, "family:3", "copied/b")?.len(), 1);
+            move_tree_to(tx, "home:1", "z", "family:3", "moved")?;
+            assert!(names(tx, "z/b").is_empty());
+            assert_eq!(of(tx, "family:3", "moved/b")?[0].value, "2");
+            move_tree_to(tx, "family:3", "moved", "home:1", "z")?;
+            assert_eq!(names(tx, "z/b"), ["p=2"]);
             assert_eq!(delete_tree(tx, "home:1", "z")?, 2);
             remove(tx, "home:1", "ab", "urn:x", "p")?;
             remove(tx, "home:1", "ab", "urn:x", "p")?;

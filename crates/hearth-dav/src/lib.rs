@@ -17,6 +17,7 @@
 //! - [`versions`], [`trash`]: what an overwrite replaced and what a DELETE removed, kept to be
 //!   put back, and their expiry; [`history`]: listing and putting them back;
 //!   [`nextcloud_history`]: the same at Nextcloud's `trashbin/` and `versions/` addresses.
+//! - [`transfer`]: COPY and MOVE between a member's files and a family folder (two spaces).
 //! - [`share_links`]: what a share link to files reads, and files dropped through one.
 //!
 //! Calendars and contacts (CalDAV, CardDAV; docs/calendars.md):
@@ -45,6 +46,7 @@ pub mod pim_path;
 pub mod properties;
 pub mod request_body;
 pub mod share_links;
+pub mod transfer;
 pub mod trash;
 pub mod tree;
 pub mod versions;

@@ -267,7 +267,7 @@ pub(crate) fn empty(status: StatusCode) -> DavResponse {
     r
 }
 
-type Result<T> = std::result::Result<T, DavError>;
+pub(crate) type Result<T> = std::result::Result<T, DavError>;
 
 pub(crate) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
     tokio::task::spawn_blocking(f)
@@ -307,26 +307,26 @@ pub(crate) struct Ask<'a> {
 }
 
 /// [`Ask`]'s facts owned, for a closure on the blocking pool.
-struct OwnedAsk {
-    space: Space,
+pub(crate) struct OwnedAsk {
+    pub(crate) space: Space,
     path: DavPath,
     headers: HeaderMap,
     host: Option<String>,
-    now: Instant,
+    pub(crate) now: Instant,
 }
 
 impl OwnedAsk {
-    fn of(ask: &Ask<'_>) -> OwnedAsk {
+    pub(crate) fn of(ask: &Ask<'_>) -> OwnedAsk {
         OwnedAsk { space: ask.space.clone(), path: ask.path.clone(), headers: ask.headers.clone(), host: ask.host.clone(), now: ask.now }
     }
 
-    fn ask(&self) -> Ask<'_> {
+    pub(crate) fn ask(&self) -> Ask<'_> {
         Ask { space: &self.space, path: self.path.clone(), headers: &self.headers, host: self.host.clone(), now: self.now }
     }
 }
 
 impl Ask<'_> {
-    fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 }
@@ -573,6 +573,13 @@ impl Dav {
             Ok(p) => p,
             Err(e) => return DavError::new(StatusCode::BAD_REQUEST, e.to_string()).into_response(),
         };
+        // Between a member's files and a family folder, a COPY or MOVE is two spaces'.
+        if matches!(parts.method.as_str(), "COPY" | "MOVE")
+            && let Some(across) = crate::transfer::across(&space, &path, &parts.headers)
+        {
+            let moving = parts.method.as_str() == "MOVE";
+            return self.copy_or_move_across(&catalog, &parts.headers, across, moving).await.unwrap_or_else(DavError::into_response);
+        }
         // Below a family folder's name the request is the family folder's.
         let (space, path) = space.mounted(&path).unwrap_or((space, path));
         let writes = !matches!(parts.method.as_str(), "OPTIONS" | "GET" | "HEAD" | "PROPFIND" | "UNLOCK");
@@ -626,12 +633,18 @@ impl Dav {
 
     /// The path a resource tag or destination names, when it is in this space.
     fn path_in_space(ask: &Ask<'_>, value: &str) -> Result<Option<DavPath>> {
-        let full = headers::same_host_path(value, ask.host.as_deref())?;
-        let full = DavPath::from_encoded(full).map_err(|e| DavError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
-        let prefix = DavPath::from_encoded(&ask.space.href_prefix).map_err(|e| DavError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
-        let inside = full.starts_with(&prefix).then(|| full.rebased(&prefix, &DavPath::root()));
+        let inside = Self::path_below(ask.space, ask.host.as_deref(), value)?;
         // A family folder is a space of its own: a path into it is not in this one.
         Ok(inside.filter(|p| ask.space.mounted(p).is_none()))
+    }
+
+    /// The path below `space`'s prefix that a URL (a `Destination`, a resource tag) names, its
+    /// family folders' paths included; `None` when it is elsewhere on this server.
+    pub(crate) fn path_below(space: &Space, host: Option<&str>, value: &str) -> Result<Option<DavPath>> {
+        let full = headers::same_host_path(value, host)?;
+        let full = DavPath::from_encoded(full).map_err(|e| DavError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
+        let prefix = DavPath::from_encoded(&space.href_prefix).map_err(|e| DavError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
+        Ok(full.starts_with(&prefix).then(|| full.rebased(&prefix, &DavPath::root())))
     }
 
     /// Whether the `If` header holds (RFC 4918 §10.4): any list, each about its tagged
@@ -660,23 +673,42 @@ impl Dav {
 
     /// The checks before a change to `path` (deep: and everything below it; `membership`: the
     /// parent's member list changes too): `If` holds, and every lock in the way is submitted.
-    fn may_change(&self, ask: &Ask<'_>, path: &DavPath, deep: bool, membership: bool) -> Result<()> {
+    pub(crate) fn may_change(&self, ask: &Ask<'_>, path: &DavPath, deep: bool, membership: bool) -> Result<()> {
+        let tokens = self.if_checked(ask)?;
+        self.locks_allow(&ask.space.key, path, deep, membership, &tokens, ask.now)
+    }
+
+    /// The `If` header checked (412 when none of its lists holds) and the lock tokens it submits.
+    pub(crate) fn if_checked(&self, ask: &Ask<'_>) -> Result<Vec<String>> {
         let header = Self::if_header(ask)?;
         if let Some(h) = &header
             && !self.if_holds(ask, h)?
         {
             return Err(DavError::new(StatusCode::PRECONDITION_FAILED, "the If header's conditions do not hold"));
         }
-        let tokens: Vec<&str> = header.as_ref().map(|h| h.tokens().collect()).unwrap_or_default();
-        self.locks.may_change(&ask.space.key, path, deep, &tokens, ask.now)?;
+        Ok(header.as_ref().map(|h| h.tokens().map(str::to_string).collect()).unwrap_or_default())
+    }
+
+    /// Every lock in `space` in the way of a change to `path` is among `tokens`.
+    pub(crate) fn locks_allow(
+        &self,
+        space: &str,
+        path: &DavPath,
+        deep: bool,
+        membership: bool,
+        tokens: &[String],
+        now: Instant,
+    ) -> Result<()> {
+        let tokens: Vec<&str> = tokens.iter().map(String::as_str).collect();
+        self.locks.may_change(space, path, deep, &tokens, now)?;
         if membership && let Some(parent) = path.parent() {
-            self.locks.may_change(&ask.space.key, &parent, false, &tokens, ask.now)?;
+            self.locks.may_change(space, &parent, false, &tokens, now)?;
         }
         Ok(())
     }
 
     /// `If-Match` and `If-None-Match` against what `entry` is.
-    fn http_conditions(ask: &Ask<'_>, entry: Option<&Entry>, reading: bool) -> Result<()> {
+    pub(crate) fn http_conditions(ask: &Ask<'_>, entry: Option<&Entry>, reading: bool) -> Result<()> {
         let etag = entry.map(Entry::etag);
         if let Some(v) = ask.header("if-match")
             && !headers::etag_list_matches(v, etag.as_deref())
@@ -1188,6 +1220,25 @@ impl Dav {
         Ok(empty(StatusCode::NO_CONTENT))
     }
 
+    /// A COPY's or MOVE's `Overwrite` and depth (whether a folder goes with its members), and
+    /// the refusals of the root as its source or destination.
+    pub(crate) fn transfer_options(ask: &Ask<'_>, to: &DavPath, moving: bool) -> Result<(bool, bool)> {
+        let what = if moving { "MOVE" } else { "COPY" };
+        let overwrite = headers::overwrite(ask.header("overwrite"))?;
+        let deep = match (moving, headers::depth(ask.header("depth"))?) {
+            (_, None | Some(Depth::Infinity)) => true,
+            (false, Some(Depth::Zero)) => false,
+            _ => return Err(DavError::new(StatusCode::BAD_REQUEST, format!("{what} takes Depth: 0 (COPY only) or infinity"))),
+        };
+        if ask.path.is_root() {
+            return Err(DavError::new(StatusCode::FORBIDDEN, format!("the root of your files cannot be the source of {what}")));
+        }
+        if to.is_root() {
+            return Err(DavError::new(StatusCode::FORBIDDEN, "the root of your files cannot be replaced"));
+        }
+        Ok((overwrite, deep))
+    }
+
     async fn copy_or_move(self: &Arc<Self>, catalog: &Arc<Catalog>, ask: Ask<'_>, moving: bool) -> Result<DavResponse> {
         let what = if moving { "MOVE" } else { "COPY" };
         let dest = ask
@@ -1201,21 +1252,9 @@ impl Dav {
             }
             Err(e) => return Err(e),
         };
-        let overwrite = headers::overwrite(ask.header("overwrite"))?;
-        let depth = headers::depth(ask.header("depth"))?;
-        let deep = match (moving, depth) {
-            (_, None | Some(Depth::Infinity)) => true,
-            (false, Some(Depth::Zero)) => false,
-            _ => return Err(DavError::new(StatusCode::BAD_REQUEST, format!("{what} takes Depth: 0 (COPY only) or infinity"))),
-        };
+        let (overwrite, deep) = Self::transfer_options(&ask, &to, moving)?;
         let from = ask.path.clone();
         let destination = to.clone();
-        if from.is_root() {
-            return Err(DavError::new(StatusCode::FORBIDDEN, format!("the root of your files cannot be the source of {what}")));
-        }
-        if to.is_root() {
-            return Err(DavError::new(StatusCode::FORBIDDEN, "the root of your files cannot be replaced"));
-        }
         if to == from {
             return Err(DavError::new(StatusCode::FORBIDDEN, "the source and the destination are the same"));
         }
@@ -1473,7 +1512,7 @@ fn options() -> DavResponse {
 
 /// Takes what is at `path` out of the space: to its trash when it keeps one, else removed with
 /// its properties and ids. The caller holds the commit lock.
-fn set_aside(catalog: &Catalog, space: &Space, tree: &Tree, path: &DavPath) -> Result<()> {
+pub(crate) fn set_aside(catalog: &Catalog, space: &Space, tree: &Tree, path: &DavPath) -> Result<()> {
     match &space.history {
         Some(h) => {
             h.trash.put(catalog, &space.key, tree, path, unix_now())?;

@@ -373,26 +373,46 @@ impl Tree {
     /// Moves `from` to the free name `to` (the caller removed what was there, if allowed).
     /// `AlreadyExists` when `to` is taken after all.
     pub fn rename(&self, from: &DavPath, to: &DavPath) -> io::Result<()> {
+        self.move_to(from, self, to)
+    }
+
+    /// Moves `from` to the free name `to` in `dest` (another space: a member's files and a
+    /// family folder), by one rename when both are on one file system, else by a copy and then
+    /// the removal of `from`. `AlreadyExists` when `to` is taken.
+    pub fn move_to(&self, from: &DavPath, dest: &Tree, to: &DavPath) -> io::Result<()> {
         let a = self.local_or_missing(from)?;
-        let b = self.local_or_missing(to)?;
-        hearth_platform::durable::rename_noreplace(&a, &b)?;
-        for dir in [a.parent(), b.parent()].into_iter().flatten() {
-            hearth_platform::durable::sync_dir(dir)?;
+        let b = dest.local_or_missing(to)?;
+        match hearth_platform::durable::rename_noreplace(&a, &b) {
+            Ok(()) => {
+                for dir in [a.parent(), b.parent()].into_iter().flatten() {
+                    hearth_platform::durable::sync_dir(dir)?;
+                }
+                Ok(())
+            }
+            Err(e) if e.kind() == io::ErrorKind::CrossesDevices => {
+                self.copy_to(from, dest, to, true)?;
+                self.remove(from)
+            }
+            Err(e) => Err(e),
         }
-        Ok(())
     }
 
     /// Copies `from` to the free name `to`: a file through a temporary (so `to` never holds
     /// half a copy), a folder with its members when `deep`, else empty.
     pub fn copy(&self, from: &DavPath, to: &DavPath, deep: bool) -> io::Result<()> {
+        self.copy_to(from, self, to, deep)
+    }
+
+    /// [`Tree::copy`] into `dest` (another space), through `dest`'s temporaries.
+    pub fn copy_to(&self, from: &DavPath, dest: &Tree, to: &DavPath, deep: bool) -> io::Result<()> {
         let src = self.local_or_missing(from)?;
         let meta = fs::symlink_metadata(&src)?;
         if meta.file_type().is_dir() {
-            self.make_folder(to)?;
+            dest.make_folder(to)?;
             if deep {
                 for (name, _) in self.list(from)? {
                     let (f, t) = (from.child(&name).map_err(io::Error::other)?, to.child(&name).map_err(io::Error::other)?);
-                    self.copy(&f, &t, true)?;
+                    self.copy_to(&f, dest, &t, true)?;
                 }
             }
             return Ok(());
@@ -400,7 +420,7 @@ impl Tree {
         if !meta.file_type().is_file() {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("{from} is not a file")));
         }
-        let mut upload = self.begin_upload()?;
+        let mut upload = dest.begin_upload()?;
         {
             let mut input = File::open(&src)?;
             let file = upload.file.as_mut().ok_or_else(|| io::Error::other("no temporary"))?;
@@ -411,7 +431,7 @@ impl Tree {
         {
             f.set_modified(t)?;
         }
-        match self.commit_upload(upload, to, Expect::Absent) {
+        match dest.commit_upload(upload, to, Expect::Absent) {
             Ok(placed) => placed.durable().map(|_| ()),
             Err(ChangeError::Changed) => Err(io::Error::new(io::ErrorKind::AlreadyExists, format!("{to} exists"))),
             Err(ChangeError::Io(e)) => Err(e),

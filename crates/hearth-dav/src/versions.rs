@@ -78,6 +78,21 @@ impl Versions {
         File::open(self.dir(id).join(name.to_string()))
     }
 
+    /// Hands the versions of the file `id` to `other` (the file moved to another space); nothing
+    /// when it has none. Both are on one file system, else they stay (and expire here).
+    pub fn hand_over(&self, id: FileId, other: &Versions) -> io::Result<()> {
+        let (from, to) = (self.dir(id), other.dir(id));
+        if !from.exists() {
+            return Ok(());
+        }
+        fs::create_dir_all(&other.root)?;
+        match hearth_platform::durable::rename_noreplace(&from, &to) {
+            Ok(()) => hearth_platform::durable::sync_dir(&other.root),
+            Err(e) if e.kind() == io::ErrorKind::CrossesDevices => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Every version kept, with its path, bytes and when it was kept (for expiry).
     pub fn all(&self) -> io::Result<Vec<(PathBuf, u64, SystemTime)>> {
         let mut out = Vec::new();

@@ -1,6 +1,6 @@
 //! Family folders at the root of a member's files, in-process: listed with the member's own
 //! folders, each answering for itself (its files, its permissions), read-only for a reader,
-//! never left by a MOVE or COPY, never deleted or replaced through a member's files.
+//! moved and copied into and out of, never deleted or replaced through a member's files.
 
 use std::sync::Arc;
 
@@ -73,9 +73,13 @@ async fn family_folders_answer_for_themselves_inside_a_members_files() {
     std::fs::write(dir.path().join("family-2/soup.txt"), b"leeks").expect("write");
     // A folder of Anna's own named like a family folder: the family folder stands in its place.
     std::fs::create_dir_all(dir.path().join("home/Family")).expect("mkdir");
-    let s = |m: &'static str, p: &'static str, h: &'static [(&'static str, &'static str)], b: &'static [u8]| {
+    let s = |m: &'static str, p: &'static str, h: &[(&str, &str)], b: &'static [u8]| {
         let (dav, catalog, d) = (dav.clone(), catalog.clone(), dir.path().to_path_buf());
-        async move { send(&dav, &catalog, &d, m, p, h, b).await }
+        let h: Vec<(String, String)> = h.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        async move {
+            let h: Vec<(&str, &str)> = h.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            send(&dav, &catalog, &d, m, p, &h, b).await
+        }
     };
     assert_eq!(s("MKCOL", "Docs/", &[], b"").await.0, StatusCode::CREATED);
 
@@ -114,17 +118,50 @@ async fn family_folders_answer_for_themselves_inside_a_members_files() {
     }
     assert_eq!(std::fs::read(dir.path().join("family-2/soup.txt")).expect("read"), b"leeks");
 
-    // Never deleted or replaced from a member's files, never left or entered by a MOVE or COPY.
+    // Never deleted or replaced from a member's files.
     assert_eq!(s("DELETE", "Family/", &[], b"").await.0, StatusCode::FORBIDDEN);
     assert_eq!(s("PUT", "Family", &[], b"x").await.0, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(s("MKCOL", "Family/", &[], b"").await.0, StatusCode::METHOD_NOT_ALLOWED);
+    let into = |to: &'static str| [("destination", to)];
+    for (method, from, to) in [
+        ("MOVE", "Family/", "http://box/dav/files/anna/Docs/Family/"),
+        ("COPY", "Family/", "http://box/dav/files/anna/Docs/Family/"),
+        ("MOVE", "Docs/", "http://box/dav/files/anna/Family/"),
+        ("MOVE", "Docs/", "http://box/dav/files/anna/Recipes/"),
+    ] {
+        assert_eq!(s(method, from, &into(to), b"").await.0, StatusCode::FORBIDDEN, "{method} {from} → {to}");
+    }
+
+    // Moved and copied between Anna's files and a family folder: the bytes, the file's id and
+    // its properties go along; a reader copies out but neither moves out nor in.
     assert_eq!(s("PUT", "Docs/a.txt", &[], b"mine").await.0, StatusCode::CREATED);
-    assert_eq!(s("MOVE", "Docs/a.txt", &[("destination", "http://box/dav/files/anna/Family/a.txt")], b"").await.0, StatusCode::BAD_GATEWAY);
+    let fileid = |xml: &str| xml.split("fileid>").nth(1).map(|v| v.trim_end_matches("</p:").to_string()).unwrap_or_default();
+    let before = fileid(&s("PROPFIND", "Docs/a.txt", &[("depth", "0")], PERMISSIONS.as_bytes()).await.1);
+    assert!(!before.is_empty());
+    assert_eq!(s("MOVE", "Docs/a.txt", &into("http://box/dav/files/anna/Family/a.txt"), b"").await.0, StatusCode::CREATED);
+    assert_eq!(std::fs::read(dir.path().join("family-1/a.txt")).expect("moved"), b"mine");
+    assert!(!dir.path().join("home/Docs/a.txt").exists());
+    let after = fileid(&s("PROPFIND", "Family/a.txt", &[("depth", "0")], PERMISSIONS.as_bytes()).await.1);
+    assert_eq!(after, before, "a moved file keeps its id");
+    assert_eq!(s("COPY", "Family/picnic.txt", &into("http://box/dav/files/anna/Docs/p.txt"), b"").await.0, StatusCode::CREATED);
+    assert_eq!(std::fs::read(dir.path().join("home/Docs/p.txt")).expect("copied"), b"picnic");
+    assert!(dir.path().join("family-1/picnic.txt").exists());
     assert_eq!(
-        s("COPY", "Family/picnic.txt", &[("destination", "http://box/dav/files/anna/Docs/p.txt")], b"").await.0,
-        StatusCode::BAD_GATEWAY
+        s("MOVE", "Family/picnic.txt", &[("destination", "http://box/dav/files/anna/Docs/p.txt"), ("overwrite", "F")], b"").await.0,
+        StatusCode::PRECONDITION_FAILED
     );
-    assert_eq!(s("MOVE", "Docs/", &[("destination", "http://box/dav/files/anna/Recipes/Docs/")], b"").await.0, StatusCode::BAD_GATEWAY);
-    assert!(dir.path().join("home/Docs/a.txt").exists());
-    assert!(!dir.path().join("family-1/a.txt").exists() && !dir.path().join("home/Family/a.txt").exists());
+    assert_eq!(s("COPY", "Recipes/soup.txt", &into("http://box/dav/files/anna/Docs/soup.txt"), b"").await.0, StatusCode::CREATED);
+    assert_eq!(s("MOVE", "Recipes/soup.txt", &into("http://box/dav/files/anna/Docs/soup2.txt"), b"").await.0, StatusCode::FORBIDDEN);
+    assert_eq!(s("MOVE", "Docs/p.txt", &into("http://box/dav/files/anna/Recipes/p.txt"), b"").await.0, StatusCode::FORBIDDEN);
+    assert!(dir.path().join("family-2/soup.txt").exists() && !dir.path().join("family-2/p.txt").exists());
+    assert_eq!(s("COPY", "Docs/p.txt", &into("http://box/dav/files/anna/Family/No/p.txt"), b"").await.0, StatusCode::CONFLICT);
+    // A whole folder, into a family folder and on into another.
+    assert_eq!(s("MOVE", "Docs/", &into("http://box/dav/files/anna/Family/Docs/"), b"").await.0, StatusCode::CREATED);
+    assert!(!dir.path().join("home/Docs").exists());
+    assert_eq!(std::fs::read(dir.path().join("family-1/Docs/soup.txt")).expect("moved along"), b"leeks");
+    // What the destination had goes (to its trash when it keeps one), as within one space.
+    assert_eq!(s("PUT", "Family/b.txt", &[], b"old").await.0, StatusCode::CREATED);
+    assert_eq!(s("PUT", "b.txt", &[], b"new").await.0, StatusCode::CREATED);
+    assert_eq!(s("MOVE", "b.txt", &into("http://box/dav/files/anna/Family/b.txt"), b"").await.0, StatusCode::NO_CONTENT);
+    assert_eq!(std::fs::read(dir.path().join("family-1/b.txt")).expect("replaced"), b"new");
 }

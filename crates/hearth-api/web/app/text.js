@@ -359,7 +359,6 @@ const EN = {
   "files.move_to": "Folder to move it to (empty for the top)",
   "files.moved": "{name} is now in {folder}.",
   "files.no_such_folder": "There is no folder {folder}. Make it first.",
-  "files.move_between": "A file cannot move between your own files and a family folder yet: download it and upload it there.",
   "files.share": "Share",
   "files.share_one": "Share {name} by link",
   "files.links": "Links to your files",

@@ -158,7 +158,6 @@ export function render(main, route, app) {
         if (r.status === 201 || r.status === 204) { app.toast(t("files.moved", { name: entry.name, folder: to.join("/") || t("files.title") })); load(); return; }
         app.toast(r.error ? r.error.message
           : r.status === 409 ? t("files.no_such_folder", { folder: to.join("/") })
-          : r.status === 502 ? t("files.move_between")
           : problem(r, entry.name));
         load();
       });
