@@ -155,8 +155,41 @@ fn a_family_folder_is_shared_read_write_and_read_only_with_real_clients() {
     assert!(stored.join("list.txt").exists() && !data.join("users/ben/files/moved.txt").exists());
     ok(rclone(&["deletefile", "box:mine.txt"], &ben_rc), "ben deletes his copy");
     assert!(api(&d, &ben, "DELETE", "/api/v1/files/trash", None).status < 300, "ben empties his trash");
+
+    // Links to what is in the family folder: made by a member who may change it (not by a
+    // reader), a file link following its file out into Ada's own files, a drop box at the
+    // family folder itself that stops taking files while Ada may only read it.
+    let link = |cookie: &str, body: serde_json::Value| api(&d, cookie, "POST", "/api/v1/shares", Some(body));
+    assert_eq!(link(&ben, serde_json::json!({"path": "Family 🏡/list.txt", "allow_download": true})).status, 403, "a reader shared");
+    let r = link(&ada, serde_json::json!({"path": "Family 🏡/list.txt", "allow_download": true}));
+    assert_eq!(r.status, 201, "{}", r.body);
+    let file_token = r.json()["token"].as_str().expect("token").to_string();
+    let r = link(&ada, serde_json::json!({"path": "Family 🏡", "allow_upload": true}));
+    assert_eq!(r.status, 201, "{}", r.body);
+    let drop_token = r.json()["token"].as_str().expect("token").to_string();
+    let visitor = |method: &str, path: String, body: Option<&str>| http::request(d.http, method, &path, &[], body).expect("visitor");
+    assert_eq!(visitor("GET", format!("/s/{file_token}/download"), None).body, "milk, eggs");
+    assert_eq!(visitor("GET", format!("/api/v1/shared/{drop_token}"), None).json()["name"], "Family 🏡");
+    let dropped = visitor("POST", format!("/api/v1/shared/{drop_token}/files?name=from%20grandma.txt"), Some("hello"));
+    assert_eq!(dropped.status, 201, "{}", dropped.body);
+    assert_eq!(std::fs::read(stored.join("from grandma.txt")).expect("dropped"), b"hello");
+    let shown = api(&d, &ada, "GET", "/api/v1/shares", None).json();
+    let paths: Vec<&str> = shown["links"].as_array().into_iter().flatten().filter_map(|l| l["file_path"].as_str()).collect();
+    assert_eq!(paths.len(), 2, "{shown}");
+    assert!(paths.contains(&"Family 🏡/list.txt") && paths.contains(&"Family 🏡"), "{shown}");
+    let r = api(&d, &ada, "PUT", &format!("/api/v1/family-folders/{id}/members/ada"), Some(serde_json::json!({"access": "read"})));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(visitor("POST", format!("/api/v1/shared/{drop_token}/files?name=late.txt"), Some("x")).status, 403);
+    assert!(!stored.join("late.txt").exists());
+    let r = api(&d, &ada, "PUT", &format!("/api/v1/family-folders/{id}/members/ada"), Some(serde_json::json!({"access": "write"})));
+    assert_eq!(r.status, 200, "{}", r.body);
+    ok(rclone(&["deletefile", "box:Family 🏡/from grandma.txt"], &ada_rc), "ada deletes the dropped file");
+
     ok(rclone(&["moveto", "box:Family 🏡/list.txt", "box:Notes/list.txt"], &ada_rc), "ada moves it back");
     assert!(data.join("users/ada/files/Notes/list.txt").exists() && !stored.join("list.txt").exists());
+    assert_eq!(visitor("GET", format!("/s/{file_token}/download"), None).body, "milk, eggs", "the link followed its file");
+    let shown = api(&d, &ada, "GET", "/api/v1/shares", None).json();
+    assert!(shown["links"].as_array().into_iter().flatten().any(|l| l["file_path"] == "Notes/list.txt"), "{shown}");
 
     // What Ada replaces or deletes there is kept: a version, and her trash (not Ben's, who
     // may only read), put back from it.

@@ -117,6 +117,11 @@ pub fn space_key(id: FamilyFolderId) -> String {
     format!("family:{id}")
 }
 
+/// The family folder a WebDAV space key names (`family:<id>`), when it names one.
+pub fn of_space_key(key: &str) -> Option<FamilyFolderId> {
+    key.strip_prefix("family:")?.parse().ok().map(FamilyFolderId)
+}
+
 /// Forgets folder `id`, with its files' ids, dead properties and trash rows (its files on disk
 /// are the caller's business); whether it existed.
 pub fn delete(conn: &Connection, id: FamilyFolderId) -> Result<bool, CatalogError> {
@@ -188,6 +193,9 @@ mod tests {
             assert!(remove_member(tx, id, ben)?);
             assert!(of_user(tx, ben)?.is_empty());
             crate::dav_files::assign(tx, &space_key(id), &["plan.txt".to_string()])?;
+            assert_eq!(of_space_key(&space_key(id)), Some(id));
+            assert_eq!(of_space_key("home:1"), None);
+            assert_eq!(of_space_key("family:x"), None);
             assert!(delete(tx, id)?);
             assert_eq!(crate::dav_files::id_of(tx, "family:1", "plan.txt")?, None, "its ids go with it");
             assert!(of_user(tx, ana)?.is_empty() && list(tx)?.is_empty());

@@ -82,6 +82,8 @@ impl Dav {
         if space.kind != SpaceKind::Files {
             return Err(DavError::new(StatusCode::BAD_REQUEST, "files are dropped into a family member's files"));
         }
+        // A family folder whose link's owner may now only read it takes nothing through the link.
+        space.may_write()?;
         let name = DavPath::check_name(name).map_err(|e| DavError::new(StatusCode::BAD_REQUEST, format!("the file's name: {e}")))?;
         let space = self.prepared(space).await?;
         {

@@ -179,6 +179,27 @@ pub(super) async fn files_space_with_family(
     Ok(space)
 }
 
+/// The space a file id's `key` names as `owner` reaches it today: their own files, or a family
+/// folder they are still a member of (with their access, and its name), under their Nextcloud
+/// address; `None` for anything else.
+pub(super) async fn space_reached(
+    state: &AppState,
+    owner: &hearth_catalog::users::User,
+    key: &str,
+) -> Result<Option<(Space, Option<String>)>, ApiError> {
+    let own = files_space(state, owner);
+    if key == own.key {
+        return Ok(Some((own, None)));
+    }
+    let Some(id) = hearth_catalog::family_folders::of_space_key(key) else { return Ok(None) };
+    let user = owner.id;
+    let memberships = state.read(move |r| hearth_catalog::family_folders::of_user(r, user)).await?;
+    Ok(memberships.into_iter().find(|m| m.id == id).and_then(|m| {
+        let prefix = hearth_dav::path::DavPath::root().child(&m.name).ok()?.href(&own.href_prefix, true);
+        Some((family_space(state, &owner.name, m.id, m.access, prefix), Some(m.name)))
+    }))
+}
+
 /// Every family folder as a space (for expiring their versions and trash).
 async fn family_spaces(state: &AppState) -> Result<Vec<Space>, ApiError> {
     let folders = state.read(hearth_catalog::family_folders::list).await?;

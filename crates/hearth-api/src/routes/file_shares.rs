@@ -1,7 +1,8 @@
 //! Share links to the family's files (docs/files.md, "Share links"): a file or a folder opened to
 //! whoever holds the link, read-only, or as a drop box that only takes files. The links are the
 //! photo share links' (`shares`: tokens, passwords, expiry, revoking); a file link names its item
-//! by file id, so it follows a rename and shows nothing while the item is in the trash. Thin:
+//! by file id, so it follows a rename (into or out of a family folder too) and shows nothing
+//! while the item is in the trash. Thin:
 //! `hearth_dav::share_links` reads and drops, `hearth_catalog::sharing` keeps the links.
 //!
 //! `/s/<token>` is the link a family hands out: it opens the web app's page for it, and
@@ -18,30 +19,45 @@ use hearth_dav::path::DavPath;
 use hearth_dav::share_links::Looked;
 use serde::{Deserialize, Serialize};
 
-use super::dav::{files_space, http_answer};
+use super::dav::http_answer;
 use super::files::dav_error;
 use super::shares::open_link;
 use crate::{ApiError, AppState};
 
-/// The item a file link opens: its owner, the owner's files, and where it is in them now.
+/// The item a file link opens: its owner, the space it is in as the owner reaches it (their
+/// files, or a family folder they are a member of), and where it is in it now.
 pub(super) struct Linked {
     pub owner: User,
     pub space: Space,
     pub path: DavPath,
+    /// The family folder's name, when the item is in one.
+    pub family_folder: Option<String>,
 }
 
-/// Where `link`'s item is now; 404 when the link is not a file link, or its item is in the trash.
+impl Linked {
+    /// The item's name: a file's or folder's, or the family folder's when the link opens one.
+    pub fn name(&self) -> Option<String> {
+        self.path.name().map(str::to_string).or_else(|| self.family_folder.clone())
+    }
+}
+
+/// Where `link`'s item is now; 404 when the link is not a file link, its item is in the trash,
+/// or it is in a family folder its owner is no longer a member of.
 pub(super) async fn linked(state: &AppState, link: &ShareLink) -> Result<Linked, ApiError> {
     let Shows::Files(file) = link.shows() else { return Err(ApiError::not_found("this link shares photos, not files")) };
     let owner_id = link.owner_id;
     let (owner, at) =
         state.read(move |r| Ok((hearth_catalog::users::by_id(r, owner_id)?, hearth_catalog::dav_files::by_id(r, file)?))).await?;
     let owner = owner.ok_or_else(|| ApiError::not_found("this link's owner is gone"))?;
-    let space = files_space(state, &owner);
-    match hearth_dav::trash::live_path(&space.key, at) {
-        Some(path) => Ok(Linked { owner, space, path }),
-        // Its id waits in the trash (or the item is gone): the link shows nothing meanwhile.
-        None => Err(ApiError::not_found("what this link shares is in its owner's trash, or gone")),
+    let gone = || ApiError::not_found("what this link shares is in its owner's trash, or gone");
+    let Some((space_key, key)) = at else { return Err(gone()) };
+    let (space, family_folder) = super::dav::space_reached(state, &owner, &space_key)
+        .await?
+        .ok_or_else(|| ApiError::not_found("what this link shares is in a family folder its owner no longer has"))?;
+    match hearth_dav::trash::live_path(&space.key, Some((space_key, key))) {
+        Some(path) => Ok(Linked { owner, space, path, family_folder }),
+        // Its id waits in the trash: the link shows nothing meanwhile.
+        None => Err(gone()),
     }
 }
 

@@ -19,6 +19,7 @@ pub(super) fn dav_error(e: DavError) -> ApiError {
     match e.status() {
         StatusCode::NOT_FOUND => ApiError::not_found(message),
         StatusCode::BAD_REQUEST => ApiError::invalid(message),
+        StatusCode::FORBIDDEN => ApiError::forbidden(message),
         StatusCode::INSUFFICIENT_STORAGE => ApiError::new(hearth_core::ErrorKind::StorageFull, message),
         StatusCode::PRECONDITION_FAILED | StatusCode::LOCKED | StatusCode::CONFLICT => {
             ApiError::new(hearth_core::ErrorKind::Conflict, message)

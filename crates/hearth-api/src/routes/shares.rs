@@ -134,8 +134,9 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(Created { id, token, path, link })))
 }
 
-/// The file id of `path` in `me`'s files, for a new link: it must be there, and a file link
-/// can only give the file out.
+/// The file id of `path` in `me`'s files (a family folder's path included), for a new link: it
+/// must be there, a file link can only give the file out, and what is in a family folder is
+/// shared only by a member who may change it.
 async fn shared_file_id(
     state: &AppState,
     me: &hearth_catalog::users::User,
@@ -147,7 +148,11 @@ async fn shared_file_id(
     if at.is_root() {
         return Err(ApiError::invalid("share a folder or a file, not all of your files"));
     }
-    let space = super::dav::files_space(state, me);
+    let files = super::dav::files_space_with_family(state, me, super::dav::nextcloud_prefix(me)).await?;
+    let (space, at) = files.mounted(&at).unwrap_or((files, at));
+    if space.may_write().is_err() {
+        return Err(ApiError::forbidden("this family folder is read-only for you: only members who may change it share what is in it"));
+    }
     let key = space.key.clone();
     match state.dav.look(space, at.clone()).await.map_err(super::files::dav_error)? {
         hearth_dav::share_links::Looked::Missing => return Err(ApiError::not_found(format!("{path} is not in your files"))),
@@ -191,13 +196,12 @@ pub async fn list(State(state): State<AppState>, axum::Extension(caller): axum::
     let links = state
         .read(move |r| {
             let mut out = Vec::new();
+            let family = hearth_catalog::family_folders::of_user(r, user)?;
             for link in sharing::links_of(r, user)? {
                 let (kind, file_path) = match link.shows() {
                     Shows::Album(_) => ("album", None),
                     Shows::Photos => ("photos", None),
-                    Shows::Files(id) => {
-                        ("files", hearth_dav::trash::live_path(&home, hearth_catalog::dav_files::by_id(r, id)?).map(|p| p.key()))
-                    }
+                    Shows::Files(id) => ("files", path_in_files(&home, &family, hearth_catalog::dav_files::by_id(r, id)?)),
                 };
                 out.push(LinkView { link, kind, file_path });
             }
@@ -205,6 +209,23 @@ pub async fn list(State(state): State<AppState>, axum::Extension(caller): axum::
         })
         .await?;
     Ok(Json(LinkList { links }))
+}
+
+/// Where a file id's row (`space`, `path`) is in a member's files as they see them: in their
+/// own (`home`), or below a family folder they are a member of; `None` in the trash or elsewhere.
+fn path_in_files(home: &str, family: &[hearth_catalog::family_folders::Membership], row: Option<(String, String)>) -> Option<String> {
+    let (space, key) = row?;
+    let mount = match hearth_catalog::family_folders::of_space_key(&space) {
+        Some(id) => Some(family.iter().find(|m| m.id == id)?.name.clone()),
+        None => None,
+    };
+    let own_key = mount.as_ref().map_or(home.to_string(), |_| space.clone());
+    let path = hearth_dav::trash::live_path(&own_key, Some((space, key)))?.key();
+    Some(match mount {
+        Some(name) if path.is_empty() => name,
+        Some(name) => format!("{name}/{path}"),
+        None => path,
+    })
 }
 
 /// `DELETE /api/v1/shares/{id}` → 204: the link stops working at once.
@@ -282,7 +303,7 @@ pub async fn view(State(state): State<AppState>, Path(token): Path<String>, head
         Shows::Photos => ("photos", None, None),
         Shows::Files(_) => {
             let item = super::file_shares::linked(&state, &link).await?;
-            let name = item.path.name().map(str::to_string);
+            let name = item.name();
             match state.dav.look(item.space, item.path).await.map_err(super::files::dav_error)? {
                 hearth_dav::share_links::Looked::File(e) => ("file", name, Some(e.size)),
                 hearth_dav::share_links::Looked::Folder(..) => ("folder", name, None),
