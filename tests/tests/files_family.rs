@@ -205,6 +205,40 @@ fn a_family_folder_is_shared_read_write_and_read_only_with_real_clients() {
     let item = item.unwrap_or_else(|| panic!("the deleted file in Ada's trash: {trash}"));
     assert_eq!(item["family_folder"], "Family 🏡");
     assert_eq!(api(&d, &ben, "GET", "/api/v1/files/trash", None).json()["items"], serde_json::json!([]), "a reader's trash");
+    // The same through Nextcloud's addresses, which the apps' "Deleted files" and "Versions"
+    // use: the family folder's deleted file in Ada's trashbin (not Ben's), its versions by id.
+    let dav = |user: &str, token: &str, method: &str, path: &str, depth: &str, body: Option<&str>| {
+        let mut headers = vec![http::basic(user, token)];
+        if !depth.is_empty() {
+            headers.push(format!("Depth: {depth}"));
+        }
+        http::request(d.http, method, path, &headers, body).expect("WebDAV")
+    };
+    let bin = dav("ada", &ada_token, "PROPFIND", "/remote.php/dav/trashbin/ada/trash/", "1", None);
+    assert!(bin.body.contains(">Family 🏡/Holidays/2026/plan ünï.txt</p:trashbin-original-location>"), "{}", bin.body);
+    let ben_bin = dav("ben", &ben_token, "PROPFIND", "/remote.php/dav/trashbin/ben/trash/", "1", None);
+    assert!(!ben_bin.body.contains("Family"), "a reader's trashbin: {}", ben_bin.body);
+    let fileid =
+        r#"<?xml version="1.0"?><d:propfind xmlns:d="DAV:" xmlns:oc="http://owncloud.org/ns"><d:prop><oc:fileid/></d:prop></d:propfind>"#;
+    let props = dav("ada", &ada_token, "PROPFIND", "/remote.php/dav/files/ada/Family%20%F0%9F%8F%A1/budget.csv", "0", Some(fileid));
+    let file_id = props.body.split("</p:fileid>").next().and_then(|v| v.rsplit('>').next()).expect("oc:fileid").to_string();
+    assert!(file_id.parse::<i64>().is_ok(), "{}", props.body);
+    let listed = dav("ada", &ada_token, "PROPFIND", &format!("/remote.php/dav/versions/ada/versions/{file_id}/"), "1", None);
+    let version = listed.body.split(&format!("/versions/{file_id}/")).nth(2).and_then(|v| v.split('<').next());
+    let version = version.unwrap_or_else(|| panic!("a version of {file_id}: {} {}", listed.status, listed.body));
+    let old = dav("ada", &ada_token, "GET", &format!("/remote.php/dav/versions/ada/versions/{file_id}/{version}"), "", None);
+    assert_eq!((old.status, old.header("content-length")), (200, Some("3145728")), "the version before the rewrite");
+    let read = dav("ben", &ben_token, "GET", &format!("/remote.php/dav/versions/ben/versions/{file_id}/{version}"), "", None);
+    assert_eq!(read.status, 200, "a reader reads a version");
+    let restore = |user: &str, token: &str| {
+        let headers = [http::basic(user, token), format!("Destination: http://{}/remote.php/dav/versions/{user}/restore/target", d.http)];
+        http::request(d.http, "COPY", &format!("/remote.php/dav/versions/{user}/versions/{file_id}/{version}"), &headers, None)
+            .expect("COPY")
+    };
+    assert_eq!(restore("ben", &ben_token).status, 403, "a reader put a version back");
+    assert_eq!(restore("ada", &ada_token).status, 204);
+    assert_eq!(std::fs::metadata(stored.join("budget.csv")).expect("restored").len(), 3 << 20);
+
     let back = api(&d, &ada, "POST", &format!("/api/v1/files/trash/{}/restore", item["id"]), None);
     assert_eq!(back.status, 200, "{}", back.body);
     assert_eq!(std::fs::read(stored.join("Holidays/2026/plan ünï.txt")).expect("back"), b"camping");

@@ -71,6 +71,11 @@ pub fn get(conn: &Connection, space: &str, id: TrashId) -> Result<Option<Trashed
 }
 
 /// Forgets an item (put back or removed for good).
+/// The space whose trash holds item `id` (ids are the box's: one space has it).
+pub fn space_of(conn: &Connection, id: TrashId) -> Result<Option<String>, CatalogError> {
+    Ok(conn.prepare_cached("SELECT space FROM dav_trash WHERE id = ?1")?.query_row(params![id.0], |r| r.get(0)).optional()?)
+}
+
 pub fn remove(conn: &Connection, space: &str, id: TrashId) -> Result<(), CatalogError> {
     conn.prepare_cached("DELETE FROM dav_trash WHERE space = ?1 AND id = ?2")?.execute(params![space, id.0])?;
     Ok(())
@@ -93,6 +98,8 @@ mod tests {
             assert_eq!(listed.iter().map(|t| t.id).collect::<Vec<_>>(), [b, a]);
             assert!(listed[0].folder && !listed[1].folder);
             assert_eq!(get(tx, "home:2", a)?, None, "another space's item is not there");
+            assert_eq!(space_of(tx, a)?.as_deref(), Some("home:1"));
+            assert_eq!(space_of(tx, TrashId(999))?, None);
             remove(tx, "home:1", a)?;
             assert_eq!(list(tx, "home:1")?.len(), 1);
             Ok(())

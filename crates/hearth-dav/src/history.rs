@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use hearth_catalog::dav_trash::{TrashId, Trashed};
+use hearth_catalog::dav_trash::{self, TrashId, Trashed};
 use hearth_catalog::{Catalog, dav_files};
 use http::{HeaderMap, StatusCode};
 
@@ -16,6 +16,32 @@ use crate::versions::Version;
 
 fn no_history() -> DavError {
     DavError::new(StatusCode::NOT_FOUND, "these files keep no versions or trash")
+}
+
+/// A path below a family folder as a member sees it in their files (`Family/…`), or one of
+/// their own.
+pub fn in_files(family_folder: Option<&str>, path: &str) -> String {
+    match family_folder {
+        Some(name) if path.is_empty() => name.to_string(),
+        Some(name) => format!("{name}/{path}"),
+        None => path.to_string(),
+    }
+}
+
+/// An item in a member's trash: from their own files, or from a family folder they may change.
+#[derive(Debug, Clone)]
+pub struct MemberTrashed {
+    /// The family folder it was deleted from; `None` for the member's own files.
+    pub family_folder: Option<String>,
+    /// The item, its path below its own space.
+    pub item: Trashed,
+}
+
+impl MemberTrashed {
+    /// The path it had in the member's files.
+    pub fn path(&self) -> String {
+        in_files(self.family_folder.as_deref(), &self.item.path)
+    }
 }
 
 impl Dav {
@@ -106,6 +132,42 @@ impl Dav {
         .await?;
         self.marks.changed(&space.key, &back);
         Ok(back)
+    }
+
+    /// A member's trash (`files`: their files with the family folders at its root): their own
+    /// items and those deleted from the family folders they may change, newest first.
+    pub async fn member_trash(self: &Arc<Self>, catalog: Arc<Catalog>, files: Space) -> Result<Vec<MemberTrashed>, DavError> {
+        let mut all = Vec::new();
+        for (family_folder, space) in files.histories() {
+            let listed = self.trashed(catalog.clone(), space).await?;
+            all.extend(listed.into_iter().map(|item| MemberTrashed { family_folder: family_folder.clone(), item }));
+        }
+        all.sort_by(|a, b| b.item.deleted_at.cmp(&a.item.deleted_at).then(b.item.id.0.cmp(&a.item.id.0)));
+        Ok(all)
+    }
+
+    /// The one of a member's trashes that holds item `id` (ids are the box's), with the family
+    /// folder's name; 404 when none of theirs does.
+    async fn trash_holding(&self, catalog: &Arc<Catalog>, files: &Space, id: TrashId) -> Result<(Option<String>, Space), DavError> {
+        let c = catalog.clone();
+        let key = blocking(move || Ok(c.read(|r| dav_trash::space_of(r, id))?)).await?;
+        let not_yours = || DavError::new(StatusCode::NOT_FOUND, "there is no such item in your trash");
+        let (family_folder, space) = files.reached(&key.ok_or_else(not_yours)?).ok_or_else(not_yours)?;
+        space.may_write().map_err(|_| not_yours())?;
+        Ok((family_folder, space))
+    }
+
+    /// Puts an item of a member's trash back; where it came back in their files.
+    pub async fn restore_member_trashed(self: &Arc<Self>, catalog: Arc<Catalog>, files: Space, id: TrashId) -> Result<String, DavError> {
+        let (family_folder, space) = self.trash_holding(&catalog, &files, id).await?;
+        let back = self.restore_trashed(catalog, space, id).await?;
+        Ok(in_files(family_folder.as_deref(), &back.key()))
+    }
+
+    /// Removes an item of a member's trash for good.
+    pub async fn purge_member_trashed(self: &Arc<Self>, catalog: Arc<Catalog>, files: Space, id: TrashId) -> Result<(), DavError> {
+        let (_, space) = self.trash_holding(&catalog, &files, id).await?;
+        self.purge_trashed(catalog, space, Some(id)).await
     }
 
     /// Removes trashed items for good: one, or all (`None`).

@@ -88,6 +88,23 @@ impl Space {
         Some((mount.space.clone(), path.rebased(&base, &DavPath::root())))
     }
 
+    /// The spaces whose versions and trash a member acts on through these files: their own,
+    /// then each family folder at its root they may change, with the family folder's name.
+    pub fn histories(&self) -> Vec<(Option<String>, Space)> {
+        let mut all = vec![(None, Space { mounts: Vec::new(), ..self.clone() })];
+        all.extend(self.mounts.iter().filter(|m| m.space.may_write().is_ok()).map(|m| (Some(m.name.clone()), m.space.clone())));
+        all
+    }
+
+    /// This space or the family folder at its root whose key is `key`, with the family folder's
+    /// name.
+    pub fn reached(&self, key: &str) -> Option<(Option<String>, Space)> {
+        if self.key == key {
+            return Some((None, Space { mounts: Vec::new(), ..self.clone() }));
+        }
+        self.mounts.iter().find(|m| m.space.key == key).map(|m| (Some(m.name.clone()), m.space.clone()))
+    }
+
     /// Refuses a change to a family folder the one asking may only read.
     pub fn may_write(&self) -> std::result::Result<(), DavError> {
         if self.access == Access::FamilyRead {

@@ -8,7 +8,11 @@
 //! - `versions/<user>/versions/<file id>/`: PROPFIND lists the file's versions, GET reads one,
 //!   `COPY` or `MOVE` of one to `versions/<user>/restore/…` puts it back.
 //!
-//! The caller (hearth-api) has checked that `<user>` is the caller and passes what follows it.
+//! The caller (hearth-api) has checked that `<user>` is the caller and passes what follows it,
+//! with the caller's files and the family folders at their root: the trash holds what was
+//! deleted from those they may change too (its original location begins with the family
+//! folder's name), and a family folder's file id reaches its versions (put back by a member who
+//! may change it).
 
 use std::sync::Arc;
 
@@ -57,13 +61,14 @@ impl Dav {
             ("PROPFIND", ["trash"]) => self.list_trash(catalog, files, &parts, prefix).await,
             ("PROPFIND", ["restore"]) => Ok(collection_only(&format!("{prefix}restore/"))),
             ("MOVE", ["trash", item]) => match item_id(item) {
-                Some(id) => self.restore_trashed(catalog, files, id).await.map(|_| empty(StatusCode::CREATED)),
+                Some(id) => self.restore_member_trashed(catalog, files, id).await.map(|_| empty(StatusCode::CREATED)),
                 None => Err(not_here()),
             },
             ("DELETE", ["trash", item]) => match item_id(item) {
-                Some(id) => self.purge_trashed(catalog, files, Some(id)).await.map(|_| empty(StatusCode::NO_CONTENT)),
+                Some(id) => self.purge_member_trashed(catalog, files, id).await.map(|_| empty(StatusCode::NO_CONTENT)),
                 None => Err(not_here()),
             },
+            // Emptying the trash empties the member's own; a family folder's is the family's.
             ("DELETE", ["trash"]) => self.purge_trashed(catalog, files, None).await.map(|_| empty(StatusCode::NO_CONTENT)),
             ("OPTIONS", _) => Ok(empty(StatusCode::OK)),
             _ => Err(DavError::new(StatusCode::METHOD_NOT_ALLOWED, "the trash takes PROPFIND, MOVE to restore/ and DELETE")),
@@ -82,9 +87,10 @@ impl Dav {
         let mut ms = MultiStatus::default();
         ms.response(&format!("{prefix}trash/"), &[(StatusCode::OK, "<d:resourcetype><d:collection/></d:resourcetype>".into())]);
         if depth_one {
-            for item in self.trashed(catalog, files).await? {
+            for trashed in self.member_trash(catalog, files).await? {
+                let location = trashed.path();
+                let item = trashed.item;
                 let name = item.path.rsplit('/').next().unwrap_or(&item.path).to_string();
-                let location = item.path.clone();
                 let props = prop_xml(&[
                     ("DAV:", "resourcetype", if item.folder { "<d:collection/>".into() } else { String::new() }),
                     ("DAV:", "getcontentlength", item.size.to_string()),
@@ -115,8 +121,11 @@ impl Dav {
             ("PROPFIND", ["versions", id]) => self.list_versions(catalog, files, &parts, prefix, id).await,
             ("GET" | "HEAD", ["versions", id, version]) => self.read_version(catalog, files, id, version, parts.method == "GET").await,
             ("COPY" | "MOVE", ["versions", id, version]) => match version.parse::<u64>() {
-                Ok(v) => match self.path_of(&catalog, &files, id).await {
-                    Ok(path) => self.restore_version(catalog, files, &path, v).await.map(|_| empty(StatusCode::NO_CONTENT)),
+                Ok(v) => match self.file_of(&catalog, &files, id).await {
+                    Ok((space, path)) => match space.may_write() {
+                        Ok(()) => self.restore_version(catalog, space, &path, v).await.map(|_| empty(StatusCode::NO_CONTENT)),
+                        Err(e) => Err(e),
+                    },
                     Err(e) => Err(e),
                 },
                 Err(_) => Err(not_here()),
@@ -128,12 +137,15 @@ impl Dav {
         result.unwrap_or_else(DavError::into_response)
     }
 
-    /// The path (%-encoded, below the space) of the file `id` names, when it is the caller's.
-    async fn path_of(self: &Arc<Self>, catalog: &Arc<Catalog>, files: &Space, id: &str) -> Result<String, DavError> {
+    /// The space (the caller's files, or a family folder at their root) and the path in it
+    /// (%-encoded) of the file `id` names, when the caller reaches it.
+    async fn file_of(self: &Arc<Self>, catalog: &Arc<Catalog>, files: &Space, id: &str) -> Result<(Space, String), DavError> {
         let id = id.parse::<i64>().map(FileId).map_err(|_| not_here())?;
         let c = catalog.clone();
         let found = crate::methods::blocking(move || Ok(c.read(|r| dav_files::by_id(r, id))?)).await?;
-        crate::trash::live_path(&files.key, found).map(|p| p.href("", false)).ok_or_else(not_here)
+        let (_, space) = files.reached(&found.as_ref().ok_or_else(not_here)?.0).ok_or_else(not_here)?;
+        let path = crate::trash::live_path(&space.key, found).map(|p| p.href("", false)).ok_or_else(not_here)?;
+        Ok((space, path))
     }
 
     async fn list_versions(
@@ -144,14 +156,14 @@ impl Dav {
         prefix: &str,
         id: &str,
     ) -> Result<DavResponse, DavError> {
-        let path = self.path_of(&catalog, &files, id).await?;
+        let (space, path) = self.file_of(&catalog, &files, id).await?;
         let depth_one = parts.headers.get("depth").and_then(|v| v.to_str().ok()).is_some_and(|d| d.trim() == "1");
         let name = path.rsplit('/').next().unwrap_or("").to_string();
         let mut ms = MultiStatus::default();
         ms.response(&format!("{prefix}versions/{id}/"), &[(StatusCode::OK, "<d:resourcetype><d:collection/></d:resourcetype>".into())]);
         if depth_one {
             let media = crate::content_type::of(&percent_encoding::percent_decode_str(&name).decode_utf8_lossy());
-            for v in self.versions(catalog, files, &path).await? {
+            for v in self.versions(catalog, space, &path).await? {
                 let modified = v.modified.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
                 let props = prop_xml(&[
                     ("DAV:", "resourcetype", String::new()),
@@ -174,10 +186,10 @@ impl Dav {
         version: &str,
         with_body: bool,
     ) -> Result<DavResponse, DavError> {
-        let path = self.path_of(&catalog, &files, id).await?;
+        let (space, path) = self.file_of(&catalog, &files, id).await?;
         let name = version.parse::<u64>().map_err(|_| not_here())?;
         let file_id = id.parse::<i64>().map(FileId).map_err(|_| not_here())?;
-        let history = files.history.clone().ok_or_else(not_here)?;
+        let history = space.history.clone().ok_or_else(not_here)?;
         let file = crate::methods::blocking(move || match history.versions.open(file_id, name) {
             Ok(f) => Ok(f),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(not_here()),

@@ -254,7 +254,11 @@ pub async fn serve_history(State(state): State<AppState>, axum::Extension(caller
         return ApiError::forbidden("this belongs to someone else").into_response();
     }
     let prefix = format!("/remote.php/dav/{kind}/{user}/");
-    let (below, files) = (below.to_string(), files_space(&state, &me));
+    let files = match files_space_with_family(&state, &me, nextcloud_prefix(&me)).await {
+        Ok(f) => f,
+        Err(e) => return e.into_response(),
+    };
+    let below = below.to_string();
     let (parts, _) = request.into_parts();
     let answer = if kind == "trashbin" {
         state.dav.trashbin(state.catalog.clone(), files, parts, &prefix, &below).await

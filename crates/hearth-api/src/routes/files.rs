@@ -74,24 +74,6 @@ async fn resolve(state: &AppState, me: &hearth_catalog::users::User, path: &str)
     })
 }
 
-/// The trashes `me` may look into: their own, then each family folder they may change, with the
-/// family folder's name to put before its items' paths.
-async fn trashes(state: &AppState, me: &hearth_catalog::users::User) -> Result<Vec<(Option<String>, hearth_dav::Space)>, ApiError> {
-    let home = super::dav::files_space_with_family(state, me, super::dav::nextcloud_prefix(me)).await?;
-    let family: Vec<(Option<String>, hearth_dav::Space)> =
-        home.mounts.iter().filter(|m| m.space.may_write().is_ok()).map(|m| (Some(m.name.clone()), m.space.clone())).collect();
-    let mut all = vec![(None, hearth_dav::Space { mounts: Vec::new(), ..home })];
-    all.extend(family);
-    Ok(all)
-}
-
-fn shown_path(family: Option<&str>, path: String) -> String {
-    match family {
-        Some(name) => format!("{name}/{path}"),
-        None => path,
-    }
-}
-
 /// One version.
 #[derive(Serialize)]
 pub struct VersionView {
@@ -186,19 +168,19 @@ pub async fn trash(
     Query(q): Query<UserQuery>,
 ) -> Result<Json<Trash>, ApiError> {
     let me = whose(&state, &caller, q.user).await?;
-    let mut items = Vec::new();
-    for (family, space) in trashes(&state, &me).await? {
-        let listed = state.dav.trashed(state.catalog.clone(), space).await.map_err(dav_error)?;
-        items.extend(listed.into_iter().map(|t| TrashedView {
-            id: t.id,
-            path: shown_path(family.as_deref(), t.path),
-            deleted_at: t.deleted_at,
-            size: t.size,
-            folder: t.folder,
-            family_folder: family.clone(),
-        }));
-    }
-    items.sort_by(|a, b| b.deleted_at.cmp(&a.deleted_at).then(b.id.0.cmp(&a.id.0)));
+    let files = super::dav::files_space_with_family(&state, &me, super::dav::nextcloud_prefix(&me)).await?;
+    let listed = state.dav.member_trash(state.catalog.clone(), files).await.map_err(dav_error)?;
+    let items = listed
+        .into_iter()
+        .map(|t| TrashedView {
+            path: t.path(),
+            id: t.item.id,
+            deleted_at: t.item.deleted_at,
+            size: t.item.size,
+            folder: t.item.folder,
+            family_folder: t.family_folder,
+        })
+        .collect();
     Ok(Json(Trash { items }))
 }
 
@@ -224,15 +206,9 @@ pub async fn restore_trashed(
 ) -> Result<Json<Restored>, ApiError> {
     let me = whose(&state, &caller, q.user).await?;
     let id = trash_id(&id)?;
-    // Ids are the box's: the item is in exactly one of the trashes.
-    for (family, space) in trashes(&state, &me).await? {
-        match state.dav.restore_trashed(state.catalog.clone(), space, id).await {
-            Ok(back) => return Ok(Json(Restored { path: shown_path(family.as_deref(), back.key()) })),
-            Err(e) if e.status() == StatusCode::NOT_FOUND => continue,
-            Err(e) => return Err(dav_error(e)),
-        }
-    }
-    Err(ApiError::not_found("no such item in your trash"))
+    let files = super::dav::files_space_with_family(&state, &me, super::dav::nextcloud_prefix(&me)).await?;
+    let path = state.dav.restore_member_trashed(state.catalog.clone(), files, id).await.map_err(dav_error)?;
+    Ok(Json(Restored { path }))
 }
 
 /// `DELETE /api/v1/files/trash/{id}`
@@ -244,14 +220,9 @@ pub async fn purge_trashed(
 ) -> Result<StatusCode, ApiError> {
     let me = whose(&state, &caller, q.user).await?;
     let id = trash_id(&id)?;
-    for (_, space) in trashes(&state, &me).await? {
-        match state.dav.purge_trashed(state.catalog.clone(), space, Some(id)).await {
-            Ok(()) => return Ok(StatusCode::NO_CONTENT),
-            Err(e) if e.status() == StatusCode::NOT_FOUND => continue,
-            Err(e) => return Err(dav_error(e)),
-        }
-    }
-    Err(ApiError::not_found("no such item in your trash"))
+    let files = super::dav::files_space_with_family(&state, &me, super::dav::nextcloud_prefix(&me)).await?;
+    state.dav.purge_member_trashed(state.catalog.clone(), files, id).await.map_err(dav_error)?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `DELETE /api/v1/files/trash`
