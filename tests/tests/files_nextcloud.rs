@@ -464,3 +464,114 @@ fn the_apps_see_versions_and_the_trash_at_nextclouds_addresses() {
     assert_eq!(trash.body.matches("<d:response>").count(), 1, "only the trash itself: {}", trash.body);
     assert_eq!(req("PROPFIND", "/remote.php/dav/trashbin/bob/trash", &["Depth: 1".into()], None).status, 403);
 }
+
+/// The value of the first `<name>` element of an OCS XML answer.
+fn xml_value<'a>(xml: &'a str, name: &str) -> Option<&'a str> {
+    let start = xml.find(&format!("<{name}>"))? + name.len() + 2;
+    Some(&xml[start..start + xml[start..].find('<')?])
+}
+
+/// The Nextcloud apps' Share screen, as the Android library asks (`CreateShareRemoteOperation`
+/// with a form body and an XML answer, then `GetShareRemoteOperation` for the link's URL,
+/// `GetSharesForFileRemoteOperation`, `UpdateShareRemoteOperation` one parameter per request,
+/// `RemoveShareRemoteOperation`, `GetShareesRemoteOperation`): a public link made, read back,
+/// opened by a visitor, given a password and an expiry, and deleted; a share with an account
+/// refused.
+#[test]
+fn the_apps_share_a_file_and_a_folder_by_public_link() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut d = start(&dir.path().join("data"), &[]);
+    d.wait_healthy(Duration::from_secs(20));
+    let cookie = d.claim("anna", "anna-long-password");
+    let token = d.app_password(&cookie, "phone");
+    let ocs = |method: &str, path: &str, form: Option<&str>| {
+        let mut h = basic(&token).to_vec();
+        h.push("OCS-APIRequest: true".into());
+        let body = form.map(|f| ("application/x-www-form-urlencoded", f.as_bytes()));
+        http::request_bytes(d.http, method, &format!("/ocs/v2.php/apps/files_sharing/api/v1/{path}"), &h, body).expect(path)
+    };
+    let files = "/remote.php/dav/files/anna";
+    let put = |path: &str, body: &[u8]| {
+        let r =
+            http::request_bytes(d.http, "PUT", &format!("{files}/{path}"), &basic(&token), Some(("application/pdf", body))).expect("PUT");
+        assert_eq!(r.status, 201, "{}", r.body);
+    };
+    assert_eq!(http::request(d.http, "MKCOL", &format!("{files}/School%202026"), &basic(&token), None).expect("MKCOL").status, 201);
+    put("School%202026/report%20card.pdf", b"%PDF grades");
+    let caps = http::request(d.http, "GET", "/ocs/v2.php/cloud/capabilities?format=json", &[], None).expect("caps").json();
+    let sharing = &caps["ocs"]["data"]["capabilities"]["files_sharing"];
+    assert_eq!((sharing["api_enabled"].as_bool(), sharing["public"]["enabled"].as_bool()), (Some(true), Some(true)));
+    assert_eq!(sharing["resharing"], false, "the apps read resharing whenever files_sharing is there");
+
+    // Made by form, answered in XML; read back by id for its URL, as the app does at once.
+    let made = ocs("POST", "shares", Some("path=%2FSchool+2026%2Freport+card.pdf&shareType=3&shareWith="));
+    assert_eq!(made.status, 200, "{}", made.body);
+    assert_eq!(xml_value(&made.body, "statuscode"), Some("200"), "{}", made.body);
+    let id = xml_value(&made.body, "id").expect("id").to_string();
+    let again = ocs("GET", &format!("shares/{id}"), None);
+    let url = xml_value(&again.body, "url").expect("url").to_string();
+    assert!(url.starts_with(&format!("http://{}/s/", d.http)), "{}", again.body);
+    assert_eq!(xml_value(&again.body, "item_type"), Some("file"));
+    assert_eq!(xml_value(&again.body, "path"), Some("/School 2026/report card.pdf"));
+    assert_eq!(xml_value(&again.body, "share_type"), Some("3"));
+    assert_eq!(xml_value(&again.body, "permissions"), Some("1"));
+    let link_path = url.split_once(&d.http.to_string()).map(|(_, p)| p.to_string()).expect("path");
+    assert_eq!(http::request(d.http, "GET", &format!("{link_path}/download"), &[], None).expect("visitor").body, "%PDF grades");
+
+    // The file's shares, as the details screen asks; the folder's with subfiles.
+    let of_file = ocs("GET", "shares?path=%2FSchool+2026%2Freport+card.pdf&reshares=true&subfiles=false", None);
+    assert_eq!(of_file.body.matches("<element>").count(), 1, "{}", of_file.body);
+    let in_folder = ocs("GET", "shares?path=%2FSchool+2026%2F&reshares=true&subfiles=true", None);
+    assert_eq!(in_folder.body.matches("<element>").count(), 1, "{}", in_folder.body);
+    let none = ocs("GET", "shares?path=%2FSchool+2026%2F&reshares=true&subfiles=false", None);
+    assert_eq!(none.status, 404, "the folder itself has no link: {}", none.body);
+
+    // A password and an expiry, one request each; the visitor then needs the password.
+    let changed = ocs("PUT", &format!("shares/{id}"), Some("password=grandpa-knows-it"));
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    assert!(xml_value(&changed.body, "password").is_some_and(|p| !p.is_empty()), "{}", changed.body);
+    assert_eq!(http::request(d.http, "GET", &format!("{link_path}/download"), &[], None).expect("visitor").status, 401);
+    let dated = ocs("PUT", &format!("shares/{id}"), Some("expireDate=2099-06-30"));
+    assert_eq!(xml_value(&dated.body, "expiration"), Some("2099-06-30 00:00:00"), "{}", dated.body);
+    assert_eq!(ocs("PUT", &format!("shares/{id}"), Some("expireDate=2001-01-01")).status, 400, "in the past");
+    assert_eq!(ocs("PUT", &format!("shares/{id}"), Some("permissions=4")).status, 400, "a file cannot be a drop box");
+
+    // A folder as a drop box (publicUpload), in JSON this time; a relative's file arrives.
+    let mut h = basic(&token).to_vec();
+    h.push("OCS-APIRequest: true".into());
+    let folder = http::request_bytes(
+        d.http,
+        "POST",
+        "/ocs/v1.php/apps/files_sharing/api/v1/shares?format=json",
+        &h,
+        Some(("application/json", br#"{"path": "/School 2026", "shareType": 3, "permissions": 4}"#)),
+    )
+    .expect("POST")
+    .json();
+    assert_eq!(folder["ocs"]["meta"]["statuscode"], 100, "{folder}");
+    assert_eq!(folder["ocs"]["data"]["permissions"], 4);
+    assert_eq!(folder["ocs"]["data"]["item_type"], "folder");
+    let drop_url = folder["ocs"]["data"]["url"].as_str().expect("url");
+    let drop_token = drop_url.rsplit('/').next().expect("token");
+    let dropped = http::request_bytes(
+        d.http,
+        "POST",
+        &format!("/api/v1/shared/{drop_token}/files?name=homework.pdf"),
+        &[],
+        Some(("application/pdf", b"%PDF homework")),
+    )
+    .expect("drop");
+    assert_eq!(dropped.status, 201, "{}", dropped.body);
+    assert!(d.data.join("users/anna/files/School 2026/homework.pdf").exists());
+
+    // Nobody to share with by account; such a share refused, and an unknown link not found.
+    assert_eq!(ocs("GET", "sharees?search=ben&itemType=file&format=json", None).status, 200);
+    let refused = ocs("POST", "shares", Some("path=%2FSchool+2026&shareType=0&shareWith=ben"));
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(xml_value(&refused.body, "message").is_some_and(|m| m.contains("family folders")), "{}", refused.body);
+    assert_eq!(ocs("GET", "shares/99999", None).status, 404);
+    assert_eq!(ocs("DELETE", &format!("shares/{id}"), None).status, 200);
+    assert_eq!(http::request(d.http, "GET", &format!("{link_path}/download"), &[], None).expect("visitor").status, 404);
+    assert_eq!(ocs("DELETE", &format!("shares/{id}"), None).status, 404);
+    assert!(d.stop(Duration::from_secs(15)).success());
+}

@@ -115,6 +115,21 @@ fn a_file_link_downloads_counts_follows_a_rename_and_rests_in_the_trash() {
         (Some("files"), Some("School/report été.pdf"), Some(1))
     );
 
+    // Changed by its owner (PATCH): a password, then none; an expiry in the past and a file
+    // made a drop box are refused.
+    let patch = |body: serde_json::Value| {
+        http::request(d.http, "PATCH", &format!("/api/v1/shares/{id}"), &cookie_of(&cookie), Some(&body.to_string())).expect("PATCH")
+    };
+    let r = patch(serde_json::json!({"password": "grandpa-knows-it", "description": null}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!((r.json()["has_password"].as_bool(), r.json()["description"].is_null()), (Some(true), true));
+    assert_eq!(visit(&d, &token, "", &[]).status, 401);
+    assert_eq!(patch(serde_json::json!({"password": null})).json()["has_password"], false);
+    assert_eq!(visit(&d, &token, "", &[]).status, 200);
+    assert_eq!(patch(serde_json::json!({"expires_at": 1})).status, 400);
+    assert_eq!(patch(serde_json::json!({"allow_upload": true})).status, 400);
+    assert_eq!(patch(serde_json::json!({"colour": "red"})).status, 400, "an unknown field");
+
     // Renamed over WebDAV: the link follows.
     let dest = format!("Destination: http://{}/dav/files/anna/Archive/", d.http);
     let r = http::request(d.http, "MOVE", "/dav/files/anna/School/", &[format!("Cookie: {cookie}"), dest], None).expect("MOVE");

@@ -13,6 +13,8 @@
 //! - [`state`]: [`state::AppState`], what handlers share.
 //! - [`box_settings`]: the family's settings for the box (name, time zone, map tiles) as the
 //!   running daemon sees them, watched by what depends on them.
+//! - [`link_tokens`]: the tokens of share links made in the last hour, for the apps that read
+//!   back the link they just made (the catalog keeps only hashes).
 //! - [`live`]: the activity pushed to open pages (server-sent events), read once for all of them.
 //! - [`error`]: [`error::ApiError`], the JSON error body with its stable kind.
 //! - [`trouble`]: the page served instead of the API when the box cannot start (no data
@@ -29,6 +31,7 @@ pub mod byte_range;
 pub mod client;
 pub mod content_disposition;
 pub mod error;
+pub mod link_tokens;
 pub mod live;
 pub mod ocs;
 pub mod qr;

@@ -73,6 +73,8 @@ pub struct AppState {
     /// Files written into a user's files over WebDAV (hearthd's photo sources take in those in
     /// photo folders as they arrive).
     pub files_written: tokio::sync::broadcast::Sender<FileWritten>,
+    /// Tokens of share links made in the last hour (`link_tokens`).
+    pub link_tokens: Arc<crate::link_tokens::LinkTokens>,
     /// Nextcloud logins waiting to be granted (Login Flow v2).
     pub login_flows: Arc<crate::auth::login_flow::LoginFlows>,
     /// The box's own backup service (targets, jobs, runs), made on first use.

@@ -256,6 +256,47 @@ pub fn delete_link(conn: &Connection, owner_id: i64, id: i64) -> Result<bool, Ca
     Ok(conn.execute("DELETE FROM share_links WHERE id = ?1 AND owner_id = ?2", params![id, owner_id])? > 0)
 }
 
+/// A change to a link: each field `None` leaves that part as it is.
+#[derive(Debug, Clone, Default)]
+pub struct LinkChange {
+    /// A new description (`Some(None)` removes it).
+    pub description: Option<Option<String>>,
+    /// A new argon2id PHC string (`Some(None)` removes the password).
+    pub password_hash: Option<Option<String>>,
+    /// A new expiry (`Some(None)`: never).
+    pub expires_at: Option<Option<i64>>,
+    /// Whether visitors may download.
+    pub allow_download: Option<bool>,
+    /// Whether visitors may add.
+    pub allow_upload: Option<bool>,
+}
+
+/// Changes link `id` of `owner_id`'s; whether it was theirs. A changed password ends the
+/// visitors' unlocked keys (they are made from it).
+pub fn change_link(conn: &Connection, owner_id: i64, id: i64, c: &LinkChange) -> Result<bool, CatalogError> {
+    let found =
+        conn.query_row("SELECT 1 FROM share_links WHERE id = ?1 AND owner_id = ?2", params![id, owner_id], |_| Ok(())).optional()?;
+    if found.is_none() {
+        return Ok(false);
+    }
+    if let Some(d) = &c.description {
+        conn.execute("UPDATE share_links SET description = ?2 WHERE id = ?1", params![id, d])?;
+    }
+    if let Some(p) = &c.password_hash {
+        conn.execute("UPDATE share_links SET password_hash = ?2 WHERE id = ?1", params![id, p])?;
+    }
+    if let Some(e) = c.expires_at {
+        conn.execute("UPDATE share_links SET expires_at = ?2 WHERE id = ?1", params![id, e])?;
+    }
+    if let Some(d) = c.allow_download {
+        conn.execute("UPDATE share_links SET allow_download = ?2 WHERE id = ?1", params![id, d])?;
+    }
+    if let Some(u) = c.allow_upload {
+        conn.execute("UPDATE share_links SET allow_upload = ?2 WHERE id = ?1", params![id, u])?;
+    }
+    Ok(true)
+}
+
 /// One more download through link `id`.
 pub fn count_download(conn: &Connection, id: i64) -> Result<(), CatalogError> {
     conn.prepare_cached("UPDATE share_links SET download_count = download_count + 1 WHERE id = ?1")?.execute([id])?;
@@ -369,6 +410,16 @@ mod tests {
         let l = link.clone();
         assert_eq!(c.read(move |r| link_page(r, &l, None, 10)).expect("page").len(), 1);
         assert!(c.read(|r| link_by_token_hash(r, &[8; 32])).expect("read").is_none());
+        // Changed by its owner only, each part on its own.
+        let change = LinkChange { password_hash: Some(Some("$argon2id$x".into())), allow_download: Some(true), ..LinkChange::default() };
+        assert!(!c.write(|tx| change_link(tx, ben, link_id, &change)).expect("change"), "not ben's");
+        assert!(c.write(|tx| change_link(tx, ana, link_id, &change)).expect("change"));
+        let changed = c.read(|r| link_by_token_hash(r, &[7; 32])).expect("read").expect("link");
+        assert_eq!((changed.has_password, changed.allow_download, changed.description.as_deref()), (true, true, Some("for grandma")));
+        let clear = LinkChange { password_hash: Some(None), expires_at: Some(Some(99)), description: Some(None), ..LinkChange::default() };
+        assert!(c.write(|tx| change_link(tx, ana, link_id, &clear)).expect("change"));
+        let changed = c.read(|r| link_by_token_hash(r, &[7; 32])).expect("read").expect("link");
+        assert_eq!((changed.has_password, changed.expires_at, changed.description), (false, Some(99), None));
         assert!(c.write(|tx| delete_link(tx, ana, link_id)).expect("delete"));
     }
 

@@ -26,6 +26,7 @@ pub mod files;
 pub mod health;
 pub mod jobs;
 pub mod nextcloud;
+pub mod ocs_shares;
 pub mod people;
 pub mod photos;
 pub mod pim;
@@ -150,6 +151,7 @@ pub fn table() -> Vec<Route> {
         r(Method::DELETE, "/api/v1/partners/{user}", User, delete(albums::remove_partner)),
         r(Method::POST, "/api/v1/shares", User, post(shares::create)),
         r(Method::GET, "/api/v1/shares", User, get(shares::list)),
+        r(Method::PATCH, "/api/v1/shares/{id}", User, patch(shares::change)),
         r(Method::DELETE, "/api/v1/shares/{id}", User, delete(shares::delete)),
         r(Method::GET, "/api/v1/shared/{token}", Public, get(shares::view)),
         r(Method::POST, "/api/v1/shared/{token}/unlock", Public, post(shares::unlock)),
@@ -251,6 +253,19 @@ pub fn table() -> Vec<Route> {
         r(Method::GET, "/ocs/v2.php/cloud/user", User, get(nextcloud::user)),
         r(Method::GET, "/ocs/v1.php/cloud/users/{name}", User, get(nextcloud::user)),
         r(Method::GET, "/ocs/v2.php/cloud/users/{name}", User, get(nextcloud::user)),
+        // Nextcloud's share API: the apps' Share screen (docs/files.md, "Nextcloud apps").
+        r(Method::GET, "/ocs/v1.php/apps/files_sharing/api/v1/shares", User, get(ocs_shares::list)),
+        r(Method::GET, "/ocs/v2.php/apps/files_sharing/api/v1/shares", User, get(ocs_shares::list)),
+        r(Method::POST, "/ocs/v1.php/apps/files_sharing/api/v1/shares", User, post(ocs_shares::create)),
+        r(Method::POST, "/ocs/v2.php/apps/files_sharing/api/v1/shares", User, post(ocs_shares::create)),
+        r(Method::GET, "/ocs/v1.php/apps/files_sharing/api/v1/shares/{id}", User, get(ocs_shares::get)),
+        r(Method::GET, "/ocs/v2.php/apps/files_sharing/api/v1/shares/{id}", User, get(ocs_shares::get)),
+        r(Method::PUT, "/ocs/v1.php/apps/files_sharing/api/v1/shares/{id}", User, put(ocs_shares::update)),
+        r(Method::PUT, "/ocs/v2.php/apps/files_sharing/api/v1/shares/{id}", User, put(ocs_shares::update)),
+        r(Method::DELETE, "/ocs/v1.php/apps/files_sharing/api/v1/shares/{id}", User, delete(ocs_shares::delete)),
+        r(Method::DELETE, "/ocs/v2.php/apps/files_sharing/api/v1/shares/{id}", User, delete(ocs_shares::delete)),
+        r(Method::GET, "/ocs/v1.php/apps/files_sharing/api/v1/sharees", User, get(ocs_shares::sharees)),
+        r(Method::GET, "/ocs/v2.php/apps/files_sharing/api/v1/sharees", User, get(ocs_shares::sharees)),
         r(Method::POST, "/index.php/core/wipe/check", Public, post(nextcloud::wipe_check)),
         r(Method::GET, "/index.php/core/preview", User, get(nextcloud::preview)),
         r(Method::POST, "/index.php/login/v2", Public, post(nextcloud::start_login)),

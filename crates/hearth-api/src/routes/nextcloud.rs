@@ -61,6 +61,26 @@ pub async fn capabilities(uri: Uri, RawQuery(query): RawQuery, headers: HeaderMa
             "core": {"pollinterval": 60, "webdav-root": "remote.php/webdav", "reference-api": false},
             "dav": {"chunking": "1.0"},
             "files": {"bigfilechunking": true, "undelete": true, "versioning": true, "version_labeling": false, "comments": false},
+            // Public links only (routes::ocs_shares): the family shares with one another through
+            // family folders.
+            "files_sharing": {
+                "api_enabled": true,
+                "default_permissions": 1,
+                "public": {
+                    "enabled": true,
+                    "password": {"enforced": false, "askForOptionalPassword": false},
+                    "expire_date": {"enabled": false, "enforced": false},
+                    "multiple_links": true,
+                    "send_mail": false,
+                    "upload": true,
+                    "upload_files_drop": true,
+                },
+                "user": {"send_mail": false, "expire_date": {"enabled": false}},
+                "group_sharing": false,
+                "resharing": false,
+                "federation": {"outgoing": false, "incoming": false, "expire_date": {"enabled": false}},
+                "sharee": {"query_lookup_default": false, "always_show_unique": true},
+            },
             "theming": {"name": "Hearth", "url": "", "slogan": "The family's own box", "color": "#b4532a", "color-text": "#ffffff"},
         },
     });

@@ -74,6 +74,12 @@ pub async fn create(
     JsonBody(body): JsonBody<NewShare>,
 ) -> Result<(StatusCode, Json<Created>), ApiError> {
     let me = caller.require_user()?.clone();
+    Ok((StatusCode::CREATED, Json(make_link(&state, &me, body).await?)))
+}
+
+/// Makes the link `body` asks for, as `me`: what `POST /api/v1/shares` and Nextcloud's share
+/// API both do.
+pub(super) async fn make_link(state: &AppState, me: &hearth_catalog::users::User, body: NewShare) -> Result<Created, ApiError> {
     let user = me.id;
     let now = state.now();
     let chosen = usize::from(body.album_id.is_some()) + usize::from(!body.assets.is_empty()) + usize::from(body.path.is_some());
@@ -85,7 +91,7 @@ pub async fn create(
     }
     let (allow_download, allow_upload) = (body.allow_download.unwrap_or(true), body.allow_upload.unwrap_or(false));
     let file_id = match &body.path {
-        Some(path) => Some(shared_file_id(&state, &me, path, allow_download, allow_upload).await?),
+        Some(path) => Some(shared_file_id(state, me, path, allow_download, allow_upload).await?),
         None => None,
     };
     let password_hash = match body.password {
@@ -129,9 +135,111 @@ pub async fn create(
             )
         })
         .await?;
+    state.link_tokens.remember(id, &token);
     let path = format!("/api/v1/shared/{token}");
     let link = format!("/s/{token}");
-    Ok((StatusCode::CREATED, Json(Created { id, token, path, link })))
+    Ok(Created { id, token, path, link })
+}
+
+/// `PATCH /api/v1/shares/{id}` body: each field present is changed.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ShareChange {
+    /// What it is for (`null` removes it).
+    #[serde(default, with = "serde_with_null")]
+    pub description: Option<Option<String>>,
+    /// A new password (`null` removes it).
+    #[serde(default, with = "serde_with_null")]
+    pub password: Option<Option<String>>,
+    /// Unix seconds after which it stops working (`null`: never).
+    #[serde(default, with = "serde_with_null")]
+    pub expires_at: Option<Option<i64>>,
+    /// Visitors may download.
+    pub allow_download: Option<bool>,
+    /// Visitors may add.
+    pub allow_upload: Option<bool>,
+}
+
+/// A field that may be absent (no change), `null` (cleared) or a value.
+mod serde_with_null {
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+        Option::<T>::deserialize(d).map(Some)
+    }
+}
+
+/// `PATCH /api/v1/shares/{id}` → the link as listed.
+pub async fn change(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Path(id): Path<i64>,
+    JsonBody(body): JsonBody<ShareChange>,
+) -> Result<Json<ShareLink>, ApiError> {
+    let me = caller.require_user()?.clone();
+    Ok(Json(change_link(&state, &me, id, body).await?))
+}
+
+/// Changes link `id` of `me`'s as `change` asks (checked as at creation): what `PATCH
+/// /api/v1/shares/{id}` and Nextcloud's share API both do.
+pub(super) async fn change_link(
+    state: &AppState,
+    me: &hearth_catalog::users::User,
+    id: i64,
+    change: ShareChange,
+) -> Result<ShareLink, ApiError> {
+    let user = me.id;
+    let now = state.now();
+    let link = state
+        .read(move |r| Ok(sharing::links_of(r, user)?.into_iter().find(|l| l.id == id)))
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such link"))?;
+    if let Some(Some(t)) = change.expires_at
+        && t <= now
+    {
+        return Err(ApiError::invalid("expires_at is in the past"));
+    }
+    let (download, upload) = (change.allow_download.unwrap_or(link.allow_download), change.allow_upload.unwrap_or(link.allow_upload));
+    if let Shows::Files(_) = link.shows() {
+        let item = super::file_shares::linked(state, &link).await?;
+        if item.space.may_write().is_err() {
+            return Err(ApiError::forbidden("this family folder is read-only for you: its links are no longer yours to change"));
+        }
+        let folder = matches!(
+            state.dav.look(item.space, item.path).await.map_err(super::files::dav_error)?,
+            hearth_dav::share_links::Looked::Folder(..)
+        );
+        if !folder && (upload || !download) {
+            return Err(ApiError::invalid("a link to a file gives the file out (allow_download, without allow_upload)"));
+        }
+        if folder && !upload && !download {
+            return Err(ApiError::invalid("a folder link shows the folder (allow_download), takes files (allow_upload), or both"));
+        }
+    }
+    let password_hash = match change.password {
+        Some(Some(p)) => {
+            password::check_rules(&p)?;
+            Some(Some(password::hash(p).await?))
+        }
+        Some(None) => Some(None),
+        None => None,
+    };
+    let c = sharing::LinkChange {
+        description: change.description,
+        password_hash,
+        expires_at: change.expires_at,
+        allow_download: change.allow_download,
+        allow_upload: change.allow_upload,
+    };
+    let changed = state
+        .write(move |tx| {
+            if !sharing::change_link(tx, user, id, &c)? {
+                return Ok(None);
+            }
+            Ok(sharing::links_of(tx, user)?.into_iter().find(|l| l.id == id))
+        })
+        .await?;
+    changed.ok_or_else(|| ApiError::not_found("no such link"))
 }
 
 /// The file id of `path` in `me`'s files (a family folder's path included), for a new link: it
@@ -236,6 +344,7 @@ pub async fn delete(
 ) -> Result<StatusCode, ApiError> {
     let user = caller.require_user()?.id;
     if state.write(move |tx| sharing::delete_link(tx, user, id)).await? {
+        state.link_tokens.forget(id);
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found("no such link"))
