@@ -6,7 +6,7 @@
 // that reaches their files. A folder shared as a drop box takes a relative's file from another
 // phone without replacing the family's, until sharing stops. A family folder made on the Family
 // page stands among the owner's files, takes an upload, and a file moves into it and out of it
-// into the owner's own files. Nothing overflows the phone's width and any error in the console
+// into the owner's own files; a folder comes down as one .zip. Nothing overflows the phone's width and any error in the console
 // fails the test.
 // Usage: node files.mjs URL NAME PASSWORD SCREENSHOT_DIR WORK_DIR
 import { writeFileSync } from "node:fs";
@@ -205,6 +205,17 @@ await runOnPhone("files", shots, { expectedFailure }, async ({ browser, page, sh
   await guest.reload();
   await guest.locator("#share-gone").waitFor({ timeout: 10000 });
   await relative.close();
+
+  step("a folder downloads as one .zip");
+  await page.goto(`${url}#/files`);
+  const zipLink = page.locator('#files .file-row[data-name="School 2026"] a.file-zip');
+  await zipLink.waitFor({ timeout: 10000 });
+  const zip = await page.evaluate(async (u) => {
+    const r = await fetch(u, { credentials: "same-origin" });
+    const b = new Uint8Array(await r.arrayBuffer());
+    return { status: r.status, type: r.headers.get("content-type"), magic: Array.from(b.slice(0, 4)).join(","), size: b.length };
+  }, await zipLink.getAttribute("href"));
+  if (zip.status !== 200 || zip.type !== "application/zip" || zip.magic !== "80,75,3,4" || zip.size < 100) fail(`the folder's zip: ${JSON.stringify(zip)}`);
 
   step("a Nextcloud app asks to log in; signed out, the page it opens asks to log in, then to allow it");
   const flow = await page.evaluate(async () => (await fetch("/index.php/login/v2", { method: "POST" })).json());

@@ -100,7 +100,10 @@ fn a_file_link_downloads_counts_follows_a_rename_and_rests_in_the_trash() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(std::fs::read(&got).expect("read"), report);
     let headers = String::from_utf8_lossy(&out.stdout).to_ascii_lowercase();
-    assert!(headers.contains("content-disposition: attachment; filename*=utf-8''report%20%c3%a9t%c3%a9.pdf"), "{headers}");
+    assert!(
+        headers.contains("content-disposition: attachment;") && headers.contains("filename*=utf-8''report%20%c3%a9t%c3%a9.pdf"),
+        "{headers}"
+    );
     // A download cut short and resumed counts once; a HEAD not at all.
     let part = dir.path().join("part.pdf");
     std::fs::write(&part, &report[..100_000]).expect("write");
@@ -241,6 +244,37 @@ fn a_folder_link_with_a_password_is_browsed_inside_the_folder_only() {
     assert!(!dir.path().join("data/users/anna/files/Trip/x.txt").exists());
     // A wrong key is no key.
     assert_eq!(visit(&d, &token, "/files", &["X-Share-Key: 00".to_string()]).status, 401);
+
+    // The whole folder as one archive, as grandma's computer saves it; Debian's unzip reads it
+    // back byte for byte. Without the key, nothing; a file is not a folder; never outside it.
+    let zip = dir.path().join("Trip.zip");
+    let base = format!("http://{}/api/v1/shared/{token}/archive", d.http);
+    let (_, out) = curl(&["-f", "-H", &key, "-o", zip.to_str().expect("utf-8"), "-D", "-"], &base);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let headers = String::from_utf8_lossy(&out.stdout).to_ascii_lowercase();
+    assert!(headers.contains("content-type: application/zip") && headers.contains("filename*=utf-8''trip.zip"), "{headers}");
+    let unzipped = dir.path().join("unzipped");
+    let out = std::process::Command::new("unzip").arg("-q").arg(&zip).arg("-d").arg(&unzipped).output().expect("unzip (apt)");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::read(unzipped.join("Trip/day 1/notes.txt")).expect("unzipped"), b"we swam");
+    assert_eq!(std::fs::read(unzipped.join("Trip/map.txt")).expect("unzipped"), b"north");
+    assert!(!unzipped.join("Private").exists());
+    let (_, out) = curl(&["-f", "-H", &key, "-o", zip.to_str().expect("utf-8")], &format!("{base}?path=day%201"));
+    assert!(out.status.success());
+    let listed = std::process::Command::new("unzip").arg("-Z1").arg(&zip).output().expect("unzip");
+    assert_eq!(String::from_utf8_lossy(&listed.stdout).lines().collect::<Vec<_>>(), ["day 1/", "day 1/notes.txt"]);
+    assert_eq!(visit(&d, &token, "/archive", &[]).status, 401);
+    assert_eq!(visit(&d, &token, "/archive?path=map.txt", std::slice::from_ref(&key)).status, 400);
+    assert_eq!(visit(&d, &token, "/archive?path=..", std::slice::from_ref(&key)).status, 400);
+    assert_eq!(visit(&d, &token, "/archive?path=none", std::slice::from_ref(&key)).status, 404);
+    // The owner's own, from the Files page: any folder of theirs.
+    let own = format!("http://{}/api/v1/files/archive?path=Private", d.http);
+    let (_, out) = curl(&["-f", "-H", &format!("Cookie: {cookie}"), "-o", zip.to_str().expect("utf-8")], &own);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let listed = std::process::Command::new("unzip").arg("-Z1").arg(&zip).output().expect("unzip");
+    assert_eq!(String::from_utf8_lossy(&listed.stdout).lines().collect::<Vec<_>>(), ["Private/", "Private/diary.txt"]);
+    let (_, out) = curl(&["-o", "/dev/null", "-w", "%{http_code}"], &own);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "401", "signed out");
 
     // Revoked: gone at once.
     let r = http::request(d.http, "DELETE", &format!("/api/v1/shares/{id}"), &cookie_of(&cookie), None).expect("DELETE");

@@ -4,6 +4,15 @@
 
 /// `inline` (shown in the page when the browser can) with the file's name for saving.
 pub fn inline(name: &str) -> String {
+    with_name("inline", name)
+}
+
+/// `attachment` (saved, not shown) with the file's name.
+pub fn attachment(name: &str) -> String {
+    with_name("attachment", name)
+}
+
+fn with_name(kind: &str, name: &str) -> String {
     // The plain `filename` for old clients: printable ASCII without quotes or backslashes.
     let fallback: String = name.chars().map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' }).collect();
     let mut encoded = String::with_capacity(name.len() * 3);
@@ -15,7 +24,7 @@ pub fn inline(name: &str) -> String {
             encoded.push_str(&format!("%{b:02X}"));
         }
     }
-    format!("inline; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
+    format!("{kind}; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
 }
 
 #[cfg(test)]
@@ -30,5 +39,6 @@ mod tests {
         assert!(odd.ends_with("filename*=UTF-8''%C3%89t%C3%A9%20%22%C3%A0%22%20la%5Cplage%0D%0A.jpg"), "{odd}");
         assert!(axum::http::HeaderValue::from_str(&odd).is_ok());
         assert!(axum::http::HeaderValue::from_str(&inline("صيف 🌞.heic")).is_ok());
+        assert_eq!(attachment("été.zip"), "attachment; filename=\"_t_.zip\"; filename*=UTF-8''%C3%A9t%C3%A9.zip");
     }
 }

@@ -19,6 +19,7 @@
 //!   [`nextcloud_history`]: the same at Nextcloud's `trashbin/` and `versions/` addresses.
 //! - [`transfer`]: COPY and MOVE between a member's files and a family folder (two spaces).
 //! - [`share_links`]: what a share link to files reads, and files dropped through one.
+//! - [`archive`]: a folder as one zip archive, streamed (folder links, the Files page).
 //!
 //! Calendars and contacts (CalDAV, CardDAV; docs/calendars.md):
 //!
@@ -28,6 +29,7 @@
 //!   [`contact_query`]: an addressbook-query's text filters.
 //! - [`pim`]: the methods and reports over the catalog's calendars and address books.
 
+pub mod archive;
 pub mod calendar_object;
 pub mod calendar_query;
 pub mod chunked;

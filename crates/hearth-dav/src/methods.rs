@@ -308,6 +308,8 @@ pub struct Dav {
     commits: Mutex<HashMap<String, Arc<Mutex<()>>>>,
     /// Spaces whose folders this process has made and whose scratch folder it has cleaned.
     prepared: Mutex<std::collections::HashSet<String>>,
+    /// Turns for folder archives being written (`archive`).
+    pub(crate) archives: Arc<tokio::sync::Semaphore>,
 }
 
 /// How old a temporary file must be before it counts as left by a crash (uploads running now
@@ -545,6 +547,7 @@ impl Dav {
             marks: Arc::default(),
             commits: Mutex::default(),
             prepared: Mutex::default(),
+            archives: Arc::new(tokio::sync::Semaphore::new(crate::archive::MOST_AT_ONCE)),
         }
     }
 

@@ -67,21 +67,6 @@ fn below(linked: &DavPath, rel: Option<&str>) -> Result<DavPath, ApiError> {
     Ok(rel.rebased(&DavPath::root(), linked))
 }
 
-/// What RFC 5987 leaves unescaped in `filename*` (its `attr-char`).
-const ATTR_CHAR: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-    .remove(b'!')
-    .remove(b'#')
-    .remove(b'$')
-    .remove(b'&')
-    .remove(b'+')
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'^')
-    .remove(b'_')
-    .remove(b'`')
-    .remove(b'|')
-    .remove(b'~');
-
 /// `?path=`
 #[derive(Deserialize, Default)]
 pub struct RelQuery {
@@ -184,14 +169,37 @@ async fn serve_file(state: &AppState, token: &str, rel: Option<&str>, method: Me
         let id = link.id;
         state.write(move |tx| sharing::count_download(tx, id)).await?;
     }
-    if let Some(name) = at.name() {
-        let encoded = percent_encoding::utf8_percent_encode(name, ATTR_CHAR);
-        if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename*=UTF-8''{encoded}")) {
-            response.headers_mut().insert(header::CONTENT_DISPOSITION, v);
-        }
+    if let Some(name) = at.name()
+        && let Ok(v) = HeaderValue::from_str(&crate::content_disposition::attachment(name))
+    {
+        response.headers_mut().insert(header::CONTENT_DISPOSITION, v);
     }
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
     Ok(response)
+}
+
+/// `GET /api/v1/shared/{token}/archive?path=`: a folder link's folder, or a folder below it, as
+/// one zip archive (`<name>.zip`); counts once among the link's downloads.
+pub async fn archive(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    Query(q): Query<RelQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let link = open_link(&state, &token, &headers).await?;
+    if !link.allow_download {
+        return Err(ApiError::forbidden("this link only takes files; it does not give them out"));
+    }
+    let item = linked(&state, &link).await?;
+    let at = below(&item.path, q.path.as_deref())?;
+    let name = match at.name() {
+        Some(n) => n.to_string(),
+        None => item.name().unwrap_or_else(|| "files".to_string()),
+    };
+    let stream = state.dav.archive(item.space, at, name.clone()).await.map_err(dav_error)?;
+    let id = link.id;
+    state.write(move |tx| sharing::count_download(tx, id)).await?;
+    Ok(super::files::zip_response(stream, &name))
 }
 
 /// `?name=`

@@ -6,6 +6,7 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use hearth_catalog::dav_trash::TrashId;
 use hearth_dav::DavError;
 use serde::{Deserialize, Serialize};
@@ -72,6 +73,39 @@ async fn resolve(state: &AppState, me: &hearth_catalog::users::User, path: &str)
         Some((family, below)) => (family, below.href("", false)),
         None => (home, at.href("", false)),
     })
+}
+
+/// `GET /api/v1/files/archive?path=`: a folder of the caller's files (or of a family folder
+/// they see) as one zip archive, `<name>.zip`, streamed as it is written.
+pub async fn archive(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Query(q): Query<PathQuery>,
+) -> Result<Response, ApiError> {
+    let me = whose(&state, &caller, q.user).await?;
+    let files = super::dav::files_space_with_family(&state, &me, super::dav::nextcloud_prefix(&me)).await?;
+    let at = hearth_dav::path::DavPath::from_key(&q.path).map_err(|e| ApiError::invalid(format!("path: {e}")))?;
+    let name = at.name().map_or_else(|| me.name.clone(), str::to_string);
+    let (space, below) = files.mounted(&at).unwrap_or((files, at));
+    let stream = state.dav.archive(space, below, name.clone()).await.map_err(dav_error)?;
+    Ok(zip_response(stream, &name))
+}
+
+/// A folder archive being written as the body of a download named `<name>.zip`.
+pub(super) fn zip_response(stream: hearth_dav::archive::ArchiveStream, name: &str) -> Response {
+    let body =
+        axum::body::Body::from_stream(futures_util::stream::unfold(
+            stream,
+            |mut rx| async move { rx.recv().await.map(|chunk| (chunk, rx)) },
+        ));
+    let mut r = Response::new(body);
+    let headers = r.headers_mut();
+    headers.insert(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static("application/zip"));
+    if let Ok(v) = axum::http::HeaderValue::from_str(&crate::content_disposition::attachment(&format!("{name}.zip"))) {
+        headers.insert(axum::http::header::CONTENT_DISPOSITION, v);
+    }
+    headers.insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("private, no-store"));
+    r
 }
 
 /// One version.

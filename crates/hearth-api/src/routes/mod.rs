@@ -167,6 +167,7 @@ pub fn table() -> Vec<Route> {
         r(Method::GET, "/api/v1/shared/{token}/files", Public, get(file_shares::list)),
         r(Method::POST, "/api/v1/shared/{token}/files", Public, post(file_shares::drop_file)),
         r(Method::GET, "/api/v1/shared/{token}/download", Public, get(file_shares::download)),
+        r(Method::GET, "/api/v1/shared/{token}/archive", Public, get(file_shares::archive)),
         r(Method::GET, "/s/{token}", Public, get(file_shares::page)),
         r(Method::GET, "/s/{token}/download", Public, get(file_shares::direct_download)),
         r(Method::GET, "/api/v1/jobs", User, get(jobs::progress)),
@@ -237,6 +238,7 @@ pub fn table() -> Vec<Route> {
         r(webdav(), "/remote.php/dav/calendars/{*path}", User, any(pim::serve)),
         r(webdav(), "/remote.php/dav/addressbooks/{*path}", User, any(pim::serve)),
         // The history of the caller's files (docs/files.md, "Versions and trash").
+        r(Method::GET, "/api/v1/files/archive", User, get(files::archive)),
         r(Method::GET, "/api/v1/files/versions", User, get(files::versions)),
         r(Method::POST, "/api/v1/files/versions/restore", User, post(files::restore_version)),
         r(Method::GET, "/api/v1/files/trash", User, get(files::trash)),

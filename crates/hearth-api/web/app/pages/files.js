@@ -96,12 +96,16 @@ export function render(main, route, app) {
     const share = h("button", { type: "button", class: "small", "aria-label": t("files.share_one", { name: entry.name }) }, t("files.share"));
     share.addEventListener("click", () =>
       shareDialog({ path: [...folder, entry.name].join("/") }, app.toast, entry.isFolder ? "folder" : "file").then(loadLinks));
+    // A folder comes down as one .zip, written by the box as it is downloaded.
+    const zip = entry.isFolder
+      ? h("a", { class: "button small file-zip", href: `/api/v1/files/archive?path=${encodeURIComponent([...folder, entry.name].join("/"))}`, download: `${entry.name}.zip`, "aria-label": t("files.download_folder", { name: entry.name }) }, t("files.download_zip"))
+      : null;
     const versions = entry.isFolder ? null : h("button", { type: "button", class: "small", "aria-expanded": "false", "aria-label": t("files.versions_of", { name: entry.name }) }, t("files.versions"));
     const item = h("div", { class: "file-row", "data-name": entry.name },
       h("span", { class: "file-kind", "aria-hidden": "true" }, entry.isFolder ? icon("folder") : icon("file")),
       h("span", { class: "file-text" }, link,
         entry.isFolder ? null : h("span", { class: "muted file-meta" }, bytes(entry.size), when ? ` · ${when}` : "")),
-      h("span", { class: "file-actions" }, versions, share, rename, move, remove));
+      h("span", { class: "file-actions" }, versions, zip, share, rename, move, remove));
     // Earlier versions, listed under the file, each to put back.
     if (versions) versions.addEventListener("click", async () => {
       const open = item.nextElementSibling && item.nextElementSibling.classList.contains("file-versions");

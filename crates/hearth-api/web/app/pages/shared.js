@@ -49,7 +49,8 @@ export function render(main, route) {
       h("a", { href: here([]) }, h("bdi", {}, info.name)),
       names.flatMap((n, i) => [" › ", h("a", { href: here(names.slice(0, i + 1)) }, h("bdi", {}, n))]));
     const list = h("div", { id: "shared-files", class: "file-list" }, h("p", { class: "muted" }, t("loading")));
-    main.append(crumbs, list);
+    const everything = h("a", { class: "button", id: "shared-archive", href: `${base}/archive${path ? `?path=${encodeURIComponent(path)}` : ""}`, download: "" }, t("shared.download_all"));
+    main.append(crumbs, h("p", {}, everything), list);
     async function loadList() {
       const r = await call("GET", `/files?path=${encodeURIComponent(path)}`);
       if (r.status !== 200) return r.status === 404 && !path ? gone() : problem(r);
