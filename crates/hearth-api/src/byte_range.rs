@@ -23,13 +23,12 @@ pub enum Wanted {
 /// the end. The caller adds its own headers (ETag, caching) to whichever it is.
 pub async fn respond(
     request: &axum::http::HeaderMap,
-    mut file: tokio::fs::File,
+    file: std::fs::File,
     len: u64,
     content_type: &str,
 ) -> std::io::Result<axum::response::Response> {
     use axum::http::{StatusCode, header};
     use axum::response::IntoResponse as _;
-    use tokio::io::AsyncSeekExt as _;
     let wanted = request.get(header::RANGE).and_then(|v| v.to_str().ok()).map(|r| parse(r, len)).unwrap_or(Wanted::Whole);
     let (status, start, count) = match wanted {
         Wanted::Whole => (StatusCode::OK, 0, len),
@@ -38,10 +37,12 @@ pub async fn respond(
             return Ok((StatusCode::RANGE_NOT_SATISFIABLE, [(header::CONTENT_RANGE, format!("bytes */{len}"))]).into_response());
         }
     };
-    file.seek(std::io::SeekFrom::Start(start)).await?;
-    let mut response =
-        (status, [(header::CONTENT_TYPE, content_type.to_string()), (header::CONTENT_LENGTH, count.to_string())], stream(file, count))
-            .into_response();
+    let mut response = (
+        status,
+        [(header::CONTENT_TYPE, content_type.to_string()), (header::CONTENT_LENGTH, count.to_string())],
+        stream(file, start, count),
+    )
+        .into_response();
     if status == StatusCode::PARTIAL_CONTENT {
         // A part is never empty: `parse` gives `start <= end`.
         if let Ok(v) = format!("bytes {start}-{}/{len}", start + count - 1).parse() {
@@ -51,27 +52,67 @@ pub async fn respond(
     Ok(response)
 }
 
-/// Bytes read per trip to the blocking pool: larger trips are fewer (a 1 GiB file in 4,096 of
-/// them), each still short, so a slow client never holds one of hearthd's 16 blocking threads.
-const CHUNK: usize = 256 << 10;
+/// [`respond`] for content already in memory (a small file read whole).
+pub fn respond_bytes(request: &axum::http::HeaderMap, bytes: axum::body::Bytes, content_type: &str) -> axum::response::Response {
+    use axum::http::{StatusCode, header};
+    use axum::response::IntoResponse as _;
+    let len = bytes.len() as u64;
+    let wanted = request.get(header::RANGE).and_then(|v| v.to_str().ok()).map(|r| parse(r, len)).unwrap_or(Wanted::Whole);
+    let (status, part) = match wanted {
+        Wanted::Whole => (StatusCode::OK, bytes),
+        Wanted::Part { start, end } => (StatusCode::PARTIAL_CONTENT, bytes.slice(start as usize..=end as usize)),
+        Wanted::Unsatisfiable => {
+            return (StatusCode::RANGE_NOT_SATISFIABLE, [(header::CONTENT_RANGE, format!("bytes */{len}"))]).into_response();
+        }
+    };
+    let count = part.len() as u64;
+    let mut response =
+        (status, [(header::CONTENT_TYPE, content_type.to_string()), (header::CONTENT_LENGTH, count.to_string())], part).into_response();
+    if let Wanted::Part { start, end } = wanted
+        && let Ok(v) = format!("bytes {start}-{end}/{len}").parse()
+    {
+        response.headers_mut().insert(header::CONTENT_RANGE, v);
+    }
+    response
+}
 
-/// `count` bytes of `file` from where it stands, [`CHUNK`] at a time, so a 4 GB video streams
-/// without being held in memory.
-fn stream(file: tokio::fs::File, count: u64) -> axum::body::Body {
-    use tokio::io::AsyncReadExt as _;
-    let stream = futures_util::stream::unfold((file.take(count), false), |(mut r, done)| async move {
-        if done {
+/// Bytes read per trip to the blocking pool: larger trips are fewer (a 1 GiB file in 1,024 of
+/// them), each still short (a millisecond), so a slow client never holds one of hearthd's
+/// blocking threads while it reads.
+const CHUNK: usize = 1 << 20;
+
+/// `count` bytes of `file` from `start`, [`CHUNK`] at a time, so a 4 GB video streams without
+/// being held in memory. Each trip reads straight into the buffer it sends (no zeroing, no
+/// second copy through an async file's own buffer).
+fn stream(file: std::fs::File, start: u64, count: u64) -> axum::body::Body {
+    let file = std::sync::Arc::new(file);
+    let stream = futures_util::stream::unfold((file, start, count, start == 0), |(file, at, left, placed)| async move {
+        if left == 0 {
             return None;
         }
-        // No more than is left: a 4 KiB file is not read into 256 KiB of zeroes.
-        let mut buf = vec![0u8; usize::try_from(r.limit()).map_or(CHUNK, |left| left.clamp(1, CHUNK))];
-        match r.read(&mut buf).await {
-            Ok(0) => None,
-            Ok(n) => {
-                buf.truncate(n);
-                Some((Ok::<_, std::io::Error>(axum::body::Bytes::from(buf)), (r, false)))
+        // No more than is left: a 4 KiB file is not given a 1 MiB buffer.
+        let want = usize::try_from(left).map_or(CHUNK, |l| l.min(CHUNK));
+        let f = std::sync::Arc::clone(&file);
+        let read = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<u8>> {
+            use std::io::{Read as _, Seek as _};
+            let mut reader: &std::fs::File = &f;
+            if !placed {
+                reader.seek(std::io::SeekFrom::Start(at))?;
             }
-            Err(e) => Some((Err(e), (r, true))),
+            let mut buf = Vec::with_capacity(want);
+            reader.take(want as u64).read_to_end(&mut buf)?;
+            Ok(buf)
+        })
+        .await
+        .unwrap_or_else(|e| Err(std::io::Error::other(format!("a reading thread failed: {e}"))));
+        match read {
+            // The file got shorter than its length said: the body ends short (the client sees it).
+            Ok(buf) if buf.is_empty() => None,
+            Ok(buf) => {
+                let n = buf.len() as u64;
+                Some((Ok::<_, std::io::Error>(axum::body::Bytes::from(buf)), (file, at + n, left - n, true)))
+            }
+            Err(e) => Some((Err(e), (file, at, 0, true))),
         }
     });
     axum::body::Body::from_stream(stream)
@@ -132,5 +173,30 @@ mod tests {
         assert_eq!(parse("bytes=x-1", 1000), Wanted::Whole);
         assert_eq!(parse("bytes=+1-2", 1000), Wanted::Whole);
         assert_eq!(parse("bytes=99999999999999999999999-", 1000), Wanted::Whole);
+    }
+
+    #[tokio::test]
+    async fn content_in_memory_is_sent_whole_or_by_range() {
+        use axum::http::{HeaderMap, header};
+        let bytes = axum::body::Bytes::from_static(b"0123456789");
+        let ask = |range: Option<&str>| {
+            let mut h = HeaderMap::new();
+            if let Some(r) = range {
+                h.insert(header::RANGE, r.parse().expect("header"));
+            }
+            h
+        };
+        let body = |r: axum::response::Response| async move {
+            let status = r.status().as_u16();
+            let range = r.headers().get(header::CONTENT_RANGE).map(|v| v.to_str().unwrap_or("").to_string());
+            let b = axum::body::to_bytes(r.into_body(), 100).await.expect("body");
+            (status, range, String::from_utf8_lossy(&b).into_owned())
+        };
+        assert_eq!(body(respond_bytes(&ask(None), bytes.clone(), "text/plain")).await, (200, None, "0123456789".into()));
+        let part = body(respond_bytes(&ask(Some("bytes=2-4")), bytes.clone(), "text/plain")).await;
+        assert_eq!(part, (206, Some("bytes 2-4/10".into()), "234".into()));
+        let tail = body(respond_bytes(&ask(Some("bytes=-3")), bytes.clone(), "text/plain")).await;
+        assert_eq!(tail, (206, Some("bytes 7-9/10".into()), "789".into()));
+        assert_eq!(body(respond_bytes(&ask(Some("bytes=10-")), bytes, "text/plain")).await.0, 416);
     }
 }

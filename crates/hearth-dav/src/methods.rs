@@ -148,6 +148,9 @@ pub enum DavBody {
     Empty,
     /// Text (XML or HTML), with its media type in the headers.
     Text(String),
+    /// A small file's whole content, read in the same trip to the disk as its facts; sent whole
+    /// or by the request's `Range`, as a file is.
+    Bytes(Bytes),
     /// A file, to be sent whole or by the request's `Range` (the caller's byte-range code).
     File {
         /// The open file.
@@ -311,6 +314,9 @@ pub struct Dav {
     /// Turns for folder archives being written (`archive`).
     pub(crate) archives: Arc<tokio::sync::Semaphore>,
 }
+
+/// The largest file a GET reads whole in the trip that finds it (larger ones stream).
+const SMALL_FILE: u64 = 64 * 1024;
 
 /// How old a temporary file must be before it counts as left by a crash (uploads running now
 /// are younger: an upload that takes a day is cut).
@@ -751,6 +757,7 @@ impl Dav {
         enum Found {
             Nothing,
             File(std::fs::File, Entry),
+            Small(Bytes, Entry),
             Folder(Entry, Vec<(String, Entry)>),
         }
         let (tree, path) = (ask.space.tree.clone(), ask.path.clone());
@@ -759,15 +766,22 @@ impl Dav {
                 None => Found::Nothing,
                 Some(e) if e.is_folder() => Found::Folder(e, if with_body { tree.list(&path)? } else { Vec::new() }),
                 Some(_) => {
-                    let (f, e) = tree.open_file(&path)?;
-                    Found::File(f, e)
+                    let (mut f, e) = tree.open_file(&path)?;
+                    if with_body && e.size <= SMALL_FILE {
+                        // Read now: a second and third trip (seek, read) would cost more than the bytes.
+                        let mut content = Vec::with_capacity(e.size as usize);
+                        std::io::Read::read_to_end(&mut std::io::Read::take(&mut f, SMALL_FILE), &mut content)?;
+                        Found::Small(Bytes::from(content), e)
+                    } else {
+                        Found::File(f, e)
+                    }
                 }
             })
         })
         .await?;
         let entry = match &found {
             Found::Nothing => return Err(DavError::new(StatusCode::NOT_FOUND, format!("{} does not exist", ask.path))),
-            Found::File(_, e) | Found::Folder(e, _) => e.clone(),
+            Found::File(_, e) | Found::Small(_, e) | Found::Folder(e, _) => e.clone(),
         };
         if let Err(e) = Self::http_conditions(&ask, Some(&entry), true) {
             if e.status == StatusCode::NOT_MODIFIED {
@@ -797,8 +811,13 @@ impl Dav {
                 set_etag(&mut r, &entry);
                 Ok(r)
             }
-            Found::File(file, entry) => {
-                let mut r = http::Response::new(DavBody::File { file, len: entry.size });
+            Found::File(..) | Found::Small(..) => {
+                let body = match found {
+                    Found::Small(bytes, _) => DavBody::Bytes(bytes),
+                    Found::File(file, _) => DavBody::File { file, len: entry.size },
+                    _ => DavBody::Empty,
+                };
+                let mut r = http::Response::new(body);
                 if let Ok(v) = HeaderValue::from_str(crate::content_type::of(ask.path.name().unwrap_or(""))) {
                     r.headers_mut().insert(header::CONTENT_TYPE, v);
                 }

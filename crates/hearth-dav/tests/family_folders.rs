@@ -53,6 +53,7 @@ async fn send(
     let text = match body {
         DavBody::Empty => String::new(),
         DavBody::Text(t) => t,
+        DavBody::Bytes(b) => String::from_utf8_lossy(&b).into_owned(),
         DavBody::File { file, .. } => {
             let mut s = String::new();
             std::io::Read::read_to_string(&mut { file }, &mut s).expect("read");

@@ -254,6 +254,7 @@ pub async fn serve_history(State(state): State<AppState>, axum::Extension(caller
         return ApiError::forbidden("this belongs to someone else").into_response();
     }
     let prefix = format!("/remote.php/dav/{kind}/{user}/");
+    let range = request.headers().get(header::RANGE).cloned();
     let files = match files_space_with_family(&state, &me, nextcloud_prefix(&me)).await {
         Ok(f) => f,
         Err(e) => return e.into_response(),
@@ -265,23 +266,7 @@ pub async fn serve_history(State(state): State<AppState>, axum::Extension(caller
     } else {
         state.dav.versions_dav(state.catalog.clone(), files, parts, &prefix, &below).await
     };
-    let (parts, body) = answer.into_parts();
-    let mut response = match body {
-        DavBody::Empty => Body::empty().into_response(),
-        DavBody::Text(t) => Body::from(t).into_response(),
-        DavBody::File { file, len } => {
-            let media =
-                parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/octet-stream").to_string();
-            return crate::byte_range::respond(&axum::http::HeaderMap::new(), tokio::fs::File::from_std(file), len, &media)
-                .await
-                .unwrap_or_else(|e| ApiError::internal(format!("the version could not be read: {e}")).into_response());
-        }
-    };
-    *response.status_mut() = parts.status;
-    for (k, v) in &parts.headers {
-        response.headers_mut().insert(k.clone(), v.clone());
-    }
-    response
+    http_answer(answer, range).await.unwrap_or_else(IntoResponse::into_response)
 }
 
 /// The upload a `MOVE <upload>/.file` finishes (its path below the uploads space).
@@ -337,28 +322,41 @@ async fn handle(state: &AppState, caller: &Caller, request: Request) -> Result<R
 /// asks (200, 206 or 416), with the answer's headers.
 pub(super) async fn http_answer(answer: hearth_dav::DavResponse, range: Option<header::HeaderValue>) -> Result<Response, ApiError> {
     let (parts, body) = answer.into_parts();
-    let mut response = match body {
-        DavBody::Empty => Body::empty().into_response(),
-        DavBody::Text(t) => Body::from(t).into_response(),
-        DavBody::File { file, len } => {
-            let mut request_headers = axum::http::HeaderMap::new();
-            if let Some(r) = range {
-                request_headers.insert(header::RANGE, r);
-            }
-            let content_type =
-                parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/octet-stream").to_string();
-            let mut r = crate::byte_range::respond(&request_headers, tokio::fs::File::from_std(file), len, &content_type)
-                .await
-                .map_err(|e| ApiError::internal(format!("the file could not be read: {e}")))?;
-            // The range code chose 200, 206 or 416; the DAV answer's headers go along.
-            for (k, v) in &parts.headers {
-                if k != header::CONTENT_TYPE && k != header::CONTENT_LENGTH {
-                    r.headers_mut().insert(k.clone(), v.clone());
-                }
-            }
-            return Ok(r);
+    let content_type = || parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/octet-stream");
+    let request_headers = || {
+        let mut h = axum::http::HeaderMap::new();
+        if let Some(r) = range.clone() {
+            h.insert(header::RANGE, r);
         }
+        h
     };
+    let ranged = match body {
+        DavBody::Empty => None,
+        DavBody::Text(t) => {
+            let mut response = Body::from(t).into_response();
+            *response.status_mut() = parts.status;
+            for (k, v) in &parts.headers {
+                response.headers_mut().insert(k.clone(), v.clone());
+            }
+            return Ok(response);
+        }
+        DavBody::Bytes(bytes) => Some(crate::byte_range::respond_bytes(&request_headers(), bytes, content_type())),
+        DavBody::File { file, len } => Some(
+            crate::byte_range::respond(&request_headers(), file, len, content_type())
+                .await
+                .map_err(|e| ApiError::internal(format!("the file could not be read: {e}")))?,
+        ),
+    };
+    if let Some(mut r) = ranged {
+        // The range code chose 200, 206 or 416; the DAV answer's headers go along.
+        for (k, v) in &parts.headers {
+            if k != header::CONTENT_TYPE && k != header::CONTENT_LENGTH {
+                r.headers_mut().insert(k.clone(), v.clone());
+            }
+        }
+        return Ok(r);
+    }
+    let mut response = Body::empty().into_response();
     *response.status_mut() = parts.status;
     for (k, v) in &parts.headers {
         response.headers_mut().insert(k.clone(), v.clone());

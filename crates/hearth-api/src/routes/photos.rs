@@ -496,7 +496,7 @@ pub(super) async fn serve_original(state: &AppState, owner: i64, id: i64, header
         return Ok((StatusCode::NOT_MODIFIED, common).into_response());
     }
     let io = |e: std::io::Error| ApiError::new(hearth_core::ErrorKind::of_io(&e), e.to_string());
-    let mut response = crate::byte_range::respond(headers, file, len, kind).await.map_err(io)?;
+    let mut response = crate::byte_range::respond(headers, file.into_std().await, len, kind).await.map_err(io)?;
     for (name, value) in common {
         response.headers_mut().insert(name, axum::http::HeaderValue::from_str(&value).map_err(ApiError::internal)?);
     }

@@ -234,7 +234,7 @@ async fn read(repository: &HostedRepository, o: Object, headers: &HeaderMap) -> 
     let file = blocking(move || r.open(&o)).await?.ok_or_else(|| ApiError::not_found("no such object"))?;
     let io = |e: std::io::Error| ApiError::new(ErrorKind::of_io(&e), e.to_string());
     let len = file.metadata().map_err(io)?.len();
-    crate::byte_range::respond(headers, tokio::fs::File::from_std(file), len, "application/octet-stream").await.map_err(io)
+    crate::byte_range::respond(headers, file, len, "application/octet-stream").await.map_err(io)
 }
 
 /// Store `o` from the request's body; the bytes newly kept (`None` when the object was there).
