@@ -38,10 +38,8 @@ const MOST_BODY: usize = 64 * 1024;
 struct Params(HashMap<String, String>);
 
 impl Params {
-    async fn of(request: Request) -> Result<(Params, OcsVersion, OcsFormat, HeaderMap), ApiError> {
+    async fn of(request: Request) -> Result<Params, ApiError> {
         let (parts, body) = request.into_parts();
-        let version = OcsVersion::of_path(parts.uri.path());
-        let format = OcsFormat::of_request(parts.uri.query(), &parts.headers);
         let mut map: HashMap<String, String> =
             form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
         let bytes = axum::body::to_bytes(body, MOST_BODY)
@@ -62,7 +60,7 @@ impl Params {
         } else {
             map.extend(form_urlencoded::parse(&bytes).map(|(k, v)| (k.into_owned(), v.into_owned())));
         }
-        Ok((Params(map), version, format, parts.headers))
+        Ok(Params(map))
     }
 
     fn get(&self, name: &str) -> Option<&str> {
@@ -195,32 +193,52 @@ fn answer(version: OcsVersion, format: OcsFormat, result: Result<Value, ApiError
     }
 }
 
+/// A share API request as its handlers take it: the family member asking, the parameters, the
+/// box's address as the client reached it, and how to answer (OCS version and format). Taken
+/// last, since it reads the body; refused in the OCS envelope.
+pub struct OcsRequest {
+    me: User,
+    params: Params,
+    server: String,
+    version: OcsVersion,
+    format: OcsFormat,
+}
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for OcsRequest {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, _: &S) -> Result<Self, Response> {
+        let version = OcsVersion::of_path(request.uri().path());
+        let format = OcsFormat::of_request(request.uri().query(), request.headers());
+        let me = request.extensions().get::<Caller>().and_then(|c| c.require_user().ok().cloned());
+        let me = me.ok_or_else(|| answer(version, format, Err(ApiError::forbidden("only a family member shares files"))))?;
+        let server = server_url(request.headers(), request.extensions().get::<Peer>());
+        let params = Params::of(request).await.map_err(|e| answer(version, format, Err(e)))?;
+        Ok(OcsRequest { me, params, server, version, format })
+    }
+}
+
+impl OcsRequest {
+    fn answer(&self, result: Result<Value, ApiError>) -> Response {
+        answer(self.version, self.format, result)
+    }
+}
+
 /// `GET /ocs/v{1,2}.php/apps/files_sharing/api/v1/shares[?path=&subfiles=&shared_with_me=]`:
 /// the caller's file links (those of `path`, or of what is directly in the folder `path` with
 /// `subfiles`); none are shared with them.
-pub async fn list(
-    State(state): State<AppState>,
-    axum::Extension(caller): axum::Extension<Caller>,
-    peer: Option<axum::Extension<Peer>>,
-    request: Request,
-) -> Response {
-    let (params, version, format, headers) = match Params::of(request).await {
-        Ok(p) => p,
-        Err(e) => return answer(OcsVersion::V2, OcsFormat::Xml, Err(e)),
-    };
+pub async fn list(State(state): State<AppState>, ask: OcsRequest) -> Response {
     let result = async {
-        let me = caller.require_user()?.clone();
-        if params.flag("shared_with_me") == Some(true) {
+        if ask.params.flag("shared_with_me") == Some(true) {
             return Ok(json!([]));
         }
-        let wanted = params.get("path").map(files_path);
-        let subfiles = params.flag("subfiles") == Some(true);
-        let server = server_url(&headers, peer.as_deref());
-        let user = me.id;
+        let wanted = ask.params.get("path").map(files_path);
+        let subfiles = ask.params.flag("subfiles") == Some(true);
+        let user = ask.me.id;
         let links = state.read(move |r| sharing::links_of(r, user)).await?;
         let mut out = Vec::new();
         for link in &links {
-            let Some(e) = element(&state, &me, link, &server).await? else { continue };
+            let Some(e) = element(&state, &ask.me, link, &ask.server).await? else { continue };
             let path = files_path(e["path"].as_str().unwrap_or(""));
             let keep = match &wanted {
                 None => true,
@@ -241,28 +259,13 @@ pub async fn list(
         Ok(Value::Array(out))
     }
     .await;
-    answer(version, format, result)
+    ask.answer(result)
 }
 
 /// `GET …/shares/{id}`: one of the caller's links.
-pub async fn get(
-    State(state): State<AppState>,
-    axum::Extension(caller): axum::Extension<Caller>,
-    peer: Option<axum::Extension<Peer>>,
-    Path(id): Path<String>,
-    request: Request,
-) -> Response {
-    let (_, version, format, headers) = match Params::of(request).await {
-        Ok(p) => p,
-        Err(e) => return answer(OcsVersion::V2, OcsFormat::Xml, Err(e)),
-    };
-    let result = async {
-        let me = caller.require_user()?.clone();
-        let one = one_link(&state, &me, &id, &server_url(&headers, peer.as_deref())).await?;
-        Ok(json!([one]))
-    }
-    .await;
-    answer(version, format, result)
+pub async fn get(State(state): State<AppState>, Path(id): Path<String>, ask: OcsRequest) -> Response {
+    let result = one_link(&state, &ask.me, &id, &ask.server).await.map(|one| json!([one]));
+    ask.answer(result)
 }
 
 async fn one_link(state: &AppState, me: &User, id: &str, server: &str) -> Result<Value, ApiError> {
@@ -277,18 +280,9 @@ async fn one_link(state: &AppState, me: &User, id: &str, server: &str) -> Result
 
 /// `POST …/shares` (`path`, `shareType=3`, `permissions`, `publicUpload`, `password`,
 /// `expireDate`, `note`): a link to a file or folder of the caller's.
-pub async fn create(
-    State(state): State<AppState>,
-    axum::Extension(caller): axum::Extension<Caller>,
-    peer: Option<axum::Extension<Peer>>,
-    request: Request,
-) -> Response {
-    let (params, version, format, headers) = match Params::of(request).await {
-        Ok(p) => p,
-        Err(e) => return answer(OcsVersion::V2, OcsFormat::Xml, Err(e)),
-    };
+pub async fn create(State(state): State<AppState>, ask: OcsRequest) -> Response {
     let result = async {
-        let me = caller.require_user()?.clone();
+        let params = &ask.params;
         match params.number("shareType")? {
             Some(PUBLIC_LINK) => {}
             None => return Err(ApiError::invalid("say what kind of share: shareType=3, a public link")),
@@ -310,28 +304,18 @@ pub async fn create(
             allow_download: download,
             allow_upload: upload,
         };
-        let created = make_link(&state, &me, body).await?;
-        one_link(&state, &me, &created.id.to_string(), &server_url(&headers, peer.as_deref())).await
+        let created = make_link(&state, &ask.me, body).await?;
+        one_link(&state, &ask.me, &created.id.to_string(), &ask.server).await
     }
     .await;
-    answer(version, format, result)
+    ask.answer(result)
 }
 
 /// `PUT …/shares/{id}` (`password`, `expireDate`, `permissions`, `publicUpload`, `note`; an
 /// empty password or date removes it): changes one of the caller's links.
-pub async fn update(
-    State(state): State<AppState>,
-    axum::Extension(caller): axum::Extension<Caller>,
-    peer: Option<axum::Extension<Peer>>,
-    Path(id): Path<String>,
-    request: Request,
-) -> Response {
-    let (params, version, format, headers) = match Params::of(request).await {
-        Ok(p) => p,
-        Err(e) => return answer(OcsVersion::V2, OcsFormat::Xml, Err(e)),
-    };
+pub async fn update(State(state): State<AppState>, Path(id): Path<String>, ask: OcsRequest) -> Response {
     let result = async {
-        let me = caller.require_user()?.clone();
+        let params = &ask.params;
         let link_id: i64 = id.parse().map_err(|_| ApiError::not_found("no such share"))?;
         let (download, upload) = rights(params.number("permissions")?, params.flag("publicUpload"));
         let change = ShareChange {
@@ -341,24 +325,17 @@ pub async fn update(
             allow_download: download,
             allow_upload: upload,
         };
-        change_link(&state, &me, link_id, change).await?;
-        one_link(&state, &me, &id, &server_url(&headers, peer.as_deref())).await
+        change_link(&state, &ask.me, link_id, change).await?;
+        one_link(&state, &ask.me, &id, &ask.server).await
     }
     .await;
-    answer(version, format, result)
+    ask.answer(result)
 }
 
 /// `DELETE …/shares/{id}`: the link stops working at once.
-pub async fn delete(
-    State(state): State<AppState>,
-    axum::Extension(caller): axum::Extension<Caller>,
-    Path(id): Path<String>,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    let (version, format) = (OcsVersion::of_path(uri.path()), OcsFormat::of_request(uri.query(), &headers));
+pub async fn delete(State(state): State<AppState>, Path(id): Path<String>, ask: OcsRequest) -> Response {
     let result = async {
-        let user = caller.require_user()?.id;
+        let user = ask.me.id;
         let id: i64 = id.parse().map_err(|_| ApiError::not_found("no such share"))?;
         if !state.write(move |tx| sharing::delete_link(tx, user, id)).await? {
             return Err(ApiError::not_found("no such share"));
@@ -367,7 +344,7 @@ pub async fn delete(
         Ok(json!([]))
     }
     .await;
-    answer(version, format, result)
+    ask.answer(result)
 }
 
 /// `GET …/sharees?search=`: the people to share with by account; nobody (family folders are
