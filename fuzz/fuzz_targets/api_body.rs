@@ -47,6 +47,7 @@ fn env() -> &'static Env {
                 hearth_core::box_settings::BoxName::parse("fuzz").expect("name"),
             )),
             verified_passwords: Default::default(),
+        memberships: Default::default(),
         link_tokens: Default::default(),
         login_flows: Default::default(),
         files_written: tokio::sync::broadcast::channel(16).0,

@@ -73,6 +73,8 @@ pub struct AppState {
     /// Files written into a user's files over WebDAV (hearthd's photo sources take in those in
     /// photo folders as they arrive).
     pub files_written: tokio::sync::broadcast::Sender<FileWritten>,
+    /// Each member's family folders, kept between changes (`routes::family_folders`).
+    pub memberships: Arc<crate::routes::family_folders::Memberships>,
     /// Tokens of share links made in the last hour (`link_tokens`).
     pub link_tokens: Arc<crate::link_tokens::LinkTokens>,
     /// Nextcloud logins waiting to be granted (Login Flow v2).

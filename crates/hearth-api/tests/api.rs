@@ -66,6 +66,7 @@ fn new_box() -> Box_ {
             hearth_core::box_settings::BoxName::parse("Test box").expect("name"),
         )),
         verified_passwords: Default::default(),
+        memberships: Default::default(),
         link_tokens: Default::default(),
         login_flows: Default::default(),
         files_written: tokio::sync::broadcast::channel(16).0,

@@ -421,6 +421,7 @@ async fn serve(
         live: Default::default(),
         box_settings,
         verified_passwords: Default::default(),
+        memberships: Default::default(),
         link_tokens: Default::default(),
         login_flows: Default::default(),
         files_written: files_written.clone(),

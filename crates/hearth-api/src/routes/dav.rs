@@ -168,8 +168,7 @@ pub(super) async fn files_space_with_family(
     href_prefix: String,
 ) -> Result<Space, ApiError> {
     let mut space = space(state, me, SpaceKind::Files, href_prefix);
-    let id = me.id;
-    let memberships = state.read(move |r| hearth_catalog::family_folders::of_user(r, id)).await?;
+    let memberships = state.memberships.of(state, me.id).await?;
     for m in memberships {
         // The same encoding as every other href the member's client gets.
         let Ok(at) = hearth_dav::path::DavPath::root().child(&m.name) else { continue };
@@ -192,8 +191,7 @@ pub(super) async fn space_reached(
         return Ok(Some((own, None)));
     }
     let Some(id) = hearth_catalog::family_folders::of_space_key(key) else { return Ok(None) };
-    let user = owner.id;
-    let memberships = state.read(move |r| hearth_catalog::family_folders::of_user(r, user)).await?;
+    let memberships = state.memberships.of(state, owner.id).await?;
     Ok(memberships.into_iter().find(|m| m.id == id).and_then(|m| {
         let prefix = hearth_dav::path::DavPath::root().child(&m.name).ok()?.href(&own.href_prefix, true);
         Some((family_space(state, &owner.name, m.id, m.access, prefix), Some(m.name)))

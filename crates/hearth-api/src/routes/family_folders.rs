@@ -19,6 +19,40 @@ use crate::auth::Caller;
 use crate::auth::caller::Peer;
 use crate::{ApiError, AppState};
 
+/// Each member's family folders, as every WebDAV request of theirs needs them, kept between
+/// changes: the routes below forget them all at each change. A read that began before a change
+/// is not kept (the generation moved), so a stale list never outlives the change.
+#[derive(Debug, Default)]
+pub struct Memberships {
+    kept: std::sync::Mutex<(u64, std::collections::HashMap<i64, Vec<family_folders::Membership>>)>,
+}
+
+impl Memberships {
+    /// `user`'s family folders.
+    pub async fn of(&self, state: &AppState, user: i64) -> Result<Vec<family_folders::Membership>, ApiError> {
+        let generation = {
+            let kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(list) = kept.1.get(&user) {
+                return Ok(list.clone());
+            }
+            kept.0
+        };
+        let list = state.read(move |r| family_folders::of_user(r, user)).await?;
+        let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+        if kept.0 == generation {
+            kept.1.insert(user, list.clone());
+        }
+        Ok(list)
+    }
+
+    /// Forgets every member's list (a folder or a membership changed).
+    pub fn changed(&self) {
+        let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+        kept.0 += 1;
+        kept.1.clear();
+    }
+}
+
 /// `GET /api/v1/family-folders` answer.
 #[derive(Serialize)]
 pub struct Folders {
@@ -95,6 +129,7 @@ pub async fn create(
             family_folders::get(tx, id)?.ok_or_else(|| CatalogError::NotFound("the new folder".into()))
         })
         .await?;
+    state.memberships.changed();
     let files = family_folder_base(&state.data_dir, folder.id).join("files");
     tokio::fs::create_dir_all(&files).await.map_err(|e| ApiError::internal(format!("{}: {e}", files.display())))?;
     Ok((StatusCode::CREATED, Json(folder)))
@@ -137,6 +172,7 @@ pub async fn set_member(
             family_folders::get(tx, id)?.ok_or_else(|| CatalogError::NotFound("family folder".into()))
         })
         .await?;
+    state.memberships.changed();
     Ok(Json(folder))
 }
 
@@ -167,6 +203,7 @@ pub async fn remove_member(
             Ok(removed)
         })
         .await?;
+    state.memberships.changed();
     if removed { Ok(StatusCode::NO_CONTENT) } else { Err(ApiError::not_found("no such member of this family folder")) }
 }
 
@@ -202,6 +239,7 @@ pub async fn delete(
             audit::append(tx, &admin_entry(&caller, addr.as_deref(), "files.family_folder.delete", &folder.name, None), Outcome::Ok, now)
         })
         .await?;
+    state.memberships.changed();
     // What its versions and trash still held goes with it.
     if let Err(e) = tokio::fs::remove_dir_all(&base).await
         && e.kind() != std::io::ErrorKind::NotFound
