@@ -173,6 +173,7 @@ async fn every_protected_route_requires_login() {
             "GET /api/v1/setup",
             "GET /api/v1/setup/recover",
             "GET /api/v1/shared/{token}",
+            "GET /api/v1/shared/{token}/archive",
             "GET /api/v1/shared/{token}/assets",
             "GET /api/v1/shared/{token}/assets/{id}/original",
             "GET /api/v1/shared/{token}/assets/{id}/thumbnail",
