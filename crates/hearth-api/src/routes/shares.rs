@@ -329,11 +329,7 @@ fn path_in_files(home: &str, family: &[hearth_catalog::family_folders::Membershi
     };
     let own_key = mount.as_ref().map_or(home.to_string(), |_| space.clone());
     let path = hearth_dav::trash::live_path(&own_key, Some((space, key)))?.key();
-    Some(match mount {
-        Some(name) if path.is_empty() => name,
-        Some(name) => format!("{name}/{path}"),
-        None => path,
-    })
+    Some(hearth_dav::history::in_files(mount.as_deref(), &path))
 }
 
 /// `DELETE /api/v1/shares/{id}` → 204: the link stops working at once.
