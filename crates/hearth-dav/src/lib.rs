@@ -17,7 +17,7 @@
 //! - [`versions`], [`trash`]: what an overwrite replaced and what a DELETE removed, kept to be
 //!   put back, and their expiry; [`history`]: listing and putting them back;
 //!   [`nextcloud_history`]: the same at Nextcloud's `trashbin/` and `versions/` addresses.
-//! - [`transfer`]: COPY and MOVE between a member's files and a family folder (two spaces).
+//! - [`transfer`]: COPY and MOVE, within one space and between a member's files and a family folder.
 //! - [`share_links`]: what a share link to files reads, and files dropped through one.
 //! - [`archive`]: a folder as one zip archive, streamed (folder links, the Files page).
 //!

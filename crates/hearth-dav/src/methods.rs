@@ -1292,84 +1292,14 @@ impl Dav {
             Err(e) => return Err(e),
         };
         let (overwrite, deep) = Self::transfer_options(&ask, &to, moving)?;
-        let from = ask.path.clone();
-        let destination = to.clone();
-        if to == from {
+        if to == ask.path {
             return Err(DavError::new(StatusCode::FORBIDDEN, "the source and the destination are the same"));
         }
-        if to.starts_with(&from) {
+        if to.starts_with(&ask.path) {
             return Err(DavError::new(StatusCode::CONFLICT, format!("a folder cannot be put inside itself by {what}")));
         }
-        let tree = ask.space.tree.clone();
-        let lock = self.commit_lock(&ask.space.key);
-        let catalog = catalog.clone();
-        let owned = OwnedAsk::of(&ask);
-        let dav = Arc::clone(self);
-        let replaced = blocking(move || {
-            let _held = lock.lock().unwrap_or_else(|p| p.into_inner());
-            let ask = owned.ask();
-            let (space, now) = (&owned.space, owned.now);
-            let Some(source) = tree.stat(&from)? else {
-                return Err(DavError::new(StatusCode::NOT_FOUND, format!("{from} does not exist")));
-            };
-            Self::http_conditions(&ask, Some(&source), false)?;
-            let parent = to.parent().unwrap_or_default();
-            if !tree.stat(&parent)?.is_some_and(|e| e.is_folder()) {
-                return Err(DavError::new(StatusCode::CONFLICT, "the destination's folder does not exist"));
-            }
-            let existing = tree.stat(&to)?;
-            if existing.is_some() && !overwrite {
-                return Err(DavError::new(StatusCode::PRECONDITION_FAILED, "the destination exists and Overwrite is F"));
-            }
-            let d = &dav;
-            if moving {
-                d.may_change(&ask, &from, true, true)?;
-            }
-            d.may_change(&ask, &to, true, existing.is_none())?;
-            if !moving && space.quota.is_some() && space.kind == SpaceKind::Files {
-                let adding = if source.is_folder() { tree.size_beneath(&from)? } else { source.size };
-                let replacing = existing.as_ref().map_or(0, |e| if e.is_folder() { tree.size_beneath(&to).unwrap_or(0) } else { e.size });
-                d.within_quota(space, adding, replacing)?;
-            }
-            if existing.is_some() {
-                // What the copy or move replaces goes to the trash, like a DELETE.
-                set_aside(&catalog, space, &tree, &to)?;
-                d.locks.forget_below(&space.key, &to, now);
-            }
-            if moving {
-                tree.rename(&from, &to)?;
-                catalog.write(|tx| {
-                    dav_properties::move_tree(tx, &space.key, &from.key(), &to.key())?;
-                    dav_files::move_tree(tx, &space.key, &from.key(), &to.key())?;
-                    Ok(())
-                })?;
-                d.locks.forget_below(&space.key, &from, now);
-            } else {
-                tree.copy(&from, &to, deep)?;
-                let (f, t) = (from.key(), to.key());
-                catalog.write(|tx| {
-                    if deep || !source.is_folder() {
-                        dav_properties::copy_tree(tx, &space.key, &f, &t)?;
-                    } else {
-                        for p in dav_properties::of(tx, &space.key, &f)? {
-                            dav_properties::set(tx, &space.key, &t, &p.namespace, &p.name, &p.value)?;
-                        }
-                    }
-                    Ok(())
-                })?;
-            }
-            if existing.is_some() || !moving {
-                // Measured again at the next check, now that the copy is whole.
-                d.used_changed(space, None);
-            }
-            Ok(existing.is_some())
-        })
-        .await?;
-        self.marks.changed(&ask.space.key, &destination);
-        if moving {
-            self.marks.changed(&ask.space.key, &ask.path);
-        }
-        Ok(empty(if replaced { StatusCode::NO_CONTENT } else { StatusCode::CREATED }))
+        let dest = ask.space.clone();
+        self.transfer(catalog, &ask, dest, to, crate::transfer::Transfer { moving, overwrite, deep }).await
     }
 
     async fn proppatch<B>(self: &Arc<Self>, catalog: &Arc<Catalog>, ask: Ask<'_>, body: B) -> Result<DavResponse>

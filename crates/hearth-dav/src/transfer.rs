@@ -1,8 +1,8 @@
-//! COPY and MOVE between two spaces: a member's own files and a family folder at their root, or
-//! two family folders (docs/files.md, "Family folders"). Within one space `methods` renames; here
-//! two spaces' trees, catalog rows, locks and quotas take part, so the request is checked against
-//! both and both commit locks are held, always taken in the order of the spaces' keys so two
-//! requests crossing in opposite directions never wait on each other.
+//! COPY and MOVE: within one space, and between two (a member's own files and a family folder at
+//! their root, or two family folders; docs/files.md, "Family folders"). Between two, both spaces'
+//! trees, catalog rows, locks and quotas take part, so the request is checked against both and
+//! both commit locks are held, always taken in the order of the spaces' keys so two requests
+//! crossing in opposite directions never wait on each other.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -39,9 +39,7 @@ pub(crate) fn across(outer: &Space, path: &DavPath, headers: &HeaderMap) -> Opti
 
 impl Dav {
     /// Answers a COPY (`moving` false) or MOVE between two spaces: the source must be readable
-    /// (and changeable for a MOVE), the destination changeable and within its quota; what the
-    /// destination had goes to its trash, as within one space. A moved file keeps its id, dead
-    /// properties and versions.
+    /// (and changeable for a MOVE), the destination changeable.
     pub(crate) async fn copy_or_move_across(
         self: &Arc<Self>,
         catalog: &Arc<Catalog>,
@@ -56,18 +54,41 @@ impl Dav {
         }
         let (source, dest) = (self.prepared(source).await?, self.prepared(dest).await?);
         let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).map(str::to_string);
-        let ask = Ask { space: &source, path: from.clone(), headers, host, now: Instant::now() };
+        let ask = Ask { space: &source, path: from, headers, host, now: Instant::now() };
         let (overwrite, deep) = Self::transfer_options(&ask, &to, moving)?;
-        let (source_lock, dest_lock) = (self.commit_lock(&source.key), self.commit_lock(&dest.key));
-        let owned = OwnedAsk::of(&ask);
+        self.transfer(catalog, &ask, dest, to, Transfer { moving, overwrite, deep }).await
+    }
+
+    /// Copies or moves `ask.path` of `ask.space` to `to` in `dest` (the same space, or another):
+    /// the source's conditions and the locks in the way hold, the destination's folder is there,
+    /// what the destination had goes to its trash (as a DELETE would send it), the destination's
+    /// quota holds for what it gains, and the catalog rows follow the files. A moved file keeps
+    /// its id, dead properties and versions. The commit lock of each space is held, taken in the
+    /// order of the spaces' keys.
+    pub(crate) async fn transfer(
+        self: &Arc<Self>,
+        catalog: &Arc<Catalog>,
+        ask: &Ask<'_>,
+        dest: Space,
+        to: DavPath,
+        how: Transfer,
+    ) -> Result<DavResponse> {
+        let Transfer { moving, overwrite, deep } = how;
+        let same = ask.space.key == dest.key;
+        let mut locks = vec![self.commit_lock(&ask.space.key)];
+        if !same {
+            locks.push(self.commit_lock(&dest.key));
+            if dest.key < ask.space.key {
+                locks.reverse();
+            }
+        }
+        let owned = OwnedAsk::of(ask);
         let (catalog, dav, dest_space, to_path) = (catalog.clone(), Arc::clone(self), dest.clone(), to.clone());
         let replaced = blocking(move || {
-            let (first, second) = if owned.space.key < dest.key { (&source_lock, &dest_lock) } else { (&dest_lock, &source_lock) };
-            let _first = first.lock().unwrap_or_else(|p| p.into_inner());
-            let _second = second.lock().unwrap_or_else(|p| p.into_inner());
+            let _held: Vec<_> = locks.iter().map(|l| l.lock().unwrap_or_else(|p| p.into_inner())).collect();
             let ask = owned.ask();
-            let (source, now) = (&owned.space, owned.now);
-            let Some(entry) = source.tree.stat(&from)? else {
+            let (source, from, now) = (&owned.space, &ask.path, owned.now);
+            let Some(entry) = source.tree.stat(from)? else {
                 return Err(DavError::new(StatusCode::NOT_FOUND, format!("{from} does not exist")));
             };
             Self::http_conditions(&ask, Some(&entry), false)?;
@@ -79,45 +100,47 @@ impl Dav {
                 return Err(DavError::new(StatusCode::PRECONDITION_FAILED, "the destination exists and Overwrite is F"));
             }
             // The If header speaks of the request's resource; the destination's locks are
-            // passed by the tokens it submits, as within one space.
+            // passed by the tokens it submits.
             let tokens = dav.if_checked(&ask)?;
             if moving {
-                dav.locks_allow(&source.key, &from, true, true, &tokens, now)?;
+                dav.locks_allow(&source.key, from, true, true, &tokens, now)?;
             }
             dav.locks_allow(&dest.key, &to, true, existing.is_none(), &tokens, now)?;
-            let adding = match (entry.is_folder(), deep) {
-                (true, true) => source.tree.size_beneath(&from)?,
-                (true, false) => 0,
-                (false, _) => entry.size,
-            };
-            let replacing = match &existing {
-                Some(e) if e.is_folder() => dest.tree.size_beneath(&to).unwrap_or(0),
-                Some(e) => e.size,
-                None => 0,
-            };
-            dav.within_quota(&dest, adding, replacing)?;
+            // A move within one space adds nothing to it.
+            if dest.quota.is_some() && !(moving && same) {
+                let adding = match (entry.is_folder(), deep) {
+                    (true, true) => source.tree.size_beneath(from)?,
+                    (true, false) => 0,
+                    (false, _) => entry.size,
+                };
+                let replacing = match &existing {
+                    Some(e) if e.is_folder() => dest.tree.size_beneath(&to).unwrap_or(0),
+                    Some(e) => e.size,
+                    None => 0,
+                };
+                dav.within_quota(&dest, adding, replacing)?;
+            }
             if existing.is_some() {
                 set_aside(&catalog, &dest, &dest.tree, &to)?;
                 dav.locks.forget_below(&dest.key, &to, now);
             }
             let (f, t) = (from.key(), to.key());
             if moving {
-                source.tree.move_to(&from, &dest.tree, &to)?;
+                source.tree.move_to(from, &dest.tree, &to)?;
                 let ids = catalog.write(|tx| {
                     dav_properties::move_tree_to(tx, &source.key, &f, &dest.key, &t)?;
                     dav_files::move_tree_to(tx, &source.key, &f, &dest.key, &t)
                 })?;
-                if let (Some(mine), Some(theirs)) = (&source.history, &dest.history) {
+                if !same && let (Some(mine), Some(theirs)) = (&source.history, &dest.history) {
                     for id in ids {
                         if let Err(e) = mine.versions.hand_over(id, &theirs.versions) {
                             tracing::warn!(file = %id, error = %e, "WebDAV: a moved file's versions stayed behind");
                         }
                     }
                 }
-                dav.locks.forget_below(&source.key, &from, now);
-                dav.used_changed(source, Some(-i128::from(adding)));
+                dav.locks.forget_below(&source.key, from, now);
             } else {
-                source.tree.copy_to(&from, &dest.tree, &to, deep)?;
+                source.tree.copy_to(from, &dest.tree, &to, deep)?;
                 catalog.write(|tx| {
                     if deep || !entry.is_folder() {
                         dav_properties::copy_tree_to(tx, &source.key, &f, &dest.key, &t)?;
@@ -129,15 +152,31 @@ impl Dav {
                     Ok(())
                 })?;
             }
-            // Measured again at the next check, now that the copy is whole.
-            dav.used_changed(&dest, None);
+            // Measured again at the next check, now that the change is whole.
+            if !same && moving {
+                dav.used_changed(source, None);
+            }
+            if existing.is_some() || !moving || !same {
+                dav.used_changed(&dest, None);
+            }
             Ok(existing.is_some())
         })
         .await?;
         self.marks.changed(&dest_space.key, &to_path);
         if moving {
-            self.marks.changed(&source.key, &ask.path);
+            self.marks.changed(&ask.space.key, &ask.path);
         }
         Ok(empty(if replaced { StatusCode::NO_CONTENT } else { StatusCode::CREATED }))
     }
+}
+
+/// What a COPY or MOVE asks besides its source and destination.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Transfer {
+    /// A MOVE (else a COPY).
+    pub moving: bool,
+    /// `Overwrite: T`.
+    pub overwrite: bool,
+    /// A folder with its members (a COPY's `Depth: 0` copies the folder alone).
+    pub deep: bool,
 }
