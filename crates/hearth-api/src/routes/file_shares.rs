@@ -67,6 +67,24 @@ fn below(linked: &DavPath, rel: Option<&str>) -> Result<DavPath, ApiError> {
     Ok(rel.rebased(&DavPath::root(), linked))
 }
 
+/// A link that gives out what it shares, opened (with its key when it has a password), its item,
+/// and the path `rel` below it; 403 for a drop box, saying it does not `refused`.
+async fn open_for_reading(
+    state: &AppState,
+    token: &str,
+    headers: &HeaderMap,
+    rel: Option<&str>,
+    refused: &str,
+) -> Result<(ShareLink, Linked, DavPath), ApiError> {
+    let link = open_link(state, token, headers).await?;
+    if !link.allow_download {
+        return Err(ApiError::forbidden(format!("this link only takes files; it does not {refused}")));
+    }
+    let item = linked(state, &link).await?;
+    let at = below(&item.path, rel)?;
+    Ok((link, item, at))
+}
+
 /// `?path=`
 #[derive(Deserialize, Default)]
 pub struct RelQuery {
@@ -107,12 +125,7 @@ pub async fn list(
     Query(q): Query<RelQuery>,
     headers: HeaderMap,
 ) -> Result<Json<Listing>, ApiError> {
-    let link = open_link(&state, &token, &headers).await?;
-    if !link.allow_download {
-        return Err(ApiError::forbidden("this link only takes files; it does not show what the folder holds"));
-    }
-    let item = linked(&state, &link).await?;
-    let at = below(&item.path, q.path.as_deref())?;
+    let (_, item, at) = open_for_reading(&state, &token, &headers, q.path.as_deref(), "show what the folder holds").await?;
     match state.dav.look(item.space, at.clone()).await.map_err(dav_error)? {
         Looked::Folder(_, entries) => {
             let mut members: Vec<Member> = entries
@@ -141,12 +154,7 @@ pub async fn download(
 }
 
 async fn serve_file(state: &AppState, token: &str, rel: Option<&str>, method: Method, headers: &HeaderMap) -> Result<Response, ApiError> {
-    let link = open_link(state, token, headers).await?;
-    if !link.allow_download {
-        return Err(ApiError::forbidden("this link only takes files; it does not give them out"));
-    }
-    let item = linked(state, &link).await?;
-    let at = below(&item.path, rel)?;
+    let (link, item, at) = open_for_reading(state, token, headers, rel, "give them out").await?;
     match state.dav.look(item.space.clone(), at.clone()).await.map_err(dav_error)? {
         Looked::File(_) => {}
         Looked::Folder(..) => return Err(ApiError::invalid("this is a folder: list it, then download its files")),
@@ -186,12 +194,7 @@ pub async fn archive(
     Query(q): Query<RelQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let link = open_link(&state, &token, &headers).await?;
-    if !link.allow_download {
-        return Err(ApiError::forbidden("this link only takes files; it does not give them out"));
-    }
-    let item = linked(&state, &link).await?;
-    let at = below(&item.path, q.path.as_deref())?;
+    let (link, item, at) = open_for_reading(&state, &token, &headers, q.path.as_deref(), "give them out").await?;
     let name = match at.name() {
         Some(n) => n.to_string(),
         None => item.name().unwrap_or_else(|| "files".to_string()),
