@@ -65,14 +65,15 @@ async fn whose(state: &AppState, caller: &Caller, user: Option<String>) -> Resul
 }
 
 /// The files of `me` with their family folders: the space a path below them names, and the path
-/// inside it (%-encoded for `hearth_dav`).
-async fn resolve(state: &AppState, me: &hearth_catalog::users::User, path: &str) -> Result<(hearth_dav::Space, String), ApiError> {
+/// inside it.
+async fn resolve(
+    state: &AppState,
+    me: &hearth_catalog::users::User,
+    path: &str,
+) -> Result<(hearth_dav::Space, hearth_dav::path::DavPath), ApiError> {
     let home = super::dav::files_space_with_family(state, me, super::dav::nextcloud_prefix(me)).await?;
     let at = hearth_dav::path::DavPath::from_key(path).map_err(|e| ApiError::invalid(format!("path: {e}")))?;
-    Ok(match home.mounted(&at) {
-        Some((family, below)) => (family, below.href("", false)),
-        None => (home, at.href("", false)),
-    })
+    Ok(home.mounted(&at).unwrap_or((home, at)))
 }
 
 /// `GET /api/v1/files/archive?path=`: a folder of the caller's files (or of a family folder
@@ -83,10 +84,9 @@ pub async fn archive(
     Query(q): Query<PathQuery>,
 ) -> Result<Response, ApiError> {
     let me = whose(&state, &caller, q.user).await?;
-    let files = super::dav::files_space_with_family(&state, &me, super::dav::nextcloud_prefix(&me)).await?;
-    let at = hearth_dav::path::DavPath::from_key(&q.path).map_err(|e| ApiError::invalid(format!("path: {e}")))?;
-    let name = at.name().map_or_else(|| me.name.clone(), str::to_string);
-    let (space, below) = files.mounted(&at).unwrap_or((files, at));
+    let (space, below) = resolve(&state, &me, &q.path).await?;
+    // The folder's name as the member sees it (a family folder's own name at its root).
+    let name = q.path.trim_matches('/').rsplit('/').next().filter(|n| !n.is_empty()).map_or_else(|| me.name.clone(), str::to_string);
     let stream = state.dav.archive(space, below, name.clone()).await.map_err(dav_error)?;
     Ok(zip_response(stream, &name))
 }
@@ -138,7 +138,7 @@ pub async fn versions(
 ) -> Result<Json<Versions>, ApiError> {
     let me = whose(&state, &caller, q.user).await?;
     let (space, path) = resolve(&state, &me, &q.path).await?;
-    let list = state.dav.versions(state.catalog.clone(), space, &path).await.map_err(dav_error)?;
+    let list = state.dav.versions(state.catalog.clone(), space, &path.href("", false)).await.map_err(dav_error)?;
     Ok(Json(Versions {
         versions: list.into_iter().map(|v| VersionView { version: v.name, size: v.size, modified: secs(v.modified) }).collect(),
     }))
@@ -166,7 +166,7 @@ pub async fn restore_version(
     let me = whose(&state, &caller, body.user.clone()).await?;
     let (space, path) = resolve(&state, &me, &body.path).await?;
     space.may_write().map_err(dav_error)?;
-    state.dav.restore_version(state.catalog.clone(), space, &path, body.version).await.map_err(dav_error)?;
+    state.dav.restore_version(state.catalog.clone(), space, &path.href("", false), body.version).await.map_err(dav_error)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
