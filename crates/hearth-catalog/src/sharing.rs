@@ -251,6 +251,14 @@ pub fn links_of(conn: &Connection, owner_id: i64) -> Result<Vec<ShareLink>, Cata
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// Link `id` when it is `owner_id`'s.
+pub fn link_of(conn: &Connection, owner_id: i64, id: i64) -> Result<Option<ShareLink>, CatalogError> {
+    Ok(conn
+        .prepare_cached(&format!("SELECT {LINK_COLUMNS} FROM share_links l WHERE l.id = ?1 AND l.owner_id = ?2"))?
+        .query_row(params![id, owner_id], link_row)
+        .optional()?)
+}
+
 /// Delete one of `owner_id`'s links; whether it existed.
 pub fn delete_link(conn: &Connection, owner_id: i64, id: i64) -> Result<bool, CatalogError> {
     Ok(conn.execute("DELETE FROM share_links WHERE id = ?1 AND owner_id = ?2", params![id, owner_id])? > 0)
@@ -413,8 +421,9 @@ mod tests {
         // Changed by its owner only, each part on its own.
         let change = LinkChange { password_hash: Some(Some("$argon2id$x".into())), allow_download: Some(true), ..LinkChange::default() };
         assert!(!c.write(|tx| change_link(tx, ben, link_id, &change)).expect("change"), "not ben's");
+        assert!(c.read(|r| link_of(r, ben, link_id)).expect("read").is_none(), "not ben's");
         assert!(c.write(|tx| change_link(tx, ana, link_id, &change)).expect("change"));
-        let changed = c.read(|r| link_by_token_hash(r, &[7; 32])).expect("read").expect("link");
+        let changed = c.read(|r| link_of(r, ana, link_id)).expect("read").expect("link");
         assert_eq!((changed.has_password, changed.allow_download, changed.description.as_deref()), (true, true, Some("for grandma")));
         let clear = LinkChange { password_hash: Some(None), expires_at: Some(Some(99)), description: Some(None), ..LinkChange::default() };
         assert!(c.write(|tx| change_link(tx, ana, link_id, &clear)).expect("change"));

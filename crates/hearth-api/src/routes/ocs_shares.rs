@@ -271,10 +271,7 @@ pub async fn get(State(state): State<AppState>, Path(id): Path<String>, ask: Ocs
 async fn one_link(state: &AppState, me: &User, id: &str, server: &str) -> Result<Value, ApiError> {
     let id: i64 = id.parse().map_err(|_| ApiError::not_found("no such share"))?;
     let user = me.id;
-    let link = state
-        .read(move |r| Ok(sharing::links_of(r, user)?.into_iter().find(|l| l.id == id)))
-        .await?
-        .ok_or_else(|| ApiError::not_found("no such share"))?;
+    let link = state.read(move |r| sharing::link_of(r, user, id)).await?.ok_or_else(|| ApiError::not_found("no such share"))?;
     element(state, me, &link, server).await?.ok_or_else(|| ApiError::not_found("no such share"))
 }
 

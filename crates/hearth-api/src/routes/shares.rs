@@ -190,10 +190,7 @@ pub(super) async fn change_link(
 ) -> Result<ShareLink, ApiError> {
     let user = me.id;
     let now = state.now();
-    let link = state
-        .read(move |r| Ok(sharing::links_of(r, user)?.into_iter().find(|l| l.id == id)))
-        .await?
-        .ok_or_else(|| ApiError::not_found("no such link"))?;
+    let link = state.read(move |r| sharing::link_of(r, user, id)).await?.ok_or_else(|| ApiError::not_found("no such link"))?;
     if let Some(Some(t)) = change.expires_at
         && t <= now
     {
@@ -236,7 +233,7 @@ pub(super) async fn change_link(
             if !sharing::change_link(tx, user, id, &c)? {
                 return Ok(None);
             }
-            Ok(sharing::links_of(tx, user)?.into_iter().find(|l| l.id == id))
+            sharing::link_of(tx, user, id)
         })
         .await?;
     changed.ok_or_else(|| ApiError::not_found("no such link"))
