@@ -206,12 +206,7 @@ pub(super) async fn change_link(
             state.dav.look(item.space, item.path).await.map_err(super::files::dav_error)?,
             hearth_dav::share_links::Looked::Folder(..)
         );
-        if !folder && (upload || !download) {
-            return Err(ApiError::invalid("a link to a file gives the file out (allow_download, without allow_upload)"));
-        }
-        if folder && !upload && !download {
-            return Err(ApiError::invalid("a folder link shows the folder (allow_download), takes files (allow_upload), or both"));
-        }
+        file_link_rights(folder, download, upload)?;
     }
     let password_hash = match change.password {
         Some(Some(p)) => {
@@ -239,6 +234,18 @@ pub(super) async fn change_link(
     changed.ok_or_else(|| ApiError::not_found("no such link"))
 }
 
+/// What a link to a file or folder may let visitors do: a file link gives the file out; a
+/// folder link shows the folder, takes files, or both.
+fn file_link_rights(folder: bool, download: bool, upload: bool) -> Result<(), ApiError> {
+    if !folder && (upload || !download) {
+        return Err(ApiError::invalid("a link to a file gives the file out (allow_download, without allow_upload)"));
+    }
+    if folder && !upload && !download {
+        return Err(ApiError::invalid("a folder link shows the folder (allow_download), takes files (allow_upload), or both"));
+    }
+    Ok(())
+}
+
 /// The file id of `path` in `me`'s files (a family folder's path included), for a new link: it
 /// must be there, a file link can only give the file out, and what is in a family folder is
 /// shared only by a member who may change it.
@@ -259,16 +266,12 @@ async fn shared_file_id(
         return Err(ApiError::forbidden("this family folder is read-only for you: only members who may change it share what is in it"));
     }
     let key = space.key.clone();
-    match state.dav.look(space, at.clone()).await.map_err(super::files::dav_error)? {
+    let folder = match state.dav.look(space, at.clone()).await.map_err(super::files::dav_error)? {
         hearth_dav::share_links::Looked::Missing => return Err(ApiError::not_found(format!("{path} is not in your files"))),
-        hearth_dav::share_links::Looked::File(_) if allow_upload || !allow_download => {
-            return Err(ApiError::invalid("a link to a file gives the file out (allow_download, without allow_upload)"));
-        }
-        hearth_dav::share_links::Looked::Folder(..) if !allow_upload && !allow_download => {
-            return Err(ApiError::invalid("a folder link shows the folder (allow_download), takes files (allow_upload), or both"));
-        }
-        _ => {}
-    }
+        hearth_dav::share_links::Looked::File(_) => false,
+        hearth_dav::share_links::Looked::Folder(..) => true,
+    };
+    file_link_rights(folder, allow_download, allow_upload)?;
     let k = at.key();
     let ids = state.write(move |tx| hearth_catalog::dav_files::assign(tx, &key, std::slice::from_ref(&k))).await?;
     ids.into_values().next().ok_or_else(|| ApiError::internal("a file id was not given"))
