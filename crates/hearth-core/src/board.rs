@@ -2,7 +2,8 @@
 //!
 //! One `board/<name>/board.toml` per board, embedded into the binary at build time so a board
 //! needs no file on disk. The supervisor reads the budgets; backup and sync pick their cipher from
-//! [`BoardProfile::aes`]; ML picks CPU or NPU from [`BoardProfile::npu`].
+//! [`BoardProfile::aes`]; ML picks CPU or NPU from [`BoardProfile::npu`] and how the CPU computes
+//! from [`BoardProfile::ml_arithmetic`].
 
 use std::collections::BTreeMap;
 
@@ -18,6 +19,20 @@ pub enum Npu {
     None,
     /// Rockchip RKNPU2 (RK3588: 6 TOPS in three cores).
     Rknpu2,
+}
+
+/// How the ML worker's CPU backend computes a model's convolutions. The weights are stored int8 on
+/// the card either way; what differs is the arithmetic. Which is faster depends on the CPU's
+/// integer kernels (docs/ml.md, "Arithmetic"), so each board's profile says.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MlArithmetic {
+    /// The weights unpacked to f32 at load; f32 throughout.
+    #[default]
+    F32,
+    /// Convolutions in 8-bit integers: each convolution's input quantized as it runs (one scale
+    /// per tensor), its weights per output channel; 32-bit sums scaled back to f32.
+    Int8,
 }
 
 /// The resource share of one service (the daemon itself, or a worker kind).
@@ -37,7 +52,16 @@ pub struct Budget {
 struct RawBoard {
     board: BoardSection,
     workers: WorkersSection,
+    #[serde(default)]
+    ml: MlSection,
     budget: BTreeMap<String, Budget>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MlSection {
+    #[serde(default)]
+    arithmetic: MlArithmetic,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -81,6 +105,8 @@ pub struct BoardProfile {
     pub watchdog: bool,
     /// Heavy worker processes that may run at once.
     pub worker_concurrency: u32,
+    /// How the ML worker computes on the CPU (`ml.arithmetic`; f32 when the section is absent).
+    pub ml_arithmetic: MlArithmetic,
     /// Budgets by service name: `daemon` for hearthd itself, then one per worker kind.
     pub budgets: BTreeMap<String, Budget>,
 }
@@ -149,6 +175,7 @@ impl BoardProfile {
             npu: raw.board.npu,
             watchdog: raw.board.watchdog,
             worker_concurrency: raw.workers.concurrency,
+            ml_arithmetic: raw.ml.arithmetic,
             budgets: raw.budget,
         })
     }
@@ -237,5 +264,16 @@ mod tests {
         assert!(e.message.contains("80%"), "{e}");
         let bad = src.replace("cpu_weight=100", "cpu_weight=0");
         assert!(BoardProfile::from_toml(&bad).is_err());
+    }
+
+    #[test]
+    fn ml_arithmetic_is_f32_unless_the_board_says_int8() {
+        let src = "[board]\nname=\"x\"\ndescription=\"x\"\nram_mib=1024\ncores=4\naes=false\nnpu=\"none\"\nwatchdog=false\n\
+                   [workers]\nconcurrency=1\n[budget.daemon]\nmemory_mib=100\ncpu_weight=100\nio_weight=100\n";
+        assert_eq!(BoardProfile::from_toml(src).expect("no [ml]").ml_arithmetic, MlArithmetic::F32);
+        let int8 = format!("{src}[ml]\narithmetic = \"int8\"\n");
+        assert_eq!(BoardProfile::from_toml(&int8).expect("int8").ml_arithmetic, MlArithmetic::Int8);
+        let e = BoardProfile::from_toml(&format!("{src}[ml]\narithmetic = \"int4\"\n")).expect_err("int4");
+        assert!(e.to_string().contains("int4"), "{e}");
     }
 }

@@ -1,6 +1,7 @@
 //! The ML benchmark (`scripts/bench-ml`), in one run on one machine: per model, tract's time per
 //! image on one thread and on every core against onnxruntime's (PyPI, the same model file, the
-//! same threads), and the ratio; then the whole pipeline per photo on every core (faces: detect,
+//! same threads), and the ratio; tract in int8 against tract in f32 (a board profile's
+//! `ml.arithmetic`); then the whole pipeline per photo on every core (faces: detect,
 //! align, embed; tags: both taggers and the vocabulary), photos per hour, and the peak RSS of each
 //! task's models as the `ml` worker holds them (one task at a time; measured in a child process
 //! each, since a process's peak never goes down).
@@ -11,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+use hearth_core::board::MlArithmetic;
 use hearth_ml::ModelId;
 use hearth_ml::backend::tract_cpu::TractCpu;
 use hearth_ml::backend::{Backend, InputTensor};
@@ -168,6 +170,32 @@ fn main() {
             }
             let (low, high) = ratios.iter().fold((f64::MAX, 0f64), |(l, h), &r| (l.min(r), h.max(r)));
             println!("| {label} | {threads} | {:.1} | {:.1} | {:.2} ({low:.2}–{high:.2}) |", median(tract), median(ort), median(ratios));
+        }
+    }
+    // The board profile's choice (`ml.arithmetic`): tract in int8 against tract in f32, the same
+    // way (docs/ml.md, "Arithmetic").
+    println!();
+    println!("| model | threads | tract f32 ms | tract int8 ms | int8 / f32 (the rounds' range) |");
+    println!("|---|---|---|---|---|");
+    for (id, label, input) in &inputs {
+        let model = store.read(*id).expect("model");
+        for threads in [1, cores] {
+            let mut f32s = TractCpu::new(threads).load(&model, input.shape).expect("load");
+            let mut int8s = TractCpu::new(threads).with_arithmetic(MlArithmetic::Int8).load(&model, input.shape).expect("load int8");
+            let (mut a, mut b, mut ratios) = (vec![], vec![], vec![]);
+            for _ in 0..ROUNDS {
+                let f = time_ms(|| {
+                    f32s.run(input).expect("run");
+                });
+                let i = time_ms(|| {
+                    int8s.run(input).expect("run int8");
+                });
+                a.push(f);
+                b.push(i);
+                ratios.push(i / f);
+            }
+            let (low, high) = ratios.iter().fold((f64::MAX, 0f64), |(l, h), &r| (l.min(r), h.max(r)));
+            println!("| {label} | {threads} | {:.1} | {:.1} | {:.2} ({low:.2}–{high:.2}) |", median(a), median(b), median(ratios));
         }
     }
     let cpu = TractCpu::new(cores);

@@ -4,6 +4,9 @@
 //!
 //!   cargo run --release -p hearth-ml --example profile_model -- MODEL [THREADS [FILE.onnx]]
 //!
+//! With `HEARTH_ML_ARITHMETIC=int8` the plan computes its convolutions in int8, as on a board
+//! whose profile says so.
+//!
 //! MODEL is a pinned model's id (face-detector, face-embedder, object-detector,
 //! image-classifier), read from `HEARTH_MODELS` or the usual models folder and checked; FILE
 //! profiles another ONNX file with that model's input shape instead (a model changed by hand, to
@@ -11,6 +14,7 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
+use hearth_core::board::MlArithmetic;
 use hearth_ml::ModelId;
 use hearth_ml::backend::tract_cpu;
 use hearth_ml::model_store::ModelStore;
@@ -30,7 +34,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let shape: Vec<usize> = match id {
         ModelId::FaceDetector => vec![1, 3, 640, 640],
         ModelId::FaceEmbedder => vec![1, 3, 112, 112],
-        ModelId::ObjectDetector => vec![1, 416, 416, 3],
+        ModelId::ObjectDetector => vec![1, 3, 416, 416],
         _ => vec![1, 3, 224, 224],
     };
     let bytes = match args.get(3) {
@@ -40,7 +44,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ModelStore::new(dir)?.read(id)?.bytes
         }
     };
-    let (typed, _, _) = tract_cpu::optimized(id, &bytes, &shape, false)?;
+    let arithmetic = match std::env::var("HEARTH_ML_ARITHMETIC").as_deref() {
+        Ok("int8") => MlArithmetic::Int8,
+        Ok("f32") | Err(_) => MlArithmetic::F32,
+        Ok(other) => return Err(format!("HEARTH_ML_ARITHMETIC={other}: f32 or int8").into()),
+    };
+    let (typed, _, _) = tract_cpu::optimized(id, &bytes, &shape, false, arithmetic)?;
     let options = RunOptions { executor: (threads > 1).then(|| Executor::multithread_with_name(threads, "profile")), ..Default::default() };
     let plan = typed.into_runnable_with_options(&options)?;
     // A deterministic picture-like input: the plan's times do not depend on the values.
@@ -73,7 +82,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         entry.0 += ms;
         entry.1 += 1;
     }
-    println!("{id}, {threads} thread(s): {total:.2} ms per run, {} nodes run", per_node.len());
+    println!("{id}, {threads} thread(s), {arithmetic:?}: {total:.2} ms per run, {} nodes run", per_node.len());
     let mut by_op: Vec<_> = by_op.into_iter().collect();
     by_op.sort_by(|a, b| b.1.0.total_cmp(&a.1.0));
     for (op, (ms, count)) in by_op {

@@ -4,10 +4,16 @@
 //! here, once, at load: every `DequantizeLinear` whose three inputs are constants becomes an f32
 //! constant. Graph inputs that nothing reads (some exporters list weights as inputs too) are
 //! dropped so the backend does not wait for them to be fed.
+//!
+//! For a board whose profile computes in int8 ([`int8_convolutions`]), each convolution with
+//! constant weights then becomes ONNX's integer form, the way onnxruntime's dynamic quantization
+//! writes it: its input quantized as it runs (`DynamicQuantizeLinear`, u8 with one scale and zero
+//! point per tensor), `ConvInteger` with the weights as int8 per output channel, the i32 sums
+//! scaled back to f32 and the bias added.
 
 use std::collections::{HashMap, HashSet};
 
-use tract_onnx::pb::{GraphProto, ModelProto, NodeProto, TensorProto, tensor_proto::DataType};
+use tract_onnx::pb::{AttributeProto, GraphProto, ModelProto, NodeProto, TensorProto, tensor_proto::DataType};
 
 /// Why the graph cannot be unpacked.
 #[derive(Debug, PartialEq, Eq)]
@@ -146,6 +152,226 @@ fn dequantize(initializers: &[TensorProto], index: &HashMap<String, usize>, node
     })
 }
 
+/// What [`int8_convolutions`] did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Int8Convolutions {
+    /// Convolutions now computed in integers.
+    pub converted: usize,
+    /// Convolutions left in f32 (weights not constant, or not f32).
+    pub left: usize,
+}
+
+/// Rewrites every convolution of `model` whose weights (and bias) are f32 constants into
+/// integer arithmetic (see the module's comment). Run after [`unpack_constant_weights`]: weights
+/// that shipped as int8 are requantized per output channel from their unpacked values, which gives
+/// back the same integers for weights quantized per output channel (`int8_weights.py`) and
+/// rounds block-quantized ones once more. Reshapes of constants (YuNet reshapes its weights) are
+/// folded first so their convolutions see constant weights.
+pub fn int8_convolutions(model: &mut ModelProto) -> Result<Int8Convolutions, GraphError> {
+    let graph = model.graph.as_mut().ok_or_else(|| GraphError("the model has no graph".into()))?;
+    fold_constant_reshapes(graph)?;
+    let index: HashMap<String, usize> = graph.initializer.iter().enumerate().map(|(i, t)| (t.name.clone(), i)).collect();
+    let mut done = Int8Convolutions::default();
+    let mut added: Vec<TensorProto> = Vec::new();
+    // One quantization per tensor, however many convolutions read it.
+    let mut quantized: HashSet<String> = HashSet::new();
+    let mut nodes = Vec::with_capacity(graph.node.len());
+    for node in std::mem::take(&mut graph.node) {
+        let weights = node.input.get(1).and_then(|w| index.get(w)).map(|&i| &graph.initializer[i]);
+        let bias = match node.input.get(2).filter(|b| !b.is_empty()) {
+            None => Some(None),
+            Some(b) => index.get(b).map(|&i| Some(&graph.initializer[i])),
+        };
+        let input = node.input.first().filter(|x| !x.is_empty() && !index.contains_key(*x));
+        // Grouped (depthwise) convolutions stay f32: tract has a direct kernel for them in f32
+        // only, and in integers they become one small matrix product per group.
+        let plain = node.op_type == "Conv" && node.domain.is_empty() && attribute_int(&node, "group").unwrap_or(1) == 1;
+        let (Some(weights), Some(bias), Some(input), true, true) = (weights, bias, input, plain, node.output.len() == 1) else {
+            done.left += usize::from(node.op_type == "Conv");
+            nodes.push(node);
+            continue;
+        };
+        let Some(conv) = integer_weights(weights, bias, &node.output[0])? else {
+            done.left += 1;
+            nodes.push(node);
+            continue;
+        };
+        let input = input.clone();
+        let out = node.output[0].clone();
+        let (q, scale, zero) = (format!("{input}/u8"), format!("{input}/scale"), format!("{input}/zero"));
+        if quantized.insert(input.clone()) {
+            nodes.push(op("DynamicQuantizeLinear", &[&input], &[&q, &scale, &zero], vec![]));
+        }
+        let sums = format!("{out}/i32");
+        nodes.push(op("ConvInteger", &[&q, &conv.weights.name, &zero], &[&sums], node.attribute.clone()));
+        let (floated, both, scaled) = (format!("{out}/f32"), format!("{out}/scales"), format!("{out}/scaled"));
+        let to_float = AttributeProto { name: "to".into(), i: DataType::Float as i64, r#type: 2, ..Default::default() };
+        nodes.push(op("Cast", &[&sums], &[&floated], vec![to_float]));
+        nodes.push(op("Mul", &[&scale, &conv.scales.name], &[&both], vec![]));
+        match &conv.bias {
+            Some(bias) => {
+                nodes.push(op("Mul", &[&floated, &both], &[&scaled], vec![]));
+                nodes.push(op("Add", &[&scaled, &bias.name], &[&out], vec![]));
+            }
+            None => nodes.push(op("Mul", &[&floated, &both], &[&out], vec![])),
+        }
+        added.push(conv.weights);
+        added.push(conv.scales);
+        added.extend(conv.bias);
+        done.converted += 1;
+    }
+    graph.node = nodes;
+    graph.initializer.extend(added);
+    drop_unread(graph);
+    Ok(done)
+}
+
+/// A convolution's weights as integers: int8 per output channel, the scales and the bias shaped
+/// `[1, M, 1, …]` to scale and shift its output.
+struct IntegerWeights {
+    weights: TensorProto,
+    scales: TensorProto,
+    bias: Option<TensorProto>,
+}
+
+/// `None` when the weights are not f32 of rank 3 or more (the convolution stays f32).
+fn integer_weights(weights: &TensorProto, bias: Option<&TensorProto>, out: &str) -> Result<Option<IntegerWeights>, GraphError> {
+    let err = |what: &str| GraphError(format!("Conv {out}: {what}"));
+    let (Some(values), Some(dims)) = (floats(weights), dims_of(weights)) else { return Ok(None) };
+    if dims.len() < 3 || dims[0] == 0 || dims.iter().product::<usize>() != values.len() {
+        return Ok(None);
+    }
+    let channels = dims[0];
+    let per_channel = values.len() / channels;
+    let mut integers = Vec::with_capacity(values.len());
+    let mut scales = Vec::with_capacity(channels);
+    for channel in values.chunks_exact(per_channel) {
+        let largest = channel.iter().fold(0f32, |m, v| m.max(v.abs()));
+        if !largest.is_finite() {
+            return Err(err("non-finite weights"));
+        }
+        let scale = if largest > 0.0 { largest / 127.0 } else { 1.0 };
+        integers.extend(channel.iter().map(|v| (v / scale).round().clamp(-127.0, 127.0) as i8 as u8));
+        scales.push(scale);
+    }
+    let mut shape = vec![1i64; dims.len()];
+    shape[1] = channels as i64;
+    let bias = match bias {
+        None => None,
+        Some(b) => {
+            let values = floats(b).ok_or_else(|| err("the bias is not f32"))?;
+            if values.len() != channels {
+                return Err(err("the bias does not have one value per output channel"));
+            }
+            Some(TensorProto {
+                name: format!("{out}/bias"),
+                dims: shape.clone(),
+                data_type: DataType::Float as i32,
+                raw_data: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+                ..Default::default()
+            })
+        }
+    };
+    Ok(Some(IntegerWeights {
+        weights: TensorProto {
+            name: format!("{out}/weights"),
+            dims: weights.dims.clone(),
+            data_type: DataType::Int8 as i32,
+            raw_data: integers,
+            ..Default::default()
+        },
+        scales: TensorProto {
+            name: format!("{out}/weight_scales"),
+            dims: shape,
+            data_type: DataType::Float as i32,
+            raw_data: scales.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            ..Default::default()
+        },
+        bias,
+    }))
+}
+
+fn op(op_type: &str, inputs: &[&str], outputs: &[&str], attribute: Vec<AttributeProto>) -> NodeProto {
+    NodeProto {
+        op_type: op_type.into(),
+        name: format!("{}/{op_type}", outputs[0]),
+        input: inputs.iter().map(|s| s.to_string()).collect(),
+        output: outputs.iter().map(|s| s.to_string()).collect(),
+        attribute,
+        ..Default::default()
+    }
+}
+
+/// Replaces each `Reshape` of a constant by a constant shape with the reshaped constant.
+fn fold_constant_reshapes(graph: &mut GraphProto) -> Result<(), GraphError> {
+    let mut index: HashMap<String, usize> = graph.initializer.iter().enumerate().map(|(i, t)| (t.name.clone(), i)).collect();
+    let mut kept = Vec::with_capacity(graph.node.len());
+    for node in std::mem::take(&mut graph.node) {
+        let constant = |i: usize| node.input.get(i).and_then(|n| index.get(n)).map(|&k| &graph.initializer[k]);
+        let (Some(data), Some(shape), true) = (constant(0), constant(1), node.op_type == "Reshape" && node.output.len() == 1) else {
+            kept.push(node);
+            continue;
+        };
+        let Some(target) = shape_values(shape) else {
+            kept.push(node);
+            continue;
+        };
+        let dims = dims_of(data).ok_or_else(|| GraphError(format!("Reshape {}: negative dimension", node.output[0])))?;
+        let count: usize = dims.iter().product();
+        let Some(new_dims) = reshaped(&dims, &target, count) else {
+            return Err(GraphError(format!("Reshape {}: {dims:?} cannot become {target:?}", node.output[0])));
+        };
+        let mut folded = data.clone();
+        folded.name = node.output[0].clone();
+        folded.dims = new_dims.iter().map(|&d| d as i64).collect();
+        index.insert(folded.name.clone(), graph.initializer.len());
+        graph.initializer.push(folded);
+    }
+    graph.node = kept;
+    drop_unread(graph);
+    Ok(())
+}
+
+/// An int64 shape tensor's values.
+fn shape_values(t: &TensorProto) -> Option<Vec<i64>> {
+    if t.data_type != DataType::Int64 as i32 {
+        return None;
+    }
+    if !t.raw_data.is_empty() {
+        if !t.raw_data.len().is_multiple_of(8) {
+            return None;
+        }
+        Some(t.raw_data.chunks_exact(8).map(|c| i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]])).collect())
+    } else {
+        Some(t.int64_data.clone())
+    }
+}
+
+/// ONNX's `Reshape` rule (allowzero unset): 0 copies the input's dimension, one -1 takes the rest.
+fn reshaped(dims: &[usize], target: &[i64], count: usize) -> Option<Vec<usize>> {
+    let mut out = Vec::with_capacity(target.len());
+    let mut unknown = None;
+    for (i, &t) in target.iter().enumerate() {
+        match t {
+            0 => out.push(*dims.get(i)?),
+            -1 if unknown.is_none() => {
+                unknown = Some(i);
+                out.push(1);
+            }
+            t if t > 0 => out.push(usize::try_from(t).ok()?),
+            _ => return None,
+        }
+    }
+    let known: usize = out.iter().product();
+    if let Some(i) = unknown {
+        if known == 0 || !count.is_multiple_of(known) {
+            return None;
+        }
+        out[i] = count / known;
+    }
+    (out.iter().product::<usize>() == count).then_some(out)
+}
+
 fn dims_of(t: &TensorProto) -> Option<Vec<usize>> {
     t.dims.iter().map(|&d| usize::try_from(d).ok()).collect()
 }
@@ -185,7 +411,7 @@ fn floats(t: &TensorProto) -> Option<Vec<f32>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tract_onnx::pb::{AttributeProto, ValueInfoProto};
+    use tract_onnx::pb::ValueInfoProto;
 
     fn tensor(name: &str, dims: &[i64], data_type: DataType, raw: Vec<u8>) -> TensorProto {
         TensorProto { name: name.into(), dims: dims.to_vec(), data_type: data_type as i32, raw_data: raw, ..Default::default() }
@@ -275,5 +501,112 @@ mod tests {
         let scales = tensor("s", &[2, 2], DataType::Float, vec![0; 16]);
         let mut model = graph_with(node, vec![short, scales]);
         assert!(unpack_constant_weights(&mut model).is_err());
+    }
+
+    fn floats_tensor(name: &str, dims: &[i64], values: &[f32]) -> TensorProto {
+        tensor(name, dims, DataType::Float, values.iter().flat_map(|v| v.to_le_bytes()).collect())
+    }
+
+    /// A 3×3 convolution of a 2-channel input into 3 channels, with a bias, optionally reading
+    /// its weights through a `Reshape` of a constant (as YuNet does).
+    fn convolution(reshaped_weights: bool) -> ModelProto {
+        let weights: Vec<f32> = (0..3 * 2 * 9).map(|i| ((i * 37 % 23) as f32 - 11.0) / 7.0).collect();
+        let mut initializer = vec![floats_tensor("b", &[3], &[0.5, -1.0, 2.0])];
+        let mut node = vec![];
+        if reshaped_weights {
+            initializer.push(floats_tensor("flat", &[3, 2, 9], &weights));
+            initializer.push(tensor("shape", &[4], DataType::Int64, [3i64, 0, -1, 3].iter().flat_map(|v| v.to_le_bytes()).collect()));
+            node.push(NodeProto {
+                op_type: "Reshape".into(),
+                input: vec!["flat".into(), "shape".into()],
+                output: vec!["w".into()],
+                ..Default::default()
+            });
+        } else {
+            initializer.push(floats_tensor("w", &[3, 2, 3, 3], &weights));
+        }
+        let pads = AttributeProto { name: "pads".into(), ints: vec![1, 1, 1, 1], r#type: 7, ..Default::default() };
+        node.push(NodeProto {
+            op_type: "Conv".into(),
+            input: vec!["x".into(), "w".into(), "b".into()],
+            output: vec!["y".into()],
+            attribute: vec![pads],
+            ..Default::default()
+        });
+        ModelProto {
+            graph: Some(GraphProto {
+                node,
+                initializer,
+                input: vec![ValueInfoProto { name: "x".into(), r#type: Some(f32_type()), ..Default::default() }],
+                output: vec![ValueInfoProto { name: "y".into(), ..Default::default() }],
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn f32_type() -> tract_onnx::pb::TypeProto {
+        use tract_onnx::pb::type_proto;
+        tract_onnx::pb::TypeProto {
+            value: Some(type_proto::Value::TensorType(type_proto::Tensor { elem_type: DataType::Float as i32, shape: None })),
+            ..Default::default()
+        }
+    }
+
+    fn run(model: &ModelProto, input: &[f32]) -> Vec<f32> {
+        use tract_onnx::prelude::*;
+        let plan = tract_onnx::onnx()
+            .model_for_proto_model(model)
+            .and_then(|m| m.with_input_fact(0, f32::fact([1, 2, 4, 5]).into()))
+            .and_then(|m| m.into_optimized())
+            .and_then(|m| m.into_runnable())
+            .expect("plan");
+        let x = tract_ndarray::Array4::from_shape_vec([1, 2, 4, 5], input.to_vec()).expect("shape");
+        let out = plan.run(tvec!(Tensor::from(x).into())).expect("run");
+        out[0].to_plain_array_view::<f32>().expect("f32").iter().copied().collect()
+    }
+
+    #[test]
+    fn an_int8_convolution_answers_as_the_f32_one_within_its_rounding() {
+        let input: Vec<f32> = (0..40).map(|i| ((i * 13 % 17) as f32 - 6.0) * 0.3).collect();
+        let want = run(&convolution(false), &input);
+        for reshaped_weights in [false, true] {
+            let mut model = convolution(reshaped_weights);
+            let done = int8_convolutions(&mut model).expect("int8");
+            assert_eq!(done, Int8Convolutions { converted: 1, left: 0 });
+            let graph = model.graph.as_ref().expect("graph");
+            let ops: Vec<&str> = graph.node.iter().map(|n| n.op_type.as_str()).collect();
+            assert_eq!(ops, ["DynamicQuantizeLinear", "ConvInteger", "Cast", "Mul", "Mul", "Add"]);
+            assert!(graph.initializer.iter().all(|t| t.name != "flat" && t.name != "w"), "the f32 weights are not kept");
+            let got = run(&model, &input);
+            let range = want.iter().fold(0f32, |m, v| m.max(v.abs()));
+            let worst = want.iter().zip(&got).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+            assert!(worst < range * 0.02, "int8 differs by {worst} of {range}");
+        }
+    }
+
+    #[test]
+    fn grouped_and_non_constant_convolutions_stay_f32() {
+        let mut model = convolution(false);
+        let graph = model.graph.as_mut().expect("graph");
+        graph.node[0].attribute.push(int_attr("group", 2));
+        assert_eq!(int8_convolutions(&mut model).expect("int8"), Int8Convolutions { converted: 0, left: 1 });
+        let mut model = convolution(false);
+        let graph = model.graph.as_mut().expect("graph");
+        graph.initializer.retain(|t| t.name != "w");
+        graph.input.push(ValueInfoProto { name: "w".into(), ..Default::default() });
+        assert_eq!(int8_convolutions(&mut model).expect("int8"), Int8Convolutions { converted: 0, left: 1 });
+    }
+
+    #[test]
+    fn reshapes_follow_onnx_rules() {
+        assert_eq!(reshaped(&[3, 2, 9], &[3, 0, -1, 3], 54), Some(vec![3, 2, 3, 3]));
+        assert_eq!(reshaped(&[54], &[-1], 54), Some(vec![54]));
+        assert_eq!(reshaped(&[54], &[-1, -1], 54), None);
+        assert_eq!(reshaped(&[54], &[5, -1], 54), None);
+        assert_eq!(reshaped(&[54], &[6, 9], 54), Some(vec![6, 9]));
+        assert_eq!(reshaped(&[54], &[6, 8], 54), None);
+        assert_eq!(reshaped(&[54], &[0, 0], 54), None);
+        assert_eq!(reshaped(&[54], &[-2], 54), None);
     }
 }

@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use hearth_core::board::MlArithmetic;
 use hearth_ml::backend::tract_cpu::TractCpu;
 use hearth_ml::faces::align::aligned;
 use hearth_ml::faces::detector::{DetectorLimits, FaceDetector};
@@ -41,8 +42,12 @@ struct Pipeline {
 
 impl Pipeline {
     fn new() -> Pipeline {
+        Pipeline::computing(MlArithmetic::F32)
+    }
+
+    fn computing(arithmetic: MlArithmetic) -> Pipeline {
         let store = store();
-        let cpu = TractCpu::new(1);
+        let cpu = TractCpu::new(1).with_arithmetic(arithmetic);
         Pipeline {
             detector: FaceDetector::load(&store, &cpu, DetectorLimits::default()).expect("YuNet"),
             embedder: FaceEmbedder::load(&store, &cpu).expect("SFace"),
@@ -148,7 +153,17 @@ fn variants(image: &RgbImage) -> Vec<RgbImage> {
 
 #[test]
 fn the_same_persons_faces_group_together_and_apart_from_others() {
-    let mut p = Pipeline::new();
+    the_same_persons_faces_group_together(MlArithmetic::F32);
+}
+
+/// The same with int8 arithmetic: the gap between people survives its rounding.
+#[test]
+fn the_same_persons_faces_group_together_in_int8_too() {
+    the_same_persons_faces_group_together(MlArithmetic::Int8);
+}
+
+fn the_same_persons_faces_group_together(arithmetic: MlArithmetic) {
+    let mut p = Pipeline::computing(arithmetic);
     let mut faces: Vec<GroupedFace<u32>> = Vec::new();
     let mut truth = Vec::new();
     for (name, who) in [("obama.jpg", 1), ("obama2.jpg", 1), ("obama3.jpg", 1), ("biden.jpg", 2)] {
@@ -169,7 +184,7 @@ fn the_same_persons_faces_group_together_and_apart_from_others() {
     }
     let max_same = same.iter().cloned().fold(0f32, f32::max);
     let min_other = other.iter().cloned().fold(2f32, f32::min);
-    println!("cosine distance: same person max {max_same:.3}, different people min {min_other:.3}");
+    println!("{arithmetic:?}: cosine distance: same person max {max_same:.3}, different people min {min_other:.3}");
     assert!(max_same < min_other, "the two people overlap: same up to {max_same}, different from {min_other}");
 
     let groups = regroup(&faces, GroupingRules::default());
@@ -236,8 +251,20 @@ fn tract_answers_as_onnxruntime_does() {
 /// with `HEARTH_ML_RECORD=1` after a deliberate change.
 #[test]
 fn the_recorded_answers_come_out_on_this_machine() {
-    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/obama.json");
-    let mut p = Pipeline::new();
+    recorded_answers(MlArithmetic::F32, "obama.json");
+}
+
+/// The same for the int8 arithmetic a board's profile may choose (`ml.arithmetic`), recorded on
+/// x86 and checked under qemu-aarch64 with the same tolerances: integer sums are exact, so only
+/// the f32 steps around them may differ between machines.
+#[test]
+fn the_recorded_int8_answers_come_out_on_this_machine() {
+    recorded_answers(MlArithmetic::Int8, "obama-int8.json");
+}
+
+fn recorded_answers(arithmetic: MlArithmetic, file: &str) {
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(file);
+    let mut p = Pipeline::computing(arithmetic);
     let found = p.faces(&photo("obama.jpg"));
     assert_eq!(found.len(), 1);
     let (face, embedding) = &found[0];
@@ -265,4 +292,28 @@ fn the_recorded_answers_come_out_on_this_machine() {
     let recorded = Embedding::normalised(&numbers(&want["embedding"])).expect("recorded embedding");
     let cosine = embedding.cosine(&recorded);
     assert!(cosine > 0.999, "the embedding differs from the recorded one: cosine {cosine}");
+}
+
+/// int8 arithmetic against f32 on the same photos (x86 only: the f32 answers are checked against
+/// onnxruntime here): the same faces in the same places, embeddings that point the same way, and
+/// the grouping of the varied photos still right. Printed for docs/ml.md.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn int8_arithmetic_finds_the_same_faces_as_f32() {
+    let (mut f32s, mut int8s) = (Pipeline::new(), Pipeline::computing(MlArithmetic::Int8));
+    let (mut worst_corner, mut worst_cosine) = (0f32, 1f32);
+    for name in ["obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg"] {
+        let image = photo(name);
+        let (a, b) = (f32s.faces(&image), int8s.faces(&image));
+        assert_eq!(a.len(), b.len(), "{name}: int8 found {} faces, f32 {}", b.len(), a.len());
+        for ((fa, ea), (fb, eb)) in a.iter().zip(&b) {
+            for (x, y) in [(fa.x, fb.x), (fa.y, fb.y), (fa.x + fa.width, fb.x + fb.width), (fa.y + fa.height, fb.y + fb.height)] {
+                worst_corner = worst_corner.max((x - y).abs());
+            }
+            worst_cosine = worst_cosine.min(ea.cosine(eb));
+        }
+    }
+    println!("int8 against f32: box corners within {worst_corner:.1} px, embeddings' cosine at least {worst_cosine:.4}");
+    assert!(worst_corner < 4.0, "a face's box moved {worst_corner} px");
+    assert!(worst_cosine > 0.98, "an embedding turned: cosine {worst_cosine}");
 }

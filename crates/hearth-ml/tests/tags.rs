@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use hearth_core::board::MlArithmetic;
 use hearth_ml::backend::tract_cpu::TractCpu;
 use hearth_ml::image::RgbImage;
 use hearth_ml::model_store::ModelStore;
@@ -47,7 +48,17 @@ fn picture(name: &str) -> RgbImage {
 
 #[test]
 fn known_pictures_earn_the_words_a_family_would_search_for() {
-    let mut tagger = Tagger::load(&store(), &TractCpu::new(1)).expect("the taggers");
+    known_pictures(MlArithmetic::F32);
+}
+
+/// The same words with the int8 arithmetic a board's profile may choose (`ml.arithmetic`).
+#[test]
+fn known_pictures_earn_the_same_words_in_int8() {
+    known_pictures(MlArithmetic::Int8);
+}
+
+fn known_pictures(arithmetic: MlArithmetic) {
+    let mut tagger = Tagger::load(&store(), &TractCpu::new(1).with_arithmetic(arithmetic)).expect("the taggers");
     for (name, want, not) in [
         ("chelsea.png", "cat", "dog"),
         ("coffee.png", "coffee", "car"),
@@ -128,8 +139,18 @@ fn tract_answers_as_onnxruntime_does() {
 /// with the same scores (within 0.02). `HEARTH_ML_RECORD=1` records them again.
 #[test]
 fn the_recorded_answers_come_out_on_this_machine() {
-    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/tags.json");
-    let mut tagger = Tagger::load(&store(), &TractCpu::new(1)).expect("the taggers");
+    recorded_answers(MlArithmetic::F32, "tags.json");
+}
+
+/// The same for the int8 arithmetic (`ml.arithmetic`), recorded on x86.
+#[test]
+fn the_recorded_int8_answers_come_out_on_this_machine() {
+    recorded_answers(MlArithmetic::Int8, "tags-int8.json");
+}
+
+fn recorded_answers(arithmetic: MlArithmetic, file: &str) {
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(file);
+    let mut tagger = Tagger::load(&store(), &TractCpu::new(1).with_arithmetic(arithmetic)).expect("the taggers");
     let mut got = serde_json::Map::new();
     // One picture: both models run on it (a cat the detector and the classifier both see, and the
     // detector's "person"), and under qemu-aarch64 each picture costs about 45 s.

@@ -65,6 +65,8 @@ pub struct MlOptions {
     /// The NPU runtime to load, on a board whose profile has an NPU (`ml.npu_library`); `None`:
     /// the CPU only.
     pub npu_library: Option<PathBuf>,
+    /// How the CPU backend computes (the board profile's `ml.arithmetic`).
+    pub arithmetic: hearth_core::board::MlArithmetic,
 }
 
 fn now() -> i64 {
@@ -154,6 +156,7 @@ fn load(store: &ModelStore, backend: &dyn Backend) -> Result<FaceModels, hearth_
 struct Reporter<'a> {
     catalog: &'a Catalog,
     threads: u32,
+    arithmetic: hearth_core::board::MlArithmetic,
     dir: &'a Path,
     embedding: Option<&'a Path>,
     /// The NPU backend, when the board has an NPU and its runtime loaded.
@@ -176,6 +179,7 @@ impl Reporter<'_> {
             serde_json::json!({
                 "backend": if self.npu.is_some() { "npu" } else { "cpu" },
                 "threads": self.threads,
+                "arithmetic": self.arithmetic,
                 "models": self.dir,
                 "embedding_model": self.embedding,
                 "npu_problem": npu_problem,
@@ -273,7 +277,7 @@ fn work(catalog: &Catalog, data: &Path, options: &MlOptions, threads: u32, stop:
         tracing::warn!("cannot lower the ML worker's CPU priority; it competes with the daemon for the CPU");
     }
     let store = ModelStore::new(dir).map_err(|e| e.to_string())?;
-    let cpu = TractCpu::new(threads as usize);
+    let cpu = TractCpu::new(threads as usize).with_arithmetic(options.arithmetic);
     // A board with an NPU uses it for every model converted for it, the CPU for the rest.
     let (npu, npu_unusable) = match npu_library {
         None => (None, None),
@@ -302,7 +306,8 @@ fn work(catalog: &Catalog, data: &Path, options: &MlOptions, threads: u32, stop:
     // Each task's models' last problem (and what to do about it), until they load.
     let mut problems: BTreeMap<Task, (String, Option<String>)> = BTreeMap::new();
     let embedding_path = embedding.as_ref().map(|(p, _)| p.as_path());
-    let reporter = Reporter { catalog, threads, dir, embedding: embedding_path, npu: npu.as_ref(), npu_unusable };
+    let reporter =
+        Reporter { catalog, threads, arithmetic: options.arithmetic, dir, embedding: embedding_path, npu: npu.as_ref(), npu_unusable };
     if reporter.npu_unusable.is_some() {
         reporter.report(&problems);
     }

@@ -113,7 +113,7 @@ const EN = {
   "box.job.faces": "Finding faces",
   "box.job.tags": "Recognising things and places",
   "box.job.embeddings": "Preparing search by meaning",
-  "box.ml_cpu": (p) => `Photo analysis runs on the processor (${p.n === 1 ? "1 core" : `${p.n} cores`}).`,
+  "box.ml_cpu": (p) => `Photo analysis runs on the processor (${p.n === 1 ? "1 core" : `${p.n} cores`}${p.int8 ? ", in 8-bit integers" : ""}).`,
   "box.ml_npu": "Photo analysis runs on the board's NPU where it can.",
   "box.ml_npu_problem": (p) => `Why not on the NPU: ${p.why}`,
   "box.ml_problem": (p) => `Photo analysis is waiting: ${p.why}`,

@@ -1,8 +1,12 @@
 //! The CPU backend: tract, pure Rust, the same on x86 and ARM. Quantized weights are unpacked to
 //! f32 at load (`onnx_graph`); the graph is then typed for the fixed input shape and optimized
 //! once (with `tract_pool`'s max pool where it fits), so a run allocates only its activations.
+//! On a board whose profile says int8, the convolutions compute in integers
+//! (`onnx_graph::int8_convolutions`); everything else stays f32.
 
 use std::sync::Arc;
+
+use hearth_core::board::MlArithmetic;
 
 use tract_linalg::multithread::Executor;
 use tract_onnx::prelude::*;
@@ -20,12 +24,23 @@ use crate::onnx_graph;
 #[derive(Debug, Clone)]
 pub struct TractCpu {
     threads: usize,
+    arithmetic: MlArithmetic,
 }
 
 impl TractCpu {
-    /// A backend running each model on `threads` threads (at least one).
+    /// A backend running each model on `threads` threads (at least one), in f32.
     pub fn new(threads: usize) -> TractCpu {
-        TractCpu { threads: threads.max(1) }
+        TractCpu { threads: threads.max(1), arithmetic: MlArithmetic::F32 }
+    }
+
+    /// The same backend computing convolutions as the board's profile says.
+    pub fn with_arithmetic(self, arithmetic: MlArithmetic) -> TractCpu {
+        TractCpu { arithmetic, ..self }
+    }
+
+    /// How it computes.
+    pub fn arithmetic(&self) -> MlArithmetic {
+        self.arithmetic
     }
 }
 
@@ -47,14 +62,25 @@ struct TractTextSession {
 }
 
 /// The optimized tract model of the ONNX file `bytes` (the `model`'s) for an input of `shape`:
-/// quantized weights unpacked, f32 for an image, the integer type the graph declares for text,
-/// tract's optimisations and `tract_pool`'s; with the output names and whether the text input is
-/// int64. Public for `examples/profile_model.rs`, which times this model's nodes.
-pub fn optimized(model: ModelId, bytes: &[u8], shape: &[usize], text: bool) -> Result<(TypedModel, Vec<String>, bool)> {
+/// quantized weights unpacked (and the convolutions made integer for [`MlArithmetic::Int8`]), f32
+/// for an image, the integer type the graph declares for text, tract's optimisations and
+/// `tract_pool`'s; with the output names and whether the text input is int64. Public for
+/// `examples/profile_model.rs`, which times this model's nodes.
+pub fn optimized(
+    model: ModelId,
+    bytes: &[u8],
+    shape: &[usize],
+    text: bool,
+    arithmetic: MlArithmetic,
+) -> Result<(TypedModel, Vec<String>, bool)> {
     let refused = |e: &dyn std::fmt::Display| MlError::ModelRefused { model, reason: e.to_string() };
     let onnx = tract_onnx::onnx();
     let mut proto = onnx.proto_model_for_read(&mut &bytes[..]).map_err(|e| refused(&e))?;
     onnx_graph::unpack_constant_weights(&mut proto).map_err(|e| refused(&e.0))?;
+    if arithmetic == MlArithmetic::Int8 {
+        let done = onnx_graph::int8_convolutions(&mut proto).map_err(|e| refused(&e.0))?;
+        tracing::debug!(model = model.as_str(), converted = done.converted, left = done.left, "convolutions in int8");
+    }
     let graph = proto.graph.as_ref().ok_or_else(|| refused(&"no graph"))?;
     if graph.input.len() != 1 {
         let what = if text { "one row of token ids" } else { "one image" };
@@ -90,7 +116,7 @@ impl TractCpu {
     /// The plan of `verified` for an input of `shape` (see [`optimized`]), on this backend's
     /// threads.
     fn plan(&self, verified: &VerifiedModel, shape: &[usize], text: bool) -> Result<(Arc<TypedRunnableModel>, Vec<String>, bool)> {
-        let (typed, outputs, wide) = optimized(verified.id, &verified.bytes, shape, text)?;
+        let (typed, outputs, wide) = optimized(verified.id, &verified.bytes, shape, text, self.arithmetic)?;
         let options = RunOptions {
             executor: (self.threads > 1).then(|| Executor::multithread_with_name(self.threads, "hearth-ml")),
             ..Default::default()

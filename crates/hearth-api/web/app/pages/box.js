@@ -74,7 +74,7 @@ export function render(main, route, app) {
   // Where photo analysis runs and what stops it: a board's NPU that is not used says why.
   function showAnalysis(ml) {
     if (!ml) { analysis.replaceChildren(); return; }
-    const where = ml.backend === "npu" ? t("box.ml_npu") : t("box.ml_cpu", { n: ml.threads });
+    const where = ml.backend === "npu" ? t("box.ml_npu") : t("box.ml_cpu", { n: ml.threads, int8: ml.arithmetic === "int8" });
     analysis.replaceChildren(
       h("p", { class: "muted", id: "ml-backend" }, where),
       ml.npu_problem ? h("p", { class: "warning", id: "ml-npu-problem" }, t("box.ml_npu_problem", { why: ml.npu_problem })) : null,
