@@ -251,18 +251,23 @@ fn tract_answers_as_onnxruntime_does() {
 /// with `HEARTH_ML_RECORD=1` after a deliberate change.
 #[test]
 fn the_recorded_answers_come_out_on_this_machine() {
-    recorded_answers(MlArithmetic::F32, "obama.json");
+    recorded_answers(MlArithmetic::F32, "obama.json", 1.0, 0.999);
 }
 
 /// The same for the int8 arithmetic a board's profile may choose (`ml.arithmetic`), recorded on
-/// x86 and checked under qemu-aarch64 with the same tolerances: integer sums are exact, so only
-/// the f32 steps around them may differ between machines.
+/// x86 and checked under qemu-aarch64. The integer sums are exact, but the f32 steps between
+/// them (the depthwise convolutions, activations) round a little differently on each machine, and
+/// a value that lands on the other side of a quantization step moves by a whole step: the
+/// tolerance is the int8 arithmetic's own error against f32 (measured by
+/// `int8_arithmetic_finds_the_same_faces_as_f32`), not f32's. The embedding moves the most: it is
+/// computed on the face as aligned by landmarks that moved too. Measured under qemu-aarch64:
+/// points within 1.4 px, cosine 0.990 (same-person faces are 0.34 apart at most).
 #[test]
 fn the_recorded_int8_answers_come_out_on_this_machine() {
-    recorded_answers(MlArithmetic::Int8, "obama-int8.json");
+    recorded_answers(MlArithmetic::Int8, "obama-int8.json", 3.0, 0.98);
 }
 
-fn recorded_answers(arithmetic: MlArithmetic, file: &str) {
+fn recorded_answers(arithmetic: MlArithmetic, file: &str, pixels: f32, min_cosine: f32) {
     let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(file);
     let mut p = Pipeline::computing(arithmetic);
     let found = p.faces(&photo("obama.jpg"));
@@ -284,14 +289,17 @@ fn recorded_answers(arithmetic: MlArithmetic, file: &str) {
             n => vec![n.as_f64().expect("number") as f32],
         }
     }
+    let mut worst = 0f32;
     for key in ["box", "landmarks"] {
         for (a, b) in numbers(&got[key]).iter().zip(numbers(&want[key])) {
-            assert!((a - b).abs() < 1.0, "{key}: {a} here, {b} recorded");
+            worst = worst.max((a - b).abs());
         }
     }
     let recorded = Embedding::normalised(&numbers(&want["embedding"])).expect("recorded embedding");
     let cosine = embedding.cosine(&recorded);
-    assert!(cosine > 0.999, "the embedding differs from the recorded one: cosine {cosine}");
+    println!("{arithmetic:?} against {file}: points within {worst:.2} px, embedding cosine {cosine:.5}");
+    assert!(worst < pixels, "a point moved {worst} px from the recorded one");
+    assert!(cosine > min_cosine, "the embedding differs from the recorded one: cosine {cosine}");
 }
 
 /// int8 arithmetic against f32 on the same photos (x86 only: the f32 answers are checked against

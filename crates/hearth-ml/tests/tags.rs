@@ -139,16 +139,18 @@ fn tract_answers_as_onnxruntime_does() {
 /// with the same scores (within 0.02). `HEARTH_ML_RECORD=1` records them again.
 #[test]
 fn the_recorded_answers_come_out_on_this_machine() {
-    recorded_answers(MlArithmetic::F32, "tags.json");
+    recorded_answers(MlArithmetic::F32, "tags.json", 0.02);
 }
 
-/// The same for the int8 arithmetic (`ml.arithmetic`), recorded on x86.
+/// The same for the int8 arithmetic (`ml.arithmetic`), recorded on x86; the scores within 0.05,
+/// since a value crossing a quantization step on one machine and not the other moves a whole
+/// step (tests/faces.rs says more).
 #[test]
 fn the_recorded_int8_answers_come_out_on_this_machine() {
-    recorded_answers(MlArithmetic::Int8, "tags-int8.json");
+    recorded_answers(MlArithmetic::Int8, "tags-int8.json", 0.05);
 }
 
-fn recorded_answers(arithmetic: MlArithmetic, file: &str) {
+fn recorded_answers(arithmetic: MlArithmetic, file: &str, tolerance: f64) {
     let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(file);
     let mut tagger = Tagger::load(&store(), &TractCpu::new(1).with_arithmetic(arithmetic)).expect("the taggers");
     let mut got = serde_json::Map::new();
@@ -171,7 +173,8 @@ fn recorded_answers(arithmetic: MlArithmetic, file: &str) {
         assert_eq!(here, there, "{name}: the words differ from the recorded ones");
         for (word, score) in words {
             let (a, b) = (score.as_f64().expect("score"), recorded[word].as_f64().expect("recorded score"));
-            assert!((a - b).abs() < 0.02, "{name}: {word} scored {a} here, {b} recorded");
+            println!("{arithmetic:?}: {name}: {word} scored {a:.4} here, {b:.4} recorded");
+            assert!((a - b).abs() < tolerance, "{name}: {word} scored {a} here, {b} recorded");
         }
     }
 }
