@@ -75,6 +75,8 @@ pub struct AppState {
     pub files_written: tokio::sync::broadcast::Sender<FileWritten>,
     /// Each member's family folders, kept between changes (`routes::family_folders`).
     pub memberships: Arc<crate::routes::family_folders::Memberships>,
+    /// The disks as the disks service last read them (docs/disks.md).
+    pub disks: Arc<hearth_disks::service::Disks>,
     /// Tokens of share links made in the last hour (`link_tokens`).
     pub link_tokens: Arc<crate::link_tokens::LinkTokens>,
     /// Nextcloud logins waiting to be granted (Login Flow v2).

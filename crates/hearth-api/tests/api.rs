@@ -68,6 +68,7 @@ fn new_box() -> Box_ {
         verified_passwords: Default::default(),
         memberships: Default::default(),
         link_tokens: Default::default(),
+        disks: Default::default(),
         login_flows: Default::default(),
         files_written: tokio::sync::broadcast::channel(16).0,
         hosted_usage: Default::default(),
@@ -375,6 +376,40 @@ async fn sessions_expire_after_idle_time() {
     assert_eq!(b.send("GET", "/api/v1/me", LAN, Some(&s), None).await.status, StatusCode::OK);
     b.clock.advance(b.state.config.accounts.session_idle + Duration::from_secs(1));
     assert_eq!(b.send("GET", "/api/v1/me", LAN, Some(&s), None).await.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn the_disks_are_listed_for_admins() {
+    let mut b = new_box();
+    let sys = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../hearth-disks/tests/fixtures/sys-rpi4");
+    let dev = b._dir.path().join("dev");
+    std::fs::create_dir(&dev).expect("dev");
+    std::fs::write(dev.join("nvme0n1"), vec![0u8; 8192]).expect("blank nvme");
+    let mountinfo = b._dir.path().join("mountinfo");
+    std::fs::write(&mountinfo, "21 1 179:2 / / ro - squashfs /dev/mmcblk0p2 ro\n").expect("mountinfo");
+    let disks = hearth_disks::service::Disks::new(hearth_disks::service::Sources { sys, dev, mountinfo });
+    disks.refresh();
+    b.state.disks = Arc::new(disks);
+    let owner = b.claimed().await;
+    let r = b.send("POST", "/api/v1/users", LAN, Some(&owner), Some(json!({"name": "kid", "password": "kid-password"}))).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let kid = session_of(&b.login("kid", "kid-password").await);
+    assert_eq!(b.send("GET", "/api/v1/disks", LAN, Some(&kid), None).await.status, StatusCode::FORBIDDEN);
+    let r = b.send("GET", "/api/v1/disks", LAN, Some(&owner), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+    let disks = r.json["disks"].as_array().expect("disks");
+    let names: Vec<&str> = disks.iter().filter_map(|d| d["name"].as_str()).collect();
+    assert_eq!(names, ["mmcblk0", "nvme0n1", "sda", "sdb"]);
+    let card = &disks[0];
+    assert_eq!((card["transport"].as_str(), card["system"].as_bool()), (Some("sd"), Some(true)));
+    assert_eq!(card["volumes"][1]["mounts"][0]["path"], "/");
+    assert_eq!(card["volumes"][0]["problem"], "has no device file");
+    let nvme = &disks[1];
+    assert_eq!(
+        (nvme["serial"].as_str(), nvme["size_bytes"].as_u64(), nvme["partition_table"].is_null()),
+        (Some("22123A801234"), Some(1_000_204_886_016), true)
+    );
+    assert_eq!(disks[2]["transport"], "usb");
 }
 
 #[tokio::test]

@@ -23,6 +23,7 @@
 //! - [`sntp`]: asking an NTP server how far this machine's clock is off (RFC 4330 client).
 //! - [`timekeeping`]: setting the clock from the NTP servers DHCP named, and saving it.
 //! - [`rknn`]: Rockchip's NPU runtime (`librknnrt.so`), loaded at run time where a board has it.
+//! - [`uevent_socket`]: the kernel's uevents (a disk plugged in or pulled out), without udev.
 
 pub mod block_device;
 pub mod board;
@@ -42,4 +43,5 @@ pub mod rknn;
 pub mod sha256_lanes;
 pub mod sntp;
 pub mod timekeeping;
+pub mod uevent_socket;
 pub mod watchdog;

@@ -423,6 +423,7 @@ async fn serve(
         verified_passwords: Default::default(),
         memberships: Default::default(),
         link_tokens: Default::default(),
+        disks: Default::default(),
         login_flows: Default::default(),
         files_written: files_written.clone(),
         hosted_usage: Default::default(),
@@ -442,6 +443,7 @@ async fn serve(
     let mut supervisor = Supervisor::new(status.clone(), limits, config.supervisor.shutdown_timeout);
     supervisor.task(Arc::new(ApiService::new(state.clone(), listeners, announcements.clone())), RestartPolicy::default());
     supervisor.task(Arc::new(crate::files_keeper::FilesKeeper(state.clone())), RestartPolicy::default());
+    supervisor.task(Arc::new(hearth_disks::service::DisksService(state.disks.clone())), RestartPolicy::default());
     if args.appliance {
         supervisor.task(
             Arc::new(crate::clock_keeper::ClockKeeper::new(data.clone(), config.clock.ntp_servers.clone())),

@@ -19,6 +19,7 @@ pub mod box_settings;
 pub mod calendars;
 pub mod dav;
 pub mod discover;
+pub mod disks;
 pub mod events;
 pub mod family_folders;
 pub mod file_shares;
@@ -179,6 +180,7 @@ pub fn table() -> Vec<Route> {
         r(Method::DELETE, "/api/v1/users/{name}", Admin, delete(admin::delete_user)),
         r(Method::POST, "/api/v1/users/{name}/password", Admin, post(admin::reset_password)),
         r(Method::GET, "/api/v1/audit", Admin, get(admin::audit)),
+        r(Method::GET, "/api/v1/disks", Admin, get(disks::list)),
         r(Method::POST, "/api/v1/system/poweroff", Admin, post(admin::power_off)),
         r(Method::POST, "/api/v1/system/reboot", Admin, post(admin::reboot)),
         r(Method::GET, "/api/v1/updates", Admin, get(updates::status)),

@@ -1,0 +1,21 @@
+//! The box's disks (docs/disks.md): what is plugged in, what it holds, how healthy it is.
+//!
+//! Module map:
+//! - [`sysfs`]: the disks and partitions the kernel lists under `/sys/block`.
+//! - [`file_system`]: what a partition holds, from its first bytes (kind, UUID, label), and a
+//!   whole disk's partition table.
+//! - [`mountinfo`]: `/proc/self/mountinfo`, what is mounted where.
+//! - [`inventory`]: the three together, as the API and the web app show them.
+//! - [`smart`]: a disk's health from `smartctl -j`.
+//! - [`uevent`]: the kernel's messages when a disk comes or goes.
+//! - [`service`]: the `disks` service keeping the inventory current for the API.
+
+pub mod file_system;
+pub mod inventory;
+pub mod mountinfo;
+pub mod service;
+pub mod smart;
+pub mod sysfs;
+pub mod uevent;
+
+pub use inventory::{Disk, Inventory};

@@ -1,0 +1,175 @@
+//! The disks service: the inventory kept current for the API. It is read at start, then again
+//! each time the kernel says a block device came, changed or went (a short settle first, since
+//! a disk's partitions follow it within milliseconds), and every few minutes besides (a mount
+//! or an unmount sends no uevent). Readers get the last complete inventory, never a half-read
+//! one; reading runs on a blocking thread (it opens devices, which a slow USB disk can stall),
+//! and the uevent socket is read on a thread of its own that stops with the service.
+
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use hearth_core::Shutdown;
+use hearth_core::service::{BoxFuture, ReadySignal, Service, ServiceFailure};
+use hearth_platform::uevent_socket::{MESSAGE_MAX, UeventSocket};
+
+use crate::inventory::{DeviceFolder, Inventory};
+use crate::{mountinfo, uevent};
+
+/// After a block uevent, how long more may arrive before the inventory is read again.
+const SETTLE: Duration = Duration::from_millis(250);
+/// How often the inventory is read anyway (mounts change without uevents).
+const EVERY: Duration = Duration::from_secs(300);
+
+/// Where the inventory is read from.
+#[derive(Debug, Clone)]
+pub struct Sources {
+    /// sysfs (`/sys`).
+    pub sys: PathBuf,
+    /// Device files (`/dev`).
+    pub dev: PathBuf,
+    /// The mount table (`/proc/self/mountinfo`).
+    pub mountinfo: PathBuf,
+}
+
+impl Default for Sources {
+    fn default() -> Sources {
+        Sources { sys: "/sys".into(), dev: "/dev".into(), mountinfo: "/proc/self/mountinfo".into() }
+    }
+}
+
+/// The inventory as last read, shared by the service and the API.
+#[derive(Debug)]
+pub struct Disks {
+    sources: Sources,
+    current: RwLock<Arc<Inventory>>,
+    /// Counts completed reads, so waiters can tell a new inventory from the old one.
+    reads: tokio::sync::watch::Sender<u64>,
+}
+
+impl Default for Disks {
+    fn default() -> Disks {
+        Disks::new(Sources::default())
+    }
+}
+
+impl Disks {
+    /// Nothing read yet (an empty inventory until [`Disks::refresh`]).
+    pub fn new(sources: Sources) -> Disks {
+        Disks { sources, current: RwLock::default(), reads: tokio::sync::watch::Sender::new(0) }
+    }
+
+    /// The inventory as last read.
+    pub fn current(&self) -> Arc<Inventory> {
+        self.current.read().map(|c| c.clone()).unwrap_or_else(|poisoned| poisoned.into_inner().clone())
+    }
+
+    /// Reads the inventory now (blocking: call from a blocking thread).
+    pub fn refresh(&self) {
+        let text = std::fs::read_to_string(&self.sources.mountinfo).unwrap_or_default();
+        let (mounts, skipped) = mountinfo::parse(&text);
+        if skipped > 0 {
+            tracing::warn!(lines = skipped, "mount table lines that could not be read");
+        }
+        let fresh = Arc::new(Inventory::read(&self.sources.sys, &DeviceFolder(self.sources.dev.clone()), &mounts));
+        match self.current.write() {
+            Ok(mut c) => *c = fresh,
+            Err(poisoned) => *poisoned.into_inner() = fresh,
+        }
+        self.reads.send_modify(|n| *n += 1);
+    }
+
+    /// Reads the inventory on a blocking thread and waits for it.
+    pub async fn refresh_now(self: &Arc<Self>) {
+        let disks = self.clone();
+        if let Err(e) = tokio::task::spawn_blocking(move || disks.refresh()).await {
+            tracing::warn!(error = %e, "reading the disks failed");
+        }
+    }
+
+    /// Counts of completed reads, to wait for the next one.
+    pub fn reads(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.reads.subscribe()
+    }
+}
+
+/// The service (`disks` on the status board).
+pub struct DisksService(pub Arc<Disks>);
+
+impl Service for DisksService {
+    fn name(&self) -> &'static str {
+        "disks"
+    }
+
+    fn run<'a>(&'a self, shutdown: Shutdown, ready: ReadySignal) -> BoxFuture<'a, Result<(), ServiceFailure>> {
+        Box::pin(async move {
+            // The socket is read on a thread of its own; it says "something happened" here.
+            let (events, mut happened) = tokio::sync::mpsc::channel::<()>(1);
+            let listener = match UeventSocket::open(POLL) {
+                Ok(socket) => Some(std::thread::Builder::new().name("uevents".into()).spawn(move || listen(&socket, &events))),
+                Err(e) => {
+                    // Without it (a container without netlink) the periodic reads still run.
+                    tracing::warn!(error = %e, "no kernel uevents: disks plugged in are noticed within {} s", EVERY.as_secs());
+                    None
+                }
+            };
+            let listener = match listener.transpose() {
+                Ok(l) => l,
+                Err(e) => return Err(ServiceFailure::retryable(format!("cannot start the uevent thread: {e}"))),
+            };
+            self.0.refresh_now().await;
+            ready.ready();
+            let outcome = loop {
+                tokio::select! {
+                    _ = shutdown.wait() => break Ok(()),
+                    _ = tokio::time::sleep(EVERY) => {}
+                    got = happened.recv(), if listener.is_some() => {
+                        if got.is_none() {
+                            break Err(ServiceFailure::retryable("the kernel uevent socket failed (see the log)"));
+                        }
+                        // Let the partitions and the rest of a burst arrive, then read once.
+                        tokio::select! {
+                            _ = shutdown.wait() => break Ok(()),
+                            _ = tokio::time::sleep(SETTLE) => {}
+                        }
+                        while happened.try_recv().is_ok() {}
+                    }
+                }
+                self.0.refresh_now().await;
+            };
+            // The thread sees the channel closed within POLL and ends; wait for it.
+            drop(happened);
+            if let Some(thread) = listener {
+                let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+            }
+            outcome
+        })
+    }
+}
+
+/// How long a read of the socket waits before the thread checks whether it should stop.
+const POLL: Duration = Duration::from_secs(1);
+
+/// The uevent thread: a note on `events` for each block-device uevent (or lost burst), until the
+/// service drops its end or the socket fails.
+fn listen(socket: &UeventSocket, events: &tokio::sync::mpsc::Sender<()>) {
+    let mut buf = vec![0u8; MESSAGE_MAX];
+    while !events.is_closed() {
+        let block = match socket.receive(&mut buf) {
+            Ok(None) => false,
+            Ok(Some(n)) => {
+                uevent::parse(&buf[..n]).inspect(|e| tracing::debug!(name = %e.name, action = ?e.action, "block device uevent")).is_some()
+            }
+            // The kernel's queue overflowed: events were lost, which a full read covers.
+            Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, "reading kernel uevents failed");
+                return;
+            }
+        };
+        // A full channel already holds a note that a read is due.
+        if block && events.try_send(()).is_err() && events.is_closed() {
+            return;
+        }
+    }
+}

@@ -1,0 +1,44 @@
+//! The disks service against the real kernel: a block-device uevent (written to a device's
+//! `uevent` file, which makes the kernel announce it; needs root, as scripts/test runs) makes the
+//! service read the inventory again; shutdown stops it and its uevent thread.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hearth_core::service::{ReadySignal, Service, StatusBoard};
+use hearth_disks::service::{Disks, DisksService, Sources};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kernel_uevent_makes_the_service_read_the_disks_again() {
+    // Any block device the kernel has will do; a loop device is the least disturbing.
+    let mut names: Vec<String> =
+        std::fs::read_dir("/sys/block").expect("/sys/block").filter_map(|e| e.ok()?.file_name().into_string().ok()).collect();
+    names.sort_by_key(|n| !n.starts_with("loop"));
+    let device = names.first().expect("a block device").clone();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sys-rpi4");
+    let disks = Arc::new(Disks::new(Sources { sys: fixture, dev: "/nonexistent".into(), mountinfo: "/proc/self/mountinfo".into() }));
+    let mut reads = disks.reads();
+    let (trigger, shutdown) = hearth_core::shutdown::channel();
+    let service = DisksService(disks.clone());
+    let board = StatusBoard::new();
+    let running = tokio::spawn(async move { service.run(shutdown, ReadySignal::new(board, "disks")).await });
+
+    // The first read, at start.
+    tokio::time::timeout(Duration::from_secs(60), reads.wait_for(|&n| n >= 1)).await.expect("read at start").expect("reads");
+    assert_eq!(disks.current().disks.len(), 4, "the recorded Pi's disks");
+    // Until the service's thread listens, a uevent may be missed: announce until it is heard.
+    let heard = async {
+        loop {
+            std::fs::write(format!("/sys/block/{device}/uevent"), "change")
+                .expect("writing a uevent needs root (scripts/test runs as root)");
+            if tokio::time::timeout(Duration::from_secs(2), reads.wait_for(|&n| n >= 2)).await.is_ok() {
+                return;
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(60), heard).await.expect("the service read the disks again after a uevent");
+    trigger.fire();
+    let outcome = tokio::time::timeout(Duration::from_secs(30), running).await.expect("the service stops").expect("join");
+    assert!(outcome.is_ok(), "{:?}", outcome.err());
+}
