@@ -739,3 +739,30 @@ fn a_family_keeps_files_on_the_box_from_a_phone() {
     assert_eq!(std::fs::read(folder.join("Maths (Sept).pdf")).expect("kept"), b"%PDF-1.4 homework");
     assert!(d.stop(Duration::from_secs(15)).success());
 }
+
+/// The Disks page from a phone (tests/browser/disks.mjs), on this machine's own disks: the disk
+/// the root file system is on is listed as holding the system, with its size and volumes.
+#[test]
+fn the_owner_sees_the_boxs_disks() {
+    let _machine = beside_others();
+    let system_disk = root_disk().expect("the root file system is on a block device (/proc/self/mountinfo, /sys/dev/block)");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut d = start(&dir.path().join("data"), &[]);
+    d.wait_healthy(Duration::from_secs(20));
+    d.claim("ada", "ada-long-password");
+    let shots = daemon::workspace().join("target/screenshots/web");
+    std::fs::create_dir_all(&shots).expect("mkdir screenshots");
+    run_script("disks.mjs", &d, |c| {
+        c.arg(format!("http://{}/", d.http)).args(["ada", "ada-long-password"]).arg(&shots).arg(&system_disk);
+    });
+    assert!(d.stop(Duration::from_secs(15)).success());
+}
+
+/// The kernel's name of the disk `/` is on (`vda`, `sda`, `nvme0n1`).
+fn root_disk() -> Option<String> {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    let device = mountinfo.lines().filter(|l| l.split(' ').nth(4) == Some("/")).last()?.split(' ').nth(2)?.to_string();
+    let real = std::fs::canonicalize(format!("/sys/dev/block/{device}")).ok()?;
+    let disk = if real.join("partition").exists() { real.parent()?.to_path_buf() } else { real };
+    disk.file_name()?.to_str().map(str::to_string)
+}

@@ -101,7 +101,7 @@ impl DeviceReader for DeviceFolder {
 /// Why a device could not be read, in words.
 fn unreadable(e: &std::io::Error) -> String {
     match e.kind() {
-        std::io::ErrorKind::PermissionDenied => "cannot be read without the privileged helper (permission denied)".into(),
+        std::io::ErrorKind::PermissionDenied => "cannot be read: permission denied".into(),
         std::io::ErrorKind::NotFound => "has no device file".into(),
         _ => format!("cannot be read: {e}"),
     }
@@ -128,22 +128,30 @@ fn mounts_of(device: Option<(u32, u32)>, mounts: &[Mount]) -> Vec<MountPoint> {
 
 fn disk(sys: SysDisk, devices: &dyn DeviceReader, mounts: &[Mount]) -> Disk {
     let (mut partition_table, mut problem, mut volumes) = (None, None, Vec::new());
-    match devices.head(&sys.name) {
-        Err(e) => problem = Some(unreadable(&e)),
+    let whole_mounts = mounts_of(sys.device, mounts);
+    let whole = match devices.head(&sys.name) {
+        Err(e) => {
+            problem = Some(unreadable(&e));
+            None
+        }
         Ok(head) => {
             let whole = file_system::identify(&head);
             partition_table = if whole.is_some() { None } else { file_system::partition_table(&head) };
-            if let Some(fs) = whole.filter(|_| sys.partitions.is_empty()) {
-                volumes.push(Volume {
-                    name: sys.name.clone(),
-                    number: 0,
-                    size_bytes: sys.size_bytes,
-                    file_system: Some(fs),
-                    mounts: mounts_of(sys.device, mounts),
-                    problem: None,
-                });
-            }
+            whole
         }
+    };
+    // A file system on the whole disk; or, unreadable, a whole disk that is mounted (what is
+    // mounted is known from the mount table even when the device cannot be read).
+    if sys.partitions.is_empty() && (whole.is_some() || !whole_mounts.is_empty()) {
+        volumes.push(Volume {
+            name: sys.name.clone(),
+            number: 0,
+            size_bytes: sys.size_bytes,
+            file_system: whole,
+            mounts: whole_mounts,
+            // The disk's own problem says why, once.
+            problem: None,
+        });
     }
     for p in &sys.partitions {
         let (file_system, problem) = match devices.head(&p.name) {

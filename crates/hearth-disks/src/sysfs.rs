@@ -156,7 +156,8 @@ pub fn disk(sys: &Path, name: &str) -> Option<SysDisk> {
         name: name.to_string(),
         device: major_minor(&dir.join("dev")),
         size_bytes,
-        vendor: text(&device_dir.join("vendor")),
+        // virtio and NVMe put a PCI vendor number there (0x1af4), which names nothing.
+        vendor: text(&device_dir.join("vendor")).filter(|v| !v.starts_with("0x")),
         model,
         serial,
         transport,

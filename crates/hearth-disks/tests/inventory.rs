@@ -118,6 +118,21 @@ fn a_raspberry_pi_with_a_usb_disk_an_nvme_and_a_stick() {
 }
 
 #[test]
+fn an_unreadable_mounted_disk_still_says_it_holds_the_system() {
+    // The stick (sdb) with no device file, mounted at / as in a sandbox that refuses reads.
+    let (mounts, _) = mountinfo::parse("27 1 8:16 / / rw,relatime - ext4 /dev/sdb rw\n");
+    let inventory = Inventory::read(&sys(), &DeviceFolder("/nonexistent".into()), &mounts);
+    let stick = inventory.disks.iter().find(|d| d.name == "sdb").expect("sdb");
+    assert!(stick.system);
+    assert_eq!(stick.problem.as_deref(), Some("has no device file"));
+    assert_eq!(stick.volumes[0].problem, None, "said once, by the disk");
+    assert_eq!((stick.volumes.len(), stick.volumes[0].file_system.as_ref()), (1, None));
+    assert_eq!(stick.volumes[0].mounts[0].path, Path::new("/"));
+    let nvme = inventory.disks.iter().find(|d| d.name == "nvme0n1").expect("nvme");
+    assert!(nvme.volumes.is_empty() && !nvme.system, "unread and not mounted: nothing to show");
+}
+
+#[test]
 fn a_missing_sys_tree_is_an_empty_inventory() {
     let inventory = Inventory::read(Path::new("/nonexistent"), &DeviceFolder("/nonexistent".into()), &[]);
     assert!(inventory.disks.is_empty());

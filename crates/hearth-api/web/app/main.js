@@ -31,6 +31,7 @@ const PAGES = {
   start: () => import("/app/pages/start.js"),
   backups: () => import("/app/pages/backups.js"),
   updates: () => import("/app/pages/updates.js"),
+  disks: () => import("/app/pages/disks.js"),
   albums: () => import("/app/pages/albums.js"),
   people: () => import("/app/pages/people.js"),
   search: () => import("/app/pages/search.js"),

@@ -24,7 +24,8 @@ export function render(main, route, app) {
     h("section", { class: "card" }, h("h2", {}, t("box.services")),
       h("table", {}, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("box.service")), h("th", { scope: "col" }, t("box.state")), h("th", { scope: "col" }, t("box.restarts")))), services)),
     h("p", {}, h("a", { href: "#/start" }, t("box.start")), " · ", h("a", { href: "#/backups" }, t("box.backups")), " · ",
-      h("a", { href: "#/updates" }, t("box.updates")), " · ", h("a", { href: "#/about" }, t("box.about"))));
+      h("a", { href: "#/updates" }, t("box.updates")), " · ", h("a", { href: "#/disks" }, t("box.disks")), " · ",
+      h("a", { href: "#/about" }, t("box.about"))));
 
   // Jobs and services arrive as they change (server-sent events); disk and memory are asked for
   // now and then.
