@@ -761,7 +761,7 @@ fn the_owner_sees_the_boxs_disks() {
 /// The kernel's name of the disk `/` is on (`vda`, `sda`, `nvme0n1`).
 fn root_disk() -> Option<String> {
     let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
-    let device = mountinfo.lines().filter(|l| l.split(' ').nth(4) == Some("/")).last()?.split(' ').nth(2)?.to_string();
+    let device = mountinfo.lines().rfind(|l| l.split(' ').nth(4) == Some("/"))?.split(' ').nth(2)?.to_string();
     let real = std::fs::canonicalize(format!("/sys/dev/block/{device}")).ok()?;
     let disk = if real.join("partition").exists() { real.parent()?.to_path_buf() } else { real };
     disk.file_name()?.to_str().map(str::to_string)
