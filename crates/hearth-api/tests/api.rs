@@ -387,7 +387,13 @@ async fn the_disks_are_listed_for_admins() {
     std::fs::write(dev.join("nvme0n1"), vec![0u8; 8192]).expect("blank nvme");
     let mountinfo = b._dir.path().join("mountinfo");
     std::fs::write(&mountinfo, "21 1 179:2 / / ro - squashfs /dev/mmcblk0p2 ro\n").expect("mountinfo");
-    let disks = hearth_disks::service::Disks::new(hearth_disks::service::Sources { sys, dev, mountinfo });
+    // A stand-in smartctl answering as an NVMe disk does, whatever the device.
+    let smartctl = b._dir.path().join("smartctl");
+    let nvme = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../hearth-disks/tests/fixtures/smartctl/nvme.json");
+    std::fs::write(&smartctl, format!("#!/bin/sh\ncat '{}'\n", nvme.display())).expect("smartctl");
+    std::fs::set_permissions(&smartctl, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+    let smartctl = smartctl.to_string_lossy().into_owned();
+    let disks = hearth_disks::service::Disks::new(hearth_disks::service::Sources { sys, dev, mountinfo, smartctl });
     disks.refresh();
     b.state.disks = Arc::new(disks);
     let owner = b.claimed().await;
@@ -410,6 +416,8 @@ async fn the_disks_are_listed_for_admins() {
         (Some("22123A801234"), Some(1_000_204_886_016), true)
     );
     assert_eq!(disks[2]["transport"], "usb");
+    assert_eq!((nvme["health"]["verdict"].as_str(), nvme["health"]["temperature_c"].as_i64()), (Some("good"), Some(41)));
+    assert!(card["health"].is_null(), "an SD card has no SMART");
 }
 
 #[tokio::test]

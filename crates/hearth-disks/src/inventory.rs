@@ -67,6 +67,8 @@ pub struct Disk {
     pub volumes: Vec<Volume>,
     /// It holds the running system (a volume mounted at `/`, `/boot` or `/data`).
     pub system: bool,
+    /// Its health as smartctl last read it (`None`: not read yet, or an SD card, which has none).
+    pub health: Option<crate::smart::SmartReport>,
     /// Why its first bytes could not be read.
     pub problem: Option<String>,
 }
@@ -181,6 +183,7 @@ fn disk(sys: SysDisk, devices: &dyn DeviceReader, mounts: &[Mount]) -> Disk {
         partition_table,
         volumes,
         system,
+        health: None,
         problem,
     }
 }

@@ -14,6 +14,8 @@ use hearth_core::service::{BoxFuture, ReadySignal, Service, ServiceFailure};
 use hearth_platform::uevent_socket::{MESSAGE_MAX, UeventSocket};
 
 use crate::inventory::{DeviceFolder, Inventory};
+use crate::smart::{self, SmartReport};
+use crate::sysfs::Transport;
 use crate::{mountinfo, uevent};
 
 /// After a block uevent, how long more may arrive before the inventory is read again.
@@ -30,19 +32,27 @@ pub struct Sources {
     pub dev: PathBuf,
     /// The mount table (`/proc/self/mountinfo`).
     pub mountinfo: PathBuf,
+    /// The smartctl program (smartmontools).
+    pub smartctl: String,
 }
 
 impl Default for Sources {
     fn default() -> Sources {
-        Sources { sys: "/sys".into(), dev: "/dev".into(), mountinfo: "/proc/self/mountinfo".into() }
+        Sources { sys: "/sys".into(), dev: "/dev".into(), mountinfo: "/proc/self/mountinfo".into(), smartctl: "smartctl".into() }
     }
 }
+
+/// How long a disk's health reading is kept before smartctl is asked again.
+const HEALTH_EVERY: Duration = Duration::from_secs(3600);
 
 /// The inventory as last read, shared by the service and the API.
 #[derive(Debug)]
 pub struct Disks {
     sources: Sources,
     current: RwLock<Arc<Inventory>>,
+    /// Each disk's last health reading, by kernel name and serial (another disk plugged into the
+    /// same port is read afresh), with when it was read.
+    health: std::sync::Mutex<std::collections::BTreeMap<(String, Option<String>), (std::time::Instant, SmartReport)>>,
     /// Counts completed reads, so waiters can tell a new inventory from the old one.
     reads: tokio::sync::watch::Sender<u64>,
 }
@@ -56,7 +66,7 @@ impl Default for Disks {
 impl Disks {
     /// Nothing read yet (an empty inventory until [`Disks::refresh`]).
     pub fn new(sources: Sources) -> Disks {
-        Disks { sources, current: RwLock::default(), reads: tokio::sync::watch::Sender::new(0) }
+        Disks { sources, current: RwLock::default(), health: Default::default(), reads: tokio::sync::watch::Sender::new(0) }
     }
 
     /// The inventory as last read.
@@ -71,12 +81,35 @@ impl Disks {
         if skipped > 0 {
             tracing::warn!(lines = skipped, "mount table lines that could not be read");
         }
-        let fresh = Arc::new(Inventory::read(&self.sources.sys, &DeviceFolder(self.sources.dev.clone()), &mounts));
+        let mut fresh = Inventory::read(&self.sources.sys, &DeviceFolder(self.sources.dev.clone()), &mounts);
+        self.attach_health(&mut fresh);
+        let fresh = Arc::new(fresh);
         match self.current.write() {
             Ok(mut c) => *c = fresh,
             Err(poisoned) => *poisoned.into_inner() = fresh,
         }
         self.reads.send_modify(|n| *n += 1);
+    }
+
+    /// Each disk's health: read by smartctl when the disk is new or its reading is an hour old
+    /// (one disk at a time, each under smartctl's time limit), else as last read. Disks gone are
+    /// forgotten.
+    fn attach_health(&self, inventory: &mut Inventory) {
+        let Ok(mut cache) = self.health.lock() else { return };
+        cache.retain(|(name, serial), _| inventory.disks.iter().any(|d| &d.name == name && &d.serial == serial));
+        for disk in &mut inventory.disks {
+            // SD cards and eMMC have no SMART.
+            if disk.transport == Transport::Sd {
+                continue;
+            }
+            let key = (disk.name.clone(), disk.serial.clone());
+            let stale = cache.get(&key).is_none_or(|(at, _)| at.elapsed() >= HEALTH_EVERY);
+            if stale {
+                let report = smart::read(&self.sources.smartctl, &self.sources.dev.join(&disk.name), smart::TIME_LIMIT);
+                cache.insert(key.clone(), (std::time::Instant::now(), report));
+            }
+            disk.health = cache.get(&key).map(|(_, r)| r.clone());
+        }
     }
 
     /// Reads the inventory on a blocking thread and waits for it.

@@ -4,6 +4,10 @@
 //! does not know, a virtual disk). The JSON comes from a program reading a disk's firmware: every
 //! field is optional and a strange one is ignored, never a panic (fuzz target `smart_report`).
 
+use std::path::Path;
+use std::time::Duration;
+
+use hearth_platform::child::{self, ChildError, Limits};
 use serde_json::Value;
 
 /// What the counters say, worst first.
@@ -51,6 +55,31 @@ pub struct SmartReport {
 pub const HOT_C: i64 = 55;
 /// NVMe wear (percentage used) from which it is worth saying.
 pub const WORN_PERCENT: u64 = 90;
+
+/// How long smartctl may take on one disk (a USB bridge that stops answering makes it hang).
+pub const TIME_LIMIT: Duration = Duration::from_secs(30);
+/// The address space smartctl may map.
+const ADDRESS_SPACE: u64 = 256 << 20;
+
+/// Asks `program` (smartctl) for `device`'s health under [`TIME_LIMIT`]-like `limit`, without
+/// waking a disk that has spun down (`-n standby`: it then says so, and nothing is read). Its
+/// exit status is a bit mask that also flags a failing disk, so its JSON is read whatever the
+/// status; a smartctl that is missing, hangs or prints nothing says why in `unavailable`.
+pub fn read(program: &str, device: &Path, limit: Duration) -> SmartReport {
+    let args = [std::ffi::OsStr::new("-j"), "-a".as_ref(), "-n".as_ref(), "standby".as_ref(), device.as_os_str()];
+    let stdout = match child::run(program, &args, Limits { time: limit, address_space: ADDRESS_SPACE }) {
+        Ok(out) => out.stdout,
+        Err(ChildError::Failed { stdout, .. }) if !stdout.is_empty() => stdout,
+        Err(e) => return unavailable(e.to_string()),
+    };
+    parse(&stdout)
+}
+
+fn unavailable(why: String) -> SmartReport {
+    let mut report = parse(b"{}");
+    report.unavailable = Some(why);
+    report
+}
 
 fn unsigned(v: &Value) -> Option<u64> {
     v.as_u64()
@@ -186,6 +215,33 @@ mod tests {
         let r = parse(&fixture("usb-unknown-bridge.json"));
         assert_eq!(r.verdict, Verdict::Unknown);
         assert_eq!(r.unavailable.as_deref(), Some("/dev/sdb: Unknown USB bridge [0x152d:0x0578 (0x214)]"));
+    }
+
+    /// A stand-in smartctl: a shell script that prints a fixture and exits with `status`, or sleeps.
+    fn stand_in(dir: &Path, name: &str, body: &str) -> String {
+        use std::os::unix::fs::PermissionsExt;
+        let path = dir.join(name);
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("script");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        path.to_string_lossy().into_owned()
+    }
+
+    #[test]
+    fn smartctl_is_read_whatever_its_exit_status_and_stopped_when_it_hangs() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/smartctl/sata-hdd-pending.json");
+        let failing = stand_in(dir.path(), "pending", &format!("cat '{}'; exit 64", fixture.display()));
+        let r = read(&failing, Path::new("/dev/sda"), Duration::from_secs(10));
+        assert_eq!((r.verdict, r.pending_sectors), (Verdict::Warning, Some(8)), "{r:?}");
+        let hangs = stand_in(dir.path(), "hangs", "sleep 30");
+        let r = read(&hangs, Path::new("/dev/sda"), Duration::from_millis(300));
+        assert_eq!(r.verdict, Verdict::Unknown);
+        assert!(r.unavailable.as_deref().is_some_and(|m| m.contains("did not finish")), "{r:?}");
+        let r = read(&dir.path().join("missing").to_string_lossy(), Path::new("/dev/sda"), Duration::from_secs(5));
+        assert!(r.unavailable.as_deref().is_some_and(|m| m.contains("not installed")), "{r:?}");
+        let silent = stand_in(dir.path(), "silent", "echo 'cannot open' >&2; exit 2");
+        let r = read(&silent, Path::new("/dev/sda"), Duration::from_secs(5));
+        assert!(r.unavailable.as_deref().is_some_and(|m| m.contains("cannot open")), "{r:?}");
     }
 
     #[test]

@@ -17,7 +17,12 @@ async fn a_kernel_uevent_makes_the_service_read_the_disks_again() {
     names.sort_by_key(|n| !n.starts_with("loop"));
     let device = names.first().expect("a block device").clone();
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sys-rpi4");
-    let disks = Arc::new(Disks::new(Sources { sys: fixture, dev: "/nonexistent".into(), mountinfo: "/proc/self/mountinfo".into() }));
+    let disks = Arc::new(Disks::new(Sources {
+        sys: fixture,
+        dev: "/nonexistent".into(),
+        mountinfo: "/proc/self/mountinfo".into(),
+        smartctl: "/nonexistent/smartctl".into(),
+    }));
     let mut reads = disks.reads();
     let (trigger, shutdown) = hearth_core::shutdown::channel();
     let service = DisksService(disks.clone());
@@ -26,7 +31,11 @@ async fn a_kernel_uevent_makes_the_service_read_the_disks_again() {
 
     // The first read, at start.
     tokio::time::timeout(Duration::from_secs(60), reads.wait_for(|&n| n >= 1)).await.expect("read at start").expect("reads");
-    assert_eq!(disks.current().disks.len(), 4, "the recorded Pi's disks");
+    let inventory = disks.current();
+    assert_eq!(inventory.disks.len(), 4, "the recorded Pi's disks");
+    assert!(inventory.disks[0].health.is_none(), "an SD card has no SMART");
+    let usb = inventory.disks[2].health.as_ref().expect("the USB disk's health was asked for");
+    assert!(usb.unavailable.as_deref().is_some_and(|m| m.contains("not installed")), "{usb:?}");
     // Until the service's thread listens, a uevent may be missed: announce until it is heard.
     let heard = async {
         loop {

@@ -47,6 +47,9 @@ pub enum ChildError {
         status: String,
         /// The end of what it wrote to stderr.
         stderr: String,
+        /// What it wrote to stdout (programs such as smartctl report through their exit status
+        /// and still print their answer).
+        stdout: Vec<u8>,
     },
     /// Starting it or talking to it failed.
     #[error("{program}: {source}")]
@@ -82,6 +85,9 @@ pub fn run<S: AsRef<OsStr>>(program: &str, args: &[S], limits: Limits) -> Result
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    // A group of its own, so the time limit stops whatever it started too (a child of it
+    // holding the pipes open would otherwise keep this call waiting).
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     let io = |source| ChildError::Io { program: program.to_string(), source };
     let mut child = cmd.spawn().map_err(io)?;
     // Drain both pipes on threads so a chatty program never blocks on a full pipe.
@@ -107,6 +113,9 @@ pub fn run<S: AsRef<OsStr>>(program: &str, args: &[S], limits: Limits) -> Result
             break status;
         }
         if started.elapsed() >= limits.time {
+            if let Ok(pid) = i32::try_from(child.id()) {
+                let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+            }
             let _ = child.kill();
             let _ = child.wait();
             let _ = out_reader.join();
@@ -131,7 +140,7 @@ pub fn run<S: AsRef<OsStr>>(program: &str, args: &[S], limits: Limits) -> Result
         (None, Some(s)) => format!("killed by signal {s}"),
         _ => "ended abnormally".to_string(),
     };
-    Err(ChildError::Failed { program: program.to_string(), status, stderr: tail })
+    Err(ChildError::Failed { program: program.to_string(), status, stderr: tail, stdout })
 }
 
 #[cfg(test)]

@@ -42,11 +42,23 @@ function diskCard(d) {
   return h("section", { class: "card disk", "data-name": d.name },
     h("h2", {}, name),
     h("p", { class: "muted disk-facts" }, facts),
+    d.health ? healthLine(d.health) : null,
     d.system ? h("p", { class: "notice disk-system" }, t("disks.system")) : null,
     d.problem ? h("p", { class: "error disk-problem" }, t("disks.problem", { why: d.problem })) : null,
     d.volumes.length
       ? h("ul", { class: "volumes" }, ...d.volumes.map(volumeLine))
       : d.problem ? null : h("p", { class: "muted disk-blank" }, t(d.partition_table ? "disks.no_partitions" : "disks.blank")));
+}
+
+// What the disk says of its own health (smartctl), worst first.
+function healthLine(x) {
+  const facts = [x.temperature_c != null ? t("disks.temperature", { c: x.temperature_c }) : null,
+    x.power_on_hours != null ? t("disks.hours", { n: x.power_on_hours.toLocaleString() }) : null].filter(Boolean).join(" · ");
+  const cls = { failing: "error", warning: "warning", good: "muted", unknown: "muted" }[x.verdict] || "muted";
+  const words = x.verdict === "unknown"
+    ? t("disks.health.unknown", { why: x.unavailable || "" })
+    : t(`disks.health.${x.verdict}`, { why: x.reasons.join("; ") });
+  return h("p", { class: `${cls} disk-health`, "data-verdict": x.verdict }, facts ? `${words} · ${facts}` : words);
 }
 
 function volumeLine(v) {
