@@ -5,9 +5,10 @@
 //! one; reading runs on a blocking thread (it opens devices, which a slow USB disk can stall),
 //! and the uevent socket is read on a thread of its own that stops with the service.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hearth_core::Shutdown;
 use hearth_core::service::{BoxFuture, ReadySignal, Service, ServiceFailure};
@@ -42,6 +43,9 @@ impl Default for Sources {
     }
 }
 
+/// A disk as its health reading is kept: kernel name and serial.
+type DiskKey = (String, Option<String>);
+
 /// How long a disk's health reading is kept before smartctl is asked again.
 const HEALTH_EVERY: Duration = Duration::from_secs(3600);
 
@@ -52,7 +56,7 @@ pub struct Disks {
     current: RwLock<Arc<Inventory>>,
     /// Each disk's last health reading, by kernel name and serial (another disk plugged into the
     /// same port is read afresh), with when it was read.
-    health: std::sync::Mutex<std::collections::BTreeMap<(String, Option<String>), (std::time::Instant, SmartReport)>>,
+    health: std::sync::Mutex<BTreeMap<DiskKey, (Instant, SmartReport)>>,
     /// Counts completed reads, so waiters can tell a new inventory from the old one.
     reads: tokio::sync::watch::Sender<u64>,
 }
@@ -106,7 +110,7 @@ impl Disks {
             let stale = cache.get(&key).is_none_or(|(at, _)| at.elapsed() >= HEALTH_EVERY);
             if stale {
                 let report = smart::read(&self.sources.smartctl, &self.sources.dev.join(&disk.name), smart::TIME_LIMIT);
-                cache.insert(key.clone(), (std::time::Instant::now(), report));
+                cache.insert(key.clone(), (Instant::now(), report));
             }
             disk.health = cache.get(&key).map(|(_, r)| r.clone());
         }
