@@ -76,7 +76,7 @@ impl fmt::Display for FileSystemKind {
 }
 
 /// A file system found on a device.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FileSystem {
     /// Its kind.
     pub kind: FileSystemKind,
@@ -90,7 +90,7 @@ pub struct FileSystem {
 }
 
 /// One device of a btrfs pool.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PoolMember {
     /// How many devices the pool has.
     pub devices: u64,
@@ -207,7 +207,7 @@ fn swap(head: &[u8]) -> Option<FileSystem> {
 }
 
 /// A partition table at the start of a whole disk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PartitionTable {
     /// GUID partition table (its protective MBR seen first).

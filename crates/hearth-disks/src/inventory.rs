@@ -15,7 +15,7 @@ use crate::sysfs::{self, SysDisk, Transport};
 pub const SYSTEM_MOUNTS: [&str; 3] = ["/", "/boot", "/data"];
 
 /// Where something is mounted.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MountPoint {
     /// The mount point.
     pub path: PathBuf,
@@ -24,7 +24,7 @@ pub struct MountPoint {
 }
 
 /// A partition, or the whole of a disk without a partition table.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Volume {
     /// The kernel's name (`sdb1`; the disk's own name for a whole-disk file system).
     pub name: String,
@@ -41,7 +41,7 @@ pub struct Volume {
 }
 
 /// One disk.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Disk {
     /// The kernel's name (`sda`, `nvme0n1`, `mmcblk0`).
     pub name: String,
@@ -74,7 +74,7 @@ pub struct Disk {
 }
 
 /// Every disk, and what it holds.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Inventory {
     /// The disks, by kernel name.
     pub disks: Vec<Disk>,

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 /// One mount.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Mount {
     /// The device's `major:minor` as the kernel gives it (`8:17`).
     pub device: (u32, u32),

@@ -6,12 +6,13 @@
 //! and the uevent socket is read on a thread of its own that stops with the service.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use hearth_core::Shutdown;
 use hearth_core::service::{BoxFuture, ReadySignal, Service, ServiceFailure};
+use hearth_platform::privileged_helper::{Helper, Request};
 use hearth_platform::uevent_socket::{MESSAGE_MAX, UeventSocket};
 
 use crate::inventory::{DeviceFolder, Inventory};
@@ -49,10 +50,15 @@ type DiskKey = (String, Option<String>);
 /// How long a disk's health reading is kept before smartctl is asked again.
 const HEALTH_EVERY: Duration = Duration::from_secs(3600);
 
+/// Where the appliance's privileged helper leaves the disks it read as root.
+pub const HELPER_INVENTORY: &str = "/run/hearth/disks.json";
+
 /// The inventory as last read, shared by the service and the API.
-#[derive(Debug)]
 pub struct Disks {
     sources: Sources,
+    /// On the appliance hearthd runs as the `hearth` user, which may not read disks: the
+    /// privileged helper reads them (this same code, as root) into this file.
+    helper: Option<(Arc<Helper>, PathBuf)>,
     current: RwLock<Arc<Inventory>>,
     /// Each disk's last health reading, by kernel name and serial (another disk plugged into the
     /// same port is read afresh), with when it was read.
@@ -70,7 +76,12 @@ impl Default for Disks {
 impl Disks {
     /// Nothing read yet (an empty inventory until [`Disks::refresh`]).
     pub fn new(sources: Sources) -> Disks {
-        Disks { sources, current: RwLock::default(), health: Default::default(), reads: tokio::sync::watch::Sender::new(0) }
+        Disks { sources, helper: None, current: RwLock::default(), health: Default::default(), reads: tokio::sync::watch::Sender::new(0) }
+    }
+
+    /// Disks read by the privileged helper (the appliance), which leaves them in `file`.
+    pub fn through_helper(helper: Arc<Helper>, file: PathBuf) -> Disks {
+        Disks { helper: Some((helper, file)), ..Disks::new(Sources::default()) }
     }
 
     /// The inventory as last read.
@@ -78,8 +89,29 @@ impl Disks {
         self.current.read().map(|c| c.clone()).unwrap_or_else(|poisoned| poisoned.into_inner().clone())
     }
 
-    /// Reads the inventory now (blocking: call from a blocking thread).
+    /// Reads the inventory now (blocking: call from a blocking thread), in this process or
+    /// through the helper. A helper that fails leaves the last inventory in place.
     pub fn refresh(&self) {
+        let fresh = match &self.helper {
+            None => self.read_here(),
+            Some((helper, file)) => match read_through(helper, file) {
+                Ok(inventory) => inventory,
+                Err(e) => {
+                    tracing::warn!(error = %e, "the privileged helper could not read the disks");
+                    return;
+                }
+            },
+        };
+        let fresh = Arc::new(fresh);
+        match self.current.write() {
+            Ok(mut c) => *c = fresh,
+            Err(poisoned) => *poisoned.into_inner() = fresh,
+        }
+        self.reads.send_modify(|n| *n += 1);
+    }
+
+    /// The inventory read in this process, with each disk's health.
+    pub fn read_here(&self) -> Inventory {
         let text = std::fs::read_to_string(&self.sources.mountinfo).unwrap_or_default();
         let (mounts, skipped) = mountinfo::parse(&text);
         if skipped > 0 {
@@ -87,12 +119,19 @@ impl Disks {
         }
         let mut fresh = Inventory::read(&self.sources.sys, &DeviceFolder(self.sources.dev.clone()), &mounts);
         self.attach_health(&mut fresh);
-        let fresh = Arc::new(fresh);
-        match self.current.write() {
-            Ok(mut c) => *c = fresh,
-            Err(poisoned) => *poisoned.into_inner() = fresh,
+        fresh
+    }
+
+    /// The helper's side of [`Disks::through_helper`]: the inventory read here (as root),
+    /// written to `file` whole (a temporary file renamed over it) for the daemon to read.
+    pub fn write_for_daemon(&self, file: &Path) -> std::io::Result<()> {
+        let json = serde_json::to_vec(&self.read_here()).map_err(std::io::Error::other)?;
+        if let Some(dir) = file.parent() {
+            std::fs::create_dir_all(dir)?;
         }
-        self.reads.send_modify(|n| *n += 1);
+        let temporary = file.with_extension("json.new");
+        std::fs::write(&temporary, json)?;
+        std::fs::rename(&temporary, file)
     }
 
     /// Each disk's health: read by smartctl when the disk is new or its reading is an hour old
@@ -128,6 +167,19 @@ impl Disks {
     pub fn reads(&self) -> tokio::sync::watch::Receiver<u64> {
         self.reads.subscribe()
     }
+}
+
+impl std::fmt::Debug for Disks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Disks").field("sources", &self.sources).field("through_helper", &self.helper.is_some()).finish_non_exhaustive()
+    }
+}
+
+/// Asks the helper to read the disks, then reads what it wrote.
+fn read_through(helper: &Helper, file: &Path) -> std::io::Result<Inventory> {
+    helper.ask(Request::DisksRead)?;
+    let bytes = std::fs::read(file)?;
+    serde_json::from_slice(&bytes).map_err(|e| std::io::Error::other(format!("{}: {e}", file.display())))
 }
 
 /// The service (`disks` on the status board).

@@ -11,7 +11,7 @@ use hearth_platform::child::{self, ChildError, Limits};
 use serde_json::Value;
 
 /// What the counters say, worst first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     /// The disk itself says it is failing (SMART overall status, an NVMe critical warning).
@@ -25,7 +25,7 @@ pub enum Verdict {
 }
 
 /// The health of one disk.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SmartReport {
     /// The verdict.
     pub verdict: Verdict,

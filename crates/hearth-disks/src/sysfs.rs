@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 
 /// How a disk is attached.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Transport {
     /// USB mass storage (or UAS).

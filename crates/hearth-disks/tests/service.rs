@@ -51,3 +51,33 @@ async fn a_kernel_uevent_makes_the_service_read_the_disks_again() {
     let outcome = tokio::time::timeout(Duration::from_secs(30), running).await.expect("the service stops").expect("join");
     assert!(outcome.is_ok(), "{:?}", outcome.err());
 }
+
+/// On the appliance the daemon cannot read disks: the privileged helper reads them as root into
+/// a file (`Disks::write_for_daemon`) and the daemon reads that. A stand-in helper (a shell
+/// loop answering as the real one does) checks the daemon's side; a helper that fails leaves the
+/// last inventory in place.
+#[test]
+fn the_daemon_reads_the_disks_the_helper_wrote() {
+    use hearth_platform::privileged_helper::Helper;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sys-rpi4");
+    let root_side = Disks::new(Sources {
+        sys: fixture,
+        dev: "/nonexistent".into(),
+        mountinfo: "/nonexistent".into(),
+        smartctl: "/nonexistent/smartctl".into(),
+    });
+    let file = tmp.path().join("run/disks.json");
+    root_side.write_for_daemon(&file).expect("written as the helper writes it");
+    let answers_ok = Helper::spawn(Path::new("/bin/sh"), &["-c", "while read r; do echo ok; done"]).expect("stand-in helper");
+    let daemon_side = Disks::through_helper(Arc::new(answers_ok), file.clone());
+    daemon_side.refresh();
+    assert_eq!(*daemon_side.current(), root_side.read_here());
+    assert_eq!(daemon_side.current().disks.len(), 4);
+
+    let refuses = Helper::spawn(Path::new("/bin/sh"), &["-c", "while read r; do echo 'failed: no'; done"]).expect("stand-in helper");
+    std::fs::write(&file, b"{}").expect("a file the helper did not mean");
+    let failing = Disks::through_helper(Arc::new(refuses), file);
+    failing.refresh();
+    assert!(failing.current().disks.is_empty(), "nothing read, nothing shown");
+}

@@ -39,6 +39,9 @@ pub enum Request {
     UpdateCommit,
     /// Put the previous system on trial for the next boot.
     UpdateGoBack,
+    /// Read the disks as root (their first bytes and their health need it) into
+    /// `/run/hearth/disks.json`, which the daemon reads (docs/disks.md).
+    DisksRead,
 }
 
 /// Why a line is not a request.
@@ -66,6 +69,7 @@ impl Request {
             b"update-cancel" => Ok(Request::UpdateCancel),
             b"update-commit" => Ok(Request::UpdateCommit),
             b"update-go-back" => Ok(Request::UpdateGoBack),
+            b"disks-read" => Ok(Request::DisksRead),
             other => Err(RequestError::Unknown(String::from_utf8_lossy(other).into_owned())),
         }
     }
@@ -80,6 +84,7 @@ impl Request {
             Request::UpdateCancel => "update-cancel",
             Request::UpdateCommit => "update-commit",
             Request::UpdateGoBack => "update-go-back",
+            Request::DisksRead => "disks-read",
         }
     }
 }

@@ -4,7 +4,8 @@
 //! Updates are installed here, as root, in a thread of the helper (docs/updates.md): the daemon
 //! puts an upload or an offer in its update folder and asks; the helper checks the bundle's
 //! signature against the image's keys itself and writes the other slot and the boot state. The
-//! install's record goes to [`RECORD`], which the daemon reads.
+//! install's record goes to [`RECORD`], which the daemon reads. Disks are read here too (their
+//! first bytes and smartctl need root), into `hearth_disks::service::HELPER_INVENTORY`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -45,6 +46,8 @@ pub fn main(args: &Args) -> ExitCode {
     let runner = Runner::default();
     let dir = update_dir(&args.data);
     hearth_ota::runner::close_interrupted(Path::new(RECORD));
+    // Kept across requests: it remembers each disk's health between smartctl readings.
+    let disks = hearth_disks::service::Disks::default();
     let mut act = |request: Request| {
         eprintln!("hearthd privileged helper: {} (asked by hearthd)", request.wire());
         let ota = |e: hearth_ota::OtaError| std::io::Error::other(e.to_string());
@@ -70,6 +73,7 @@ pub fn main(args: &Args) -> ExitCode {
             }
             Request::UpdateCommit => hearth_ota::install::commit(&appliance_layout(&args.board)?).map(|_| ()).map_err(ota),
             Request::UpdateGoBack => hearth_ota::install::go_back(&appliance_layout(&args.board)?).map(|_| ()).map_err(ota),
+            Request::DisksRead => disks.write_for_daemon(Path::new(hearth_disks::service::HELPER_INVENTORY)),
         }
     };
     match serve(std::io::stdin().lock(), std::io::stdout().lock(), &mut act) {

@@ -322,6 +322,7 @@ async fn serve(
             "the catalog was migrated by a newer system that is no longer running; its copy from before is back in place"
         );
     }
+    let helper_for_disks = helper.clone();
     let updates = Arc::new(updates(&args, &config, &board, &data, helper));
     if updates.on_trial()
         && let Ok(Some(schema)) = update_snapshots::schema_of(&db)
@@ -423,7 +424,11 @@ async fn serve(
         verified_passwords: Default::default(),
         memberships: Default::default(),
         link_tokens: Default::default(),
-        disks: Default::default(),
+        // On the appliance the helper reads the disks as root; in a development checkout, here.
+        disks: Arc::new(match &helper_for_disks {
+            Some(h) => hearth_disks::service::Disks::through_helper(h.clone(), hearth_disks::service::HELPER_INVENTORY.into()),
+            None => hearth_disks::service::Disks::default(),
+        }),
         login_flows: Default::default(),
         files_written: files_written.clone(),
         hosted_usage: Default::default(),
