@@ -9,6 +9,7 @@
 //! - [`http`]: a minimal HTTP/1.1 client over `std::net` (tests must not share code paths with the
 //!   server they test).
 //! - [`poll`]: waiting, with a limit, for what another process does.
+//! - [`qmp`]: QEMU's machine protocol, to plug disks into a running guest.
 //! - [`servers`]: servers started as peers: rclone serve restic, moto's S3 server, static web
 //!   servers (RangeHTTPServer, Python's http.server) as update channels.
 //! - [`netns`]: two network namespaces on one virtual LAN.
@@ -23,6 +24,7 @@ pub mod data;
 pub mod http;
 pub mod netns;
 pub mod poll;
+pub mod qmp;
 pub mod servers;
 pub mod syncthing;
 pub mod tiers;

@@ -1047,3 +1047,80 @@ fn a_system_that_fails_its_health_gate_is_tried_three_times_and_the_box_goes_bac
     assert_eq!(gate_failures, 3, "{s}");
     println!("scenario: back on 0.1.0 after three tries: {:.0} s", t.elapsed().as_secs_f64());
 }
+
+/// The disks of the box, as an admin's `GET /api/v1/disks` gives them.
+fn disks(addr: SocketAddr, auth: &[String]) -> Vec<serde_json::Value> {
+    let r = http::request(addr, "GET", "/api/v1/disks", auth, None).expect("disks");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v: serde_json::Value = serde_json::from_str(&r.body).expect("json");
+    v["disks"].as_array().cloned().unwrap_or_default()
+}
+
+/// A USB-like hot plug on the virtual board: a disk with an ext4 file system is plugged into a
+/// PCIe port of the running box through QEMU's monitor (QMP `blockdev-add` + `device_add`), the
+/// kernel announces it, hearthd's disks service hears the uevent and its privileged helper reads
+/// the disk as root; the disk appears in the API with its serial, size and file system, and goes
+/// when it is pulled (`device_del`). How long it took to appear is printed (docs/disks.md).
+#[test]
+fn a_disk_plugged_into_the_running_box_appears_in_the_api_and_goes_when_pulled() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let card = board::card(dir.path(), 2 * GIB);
+    let disk = dir.path().join("family-disk.img");
+    std::fs::File::create(&disk).expect("disk").set_len(256 << 20).expect("size");
+    let uuid = "5b1f2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
+    make("mkfs.ext4", &["-q", "-F", "-L", "Family disk", "-U", uuid, disk.to_str().expect("utf-8")], dir.path());
+    let socket = dir.path().join("qmp.sock");
+    let mut guest = Guest::boot_with(&card, dir.path(), &["--qmp", socket.to_str().expect("utf-8")]);
+    let auth = claim_when_up(&mut guest);
+    let addr = guest.http.expect("forwarded port");
+    let serial = "HEARTH-HOTPLUG-1";
+    let found = |disks: &[serde_json::Value]| disks.iter().find(|d| d["serial"] == serial).cloned();
+    let before = disks(addr, &auth);
+    assert!(found(&before).is_none(), "not plugged in yet: {before:?}");
+    assert!(before.iter().any(|d| d["system"] == true), "the card holds the system: {before:?}");
+
+    let mut qmp = hearth_tests::qmp::Qmp::connect(&socket, Duration::from_secs(30));
+    qmp.execute(
+        "blockdev-add",
+        serde_json::json!({"driver": "raw", "node-name": "family", "file": {"driver": "file", "filename": disk.to_str().expect("utf-8")}}),
+    );
+    qmp.execute(
+        "device_add",
+        serde_json::json!({"driver": "virtio-blk-pci", "bus": "hotplug0", "drive": "family", "id": "family-disk", "serial": serial}),
+    );
+    let plugged = Instant::now();
+    let appeared = loop {
+        if let Some(d) = found(&disks(addr, &auth)) {
+            break d;
+        }
+        assert!(plugged.elapsed() < Duration::from_secs(60), "the plugged disk never appeared in the API:\n{}", guest.console());
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let took = plugged.elapsed();
+    println!("the plugged disk appeared in the API after {} ms", took.as_millis());
+    assert_eq!((appeared["size_bytes"].as_u64(), appeared["transport"].as_str()), (Some(256 << 20), Some("virtio")), "{appeared}");
+    assert_eq!(appeared["system"], false);
+    let volume = &appeared["volumes"][0];
+    assert_eq!(
+        (
+            volume["number"].as_u64(),
+            volume["file_system"]["kind"].as_str(),
+            volume["file_system"]["label"].as_str(),
+            volume["file_system"]["uuid"].as_str()
+        ),
+        (Some(0), Some("ext4"), Some("Family disk"), Some(uuid)),
+        "read as root by the privileged helper: {appeared}"
+    );
+
+    qmp.execute("device_del", serde_json::json!({"id": "family-disk"}));
+    qmp.wait_event("DEVICE_DELETED");
+    let pulled = Instant::now();
+    while found(&disks(addr, &auth)).is_some() {
+        assert!(pulled.elapsed() < Duration::from_secs(60), "the pulled disk stayed in the API");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    println!("the pulled disk left the API after {} ms", pulled.elapsed().as_millis());
+    let r = post(addr, "/api/v1/system/poweroff", &auth, "{}");
+    assert_eq!(r.status, 202, "{}", r.body);
+    assert!(guest.wait_exit(Duration::from_secs(120)).success());
+}
