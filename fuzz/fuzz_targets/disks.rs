@@ -1,14 +1,15 @@
 //! What the disks service reads from outside: a device's first bytes (any disk a family plugs
-//! in), the mount table, `smartctl -j` output (a disk's firmware speaks through it) and kernel
-//! uevents. One target for the four parsers (the first byte picks one), so the suite's fuzz time
-//! does not grow by four: none may panic, and what they return stays consistent.
+//! in), the mount table, `smartctl -j` output and a SATA disk's serial page (a disk's firmware
+//! speaks through both) and kernel uevents. One target for the five parsers (the first byte
+//! picks one), so the suite's fuzz time does not grow by five: none may panic, and what they
+//! return stays consistent.
 #![no_main]
-use hearth_disks::{file_system, mountinfo, smart, uevent};
+use hearth_disks::{file_system, mountinfo, smart, sysfs, uevent};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&which, rest)) = data.split_first() else { return };
-    match which % 4 {
+    match which % 5 {
         0 => {
             // Small inputs reach the far superblocks (btrfs at 64 KiB) when spread out.
             let mut head = rest.to_vec();
@@ -34,6 +35,11 @@ fuzz_target!(|data: &[u8]| {
             assert!(report.unavailable.is_none() || report.verdict == smart::Verdict::Unknown, "{report:?}");
             let good = matches!(report.verdict, smart::Verdict::Good | smart::Verdict::Unknown);
             assert_eq!(report.reasons.is_empty(), good, "{report:?}");
+        }
+        3 => {
+            if let Some(serial) = sysfs::unit_serial(rest) {
+                assert!(!serial.is_empty() && serial.trim() == serial && serial.bytes().all(|b| b.is_ascii_graphic() || b == b' '));
+            }
         }
         _ => {
             if let Some(event) = uevent::parse(rest) {

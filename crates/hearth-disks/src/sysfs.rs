@@ -133,6 +133,7 @@ pub fn disk(sys: &Path, name: &str) -> Option<SysDisk> {
     let model = text(&device_dir.join("model")).or_else(|| text(&device_dir.join("name")));
     let serial = text(&device_dir.join("serial"))
         .or_else(|| text(&dir.join("serial")))
+        .or_else(|| std::fs::read(device_dir.join("vpd_pg80")).ok().and_then(|page| unit_serial(&page)))
         .or_else(|| (transport == Transport::Usb).then(|| usb_serial(&real)).flatten());
     let mut partitions: Vec<SysPartition> = std::fs::read_dir(&dir)
         .into_iter()
@@ -168,6 +169,19 @@ pub fn disk(sys: &Path, name: &str) -> Option<SysDisk> {
     })
 }
 
+/// The serial in a SCSI "unit serial number" VPD page (0x80; SATA disks behind libata have no
+/// `serial` file, only this): a 4-byte header with the length, then ASCII padded with spaces.
+pub fn unit_serial(page: &[u8]) -> Option<String> {
+    if page.get(1) != Some(&0x80) {
+        return None;
+    }
+    let len = usize::from(u16::from_be_bytes([*page.get(2)?, *page.get(3)?]));
+    let raw = page.get(4..4 + len).or_else(|| page.get(4..))?;
+    let s: String = raw.iter().filter(|b| b.is_ascii_graphic() || **b == b' ').map(|&b| b as char).collect();
+    let s = s.trim();
+    (!s.is_empty()).then(|| s.to_string())
+}
+
 fn number_of_sectors(path: &Path) -> Option<u64> {
     number(path)?.checked_mul(512)
 }
@@ -183,4 +197,21 @@ fn usb_serial(real: &Path) -> Option<String> {
         at = dir.parent().map(Path::to_path_buf);
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sata_disks_serial_from_its_vpd_page() {
+        let mut page = vec![0x00, 0x80, 0x00, 0x14];
+        page.extend_from_slice(b"      WD-WX12D80ABCDE");
+        assert_eq!(unit_serial(&page[..24]).as_deref(), Some("WD-WX12D80ABCD"));
+        assert_eq!(unit_serial(&page).as_deref(), Some("WD-WX12D80ABCD"), "the length says 20 bytes");
+        assert_eq!(unit_serial(&[0x00, 0x83, 0x00, 0x02, b'a', b'b']), None, "another page");
+        assert_eq!(unit_serial(&[0x00, 0x80, 0x00, 0x40, b'x']).as_deref(), Some("x"), "shorter than it says");
+        assert_eq!(unit_serial(&[0x00, 0x80, 0x00, 0x04, 0, 1, 2, 3]), None, "nothing printable");
+        assert_eq!(unit_serial(&[0x00, 0x80]), None);
+    }
 }
