@@ -2,7 +2,7 @@
 // are listed from the real /sys, the one holding the system says so, sizes and volumes are
 // shown, and nothing says null or overflows. Any error in the browser's console fails the test.
 // Usage: node disks.mjs URL NAME PASSWORD SCREENSHOT_DIR SYSTEM_DISK
-import { runOnPhone } from "./phone.mjs";
+import { logIn, runOnPhone } from "./phone.mjs";
 
 const [url, name, password, shots, systemDisk] = process.argv.slice(2);
 const fail = (msg) => { throw new Error(msg); };
@@ -11,12 +11,7 @@ const expectedFailure = (r) => r.status() === 401 && r.url().endsWith("/api/v1/m
 
 await runOnPhone("disks", shots, { expectedFailure }, async ({ page, shot, fits }) => {
   step("log in and open Disks from the Box page");
-  await page.goto(url);
-  await page.locator("#login").waitFor({ state: "visible", timeout: 10000 });
-  await page.fill("#login-name", name);
-  await page.fill("#login-password", password);
-  await page.click("#login button[type=submit]");
-  await page.waitForFunction(() => location.hash.startsWith("#/photos"), null, { timeout: 10000 });
+  await logIn(page, url, name, password);
   await page.goto(url + "#/box");
   await page.getByRole("link", { name: "Disks" }).click();
 

@@ -118,7 +118,7 @@ fn uuid(b: &[u8], at: usize) -> Option<String> {
     if id.iter().all(|&x| x == 0) {
         return None;
     }
-    let hex: String = id.iter().map(|x| format!("{x:02x}")).collect();
+    let hex = hearth_core::hex::lower(id);
     Some(format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32]))
 }
 
