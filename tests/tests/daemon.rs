@@ -25,7 +25,7 @@ fn starts_with_defaults_answers_health_and_stops_on_sigterm() {
     assert_eq!(j["version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(j["setup_required"], true);
     let names: Vec<&str> = j["services"].as_array().expect("services").iter().filter_map(|s| s["name"].as_str()).collect();
-    assert_eq!(names, ["api", "backup", "files", "maintenance", "ml", "photos", "sync", "thumbnail", "updates"], "by name");
+    assert_eq!(names, ["api", "backup", "disks", "files", "maintenance", "ml", "photos", "sync", "thumbnail", "updates"], "by name");
     let code = std::fs::read_to_string(data.join("setup-code")).expect("setup code file");
     assert!(d.log_text().contains(code.trim()), "the setup code is printed");
     use std::os::unix::fs::PermissionsExt;
