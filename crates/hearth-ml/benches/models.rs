@@ -53,6 +53,40 @@ fn time_ms(mut f: impl FnMut()) -> f64 {
     )
 }
 
+/// Two timings compared in rounds taking turns.
+struct Turns {
+    /// The median ms of the first.
+    a: f64,
+    /// The median ms of the second.
+    b: f64,
+    /// The median of the rounds' `a / b`, and its range `(low, high)`.
+    ratio: f64,
+    range: (f64, f64),
+}
+
+/// Rounds taking turns between `a` and `b` (each giving its ms), so that a machine slowing down
+/// or speeding up for a while (shared hosts do) falls on both; each round's ratio, and the median
+/// of them.
+fn turns(mut a: impl FnMut() -> f64, mut b: impl FnMut() -> f64) -> Turns {
+    let (mut first, mut second, mut ratios) = (vec![], vec![], vec![]);
+    for _ in 0..ROUNDS {
+        let (x, y) = (a(), b());
+        first.push(x);
+        second.push(y);
+        ratios.push(x / y);
+    }
+    let range = ratios.iter().fold((f64::MAX, 0f64), |(l, h), &r| (l.min(r), h.max(r)));
+    Turns { a: median(first), b: median(second), ratio: median(ratios), range }
+}
+
+impl Turns {
+    /// A table row: `first ms | second ms | ratio (range)`.
+    fn row(&self, label: &str, threads: usize, first: f64, second: f64) -> String {
+        let (low, high) = self.range;
+        format!("| {label} | {threads} | {first:.1} | {second:.1} | {:.2} ({low:.2}–{high:.2}) |", self.ratio)
+    }
+}
+
 fn onnxruntime_ms(model: &Path, input: &InputTensor, threads: usize) -> f64 {
     let dir = tempfile::tempdir().expect("tempdir");
     let raw = dir.path().join("input.f32");
@@ -156,20 +190,13 @@ fn main() {
         let model = store.read(*id).expect("model");
         for threads in [1, cores] {
             let mut session = TractCpu::new(threads).load(&model, input.shape).expect("load");
-            // Rounds taking turns, so that a machine slowing down or speeding up for a while
-            // (shared hosts do) falls on both; each round's ratio, and the median of them.
-            let (mut tract, mut ort, mut ratios) = (vec![], vec![], vec![]);
-            for _ in 0..ROUNDS {
-                let t = time_ms(|| {
+            let tract = || {
+                time_ms(|| {
                     session.run(input).expect("run");
-                });
-                let o = onnxruntime_ms(&model.path, input, threads);
-                tract.push(t);
-                ort.push(o);
-                ratios.push(t / o);
-            }
-            let (low, high) = ratios.iter().fold((f64::MAX, 0f64), |(l, h), &r| (l.min(r), h.max(r)));
-            println!("| {label} | {threads} | {:.1} | {:.1} | {:.2} ({low:.2}–{high:.2}) |", median(tract), median(ort), median(ratios));
+                })
+            };
+            let t = turns(tract, || onnxruntime_ms(&model.path, input, threads));
+            println!("{}", t.row(label, threads, t.a, t.b));
         }
     }
     // The board profile's choice (`ml.arithmetic`): tract in int8 against tract in f32, the same
@@ -182,20 +209,19 @@ fn main() {
         for threads in [1, cores] {
             let mut f32s = TractCpu::new(threads).load(&model, input.shape).expect("load");
             let mut int8s = TractCpu::new(threads).with_arithmetic(MlArithmetic::Int8).load(&model, input.shape).expect("load int8");
-            let (mut a, mut b, mut ratios) = (vec![], vec![], vec![]);
-            for _ in 0..ROUNDS {
-                let f = time_ms(|| {
-                    f32s.run(input).expect("run");
-                });
-                let i = time_ms(|| {
+            let int8 = || {
+                time_ms(|| {
                     int8s.run(input).expect("run int8");
-                });
-                a.push(f);
-                b.push(i);
-                ratios.push(i / f);
-            }
-            let (low, high) = ratios.iter().fold((f64::MAX, 0f64), |(l, h), &r| (l.min(r), h.max(r)));
-            println!("| {label} | {threads} | {:.1} | {:.1} | {:.2} ({low:.2}–{high:.2}) |", median(a), median(b), median(ratios));
+                })
+            };
+            let f32 = || {
+                time_ms(|| {
+                    f32s.run(input).expect("run");
+                })
+            };
+            // The ratio is int8 / f32; the row reads f32 first.
+            let t = turns(int8, f32);
+            println!("{}", t.row(label, threads, t.b, t.a));
         }
     }
     let cpu = TractCpu::new(cores);

@@ -37,11 +37,6 @@ impl TractCpu {
     pub fn with_arithmetic(self, arithmetic: MlArithmetic) -> TractCpu {
         TractCpu { arithmetic, ..self }
     }
-
-    /// How it computes.
-    pub fn arithmetic(&self) -> MlArithmetic {
-        self.arithmetic
-    }
 }
 
 struct TractSession {
