@@ -35,6 +35,27 @@ pub enum MlArithmetic {
     Int8,
 }
 
+impl MlArithmetic {
+    /// How board.toml and `hearthd worker ml --arithmetic` spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MlArithmetic::F32 => "f32",
+            MlArithmetic::Int8 => "int8",
+        }
+    }
+}
+
+impl std::str::FromStr for MlArithmetic {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<MlArithmetic, String> {
+        [MlArithmetic::F32, MlArithmetic::Int8]
+            .into_iter()
+            .find(|a| a.as_str() == s)
+            .ok_or_else(|| format!("{s:?} is not an arithmetic: f32 or int8"))
+    }
+}
+
 /// The resource share of one service (the daemon itself, or a worker kind).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
@@ -275,5 +296,10 @@ mod tests {
         assert_eq!(BoardProfile::from_toml(&int8).expect("int8").ml_arithmetic, MlArithmetic::Int8);
         let e = BoardProfile::from_toml(&format!("{src}[ml]\narithmetic = \"int4\"\n")).expect_err("int4");
         assert!(e.to_string().contains("int4"), "{e}");
+        // The worker's flag spells it as board.toml does.
+        for a in [MlArithmetic::F32, MlArithmetic::Int8] {
+            assert_eq!(a.as_str().parse::<MlArithmetic>(), Ok(a));
+        }
+        assert!("int4".parse::<MlArithmetic>().is_err());
     }
 }

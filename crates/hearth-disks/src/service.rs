@@ -129,9 +129,7 @@ impl Disks {
         if let Some(dir) = file.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let temporary = file.with_extension("json.new");
-        std::fs::write(&temporary, json)?;
-        std::fs::rename(&temporary, file)
+        hearth_platform::durable::write_atomic(file, &json, 0o644)
     }
 
     /// Each disk's health: read by smartctl when the disk is new or its reading is an hour old

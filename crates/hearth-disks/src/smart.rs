@@ -70,27 +70,17 @@ pub fn read(program: &str, device: &Path, limit: Duration) -> SmartReport {
     let stdout = match child::run(program, &args, Limits { time: limit, address_space: ADDRESS_SPACE }) {
         Ok(out) => out.stdout,
         Err(ChildError::Failed { stdout, .. }) if !stdout.is_empty() => stdout,
-        Err(e) => return unavailable(e.to_string()),
+        Err(e) => return nothing_read(Some(e.to_string())),
     };
     parse(&stdout)
 }
 
-fn unavailable(why: String) -> SmartReport {
-    let mut report = parse(b"{}");
-    report.unavailable = Some(why);
-    report
-}
-
-fn unsigned(v: &Value) -> Option<u64> {
-    v.as_u64()
-}
-
-/// The report of one `smartctl -j -a` output (stdout, whatever its exit status).
-pub fn parse(json: &[u8]) -> SmartReport {
-    let mut report = SmartReport {
+/// A report with nothing read yet (and why nothing can be, when `unavailable`).
+fn nothing_read(unavailable: Option<String>) -> SmartReport {
+    SmartReport {
         verdict: Verdict::Unknown,
         reasons: Vec::new(),
-        unavailable: None,
+        unavailable,
         temperature_c: None,
         power_on_hours: None,
         reallocated_sectors: None,
@@ -99,14 +89,20 @@ pub fn parse(json: &[u8]) -> SmartReport {
         percentage_used: None,
         model: None,
         serial: None,
-    };
+    }
+}
+
+fn unsigned(v: &Value) -> Option<u64> {
+    v.as_u64()
+}
+
+/// The report of one `smartctl -j -a` output (stdout, whatever its exit status).
+pub fn parse(json: &[u8]) -> SmartReport {
     let v: Value = match serde_json::from_slice(json) {
         Ok(v @ Value::Object(_)) => v,
-        Ok(_) | Err(_) => {
-            report.unavailable = Some("smartctl's output is not a JSON object".into());
-            return report;
-        }
+        Ok(_) | Err(_) => return nothing_read(Some("smartctl's output is not a JSON object".into())),
     };
+    let mut report = nothing_read(None);
     report.model = v["model_name"].as_str().map(str::to_string);
     report.serial = v["serial_number"].as_str().map(str::to_string);
     report.temperature_c = v["temperature"]["current"].as_i64();

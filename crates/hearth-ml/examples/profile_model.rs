@@ -44,11 +44,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ModelStore::new(dir)?.read(id)?.bytes
         }
     };
-    let arithmetic = match std::env::var("HEARTH_ML_ARITHMETIC").as_deref() {
-        Ok("int8") => MlArithmetic::Int8,
-        Ok("f32") | Err(_) => MlArithmetic::F32,
-        Ok(other) => return Err(format!("HEARTH_ML_ARITHMETIC={other}: f32 or int8").into()),
-    };
+    let arithmetic: MlArithmetic = std::env::var("HEARTH_ML_ARITHMETIC").as_deref().unwrap_or("f32").parse()?;
     let (typed, _, _) = tract_cpu::optimized(id, &bytes, &shape, false, arithmetic)?;
     let options = RunOptions { executor: (threads > 1).then(|| Executor::multithread_with_name(threads, "profile")), ..Default::default() };
     let plan = typed.into_runnable_with_options(&options)?;

@@ -68,8 +68,8 @@ enum Command {
         #[arg(long)]
         npu_library: Option<PathBuf>,
         /// How the `ml` worker computes on the CPU (the board profile's `ml.arithmetic`).
-        #[arg(long, value_enum, default_value_t = Arithmetic::F32)]
-        arithmetic: Arithmetic,
+        #[arg(long, default_value = "f32")]
+        arithmetic: hearth_core::board::MlArithmetic,
     },
     /// Grow, check or format, and mount the data partition (the image's boot step).
     PrepareData(prepare_data::Args),
@@ -93,23 +93,12 @@ enum Command {
     },
 }
 
-/// `--arithmetic`'s values, as a board profile's `ml.arithmetic` spells them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Arithmetic {
-    F32,
-    Int8,
-}
-
 fn main() -> ExitCode {
     hearth_platform::memory::pin_allocator_thresholds();
     let cli = Cli::parse();
     match cli.command {
         None => run::main(cli.run),
         Some(Command::Worker { kind, data, threads, models, embedding_model, embedding_side, npu_library, arithmetic }) => {
-            let arithmetic = match arithmetic {
-                Arithmetic::F32 => hearth_core::board::MlArithmetic::F32,
-                Arithmetic::Int8 => hearth_core::board::MlArithmetic::Int8,
-            };
             let ml =
                 ml_worker::MlOptions { models, embedding: embedding_model.map(|path| (path, embedding_side)), npu_library, arithmetic };
             worker::main(&kind, &data, threads, &ml)

@@ -520,9 +520,7 @@ async fn serve(
                 if let Some(dir) = &config.ml.models_dir {
                     args.extend(["--models".into(), dir.clone().into()]);
                 }
-                if board.ml_arithmetic == hearth_core::board::MlArithmetic::Int8 {
-                    args.extend(["--arithmetic".into(), "int8".into()]);
-                }
+                args.extend(["--arithmetic".into(), board.ml_arithmetic.as_str().into()]);
                 if board.npu == hearth_core::board::Npu::Rknpu2 {
                     let library = config.ml.npu_library.clone().unwrap_or_else(|| hearth_platform::rknn::DEFAULT_LIBRARY.into());
                     args.extend(["--npu-library".into(), library.into()]);
