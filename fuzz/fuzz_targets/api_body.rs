@@ -48,6 +48,7 @@ fn env() -> &'static Env {
             )),
             verified_passwords: Default::default(),
         memberships: Default::default(),
+        disks: Default::default(),
         link_tokens: Default::default(),
         login_flows: Default::default(),
         files_written: tokio::sync::broadcast::channel(16).0,
