@@ -418,6 +418,26 @@ async fn the_disks_are_listed_for_admins() {
     assert_eq!(disks[2]["transport"], "usb");
     assert_eq!((nvme["health"]["verdict"].as_str(), nvme["health"]["temperature_c"].as_i64()), (Some("good"), Some(41)));
     assert!(card["health"].is_null(), "an SD card has no SMART");
+    assert_eq!(r.json["data"]["on"], "card", "{}", r.json["data"]);
+
+    // Giving the data to a disk: the kid may not; the system card, an unknown serial and a
+    // file-system kind Hearth does not make are refused; the blank NVMe disk passes the checks,
+    // and this hearthd (no privileged helper) says it cannot format it. Each try is audited.
+    let ext4 = json!({"file_system": "ext4"});
+    let ask = |serial: &str| format!("/api/v1/disks/{serial}/use-for-data");
+    assert_eq!(b.send("POST", &ask("22123A801234"), LAN, Some(&kid), Some(ext4.clone())).await.status, StatusCode::FORBIDDEN);
+    let r = b.send("POST", &ask("0x9a3f21c7"), LAN, Some(&owner), Some(json!({"file_system": "ext4", "erase": true}))).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.json);
+    assert!(r.json["error"]["message"].as_str().is_some_and(|m| m.contains("holds the running system")), "{}", r.json);
+    assert_eq!(b.send("POST", &ask("nope"), LAN, Some(&owner), Some(ext4.clone())).await.status, StatusCode::NOT_FOUND);
+    let r = b.send("POST", &ask("22123A801234"), LAN, Some(&owner), Some(json!({"file_system": "zfs"}))).await;
+    assert!(r.status.is_client_error(), "{}", r.json);
+    let r = b.send("POST", &ask("22123A801234"), LAN, Some(&owner), Some(ext4)).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.json);
+    assert!(r.json["error"]["message"].as_str().is_some_and(|m| m.contains("privileged helper")), "{}", r.json);
+    let audit = b.send("GET", "/api/v1/audit", LAN, Some(&owner), None).await;
+    let tries = audit.json.as_array().expect("audit").iter().filter(|e| e["action"] == "disks.use_for_data").count();
+    assert_eq!(tries, 3, "{}", audit.json);
 }
 
 #[tokio::test]

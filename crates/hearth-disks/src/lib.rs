@@ -9,7 +9,14 @@
 //! - [`smart`]: a disk's health from `smartctl -j`.
 //! - [`uevent`]: the kernel's messages when a disk comes or goes.
 //! - [`service`]: the `disks` service keeping the inventory current for the API.
+//! - [`data_home`]: where the family's data lives (the card or a disk), as the boot partition
+//!   records it.
+//! - [`data_disk`]: which disks may be given the data, and preparing one (GPT, file system).
+//! - [`data_copy`]: copying the data to a new data disk, every file read back and compared.
 
+pub mod data_copy;
+pub mod data_disk;
+pub mod data_home;
 pub mod file_system;
 pub mod inventory;
 pub mod mountinfo;

@@ -15,6 +15,8 @@ use hearth_core::service::{BoxFuture, ReadySignal, Service, ServiceFailure};
 use hearth_platform::privileged_helper::{Helper, Request};
 use hearth_platform::uevent_socket::{MESSAGE_MAX, UeventSocket};
 
+use crate::data_disk::{self, Refusal, UseForData};
+use crate::data_home::DataStart;
 use crate::inventory::{DeviceFolder, Inventory};
 use crate::smart::{self, SmartReport};
 use crate::sysfs::Transport;
@@ -65,6 +67,22 @@ pub struct Disks {
     health: std::sync::Mutex<BTreeMap<DiskKey, (Instant, SmartReport)>>,
     /// Counts completed reads, so waiters can tell a new inventory from the old one.
     reads: tokio::sync::watch::Sender<u64>,
+    /// Where the data lives, as prepare-data found it at this start.
+    data_start: RwLock<DataStart>,
+}
+
+/// Why the data could not be given to a disk.
+#[derive(Debug, thiserror::Error)]
+pub enum UseForDataError {
+    /// The disk may not be used.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    /// Not on the appliance: only its privileged helper may format disks.
+    #[error("moving the data to a disk is done by the appliance's privileged helper, which this hearthd does not have")]
+    NoHelper,
+    /// The helper tried and failed (the disk is left as the helper says; the data is untouched).
+    #[error("preparing the disk failed: {0}")]
+    Failed(String),
 }
 
 impl Default for Disks {
@@ -76,7 +94,14 @@ impl Default for Disks {
 impl Disks {
     /// Nothing read yet (an empty inventory until [`Disks::refresh`]).
     pub fn new(sources: Sources) -> Disks {
-        Disks { sources, helper: None, current: RwLock::default(), health: Default::default(), reads: tokio::sync::watch::Sender::new(0) }
+        Disks {
+            sources,
+            helper: None,
+            current: RwLock::default(),
+            health: Default::default(),
+            reads: tokio::sync::watch::Sender::new(0),
+            data_start: RwLock::default(),
+        }
     }
 
     /// Disks read by the privileged helper (the appliance), which leaves them in `file`.
@@ -87,6 +112,38 @@ impl Disks {
     /// The inventory as last read.
     pub fn current(&self) -> Arc<Inventory> {
         self.current.read().map(|c| c.clone()).unwrap_or_else(|poisoned| poisoned.into_inner().clone())
+    }
+
+    /// Where the data lives, as prepare-data found it at this start.
+    pub fn data_start(&self) -> DataStart {
+        self.data_start.read().map(|d| d.clone()).unwrap_or_else(|poisoned| poisoned.into_inner().clone())
+    }
+
+    /// Remember what prepare-data said at this start.
+    pub fn set_data_start(&self, start: DataStart) {
+        match self.data_start.write() {
+            Ok(mut d) => *d = start,
+            Err(poisoned) => *poisoned.into_inner() = start,
+        }
+    }
+
+    /// Give the data to the disk `request` names (blocking: call from a blocking thread): checked
+    /// against the inventory here, then partitioned, formatted and recorded by the privileged
+    /// helper, which checks again. The move itself is made by the next start (the caller
+    /// restarts the box). `data` is the data folder.
+    pub fn use_for_data(&self, data: &Path, request: &UseForData) -> Result<(), UseForDataError> {
+        let (used, _) = data_disk::data_use(data).map_err(UseForDataError::Failed)?;
+        data_disk::check(&self.current(), request, used)?;
+        let Some((helper, _)) = &self.helper else { return Err(UseForDataError::NoHelper) };
+        let file = data.join(data_disk::REQUEST_FILE);
+        let json = serde_json::to_vec(request).map_err(|e| UseForDataError::Failed(e.to_string()))?;
+        let written = file
+            .parent()
+            .map(std::fs::create_dir_all)
+            .transpose()
+            .and_then(|_| hearth_platform::durable::write_atomic(&file, &json, 0o644));
+        written.map_err(|e| UseForDataError::Failed(format!("{}: {e}", file.display())))?;
+        helper.ask(Request::DisksUseForData).map_err(|e| UseForDataError::Failed(e.to_string()))
     }
 
     /// Reads the inventory now (blocking: call from a blocking thread), in this process or

@@ -37,30 +37,43 @@ fn mbr(types: &[u8]) -> Vec<u8> {
     head
 }
 
-#[test]
-fn a_raspberry_pi_with_a_usb_disk_an_nvme_and_a_stick() {
-    let tmp = tempfile::tempdir().expect("tmp");
-    let dev = tmp.path().join("dev");
+/// The recorded Pi's device heads in `tmp/dev`, and the ext4 head of its USB disk.
+fn pi_devices(tmp: &Path) -> (PathBuf, Vec<u8>) {
+    let dev = tmp.join("dev");
     std::fs::create_dir(&dev).expect("dev");
-    let ext4 = made_by(tmp.path(), "mkfs.ext4", &["-q", "-F", "-L", "Family Photos"]);
+    let ext4 = made_by(tmp, "mkfs.ext4", &["-q", "-F", "-L", "Family Photos"]);
     let put = |name: &str, bytes: &[u8]| std::fs::write(dev.join(name), bytes).expect(name);
     put("mmcblk0", &mbr(&[0x0c, 0x83, 0x83, 0x83]));
-    put("mmcblk0p1", &made_by(tmp.path(), "mkfs.vfat", &["-F", "32", "-n", "BOOT"]));
+    put("mmcblk0p1", &made_by(tmp, "mkfs.vfat", &["-F", "32", "-n", "BOOT"]));
     put("mmcblk0p2", &vec![0x5a; 8192]);
     // mmcblk0p3 has no device file: it is reported, not guessed.
-    put("mmcblk0p4", &made_by(tmp.path(), "mkfs.ext4", &["-q", "-F", "-L", "hearth-data"]));
+    put("mmcblk0p4", &made_by(tmp, "mkfs.ext4", &["-q", "-F", "-L", "hearth-data"]));
     let mut gpt = mbr(&[0xee]);
     gpt[512..520].copy_from_slice(b"EFI PART");
     put("sda", &gpt);
     put("sda1", &ext4);
     put("nvme0n1", &vec![0; HEAD_BYTES]);
-    put("sdb", &made_by(tmp.path(), "mkfs.exfat", &["-L", "STICK"]));
+    put("sdb", &made_by(tmp, "mkfs.exfat", &["-L", "STICK"]));
+    (dev, ext4)
+}
+
+/// The recorded Pi's mount table: the system, the data partition, the USB disk under /media.
+fn pi_mounts() -> Vec<mountinfo::Mount> {
     let (mounts, skipped) = mountinfo::parse(
         "21 1 179:2 / / ro,relatime - squashfs /dev/mmcblk0p2 ro\n\
          30 21 179:4 / /data rw,noatime - ext4 /dev/mmcblk0p4 rw\n\
          40 21 8:1 / /media/Family\\040Photos rw,nosuid,nodev - ext4 /dev/sda1 rw\n",
     );
     assert_eq!(skipped, 0);
+    mounts
+}
+
+#[test]
+fn a_raspberry_pi_with_a_usb_disk_an_nvme_and_a_stick() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (dev, ext4) = pi_devices(tmp.path());
+    let put = |name: &str, bytes: &[u8]| std::fs::write(dev.join(name), bytes).expect(name);
+    let mounts = pi_mounts();
 
     let inventory = Inventory::read(&sys(), &DeviceFolder(dev.clone()), &mounts);
     let names: Vec<&str> = inventory.disks.iter().map(|d| d.name.as_str()).collect();
@@ -136,4 +149,27 @@ fn an_unreadable_mounted_disk_still_says_it_holds_the_system() {
 fn a_missing_sys_tree_is_an_empty_inventory() {
     let inventory = Inventory::read(Path::new("/nonexistent"), &DeviceFolder("/nonexistent".into()), &[]);
     assert!(inventory.disks.is_empty());
+}
+
+#[test]
+fn which_disks_may_be_given_the_data() {
+    use hearth_disks::data_disk::{Refusal, UseForData, check};
+    use hearth_disks::data_home::DataFileSystem;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (dev, _) = pi_devices(tmp.path());
+    let inventory = Inventory::read(&sys(), &DeviceFolder(dev), &pi_mounts());
+    let ask = |serial: &str, erase: bool| UseForData { serial: serial.into(), file_system: DataFileSystem::Ext4, erase };
+    let gib = 1u64 << 30;
+    // The blank NVMe disk: yes, whatever erase says, while the data fits.
+    assert_eq!(check(&inventory, &ask("22123A801234", false), 10 * gib).map(|d| d.name.as_str()), Ok("nvme0n1"));
+    assert!(matches!(check(&inventory, &ask("22123A801234", true), 1000 * gib), Err(Refusal::TooSmall(..))));
+    // The card holds the system; the USB disk is mounted under /media; unknown serials.
+    assert!(matches!(check(&inventory, &ask("0x9a3f21c7", true), 0), Err(Refusal::System(_))));
+    let mounted = check(&inventory, &ask("DD564198838A9", true), 0).expect_err("mounted");
+    assert_eq!(mounted.to_string(), "/dev/sda is in use (/media/Family Photos is mounted): eject it first");
+    assert!(check(&inventory, &ask("nope", true), 0).expect_err("none").is_not_found());
+    // The exFAT stick holds something: only when the family said to erase it.
+    let full = check(&inventory, &ask("4C530001231", false), 0).expect_err("not empty");
+    assert_eq!(full.to_string(), "/dev/sdb holds exfat: say to erase it if nothing on it is needed");
+    assert_eq!(check(&inventory, &ask("4C530001231", true), 0).map(|d| d.name.as_str()), Ok("sdb"));
 }

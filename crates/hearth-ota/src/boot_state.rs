@@ -5,8 +5,9 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::io::Write;
 use std::path::{Path, PathBuf};
+
+use hearth_platform::alternating_copies::{AlternatingCopies, parse_env, whole_copy};
 
 use crate::error::{OtaError, Result};
 use crate::version::Version;
@@ -17,8 +18,6 @@ pub const COPIES: [&str; 2] = ["hearth-state-0.env", "hearth-state-1.env"];
 pub const PERSON_FILE: &str = "hearth.env";
 /// Boots of a trial slot before the selector gives up on it.
 pub const MAX_TRIES: u8 = 3;
-/// The longest copy read (a copy is a few hundred bytes).
-const MAX_COPY: u64 = 4096;
 
 /// A root slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -96,7 +95,7 @@ impl BootState {
     /// A state copy's bytes as the selector reads them: the state and its sequence number, when
     /// the copy is whole.
     pub fn from_copy(bytes: &[u8]) -> Option<(u8, BootState)> {
-        whole_copy(bytes).map(|c| (c.seq, BootState::from_vars(&c.vars)))
+        whole_copy(bytes).map(|(seq, vars)| (seq, BootState::from_vars(&vars)))
     }
 
     /// A state with `good` committed, nothing on trial, versions unknown.
@@ -127,10 +126,8 @@ impl BootState {
         }
     }
 
-    fn to_vars(&self, seq: u8) -> BTreeMap<&'static str, String> {
+    fn to_vars(&self) -> BTreeMap<&'static str, String> {
         let mut v = BTreeMap::new();
-        v.insert("hearth_0seq", seq.to_string());
-        v.insert("hearth_zseq", seq.to_string());
         v.insert("hearth_good", self.good.letter().into());
         if let Some(t) = self.trial {
             v.insert("hearth_try", t.letter().into());
@@ -168,52 +165,6 @@ impl BootState {
     }
 }
 
-/// A whole copy: its sequence number and variables.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Copy {
-    seq: u8,
-    vars: BTreeMap<String, String>,
-}
-
-/// Variables of U-Boot's text environment: `name=value` lines up to a NUL, `#` lines skipped.
-fn parse_env(bytes: &[u8]) -> BTreeMap<String, String> {
-    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
-    let text = String::from_utf8_lossy(&bytes[..end]);
-    let mut vars = BTreeMap::new();
-    for line in text.lines() {
-        if line.starts_with('#') {
-            continue;
-        }
-        if let Some((k, v)) = line.split_once('=')
-            && !k.is_empty()
-            && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-        {
-            vars.insert(k.to_string(), v.to_string());
-        }
-    }
-    vars
-}
-
-fn whole_copy(bytes: &[u8]) -> Option<Copy> {
-    let vars = parse_env(bytes);
-    let seq = vars.get("hearth_0seq")?;
-    if vars.get("hearth_zseq") != Some(seq) {
-        return None;
-    }
-    let seq = match seq.as_str() {
-        "0" => 0,
-        "1" => 1,
-        "2" => 2,
-        _ => return None,
-    };
-    Some(Copy { seq, vars })
-}
-
-/// Of two whole copies' sequence numbers, whether the first is the newer.
-fn newer(a: u8, b: u8) -> bool {
-    matches!((a, b), (1, 0) | (2, 1) | (0, 2))
-}
-
 /// What was read: the state, and which copy it came from (none: from [`PERSON_FILE`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Loaded {
@@ -226,48 +177,32 @@ pub struct Loaded {
 /// The two copies in a folder (the FAT partition's mount, or a test's folder).
 #[derive(Debug, Clone)]
 pub struct BootStateFiles {
-    dir: PathBuf,
-    remount: bool,
+    copies: AlternatingCopies,
 }
 
 impl BootStateFiles {
     /// The copies in `dir`.
     pub fn new(dir: impl Into<PathBuf>) -> BootStateFiles {
-        BootStateFiles { dir: dir.into(), remount: false }
+        BootStateFiles { copies: AlternatingCopies::new(dir, COPIES) }
     }
 
     /// The copies in `dir`, a filesystem mounted read-only that a write remounts read-write for
     /// its duration (the appliance's FAT partition; needs root).
     pub fn on_read_only_mount(dir: impl Into<PathBuf>) -> BootStateFiles {
-        BootStateFiles { dir: dir.into(), remount: true }
+        BootStateFiles { copies: AlternatingCopies::on_read_only_mount(dir, COPIES) }
     }
 
     /// The folder.
     pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
-    fn read_small(&self, name: &str) -> Option<Vec<u8>> {
-        use std::io::Read;
-        let f = std::fs::File::open(self.dir.join(name)).ok()?;
-        let mut bytes = Vec::new();
-        f.take(MAX_COPY).read_to_end(&mut bytes).ok()?;
-        Some(bytes)
+        self.copies.dir()
     }
 
     /// The state as the selector will see it at the next boot.
     pub fn read(&self) -> Loaded {
-        let copies: Vec<Option<Copy>> = COPIES.iter().map(|n| self.read_small(n).and_then(|b| whole_copy(&b))).collect();
-        let pick = match (&copies[0], &copies[1]) {
-            (Some(a), Some(b)) => Some(if newer(a.seq, b.seq) { 0 } else { 1 }),
-            (Some(_), None) => Some(0),
-            (None, Some(_)) => Some(1),
-            (None, None) => None,
-        };
-        match pick.and_then(|i| copies[i].as_ref().map(|c| (i, c))) {
-            Some((i, copy)) => Loaded { state: BootState::from_vars(&copy.vars), from: Some((i, copy.seq)) },
+        match self.copies.read() {
+            Some(copy) => Loaded { state: BootState::from_vars(&copy.vars), from: Some((copy.index, copy.seq)) },
             None => {
-                let person = self.read_small(PERSON_FILE).map(|b| parse_env(&b)).unwrap_or_default();
+                let person = self.copies.read_small(PERSON_FILE).map(|b| parse_env(&b)).unwrap_or_default();
                 let good = if person.get("hearth_slot").map(String::as_str) == Some("b") { SlotName::B } else { SlotName::A };
                 Loaded { state: BootState::committed(good), from: None }
             }
@@ -277,30 +212,13 @@ impl BootStateFiles {
     /// Write `state` over the older copy (or the one that is not whole), with the next sequence
     /// number, and flush it to the card.
     pub fn write(&self, state: &BootState) -> Result<()> {
-        let loaded = self.read();
-        let (target, seq) = match loaded.from {
-            Some((i, seq)) => (1 - i, (seq + 1) % 3),
-            None => (0, 0),
-        };
-        let mut text =
-            String::from("# Hearth's boot state (docs/update-bundle.md, \"Boot state\"); written by Hearth and the boot script\n");
-        for (k, v) in state.to_vars(seq) {
-            text.push_str(&format!("{k}={v}\n"));
-        }
-        let path = self.dir.join(COPIES[target]);
-        let io = |what: &str| OtaError::io(format!("{what} {}", path.display()));
-        let _writable = if self.remount {
-            Some(hearth_platform::mounts::WritableWhileHeld::new(&self.dir).map_err(io("making writable the partition of"))?)
-        } else {
-            None
-        };
-        let mut f = std::fs::File::create(&path).map_err(io("writing"))?;
-        f.write_all(text.as_bytes()).map_err(io("writing"))?;
-        f.sync_all().map_err(io("writing"))?;
-        hearth_platform::durable::sync_dir(&self.dir).map_err(io("flushing the folder of"))?;
-        let back = self.read();
-        if back.state != *state || back.from.map(|f| f.0) != Some(target) {
-            return Err(OtaError::BootState(format!("{} does not read back as written", path.display())));
+        let header = "Hearth's boot state (docs/update-bundle.md, \"Boot state\"); written by Hearth and the boot script";
+        let written = self
+            .copies
+            .write(header, &state.to_vars())
+            .map_err(OtaError::io(format!("writing the boot state in {}", self.dir().display())))?;
+        if BootState::from_vars(&written.vars) != *state {
+            return Err(OtaError::BootState(format!("{} does not read back as written", self.dir().display())));
         }
         Ok(())
     }
@@ -369,14 +287,5 @@ mod tests {
         assert_eq!(l.state.next_boot(), SlotName::A);
         let spent = BootState { trial: Some(SlotName::B), tries: 3, ..BootState::committed(SlotName::A) };
         assert_eq!(spent.next_boot(), SlotName::A);
-    }
-
-    #[test]
-    fn a_copy_whose_two_sequence_lines_differ_is_not_whole() {
-        assert!(whole_copy(b"hearth_0seq=1\nhearth_good=b\nhearth_zseq=0\n").is_none());
-        assert!(whole_copy(b"hearth_0seq=1\nhearth_good=b\n").is_none());
-        assert!(whole_copy(b"hearth_0seq=7\nhearth_zseq=7\n").is_none());
-        assert!(whole_copy(b"\xff\xfe garbage").is_none());
-        assert!(newer(0, 2) && newer(2, 1) && newer(1, 0) && !newer(0, 1));
     }
 }

@@ -75,6 +75,11 @@ const STDERR_TAIL: usize = 2000;
 
 /// Run `program` with `args` under `limits`; stdout is returned, stderr is kept for errors.
 pub fn run<S: AsRef<OsStr>>(program: &str, args: &[S], limits: Limits) -> Result<Output, ChildError> {
+    run_with_input(program, args, &[], limits)
+}
+
+/// [`run`], with `input` on the program's stdin (none when empty).
+pub fn run_with_input<S: AsRef<OsStr>>(program: &str, args: &[S], input: &[u8], limits: Limits) -> Result<Output, ChildError> {
     let kib = (limits.address_space / 1024).max(1);
     let mut cmd = Command::new("sh");
     cmd.arg("-c")
@@ -82,7 +87,7 @@ pub fn run<S: AsRef<OsStr>>(program: &str, args: &[S], limits: Limits) -> Result
         .arg(program)
         .args(args)
         .env("MALLOC_ARENA_MAX", "2")
-        .stdin(Stdio::null())
+        .stdin(if input.is_empty() { Stdio::null() } else { Stdio::piped() })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     // A group of its own, so the time limit stops whatever it started too (a child of it
@@ -90,6 +95,14 @@ pub fn run<S: AsRef<OsStr>>(program: &str, args: &[S], limits: Limits) -> Result
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     let io = |source| ChildError::Io { program: program.to_string(), source };
     let mut child = cmd.spawn().map_err(io)?;
+    // Written on a thread: a program that does not read it all must not block this call.
+    let in_writer = child.stdin.take().map(|mut pipe| {
+        let input = input.to_vec();
+        std::thread::spawn(move || {
+            use std::io::Write;
+            let _ = pipe.write_all(&input);
+        })
+    });
     // Drain both pipes on threads so a chatty program never blocks on a full pipe.
     let mut out_pipe = child.stdout.take();
     let mut err_pipe = child.stderr.take();
@@ -126,6 +139,9 @@ pub fn run<S: AsRef<OsStr>>(program: &str, args: &[S], limits: Limits) -> Result
     };
     let stdout = out_reader.join().unwrap_or_default();
     let stderr = err_reader.join().unwrap_or_default();
+    if let Some(w) = in_writer {
+        let _ = w.join();
+    }
     if status.success() {
         return Ok(Output { stdout });
     }
@@ -158,6 +174,11 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(matches!(run("hearth-no-such-program", &["x"], GENEROUS), Err(ChildError::Missing { .. })));
+        let big = vec![b'x'; 1 << 20];
+        let out = run_with_input("wc", &["-c"], &big, GENEROUS).expect("wc");
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1048576");
+        // A program that reads none of its input still finishes.
+        assert!(run_with_input("true", &[] as &[&str], &big, GENEROUS).is_ok());
     }
 
     #[test]

@@ -92,6 +92,18 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
+/// Flush everything written to the file system holding `f` (its directories' entries too).
+pub fn sync_file_system(f: &std::fs::File) -> io::Result<()> {
+    nix::unistd::syncfs(f).map_err(io::Error::from)
+}
+
+/// Ask the kernel to forget a flushed file's cached pages, so that reading it again reads the
+/// disk rather than memory (a copy verified by reading back). Advice only: a kernel that does
+/// not take it leaves the file as it was.
+pub fn forget_cached_pages(f: &std::fs::File) {
+    let _ = nix::fcntl::posix_fadvise(f, 0, 0, nix::fcntl::PosixFadviseAdvice::POSIX_FADV_DONTNEED);
+}
+
 /// Create `dir` (and parents) with `mode` if missing, and check we can write into it.
 pub fn ensure_writable_dir(dir: &Path, mode: u32) -> io::Result<()> {
     if !dir.exists() {

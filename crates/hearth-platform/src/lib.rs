@@ -16,6 +16,7 @@
 //! - [`sha256_lanes`]: SHA-256 of eight equal-length blocks at once, AVX2 chosen at run time.
 //! - [`mbr`]: the boot card's MBR partition table, and growing its last partition.
 //! - [`mounts`]: a filesystem made writable for a moment (the card's FAT partition).
+//! - [`alternating_copies`]: a small record kept as two files written in turn (power-cut safe).
 //! - [`block_device`]: sizes, partition names, BLKPG resize, and what a partition holds.
 //! - [`power`]: power off and reboot through PID 1 (the image's busybox init).
 //! - [`identity`]: becoming the `hearth` user with only the capabilities hearthd needs.
@@ -25,6 +26,7 @@
 //! - [`rknn`]: Rockchip's NPU runtime (`librknnrt.so`), loaded at run time where a board has it.
 //! - [`uevent_socket`]: the kernel's uevents (a disk plugged in or pulled out), without udev.
 
+pub mod alternating_copies;
 pub mod block_device;
 pub mod board;
 pub mod cgroup;

@@ -42,6 +42,9 @@ pub enum Request {
     /// Read the disks as root (their first bytes and their health need it) into
     /// `/run/hearth/disks.json`, which the daemon reads (docs/disks.md).
     DisksRead,
+    /// Give the disk named in `DATA/system/disks/use-for-data.json` the data: partition and
+    /// format it, and record that the next start copies the data to it (docs/disks.md).
+    DisksUseForData,
 }
 
 /// Why a line is not a request.
@@ -70,6 +73,7 @@ impl Request {
             b"update-commit" => Ok(Request::UpdateCommit),
             b"update-go-back" => Ok(Request::UpdateGoBack),
             b"disks-read" => Ok(Request::DisksRead),
+            b"disks-use-for-data" => Ok(Request::DisksUseForData),
             other => Err(RequestError::Unknown(String::from_utf8_lossy(other).into_owned())),
         }
     }
@@ -85,6 +89,7 @@ impl Request {
             Request::UpdateCommit => "update-commit",
             Request::UpdateGoBack => "update-go-back",
             Request::DisksRead => "disks-read",
+            Request::DisksUseForData => "disks-use-for-data",
         }
     }
 }

@@ -7,8 +7,13 @@
 //!    somebody's data, and Hearth never formats a partition that holds data.
 //! 3. Mount it and grow the filesystem to the partition (`resize2fs`, online).
 //!
+//! Where the data lives is the boot partition's data home record (docs/disks.md, "Moving the
+//! data"): the card's partition as above, or a disk mounted by its file system's UUID. A move
+//! asked for is made here, before any service runs: the card's data is copied to the new disk,
+//! every file read back and compared, and only then does the record name the disk.
+//!
 //! Whatever happens, a status file says so (`ready`, or a [`Problem`] the trouble page shows), and
-//! the exit status is 0 only when the partition is mounted.
+//! the exit status is 0 only when the data is mounted.
 
 use std::fs::OpenOptions;
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -16,7 +21,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 use hearth_api::trouble::Problem;
+use hearth_disks::data_copy;
+use hearth_disks::data_disk;
+use hearth_disks::data_home::{DataFileSystem, DataHome, DataHomeRecord, DataOn, DataStart, FsUuid, MOVED_MARKER};
 use hearth_platform::block_device::{self, Contents};
+use hearth_platform::durable;
 use hearth_platform::mbr::{self, Mbr};
 use serde::{Deserialize, Serialize};
 
@@ -35,10 +44,18 @@ pub struct Args {
     /// Where to write the outcome (JSON), read by `hearthd --appliance --data-status`.
     #[arg(long, default_value = "/run/hearth/data.json")]
     pub status: PathBuf,
+    /// The boot partition's mount (read-only), which holds the data home record.
+    #[arg(long, default_value = "/run/hearth/boot")]
+    pub boot: PathBuf,
 }
 
+/// Where a disk being given the data is mounted while the data is copied to it.
+const NEW_DATA: &str = "/run/hearth/new-data";
+/// How long a data disk gets to show up at boot (USB disks take seconds to enumerate).
+const DISK_APPEARS: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// What `prepare-data` found, as the status file holds it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct DataStatus {
     /// `ready` or `trouble`.
     pub state: String,
@@ -50,6 +67,9 @@ pub struct DataStatus {
     pub formatted: bool,
     /// Present when `state` is `trouble`.
     pub problem: Option<Problem>,
+    /// Where the data lives, and a move made or given up at this start.
+    #[serde(default)]
+    pub home: DataStart,
 }
 
 /// Alignment of the grown partition's end: 1 MiB in sectors.
@@ -62,9 +82,15 @@ fn problem(kind: &str, problem: String, what_to_do: &str) -> Problem {
 /// `hearthd prepare-data`
 pub fn main(args: &Args) -> ExitCode {
     let device = block_device::partition_path(&args.disk, args.partition);
-    let mut status =
-        DataStatus { state: "ready".into(), device: device.display().to_string(), grew: false, formatted: false, problem: None };
-    if let Err(p) = prepare(args, &device, &mut status) {
+    let mut status = DataStatus {
+        state: "ready".into(),
+        device: device.display().to_string(),
+        grew: false,
+        formatted: false,
+        problem: None,
+        home: DataStart::default(),
+    };
+    if let Err(p) = by_record(args, &device, &mut status) {
         eprintln!("hearthd prepare-data: {}\n  what to do: {}", p.problem, p.what_to_do);
         status.state = "trouble".into();
         status.problem = Some(p);
@@ -77,6 +103,156 @@ pub fn main(args: &Args) -> ExitCode {
         eprintln!("hearthd prepare-data: cannot write {}: {e}", args.status.display());
     }
     if status.problem.is_some() { ExitCode::from(1) } else { ExitCode::SUCCESS }
+}
+
+/// Mount the data where the record says it lives, making a move it asks for.
+fn by_record(args: &Args, card_device: &Path, status: &mut DataStatus) -> Result<(), Problem> {
+    let record = DataHomeRecord::on_read_only_mount(&args.boot);
+    let home = record.read().map_err(|e| {
+        problem(
+            "damaged",
+            format!("where the data lives cannot be told: {e}"),
+            "Nothing was changed. The boot partition's hearth-data-0.env and hearth-data-1.env say where your data lives; ask for help rather than guessing, since starting on an old copy could hide newer photos.",
+        )
+    })?;
+    match home {
+        DataHome::Card { .. } => {
+            prepare(args, card_device, status)?;
+            let marker = args.mount.join(MOVED_MARKER);
+            if let Ok(uuid) = std::fs::read_to_string(&marker) {
+                let _ = run(Command::new("umount").arg(&args.mount), &[0]);
+                return Err(problem(
+                    "missing",
+                    format!(
+                        "the data on this card was moved to a disk (file system {}), and the boot partition's record of it cannot be read",
+                        uuid.trim()
+                    ),
+                    "Nothing was changed. The card's copy is older than the disk's, so the box does not start on it. Ask for help: the record (hearth-data-0.env on the boot partition) names the disk.",
+                ));
+            }
+            Ok(())
+        }
+        DataHome::Disk { uuid, file_system } => {
+            mount_disk(&uuid, file_system, &args.mount)?;
+            status.device = format!("UUID={uuid}");
+            status.home = DataStart { on: DataOn::Disk, uuid: Some(uuid), file_system: Some(file_system), ..DataStart::default() };
+            Ok(())
+        }
+        DataHome::Copying { uuid, file_system } => {
+            prepare(args, card_device, status)?;
+            match move_to_disk(&args.mount, &uuid, file_system) {
+                Ok(report) => {
+                    // From here on the disk is the data; the card keeps its copy, unmounted,
+                    // marked stale first (a marker alone, with the record still "copying", only
+                    // means the next start copies again: the copy skips the marker).
+                    durable::write_atomic(&args.mount.join(MOVED_MARKER), uuid.as_str().as_bytes(), 0o644)
+                        .map_err(|e| problem("damaged", format!("the card's data partition could not be marked as moved: {e}"), RESTART))?;
+                    record.write(&DataHome::Disk { uuid: uuid.clone(), file_system }).map_err(|e| {
+                        problem(
+                            "damaged",
+                            format!("the data was copied to the disk but the boot partition could not record it: {e}"),
+                            "Restart the box: the copy is checked again and the record written again.",
+                        )
+                    })?;
+                    run(Command::new("umount").arg(&args.mount), &[0])
+                        .map_err(|e| problem("damaged", format!("the card's data partition could not be unmounted: {e}"), RESTART))?;
+                    mount_disk(&uuid, file_system, &args.mount)?;
+                    status.device = format!("UUID={uuid}");
+                    status.home = DataStart {
+                        on: DataOn::Disk,
+                        uuid: Some(uuid),
+                        file_system: Some(file_system),
+                        moved: Some(report),
+                        given_up: None,
+                    };
+                }
+                Err(why) => {
+                    eprintln!("hearthd prepare-data: the move to the disk is given up: {why}");
+                    let note = format!("{why}; the data stays on the card");
+                    if let Err(e) = record.write(&DataHome::Card { note: Some(note.clone()) }) {
+                        eprintln!("hearthd prepare-data: the boot partition could not record it: {e}");
+                    }
+                    status.home.given_up = Some(note);
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+const RESTART: &str = "Restart the box; if this stays, ask for help. Nothing was erased.";
+
+/// Find the file system `uuid` (waiting for a disk that is slow to show up), check it and mount it at `at`.
+fn mount_disk(uuid: &FsUuid, file_system: DataFileSystem, at: &Path) -> Result<(), Problem> {
+    let name = wait_for(uuid)?.ok_or_else(|| {
+        problem(
+            "missing",
+            format!("the disk that holds the data (file system {uuid}) is not plugged in"),
+            "Plug the disk that holds your data back in and restart the box. The card's own copy is from before the data moved and is not used.",
+        )
+    })?;
+    let device = Path::new("/dev").join(&name);
+    if file_system == DataFileSystem::Ext4 {
+        run(Command::new("e2fsck").arg("-p").arg(&device), &[0, 1]).map_err(|e| {
+            problem(
+                "damaged",
+                format!("the data file system on {} has errors that need a decision: {e}", device.display()),
+                "Nothing was changed. Connect the disk to a Linux computer and run `e2fsck -f` on it, or ask for help; your backups are safe either way.",
+            )
+        })?;
+    }
+    std::fs::create_dir_all(at).ok();
+    run(Command::new("mount").args(["-t", file_system.as_str(), "-o", "noatime"]).arg(&device).arg(at), &[0]).map_err(|e| {
+        problem(
+            "damaged",
+            format!("the data disk {} cannot be mounted: {e}", device.display()),
+            "Restart the box; if this stays, the disk may be failing.",
+        )
+    })
+}
+
+/// The kernel name of the volume holding `uuid`, waiting up to [`DISK_APPEARS`] for it.
+fn wait_for(uuid: &FsUuid) -> Result<Option<String>, Problem> {
+    let started = std::time::Instant::now();
+    loop {
+        match data_disk::find_file_system(Path::new("/sys"), Path::new("/dev"), uuid) {
+            Ok(Some(name)) => return Ok(Some(name)),
+            Ok(None) if started.elapsed() < DISK_APPEARS => std::thread::sleep(std::time::Duration::from_millis(500)),
+            Ok(None) => return Ok(None),
+            Err(e) => return Err(problem("foreign", e, "Unplug the disk that is not the data disk (a copy of it) and restart the box.")),
+        }
+    }
+}
+
+/// Copy the card's data (mounted at `card`) to the new disk, verified. An error says why in
+/// words; the card is untouched either way.
+fn move_to_disk(card: &Path, uuid: &FsUuid, file_system: DataFileSystem) -> Result<data_copy::CopyReport, String> {
+    let name = match wait_for(uuid) {
+        Ok(Some(name)) => name,
+        Ok(None) => return Err(format!("the disk chosen for the data (file system {uuid}) was not plugged in")),
+        Err(p) => return Err(p.problem),
+    };
+    let device = Path::new("/dev").join(&name);
+    let new = Path::new(NEW_DATA);
+    std::fs::create_dir_all(new).map_err(|e| format!("{NEW_DATA}: {e}"))?;
+    run(Command::new("mount").args(["-t", file_system.as_str(), "-o", "noatime"]).arg(&device).arg(new), &[0])
+        .map_err(|e| format!("the new data disk {} cannot be mounted: {e}", device.display()))?;
+    eprintln!("hearthd prepare-data: copying the data from the card to {} (every file is read back and compared)", device.display());
+    let copied = data_copy::copy_verified(card, new, &mut |count| {
+        eprintln!("hearthd prepare-data: copied {} files, {} MiB", count.files, count.bytes >> 20);
+    });
+    let unmounted = run(Command::new("umount").arg(new), &[0]);
+    let report = copied.map_err(|e| e.to_string())?;
+    unmounted.map_err(|e| format!("the new data disk could not be unmounted after the copy: {e}"))?;
+    eprintln!(
+        "hearthd prepare-data: copied {} files, {} MiB in {:.1} s ({:.1} MiB/s){}",
+        report.count.files,
+        report.count.bytes >> 20,
+        report.seconds,
+        report.bytes_per_second() / 1048576.0,
+        if report.left_out.is_empty() { String::new() } else { format!("; left out (not files): {:?}", report.left_out) }
+    );
+    Ok(report)
 }
 
 fn prepare(args: &Args, device: &Path, status: &mut DataStatus) -> Result<(), Problem> {

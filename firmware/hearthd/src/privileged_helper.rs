@@ -5,17 +5,23 @@
 //! puts an upload or an offer in its update folder and asks; the helper checks the bundle's
 //! signature against the image's keys itself and writes the other slot and the boot state. The
 //! install's record goes to [`RECORD`], which the daemon reads. Disks are read here too (their
-//! first bytes and smartctl need root), into `hearth_disks::service::HELPER_INVENTORY`.
+//! first bytes and smartctl need root), into `hearth_disks::service::HELPER_INVENTORY`, and a disk
+//! the family gives the data is partitioned and formatted here (`hearth_disks::data_disk`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use hearth_disks::data_disk;
+use hearth_disks::data_home::DataHomeRecord;
 use hearth_ota::channel::Client;
 use hearth_ota::layout::Layout;
 use hearth_ota::runner::{Runner, Source};
 use hearth_ota::updates;
 use hearth_platform::power::{BusyboxInit, Power};
 use hearth_platform::privileged_helper::{Request, serve};
+
+/// The boot partition's mount (read-only but for a moment's write).
+const BOOT: &str = "/run/hearth/boot";
 
 /// Where the helper keeps the install's record (a folder only root writes).
 pub const RECORD: &str = "/run/hearth/update/record.json";
@@ -74,6 +80,17 @@ pub fn main(args: &Args) -> ExitCode {
             Request::UpdateCommit => hearth_ota::install::commit(&appliance_layout(&args.board)?).map(|_| ()).map_err(ota),
             Request::UpdateGoBack => hearth_ota::install::go_back(&appliance_layout(&args.board)?).map(|_| ()).map_err(ota),
             Request::DisksRead => disks.write_for_daemon(Path::new(hearth_disks::service::HELPER_INVENTORY)),
+            Request::DisksUseForData => {
+                let places = data_disk::Places {
+                    sys: "/sys".into(),
+                    dev: "/dev".into(),
+                    mountinfo: "/proc/self/mountinfo".into(),
+                    data: args.data.clone(),
+                };
+                let uuid = data_disk::prepare(&places, &DataHomeRecord::on_read_only_mount(BOOT)).map_err(std::io::Error::other)?;
+                eprintln!("hearthd privileged helper: file system {uuid} made for the data; the next start copies the data to it");
+                Ok(())
+            }
         }
     };
     match serve(std::io::stdin().lock(), std::io::stdout().lock(), &mut act) {

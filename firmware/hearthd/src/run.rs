@@ -425,9 +425,16 @@ async fn serve(
         memberships: Default::default(),
         link_tokens: Default::default(),
         // On the appliance the helper reads the disks as root; in a development checkout, here.
-        disks: Arc::new(match &helper_for_disks {
-            Some(h) => hearth_disks::service::Disks::through_helper(h.clone(), hearth_disks::service::HELPER_INVENTORY.into()),
-            None => hearth_disks::service::Disks::default(),
+        disks: Arc::new({
+            let disks = match &helper_for_disks {
+                Some(h) => hearth_disks::service::Disks::through_helper(h.clone(), hearth_disks::service::HELPER_INVENTORY.into()),
+                None => hearth_disks::service::Disks::default(),
+            };
+            // Where prepare-data found the data (and a move it made) at this start.
+            if let Some(status) = args.data_status.as_deref().and_then(|p| crate::prepare_data::read_status(p).ok()) {
+                disks.set_data_start(status.home);
+            }
+            disks
         }),
         login_flows: Default::default(),
         files_written: files_written.clone(),

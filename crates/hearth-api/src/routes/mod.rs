@@ -181,6 +181,7 @@ pub fn table() -> Vec<Route> {
         r(Method::POST, "/api/v1/users/{name}/password", Admin, post(admin::reset_password)),
         r(Method::GET, "/api/v1/audit", Admin, get(admin::audit)),
         r(Method::GET, "/api/v1/disks", Admin, get(disks::list)),
+        r(Method::POST, "/api/v1/disks/{serial}/use-for-data", Admin, post(disks::use_for_data)),
         r(Method::POST, "/api/v1/system/poweroff", Admin, post(admin::power_off)),
         r(Method::POST, "/api/v1/system/reboot", Admin, post(admin::reboot)),
         r(Method::GET, "/api/v1/updates", Admin, get(updates::status)),
