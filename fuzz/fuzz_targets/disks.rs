@@ -1,15 +1,16 @@
 //! What the disks service reads from outside: a device's first bytes (any disk a family plugs
 //! in), the mount table, `smartctl -j` output and a SATA disk's serial page (a disk's firmware
-//! speaks through both) and kernel uevents. One target for the five parsers (the first byte
-//! picks one), so the suite's fuzz time does not grow by five: none may panic, and what they
-//! return stays consistent.
+//! speaks through both), kernel uevents, and a copy of the data home record (the boot
+//! partition is FAT: anyone with a card reader can edit it). One target for the six parsers (the
+//! first byte picks one), so the suite's fuzz time does not grow by six: none may panic, and what
+//! they return stays consistent.
 #![no_main]
-use hearth_disks::{file_system, mountinfo, smart, sysfs, uevent};
+use hearth_disks::{data_home, file_system, mountinfo, smart, sysfs, uevent};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&which, rest)) = data.split_first() else { return };
-    match which % 5 {
+    match which % 6 {
         0 => {
             // Small inputs reach the far superblocks (btrfs at 64 KiB) when spread out.
             let mut head = rest.to_vec();
@@ -41,9 +42,17 @@ fuzz_target!(|data: &[u8]| {
                 assert!(!serial.is_empty() && serial.trim() == serial && serial.bytes().all(|b| b.is_ascii_graphic() || b == b' '));
             }
         }
-        _ => {
+        4 => {
             if let Some(event) = uevent::parse(rest) {
                 assert!(!event.name.is_empty() && !event.name.contains('/'));
+            }
+        }
+        _ => {
+            // What is understood is written back the same: a record never changes by being
+            // read and written.
+            if let Some(Ok(home)) = data_home::DataHome::from_copy(rest) {
+                let again = data_home::DataHome::from_copy(&home.to_copy(0));
+                assert_eq!(again, Some(Ok(home)));
             }
         }
     }

@@ -1124,3 +1124,170 @@ fn a_disk_plugged_into_the_running_box_appears_in_the_api_and_goes_when_pulled()
     assert_eq!(r.status, 202, "{}", r.body);
     assert!(guest.wait_exit(Duration::from_secs(120)).success());
 }
+
+/// Grow partition 4 of `card` to the card's end in its MBR (as the first boot would), so that a
+/// data file system written by [`put_data_filesystem`] can be as big as the test needs.
+fn grow_data_partition(card: &Path) {
+    let len = std::fs::metadata(card).expect("card").len();
+    let mut mbr = hearth_platform::mbr::Mbr::parse(&read_at(card, 0, 512)).expect("MBR");
+    if let Some(sectors) = mbr.grown_size(4, len / 512, 2048).expect("grow") {
+        mbr.set_sectors(4, sectors).expect("set");
+        write_at(card, 0, mbr.bytes());
+    }
+}
+
+/// Byte offset and length of the first GPT partition of a disk image.
+fn gpt_first_partition(disk: &Path) -> (u64, u64) {
+    let header = read_at(disk, 512, 92);
+    assert_eq!(&header[..8], b"EFI PART", "a GPT");
+    let entries_lba = u64::from_le_bytes(header[72..80].try_into().expect("8"));
+    let entry = read_at(disk, entries_lba * 512, 128);
+    let first = u64::from_le_bytes(entry[32..40].try_into().expect("8"));
+    let last = u64::from_le_bytes(entry[40..48].try_into().expect("8"));
+    (first * 512, (last - first + 1) * 512)
+}
+
+/// Dump the folder `from` of the ext4 file system at `offset`/`len` of `image` into `to`
+/// (debugfs, no mount).
+fn dump_ext4_folder(image: &Path, offset: u64, len: u64, from: &str, to: &Path) {
+    let fs = image.with_extension("fs");
+    std::fs::write(&fs, read_at(image, offset, len)).expect("extract");
+    std::fs::create_dir_all(to).expect("dump folder");
+    let out = Command::new("debugfs").args(["-R", &format!("rdump {from} {}", to.display())]).arg(&fs).output().expect("debugfs");
+    assert!(out.status.success(), "debugfs: {}", String::from_utf8_lossy(&out.stderr));
+    std::fs::remove_file(&fs).expect("rm");
+}
+
+/// Every file under `dir` with its bytes, by path from `dir`.
+fn files_under(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut found = std::collections::BTreeMap::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).expect("read dir") {
+            let p = e.expect("entry").path();
+            if p.is_dir() {
+                todo.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).expect("under").to_string_lossy().into_owned();
+                found.insert(rel, std::fs::read(&p).expect("read"));
+            }
+        }
+    }
+    found
+}
+
+/// Moving the data off the card: the family asks for a disk (by its serial) to hold the data;
+/// the box partitions and formats it, restarts, and its next start copies the card's data
+/// partition to the disk with every file read back and compared. The power is cut in the middle
+/// of that copy: the start after it finishes the copy and the box runs from the disk with the
+/// claim, the photo and every file intact (compared byte for byte from outside). A later start
+/// mounts the disk by its UUID without copying again, and a start without the disk gets the
+/// trouble page rather than the card's stale copy. The copy rate is printed (docs/disks.md).
+#[test]
+fn the_data_moves_to_a_disk_survives_a_power_cut_mid_copy_and_the_box_runs_from_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let card = board::card(dir.path(), 2 * GIB);
+    grow_data_partition(&card);
+    // The family's files on the card, written as the data file system: 256 MiB in files of
+    // 16 MiB (so the copy lasts long enough to be cut), odd names, an empty file.
+    let root = dir.path().join("data-root");
+    let family = root.join("family");
+    std::fs::create_dir_all(family.join("Été 2024/a (1)")).expect("dirs");
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    for i in 0..16 {
+        let mut bytes = vec![0u8; 16 << 20];
+        for chunk in bytes.chunks_mut(8) {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            chunk.copy_from_slice(&seed.to_le_bytes()[..chunk.len()]);
+        }
+        std::fs::write(family.join(format!("Été 2024/a (1)/part {i}.bin")), bytes).expect("write");
+    }
+    std::fs::write(family.join("empty"), b"").expect("empty");
+    std::fs::write(family.join("notes — ünïcode.txt"), "grandma's recipes\n").expect("notes");
+    put_data_filesystem(&card, &root);
+    let disk = dir.path().join("family-disk.img");
+    std::fs::File::create(&disk).expect("disk").set_len(3 * GIB).expect("size");
+    let with_disk = format!("{}@HEARTH-DATA-1", disk.display());
+
+    let mut guest = Guest::boot_with(&card, dir.path(), &["--disk", &with_disk]);
+    let auth = claim_when_up(&mut guest);
+    let addr = guest.http.expect("port");
+    let photo = hearth_tests::daemon::workspace().join("target/sample-photos/chelsea.png");
+    let asset = upload(&auth, addr, &photo, "chelsea.png");
+    let listed = disks(addr, &auth);
+    let blank = listed.iter().find(|d| d["serial"] == "HEARTH-DATA-1").unwrap_or_else(|| panic!("the disk: {listed:?}"));
+    assert_eq!(blank["volumes"].as_array().map(Vec::len), Some(0), "{blank}");
+
+    // Refused for the card; asked for the blank disk, the box prepares it and restarts.
+    let card_serial = listed.iter().find(|d| d["system"] == true).and_then(|d| d["serial"].as_str()).map(str::to_string);
+    if let Some(s) = card_serial {
+        let r = post(addr, &format!("/api/v1/disks/{s}/use-for-data"), &auth, r#"{"file_system":"ext4","erase":true}"#);
+        assert_eq!(r.status, 409, "{}", r.body);
+    }
+    let r = post(addr, "/api/v1/disks/HEARTH-DATA-1/use-for-data", &auth, r#"{"file_system":"ext4"}"#);
+    assert_eq!(r.status, 202, "{}", r.body);
+    assert!(guest.wait_exit(Duration::from_secs(180)).success(), "the box restarts");
+    assert!(guest.console().contains("made for the data; the next start copies the data to it"), "{}", guest.console());
+    drop(guest);
+
+    // The start that copies, its power cut in the middle of the copy.
+    let mut guest = Guest::boot_with(&card, dir.path(), &["--disk", &with_disk]);
+    guest.wait_console("MiB so far");
+    drop(guest);
+
+    // The next start copies again (finding what is there whole) and runs from the disk.
+    let mut guest = Guest::boot_with(&card, dir.path(), &["--disk", &with_disk]);
+    guest.wait_health(200);
+    let console = guest.console();
+    let done =
+        console.lines().find(|l| l.contains("hearthd prepare-data: copied ")).unwrap_or_else(|| panic!("no copy report:\n{console}"));
+    println!("the move after the power cut: {}", done.trim());
+    let addr = guest.http.expect("port");
+    let auth = login_ada(addr);
+    let r = http::request(addr, "GET", "/api/v1/disks", &auth, None).expect("disks");
+    let data = &r.json()["data"];
+    assert_eq!((data["on"].as_str(), data["file_system"].as_str()), (Some("disk"), Some("ext4")), "{data}");
+    let moved = &data["moved"];
+    assert!(moved["count"]["files"].as_u64().unwrap_or(0) >= 19, "{moved}");
+    assert!(moved["count"]["already_there"].as_u64().unwrap_or(0) >= 1, "the copy resumed: {moved}");
+    let rate = moved["count"]["bytes"].as_f64().unwrap_or(0.0) / moved["seconds"].as_f64().unwrap_or(f64::MAX) / (1 << 20) as f64;
+    println!("copy rate (qemu-system-aarch64 under TCG, resumed copy): {rate:.1} MiB/s; the copy: {moved}");
+    let status = http::request(addr, "GET", "/api/v1/status", &auth, None).expect("status").json();
+    assert!(status["data_total_bytes"].as_u64().unwrap_or(0) > 2 * GIB + GIB / 2, "/data is the 3 GiB disk: {status}");
+    let (code, original) = curl(&auth, &[&format!("http://{addr}/api/v1/assets/{asset}/original")]);
+    assert_eq!(code, 200);
+    assert_eq!(original, std::fs::read(&photo).expect("photo"), "the photo came along byte for byte");
+    let r = post(addr, "/api/v1/system/poweroff", &auth, "{}");
+    assert_eq!(r.status, 202, "{}", r.body);
+    assert!(guest.wait_exit(Duration::from_secs(120)).success());
+    drop(guest);
+
+    // From outside: every family file on the disk as it was written to the card; the card's own
+    // copy is marked as moved.
+    let (offset, len) = gpt_first_partition(&disk);
+    let dumped = dir.path().join("dumped");
+    dump_ext4_folder(&disk, offset, len, "/family", &dumped);
+    let (want, got) = (files_under(&family), files_under(&dumped.join("family")));
+    assert_eq!(want.keys().collect::<Vec<_>>(), got.keys().collect::<Vec<_>>());
+    assert!(want == got, "a family file differs after the move");
+    let uuid = data["uuid"].as_str().expect("uuid");
+    assert_eq!(String::from_utf8_lossy(&file_in_data(&card, ".hearth-data-moved")), uuid);
+
+    // Again with the disk: mounted by UUID, nothing copied.
+    let mut guest = Guest::boot_with(&card, dir.path(), &["--disk", &with_disk]);
+    guest.wait_health(200);
+    assert!(!guest.console().contains("copying the data"), "{}", guest.console());
+    let addr = guest.http.expect("port");
+    let auth = login_ada(addr);
+    let r = http::request(addr, "GET", &format!("/api/v1/assets/{asset}"), &auth, None).expect("asset");
+    assert_eq!(r.status, 200, "{}", r.body);
+    drop(guest);
+
+    // Without the disk: the trouble page says to plug it back in; the card's copy is not used.
+    let mut guest = Guest::boot(&card, dir.path());
+    let health = guest.wait_health(503);
+    assert_eq!(health["problem"]["kind"], "missing", "{health}");
+    assert!(health["problem"]["what_to_do"].as_str().unwrap_or("").contains("Plug the disk"), "{health}");
+}

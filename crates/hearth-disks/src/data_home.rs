@@ -126,13 +126,26 @@ pub enum DataHome {
 }
 
 impl DataHome {
+    /// One copy's bytes as read from the boot partition: nothing when the copy is not whole,
+    /// else the place it names or why it is not understood.
+    pub fn from_copy(bytes: &[u8]) -> Option<Result<DataHome, String>> {
+        hearth_platform::alternating_copies::whole_copy(bytes).map(|(_, vars)| DataHome::from_vars(&vars))
+    }
+
+    /// The text of a copy with sequence number `seq` (0, 1 or 2), as written to the partition.
+    pub fn to_copy(&self, seq: u8) -> Vec<u8> {
+        let mut vars = self.to_vars();
+        vars.insert(hearth_platform::alternating_copies::FIRST_SEQ, seq.to_string());
+        vars.insert(hearth_platform::alternating_copies::LAST_SEQ, seq.to_string());
+        vars.iter().map(|(k, v)| format!("{k}={v}\n")).collect::<String>().into_bytes()
+    }
+
     fn to_vars(&self) -> BTreeMap<&'static str, String> {
         let mut v = BTreeMap::new();
         let (state, disk) = match self {
             DataHome::Card { note } => {
                 if let Some(note) = note {
-                    // One line: the record is line-based.
-                    v.insert("data_note", note.replace(['\n', '\r', '\0'], " "));
+                    v.insert("data_note", one_line(note));
                 }
                 ("card", None)
             }
@@ -151,7 +164,7 @@ impl DataHome {
         let get = |k: &str| vars.get(k).map(String::as_str).unwrap_or("");
         let disk = || -> Result<(FsUuid, DataFileSystem), String> { Ok((get("data_uuid").parse()?, get("data_fs").parse()?)) };
         match get("data_home") {
-            "card" => Ok(DataHome::Card { note: vars.get("data_note").cloned().filter(|n| !n.is_empty()) }),
+            "card" => Ok(DataHome::Card { note: vars.get("data_note").map(|n| one_line(n)).filter(|n| !n.is_empty()) }),
             "copying" => disk().map(|(uuid, file_system)| DataHome::Copying { uuid, file_system }),
             "disk" => disk().map(|(uuid, file_system)| DataHome::Disk { uuid, file_system }),
             other => Err(format!("data_home={other:?} is not card, copying or disk")),
@@ -183,6 +196,11 @@ pub struct DataStart {
     pub moved: Option<crate::data_copy::CopyReport>,
     /// A move asked for that this start gave up, and why (the data stayed on the card).
     pub given_up: Option<String>,
+}
+
+/// A note as one line: the record is line-based (a carriage return would end it early when read).
+fn one_line(note: &str) -> String {
+    note.replace(['\n', '\r', '\0'], " ")
 }
 
 /// The record's two copies in a folder (the boot partition's mount, or a test's folder).

@@ -73,6 +73,25 @@ const POLL: Duration = Duration::from_millis(10);
 /// The stderr kept for an error message.
 const STDERR_TAIL: usize = 2000;
 
+/// `program` as a path: found on `PATH` here rather than by the shell, because the image's
+/// busybox sh runs its own applet of a name before any program on `PATH` (its `mke2fs` is not
+/// e2fsprogs'). A name found nowhere is left for the shell to report missing.
+fn on_path(program: &str) -> std::ffi::OsString {
+    if program.contains('/') {
+        return program.into();
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for dir in std::env::split_paths(&path) {
+        let candidate = dir.join(program);
+        let executable = std::fs::metadata(&candidate)
+            .is_ok_and(|m| m.is_file() && std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o111 != 0);
+        if executable {
+            return candidate.into_os_string();
+        }
+    }
+    program.into()
+}
+
 /// Run `program` with `args` under `limits`; stdout is returned, stderr is kept for errors.
 pub fn run<S: AsRef<OsStr>>(program: &str, args: &[S], limits: Limits) -> Result<Output, ChildError> {
     run_with_input(program, args, &[], limits)
@@ -84,7 +103,7 @@ pub fn run_with_input<S: AsRef<OsStr>>(program: &str, args: &[S], input: &[u8], 
     let mut cmd = Command::new("sh");
     cmd.arg("-c")
         .arg(format!("ulimit -v {kib} && exec \"$0\" \"$@\""))
-        .arg(program)
+        .arg(on_path(program))
         .args(args)
         .env("MALLOC_ARENA_MAX", "2")
         .stdin(if input.is_empty() { Stdio::null() } else { Stdio::piped() })

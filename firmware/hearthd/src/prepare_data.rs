@@ -239,7 +239,7 @@ fn move_to_disk(card: &Path, uuid: &FsUuid, file_system: DataFileSystem) -> Resu
         .map_err(|e| format!("the new data disk {} cannot be mounted: {e}", device.display()))?;
     eprintln!("hearthd prepare-data: copying the data from the card to {} (every file is read back and compared)", device.display());
     let copied = data_copy::copy_verified(card, new, &mut |count| {
-        eprintln!("hearthd prepare-data: copied {} files, {} MiB", count.files, count.bytes >> 20);
+        eprintln!("hearthd prepare-data: copying: {} files, {} MiB so far", count.files, count.bytes >> 20);
     });
     let unmounted = run(Command::new("umount").arg(new), &[0]);
     let report = copied.map_err(|e| e.to_string())?;

@@ -1,6 +1,7 @@
-// The box's disks (docs/disks.md): each disk with its size, how it is attached and what it
-// holds, where that is mounted, and what could not be read. For admins. The list follows disks
-// being plugged in and pulled out (the disks service reads them again on the kernel's word).
+// The box's disks (docs/disks.md): where the family's data lives, each disk with its size, how
+// it is attached and what it holds, where that is mounted, and what could not be read; and
+// moving the data from the card to a disk. For admins. The list follows disks being plugged in
+// and pulled out (the disks service reads them again on the kernel's word).
 import { api } from "/app/api.js";
 import { h } from "/app/dom.js";
 import { t, bytes } from "/app/text.js";
@@ -11,16 +12,22 @@ export function render(main, route, app) {
   const admin = app.me.role === "admin" || app.me.role === "owner";
   main.append(h("div", { class: "page-head" }, h("h1", {}, t("disks.title"))));
   if (!admin) { main.append(h("p", { class: "muted" }, t("disks.admins_only"))); return {}; }
+  const home = h("div", { id: "data-home" });
   const list = h("div", { id: "disks", "aria-live": "polite" }, h("p", { class: "muted" }, t("loading")));
-  main.append(list);
-  let gone = false, timer = 0, last = "";
+  main.append(home, list);
+  let gone = false, timer = 0, last = "", moving = false;
   async function refresh() {
     clearTimeout(timer);
     try {
       const inventory = await api("GET", "/api/v1/disks");
       // Redrawn only when something changed, so a reader's place and focus stay.
+      // Not while the family is filling in the move form, which a redraw would reset.
       const text = JSON.stringify(inventory);
-      if (!gone && text !== last) { last = text; show(list, inventory.disks); }
+      if (!gone && !moving && text !== last) {
+        last = text;
+        home.replaceChildren(...dataHome(inventory.data));
+        show(list, inventory, (on) => { moving = on; });
+      }
     } catch (e) {
       if (!gone) list.replaceChildren(h("p", { class: "error" }, e.text || String(e)));
     }
@@ -30,12 +37,81 @@ export function render(main, route, app) {
   return { leave() { gone = true; clearTimeout(timer); } };
 }
 
-function show(list, disks) {
-  if (!disks.length) { list.replaceChildren(h("p", { class: "muted", id: "no-disks" }, t("disks.none"))); return; }
-  list.replaceChildren(...disks.map(diskCard));
+// Where the data lives, and what this start did about a move.
+function dataHome(data) {
+  const lines = [h("p", { class: "data-on", "data-on": data.on },
+    data.on === "disk" ? t("disks.data_on_disk", { uuid: data.uuid }) : t("disks.data_on_card"))];
+  if (data.moved) {
+    const m = data.moved;
+    const rate = m.seconds > 0 ? bytes(m.count.bytes / m.seconds) : "";
+    lines.push(h("p", { class: "notice data-moved" },
+      t("disks.moved", { files: m.count.files.toLocaleString(), size: bytes(m.count.bytes), seconds: Math.round(m.seconds), rate })));
+  }
+  if (data.given_up) lines.push(h("p", { class: "warning data-given-up" }, t("disks.given_up", { why: data.given_up })));
+  return lines;
 }
 
-function diskCard(d) {
+function show(list, inventory, setMoving) {
+  const disks = inventory.disks;
+  if (!disks.length) { list.replaceChildren(h("p", { class: "muted", id: "no-disks" }, t("disks.none"))); return; }
+  list.replaceChildren(...disks.map((d) => diskCard(d, inventory.data, setMoving)));
+}
+
+// Whether the data may be offered this disk (the server checks again, and says why not).
+function canTakeData(d, data) {
+  return data.on === "card" && d.serial && !d.system && !d.read_only && !d.problem
+    && !d.volumes.some((v) => v.mounts.length);
+}
+
+// What the disk holds, in words, or "" when blank.
+function holds(d) {
+  if (!d.volumes.length) return d.partition_table ? t("disks.empty_table") : "";
+  return d.volumes.map((v) => v.file_system
+    ? [t(`disks.kind.${v.file_system.kind}`), v.file_system.label ? `“${v.file_system.label}”` : null].filter(Boolean).join(" ")
+    : t("disks.unknown_fs")).join(", ");
+}
+
+// The move, asked in two steps: what will happen (and what is erased), then the request.
+function moveForm(d, setMoving) {
+  const box = h("div", { class: "move-data" });
+  const start = h("button", { type: "button", class: "move-start" }, t("disks.move.start"));
+  start.addEventListener("click", () => { setMoving(true); box.replaceChildren(form()); });
+  box.append(start);
+  function form() {
+    const what = holds(d);
+    const erase = what ? h("input", { type: "checkbox", id: `erase-${d.name}`, class: "move-erase" }) : null;
+    const fs = h("select", { class: "move-fs", "aria-label": t("disks.move.fs") },
+      h("option", { value: "ext4" }, t("disks.move.ext4")), h("option", { value: "btrfs" }, t("disks.move.btrfs")));
+    const go = h("button", { type: "button", class: "danger move-go" }, t("disks.move.go"));
+    const cancel = h("button", { type: "button", class: "move-cancel" }, t("disks.move.cancel"));
+    const said = h("p", { class: "move-said", role: "status" });
+    cancel.addEventListener("click", () => { setMoving(false); box.replaceChildren(start); });
+    go.addEventListener("click", async () => {
+      if (erase && !erase.checked) { said.className = "error move-said"; said.textContent = t("disks.move.tick_erase"); return; }
+      go.disabled = true;
+      said.className = "muted move-said";
+      said.textContent = t("disks.move.preparing");
+      try {
+        await api("POST", `/api/v1/disks/${encodeURIComponent(d.serial)}/use-for-data`, { file_system: fs.value, erase: !!erase });
+        said.className = "notice move-said";
+        said.textContent = t("disks.move.restarting");
+      } catch (e) {
+        go.disabled = false;
+        said.className = "error move-said";
+        said.textContent = e.text || String(e);
+      }
+    });
+    return h("div", { class: "move-form" },
+      h("p", {}, t("disks.move.explain")),
+      what ? h("p", { class: "warning" }, h("label", { for: `erase-${d.name}` }, erase, " ", t("disks.move.erase", { what }))) : null,
+      h("label", {}, t("disks.move.fs"), " ", fs),
+      h("div", { class: "actions" }, go, cancel),
+      said);
+  }
+  return box;
+}
+
+function diskCard(d, data, setMoving) {
   const name = [d.vendor, d.model].filter(Boolean).join(" ") || t("disks.unnamed", { name: d.name });
   const facts = [bytes(d.size_bytes), t(`disks.transport.${d.transport}`), d.rotational ? t("disks.spinning") : null,
     d.serial ? t("disks.serial", { serial: d.serial }) : null].filter(Boolean).join(" · ");
@@ -47,7 +123,8 @@ function diskCard(d) {
     d.problem ? h("p", { class: "error disk-problem" }, t("disks.problem", { why: d.problem })) : null,
     d.volumes.length
       ? h("ul", { class: "volumes" }, ...d.volumes.map(volumeLine))
-      : d.problem ? null : h("p", { class: "muted disk-blank" }, t(d.partition_table ? "disks.no_partitions" : "disks.blank")));
+      : d.problem ? null : h("p", { class: "muted disk-blank" }, t(d.partition_table ? "disks.no_partitions" : "disks.blank")),
+    canTakeData(d, data) ? moveForm(d, setMoving) : null);
 }
 
 // What the disk says of its own health (smartctl), worst first.
