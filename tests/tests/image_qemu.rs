@@ -1291,3 +1291,69 @@ fn the_data_moves_to_a_disk_survives_a_power_cut_mid_copy_and_the_box_runs_from_
     assert_eq!(health["problem"]["kind"], "missing", "{health}");
     assert!(health["problem"]["what_to_do"].as_str().unwrap_or("").contains("Plug the disk"), "{health}");
 }
+
+/// The data disk filling up on the virtual board: past 90% the status warns; past 97% an upload
+/// and a WebDAV PUT (a size declared, as the Nextcloud apps do) are refused before their bodies
+/// are read, with 507 and the reason, while a deletion goes on; once room is made, uploads are
+/// taken again. The disk is filled from the service console (`fallocate` as root).
+#[test]
+fn a_filling_disk_warns_and_a_full_one_refuses_new_files_before_they_start() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let card = board::card(dir.path(), 2 * GIB);
+    let (mut guest, auth) = boot_claimed_with_console(&card, dir.path(), &[]);
+    let addr = guest.http.expect("port");
+    let photos = hearth_tests::daemon::workspace().join("target/sample-photos");
+    let photo = photos.join("chelsea.png");
+    let status = |auth: &[String; 1]| http::request(addr, "GET", "/api/v1/status", auth, None).expect("status").json();
+    let s = status(&auth);
+    assert_eq!(s["data_fullness"], "fine", "{s}");
+    // Fill to `percent` of the disk as statvfs counts it (what the box itself reads).
+    let fill = |guest: &mut Guest, name: &str, percent: u64| {
+        let s = status(&auth);
+        let (free, total) = (s["data_free_bytes"].as_u64().expect("free"), s["data_total_bytes"].as_u64().expect("total"));
+        let want_free = total * (100 - percent) / 100;
+        let bytes = free.saturating_sub(want_free);
+        let said = in_guest(guest, &format!("fallocate -l {bytes} /data/{name} && echo filled"));
+        assert!(said.ends_with("filled"), "{said}");
+    };
+    fill(&mut guest, "filler-1", 92);
+    let s = status(&auth);
+    assert_eq!((s["data_fullness"].as_str(), s["data_percent_used"].as_u64()), (Some("filling"), Some(92)), "{s}");
+    let kept = upload(&auth, addr, &photos.join("astronaut.png"), "still-taken.png");
+
+    fill(&mut guest, "filler-2", 98);
+    let s = status(&auth);
+    assert_eq!(s["data_fullness"], "full", "{s}");
+    let (code, body) = curl(
+        &auth,
+        &["-X", "POST", "--data-binary", &format!("@{}", photo.display()), &format!("http://{addr}/api/v1/assets?name=refused.png")],
+    );
+    let body = String::from_utf8_lossy(&body).into_owned();
+    assert_eq!(code, 507, "{body}");
+    assert!(body.contains("storage_full") && body.contains("% full"), "{body}");
+    // A big file announced by a Nextcloud app: refused at once (the body is never sent).
+    let (code, _) = curl(
+        &auth,
+        &[
+            "-X",
+            "PUT",
+            "-H",
+            "Content-Length: 5",
+            "-H",
+            "OC-Total-Length: 2147483648",
+            "--data-binary",
+            "hello",
+            &format!("http://{addr}/remote.php/webdav/video.mp4"),
+        ],
+    );
+    assert_eq!(code, 507);
+    // A deletion goes on.
+    let r = post(addr, &format!("/api/v1/assets/{kept}/trash"), &auth, "{}");
+    assert!(r.status == 200 || r.status == 204, "{}", r.body);
+
+    // Room made: taken again.
+    let said = in_guest(&mut guest, "rm /data/filler-1 /data/filler-2 && echo removed");
+    assert!(said.ends_with("removed"), "{said}");
+    assert_eq!(status(&auth)["data_fullness"], "fine");
+    upload(&auth, addr, &photos.join("camera.png"), "taken-again.png");
+}

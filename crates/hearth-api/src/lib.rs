@@ -16,6 +16,7 @@
 //! - [`link_tokens`]: the tokens of share links made in the last hour, for the apps that read
 //!   back the link they just made (the catalog keeps only hashes).
 //! - [`live`]: the activity pushed to open pages (server-sent events), read once for all of them.
+//! - [`full_disk`]: uploads and file writes refused before they start when the data disk is full.
 //! - [`error`]: [`error::ApiError`], the JSON error body with its stable kind.
 //! - [`trouble`]: the page served instead of the API when the box cannot start (no data
 //!   partition, a damaged catalog): what is wrong and what to do.
@@ -31,6 +32,7 @@ pub mod byte_range;
 pub mod client;
 pub mod content_disposition;
 pub mod error;
+pub mod full_disk;
 pub mod link_tokens;
 pub mod live;
 pub mod ocs;

@@ -12,6 +12,7 @@
 //! - [`box_settings`]: what the family sets about the box from the web app (name, time zone, map
 //!   tiles), as types that only hold valid values.
 //! - [`calendar`]: dates from days since 1970 and back (UTC), without a time-zone library.
+//! - [`disk_room`]: how full the data disk may get: warned from 90%, writes refused from 97%.
 //! - [`hex`]: lower-case hexadecimal for checksums, ids and ETags.
 //! - [`shutdown`]: a cloneable shutdown signal passed to every service, so tests can stop them.
 //! - [`version`]: the build's version string.
@@ -21,6 +22,7 @@ pub mod board;
 pub mod box_settings;
 pub mod calendar;
 pub mod config;
+pub mod disk_room;
 pub mod error;
 pub mod hex;
 pub mod service;

@@ -125,6 +125,18 @@ pub fn space(path: &Path) -> io::Result<(u64, u64)> {
     Ok((st.blocks_available() as u64 * frsize, st.blocks() as u64 * frsize))
 }
 
+/// The room on the file system holding `path` (docs/disks.md, "Full disks").
+pub fn room(path: &Path) -> io::Result<hearth_core::disk_room::Room> {
+    space(path).map(|(free, total)| hearth_core::disk_room::Room { free, total })
+}
+
+/// Whether a write of `incoming` bytes (0: unknown) may start on the file system holding
+/// `path`: refused with `StorageFull` and the reason when it would take the disk past
+/// [`hearth_core::disk_room::REFUSE_AT_PERCENT`].
+pub fn admits(path: &Path, incoming: u64) -> io::Result<()> {
+    room(path)?.admits(incoming).map_err(|no| io::Error::new(io::ErrorKind::StorageFull, no.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

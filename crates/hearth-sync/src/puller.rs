@@ -233,6 +233,16 @@ impl Puller {
                 self.settle(&mut round, &mut done, need, Ok(Some(unsupported)));
                 continue;
             }
+            // A full disk: the file is not started (rather than failing mid-file); the folder
+            // says why, and the next round tries again once there is room (docs/disks.md).
+            let (root, size) = (settings.root.clone(), need.global.size.max(0) as u64);
+            if let Ok(Err(full)) = tokio::task::spawn_blocking(move || hearth_platform::durable::admits(&root, size)).await
+                && full.kind() == std::io::ErrorKind::StorageFull
+            {
+                round.failed += 1;
+                round.last_error = Some(format!("{} is not pulled: {full}", need.global.name));
+                continue;
+            }
             let (slots, bytes) = load(&need.global);
             while !files.is_empty()
                 && (files.len() >= FILES_AT_ONCE || in_flight.0 + slots > SLOTS || in_flight.1 + bytes > BYTES_IN_FLIGHT)

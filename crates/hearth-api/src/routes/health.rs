@@ -51,6 +51,11 @@ pub struct Status {
     pub data_free_bytes: Option<u64>,
     /// Size of the data disk.
     pub data_total_bytes: Option<u64>,
+    /// How full the data disk is: `fine`, `filling` (from 90%: warned) or `full` (from 97%:
+    /// new files are refused; docs/disks.md, "Full disks").
+    pub data_fullness: Option<hearth_core::disk_room::Fullness>,
+    /// The share of the data disk in use, whole percent.
+    pub data_percent_used: Option<u64>,
     /// Users on the box.
     pub users: i64,
     /// hearthd's own resident memory (its worker processes not counted).
@@ -91,14 +96,17 @@ fn last_drill(r: &crate::state::rusqlite_conn::Connection) -> Result<Option<Veri
 pub async fn status(State(state): State<AppState>) -> Result<Json<Status>, ApiError> {
     let users = state.read(hearth_catalog::users::count).await?;
     let last_verified_restore = state.read(last_drill).await?;
-    let space = hearth_platform::durable::space(&state.data_dir).ok();
+    let data = state.data_dir.clone();
+    let room = tokio::task::spawn_blocking(move || hearth_platform::durable::room(&data)).await.ok().and_then(Result::ok);
     Ok(Json(Status {
         device: DeviceInfo { name: state.box_settings.current().name.to_string(), ..(*state.device).clone() },
         board: (*state.board).clone(),
         services: state.status.snapshot(),
         data_dir: state.data_dir.display().to_string(),
-        data_free_bytes: space.map(|s| s.0),
-        data_total_bytes: space.map(|s| s.1),
+        data_free_bytes: room.map(|r| r.free),
+        data_total_bytes: room.map(|r| r.total),
+        data_fullness: room.map(|r| r.fullness()),
+        data_percent_used: room.map(|r| r.percent_used()),
         users,
         daemon_resident_bytes: hearth_platform::memory::resident_bytes(),
         last_verified_restore,

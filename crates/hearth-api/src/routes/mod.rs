@@ -294,7 +294,15 @@ pub fn router(state: AppState) -> Router {
         );
         // WebDAV's routes take every method (`any`, a fallback to axum), which only `layer`
         // wraps; the others keep `route_layer`, so an unknown method is a 405, not a 401.
-        let layered = if route.method == webdav() { route.handler.layer(enforce) } else { route.handler.route_layer(enforce) };
+        // Files are refused before they start when the disk is full; applied first, so it runs
+        // after `enforce` (the outer layer) and tells only callers who may write.
+        let handler = if crate::full_disk::STORING_ROUTES.contains(&route.path) {
+            let full = axum::middleware::from_fn_with_state(state.clone(), crate::full_disk::refuse_when_full);
+            if route.method == webdav() { route.handler.layer(full) } else { route.handler.route_layer(full) }
+        } else {
+            route.handler
+        };
+        let layered = if route.method == webdav() { handler.layer(enforce) } else { handler.route_layer(enforce) };
         router = router.route(route.path, layered);
     }
     let limit = state.config.http.max_body_bytes;

@@ -58,7 +58,10 @@ export function render(main, route, app) {
       const used = st.data_total_bytes - st.data_free_bytes;
       space.replaceChildren(
         h("progress", { max: st.data_total_bytes || 1, value: used, "aria-label": t("box.space") }),
-        h("p", {}, t("box.space_line", { free: bytes(st.data_free_bytes), total: bytes(st.data_total_bytes) })));
+        h("p", {}, t("box.space_line", { free: bytes(st.data_free_bytes), total: bytes(st.data_total_bytes) })),
+        st.data_fullness === "fine" || !st.data_fullness ? null
+          : h("p", { class: `${st.data_fullness === "full" ? "error" : "warning"} space-alert`, role: "alert" },
+            t(`box.space_${st.data_fullness}`, { percent: st.data_percent_used })));
       memory.textContent = st.daemon_resident_bytes ? t("box.memory", { used: bytes(st.daemon_resident_bytes) }) : "";
       if (!services.childElementCount) showServices(st.services);
       const v = st.last_verified_restore;
