@@ -70,4 +70,27 @@ await runOnPhone("disks", shots, { expectedFailure }, async ({ page, shot, fits 
   if (body.file_system !== "ext4" || body.erase !== true) fail(`the request: ${JSON.stringify(body)}`);
   await page.waitForFunction(() => /no disk with serial/.test(document.querySelector('.disk[data-name="sdx"] .move-said').textContent), null, { timeout: 10000 });
   if ((await said.getAttribute("class")).split(" ").indexOf("error") < 0) fail("the refusal is not shown as an error");
+
+  step("a disk whose health fails is said on the Box page, with a link to Disks");
+  await page.unroute("**/api/v1/disks");
+  await page.route("**/api/v1/disks", async (route) => {
+    const response = await route.fetch();
+    const inventory = await response.json();
+    inventory.disks.push({
+      name: "sdy", vendor: "WDC", model: "WD40EFAX", serial: "WD-FAILING", size_bytes: 4e12, transport: "usb", rotational: true,
+      removable: false, read_only: false, partition_table: "gpt", system: false, problem: null, volumes: [],
+      health: { verdict: "failing", reasons: ["the disk's own check fails", "12 reallocated sectors"], unavailable: null,
+        temperature_c: 41, power_on_hours: 30000 },
+    });
+    await route.fulfill({ response, json: inventory });
+  });
+  await page.goto(url + "#/box");
+  const alert = page.locator("#disk-health .disk-alert");
+  await alert.waitFor({ timeout: 15000 });
+  const words = await alert.textContent();
+  if (!words.includes("WDC WD40EFAX is failing") || !words.includes("12 reallocated sectors")) fail(`the alert: "${words}"`);
+  await fits("the Box page with a disk alert");
+  await shot("box-disk-alert");
+  await alert.locator("a").click();
+  await page.locator('#disks .disk[data-name="sdy"] .disk-health[data-verdict="failing"]').waitFor({ timeout: 10000 });
 });

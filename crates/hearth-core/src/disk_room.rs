@@ -22,13 +22,15 @@ pub enum Fullness {
     Full,
 }
 
-/// A disk's free and total bytes, as `statvfs` gives them to an unprivileged writer.
+/// A disk's room as `df` counts it: what is used, and what an unprivileged writer may still
+/// use. Their sum is the disk's usable size: blocks reserved for root, and blocks a shared or
+/// overlaid file system does not offer at all, count neither as used nor as free.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Room {
-    /// Bytes an unprivileged writer may still use.
+    /// Bytes an unprivileged writer may still use (statvfs's `f_bavail`).
     pub free: u64,
-    /// The file system's size.
-    pub total: u64,
+    /// Bytes in use (`f_blocks - f_bfree`).
+    pub used: u64,
 }
 
 /// A write refused because the disk is full.
@@ -60,11 +62,12 @@ impl Room {
     }
 
     fn percent_after(&self, incoming: u64) -> u64 {
-        if self.total == 0 {
+        let total = u128::from(self.used) + u128::from(self.free);
+        if total == 0 {
             return 100;
         }
-        let used = self.total.saturating_sub(self.free).saturating_add(incoming);
-        (u128::from(used) * 100 / u128::from(self.total)).min(100) as u64
+        let used = u128::from(self.used) + u128::from(incoming);
+        (used * 100 / total).min(100) as u64
     }
 
     /// How full the disk is now.
@@ -94,7 +97,7 @@ mod tests {
     #[test]
     fn the_thresholds() {
         let gib = 1u64 << 30;
-        let disk = |free| Room { free, total: 100 * gib };
+        let disk = |free| Room { free, used: 100 * gib - free };
         assert_eq!(disk(50 * gib).fullness(), Fullness::Fine);
         assert_eq!(disk(10 * gib).fullness(), Fullness::Filling);
         assert_eq!(disk(4 * gib).fullness(), Fullness::Filling);
@@ -107,7 +110,9 @@ mod tests {
             "the box's disk is 96% full (4096 MiB free): new files are not taken until some are deleted or a bigger disk is added"
         );
         assert!(disk(3 * gib).admits(0).is_err(), "full: even a write of unknown size waits");
-        assert!(Room { free: 0, total: 0 }.admits(0).is_err());
-        assert_eq!(Room { free: u64::MAX, total: 10 }.percent_used(), 0, "nonsense from statvfs does not overflow");
+        assert!(Room { free: 0, used: 0 }.admits(0).is_err());
+        assert_eq!(Room { free: u64::MAX, used: u64::MAX }.percent_used(), 50, "nonsense from statvfs does not overflow");
+        // A shared file system whose size counts blocks it does not offer: as df counts it.
+        assert_eq!(Room { free: 70 * gib, used: 22 * gib }.fullness(), Fullness::Fine);
     }
 }

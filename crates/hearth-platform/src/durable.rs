@@ -127,7 +127,10 @@ pub fn space(path: &Path) -> io::Result<(u64, u64)> {
 
 /// The room on the file system holding `path` (docs/disks.md, "Full disks").
 pub fn room(path: &Path) -> io::Result<hearth_core::disk_room::Room> {
-    space(path).map(|(free, total)| hearth_core::disk_room::Room { free, total })
+    let st = nix::sys::statvfs::statvfs(path).map_err(io::Error::from)?;
+    let frsize = st.fragment_size() as u64;
+    let used = (st.blocks() as u64).saturating_sub(st.blocks_free() as u64).saturating_mul(frsize);
+    Ok(hearth_core::disk_room::Room { free: (st.blocks_available() as u64).saturating_mul(frsize), used })
 }
 
 /// Whether a write of `incoming` bytes (0: unknown) may start on the file system holding

@@ -49,7 +49,8 @@ pub struct Status {
     pub data_dir: String,
     /// Free bytes on the data disk.
     pub data_free_bytes: Option<u64>,
-    /// Size of the data disk.
+    /// Size of the data disk as `df` counts it: used and free (blocks reserved for root not
+    /// counted).
     pub data_total_bytes: Option<u64>,
     /// How full the data disk is: `fine`, `filling` (from 90%: warned) or `full` (from 97%:
     /// new files are refused; docs/disks.md, "Full disks").
@@ -104,7 +105,7 @@ pub async fn status(State(state): State<AppState>) -> Result<Json<Status>, ApiEr
         services: state.status.snapshot(),
         data_dir: state.data_dir.display().to_string(),
         data_free_bytes: room.map(|r| r.free),
-        data_total_bytes: room.map(|r| r.total),
+        data_total_bytes: room.map(|r| r.used.saturating_add(r.free)),
         data_fullness: room.map(|r| r.fullness()),
         data_percent_used: room.map(|r| r.percent_used()),
         users,

@@ -102,6 +102,8 @@ const EN = {
   "box.fingerprint": "HTTPS certificate fingerprint (SHA-256): {sha}",
   "box.space": "Disk space",
   "box.space_line": "{free} free of {total}",
+  "box.disk_warning": (p) => `The disk ${p.disk} needs attention: ${p.why}.`,
+  "box.disk_failing": (p) => `The disk ${p.disk} is failing: ${p.why}. Copy what is on it somewhere else now.`,
   "box.space_filling": (p) => `The disk is ${p.percent}% full. Delete what is not needed, or move the data to a bigger disk (Disks), before it fills up.`,
   "box.space_full": (p) => `The disk is ${p.percent}% full: new photos and files are not taken until some are deleted or the data moves to a bigger disk (Disks). Nothing already on the box is lost.`,
   "box.memory": "Hearth's memory: {used}",

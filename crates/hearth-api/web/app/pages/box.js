@@ -13,13 +13,15 @@ export function render(main, route, app) {
   const space = h("div", { id: "space" });
   const memory = h("p", { class: "muted", id: "memory" });
   const verified = h("p", { id: "last-verified" });
+  const diskHealth = h("div", { id: "disk-health" });
+  const admin = app.me.role === "owner" || app.me.role === "admin";
   const services = h("tbody", { id: "services" });
   const jobs = h("div", { id: "jobs", "aria-live": "polite" });
   const analysis = h("div", { id: "ml-status" });
   main.append(
     h("div", { class: "page-head" }, h("h1", {}, t("box.title"))),
-    h("section", { class: "card" }, device, fingerprint, h("h2", {}, t("box.space")), space, memory, verified),
-    app.me.role === "owner" || app.me.role === "admin" ? settingsForm(app) : null,
+    h("section", { class: "card" }, device, fingerprint, h("h2", {}, t("box.space")), space, diskHealth, memory, verified),
+    admin ? settingsForm(app) : null,
     h("section", { class: "card" }, h("h2", {}, t("box.activity")), jobs, analysis),
     h("section", { class: "card" }, h("h2", {}, t("box.services")),
       h("table", {}, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("box.service")), h("th", { scope: "col" }, t("box.state")), h("th", { scope: "col" }, t("box.restarts")))), services)),
@@ -39,6 +41,15 @@ export function render(main, route, app) {
   });
   // A stream refused (the session ended) closes for good: let the app find out why.
   events.addEventListener("error", () => { if (events.readyState === EventSource.CLOSED) api("GET", "/api/v1/me").catch(() => {}); });
+
+  // A disk whose own health check warns or fails, said where the admins look first.
+  function showDiskHealth(disks) {
+    if (gone) return;
+    const bad = disks.filter((d) => d.health && (d.health.verdict === "warning" || d.health.verdict === "failing"));
+    diskHealth.replaceChildren(...bad.map((d) => h("p", { class: `${d.health.verdict === "failing" ? "error" : "warning"} disk-alert`, role: "alert" },
+      h("a", { href: "#/disks" }, t(`box.disk_${d.health.verdict}`, {
+        disk: [d.vendor, d.model].filter(Boolean).join(" ") || d.name, why: d.health.reasons.join("; ") })))));
+  }
 
   function showServices(list) {
     services.replaceChildren(...list.map((s) => h("tr", {},
@@ -63,6 +74,7 @@ export function render(main, route, app) {
           : h("p", { class: `${st.data_fullness === "full" ? "error" : "warning"} space-alert`, role: "alert" },
             t(`box.space_${st.data_fullness}`, { percent: st.data_percent_used })));
       memory.textContent = st.daemon_resident_bytes ? t("box.memory", { used: bytes(st.daemon_resident_bytes) }) : "";
+      if (admin) showDiskHealth((await api("GET", "/api/v1/disks")).disks);
       if (!services.childElementCount) showServices(st.services);
       const v = st.last_verified_restore;
       verified.className = v && v.state === "failed" ? "error" : "muted";

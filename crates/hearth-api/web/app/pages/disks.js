@@ -103,7 +103,7 @@ function moveForm(d, setMoving) {
     });
     return h("div", { class: "move-form" },
       h("p", {}, t("disks.move.explain")),
-      what ? h("p", { class: "warning" }, h("label", { for: `erase-${d.name}` }, erase, " ", t("disks.move.erase", { what }))) : null,
+      what ? h("p", { class: "warning" }, h("label", { class: "check", for: `erase-${d.name}` }, erase, " ", t("disks.move.erase", { what }))) : null,
       h("label", {}, t("disks.move.fs"), " ", fs),
       h("div", { class: "actions" }, go, cancel),
       said);
