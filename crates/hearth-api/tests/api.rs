@@ -438,6 +438,14 @@ async fn the_disks_are_listed_for_admins() {
     let audit = b.send("GET", "/api/v1/audit", LAN, Some(&owner), None).await;
     let tries = audit.json.as_array().expect("audit").iter().filter(|e| e["action"] == "disks.use_for_data").count();
     assert_eq!(tries, 3, "{}", audit.json);
+
+    // Once the data lives on a disk, no other disk is offered it.
+    b.state.disks.set_data_start(hearth_disks::data_home::DataStart { on: hearth_disks::data_home::DataOn::Disk, ..Default::default() });
+    let r = b.send("GET", "/api/v1/disks", LAN, Some(&owner), None).await;
+    assert_eq!(r.json["data"]["on"], "disk", "{}", r.json);
+    let r = b.send("POST", &ask("22123A801234"), LAN, Some(&owner), Some(json!({"file_system": "btrfs"}))).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.json);
+    assert!(r.json["error"]["message"].as_str().is_some_and(|m| m.contains("already lives on a disk")), "{}", r.json);
 }
 
 #[tokio::test]

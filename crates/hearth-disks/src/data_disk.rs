@@ -13,12 +13,14 @@ use std::time::{Duration, Instant};
 use hearth_platform::child::{self, Limits};
 
 use crate::data_home::{DATA_LABEL, DataFileSystem, DataHome, DataHomeRecord, FsUuid};
-use crate::file_system;
+use crate::file_system::{self, PartitionTable};
 use crate::inventory::{DeviceFolder, DeviceReader, Disk, Inventory};
 use crate::mountinfo;
 
 /// The request file, under the daemon's data folder.
 pub const REQUEST_FILE: &str = "system/disks/use-for-data.json";
+/// The longest request file read.
+const MAX_REQUEST: u64 = 64 << 10;
 /// Room kept free on the new disk beyond what the data uses now (1 GiB).
 const ROOM: u64 = 1 << 30;
 /// How long partitioning or making a file system may take.
@@ -87,7 +89,11 @@ pub fn contents(disk: &Disk) -> Option<String> {
             None => "a partition".to_string(),
         })
         .collect();
-    if kinds.is_empty() { disk.partition_table.map(|t| format!("an empty {t:?} partition table")) } else { Some(kinds.join(", ")) }
+    let table = |t: PartitionTable| match t {
+        PartitionTable::Gpt => "an empty GPT partition table".to_string(),
+        PartitionTable::Mbr => "an empty MBR partition table".to_string(),
+    };
+    if kinds.is_empty() { disk.partition_table.map(table) } else { Some(kinds.join(", ")) }
 }
 
 /// May `request`'s disk be given the data, which uses `data_used` bytes now?
@@ -135,7 +141,11 @@ pub struct Places {
 /// the next start copies the data to it. Returns the new file system's UUID.
 pub fn prepare(places: &Places, record: &DataHomeRecord) -> Result<FsUuid, String> {
     let path = places.data.join(REQUEST_FILE);
-    let bytes = std::fs::read(&path).map_err(|e| format!("the request {} cannot be read: {e}", path.display()))?;
+    // Bounded: the file is written by the unprivileged daemon, and this runs as root.
+    let mut bytes = Vec::new();
+    std::fs::File::open(&path)
+        .and_then(|f| std::io::Read::read_to_end(&mut std::io::Read::take(f, MAX_REQUEST), &mut bytes))
+        .map_err(|e| format!("the request {} cannot be read: {e}", path.display()))?;
     let request: UseForData =
         serde_json::from_slice(&bytes).map_err(|e| format!("the request {} is not understood: {e}", path.display()))?;
     match record.read()? {

@@ -16,7 +16,7 @@ use hearth_platform::privileged_helper::{Helper, Request};
 use hearth_platform::uevent_socket::{MESSAGE_MAX, UeventSocket};
 
 use crate::data_disk::{self, Refusal, UseForData};
-use crate::data_home::DataStart;
+use crate::data_home::{DataOn, DataStart};
 use crate::inventory::{DeviceFolder, Inventory};
 use crate::smart::{self, SmartReport};
 use crate::sysfs::Transport;
@@ -132,6 +132,9 @@ impl Disks {
     /// helper, which checks again. The move itself is made by the next start (the caller
     /// restarts the box). `data` is the data folder.
     pub fn use_for_data(&self, data: &Path, request: &UseForData) -> Result<(), UseForDataError> {
+        if self.data_start().on == DataOn::Disk {
+            return Err(Refusal::AlreadyMoved.into());
+        }
         let (used, _) = data_disk::data_use(data).map_err(UseForDataError::Failed)?;
         data_disk::check(&self.current(), request, used)?;
         let Some((helper, _)) = &self.helper else { return Err(UseForDataError::NoHelper) };
