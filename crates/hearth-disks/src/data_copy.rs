@@ -154,7 +154,7 @@ impl Copy<'_> {
             }
         }
         // After its entries, which change a directory's time.
-        set_owner_mode_time(&dst, &meta, true).map_err(Self::dst_err(rel))
+        set_owner_mode_time(&dst, &meta).map_err(Self::dst_err(rel))
     }
 
     fn symlink(&mut self, rel: &Path, meta: &fs::Metadata) -> Result<(), CopyError> {
@@ -195,7 +195,7 @@ impl Copy<'_> {
         if back != src_hash {
             return Err(CopyError::Differs { path: rel.to_path_buf() });
         }
-        set_owner_mode_time(&dst, meta, false).map_err(Self::dst_err(rel))?;
+        set_owner_mode_time(&dst, meta).map_err(Self::dst_err(rel))?;
         self.count.files += 1;
         Ok(())
     }
@@ -273,15 +273,15 @@ fn remove_any(path: &Path) -> io::Result<()> {
     }
 }
 
-fn set_owner_mode_time(dst: &Path, meta: &fs::Metadata, directory: bool) -> io::Result<()> {
+fn set_owner_mode_time(dst: &Path, meta: &fs::Metadata) -> io::Result<()> {
     std::os::unix::fs::chown(dst, Some(meta.uid()), Some(meta.gid()))?;
     fs::set_permissions(dst, fs::Permissions::from_mode(meta.mode() & 0o7777))?;
     let modified = UNIX_EPOCH + Duration::new(meta.mtime().max(0) as u64, meta.mtime_nsec().clamp(0, 999_999_999) as u32);
     let accessed = UNIX_EPOCH + Duration::new(meta.atime().max(0) as u64, meta.atime_nsec().clamp(0, 999_999_999) as u32);
     let times = fs::FileTimes::new().set_modified(modified).set_accessed(accessed);
-    // A directory is opened read-only to set its times; a file for writing.
-    let f = if directory { File::open(dst)? } else { OpenOptions::new().write(true).open(dst)? };
-    f.set_times(times)
+    // Read-only is enough: setting given times needs ownership, not write access (and a file
+    // copied as read-only could not be opened for writing by anyone but root).
+    File::open(dst)?.set_times(times)
 }
 
 #[cfg(test)]
