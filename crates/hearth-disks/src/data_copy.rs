@@ -189,19 +189,15 @@ impl Copy<'_> {
             }
             self.linked.insert(key, rel.to_path_buf());
         }
-        let src_hash = self.copy_file(rel, meta, &dst)?;
-        // Read back from the disk, not from memory: the written pages were dropped after the flush.
-        let back = hash_file(&dst).map_err(Self::dst_err(rel))?;
-        if back != src_hash {
-            return Err(CopyError::Differs { path: rel.to_path_buf() });
-        }
+        self.copy_file(rel, meta, &dst)?;
         set_owner_mode_time(&dst, meta).map_err(Self::dst_err(rel))?;
         self.count.files += 1;
         Ok(())
     }
 
-    /// Copy one file unless the destination already holds it whole; the source's BLAKE3.
-    fn copy_file(&mut self, rel: &Path, meta: &fs::Metadata, dst: &Path) -> Result<blake3::Hash, CopyError> {
+    /// Copy one file unless the destination already holds it whole (found by reading both),
+    /// and read what was written back from the disk to compare.
+    fn copy_file(&mut self, rel: &Path, meta: &fs::Metadata, dst: &Path) -> Result<(), CopyError> {
         let mut src = File::open(self.from.join(rel)).map_err(Self::src_err(rel))?;
         if let Ok(existing) = fs::symlink_metadata(dst)
             && existing.is_file()
@@ -211,7 +207,7 @@ impl Copy<'_> {
             if hash_file(dst).map_err(Self::dst_err(rel))? == ours {
                 self.count.already_there += 1;
                 self.count.bytes += meta.len();
-                return Ok(ours);
+                return Ok(());
             }
         }
         if let Ok(existing) = fs::symlink_metadata(dst)
@@ -236,7 +232,11 @@ impl Copy<'_> {
         }
         out.sync_all().map_err(Self::dst_err(rel))?;
         hearth_platform::durable::forget_cached_pages(&out);
-        Ok(hasher.finalize())
+        // Read back from the disk, not from memory: the written pages were dropped above.
+        if hash_file(dst).map_err(Self::dst_err(rel))? != hasher.finalize() {
+            return Err(CopyError::Differs { path: rel.to_path_buf() });
+        }
+        Ok(())
     }
 
     /// Tell `progress` every few seconds.

@@ -234,8 +234,9 @@ impl DataHomeRecord {
     /// Record `home` over the older copy, flushed and read back.
     pub fn write(&self, home: &DataHome) -> std::io::Result<()> {
         let header = "Where Hearth's data lives (docs/disks.md, \"The data home record\"); written by Hearth";
-        self.copies.write(header, &home.to_vars())?;
-        match self.read() {
+        // The copy written, as read back by `write`.
+        let written = self.copies.write(header, &home.to_vars())?;
+        match DataHome::from_vars(&written.vars) {
             Ok(back) if back.to_vars() == home.to_vars() => Ok(()),
             _ => {
                 Err(std::io::Error::other(format!("the data home record in {} does not read back as written", self.copies.dir().display())))

@@ -202,7 +202,7 @@ fn mount_disk(uuid: &FsUuid, file_system: DataFileSystem, at: &Path) -> Result<(
         })?;
     }
     std::fs::create_dir_all(at).ok();
-    run(Command::new("mount").args(["-t", file_system.as_str(), "-o", "noatime"]).arg(&device).arg(at), &[0]).map_err(|e| {
+    mount(&device, at, file_system.as_str()).map_err(|e| {
         problem(
             "damaged",
             format!("the data disk {} cannot be mounted: {e}", device.display()),
@@ -235,8 +235,7 @@ fn move_to_disk(card: &Path, uuid: &FsUuid, file_system: DataFileSystem) -> Resu
     let device = Path::new("/dev").join(&name);
     let new = Path::new(NEW_DATA);
     std::fs::create_dir_all(new).map_err(|e| format!("{NEW_DATA}: {e}"))?;
-    run(Command::new("mount").args(["-t", file_system.as_str(), "-o", "noatime"]).arg(&device).arg(new), &[0])
-        .map_err(|e| format!("the new data disk {} cannot be mounted: {e}", device.display()))?;
+    mount(&device, new, file_system.as_str()).map_err(|e| format!("the new data disk {} cannot be mounted: {e}", device.display()))?;
     eprintln!("hearthd prepare-data: copying the data from the card to {} (every file is read back and compared)", device.display());
     let copied = data_copy::copy_verified(card, new, &mut |count| {
         eprintln!("hearthd prepare-data: copying: {} files, {} MiB so far", count.files, count.bytes >> 20);
@@ -344,7 +343,7 @@ fn prepare(args: &Args, device: &Path, status: &mut DataStatus) -> Result<(), Pr
 
     // 3. Mount, and grow the filesystem to the partition.
     std::fs::create_dir_all(&args.mount).ok();
-    run(Command::new("mount").args(["-t", "ext4", "-o", "noatime"]).arg(device).arg(&args.mount), &[0]).map_err(|e| {
+    mount(device, &args.mount, "ext4").map_err(|e| {
         problem(
             "damaged",
             format!("the data filesystem on {} cannot be mounted: {e}", device.display()),
@@ -365,6 +364,11 @@ fn prepare(args: &Args, device: &Path, status: &mut DataStatus) -> Result<(), Pr
         }
     }
     Ok(())
+}
+
+/// Mount the `kind` file system on `device` at `at`, as the data is always mounted (`noatime`).
+fn mount(device: &Path, at: &Path, kind: &str) -> Result<(), String> {
+    run(Command::new("mount").args(["-t", kind, "-o", "noatime"]).arg(device).arg(at), &[0])
 }
 
 /// Run a program to the end; an exit status outside `ok` is an error with its output.
