@@ -1357,3 +1357,281 @@ fn a_filling_disk_warns_and_a_full_one_refuses_new_files_before_they_start() {
     assert_eq!(status(&auth)["data_fullness"], "fine");
     upload(&auth, addr, &photos.join("camera.png"), "taken-again.png");
 }
+
+/// `GET /api/v1/disks` whole (the disks, where the data lives, its pool).
+fn disks_view(addr: SocketAddr, auth: &[String]) -> serde_json::Value {
+    let r = http::request(addr, "GET", "/api/v1/disks", auth, None).expect("disks");
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json()
+}
+
+/// Wait (up to `limit`) until the data's pool, as the API shows it, is as `ready` says; it.
+fn wait_pool(
+    guest: &Guest,
+    addr: SocketAddr,
+    auth: &[String],
+    limit: Duration,
+    ready: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let started = Instant::now();
+    loop {
+        let pool = disks_view(addr, auth)["pool"].clone();
+        if ready(&pool) {
+            return pool;
+        }
+        assert!(started.elapsed() < limit, "the pool stayed {pool}\n{}", guest.console());
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// The SHA-256 of every file under `dir`, sorted, as `find … -exec sha256sum` prints them; the
+/// guest's side is asked through the service console, the host's computed the same way here.
+const FAMILY_SUMS: &str = "cd /data/family && find . -type f -exec sha256sum {} + | cut -c1-64 | sort";
+
+fn family_sums_here(dir: &Path) -> String {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg("find . -type f -exec sha256sum {} + | cut -c1-64 | LC_ALL=C sort")
+        .current_dir(dir)
+        .output()
+        .expect("sha256sum");
+    String::from_utf8_lossy(&out.stdout).split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A btrfs mirror on the virtual board (docs/disks.md, "Mirrors"): the data moves from the card
+/// to disk A with btrfs; disk B is added as its mirror while the box runs (a balance converts
+/// every chunk to two copies). With B gone the box starts degraded on A alone, says so, and
+/// every photo and family file is there; a photo uploaded then lands on A only. A blank disk C
+/// is put in B's place while the box runs (`btrfs replace`, then the chunks written while
+/// degraded are converted); the next start is not degraded, a scrub finds no error, and
+/// everything (three photos, the family's files by SHA-256) is intact. The times of the mirror's
+/// first copy and of the rebuild are printed.
+#[test]
+fn a_mirror_survives_a_disk_removed_reports_degraded_and_heals_after_a_replacement() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let card = board::card(dir.path(), 2 * GIB);
+    grow_data_partition(&card);
+    let root = dir.path().join("data-root");
+    let family = root.join("family");
+    std::fs::create_dir_all(family.join("Été 2024/a (1)")).expect("dirs");
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    for i in 0..8 {
+        let mut bytes = vec![0u8; (2 << 20) + i * 4099];
+        for chunk in bytes.chunks_mut(8) {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            chunk.copy_from_slice(&seed.to_le_bytes()[..chunk.len()]);
+        }
+        std::fs::write(family.join(format!("Été 2024/a (1)/part {i}.bin")), bytes).expect("write");
+    }
+    std::fs::write(family.join("empty"), b"").expect("empty");
+    std::fs::write(family.join("notes — ünïcode.txt"), "grandma's recipes\n").expect("notes");
+    let want_sums = family_sums_here(&family);
+    put_data_filesystem(&card, &root);
+    board::service_console(&card);
+    let blank = |name: &str| {
+        let path = dir.path().join(name);
+        std::fs::File::create(&path).expect("disk").set_len(3 * GIB).expect("size");
+        path
+    };
+    let (a, b, c) = (blank("pool-a.img"), blank("pool-b.img"), blank("pool-c.img"));
+    let a = format!("{}@HEARTH-POOL-A", a.display());
+    let b = format!("{}@HEARTH-POOL-B", b.display());
+    let c = format!("{}@HEARTH-POOL-C", c.display());
+    let photos = hearth_tests::daemon::workspace().join("target/sample-photos");
+    let photo = |name: &str| photos.join(name);
+    let intact = |addr: SocketAddr, auth: &[String; 1], assets: &[(i64, &str)]| {
+        for (id, name) in assets {
+            let (code, original) = curl(auth, &[&format!("http://{addr}/api/v1/assets/{id}/original")]);
+            assert_eq!(code, 200, "{name}");
+            assert!(original == std::fs::read(photo(name)).expect("photo"), "{name} came back other than it went");
+        }
+    };
+
+    // The data moves to A, with btrfs.
+    let mut guest = Guest::boot_with(&card, dir.path(), &["--disk", &a, "--disk", &b]);
+    let auth = claim_when_up(&mut guest);
+    let addr = guest.http.expect("port");
+    let mut assets = vec![(upload(&auth, addr, &photo("chelsea.png"), "chelsea.png"), "chelsea.png")];
+    let r = post(addr, "/api/v1/disks/HEARTH-POOL-A/use-for-data", &auth, r#"{"file_system":"btrfs"}"#);
+    assert_eq!(r.status, 202, "{}", r.body);
+    assert!(guest.wait_exit(Duration::from_secs(180)).success(), "the box restarts");
+    drop(guest);
+
+    // On A alone; B is added as its mirror while the box runs.
+    let mut guest = Guest::boot_with(&card, dir.path(), &["--disk", &a, "--disk", &b]);
+    guest.wait_health(200);
+    let addr = guest.http.expect("port");
+    let auth = login_ada(addr);
+    let view = disks_view(addr, &auth);
+    assert_eq!((view["data"]["on"].as_str(), view["data"]["file_system"].as_str()), (Some("disk"), Some("btrfs")), "{view}");
+    assert_eq!(view["pool"]["state"], "single", "{view}");
+    let r = post(addr, "/api/v1/disks/HEARTH-POOL-A/mirror", &auth, r#"{"action":"add"}"#);
+    assert_eq!(r.status, 409, "A holds the data already: {}", r.body);
+    let r = post(addr, "/api/v1/disks/HEARTH-POOL-B/mirror", &auth, r#"{"action":"replace"}"#);
+    assert_eq!(r.status, 409, "nothing is missing: {}", r.body);
+    let asked = Instant::now();
+    let r = post(addr, "/api/v1/disks/HEARTH-POOL-B/mirror", &auth, r#"{"action":"add"}"#);
+    assert_eq!(r.status, 202, "{}", r.body);
+    let pool = wait_pool(&guest, addr, &auth, Duration::from_secs(900), |p| p["state"] == "mirrored");
+    println!("mirror: every chunk on both disks {:.1} s after the request (TCG)", asked.elapsed().as_secs_f64());
+    let serials: Vec<&str> = pool["devices"].as_array().expect("devices").iter().filter_map(|d| d["serial"].as_str()).collect();
+    assert_eq!(serials, ["HEARTH-POOL-A", "HEARTH-POOL-B"], "{pool}");
+    assert!(pool["profiles"].as_array().expect("profiles").iter().all(|p| p.as_str().is_some_and(|p| p.ends_with(":raid1"))), "{pool}");
+    assets.push((upload(&auth, addr, &photo("astronaut.png"), "astronaut.png"), "astronaut.png"));
+    let r = post(addr, "/api/v1/system/poweroff", &auth, "{}");
+    assert_eq!(r.status, 202, "{}", r.body);
+    assert!(guest.wait_exit(Duration::from_secs(120)).success());
+    drop(guest);
+
+    // B is gone: the box starts degraded on A, says so, and has everything.
+    let mut guest = Guest::boot_with(&card, dir.path(), &["--disk", &a]);
+    guest.wait_health(200);
+    assert!(guest.console().contains("(degraded)"), "{}", guest.console());
+    let addr = guest.http.expect("port");
+    let auth = login_ada(addr);
+    let view = disks_view(addr, &auth);
+    assert_eq!((view["pool"]["state"].as_str(), view["data"]["degraded"].as_bool()), (Some("degraded"), Some(true)), "{view}");
+    let missing: Vec<u64> = view["pool"]["devices"]
+        .as_array()
+        .expect("devices")
+        .iter()
+        .filter(|d| d["missing"] == true)
+        .filter_map(|d| d["id"].as_u64())
+        .collect();
+    assert_eq!(missing, [2], "{view}");
+    intact(addr, &auth, &assets);
+    guest.wait_console("Hearth service console");
+    assert_eq!(in_guest(&mut guest, FAMILY_SUMS), want_sums, "the family's files, on A alone");
+    assets.push((upload(&auth, addr, &photo("coffee.png"), "coffee.png"), "coffee.png"));
+    let r = post(addr, "/api/v1/system/poweroff", &auth, "{}");
+    assert_eq!(r.status, 202, "{}", r.body);
+    assert!(guest.wait_exit(Duration::from_secs(120)).success());
+    drop(guest);
+
+    // A blank disk C takes B's place while the box runs.
+    let mut guest = Guest::boot_with(&card, dir.path(), &["--disk", &a, "--disk", &c]);
+    guest.wait_health(200);
+    let addr = guest.http.expect("port");
+    let auth = login_ada(addr);
+    assert_eq!(disks_view(addr, &auth)["pool"]["state"], "degraded");
+    let r = post(addr, "/api/v1/disks/HEARTH-POOL-C/mirror", &auth, r#"{"action":"add"}"#);
+    assert_eq!(r.status, 409, "a degraded pool is mended, not grown: {}", r.body);
+    let asked = Instant::now();
+    let r = post(addr, "/api/v1/disks/HEARTH-POOL-C/mirror", &auth, r#"{"action":"replace"}"#);
+    assert_eq!(r.status, 202, "{}", r.body);
+    let pool = wait_pool(&guest, addr, &auth, Duration::from_secs(900), |p| p["state"] == "mirrored");
+    println!("replace: two copies of every chunk again {:.1} s after the request (TCG)", asked.elapsed().as_secs_f64());
+    let serials: Vec<&str> = pool["devices"].as_array().expect("devices").iter().filter_map(|d| d["serial"].as_str()).collect();
+    assert_eq!(serials, ["HEARTH-POOL-A", "HEARTH-POOL-C"], "{pool}");
+    let r = post(addr, "/api/v1/system/poweroff", &auth, "{}");
+    assert_eq!(r.status, 202, "{}", r.body);
+    assert!(guest.wait_exit(Duration::from_secs(120)).success());
+    drop(guest);
+
+    // Healed: the next start is not degraded, a scrub finds nothing wrong, everything is there.
+    let mut guest = Guest::boot_with(&card, dir.path(), &["--disk", &a, "--disk", &c]);
+    guest.wait_health(200);
+    assert!(!guest.console().contains("(degraded)"), "{}", guest.console());
+    let addr = guest.http.expect("port");
+    let auth = login_ada(addr);
+    let view = disks_view(addr, &auth);
+    assert_eq!((view["pool"]["state"].as_str(), view["data"]["degraded"].as_bool()), (Some("mirrored"), Some(false)), "{view}");
+    let r = post(addr, "/api/v1/disks/pool/scrub", &auth, "{}");
+    assert_eq!(r.status, 202, "{}", r.body);
+    let pool = wait_pool(&guest, addr, &auth, Duration::from_secs(600), |p| p["scrubbing"] == false && !p["last_scrub"].is_null());
+    let scrub = &pool["last_scrub"];
+    println!("scrub: {scrub}");
+    assert_eq!(
+        (scrub["status"].as_str(), scrub["errors"].as_u64(), scrub["uncorrectable"].as_u64()),
+        (Some("finished"), Some(0), Some(0)),
+        "{scrub}"
+    );
+    assert!(scrub["bytes"].as_u64().unwrap_or(0) > 16 << 20, "it read the data: {scrub}");
+    intact(addr, &auth, &assets);
+    guest.wait_console("Hearth service console");
+    assert_eq!(in_guest(&mut guest, FAMILY_SUMS), want_sums, "the family's files, healed");
+    let r = post(addr, "/api/v1/system/poweroff", &auth, "{}");
+    assert_eq!(r.status, 202, "{}", r.body);
+    assert!(guest.wait_exit(Duration::from_secs(120)).success());
+}
+
+/// Eject on the virtual board (docs/disks.md, "Eject"): a disk plugged into the running box is
+/// mounted (from the service console, as root) and written to; while a program works inside it,
+/// eject is refused and names that program; once it ends, eject unmounts the disk, which can
+/// then be pulled, and what was written is on it (read from outside). The disk holding the system
+/// is refused.
+#[test]
+fn eject_unmounts_a_disk_or_names_the_program_holding_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let card = board::card(dir.path(), 2 * GIB);
+    let disk = dir.path().join("holiday.img");
+    std::fs::File::create(&disk).expect("disk").set_len(256 << 20).expect("size");
+    make("mkfs.ext4", &["-q", "-F", "-L", "Holiday", disk.to_str().expect("utf-8")], dir.path());
+    let socket = dir.path().join("qmp.sock");
+    let (mut guest, auth) = boot_claimed_with_console(&card, dir.path(), &["--qmp", socket.to_str().expect("utf-8")]);
+    let addr = guest.http.expect("port");
+    let serial = "HEARTH-EJECT-1";
+    let mut qmp = hearth_tests::qmp::Qmp::connect(&socket, Duration::from_secs(30));
+    qmp.execute(
+        "blockdev-add",
+        serde_json::json!({"driver": "raw", "node-name": "holiday", "file": {"driver": "file", "filename": disk.to_str().expect("utf-8")}}),
+    );
+    qmp.execute(
+        "device_add",
+        serde_json::json!({"driver": "virtio-blk-pci", "bus": "hotplug0", "drive": "holiday", "id": "holiday", "serial": serial}),
+    );
+    let plugged = Instant::now();
+    let name = loop {
+        if let Some(d) = disks(addr, &auth).iter().find(|d| d["serial"] == serial) {
+            break d["name"].as_str().expect("name").to_string();
+        }
+        assert!(plugged.elapsed() < Duration::from_secs(60), "the disk never appeared:\n{}", guest.console());
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let system = disks(addr, &auth).iter().find(|d| d["system"] == true).and_then(|d| d["serial"].as_str()).map(str::to_string);
+    if let Some(s) = system {
+        let r = post(addr, &format!("/api/v1/disks/{s}/eject"), &auth, "{}");
+        assert_eq!(r.status, 409, "{}", r.body);
+        assert!(r.body.contains("running system"), "{}", r.body);
+    }
+
+    let said = in_guest(
+        &mut guest,
+        &format!(
+            "mkdir -p /media/holiday && mount /dev/{name} /media/holiday && echo 'from the box' > /media/holiday/note.txt && echo mounted"
+        ),
+    );
+    assert!(said.ends_with("mounted"), "{said}");
+    let said = in_guest(&mut guest, "sh -c 'cd /media/holiday && exec sleep 600' </dev/null >/dev/null 2>&1 & echo started");
+    assert!(said.ends_with("started"), "{said}");
+    let r = post(addr, &format!("/api/v1/disks/{serial}/eject"), &auth, "{}");
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert!(r.body.contains("/media/holiday is in use by sleep (process"), "the holder is named: {}", r.body);
+    assert_eq!(in_guest(&mut guest, "grep -c ' /media/holiday ' /proc/mounts"), "1", "still mounted");
+
+    let said = in_guest(&mut guest, "killall sleep && sleep 1 && echo stopped");
+    assert!(said.ends_with("stopped"), "{said}");
+    let r = post(addr, &format!("/api/v1/disks/{serial}/eject"), &auth, "{}");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let ejected = r.json();
+    assert_eq!(ejected["unmounted"], serde_json::json!(["/media/holiday"]), "{ejected}");
+    assert_eq!(in_guest(&mut guest, "grep -c ' /media/holiday ' /proc/mounts"), "0", "unmounted");
+    let listed = disks(addr, &auth);
+    let d = listed.iter().find(|d| d["serial"] == serial).expect("still plugged in");
+    assert!(d["volumes"].as_array().expect("volumes").iter().all(|v| v["mounts"].as_array().is_some_and(Vec::is_empty)), "{d}");
+
+    qmp.execute("device_del", serde_json::json!({"id": "holiday"}));
+    qmp.wait_event("DEVICE_DELETED");
+    let r = post(addr, "/api/v1/system/poweroff", &auth, "{}");
+    assert_eq!(r.status, 202, "{}", r.body);
+    assert!(guest.wait_exit(Duration::from_secs(120)).success());
+    let out = Command::new("debugfs").args(["-R", "cat /note.txt"]).arg(&disk).output().expect("debugfs");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "from the box\n",
+        "written before the eject: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

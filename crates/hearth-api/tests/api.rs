@@ -446,6 +446,34 @@ async fn the_disks_are_listed_for_admins() {
     let r = b.send("POST", &ask("22123A801234"), LAN, Some(&owner), Some(json!({"file_system": "btrfs"}))).await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.json);
     assert!(r.json["error"]["message"].as_str().is_some_and(|m| m.contains("already lives on a disk")), "{}", r.json);
+
+    // Mirrors, scrubs and ejects: admins only; refused with the reason where they cannot be.
+    let mirror = |serial: &str| format!("/api/v1/disks/{serial}/mirror");
+    let add = json!({"action": "add", "erase": true});
+    assert_eq!(b.send("POST", &mirror("22123A801234"), LAN, Some(&kid), Some(add.clone())).await.status, StatusCode::FORBIDDEN);
+    let r = b.send("POST", &mirror("22123A801234"), LAN, Some(&owner), Some(add.clone())).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.json);
+    assert!(r.json["error"]["message"].as_str().is_some_and(|m| m.contains("not on a btrfs disk")), "{}", r.json);
+    let r = b.send("POST", &mirror("22123A801234"), LAN, Some(&owner), Some(json!({"action": "grow"}))).await;
+    assert!(r.status.is_client_error(), "{}", r.json);
+    let r = b.send("POST", "/api/v1/disks/pool/scrub", LAN, Some(&owner), Some(json!({}))).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.json);
+    let r = b.send("GET", "/api/v1/disks", LAN, Some(&owner), None).await;
+    assert!(r.json["pool"].is_null(), "no pool when the data is not on btrfs: {}", r.json);
+    let eject = |serial: &str| format!("/api/v1/disks/{serial}/eject");
+    assert_eq!(b.send("POST", &eject("22123A801234"), LAN, Some(&kid), None).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(b.send("POST", &eject("nope"), LAN, Some(&owner), None).await.status, StatusCode::NOT_FOUND);
+    let r = b.send("POST", &eject("0x9a3f21c7"), LAN, Some(&owner), None).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.json);
+    assert!(r.json["error"]["message"].as_str().is_some_and(|m| m.contains("running system")), "{}", r.json);
+    let r = b.send("POST", &eject("22123A801234"), LAN, Some(&owner), None).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.json);
+    assert!(r.json["error"]["message"].as_str().is_some_and(|m| m.contains("privileged helper")), "{}", r.json);
+    let audit = b.send("GET", "/api/v1/audit", LAN, Some(&owner), None).await;
+    let actions: Vec<&str> = audit.json.as_array().expect("audit").iter().filter_map(|e| e["action"].as_str()).collect();
+    assert_eq!(actions.iter().filter(|a| **a == "disks.eject").count(), 3, "{actions:?}");
+    assert_eq!(actions.iter().filter(|a| **a == "disks.mirror_add").count(), 1, "{actions:?}");
+    assert_eq!(actions.iter().filter(|a| **a == "disks.scrub").count(), 1, "{actions:?}");
 }
 
 #[tokio::test]

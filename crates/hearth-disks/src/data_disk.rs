@@ -15,12 +15,10 @@ use hearth_platform::child::{self, Limits};
 use crate::data_home::{DATA_LABEL, DataFileSystem, DataHome, DataHomeRecord, FsUuid};
 use crate::file_system::{self, PartitionTable};
 use crate::inventory::{DeviceFolder, DeviceReader, Disk, Inventory};
-use crate::mountinfo;
+use crate::{mountinfo, request_file};
 
-/// The request file, under the daemon's data folder.
-pub const REQUEST_FILE: &str = "system/disks/use-for-data.json";
-/// The longest request file read.
-const MAX_REQUEST: u64 = 64 << 10;
+/// The request file's name ([`crate::request_file`]).
+pub const REQUEST_FILE: &str = "use-for-data.json";
 /// Room kept free on the new disk beyond what the data uses now (1 GiB).
 const ROOM: u64 = 1 << 30;
 /// How long partitioning or making a file system may take.
@@ -137,36 +135,33 @@ pub struct Places {
     pub data: PathBuf,
 }
 
+impl Places {
+    /// The appliance's own.
+    pub fn of_appliance(data: &Path) -> Places {
+        Places { sys: "/sys".into(), dev: "/dev".into(), mountinfo: "/proc/self/mountinfo".into(), data: data.to_path_buf() }
+    }
+
+    /// The disks as they are now, read here.
+    pub fn inventory(&self) -> Result<Inventory, String> {
+        let text = std::fs::read_to_string(&self.mountinfo).map_err(|e| format!("{}: {e}", self.mountinfo.display()))?;
+        let (mounts, _) = mountinfo::parse(&text);
+        Ok(Inventory::read(&self.sys, &DeviceFolder(self.dev.clone()), &mounts))
+    }
+}
+
 /// The helper's side: check the request again, partition and format the disk, and record that
 /// the next start copies the data to it. Returns the new file system's UUID.
 pub fn prepare(places: &Places, record: &DataHomeRecord) -> Result<FsUuid, String> {
-    let path = places.data.join(REQUEST_FILE);
-    // Bounded: the file is written by the unprivileged daemon, and this runs as root.
-    let mut bytes = Vec::new();
-    std::fs::File::open(&path)
-        .and_then(|f| std::io::Read::read_to_end(&mut std::io::Read::take(f, MAX_REQUEST), &mut bytes))
-        .map_err(|e| format!("the request {} cannot be read: {e}", path.display()))?;
-    let request: UseForData =
-        serde_json::from_slice(&bytes).map_err(|e| format!("the request {} is not understood: {e}", path.display()))?;
+    let request: UseForData = request_file::read(&places.data, REQUEST_FILE)?;
     match record.read()? {
         DataHome::Card { .. } => {}
         _ => return Err(Refusal::AlreadyMoved.to_string()),
     }
-    let text = std::fs::read_to_string(&places.mountinfo).map_err(|e| format!("{}: {e}", places.mountinfo.display()))?;
-    let (mounts, _) = mountinfo::parse(&text);
+    let inventory = places.inventory()?;
     let devices = DeviceFolder(places.dev.clone());
-    let inventory = Inventory::read(&places.sys, &devices, &mounts);
     let (used, _) = data_use(&places.data)?;
     let disk = check(&inventory, &request, used).map_err(|e| e.to_string())?;
-    let whole = places.dev.join(&disk.name);
-    // One partition over the whole disk, 1 MiB aligned; old signatures wiped so nothing (a
-    // RAID or LVM member's marks) survives to confuse the next reader.
-    let table = b"label: gpt\n,,L\n";
-    child::run_with_input("sfdisk", &with_device(&["-q", "--wipe=always", "--wipe-partitions=always"], &whole), table, tool_limits())
-        .map_err(|e| format!("partitioning {} failed: {e}", whole.display()))?;
-    let part_name = partition_name(&disk.name, 1);
-    let part = places.dev.join(&part_name);
-    wait_for_device(&places.sys, &part_name, &part)?;
+    let part = partition_whole(places, &disk.name)?;
     let made = match request.file_system {
         // 1% reserved for root: the data disk is hearth's alone.
         DataFileSystem::Ext4 => {
@@ -176,6 +171,7 @@ pub fn prepare(places: &Places, record: &DataHomeRecord) -> Result<FsUuid, Strin
         DataFileSystem::Btrfs => child::run("mkfs.btrfs", &with_device(&["-q", "-f", "-K", "-L", DATA_LABEL], &part), tool_limits()),
     };
     made.map_err(|e| format!("making the {} file system on {} failed: {e}", request.file_system, part.display()))?;
+    let part_name = part.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let head = devices.head(&part_name).map_err(|e| format!("{} cannot be read back: {e}", part.display()))?;
     let uuid = file_system::identify(&head)
         .and_then(|fs| fs.uuid)
@@ -184,15 +180,29 @@ pub fn prepare(places: &Places, record: &DataHomeRecord) -> Result<FsUuid, Strin
     record
         .write(&DataHome::Copying { uuid: uuid.clone(), file_system: request.file_system })
         .map_err(|e| format!("the data home record cannot be written: {e}"))?;
-    let _ = std::fs::remove_file(&path);
+    request_file::remove(&places.data, REQUEST_FILE);
     Ok(uuid)
 }
 
-fn with_device(args: &[&str], device: &Path) -> Vec<std::ffi::OsString> {
+/// Give disk `name` one partition over all of it (a GPT, 1 MiB aligned; old signatures wiped so
+/// nothing, a RAID or LVM member's marks, survives to confuse the next reader) and wait for the
+/// kernel to show it. Returns the partition's device file.
+pub fn partition_whole(places: &Places, name: &str) -> Result<PathBuf, String> {
+    let whole = places.dev.join(name);
+    let table = b"label: gpt\n,,L\n";
+    child::run_with_input("sfdisk", &with_device(&["-q", "--wipe=always", "--wipe-partitions=always"], &whole), table, tool_limits())
+        .map_err(|e| format!("partitioning {} failed: {e}", whole.display()))?;
+    let part_name = partition_name(name, 1);
+    let part = places.dev.join(&part_name);
+    wait_for_device(&places.sys, &part_name, &part)?;
+    Ok(part)
+}
+
+pub(crate) fn with_device(args: &[&str], device: &Path) -> Vec<std::ffi::OsString> {
     args.iter().map(std::ffi::OsString::from).chain([device.as_os_str().to_owned()]).collect()
 }
 
-fn tool_limits() -> Limits {
+pub(crate) fn tool_limits() -> Limits {
     Limits { time: TOOL_TIME, address_space: 1 << 30 }
 }
 
@@ -221,25 +231,46 @@ pub fn data_use(dir: &Path) -> Result<(u64, u64), String> {
     Ok((total.saturating_sub(free), total))
 }
 
-/// The volume holding the file system `uuid`, read from `sys` and `dev` (prepare-data, before
+/// Where a file system was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    /// The volumes holding it (several for a btrfs pool), by kernel name.
+    pub volumes: Vec<String>,
+    /// How many devices it has (a btrfs pool's superblock says; 1 otherwise).
+    pub devices: u64,
+}
+
+impl Found {
+    /// Some of a pool's devices are not plugged in.
+    pub fn incomplete(&self) -> bool {
+        (self.volumes.len() as u64) < self.devices
+    }
+}
+
+/// The volumes holding the file system `uuid`, read from `sys` and `dev` (prepare-data, before
 /// anything is mounted). Two file systems with that UUID (not members of one btrfs pool) are an
 /// error: the data is never mounted from a guess.
-pub fn find_file_system(sys: &Path, dev: &Path, uuid: &FsUuid) -> Result<Option<String>, String> {
+pub fn find_file_system(sys: &Path, dev: &Path, uuid: &FsUuid) -> Result<Option<Found>, String> {
     let inventory = Inventory::read(sys, &DeviceFolder(dev.to_path_buf()), &[]);
-    let found: Vec<(&str, bool)> = inventory
+    let found: Vec<(&str, Option<&crate::file_system::PoolMember>)> = inventory
         .disks
         .iter()
         .flat_map(|d| &d.volumes)
         .filter_map(|v| {
             let fs = v.file_system.as_ref()?;
             let theirs: FsUuid = fs.uuid.as_deref()?.parse().ok()?;
-            (theirs == *uuid).then_some((v.name.as_str(), fs.pool.is_some()))
+            (theirs == *uuid).then_some((v.name.as_str(), fs.pool.as_ref()))
         })
         .collect();
+    let pool_ids: std::collections::BTreeSet<u64> = found.iter().filter_map(|(_, p)| p.map(|p| p.device_id)).collect();
     match found.as_slice() {
         [] => Ok(None),
-        [(name, _)] => Ok(Some(name.to_string())),
-        several if several.iter().all(|(_, pool)| *pool) => Ok(Some(several[0].0.to_string())),
+        [(name, pool)] => Ok(Some(Found { volumes: vec![name.to_string()], devices: pool.map_or(1, |p| p.devices) })),
+        // A pool's members each carry their own device id; two with one id are a clone.
+        several if several.iter().all(|(_, pool)| pool.is_some()) && pool_ids.len() == several.len() => Ok(Some(Found {
+            volumes: several.iter().map(|(n, _)| n.to_string()).collect(),
+            devices: several.iter().filter_map(|(_, p)| p.map(|p| p.devices)).max().unwrap_or(1),
+        })),
         several => Err(format!(
             "{} disks hold a file system with the UUID {uuid} ({}): unplug the one that is not the data disk",
             several.len(),

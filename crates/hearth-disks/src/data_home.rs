@@ -196,6 +196,9 @@ pub struct DataStart {
     pub moved: Option<crate::data_copy::CopyReport>,
     /// A move asked for that this start gave up, and why (the data stayed on the card).
     pub given_up: Option<String>,
+    /// A disk of the data's btrfs pool was missing at this start: it was mounted degraded.
+    #[serde(default)]
+    pub degraded: bool,
 }
 
 /// A note as one line: the record is line-based (a carriage return would end it early when read).

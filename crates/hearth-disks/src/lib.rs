@@ -13,13 +13,20 @@
 //!   records it.
 //! - [`data_disk`]: which disks may be given the data, and preparing one (GPT, file system).
 //! - [`data_copy`]: copying the data to a new data disk, every file read back and compared.
+//! - [`pool`]: the data's btrfs pool: a second disk mirroring the first, a missing one
+//!   replaced, scrubs.
+//! - [`eject`]: unmounting a disk safely, or naming who holds it.
+//! - [`request_file`]: what a request to the privileged helper is about, in a file beside it.
 
 pub mod data_copy;
 pub mod data_disk;
 pub mod data_home;
+pub mod eject;
 pub mod file_system;
 pub mod inventory;
 pub mod mountinfo;
+pub mod pool;
+pub mod request_file;
 pub mod service;
 pub mod smart;
 pub mod sysfs;

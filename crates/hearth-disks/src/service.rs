@@ -16,8 +16,11 @@ use hearth_platform::privileged_helper::{Helper, Request};
 use hearth_platform::uevent_socket::{MESSAGE_MAX, UeventSocket};
 
 use crate::data_disk::{self, Refusal, UseForData};
-use crate::data_home::{DataOn, DataStart};
+use crate::data_home::{DataFileSystem, DataOn, DataStart};
+use crate::eject::{self, EjectRefusal, EjectRequest, Ejected};
 use crate::inventory::{DeviceFolder, Inventory};
+use crate::pool::{self, MirrorRefusal, MirrorRequest, PoolStatus};
+use crate::request_file;
 use crate::smart::{self, SmartReport};
 use crate::sysfs::Transport;
 use crate::{mountinfo, uevent};
@@ -26,6 +29,8 @@ use crate::{mountinfo, uevent};
 const SETTLE: Duration = Duration::from_millis(250);
 /// How often the inventory is read anyway (mounts change without uevents).
 const EVERY: Duration = Duration::from_secs(300);
+/// How often while the data's pool converts.
+const POOL_MOVING_EVERY: Duration = Duration::from_secs(10);
 
 /// Where the inventory is read from.
 #[derive(Debug, Clone)]
@@ -69,21 +74,55 @@ pub struct Disks {
     reads: tokio::sync::watch::Sender<u64>,
     /// Where the data lives, as prepare-data found it at this start.
     data_start: RwLock<DataStart>,
+    /// The data folder, when its pool is looked after here: scrubbed monthly, and the disks
+    /// read often while the pool is converting (each read lets the helper tend it).
+    pool_data: Option<PathBuf>,
 }
 
-/// Why the data could not be given to a disk.
+/// Why a request about a disk (give it the data, mirror the data on it, eject it, scrub) was not
+/// done.
 #[derive(Debug, thiserror::Error)]
-pub enum UseForDataError {
-    /// The disk may not be used.
-    #[error(transparent)]
-    Refused(#[from] Refusal),
-    /// Not on the appliance: only its privileged helper may format disks.
-    #[error("moving the data to a disk is done by the appliance's privileged helper, which this hearthd does not have")]
+pub enum DiskRequestError {
+    /// No disk has the serial named.
+    #[error("{0}")]
+    NotFound(String),
+    /// The disk, or the pool, may not be used so now.
+    #[error("{0}")]
+    Refused(String),
+    /// Not on the appliance: only its privileged helper may change disks.
+    #[error("changing disks is done by the appliance's privileged helper, which this hearthd does not have")]
     NoHelper,
     /// The helper tried and failed (the disk is left as the helper says; the data is untouched).
-    #[error("preparing the disk failed: {0}")]
+    #[error("{0}")]
     Failed(String),
 }
+
+impl From<Refusal> for DiskRequestError {
+    fn from(r: Refusal) -> DiskRequestError {
+        if r.is_not_found() { DiskRequestError::NotFound(r.to_string()) } else { DiskRequestError::Refused(r.to_string()) }
+    }
+}
+
+impl From<MirrorRefusal> for DiskRequestError {
+    fn from(r: MirrorRefusal) -> DiskRequestError {
+        if r.is_not_found() { DiskRequestError::NotFound(r.to_string()) } else { DiskRequestError::Refused(r.to_string()) }
+    }
+}
+
+impl From<EjectRefusal> for DiskRequestError {
+    fn from(r: EjectRefusal) -> DiskRequestError {
+        match r {
+            EjectRefusal::NoSuchDisk(_) => DiskRequestError::NotFound(r.to_string()),
+            EjectRefusal::Failed(why) => DiskRequestError::Failed(why),
+            EjectRefusal::System(_) | EjectRefusal::Held { .. } => DiskRequestError::Refused(r.to_string()),
+        }
+    }
+}
+
+/// Where the helper leaves the outcome of an eject (who holds a disk is only root's to see).
+pub const HELPER_EJECT_OUTCOME: &str = "/run/hearth/eject.json";
+/// While the helper scrubs the pool, this file holds when it started.
+pub const HELPER_SCRUBBING: &str = "/run/hearth/scrubbing";
 
 impl Default for Disks {
     fn default() -> Disks {
@@ -101,6 +140,39 @@ impl Disks {
             health: Default::default(),
             reads: tokio::sync::watch::Sender::new(0),
             data_start: RwLock::default(),
+            pool_data: None,
+        }
+    }
+
+    /// Look after the data's pool (the data folder is `data`), when it is btrfs: scrub it every
+    /// month, and read the disks every few seconds while it converts.
+    pub fn looking_after_pool(self, data: PathBuf) -> Disks {
+        Disks { pool_data: Some(data), ..self }
+    }
+
+    /// How long until the disks are read again: soon while the pool is converting or a long
+    /// operation runs (so its end, and what the helper tends next, shows within seconds).
+    fn next_read(&self) -> Duration {
+        let moving = self.pool_data.as_deref().and_then(|d| self.pool(d)).is_some_and(|p| p.state == pool::PoolState::Converting || p.operation.is_some());
+        if moving { POOL_MOVING_EVERY } else { EVERY }
+    }
+
+    /// Start the monthly scrub when it is due (blocking): never in the first minutes after a
+    /// start (the family is looking at the box then), nor while the pool is degraded, converting
+    /// or busy.
+    pub fn scrub_if_due(&self, running_for: Duration, now: i64) {
+        const SETTLED: Duration = Duration::from_secs(600);
+        let Some(data) = &self.pool_data else { return };
+        if running_for < SETTLED || self.helper.is_none() || self.scrubbing() {
+            return;
+        }
+        let Some(pool) = self.pool(data) else { return };
+        let still = matches!(pool.state, pool::PoolState::Mirrored | pool::PoolState::Single) && pool.operation.is_none();
+        if still && pool::scrub_due(pool.last_scrub.as_ref(), now) {
+            tracing::info!("the data's pool is due its monthly scrub");
+            if let Err(e) = self.scrub(data) {
+                tracing::warn!(error = %e, "the monthly scrub could not start");
+            }
         }
     }
 
@@ -131,22 +203,77 @@ impl Disks {
     /// against the inventory here, then partitioned, formatted and recorded by the privileged
     /// helper, which checks again. The move itself is made by the next start (the caller
     /// restarts the box). `data` is the data folder.
-    pub fn use_for_data(&self, data: &Path, request: &UseForData) -> Result<(), UseForDataError> {
+    pub fn use_for_data(&self, data: &Path, request: &UseForData) -> Result<(), DiskRequestError> {
         if self.data_start().on == DataOn::Disk {
             return Err(Refusal::AlreadyMoved.into());
         }
-        let (used, _) = data_disk::data_use(data).map_err(UseForDataError::Failed)?;
+        let (used, _) = data_disk::data_use(data).map_err(DiskRequestError::Failed)?;
         data_disk::check(&self.current(), request, used)?;
-        let Some((helper, _)) = &self.helper else { return Err(UseForDataError::NoHelper) };
-        let file = data.join(data_disk::REQUEST_FILE);
-        let json = serde_json::to_vec(request).map_err(|e| UseForDataError::Failed(e.to_string()))?;
-        let written = file
-            .parent()
-            .map(std::fs::create_dir_all)
-            .transpose()
-            .and_then(|_| hearth_platform::durable::write_atomic(&file, &json, 0o644));
-        written.map_err(|e| UseForDataError::Failed(format!("{}: {e}", file.display())))?;
-        helper.ask(Request::DisksUseForData).map_err(|e| UseForDataError::Failed(e.to_string()))
+        let helper = self.helper()?;
+        request_file::write(data, data_disk::REQUEST_FILE, request).map_err(DiskRequestError::Failed)?;
+        helper.ask(Request::DisksUseForData).map_err(|e| DiskRequestError::Failed(format!("preparing the disk failed: {e}")))
+    }
+
+    fn helper(&self) -> Result<&Helper, DiskRequestError> {
+        self.helper.as_ref().map(|(h, _)| h.as_ref()).ok_or(DiskRequestError::NoHelper)
+    }
+
+    /// The data's btrfs pool, when the data lives on a btrfs disk and it is mounted, with its
+    /// last scrub (kept under `data`).
+    pub fn pool(&self, data: &Path) -> Option<PoolStatus> {
+        let start = self.data_start();
+        let uuid = start.uuid.filter(|_| start.on == DataOn::Disk && start.file_system == Some(DataFileSystem::Btrfs))?;
+        let mut status = pool::read(&self.sources.sys, &uuid, &self.current())?;
+        status.last_scrub = pool::read_scrubs(data).pop();
+        Some(status)
+    }
+
+    /// Add a second disk to the data's pool, or put one in the place of a missing one (blocking:
+    /// call from a blocking thread). Checked here, then again by the privileged helper, which
+    /// partitions the disk and leaves the copying to the kernel; [`Disks::pool`] shows how far.
+    pub fn change_mirror(&self, data: &Path, request: &MirrorRequest) -> Result<(), DiskRequestError> {
+        let pool = self.pool(data);
+        if pool.is_none() && self.data_start().file_system != Some(DataFileSystem::Btrfs) {
+            return Err(MirrorRefusal::NotBtrfs.into());
+        }
+        let (used, _) = data_disk::data_use(data).map_err(DiskRequestError::Failed)?;
+        pool::check(&self.current(), pool.as_ref(), request, used)?;
+        let helper = self.helper()?;
+        request_file::write(data, pool::MIRROR_REQUEST, request).map_err(DiskRequestError::Failed)?;
+        helper.ask(Request::DisksMirror).map_err(|e| DiskRequestError::Failed(format!("changing the mirror failed: {e}")))
+    }
+
+    /// Eject the disk `request` names (blocking): its file systems unmounted, a SCSI disk
+    /// detached. The disk holding the system or the data is refused; one held open is refused
+    /// with the programs holding it.
+    pub fn eject(&self, data: &Path, request: &EjectRequest) -> Result<Ejected, DiskRequestError> {
+        let inventory = self.current();
+        let disk = inventory.by_serial(&request.serial).ok_or_else(|| EjectRefusal::NoSuchDisk(request.serial.clone()))?;
+        if disk.system {
+            return Err(EjectRefusal::System(format!("/dev/{}", disk.name)).into());
+        }
+        let helper = self.helper()?;
+        request_file::write(data, eject::EJECT_REQUEST, request).map_err(DiskRequestError::Failed)?;
+        let outcome = Path::new(HELPER_EJECT_OUTCOME);
+        let _ = std::fs::remove_file(outcome);
+        helper.ask(Request::DisksEject).map_err(|e| DiskRequestError::Failed(format!("ejecting failed: {e}")))?;
+        let bytes = std::fs::read(outcome).map_err(|e| DiskRequestError::Failed(format!("{}: {e}", outcome.display())))?;
+        let said: Result<Ejected, EjectRefusal> =
+            serde_json::from_slice(&bytes).map_err(|e| DiskRequestError::Failed(format!("{}: {e}", outcome.display())))?;
+        Ok(said?)
+    }
+
+    /// Scrub the data's pool now, in the helper's background (blocking: asks the helper).
+    pub fn scrub(&self, data: &Path) -> Result<(), DiskRequestError> {
+        if self.pool(data).is_none() {
+            return Err(MirrorRefusal::NotBtrfs.into());
+        }
+        self.helper()?.ask(Request::DisksScrub).map_err(|e| DiskRequestError::Failed(format!("the scrub could not start: {e}")))
+    }
+
+    /// Whether the helper is scrubbing the pool now.
+    pub fn scrubbing(&self) -> bool {
+        self.helper.is_some() && Path::new(HELPER_SCRUBBING).exists()
     }
 
     /// Reads the inventory now (blocking: call from a blocking thread), in this process or
@@ -266,10 +393,13 @@ impl Service for DisksService {
             };
             self.0.refresh_now().await;
             ready.ready();
+            let started = Instant::now();
+            let disks = self.0.clone();
+            let mut wait = tokio::task::spawn_blocking(move || disks.next_read()).await.unwrap_or(EVERY);
             let outcome = loop {
                 tokio::select! {
                     _ = shutdown.wait() => break Ok(()),
-                    _ = tokio::time::sleep(EVERY) => {}
+                    _ = tokio::time::sleep(wait) => {}
                     got = happened.recv(), if listener.is_some() => {
                         if got.is_none() {
                             break Err(ServiceFailure::retryable("the kernel uevent socket failed (see the log)"));
@@ -283,6 +413,14 @@ impl Service for DisksService {
                     }
                 }
                 self.0.refresh_now().await;
+                let disks = self.0.clone();
+                let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+                // The pool's files are read off the async threads.
+                let looked = tokio::task::spawn_blocking(move || {
+                    disks.scrub_if_due(started.elapsed(), now);
+                    disks.next_read()
+                });
+                wait = looked.await.unwrap_or(EVERY);
             };
             // The thread sees the channel closed within POLL and ends; wait for it.
             drop(happened);

@@ -45,6 +45,14 @@ pub enum Request {
     /// Give the disk named in `DATA/system/disks/use-for-data.json` the data: partition and
     /// format it, and record that the next start copies the data to it (docs/disks.md).
     DisksUseForData,
+    /// Add the disk named in `DATA/system/disks/mirror.json` to the data's btrfs pool, or put it
+    /// in the place of a missing one (docs/disks.md, "Mirrors").
+    DisksMirror,
+    /// Eject the disk named in `DATA/system/disks/eject.json`; the outcome goes to
+    /// `/run/hearth/eject.json`.
+    DisksEject,
+    /// Scrub the data's btrfs pool (in the background; results in `DATA/system/disks/scrubs.json`).
+    DisksScrub,
 }
 
 /// Why a line is not a request.
@@ -74,6 +82,9 @@ impl Request {
             b"update-go-back" => Ok(Request::UpdateGoBack),
             b"disks-read" => Ok(Request::DisksRead),
             b"disks-use-for-data" => Ok(Request::DisksUseForData),
+            b"disks-mirror" => Ok(Request::DisksMirror),
+            b"disks-eject" => Ok(Request::DisksEject),
+            b"disks-scrub" => Ok(Request::DisksScrub),
             other => Err(RequestError::Unknown(String::from_utf8_lossy(other).into_owned())),
         }
     }
@@ -90,6 +101,9 @@ impl Request {
             Request::UpdateGoBack => "update-go-back",
             Request::DisksRead => "disks-read",
             Request::DisksUseForData => "disks-use-for-data",
+            Request::DisksMirror => "disks-mirror",
+            Request::DisksEject => "disks-eject",
+            Request::DisksScrub => "disks-scrub",
         }
     }
 }

@@ -133,9 +133,10 @@ fn by_record(args: &Args, card_device: &Path, status: &mut DataStatus) -> Result
             Ok(())
         }
         DataHome::Disk { uuid, file_system } => {
-            mount_disk(&uuid, file_system, &args.mount)?;
+            let degraded = mount_disk(&uuid, file_system, &args.mount)?;
             status.device = format!("UUID={uuid}");
-            status.home = DataStart { on: DataOn::Disk, uuid: Some(uuid), file_system: Some(file_system), ..DataStart::default() };
+            status.home =
+                DataStart { on: DataOn::Disk, uuid: Some(uuid), file_system: Some(file_system), degraded, ..DataStart::default() };
             Ok(())
         }
         DataHome::Copying { uuid, file_system } => {
@@ -156,7 +157,7 @@ fn by_record(args: &Args, card_device: &Path, status: &mut DataStatus) -> Result
                     })?;
                     run(Command::new("umount").arg(&args.mount), &[0])
                         .map_err(|e| problem("damaged", format!("the card's data partition could not be unmounted: {e}"), RESTART))?;
-                    mount_disk(&uuid, file_system, &args.mount)?;
+                    let degraded = mount_disk(&uuid, file_system, &args.mount)?;
                     status.device = format!("UUID={uuid}");
                     status.home = DataStart {
                         on: DataOn::Disk,
@@ -164,6 +165,7 @@ fn by_record(args: &Args, card_device: &Path, status: &mut DataStatus) -> Result
                         file_system: Some(file_system),
                         moved: Some(report),
                         given_up: None,
+                        degraded,
                     };
                 }
                 Err(why) => {
@@ -182,16 +184,18 @@ fn by_record(args: &Args, card_device: &Path, status: &mut DataStatus) -> Result
 
 const RESTART: &str = "Restart the box; if this stays, ask for help. Nothing was erased.";
 
-/// Find the file system `uuid` (waiting for a disk that is slow to show up), check it and mount it at `at`.
-fn mount_disk(uuid: &FsUuid, file_system: DataFileSystem, at: &Path) -> Result<(), Problem> {
-    let name = wait_for(uuid)?.ok_or_else(|| {
+/// Find the file system `uuid` (waiting for a disk that is slow to show up), check it and mount it
+/// at `at`. A btrfs pool with a disk missing is mounted degraded (everything is on the disk
+/// left), which the Disks page reports; `Ok(true)` says so.
+fn mount_disk(uuid: &FsUuid, file_system: DataFileSystem, at: &Path) -> Result<bool, Problem> {
+    let found = wait_for(uuid)?.ok_or_else(|| {
         problem(
             "missing",
             format!("the disk that holds the data (file system {uuid}) is not plugged in"),
             "Plug the disk that holds your data back in and restart the box. The card's own copy is from before the data moved and is not used.",
         )
     })?;
-    let device = Path::new("/dev").join(&name);
+    let device = Path::new("/dev").join(&found.volumes[0]);
     if file_system == DataFileSystem::Ext4 {
         run(Command::new("e2fsck").arg("-p").arg(&device), &[0, 1]).map_err(|e| {
             problem(
@@ -202,23 +206,49 @@ fn mount_disk(uuid: &FsUuid, file_system: DataFileSystem, at: &Path) -> Result<(
         })?;
     }
     std::fs::create_dir_all(at).ok();
-    mount(&device, at, file_system.as_str()).map_err(|e| {
+    let degraded = found.incomplete();
+    if degraded {
+        eprintln!(
+            "hearthd prepare-data: {} of the data pool's {} disks are plugged in: starting on what is there (degraded)",
+            found.volumes.len(),
+            found.devices
+        );
+    }
+    mount_found(&found, at, file_system, degraded).map_err(|e| {
         problem(
             "damaged",
             format!("the data disk {} cannot be mounted: {e}", device.display()),
             "Restart the box; if this stays, the disk may be failing.",
         )
-    })
+    })?;
+    Ok(degraded)
 }
 
-/// The kernel name of the volume holding `uuid`, waiting up to [`DISK_APPEARS`] for it.
-fn wait_for(uuid: &FsUuid) -> Result<Option<String>, Problem> {
+/// Mount what `found` holds at `at`: a btrfs pool with each member named (no udev here to tell
+/// the kernel about them), `degraded` when members are missing.
+fn mount_found(found: &data_disk::Found, at: &Path, file_system: DataFileSystem, degraded: bool) -> Result<(), String> {
+    let mut options = String::from("noatime");
+    if file_system == DataFileSystem::Btrfs {
+        for name in &found.volumes {
+            options.push_str(&format!(",device=/dev/{name}"));
+        }
+        if degraded {
+            options.push_str(",degraded");
+        }
+    }
+    let device = Path::new("/dev").join(&found.volumes[0]);
+    run(Command::new("mount").args(["-t", file_system.as_str(), "-o", &options]).arg(&device).arg(at), &[0])
+}
+
+/// The volumes holding `uuid`, waiting up to [`DISK_APPEARS`] for them (for each member of a
+/// pool; after that, whichever are there).
+fn wait_for(uuid: &FsUuid) -> Result<Option<data_disk::Found>, Problem> {
     let started = std::time::Instant::now();
     loop {
         match data_disk::find_file_system(Path::new("/sys"), Path::new("/dev"), uuid) {
-            Ok(Some(name)) => return Ok(Some(name)),
-            Ok(None) if started.elapsed() < DISK_APPEARS => std::thread::sleep(std::time::Duration::from_millis(500)),
-            Ok(None) => return Ok(None),
+            Ok(Some(found)) if !found.incomplete() => return Ok(Some(found)),
+            Ok(found) if started.elapsed() >= DISK_APPEARS => return Ok(found),
+            Ok(_) => std::thread::sleep(std::time::Duration::from_millis(500)),
             Err(e) => return Err(problem("foreign", e, "Unplug the disk that is not the data disk (a copy of it) and restart the box.")),
         }
     }
@@ -227,15 +257,15 @@ fn wait_for(uuid: &FsUuid) -> Result<Option<String>, Problem> {
 /// Copy the card's data (mounted at `card`) to the new disk, verified. An error says why in
 /// words; the card is untouched either way.
 fn move_to_disk(card: &Path, uuid: &FsUuid, file_system: DataFileSystem) -> Result<data_copy::CopyReport, String> {
-    let name = match wait_for(uuid) {
-        Ok(Some(name)) => name,
-        Ok(None) => return Err(format!("the disk chosen for the data (file system {uuid}) was not plugged in")),
+    let found = match wait_for(uuid) {
+        Ok(Some(found)) if !found.incomplete() => found,
+        Ok(_) => return Err(format!("the disk chosen for the data (file system {uuid}) was not plugged in")),
         Err(p) => return Err(p.problem),
     };
-    let device = Path::new("/dev").join(&name);
+    let device = Path::new("/dev").join(&found.volumes[0]);
     let new = Path::new(NEW_DATA);
     std::fs::create_dir_all(new).map_err(|e| format!("{NEW_DATA}: {e}"))?;
-    mount(&device, new, file_system.as_str()).map_err(|e| format!("the new data disk {} cannot be mounted: {e}", device.display()))?;
+    mount_found(&found, new, file_system, false).map_err(|e| format!("the new data disk {} cannot be mounted: {e}", device.display()))?;
     eprintln!("hearthd prepare-data: copying the data from the card to {} (every file is read back and compared)", device.display());
     let copied = data_copy::copy_verified(card, new, &mut |count| {
         eprintln!("hearthd prepare-data: copying: {} files, {} MiB so far", count.files, count.bytes >> 20);

@@ -11,8 +11,12 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use hearth_disks::data_disk;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use hearth_disks::data_home::DataHomeRecord;
+use hearth_disks::service::{HELPER_EJECT_OUTCOME, HELPER_SCRUBBING};
+use hearth_disks::{data_disk, eject, pool};
 use hearth_ota::channel::Client;
 use hearth_ota::layout::Layout;
 use hearth_ota::runner::{Runner, Source};
@@ -54,6 +58,9 @@ pub fn main(args: &Args) -> ExitCode {
     hearth_ota::runner::close_interrupted(Path::new(RECORD));
     // Kept across requests: it remembers each disk's health between smartctl readings.
     let disks = hearth_disks::service::Disks::default();
+    let places = data_disk::Places::of_appliance(&args.data);
+    let record = DataHomeRecord::on_read_only_mount(BOOT);
+    let scrubbing = Arc::new(AtomicBool::new(false));
     let mut act = |request: Request| {
         eprintln!("hearthd privileged helper: {} (asked by hearthd)", request.wire());
         let ota = |e: hearth_ota::OtaError| std::io::Error::other(e.to_string());
@@ -79,18 +86,29 @@ pub fn main(args: &Args) -> ExitCode {
             }
             Request::UpdateCommit => hearth_ota::install::commit(&appliance_layout(&args.board)?).map(|_| ()).map_err(ota),
             Request::UpdateGoBack => hearth_ota::install::go_back(&appliance_layout(&args.board)?).map(|_| ()).map_err(ota),
-            Request::DisksRead => disks.write_for_daemon(Path::new(hearth_disks::service::HELPER_INVENTORY)),
+            Request::DisksRead => {
+                // Each read also looks after the data's pool: chunks with one copy on a pool of
+                // two disks (after a replace, or writes while degraded) are converted.
+                if let Some(said) = pool::tend(&places, &record) {
+                    eprintln!("hearthd privileged helper: the data's pool: {said}");
+                }
+                disks.write_for_daemon(Path::new(hearth_disks::service::HELPER_INVENTORY))
+            }
             Request::DisksUseForData => {
-                let places = data_disk::Places {
-                    sys: "/sys".into(),
-                    dev: "/dev".into(),
-                    mountinfo: "/proc/self/mountinfo".into(),
-                    data: args.data.clone(),
-                };
-                let uuid = data_disk::prepare(&places, &DataHomeRecord::on_read_only_mount(BOOT)).map_err(std::io::Error::other)?;
+                let uuid = data_disk::prepare(&places, &record).map_err(std::io::Error::other)?;
                 eprintln!("hearthd privileged helper: file system {uuid} made for the data; the next start copies the data to it");
                 Ok(())
             }
+            Request::DisksMirror => pool::change(&places, &record).map_err(std::io::Error::other),
+            Request::DisksEject => {
+                let outcome = eject::eject(&places, Path::new("/proc"));
+                if let Err(e) = &outcome {
+                    eprintln!("hearthd privileged helper: not ejected: {e}");
+                }
+                let json = serde_json::to_vec(&outcome).map_err(std::io::Error::other)?;
+                hearth_platform::durable::write_atomic(Path::new(HELPER_EJECT_OUTCOME), &json, 0o644)
+            }
+            Request::DisksScrub => start_scrub(&places, &scrubbing),
         }
     };
     match serve(std::io::stdin().lock(), std::io::stdout().lock(), &mut act) {
@@ -100,4 +118,35 @@ pub fn main(args: &Args) -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Scrub the data's pool on a thread of its own (hours for a big disk), one scrub at a time;
+/// [`HELPER_SCRUBBING`] says so meanwhile.
+fn start_scrub(places: &data_disk::Places, scrubbing: &Arc<AtomicBool>) -> std::io::Result<()> {
+    if scrubbing.swap(true, Ordering::SeqCst) {
+        return Err(std::io::Error::other("a scrub is running already"));
+    }
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let _ = std::fs::write(HELPER_SCRUBBING, now.to_string());
+    let (places, flag) = (places.clone(), scrubbing.clone());
+    let started = std::thread::Builder::new().name("scrub".into()).spawn(move || {
+        let record = pool::scrub(&places, now);
+        eprintln!(
+            "hearthd privileged helper: scrub {}: {} MiB checked, {} errors ({} corrected, {} not correctable) in {} s",
+            record.status,
+            record.bytes >> 20,
+            record.errors,
+            record.corrected,
+            record.uncorrectable,
+            record.seconds
+        );
+        let _ = std::fs::remove_file(HELPER_SCRUBBING);
+        flag.store(false, Ordering::SeqCst);
+    });
+    if let Err(e) = started {
+        let _ = std::fs::remove_file(HELPER_SCRUBBING);
+        scrubbing.store(false, Ordering::SeqCst);
+        return Err(e);
+    }
+    Ok(())
 }

@@ -427,7 +427,8 @@ async fn serve(
         // On the appliance the helper reads the disks as root; in a development checkout, here.
         disks: Arc::new({
             let disks = match &helper_for_disks {
-                Some(h) => hearth_disks::service::Disks::through_helper(h.clone(), hearth_disks::service::HELPER_INVENTORY.into()),
+                Some(h) => hearth_disks::service::Disks::through_helper(h.clone(), hearth_disks::service::HELPER_INVENTORY.into())
+                    .looking_after_pool(data.clone()),
                 None => hearth_disks::service::Disks::default(),
             };
             // Where prepare-data found the data (and a move it made) at this start.

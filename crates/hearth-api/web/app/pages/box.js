@@ -43,12 +43,17 @@ export function render(main, route, app) {
   events.addEventListener("error", () => { if (events.readyState === EventSource.CLOSED) api("GET", "/api/v1/me").catch(() => {}); });
 
   // A disk whose own health check warns or fails, said where the admins look first.
-  function showDiskHealth(disks) {
+  // So is a pool with a disk missing, or a scrub that found blocks it could not repair.
+  function showDiskHealth(inventory) {
     if (gone) return;
-    const bad = disks.filter((d) => d.health && (d.health.verdict === "warning" || d.health.verdict === "failing"));
-    diskHealth.replaceChildren(...bad.map((d) => h("p", { class: `${d.health.verdict === "failing" ? "error" : "warning"} disk-alert`, role: "alert" },
+    const bad = inventory.disks.filter((d) => d.health && (d.health.verdict === "warning" || d.health.verdict === "failing"));
+    const pool = inventory.pool;
+    const alert = (text) => h("p", { class: "error disk-alert pool-alert", role: "alert" }, h("a", { href: "#/disks" }, text));
+    diskHealth.replaceChildren(...[...bad.map((d) => h("p", { class: `${d.health.verdict === "failing" ? "error" : "warning"} disk-alert`, role: "alert" },
       h("a", { href: "#/disks" }, t(`box.disk_${d.health.verdict}`, {
-        disk: [d.vendor, d.model].filter(Boolean).join(" ") || d.name, why: d.health.reasons.join("; ") })))));
+        disk: [d.vendor, d.model].filter(Boolean).join(" ") || d.name, why: d.health.reasons.join("; ") })))),
+      pool && pool.state === "degraded" ? alert(t("box.pool_degraded")) : null,
+      pool && pool.last_scrub && pool.last_scrub.uncorrectable ? alert(t("box.scrub_uncorrectable", { n: pool.last_scrub.uncorrectable })) : null].filter(Boolean));
   }
 
   function showServices(list) {
@@ -74,7 +79,7 @@ export function render(main, route, app) {
           : h("p", { class: `${st.data_fullness === "full" ? "error" : "warning"} space-alert`, role: "alert" },
             t(`box.space_${st.data_fullness}`, { percent: st.data_percent_used })));
       memory.textContent = st.daemon_resident_bytes ? t("box.memory", { used: bytes(st.daemon_resident_bytes) }) : "";
-      if (admin) showDiskHealth((await api("GET", "/api/v1/disks")).disks);
+      if (admin) showDiskHealth(await api("GET", "/api/v1/disks"));
       if (!services.childElementCount) showServices(st.services);
       const v = st.last_verified_restore;
       verified.className = v && v.state === "failed" ? "error" : "muted";

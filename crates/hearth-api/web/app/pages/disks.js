@@ -1,6 +1,7 @@
 // The box's disks (docs/disks.md): where the family's data lives, each disk with its size, how
-// it is attached and what it holds, where that is mounted, and what could not be read; and
-// moving the data from the card to a disk. For admins. The list follows disks being plugged in
+// it is attached and what it holds, where that is mounted, and what could not be read; moving
+// the data from the card to a disk, mirroring it on a second disk (or replacing a missing one),
+// scrubbing the pool, and ejecting a disk. For admins. The list follows disks being plugged in
 // and pulled out (the disks service reads them again on the kernel's word).
 import { api } from "/app/api.js";
 import { h } from "/app/dom.js";
@@ -25,7 +26,7 @@ export function render(main, route, app) {
       const text = JSON.stringify(inventory);
       if (!gone && !moving && text !== last) {
         last = text;
-        home.replaceChildren(...dataHome(inventory.data));
+        home.replaceChildren(...dataHome(inventory.data), ...poolLines(inventory.pool, refresh));
         show(list, inventory, (on) => { moving = on; });
       }
     } catch (e) {
@@ -51,16 +52,57 @@ function dataHome(data) {
   return lines;
 }
 
+// The data's btrfs pool: how it stands, its disks, what it is doing, its last scrub.
+function poolLines(pool, refresh) {
+  if (!pool) return [];
+  const cls = { degraded: "error", converting: "notice", mirrored: "muted", single: "muted" }[pool.state];
+  const lines = [h("p", { class: `${cls} pool-state`, "data-state": pool.state, role: pool.state === "degraded" ? "alert" : null },
+    t(`disks.pool_state.${pool.state}`, { n: pool.devices.length, missing: pool.devices.filter((d) => d.missing).length }))];
+  if (pool.operation) lines.push(h("p", { class: "notice pool-operation" }, t("disks.pool_operation", { what: pool.operation })));
+  const errors = pool.devices.filter((d) => Object.values(d.errors).some((n) => n > 0));
+  for (const d of errors) {
+    lines.push(h("p", { class: "warning pool-errors" }, t("disks.pool_errors", {
+      disk: d.serial || d.volume || d.id, counts: Object.entries(d.errors).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(", ") })));
+  }
+  const s = pool.last_scrub;
+  lines.push(h("p", { class: s && (s.uncorrectable || s.errors) ? (s.uncorrectable ? "error last-scrub" : "warning last-scrub") : "muted last-scrub" },
+    pool.scrubbing ? t("disks.scrubbing")
+      : s ? t("disks.last_scrub", { when: new Date(s.started * 1000).toLocaleString(), status: s.status, size: bytes(s.bytes), errors: s.errors, corrected: s.corrected, uncorrectable: s.uncorrectable })
+        : t("disks.never_scrubbed")));
+  if (!pool.scrubbing) {
+    const go = h("button", { type: "button", class: "scrub-now" }, t("disks.scrub_now"));
+    const said = h("span", { class: "muted scrub-said", role: "status" });
+    go.addEventListener("click", async () => {
+      go.disabled = true;
+      try { await api("POST", "/api/v1/disks/pool/scrub", {}); said.textContent = t("disks.scrub_started"); refresh(); }
+      catch (e) { go.disabled = false; said.className = "error scrub-said"; said.textContent = e.text || String(e); }
+    });
+    lines.push(h("p", {}, go, " ", said));
+  }
+  return lines;
+}
+
 function show(list, inventory, setMoving) {
   const disks = inventory.disks;
   if (!disks.length) { list.replaceChildren(h("p", { class: "muted", id: "no-disks" }, t("disks.none"))); return; }
-  list.replaceChildren(...disks.map((d) => diskCard(d, inventory.data, setMoving)));
+  list.replaceChildren(...disks.map((d) => diskCard(d, inventory, setMoving)));
 }
 
-// Whether the data may be offered this disk (the server checks again, and says why not).
-function canTakeData(d, data) {
-  return data.on === "card" && d.serial && !d.system && !d.read_only && !d.problem
-    && !d.volumes.some((v) => v.mounts.length);
+// Whether a disk is free to be given something (the server checks again, and says why not).
+function isFree(d) {
+  return d.serial && !d.system && !d.read_only && !d.problem && !d.volumes.some((v) => v.mounts.length);
+}
+
+// What may be offered on a free disk: the data (still on the card), a mirror of it (a pool of
+// one disk), or the place of the pool's missing disk.
+function offer(d, inventory) {
+  if (!isFree(d)) return null;
+  if (inventory.data.on === "card") return "move";
+  const pool = inventory.pool;
+  if (!pool || pool.operation) return null;
+  if (pool.state === "degraded") return "replace";
+  if (pool.state === "single") return "mirror";
+  return null;
 }
 
 // What the disk holds, in words, or "" when blank.
@@ -71,47 +113,74 @@ function holds(d) {
     : t("disks.unknown_fs")).join(", ");
 }
 
-// The move, asked in two steps: what will happen (and what is erased), then the request.
-function moveForm(d, setMoving) {
-  const box = h("div", { class: "move-data" });
-  const start = h("button", { type: "button", class: "move-start" }, t("disks.move.start"));
+// A change that erases the disk, asked in two steps: what will happen (and what is erased), then
+// the request. `kind` is move, mirror or replace.
+function eraseForm(d, kind, setMoving) {
+  const box = h("div", { class: `${kind}-data` });
+  const start = h("button", { type: "button", class: `${kind}-start` }, t(`disks.${kind}.start`));
   start.addEventListener("click", () => { setMoving(true); box.replaceChildren(form()); });
   box.append(start);
   function form() {
     const what = holds(d);
-    const erase = what ? h("input", { type: "checkbox", id: `erase-${d.name}`, class: "move-erase" }) : null;
-    const fs = h("select", { class: "move-fs", "aria-label": t("disks.move.fs") },
-      h("option", { value: "ext4" }, t("disks.move.ext4")), h("option", { value: "btrfs" }, t("disks.move.btrfs")));
-    const go = h("button", { type: "button", class: "danger move-go" }, t("disks.move.go"));
-    const cancel = h("button", { type: "button", class: "move-cancel" }, t("disks.move.cancel"));
-    const said = h("p", { class: "move-said", role: "status" });
+    const erase = what ? h("input", { type: "checkbox", id: `erase-${d.name}`, class: `${kind}-erase` }) : null;
+    const fs = kind === "move" ? h("select", { class: "move-fs", "aria-label": t("disks.move.fs") },
+      h("option", { value: "ext4" }, t("disks.move.ext4")), h("option", { value: "btrfs" }, t("disks.move.btrfs"))) : null;
+    const go = h("button", { type: "button", class: `danger ${kind}-go` }, t(`disks.${kind}.go`));
+    const cancel = h("button", { type: "button", class: `${kind}-cancel` }, t("disks.move.cancel"));
+    const said = h("p", { class: `${kind}-said`, role: "status" });
     cancel.addEventListener("click", () => { setMoving(false); box.replaceChildren(start); });
     go.addEventListener("click", async () => {
-      if (erase && !erase.checked) { said.className = "error move-said"; said.textContent = t("disks.move.tick_erase"); return; }
+      if (erase && !erase.checked) { said.className = `error ${kind}-said`; said.textContent = t("disks.move.tick_erase"); return; }
       go.disabled = true;
-      said.className = "muted move-said";
+      said.className = `muted ${kind}-said`;
       said.textContent = t("disks.move.preparing");
+      const serial = encodeURIComponent(d.serial);
       try {
-        await api("POST", `/api/v1/disks/${encodeURIComponent(d.serial)}/use-for-data`, { file_system: fs.value, erase: !!erase });
-        said.className = "notice move-said";
-        said.textContent = t("disks.move.restarting");
+        if (kind === "move") await api("POST", `/api/v1/disks/${serial}/use-for-data`, { file_system: fs.value, erase: !!erase });
+        else await api("POST", `/api/v1/disks/${serial}/mirror`, { action: kind === "mirror" ? "add" : "replace", erase: !!erase });
+        said.className = `notice ${kind}-said`;
+        said.textContent = t(`disks.${kind}.done`);
+        if (kind !== "move") setTimeout(() => setMoving(false), 3000);
       } catch (e) {
         go.disabled = false;
-        said.className = "error move-said";
+        said.className = `error ${kind}-said`;
         said.textContent = e.text || String(e);
       }
     });
-    return h("div", { class: "move-form" },
-      h("p", {}, t("disks.move.explain")),
+    return h("div", { class: `${kind}-form` },
+      h("p", {}, t(`disks.${kind}.explain`)),
       what ? h("p", { class: "warning" }, h("label", { class: "check", for: `erase-${d.name}` }, erase, " ", t("disks.move.erase", { what }))) : null,
-      h("label", {}, t("disks.move.fs"), " ", fs),
+      fs ? h("label", {}, t("disks.move.fs"), " ", fs) : null,
       h("div", { class: "actions" }, go, cancel),
       said);
   }
   return box;
 }
 
-function diskCard(d, data, setMoving) {
+// Eject: every file system of the disk unmounted so it can be unplugged; the server says who
+// holds it when something does.
+function ejectButton(d) {
+  const go = h("button", { type: "button", class: "eject" }, t("disks.eject"));
+  const said = h("span", { class: "eject-said", role: "status" });
+  go.addEventListener("click", async () => {
+    go.disabled = true;
+    said.className = "muted eject-said";
+    said.textContent = t("disks.ejecting");
+    try {
+      const done = await api("POST", `/api/v1/disks/${encodeURIComponent(d.serial)}/eject`, {});
+      said.className = "notice eject-said";
+      said.textContent = t("disks.ejected");
+      void done;
+    } catch (e) {
+      go.disabled = false;
+      said.className = "error eject-said";
+      said.textContent = e.text || String(e);
+    }
+  });
+  return h("p", { class: "eject-line" }, go, " ", said);
+}
+
+function diskCard(d, inventory, setMoving) {
   const name = [d.vendor, d.model].filter(Boolean).join(" ") || t("disks.unnamed", { name: d.name });
   const facts = [bytes(d.size_bytes), t(`disks.transport.${d.transport}`), d.rotational ? t("disks.spinning") : null,
     d.serial ? t("disks.serial", { serial: d.serial }) : null].filter(Boolean).join(" · ");
@@ -124,7 +193,8 @@ function diskCard(d, data, setMoving) {
     d.volumes.length
       ? h("ul", { class: "volumes" }, ...d.volumes.map(volumeLine))
       : d.problem ? null : h("p", { class: "muted disk-blank" }, t(d.partition_table ? "disks.no_partitions" : "disks.blank")),
-    canTakeData(d, data) ? moveForm(d, setMoving) : null);
+    offer(d, inventory) ? eraseForm(d, offer(d, inventory), setMoving) : null,
+    d.serial && !d.system && d.volumes.some((v) => v.mounts.length) ? ejectButton(d) : null);
 }
 
 // What the disk says of its own health (smartctl), worst first.
