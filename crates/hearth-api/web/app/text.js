@@ -765,6 +765,7 @@ const EN = {
   "disks.pool_state.single": "The data is on one disk. Plug in a second disk of at least its size to keep a second copy.",
   "disks.pool_state.converting": (p) => `The data is being copied onto ${p.n} disks; until it is done, part of it has one copy only.`,
   "disks.pool_state.degraded": (p) => `One of the disks holding your data is missing (${p.missing} of ${p.n}). Everything is still there, on one disk only: plug it back in and restart the box, or put a new disk in its place.`,
+  "disks.pool_member": (p) => `number ${p.id} of the pool`,
   "disks.pool_operation": (p) => `Working: ${p.what}.`,
   "disks.pool_errors": (p) => `The disk ${p.disk} has had errors: ${p.counts}.`,
   "disks.last_scrub": (p) => `Last check of every block (scrub): ${p.when}, ${p.status}, ${p.size} read, ${p.errors} errors (${p.corrected} repaired, ${p.uncorrectable} not repairable).`,

@@ -62,7 +62,7 @@ function poolLines(pool, refresh) {
   const errors = pool.devices.filter((d) => Object.values(d.errors).some((n) => n > 0));
   for (const d of errors) {
     lines.push(h("p", { class: "warning pool-errors" }, t("disks.pool_errors", {
-      disk: d.serial || d.volume || d.id, counts: Object.entries(d.errors).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(", ") })));
+      disk: d.serial || d.volume || t("disks.pool_member", { id: d.id }), counts: Object.entries(d.errors).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(", ") })));
   }
   const s = pool.last_scrub;
   lines.push(h("p", { class: s && (s.uncorrectable || s.errors) ? (s.uncorrectable ? "error last-scrub" : "warning last-scrub") : "muted last-scrub" },
