@@ -1,16 +1,17 @@
 //! What the disks service reads from outside: a device's first bytes (any disk a family plugs
 //! in), the mount table, `smartctl -j` output and a SATA disk's serial page (a disk's firmware
 //! speaks through both), kernel uevents, and a copy of the data home record (the boot
-//! partition is FAT: anyone with a card reader can edit it). One target for the six parsers (the
-//! first byte picks one), so the suite's fuzz time does not grow by six: none may panic, and what
-//! they return stays consistent.
+//! partition is FAT: anyone with a card reader can edit it), a btrfs device's error counters and
+//! `btrfs scrub`'s output. One target for the eight parsers (the first byte picks one), so the
+//! suite's fuzz time does not grow by eight: none may panic, and what they return stays
+//! consistent.
 #![no_main]
-use hearth_disks::{data_home, file_system, mountinfo, smart, sysfs, uevent};
+use hearth_disks::{data_home, file_system, mountinfo, pool, smart, sysfs, uevent};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&which, rest)) = data.split_first() else { return };
-    match which % 6 {
+    match which % 8 {
         0 => {
             // Small inputs reach the far superblocks (btrfs at 64 KiB) when spread out.
             let mut head = rest.to_vec();
@@ -46,6 +47,15 @@ fuzz_target!(|data: &[u8]| {
             if let Some(event) = uevent::parse(rest) {
                 assert!(!event.name.is_empty() && !event.name.contains('/'));
             }
+        }
+        6 => {
+            let text = String::from_utf8_lossy(rest);
+            let e = pool::parse_error_stats(&text);
+            assert_eq!(e.any(), e != pool::DeviceErrors::default());
+        }
+        7 => {
+            let r = pool::parse_scrub(&String::from_utf8_lossy(rest), 0, 0);
+            assert!(!r.status.contains('\n'));
         }
         _ => {
             // What is understood is written back the same: a record never changes by being

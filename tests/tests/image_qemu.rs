@@ -1600,24 +1600,24 @@ fn eject_unmounts_a_disk_or_names_the_program_holding_it() {
     let said = in_guest(
         &mut guest,
         &format!(
-            "mkdir -p /media/holiday && mount /dev/{name} /media/holiday && echo 'from the box' > /media/holiday/note.txt && echo mounted"
+            "sh -c \"mkdir -p /run/media/holiday && mount /dev/{name} /run/media/holiday && echo 'from the box' > /run/media/holiday/note.txt && echo mounted\""
         ),
     );
     assert!(said.ends_with("mounted"), "{said}");
-    let said = in_guest(&mut guest, "sh -c 'cd /media/holiday && exec sleep 600' </dev/null >/dev/null 2>&1 & echo started");
+    let said = in_guest(&mut guest, "sh -c 'cd /run/media/holiday && exec sleep 600' </dev/null >/dev/null 2>&1 & echo started");
     assert!(said.ends_with("started"), "{said}");
     let r = post(addr, &format!("/api/v1/disks/{serial}/eject"), &auth, "{}");
     assert_eq!(r.status, 409, "{}", r.body);
-    assert!(r.body.contains("/media/holiday is in use by sleep (process"), "the holder is named: {}", r.body);
-    assert_eq!(in_guest(&mut guest, "grep -c ' /media/holiday ' /proc/mounts"), "1", "still mounted");
+    assert!(r.body.contains("/run/media/holiday is in use by sleep (process"), "the holder is named: {}", r.body);
+    assert_eq!(in_guest(&mut guest, "grep -c ' /run/media/holiday ' /proc/mounts"), "1", "still mounted");
 
-    let said = in_guest(&mut guest, "killall sleep && sleep 1 && echo stopped");
+    let said = in_guest(&mut guest, "sh -c 'killall sleep && sleep 1 && echo stopped'");
     assert!(said.ends_with("stopped"), "{said}");
     let r = post(addr, &format!("/api/v1/disks/{serial}/eject"), &auth, "{}");
     assert_eq!(r.status, 200, "{}", r.body);
     let ejected = r.json();
-    assert_eq!(ejected["unmounted"], serde_json::json!(["/media/holiday"]), "{ejected}");
-    assert_eq!(in_guest(&mut guest, "grep -c ' /media/holiday ' /proc/mounts"), "0", "unmounted");
+    assert_eq!(ejected["unmounted"], serde_json::json!(["/run/media/holiday"]), "{ejected}");
+    assert_eq!(in_guest(&mut guest, "grep -c ' /run/media/holiday ' /proc/mounts"), "0", "unmounted");
     let listed = disks(addr, &auth);
     let d = listed.iter().find(|d| d["serial"] == serial).expect("still plugged in");
     assert!(d["volumes"].as_array().expect("volumes").iter().all(|v| v["mounts"].as_array().is_some_and(Vec::is_empty)), "{d}");

@@ -76,7 +76,7 @@ pub struct DeviceErrors {
 impl DeviceErrors {
     /// Any at all.
     pub fn any(&self) -> bool {
-        self.write + self.read + self.flush + self.corruption + self.generation > 0
+        [self.write, self.read, self.flush, self.corruption, self.generation].iter().any(|&n| n > 0)
     }
 }
 
@@ -282,15 +282,12 @@ pub fn check<'a>(
     Ok(data_disk::check(inventory, &as_data, used)?)
 }
 
-/// The data's pool, when the data lives on a btrfs disk (root's side: the record says where).
-fn data_pool(places: &Places, record: &DataHomeRecord) -> Result<(FsUuid, Inventory, Option<PoolStatus>), String> {
-    let uuid = match record.read()? {
-        DataHome::Disk { uuid, file_system: DataFileSystem::Btrfs } => uuid,
-        _ => return Err(MirrorRefusal::NotBtrfs.to_string()),
-    };
-    let inventory = places.inventory()?;
-    let pool = read(&places.sys, &uuid, &inventory);
-    Ok((uuid, inventory, pool))
+/// The data's pool UUID, when the data lives on a btrfs disk (root's side: the record says where).
+fn data_pool_uuid(record: &DataHomeRecord) -> Result<FsUuid, String> {
+    match record.read()? {
+        DataHome::Disk { uuid, file_system: DataFileSystem::Btrfs } => Ok(uuid),
+        _ => Err(MirrorRefusal::NotBtrfs.to_string()),
+    }
 }
 
 /// The helper's side of a [`MirrorRequest`]: checked again on root's own reading, the disk
@@ -299,7 +296,9 @@ fn data_pool(places: &Places, record: &DataHomeRecord) -> Result<(FsUuid, Invent
 /// the conversion of chunks written while degraded follows through [`tend`]).
 pub fn change(places: &Places, record: &DataHomeRecord) -> Result<(), String> {
     let request: MirrorRequest = request_file::read(&places.data, MIRROR_REQUEST)?;
-    let (_, inventory, pool) = data_pool(places, record)?;
+    let uuid = data_pool_uuid(record)?;
+    let inventory = places.inventory()?;
+    let pool = read(&places.sys, &uuid, &inventory);
     let (used, _) = data_disk::data_use(&places.data)?;
     let disk = check(&inventory, pool.as_ref(), &request, used).map_err(|e| e.to_string())?;
     let missing = pool.as_ref().and_then(|p| p.missing().next().map(|d| d.id));
@@ -340,12 +339,12 @@ fn convert(places: &Places) -> Result<(), String> {
     child::run("btrfs", &args, tool_limits()).map(|_| ()).map_err(|e| format!("converting the pool to two copies failed to start: {e}"))
 }
 
-/// Root's regular look at the pool (each time the disks are read): when it has two disks, all
-/// there, and some chunks with one copy (after a replace, or writes while degraded), start
-/// converting them. Says what it did, if anything.
-pub fn tend(places: &Places, record: &DataHomeRecord) -> Option<String> {
-    let (_, _, pool) = data_pool(places, record).ok()?;
-    if !pool?.needs_converting() {
+/// Root's regular look at the pool (each time the disks are read, `inventory` as just read): when
+/// it has two disks, all there, and some chunks with one copy (after a replace, or writes while
+/// degraded), start converting them. Says what it did, if anything.
+pub fn tend(places: &Places, record: &DataHomeRecord, inventory: &Inventory) -> Option<String> {
+    let uuid = data_pool_uuid(record).ok()?;
+    if !read(&places.sys, &uuid, inventory)?.needs_converting() {
         return None;
     }
     Some(match convert(places) {
@@ -385,10 +384,10 @@ pub fn parse_scrub(text: &str, started: i64, seconds: u64) -> ScrubRecord {
         }
         let Ok(n) = value.parse::<u64>() else { continue };
         match name {
-            "data_bytes_scrubbed" | "tree_bytes_scrubbed" => r.bytes += n,
-            "read_errors" | "csum_errors" | "verify_errors" | "super_errors" => r.errors += n,
-            "corrected_errors" => r.corrected += n,
-            "uncorrectable_errors" => r.uncorrectable += n,
+            "data_bytes_scrubbed" | "tree_bytes_scrubbed" => r.bytes = r.bytes.saturating_add(n),
+            "read_errors" | "csum_errors" | "verify_errors" | "super_errors" => r.errors = r.errors.saturating_add(n),
+            "corrected_errors" => r.corrected = r.corrected.saturating_add(n),
+            "uncorrectable_errors" => r.uncorrectable = r.uncorrectable.saturating_add(n),
             _ => {}
         }
     }

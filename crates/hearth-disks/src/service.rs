@@ -310,13 +310,16 @@ impl Disks {
     }
 
     /// The helper's side of [`Disks::through_helper`]: the inventory read here (as root),
-    /// written to `file` whole (a temporary file renamed over it) for the daemon to read.
-    pub fn write_for_daemon(&self, file: &Path) -> std::io::Result<()> {
-        let json = serde_json::to_vec(&self.read_here()).map_err(std::io::Error::other)?;
+    /// written to `file` whole (a temporary file renamed over it) for the daemon to read, and
+    /// returned.
+    pub fn write_for_daemon(&self, file: &Path) -> std::io::Result<Inventory> {
+        let inventory = self.read_here();
+        let json = serde_json::to_vec(&inventory).map_err(std::io::Error::other)?;
         if let Some(dir) = file.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        hearth_platform::durable::write_atomic(file, &json, 0o644)
+        hearth_platform::durable::write_atomic(file, &json, 0o644)?;
+        Ok(inventory)
     }
 
     /// Each disk's health: read by smartctl when the disk is new or its reading is an hour old

@@ -87,12 +87,13 @@ pub fn main(args: &Args) -> ExitCode {
             Request::UpdateCommit => hearth_ota::install::commit(&appliance_layout(&args.board)?).map(|_| ()).map_err(ota),
             Request::UpdateGoBack => hearth_ota::install::go_back(&appliance_layout(&args.board)?).map(|_| ()).map_err(ota),
             Request::DisksRead => {
+                let inventory = disks.write_for_daemon(Path::new(hearth_disks::service::HELPER_INVENTORY))?;
                 // Each read also looks after the data's pool: chunks with one copy on a pool of
                 // two disks (after a replace, or writes while degraded) are converted.
-                if let Some(said) = pool::tend(&places, &record) {
+                if let Some(said) = pool::tend(&places, &record, &inventory) {
                     eprintln!("hearthd privileged helper: the data's pool: {said}");
                 }
-                disks.write_for_daemon(Path::new(hearth_disks::service::HELPER_INVENTORY))
+                Ok(())
             }
             Request::DisksUseForData => {
                 let uuid = data_disk::prepare(&places, &record).map_err(std::io::Error::other)?;
