@@ -86,7 +86,8 @@ await runOnPhone("disks", shots, { expectedFailure }, async ({ page, shot, fits 
       name: "sdy", vendor: "WDC", model: "WD40EFAX", serial: "WD-FAILING", size_bytes: 4e12, transport: "usb", rotational: true,
       removable: false, read_only: false, partition_table: "gpt", system: false, problem: null, volumes: [],
       health: { verdict: "failing", reasons: ["the disk's own check fails", "12 reallocated sectors"], unavailable: null,
-        temperature_c: 41, power_on_hours: 30000 },
+        temperature_c: 41, power_on_hours: 30000, self_test_running: false,
+        last_self_test: { kind: "Short offline", result: "Completed: read failure", passed: false, at_hours: 29990 } },
     });
     await route.fulfill({ response, json: inventory });
   });
@@ -98,7 +99,9 @@ await runOnPhone("disks", shots, { expectedFailure }, async ({ page, shot, fits 
   await fits("the Box page with a disk alert");
   await shot("box-disk-alert");
   await alert.locator("a").click();
-  await page.locator('#disks .disk[data-name="sdy"] .disk-health[data-verdict="failing"]').waitFor({ timeout: 10000 });
+  const failing = page.locator('#disks .disk[data-name="sdy"] .disk-health[data-verdict="failing"]');
+  await failing.waitFor({ timeout: 10000 });
+  if (!(await failing.textContent()).includes("last self-test (Short offline) failed: Completed: read failure")) fail(`the self-test: ${await failing.textContent()}`);
 
   step("the data on a btrfs pool with a disk missing: the Box page says so");
   await page.unroute("**/api/v1/disks");

@@ -1557,11 +1557,13 @@ fn a_mirror_survives_a_disk_removed_reports_degraded_and_heals_after_a_replaceme
     assert!(guest.wait_exit(Duration::from_secs(120)).success());
 }
 
-/// Eject on the virtual board (docs/disks.md, "Eject"): a disk plugged into the running box is
-/// mounted (from the service console, as root) and written to; while a program works inside it,
-/// eject is refused and names that program; once it ends, eject unmounts the disk, which can
-/// then be pulled, and what was written is on it (read from outside). The disk holding the system
-/// is refused.
+/// A USB stick and eject on the virtual board (docs/disks.md, "Eject"): a USB disk plugged into
+/// the running box's USB controller (QMP `device_add usb-storage`) appears in the API within 2 s
+/// as a USB disk with its serial, size and file system; it is mounted (from the service console,
+/// as root) and written to; while a program works inside it, eject is refused and names that
+/// program; once it ends, eject unmounts the disk and detaches it from its bus (it leaves the
+/// API), it is pulled, and what was written is on it (read from outside). The disk holding the
+/// system is refused.
 #[test]
 fn eject_unmounts_a_disk_or_names_the_program_holding_it() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -1572,7 +1574,7 @@ fn eject_unmounts_a_disk_or_names_the_program_holding_it() {
     let socket = dir.path().join("qmp.sock");
     let (mut guest, auth) = boot_claimed_with_console(&card, dir.path(), &["--qmp", socket.to_str().expect("utf-8")]);
     let addr = guest.http.expect("port");
-    let serial = "HEARTH-EJECT-1";
+    let serial = "HEARTH-USB-STICK-1";
     let mut qmp = hearth_tests::qmp::Qmp::connect(&socket, Duration::from_secs(30));
     qmp.execute(
         "blockdev-add",
@@ -1580,16 +1582,25 @@ fn eject_unmounts_a_disk_or_names_the_program_holding_it() {
     );
     qmp.execute(
         "device_add",
-        serde_json::json!({"driver": "virtio-blk-pci", "bus": "hotplug0", "drive": "holiday", "id": "holiday", "serial": serial}),
+        serde_json::json!({"driver": "usb-storage", "bus": "usb0.0", "drive": "holiday", "id": "holiday", "serial": serial}),
     );
     let plugged = Instant::now();
-    let name = loop {
+    let stick = loop {
         if let Some(d) = disks(addr, &auth).iter().find(|d| d["serial"] == serial) {
-            break d["name"].as_str().expect("name").to_string();
+            break d.clone();
         }
-        assert!(plugged.elapsed() < Duration::from_secs(60), "the disk never appeared:\n{}", guest.console());
-        std::thread::sleep(Duration::from_millis(100));
+        assert!(plugged.elapsed() < Duration::from_secs(60), "the USB disk never appeared:\n{}", guest.console());
+        std::thread::sleep(Duration::from_millis(50));
     };
+    println!("the USB disk appeared in the API after {} ms: {stick}", plugged.elapsed().as_millis());
+    assert_eq!((stick["transport"].as_str(), stick["size_bytes"].as_u64()), (Some("usb"), Some(256 << 20)), "{stick}");
+    let volume = &stick["volumes"][0];
+    assert_eq!(
+        (volume["file_system"]["kind"].as_str(), volume["file_system"]["label"].as_str()),
+        (Some("ext4"), Some("Holiday")),
+        "{stick}"
+    );
+    let name = stick["name"].as_str().expect("name").to_string();
     let system = disks(addr, &auth).iter().find(|d| d["system"] == true).and_then(|d| d["serial"].as_str()).map(str::to_string);
     if let Some(s) = system {
         let r = post(addr, &format!("/api/v1/disks/{s}/eject"), &auth, "{}");
@@ -1616,11 +1627,18 @@ fn eject_unmounts_a_disk_or_names_the_program_holding_it() {
     let r = post(addr, &format!("/api/v1/disks/{serial}/eject"), &auth, "{}");
     assert_eq!(r.status, 200, "{}", r.body);
     let ejected = r.json();
-    assert_eq!(ejected["unmounted"], serde_json::json!(["/run/media/holiday"]), "{ejected}");
+    assert_eq!(
+        (&ejected["unmounted"], &ejected["detached"]),
+        (&serde_json::json!(["/run/media/holiday"]), &serde_json::json!(true)),
+        "{ejected}"
+    );
     assert_eq!(in_guest(&mut guest, "grep -c ' /run/media/holiday ' /proc/mounts"), "0", "unmounted");
-    let listed = disks(addr, &auth);
-    let d = listed.iter().find(|d| d["serial"] == serial).expect("still plugged in");
-    assert!(d["volumes"].as_array().expect("volumes").iter().all(|v| v["mounts"].as_array().is_some_and(Vec::is_empty)), "{d}");
+    // Detached from its bus, the disk leaves the list though the stick is still in the port.
+    let detached = Instant::now();
+    while disks(addr, &auth).iter().any(|d| d["serial"] == serial) {
+        assert!(detached.elapsed() < Duration::from_secs(60), "the detached disk stayed in the API");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 
     qmp.execute("device_del", serde_json::json!({"id": "holiday"}));
     qmp.wait_event("DEVICE_DELETED");

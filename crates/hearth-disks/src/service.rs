@@ -60,6 +60,15 @@ const HEALTH_EVERY: Duration = Duration::from_secs(3600);
 /// Where the appliance's privileged helper leaves the disks it read as root.
 pub const HELPER_INVENTORY: &str = "/run/hearth/disks.json";
 
+/// Whether a read of the disks asks smartctl about those whose health reading is due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Health {
+    /// Only the readings kept (quick: a disk just plugged in shows without waiting for smartctl).
+    Kept,
+    /// Those due read afresh (a new disk, or a reading an hour old).
+    Fresh,
+}
+
 /// The inventory as last read, shared by the service and the API.
 pub struct Disks {
     sources: Sources,
@@ -153,7 +162,11 @@ impl Disks {
     /// How long until the disks are read again: soon while the pool is converting or a long
     /// operation runs (so its end, and what the helper tends next, shows within seconds).
     fn next_read(&self) -> Duration {
-        let moving = self.pool_data.as_deref().and_then(|d| self.pool(d)).is_some_and(|p| p.state == pool::PoolState::Converting || p.operation.is_some());
+        let moving = self
+            .pool_data
+            .as_deref()
+            .and_then(|d| self.pool(d))
+            .is_some_and(|p| p.state == pool::PoolState::Converting || p.operation.is_some());
         if moving { POOL_MOVING_EVERY } else { EVERY }
     }
 
@@ -277,43 +290,52 @@ impl Disks {
     }
 
     /// Reads the inventory now (blocking: call from a blocking thread), in this process or
-    /// through the helper. A helper that fails leaves the last inventory in place.
+    /// through the helper: first with the health readings kept (so a disk just plugged in shows
+    /// at once), then again with those due read by smartctl (a second or more on a USB bridge).
+    /// A helper that fails leaves the last inventory in place.
     pub fn refresh(&self) {
-        let fresh = match &self.helper {
-            None => self.read_here(),
-            Some((helper, file)) => match read_through(helper, file) {
-                Ok(inventory) => inventory,
-                Err(e) => {
-                    tracing::warn!(error = %e, "the privileged helper could not read the disks");
-                    return;
-                }
-            },
-        };
-        let fresh = Arc::new(fresh);
-        match self.current.write() {
-            Ok(mut c) => *c = fresh,
-            Err(poisoned) => *poisoned.into_inner() = fresh,
+        for health in [Health::Kept, Health::Fresh] {
+            let fresh = match &self.helper {
+                None => self.read_here(health),
+                Some((helper, file)) => match read_through(helper, file, health) {
+                    Ok(inventory) => inventory,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "the privileged helper could not read the disks");
+                        return;
+                    }
+                },
+            };
+            // Read here, the readings kept tell whether any is due; the helper keeps its own.
+            let nothing_due = self.helper.is_none() && !self.health_due(&fresh);
+            let fresh = Arc::new(fresh);
+            match self.current.write() {
+                Ok(mut c) => *c = fresh,
+                Err(poisoned) => *poisoned.into_inner() = fresh,
+            }
+            self.reads.send_modify(|n| *n += 1);
+            if nothing_due {
+                return;
+            }
         }
-        self.reads.send_modify(|n| *n += 1);
     }
 
-    /// The inventory read in this process, with each disk's health.
-    pub fn read_here(&self) -> Inventory {
+    /// The inventory read in this process, with each disk's health as `health` says.
+    pub fn read_here(&self, health: Health) -> Inventory {
         let text = std::fs::read_to_string(&self.sources.mountinfo).unwrap_or_default();
         let (mounts, skipped) = mountinfo::parse(&text);
         if skipped > 0 {
             tracing::warn!(lines = skipped, "mount table lines that could not be read");
         }
         let mut fresh = Inventory::read(&self.sources.sys, &DeviceFolder(self.sources.dev.clone()), &mounts);
-        self.attach_health(&mut fresh);
+        self.attach_health(&mut fresh, health);
         fresh
     }
 
     /// The helper's side of [`Disks::through_helper`]: the inventory read here (as root),
     /// written to `file` whole (a temporary file renamed over it) for the daemon to read, and
     /// returned.
-    pub fn write_for_daemon(&self, file: &Path) -> std::io::Result<Inventory> {
-        let inventory = self.read_here();
+    pub fn write_for_daemon(&self, file: &Path, health: Health) -> std::io::Result<Inventory> {
+        let inventory = self.read_here(health);
         let json = serde_json::to_vec(&inventory).map_err(std::io::Error::other)?;
         if let Some(dir) = file.parent() {
             std::fs::create_dir_all(dir)?;
@@ -322,10 +344,18 @@ impl Disks {
         Ok(inventory)
     }
 
+    /// Whether a disk of `inventory` has no health reading, or one an hour old.
+    fn health_due(&self, inventory: &Inventory) -> bool {
+        let Ok(cache) = self.health.lock() else { return false };
+        inventory.disks.iter().filter(|d| d.transport != Transport::Sd).any(|d| {
+            cache.get(&(d.name.clone(), d.serial.clone())).is_none_or(|(at, _)| at.elapsed() >= HEALTH_EVERY)
+        })
+    }
+
     /// Each disk's health: read by smartctl when the disk is new or its reading is an hour old
     /// (one disk at a time, each under smartctl's time limit), else as last read. Disks gone are
     /// forgotten.
-    fn attach_health(&self, inventory: &mut Inventory) {
+    fn attach_health(&self, inventory: &mut Inventory, health: Health) {
         let Ok(mut cache) = self.health.lock() else { return };
         cache.retain(|(name, serial), _| inventory.disks.iter().any(|d| &d.name == name && &d.serial == serial));
         for disk in &mut inventory.disks {
@@ -335,8 +365,17 @@ impl Disks {
             }
             let key = (disk.name.clone(), disk.serial.clone());
             let stale = cache.get(&key).is_none_or(|(at, _)| at.elapsed() >= HEALTH_EVERY);
-            if stale {
-                let report = smart::read(&self.sources.smartctl, &self.sources.dev.join(&disk.name), smart::TIME_LIMIT);
+            if stale && health == Health::Fresh {
+                let device = self.sources.dev.join(&disk.name);
+                let report = smart::read(&self.sources.smartctl, &device, smart::TIME_LIMIT);
+                // Weekly, the disk tests itself (as root: the helper's reading); the result is in
+                // its log at the next reading.
+                if report.self_test_due() {
+                    match smart::start_short_test(&self.sources.smartctl, &device) {
+                        Ok(()) => tracing::info!(disk = %disk.name, "the disk's short self-test started"),
+                        Err(e) => tracing::warn!(disk = %disk.name, error = %e, "the disk's short self-test could not start"),
+                    }
+                }
                 cache.insert(key.clone(), (Instant::now(), report));
             }
             disk.health = cache.get(&key).map(|(_, r)| r.clone());
@@ -364,8 +403,11 @@ impl std::fmt::Debug for Disks {
 }
 
 /// Asks the helper to read the disks, then reads what it wrote.
-fn read_through(helper: &Helper, file: &Path) -> std::io::Result<Inventory> {
-    helper.ask(Request::DisksRead)?;
+fn read_through(helper: &Helper, file: &Path, health: Health) -> std::io::Result<Inventory> {
+    helper.ask(match health {
+        Health::Kept => Request::DisksRead,
+        Health::Fresh => Request::DisksReadHealth,
+    })?;
     let bytes = std::fs::read(file)?;
     serde_json::from_slice(&bytes).map_err(|e| std::io::Error::other(format!("{}: {e}", file.display())))
 }

@@ -49,6 +49,88 @@ pub struct SmartReport {
     pub model: Option<String>,
     /// The serial smartctl read from the disk (a USB bridge may hide the disk's own from sysfs).
     pub serial: Option<String>,
+    /// The newest self-test in the disk's log.
+    #[serde(default)]
+    pub last_self_test: Option<SelfTest>,
+    /// A self-test is running now.
+    #[serde(default)]
+    pub self_test_running: bool,
+}
+
+/// One self-test from the disk's own log.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SelfTest {
+    /// Its kind, as the disk names it (`Short offline`, `Extended`, …).
+    pub kind: String,
+    /// How it ended, as the disk says it.
+    pub result: String,
+    /// It ran to the end and found nothing; `Some(false)`: it found the disk failing; `None`:
+    /// it was aborted or interrupted.
+    pub passed: Option<bool>,
+    /// The disk's power-on hours when it ran.
+    pub at_hours: Option<u64>,
+}
+
+/// How often a disk is asked to test itself (short test), in its own power-on hours: a week.
+pub const SELF_TEST_EVERY_HOURS: u64 = 7 * 24;
+
+impl SmartReport {
+    /// Is a short self-test due: the disk speaks SMART, none runs, and its last one is a week of
+    /// power-on hours old (or there is none)?
+    pub fn self_test_due(&self) -> bool {
+        if self.verdict == Verdict::Unknown || self.self_test_running {
+            return false;
+        }
+        match (&self.last_self_test, self.power_on_hours) {
+            (None, _) => true,
+            (Some(SelfTest { at_hours: Some(at), .. }), Some(now)) => now.saturating_sub(*at) >= SELF_TEST_EVERY_HOURS,
+            // No hours to compare: asked when the disk is read afresh, which is hourly at most.
+            (Some(_), _) => false,
+        }
+    }
+}
+
+/// Ask the disk to run its short self-test (a couple of minutes, inside the disk; the result is
+/// in its log at the next reading). Wakes a disk that has spun down, once a week.
+pub fn start_short_test(program: &str, device: &Path) -> Result<(), String> {
+    let args = [std::ffi::OsStr::new("-t"), "short".as_ref(), device.as_os_str()];
+    child::run(program, &args, Limits { time: TIME_LIMIT, address_space: ADDRESS_SPACE }).map(|_| ()).map_err(|e| e.to_string())
+}
+
+/// The newest self-test and whether one runs, from the ATA or NVMe self-test log.
+fn self_tests(v: &Value) -> (Option<SelfTest>, bool) {
+    let words = |v: &Value| v.as_str().map(|s| s.trim().to_string()).unwrap_or_default();
+    let ata = &v["ata_smart_self_test_log"]["standard"]["table"][0];
+    let last = if ata.is_object() {
+        let status = &ata["status"];
+        let passed = match (status["passed"].as_bool(), status["value"].as_u64()) {
+            (Some(p), _) => Some(p),
+            // 1–2: aborted, 3: interrupted by a reset: nothing said of the disk.
+            (None, Some(1..=3)) | (None, None) => None,
+            (None, Some(_)) => Some(false),
+        };
+        Some(SelfTest { kind: words(&ata["type"]["string"]), result: words(&status["string"]), passed, at_hours: unsigned(&ata["lifetime_hours"]) })
+    } else {
+        let nvme = &v["nvme_self_test_log"]["table"][0];
+        nvme.is_object().then(|| {
+            let result = &nvme["self_test_result"];
+            let passed = match result["value"].as_u64() {
+                Some(0) => Some(true),
+                // 1–4: aborted (by a command, a reset, a namespace removal, a format).
+                Some(1..=4) | None => None,
+                Some(_) => Some(false),
+            };
+            SelfTest {
+                kind: words(&nvme["self_test_code"]["string"]),
+                result: words(&result["string"]),
+                passed,
+                at_hours: unsigned(&nvme["power_on_hours"]),
+            }
+        })
+    };
+    let running = v["ata_smart_data"]["self_test"]["status"]["remaining_percent"].as_u64().is_some()
+        || v["nvme_self_test_log"]["current_self_test_operation"]["value"].as_u64().is_some_and(|op| op != 0);
+    (last, running)
 }
 
 /// Above this a disk is running hot (°C): most disks are rated to 60–70.
@@ -89,6 +171,8 @@ fn nothing_read(unavailable: Option<String>) -> SmartReport {
         percentage_used: None,
         model: None,
         serial: None,
+        last_self_test: None,
+        self_test_running: false,
     }
 }
 
@@ -107,6 +191,7 @@ pub fn parse(json: &[u8]) -> SmartReport {
     report.serial = v["serial_number"].as_str().map(str::to_string);
     report.temperature_c = v["temperature"]["current"].as_i64();
     report.power_on_hours = unsigned(&v["power_on_time"]["hours"]);
+    (report.last_self_test, report.self_test_running) = self_tests(&v);
     if let Some(table) = v["ata_smart_attributes"]["table"].as_array() {
         for attribute in table {
             let raw = unsigned(&attribute["raw"]["value"]);
@@ -158,6 +243,10 @@ pub fn parse(json: &[u8]) -> SmartReport {
     }
     if let Some(t) = report.temperature_c.filter(|&t| t > HOT_C) {
         worse(Verdict::Warning, format!("it runs at {t} °C"));
+    }
+    let failed = report.last_self_test.as_ref().filter(|t| t.passed == Some(false)).map(|t| format!("{} ({})", t.kind, t.result));
+    if let Some(test) = failed {
+        worse(Verdict::Failing, format!("its last self-test failed: {test}"));
     }
     report
 }
@@ -238,6 +327,30 @@ mod tests {
         let silent = stand_in(dir.path(), "silent", "echo 'cannot open' >&2; exit 2");
         let r = read(&silent, Path::new("/dev/sda"), Duration::from_secs(5));
         assert!(r.unavailable.as_deref().is_some_and(|m| m.contains("cannot open")), "{r:?}");
+    }
+
+    #[test]
+    fn self_tests_are_read_from_the_log_and_fall_due_weekly() {
+        let r = parse(&fixture("sata-hdd.json"));
+        let last = r.last_self_test.clone().expect("logged");
+        assert_eq!((last.kind.as_str(), last.passed, last.at_hours), ("Short offline", Some(true), Some(21_023)));
+        assert!(!r.self_test_running && !r.self_test_due(), "20 hours since: {r:?}");
+        let later = SmartReport { power_on_hours: Some(21_023 + SELF_TEST_EVERY_HOURS), ..r.clone() };
+        assert!(later.self_test_due());
+        assert!(!SmartReport { self_test_running: true, ..later.clone() }.self_test_due());
+        assert!(!SmartReport { verdict: Verdict::Unknown, ..later }.self_test_due(), "no SMART, no test");
+        // An NVMe disk that never ran one is due; one running is not.
+        let nvme = parse(&fixture("nvme.json"));
+        assert_eq!((nvme.last_self_test.clone(), nvme.self_test_due()), (None, true));
+        let running = parse(br#"{"smart_status":{"passed":true},"nvme_self_test_log":{"current_self_test_operation":{"value":1,"string":"Short self-test in progress"},"table":[{"self_test_code":{"value":1,"string":"Short"},"self_test_result":{"value":0,"string":"Completed without error"},"power_on_hours":10}]}}"#);
+        assert!(running.self_test_running && !running.self_test_due());
+        assert_eq!(running.last_self_test.and_then(|t| t.passed), Some(true));
+        // A failed self-test makes the disk failing; an aborted one says nothing.
+        let failed = parse(br#"{"smart_status":{"passed":true},"power_on_time":{"hours":900},"ata_smart_self_test_log":{"standard":{"table":[{"type":{"string":"Short offline"},"status":{"value":121,"string":"Completed: read failure","passed":false},"lifetime_hours":899}]}}}"#);
+        assert_eq!(failed.verdict, Verdict::Failing);
+        assert!(failed.reasons.iter().any(|m| m.contains("self-test failed: Short offline (Completed: read failure)")), "{:?}", failed.reasons);
+        let aborted = parse(br#"{"smart_status":{"passed":true},"ata_smart_self_test_log":{"standard":{"table":[{"type":{"string":"Short offline"},"status":{"value":1,"string":"Aborted by host"},"lifetime_hours":5}]}}}"#);
+        assert_eq!((aborted.verdict, aborted.last_self_test.and_then(|t| t.passed)), (Verdict::Good, None));
     }
 
     #[test]

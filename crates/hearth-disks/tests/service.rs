@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hearth_core::service::{ReadySignal, Service, StatusBoard};
-use hearth_disks::service::{Disks, DisksService, Sources};
+use hearth_disks::service::{Disks, DisksService, Health, Sources};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_kernel_uevent_makes_the_service_read_the_disks_again() {
@@ -29,8 +29,8 @@ async fn a_kernel_uevent_makes_the_service_read_the_disks_again() {
     let board = StatusBoard::new();
     let running = tokio::spawn(async move { service.run(shutdown, ReadySignal::new(board, "disks")).await });
 
-    // The first read, at start.
-    tokio::time::timeout(Duration::from_secs(60), reads.wait_for(|&n| n >= 1)).await.expect("read at start").expect("reads");
+    // The first read, at start, in two passes: the disks at once, then their health asked.
+    tokio::time::timeout(Duration::from_secs(60), reads.wait_for(|&n| n >= 2)).await.expect("read at start").expect("reads");
     let inventory = disks.current();
     assert_eq!(inventory.disks.len(), 4, "the recorded Pi's disks");
     assert!(inventory.disks[0].health.is_none(), "an SD card has no SMART");
@@ -41,7 +41,7 @@ async fn a_kernel_uevent_makes_the_service_read_the_disks_again() {
         loop {
             std::fs::write(format!("/sys/block/{device}/uevent"), "change")
                 .expect("writing a uevent needs root (scripts/test runs as root)");
-            if tokio::time::timeout(Duration::from_secs(2), reads.wait_for(|&n| n >= 2)).await.is_ok() {
+            if tokio::time::timeout(Duration::from_secs(2), reads.wait_for(|&n| n >= 3)).await.is_ok() {
                 return;
             }
         }
@@ -68,11 +68,11 @@ fn the_daemon_reads_the_disks_the_helper_wrote() {
         smartctl: "/nonexistent/smartctl".into(),
     });
     let file = tmp.path().join("run/disks.json");
-    root_side.write_for_daemon(&file).expect("written as the helper writes it");
+    root_side.write_for_daemon(&file, Health::Fresh).expect("written as the helper writes it");
     let answers_ok = Helper::spawn(Path::new("/bin/sh"), &["-c", "while read r; do echo ok; done"]).expect("stand-in helper");
     let daemon_side = Disks::through_helper(Arc::new(answers_ok), file.clone());
     daemon_side.refresh();
-    assert_eq!(*daemon_side.current(), root_side.read_here());
+    assert_eq!(*daemon_side.current(), root_side.read_here(Health::Fresh));
     assert_eq!(daemon_side.current().disks.len(), 4);
 
     let refuses = Helper::spawn(Path::new("/bin/sh"), &["-c", "while read r; do echo 'failed: no'; done"]).expect("stand-in helper");

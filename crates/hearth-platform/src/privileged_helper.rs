@@ -42,6 +42,9 @@ pub enum Request {
     /// Read the disks as root (their first bytes and their health need it) into
     /// `/run/hearth/disks.json`, which the daemon reads (docs/disks.md).
     DisksRead,
+    /// The same, with each disk whose health reading is due read by smartctl first (and a
+    /// weekly short self-test started).
+    DisksReadHealth,
     /// Give the disk named in `DATA/system/disks/use-for-data.json` the data: partition and
     /// format it, and record that the next start copies the data to it (docs/disks.md).
     DisksUseForData,
@@ -81,6 +84,7 @@ impl Request {
             b"update-commit" => Ok(Request::UpdateCommit),
             b"update-go-back" => Ok(Request::UpdateGoBack),
             b"disks-read" => Ok(Request::DisksRead),
+            b"disks-read-health" => Ok(Request::DisksReadHealth),
             b"disks-use-for-data" => Ok(Request::DisksUseForData),
             b"disks-mirror" => Ok(Request::DisksMirror),
             b"disks-eject" => Ok(Request::DisksEject),
@@ -100,6 +104,7 @@ impl Request {
             Request::UpdateCommit => "update-commit",
             Request::UpdateGoBack => "update-go-back",
             Request::DisksRead => "disks-read",
+            Request::DisksReadHealth => "disks-read-health",
             Request::DisksUseForData => "disks-use-for-data",
             Request::DisksMirror => "disks-mirror",
             Request::DisksEject => "disks-eject",

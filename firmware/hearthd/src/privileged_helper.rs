@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use hearth_disks::data_home::DataHomeRecord;
-use hearth_disks::service::{HELPER_EJECT_OUTCOME, HELPER_SCRUBBING};
+use hearth_disks::service::{HELPER_EJECT_OUTCOME, HELPER_SCRUBBING, Health};
 use hearth_disks::{data_disk, eject, pool};
 use hearth_ota::channel::Client;
 use hearth_ota::layout::Layout;
@@ -86,11 +86,13 @@ pub fn main(args: &Args) -> ExitCode {
             }
             Request::UpdateCommit => hearth_ota::install::commit(&appliance_layout(&args.board)?).map(|_| ()).map_err(ota),
             Request::UpdateGoBack => hearth_ota::install::go_back(&appliance_layout(&args.board)?).map(|_| ()).map_err(ota),
-            Request::DisksRead => {
-                let inventory = disks.write_for_daemon(Path::new(hearth_disks::service::HELPER_INVENTORY))?;
-                // Each read also looks after the data's pool: chunks with one copy on a pool of
-                // two disks (after a replace, or writes while degraded) are converted.
-                if let Some(said) = pool::tend(&places, &record, &inventory) {
+            Request::DisksRead | Request::DisksReadHealth => {
+                let health = if request == Request::DisksRead { Health::Kept } else { Health::Fresh };
+                let inventory = disks.write_for_daemon(Path::new(hearth_disks::service::HELPER_INVENTORY), health)?;
+                // Each read (the quick one of the two) also looks after the data's pool: chunks
+                // with one copy on a pool of two disks (after a replace, or writes while
+                // degraded) are converted.
+                if health == Health::Kept && let Some(said) = pool::tend(&places, &record, &inventory) {
                     eprintln!("hearthd privileged helper: the data's pool: {said}");
                 }
                 Ok(())

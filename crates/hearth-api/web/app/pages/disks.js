@@ -199,8 +199,11 @@ function diskCard(d, inventory, setMoving) {
 
 // What the disk says of its own health (smartctl), worst first.
 function healthLine(x) {
+  const test = x.self_test_running ? t("disks.self_test_running")
+    : x.last_self_test ? t(x.last_self_test.passed === false ? "disks.self_test_failed" : x.last_self_test.passed ? "disks.self_test_passed" : "disks.self_test_stopped",
+      { kind: x.last_self_test.kind, result: x.last_self_test.result }) : null;
   const facts = [x.temperature_c != null ? t("disks.temperature", { c: x.temperature_c }) : null,
-    x.power_on_hours != null ? t("disks.hours", { n: x.power_on_hours.toLocaleString() }) : null].filter(Boolean).join(" · ");
+    x.power_on_hours != null ? t("disks.hours", { n: x.power_on_hours.toLocaleString() }) : null, test].filter(Boolean).join(" · ");
   const cls = { failing: "error", warning: "warning", good: "muted", unknown: "muted" }[x.verdict] || "muted";
   const words = x.verdict === "unknown"
     ? t("disks.health.unknown", { why: x.unavailable || "" })
