@@ -149,9 +149,9 @@ mod tests {
 
     #[test]
     fn this_process_holds_the_file_system_of_its_open_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = std::fs::File::create(dir.path().join("open")).unwrap();
-        let dev = std::fs::metadata(dir.path()).unwrap().dev();
+        let dir = tempfile::tempdir().expect("test fixture");
+        let file = std::fs::File::create(dir.path().join("open")).expect("test fixture");
+        let dev = std::fs::metadata(dir.path()).expect("test fixture").dev();
         let found = holders(Path::new("/proc"), dev);
         assert!(found.iter().any(|h| h.pid == std::process::id()), "{found:?}");
         drop(file);

@@ -474,27 +474,28 @@ mod tests {
     /// A kernel's `/sys/fs/btrfs/<uuid>` with devices `ids` (missing ones marked), chunks of
     /// `profiles` and `operation` running.
     fn sysfs(ids: &[(u64, bool)], profiles: &[&str], operation: &str) -> tempfile::TempDir {
-        let sys = tempfile::tempdir().unwrap();
+        let sys = tempfile::tempdir().expect("test fixture");
         let root = sys.path().join("fs/btrfs").join(UUID);
         for (id, missing) in ids {
             let dir = root.join("devinfo").join(id.to_string());
-            std::fs::create_dir_all(&dir).unwrap();
-            std::fs::write(dir.join("missing"), if *missing { "1\n" } else { "0\n" }).unwrap();
-            std::fs::write(dir.join("error_stats"), format!("write_errs {}\nread_errs 0\n", if *missing { 4 } else { 0 })).unwrap();
+            std::fs::create_dir_all(&dir).expect("test fixture");
+            std::fs::write(dir.join("missing"), if *missing { "1\n" } else { "0\n" }).expect("test fixture");
+            std::fs::write(dir.join("error_stats"), format!("write_errs {}\nread_errs 0\n", if *missing { 4 } else { 0 }))
+                .expect("test fixture");
         }
         for p in profiles {
-            let (kind, profile) = p.split_once(':').unwrap();
+            let (kind, profile) = p.split_once(':').expect("test fixture");
             let dir = root.join("allocation").join(kind).join(profile);
-            std::fs::create_dir_all(&dir).unwrap();
-            std::fs::write(dir.join("total_bytes"), "1073741824\n").unwrap();
+            std::fs::create_dir_all(&dir).expect("test fixture");
+            std::fs::write(dir.join("total_bytes"), "1073741824\n").expect("test fixture");
         }
         // A profile whose chunks are all gone says 0 bytes: not counted.
         let gone = root.join("allocation/data/single");
         if !gone.exists() {
-            std::fs::create_dir_all(&gone).unwrap();
-            std::fs::write(gone.join("total_bytes"), "0\n").unwrap();
+            std::fs::create_dir_all(&gone).expect("test fixture");
+            std::fs::write(gone.join("total_bytes"), "0\n").expect("test fixture");
         }
-        std::fs::write(root.join("exclusive_operation"), format!("{operation}\n")).unwrap();
+        std::fs::write(root.join("exclusive_operation"), format!("{operation}\n")).expect("test fixture");
         sys
     }
 
@@ -513,53 +514,53 @@ mod tests {
                 })
             })
             .collect();
-        serde_json::from_value(serde_json::json!({ "disks": disks })).unwrap()
+        serde_json::from_value(serde_json::json!({ "disks": disks })).expect("test fixture")
     }
 
     #[test]
     fn a_pool_is_read_from_the_kernel_and_the_disks() {
-        let uuid: FsUuid = UUID.parse().unwrap();
+        let uuid: FsUuid = UUID.parse().expect("test fixture");
         // One disk.
         let sys = sysfs(&[(1, false)], &["data:single", "metadata:dup", "system:dup"], "none");
-        let one = read(sys.path(), &uuid, &plugged(&[("vdb", "A", 1)], 1)).unwrap();
+        let one = read(sys.path(), &uuid, &plugged(&[("vdb", "A", 1)], 1)).expect("test fixture");
         assert_eq!(one.state, PoolState::Single);
         assert_eq!(one.profiles, ["data:single", "metadata:dup", "system:dup"]);
         assert!(!one.needs_converting());
         // A second disk just added: converting, by a balance or (none running) to be started.
         let sys = sysfs(&[(1, false), (2, false)], &["data:single", "metadata:dup", "system:dup"], "balance");
         let two = plugged(&[("vdb", "A", 1), ("vdc", "B", 2)], 2);
-        let adding = read(sys.path(), &uuid, &two).unwrap();
+        let adding = read(sys.path(), &uuid, &two).expect("test fixture");
         assert_eq!((adding.state, adding.operation.as_deref()), (PoolState::Converting, Some("balance")));
         assert!(!adding.needs_converting(), "a balance is running already");
         let sys = sysfs(&[(1, false), (2, false)], &["data:raid1", "data:single", "metadata:raid1", "system:raid1"], "none");
-        assert!(read(sys.path(), &uuid, &two).unwrap().needs_converting());
+        assert!(read(sys.path(), &uuid, &two).expect("test fixture").needs_converting());
         // Every chunk on both: mirrored; the disks are named.
         let sys = sysfs(&[(1, false), (2, false)], &["data:raid1", "metadata:raid1", "system:raid1"], "none");
-        let mirrored = read(sys.path(), &uuid, &two).unwrap();
+        let mirrored = read(sys.path(), &uuid, &two).expect("test fixture");
         assert_eq!(mirrored.state, PoolState::Mirrored);
         assert_eq!(mirrored.devices[1].serial.as_deref(), Some("B"));
         assert_eq!(mirrored.devices[1].volume.as_deref(), Some("vdc1"));
         // Pulled while running (the kernel still lists it): degraded, by the disks plugged in.
-        let pulled = read(sys.path(), &uuid, &plugged(&[("vdb", "A", 1)], 2)).unwrap();
+        let pulled = read(sys.path(), &uuid, &plugged(&[("vdb", "A", 1)], 2)).expect("test fixture");
         assert_eq!(pulled.state, PoolState::Degraded);
         assert_eq!(pulled.missing().map(|d| d.id).collect::<Vec<_>>(), [2]);
         // Started without it (mounted degraded: the kernel says missing).
         let sys = sysfs(&[(1, false), (2, true)], &["data:raid1", "data:single", "metadata:raid1", "system:raid1"], "none");
-        let degraded = read(sys.path(), &uuid, &plugged(&[("vdb", "A", 1)], 2)).unwrap();
+        let degraded = read(sys.path(), &uuid, &plugged(&[("vdb", "A", 1)], 2)).expect("test fixture");
         assert_eq!(degraded.state, PoolState::Degraded);
         assert_eq!(degraded.devices[1].errors.write, 4);
         assert!(!degraded.needs_converting(), "nothing is converted with a disk missing");
         // The superblock counts a device the kernel never listed.
         let sys = sysfs(&[(1, false)], &["data:raid1", "metadata:raid1", "system:raid1"], "none");
-        let unseen = read(sys.path(), &uuid, &plugged(&[("vdb", "A", 1)], 2)).unwrap();
+        let unseen = read(sys.path(), &uuid, &plugged(&[("vdb", "A", 1)], 2)).expect("test fixture");
         assert_eq!((unseen.state, unseen.devices.len()), (PoolState::Degraded, 2));
         // Not mounted: nothing.
-        assert!(read(tempfile::tempdir().unwrap().path(), &uuid, &two).is_none());
+        assert!(read(tempfile::tempdir().expect("test fixture").path(), &uuid, &two).is_none());
     }
 
     #[test]
     fn mirror_requests_are_checked_against_the_pool() {
-        let uuid: FsUuid = UUID.parse().unwrap();
+        let uuid: FsUuid = UUID.parse().expect("test fixture");
         let mut disks = plugged(&[("vdb", "A", 1)], 1);
         let spare = plugged(&[("vdc", "SPARE", 1)], 1).disks.remove(0);
         let mut spare = spare;
@@ -568,19 +569,19 @@ mod tests {
         spare.partition_table = None;
         disks.disks.push(spare);
         let sys = sysfs(&[(1, false)], &["data:single", "metadata:dup", "system:dup"], "none");
-        let single = read(sys.path(), &uuid, &disks).unwrap();
+        let single = read(sys.path(), &uuid, &disks).expect("test fixture");
         let add = MirrorRequest { action: MirrorAction::Add, serial: "SPARE".into(), erase: false };
-        assert_eq!(check(&disks, Some(&single), &add, 1 << 20).unwrap().name, "vdc");
+        assert_eq!(check(&disks, Some(&single), &add, 1 << 20).expect("test fixture").name, "vdc");
         let replace = MirrorRequest { action: MirrorAction::Replace, ..add.clone() };
-        assert_eq!(check(&disks, Some(&single), &replace, 1 << 20).unwrap_err(), MirrorRefusal::NothingMissing);
-        assert_eq!(check(&disks, None, &add, 1 << 20).unwrap_err(), MirrorRefusal::NotMounted);
+        assert_eq!(check(&disks, Some(&single), &replace, 1 << 20).expect_err("refused"), MirrorRefusal::NothingMissing);
+        assert_eq!(check(&disks, None, &add, 1 << 20).expect_err("refused"), MirrorRefusal::NotMounted);
         let system = MirrorRequest { serial: "A".into(), ..add.clone() };
         assert!(matches!(check(&disks, Some(&single), &system, 1 << 20), Err(MirrorRefusal::Disk(data_disk::Refusal::System(_)))));
         let nobody = MirrorRequest { serial: "NOBODY".into(), ..add.clone() };
-        assert!(check(&disks, Some(&single), &nobody, 1 << 20).unwrap_err().is_not_found());
+        assert!(check(&disks, Some(&single), &nobody, 1 << 20).expect_err("refused").is_not_found());
         let busy = PoolStatus { operation: Some("balance".into()), ..single.clone() };
-        assert_eq!(check(&disks, Some(&busy), &add, 1 << 20).unwrap_err(), MirrorRefusal::Busy("balance".into()));
-        let too_much = check(&disks, Some(&single), &add, 1 << 40).unwrap_err();
+        assert_eq!(check(&disks, Some(&busy), &add, 1 << 20).expect_err("refused"), MirrorRefusal::Busy("balance".into()));
+        let too_much = check(&disks, Some(&single), &add, 1 << 40).expect_err("refused");
         assert!(matches!(too_much, MirrorRefusal::Disk(data_disk::Refusal::TooSmall(..))), "{too_much:?}");
         let degraded = PoolStatus {
             state: PoolState::Degraded,
@@ -590,7 +591,7 @@ mod tests {
             ],
             ..single.clone()
         };
-        assert_eq!(check(&disks, Some(&degraded), &add, 1 << 20).unwrap_err(), MirrorRefusal::AlreadyMirrored);
-        assert_eq!(check(&disks, Some(&degraded), &replace, 1 << 20).unwrap().name, "vdc");
+        assert_eq!(check(&disks, Some(&degraded), &add, 1 << 20).expect_err("refused"), MirrorRefusal::AlreadyMirrored);
+        assert_eq!(check(&disks, Some(&degraded), &replace, 1 << 20).expect("test fixture").name, "vdc");
     }
 }

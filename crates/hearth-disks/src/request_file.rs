@@ -47,14 +47,14 @@ mod tests {
 
     #[test]
     fn a_request_goes_through_and_a_bad_one_is_said() {
-        let dir = tempfile::tempdir().unwrap();
-        write(dir.path(), "ask.json", &Ask { serial: "S1".into() }).unwrap();
-        assert_eq!(read::<Ask>(dir.path(), "ask.json").unwrap(), Ask { serial: "S1".into() });
+        let dir = tempfile::tempdir().expect("test fixture");
+        write(dir.path(), "ask.json", &Ask { serial: "S1".into() }).expect("test fixture");
+        assert_eq!(read::<Ask>(dir.path(), "ask.json").expect("test fixture"), Ask { serial: "S1".into() });
         remove(dir.path(), "ask.json");
-        assert!(read::<Ask>(dir.path(), "ask.json").unwrap_err().contains("cannot be read"));
-        std::fs::write(path(dir.path(), "ask.json"), b"{\"serial\": 3}").unwrap();
-        assert!(read::<Ask>(dir.path(), "ask.json").unwrap_err().contains("not understood"));
-        std::fs::write(path(dir.path(), "ask.json"), vec![b' '; 70 << 10]).unwrap();
+        assert!(read::<Ask>(dir.path(), "ask.json").expect_err("refused").contains("cannot be read"));
+        std::fs::write(path(dir.path(), "ask.json"), b"{\"serial\": 3}").expect("test fixture");
+        assert!(read::<Ask>(dir.path(), "ask.json").expect_err("refused").contains("not understood"));
+        std::fs::write(path(dir.path(), "ask.json"), vec![b' '; 70 << 10]).expect("test fixture");
         assert!(read::<Ask>(dir.path(), "ask.json").is_err());
     }
 }

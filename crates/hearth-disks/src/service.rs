@@ -347,9 +347,11 @@ impl Disks {
     /// Whether a disk of `inventory` has no health reading, or one an hour old.
     fn health_due(&self, inventory: &Inventory) -> bool {
         let Ok(cache) = self.health.lock() else { return false };
-        inventory.disks.iter().filter(|d| d.transport != Transport::Sd).any(|d| {
-            cache.get(&(d.name.clone(), d.serial.clone())).is_none_or(|(at, _)| at.elapsed() >= HEALTH_EVERY)
-        })
+        inventory
+            .disks
+            .iter()
+            .filter(|d| d.transport != Transport::Sd)
+            .any(|d| cache.get(&(d.name.clone(), d.serial.clone())).is_none_or(|(at, _)| at.elapsed() >= HEALTH_EVERY))
     }
 
     /// Each disk's health: read by smartctl when the disk is new or its reading is an hour old

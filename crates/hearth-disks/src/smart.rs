@@ -109,7 +109,12 @@ fn self_tests(v: &Value) -> (Option<SelfTest>, bool) {
             (None, Some(1..=3)) | (None, None) => None,
             (None, Some(_)) => Some(false),
         };
-        Some(SelfTest { kind: words(&ata["type"]["string"]), result: words(&status["string"]), passed, at_hours: unsigned(&ata["lifetime_hours"]) })
+        Some(SelfTest {
+            kind: words(&ata["type"]["string"]),
+            result: words(&status["string"]),
+            passed,
+            at_hours: unsigned(&ata["lifetime_hours"]),
+        })
     } else {
         let nvme = &v["nvme_self_test_log"]["table"][0];
         nvme.is_object().then(|| {
@@ -348,7 +353,11 @@ mod tests {
         // A failed self-test makes the disk failing; an aborted one says nothing.
         let failed = parse(br#"{"smart_status":{"passed":true},"power_on_time":{"hours":900},"ata_smart_self_test_log":{"standard":{"table":[{"type":{"string":"Short offline"},"status":{"value":121,"string":"Completed: read failure","passed":false},"lifetime_hours":899}]}}}"#);
         assert_eq!(failed.verdict, Verdict::Failing);
-        assert!(failed.reasons.iter().any(|m| m.contains("self-test failed: Short offline (Completed: read failure)")), "{:?}", failed.reasons);
+        assert!(
+            failed.reasons.iter().any(|m| m.contains("self-test failed: Short offline (Completed: read failure)")),
+            "{:?}",
+            failed.reasons
+        );
         let aborted = parse(br#"{"smart_status":{"passed":true},"ata_smart_self_test_log":{"standard":{"table":[{"type":{"string":"Short offline"},"status":{"value":1,"string":"Aborted by host"},"lifetime_hours":5}]}}}"#);
         assert_eq!((aborted.verdict, aborted.last_self_test.and_then(|t| t.passed)), (Verdict::Good, None));
     }

@@ -92,7 +92,9 @@ pub fn main(args: &Args) -> ExitCode {
                 // Each read (the quick one of the two) also looks after the data's pool: chunks
                 // with one copy on a pool of two disks (after a replace, or writes while
                 // degraded) are converted.
-                if health == Health::Kept && let Some(said) = pool::tend(&places, &record, &inventory) {
+                if health == Health::Kept
+                    && let Some(said) = pool::tend(&places, &record, &inventory)
+                {
                     eprintln!("hearthd privileged helper: the data's pool: {said}");
                 }
                 Ok(())
