@@ -20,7 +20,8 @@ const expectedFailure = (r) => (r.status() === 401 && r.url().endsWith("/api/v1/
   || (r.status() === 404 && r.url().includes(`/api/v1/disks/${STICK}/use-for-data`))
   || (r.status() === 409 && r.url().includes(`/api/v1/disks/${STICK}/mirror`))
   || (r.status() === 404 && r.url().includes("/api/v1/disks/KINGSTON-MOUNTED/eject"))
-  || (r.status() === 409 && r.url().endsWith("/api/v1/disks/pool/scrub"));
+  || (r.status() === 409 && r.url().endsWith("/api/v1/disks/pool/scrub"))
+  || (r.status() === 409 && r.url().endsWith("/api/v1/disks/card-copy/free"));
 
 await runOnPhone("disks", shots, { expectedFailure }, async ({ page, shot, fits }) => {
   step("log in and open Disks from the Box page");
@@ -108,7 +109,8 @@ await runOnPhone("disks", shots, { expectedFailure }, async ({ page, shot, fits 
   await page.route("**/api/v1/disks", async (route) => {
     const response = await route.fetch();
     const inventory = await response.json();
-    inventory.data = { on: "disk", uuid: "0f4e7d3a-1111-2222-3333-444455556666", file_system: "btrfs", moved: null, given_up: null, degraded: true };
+    inventory.data = { on: "disk", uuid: "0f4e7d3a-1111-2222-3333-444455556666", file_system: "btrfs", moved: null, given_up: null, degraded: true,
+      card_copy: "kept", card_partition: "/dev/mmcblk0p4" };
     inventory.pool = { state: "degraded", operation: null, scrubbing: false, profiles: ["data:raid1", "metadata:raid1", "data:single"],
       devices: [{ id: 1, volume: "vdb1", serial: "DATA-A", missing: false, errors: { write: 0, read: 0, flush: 0, corruption: 0, generation: 0 } },
         { id: 2, volume: null, serial: null, missing: true, errors: { write: 3, read: 0, flush: 0, corruption: 0, generation: 0 } }],
@@ -151,6 +153,11 @@ await runOnPhone("disks", shots, { expectedFailure }, async ({ page, shot, fits 
   const mirrorBody = JSON.parse((await mirrorAsked).postData());
   if (mirrorBody.action !== "replace" || mirrorBody.erase !== true) fail(`the replace request: ${JSON.stringify(mirrorBody)}`);
   await page.waitForFunction(() => /not on a btrfs disk/.test(document.querySelector('.disk[data-name="sdx"] .replace-said').textContent), null, { timeout: 10000 });
+
+  step("the card's copy: emptied only after a second click; the box's answer is shown");
+  await page.locator("#data-home .card-copy-start").click();
+  await page.locator("#data-home .card-copy-go").click();
+  await page.waitForFunction(() => /does not live on a disk/.test(document.querySelector("#data-home .card-copy-said").textContent), null, { timeout: 10000 });
 
   step("a scrub asked for: the box's answer is shown");
   await page.locator("#data-home .scrub-now").click();

@@ -1181,8 +1181,9 @@ fn files_under(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
 /// partition to the disk with every file read back and compared. The power is cut in the middle
 /// of that copy: the start after it finishes the copy and the box runs from the disk with the
 /// claim, the photo and every file intact (compared byte for byte from outside). A later start
-/// mounts the disk by its UUID without copying again, and a start without the disk gets the
-/// trouble page rather than the card's stale copy. The copy rate is printed (docs/disks.md).
+/// mounts the disk by its UUID without copying again; the family then frees the card's copy
+/// (only the marker is left on it, checked from outside), and a start without the disk gets the
+/// trouble page rather than a start on the card. The copy rate is printed (docs/disks.md).
 #[test]
 fn the_data_moves_to_a_disk_survives_a_power_cut_mid_copy_and_the_box_runs_from_it() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -1283,9 +1284,32 @@ fn the_data_moves_to_a_disk_survives_a_power_cut_mid_copy_and_the_box_runs_from_
     let auth = login_ada(addr);
     let r = http::request(addr, "GET", &format!("/api/v1/assets/{asset}"), &auth, None).expect("asset");
     assert_eq!(r.status, 200, "{}", r.body);
+    // The family says the move went well: the card's copy is emptied, the disk untouched.
+    let data = &disks_view(addr, &auth)["data"];
+    assert_eq!((data["card_copy"].as_str(), data["card_partition"].as_str()), (Some("kept"), Some("/dev/vda4")), "{data}");
+    let r = post(addr, "/api/v1/disks/card-copy/free", &auth, "{}");
+    assert_eq!(r.status, 204, "{}", r.body);
+    assert_eq!(disks_view(addr, &auth)["data"]["card_copy"], "freed");
+    let (code, original) = curl(&auth, &[&format!("http://{addr}/api/v1/assets/{asset}/original")]);
+    assert_eq!((code, original == std::fs::read(&photo).expect("photo")), (200, true), "the photo, after the card's copy went");
+    let r = post(addr, "/api/v1/system/poweroff", &auth, "{}");
+    assert_eq!(r.status, 202, "{}", r.body);
+    assert!(guest.wait_exit(Duration::from_secs(120)).success());
     drop(guest);
+    // From outside: the card's partition holds the marker and nothing of the family's.
+    let (offset, len) = board::partition(&card, 4);
+    let part = card.with_extension("part4");
+    std::fs::write(&part, read_at(&card, offset, len)).expect("extract");
+    let out = Command::new("debugfs").args(["-R", "ls -p /"]).arg(&part).stderr(Stdio::null()).output().expect("debugfs");
+    let mut names: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split('/').nth(5).filter(|n| !n.is_empty() && *n != "." && *n != "..").map(str::to_string))
+        .collect();
+    names.sort();
+    assert_eq!(names, [".hearth-data-moved", "lost+found"], "the card's partition after freeing");
+    assert_eq!(String::from_utf8_lossy(&file_in_data(&card, ".hearth-data-moved")), uuid);
 
-    // Without the disk: the trouble page says to plug it back in; the card's copy is not used.
+    // Without the disk: the trouble page says to plug it back in; the card is not started on.
     let mut guest = Guest::boot(&card, dir.path());
     let health = guest.wait_health(503);
     assert_eq!(health["problem"]["kind"], "missing", "{health}");

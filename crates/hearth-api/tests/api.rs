@@ -447,6 +447,27 @@ async fn the_disks_are_listed_for_admins() {
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.json);
     assert!(r.json["error"]["message"].as_str().is_some_and(|m| m.contains("already lives on a disk")), "{}", r.json);
 
+    // The card's copy: not while the data is on the card; kept, it goes through the helper
+    // (none here); freed already, nothing to do.
+    let free = "/api/v1/disks/card-copy/free";
+    let start = hearth_disks::data_home::DataStart { on: hearth_disks::data_home::DataOn::Disk, ..Default::default() };
+    b.state.disks.set_data_start(hearth_disks::data_home::DataStart { on: hearth_disks::data_home::DataOn::Card, ..start.clone() });
+    assert_eq!(b.send("POST", free, LAN, Some(&kid), None).await.status, StatusCode::FORBIDDEN);
+    let r = b.send("POST", free, LAN, Some(&owner), None).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.json);
+    assert!(r.json["error"]["message"].as_str().is_some_and(|m| m.contains("does not live on a disk")), "{}", r.json);
+    let kept = Some(hearth_disks::data_home::CardCopy::Kept);
+    b.state.disks.set_data_start(hearth_disks::data_home::DataStart { card_copy: kept, ..start.clone() });
+    let r = b.send("GET", "/api/v1/disks", LAN, Some(&owner), None).await;
+    assert_eq!(r.json["data"]["card_copy"], "kept", "{}", r.json);
+    let r = b.send("POST", free, LAN, Some(&owner), None).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.json);
+    assert!(r.json["error"]["message"].as_str().is_some_and(|m| m.contains("privileged helper")), "{}", r.json);
+    let freed = Some(hearth_disks::data_home::CardCopy::Freed);
+    b.state.disks.set_data_start(hearth_disks::data_home::DataStart { card_copy: freed, ..start.clone() });
+    assert_eq!(b.send("POST", free, LAN, Some(&owner), None).await.status, StatusCode::NO_CONTENT);
+    b.state.disks.set_data_start(hearth_disks::data_home::DataStart { on: hearth_disks::data_home::DataOn::Card, ..start });
+
     // Mirrors, scrubs and ejects: admins only; refused with the reason where they cannot be.
     let mirror = |serial: &str| format!("/api/v1/disks/{serial}/mirror");
     let add = json!({"action": "add", "erase": true});

@@ -116,13 +116,35 @@ pub enum DataHome {
         file_system: DataFileSystem,
     },
     /// The data lives on this file system, mounted at `/data`; the card's data partition keeps
-    /// the copy it had when the move was made, never mounted again.
+    /// the copy it had when the move was made, never mounted again, until the family frees it.
     Disk {
         /// The file system.
         uuid: FsUuid,
         /// Its kind.
         file_system: DataFileSystem,
+        /// Whether the card still holds its copy from before the move.
+        card_copy: CardCopy,
     },
+}
+
+/// The card's copy of the data after a move.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CardCopy {
+    /// Kept as it was at the move (until the family says the move went well).
+    #[default]
+    Kept,
+    /// Emptied at the family's word (only the moved marker is left).
+    Freed,
+}
+
+impl CardCopy {
+    fn as_str(self) -> &'static str {
+        match self {
+            CardCopy::Kept => "kept",
+            CardCopy::Freed => "freed",
+        }
+    }
 }
 
 impl DataHome {
@@ -150,7 +172,10 @@ impl DataHome {
                 ("card", None)
             }
             DataHome::Copying { uuid, file_system } => ("copying", Some((uuid, file_system))),
-            DataHome::Disk { uuid, file_system } => ("disk", Some((uuid, file_system))),
+            DataHome::Disk { uuid, file_system, card_copy } => {
+                v.insert("data_card", card_copy.as_str().to_string());
+                ("disk", Some((uuid, file_system)))
+            }
         };
         v.insert("data_home", state.to_string());
         if let Some((uuid, fs)) = disk {
@@ -166,7 +191,14 @@ impl DataHome {
         match get("data_home") {
             "card" => Ok(DataHome::Card { note: vars.get("data_note").map(|n| one_line(n)).filter(|n| !n.is_empty()) }),
             "copying" => disk().map(|(uuid, file_system)| DataHome::Copying { uuid, file_system }),
-            "disk" => disk().map(|(uuid, file_system)| DataHome::Disk { uuid, file_system }),
+            "disk" => {
+                let card_copy = match vars.get("data_card").map(String::as_str) {
+                    None | Some("kept") => CardCopy::Kept,
+                    Some("freed") => CardCopy::Freed,
+                    Some(other) => return Err(format!("data_card={other:?} is not kept or freed")),
+                };
+                disk().map(|(uuid, file_system)| DataHome::Disk { uuid, file_system, card_copy })
+            }
             other => Err(format!("data_home={other:?} is not card, copying or disk")),
         }
     }
@@ -199,6 +231,13 @@ pub struct DataStart {
     /// A disk of the data's btrfs pool was missing at this start: it was mounted degraded.
     #[serde(default)]
     pub degraded: bool,
+    /// With the data on a disk: whether the card still holds its copy from before the move.
+    #[serde(default)]
+    pub card_copy: Option<CardCopy>,
+    /// With the data on a disk: the card's data partition (`/dev/mmcblk0p4`), which holds that
+    /// copy.
+    #[serde(default)]
+    pub card_partition: Option<String>,
 }
 
 /// A note as one line: the record is line-based (a carriage return would end it early when read).
@@ -262,7 +301,7 @@ mod tests {
         let copying = DataHome::Copying { uuid: uuid.clone(), file_system: DataFileSystem::Ext4 };
         record.write(&copying).expect("copying");
         assert_eq!(record.read(), Ok(copying.clone()));
-        let disk = DataHome::Disk { uuid, file_system: DataFileSystem::Ext4 };
+        let disk = DataHome::Disk { uuid, file_system: DataFileSystem::Ext4, card_copy: CardCopy::Kept };
         record.write(&disk).expect("disk");
         // A power cut while the disk record was written: the copying record counts (and the
         // next start copies again, which finds the files already there).

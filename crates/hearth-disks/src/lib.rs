@@ -13,11 +13,13 @@
 //!   records it.
 //! - [`data_disk`]: which disks may be given the data, and preparing one (GPT, file system).
 //! - [`data_copy`]: copying the data to a new data disk, every file read back and compared.
+//! - [`card_copy`]: freeing the card's old copy once the family says the move went well.
 //! - [`pool`]: the data's btrfs pool: a second disk mirroring the first, a missing one
 //!   replaced, scrubs.
 //! - [`eject`]: unmounting a disk safely, or naming who holds it.
 //! - [`request_file`]: what a request to the privileged helper is about, in a file beside it.
 
+pub mod card_copy;
 pub mod data_copy;
 pub mod data_disk;
 pub mod data_home;

@@ -285,7 +285,7 @@ pub fn check<'a>(
 /// The data's pool UUID, when the data lives on a btrfs disk (root's side: the record says where).
 fn data_pool_uuid(record: &DataHomeRecord) -> Result<FsUuid, String> {
     match record.read()? {
-        DataHome::Disk { uuid, file_system: DataFileSystem::Btrfs } => Ok(uuid),
+        DataHome::Disk { uuid, file_system: DataFileSystem::Btrfs, .. } => Ok(uuid),
         _ => Err(MirrorRefusal::NotBtrfs.to_string()),
     }
 }

@@ -16,7 +16,7 @@ use hearth_platform::privileged_helper::{Helper, Request};
 use hearth_platform::uevent_socket::{MESSAGE_MAX, UeventSocket};
 
 use crate::data_disk::{self, Refusal, UseForData};
-use crate::data_home::{DataFileSystem, DataOn, DataStart};
+use crate::data_home::{CardCopy, DataFileSystem, DataOn, DataStart};
 use crate::eject::{self, EjectRefusal, EjectRequest, Ejected};
 use crate::inventory::{DeviceFolder, Inventory};
 use crate::pool::{self, MirrorRefusal, MirrorRequest, PoolStatus};
@@ -282,6 +282,27 @@ impl Disks {
             return Err(MirrorRefusal::NotBtrfs.into());
         }
         self.helper()?.ask(Request::DisksScrub).map_err(|e| DiskRequestError::Failed(format!("the scrub could not start: {e}")))
+    }
+
+    /// Empty the card's copy of the data, now that the box runs from a disk (blocking: asks the
+    /// helper). Done already, it does nothing.
+    pub fn free_card_copy(&self) -> Result<(), DiskRequestError> {
+        let start = self.data_start();
+        match (start.on, start.card_copy) {
+            (DataOn::Disk, Some(CardCopy::Freed)) => return Ok(()),
+            (DataOn::Disk, Some(CardCopy::Kept)) => {}
+            (DataOn::Disk, None) => {
+                return Err(DiskRequestError::Refused("this start did not record the card's copy: restart the box".into()));
+            }
+            (DataOn::Card, _) => {
+                return Err(DiskRequestError::Refused("the data does not live on a disk: what the card holds is the data".into()));
+            }
+        }
+        self.helper()?
+            .ask(Request::DisksFreeCardCopy)
+            .map_err(|e| DiskRequestError::Failed(format!("the card's copy could not be freed: {e}")))?;
+        self.set_data_start(DataStart { card_copy: Some(CardCopy::Freed), ..start });
+        Ok(())
     }
 
     /// Whether the helper is scrubbing the pool now.

@@ -56,6 +56,8 @@ pub enum Request {
     DisksEject,
     /// Scrub the data's btrfs pool (in the background; results in `DATA/system/disks/scrubs.json`).
     DisksScrub,
+    /// Empty the card's copy of the data, now that it runs from a disk (docs/disks.md).
+    DisksFreeCardCopy,
 }
 
 /// Why a line is not a request.
@@ -89,6 +91,7 @@ impl Request {
             b"disks-mirror" => Ok(Request::DisksMirror),
             b"disks-eject" => Ok(Request::DisksEject),
             b"disks-scrub" => Ok(Request::DisksScrub),
+            b"disks-free-card-copy" => Ok(Request::DisksFreeCardCopy),
             other => Err(RequestError::Unknown(String::from_utf8_lossy(other).into_owned())),
         }
     }
@@ -109,6 +112,7 @@ impl Request {
             Request::DisksMirror => "disks-mirror",
             Request::DisksEject => "disks-eject",
             Request::DisksScrub => "disks-scrub",
+            Request::DisksFreeCardCopy => "disks-free-card-copy",
         }
     }
 }

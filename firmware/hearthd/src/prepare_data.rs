@@ -23,7 +23,7 @@ use std::process::{Command, ExitCode};
 use hearth_api::trouble::Problem;
 use hearth_disks::data_copy;
 use hearth_disks::data_disk;
-use hearth_disks::data_home::{DataFileSystem, DataHome, DataHomeRecord, DataOn, DataStart, FsUuid, MOVED_MARKER};
+use hearth_disks::data_home::{CardCopy, DataFileSystem, DataHome, DataHomeRecord, DataOn, DataStart, FsUuid, MOVED_MARKER};
 use hearth_platform::block_device::{self, Contents};
 use hearth_platform::durable;
 use hearth_platform::mbr::{self, Mbr};
@@ -42,12 +42,15 @@ pub struct Args {
     #[arg(long, default_value = "/data")]
     pub mount: PathBuf,
     /// Where to write the outcome (JSON), read by `hearthd --appliance --data-status`.
-    #[arg(long, default_value = "/run/hearth/data.json")]
+    #[arg(long, default_value = STATUS)]
     pub status: PathBuf,
     /// The boot partition's mount (read-only), which holds the data home record.
     #[arg(long, default_value = "/run/hearth/boot")]
     pub boot: PathBuf,
 }
+
+/// Where the outcome is written on the appliance.
+pub const STATUS: &str = "/run/hearth/data.json";
 
 /// Where a disk being given the data is mounted while the data is copied to it.
 const NEW_DATA: &str = "/run/hearth/new-data";
@@ -132,11 +135,18 @@ fn by_record(args: &Args, card_device: &Path, status: &mut DataStatus) -> Result
             }
             Ok(())
         }
-        DataHome::Disk { uuid, file_system } => {
+        DataHome::Disk { uuid, file_system, card_copy } => {
             let degraded = mount_disk(&uuid, file_system, &args.mount)?;
             status.device = format!("UUID={uuid}");
-            status.home =
-                DataStart { on: DataOn::Disk, uuid: Some(uuid), file_system: Some(file_system), degraded, ..DataStart::default() };
+            status.home = DataStart {
+                on: DataOn::Disk,
+                uuid: Some(uuid),
+                file_system: Some(file_system),
+                degraded,
+                card_copy: Some(card_copy),
+                card_partition: Some(card_device.display().to_string()),
+                ..DataStart::default()
+            };
             Ok(())
         }
         DataHome::Copying { uuid, file_system } => {
@@ -148,7 +158,7 @@ fn by_record(args: &Args, card_device: &Path, status: &mut DataStatus) -> Result
                     // means the next start copies again: the copy skips the marker).
                     durable::write_atomic(&args.mount.join(MOVED_MARKER), uuid.as_str().as_bytes(), 0o644)
                         .map_err(|e| problem("damaged", format!("the card's data partition could not be marked as moved: {e}"), RESTART))?;
-                    record.write(&DataHome::Disk { uuid: uuid.clone(), file_system }).map_err(|e| {
+                    record.write(&DataHome::Disk { uuid: uuid.clone(), file_system, card_copy: CardCopy::Kept }).map_err(|e| {
                         problem(
                             "damaged",
                             format!("the data was copied to the disk but the boot partition could not record it: {e}"),
@@ -166,6 +176,8 @@ fn by_record(args: &Args, card_device: &Path, status: &mut DataStatus) -> Result
                         moved: Some(report),
                         given_up: None,
                         degraded,
+                        card_copy: Some(CardCopy::Kept),
+                        card_partition: Some(card_device.display().to_string()),
                     };
                 }
                 Err(why) => {

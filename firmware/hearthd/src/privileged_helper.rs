@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use hearth_disks::data_home::DataHomeRecord;
 use hearth_disks::service::{HELPER_EJECT_OUTCOME, HELPER_SCRUBBING, Health};
-use hearth_disks::{data_disk, eject, pool};
+use hearth_disks::{card_copy, data_disk, eject, pool};
 use hearth_ota::channel::Client;
 use hearth_ota::layout::Layout;
 use hearth_ota::runner::{Runner, Source};
@@ -114,6 +114,14 @@ pub fn main(args: &Args) -> ExitCode {
                 hearth_platform::durable::write_atomic(Path::new(HELPER_EJECT_OUTCOME), &json, 0o644)
             }
             Request::DisksScrub => start_scrub(&places, &scrubbing),
+            Request::DisksFreeCardCopy => {
+                // Which partition holds the card's copy, as prepare-data found it at this start.
+                let status = crate::prepare_data::read_status(Path::new(crate::prepare_data::STATUS)).map_err(std::io::Error::other)?;
+                let partition = status.home.card_partition.ok_or_else(|| std::io::Error::other("the data does not live on a disk"))?;
+                card_copy::free(Path::new(&partition), Path::new(card_copy::OLD_CARD), &record).map_err(std::io::Error::other)?;
+                eprintln!("hearthd privileged helper: the card's copy of the data on {partition} was emptied");
+                Ok(())
+            }
         }
     };
     match serve(std::io::stdin().lock(), std::io::stdout().lock(), &mut act) {

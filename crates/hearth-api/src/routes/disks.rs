@@ -136,6 +136,18 @@ pub async fn eject(
     Ok(Json(ejected))
 }
 
+/// `POST /api/v1/disks/card-copy/free`: the family says the move went well: the card's copy of
+/// the data from before it is emptied (the card keeps only the mark that its data moved).
+pub async fn free_card_copy(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    peer: Option<axum::Extension<Peer>>,
+) -> Result<StatusCode, ApiError> {
+    let disks = state.disks.clone();
+    audited(&state, caller, peer, "disks.free_card_copy", "card".into(), move || disks.free_card_copy()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// `POST /api/v1/disks/pool/scrub`: read every block of the data's pool and check it against its
 /// checksum now, repairing from the other copy (in the background; the monthly one needs no
 /// asking).

@@ -185,6 +185,7 @@ pub fn table() -> Vec<Route> {
         r(Method::POST, "/api/v1/disks/{serial}/mirror", Admin, post(disks::mirror)),
         r(Method::POST, "/api/v1/disks/{serial}/eject", Admin, post(disks::eject)),
         r(Method::POST, "/api/v1/disks/pool/scrub", Admin, post(disks::scrub)),
+        r(Method::POST, "/api/v1/disks/card-copy/free", Admin, post(disks::free_card_copy)),
         r(Method::POST, "/api/v1/system/poweroff", Admin, post(admin::power_off)),
         r(Method::POST, "/api/v1/system/reboot", Admin, post(admin::reboot)),
         r(Method::GET, "/api/v1/updates", Admin, get(updates::status)),

@@ -49,7 +49,37 @@ function dataHome(data) {
       t("disks.moved", { files: m.count.files.toLocaleString(), size: bytes(m.count.bytes), seconds: Math.round(m.seconds), rate })));
   }
   if (data.given_up) lines.push(h("p", { class: "warning data-given-up" }, t("disks.given_up", { why: data.given_up })));
+  if (data.on === "disk" && data.card_copy === "freed") lines.push(h("p", { class: "muted card-copy", "data-state": "freed" }, t("disks.card_copy.freed")));
+  if (data.on === "disk" && data.card_copy === "kept") lines.push(cardCopy());
   return lines;
+}
+
+// The card's copy from before the move: kept until the family says the move went well.
+function cardCopy() {
+  const box = h("div", { class: "card-copy", "data-state": "kept" });
+  const start = h("button", { type: "button", class: "card-copy-start" }, t("disks.card_copy.start"));
+  const said = h("p", { class: "card-copy-said", role: "status" });
+  start.addEventListener("click", () => {
+    const go = h("button", { type: "button", class: "danger card-copy-go" }, t("disks.card_copy.go"));
+    const cancel = h("button", { type: "button", class: "card-copy-cancel" }, t("disks.move.cancel"));
+    cancel.addEventListener("click", () => box.replaceChildren(h("p", {}, t("disks.card_copy.kept")), start, said));
+    go.addEventListener("click", async () => {
+      go.disabled = true;
+      said.className = "muted card-copy-said";
+      said.textContent = t("disks.card_copy.freeing");
+      try {
+        await api("POST", "/api/v1/disks/card-copy/free", {});
+        box.replaceChildren(h("p", { class: "notice card-copy-said" }, t("disks.card_copy.freed")));
+      } catch (e) {
+        go.disabled = false;
+        said.className = "error card-copy-said";
+        said.textContent = e.text || String(e);
+      }
+    });
+    box.replaceChildren(h("p", { class: "warning" }, t("disks.card_copy.explain")), h("div", { class: "actions" }, go, cancel), said);
+  });
+  box.append(h("p", {}, t("disks.card_copy.kept")), start, said);
+  return box;
 }
 
 // The data's btrfs pool: how it stands, its disks, what it is doing, its last scrub.
