@@ -1080,23 +1080,7 @@ fn a_disk_plugged_into_the_running_box_appears_in_the_api_and_goes_when_pulled()
     assert!(before.iter().any(|d| d["system"] == true), "the card holds the system: {before:?}");
 
     let mut qmp = hearth_tests::qmp::Qmp::connect(&socket, Duration::from_secs(30));
-    qmp.execute(
-        "blockdev-add",
-        serde_json::json!({"driver": "raw", "node-name": "family", "file": {"driver": "file", "filename": disk.to_str().expect("utf-8")}}),
-    );
-    qmp.execute(
-        "device_add",
-        serde_json::json!({"driver": "virtio-blk-pci", "bus": "hotplug0", "drive": "family", "id": "family-disk", "serial": serial}),
-    );
-    let plugged = Instant::now();
-    let appeared = loop {
-        if let Some(d) = found(&disks(addr, &auth)) {
-            break d;
-        }
-        assert!(plugged.elapsed() < Duration::from_secs(60), "the plugged disk never appeared in the API:\n{}", guest.console());
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let took = plugged.elapsed();
+    let (appeared, took) = plug(&mut qmp, &guest, &auth, &disk, Plug::Virtio, "family-disk", serial);
     println!("the plugged disk appeared in the API after {} ms", took.as_millis());
     assert_eq!((appeared["size_bytes"].as_u64(), appeared["transport"].as_str()), (Some(256 << 20), Some("virtio")), "{appeared}");
     assert_eq!(appeared["system"], false);
@@ -1123,6 +1107,45 @@ fn a_disk_plugged_into_the_running_box_appears_in_the_api_and_goes_when_pulled()
     let r = post(addr, "/api/v1/system/poweroff", &auth, "{}");
     assert_eq!(r.status, 202, "{}", r.body);
     assert!(guest.wait_exit(Duration::from_secs(120)).success());
+}
+
+/// Where a disk is plugged into the running virtual board.
+#[derive(Clone, Copy)]
+enum Plug {
+    /// A virtio disk in the PCIe port `hotplug0`.
+    Virtio,
+    /// A USB stick in the USB controller `usb0`.
+    Usb,
+}
+
+/// Plug the raw disk image `file` into the running box through QEMU's machine protocol (device
+/// `id`, serial `serial`) and wait until the API lists it; the disk as listed and how long that
+/// took after `device_add` returned.
+fn plug(
+    qmp: &mut hearth_tests::qmp::Qmp,
+    guest: &Guest,
+    auth: &[String],
+    file: &Path,
+    how: Plug,
+    id: &str,
+    serial: &str,
+) -> (serde_json::Value, Duration) {
+    let addr = guest.http.expect("port");
+    let filename = file.to_str().expect("utf-8");
+    qmp.execute("blockdev-add", serde_json::json!({"driver": "raw", "node-name": id, "file": {"driver": "file", "filename": filename}}));
+    let (driver, bus) = match how {
+        Plug::Virtio => ("virtio-blk-pci", "hotplug0"),
+        Plug::Usb => ("usb-storage", "usb0.0"),
+    };
+    qmp.execute("device_add", serde_json::json!({"driver": driver, "bus": bus, "drive": id, "id": id, "serial": serial}));
+    let plugged = Instant::now();
+    loop {
+        if let Some(d) = disks(addr, auth).iter().find(|d| d["serial"] == serial) {
+            return (d.clone(), plugged.elapsed());
+        }
+        assert!(plugged.elapsed() < Duration::from_secs(60), "the plugged disk never appeared in the API:\n{}", guest.console());
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// Grow partition 4 of `card` to the card's end in its MBR (as the first boot would), so that a
@@ -1600,23 +1623,8 @@ fn eject_unmounts_a_disk_or_names_the_program_holding_it() {
     let addr = guest.http.expect("port");
     let serial = "HEARTH-USB-STICK-1";
     let mut qmp = hearth_tests::qmp::Qmp::connect(&socket, Duration::from_secs(30));
-    qmp.execute(
-        "blockdev-add",
-        serde_json::json!({"driver": "raw", "node-name": "holiday", "file": {"driver": "file", "filename": disk.to_str().expect("utf-8")}}),
-    );
-    qmp.execute(
-        "device_add",
-        serde_json::json!({"driver": "usb-storage", "bus": "usb0.0", "drive": "holiday", "id": "holiday", "serial": serial}),
-    );
-    let plugged = Instant::now();
-    let stick = loop {
-        if let Some(d) = disks(addr, &auth).iter().find(|d| d["serial"] == serial) {
-            break d.clone();
-        }
-        assert!(plugged.elapsed() < Duration::from_secs(60), "the USB disk never appeared:\n{}", guest.console());
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    println!("the USB disk appeared in the API after {} ms: {stick}", plugged.elapsed().as_millis());
+    let (stick, took) = plug(&mut qmp, &guest, &auth, &disk, Plug::Usb, "holiday", serial);
+    println!("the USB disk appeared in the API after {} ms: {stick}", took.as_millis());
     assert_eq!((stick["transport"].as_str(), stick["size_bytes"].as_u64()), (Some("usb"), Some(256 << 20)), "{stick}");
     let volume = &stick["volumes"][0];
     assert_eq!(
