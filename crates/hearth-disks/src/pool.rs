@@ -243,6 +243,9 @@ pub enum MirrorRefusal {
     /// Adding, but the pool already has two disks.
     #[error("the data is already on two disks")]
     AlreadyMirrored,
+    /// Adding, but a disk of the pool is missing.
+    #[error("a disk of the data's pool is missing: put this disk in its place rather than adding it")]
+    Degraded,
     /// Replacing, but no device is missing.
     #[error("no disk of the data's pool is missing: nothing to replace")]
     NothingMissing,
@@ -271,6 +274,7 @@ pub fn check<'a>(
 ) -> Result<&'a crate::Disk, MirrorRefusal> {
     let pool = pool.ok_or(MirrorRefusal::NotMounted)?;
     match request.action {
+        MirrorAction::Add if pool.missing().next().is_some() => return Err(MirrorRefusal::Degraded),
         MirrorAction::Add if pool.devices.len() >= 2 => return Err(MirrorRefusal::AlreadyMirrored),
         MirrorAction::Replace if pool.missing().next().is_none() => return Err(MirrorRefusal::NothingMissing),
         _ => {}
@@ -591,7 +595,7 @@ mod tests {
             ],
             ..single.clone()
         };
-        assert_eq!(check(&disks, Some(&degraded), &add, 1 << 20).expect_err("refused"), MirrorRefusal::AlreadyMirrored);
+        assert_eq!(check(&disks, Some(&degraded), &add, 1 << 20).expect_err("refused"), MirrorRefusal::Degraded);
         assert_eq!(check(&disks, Some(&degraded), &replace, 1 << 20).expect("test fixture").name, "vdc");
     }
 }

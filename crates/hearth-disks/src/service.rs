@@ -86,6 +86,9 @@ pub struct Disks {
     /// The data folder, when its pool is looked after here: scrubbed monthly, and the disks
     /// read often while the pool is converting (each read lets the helper tend it).
     pool_data: Option<PathBuf>,
+    /// Held from writing a request's file to reading its outcome: two requests at once would
+    /// otherwise overwrite each other's file before the helper reads it.
+    asking: std::sync::Mutex<()>,
 }
 
 /// Why a request about a disk (give it the data, mirror the data on it, eject it, scrub) was not
@@ -150,7 +153,13 @@ impl Disks {
             reads: tokio::sync::watch::Sender::new(0),
             data_start: RwLock::default(),
             pool_data: None,
+            asking: std::sync::Mutex::new(()),
         }
+    }
+
+    /// One request to the helper at a time, from its file to its outcome.
+    fn one_at_a_time(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.asking.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Look after the data's pool (the data folder is `data`), when it is btrfs: scrub it every
@@ -223,6 +232,7 @@ impl Disks {
         let (used, _) = data_disk::data_use(data).map_err(DiskRequestError::Failed)?;
         data_disk::check(&self.current(), request, used)?;
         let helper = self.helper()?;
+        let _one = self.one_at_a_time();
         request_file::write(data, data_disk::REQUEST_FILE, request).map_err(DiskRequestError::Failed)?;
         helper.ask(Request::DisksUseForData).map_err(|e| DiskRequestError::Failed(format!("preparing the disk failed: {e}")))
     }
@@ -252,6 +262,7 @@ impl Disks {
         let (used, _) = data_disk::data_use(data).map_err(DiskRequestError::Failed)?;
         pool::check(&self.current(), pool.as_ref(), request, used)?;
         let helper = self.helper()?;
+        let _one = self.one_at_a_time();
         request_file::write(data, pool::MIRROR_REQUEST, request).map_err(DiskRequestError::Failed)?;
         helper.ask(Request::DisksMirror).map_err(|e| DiskRequestError::Failed(format!("changing the mirror failed: {e}")))
     }
@@ -266,6 +277,7 @@ impl Disks {
             return Err(EjectRefusal::System(format!("/dev/{}", disk.name)).into());
         }
         let helper = self.helper()?;
+        let _one = self.one_at_a_time();
         request_file::write(data, eject::EJECT_REQUEST, request).map_err(DiskRequestError::Failed)?;
         let outcome = Path::new(HELPER_EJECT_OUTCOME);
         let _ = std::fs::remove_file(outcome);
@@ -280,6 +292,9 @@ impl Disks {
     pub fn scrub(&self, data: &Path) -> Result<(), DiskRequestError> {
         if self.pool(data).is_none() {
             return Err(MirrorRefusal::NotBtrfs.into());
+        }
+        if self.scrubbing() {
+            return Err(DiskRequestError::Refused("a scrub is running already".into()));
         }
         self.helper()?.ask(Request::DisksScrub).map_err(|e| DiskRequestError::Failed(format!("the scrub could not start: {e}")))
     }
