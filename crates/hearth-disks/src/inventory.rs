@@ -114,6 +114,7 @@ impl Inventory {
     pub fn read(sys: &Path, devices: &dyn DeviceReader, mounts: &[Mount]) -> Inventory {
         let mut disks: Vec<Disk> = sysfs::disks(sys).into_iter().map(|d| disk(d, devices, mounts)).collect();
         mark_duplicate_uuids(&mut disks);
+        mark_system_pool_members(&mut disks);
         Inventory { disks }
     }
 
@@ -188,6 +189,22 @@ fn disk(sys: SysDisk, devices: &dyn DeviceReader, mounts: &[Mount]) -> Disk {
     }
 }
 
+/// The mount table names one device of a btrfs pool; the pool's other members hold the system
+/// (or the data) just as much, and are never offered for anything else either.
+fn mark_system_pool_members(disks: &mut [Disk]) {
+    let system_pools: Vec<String> = disks
+        .iter()
+        .filter(|d| d.system)
+        .flat_map(|d| &d.volumes)
+        .filter_map(|v| v.file_system.as_ref().filter(|fs| fs.pool.is_some()).and_then(|fs| fs.uuid.clone()))
+        .collect();
+    for d in disks.iter_mut().filter(|d| !d.system) {
+        d.system = d.volumes.iter().any(|v| {
+            v.file_system.as_ref().filter(|fs| fs.pool.is_some()).and_then(|fs| fs.uuid.as_ref()).is_some_and(|u| system_pools.contains(u))
+        });
+    }
+}
+
 /// Two file systems with one UUID (a disk cloned with `dd`, two copies of one image) cannot be
 /// told apart by the UUID roles are remembered by: both say so, and neither is given a role
 /// until one is changed. btrfs pool members share the pool's UUID by design and are not flagged.
@@ -203,5 +220,38 @@ fn mark_duplicate_uuids(disks: &mut [Disk]) {
         if duplicate {
             v.problem = Some("another file system has the same UUID: change one (tune2fs -U, btrfstune -u) before giving it a role".into());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A disk holding one btrfs pool member (of `uuid`), mounted at `mount` or not.
+    fn member(name: &str, uuid: &str, id: u64, mount: Option<&str>) -> Disk {
+        let json = serde_json::json!({
+            "name": name, "vendor": null, "model": null, "serial": name, "size_bytes": 1u64 << 32, "transport": "virtio",
+            "rotational": false, "removable": false, "read_only": false, "partition_table": "gpt",
+            "system": mount.is_some_and(|m| SYSTEM_MOUNTS.contains(&m)), "health": null, "problem": null,
+            "volumes": [{"name": format!("{name}1"), "number": 1, "size_bytes": 1u64 << 32, "problem": null,
+                "mounts": mount.map(|m| vec![serde_json::json!({"path": m, "read_only": false})]).unwrap_or_default(),
+                "file_system": {"kind": "btrfs", "uuid": uuid, "label": null, "pool": {"devices": 2, "device_id": id, "device_uuid": "x"}}}],
+        });
+        serde_json::from_value(json).expect("a disk")
+    }
+
+    #[test]
+    fn every_member_of_the_datas_pool_holds_the_data() {
+        let data = "0f4e7d3a-1111-2222-3333-444455556666";
+        let other = "9999aaaa-1111-2222-3333-444455556666";
+        let mut disks = vec![
+            member("vdb", data, 1, Some("/data")),
+            member("vdc", data, 2, None),
+            member("vdd", other, 1, None),
+            member("vde", other, 2, Some("/media/x")),
+        ];
+        mark_system_pool_members(&mut disks);
+        let system: Vec<bool> = disks.iter().map(|d| d.system).collect();
+        assert_eq!(system, [true, true, false, false], "the data pool's unmounted member too; another pool's not");
     }
 }
